@@ -1,0 +1,111 @@
+// Spreading state: piggyback gossip (SWIM §4.1), periodic push-pull full sync, the join with
+// backoff to the seeds, and reconnects to dead members and seeds so that partitions heal.
+#include <algorithm>
+#include <cmath>
+
+#include "gossip/core/membership.h"
+
+namespace chronik::gossip {
+
+std::uint32_t membership::retransmit_limit() const {
+  // SWIM §4.1: lambda * ceil(log10(n + 1)) retransmissions reach everyone with high probability.
+  const double n = static_cast<double>(members_.size());
+  return cfg_.retransmit_mult * static_cast<std::uint32_t>(std::ceil(std::log10(n + 1.0)));
+}
+
+std::vector<node_id> membership::random_members(std::size_t k, node_id exclude, bool include_recent_dead) {
+  const tick_count dead_window = cfg_.ticks(cfg_.gossip_to_dead_ms);
+  std::vector<node_id> candidates;
+  for (const auto& [id, m] : members_) {
+    if (id == self_.id || id == exclude) continue;
+    const bool live = m.state == member_state::alive || m.state == member_state::suspect;
+    const bool recent_dead = m.state == member_state::dead && now_ - m.state_changed_at < dead_window;
+    if (live || (include_recent_dead && recent_dead)) candidates.push_back(id);
+  }
+  rng_.shuffle(candidates);
+  if (candidates.size() > k) candidates.resize(k);
+  return candidates;
+}
+
+std::vector<message> membership::fill_with_broadcasts(std::vector<message> msgs, std::size_t budget) {
+  std::size_t used = 0;
+  for (const auto& m : msgs) used += encoded_size_bound(m);
+  if (used >= budget) return msgs;
+  for (auto& b : broadcasts_.take(budget - used, retransmit_limit())) msgs.push_back(std::move(b));
+  return msgs;
+}
+
+void membership::send(const std::string& to, std::vector<message> msgs, transport via) {
+  envelope env{self_.cluster, self_.id, self_.addr, {}};
+  if (via == transport::datagram) {
+    // Piggyback pending updates on every datagram, as SWIM §4.1 prescribes.
+    const std::size_t overhead = envelope_overhead_bound(env);
+    msgs = fill_with_broadcasts(std::move(msgs), cfg_.max_datagram_bytes - overhead);
+  }
+  env.messages = std::move(msgs);
+  ready_.packets.push_back(outbound_packet{to, via, std::move(env)});
+}
+
+void membership::gossip_tick() {
+  if (now_ < next_gossip_at_) return;
+  next_gossip_at_ = now_ + cfg_.ticks(cfg_.gossip_interval_ms);
+  if (broadcasts_.size() == 0) return;
+  const std::size_t budget = cfg_.max_datagram_bytes - envelope_overhead_bound({self_.cluster, self_.id, self_.addr, {}});
+  for (node_id id : random_members(cfg_.gossip_nodes, self_.id, true)) {
+    auto msgs = broadcasts_.take(budget, retransmit_limit());
+    if (msgs.empty()) break;
+    envelope env{self_.cluster, self_.id, self_.addr, std::move(msgs)};
+    ready_.packets.push_back(outbound_packet{members_.at(id).addr, transport::datagram, std::move(env)});
+  }
+}
+
+push_pull_msg membership::local_state(bool join, bool reply) const {
+  push_pull_msg pp{join, reply, {}};
+  pp.members.reserve(members_.size());
+  for (const auto& [id, m] : members_) pp.members.push_back({m.id, m.inc, m.state, m.uuid, m.addr, m.meta});
+  return pp;
+}
+
+void membership::send_push_pull(const std::string& addr, bool join, bool reply) {
+  send(addr, {local_state(join, reply)}, transport::stream);
+}
+
+void membership::push_pull_tick() {
+  if (now_ < next_push_pull_at_ || leaving_) return;
+  // memberlist pushPullScale: above 32 members, sync less often so the total load stays flat.
+  const double n = static_cast<double>(members_.size());
+  const std::uint64_t scale = n <= 32 ? 1 : static_cast<std::uint64_t>(std::ceil(std::log2(n) - std::log2(32.0))) + 1;
+  next_push_pull_at_ = now_ + cfg_.ticks(cfg_.push_pull_interval_ms) * scale;
+  auto peers = random_members(1, self_.id, false);
+  if (!peers.empty()) send_push_pull(members_.at(peers.front()).addr, false, false);
+}
+
+void membership::join_tick() {
+  if (joined_ || leaving_ || now_ < next_join_at_) return;
+  // Seeds may not be up yet: retry all of them with exponential backoff until one answers.
+  for (const auto& seed : seeds_) send_push_pull(seed, true, false);
+  next_join_at_ = now_ + join_backoff_ticks_;
+  join_backoff_ticks_ = std::min(join_backoff_ticks_ * 2, cfg_.ticks(cfg_.join_retry_max_ms));
+}
+
+void membership::reconnect_tick() {
+  if (now_ < next_reconnect_at_ || leaving_ || !joined_) return;
+  next_reconnect_at_ = now_ + cfg_.ticks(cfg_.reconnect_interval_ms);
+  // After a partition each side holds the other as dead and no longer gossips to it. A full sync
+  // with one dead member or one seed that is not a live member lets the two sides learn that the
+  // other refuted, which is how the views merge again.
+  std::vector<std::string> targets;
+  for (const auto& [id, m] : members_)
+    if (m.state == member_state::dead) targets.push_back(m.addr);
+  for (const auto& seed : seeds_) {
+    const bool live = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+      return kv.second.addr == seed &&
+             (kv.second.state == member_state::alive || kv.second.state == member_state::suspect);
+    });
+    if (!live) targets.push_back(seed);
+  }
+  if (targets.empty()) return;
+  send_push_pull(targets[rng_.below(targets.size())], false, false);
+}
+
+}  // namespace chronik::gossip

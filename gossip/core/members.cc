@@ -1,0 +1,165 @@
+// The member-state rules: how alive, suspect and dead claims change the local view (SWIM §4.2,
+// with memberlist's merge semantics and Lifeguard's buddy refutation).
+#include <algorithm>
+
+#include "gossip/core/membership.h"
+
+namespace chronik::gossip {
+
+void membership::broadcast(message msg, node_id about) { broadcasts_.push(about, std::move(msg)); }
+
+void membership::set_state(member& mem, member_state state) {
+  mem.state = state;
+  mem.state_changed_at = now_;
+  emit(member_event_kind::state_changed, mem);
+}
+
+// SWIM §4.2: only the member itself raises its incarnation, which overrides every older suspect or
+// dead claim about it.
+void membership::refute(incarnation accused) {
+  member& me = members_.at(self_.id);
+  me.inc.value = std::max(me.inc.value, accused.value) + 1;
+  ++stats_.refutations;
+  // Lifeguard §4.3: being suspected is a hint that we are the slow one.
+  awareness_.apply(1);
+  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  log(log_level::info, "refuting suspicion at incarnation " + std::to_string(accused.value) + ", now " +
+                           std::to_string(me.inc.value));
+}
+
+void membership::on_alive(const alive_msg& m) {
+  if (m.node == self_.id) {
+    const member& me = members_.at(self_.id);
+    if (leaving_ || (m.uuid == me.uuid && m.addr == me.addr && m.inc <= me.inc)) return;
+    // Someone speaks for our node id with another identity or a newer incarnation: a previous run
+    // of this node. Out-bidding it makes the whole cluster replace the old entry for good.
+    if (m.uuid != me.uuid || m.addr != me.addr)
+      log(log_level::info, "replacing the previous entry of this node id (address " + m.addr + ")");
+    refute(m.inc);
+    return;
+  }
+  if (m.meta.size() > cfg_.max_meta_bytes) return;
+
+  auto it = members_.find(m.node);
+  if (it == members_.end()) {
+    member mem{m.node, m.uuid, m.addr, m.meta, m.inc, member_state::alive, now_};
+    auto& inserted = members_.emplace(m.node, std::move(mem)).first->second;
+    // memberlist inserts new members at a random position of the probe round.
+    const auto lo = std::min(probe_index_, probe_order_.size());
+    const auto pos = lo + rng_.below(probe_order_.size() - lo + 1);
+    probe_order_.insert(probe_order_.begin() + static_cast<std::ptrdiff_t>(pos), m.node);
+    emit(member_event_kind::joined, inserted);
+    broadcast(m, m.node);
+    return;
+  }
+
+  member& mem = it->second;
+  const bool identity_changed = mem.uuid != m.uuid || mem.addr != m.addr;
+  const bool dead_or_left = mem.state == member_state::dead || mem.state == member_state::left;
+  // A restarted node (new uuid or address) may take over a dead entry at the same incarnation.
+  const bool takes_over_dead = dead_or_left && identity_changed && m.inc == mem.inc;
+  if (m.inc <= mem.inc && !takes_over_dead) return;
+
+  const bool changed = identity_changed || mem.meta != m.meta;
+  mem.inc = m.inc;
+  mem.uuid = m.uuid;
+  mem.addr = m.addr;
+  mem.meta = m.meta;
+  suspicions_.erase(m.node);
+  if (mem.state != member_state::alive) set_state(mem, member_state::alive);
+  else if (changed) emit(member_event_kind::updated, mem);
+  broadcast(m, m.node);
+}
+
+void membership::on_suspect(const suspect_msg& m) {
+  if (m.node == self_.id) {
+    if (!leaving_ && m.inc >= members_.at(self_.id).inc) refute(m.inc);
+    return;
+  }
+  auto it = members_.find(m.node);
+  if (it == members_.end() || m.inc < it->second.inc) return;
+  member& mem = it->second;
+  if (mem.state == member_state::suspect) {
+    // Lifeguard §4.2: an independent accusation shortens the timeout; re-gossip it so others can
+    // count it too.
+    auto s = suspicions_.find(m.node);
+    if (s != suspicions_.end() && s->second.confirm(m.from)) broadcast(m, m.node);
+    return;
+  }
+  if (mem.state != member_state::alive) return;
+
+  mem.inc = m.inc;
+  set_state(mem, member_state::suspect);
+  ++stats_.suspicions_started;
+  const std::size_t n = alive_count();
+  std::uint32_t k = cfg_.suspicion_mult >= 2 ? cfg_.suspicion_mult - 2 : 0;
+  if (n < 2 || n - 2 < k) k = 0;  // too few members to expect confirmations
+  const tick_count min = suspicion_min_ticks(cfg_.suspicion_mult, n, cfg_.ticks(cfg_.probe_interval_ms));
+  const tick_count max = min * cfg_.suspicion_max_timeout_mult;
+  suspicions_.insert_or_assign(m.node, suspicion(m.from, now_, k, min, max));
+  broadcast(m, m.node);
+}
+
+void membership::on_dead(const dead_msg& m) {
+  if (m.node == self_.id) {
+    if (!leaving_ && m.inc >= members_.at(self_.id).inc) refute(m.inc);
+    return;
+  }
+  auto it = members_.find(m.node);
+  if (it == members_.end() || m.inc < it->second.inc) return;
+  member& mem = it->second;
+  if (mem.state == member_state::dead || mem.state == member_state::left) return;
+
+  mem.inc = m.inc;
+  suspicions_.erase(m.node);
+  const bool left = m.from == m.node;
+  if (!left) ++stats_.declared_dead;
+  set_state(mem, left ? member_state::left : member_state::dead);
+  broadcast(m, m.node);
+}
+
+// memberlist mergeRemoteState: a remote "dead" becomes only a suspicion here, so that the member
+// gets a suspicion timeout's chance to refute before we believe it.
+void membership::merge_remote(const push_pull_msg& m, node_id from) {
+  for (const auto& r : m.members) {
+    switch (r.state) {
+      case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}); break;
+      case member_state::suspect:
+      case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, from}); break;
+      case member_state::left: on_dead(dead_msg{r.node, r.inc, r.node}); break;
+    }
+  }
+}
+
+void membership::check_suspicions() {
+  std::vector<node_id> expired;
+  for (const auto& [id, s] : suspicions_)
+    if (s.deadline() <= now_) expired.push_back(id);
+  for (node_id id : expired) {
+    auto it = members_.find(id);
+    suspicions_.erase(id);
+    if (it == members_.end() || it->second.state != member_state::suspect) continue;
+    log(log_level::info, "declaring node " + std::to_string(id.value) + " dead after suspicion timeout");
+    on_dead(dead_msg{id, it->second.inc, self_.id});
+  }
+}
+
+void membership::reap() {
+  // Reaping is rare; check about once a second of ticks to keep tick() cheap.
+  if (now_ % 128 != 0) return;
+  const tick_count keep = cfg_.ticks(cfg_.reap_after_ms);
+  for (auto it = members_.begin(); it != members_.end();) {
+    const member& mem = it->second;
+    const bool gone = mem.state == member_state::dead || mem.state == member_state::left;
+    if (mem.id != self_.id && gone && now_ - mem.state_changed_at > keep) {
+      emit(member_event_kind::reaped, mem);
+      std::erase(probe_order_, mem.id);
+      probe_index_ = std::min(probe_index_, probe_order_.size());
+      it = members_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace chronik::gossip

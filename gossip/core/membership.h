@@ -1,0 +1,200 @@
+// The SWIM + Lifeguard membership core: a single-threaded value with no I/O (DESIGN.md §2).
+//
+// Shell contract:
+//  - Call tick() every config::tick_ms of real time, step() for every decoded envelope, and the
+//    commands (join_seeds, set_meta, leave) from the same thread.
+//  - After any of those, drain ready() and then call advance(). Gossip persists nothing, so the
+//    shell simply sends every outbound packet (datagram over UDP, stream over TCP) and delivers
+//    the member events; advance() drops them from the core.
+//  - The core never blocks and never reads a clock; all randomness comes from the seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gossip/core/awareness.h"
+#include "gossip/core/broadcast_queue.h"
+#include "gossip/core/config.h"
+#include "gossip/core/messages.h"
+#include "gossip/core/rng.h"
+#include "gossip/core/suspicion.h"
+#include "gossip/core/types.h"
+
+namespace chronik::gossip {
+
+enum class transport : std::uint8_t { datagram, stream };
+
+struct outbound_packet {
+  std::string to_addr;
+  transport via = transport::datagram;
+  envelope env;
+};
+
+// A member's entry as the local node sees it.
+struct member {
+  node_id id;
+  std::string uuid;
+  std::string addr;
+  std::string meta;
+  incarnation inc;
+  member_state state = member_state::alive;
+  tick_count state_changed_at = 0;
+};
+
+enum class member_event_kind : std::uint8_t { joined, updated, state_changed, reaped };
+
+struct member_event {
+  member_event_kind kind = member_event_kind::joined;
+  member who;
+};
+
+struct ready_batch {
+  std::vector<outbound_packet> packets;
+  std::vector<member_event> events;
+  bool empty() const { return packets.empty() && events.empty(); }
+};
+
+// Counters for /v1/members and the benchmark; they never decide anything.
+struct membership_stats {
+  std::uint64_t envelopes_foreign_cluster = 0;
+  std::uint64_t probes_failed = 0;
+  std::uint64_t refutations = 0;
+  std::uint64_t suspicions_started = 0;
+  std::uint64_t declared_dead = 0;
+};
+
+struct self_identity {
+  node_id id;
+  std::string uuid;
+  std::string addr;  // "ip:port" gossip address, bound and advertised
+  std::string meta;
+  std::string cluster;
+};
+
+class membership {
+ public:
+  membership(config cfg, self_identity self, std::vector<std::string> seed_addrs,
+             std::uint64_t rng_seed, log_sink log = {});
+
+  // --- inputs ---------------------------------------------------------------------------------
+  void tick();
+  void step(const envelope& env);
+
+  // --- commands -------------------------------------------------------------------------------
+  // Replaces the opaque metadata and announces it with a new incarnation.
+  void set_meta(std::string meta);
+  // Announces a graceful leave; see leave_broadcast_done().
+  void leave();
+  // True once the leave message has been sent to gossip_nodes members (or there is nobody left to
+  // tell), so the shell may stop.
+  bool leave_broadcast_done() const;
+
+  // --- outputs --------------------------------------------------------------------------------
+  const ready_batch& ready() const { return ready_; }
+  bool has_ready() const { return !ready_.empty(); }
+  void advance() { ready_ = {}; }
+
+  // --- queries --------------------------------------------------------------------------------
+  std::vector<member> members() const;  // sorted by node id, self included
+  std::optional<member> find(node_id id) const;
+  std::size_t alive_count() const;  // alive + suspect, self included
+  tick_count now() const { return now_; }
+  const member& self() const { return members_.at(self_.id); }
+  std::uint32_t awareness_score() const { return awareness_.score(); }
+  const membership_stats& stats() const { return stats_; }
+  bool joined() const { return joined_; }
+
+ private:
+  struct probe_state {
+    std::uint32_t seq = 0;
+    node_id target;
+    tick_count started_at = 0;
+    tick_count indirect_at = 0;
+    tick_count deadline = 0;
+    bool indirect_sent = false;
+    bool acked = false;
+    std::uint32_t expected_nacks = 0;
+    std::uint32_t nacks = 0;
+  };
+  // An indirect probe we run for another member (SWIM §3.1 ping-req relay).
+  struct relay_state {
+    std::string requester_addr;
+    std::uint32_t requester_seq = 0;
+    bool want_nack = false;
+    tick_count deadline = 0;
+  };
+
+  // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics)
+  void on_alive(const alive_msg& m);
+  void on_suspect(const suspect_msg& m);
+  void on_dead(const dead_msg& m);
+  void merge_remote(const push_pull_msg& m, node_id from);
+  void refute(incarnation accused);
+  void set_state(member& mem, member_state state);
+  void check_suspicions();
+  void reap();
+  void emit(member_event_kind kind, const member& mem);
+  void broadcast(message msg, node_id about);
+
+  // probe.cc: failure detection (SWIM §3.1, Lifeguard §4)
+  void probe_tick();
+  void start_probe();
+  void finish_probe();
+  void on_ping(const envelope& env, const ping_msg& m);
+  void on_indirect_ping(const envelope& env, const indirect_ping_msg& m);
+  void on_ack(const ack_msg& m);
+  void on_nack(const nack_msg& m);
+  void relay_tick();
+  std::optional<node_id> next_probe_target();
+
+  // dissemination.cc: piggyback gossip, push-pull, join and reconnect
+  void gossip_tick();
+  void push_pull_tick();
+  void join_tick();
+  void reconnect_tick();
+  void send_push_pull(const std::string& addr, bool join, bool reply);
+  push_pull_msg local_state(bool join, bool reply) const;
+  void send(const std::string& to, std::vector<message> msgs, transport via = transport::datagram);
+  std::vector<message> fill_with_broadcasts(std::vector<message> msgs, std::size_t budget);
+  std::vector<node_id> random_members(std::size_t k, node_id exclude, bool include_recent_dead);
+  std::uint32_t next_seq() { return ++seq_; }
+  std::uint32_t retransmit_limit() const;
+  void log(log_level level, const std::string& text) const;
+
+  config cfg_;
+  self_identity self_;
+  std::vector<std::string> seeds_;
+  rng rng_;
+  log_sink log_;
+
+  tick_count now_ = 0;
+  std::map<node_id, member> members_;
+  std::unordered_map<node_id, suspicion> suspicions_;
+  broadcast_queue broadcasts_;
+  awareness awareness_;
+  ready_batch ready_;
+  membership_stats stats_;
+
+  std::vector<node_id> probe_order_;
+  std::size_t probe_index_ = 0;
+  std::optional<probe_state> probe_;
+  tick_count next_probe_at_ = 0;
+  std::unordered_map<std::uint32_t, relay_state> relays_;
+  std::uint32_t seq_ = 0;
+
+  tick_count next_gossip_at_ = 0;
+  tick_count next_push_pull_at_ = 0;
+  tick_count next_reconnect_at_ = 0;
+  bool joined_ = false;
+  tick_count next_join_at_ = 0;
+  std::uint64_t join_backoff_ticks_ = 0;
+
+  bool leaving_ = false;
+  std::uint32_t leave_sends_ = 0;
+};
+
+}  // namespace chronik::gossip

@@ -1,0 +1,42 @@
+// Value types shared by the gossip core: typed ids, member states and the logging sink.
+// Pure: standard library only (DESIGN.md §1).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace chronik::gossip {
+
+// The configured id of a node; unique within a cluster (DESIGN.md §4 "Identity").
+struct node_id {
+  std::uint32_t value = 0;
+  auto operator<=>(const node_id&) const = default;
+};
+
+// SWIM incarnation number (SWIM §4.2): only the member itself increases it, to refute suspicion.
+struct incarnation {
+  std::uint64_t value = 0;
+  auto operator<=>(const incarnation&) const = default;
+};
+
+// Logical time of the core; the shell converts milliseconds to ticks with config::tick_ms.
+using tick_count = std::uint64_t;
+
+enum class member_state : std::uint8_t { alive, suspect, dead, left };
+
+std::string_view to_string(member_state state);
+
+enum class log_level : std::uint8_t { debug, info, warn, error };
+
+// Cores log through a sink passed in by the shell (DESIGN.md §7 "Logging").
+using log_sink = std::function<void(log_level, std::string_view)>;
+
+}  // namespace chronik::gossip
+
+template <>
+struct std::hash<chronik::gossip::node_id> {
+  std::size_t operator()(chronik::gossip::node_id id) const noexcept { return id.value; }
+};

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages chronik needs to build, test and run. Idempotent: only missing
+# packages are installed, and apt-get update runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config
+  libasio-dev libprotobuf-dev protobuf-compiler capnproto libcapnp-dev
+  libspdlog-dev libtoml11-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl iproute2 procps python3
+)
+# The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
+if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
+  packages+=(golang-go golang-github-hashicorp-memberlist-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "missing packages; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,120 @@
+#include "tests/sim/gossip_cluster.h"
+
+#include <algorithm>
+
+namespace chronik::sim {
+
+using gossip::member_state;
+
+gossip_cluster::gossip_cluster(std::uint64_t seed, gossip::config cfg, int size, std::string cluster)
+    : seed_(seed), cfg_(cfg), cluster_(std::move(cluster)), net_(seed), nodes_(static_cast<std::size_t>(size)) {}
+
+void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid) {
+  node& n = nodes_[i];
+  if (n.uuid.empty() || new_uuid) n.uuid = "uuid-" + std::to_string(i) + "-" + std::to_string(++n.generation);
+  std::vector<std::string> seed_addrs;
+  for (int s : seeds) seed_addrs.push_back(addr(s));
+  gossip::self_identity self{gossip::node_id{static_cast<std::uint32_t>(i + 1)}, n.uuid, addr(i), "meta", cluster_};
+  n.core = std::make_unique<gossip::membership>(cfg_, self, seed_addrs, net_.random().next());
+  n.running = true;
+  net_.set_down(i, false);
+  net_.resume(i);
+}
+
+void gossip_cluster::crash(int i) {
+  nodes_[i].running = false;
+  net_.set_down(i, true);
+}
+
+void gossip_cluster::leave(int i) { nodes_[i].core->leave(); }
+
+int gossip_cluster::index_of(const std::string& a) const {
+  for (int i = 0; i < size(); ++i)
+    if (addr(i) == a) return i;
+  return -1;
+}
+
+void gossip_cluster::drain(int i) {
+  auto& core = *nodes_[i].core;
+  if (!core.has_ready()) return;
+  for (const auto& p : core.ready().packets) {
+    const int to = index_of(p.to_addr);
+    if (to < 0) continue;
+    // Streams are TCP: partitions and crashes stop them, random loss does not.
+    net_.send(i, to, p, p.via == gossip::transport::datagram);
+  }
+  for (const auto& ev : core.ready().events) {
+    if (ev.kind != gossip::member_event_kind::state_changed || ev.who.state != member_state::dead) continue;
+    const int victim = static_cast<int>(ev.who.id.value) - 1;
+    if (victim >= 0 && victim < size() && nodes_[victim].running)
+      false_deaths_.push_back({i, victim, net_.now()});
+  }
+  core.advance();
+}
+
+void gossip_cluster::run(std::uint64_t ticks) {
+  for (std::uint64_t t = 0; t < ticks; ++t) {
+    net_.tick([&](int, int to, const gossip_packet& p) {
+      if (!nodes_[to].running) return;
+      nodes_[to].core->step(p.env);
+      drain(to);
+    });
+    for (int i = 0; i < size(); ++i) {
+      if (!nodes_[i].running || net_.paused(i)) continue;
+      nodes_[i].core->tick();
+      drain(i);
+    }
+    check_invariants();
+  }
+}
+
+std::optional<std::uint64_t> gossip_cluster::run_until(const std::function<bool()>& pred, std::uint64_t max_ticks) {
+  for (std::uint64_t t = 1; t <= max_ticks; ++t) {
+    run(1);
+    if (pred()) return t;
+  }
+  return std::nullopt;
+}
+
+void gossip_cluster::check_invariants() {
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i].running) continue;
+    const auto& core = *nodes_[i].core;
+    const auto self_state = core.self().state;
+    if (self_state != member_state::alive && self_state != member_state::left)
+      violations_.push_back("node " + std::to_string(i) + " sees itself " + std::string(to_string(self_state)));
+    for (const auto& m : core.members()) {
+      auto& seen = seen_inc_[{i, m.id.value, m.uuid}];
+      if (m.inc.value < seen)
+        violations_.push_back("tick " + std::to_string(net_.now()) + ": node " + std::to_string(i) +
+                              " saw the incarnation of " + std::to_string(m.id.value) + " go back from " +
+                              std::to_string(seen) + " to " + std::to_string(m.inc.value));
+      seen = std::max(seen, m.inc.value);
+    }
+  }
+}
+
+bool gossip_cluster::converged() const {
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i].running) continue;
+    const auto& core = *nodes_[i].core;
+    for (int j = 0; j < size(); ++j) {
+      if (j == i) continue;
+      auto m = core.find(gossip::node_id{static_cast<std::uint32_t>(j + 1)});
+      const bool alive = m && m->state == member_state::alive && m->uuid == nodes_[j].uuid;
+      if (alive != nodes_[j].running) return false;
+    }
+  }
+  return true;
+}
+
+bool gossip_cluster::all_see(int who, member_state state) const {
+  for (int i = 0; i < size(); ++i) {
+    if (i == who || !nodes_[i].running) continue;
+    auto m = nodes_[i].core->find(gossip::node_id{static_cast<std::uint32_t>(who + 1)});
+    if (!m || m->state != state) return false;
+  }
+  return true;
+}
+
+}  // namespace chronik::sim

@@ -1,0 +1,242 @@
+// Seeded simulation of the gossip core (DESIGN.md §2). Each test runs many seeds; a failure prints
+// the seed, and CHRONIK_SIM_SEED=<seed> replays exactly that run. Bounds are derived in
+// docs/gossip.md ("Bounds").
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <numeric>
+#include <string>
+
+#include "tests/sim/gossip_cluster.h"
+
+namespace chronik::sim {
+namespace {
+
+using gossip::member_state;
+
+// Seeds to run: CHRONIK_SIM_SEED replays one; CHRONIK_SIM_SCALE multiplies the count (soak runs).
+std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
+  if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
+  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE")) count *= std::strtoull(scale, nullptr, 10);
+  std::vector<std::uint64_t> out(count);
+  std::iota(out.begin(), out.end(), salt * 1'000'000);
+  return out;
+}
+
+std::string replay(std::uint64_t seed) { return "replay with CHRONIK_SIM_SEED=" + std::to_string(seed); }
+
+gossip::config sim_config(gossip::config cfg) {
+  cfg.tick_ms = 10;  // the simulation's unit of time; all bounds below are in these ticks
+  return cfg;
+}
+
+// Random seed lists whose graph is connected: in a random order, each node names one earlier node,
+// sometimes two. Seeds may start later than the node naming them.
+std::vector<std::vector<int>> connected_seed_lists(gossip::rng& r, int n) {
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  r.shuffle(order);
+  std::vector<std::vector<int>> seeds(static_cast<std::size_t>(n));
+  for (int k = 1; k < n; ++k) {
+    seeds[order[k]].push_back(order[r.below(k)]);
+    if (r.below(3) == 0) seeds[order[k]].push_back(order[r.below(k)]);
+  }
+  return seeds;
+}
+
+// Starts all n nodes in a random order at random times within `spread` ticks.
+std::uint64_t start_randomly(gossip_cluster& c, std::uint64_t spread) {
+  auto& r = c.net().random();
+  auto seed_lists = connected_seed_lists(r, c.size());
+  std::vector<int> order(static_cast<std::size_t>(c.size()));
+  std::iota(order.begin(), order.end(), 0);
+  r.shuffle(order);
+  std::uint64_t elapsed = 0;
+  for (int i : order) {
+    const std::uint64_t gap = spread / static_cast<std::uint64_t>(c.size());
+    const std::uint64_t wait = gap == 0 ? 0 : r.below(gap + 1);
+    c.run(wait);
+    elapsed += wait;
+    c.start(i, seed_lists[i]);
+  }
+  return elapsed;
+}
+
+// Convergence bound (docs/gossip.md): the last join completes within join_retry_max, then one
+// push-pull period (scaled above 32 members) repairs anything epidemic gossip missed.
+std::uint64_t convergence_bound_ticks(const gossip::config& cfg, int n) {
+  const std::uint64_t scale = n <= 32 ? 1 : 2;
+  return cfg.ticks(cfg.join_retry_max_ms) + 2 * cfg.ticks(cfg.push_pull_interval_ms) * scale;
+}
+
+// Detection bound: every member is probed within (n - 1) probe periods by each prober (SWIM §4.3
+// round-robin), the suspicion runs at most its maximum timeout, and the dead message spreads
+// within a push-pull period.
+std::uint64_t detection_bound_ticks(const gossip::config& cfg, int n) {
+  const auto probe = cfg.ticks(cfg.probe_interval_ms);
+  const auto min = gossip::suspicion_min_ticks(cfg.suspicion_mult, static_cast<std::size_t>(n), probe);
+  return static_cast<std::uint64_t>(n) * probe + min * cfg.suspicion_max_timeout_mult +
+         cfg.ticks(cfg.push_pull_interval_ms);
+}
+
+void expect_clean(const gossip_cluster& c) {
+  ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(c.seed());
+}
+
+struct size_case {
+  int n;
+  std::uint64_t runs;
+};
+
+TEST(GossipSim, AnyStartOrderConverges) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (auto [n, runs] : {size_case{3, 600}, {5, 500}, {8, 300}, {16, 60}, {32, 12}, {64, 3}}) {
+    std::uint64_t worst = 0;
+    for (std::uint64_t seed : seeds(runs, static_cast<std::uint64_t>(n))) {
+      gossip_cluster c(seed, cfg, n);
+      c.net().faults = {.loss_percent = 5, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 4};
+      start_randomly(c, 300);
+      auto took = c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n));
+      ASSERT_TRUE(took.has_value()) << "n=" << n << " did not converge; " << replay(seed);
+      worst = std::max(worst, *took);
+      expect_clean(c);
+    }
+    std::printf("n=%d: worst convergence after last start %llu ticks (bound %llu)\n", n,
+                static_cast<unsigned long long>(worst),
+                static_cast<unsigned long long>(convergence_bound_ticks(cfg, n)));
+  }
+}
+
+TEST(GossipSim, CrashIsDetectedByEveryMember) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (auto [n, runs] : {size_case{3, 300}, {5, 300}, {8, 100}, {16, 20}}) {
+    for (std::uint64_t seed : seeds(runs, 100 + static_cast<std::uint64_t>(n))) {
+      gossip_cluster c(seed, cfg, n);
+      c.net().faults = {.loss_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 3};
+      start_randomly(c, 100);
+      ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+      const int victim = static_cast<int>(c.net().random().below(static_cast<std::uint64_t>(n)));
+      c.crash(victim);
+      auto took = c.run_until([&] { return c.all_see(victim, member_state::dead); }, detection_bound_ticks(cfg, n));
+      ASSERT_TRUE(took.has_value()) << "n=" << n << " crash of " << victim << " not seen by all; " << replay(seed);
+      ASSERT_TRUE(c.false_deaths().empty()) << "false dead of " << c.false_deaths().front().victim << "; " << replay(seed);
+      expect_clean(c);
+    }
+  }
+}
+
+TEST(GossipSim, NoFalseDeadUnderThirtyPercentLoss) {
+  const gossip::config cfg = sim_config(gossip::config::lan());
+  for (std::uint64_t seed : seeds(40, 200)) {
+    gossip_cluster c(seed, cfg, 8);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 8))) << replay(seed);
+    c.net().faults = {.loss_percent = 30, .duplicate_percent = 1, .delay_min_ticks = 1, .delay_max_ticks = 5};
+    c.run(12'000);  // two minutes
+    ASSERT_TRUE(c.false_deaths().empty()) << "node " << c.false_deaths().front().observer << " declared "
+                                          << c.false_deaths().front().victim << " dead; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
+TEST(GossipSim, NoFalseDeadForPauseShorterThanSuspicionMinimum) {
+  const gossip::config cfg = sim_config(gossip::config::lan());
+  const int n = 8;
+  const auto min = gossip::suspicion_min_ticks(cfg.suspicion_mult, n, cfg.ticks(cfg.probe_interval_ms));
+  for (std::uint64_t seed : seeds(100, 300)) {
+    gossip_cluster c(seed, cfg, n);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    auto& r = c.net().random();
+    const int victim = static_cast<int>(r.below(n));
+    const std::uint64_t pause = min / 2 + r.below(min / 2);  // [min/2, min)
+    c.net().pause(victim);
+    c.run(pause);
+    c.net().resume(victim);
+    c.run(3000);
+    ASSERT_TRUE(c.false_deaths().empty()) << "pause of " << pause << " ticks declared dead; " << replay(seed);
+    ASSERT_TRUE(c.converged()) << replay(seed);
+    expect_clean(c);
+  }
+}
+
+TEST(GossipSim, OneWayDropsCauseNoFalseDead) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(100, 400)) {
+    gossip_cluster c(seed, cfg, 6);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 6))) << replay(seed);
+    auto& r = c.net().random();
+    const int a = static_cast<int>(r.below(6));
+    const int b = (a + 1 + static_cast<int>(r.below(5))) % 6;
+    c.net().cut(a, b);  // a's packets to b are lost; b to a still works
+    c.run(6000);
+    ASSERT_TRUE(c.false_deaths().empty()) << "one-way cut " << a << "->" << b << " caused a false dead; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
+TEST(GossipSim, PartitionHeals) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(100, 500)) {
+    const int n = 6;
+    gossip_cluster c(seed, cfg, n);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    for (int a = 0; a < n / 2; ++a)
+      for (int b = n / 2; b < n; ++b) c.net().cut_both(a, b);
+    // Long enough for each side to declare the other dead.
+    ASSERT_TRUE(c.run_until([&] { return c.all_see(0, member_state::dead) || c.core(n - 1).find({1})->state == member_state::dead; },
+                            detection_bound_ticks(cfg, n)))
+        << replay(seed);
+    c.run(detection_bound_ticks(cfg, n));
+    c.net().heal();
+    const auto bound = 2 * cfg.ticks(cfg.reconnect_interval_ms) + convergence_bound_ticks(cfg, n);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, bound)) << "no heal; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
+TEST(GossipSim, LeaveIsSeenAsLeft) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(200, 600)) {
+    gossip_cluster c(seed, cfg, 5);
+    c.net().faults = {.loss_percent = 5, .delay_min_ticks = 1, .delay_max_ticks = 3};
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 5))) << replay(seed);
+    const int who = static_cast<int>(c.net().random().below(5));
+    c.leave(who);
+    ASSERT_TRUE(c.run_until([&] { return c.core(who).leave_broadcast_done(); }, 1000)) << replay(seed);
+    c.crash(who);
+    ASSERT_TRUE(c.run_until([&] { return c.all_see(who, member_state::left); }, convergence_bound_ticks(cfg, 5)))
+        << "leave not seen as left by all; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
+TEST(GossipSim, RestartReplacesOldEntry) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(200, 700)) {
+    const int n = 5;
+    gossip_cluster c(seed, cfg, n);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    auto& r = c.net().random();
+    const int who = static_cast<int>(r.below(n));
+    const bool wiped = r.below(2) == 0;
+    c.crash(who);
+    c.run(r.below(2 * detection_bound_ticks(cfg, n)));  // before or after the others notice
+    c.start(who, {(who + 1) % n}, wiped);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n)))
+        << "restart (wiped=" << wiped << ") did not rejoin; " << replay(seed);
+    // No flapping back to the old entry afterwards.
+    for (int k = 0; k < 100; ++k) {
+      c.run(10);
+      ASSERT_TRUE(c.converged()) << "old entry came back; " << replay(seed);
+    }
+    expect_clean(c);
+  }
+}
+
+}  // namespace
+}  // namespace chronik::sim

@@ -1,0 +1,145 @@
+// Scenario tests of single membership rules, driving one or two cores by hand.
+#include <gtest/gtest.h>
+
+#include "gossip/core/membership.h"
+
+namespace chronik::gossip {
+namespace {
+
+config test_config() {
+  config c = config::local();
+  c.tick_ms = 10;
+  return c;
+}
+
+membership make(std::uint32_t id, std::vector<std::string> seeds = {}, std::string cluster = "c") {
+  self_identity self{node_id{id}, "uuid-" + std::to_string(id), "10.0.0." + std::to_string(id) + ":7946", "", cluster};
+  return membership(test_config(), self, std::move(seeds), id);
+}
+
+envelope from(std::uint32_t id, std::vector<message> msgs, std::string cluster = "c") {
+  return envelope{std::move(cluster), node_id{id}, "10.0.0." + std::to_string(id) + ":7946", std::move(msgs)};
+}
+
+alive_msg alive(std::uint32_t id, std::uint64_t inc, std::string uuid = "") {
+  if (uuid.empty()) uuid = "uuid-" + std::to_string(id);
+  return alive_msg{node_id{id}, incarnation{inc}, uuid, "10.0.0." + std::to_string(id) + ":7946", ""};
+}
+
+TEST(Membership, SuspicionOfSelfIsRefutedWithHigherIncarnation) {
+  auto m = make(1);
+  m.step(from(2, {suspect_msg{node_id{1}, incarnation{0}, node_id{2}}}));
+  EXPECT_EQ(m.self().inc.value, 1u);
+  EXPECT_EQ(m.self().state, member_state::alive);
+  EXPECT_EQ(m.stats().refutations, 1u);
+  m.step(from(2, {dead_msg{node_id{1}, incarnation{5}, node_id{2}}}));
+  EXPECT_EQ(m.self().inc.value, 6u);
+  // A stale accusation changes nothing.
+  m.step(from(2, {suspect_msg{node_id{1}, incarnation{2}, node_id{2}}}));
+  EXPECT_EQ(m.self().inc.value, 6u);
+}
+
+TEST(Membership, OlderIncarnationsAreIgnored) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 3)}));
+  m.step(from(3, {suspect_msg{node_id{2}, incarnation{2}, node_id{3}}}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::alive);
+  m.step(from(3, {suspect_msg{node_id{2}, incarnation{3}, node_id{3}}}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::suspect);
+  m.step(from(2, {alive(2, 3)}));  // same incarnation does not clear suspicion
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::suspect);
+  m.step(from(2, {alive(2, 4)}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::alive);
+}
+
+TEST(Membership, DeadFromSelfMeansLeft) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 0)}));
+  m.step(from(2, {dead_msg{node_id{2}, incarnation{0}, node_id{2}}}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::left);
+}
+
+TEST(Membership, ForeignClusterIsIgnored) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 0)}, "other"));
+  EXPECT_FALSE(m.find(node_id{2}).has_value());
+  EXPECT_EQ(m.stats().envelopes_foreign_cluster, 1u);
+  EXPECT_FALSE(m.joined() && false);
+}
+
+TEST(Membership, RestartedNodeWithNewUuidTakesOverDeadEntry) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 4)}));
+  m.step(from(3, {dead_msg{node_id{2}, incarnation{4}, node_id{3}}}));
+  ASSERT_EQ(m.find(node_id{2})->state, member_state::dead);
+  m.step(from(2, {alive(2, 4, "new-uuid")}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::alive);
+  EXPECT_EQ(m.find(node_id{2})->uuid, "new-uuid");
+  // The old identity at the same incarnation cannot come back.
+  m.step(from(3, {alive(2, 4)}));
+  EXPECT_EQ(m.find(node_id{2})->uuid, "new-uuid");
+}
+
+TEST(Membership, JoinRetriesSeedsWithBackoffUntilAnswered) {
+  auto m = make(1, {"10.0.0.2:7946", "10.0.0.1:7946"});  // own address is dropped from the seeds
+  std::vector<tick_count> sends;
+  for (int t = 0; t < 300; ++t) {
+    m.tick();
+    for (const auto& p : m.ready().packets)
+      if (p.via == transport::stream) {
+        EXPECT_EQ(p.to_addr, "10.0.0.2:7946");
+        sends.push_back(m.now());
+      }
+    m.advance();
+  }
+  ASSERT_GE(sends.size(), 3u);
+  EXPECT_LT(sends[1] - sends[0], sends[2] - sends[1]);  // backoff grows
+  EXPECT_FALSE(m.joined());
+  m.step(from(2, {push_pull_msg{false, true, {{node_id{2}, incarnation{0}, member_state::alive, "uuid-2", "10.0.0.2:7946", ""}}}}));
+  EXPECT_TRUE(m.joined());
+  EXPECT_EQ(m.alive_count(), 2u);
+}
+
+TEST(Membership, DatagramsStayWithinSizeLimit) {
+  auto m = make(1);
+  for (std::uint32_t id = 2; id < 60; ++id) {
+    auto a = alive(id, 0);
+    a.meta = std::string(400, 'x');
+    m.step(from(id, {a}));
+  }
+  for (int t = 0; t < 200; ++t) {
+    m.tick();
+    for (const auto& p : m.ready().packets) {
+      if (p.via != transport::datagram) continue;
+      std::size_t size = envelope_overhead_bound(p.env);
+      for (const auto& msg : p.env.messages) size += encoded_size_bound(msg);
+      EXPECT_LE(size, 1400u);
+    }
+    m.advance();
+  }
+}
+
+TEST(Membership, LeaveStopsAfterBroadcast) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 0)}));
+  m.step(from(3, {alive(3, 0)}));
+  m.leave();
+  EXPECT_EQ(m.self().state, member_state::left);
+  EXPECT_FALSE(m.leave_broadcast_done());
+  bool sent_leave = false;
+  for (int t = 0; t < 500 && !m.leave_broadcast_done(); ++t) {
+    m.tick();
+    for (const auto& p : m.ready().packets)
+      for (const auto& msg : p.env.messages)
+        if (auto* d = std::get_if<dead_msg>(&msg); d && d->node == node_id{1} && d->from == node_id{1}) sent_leave = true;
+    m.advance();
+  }
+  EXPECT_TRUE(sent_leave);
+  EXPECT_TRUE(m.leave_broadcast_done());
+  // A leaving node does not refute.
+  m.step(from(2, {dead_msg{node_id{1}, incarnation{0}, node_id{2}}}));
+  EXPECT_EQ(m.self().state, member_state::left);
+}
+
+}  // namespace
+}  // namespace chronik::gossip
