@@ -27,6 +27,18 @@ void membership::refute(incarnation accused) {
                            std::to_string(me.inc.value));
 }
 
+// A suspect or dead claim about ourselves (SWIM §4.2). A current one is refuted with a new
+// incarnation; a stale one means its sender, and whoever it gossiped to, missed our refutation, so
+// our alive is queued again. Either way the accuser also gets our alive straight back: under heavy
+// loss the gossip path alone can miss exactly the members whose timers are running.
+void membership::accused(incarnation inc, const std::string& reply_to) {
+  if (leaving_) return;
+  const member& me = members_.at(self_.id);
+  if (inc >= me.inc) refute(inc);
+  else broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  if (!reply_to.empty()) send(reply_to, {alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}});
+}
+
 void membership::on_alive(const alive_msg& m) {
   if (m.node == self_.id) {
     const member& me = members_.at(self_.id);
@@ -71,25 +83,27 @@ void membership::on_alive(const alive_msg& m) {
   broadcast(m, m.node);
 }
 
-void membership::on_suspect(const suspect_msg& m) {
+void membership::on_suspect(const suspect_msg& m, const std::string& reply_to) {
   if (m.node == self_.id) {
-    if (!leaving_ && m.inc >= members_.at(self_.id).inc) refute(m.inc);
+    accused(m.inc, reply_to);
     return;
   }
   auto it = members_.find(m.node);
   if (it == members_.end() || m.inc < it->second.inc) return;
   member& mem = it->second;
-  if (mem.state == member_state::suspect) {
+  // A suspicion at a newer incarnation proves the member refuted our older one (we only missed the
+  // alive): it starts a fresh timer instead of confirming, and possibly expiring, the old one.
+  if (mem.state == member_state::suspect && m.inc == mem.inc) {
     // Lifeguard §4.2: an independent accusation shortens the timeout; re-gossip it so others can
     // count it too.
     auto s = suspicions_.find(m.node);
     if (s != suspicions_.end() && s->second.confirm(m.from)) broadcast(m, m.node);
     return;
   }
-  if (mem.state != member_state::alive) return;
+  if (mem.state != member_state::alive && mem.state != member_state::suspect) return;
 
   mem.inc = m.inc;
-  set_state(mem, member_state::suspect);
+  if (mem.state != member_state::suspect) set_state(mem, member_state::suspect);
   ++stats_.suspicions_started;
   const std::size_t n = alive_count();
   std::uint32_t k = cfg_.suspicion_mult >= 2 ? cfg_.suspicion_mult - 2 : 0;
@@ -98,11 +112,15 @@ void membership::on_suspect(const suspect_msg& m) {
   const tick_count max = min * cfg_.suspicion_max_timeout_mult;
   suspicions_.insert_or_assign(m.node, suspicion(m.from, now_, k, min, max));
   broadcast(m, m.node);
+  // Lifeguard's buddy system (§4.2) tells a suspect on the next probe of it, which round-robin may
+  // delay by several periods. Every member that starts suspecting also tells the suspect directly,
+  // so that one lost gossip path does not stand between a live member and its refutation.
+  send(mem.addr, {m});
 }
 
-void membership::on_dead(const dead_msg& m) {
+void membership::on_dead(const dead_msg& m, const std::string& reply_to) {
   if (m.node == self_.id) {
-    if (!leaving_ && m.inc >= members_.at(self_.id).inc) refute(m.inc);
+    accused(m.inc, reply_to);
     return;
   }
   auto it = members_.find(m.node);
@@ -120,21 +138,30 @@ void membership::on_dead(const dead_msg& m) {
 
 // memberlist mergeRemoteState: a remote "dead" becomes only a suspicion here, so that the member
 // gets a suspicion timeout's chance to refute before we believe it.
-void membership::merge_remote(const push_pull_msg& m, node_id from) {
+void membership::merge_remote(const push_pull_msg& m, const envelope& env) {
   for (const auto& r : m.members) {
     switch (r.state) {
       case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}); break;
       case member_state::suspect:
-      case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, from}); break;
+      case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, env.from}, env.from_addr); break;
       case member_state::left: on_dead(dead_msg{r.node, r.inc, r.node}); break;
     }
   }
 }
 
 void membership::check_suspicions() {
+  const tick_count period = cfg_.ticks(cfg_.probe_interval_ms);
   std::vector<node_id> expired;
-  for (const auto& [id, s] : suspicions_)
-    if (s.deadline() <= now_) expired.push_back(id);
+  for (const auto& [id, s] : suspicions_) {
+    if (s.deadline() <= now_) {
+      expired.push_back(id);
+    } else if (now_ > s.started_at() && (now_ - s.started_at()) % period == 0) {
+      // Remind the suspect once per probe period while our timer runs: a suspicion that no one
+      // else heard of (every copy lost) must still reach the one member who can refute it.
+      const member& mem = members_.at(id);
+      send(mem.addr, {suspect_msg{id, mem.inc, self_.id}});
+    }
+  }
   for (node_id id : expired) {
     auto it = members_.find(id);
     suspicions_.erase(id);

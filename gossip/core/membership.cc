@@ -55,7 +55,21 @@ void membership::step(const envelope& env) {
     joined_ = true;
     log(log_level::info, "joined via " + env.from_addr);
   }
-  for (const auto& msg : env.messages) {
+  // State updates first, then probe traffic: an ack we send then carries what this very envelope
+  // taught us, such as the refutation a buddy probe asks for (Lifeguard §4.2).
+  for (const auto& msg : env.messages)
+    if (!is_probe(msg)) dispatch(env, msg);
+  for (const auto& msg : env.messages)
+    if (is_probe(msg)) dispatch(env, msg);
+}
+
+bool membership::is_probe(const message& msg) {
+  return std::holds_alternative<ping_msg>(msg) || std::holds_alternative<indirect_ping_msg>(msg) ||
+         std::holds_alternative<ack_msg>(msg) || std::holds_alternative<nack_msg>(msg);
+}
+
+void membership::dispatch(const envelope& env, const message& msg) {
+  {
     std::visit(
         [&](const auto& m) {
           using T = std::decay_t<decltype(m)>;
@@ -64,10 +78,10 @@ void membership::step(const envelope& env) {
           else if constexpr (std::is_same_v<T, ack_msg>) on_ack(m);
           else if constexpr (std::is_same_v<T, nack_msg>) on_nack(m);
           else if constexpr (std::is_same_v<T, alive_msg>) on_alive(m);
-          else if constexpr (std::is_same_v<T, suspect_msg>) on_suspect(m);
-          else if constexpr (std::is_same_v<T, dead_msg>) on_dead(m);
+          else if constexpr (std::is_same_v<T, suspect_msg>) on_suspect(m, env.from_addr);
+          else if constexpr (std::is_same_v<T, dead_msg>) on_dead(m, env.from_addr);
           else if constexpr (std::is_same_v<T, push_pull_msg>) {
-            merge_remote(m, env.from);
+            merge_remote(m, env);
             if (!m.reply) send_push_pull(env.from_addr, false, true);
           }
         },

@@ -128,12 +128,17 @@ class membership {
     tick_count deadline = 0;
   };
 
+  static bool is_probe(const message& msg);
+  void dispatch(const envelope& env, const message& msg);
+
   // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics)
   void on_alive(const alive_msg& m);
-  void on_suspect(const suspect_msg& m);
-  void on_dead(const dead_msg& m);
-  void merge_remote(const push_pull_msg& m, node_id from);
+  // reply_to: where the claim came from, so an accusation of ourselves is answered directly.
+  void on_suspect(const suspect_msg& m, const std::string& reply_to = {});
+  void on_dead(const dead_msg& m, const std::string& reply_to = {});
+  void merge_remote(const push_pull_msg& m, const envelope& env);
   void refute(incarnation accused);
+  void accused(incarnation inc, const std::string& reply_to);
   void set_state(member& mem, member_state state);
   void check_suspicions();
   void reap();

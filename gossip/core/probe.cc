@@ -77,7 +77,7 @@ void membership::finish_probe() {
   awareness_.apply(delta);
   auto it = members_.find(p.target);
   if (it == members_.end() || it->second.state != member_state::alive) return;
-  log(log_level::debug, "probe of node " + std::to_string(p.target.value) + " failed; suspecting it");
+  log(log_level::info, "probe of node " + std::to_string(p.target.value) + " failed; suspecting it");
   on_suspect(suspect_msg{p.target, it->second.inc, self_.id});
 }
 

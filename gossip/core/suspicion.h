@@ -29,6 +29,7 @@ class suspicion {
   bool confirm(node_id accuser);
 
   tick_count deadline() const;
+  tick_count started_at() const { return started_at_; }
   std::uint32_t confirmations() const { return static_cast<std::uint32_t>(accusers_.size()) - 1; }
 
  private:

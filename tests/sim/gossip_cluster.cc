@@ -1,6 +1,8 @@
 #include "tests/sim/gossip_cluster.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace chronik::sim {
 
@@ -15,7 +17,15 @@ void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid) 
   std::vector<std::string> seed_addrs;
   for (int s : seeds) seed_addrs.push_back(addr(s));
   gossip::self_identity self{gossip::node_id{static_cast<std::uint32_t>(i + 1)}, n.uuid, addr(i), "meta", cluster_};
-  n.core = std::make_unique<gossip::membership>(cfg_, self, seed_addrs, net_.random().next());
+  gossip::log_sink sink;
+  // CHRONIK_SIM_TRACE=1 prints every core's log lines with the tick, for replaying a failed seed.
+  if (std::getenv("CHRONIK_SIM_TRACE")) {
+    sink = [this, i](gossip::log_level, std::string_view text) {
+      std::printf("[t=%llu n=%d] %.*s\n", static_cast<unsigned long long>(net_.now()), i,
+                  static_cast<int>(text.size()), text.data());
+    };
+  }
+  n.core = std::make_unique<gossip::membership>(cfg_, self, seed_addrs, net_.random().next(), sink);
   n.running = true;
   net_.set_down(i, false);
   net_.resume(i);
