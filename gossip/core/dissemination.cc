@@ -81,9 +81,16 @@ void membership::push_pull_tick() {
 }
 
 void membership::join_tick() {
-  if (joined_ || leaving_ || now_ < next_join_at_) return;
-  // Seeds may not be up yet: retry all of them with exponential backoff until one answers.
-  for (const auto& seed : seeds_) send_push_pull(seed, true, false);
+  if (leaving_ || now_ < next_join_at_) return;
+  // A seed that became a live member through someone else needs no join of its own.
+  std::erase_if(pending_seeds_, [&](const std::string& seed) {
+    return std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+      return kv.first != self_.id && kv.second.addr == seed && kv.second.state == member_state::alive;
+    });
+  });
+  if (pending_seeds_.empty()) return;
+  // Seeds may not be up yet: retry each with exponential backoff until it answers.
+  for (const auto& seed : pending_seeds_) send_push_pull(seed, true, false);
   next_join_at_ = now_ + join_backoff_ticks_;
   join_backoff_ticks_ = std::min(join_backoff_ticks_ * 2, cfg_.ticks(cfg_.join_retry_max_ms));
 }

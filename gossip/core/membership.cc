@@ -22,6 +22,7 @@ membership::membership(config cfg, self_identity self, std::vector<std::string> 
 
   // Without seeds this node is the first of its cluster and waits to be contacted.
   joined_ = seeds_.empty();
+  pending_seeds_ = seeds_;
   join_backoff_ticks_ = cfg_.ticks(cfg_.join_retry_min_ms);
   // Spread the periodic work of nodes started together over one period each.
   next_probe_at_ = 1 + rng_.below(cfg_.ticks(cfg_.probe_interval_ms));
@@ -50,11 +51,12 @@ void membership::step(const envelope& env) {
     return;
   }
   if (env.from == self_.id && env.from_addr == self_.addr) return;
-  // Anyone who talks to us knows us: the join is done.
+  // Anyone who talks to us knows us: the join is done, and that seed needs no more retries.
   if (!joined_) {
     joined_ = true;
     log(log_level::info, "joined via " + env.from_addr);
   }
+  std::erase(pending_seeds_, env.from_addr);
   // State updates first, then probe traffic: an ack we send then carries what this very envelope
   // taught us, such as the refutation a buddy probe asks for (Lifeguard §4.2).
   for (const auto& msg : env.messages)
@@ -81,8 +83,14 @@ void membership::dispatch(const envelope& env, const message& msg) {
           else if constexpr (std::is_same_v<T, suspect_msg>) on_suspect(m, env.from_addr);
           else if constexpr (std::is_same_v<T, dead_msg>) on_dead(m, env.from_addr);
           else if constexpr (std::is_same_v<T, push_pull_msg>) {
+            const auto before = events_emitted_;
             merge_remote(m, env);
             if (!m.reply) send_push_pull(env.from_addr, false, true);
+            // A full sync that taught us something (say, a whole group we had never heard of) is
+            // passed on by another full sync soon, instead of relying on piggyback gossip alone,
+            // which reaches each member only with high probability (SWIM §4.1).
+            if (events_emitted_ != before)
+              next_push_pull_at_ = std::min(next_push_pull_at_, now_ + cfg_.ticks(cfg_.gossip_interval_ms));
           }
         },
         msg);
@@ -137,7 +145,10 @@ std::size_t membership::alive_count() const {
   }));
 }
 
-void membership::emit(member_event_kind kind, const member& mem) { ready_.events.push_back({kind, mem}); }
+void membership::emit(member_event_kind kind, const member& mem) {
+  ++events_emitted_;
+  ready_.events.push_back({kind, mem});
+}
 
 void membership::log(log_level level, const std::string& text) const {
   if (log_) log_(level, text);

@@ -195,6 +195,11 @@ class membership {
   tick_count next_push_pull_at_ = 0;
   tick_count next_reconnect_at_ = 0;
   bool joined_ = false;
+  // Seeds that have not answered yet. Each is retried until it does (or is a live member), not
+  // just until the first one answers: with partial seed lists the only link between two groups can
+  // be a seed that started late.
+  std::vector<std::string> pending_seeds_;
+  std::uint64_t events_emitted_ = 0;  // changes of the local view, to spot news in a push-pull
   tick_count next_join_at_ = 0;
   std::uint64_t join_backoff_ticks_ = 0;
 

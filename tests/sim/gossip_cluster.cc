@@ -118,6 +118,23 @@ bool gossip_cluster::converged() const {
   return true;
 }
 
+std::string gossip_cluster::divergence() const {
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i].running) continue;
+    for (int j = 0; j < size(); ++j) {
+      if (j == i) continue;
+      auto m = nodes_[i].core->find(gossip::node_id{static_cast<std::uint32_t>(j + 1)});
+      const bool alive = m && m->state == member_state::alive && m->uuid == nodes_[j].uuid;
+      if (alive == nodes_[j].running) continue;
+      return "node " + std::to_string(i) + " sees node " + std::to_string(j) + " as " +
+             (m ? std::string(to_string(m->state)) + " inc " + std::to_string(m->inc.value) + " uuid " + m->uuid
+                : std::string("unknown")) +
+             " (running=" + std::to_string(nodes_[j].running) + ")";
+    }
+  }
+  return "converged";
+}
+
 bool gossip_cluster::all_see(int who, member_state state) const {
   for (int i = 0; i < size(); ++i) {
     if (i == who || !nodes_[i].running) continue;

@@ -34,6 +34,8 @@ class gossip_cluster {
 
   // True when every running node sees exactly the running nodes as alive and the rest not alive.
   bool converged() const;
+  // The first disagreement that keeps converged() false, for failure messages.
+  std::string divergence() const;
   // True when every running node other than `who` sees `who` in `state`.
   bool all_see(int who, gossip::member_state state) const;
 

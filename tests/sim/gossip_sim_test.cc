@@ -97,7 +97,7 @@ TEST(GossipSim, AnyStartOrderConverges) {
       c.net().faults = {.loss_percent = 5, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 4};
       start_randomly(c, 300);
       auto took = c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n));
-      ASSERT_TRUE(took.has_value()) << "n=" << n << " did not converge; " << replay(seed);
+      ASSERT_TRUE(took.has_value()) << "n=" << n << " did not converge; " << "; " << c.divergence() << "; " << replay(seed);
       worst = std::max(worst, *took);
       expect_clean(c);
     }
@@ -114,12 +114,12 @@ TEST(GossipSim, CrashIsDetectedByEveryMember) {
       gossip_cluster c(seed, cfg, n);
       c.net().faults = {.loss_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 3};
       start_randomly(c, 100);
-      ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+      ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
       const int victim = static_cast<int>(c.net().random().below(static_cast<std::uint64_t>(n)));
       c.crash(victim);
       auto took = c.run_until([&] { return c.all_see(victim, member_state::dead); }, detection_bound_ticks(cfg, n));
-      ASSERT_TRUE(took.has_value()) << "n=" << n << " crash of " << victim << " not seen by all; " << replay(seed);
-      ASSERT_TRUE(c.false_deaths().empty()) << "false dead of " << c.false_deaths().front().victim << "; " << replay(seed);
+      ASSERT_TRUE(took.has_value()) << "n=" << n << " crash of " << victim << " not seen by all; " << "; " << c.divergence() << "; " << replay(seed);
+      ASSERT_TRUE(c.false_deaths().empty()) << "false dead of " << c.false_deaths().front().victim << "; " << "; " << c.divergence() << "; " << replay(seed);
       expect_clean(c);
     }
   }
@@ -130,11 +130,11 @@ TEST(GossipSim, NoFalseDeadUnderThirtyPercentLoss) {
   for (std::uint64_t seed : seeds(40, 200)) {
     gossip_cluster c(seed, cfg, 8);
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 8))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 8))) << "; " << c.divergence() << "; " << replay(seed);
     c.net().faults = {.loss_percent = 30, .duplicate_percent = 1, .delay_min_ticks = 1, .delay_max_ticks = 5};
     c.run(12'000);  // two minutes
     ASSERT_TRUE(c.false_deaths().empty()) << "node " << c.false_deaths().front().observer << " declared "
-                                          << c.false_deaths().front().victim << " dead; " << replay(seed);
+                                          << c.false_deaths().front().victim << " dead; " << "; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }
@@ -146,7 +146,7 @@ TEST(GossipSim, NoFalseDeadForPauseShorterThanSuspicionMinimum) {
   for (std::uint64_t seed : seeds(100, 300)) {
     gossip_cluster c(seed, cfg, n);
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();
     const int victim = static_cast<int>(r.below(n));
     const std::uint64_t pause = min / 2 + r.below(min / 2);  // [min/2, min)
@@ -154,8 +154,8 @@ TEST(GossipSim, NoFalseDeadForPauseShorterThanSuspicionMinimum) {
     c.run(pause);
     c.net().resume(victim);
     c.run(3000);
-    ASSERT_TRUE(c.false_deaths().empty()) << "pause of " << pause << " ticks declared dead; " << replay(seed);
-    ASSERT_TRUE(c.converged()) << replay(seed);
+    ASSERT_TRUE(c.false_deaths().empty()) << "pause of " << pause << " ticks declared dead; " << "; " << c.divergence() << "; " << replay(seed);
+    ASSERT_TRUE(c.converged()) << "; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }
@@ -165,13 +165,13 @@ TEST(GossipSim, OneWayDropsCauseNoFalseDead) {
   for (std::uint64_t seed : seeds(100, 400)) {
     gossip_cluster c(seed, cfg, 6);
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 6))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 6))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();
     const int a = static_cast<int>(r.below(6));
     const int b = (a + 1 + static_cast<int>(r.below(5))) % 6;
     c.net().cut(a, b);  // a's packets to b are lost; b to a still works
     c.run(6000);
-    ASSERT_TRUE(c.false_deaths().empty()) << "one-way cut " << a << "->" << b << " caused a false dead; " << replay(seed);
+    ASSERT_TRUE(c.false_deaths().empty()) << "one-way cut " << a << "->" << b << " caused a false dead; " << "; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }
@@ -182,17 +182,17 @@ TEST(GossipSim, PartitionHeals) {
     const int n = 6;
     gossip_cluster c(seed, cfg, n);
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     for (int a = 0; a < n / 2; ++a)
       for (int b = n / 2; b < n; ++b) c.net().cut_both(a, b);
     // Long enough for each side to declare the other dead.
     ASSERT_TRUE(c.run_until([&] { return c.all_see(0, member_state::dead) || c.core(n - 1).find({1})->state == member_state::dead; },
                             detection_bound_ticks(cfg, n)))
-        << replay(seed);
+        << "; " << c.divergence() << "; " << replay(seed);
     c.run(detection_bound_ticks(cfg, n));
     c.net().heal();
     const auto bound = 2 * cfg.ticks(cfg.reconnect_interval_ms) + convergence_bound_ticks(cfg, n);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, bound)) << "no heal; " << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, bound)) << "no heal; " << "; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }
@@ -203,13 +203,13 @@ TEST(GossipSim, LeaveIsSeenAsLeft) {
     gossip_cluster c(seed, cfg, 5);
     c.net().faults = {.loss_percent = 5, .delay_min_ticks = 1, .delay_max_ticks = 3};
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 5))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 5))) << "; " << c.divergence() << "; " << replay(seed);
     const int who = static_cast<int>(c.net().random().below(5));
     c.leave(who);
-    ASSERT_TRUE(c.run_until([&] { return c.core(who).leave_broadcast_done(); }, 1000)) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.core(who).leave_broadcast_done(); }, 1000)) << "; " << c.divergence() << "; " << replay(seed);
     c.crash(who);
     ASSERT_TRUE(c.run_until([&] { return c.all_see(who, member_state::left); }, convergence_bound_ticks(cfg, 5)))
-        << "leave not seen as left by all; " << replay(seed);
+        << "leave not seen as left by all; " << "; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }
@@ -220,7 +220,7 @@ TEST(GossipSim, RestartReplacesOldEntry) {
     const int n = 5;
     gossip_cluster c(seed, cfg, n);
     start_randomly(c, 50);
-    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << replay(seed);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();
     const int who = static_cast<int>(r.below(n));
     const bool wiped = r.below(2) == 0;
@@ -228,11 +228,11 @@ TEST(GossipSim, RestartReplacesOldEntry) {
     c.run(r.below(2 * detection_bound_ticks(cfg, n)));  // before or after the others notice
     c.start(who, {(who + 1) % n}, wiped);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n)))
-        << "restart (wiped=" << wiped << ") did not rejoin; " << replay(seed);
+        << "restart (wiped=" << wiped << ") did not rejoin; " << "; " << c.divergence() << "; " << replay(seed);
     // No flapping back to the old entry afterwards.
     for (int k = 0; k < 100; ++k) {
       c.run(10);
-      ASSERT_TRUE(c.converged()) << "old entry came back; " << replay(seed);
+      ASSERT_TRUE(c.converged()) << "old entry came back; " << "; " << c.divergence() << "; " << replay(seed);
     }
     expect_clean(c);
   }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make run`: starts a local 3-node cluster on 127.0.0.1-3 in a random order, each node seeded
+# with the other two, waits until every node lists all 3 members alive, and prints the status.
+# `scripts/run-local.sh --stop` stops the nodes it started (by PID).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+run_dir="$top/.run"
+nodes=(1 2 3)
+
+stop_nodes() {
+  for i in "${nodes[@]}"; do
+    pid_file="$run_dir/node-$i.pid"
+    [[ -f "$pid_file" ]] || continue
+    pid=$(cat "$pid_file")
+    if kill -0 "$pid" 2>/dev/null && grep -q chronik-server "/proc/$pid/cmdline" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+      echo "stopped node $i (pid $pid)"
+    fi
+    rm -f "$pid_file"
+  done
+}
+
+if [[ "${1:-}" == "--stop" ]]; then
+  stop_nodes
+  exit 0
+fi
+
+server=${1:-"$top/build/daemon/chronik-server"}
+[[ -x "$server" ]] || { echo "chronik-server not found at $server (run make build)" >&2; exit 1; }
+mkdir -p "$run_dir"
+stop_nodes
+
+addr() { echo "127.0.0.$1"; }
+for i in $(printf '%s\n' "${nodes[@]}" | shuf); do
+  seeds=()
+  for j in "${nodes[@]}"; do [[ $j == "$i" ]] || seeds+=(--seed "$(addr "$j"):7946"); done
+  "$server" start --node-id "$i" --bind "$(addr "$i")" --data-dir "$run_dir/node-$i" \
+    --bootstrap-expect 3 --preset local "${seeds[@]}" >"$run_dir/node-$i.log" 2>&1 &
+  echo $! >"$run_dir/node-$i.pid"
+  echo "started node $i on $(addr "$i") (pid $!, log .run/node-$i.log)"
+  sleep "0.$((RANDOM % 5))"  # a random start order with gaps, as users start nodes
+done
+
+# Wait (bounded) until each node's admin endpoint lists 3 alive members.
+deadline=$((SECONDS + 30))
+for i in "${nodes[@]}"; do
+  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/members" | grep -o '"state":"alive"' | wc -l) -eq 3 ]]; do
+    if ((SECONDS > deadline)); then
+      echo "node $i does not see 3 alive members after 30 s; see .run/node-$i.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+
+echo
+"$server" cluster members --admin "$(addr 1):9644"
+echo
+echo "All 3 nodes see each other. Stop them with: make stop"
+echo "Kafka clients: the Kafka listener (127.0.0.1:9092) arrives with the Kafka front end (issue 5)."

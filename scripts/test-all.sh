@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make test`: every suite. ctest runs unit, sim and cluster (real processes) suites from the main
+# build; then the unit and simulation suites run again under ASan+UBSan.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$top/build"}
+jobs=${JOBS:-2}
+
+echo "== unit, sim and cluster suites"
+ctest --test-dir "$build" --output-on-failure -j"$jobs"
+
+echo "== sanitizer build (ASan + UBSan): unit and sim suites"
+cmake -S "$top" -B "$top/build-asan" -DCHRONIK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$top/build-asan" -j"$jobs" --target all
+ctest --test-dir "$top/build-asan" --output-on-failure -j"$jobs" -L 'unit|sim'

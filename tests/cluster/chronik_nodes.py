@@ -1,0 +1,151 @@
+"""Start, stop and query real chronik-server processes on 127.0.0.x for the cluster suites.
+
+Every process is started by this module and ended by PID; every wait is bounded by a deadline.
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+
+class Node:
+    def __init__(self, server, node_id, ip, base_port, data_root, preset="local"):
+        self.server = server
+        self.node_id = node_id
+        self.ip = ip
+        self.gossip_port = base_port
+        self.rpc_port = base_port + 1
+        self.kafka_port = base_port + 2
+        self.admin_port = base_port + 3
+        self.data_dir = os.path.join(data_root, f"node-{node_id}")
+        self.log_path = os.path.join(data_root, f"node-{node_id}.log")
+        self.preset = preset
+        self.proc = None
+
+    @property
+    def gossip_addr(self):
+        return f"{self.ip}:{self.gossip_port}"
+
+    @property
+    def admin_addr(self):
+        return f"{self.ip}:{self.admin_port}"
+
+    def command(self, seeds, extra=()):
+        cmd = [self.server, "start", "--node-id", str(self.node_id), "--bind", self.ip,
+               "--gossip-port", str(self.gossip_port), "--rpc-port", str(self.rpc_port),
+               "--kafka-port", str(self.kafka_port), "--admin-port", str(self.admin_port),
+               "--data-dir", self.data_dir, "--preset", self.preset, "--cluster-name", "cluster-test"]
+        for s in seeds:
+            cmd += ["--seed", s]
+        return cmd + list(extra)
+
+    def start(self, seeds, extra=()):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(seeds, extra), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.running():
+            os.kill(self.proc.pid, sig)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.running():
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def members(self):
+        """The node's /v1/members as {node_id: member}, or None when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://{self.admin_addr}/v1/members", timeout=2) as r:
+                return {m["node_id"]: m for m in json.load(r)}
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+
+class Cluster:
+    """A set of nodes on 127.0.0.(10+i) with ports from a per-run base, so parallel runs do not clash."""
+
+    def __init__(self, server, size, preset="local"):
+        self.root = tempfile.mkdtemp(prefix="chronik-cluster-")
+        base = 20000 + (os.getpid() % 2000) * 4
+        self.nodes = [Node(server, i + 1, f"127.0.0.{10 + i + 1}", base, self.root, preset)
+                      for i in range(size)]
+
+    def stop_all(self):
+        for n in self.nodes:
+            n.kill()
+
+    def cleanup(self, keep_logs_on_failure=False):
+        self.stop_all()
+        if keep_logs_on_failure:
+            print(f"logs kept in {self.root}")
+            for n in self.nodes:
+                if os.path.exists(n.log_path):
+                    with open(n.log_path, errors="replace") as f:
+                        tail = f.readlines()[-15:]
+                    print(f"--- node {n.node_id} log tail ---\n" + "".join(tail))
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def wait_for(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return time.monotonic()
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def view(self, observer):
+        return observer.members() or {}
+
+    def all_see(self, who, state, observers=None):
+        observers = observers or [n for n in self.nodes if n.running() and n is not who]
+        for o in observers:
+            m = self.view(o).get(who.node_id)
+            if m is None or m["state"] != state:
+                return False
+        return True
+
+    def converged(self):
+        """Every running node sees exactly the running nodes alive."""
+        running = {n.node_id for n in self.nodes if n.running()}
+        for n in self.nodes:
+            if not n.running():
+                continue
+            view = n.members()
+            if view is None:
+                return False
+            alive = {i for i, m in view.items() if m["state"] == "alive"}
+            if alive != running:
+                return False
+        return True
+
+
+def connected_seed_lists(rng, nodes):
+    """Random partial seed lists whose graph is connected: each node names one or two earlier ones."""
+    order = nodes[:]
+    rng.shuffle(order)
+    seeds = {n.node_id: [] for n in nodes}
+    for k in range(1, len(order)):
+        picks = {order[rng.randrange(k)]}
+        if rng.random() < 0.4:
+            picks.add(order[rng.randrange(k)])
+        seeds[order[k].node_id] = [p.gossip_addr for p in picks]
+    # The first node of the order still gets a seed, so every node starts with a partial list.
+    seeds[order[0].node_id] = [order[1].gossip_addr]
+    return seeds
