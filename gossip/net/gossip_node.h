@@ -1,0 +1,83 @@
+// The Asio shell around the SWIM + Lifeguard core (DESIGN.md §2 "thin shells", §3 "Threads").
+//
+// It owns one UDP socket (probes, acks, piggybacked gossip) and one TCP acceptor (push-pull state
+// exchange), both on bind_ip:port, plus the tick timer. It follows the core's contract from
+// gossip/core/membership.h: tick()/step()/commands, then drain ready() (send packets, deliver
+// events), then advance(). Gossip persists nothing, so there is nothing to fsync before sending.
+//
+// Threading: every method runs on the io_context thread; only stats() may be called from any
+// thread. Cancelled operations may still be pending in the io_context after stop() or
+// destruction; they keep the internal state alive and finish without touching the node.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <spdlog/logger.h>
+
+#include "gossip/core/config.h"
+#include "gossip/core/membership.h"
+
+namespace chronik::gossip {
+
+struct node_options {
+  // Numeric IPv4 address to bind and advertise, e.g. "127.0.0.1". Default: empty (invalid).
+  std::string bind_ip;
+  // UDP and TCP port. Default 7946 (memberlist's). Port 0 is rejected: the core must know the
+  // advertised address before the socket exists.
+  std::uint16_t port = 7946;
+  // "ip:port" gossip addresses to join through; the core retries them with backoff.
+  std::vector<std::string> seeds;
+  config cfg;
+  // If self.addr is empty it becomes "bind_ip:port".
+  self_identity self;
+  std::uint64_t rng_seed = 0;
+};
+
+struct member_snapshot {
+  member m;
+  // Wall time of the last event about this member seen by this node (or start() time).
+  std::chrono::system_clock::time_point last_change;
+};
+
+struct net_stats {
+  std::uint64_t bytes_sent = 0, bytes_received = 0, datagrams_sent = 0, datagrams_received = 0,
+                streams_sent = 0, streams_received = 0, malformed_dropped = 0, oversized_dropped = 0,
+                send_errors = 0;
+};
+
+class gossip_node {
+ public:
+  gossip_node(asio::io_context& io, node_options opts, std::shared_ptr<spdlog::logger> log);
+  ~gossip_node();  // calls stop()
+  gossip_node(const gossip_node&) = delete;
+  gossip_node& operator=(const gossip_node&) = delete;
+
+  // Validates the config, binds UDP and TCP on bind_ip:port and starts the tick timer.
+  std::expected<void, std::string> start();
+  void set_meta(std::string meta);
+  // Gossips the leave and calls done (posted on the io thread, exactly once) when the core has
+  // sent it to enough members and the datagrams left the socket, or when max_wait has passed,
+  // or when stop() runs first.
+  void leave(std::chrono::milliseconds max_wait, std::function<void()> done);
+  // Cancels timers and closes every socket; idempotent. The node cannot be restarted.
+  void stop();
+
+  std::vector<member_snapshot> members() const;  // io thread only
+  net_stats stats() const;                        // any thread
+  const membership& core() const;
+  void on_member_event(std::function<void(const member_event&)> cb);
+
+  struct impl;  // public so that the connection helpers in gossip_node.cc can name it
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace chronik::gossip

@@ -1,0 +1,186 @@
+// Daemon admin surface: the /health and /v1/members endpoint on loopback, the members table of
+// `chronik-server cluster members`, the RFC 3339 timestamps and the NodeMeta round trip.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/admin_server.h"
+#include "daemon/config.h"
+#include "daemon/logging.h"
+#include "daemon/members_command.h"
+#include "daemon/node_identity.h"
+#include "daemon/node_meta.h"
+
+namespace chronik::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+gossip::member_snapshot sample_member(std::uint32_t id, gossip::member_state state, std::string meta) {
+  gossip::member m;
+  m.id = gossip::node_id{id};
+  m.uuid = std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16);
+  m.addr = "127.0.0.1:" + std::to_string(7945 + id);
+  m.meta = std::move(meta);
+  m.inc = gossip::incarnation{id * 10};
+  m.state = state;
+  return {m, std::chrono::system_clock::time_point(1'700'000'000'123ms)};
+}
+
+TEST(admin_format_test, rfc3339_utc) {
+  using tp = std::chrono::system_clock::time_point;
+  EXPECT_EQ(format_rfc3339_utc(tp(1234ms)), "1970-01-01T00:00:01.234Z");
+  EXPECT_EQ(format_rfc3339_utc(tp(1'700'000'000'123ms)), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(format_rfc3339_utc(tp(-1ms)), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(admin_format_test, node_meta_round_trip) {
+  node_config cfg;
+  cfg.node_id = gossip::node_id{4};
+  cfg.bind = "10.0.0.4";
+  cfg.cluster_name = "blue";
+  cfg.bootstrap_expect = 5;
+  auto uuid = node_uuid::from_hex("00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(uuid);
+  auto view = decode_node_meta(encode_fresh_node_meta(cfg, *uuid));
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->node_id, 4u);
+  EXPECT_EQ(view->node_uuid_hex, "00112233445566778899aabbccddeeff");
+  EXPECT_EQ(view->cluster_name, "blue");
+  EXPECT_EQ(view->bootstrap_expect, 5u);
+  EXPECT_EQ(view->formation, "fresh");
+  EXPECT_EQ(view->rpc_addr, "10.0.0.4:9093");
+  EXPECT_EQ(view->kafka_addr, "10.0.0.4:9092");
+  EXPECT_EQ(view->admin_addr, "10.0.0.4:9644");
+  EXPECT_EQ(view->version, "0.1.0");
+  EXPECT_FALSE(decode_node_meta(""));
+  EXPECT_FALSE(decode_node_meta("\xff\xff\xff"));
+}
+
+TEST(admin_format_test, member_json_has_every_key) {
+  node_config cfg;
+  auto uuid = node_uuid::from_hex("00112233445566778899aabbccddeeff");
+  auto j = member_to_json(sample_member(2, gossip::member_state::suspect, encode_fresh_node_meta(cfg, *uuid)));
+  EXPECT_EQ(j["node_id"], 2);
+  EXPECT_EQ(j["address"], "127.0.0.1:7947");
+  EXPECT_EQ(j["state"], "suspect");
+  EXPECT_EQ(j["incarnation"], 20);
+  EXPECT_EQ(j["last_change"], "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(j["uuid"], "0102030405060708090a0b0c0d0e0f10");
+  EXPECT_EQ(j["kafka_addr"], "127.0.0.1:9092");
+  EXPECT_EQ(j["rpc_addr"], "127.0.0.1:9093");
+  EXPECT_EQ(j["admin_addr"], "127.0.0.1:9644");
+  EXPECT_EQ(j["cluster_name"], "chronik");
+  EXPECT_EQ(j["formation"], "fresh");
+
+  auto no_meta = member_to_json(sample_member(3, gossip::member_state::left, ""));
+  EXPECT_EQ(no_meta["state"], "left");
+  EXPECT_TRUE(no_meta["kafka_addr"].is_null());
+}
+
+TEST(admin_format_test, members_table_is_aligned) {
+  auto members = nlohmann::json::array();
+  members.push_back(member_to_json(sample_member(1, gossip::member_state::alive, "")));
+  members.push_back(member_to_json(sample_member(12, gossip::member_state::dead, "")));
+  auto table = format_members_table(members);
+  ASSERT_TRUE(table) << table.error();
+  EXPECT_EQ(*table,
+            "NODE  ADDRESS          STATE  INCARNATION  LAST CHANGE\n"
+            "1     127.0.0.1:7946   alive  10           2023-11-14T22:13:20.123Z\n"
+            "12    127.0.0.1:7957   dead   120          2023-11-14T22:13:20.123Z\n");
+  EXPECT_FALSE(format_members_table(nlohmann::json::object()));
+  EXPECT_FALSE(format_members_table(nlohmann::json::array({1, 2})));
+}
+
+// An admin server on a random loopback port, with the io_context run by a thread of its own
+// (as main runs it), or not run at all to exercise the 503 path.
+class admin_server_test : public ::testing::Test {
+ protected:
+  void start_server(bool run_io) {
+    std::random_device rd;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      const auto port = static_cast<std::uint16_t>(20000 + rd() % 40000);
+      admin_options opts{"127.0.0.1", port, 7, "00112233445566778899aabbccddeeff", "chronik", 300ms};
+      server_.emplace(io_, opts, [this] { return members_; }, module_logger("admin"));
+      if (server_->start()) {
+        port_ = port;
+        break;
+      }
+      server_.reset();
+    }
+    ASSERT_TRUE(server_) << "no free port";
+    if (run_io) io_thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    work_.reset();
+    io_.stop();
+    if (io_thread_.joinable()) io_thread_.join();
+  }
+  httplib::Result get(const std::string& path) {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(5s);
+    return client.Get(path.c_str());
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::vector<gossip::member_snapshot> members_{sample_member(1, gossip::member_state::alive, ""),
+                                                sample_member(2, gossip::member_state::dead, "")};
+  std::optional<admin_server> server_;
+  std::thread io_thread_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(admin_server_test, health_members_and_not_found) {
+  start_server(true);
+  auto health = get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto h = nlohmann::json::parse(health->body);
+  EXPECT_EQ(h["status"], "ok");
+  EXPECT_EQ(h["node_id"], 7);
+
+  auto members = get("/v1/members");
+  ASSERT_TRUE(members);
+  EXPECT_EQ(members->status, 200);
+  EXPECT_EQ(members->get_header_value("Content-Type"), "application/json");
+  auto m = nlohmann::json::parse(members->body);
+  ASSERT_TRUE(m.is_array());
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[1]["node_id"], 2);
+  EXPECT_EQ(m[1]["state"], "dead");
+
+  auto missing = get("/v2/nothing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(admin_server_test, members_is_503_when_io_thread_does_not_answer) {
+  start_server(false);
+  auto members = get("/v1/members");
+  ASSERT_TRUE(members);
+  EXPECT_EQ(members->status, 503);
+  // /health does not need the io thread.
+  auto health = get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(admin_server_test, stop_is_idempotent_and_frees_the_port) {
+  start_server(true);
+  server_->stop();
+  server_->stop();
+  EXPECT_FALSE(get("/health"));
+}
+
+}  // namespace
+}  // namespace chronik::daemon

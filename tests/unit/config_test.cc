@@ -1,0 +1,462 @@
+// Daemon configuration: every bad-input path of load_node_config, the precedence
+// preset < file < flags, defaults, and the node_uuid file in a temporary data directory.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "daemon/config.h"
+#include "daemon/node_identity.h"
+
+namespace chronik::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("chronik-config-test-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class config_test : public ::testing::Test {
+ protected:
+  fs::path write(const std::string& toml) {
+    const auto file = dir_.path() / "node.toml";
+    std::ofstream(file, std::ios::trunc) << toml;
+    return file;
+  }
+  std::expected<node_config, std::string> load(const std::string& toml, const cli_overrides& cli = {}) {
+    return load_node_config(write(toml), cli);
+  }
+  // The error line for a file that must be rejected.
+  std::string error_of(const std::string& toml, const cli_overrides& cli = {}) {
+    auto cfg = load(toml, cli);
+    EXPECT_FALSE(cfg.has_value()) << "accepted: " << toml;
+    return cfg ? std::string() : cfg.error();
+  }
+  std::string cli_error_of(const cli_overrides& cli) {
+    auto cfg = load_node_config(std::nullopt, cli);
+    EXPECT_FALSE(cfg.has_value());
+    return cfg ? std::string() : cfg.error();
+  }
+
+  temp_dir dir_;
+};
+
+// --- defaults ---------------------------------------------------------------------------------
+
+TEST_F(config_test, defaults_without_file) {
+  auto cfg = load_node_config(std::nullopt, {});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 1u);
+  EXPECT_EQ(cfg->cluster_name, "chronik");
+  EXPECT_EQ(cfg->bind, "127.0.0.1");
+  EXPECT_EQ(cfg->gossip_port, 7946);
+  EXPECT_EQ(cfg->rpc_port, 9093);
+  EXPECT_EQ(cfg->kafka_port, 9092);
+  EXPECT_EQ(cfg->admin_port, 9644);
+  EXPECT_TRUE(cfg->seeds.empty());
+  EXPECT_EQ(cfg->data_dir, fs::path("./data/node-1"));
+  EXPECT_EQ(cfg->bootstrap_expect, 3u);
+  EXPECT_EQ(cfg->preset, gossip_preset::lan);
+  EXPECT_EQ(cfg->level, log_level::info);
+  EXPECT_EQ(cfg->gossip.probe_interval_ms, gossip::config::lan().probe_interval_ms);
+  EXPECT_EQ(cfg->gossip_addr(), "127.0.0.1:7946");
+  EXPECT_EQ(cfg->admin_addr(), "127.0.0.1:9644");
+}
+
+TEST_F(config_test, empty_file_gives_defaults) {
+  auto cfg = load("");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 1u);
+  EXPECT_EQ(cfg->gossip_port, 7946);
+}
+
+TEST_F(config_test, data_dir_default_uses_node_id) {
+  auto from_file = load("node_id = 7\n");
+  ASSERT_TRUE(from_file) << from_file.error();
+  EXPECT_EQ(from_file->data_dir, fs::path("./data/node-7"));
+
+  cli_overrides cli;
+  cli.node_id = 12;
+  auto from_flag = load("node_id = 7\n", cli);
+  ASSERT_TRUE(from_flag) << from_flag.error();
+  EXPECT_EQ(from_flag->data_dir, fs::path("./data/node-12"));
+
+  auto explicit_dir = load("node_id = 7\ndata_dir = \"/var/lib/chronik\"\n");
+  ASSERT_TRUE(explicit_dir) << explicit_dir.error();
+  EXPECT_EQ(explicit_dir->data_dir, fs::path("/var/lib/chronik"));
+}
+
+TEST_F(config_test, full_file_is_read) {
+  auto cfg = load(R"(
+node_id = 3
+cluster_name = "prod-eu"
+bind = "10.0.0.3"
+gossip_port = 8946
+rpc_port = 10093
+kafka_port = 10092
+admin_port = 10644
+seeds = ["10.0.0.1:8946", "10.0.0.2:8946"]
+data_dir = "/srv/chronik"
+bootstrap_expect = 5
+preset = "wan"
+log_level = "debug"
+
+[gossip]
+probe_interval_ms = 4000
+reap_after_ms = 3600000
+)");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 3u);
+  EXPECT_EQ(cfg->cluster_name, "prod-eu");
+  EXPECT_EQ(cfg->bind, "10.0.0.3");
+  EXPECT_EQ(cfg->gossip_port, 8946);
+  EXPECT_EQ(cfg->rpc_port, 10093);
+  EXPECT_EQ(cfg->kafka_port, 10092);
+  EXPECT_EQ(cfg->admin_port, 10644);
+  EXPECT_EQ(cfg->seeds, (std::vector<std::string>{"10.0.0.1:8946", "10.0.0.2:8946"}));
+  EXPECT_EQ(cfg->data_dir, fs::path("/srv/chronik"));
+  EXPECT_EQ(cfg->bootstrap_expect, 5u);
+  EXPECT_EQ(cfg->preset, gossip_preset::wan);
+  EXPECT_EQ(cfg->level, log_level::debug);
+  EXPECT_EQ(cfg->gossip.probe_interval_ms, 4000u);
+  EXPECT_EQ(cfg->gossip.reap_after_ms, 3600000u);
+  // Untouched gossip fields keep the wan preset's values.
+  EXPECT_EQ(cfg->gossip.suspicion_mult, gossip::config::wan().suspicion_mult);
+}
+
+// --- precedence: preset < file < flags ---------------------------------------------------------
+
+TEST_F(config_test, file_gossip_key_overrides_preset) {
+  auto cfg = load("preset = \"local\"\n[gossip]\nprobe_interval_ms = 300\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->preset, gossip_preset::local);
+  EXPECT_EQ(cfg->gossip.probe_interval_ms, 300u);
+  EXPECT_EQ(cfg->gossip.tick_ms, gossip::config::local().tick_ms);
+}
+
+TEST_F(config_test, cli_preset_beats_file_preset_and_file_gossip_keys_still_apply) {
+  cli_overrides cli;
+  cli.preset = "local";
+  auto cfg = load("preset = \"wan\"\n[gossip]\ngossip_nodes = 5\n", cli);
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->preset, gossip_preset::local);
+  EXPECT_EQ(cfg->gossip.probe_interval_ms, gossip::config::local().probe_interval_ms);
+  EXPECT_EQ(cfg->gossip.gossip_nodes, 5u);
+}
+
+TEST_F(config_test, cli_flags_beat_file_keys) {
+  cli_overrides cli;
+  cli.node_id = 9;
+  cli.bind = "127.0.0.9";
+  cli.gossip_port = 17946;
+  cli.rpc_port = 19093;
+  cli.kafka_port = 19092;
+  cli.admin_port = 19644;
+  cli.seeds = {"127.0.0.1:17946"};
+  cli.data_dir = "/tmp/x";
+  cli.bootstrap_expect = 1;
+  cli.cluster_name = "other";
+  cli.log_level = "warn";
+  auto cfg = load(R"(
+node_id = 2
+bind = "127.0.0.2"
+gossip_port = 7000
+rpc_port = 7001
+kafka_port = 7002
+admin_port = 7003
+seeds = ["127.0.0.5:7000"]
+data_dir = "/tmp/y"
+bootstrap_expect = 4
+cluster_name = "mine"
+log_level = "error"
+)", cli);
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 9u);
+  EXPECT_EQ(cfg->bind, "127.0.0.9");
+  EXPECT_EQ(cfg->gossip_port, 17946);
+  EXPECT_EQ(cfg->rpc_port, 19093);
+  EXPECT_EQ(cfg->kafka_port, 19092);
+  EXPECT_EQ(cfg->admin_port, 19644);
+  EXPECT_EQ(cfg->seeds, std::vector<std::string>{"127.0.0.1:17946"});
+  EXPECT_EQ(cfg->data_dir, fs::path("/tmp/x"));
+  EXPECT_EQ(cfg->bootstrap_expect, 1u);
+  EXPECT_EQ(cfg->cluster_name, "other");
+  EXPECT_EQ(cfg->level, log_level::warn);
+}
+
+TEST_F(config_test, every_gossip_field_is_settable_by_name) {
+  const char* names[] = {"tick_ms", "probe_interval_ms", "probe_timeout_ms", "indirect_checks",
+                         "gossip_interval_ms", "gossip_nodes", "gossip_to_dead_ms", "retransmit_mult",
+                         "suspicion_mult", "suspicion_max_timeout_mult", "awareness_max_multiplier",
+                         "push_pull_interval_ms", "reconnect_interval_ms", "join_retry_min_ms",
+                         "join_retry_max_ms", "reap_after_ms", "max_datagram_bytes", "max_meta_bytes"};
+  for (const char* name : names) {
+    // A value of 1 may fail validate(), but never as an unknown key.
+    auto probe = load(std::string("[gossip]\n") + name + " = 1\n");
+    if (!probe) {
+      EXPECT_EQ(probe.error().find("unknown key"), std::string::npos) << probe.error();
+    }
+  }
+  auto cfg = load("[gossip]\nmax_meta_bytes = 600\nmax_datagram_bytes = 1200\njoin_retry_max_ms = 4000\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->gossip.max_meta_bytes, 600u);
+  EXPECT_EQ(cfg->gossip.max_datagram_bytes, 1200u);
+  EXPECT_EQ(cfg->gossip.join_retry_max_ms, 4000u);
+}
+
+// --- bad input: file ---------------------------------------------------------------------------
+
+TEST_F(config_test, missing_file) {
+  auto cfg = load_node_config(dir_.path() / "absent.toml", {});
+  ASSERT_FALSE(cfg);
+  EXPECT_TRUE(cfg.error().starts_with("config error: config: cannot read ")) << cfg.error();
+}
+
+TEST_F(config_test, unparsable_toml_names_file_and_line) {
+  const auto err = error_of("node_id = 1\ncluster_name = \n");
+  EXPECT_TRUE(err.starts_with("config error: config: ")) << err;
+  EXPECT_NE(err.find("TOML parse error"), std::string::npos) << err;
+  EXPECT_NE(err.find("(line 2)"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
+TEST_F(config_test, duplicate_key_is_a_parse_error) {
+  const auto err = error_of("node_id = 1\nnode_id = 2\n");
+  EXPECT_NE(err.find("TOML parse error"), std::string::npos) << err;
+}
+
+TEST_F(config_test, unknown_top_level_key) {
+  EXPECT_EQ(error_of("node_idd = 1\n"), "config error: node_idd: unknown key");
+  EXPECT_EQ(error_of("[raft]\nx = 1\n"), "config error: raft: unknown key");
+}
+
+TEST_F(config_test, unknown_gossip_key) {
+  EXPECT_EQ(error_of("[gossip]\nprobe_intervall_ms = 1\n"), "config error: gossip.probe_intervall_ms: unknown key");
+}
+
+TEST_F(config_test, gossip_must_be_a_table) {
+  EXPECT_EQ(error_of("gossip = 3\n"), "config error: gossip: expected a table, got integer");
+}
+
+TEST_F(config_test, wrong_types) {
+  EXPECT_EQ(error_of("node_id = \"1\"\n"), "config error: node_id: expected an integer, got string");
+  EXPECT_EQ(error_of("gossip_port = 1.5\n"), "config error: gossip_port: expected an integer, got float");
+  EXPECT_EQ(error_of("bind = 127\n"), "config error: bind: expected a string, got integer");
+  EXPECT_EQ(error_of("cluster_name = true\n"), "config error: cluster_name: expected a string, got boolean");
+  EXPECT_EQ(error_of("seeds = \"127.0.0.1:7946\"\n"), "config error: seeds: expected an array of strings, got string");
+  EXPECT_EQ(error_of("seeds = [1, 2]\n"), "config error: seeds: expected an array of strings, got array containing a integer");
+  EXPECT_EQ(error_of("preset = 1\n"), "config error: preset: expected a string, got integer");
+  EXPECT_EQ(error_of("[gossip]\ntick_ms = \"5\"\n"), "config error: gossip.tick_ms: expected an integer, got string");
+}
+
+TEST_F(config_test, node_id_zero_and_out_of_range) {
+  EXPECT_EQ(error_of("node_id = 0\n"), "config error: node_id: 0 is out of range 1..4294967295");
+  EXPECT_EQ(error_of("node_id = -3\n"), "config error: node_id: -3 is out of range 1..4294967295");
+  EXPECT_EQ(error_of("node_id = 4294967296\n"), "config error: node_id: 4294967296 is out of range 1..4294967295");
+}
+
+TEST_F(config_test, ports_out_of_range) {
+  EXPECT_EQ(error_of("gossip_port = 0\n"), "config error: gossip_port: 0 is out of range 1..65535");
+  EXPECT_EQ(error_of("rpc_port = 70000\n"), "config error: rpc_port: 70000 is out of range 1..65535");
+  EXPECT_EQ(error_of("kafka_port = -1\n"), "config error: kafka_port: -1 is out of range 1..65535");
+  EXPECT_EQ(error_of("admin_port = 65536\n"), "config error: admin_port: 65536 is out of range 1..65535");
+}
+
+TEST_F(config_test, ports_must_differ) {
+  EXPECT_EQ(error_of("admin_port = 7946\n"), "config error: admin_port: 7946 is already used by gossip_port");
+}
+
+TEST_F(config_test, bad_bind_addresses) {
+  EXPECT_EQ(error_of("bind = \"localhost\"\n"), "config error: bind: \"localhost\" is not an IPv4 address");
+  EXPECT_EQ(error_of("bind = \"256.0.0.1\"\n"), "config error: bind: \"256.0.0.1\" is not an IPv4 address");
+  EXPECT_EQ(error_of("bind = \"1.2.3\"\n"), "config error: bind: \"1.2.3\" is not an IPv4 address");
+  EXPECT_EQ(error_of("bind = \"1.2.3.4.5\"\n"), "config error: bind: \"1.2.3.4.5\" is not an IPv4 address");
+  EXPECT_EQ(error_of("bind = \"::1\"\n"), "config error: bind: \"::1\" is not an IPv4 address");
+  EXPECT_EQ(error_of("bind = \"\"\n"), "config error: bind: \"\" is not an IPv4 address");
+  EXPECT_NE(error_of("bind = \"0.0.0.0\"\n").find("config error: bind: 0.0.0.0 cannot be advertised"), std::string::npos);
+}
+
+TEST_F(config_test, bad_seeds) {
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1\"]\n"), "config error: seeds: \"127.0.0.1\": expected IP:PORT");
+  EXPECT_EQ(error_of("seeds = [\"host:7946\"]\n"), "config error: seeds: \"host:7946\": \"host\" is not an IPv4 address");
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1:0\"]\n"), "config error: seeds: \"127.0.0.1:0\": port \"0\" is not in 1..65535");
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1:70000\"]\n"), "config error: seeds: \"127.0.0.1:70000\": port \"70000\" is not in 1..65535");
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1:\"]\n"), "config error: seeds: \"127.0.0.1:\": port \"\" is not in 1..65535");
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1:79x\"]\n"), "config error: seeds: \"127.0.0.1:79x\": port \"79x\" is not in 1..65535");
+}
+
+TEST_F(config_test, bad_preset_log_level_cluster_name_data_dir_bootstrap_expect) {
+  EXPECT_EQ(error_of("preset = \"fast\"\n"), "config error: preset: \"fast\" is not one of lan, wan, local");
+  EXPECT_EQ(error_of("log_level = \"verbose\"\n"),
+            "config error: log_level: \"verbose\" is not one of trace, debug, info, warn, error, critical, off");
+  EXPECT_EQ(error_of("cluster_name = \"a b\"\n"), "config error: cluster_name: \"a b\" must be 1..64 characters of [A-Za-z0-9._-]");
+  EXPECT_EQ(error_of("cluster_name = \"\"\n"), "config error: cluster_name: \"\" must be 1..64 characters of [A-Za-z0-9._-]");
+  EXPECT_EQ(error_of("data_dir = \"\"\n"), "config error: data_dir: must not be empty");
+  EXPECT_EQ(error_of("bootstrap_expect = 0\n"), "config error: bootstrap_expect: 0 is out of range 1..1000");
+}
+
+TEST_F(config_test, gossip_values_out_of_range_and_validate_failures) {
+  EXPECT_EQ(error_of("[gossip]\ntick_ms = -1\n"), "config error: gossip.tick_ms: -1 is out of range 0..4294967295");
+  EXPECT_EQ(error_of("[gossip]\ntick_ms = 0\n"), "config error: gossip.tick_ms: must be in 1..1000");
+  EXPECT_EQ(error_of("[gossip]\nprobe_timeout_ms = 1000\n"),
+            "config error: gossip.probe_timeout_ms: must be less than probe_interval_ms");
+  EXPECT_EQ(error_of("[gossip]\ngossip_nodes = 0\n"), "config error: gossip.gossip_nodes: must be in 1..64");
+}
+
+// --- bad input: flags ----------------------------------------------------------------------------
+
+TEST_F(config_test, flag_errors_name_key_and_flag) {
+  cli_overrides a;
+  a.node_id = 0;
+  EXPECT_EQ(cli_error_of(a), "config error: node_id: 0 is out of range 1..4294967295 (from --node-id)");
+  cli_overrides b;
+  b.gossip_port = 70000;
+  EXPECT_EQ(cli_error_of(b), "config error: gossip_port: 70000 is out of range 1..65535 (from --gossip-port)");
+  cli_overrides c;
+  c.bind = "example.com";
+  EXPECT_EQ(cli_error_of(c), "config error: bind: \"example.com\" is not an IPv4 address (from --bind)");
+  cli_overrides d;
+  d.seeds = {"127.0.0.1:7946", "nope"};
+  EXPECT_EQ(cli_error_of(d), "config error: seeds: \"nope\": expected IP:PORT (from --seed)");
+  cli_overrides e;
+  e.preset = "turbo";
+  EXPECT_EQ(cli_error_of(e), "config error: preset: \"turbo\" is not one of lan, wan, local (from --preset)");
+  cli_overrides f;
+  f.log_level = "loud";
+  EXPECT_NE(cli_error_of(f).find("(from --log-level)"), std::string::npos);
+  cli_overrides g;
+  g.admin_port = 0;
+  EXPECT_EQ(cli_error_of(g), "config error: admin_port: 0 is out of range 1..65535 (from --admin-port)");
+}
+
+TEST_F(config_test, cli_preset_error_wins_over_valid_file_preset) {
+  cli_overrides cli;
+  cli.preset = "bogus";
+  EXPECT_NE(error_of("preset = \"lan\"\n", cli).find("(from --preset)"), std::string::npos);
+}
+
+// --- address helpers ----------------------------------------------------------------------------
+
+TEST(address_test, ipv4) {
+  EXPECT_TRUE(is_ipv4("127.0.0.1"));
+  EXPECT_TRUE(is_ipv4("0.0.0.0"));
+  EXPECT_TRUE(is_ipv4("255.255.255.255"));
+  EXPECT_FALSE(is_ipv4("01.2.3.4"));
+  EXPECT_FALSE(is_ipv4("1.2.3.4."));
+  EXPECT_FALSE(is_ipv4(".1.2.3"));
+  EXPECT_FALSE(is_ipv4("1..2.3"));
+  EXPECT_FALSE(is_ipv4("+1.2.3.4"));
+  EXPECT_FALSE(is_ipv4("1.2.3.4 "));
+  EXPECT_FALSE(is_ipv4("1234.1.1.1"));
+}
+
+TEST(address_test, endpoint) {
+  auto ep = parse_ipv4_endpoint("10.1.2.3:65535");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->ip, "10.1.2.3");
+  EXPECT_EQ(ep->port, 65535);
+  EXPECT_FALSE(parse_ipv4_endpoint("10.1.2.3:-1"));
+  EXPECT_FALSE(parse_ipv4_endpoint("[::1]:7946"));
+}
+
+// --- node identity -----------------------------------------------------------------------------
+
+TEST(node_identity_test, created_once_and_stable) {
+  temp_dir dir;
+  const auto data = dir.path() / "a" / "b";  // missing parents are created
+  auto first = load_or_create_node_uuid(data);
+  ASSERT_TRUE(first) << first.error();
+  std::ifstream in(data / "node_uuid");
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contents, first->hex() + "\n");
+  EXPECT_EQ(first->hex().size(), 32u);
+  EXPECT_FALSE(fs::exists(data / "node_uuid.tmp"));
+
+  auto second = load_or_create_node_uuid(data);
+  ASSERT_TRUE(second) << second.error();
+  EXPECT_EQ(*first, *second);
+}
+
+TEST(node_identity_test, different_directories_get_different_uuids) {
+  temp_dir dir;
+  auto a = load_or_create_node_uuid(dir.path() / "a");
+  auto b = load_or_create_node_uuid(dir.path() / "b");
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(*a, *b);
+}
+
+TEST(node_identity_test, file_without_newline_is_accepted) {
+  temp_dir dir;
+  std::ofstream(dir.path() / "node_uuid") << "00112233445566778899aabbccddeeff";
+  auto id = load_or_create_node_uuid(dir.path());
+  ASSERT_TRUE(id) << id.error();
+  EXPECT_EQ(id->hex(), "00112233445566778899aabbccddeeff");
+  EXPECT_EQ(id->raw().size(), 16u);
+}
+
+TEST(node_identity_test, corrupt_file_is_rejected_and_kept) {
+  const std::string bad_contents[] = {"", "xyz\n", "00112233445566778899aabbccddeef\n",
+                                      "00112233445566778899aabbccddeeff00\n",
+                                      "00112233445566778899aabbccddeeff\n\n",
+                                      "0011223344556677889gaabbccddeeff\n"};
+  for (const auto& bad : bad_contents) {
+    temp_dir dir;
+    std::ofstream(dir.path() / "node_uuid", std::ios::binary) << bad;
+    auto id = load_or_create_node_uuid(dir.path());
+    ASSERT_FALSE(id) << "accepted: " << bad;
+    EXPECT_NE(id.error().find("corrupt"), std::string::npos) << id.error();
+    std::ifstream in(dir.path() / "node_uuid", std::ios::binary);
+    std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(after, bad);  // never overwritten
+  }
+}
+
+TEST(node_identity_test, data_dir_that_is_a_file_is_an_error) {
+  temp_dir dir;
+  std::ofstream(dir.path() / "plain") << "x";
+  auto id = load_or_create_node_uuid(dir.path() / "plain");
+  ASSERT_FALSE(id);
+  EXPECT_TRUE(id.error().starts_with("node_uuid: ")) << id.error();
+}
+
+TEST(node_identity_test, data_dir_lock_is_exclusive_and_released) {
+  temp_dir dir;
+  {
+    auto first = data_dir_lock::acquire(dir.path() / "d");
+    ASSERT_TRUE(first) << first.error();
+    auto second = data_dir_lock::acquire(dir.path() / "d");
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().find("in use"), std::string::npos) << second.error();
+  }
+  EXPECT_TRUE(data_dir_lock::acquire(dir.path() / "d"));
+}
+
+TEST(node_identity_test, hex_round_trip) {
+  auto id = node_uuid::random();
+  ASSERT_TRUE(id);
+  auto back = node_uuid::from_hex(id->hex());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, *id);
+  EXPECT_FALSE(node_uuid::from_hex("zz"));
+  EXPECT_EQ(to_hex(std::string("\x00\xff\x10", 3)), "00ff10");
+}
+
+}  // namespace
+}  // namespace chronik::daemon
