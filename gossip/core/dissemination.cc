@@ -70,6 +70,19 @@ void membership::send_push_pull(const std::string& addr, bool join, bool reply) 
   send(addr, {local_state(join, reply)}, transport::stream);
 }
 
+// A member that talks to us while we do not know it, or hold it dead, has state we are missing
+// (or we have state it is missing): one full sync with it fixes both sides at once, rather than
+// waiting for its alive to reach us by gossip, which it does only with high probability.
+void membership::sync_with_stranger(const envelope& env) {
+  auto it = members_.find(env.from);
+  const bool stranger = it == members_.end() || it->second.state == member_state::dead;
+  if (!stranger || leaving_) return;
+  std::erase_if(syncs_requested_, [&](const auto& kv) { return kv.second <= now_; });
+  if (syncs_requested_.contains(env.from_addr) || syncs_requested_.size() >= 256) return;
+  syncs_requested_.emplace(env.from_addr, now_ + cfg_.ticks(cfg_.probe_interval_ms));
+  send_push_pull(env.from_addr, false, false);
+}
+
 void membership::push_pull_tick() {
   if (now_ < next_push_pull_at_ || leaving_) return;
   // memberlist pushPullScale: above 32 members, sync less often so the total load stays flat.

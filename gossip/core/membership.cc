@@ -57,6 +57,7 @@ void membership::step(const envelope& env) {
     log(log_level::info, "joined via " + env.from_addr);
   }
   std::erase(pending_seeds_, env.from_addr);
+  sync_with_stranger(env);
   // State updates first, then probe traffic: an ack we send then carries what this very envelope
   // taught us, such as the refutation a buddy probe asks for (Lifeguard §4.2).
   for (const auto& msg : env.messages)

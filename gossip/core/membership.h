@@ -162,6 +162,7 @@ class membership {
   void join_tick();
   void reconnect_tick();
   void send_push_pull(const std::string& addr, bool join, bool reply);
+  void sync_with_stranger(const envelope& env);
   push_pull_msg local_state(bool join, bool reply) const;
   void send(const std::string& to, std::vector<message> msgs, transport via = transport::datagram);
   std::vector<message> fill_with_broadcasts(std::vector<message> msgs, std::size_t budget);
@@ -199,7 +200,9 @@ class membership {
   // just until the first one answers: with partial seed lists the only link between two groups can
   // be a seed that started late.
   std::vector<std::string> pending_seeds_;
-  std::uint64_t events_emitted_ = 0;  // changes of the local view, to spot news in a push-pull
+  std::uint64_t events_emitted_ = 0;
+  // Addresses we recently asked for a full sync because they talked to us while unknown or dead.
+  std::map<std::string, tick_count> syncs_requested_;  // changes of the local view, to spot news in a push-pull
   tick_count next_join_at_ = 0;
   std::uint64_t join_backoff_ticks_ = 0;
 
