@@ -123,7 +123,7 @@ void membership::leave() {
 
 bool membership::leave_broadcast_done() const {
   if (!leaving_) return false;
-  if (alive_count() <= 1) return true;  // only ourselves left to tell
+  if (alive_count() == 0) return true;  // we are already `left`, so this means nobody to tell
   return !broadcasts_.transmits(self_.id).has_value();
 }
 

@@ -93,9 +93,9 @@ TEST(admin_format_test, members_table_is_aligned) {
   auto table = format_members_table(members);
   ASSERT_TRUE(table) << table.error();
   EXPECT_EQ(*table,
-            "NODE  ADDRESS          STATE  INCARNATION  LAST CHANGE\n"
-            "1     127.0.0.1:7946   alive  10           2023-11-14T22:13:20.123Z\n"
-            "12    127.0.0.1:7957   dead   120          2023-11-14T22:13:20.123Z\n");
+            "NODE  ADDRESS         STATE  INCARNATION  LAST CHANGE\n"
+            "1     127.0.0.1:7946  alive  10           2023-11-14T22:13:20.123Z\n"
+            "12    127.0.0.1:7957  dead   120          2023-11-14T22:13:20.123Z\n");
   EXPECT_FALSE(format_members_table(nlohmann::json::object()));
   EXPECT_FALSE(format_members_table(nlohmann::json::array({1, 2})));
 }
@@ -173,6 +173,16 @@ TEST_F(admin_server_test, members_is_503_when_io_thread_does_not_answer) {
   auto health = get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(admin_server_test, second_server_on_the_same_port_fails) {
+  start_server(true);
+  admin_options opts{"127.0.0.1", port_, 8, "", "chronik", 300ms};
+  admin_server other(io_, opts, [] { return std::vector<gossip::member_snapshot>{}; }, module_logger("admin"));
+  auto started = other.start();
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos)
+      << started.error();
 }
 
 TEST_F(admin_server_test, stop_is_idempotent_and_frees_the_port) {

@@ -119,6 +119,19 @@ TEST(Membership, DatagramsStayWithinSizeLimit) {
   }
 }
 
+TEST(Membership, LeaveWithOnePeerIsSentBeforeDone) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 0)}));
+  m.leave();
+  EXPECT_FALSE(m.leave_broadcast_done());  // the one peer has not been told yet
+}
+
+TEST(Membership, LeaveAloneIsDoneAtOnce) {
+  auto m = make(1);
+  m.leave();
+  EXPECT_TRUE(m.leave_broadcast_done());
+}
+
 TEST(Membership, LeaveStopsAfterBroadcast) {
   auto m = make(1);
   m.step(from(2, {alive(2, 0)}));

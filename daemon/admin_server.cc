@@ -1,0 +1,213 @@
+#include "daemon/admin_server.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <future>
+#include <system_error>
+#include <thread>
+
+#include <sys/socket.h>
+
+#include <asio/post.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/node_identity.h"
+#include "daemon/node_meta.h"
+
+namespace chronik::daemon {
+
+namespace {
+
+constexpr const char* json_type = "application/json";
+
+// Peer-supplied strings may hold invalid UTF-8; replace it instead of letting dump() throw.
+std::string to_body(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void set_json_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(to_body(nlohmann::json{{"error", message}}), json_type);
+}
+
+}  // namespace
+
+struct admin_server::impl {
+  asio::io_context& io;
+  admin_options opts;
+  members_source source;
+  std::shared_ptr<spdlog::logger> log;
+  httplib::Server http;
+  std::thread thread;
+  // Shared with posted tasks, which can outlive this object inside the io_context's queue.
+  std::shared_ptr<std::atomic<bool>> serving = std::make_shared<std::atomic<bool>>(false);
+
+  impl(asio::io_context& io_ctx, admin_options o, members_source s, std::shared_ptr<spdlog::logger> l)
+      : io(io_ctx), opts(std::move(o)), source(std::move(s)), log(std::move(l)) {}
+
+  std::expected<std::vector<gossip::member_snapshot>, std::string> fetch_members();
+  void handle_health(httplib::Response& res) const;
+  void handle_members(httplib::Response& res);
+  void install_routes();
+};
+
+std::expected<std::vector<gossip::member_snapshot>, std::string> admin_server::impl::fetch_members() {
+  using result_type = std::vector<gossip::member_snapshot>;
+  auto promise = std::make_shared<std::promise<result_type>>();
+  auto future = promise->get_future();
+  asio::post(io, [promise, serving = serving, source = &source] {
+    // `serving` turns false in stop() before the source's objects may be destroyed; checking it
+    // here, on the io thread, keeps a late task from reaching a destroyed gossip node.
+    if (!serving->load()) return;  // the promise breaks; the waiter answers 503
+    promise->set_value((*source)());
+  });
+  // Wait in short slices so that stop() is not held up by a request whose io task never runs.
+  const auto deadline = std::chrono::steady_clock::now() + opts.io_timeout;
+  while (std::chrono::steady_clock::now() < deadline && serving->load()) {
+    if (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) continue;
+    try {
+      return future.get();
+    } catch (const std::future_error&) {
+      return std::unexpected("shutting down");
+    }
+  }
+  return std::unexpected(serving->load() ? "io thread did not answer in time" : "shutting down");
+}
+
+void admin_server::impl::handle_health(httplib::Response& res) const {
+  nlohmann::json body{{"status", "ok"},
+                      {"node_id", opts.node_id},
+                      {"node_uuid", opts.node_uuid_hex},
+                      {"cluster_name", opts.cluster_name}};
+  res.set_content(to_body(body), json_type);
+}
+
+void admin_server::impl::handle_members(httplib::Response& res) {
+  auto members = fetch_members();
+  if (!members) {
+    log->warn("GET /v1/members: {}", members.error());
+    set_json_error(res, 503, members.error());
+    return;
+  }
+  auto body = nlohmann::json::array();
+  for (const auto& snap : *members) body.push_back(member_to_json(snap));
+  res.set_content(to_body(body), json_type);
+}
+
+void admin_server::impl::install_routes() {
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { handle_health(res); });
+  http.Get("/v1/members", [this](const httplib::Request&, httplib::Response& res) { handle_members(res); });
+  // Runs for every status >= 400 without a body, notably 404 for unknown paths.
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) set_json_error(res, res.status, res.status == 404 ? "not found" : "error");
+  });
+  http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log->error("{} {}: {}", req.method, req.path, what);
+    set_json_error(res, 500, "internal error");
+  });
+  // httplib's default also sets SO_REUSEPORT, which lets a second node bind the same admin port
+  // silently; keep only SO_REUSEADDR (restart while old connections sit in TIME_WAIT).
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // A small, bounded pool: the endpoint serves operators and scripts, not traffic.
+  http.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Short keep-alive so stop() does not wait long for idle connections to close.
+  http.set_keep_alive_timeout(1);
+  http.set_read_timeout(std::chrono::seconds(5));
+  http.set_write_timeout(std::chrono::seconds(5));
+}
+
+admin_server::admin_server(asio::io_context& io, admin_options opts, members_source source,
+                           std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<impl>(io, std::move(opts), std::move(source), std::move(log))) {}
+
+admin_server::~admin_server() { stop(); }
+
+std::expected<void, std::string> admin_server::start() {
+  auto& s = *impl_;
+  if (s.thread.joinable()) return std::unexpected("admin: already started");
+  s.install_routes();
+  const std::string where = s.opts.bind_ip + ":" + std::to_string(s.opts.port);
+  errno = 0;
+  if (!s.http.bind_to_port(s.opts.bind_ip, s.opts.port)) {
+    const int err = errno;
+    return std::unexpected("admin: cannot listen on " + where +
+                           (err != 0 ? ": " + std::error_code(err, std::generic_category()).message() : ""));
+  }
+  s.serving->store(true);
+  s.thread = std::thread([&s] { s.http.listen_after_bind(); });
+  // httplib's stop() does nothing until the accept loop runs, so wait for it here; otherwise a
+  // stop() right after start() would leave the thread listening forever.
+  for (int i = 0; i < 400 && !s.http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!s.http.is_running()) {
+    s.serving->store(false);
+    s.http.stop();
+    s.thread.join();
+    return std::unexpected("admin: server on " + where + " did not start");
+  }
+  s.log->info("admin endpoint on http://{}", where);
+  return {};
+}
+
+void admin_server::stop() {
+  if (!impl_) return;
+  auto& s = *impl_;
+  s.serving->store(false);
+  if (!s.thread.joinable()) return;
+  s.http.stop();
+  s.thread.join();
+  s.log->info("admin endpoint stopped");
+}
+
+std::string format_rfc3339_utc(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  // Floor division so that times before 1970 still get a 0..999 millisecond part.
+  std::int64_t secs = ms / 1000;
+  std::int64_t rem = ms % 1000;
+  if (rem < 0) {
+    rem += 1000;
+    secs -= 1;
+  }
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>(rem));
+  return out;
+}
+
+nlohmann::json member_to_json(const gossip::member_snapshot& snap) {
+  const auto& m = snap.m;
+  nlohmann::json j{{"node_id", m.id.value},
+                   {"address", m.addr},
+                   {"state", std::string(gossip::to_string(m.state))},
+                   {"incarnation", m.inc.value},
+                   {"last_change", format_rfc3339_utc(snap.last_change)},
+                   {"uuid", to_hex(m.uuid)}};
+  const auto meta = decode_node_meta(m.meta);
+  j["kafka_addr"] = meta ? nlohmann::json(meta->kafka_addr) : nlohmann::json();
+  j["rpc_addr"] = meta ? nlohmann::json(meta->rpc_addr) : nlohmann::json();
+  j["admin_addr"] = meta ? nlohmann::json(meta->admin_addr) : nlohmann::json();
+  j["cluster_name"] = meta ? nlohmann::json(meta->cluster_name) : nlohmann::json();
+  j["formation"] = meta ? nlohmann::json(meta->formation) : nlohmann::json();
+  j["bootstrap_expect"] = meta ? nlohmann::json(meta->bootstrap_expect) : nlohmann::json();
+  j["version"] = meta ? nlohmann::json(meta->version) : nlohmann::json();
+  return j;
+}
+
+}  // namespace chronik::daemon

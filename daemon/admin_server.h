@@ -1,0 +1,68 @@
+// The admin HTTP endpoint (cpp-httplib) on bind:admin_port:
+//   GET /health      -> 200 {"status":"ok","node_id":N,...}
+//   GET /v1/members  -> 200 [ {node_id, address, state, incarnation, last_change, uuid,
+//                              kafka_addr, rpc_addr, admin_addr, cluster_name, formation}, ... ]
+//   anything else    -> 404
+//
+// Threading (DESIGN.md §3): httplib serves requests on its own threads, which must never touch
+// gossip objects. /v1/members posts a task to the io_context that copies the member list there,
+// and waits for it at most io_timeout; a busy or stopped io thread gives 503, not a hang.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <nlohmann/json_fwd.hpp>
+#include <spdlog/logger.h>
+
+#include "gossip/net/gossip_node.h"
+
+namespace chronik::daemon {
+
+struct admin_options {
+  std::string bind_ip = "127.0.0.1";
+  std::uint16_t port = 9644;
+  // Reported by /health.
+  std::uint32_t node_id = 0;
+  std::string node_uuid_hex;
+  std::string cluster_name;
+  // Longest wait for the io thread to answer a /v1/members request. Default 2000 ms.
+  std::chrono::milliseconds io_timeout{2000};
+};
+
+class admin_server {
+ public:
+  // Called on the io thread; returns a copy so nothing shared crosses to the HTTP threads.
+  using members_source = std::function<std::vector<gossip::member_snapshot>()>;
+
+  admin_server(asio::io_context& io, admin_options opts, members_source source,
+               std::shared_ptr<spdlog::logger> log);
+  ~admin_server();  // calls stop()
+  admin_server(const admin_server&) = delete;
+  admin_server& operator=(const admin_server&) = delete;
+
+  // Binds bind_ip:port (so "address in use" is reported here, not later) and starts serving on
+  // a thread of its own.
+  std::expected<void, std::string> start();
+  // Stops accepting, finishes in-flight requests and joins the threads; idempotent. After it
+  // returns, no posted task calls the members source any more, so the source's objects may go.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// "2024-05-01T12:34:56.789Z".
+std::string format_rfc3339_utc(std::chrono::system_clock::time_point tp);
+
+// One /v1/members entry; NodeMeta fields are null when the member's meta does not decode.
+nlohmann::json member_to_json(const gossip::member_snapshot& snap);
+
+}  // namespace chronik::daemon

@@ -1,0 +1,475 @@
+#include "daemon/config.h"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include <toml.hpp>
+
+namespace chronik::daemon {
+
+namespace {
+
+// std::map keeps keys sorted, so with several bad keys the reported one does not depend on hash
+// order: the same file always gives the same error line.
+using toml_value = toml::basic_value<toml::discard_comments, std::map, std::vector>;
+
+// A setting as the loader sees it, whether it came from TOML or from a flag. Keeping one form lets
+// file values and flags share every range and format check, and so the same error wording.
+struct wrong_type {
+  std::string got;
+};
+using raw_value = std::variant<std::int64_t, std::string, std::vector<std::string>, wrong_type>;
+
+using step_result = std::expected<void, std::string>;
+
+std::unexpected<std::string> fail(std::string_view key, std::string_view problem,
+                                  std::string_view flag = {}) {
+  std::string line = "config error: ";
+  line.append(key).append(": ").append(problem);
+  if (!flag.empty()) line.append(" (from ").append(flag).append(")");
+  return std::unexpected(std::move(line));
+}
+
+std::string_view type_name(toml::value_t type) {
+  switch (type) {
+    case toml::value_t::boolean: return "boolean";
+    case toml::value_t::integer: return "integer";
+    case toml::value_t::floating: return "float";
+    case toml::value_t::string: return "string";
+    case toml::value_t::offset_datetime:
+    case toml::value_t::local_datetime: return "datetime";
+    case toml::value_t::local_date: return "date";
+    case toml::value_t::local_time: return "time";
+    case toml::value_t::array: return "array";
+    case toml::value_t::table: return "table";
+    case toml::value_t::empty: return "nothing";
+  }
+  return "unknown";
+}
+
+raw_value to_raw(const toml_value& v) {
+  if (v.is_integer()) return v.as_integer(std::nothrow);
+  if (v.is_string()) return v.as_string(std::nothrow).str;
+  if (v.is_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : v.as_array(std::nothrow)) {
+      if (!item.is_string()) return wrong_type{"array containing a " + std::string(type_name(item.type()))};
+      items.push_back(item.as_string(std::nothrow).str);
+    }
+    return items;
+  }
+  return wrong_type{std::string(type_name(v.type()))};
+}
+
+std::string_view raw_type_name(const raw_value& v) {
+  if (std::holds_alternative<std::int64_t>(v)) return "integer";
+  if (std::holds_alternative<std::string>(v)) return "string";
+  if (std::holds_alternative<std::vector<std::string>>(v)) return "array of strings";
+  return std::get<wrong_type>(v).got;
+}
+
+std::expected<std::int64_t, std::string> want_int(std::string_view key, const raw_value& v,
+                                                  std::int64_t lo, std::int64_t hi,
+                                                  std::string_view flag) {
+  const auto* n = std::get_if<std::int64_t>(&v);
+  if (n == nullptr) return fail(key, "expected an integer, got " + std::string(raw_type_name(v)), flag);
+  if (*n < lo || *n > hi) {
+    return fail(key, std::to_string(*n) + " is out of range " + std::to_string(lo) + ".." +
+                         std::to_string(hi), flag);
+  }
+  return *n;
+}
+
+std::expected<std::string, std::string> want_string(std::string_view key, const raw_value& v,
+                                                    std::string_view flag) {
+  const auto* s = std::get_if<std::string>(&v);
+  if (s == nullptr) return fail(key, "expected a string, got " + std::string(raw_type_name(v)), flag);
+  return *s;
+}
+
+// --- gossip fields ---------------------------------------------------------------------------
+
+struct gossip_field {
+  std::string_view name;
+  std::uint32_t gossip::config::*u32 = nullptr;
+  std::uint64_t gossip::config::*u64 = nullptr;
+};
+
+// Every gossip::config field by its exact name. The size check below breaks the build when a
+// field is added or removed, so this table and docs/config.md cannot silently fall behind.
+constexpr std::array<gossip_field, 18> gossip_fields{{
+    {"tick_ms", &gossip::config::tick_ms},
+    {"probe_interval_ms", &gossip::config::probe_interval_ms},
+    {"probe_timeout_ms", &gossip::config::probe_timeout_ms},
+    {"indirect_checks", &gossip::config::indirect_checks},
+    {"gossip_interval_ms", &gossip::config::gossip_interval_ms},
+    {"gossip_nodes", &gossip::config::gossip_nodes},
+    {"gossip_to_dead_ms", &gossip::config::gossip_to_dead_ms},
+    {"retransmit_mult", &gossip::config::retransmit_mult},
+    {"suspicion_mult", &gossip::config::suspicion_mult},
+    {"suspicion_max_timeout_mult", &gossip::config::suspicion_max_timeout_mult},
+    {"awareness_max_multiplier", &gossip::config::awareness_max_multiplier},
+    {"push_pull_interval_ms", &gossip::config::push_pull_interval_ms},
+    {"reconnect_interval_ms", &gossip::config::reconnect_interval_ms},
+    {"join_retry_min_ms", &gossip::config::join_retry_min_ms},
+    {"join_retry_max_ms", &gossip::config::join_retry_max_ms},
+    {"reap_after_ms", nullptr, &gossip::config::reap_after_ms},
+    {"max_datagram_bytes", &gossip::config::max_datagram_bytes},
+    {"max_meta_bytes", &gossip::config::max_meta_bytes},
+}};
+static_assert(sizeof(gossip::config) == 15 * 4 + 4 + 8 + 2 * 4,
+              "gossip::config changed: update gossip_fields and docs/config.md");
+
+step_result apply_gossip_key(gossip::config& g, const std::string& name, const raw_value& v) {
+  const std::string key = "gossip." + name;
+  for (const auto& field : gossip_fields) {
+    if (field.name != name) continue;
+    if (field.u32 != nullptr) {
+      auto n = want_int(key, v, 0, std::numeric_limits<std::uint32_t>::max(), {});
+      if (!n) return std::unexpected(n.error());
+      g.*field.u32 = static_cast<std::uint32_t>(*n);
+    } else {
+      auto n = want_int(key, v, 0, std::numeric_limits<std::int64_t>::max(), {});
+      if (!n) return std::unexpected(n.error());
+      g.*field.u64 = static_cast<std::uint64_t>(*n);
+    }
+    return {};
+  }
+  return fail(key, "unknown key");
+}
+
+// --- top-level keys --------------------------------------------------------------------------
+
+bool valid_cluster_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::uint16_t* port_field(node_config& cfg, std::string_view key) {
+  if (key == "gossip_port") return &cfg.gossip_port;
+  if (key == "rpc_port") return &cfg.rpc_port;
+  if (key == "kafka_port") return &cfg.kafka_port;
+  if (key == "admin_port") return &cfg.admin_port;
+  return nullptr;
+}
+
+step_result apply_number_key(node_config& cfg, std::string_view key, const raw_value& v,
+                             std::string_view flag) {
+  if (auto* port = port_field(cfg, key)) {
+    auto n = want_int(key, v, 1, 65535, flag);
+    if (!n) return std::unexpected(n.error());
+    *port = static_cast<std::uint16_t>(*n);
+    return {};
+  }
+  if (key == "node_id") {
+    auto n = want_int(key, v, 1, std::numeric_limits<std::uint32_t>::max(), flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.node_id = gossip::node_id{static_cast<std::uint32_t>(*n)};
+    return {};
+  }
+  // bootstrap_expect: more than a thousand founding voters is certainly a typo.
+  auto n = want_int(key, v, 1, 1000, flag);
+  if (!n) return std::unexpected(n.error());
+  cfg.bootstrap_expect = static_cast<std::uint32_t>(*n);
+  return {};
+}
+
+step_result apply_seeds(node_config& cfg, const raw_value& v, std::string_view flag) {
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) {
+    return fail("seeds", "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  }
+  for (const auto& seed : *list) {
+    auto ep = parse_ipv4_endpoint(seed);
+    if (!ep) return fail("seeds", "\"" + seed + "\": " + ep.error(), flag);
+  }
+  cfg.seeds = *list;
+  return {};
+}
+
+step_result apply_string_key(node_config& cfg, std::string_view key, const raw_value& v,
+                             std::string_view flag) {
+  auto s = want_string(key, v, flag);
+  if (!s) return std::unexpected(s.error());
+  if (key == "bind") {
+    if (!is_ipv4(*s)) return fail(key, "\"" + *s + "\" is not an IPv4 address", flag);
+    // Every listener advertises the bind address to peers and clients, so it must be routable.
+    if (*s == "0.0.0.0") return fail(key, "0.0.0.0 cannot be advertised; give the node's own IPv4 address", flag);
+    cfg.bind = *s;
+  } else if (key == "cluster_name") {
+    if (!valid_cluster_name(*s)) return fail(key, "\"" + *s + "\" must be 1..64 characters of [A-Za-z0-9._-]", flag);
+    cfg.cluster_name = *s;
+  } else if (key == "data_dir") {
+    if (s->empty()) return fail(key, "must not be empty", flag);
+    cfg.data_dir = *s;
+  } else if (key == "log_level") {
+    auto level = parse_log_level(*s);
+    if (!level) return fail(key, "\"" + *s + "\" is not one of trace, debug, info, warn, error, critical, off", flag);
+    cfg.level = *level;
+  }
+  return {};
+}
+
+step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
+                          std::string_view flag = {}) {
+  if (key == "node_id" || key == "bootstrap_expect" || port_field(cfg, key) != nullptr) {
+    return apply_number_key(cfg, key, v, flag);
+  }
+  if (key == "seeds") return apply_seeds(cfg, v, flag);
+  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level") {
+    return apply_string_key(cfg, key, v, flag);
+  }
+  if (key == "preset" || key == "gossip") return {};  // handled before the other keys
+  return fail(key, "unknown key", flag);
+}
+
+// --- file ------------------------------------------------------------------------------------
+
+// toml11 reports a syntax error over several lines (message, file, excerpt, caret). Keep the
+// message and the line number so the error stays one line.
+std::string one_line_parse_error(std::string_view what) {
+  std::string first;
+  std::string line_no;
+  std::istringstream in{std::string(what)};
+  for (std::string line; std::getline(in, line);) {
+    if (first.empty()) {
+      first = line.starts_with("[error] ") ? line.substr(8) : line;
+      continue;
+    }
+    const auto bar = line.find(" | ");
+    if (line_no.empty() && bar != std::string::npos) {
+      std::string digits;
+      for (char c : line.substr(0, bar)) {
+        if (std::isdigit(static_cast<unsigned char>(c)) != 0) digits += c;
+      }
+      line_no = digits;
+    }
+  }
+  if (!line_no.empty()) first += " (line " + line_no + ")";
+  return first;
+}
+
+std::expected<toml_value, std::string> read_toml(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return fail("config", "cannot read " + file.string() + ": " +
+                              (ec ? ec.message() : std::string("no such regular file")));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail("config", "cannot open " + file.string());
+  // toml11 signals every syntax problem by exception; they stop here (DESIGN.md §7 "Errors").
+  try {
+    auto root = toml::parse<toml::discard_comments, std::map, std::vector>(in, file.string());
+    if (!root.is_table()) return fail("config", file.string() + ": top level is not a table");
+    return root;
+  } catch (const std::exception& e) {
+    return fail("config", file.string() + ": TOML parse error: " + one_line_parse_error(e.what()));
+  }
+}
+
+std::expected<gossip_preset, std::string> choose_preset(const toml_value* root, const cli_overrides& cli) {
+  if (cli.preset) {
+    auto p = parse_preset(*cli.preset);
+    if (!p) return fail("preset", "\"" + *cli.preset + "\" is not one of lan, wan, local", "--preset");
+    return *p;
+  }
+  if (root != nullptr) {
+    const auto& table = root->as_table(std::nothrow);
+    if (auto it = table.find("preset"); it != table.end()) {
+      auto s = want_string("preset", to_raw(it->second), {});
+      if (!s) return std::unexpected(s.error());
+      auto p = parse_preset(*s);
+      if (!p) return fail("preset", "\"" + *s + "\" is not one of lan, wan, local");
+      return *p;
+    }
+  }
+  return gossip_preset::lan;
+}
+
+step_result apply_file(node_config& cfg, const toml_value& root) {
+  const auto& table = root.as_table(std::nothrow);
+  for (const auto& [key, value] : table) {
+    if (auto r = apply_top_key(cfg, key, to_raw(value)); !r) return r;
+  }
+  auto it = table.find("gossip");
+  if (it == table.end()) return {};
+  if (!it->second.is_table()) return fail("gossip", "expected a table, got " + std::string(type_name(it->second.type())));
+  for (const auto& [name, value] : it->second.as_table(std::nothrow)) {
+    if (auto r = apply_gossip_key(cfg.gossip, name, to_raw(value)); !r) return r;
+  }
+  return {};
+}
+
+step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
+  struct entry {
+    std::string_view key;
+    std::string_view flag;
+    std::optional<raw_value> value;
+  };
+  auto opt = [](const auto& o) -> std::optional<raw_value> {
+    if (!o) return std::nullopt;
+    return raw_value{*o};
+  };
+  const entry entries[] = {
+      {"node_id", "--node-id", opt(cli.node_id)},
+      {"bind", "--bind", opt(cli.bind)},
+      {"gossip_port", "--gossip-port", opt(cli.gossip_port)},
+      {"rpc_port", "--rpc-port", opt(cli.rpc_port)},
+      {"kafka_port", "--kafka-port", opt(cli.kafka_port)},
+      {"admin_port", "--admin-port", opt(cli.admin_port)},
+      {"seeds", "--seed", cli.seeds.empty() ? std::nullopt : std::optional<raw_value>(cli.seeds)},
+      {"data_dir", "--data-dir", opt(cli.data_dir)},
+      {"bootstrap_expect", "--bootstrap-expect", opt(cli.bootstrap_expect)},
+      {"cluster_name", "--cluster-name", opt(cli.cluster_name)},
+      {"log_level", "--log-level", opt(cli.log_level)},
+  };
+  for (const auto& e : entries) {
+    if (!e.value) continue;
+    if (auto r = apply_top_key(cfg, e.key, *e.value, e.flag); !r) return r;
+  }
+  return {};
+}
+
+// Listeners share one address, so two services on one port would fail at bind time with a less
+// helpful message.
+step_result check_distinct_ports(const node_config& cfg) {
+  const std::pair<std::string_view, std::uint16_t> ports[] = {
+      {"gossip_port", cfg.gossip_port}, {"rpc_port", cfg.rpc_port},
+      {"kafka_port", cfg.kafka_port}, {"admin_port", cfg.admin_port}};
+  for (std::size_t i = 0; i < std::size(ports); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (ports[i].second == ports[j].second) {
+        return fail(ports[i].first, std::to_string(ports[i].second) + " is already used by " +
+                                        std::string(ports[j].first));
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(gossip_preset preset) {
+  switch (preset) {
+    case gossip_preset::lan: return "lan";
+    case gossip_preset::wan: return "wan";
+    case gossip_preset::local: return "local";
+  }
+  return "lan";
+}
+
+std::optional<gossip_preset> parse_preset(std::string_view text) {
+  if (text == "lan") return gossip_preset::lan;
+  if (text == "wan") return gossip_preset::wan;
+  if (text == "local") return gossip_preset::local;
+  return std::nullopt;
+}
+
+gossip::config preset_config(gossip_preset preset) {
+  switch (preset) {
+    case gossip_preset::wan: return gossip::config::wan();
+    case gossip_preset::local: return gossip::config::local();
+    case gossip_preset::lan: break;
+  }
+  return gossip::config::lan();
+}
+
+namespace {
+constexpr std::array<std::pair<std::string_view, log_level>, 7> log_level_names{{
+    {"trace", log_level::trace}, {"debug", log_level::debug}, {"info", log_level::info},
+    {"warn", log_level::warn}, {"error", log_level::error}, {"critical", log_level::critical},
+    {"off", log_level::off},
+}};
+}  // namespace
+
+std::string_view to_string(log_level level) {
+  for (const auto& [name, value] : log_level_names) {
+    if (value == level) return name;
+  }
+  return "info";
+}
+
+std::optional<log_level> parse_log_level(std::string_view text) {
+  for (const auto& [name, value] : log_level_names) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+namespace {
+// One decimal octet: 1..3 digits, no sign, no leading zero ("010" is octal to inet_aton but
+// decimal to humans, so it is refused rather than guessed).
+bool valid_octet(std::string_view part) {
+  if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
+  if (part.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  unsigned value = 0;
+  std::from_chars(part.data(), part.data() + part.size(), value);
+  return value <= 255;
+}
+}  // namespace
+
+bool is_ipv4(std::string_view text) {
+  int parts = 0;
+  for (;;) {
+    const auto dot = text.find('.');
+    if (!valid_octet(text.substr(0, dot)) || ++parts > 4) return false;
+    if (dot == std::string_view::npos) break;
+    text.remove_prefix(dot + 1);
+  }
+  return parts == 4;
+}
+
+std::expected<ipv4_endpoint, std::string> parse_ipv4_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::unexpected("expected IP:PORT");
+  const auto ip = text.substr(0, colon);
+  const auto port_text = text.substr(colon + 1);
+  if (!is_ipv4(ip)) return std::unexpected("\"" + std::string(ip) + "\" is not an IPv4 address");
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    return std::unexpected("port \"" + std::string(port_text) + "\" is not in 1..65535");
+  }
+  return ipv4_endpoint{std::string(ip), static_cast<std::uint16_t>(port)};
+}
+
+std::expected<node_config, std::string> load_node_config(std::optional<std::filesystem::path> file,
+                                                         const cli_overrides& cli) {
+  std::optional<toml_value> root;
+  if (file) {
+    auto parsed = read_toml(*file);
+    if (!parsed) return std::unexpected(parsed.error());
+    root = std::move(*parsed);
+  }
+  node_config cfg;
+  auto preset = choose_preset(root ? &*root : nullptr, cli);
+  if (!preset) return std::unexpected(preset.error());
+  cfg.preset = *preset;
+  cfg.gossip = preset_config(cfg.preset);
+
+  if (root) {
+    if (auto r = apply_file(cfg, *root); !r) return std::unexpected(r.error());
+  }
+  if (auto r = apply_cli(cfg, cli); !r) return std::unexpected(r.error());
+  if (cfg.data_dir.empty()) {
+    cfg.data_dir = std::filesystem::path("./data") / ("node-" + std::to_string(cfg.node_id.value));
+  }
+  if (auto r = cfg.gossip.validate(); !r) return std::unexpected("config error: gossip." + r.error());
+  if (auto r = check_distinct_ports(cfg); !r) return std::unexpected(r.error());
+  return cfg;
+}
+
+}  // namespace chronik::daemon

@@ -1,0 +1,97 @@
+// The daemon's configuration: one struct for the node (DESIGN.md §7 "Config"), loaded from a TOML
+// file and overridden by command-line flags. docs/config.md documents every key.
+//
+// Precedence, lowest first:
+//   1. built-in defaults, and the gossip preset (lan unless `preset` or --preset says otherwise);
+//   2. the TOML file: top-level keys, and [gossip] keys that override single gossip::config fields;
+//   3. command-line flags of `chronik-server start`.
+//
+// Every failure is one line "config error: <key>: <problem>" so that main can print it and exit 2.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gossip/core/config.h"
+#include "gossip/core/types.h"
+
+namespace chronik::daemon {
+
+// Named sets of gossip timings (gossip::config::lan/wan/local).
+enum class gossip_preset : std::uint8_t { lan, wan, local };
+
+std::string_view to_string(gossip_preset preset);
+std::optional<gossip_preset> parse_preset(std::string_view text);
+gossip::config preset_config(gossip_preset preset);
+
+// Log verbosity; mapped onto spdlog levels by daemon/logging.h.
+enum class log_level : std::uint8_t { trace, debug, info, warn, error, critical, off };
+
+std::string_view to_string(log_level level);
+std::optional<log_level> parse_log_level(std::string_view text);
+
+struct node_config {
+  // The configured node id, unique in the cluster; 0 is reserved for "none". Default 1.
+  gossip::node_id node_id{1};
+  // Nodes only gossip with members of the same cluster name. Default "chronik".
+  std::string cluster_name = "chronik";
+  // IPv4 address every listener binds and advertises; so it cannot be 0.0.0.0. Default 127.0.0.1.
+  std::string bind = "127.0.0.1";
+  std::uint16_t gossip_port = 7946;  // UDP + TCP, SWIM gossip
+  std::uint16_t rpc_port = 9093;     // Cap'n Proto cluster RPC
+  std::uint16_t kafka_port = 9092;   // Kafka protocol
+  std::uint16_t admin_port = 9644;   // admin HTTP (/health, /v1/members)
+  // Gossip addresses "IP:PORT" to join through; any order, any of them may be down. Default none.
+  std::vector<std::string> seeds;
+  // Holds node_uuid and, later, Raft state. Default "./data/node-<node_id>".
+  std::filesystem::path data_dir;
+  // Fresh nodes that must see each other before the cluster bootstraps. Default 3.
+  std::uint32_t bootstrap_expect = 3;
+  gossip_preset preset = gossip_preset::lan;
+  log_level level = log_level::info;
+  // Starts as preset_config(preset); [gossip] keys override single fields.
+  gossip::config gossip = gossip::config::lan();
+
+  std::string gossip_addr() const { return bind + ":" + std::to_string(gossip_port); }
+  std::string rpc_addr() const { return bind + ":" + std::to_string(rpc_port); }
+  std::string kafka_addr() const { return bind + ":" + std::to_string(kafka_port); }
+  std::string admin_addr() const { return bind + ":" + std::to_string(admin_port); }
+};
+
+// Values given on the command line. Numbers stay wide (int64) so that the loader, not the CLI
+// parser, range-checks them and names the key the same way it does for the file.
+struct cli_overrides {
+  std::optional<std::int64_t> node_id;
+  std::optional<std::string> bind;
+  std::optional<std::int64_t> gossip_port;
+  std::optional<std::int64_t> rpc_port;
+  std::optional<std::int64_t> kafka_port;
+  std::optional<std::int64_t> admin_port;
+  std::vector<std::string> seeds;  // non-empty replaces the file's seeds
+  std::optional<std::string> data_dir;
+  std::optional<std::int64_t> bootstrap_expect;
+  std::optional<std::string> cluster_name;
+  std::optional<std::string> preset;
+  std::optional<std::string> log_level;
+};
+
+// Loads, overrides and validates. `file` absent means defaults + flags only.
+std::expected<node_config, std::string> load_node_config(std::optional<std::filesystem::path> file,
+                                                         const cli_overrides& cli);
+
+// Checks "a.b.c.d" (dotted-quad IPv4, no host names).
+bool is_ipv4(std::string_view text);
+
+// Splits "IP:PORT" (IPv4, port 1..65535); the error names the problem, not the key.
+struct ipv4_endpoint {
+  std::string ip;
+  std::uint16_t port = 0;
+};
+std::expected<ipv4_endpoint, std::string> parse_ipv4_endpoint(std::string_view text);
+
+}  // namespace chronik::daemon

@@ -1,0 +1,209 @@
+// chronik-server: `start` runs a node, `cluster members` asks a running node for its members.
+//
+// Exit codes: 0 success, 1 runtime failure (cannot bind, corrupt data dir, admin unreachable),
+// 2 bad command line or bad configuration (one line naming the key).
+#include <algorithm>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "daemon/admin_server.h"
+#include "daemon/config.h"
+#include "daemon/logging.h"
+#include "daemon/members_command.h"
+#include "daemon/node_identity.h"
+#include "daemon/node_meta.h"
+#include "gossip/net/gossip_node.h"
+
+namespace {
+
+using namespace chronik;
+using namespace chronik::daemon;
+
+struct start_args {
+  std::optional<std::filesystem::path> config_file;
+  cli_overrides cli;
+};
+
+void add_start_flags(CLI::App& cmd, start_args& args) {
+  cmd.add_option_function<std::string>(
+      "--config", [&args](const std::string& v) { args.config_file = v; }, "TOML config file (docs/config.md)");
+  // Numbers are kept wide and range-checked by the config loader, which names the key.
+  auto number = [&cmd](const char* flag, std::optional<std::int64_t>& target, const char* help) {
+    cmd.add_option_function<std::int64_t>(flag, [&target](const std::int64_t& v) { target = v; }, help);
+  };
+  auto text = [&cmd](const char* flag, std::optional<std::string>& target, const char* help) {
+    cmd.add_option_function<std::string>(flag, [&target](const std::string& v) { target = v; }, help);
+  };
+  auto& cli = args.cli;
+  number("--node-id", cli.node_id, "node id, unique in the cluster (>= 1)");
+  text("--bind", cli.bind, "IPv4 address every listener binds and advertises");
+  number("--gossip-port", cli.gossip_port, "SWIM gossip port, UDP and TCP");
+  number("--rpc-port", cli.rpc_port, "cluster RPC port");
+  number("--kafka-port", cli.kafka_port, "Kafka protocol port");
+  number("--admin-port", cli.admin_port, "admin HTTP port");
+  cmd.add_option("--seed", cli.seeds, "seed gossip address IP:GOSSIP_PORT (repeatable)")
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  text("--data-dir", cli.data_dir, "data directory (default ./data/node-<id>)");
+  number("--bootstrap-expect", cli.bootstrap_expect, "fresh nodes needed to bootstrap the cluster");
+  text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
+  text("--preset", cli.preset, "gossip timings: lan, wan or local");
+  text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");
+}
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+// The leave must reach a few members through the piggyback gossip rounds; a few gossip
+// intervals suffice, and the wait is capped so that SIGTERM never takes more than 3 s.
+std::chrono::milliseconds leave_wait(const gossip::config& g) {
+  const std::uint64_t ms = std::clamp<std::uint64_t>(5ULL * g.gossip_interval_ms, 500, 3000);
+  return std::chrono::milliseconds(ms);
+}
+
+const char* event_name(gossip::member_event_kind kind) {
+  switch (kind) {
+    case gossip::member_event_kind::joined: return "joined";
+    case gossip::member_event_kind::updated: return "updated";
+    case gossip::member_event_kind::state_changed: return "changed state";
+    case gossip::member_event_kind::reaped: return "reaped";
+  }
+  return "event";
+}
+
+gossip::node_options gossip_options(const node_config& cfg, const node_uuid& uuid) {
+  gossip::node_options opts;
+  opts.bind_ip = cfg.bind;
+  opts.port = cfg.gossip_port;
+  opts.seeds = cfg.seeds;
+  opts.cfg = cfg.gossip;
+  opts.self = gossip::self_identity{cfg.node_id, uuid.raw(), cfg.gossip_addr(),
+                                    encode_fresh_node_meta(cfg, uuid), cfg.cluster_name};
+  opts.rng_seed = random_seed();
+  return opts;
+}
+
+// Runs the node until SIGTERM/SIGINT and its graceful leave complete.
+int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<spdlog::logger>& log) {
+  asio::io_context io(1);
+  gossip::gossip_node node(io, gossip_options(cfg, uuid), module_logger("gossip"));
+  node.on_member_event([log](const gossip::member_event& ev) {
+    log->info("member {} {}: addr {} state {} incarnation {}", ev.who.id.value, event_name(ev.kind),
+              ev.who.addr, gossip::to_string(ev.who.state), ev.who.inc.value);
+  });
+  if (auto r = node.start(); !r) {
+    log->critical("gossip: {}", r.error());
+    return 1;
+  }
+  admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
+  admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
+  if (auto r = admin.start(); !r) {
+    log->critical("{}", r.error());
+    node.stop();
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool leaving = false;
+  std::function<void(const asio::error_code&, int)> on_signal;
+  on_signal = [&](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    if (leaving) {  // a second signal: the operator does not want to wait for the leave
+      log->warn("signal {} again: stopping without waiting for the leave", sig);
+      io.stop();
+      return;
+    }
+    leaving = true;
+    const auto wait = leave_wait(cfg.gossip);
+    log->info("signal {}: leaving the cluster (waiting at most {} ms)", sig, wait.count());
+    node.leave(wait, [&] {
+      log->info("leave gossiped; shutting down");
+      io.stop();
+    });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  log->info("node {} up: gossip {}, admin {}, {} seed(s)", cfg.node_id.value, cfg.gossip_addr(),
+            cfg.admin_addr(), cfg.seeds.size());
+  io.run();
+  // Shutdown order: the admin endpoint first (its threads post to io, which no longer runs, so
+  // pending requests end with 503), then the gossip node; the io_context goes last, on return.
+  admin.stop();
+  node.stop();
+  signals.cancel();
+  log->info("node {} stopped", cfg.node_id.value);
+  return 0;
+}
+
+int run_start(const start_args& args) {
+  // A peer closing a socket must not kill the process (DESIGN.md §3 "Connections").
+  std::signal(SIGPIPE, SIG_IGN);
+  auto cfg = load_node_config(args.config_file, args.cli);
+  if (!cfg) {
+    std::cerr << "chronik-server: " << cfg.error() << "\n";
+    return 2;
+  }
+  init_logging(cfg->node_id, cfg->level);
+  auto log = module_logger("daemon");
+  auto lock = data_dir_lock::acquire(cfg->data_dir);
+  if (!lock) {
+    log->critical("{}", lock.error());
+    return 1;
+  }
+  auto uuid = load_or_create_node_uuid(cfg->data_dir);
+  if (!uuid) {
+    log->critical("{}", uuid.error());
+    return 1;
+  }
+  log->info("starting chronik {} node {} uuid {} cluster \"{}\" preset {} data_dir {}", software_version,
+            cfg->node_id.value, uuid->hex(), cfg->cluster_name, to_string(cfg->preset), cfg->data_dir.string());
+  return serve(*cfg, *uuid, log);
+}
+
+// CLI11 errors become one line and exit 2; --help still prints the help and exits 0.
+int usage_error(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::string what = e.what();
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cerr << "chronik-server: " << what << " (see chronik-server --help)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chronik: a Kafka-compatible broker daemon", "chronik-server"};
+  app.require_subcommand(1);
+
+  start_args args;
+  auto* start = app.add_subcommand("start", "run a node");
+  add_start_flags(*start, args);
+
+  members_command_options members_opts;
+  auto* cluster = app.add_subcommand("cluster", "inspect a running cluster");
+  cluster->require_subcommand(1);
+  auto* members = cluster->add_subcommand("members", "list the members a node sees");
+  members->add_option("--admin", members_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
+  members->add_flag("--json", members_opts.json, "print a JSON array");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(app, e);
+  }
+  if (start->parsed()) return run_start(args);
+  if (members->parsed()) return run_members_command(members_opts);
+  return 2;
+}

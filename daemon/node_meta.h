@@ -1,0 +1,41 @@
+// The metadata a node gossips about itself (DESIGN.md §4 "Gossip metadata"), serialized as the
+// Protobuf chronik.proto.NodeMeta into gossip::member::meta, and its decoded view for the admin
+// API. Protobuf stays inside node_meta.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config.h"
+#include "daemon/node_identity.h"
+
+namespace chronik::daemon {
+
+inline constexpr std::string_view software_version = "0.1.0";
+
+// Decoded NodeMeta, with the formation state as text ("fresh", "promised", "member").
+struct node_meta_view {
+  std::uint32_t node_id = 0;
+  std::string node_uuid_hex;
+  std::string cluster_name;
+  std::uint32_t bootstrap_expect = 0;
+  std::string formation;
+  std::uint32_t promised_to = 0;
+  std::string cluster_id_hex;
+  std::vector<std::uint32_t> voters;
+  std::string rpc_addr;
+  std::string kafka_addr;
+  std::string admin_addr;
+  std::string version;
+};
+
+// NodeMeta bytes for a fresh node: formation FRESH, addresses "bind:port", version 0.1.0.
+std::string encode_fresh_node_meta(const node_config& cfg, const node_uuid& uuid);
+
+// nullopt when the bytes are not a NodeMeta (e.g. an empty meta from a peer still starting).
+std::optional<node_meta_view> decode_node_meta(std::string_view bytes);
+
+}  // namespace chronik::daemon
