@@ -46,7 +46,7 @@ done
 # Wait (bounded) until each node's admin endpoint lists 3 alive members.
 deadline=$((SECONDS + 30))
 for i in "${nodes[@]}"; do
-  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/members" | grep -o '"state":"alive"' | wc -l) -eq 3 ]]; do
+  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/members" | grep -oE '"state": *"alive"' | wc -l) -eq 3 ]]; do
     if ((SECONDS > deadline)); then
       echo "node $i does not see 3 alive members after 30 s; see .run/node-$i.log" >&2
       exit 1
