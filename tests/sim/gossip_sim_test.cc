@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tests/sim/gossip_cluster.h"
+#include "tests/sim/seed_guard.h"
 
 namespace chronik::sim {
 namespace {
@@ -96,6 +97,7 @@ TEST(GossipSim, AnyStartOrderConverges) {
     std::uint64_t worst_seed = 0;
     for (std::uint64_t seed : seeds(runs, static_cast<std::uint64_t>(n))) {
       gossip_cluster c(seed, cfg, n);
+      set_current_seed(seed);
       c.net().faults = {.loss_percent = 5, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 4};
       start_randomly(c, 300);
       auto took = c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n));
@@ -114,6 +116,7 @@ TEST(GossipSim, CrashIsDetectedByEveryMember) {
   for (auto [n, runs] : {size_case{3, 300}, {5, 300}, {8, 100}, {16, 20}}) {
     for (std::uint64_t seed : seeds(runs, 100 + static_cast<std::uint64_t>(n))) {
       gossip_cluster c(seed, cfg, n);
+      set_current_seed(seed);
       c.net().faults = {.loss_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 3};
       start_randomly(c, 100);
       ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
@@ -131,6 +134,7 @@ TEST(GossipSim, NoFalseDeadUnderThirtyPercentLoss) {
   const gossip::config cfg = sim_config(gossip::config::lan());
   for (std::uint64_t seed : seeds(40, 200)) {
     gossip_cluster c(seed, cfg, 8);
+    set_current_seed(seed);
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 8))) << "; " << c.divergence() << "; " << replay(seed);
     c.net().faults = {.loss_percent = 30, .duplicate_percent = 1, .delay_min_ticks = 1, .delay_max_ticks = 5};
@@ -147,6 +151,7 @@ TEST(GossipSim, NoFalseDeadForPauseShorterThanSuspicionMinimum) {
   const auto min = gossip::suspicion_min_ticks(cfg.suspicion_mult, n, cfg.ticks(cfg.probe_interval_ms));
   for (std::uint64_t seed : seeds(100, 300)) {
     gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();
@@ -166,6 +171,7 @@ TEST(GossipSim, OneWayDropsCauseNoFalseDead) {
   const gossip::config cfg = sim_config(gossip::config::local());
   for (std::uint64_t seed : seeds(100, 400)) {
     gossip_cluster c(seed, cfg, 6);
+    set_current_seed(seed);
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 6))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();
@@ -183,6 +189,7 @@ TEST(GossipSim, PartitionHeals) {
   for (std::uint64_t seed : seeds(100, 500)) {
     const int n = 6;
     gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     for (int a = 0; a < n / 2; ++a)
@@ -203,6 +210,7 @@ TEST(GossipSim, LeaveIsSeenAsLeft) {
   const gossip::config cfg = sim_config(gossip::config::local());
   for (std::uint64_t seed : seeds(200, 600)) {
     gossip_cluster c(seed, cfg, 5);
+    set_current_seed(seed);
     c.net().faults = {.loss_percent = 5, .delay_min_ticks = 1, .delay_max_ticks = 3};
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, 5))) << "; " << c.divergence() << "; " << replay(seed);
@@ -221,6 +229,7 @@ TEST(GossipSim, RestartReplacesOldEntry) {
   for (std::uint64_t seed : seeds(200, 700)) {
     const int n = 5;
     gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
     start_randomly(c, 50);
     ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
     auto& r = c.net().random();

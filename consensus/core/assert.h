@@ -1,0 +1,14 @@
+// Always-on assertions for broken invariants (DESIGN.md §7 "Errors"): log the failure and abort,
+// in every build type. Expected failures use std::expected instead.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#define CHRONIK_ASSERT(cond, what)                                                              \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      std::fprintf(stderr, "invariant broken at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
+      std::abort();                                                                             \
+    }                                                                                           \
+  } while (0)

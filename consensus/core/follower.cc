@@ -1,0 +1,84 @@
+// The receiving side of replication: AppendEntries (Raft paper §5.3), heartbeats, and
+// InstallSnapshot in chunks (§7).
+#include <algorithm>
+
+#include "consensus/core/raft.h"
+
+namespace chronik::consensus {
+
+void raft::handle_append(const message& m) {
+  message r{message_type::append_response, self_, m.from, term_};
+  if (m.index < log_.committed()) {
+    // Everything up to our commit index already matches the leader (§5.4 leader completeness).
+    r.index = log_.committed();
+    send(std::move(r));
+    return;
+  }
+  const log_index prev = m.index;
+  if (auto last = log_.maybe_append(m.index, m.log_term, m.commit, m.entries)) {
+    track_conf_entries(m.entries);
+    apply_conf_changes_up_to(log_.committed());
+    r.index = *last;
+    send(std::move(r));
+    return;
+  }
+  // §5.3: reject, with a hint that lets the leader skip a whole term of mismatches at once. The
+  // hint is the last index at or below prev whose term is at most the leader's prev term.
+  const log_index probe = std::min(prev, log_.last_index());
+  auto [hint, hint_term] = log_.find_conflict_by_term(probe, m.log_term);
+  r.reject = true;
+  r.index = prev;
+  r.reject_hint = hint;
+  r.hint_term = hint_term;
+  send(std::move(r));
+}
+
+void raft::handle_heartbeat(const message& m) {
+  // The leader sends min(match, commit), so this never exceeds what we hold.
+  if (m.commit <= log_.last_index()) {
+    log_.commit_to(m.commit);
+    apply_conf_changes_up_to(log_.committed());
+  }
+  message r{message_type::heartbeat_response, self_, m.from, term_};
+  r.context = m.context;
+  send(std::move(r));
+}
+
+void raft::handle_snapshot_chunk(const message& m) {
+  const log_index index = m.snap_meta.index;
+  if (index <= log_.committed()) {
+    // We already have everything the snapshot covers; let the leader move on.
+    message r{message_type::append_response, self_, m.from, term_};
+    r.index = log_.committed();
+    send(std::move(r));
+    return;
+  }
+  if (m.snap_offset == 0) incoming_snapshot_ = snapshot{m.snap_meta, {}};
+  message ack{message_type::snapshot_response, self_, m.from, term_};
+  ack.index = index;
+  if (!incoming_snapshot_ || incoming_snapshot_->meta != m.snap_meta ||
+      m.snap_offset != incoming_snapshot_->data.size()) {
+    // Out of order (a lost or duplicated chunk): ask for what we actually need next.
+    ack.reject = true;
+    ack.snap_offset = incoming_snapshot_ && incoming_snapshot_->meta == m.snap_meta ? incoming_snapshot_->data.size() : 0;
+    send(std::move(ack));
+    return;
+  }
+  incoming_snapshot_->data += m.snap_data;
+  if (!m.snap_done) {
+    ack.snap_offset = incoming_snapshot_->data.size();
+    send(std::move(ack));
+    return;
+  }
+  // The last chunk: the snapshot replaces our log up to its index (§7 steps 6-8).
+  snapshot snap = std::move(*incoming_snapshot_);
+  incoming_snapshot_.reset();
+  log_line(log_level::info, "installing snapshot at index " + std::to_string(index.value));
+  log_.restore(std::move(snap));
+  conf_entries_.clear();
+  message r{message_type::append_response, self_, m.from, term_};
+  r.index = index;
+  send(std::move(r));
+}
+
+}  // namespace chronik::consensus

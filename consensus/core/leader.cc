@@ -1,0 +1,210 @@
+// The leader: proposals, pipelined replication with flow control, fast backtracking, commit
+// (Raft paper §5.3, §5.4.2), snapshots to slow followers (§7) and leadership transfer.
+#include <algorithm>
+
+#include "consensus/core/assert.h"
+#include "consensus/core/raft.h"
+
+namespace chronik::consensus {
+
+std::expected<log_index, raft_errc> raft::propose(std::string data) {
+  if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
+  if (lead_transferee_) return std::unexpected(raft_errc::transfer_in_progress);
+  if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + data.size() > cfg_.max_uncommitted_bytes)
+    return std::unexpected(raft_errc::dropped);
+  const log_index index = log_.last_index().next();
+  uncommitted_.emplace_back(index, data.size());
+  uncommitted_bytes_ += data.size();
+  append_entries({entry{term_, index, entry_type::normal, std::move(data)}});
+  return index;
+}
+
+void raft::append_entries(std::vector<entry> entries) {
+  track_conf_entries(entries);
+  log_.append(std::move(entries));
+  // Appends go out when the shell next takes a ready, so proposals made in between share one
+  // message per follower (proposal batching).
+  pending_broadcast_ = true;
+}
+
+void raft::broadcast_append(bool send_if_empty) {
+  for (auto& [id, pr] : progress_)
+    if (id != self_) maybe_send_append(id, send_if_empty);
+}
+
+void raft::broadcast_heartbeat(const std::string& context) {
+  for (auto& [id, pr] : progress_)
+    if (id != self_) send_heartbeat(id, context);
+}
+
+void raft::send_heartbeat(node_id to, const std::string& context) {
+  message m{message_type::heartbeat, self_, to, term_};
+  // Never tell a follower to commit past what it is known to hold.
+  m.commit = std::min(progress_.at(to).match, log_.committed());
+  m.context = context;
+  send(std::move(m));
+}
+
+// Sends the next entries to `to`, or a snapshot when they were compacted away. Returns whether a
+// message went out.
+bool raft::maybe_send_append(node_id to, bool send_if_empty) {
+  progress& pr = progress_.at(to);
+  if (pr.paused()) return false;
+  const log_index prev = pr.next.prev();
+  auto prev_term = log_.term(prev);
+  auto ents = log_.slice(pr.next, log_.last_index().next(), cfg_.max_msg_bytes);
+  if (!prev_term || !ents) {
+    // The follower needs entries we no longer have: send the snapshot (§7).
+    const snapshot snap = storage_.latest_snapshot();
+    if (snap.empty()) return false;  // nothing to send yet; retried on the next heartbeat response
+    log_line(log_level::info, "sending snapshot at " + std::to_string(snap.meta.index.value) + " to " +
+                                  std::to_string(to.value));
+    pr.become_snapshot(snap.meta.index);
+    send_snapshot_chunk(to, pr);
+    return true;
+  }
+  if (ents->empty() && !send_if_empty) return false;
+  message m{message_type::append, self_, to, term_};
+  m.index = prev;
+  m.log_term = *prev_term;
+  m.commit = log_.committed();
+  std::uint64_t bytes = 0;
+  for (const auto& e : *ents) bytes += e.data.size();
+  if (!ents->empty()) {
+    const log_index last = ents->back().index;
+    if (pr.state == progress_state::replicate) {
+      // Pipelining: assume success and move on; a rejection resets next (§5.3).
+      pr.next = last.next();
+      pr.inflight.add(last, bytes);
+    } else if (pr.state == progress_state::probe) {
+      pr.probe_sent = true;
+    }
+  } else if (pr.state == progress_state::probe) {
+    pr.probe_sent = true;
+  }
+  m.entries = std::move(*ents);
+  send(std::move(m));
+  return true;
+}
+
+void raft::send_snapshot_chunk(node_id to, progress& pr) {
+  const snapshot snap = storage_.latest_snapshot();
+  if (snap.meta.index != pr.snapshot_index) {
+    // A newer snapshot replaced the one in flight: start over with it.
+    pr.become_snapshot(snap.meta.index);
+  }
+  message m{message_type::snapshot_chunk, self_, to, term_};
+  m.snap_meta = snap.meta;
+  m.snap_offset = pr.snapshot_offset;
+  const std::uint64_t size = snap.data.size();
+  const std::uint64_t begin = std::min(pr.snapshot_offset, size);
+  const std::uint64_t len = std::min(cfg_.snapshot_chunk_bytes, size - begin);
+  m.snap_data = snap.data.substr(begin, len);
+  m.snap_done = begin + len >= size;
+  pr.snapshot_idle_ticks = 0;
+  send(std::move(m));
+}
+
+void raft::step_leader(const message& m) {
+  switch (m.type) {
+    case message_type::append_response: handle_append_response(m); break;
+    case message_type::heartbeat_response: {
+      progress& pr = progress_.at(m.from);
+      // A heartbeat response unblocks a probe whose append (or its answer) was lost, and a full
+      // pipeline whose appends were all lost: the next append then either lands or is rejected,
+      // and a rejection sends the follower back to probing.
+      pr.probe_sent = false;
+      if (pr.state == progress_state::replicate && pr.inflight.full()) pr.inflight.free_first();
+      if (pr.match < log_.last_index()) maybe_send_append(m.from, false);
+      handle_heartbeat_ack(m);
+      break;
+    }
+    case message_type::snapshot_response: handle_snapshot_response(m); break;
+    case message_type::read_index: handle_read_index(m); break;
+    default: break;
+  }
+}
+
+void raft::handle_append_response(const message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  progress& pr = it->second;
+  if (m.reject) {
+    // Fast backtracking: skip straight to where our log and the follower's may agree.
+    log_index hint = m.reject_hint;
+    if (m.hint_term.value > 0) hint = log_.find_conflict_by_term(m.reject_hint, m.hint_term).first;
+    if (pr.maybe_decrease(m.index, hint)) {
+      if (pr.state == progress_state::replicate) pr.become_probe();
+      maybe_send_append(m.from, true);
+    }
+    return;
+  }
+  const bool was_snapshot = pr.state == progress_state::snapshot;
+  if (!pr.maybe_update(m.index)) {
+    if (was_snapshot && m.index >= pr.snapshot_index) pr.become_probe();
+    return;
+  }
+  switch (pr.state) {
+    case progress_state::probe: pr.become_replicate(); break;
+    case progress_state::snapshot:
+      if (pr.match >= pr.snapshot_index) {
+        pr.become_probe();
+        pr.become_replicate();
+      }
+      break;
+    case progress_state::replicate: pr.inflight.free_to(pr.match); break;
+  }
+  if (maybe_commit()) {
+    // Tell every follower the new commit index now rather than at the next heartbeat.
+    broadcast_append(true);
+  } else {
+    // Keep the pipeline full for this follower.
+    while (maybe_send_append(m.from, false)) {
+    }
+  }
+  if (m.from == lead_transferee_ && pr.match == log_.last_index()) {
+    send(message{message_type::timeout_now, self_, m.from, term_});
+  }
+}
+
+void raft::handle_snapshot_response(const message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end() || it->second.state != progress_state::snapshot) return;
+  progress& pr = it->second;
+  if (m.index != pr.snapshot_index) return;
+  pr.snapshot_offset = m.snap_offset;
+  send_snapshot_chunk(m.from, pr);
+}
+
+// §5.4.2: the commit index is the largest index replicated on a quorum of voters, and it only
+// moves when that entry is of the current term.
+bool raft::maybe_commit() {
+  std::vector<log_index> matches;
+  for (const auto& [id, pr] : progress_)
+    if (is_voter(id)) matches.push_back(pr.match);
+  if (matches.size() < quorum()) return false;
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  const log_index candidate = matches[quorum() - 1];
+  if (!log_.maybe_commit(candidate, term_)) return false;
+  while (!uncommitted_.empty() && uncommitted_.front().first <= candidate) {
+    uncommitted_bytes_ -= uncommitted_.front().second;
+    uncommitted_.pop_front();
+  }
+  apply_conf_changes_up_to(log_.committed());
+  release_pending_reads();
+  return true;
+}
+
+std::expected<void, raft_errc> raft::transfer_leadership(node_id to) {
+  if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
+  if (to == self_) return {};
+  if (!is_voter(to)) return std::unexpected(raft_errc::invalid_conf_change);
+  lead_transferee_ = to;
+  election_elapsed_ = 0;  // the transfer must finish within an election timeout
+  log_line(log_level::info, "transferring leadership to " + std::to_string(to.value));
+  if (progress_.at(to).match == log_.last_index()) send(message{message_type::timeout_now, self_, to, term_});
+  else maybe_send_append(to, true);
+  return {};
+}
+
+}  // namespace chronik::consensus

@@ -1,0 +1,43 @@
+// An in-memory log_reader that a shell can persist readies into: the Raft simulation's "disk"
+// (what survives a crash is exactly what was persisted) and the store of in-process benchmarks.
+// Pure: no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/core/log_reader.h"
+
+namespace chronik::consensus {
+
+class memory_storage final : public log_reader {
+ public:
+  // A group created with configuration `conf` and nothing in its log.
+  explicit memory_storage(conf_state conf = {});
+
+  // Persists what a ready asks to persist: hard state, then a snapshot, then entries (an entry at
+  // an index already stored replaces it and everything after it).
+  void persist(const std::optional<hard_state>& hs, const std::optional<snapshot>& snap,
+               const std::vector<entry>& ents);
+  // Takes a snapshot at `index` (which must be applied) and drops the log up to it (§7).
+  void compact(log_index index, std::string data, conf_state conf);
+
+  std::expected<std::vector<entry>, log_errc> entries(log_index lo, log_index hi,
+                                                      std::uint64_t max_bytes) const override;
+  std::expected<term_id, log_errc> term(log_index i) const override;
+  log_index first_index() const override { return snapshot_.meta.index.next(); }
+  log_index last_index() const override { return log_index{snapshot_.meta.index.value + log_.size()}; }
+  snapshot latest_snapshot() const override { return snapshot_; }
+  hard_state initial_hard_state() const override { return hard_state_; }
+  conf_state initial_conf_state() const override { return snapshot_.meta.conf; }
+
+  const hard_state& persisted_hard_state() const { return hard_state_; }
+
+ private:
+  hard_state hard_state_;
+  snapshot snapshot_;       // index 0 with the initial configuration until the first compaction
+  std::vector<entry> log_;  // indexes snapshot_.meta.index + 1, ...
+};
+
+}  // namespace chronik::consensus

@@ -1,0 +1,375 @@
+// Roles, elections and message dispatch (Raft paper §5.1-§5.2, §5.4.1; pre-vote and check-quorum
+// from Ongaro's dissertation §9.6 and §6.2).
+#include "consensus/core/raft.h"
+
+#include <algorithm>
+
+#include "consensus/core/assert.h"
+
+namespace chronik::consensus {
+
+namespace {
+const std::string transfer_context = "transfer";
+}
+
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::follower: return "follower";
+    case role::pre_candidate: return "pre_candidate";
+    case role::candidate: return "candidate";
+    case role::leader: return "leader";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(raft_errc e) {
+  switch (e) {
+    case raft_errc::not_leader: return "not leader";
+    case raft_errc::transfer_in_progress: return "leadership transfer in progress";
+    case raft_errc::conf_change_pending: return "a configuration change is pending";
+    case raft_errc::invalid_conf_change: return "invalid configuration change";
+    case raft_errc::dropped: return "too many uncommitted bytes";
+  }
+  return "unknown";
+}
+
+raft::raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64_t rng_seed, log_sink log)
+    : cfg_(cfg), self_(self), storage_(storage), rng_(rng_seed), sink_(std::move(log)), log_(storage) {
+  const hard_state hs = storage.initial_hard_state();
+  term_ = hs.term;
+  vote_ = hs.vote;
+  persisted_hard_state_ = hs;
+  conf_ = storage.initial_conf_state();
+  conf_applied_ = log_.first_index().prev();
+  load_conf_entries();
+  apply_conf_changes_up_to(log_.committed());
+  become_follower(term_, node_id{});
+}
+
+void raft::log_line(log_level level, const std::string& text) const {
+  if (sink_) sink_(level, "[" + std::to_string(self_.value) + " t" + std::to_string(term_.value) + "] " + text);
+}
+
+bool raft::is_voter(node_id id) const {
+  return std::find(conf_.voters.begin(), conf_.voters.end(), id) != conf_.voters.end();
+}
+
+bool raft::promotable() const { return is_voter(self_) && !log_.unstable_snapshot(); }
+
+void raft::reset_randomized_election_timeout() {
+  const auto span = cfg_.election_timeout_ticks_max - cfg_.election_timeout_ticks_min;
+  randomized_election_timeout_ = cfg_.election_timeout_ticks_min + static_cast<std::uint32_t>(rng_.below(span));
+}
+
+void raft::reset(term_id term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = node_id{};
+  }
+  leader_ = node_id{};
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_randomized_election_timeout();
+  lead_transferee_ = node_id{};
+  votes_.clear();
+  pending_reads_.clear();
+  reads_before_first_commit_.clear();
+  uncommitted_.clear();
+  uncommitted_bytes_ = 0;
+  pending_broadcast_ = false;
+  rebuild_progress(true);
+}
+
+void raft::become_follower(term_id term, node_id leader) {
+  reset(term);
+  role_ = role::follower;
+  leader_ = leader;
+}
+
+void raft::become_pre_candidate() {
+  // Pre-vote changes neither term nor vote (§9.6): a node that cannot win disturbs nobody.
+  role_ = role::pre_candidate;
+  votes_.clear();
+  leader_ = node_id{};
+  election_elapsed_ = 0;
+  reset_randomized_election_timeout();
+}
+
+void raft::become_candidate() {
+  CHRONIK_ASSERT(role_ != role::leader, "a leader cannot become candidate");
+  reset(term_id{term_.value + 1});
+  vote_ = self_;
+  role_ = role::candidate;
+}
+
+void raft::become_leader() {
+  CHRONIK_ASSERT(role_ == role::candidate, "only a candidate becomes leader");
+  reset(term_);
+  leader_ = self_;
+  role_ = role::leader;
+  for (auto& [id, pr] : progress_) pr.become_probe();
+  progress_.at(self_).match = log_.last_stable_index();
+  // §5.4.2 and §8: an entry of the new term must commit before earlier ones count as committed,
+  // before ReadIndex can answer and before a configuration change may start.
+  append_entries({entry{term_, log_.last_index().next(), entry_type::normal, {}}});
+  log_line(log_level::info, "became leader");
+}
+
+void raft::campaign() {
+  if (promotable() && role_ != role::leader) start_election(false, false);
+}
+
+void raft::start_election(bool pre, bool transfer) {
+  if (!promotable()) return;
+  if (pre) become_pre_candidate();
+  else become_candidate();
+  const term_id vote_term = pre ? term_id{term_.value + 1} : term_;
+  votes_[self_] = true;
+  if (votes_.size() >= quorum()) {  // a single voter elects itself
+    if (pre) {
+      start_election(false, transfer);
+      return;
+    }
+    become_leader();
+    return;
+  }
+  for (node_id peer : conf_.voters) {
+    if (peer == self_) continue;
+    message m{pre ? message_type::pre_vote : message_type::vote, self_, peer, vote_term};
+    m.index = log_.last_index();
+    m.log_term = log_.last_term();
+    if (transfer) m.context = transfer_context;
+    send(std::move(m));
+  }
+}
+
+void raft::send(message m) {
+  m.from = self_;
+  if (m.term.value == 0 && m.type != message_type::pre_vote) m.term = term_;
+  msgs_.push_back(std::move(m));
+}
+
+void raft::tick() {
+  if (role_ == role::leader) tick_heartbeat();
+  else tick_election();
+}
+
+void raft::tick_election() {
+  ++election_elapsed_;
+  if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
+    election_elapsed_ = 0;
+    start_election(cfg_.pre_vote, false);
+  }
+}
+
+void raft::tick_heartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (election_elapsed_ >= cfg_.election_timeout_ticks_min) {
+    election_elapsed_ = 0;
+    if (cfg_.check_quorum) {
+      // §6.2: a leader cut off from a quorum steps down rather than serve stale reads forever.
+      std::size_t active = 0;
+      for (auto& [id, pr] : progress_) {
+        if (is_voter(id) && (id == self_ || pr.recent_active)) ++active;
+        if (id != self_) pr.recent_active = false;
+      }
+      if (active < quorum()) {
+        log_line(log_level::info, "lost contact with a quorum; stepping down");
+        become_follower(term_, node_id{});
+        return;
+      }
+    }
+    if (lead_transferee_) lead_transferee_ = node_id{};  // the transfer timed out
+  }
+  for (auto& [id, pr] : progress_) {
+    if (id == self_ || pr.state != progress_state::snapshot) continue;
+    // A lost chunk or ack is resent after an election timeout of silence.
+    if (++pr.snapshot_idle_ticks >= cfg_.election_timeout_ticks_min) {
+      pr.snapshot_idle_ticks = 0;
+      send_snapshot_chunk(id, pr);
+    }
+  }
+  if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    broadcast_heartbeat({});
+  }
+}
+
+// Term rules common to every role (Figure 2 "Rules for Servers"). Returns false when the message
+// is to be dropped.
+bool raft::step_stale_or_newer_term(const message& m) {
+  const bool vote_request = m.type == message_type::vote || m.type == message_type::pre_vote;
+  if (m.term > term_) {
+    if (vote_request && cfg_.check_quorum && leader_ && election_elapsed_ < cfg_.election_timeout_ticks_min &&
+        m.context != transfer_context) {
+      // Leader stickiness (§6.2 / §9.6): we heard from a live leader recently, so a candidate
+      // with a higher term is a disruptive server; ignore it without adopting its term.
+      return false;
+    }
+    if (m.type == message_type::pre_vote) return true;  // pre-votes never change our term
+    if (m.type == message_type::pre_vote_response && !m.reject) return true;
+    const bool from_leader = m.type == message_type::append || m.type == message_type::heartbeat ||
+                             m.type == message_type::snapshot_chunk;
+    become_follower(m.term, from_leader ? m.from : node_id{});
+    return true;
+  }
+  if (m.term < term_) {
+    if ((cfg_.check_quorum || cfg_.pre_vote) &&
+        (m.type == message_type::append || m.type == message_type::heartbeat)) {
+      // A stale leader that never hears a higher term would never step down: tell it ours.
+      send(message{message_type::append_response, self_, m.from, term_});
+    } else if (m.type == message_type::pre_vote) {
+      message r{message_type::pre_vote_response, self_, m.from, term_};
+      r.reject = true;
+      send(std::move(r));
+    }
+    return false;
+  }
+  return true;
+}
+
+void raft::step(const message& m) {
+  if (m.to != self_) return;
+  if (!step_stale_or_newer_term(m)) return;
+  if (m.from != self_ && progress_.contains(m.from)) progress_.at(m.from).recent_active = true;
+
+  switch (m.type) {
+    case message_type::vote:
+    case message_type::pre_vote: step_vote_request(m); return;
+    case message_type::vote_response:
+    case message_type::pre_vote_response: step_vote_response(m); return;
+    default: break;
+  }
+  if (role_ == role::leader) {
+    step_leader(m);
+    return;
+  }
+  if ((role_ == role::candidate || role_ == role::pre_candidate) &&
+      (m.type == message_type::append || m.type == message_type::heartbeat ||
+       m.type == message_type::snapshot_chunk)) {
+    // §5.2: a candidate that hears from a leader of its own term returns to follower.
+    become_follower(m.term, m.from);
+  }
+  step_follower(m);
+}
+
+void raft::step_vote_request(const message& m) {
+  const bool pre = m.type == message_type::pre_vote;
+  const bool can_vote = vote_ == m.from || (!vote_ && !leader_) || (pre && m.term > term_);
+  message r{pre ? message_type::pre_vote_response : message_type::vote_response, self_, m.from};
+  // A granted pre-vote answers with the candidate's future term, so it counts for that election.
+  r.term = pre ? m.term : term_;
+  if (can_vote && log_.is_up_to_date(m.index, m.log_term)) {
+    if (!pre) {
+      election_elapsed_ = 0;
+      vote_ = m.from;
+    }
+  } else {
+    r.reject = true;
+    r.term = term_;
+  }
+  send(std::move(r));
+}
+
+void raft::step_vote_response(const message& m) {
+  const bool pre = m.type == message_type::pre_vote_response;
+  if ((pre && role_ != role::pre_candidate) || (!pre && role_ != role::candidate)) return;
+  if (!is_voter(m.from)) return;
+  votes_.emplace(m.from, !m.reject);
+  std::size_t granted = 0, rejected = 0;
+  for (auto& [id, yes] : votes_) (yes ? granted : rejected)++;
+  if (granted >= quorum()) {
+    if (pre) start_election(false, false);
+    else become_leader();
+  } else if (rejected >= quorum()) {
+    become_follower(term_, node_id{});
+  }
+}
+
+void raft::step_follower(const message& m) {
+  switch (m.type) {
+    case message_type::append:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_append(m);
+      break;
+    case message_type::heartbeat:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_heartbeat(m);
+      break;
+    case message_type::snapshot_chunk:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_snapshot_chunk(m);
+      break;
+    case message_type::timeout_now:
+      // Leadership transfer (§3.10 of the dissertation): start a real election at once, skipping
+      // pre-vote and the voters' leader stickiness.
+      log_line(log_level::info, "leadership handed over by " + std::to_string(m.from.value));
+      start_election(false, true);
+      break;
+    case message_type::read_index_response:
+      read_states_.push_back(read_state{m.index, m.context});
+      break;
+    default: break;
+  }
+}
+
+bool raft::has_ready() const {
+  return pending_broadcast_ || !msgs_.empty() || !log_.unstable_entries().empty() ||
+         log_.unstable_snapshot().has_value() || !read_states_.empty() ||
+         hard_state{term_, vote_, log_.committed()} != persisted_hard_state_ ||
+         log_.committed() > log_.applied();
+}
+
+ready raft::get_ready() {
+  if (pending_broadcast_) {
+    pending_broadcast_ = false;
+    broadcast_append(false);
+  }
+  ready rd;
+  const hard_state hs{term_, vote_, log_.committed()};
+  if (hs != persisted_hard_state_) rd.hard_state_update = hs;
+  rd.entries = log_.unstable_entries();
+  rd.snapshot_update = log_.unstable_snapshot();
+  rd.messages = std::move(msgs_);
+  msgs_.clear();
+  rd.committed_entries = log_.next_committed(log_.applied(), cfg_.max_committed_bytes_per_ready);
+  rd.read_states = std::move(read_states_);
+  read_states_.clear();
+  return rd;
+}
+
+void raft::advance(const ready& rd) {
+  if (rd.hard_state_update) persisted_hard_state_ = *rd.hard_state_update;
+  if (rd.snapshot_update) {
+    log_.stable_snapshot_to(rd.snapshot_update->meta.index);
+    conf_ = rd.snapshot_update->meta.conf;
+    conf_entries_.clear();
+    conf_applied_ = rd.snapshot_update->meta.index;
+    rebuild_progress(false);
+  }
+  if (!rd.entries.empty()) {
+    const entry& last = rd.entries.back();
+    log_.stable_to(last.index, last.term);
+    // The leader counts its own vote for commit only once its entries are durable.
+    if (role_ == role::leader) {
+      auto& self = progress_.at(self_);
+      if (log_.term(last.index) == last.term) self.maybe_update(last.index);
+      if (maybe_commit()) pending_broadcast_ = true;
+    }
+  }
+  if (rd.snapshot_update) log_.applied_to(rd.snapshot_update->meta.index);
+  if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index);
+}
+
+raft_status raft::status() const {
+  raft_status s{self_, role_, term_, vote_, leader_, log_.committed(), log_.applied(), log_.last_index(), conf_, {}};
+  if (role_ == role::leader)
+    for (const auto& [id, pr] : progress_) s.match[id] = pr.match;
+  return s;
+}
+
+}  // namespace chronik::consensus

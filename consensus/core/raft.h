@@ -1,0 +1,215 @@
+// The Raft core: one group's consensus state machine, single-threaded, with no I/O
+// (DESIGN.md §2; the etcd-io/raft RawNode/Ready shape).
+//
+// The shell's contract:
+//  1. Call tick() every tick, step() for every message received for this group, and the commands
+//     from the same thread.
+//  2. When has_ready(), take rd = get_ready() and, in this order:
+//     a. persist rd.hard_state_update, rd.entries (an entry whose index is already stored replaces that
+//        entry and everything after it) and rd.snapshot_update durably (fsync);
+//     b. only then send rd.messages;
+//     c. apply rd.snapshot_update (if any) and then rd.committed_entries, in order, to the state machine,
+//        and serve rd.read_states once the state machine has applied their index;
+//     d. call advance(rd).
+//  Entries are applied only once committed, and never before they are durable locally.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/core/config.h"
+#include "consensus/core/log_reader.h"
+#include "consensus/core/messages.h"
+#include "consensus/core/progress.h"
+#include "consensus/core/raft_log.h"
+#include "consensus/core/rng.h"
+#include "consensus/core/types.h"
+
+namespace chronik::consensus {
+
+enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
+std::string_view to_string(role r);
+
+enum class raft_errc : std::uint8_t {
+  not_leader,            // only the leader accepts this
+  transfer_in_progress,  // proposals wait while leadership moves
+  conf_change_pending,   // one membership change at a time, and not before the leader's first commit
+  invalid_conf_change,   // adding a member twice, removing a stranger, and the like
+  dropped,               // over max_uncommitted_bytes
+};
+std::string_view to_string(raft_errc e);
+
+// One server at a time (dissertation §4.1): each change adds or removes a single member, which
+// keeps any two majorities of consecutive configurations overlapping.
+struct conf_change {
+  enum class kind : std::uint8_t { add_voter, add_learner, remove };
+  kind op = kind::add_voter;
+  node_id node;
+  std::string encode() const;
+  static std::optional<conf_change> decode(const std::string& data);
+};
+
+// A linearizable read may be served once the state machine has applied `index` (§6.4 ReadIndex).
+struct read_state {
+  log_index index;
+  std::string context;
+};
+
+struct ready {
+  std::optional<hard_state> hard_state_update;  // persist when set
+  std::vector<entry> entries;
+  std::optional<snapshot> snapshot_update;  // persist and install when set
+  std::vector<message> messages;
+  std::vector<entry> committed_entries;
+  std::vector<read_state> read_states;
+};
+
+struct raft_status {
+  node_id id;
+  role state = role::follower;
+  term_id term;
+  node_id vote;
+  node_id leader;
+  log_index commit;
+  log_index applied;
+  log_index last_index;
+  conf_state conf;
+  std::map<node_id, log_index> match;  // leader only
+};
+
+class raft {
+ public:
+  raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64_t rng_seed, log_sink log = {});
+
+  // --- inputs ---------------------------------------------------------------------------------
+  void tick();
+  void step(const message& m);
+
+  // --- commands -------------------------------------------------------------------------------
+  std::expected<log_index, raft_errc> propose(std::string data);
+  std::expected<log_index, raft_errc> propose_conf_change(const conf_change& cc);
+  std::expected<void, raft_errc> transfer_leadership(node_id to);
+  // Requests a linearizable read point; the answer arrives as a read_state in a later ready.
+  void read_index(std::string context);
+  // Starts an election now (tests, and a bootstrap that wants a leader fast).
+  void campaign();
+
+  // --- outputs --------------------------------------------------------------------------------
+  bool has_ready() const;
+  ready get_ready();
+  void advance(const ready& rd);
+
+  // --- queries --------------------------------------------------------------------------------
+  raft_status status() const;
+  role state() const { return role_; }
+  term_id term() const { return term_; }
+  node_id leader() const { return leader_; }
+  node_id id() const { return self_; }
+  const conf_state& conf() const { return conf_; }
+  const raft_log& log() const { return log_; }
+
+ private:
+  // raft.cc: roles, elections, message dispatch
+  void become_follower(term_id term, node_id leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void start_election(bool pre, bool transfer);
+  void step_vote_request(const message& m);
+  void step_vote_response(const message& m);
+  bool step_stale_or_newer_term(const message& m);
+  void step_follower(const message& m);
+  void tick_election();
+  void tick_heartbeat();
+  void reset(term_id term);
+  void reset_randomized_election_timeout();
+  bool promotable() const;
+  bool is_voter(node_id id) const;
+  std::size_t quorum() const { return conf_.voters.size() / 2 + 1; }
+  void send(message m);
+  void log_line(log_level level, const std::string& text) const;
+
+  // follower.cc: the receiving side of replication
+  void handle_append(const message& m);
+  void handle_heartbeat(const message& m);
+  void handle_snapshot_chunk(const message& m);
+
+  // leader.cc: replication, commit and flow control
+  void step_leader(const message& m);
+  void handle_append_response(const message& m);
+  void handle_snapshot_response(const message& m);
+  bool maybe_send_append(node_id to, bool send_if_empty);
+  void send_snapshot_chunk(node_id to, progress& pr);
+  void send_heartbeat(node_id to, const std::string& context);
+  void broadcast_append(bool send_if_empty);
+  void broadcast_heartbeat(const std::string& context);
+  bool maybe_commit();
+  void append_entries(std::vector<entry> entries);
+
+  // membership.cc: configuration changes and learners
+  void apply_conf_changes_up_to(log_index committed);
+  void apply_conf_change(const conf_change& cc);
+  void track_conf_entries(const std::vector<entry>& entries);
+  void rebuild_progress(bool fresh);
+  void load_conf_entries();
+
+  // read_index.cc: linearizable reads (§6.4)
+  void leader_read(std::string context, node_id requester);
+  void answer_read(log_index index, std::string context, node_id requester);
+  void handle_read_index(const message& m);
+  void handle_heartbeat_ack(const message& m);
+  void release_pending_reads();
+  bool committed_in_current_term() const;
+
+  raft_config cfg_;
+  node_id self_;
+  const log_reader& storage_;
+  rng rng_;
+  log_sink sink_;
+  raft_log log_;
+
+  term_id term_;
+  node_id vote_;
+  node_id leader_;
+  role role_ = role::follower;
+  conf_state conf_;
+  std::map<log_index, conf_change> conf_entries_;  // uncommitted and not yet applied changes
+  log_index conf_applied_;
+  log_index pending_conf_index_;
+
+  std::map<node_id, progress> progress_;
+  std::map<node_id, bool> votes_;
+  node_id lead_transferee_;
+
+  std::uint32_t election_elapsed_ = 0;
+  std::uint32_t heartbeat_elapsed_ = 0;
+  std::uint32_t randomized_election_timeout_ = 0;
+
+  bool pending_broadcast_ = false;
+  std::deque<std::pair<log_index, std::uint64_t>> uncommitted_;  // proposal index and bytes
+  std::uint64_t uncommitted_bytes_ = 0;
+
+  // ReadIndex requests awaiting a quorum of heartbeat acks, oldest first.
+  struct pending_read {
+    log_index index;
+    std::string context;
+    node_id requester;
+    std::map<node_id, bool> acks;
+  };
+  std::deque<pending_read> pending_reads_;
+  std::vector<std::pair<std::string, node_id>> reads_before_first_commit_;
+  std::vector<read_state> read_states_;
+
+  // The snapshot being received from the leader, chunk by chunk.
+  std::optional<snapshot> incoming_snapshot_;
+
+  std::vector<message> msgs_;
+  hard_state persisted_hard_state_;
+};
+
+}  // namespace chronik::consensus

@@ -1,0 +1,85 @@
+// N Raft cores on a sim_network, each with a memory_storage "disk" that only holds what was
+// persisted: a crash loses the ready still in flight to disk. Invariants are checked after every
+// tick; every violation message carries the seed through the caller.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/core/memory_storage.h"
+#include "consensus/core/raft.h"
+#include "tests/sim/sim_network.h"
+
+namespace chronik::sim {
+
+class raft_cluster {
+ public:
+  raft_cluster(std::uint64_t seed, int size, consensus::raft_config cfg);
+
+  void run(std::uint64_t ticks);
+  std::optional<std::uint64_t> run_until(const std::function<bool()>& pred, std::uint64_t max_ticks);
+
+  // Proposes `data` at whichever node believes it leads; returns false when none does.
+  bool propose(const std::string& data);
+  void crash(int i);
+  void restart(int i);
+  bool running(int i) const { return nodes_[i].core != nullptr; }
+  // Snapshot and compact node i's log up to what it applied (§7).
+  void compact(int i);
+
+  // The node that leads in the highest term among running nodes, if any.
+  std::optional<int> leader() const;
+  // Every running node has applied every acknowledged (committed) proposal.
+  bool all_applied_acknowledged() const;
+  // Checks that need whole logs (log matching, §5.3); cheap enough to run every few hundred ticks.
+  void check_logs();
+  // One line per node (role, term, commit, applied, log range) for failure messages.
+  std::string describe() const;
+
+  sim_network<consensus::message>& net() { return net_; }
+  const consensus::raft& core(int i) const { return *nodes_[i].core; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  const std::vector<std::string>& violations() const { return violations_; }
+  std::size_t acknowledged() const { return acked_.size(); }
+  std::uint64_t committed_entries() const { return committed_.size(); }
+
+ private:
+  struct node {
+    std::unique_ptr<consensus::memory_storage> disk;
+    std::unique_ptr<consensus::raft> core;
+    // A ready taken from the core whose persistence is still in progress (disk latency).
+    std::optional<consensus::ready> writing;
+    std::uint64_t write_done_at = 0;
+    std::vector<std::pair<consensus::log_index, std::string>> applied;  // what this node applied
+    consensus::log_index applied_index;
+    consensus::hard_state last_hard_state;
+  };
+
+  void tick_node(int i);
+  void start_write(int i);
+  void finish_write(int i);
+  void check_invariants();
+  void violation(std::string what);
+
+  std::uint64_t seed_;
+  consensus::raft_config cfg_;
+  sim_network<consensus::message> net_;
+  std::vector<node> nodes_;
+  std::map<std::uint64_t, int> leaders_by_term_;
+  // The one committed value per index, as first applied anywhere (state machine safety, §5.4.3).
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::string>> committed_;
+  // For each committed index, an upper bound of the term in which it committed (the highest term
+  // any node had when it was first applied): every leader of a later term must hold it (§5.4).
+  std::map<std::uint64_t, std::uint64_t> commit_term_bound_;
+  std::set<std::string> proposed_;
+  std::set<std::string> acked_;  // proposals known committed
+  std::vector<std::string> violations_;
+  std::uint64_t proposals_ = 0;
+};
+
+}  // namespace chronik::sim
