@@ -115,7 +115,9 @@ void raft::step_leader(const message& m) {
       // and a rejection sends the follower back to probing.
       pr.probe_sent = false;
       if (pr.state == progress_state::replicate && pr.inflight.full()) pr.inflight.free_first();
-      if (pr.match < log_.last_index()) maybe_send_append(m.from, false);
+      // A follower behind us gets an append even if we think its entries are in flight: if they
+      // were lost, it rejects and we back up (§5.3), instead of waiting forever.
+      if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
       handle_heartbeat_ack(m);
       break;
     }

@@ -1,10 +1,19 @@
 #include "consensus/core/memory_storage.h"
 
 #include "consensus/core/assert.h"
+#include "consensus/core/raft.h"
 
 namespace chronik::consensus {
 
-memory_storage::memory_storage(conf_state conf) { snapshot_.meta.conf = std::move(conf); }
+memory_storage::memory_storage(const conf_state& conf) {
+  const auto add = [&](node_id id, conf_change::kind op) {
+    const log_index index{log_.size() + 1};
+    log_.push_back(entry{term_id{1}, index, entry_type::conf_change, conf_change{op, id}.encode()});
+  };
+  for (node_id id : conf.voters) add(id, conf_change::kind::add_voter);
+  for (node_id id : conf.learners) add(id, conf_change::kind::add_learner);
+  if (!log_.empty()) hard_state_ = hard_state{term_id{1}, node_id{}, last_index()};
+}
 
 void memory_storage::persist(const std::optional<hard_state>& hs, const std::optional<snapshot>& snap,
                              const std::vector<entry>& ents) {

@@ -13,8 +13,10 @@ namespace chronik::consensus {
 
 class memory_storage final : public log_reader {
  public:
-  // A group created with configuration `conf` and nothing in its log.
-  explicit memory_storage(conf_state conf = {});
+  // A group bootstrapped with configuration `conf`: its log starts with one committed change per
+  // member at term 1 (as etcd bootstraps), so a node that joins later learns the configuration by
+  // replication like any other entry. An empty `conf` is a node that will join an existing group.
+  explicit memory_storage(const conf_state& conf = {});
 
   // Persists what a ready asks to persist: hard state, then a snapshot, then entries (an entry at
   // an index already stored replaces it and everything after it).

@@ -15,7 +15,7 @@ void broadcast_queue::push(node_id about, message msg) {
   entries_.push_back(entry{about, std::move(msg), 0, next_order_++});
 }
 
-std::vector<message> broadcast_queue::take(std::size_t budget, std::uint32_t limit) {
+std::vector<message> broadcast_queue::take(std::size_t budget, std::uint32_t limit, transmission mode) {
   std::sort(entries_.begin(), entries_.end(), [](const entry& a, const entry& b) {
     return a.transmits != b.transmits ? a.transmits < b.transmits : a.order > b.order;
   });
@@ -25,7 +25,7 @@ std::vector<message> broadcast_queue::take(std::size_t budget, std::uint32_t lim
     if (size > budget) continue;
     budget -= size;
     out.push_back(e.msg);
-    ++e.transmits;
+    if (mode == transmission::counted) ++e.transmits;
   }
   std::erase_if(entries_, [&](const entry& e) { return e.transmits >= limit; });
   return out;

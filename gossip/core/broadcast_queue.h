@@ -14,6 +14,9 @@
 
 namespace chronik::gossip {
 
+// Whether a piggybacked copy counts toward an update's retransmit limit.
+enum class transmission : std::uint8_t { counted, free };
+
 class broadcast_queue {
  public:
   // Bound on queued updates: one per member is the steady state, so this only matters under a
@@ -24,7 +27,7 @@ class broadcast_queue {
 
   // Picks updates whose encoded_size_bound fits in `budget` bytes, counts a transmission for each
   // and retires those that reached `limit`.
-  std::vector<message> take(std::size_t budget, std::uint32_t limit);
+  std::vector<message> take(std::size_t budget, std::uint32_t limit, transmission mode = transmission::counted);
 
   // How many times the update about `about` has gone out, or nullopt when none is queued.
   std::optional<std::uint32_t> transmits(node_id about) const;

@@ -27,20 +27,30 @@ std::vector<node_id> membership::random_members(std::size_t k, node_id exclude, 
   return candidates;
 }
 
-std::vector<message> membership::fill_with_broadcasts(std::vector<message> msgs, std::size_t budget) {
+std::vector<message> membership::fill_with_broadcasts(std::vector<message> msgs, std::size_t budget, transmission mode) {
   std::size_t used = 0;
   for (const auto& m : msgs) used += encoded_size_bound(m);
   if (used >= budget) return msgs;
-  for (auto& b : broadcasts_.take(budget - used, retransmit_limit())) msgs.push_back(std::move(b));
+  for (auto& b : broadcasts_.take(budget - used, retransmit_limit(), mode)) msgs.push_back(std::move(b));
   return msgs;
+}
+
+// Copies sent to members we suspect or hold dead do not count toward an update's few
+// transmissions: probes, suspicion notices and gossip to a crashed member would otherwise use them
+// up and starve the live members of the news (such as that very member's death).
+transmission membership::transmission_to(const std::string& addr) const {
+  const bool doubtful = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+    return kv.second.addr == addr && (kv.second.state == member_state::suspect || kv.second.state == member_state::dead);
+  });
+  return doubtful ? transmission::free : transmission::counted;
 }
 
 void membership::send(const std::string& to, std::vector<message> msgs, transport via) {
   envelope env{self_.cluster, self_.id, self_.addr, {}};
+  // Piggyback pending updates on every datagram, as SWIM §4.1 prescribes.
   if (via == transport::datagram) {
-    // Piggyback pending updates on every datagram, as SWIM §4.1 prescribes.
     const std::size_t overhead = envelope_overhead_bound(env);
-    msgs = fill_with_broadcasts(std::move(msgs), cfg_.max_datagram_bytes - overhead);
+    msgs = fill_with_broadcasts(std::move(msgs), cfg_.max_datagram_bytes - overhead, transmission_to(to));
   }
   env.messages = std::move(msgs);
   ready_.packets.push_back(outbound_packet{to, via, std::move(env)});
@@ -52,10 +62,11 @@ void membership::gossip_tick() {
   if (broadcasts_.size() == 0) return;
   const std::size_t budget = cfg_.max_datagram_bytes - envelope_overhead_bound({self_.cluster, self_.id, self_.addr, {}});
   for (node_id id : random_members(cfg_.gossip_nodes, self_.id, true)) {
-    auto msgs = broadcasts_.take(budget, retransmit_limit());
+    const std::string& addr = members_.at(id).addr;
+    auto msgs = broadcasts_.take(budget, retransmit_limit(), transmission_to(addr));
     if (msgs.empty()) break;
     envelope env{self_.cluster, self_.id, self_.addr, std::move(msgs)};
-    ready_.packets.push_back(outbound_packet{members_.at(id).addr, transport::datagram, std::move(env)});
+    ready_.packets.push_back(outbound_packet{addr, transport::datagram, std::move(env)});
   }
 }
 

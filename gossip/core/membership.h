@@ -165,10 +165,11 @@ class membership {
   void sync_with_stranger(const envelope& env);
   push_pull_msg local_state(bool join, bool reply) const;
   void send(const std::string& to, std::vector<message> msgs, transport via = transport::datagram);
-  std::vector<message> fill_with_broadcasts(std::vector<message> msgs, std::size_t budget);
+  std::vector<message> fill_with_broadcasts(std::vector<message> msgs, std::size_t budget, transmission mode);
   std::vector<node_id> random_members(std::size_t k, node_id exclude, bool include_recent_dead);
   std::uint32_t next_seq() { return ++seq_; }
   std::uint32_t retransmit_limit() const;
+  transmission transmission_to(const std::string& addr) const;
   void log(log_level level, const std::string& text) const;
 
   config cfg_;

@@ -76,8 +76,10 @@ void membership::finish_probe() {
   if (p.expected_nacks > 0) delta = static_cast<int>(p.expected_nacks - std::min(p.nacks, p.expected_nacks));
   awareness_.apply(delta);
   auto it = members_.find(p.target);
-  if (it == members_.end() || it->second.state != member_state::alive) return;
-  log(log_level::info, "probe of node " + std::to_string(p.target.value) + " failed; suspecting it");
+  if (it == members_.end() || !probeable(it->second.state)) return;
+  // An already suspected target gets our accusation as an independent confirmation, which is what
+  // shrinks the suspicion timeout toward its minimum (Lifeguard §4.2).
+  log(log_level::debug, "probe of node " + std::to_string(p.target.value) + " failed; suspecting it");
   on_suspect(suspect_msg{p.target, it->second.inc, self_.id});
 }
 

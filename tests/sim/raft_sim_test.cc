@@ -28,7 +28,7 @@ consensus::raft_config sim_config() {
   cfg.election_timeout_ticks_min = 10;
   cfg.election_timeout_ticks_max = 20;
   cfg.heartbeat_ticks = 2;
-  cfg.max_msg_bytes = 256;  // small messages exercise pipelining and flow control
+  cfg.max_msg_bytes = 64;  // small messages exercise pipelining and flow control
   cfg.max_inflight_msgs = 4;
   cfg.snapshot_chunk_bytes = 64;  // snapshots go in several chunks
   return cfg;
@@ -79,7 +79,7 @@ void run_one(std::uint64_t seed, int n) {
   std::uint64_t value = 0;
   for (int step = 0; step < 1200; ++step) {
     if (r.below(4) == 0) c.propose("v" + std::to_string(++value));
-    if (r.below(60) == 0) nemesis(c);
+    if (r.below(30) == 0) nemesis(c);
     c.run(1);
     if (step % 200 == 0) c.check_logs();
     ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed);

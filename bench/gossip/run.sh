@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Gossip benchmark: chronik against hashicorp/memberlist 0.2.2 (the anchor), run in the same call,
+# because on this noisy 2-vCPU machine only ratios taken side by side mean anything (issue 2
+# "Benchmark", ../shared/anchors/memberlist-bench/README.md).
+#
+#   bench/gossip/run.sh BUILD_DIR        (also: make bench)
+#
+# Per N in $SIZES, with the same probe interval (preset/profile lan = memberlist DefaultLANConfig):
+#   1. in-process, chain-joined: convergence after the last join and the time until every survivor
+#      declares a hard-stopped node dead (mlbench -n N; gossip_bench -n N);
+#   2. bytes: N real processes per system, each system in its own fresh network namespace, and the
+#      lo TX counter of that namespace over a fixed window. Counting at the interface is the only
+#      way to measure both the same way (the anchor has no byte counter); needs root.
+# Then the pause test: a real extra process is SIGSTOPped for each of $PAUSES seconds.
+# Environment knobs: SIZES, PAUSES, REPEATS, WINDOW_S, STEADY_S, PAUSE_N, JOBS.
+set -euo pipefail
+
+BUILD=${1:?usage: bench/gossip/run.sh BUILD_DIR}
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$BUILD")
+SIZES=${SIZES:-"8 16 32"}
+PAUSES=${PAUSES:-"2 4"}
+PAUSE_N=${PAUSE_N:-16}
+WINDOW_S=${WINDOW_S:-20}   # netns byte window
+STEADY_S=${STEADY_S:-10}   # in-process payload byte window (gossip_bench --steady-s)
+REPEATS=${REPEATS:-3}      # in-process runs per N and system
+SETTLE_S=5                 # after convergence, before the byte window
+ML_PORT=18100              # in-process memberlist nodes use ML_PORT + i
+CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports stay below the
+                           # ephemeral range 32768+, where outgoing connections could hold them)
+
+ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+ANCHOR="$ROOT/../shared/anchors/memberlist-bench"
+MLB=/tmp/mlb/mlbench
+GB="$BUILD/bench/gossip_bench"
+SERVER="$BUILD/daemon/chronik-server"
+OUT=$(mktemp -d /tmp/chronik-gossip-bench.XXXXXX)
+
+declare -A R=()        # results: R[system,figure,N]
+declare -a PIDS=()     # every background process we started, killed by PID on exit
+declare -a NETNS=()    # every namespace we created, deleted on exit
+
+cleanup() {
+  local pid ns
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in "${NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { printf 'bench/gossip/run.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- building --------------------------------------------------------------------------------
+
+# Builds the anchor offline exactly as its README says, from Debian's packages only.
+build_anchor() {
+  [[ -f "$ANCHOR/main.go" ]] ||
+    die "memberlist anchor not found: expected $ANCHOR/main.go (the shared/anchors/memberlist-bench dir beside the repo)"
+  [[ -x "$MLB" && "$MLB" -nt "$ANCHOR/main.go" ]] && return 0
+  command -v go >/dev/null || die "go not found: apt-get install -y golang-go golang-github-hashicorp-memberlist-dev"
+  log "building the memberlist anchor into /tmp/mlb"
+  mkdir -p /tmp/mlb/src/mlbench && cp "$ANCHOR/main.go" /tmp/mlb/src/mlbench/
+  (cd /tmp/mlb/src/mlbench && GOPATH=/tmp/mlb:/usr/share/gocode GO111MODULE=off GOPROXY=off \
+    GOCACHE=/tmp/mlb/cache go build -o /tmp/mlb/mlbench .) || die "building the memberlist anchor failed"
+}
+
+build_chronik() {
+  [[ -f "$BUILD/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD" >/dev/null
+  log "building gossip_bench and chronik-server in $BUILD"
+  cmake --build "$BUILD" -j"${JOBS:-2}" --target gossip_bench chronik-server >"$OUT/build.log" 2>&1 ||
+    { tail -30 "$OUT/build.log" >&2; die "build failed (log: $OUT/build.log)"; }
+}
+
+# --- parsing ---------------------------------------------------------------------------------
+
+# Value of "key=value" in a file (first match); secs() also drops a trailing "s" unit.
+field() { { grep -o -- "$2=[^ ]*" "$1" 2>/dev/null || true; } | head -1 | cut -d= -f2-; }
+secs() { field "$@" | sed 's/s$//'; }
+
+# Go duration ("400ms", "1.234s", "1m2.5s") -> seconds.
+go_dur_s() {
+  [[ -n "$1" ]] || return 0
+  awk -v d="$1" 'BEGIN {
+    if (d ~ /ms$/) { sub(/ms$/, "", d); printf "%.3f", d / 1000; exit }
+    if (d ~ /(µs|us)$/) { sub(/(µs|us)$/, "", d); printf "%.6f", d / 1e6; exit }
+    t = 0
+    if (d ~ /h/) { split(d, a, "h"); t += a[1] * 3600; d = a[2] }
+    if (d ~ /m/) { split(d, a, "m"); t += a[1] * 60; d = a[2] }
+    sub(/s$/, "", d); printf "%.3f", t + d }'
+}
+
+# --- 1. in-process convergence and crash detection -------------------------------------------
+
+# Appends one run's value to the space-separated list R[system,figure,N]; empty values are skipped.
+add() { [[ -z "$4" ]] || R[$1,$2,$3]="${R[$1,$2,$3]:-}${R[$1,$2,$3]:+ }$4"; }
+
+# One repetition of both systems, back to back, so that they share the machine's load. The time
+# to detection depends on where the victim sits in each survivor's probe order, so one run says
+# little; run.sh repeats and reports the median and the range.
+run_inprocess() {
+  local n=$1 r=$2 f steady=(--settle-s 0 --steady-s 1)
+  f="$OUT/ml-crash-$n-$r.txt"
+  log "memberlist in-process n=$n run $r/$REPEATS"
+  timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" >"$f" 2>&1 || log "mlbench n=$n failed (see $f)"
+  add ml conv "$n" "$(go_dur_s "$(field "$f" full-convergence-after-last-join)")"
+  add ml first "$n" "$(secs "$f" first)"
+  add ml median "$n" "$(secs "$f" median)"
+  add ml last "$n" "$(secs "$f" last)"
+  add ml seen "$n" "$(field "$f" seen-by)"
+
+  f="$OUT/ch-crash-$n-$r.txt"
+  log "chronik in-process n=$n run $r/$REPEATS"
+  ((r == 1)) && steady=(--steady-s "$STEADY_S")  # the payload figure needs only one window
+  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed "$r" "${steady[@]}" >"$f" 2>&1 ||
+    log "gossip_bench n=$n failed (see $f)"
+  add ch conv "$n" "$(field "$f" converge_s)"
+  add ch first "$n" "$(field "$f" detect_first_s)"
+  add ch median "$n" "$(field "$f" detect_median_s)"
+  add ch last "$n" "$(field "$f" detect_last_s)"
+  add ch seen "$n" "$(field "$f" seen_by)"
+  ((r == 1)) && add ch payload "$n" "$(field "$f" payload_bytes_per_s_per_node)"
+  return 0
+}
+
+# --- 2. bytes on the wire, one network namespace per system ----------------------------------
+
+ns_create() {
+  ip netns add "$1"
+  NETNS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# Bytes sent on lo inside a namespace: the 9th counter after "lo:" in /proc/net/dev (TX bytes).
+# On loopback every packet is sent once, so TX alone counts each byte once.
+ns_lo_tx() { ip netns exec "$1" cat /proc/net/dev | awk '/^ *lo:/ { sub(/^ *lo:/, ""); print $9 }'; }
+
+# Waits (bounded) until something listens on TCP port $2 inside namespace $1.
+ns_wait_listen() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# Starts N memberlist processes chain-joined inside namespace $1 (node 0 joins itself, which
+# memberlist accepts; -single needs a seed).
+start_ml_chain() {
+  local ns=$1 n=$2 base=20000 i seed
+  for ((i = 0; i < n; i++)); do
+    seed=$((i == 0 ? base : base + i - 1))
+    ip netns exec "$ns" "$MLB" -single "node-$i" -port $((base + i)) -seed "127.0.0.1:$seed" -profile lan \
+      >>"$OUT/ns-ml-$n.log" 2>&1 &
+    PIDS+=($!)
+    ns_wait_listen "$ns" $((base + i)) || die "memberlist node $i did not listen in $ns (log: $OUT/ns-ml-$n.log)"
+  done
+}
+
+# The same chain with real chronik-server processes (node ids 1..N, ports apart by 100 per kind).
+start_ch_chain() {
+  local ns=$1 n=$2 base=20000 i seed
+  for ((i = 0; i < n; i++)); do
+    seed=()
+    ((i > 0)) && seed=(--seed "127.0.0.1:$((base + i - 1))")
+    ip netns exec "$ns" "$SERVER" start --node-id $((i + 1)) --bind 127.0.0.1 --gossip-port $((base + i)) \
+      --admin-port $((base + 100 + i)) --rpc-port $((base + 200 + i)) --kafka-port $((base + 300 + i)) \
+      "${seed[@]}" --data-dir "$OUT/ns-data-$n/node-$((i + 1))" --preset lan --log-level warn \
+      >>"$OUT/ns-ch-$n.log" 2>&1 &
+    PIDS+=($!)
+    ns_wait_listen "$ns" $((base + i)) || die "chronik node $((i + 1)) did not listen in $ns (log: $OUT/ns-ch-$n.log)"
+  done
+}
+
+# Smallest number of alive members any chronik node reports through its admin /v1/members.
+ch_min_alive() {
+  local ns=$1 n=$2 i c min=999999
+  for ((i = 0; i < n; i++)); do
+    c=$(ip netns exec "$ns" curl -s -m 2 "http://127.0.0.1:$((20100 + i))/v1/members" | grep -c '"state": *"alive"' || true)
+    ((c < min)) && min=$c
+  done
+  echo "$min"
+}
+
+# Both clusters run at once, so both windows see the same machine load.
+run_netns_bytes() {
+  local n=$1 ml_ns="chronik-bench-$$-ml$1" ch_ns="chronik-bench-$$-ch$1" i t0 t1 m0 m1 c0 c1 first_pid running=0
+  log "netns bytes n=$n: starting $n memberlist and $n chronik-server processes"
+  first_pid=${#PIDS[@]}
+  ns_create "$ml_ns"
+  ns_create "$ch_ns"
+  start_ml_chain "$ml_ns" "$n"
+  start_ch_chain "$ch_ns" "$n"
+  # memberlist -single has no query interface; chronik's admin API tells when every node sees N.
+  # memberlist converged in well under a second in-process, so it is settled by then too.
+  for ((i = 0; i < 60; i++)); do
+    [[ $(ch_min_alive "$ch_ns" "$n") -ge $n ]] && break
+    sleep 1
+  done
+  R[ch,nsconv,$n]=$(ch_min_alive "$ch_ns" "$n")
+  sleep "$SETTLE_S"
+  t0=$(date +%s.%N); m0=$(ns_lo_tx "$ml_ns"); c0=$(ns_lo_tx "$ch_ns")
+  sleep "$WINDOW_S"
+  t1=$(date +%s.%N); m1=$(ns_lo_tx "$ml_ns"); c1=$(ns_lo_tx "$ch_ns")
+  R[ml,lo,$n]=$(awk -v a="$m0" -v b="$m1" -v t="$t0" -v u="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
+  R[ch,lo,$n]=$(awk -v a="$c0" -v b="$c1" -v t="$t0" -v u="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
+  for ((i = first_pid; i < first_pid + n; i++)); do
+    if kill -0 "${PIDS[$i]}" 2>/dev/null; then running=$((running + 1)); fi
+  done
+  R[ml,alive_procs,$n]=$running
+  for ((i = first_pid; i < ${#PIDS[@]}; i++)); do kill -KILL "${PIDS[$i]}" 2>/dev/null || true; done
+  for ((i = first_pid; i < ${#PIDS[@]}; i++)); do wait "${PIDS[$i]}" 2>/dev/null || true; done
+  ip netns del "$ml_ns"
+  ip netns del "$ch_ns"
+}
+
+# --- 3. pause test ---------------------------------------------------------------------------
+
+run_pause() {
+  local d=$1 f
+  f="$OUT/ml-pause-$d.txt"
+  log "memberlist pause ${d}s (n=$PAUSE_N+1)"
+  timeout 300 "$MLB" -n "$PAUSE_N" -profile lan -port "$ML_PORT" -pause "${d}s" >"$f" 2>&1 ||
+    log "mlbench pause failed (see $f)"
+  R[ml,pause,$d]=$(field "$f" nodes-that-declared-ext-dead)
+  f="$OUT/ch-pause-$d.txt"
+  log "chronik pause ${d}s (n=$PAUSE_N+1)"
+  timeout 300 "$GB" -n "$PAUSE_N" --preset lan --port "$CH_PORT" --pause-ms $((d * 1000)) --server "$SERVER" \
+    >"$f" 2>&1 || log "gossip_bench pause failed (see $f)"
+  R[ch,pause,$d]=$(field "$f" nodes-that-declared-ext-dead)
+  R[ch,pause_suspected,$d]=$(field "$f" nodes-that-suspected-ext)
+}
+
+# --- table -----------------------------------------------------------------------------------
+
+# Median (the middle one; the lower middle for even counts) and "min-max" of a list of numbers.
+med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+span() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1) printf " [%s-%s]", lo, hi }'; }
+
+ratio() { awk -v c="$1" -v m="$2" 'BEGIN { if (m + 0 > 0 && c != "") printf "%.2f", c / m; else printf "n/a" }'; }
+
+row() {  # N, figure label, key: the median over the runs, its range, and the ratio of medians
+  local ml=${R[ml,$3,$1]:-} ch=${R[ch,$3,$1]:-}
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "${ml:+$(med "$ml")$(span "$ml")}" \
+    "${ch:+$(med "$ch")$(span "$ch")}" "$(ratio "$(med "$ch")" "$(med "$ml")")"
+}
+
+print_table() {
+  local n d
+  echo
+  echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, preset/profile lan; raw output in $OUT"
+  echo
+  echo "Times: median over $REPEATS in-process runs [min-max]; ratio = chronik/memberlist of the medians, lower is better."
+  echo
+  echo "| N | figure | memberlist | chronik | ratio |"
+  echo "|---|---|---|---|---|"
+  for n in $SIZES; do
+    row "$n" "convergence after last join (s)" conv
+    row "$n" "death seen, first survivor (s)" first
+    row "$n" "death seen, median survivor (s)" median
+    row "$n" "death seen, last survivor (s)" last
+    printf '| %s | survivors that saw the death, per run | %s | %s | |\n' "$n" "${R[ml,seen,$n]:-n/a}" "${R[ch,seen,$n]:-n/a}"
+    row "$n" "bytes/s per node on lo (netns, N processes)" lo
+    printf '| %s | payload bytes/s per node (in-process stats) | n/a | %s | |\n' "$n" "${R[ch,payload,$n]:-n/a}"
+  done
+  echo
+  echo "| pause (N=$PAUSE_N + 1 paused process) | memberlist: nodes that declared it dead | chronik: declared dead | chronik: suspected |"
+  echo "|---|---|---|---|"
+  for d in $PAUSES; do
+    printf '| %s s | %s | %s | %s |\n' "$d" "${R[ml,pause,$d]:-n/a}" "${R[ch,pause,$d]:-n/a}" "${R[ch,pause_suspected,$d]:-n/a}"
+  done
+  for n in $SIZES; do
+    [[ -n ${R[ch,nsconv,$n]:-} && ${R[ch,nsconv,$n]} -lt $n ]] &&
+      echo "warning: netns n=$n: a chronik node saw only ${R[ch,nsconv,$n]} alive members before the byte window"
+    [[ -n ${R[ml,alive_procs,$n]:-} && ${R[ml,alive_procs,$n]} -lt $n ]] &&
+      echo "warning: netns n=$n: only ${R[ml,alive_procs,$n]} of $n memberlist processes were still running"
+  done
+  return 0
+}
+
+main() {
+  local n d r
+  build_anchor
+  build_chronik
+  [[ -x "$GB" && -x "$SERVER" ]] || die "missing $GB or $SERVER after the build"
+  for n in $SIZES; do
+    for ((r = 1; r <= REPEATS; r++)); do run_inprocess "$n" "$r"; done
+  done
+  if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
+    for n in $SIZES; do run_netns_bytes "$n"; done
+  else
+    log "netns byte measurement skipped: it needs root and iproute2"
+  fi
+  for d in $PAUSES; do run_pause "$d"; done
+  print_table | tee "$OUT/table.md"
+}
+
+main
