@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench clean
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz clean
 
 all: build
 
@@ -32,8 +32,28 @@ sanitize: deps
 	cd build-asan && ctest --output-on-failure -L unit
 
 bench: build
+	$(BUILD)/bench/raft/raft_core_bench
+	$(BUILD)/bench/storage/storage_bench
+	$(MAKE) bench-gossip
+
+bench-gossip: build
 	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
 	bench/gossip/run.sh $(BUILD)
 
+# Long seeded simulation runs: SCALE multiplies every simulation's seed count.
+SCALE ?= 20
+soak: build
+	CHRONIK_SIM_SCALE=$(SCALE) $(BUILD)/tests/sim/gossip_sim
+	CHRONIK_SIM_SCALE=$(SCALE) $(BUILD)/tests/sim/raft_sim
+
+# libFuzzer over WAL recovery for FUZZ_SECONDS (clang-19 tree in build-fuzz).
+FUZZ_SECONDS ?= 60
+fuzz:
+	CHRONIK_FUZZ_DEPS=1 scripts/install-deps.sh
+	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j$(JOBS) --target wal_recovery_fuzz
+	mkdir -p build-fuzz/corpus
+	build-fuzz/tests/fuzz/wal_recovery_fuzz -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -14,6 +14,10 @@ packages=(
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
   packages+=(golang-go golang-github-hashicorp-memberlist-dev)
 fi
+# libFuzzer targets (make fuzz) need clang >= 19 for libstdc++ 12's std::expected.
+if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then
+  packages+=(clang-19 libclang-rt-19-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

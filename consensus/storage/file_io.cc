@@ -1,0 +1,129 @@
+#include "consensus/storage/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace chronik::consensus::io {
+
+unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
+  if (this != &o) {
+    reset();
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+int unique_fd::release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void unique_fd::reset() {
+  // close() errors are ignored on purpose: durability never relies on close, only on fsync.
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+storage_error errno_error(std::string_view what, const std::filesystem::path& file, int err) {
+  return {storage_errc::io_error,
+          fmt::format("{} {}: {}", what, file.string(), std::strerror(err))};
+}
+
+std::expected<unique_fd, storage_error> open_file(const std::filesystem::path& file,
+                                                  open_mode mode) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case open_mode::read_only: flags |= O_RDONLY; break;
+    case open_mode::read_write: flags |= O_RDWR; break;
+    case open_mode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+  }
+  const int fd = ::open(file.c_str(), flags, 0644);
+  if (fd < 0) return std::unexpected(errno_error("open", file, errno));
+  return unique_fd(fd);
+}
+
+result pread_full(int fd, const std::filesystem::path& file, void* out, std::size_t size,
+                  std::uint64_t offset) {
+  auto* p = static_cast<char*>(out);
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(errno_error("pread", file, errno));
+    if (n == 0) {
+      return std::unexpected(storage_error{
+          storage_errc::io_error, fmt::format("pread {}: unexpected end at offset {}",
+                                              file.string(), offset)});
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+result pwrite_full(int fd, const std::filesystem::path& file, const void* data, std::size_t size,
+                   std::uint64_t offset) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(errno_error("pwrite", file, errno));
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+result datasync(int fd, const std::filesystem::path& file) {
+  if (::fdatasync(fd) != 0) return std::unexpected(errno_error("fdatasync", file, errno));
+  return {};
+}
+
+result truncate_file(int fd, const std::filesystem::path& file, std::uint64_t size) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return std::unexpected(errno_error("ftruncate", file, errno));
+  }
+  return {};
+}
+
+std::expected<std::uint64_t, storage_error> file_size(int fd, const std::filesystem::path& file) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::unexpected(errno_error("fstat", file, errno));
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::expected<std::string, storage_error> read_whole(const std::filesystem::path& file) {
+  auto fd = open_file(file, open_mode::read_only);
+  if (!fd) return std::unexpected(fd.error());
+  auto size = file_size(fd->get(), file);
+  if (!size) return std::unexpected(size.error());
+  std::string bytes(*size, '\0');
+  if (auto r = pread_full(fd->get(), file, bytes.data(), bytes.size(), 0); !r) {
+    return std::unexpected(r.error());
+  }
+  return bytes;
+}
+
+result sync_dir(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(errno_error("open directory", dir, errno));
+  unique_fd owner(fd);
+  if (::fsync(fd) != 0) return std::unexpected(errno_error("fsync directory", dir, errno));
+  return {};
+}
+
+result remove_durably(const std::filesystem::path& file) {
+  if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+    return std::unexpected(errno_error("unlink", file, errno));
+  }
+  return sync_dir(file.parent_path());
+}
+
+}  // namespace chronik::consensus::io

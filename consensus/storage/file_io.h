@@ -1,0 +1,57 @@
+// Thin POSIX helpers for the WAL and snapshot files: an owning descriptor and full-length
+// read/write/sync calls that turn errno into storage_error text naming the file. Internal to
+// consensus/storage.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "consensus/storage/storage_error.h"
+
+namespace chronik::consensus::io {
+
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
+  unique_fd& operator=(unique_fd&& o) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release();
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+using result = std::expected<void, storage_error>;
+
+storage_error errno_error(std::string_view what, const std::filesystem::path& file, int err);
+
+enum class open_mode : std::uint8_t { read_only, read_write, create_exclusive };
+std::expected<unique_fd, storage_error> open_file(const std::filesystem::path& file, open_mode mode);
+
+// Loop until all bytes moved; EINTR retried, a short read at EOF is an error.
+result pread_full(int fd, const std::filesystem::path& file, void* out, std::size_t size,
+                  std::uint64_t offset);
+result pwrite_full(int fd, const std::filesystem::path& file, const void* data, std::size_t size,
+                   std::uint64_t offset);
+result datasync(int fd, const std::filesystem::path& file);
+result truncate_file(int fd, const std::filesystem::path& file, std::uint64_t size);
+std::expected<std::uint64_t, storage_error> file_size(int fd, const std::filesystem::path& file);
+std::expected<std::string, storage_error> read_whole(const std::filesystem::path& file);
+
+// fsync of a directory makes the creation, rename or removal of its entries durable.
+result sync_dir(const std::filesystem::path& dir);
+// Unlinks the file, then syncs its directory.
+result remove_durably(const std::filesystem::path& file);
+
+}  // namespace chronik::consensus::io
