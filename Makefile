@@ -27,7 +27,7 @@ test: build
 	scripts/test-all.sh $(BUILD)
 
 sanitize: deps
-	cmake -S . -B build-asan -DCHRONIK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B build-asan -DCHRONIK_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -L unit
 

@@ -3,6 +3,7 @@
 // docs/gossip.md ("Bounds").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 #include <string>
@@ -18,7 +19,9 @@ using gossip::member_state;
 // Seeds to run: CHRONIK_SIM_SEED replays one; CHRONIK_SIM_SCALE multiplies the count (soak runs).
 std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
   if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
-  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE")) count *= std::strtoull(scale, nullptr, 10);
+  // A fraction (e.g. 0.1 for the slower sanitizer build) or a multiple (soak runs); at least one.
+  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE"))
+    count = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(count) * std::strtod(scale, nullptr)));
   std::vector<std::uint64_t> out(count);
   std::iota(out.begin(), out.end(), salt * 1'000'000);
   return out;

@@ -4,6 +4,7 @@
 // (raft_cluster.cc); a failure prints its seed, and CHRONIK_SIM_SEED=<seed> replays it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 
@@ -15,7 +16,9 @@ namespace {
 
 std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
   if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
-  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE")) count *= std::strtoull(scale, nullptr, 10);
+  // A fraction (e.g. 0.1 for the slower sanitizer build) or a multiple (soak runs); at least one.
+  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE"))
+    count = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(count) * std::strtod(scale, nullptr)));
   std::vector<std::uint64_t> out(count);
   std::iota(out.begin(), out.end(), salt * 1'000'000);
   return out;
