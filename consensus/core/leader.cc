@@ -109,7 +109,9 @@ void raft::step_leader(const message& m) {
   switch (m.type) {
     case message_type::append_response: handle_append_response(m); break;
     case message_type::heartbeat_response: {
-      progress& pr = progress_.at(m.from);
+      auto it = progress_.find(m.from);
+      if (it == progress_.end()) break;  // from a node removed from the configuration
+      progress& pr = it->second;
       // A heartbeat response unblocks a probe whose append (or its answer) was lost, and a full
       // pipeline whose appends were all lost: the next append then either lands or is rejected,
       // and a rejection sends the follower back to probing.

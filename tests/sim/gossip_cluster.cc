@@ -11,12 +11,12 @@ using gossip::member_state;
 gossip_cluster::gossip_cluster(std::uint64_t seed, gossip::config cfg, int size, std::string cluster)
     : seed_(seed), cfg_(cfg), cluster_(std::move(cluster)), net_(seed), nodes_(static_cast<std::size_t>(size)) {}
 
-void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid) {
+void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, std::string meta) {
   node& n = nodes_[i];
   if (n.uuid.empty() || new_uuid) n.uuid = "uuid-" + std::to_string(i) + "-" + std::to_string(++n.generation);
   std::vector<std::string> seed_addrs;
   for (int s : seeds) seed_addrs.push_back(addr(s));
-  gossip::self_identity self{gossip::node_id{static_cast<std::uint32_t>(i + 1)}, n.uuid, addr(i), "meta", cluster_};
+  gossip::self_identity self{gossip::node_id{static_cast<std::uint32_t>(i + 1)}, n.uuid, addr(i), std::move(meta), cluster_};
   gossip::log_sink sink;
   // CHRONIK_SIM_TRACE=1 prints every core's log lines with the tick, for replaying a failed seed.
   if (std::getenv("CHRONIK_SIM_TRACE")) {

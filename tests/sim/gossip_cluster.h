@@ -23,7 +23,8 @@ class gossip_cluster {
 
   // Starts (or restarts) node i with the given seeds. A restart keeps the node id; new_uuid models
   // a wiped data directory.
-  void start(int i, const std::vector<int>& seeds, bool new_uuid = false);
+  void start(int i, const std::vector<int>& seeds, bool new_uuid = false, std::string meta = "meta");
+  void set_meta(int i, std::string meta) { nodes_[i].core->set_meta(std::move(meta)); }
   void crash(int i);
   void leave(int i);
 

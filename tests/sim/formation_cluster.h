@@ -1,0 +1,73 @@
+// Gossip, bootstrap and the `__meta` Raft group together (DESIGN.md §2, §4): N nodes each run a
+// gossip core, a bootstrap core whose persisted state survives crashes, and, once a member, a Raft
+// core for `__meta`. The Raft leader acts as a minimal controller: it registers every member as a
+// broker and adds joining nodes as learners, then voters. Checks run after every tick.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/core/memory_storage.h"
+#include "consensus/core/raft.h"
+#include "metadata/core/bootstrap.h"
+#include "tests/sim/gossip_cluster.h"
+
+namespace chronik::sim {
+
+class formation_cluster {
+ public:
+  formation_cluster(std::uint64_t seed, int size, std::uint32_t expect);
+
+  // Starts node i (keeping its data directory unless wiped) with the given seeds.
+  void start(int i, const std::vector<int>& seeds, bool wiped = false);
+  void crash(int i);
+  void run(std::uint64_t ticks);
+  std::optional<std::uint64_t> run_until(const std::function<bool()>& pred, std::uint64_t max_ticks);
+
+  // Every running node is a member of one cluster whose leader has registered all of them.
+  bool formed_with_all_registered() const;
+  const metadata::formation& persisted(int i) const { return nodes_[i].disk; }
+  bool running(int i) const { return gossip_.running(i); }
+  gossip_cluster& gossip() { return gossip_; }
+  const std::vector<std::string>& violations() const { return violations_; }
+  std::string describe() const;
+  std::size_t clusters_formed() const { return formed_.size(); }
+
+ private:
+  struct raft_packet {
+    std::string cluster_id;
+    consensus::message msg;
+  };
+  struct node {
+    metadata::formation disk;  // persisted formation state: survives crashes, not wipes
+    std::unique_ptr<metadata::bootstrap> boot;
+    std::unique_ptr<consensus::memory_storage> raft_disk;
+    std::unique_ptr<consensus::raft> raft;
+    std::string raft_cluster;     // the cluster whose `__meta` group runs here
+    std::string joining;          // a cluster we asked to join
+    std::map<std::uint32_t, std::string> registered;  // broker id -> uuid in the applied `__meta` state
+    std::set<std::string> proposed;                   // registrations this node proposed as leader
+  };
+
+  std::string meta_of(int i) const;
+  void step_bootstrap(int i);
+  void start_group(int i, const std::string& cluster, const std::vector<metadata::node_ref>& voters);
+  void step_raft(int i);
+  void control(int i);
+  void check();
+  void violation(const std::string& what) { violations_.push_back("tick " + std::to_string(gossip_.net().now()) + ": " + what); }
+
+  std::uint32_t expect_;
+  gossip_cluster gossip_;
+  sim_network<raft_packet> raft_net_;
+  std::vector<node> nodes_;
+  std::uint64_t next_cluster_id_ = 0;
+  std::set<std::string> formed_;  // clusters whose `__meta` group elected a leader
+  std::vector<std::string> violations_;
+};
+
+}  // namespace chronik::sim

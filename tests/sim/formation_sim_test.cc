@@ -1,0 +1,166 @@
+// Seeded simulation of cluster formation (issue 4; DESIGN.md §4 properties 1-5): gossip, the
+// bootstrap coordinator and the `__meta` Raft group together. Checks after every tick: never two
+// clusters formed; a persisted membership never changes except by abandoning a cluster that never
+// formed. Eventually: one cluster, every running node a member, every broker registered.
+// CHRONIK_SIM_SEED replays one run.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <numeric>
+
+#include "tests/sim/formation_cluster.h"
+#include "tests/sim/seed_guard.h"
+
+namespace chronik::sim {
+namespace {
+
+using kind = metadata::formation::kind;
+
+std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
+  if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
+  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE"))
+    count = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(count) * std::strtod(scale, nullptr)));
+  std::vector<std::uint64_t> out(count);
+  std::iota(out.begin(), out.end(), salt * 1'000'000);
+  return out;
+}
+
+std::string replay(std::uint64_t seed) { return "replay with CHRONIK_SIM_SEED=" + std::to_string(seed); }
+
+// Formation bound in ticks of 10 ms: joins (1 s), the stability window, three gossip-carried
+// steps, a promise timeout and retry, and an election; generous for loss and reordering.
+constexpr std::uint64_t formation_bound = 1500;
+
+// Random order, random delays, seed lists forming a connected graph (each names an earlier node).
+void start_all(formation_cluster& c, int n, std::uint64_t spread) {
+  auto& r = c.gossip().net().random();
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  r.shuffle(order);
+  for (int k = 0; k < n; ++k) {
+    std::vector<int> seeds;
+    if (k > 0) seeds.push_back(order[r.below(static_cast<std::uint64_t>(k))]);
+    if (k + 1 < n && r.below(2) == 0) seeds.push_back(order[k + 1 + r.below(static_cast<std::uint64_t>(n - k - 1))]);
+    c.start(order[k], seeds);
+    c.run(r.below(spread + 1));
+  }
+}
+
+void expect_formed(formation_cluster& c, std::uint64_t seed, const std::string& what) {
+  auto took = c.run_until([&] { return c.formed_with_all_registered(); }, formation_bound);
+  ASSERT_TRUE(c.violations().empty()) << what << ": " << c.violations().front() << "; " << replay(seed) << c.describe();
+  ASSERT_TRUE(took.has_value()) << what << ": no single cluster with all brokers; " << replay(seed) << c.describe();
+  ASSERT_EQ(c.clusters_formed(), 1u) << replay(seed);
+}
+
+TEST(FormationSim, AnyStartOrderFormsOneClusterWithAllBrokers) {
+  for (auto [n, runs] : {std::pair{3, 300}, {5, 150}, {6, 100}}) {
+    for (std::uint64_t seed : seeds(runs, 40 + static_cast<std::uint64_t>(n))) {
+      set_current_seed(seed);
+      formation_cluster c(seed, n, 3);
+      c.gossip().net().faults = {.loss_percent = 3, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 4};
+      start_all(c, n, 40);
+      expect_formed(c, seed, "n=" + std::to_string(n));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(FormationSim, OneWayCutsDuringFormation) {
+  for (std::uint64_t seed : seeds(200, 47)) {
+    set_current_seed(seed);
+    const int n = 4;
+    formation_cluster c(seed, n, 3);
+    auto& r = c.gossip().net().random();
+    for (int k = 0; k < 2; ++k) {
+      const int a = static_cast<int>(r.below(n));
+      c.gossip().net().cut(a, (a + 1 + static_cast<int>(r.below(n - 1))) % n);
+    }
+    start_all(c, n, 20);
+    c.run(300);
+    c.gossip().net().heal();
+    expect_formed(c, seed, "after one-way cuts");
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Property 4: the founder (the lowest node) crashes at each step of the bootstrap, and comes back
+// later with or without its data directory; the others still end up in one working cluster.
+TEST(FormationSim, FounderCrashAtEveryStep) {
+  const std::vector<std::pair<std::string, std::function<bool(formation_cluster&)>>> steps = {
+      {"before proposing", [](formation_cluster&) { return true; }},
+      {"proposed", [](formation_cluster& c) { return c.running(0) && c.persisted(1).state == kind::promised; }},
+      {"all promises in", [](formation_cluster& c) {
+         return c.persisted(1).state == kind::promised && c.persisted(2).state == kind::promised;
+       }},
+      {"committed", [](formation_cluster& c) { return c.persisted(0).state == kind::member; }},
+      {"one adopted", [](formation_cluster& c) {
+         return c.persisted(1).state == kind::member || c.persisted(2).state == kind::member;
+       }},
+  };
+  std::uint64_t salt = 60;
+  for (const auto& [name, reached] : steps) {
+    for (bool wipe : {false, true}) {
+      for (std::uint64_t seed : seeds(60, salt++)) {
+        set_current_seed(seed);
+        formation_cluster c(seed, 3, 3);
+        c.start(0, {1});
+        c.start(1, {0});
+        c.start(2, {0});
+        auto at = c.run_until([&] { return reached(c); }, formation_bound);
+        ASSERT_TRUE(at.has_value()) << name << " never reached; " << replay(seed) << c.describe();
+        c.crash(0);
+        c.run(c.gossip().net().random().below(400));
+        c.start(0, {1, 2}, wipe);
+        expect_formed(c, seed, "founder crashed " + name + (wipe ? ", wiped" : ""));
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+// Property 3: every node restarts with its data; the cluster id stays and nothing re-bootstraps
+// (any second bootstrap would show as a second formed cluster or a changed membership).
+TEST(FormationSim, RestartOfEveryNodeKeepsTheCluster) {
+  for (std::uint64_t seed : seeds(150, 70)) {
+    set_current_seed(seed);
+    formation_cluster c(seed, 3, 3);
+    start_all(c, 3, 20);
+    expect_formed(c, seed, "initial");
+    if (HasFatalFailure()) return;
+    const std::string cluster = c.persisted(0).cluster_id;
+    for (int i = 0; i < 3; ++i) {
+      c.crash(i);
+      c.run(c.gossip().net().random().below(100));
+      c.start(i, {(i + 1) % 3});
+    }
+    expect_formed(c, seed, "after restarts");
+    if (HasFatalFailure()) return;
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(c.persisted(i).cluster_id, cluster) << replay(seed);
+  }
+}
+
+// Properties 3 and 5: a wiped node comes back with a new uuid and joins as a member; a node started
+// after formation joins first instead of founding.
+TEST(FormationSim, WipedAndLateNodesJoin) {
+  for (std::uint64_t seed : seeds(150, 80)) {
+    set_current_seed(seed);
+    formation_cluster c(seed, 4, 3);
+    for (int i = 0; i < 3; ++i) c.start(i, {(i + 1) % 3});
+    expect_formed(c, seed, "first three");
+    if (HasFatalFailure()) return;
+    c.start(3, {0});
+    expect_formed(c, seed, "late fourth");
+    if (HasFatalFailure()) return;
+    const int victim = static_cast<int>(c.gossip().net().random().below(4));
+    c.crash(victim);
+    c.run(50);
+    c.start(victim, {(victim + 1) % 4}, true);
+    expect_formed(c, seed, "wiped node " + std::to_string(victim));
+    if (HasFatalFailure()) return;
+  }
+}
+
+}  // namespace
+}  // namespace chronik::sim
