@@ -140,6 +140,8 @@ void bootstrap::try_promise() {
   if (!founder) return;
   for (const auto& f : fresh_set())
     if (f.id < founder->node.id) return;  // we see a lower fresh node than the founder
+  for (const auto& p : view_)  // or a lower founder, even one whose proposal leaves us out
+    if (p.alive && p.state.state == kind::promised && p.state.founder == p.node && p.node.id < founder->node.id) return;
   formation promise = founder->state;
   set_state(std::move(promise), true);
 }
