@@ -205,6 +205,7 @@ nlohmann::json member_to_json(const gossip::member_snapshot& snap) {
   j["admin_addr"] = meta ? nlohmann::json(meta->admin_addr) : nlohmann::json();
   j["cluster_name"] = meta ? nlohmann::json(meta->cluster_name) : nlohmann::json();
   j["formation"] = meta ? nlohmann::json(meta->formation) : nlohmann::json();
+  j["cluster_id"] = meta && !meta->cluster_id_hex.empty() ? nlohmann::json(meta->cluster_id_hex) : nlohmann::json();
   j["bootstrap_expect"] = meta ? nlohmann::json(meta->bootstrap_expect) : nlohmann::json();
   j["version"] = meta ? nlohmann::json(meta->version) : nlohmann::json();
   return j;

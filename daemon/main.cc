@@ -17,6 +17,8 @@
 
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
+#include "daemon/formation_service.h"
+#include "daemon/formation_store.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
 #include "daemon/node_identity.h"
@@ -106,6 +108,20 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     log->critical("gossip: {}", r.error());
     return 1;
   }
+  auto restored = load_formation(cfg.data_dir);
+  if (!restored) {
+    log->critical("{}", restored.error());
+    node.stop();
+    return 1;
+  }
+  // Until the multi-Raft host is wired in (issue 4), the decisions are logged: the formation
+  // state itself is persisted and gossiped for real.
+  formation_actions actions{
+      [log](const metadata::formation& f) { log->info("__meta: start group of cluster {} ({} voters)", f.cluster_id, f.voters.size()); },
+      [log](const metadata::formation&) { log->warn("__meta: abandoning a group that never formed"); },
+      [log](const std::string& cluster) { log->info("__meta: asking cluster {} to add this node", cluster); }};
+  formation_service formation(io, node, cfg, uuid, *restored, std::move(actions), module_logger("formation"));
+  formation.start();
   admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
   admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
   if (auto r = admin.start(); !r) {
@@ -141,6 +157,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   // Shutdown order: the admin endpoint first (its threads post to io, which no longer runs, so
   // pending requests end with 503), then the gossip node; the io_context goes last, on return.
   admin.stop();
+  formation.stop();
   node.stop();
   signals.cancel();
   log->info("node {} stopped", cfg.node_id.value);

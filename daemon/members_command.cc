@@ -15,7 +15,7 @@ namespace chronik::daemon {
 
 namespace {
 
-constexpr std::size_t column_count = 5;
+constexpr std::size_t column_count = 7;
 using row = std::array<std::string, column_count>;
 
 // Renders a field of any JSON type as table text; strings without their quotes.
@@ -61,11 +61,11 @@ void print_error(const std::string& line) { std::cerr << "chronik-server: " << l
 std::expected<std::string, std::string> format_members_table(const nlohmann::json& members) {
   if (!members.is_array()) return std::unexpected("expected a JSON array of members");
   std::vector<row> rows;
-  rows.push_back({"NODE", "ADDRESS", "STATE", "INCARNATION", "LAST CHANGE"});
+  rows.push_back({"NODE", "ADDRESS", "STATE", "INCARNATION", "LAST CHANGE", "FORMATION", "CLUSTER"});
   for (const auto& m : members) {
     if (!m.is_object()) return std::unexpected("expected a JSON array of objects");
     rows.push_back({cell(m, "node_id"), cell(m, "address"), cell(m, "state"), cell(m, "incarnation"),
-                    cell(m, "last_change")});
+                    cell(m, "last_change"), cell(m, "formation"), cell(m, "cluster_id")});
   }
   return render(rows);
 }

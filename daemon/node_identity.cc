@@ -1,5 +1,7 @@
 #include "daemon/node_identity.h"
 
+#include "daemon/durable_file.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -27,50 +29,11 @@ int hex_value(char c) {
   return -1;
 }
 
-// Writes all of `data` to fd, retrying short writes and EINTR.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// Makes the rename itself durable: without the directory fsync a crash could lose the new entry
-// even though the file contents were synced.
-std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected("node_uuid: cannot open " + dir.string() + ": " + errno_text(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return std::unexpected("node_uuid: fsync of " + dir.string() + " failed: " + errno_text(err));
-  return {};
-}
-
 std::expected<void, std::string> write_atomically(const std::filesystem::path& dir,
                                                   std::string_view contents) {
-  const auto final_path = dir / file_name;
-  const auto tmp_path = dir / (std::string(file_name) + ".tmp");
-  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected("node_uuid: cannot create " + tmp_path.string() + ": " + errno_text(errno));
-  const bool written = write_all(fd, contents);
-  int err = errno;
-  const bool synced = written && ::fsync(fd) == 0;
-  if (written) err = errno;
-  ::close(fd);
-  if (!written || !synced) {
-    ::unlink(tmp_path.c_str());
-    return std::unexpected("node_uuid: cannot write " + tmp_path.string() + ": " + errno_text(err));
-  }
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp_path.c_str());
-    return std::unexpected("node_uuid: cannot rename to " + final_path.string() + ": " + errno_text(err));
-  }
-  return fsync_dir(dir);
+  auto r = write_file_durably(dir, file_name, contents);
+  if (!r) return std::unexpected("node_uuid: " + r.error());
+  return {};
 }
 
 std::expected<node_uuid, std::string> read_existing(const std::filesystem::path& path) {

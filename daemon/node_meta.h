@@ -11,6 +11,7 @@
 
 #include "daemon/config.h"
 #include "daemon/node_identity.h"
+#include "metadata/core/bootstrap.h"
 
 namespace chronik::daemon {
 
@@ -30,10 +31,17 @@ struct node_meta_view {
   std::string kafka_addr;
   std::string admin_addr;
   std::string version;
+  metadata::formation formation_state;  // the bootstrap coordinator's view of this peer
+  std::string joining_cluster;
 };
 
-// NodeMeta bytes for a fresh node: formation FRESH, addresses "bind:port", version 0.1.0.
-std::string encode_fresh_node_meta(const node_config& cfg, const node_uuid& uuid);
+// NodeMeta bytes: identity, addresses "bind:port", version, and the formation state (cluster ids
+// and uuids are carried as hex text).
+std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, const metadata::formation& f,
+                             const std::string& joining_cluster);
+inline std::string encode_fresh_node_meta(const node_config& cfg, const node_uuid& uuid) {
+  return encode_node_meta(cfg, uuid, {}, {});
+}
 
 // nullopt when the bytes are not a NodeMeta (e.g. an empty meta from a peer still starting).
 std::optional<node_meta_view> decode_node_meta(std::string_view bytes);

@@ -93,9 +93,9 @@ TEST(admin_format_test, members_table_is_aligned) {
   auto table = format_members_table(members);
   ASSERT_TRUE(table) << table.error();
   EXPECT_EQ(*table,
-            "NODE  ADDRESS         STATE  INCARNATION  LAST CHANGE\n"
-            "1     127.0.0.1:7946  alive  10           2023-11-14T22:13:20.123Z\n"
-            "12    127.0.0.1:7957  dead   120          2023-11-14T22:13:20.123Z\n");
+            "NODE  ADDRESS         STATE  INCARNATION  LAST CHANGE               FORMATION  CLUSTER\n"
+            "1     127.0.0.1:7946  alive  10           2023-11-14T22:13:20.123Z  -          -\n"
+            "12    127.0.0.1:7957  dead   120          2023-11-14T22:13:20.123Z  -          -\n");
   EXPECT_FALSE(format_members_table(nlohmann::json::object()));
   EXPECT_FALSE(format_members_table(nlohmann::json::array({1, 2})));
 }

@@ -1,0 +1,67 @@
+// Configuration of the Raft transport (DESIGN.md §7 "Config": one struct per module, every field
+// with meaning, unit, default and formula).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <string>
+
+#include "consensus/core/types.h"
+#include "consensus/transport/transport_error.h"
+
+namespace chronik::consensus {
+
+struct transport_config {
+  // This node's configured id; every batch carries it and every message in it must be from it.
+  // Required (non-zero).
+  node_id self;
+  // This node's node_uuid (DESIGN.md §4 "Identity"). Required (non-empty).
+  std::string node_uuid;
+  // The cluster this node is a member of; empty while it is not yet a member. Can be changed
+  // later with raft_transport::set_cluster_id. Default: empty.
+  std::string cluster_id;
+  // "ip:port" the RPC listener binds; port 0 picks a free port (see raft_transport::bound_port).
+  // Default: "127.0.0.1:0".
+  std::string listen_address = "127.0.0.1:0";
+
+  // A batch is closed when adding the next message would take its estimated size past this.
+  // DESIGN.md §3 keeps batches at a few MiB so one slow peer never holds a huge buffer and one
+  // call never monopolises the KJ thread. Bytes, default 4 MiB.
+  std::size_t max_batch_bytes = 4u << 20;
+  // The largest single message the sender accepts (it then travels alone) and the largest batch
+  // the receiver accepts. Must be >= max_batch_bytes and <= 48 MiB so a batch always stays under
+  // Cap'n Proto's 64 MiB traversal limit. Bytes, default 16 MiB.
+  std::size_t max_message_bytes = 16u << 20;
+  // Per-peer outbox bound; send() drops (and counts) messages beyond it instead of blocking.
+  // Messages, default 100000 (about 1 s of traffic at the benchmark's rate).
+  std::size_t outbox_max_messages = 100'000;
+  // Per-peer outbox bound in estimated bytes. Bytes, default 64 MiB.
+  std::size_t outbox_max_bytes = 64u << 20;
+  // Inbound batches handed to the io_context but not yet handled. Beyond it new batches are
+  // refused ("receiver busy") so a stalled Asio thread cannot make the KJ thread queue without
+  // bound; the senders count refusals and Raft retries. Batches, default 1024.
+  std::size_t inbound_max_pending_batches = 1024;
+
+  // Every call (and every connect) fails after this long; a peer that is paused or silent then
+  // costs one timer, never a blocked thread. Milliseconds, default 2000.
+  std::uint32_t call_timeout_ms = 2000;
+  // Reconnect backoff after a failed connect or call: starts here and doubles per failure up to
+  // reconnect_backoff_max_ms; a successful call resets it. Milliseconds, defaults 50 and 2000.
+  std::uint32_t reconnect_backoff_min_ms = 50;
+  std::uint32_t reconnect_backoff_max_ms = 2000;
+  // At most one log line per this interval for refused inbound batches and for refusals reported
+  // by peers, so a misconfigured neighbour cannot flood the log. Milliseconds, default 1000.
+  std::uint32_t refusal_log_interval_ms = 1000;
+
+  // Presets (same fields, different timings): lan is the default; wan tolerates slower links;
+  // local is for processes on one machine (tests, `make run`).
+  static transport_config lan();
+  static transport_config wan();
+  static transport_config local();
+
+  // Fails with transport_errc::invalid_config naming the first bad key.
+  std::expected<void, transport_error> validate() const;
+};
+
+}  // namespace chronik::consensus

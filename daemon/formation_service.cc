@@ -1,0 +1,98 @@
+#include "daemon/formation_service.h"
+
+#include <random>
+
+#include "daemon/formation_store.h"
+#include "daemon/node_meta.h"
+#include "metadata/core/formation_codec.h"
+
+namespace chronik::daemon {
+
+namespace {
+std::string new_cluster_id() {
+  // 16 bytes from the kernel's CSPRNG, as hex: two founders never pick the same id.
+  auto id = node_uuid::random();
+  return id ? id->hex() : std::string("0000000000000000") + std::to_string(std::random_device{}());
+}
+}  // namespace
+
+metadata::bootstrap_config formation_service::bootstrap_timing(const node_config& cfg) {
+  const auto& g = cfg.gossip;
+  return metadata::bootstrap_config{cfg.bootstrap_expect, g.ticks(2ULL * g.gossip_interval_ms),
+                                    g.ticks(10ULL * g.probe_interval_ms)};
+}
+
+formation_service::formation_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg,
+                                     const node_uuid& uuid, metadata::formation restored, formation_actions actions,
+                                     std::shared_ptr<spdlog::logger> log)
+    : timer_(io),
+      gossip_(gossip),
+      cfg_(cfg),
+      uuid_(uuid),
+      core_(bootstrap_timing(cfg), metadata::node_ref{cfg.node_id.value, uuid.hex()}, std::move(restored), new_cluster_id),
+      actions_(std::move(actions)),
+      log_(std::move(log)) {}
+
+void formation_service::start() {
+  drain();  // the restored state: re-announce it, and restart a member's group (property 3)
+  timer_.expires_after(std::chrono::milliseconds(cfg_.gossip.tick_ms));
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !stopped_) on_tick();
+  });
+}
+
+void formation_service::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+std::vector<metadata::peer_view> formation_service::view() const {
+  std::vector<metadata::peer_view> out;
+  for (const auto& snap : gossip_.members()) {
+    const auto& m = snap.m;
+    if (m.id.value == cfg_.node_id.value) continue;
+    auto meta = decode_node_meta(m.meta);
+    if (!meta) continue;  // still starting, or not a chronik node
+    const bool alive = m.state == gossip::member_state::alive || m.state == gossip::member_state::suspect;
+    out.push_back({{m.id.value, meta->node_uuid_hex}, alive, !alive, meta->bootstrap_expect, meta->formation_state});
+  }
+  return out;
+}
+
+void formation_service::on_tick() {
+  core_.observe(view());
+  core_.tick();
+  drain();
+  timer_.expires_at(timer_.expiry() + std::chrono::milliseconds(cfg_.gossip.tick_ms));
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !stopped_) on_tick();
+  });
+}
+
+void formation_service::drain() {
+  if (!core_.has_ready()) return;
+  const metadata::bootstrap_ready rd = core_.ready();
+  core_.advance();
+  // 1. Durable before anyone hears of it: a promise or a membership must survive a crash.
+  if (rd.persist) {
+    if (auto r = save_formation(cfg_.data_dir, *rd.persist); !r) {
+      // Announcing an unpersisted promise could let a restart break it: stop here, loudly.
+      log_->critical("{}; not announcing the new formation state", r.error());
+      return;
+    }
+  }
+  if (rd.join) joining_ = *rd.join;
+  // 2. Announce in gossip metadata (only when it changed: each change costs an incarnation).
+  const std::string meta = encode_node_meta(cfg_, uuid_, core_.state(), joining_);
+  if (meta != announced_) {
+    announced_ = meta;
+    gossip_.set_meta(meta);
+    log_->info("formation: {}{}", metadata::encode_formation(core_.state()), joining_.empty() ? "" : " joining " + joining_);
+  }
+  // 3. Act.
+  if (rd.abandon_group && actions_.abandon_group) actions_.abandon_group(core_.state());
+  if (rd.start_group && actions_.start_group) actions_.start_group(core_.state());
+  if (rd.join && actions_.join) actions_.join(*rd.join);
+}
+
+}  // namespace chronik::daemon

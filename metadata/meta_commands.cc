@@ -1,0 +1,113 @@
+#include "metadata/meta_commands.h"
+
+#include "meta.pb.h"
+#include "metadata/meta_rules.h"
+
+namespace chronik::metadata::commands {
+namespace {
+
+namespace pb = chronik::proto;
+
+std::string bytes_of(const pb::MetaCommand& cmd) {
+  std::string out;
+  cmd.SerializeToString(&out);
+  return out;
+}
+
+void fill_ref(const topic_ref& topic, pb::MetaTopicRef* out) {
+  if (const auto* name = std::get_if<std::string>(&topic)) {
+    out->set_name(*name);
+  } else {
+    out->set_topic_id(std::get<topic_id>(topic).to_bytes());
+  }
+}
+
+// std::map iterates by key, so equal inputs always give equal command bytes.
+void fill_configs(const std::map<std::string, std::string>& configs,
+                  google::protobuf::RepeatedPtrField<pb::MetaConfigEntry>* out) {
+  for (const auto& [key, value] : configs) {
+    auto* e = out->Add();
+    e->set_key(key);
+    e->set_value(value);
+  }
+}
+
+}  // namespace
+
+std::string set_cluster_id(std::string_view cluster_id) {
+  pb::MetaCommand cmd;
+  cmd.mutable_set_cluster_id()->set_cluster_id(std::string(cluster_id));
+  return bytes_of(cmd);
+}
+
+std::string register_broker(const broker_registration& b) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_register_broker();
+  m->set_node_id(b.id.value);
+  m->set_node_uuid(b.uuid);
+  m->set_kafka_addr(b.kafka_addr);
+  m->set_rpc_addr(b.rpc_addr);
+  m->set_rack(b.rack);
+  return bytes_of(cmd);
+}
+
+std::string unregister_broker(node_id id, std::string_view uuid) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_unregister_broker();
+  m->set_node_id(id.value);
+  m->set_node_uuid(std::string(uuid));
+  return bytes_of(cmd);
+}
+
+std::string set_broker_state(node_id id, std::string_view uuid, broker_state state) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_set_broker_state();
+  m->set_node_id(id.value);
+  m->set_node_uuid(std::string(uuid));
+  m->set_state(rules::encode_state(state));
+  return bytes_of(cmd);
+}
+
+std::string create_topic(const topic_spec& spec) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_create_topic();
+  m->set_name(spec.name);
+  m->set_topic_id(spec.id.to_bytes());
+  m->set_partitions(spec.partitions);
+  m->set_replication_factor(spec.replication_factor);
+  fill_configs(spec.configs, m->mutable_configs());
+  for (std::size_t p = 0; p < spec.assignments.size(); ++p) {
+    auto* a = m->add_assignments();
+    a->set_partition(static_cast<std::int32_t>(p));
+    for (node_id r : spec.assignments[p]) a->add_replicas(r.value);
+  }
+  return bytes_of(cmd);
+}
+
+std::string delete_topic(const topic_ref& topic) {
+  pb::MetaCommand cmd;
+  fill_ref(topic, cmd.mutable_delete_topic()->mutable_topic());
+  return bytes_of(cmd);
+}
+
+std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_set_partition_leader();
+  m->set_topic_id(topic.to_bytes());
+  m->set_partition(partition);
+  m->set_leader(leader.value);
+  m->set_leader_epoch(epoch.value);
+  return bytes_of(cmd);
+}
+
+std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
+                               const std::vector<std::string>& remove) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_alter_topic_config();
+  fill_ref(topic, m->mutable_topic());
+  fill_configs(set, m->mutable_set());
+  for (const auto& key : remove) m->add_remove(key);
+  return bytes_of(cmd);
+}
+
+}  // namespace chronik::metadata::commands

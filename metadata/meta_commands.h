@@ -1,0 +1,52 @@
+// Builders for `__meta` command bytes (MetaCommand in proto/meta.proto), so the controller and the
+// Kafka handlers propose records without touching Protobuf. Each returns the bytes to propose;
+// meta_state::apply() decides their fate once committed. Building never validates: the rules live
+// in one place, the state machine, and run on every replica.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "metadata/meta_state.h"
+#include "metadata/replica_assignment.h"
+
+namespace chronik::metadata::commands {
+
+struct broker_registration {
+  node_id id;
+  std::string uuid;
+  std::string kafka_addr;
+  std::string rpc_addr;
+  std::string rack;  // empty: no rack
+};
+
+// A topic by name or by id (Kafka's DeleteTopics accepts either).
+using topic_ref = std::variant<std::string, topic_id>;
+
+struct topic_spec {
+  std::string name;
+  topic_id id;  // chosen by the proposer from real randomness; the appliers never invent it
+  std::int32_t partitions = 0;
+  std::int32_t replication_factor = 0;
+  std::map<std::string, std::string> configs;
+  // Empty: the appliers assign replicas (replica_assignment.h). Otherwise assignments[p] are the
+  // replicas of partition p, and partitions / replication_factor may be left 0.
+  replica_assignment assignments;
+};
+
+std::string set_cluster_id(std::string_view cluster_id);
+std::string register_broker(const broker_registration& b);
+// An empty uuid matches whatever uuid the broker has (an operator's forced removal).
+std::string unregister_broker(node_id id, std::string_view uuid);
+std::string set_broker_state(node_id id, std::string_view uuid, broker_state state);
+std::string create_topic(const topic_spec& spec);
+std::string delete_topic(const topic_ref& topic);
+std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch);
+std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
+                               const std::vector<std::string>& remove);
+
+}  // namespace chronik::metadata::commands

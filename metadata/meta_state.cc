@@ -1,0 +1,322 @@
+// The `__meta` commands. Every handler validates the whole command before its first write, so a
+// rejected command leaves the state exactly as it was (meta_state.h "Deterministic").
+#include "metadata/meta_state.h"
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+#include "consensus/core/assert.h"
+#include "meta.pb.h"
+#include "metadata/meta_rules.h"
+#include "metadata/replica_assignment.h"
+
+namespace chronik::metadata {
+namespace {
+
+namespace pb = chronik::proto;
+using result = std::expected<apply_result, meta_errc>;
+
+apply_result done(command_kind kind) { return apply_result{kind, true, {}, {}}; }
+// A valid command that was already in effect: accepted, nothing to do.
+apply_result unchanged(command_kind kind) { return apply_result{kind, false, {}, {}}; }
+apply_result done_if(command_kind kind, bool changed) { return changed ? done(kind) : unchanged(kind); }
+
+// The topic a MetaTopicRef names, or why there is none.
+std::expected<topic_record*, meta_errc> find_topic(meta_data& d, const pb::MetaTopicRef& ref) {
+  switch (ref.ref_case()) {
+    case pb::MetaTopicRef::kName: {
+      auto it = d.topics.find(ref.name());
+      if (it == d.topics.end()) return std::unexpected(meta_errc::unknown_topic);
+      return &it->second;
+    }
+    case pb::MetaTopicRef::kTopicId: {
+      auto id = topic_id::from_bytes(ref.topic_id());
+      if (!id) return std::unexpected(meta_errc::invalid_topic_id);
+      auto it = d.topic_names.find(*id);
+      if (it == d.topic_names.end()) return std::unexpected(meta_errc::unknown_topic);
+      return &d.topics.find(it->second)->second;
+    }
+    default:
+      return std::unexpected(meta_errc::malformed_command);
+  }
+}
+
+result set_cluster_id(meta_data& d, const pb::MetaSetClusterId& c) {
+  if (!rules::bounded(c.cluster_id(), max_id_bytes)) return std::unexpected(meta_errc::malformed_command);
+  if (d.cluster_id.empty()) {
+    d.cluster_id = c.cluster_id();
+    return done(command_kind::set_cluster_id);
+  }
+  // Repeating the same id is harmless (a founder's retry); a different one is another cluster.
+  if (d.cluster_id == c.cluster_id()) return unchanged(command_kind::set_cluster_id);
+  return std::unexpected(meta_errc::cluster_id_mismatch);
+}
+
+result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index index) {
+  broker_record b{node_id{c.node_id()}, c.node_uuid(), c.kafka_addr(), c.rpc_addr(), c.rack(),
+                  broker_state::alive, index};
+  if (!rules::valid_broker(b)) return std::unexpected(meta_errc::invalid_broker);
+  // A uuid belongs to one data directory, so two ids with one uuid means a misconfigured node id.
+  for (const auto& [id, other] : d.brokers) {
+    if (id != b.id && other.uuid == b.uuid) return std::unexpected(meta_errc::broker_uuid_conflict);
+  }
+  auto it = d.brokers.find(b.id);
+  if (it == d.brokers.end()) {
+    if (d.brokers.size() >= max_brokers) return std::unexpected(meta_errc::too_many_brokers);
+    d.brokers.emplace(b.id, std::move(b));
+    return done(command_kind::register_broker);
+  }
+  if (it->second.uuid == b.uuid) {
+    // The same data directory again (a restart): keep its epoch, refresh addresses and state.
+    b.epoch = it->second.epoch;
+    const bool changed = !(it->second == b);
+    it->second = std::move(b);
+    return done_if(command_kind::register_broker, changed);
+  }
+  // A new uuid is a wiped data directory (DESIGN.md §4 "Restart"): the new broker replaces the old
+  // one and gets a new epoch, so anything fenced by the old epoch stays fenced.
+  it->second = std::move(b);
+  return done(command_kind::register_broker);
+}
+
+// The broker a command names, checking the uuid fence: a non-empty uuid must be the current one, so
+// a command about a broker's previous life cannot touch the broker that replaced it.
+std::expected<broker_record*, meta_errc> fenced_broker(meta_data& d, std::uint64_t id, const std::string& uuid) {
+  if (!rules::valid_node_id(id)) return std::unexpected(meta_errc::invalid_broker);
+  auto it = d.brokers.find(node_id{id});
+  if (it == d.brokers.end()) return std::unexpected(meta_errc::unknown_broker);
+  if (!uuid.empty() && uuid != it->second.uuid) return std::unexpected(meta_errc::broker_uuid_mismatch);
+  return &it->second;
+}
+
+result unregister_broker(meta_data& d, const pb::MetaUnregisterBroker& c) {
+  auto b = fenced_broker(d, c.node_id(), c.node_uuid());
+  if (!b) return std::unexpected(b.error());
+  // Partitions keep naming the id in their replica sets: moving replicas off a removed broker is a
+  // reassignment the controller proposes, not a side effect of this record.
+  d.brokers.erase(node_id{c.node_id()});
+  return done(command_kind::unregister_broker);
+}
+
+result set_broker_state(meta_data& d, const pb::MetaSetBrokerState& c) {
+  auto b = fenced_broker(d, c.node_id(), c.node_uuid());
+  if (!b) return std::unexpected(b.error());
+  auto state = rules::decode_state(c.state());
+  if (!state) return std::unexpected(meta_errc::malformed_command);
+  const bool changed = (*b)->state != *state;
+  (*b)->state = *state;
+  return done_if(command_kind::set_broker_state, changed);
+}
+
+// Kafka's automatic assignment, over the brokers that are alive when the record applies (not when
+// it was proposed), seeded by the group counter so consecutive topics start on different brokers.
+std::expected<replica_assignment, meta_errc> auto_assignment(const meta_data& d, const pb::MetaCreateTopic& c) {
+  if (c.partitions() < 1 || c.partitions() > max_partitions_per_topic) {
+    return std::unexpected(meta_errc::invalid_partitions);
+  }
+  if (c.replication_factor() < 1 || c.replication_factor() > max_replication_factor) {
+    return std::unexpected(meta_errc::invalid_replication_factor);
+  }
+  std::vector<assignment_broker> live;
+  for (const auto& [id, b] : d.brokers) {
+    if (b.state == broker_state::alive) live.push_back({id, b.rack});
+  }
+  auto a = assign_replicas(std::move(live), {c.partitions(), c.replication_factor(), d.next_group.value});
+  if (!a) {
+    return std::unexpected(a.error() == assignment_errc::invalid_partitions ? meta_errc::invalid_partitions
+                                                                             : meta_errc::invalid_replication_factor);
+  }
+  return std::move(*a);
+}
+
+// Kafka's manual assignment: partitions 0..n-1 each exactly once, all of one size, distinct
+// registered brokers (in any state: an operator may place replicas on a broker that is down).
+std::expected<replica_assignment, meta_errc> manual_assignment(const meta_data& d, const pb::MetaCreateTopic& c) {
+  const int n = c.assignments_size();
+  if (n > max_partitions_per_topic || (c.partitions() != 0 && c.partitions() != n)) {
+    return std::unexpected(meta_errc::invalid_partitions);
+  }
+  const int rf = c.assignments(0).replicas_size();
+  if (rf < 1 || rf > max_replication_factor || (c.replication_factor() != 0 && c.replication_factor() != rf)) {
+    return std::unexpected(meta_errc::invalid_replication_factor);
+  }
+  replica_assignment out(static_cast<std::size_t>(n));
+  for (const auto& a : c.assignments()) {
+    const auto p = static_cast<std::size_t>(a.partition());
+    if (a.partition() < 0 || a.partition() >= n || !out[p].empty() || a.replicas_size() != rf) {
+      return std::unexpected(meta_errc::invalid_replica_assignment);
+    }
+    for (std::uint64_t r : a.replicas()) {
+      const node_id id{r};
+      if (!d.brokers.contains(id) || std::find(out[p].begin(), out[p].end(), id) != out[p].end()) {
+        return std::unexpected(meta_errc::invalid_replica_assignment);
+      }
+      out[p].push_back(id);
+    }
+  }
+  return out;
+}
+
+partition_ref ref_of(const topic_id& topic, const partition_record& p) {
+  return partition_ref{topic, p.partition, p.group, p.inc, p.replicas};
+}
+
+result create_topic(meta_data& d, const pb::MetaCreateTopic& c, log_index index) {
+  if (!rules::valid_topic_name(c.name())) return std::unexpected(meta_errc::invalid_topic_name);
+  auto id = topic_id::from_bytes(c.topic_id());
+  if (!id || id->is_zero()) return std::unexpected(meta_errc::invalid_topic_id);
+  if (d.topics.contains(c.name())) return std::unexpected(meta_errc::topic_already_exists);
+  if (d.topic_names.contains(*id)) return std::unexpected(meta_errc::topic_id_already_exists);
+  if (d.topics.size() >= max_topics) return std::unexpected(meta_errc::too_many_topics);
+  auto configs = rules::decode_configs(c.configs());
+  if (!configs) return std::unexpected(configs.error());
+  auto replicas = c.assignments().empty() ? auto_assignment(d, c) : manual_assignment(d, c);
+  if (!replicas) return std::unexpected(replicas.error());
+
+  // Everything is valid: from here on nothing fails. Group ids come from the replicated counter and
+  // the incarnation is this record's index, so every replica derives the same group for each
+  // partition (DESIGN.md §4: "every replica derives the same initial configuration").
+  topic_record t{c.name(), *id, static_cast<std::int32_t>(replicas->front().size()), std::move(*configs), {}, index};
+  apply_result r = done(command_kind::create_topic);
+  t.partitions.reserve(replicas->size());
+  for (std::size_t p = 0; p < replicas->size(); ++p) {
+    partition_record pr{static_cast<std::int32_t>(p), std::move((*replicas)[p]), d.next_group,
+                        incarnation{index.value}, node_id{}, term_id{}};
+    ++d.next_group.value;
+    r.created.push_back(ref_of(t.id, pr));
+    t.partitions.push_back(std::move(pr));
+  }
+  d.topic_names.emplace(t.id, t.name);
+  std::string name = t.name;
+  d.topics.emplace(std::move(name), std::move(t));
+  return r;
+}
+
+result delete_topic(meta_data& d, const pb::MetaDeleteTopic& c) {
+  auto t = find_topic(d, c.topic());
+  if (!t) return std::unexpected(t.error());
+  apply_result r = done(command_kind::delete_topic);
+  for (const auto& p : (*t)->partitions) r.removed.push_back(ref_of((*t)->id, p));
+  d.topic_names.erase((*t)->id);
+  d.topics.erase((*t)->name);
+  return r;
+}
+
+result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
+  auto id = topic_id::from_bytes(c.topic_id());
+  if (!id) return std::unexpected(meta_errc::invalid_topic_id);
+  auto name = d.topic_names.find(*id);
+  if (name == d.topic_names.end()) return std::unexpected(meta_errc::unknown_topic);
+  auto& parts = d.topics.find(name->second)->second.partitions;
+  if (c.partition() < 0 || static_cast<std::size_t>(c.partition()) >= parts.size()) {
+    return std::unexpected(meta_errc::unknown_partition);
+  }
+  partition_record& p = parts[static_cast<std::size_t>(c.partition())];
+  const node_id leader{c.leader()};
+  const term_id epoch{c.leader_epoch()};
+  if (leader && std::find(p.replicas.begin(), p.replicas.end(), leader) == p.replicas.end()) {
+    return std::unexpected(meta_errc::invalid_leader);
+  }
+  if (epoch < p.leader_epoch) return std::unexpected(meta_errc::stale_leader_epoch);
+  if (epoch == p.leader_epoch) {
+    if (leader == p.leader) return unchanged(command_kind::set_partition_leader);
+    // Raft allows at most one leader per term (Raft paper §5.2, Election Safety), so a second
+    // leader for the same term is a stale or confused report. "No leader" may replace a leader and
+    // a leader may replace "no leader" within one term.
+    if (leader && p.leader) return std::unexpected(meta_errc::stale_leader_epoch);
+  }
+  p.leader = leader;
+  p.leader_epoch = epoch;
+  return done(command_kind::set_partition_leader);
+}
+
+result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
+  auto t = find_topic(d, c.topic());
+  if (!t) return std::unexpected(t.error());
+  auto set = rules::decode_configs(c.set());
+  if (!set) return std::unexpected(set.error());
+  if (static_cast<std::size_t>(c.remove_size()) > max_configs_per_topic) {
+    return std::unexpected(meta_errc::invalid_config);
+  }
+  std::map<std::string, std::string> next = (*t)->configs;
+  for (const std::string& key : c.remove()) {
+    // Setting and removing one key in one record has no obvious order: refuse it.
+    if (!rules::bounded(key, max_config_key_bytes) || set->contains(key)) {
+      return std::unexpected(meta_errc::invalid_config);
+    }
+    next.erase(key);
+  }
+  for (auto& [key, value] : *set) next[key] = value;
+  if (next.size() > max_configs_per_topic) return std::unexpected(meta_errc::invalid_config);
+  const bool changed = next != (*t)->configs;
+  (*t)->configs = std::move(next);
+  return done_if(command_kind::alter_topic_config, changed);
+}
+
+result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
+  switch (cmd.command_case()) {
+    case pb::MetaCommand::kSetClusterId: return set_cluster_id(d, cmd.set_cluster_id());
+    case pb::MetaCommand::kRegisterBroker: return register_broker(d, cmd.register_broker(), index);
+    case pb::MetaCommand::kUnregisterBroker: return unregister_broker(d, cmd.unregister_broker());
+    case pb::MetaCommand::kSetBrokerState: return set_broker_state(d, cmd.set_broker_state());
+    case pb::MetaCommand::kCreateTopic: return create_topic(d, cmd.create_topic(), index);
+    case pb::MetaCommand::kDeleteTopic: return delete_topic(d, cmd.delete_topic());
+    case pb::MetaCommand::kSetPartitionLeader: return set_partition_leader(d, cmd.set_partition_leader());
+    case pb::MetaCommand::kAlterTopicConfig: return alter_topic_config(d, cmd.alter_topic_config());
+    default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
+  }
+}
+
+}  // namespace
+
+std::expected<apply_result, meta_errc> meta_state::apply(log_index index, std::string_view command) {
+  CHRONIK_ASSERT(index > d_.applied, "__meta entries are applied once, in log order");
+  // A rejected command is still applied: its outcome (the error) is decided, and a snapshot taken
+  // after it must not make a restored replica apply it again.
+  d_.applied = index;
+  pb::MetaCommand cmd;
+  if (command.size() > static_cast<std::size_t>(INT_MAX) ||
+      !cmd.ParseFromArray(command.data(), static_cast<int>(command.size()))) {
+    return std::unexpected(meta_errc::malformed_command);
+  }
+  return dispatch(d_, cmd, index);
+}
+
+void meta_state::skip(log_index index) {
+  CHRONIK_ASSERT(index > d_.applied, "__meta entries are applied once, in log order");
+  d_.applied = index;
+}
+
+const broker_record* meta_state::broker(node_id id) const {
+  auto it = d_.brokers.find(id);
+  return it == d_.brokers.end() ? nullptr : &it->second;
+}
+
+const topic_record* meta_state::topic(std::string_view name) const {
+  auto it = d_.topics.find(name);
+  return it == d_.topics.end() ? nullptr : &it->second;
+}
+
+const topic_record* meta_state::topic(const topic_id& id) const {
+  auto it = d_.topic_names.find(id);
+  return it == d_.topic_names.end() ? nullptr : topic(it->second);
+}
+
+const partition_record* meta_state::partition(const topic_id& id, std::int32_t partition) const {
+  const topic_record* t = topic(id);
+  if (t == nullptr || partition < 0 || static_cast<std::size_t>(partition) >= t->partitions.size()) return nullptr;
+  return &t->partitions[static_cast<std::size_t>(partition)];
+}
+
+std::vector<partition_ref> meta_state::groups_for(node_id node) const {
+  std::vector<partition_ref> out;
+  for (const auto& [name, t] : d_.topics) {
+    for (const auto& p : t.partitions) {
+      if (std::find(p.replicas.begin(), p.replicas.end(), node) != p.replicas.end()) out.push_back(ref_of(t.id, p));
+    }
+  }
+  return out;
+}
+
+}  // namespace chronik::metadata

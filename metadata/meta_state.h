@@ -1,0 +1,198 @@
+// The `__meta` state machine: cluster id, brokers, topics, partitions with their replica sets,
+// Raft groups and leaders (issue 4 "State machine"; docs/metadata.md).
+//
+// Deterministic: the state after applying a command depends only on the state before and the
+// command bytes. No clock, no randomness, no I/O, no hash-ordered containers, no exceptions. A
+// command that is malformed or breaks a rule is rejected with a meta_errc and leaves the state
+// untouched, and since every replica runs the same checks in the same order, all replicas reject it
+// with the same error. Group ids and incarnations come from the state, never from local choice.
+//
+// Shell contract (the `__meta` group's apply loop): call apply() for each committed normal entry
+// in log order and skip() for every other committed entry (empty leader entries, configuration
+// changes), so applied_index() is the Raft applied index that a snapshot is taken at. Partition
+// groups are started from apply_result::created (and, after a restart or restore(), from
+// groups_for()), and stopped from apply_result::removed.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "consensus/core/types.h"
+
+namespace chronik::metadata {
+
+using consensus::group_id;
+using consensus::log_index;
+using consensus::node_id;
+using consensus::term_id;
+
+// One life of a partition's Raft group: the `__meta` index of the record that created it. A replica
+// holding on-disk data of an older incarnation must discard it, not join with it.
+struct incarnation {
+  std::uint64_t value = 0;
+  auto operator<=>(const incarnation&) const = default;
+};
+
+// Kafka's topic Uuid. The all-zero id is reserved by Kafka for "no id".
+struct topic_id {
+  std::array<std::uint8_t, 16> bytes{};
+  auto operator<=>(const topic_id&) const = default;
+  bool is_zero() const;
+  std::string to_bytes() const;
+  // Exactly 16 bytes, else nullopt.
+  static std::optional<topic_id> from_bytes(std::string_view raw);
+};
+
+// `__meta` is group 1. Ids below 1024 are kept for other system groups, so partition groups start
+// at 1024 and count up; an id is never reused, even after the topic is deleted.
+inline constexpr group_id meta_group_id{1};
+inline constexpr group_id first_partition_group_id{1024};
+
+// Limits are part of the replicated rules: changing one changes which commands are accepted, so
+// all replicas must run the same values (docs/metadata.md "Determinism").
+inline constexpr std::size_t max_brokers = 10'000;
+inline constexpr std::size_t max_topics = 100'000;
+inline constexpr std::int32_t max_partitions_per_topic = 10'000;
+inline constexpr std::int32_t max_replication_factor = 16;
+inline constexpr std::size_t max_topic_name_bytes = 249;  // Kafka's limit
+inline constexpr std::size_t max_configs_per_topic = 256;
+inline constexpr std::size_t max_config_key_bytes = 255;
+inline constexpr std::size_t max_config_value_bytes = 4096;
+inline constexpr std::size_t max_id_bytes = 64;      // cluster id, node uuid
+inline constexpr std::size_t max_field_bytes = 255;  // addresses, rack
+
+enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
+
+struct broker_record {
+  node_id id;
+  std::string uuid;
+  std::string kafka_addr;
+  std::string rpc_addr;
+  std::string rack;
+  broker_state state = broker_state::alive;
+  log_index epoch;  // index of the registration that brought this uuid (Kafka's broker epoch)
+  bool operator==(const broker_record&) const = default;
+};
+
+struct partition_record {
+  std::int32_t partition = 0;
+  std::vector<node_id> replicas;  // preferred leader first
+  group_id group;
+  incarnation inc;
+  node_id leader;      // 0: none known
+  term_id leader_epoch;  // the Raft term of that leader (DESIGN.md §5)
+  bool operator==(const partition_record&) const = default;
+};
+
+struct topic_record {
+  std::string name;
+  topic_id id;
+  std::int32_t replication_factor = 0;
+  std::map<std::string, std::string> configs;  // only the keys set explicitly
+  std::vector<partition_record> partitions;    // partitions[i].partition == i
+  log_index created_index;
+  bool operator==(const topic_record&) const = default;
+};
+
+// The whole replicated state. Ordered containers only: iteration order is part of the output.
+struct meta_data {
+  log_index applied;
+  std::string cluster_id;
+  group_id next_group = first_partition_group_id;
+  std::map<node_id, broker_record> brokers;
+  std::map<std::string, topic_record, std::less<>> topics;  // by name
+  std::map<topic_id, std::string> topic_names;              // index: id -> name
+  bool operator==(const meta_data&) const = default;
+};
+
+enum class meta_errc : std::uint8_t {
+  malformed_command,           // not a MetaCommand, no command set, or a field out of shape
+  cluster_id_mismatch,         // a different cluster id is already set
+  invalid_broker,              // bad node id, uuid or address
+  broker_uuid_conflict,        // another broker id already has this uuid
+  broker_uuid_mismatch,        // the command names an older uuid of this broker
+  unknown_broker,
+  too_many_brokers,
+  invalid_topic_name,
+  invalid_topic_id,
+  topic_already_exists,        // same name
+  topic_id_already_exists,     // same id, other name
+  unknown_topic,
+  too_many_topics,
+  invalid_partitions,
+  invalid_replication_factor,  // < 1, > max, or more than the live brokers
+  invalid_replica_assignment,
+  invalid_config,
+  unknown_partition,
+  invalid_leader,              // not a replica of the partition
+  stale_leader_epoch,          // older term, or another leader in the same term
+  malformed_snapshot,
+};
+
+std::string_view to_string(meta_errc e);
+
+enum class command_kind : std::uint8_t {
+  set_cluster_id,
+  register_broker,
+  unregister_broker,
+  set_broker_state,
+  create_topic,
+  delete_topic,
+  set_partition_leader,
+  alter_topic_config,
+};
+
+// A partition's group as a replica needs it to create or remove that group.
+struct partition_ref {
+  topic_id topic;
+  std::int32_t partition = 0;
+  group_id group;
+  incarnation inc;
+  std::vector<node_id> replicas;  // the group's initial voters
+  bool operator==(const partition_ref&) const = default;
+};
+
+struct apply_result {
+  command_kind kind = command_kind::set_cluster_id;
+  bool changed = true;                 // false: a valid command that was already in effect
+  std::vector<partition_ref> created;  // create_topic: groups to start (where we are a replica)
+  std::vector<partition_ref> removed;  // delete_topic: groups to stop and delete
+};
+
+class meta_state {
+ public:
+  // `index` must be above applied_index(); a repeat is a shell bug and aborts.
+  std::expected<apply_result, meta_errc> apply(log_index index, std::string_view command);
+  // A committed entry that is not a command (Raft no-op, configuration change).
+  void skip(log_index index);
+
+  log_index applied_index() const { return d_.applied; }
+  const std::string& cluster_id() const { return d_.cluster_id; }
+  const std::map<node_id, broker_record>& brokers() const { return d_.brokers; }
+  const broker_record* broker(node_id id) const;
+  const std::map<std::string, topic_record, std::less<>>& topics() const { return d_.topics; }
+  const topic_record* topic(std::string_view name) const;
+  const topic_record* topic(const topic_id& id) const;
+  const partition_record* partition(const topic_id& id, std::int32_t partition) const;
+  // Every partition group `node` replicates, by topic name then partition: what a restarted node
+  // (or one that just restored a snapshot) must be running.
+  std::vector<partition_ref> groups_for(node_id node) const;
+  const meta_data& data() const { return d_; }
+
+  // Canonical bytes of the whole state (a MetaSnapshot): equal states give equal bytes.
+  std::string snapshot() const;
+  // All or nothing: on error the state is unchanged.
+  std::expected<void, meta_errc> restore(std::string_view bytes);
+
+ private:
+  meta_data d_;
+};
+
+}  // namespace chronik::metadata
