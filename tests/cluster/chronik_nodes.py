@@ -4,6 +4,7 @@ Every process is started by this module and ended by PID; every wait is bounded 
 """
 import json
 import os
+import sys
 import random
 import shutil
 import signal
@@ -149,3 +150,15 @@ def connected_seed_lists(rng, nodes):
     # The first node of the order still gets a seed, so every node starts with a partial list.
     seeds[order[0].node_id] = [order[1].gossip_addr]
     return seeds
+
+
+def run_suite(module_globals, name):
+    """Parses --server, stores it as the module's SERVER, prints the seed and runs unittest."""
+    import argparse
+    import unittest
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True)
+    args, rest = parser.parse_known_args()
+    module_globals["SERVER"] = os.path.abspath(args.server)
+    print(f"{name} suite seed {module_globals['SEED']}")
+    unittest.main(module=module_globals["__name__"], argv=[sys.argv[0]] + rest, verbosity=2)

@@ -5,7 +5,6 @@ bootstrap_expect 3 give one cluster of 3 voters while the other two ask to join 
 
 Run: /usr/bin/python3 tests/cluster/formation_test.py --server build/daemon/chronik-server
 """
-import argparse
 import itertools
 import os
 import random
@@ -15,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster  # noqa: E402
+from chronik_nodes import Cluster, run_suite  # noqa: E402
 
 SERVER = None
 SEED = int(os.environ.get("CHRONIK_TEST_SEED", str(random.randrange(1 << 30))))
@@ -118,15 +117,5 @@ class Formation(unittest.TestCase):
         self.failed = False
 
 
-def main():
-    global SERVER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--server", required=True)
-    args, rest = parser.parse_known_args()
-    SERVER = os.path.abspath(args.server)
-    print(f"formation suite seed {SEED}")
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    run_suite(globals(), "formation")

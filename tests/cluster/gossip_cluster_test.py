@@ -4,7 +4,6 @@ orders with random delays and partial seed lists; kill -9 detection, SIGTERM as 
 Run: /usr/bin/python3 tests/cluster/gossip_cluster_test.py --server build/daemon/chronik-server
 CHRONIK_TEST_SEED replays the random choices of one run.
 """
-import argparse
 import os
 import random
 import signal
@@ -14,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster, connected_seed_lists  # noqa: E402
+from chronik_nodes import Cluster, connected_seed_lists, run_suite  # noqa: E402
 
 SERVER = None
 SEED = int(os.environ.get("CHRONIK_TEST_SEED", str(random.randrange(1 << 30))))
@@ -109,15 +108,5 @@ class GossipCluster(unittest.TestCase):
         self.failed = False
 
 
-def main():
-    global SERVER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--server", required=True)
-    args, rest = parser.parse_known_args()
-    SERVER = os.path.abspath(args.server)
-    print(f"cluster suite seed {SEED}")
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    run_suite(globals(), "cluster")

@@ -10,24 +10,12 @@
 
 #include "tests/sim/gossip_cluster.h"
 #include "tests/sim/seed_guard.h"
+#include "tests/sim/sim_seeds.h"
 
 namespace chronik::sim {
 namespace {
 
 using gossip::member_state;
-
-// Seeds to run: CHRONIK_SIM_SEED replays one; CHRONIK_SIM_SCALE multiplies the count (soak runs).
-std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
-  if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
-  // A fraction (e.g. 0.1 for the slower sanitizer build) or a multiple (soak runs); at least one.
-  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE"))
-    count = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(count) * std::strtod(scale, nullptr)));
-  std::vector<std::uint64_t> out(count);
-  std::iota(out.begin(), out.end(), salt * 1'000'000);
-  return out;
-}
-
-std::string replay(std::uint64_t seed) { return "replay with CHRONIK_SIM_SEED=" + std::to_string(seed); }
 
 gossip::config sim_config(gossip::config cfg) {
   cfg.tick_ms = 10;  // the simulation's unit of time; all bounds below are in these ticks

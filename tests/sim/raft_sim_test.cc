@@ -10,21 +10,10 @@
 
 #include "tests/sim/raft_cluster.h"
 #include "tests/sim/seed_guard.h"
+#include "tests/sim/sim_seeds.h"
 
 namespace chronik::sim {
 namespace {
-
-std::vector<std::uint64_t> seeds(std::uint64_t count, std::uint64_t salt) {
-  if (const char* one = std::getenv("CHRONIK_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
-  // A fraction (e.g. 0.1 for the slower sanitizer build) or a multiple (soak runs); at least one.
-  if (const char* scale = std::getenv("CHRONIK_SIM_SCALE"))
-    count = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(count) * std::strtod(scale, nullptr)));
-  std::vector<std::uint64_t> out(count);
-  std::iota(out.begin(), out.end(), salt * 1'000'000);
-  return out;
-}
-
-std::string replay(std::uint64_t seed) { return "replay with CHRONIK_SIM_SEED=" + std::to_string(seed); }
 
 consensus::raft_config sim_config() {
   consensus::raft_config cfg;
