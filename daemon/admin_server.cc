@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <future>
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -39,7 +40,11 @@ struct admin_server::impl {
   asio::io_context& io;
   admin_options opts;
   members_source source;
+  cluster_source cluster;
   std::shared_ptr<spdlog::logger> log;
+  mutable std::mutex health_mu;
+  bool ready = false;                 // guarded by health_mu
+  std::string health_reason = "starting";
   httplib::Server http;
   std::thread thread;
   // Shared with posted tasks, which can outlive this object inside the io_context's queue.
@@ -48,17 +53,19 @@ struct admin_server::impl {
   impl(asio::io_context& io_ctx, admin_options o, members_source s, std::shared_ptr<spdlog::logger> l)
       : io(io_ctx), opts(std::move(o)), source(std::move(s)), log(std::move(l)) {}
 
-  std::expected<std::vector<gossip::member_snapshot>, std::string> fetch_members();
+  template <typename T>
+  std::expected<T, std::string> on_io(const std::function<T()>& fn);
   void handle_health(httplib::Response& res) const;
   void handle_members(httplib::Response& res);
+  void handle_cluster(httplib::Response& res);
   void install_routes();
 };
 
-std::expected<std::vector<gossip::member_snapshot>, std::string> admin_server::impl::fetch_members() {
-  using result_type = std::vector<gossip::member_snapshot>;
-  auto promise = std::make_shared<std::promise<result_type>>();
+template <typename T>
+std::expected<T, std::string> admin_server::impl::on_io(const std::function<T()>& fn) {
+  auto promise = std::make_shared<std::promise<T>>();
   auto future = promise->get_future();
-  asio::post(io, [promise, serving = serving, source = &source] {
+  asio::post(io, [promise, serving = serving, source = &fn] {
     // `serving` turns false in stop() before the source's objects may be destroyed; checking it
     // here, on the io thread, keeps a late task from reaching a destroyed gossip node.
     if (!serving->load()) return;  // the promise breaks; the waiter answers 503
@@ -78,15 +85,38 @@ std::expected<std::vector<gossip::member_snapshot>, std::string> admin_server::i
 }
 
 void admin_server::impl::handle_health(httplib::Response& res) const {
-  nlohmann::json body{{"status", "ok"},
+  bool is_ready = false;
+  std::string reason;
+  {
+    std::lock_guard lock(health_mu);
+    is_ready = ready;
+    reason = health_reason;
+  }
+  nlohmann::json body{{"status", is_ready ? "ready" : "not ready"},
                       {"node_id", opts.node_id},
                       {"node_uuid", opts.node_uuid_hex},
                       {"cluster_name", opts.cluster_name}};
+  if (!is_ready) body["reason"] = reason;
+  res.status = is_ready ? 200 : 503;
   res.set_content(to_body(body), json_type);
 }
 
+void admin_server::impl::handle_cluster(httplib::Response& res) {
+  if (!cluster) {
+    set_json_error(res, 503, "no cluster status on this node");
+    return;
+  }
+  auto body = on_io<nlohmann::json>(cluster);
+  if (!body) {
+    log->warn("GET /v1/cluster: {}", body.error());
+    set_json_error(res, 503, body.error());
+    return;
+  }
+  res.set_content(to_body(*body), json_type);
+}
+
 void admin_server::impl::handle_members(httplib::Response& res) {
-  auto members = fetch_members();
+  auto members = on_io<std::vector<gossip::member_snapshot>>(source);
   if (!members) {
     log->warn("GET /v1/members: {}", members.error());
     set_json_error(res, 503, members.error());
@@ -100,6 +130,7 @@ void admin_server::impl::handle_members(httplib::Response& res) {
 void admin_server::impl::install_routes() {
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { handle_health(res); });
   http.Get("/v1/members", [this](const httplib::Request&, httplib::Response& res) { handle_members(res); });
+  http.Get("/v1/cluster", [this](const httplib::Request&, httplib::Response& res) { handle_cluster(res); });
   // Runs for every status >= 400 without a body, notably 404 for unknown paths.
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) set_json_error(res, res.status, res.status == 404 ? "not found" : "error");
@@ -159,6 +190,14 @@ std::expected<void, std::string> admin_server::start() {
   }
   s.log->info("admin endpoint on http://{}", where);
   return {};
+}
+
+void admin_server::set_cluster_source(cluster_source source) { impl_->cluster = std::move(source); }
+
+void admin_server::set_health(bool ready, std::string reason) {
+  std::lock_guard lock(impl_->health_mu);
+  impl_->ready = ready;
+  impl_->health_reason = std::move(reason);
 }
 
 void admin_server::stop() {

@@ -1,12 +1,17 @@
 // The admin HTTP endpoint (cpp-httplib) on bind:admin_port:
-//   GET /health      -> 200 {"status":"ok","node_id":N,...}
+//   GET /health      -> 200 {"status":"ready","node_id":N,...} once this node is a registered broker
+//                       of a cluster with a known `__meta` leader; otherwise 503 with "reason"
 //   GET /v1/members  -> 200 [ {node_id, address, state, incarnation, last_change, uuid,
 //                              kafka_addr, rpc_addr, admin_addr, cluster_name, formation}, ... ]
+//   GET /v1/cluster  -> 200 {cluster_id, meta_leader, term, commit, voters, brokers, formation, ...}
+//                       (503 when no cluster source is set or the io thread does not answer)
 //   anything else    -> 404
 //
 // Threading (DESIGN.md §3): httplib serves requests on its own threads, which must never touch
 // gossip objects. /v1/members posts a task to the io_context that copies the member list there,
 // and waits for it at most io_timeout; a busy or stopped io thread gives 503, not a hang.
+// /v1/cluster does the same with the cluster source. /health reads the readiness last reported
+// through set_health (under a mutex), so it never waits for the io thread.
 #pragma once
 
 #include <chrono>
@@ -40,6 +45,8 @@ class admin_server {
  public:
   // Called on the io thread; returns a copy so nothing shared crosses to the HTTP threads.
   using members_source = std::function<std::vector<gossip::member_snapshot>()>;
+  // Called on the io thread; builds the /v1/cluster body.
+  using cluster_source = std::function<nlohmann::json()>;
 
   admin_server(asio::io_context& io, admin_options opts, members_source source,
                std::shared_ptr<spdlog::logger> log);
@@ -50,6 +57,10 @@ class admin_server {
   // Binds bind_ip:port (so "address in use" is reported here, not later) and starts serving on
   // a thread of its own.
   std::expected<void, std::string> start();
+  // Set before start().
+  void set_cluster_source(cluster_source source);
+  // Thread-safe. Until the first call /health answers 503 with reason "starting".
+  void set_health(bool ready, std::string reason);
   // Stops accepting, finishes in-flight requests and joins the threads; idempotent. After it
   // returns, no posted task calls the members source any more, so the source's objects may go.
   void stop();

@@ -41,6 +41,13 @@ void formation_service::start() {
   });
 }
 
+void formation_service::joined(const std::string& cluster_id, std::vector<metadata::node_ref> voters) {
+  if (stopped_) return;
+  core_.joined(cluster_id, std::move(voters));
+  if (core_.state().state == metadata::formation::kind::member) joining_.clear();
+  drain();
+}
+
 void formation_service::stop() {
   stopped_ = true;
   timer_.cancel();

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -36,6 +37,9 @@ class formation_service {
   void stop();
   const metadata::formation& state() const { return core_.state(); }
   const std::string& joining() const { return joining_; }
+  // The joining node is now listed in `__meta`'s configuration (meta_service saw it): it becomes
+  // a member of `cluster_id` (persisted, then announced).
+  void joined(const std::string& cluster_id, std::vector<metadata::node_ref> voters);
 
   // Bootstrap timings derived from the gossip preset (docs/config.md): the fresh set must be stable
   // for two gossip intervals, and a founder waits ten probe intervals for every promise.

@@ -1,4 +1,5 @@
-// chronik-server: `start` runs a node, `cluster members` asks a running node for its members.
+// chronik-server: `start` runs a node, `cluster members` asks a running node for its members,
+// `cluster status` for its view of the cluster (`__meta` leader, voters, brokers).
 //
 // Exit codes: 0 success, 1 runtime failure (cannot bind, corrupt data dir, admin unreachable),
 // 2 bad command line or bad configuration (one line naming the key).
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
 
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
@@ -21,8 +23,11 @@
 #include "daemon/formation_store.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
+#include "daemon/meta_service.h"
 #include "daemon/node_identity.h"
 #include "daemon/node_meta.h"
+#include "daemon/status_command.h"
+#include "metadata/core/formation_codec.h"
 #include "gossip/net/gossip_node.h"
 
 namespace {
@@ -114,21 +119,40 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     node.stop();
     return 1;
   }
-  // Until the multi-Raft host is wired in (issue 4), the decisions are logged: the formation
-  // state itself is persisted and gossiped for real.
-  formation_actions actions{
-      [log](const metadata::formation& f) { log->info("__meta: start group of cluster {} ({} voters)", f.cluster_id, f.voters.size()); },
-      [log](const metadata::formation&) { log->warn("__meta: abandoning a group that never formed"); },
-      [log](const std::string& cluster) { log->info("__meta: asking cluster {} to add this node", cluster); }};
-  formation_service formation(io, node, cfg, uuid, *restored, std::move(actions), module_logger("formation"));
-  formation.start();
-  admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
-  admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
-  if (auto r = admin.start(); !r) {
+  // `__meta`: the Raft transport (KJ thread), the multi-Raft host (disk thread) and the state
+  // machine, driven by the formation service's decisions.
+  meta_service meta(io, node, cfg, uuid, module_logger("meta"));
+  if (auto r = meta.start(); !r) {
     log->critical("{}", r.error());
     node.stop();
     return 1;
   }
+  formation_actions actions{[&meta](const metadata::formation& f) { meta.start_group(f); },
+                            [&meta](const metadata::formation& f) { meta.abandon_group(f); },
+                            [&meta, log](const std::string& cluster) {
+                              log->info("__meta: asking cluster {} to add this node", cluster);
+                              meta.join(cluster);
+                            }};
+  formation_service formation(io, node, cfg, uuid, *restored, std::move(actions), module_logger("formation"));
+  meta.on_joined([&formation](const std::string& cluster, std::vector<metadata::node_ref> voters) {
+    formation.joined(cluster, std::move(voters));
+  });
+  admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
+  admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
+  admin.set_cluster_source([&meta, &formation] {
+    auto j = cluster_status_to_json(meta.status());
+    j["formation"] = metadata::encode_formation(formation.state());
+    if (!formation.joining().empty()) j["joining"] = formation.joining();
+    return j;
+  });
+  meta.on_health([&admin](bool ready, const std::string& reason) { admin.set_health(ready, reason); });
+  if (auto r = admin.start(); !r) {
+    log->critical("{}", r.error());
+    meta.stop();
+    node.stop();
+    return 1;
+  }
+  formation.start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   bool leaving = false;
@@ -155,9 +179,11 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
             cfg.admin_addr(), cfg.seeds.size());
   io.run();
   // Shutdown order: the admin endpoint first (its threads post to io, which no longer runs, so
-  // pending requests end with 503), then the gossip node; the io_context goes last, on return.
+  // pending requests end with 503), the formation service, `__meta` (the host joins its disk
+  // thread, then the transport its KJ thread), then the gossip node; the io_context goes last.
   admin.stop();
   formation.stop();
+  meta.stop();
   node.stop();
   signals.cancel();
   log->info("node {} stopped", cfg.node_id.value);
@@ -214,6 +240,10 @@ int main(int argc, char** argv) {
   auto* members = cluster->add_subcommand("members", "list the members a node sees");
   members->add_option("--admin", members_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
   members->add_flag("--json", members_opts.json, "print a JSON array");
+  status_command_options status_opts;
+  auto* status = cluster->add_subcommand("status", "show the cluster id, the __meta leader and the brokers");
+  status->add_option("--admin", status_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
+  status->add_flag("--json", status_opts.json, "print the /v1/cluster JSON");
 
   try {
     app.parse(argc, argv);
@@ -222,5 +252,6 @@ int main(int argc, char** argv) {
   }
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);
+  if (status->parsed()) return run_status_command(status_opts);
   return 2;
 }

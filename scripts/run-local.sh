@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: starts a local 3-node cluster on 127.0.0.1-3 in a random order, each node seeded
-# with the other two, waits until every node lists all 3 members alive, and prints the status.
+# with the other two, waits until every node lists all 3 members alive and then all 3 brokers
+# registered in `__meta`, and prints the members and the cluster status.
 # `scripts/run-local.sh --stop` stops the nodes it started (by PID).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +56,22 @@ for i in "${nodes[@]}"; do
   done
 done
 
+# Then (bounded) until each node's /v1/cluster lists the 3 brokers registered in `__meta`.
+deadline=$((SECONDS + 30))
+for i in "${nodes[@]}"; do
+  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/cluster" | grep -oE '"kafka_address"' | wc -l) -eq 3 ]]; do
+    if ((SECONDS > deadline)); then
+      echo "node $i does not list 3 registered brokers after 30 s; see .run/node-$i.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+
 echo
 "$server" cluster members --admin "$(addr 1):9644"
 echo
-echo "All 3 nodes see each other. Stop them with: make stop"
+"$server" cluster status --admin "$(addr 1):9644"
+echo
+echo "All 3 nodes see each other and are registered brokers. Stop them with: make stop"
 echo "Kafka clients: the Kafka listener (127.0.0.1:9092) arrives with the Kafka front end (issue 5)."

@@ -77,6 +77,14 @@ class Node:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
+    def cluster(self):
+        """The node's /v1/cluster (cluster id, meta_leader, term, voters, brokers), or None."""
+        try:
+            with urllib.request.urlopen(f"http://{self.admin_addr}/v1/cluster", timeout=2) as r:
+                return json.load(r)
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
 
 class Cluster:
     """A set of nodes on 127.0.0.(10+i) with ports from a per-run base, so parallel runs do not clash."""

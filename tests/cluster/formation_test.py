@@ -1,13 +1,18 @@
-"""Real-process formation suite (issue 4, so far): chronik-server nodes on 127.0.0.x decide their
-cluster through gossip and the bootstrap coordinator. Checks: every start order of 3 nodes gives
-one cluster id on all three; a restart of every node keeps it and founds nothing; 5 nodes with
-bootstrap_expect 3 give one cluster of 3 voters while the other two ask to join it.
+"""Real-process formation suite (issue 4): chronik-server nodes on 127.0.0.x decide their cluster
+through gossip and the bootstrap coordinator, run `__meta` over the Cap'n Proto transport, and
+register every broker. Checks: every start order of 3 nodes gives one cluster id on all three and
+all 3 brokers registered on every node under one `__meta` leader; a restart of every node keeps it
+and founds nothing; 5 nodes with bootstrap_expect 3 found a cluster of 3 and the other two join
+it (learner, then voter up to 5) without promising; kill -9 of the `__meta` leader elects a new
+leader among the other two and keeps the registrations; a 4th node started later joins as a
+learner and a broker; a wiped node has its old replica removed and rejoins with its new uuid.
 
 Run: /usr/bin/python3 tests/cluster/formation_test.py --server build/daemon/chronik-server
 """
 import itertools
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -49,6 +54,29 @@ def one_cluster(cluster, members):
     return len(ids) == 1 and count == members
 
 
+def registered(cluster, members):
+    """Every running node's /v1/cluster lists exactly `members` brokers, all of them running
+    member nodes, under the same known `__meta` leader; returns that view (of the first node)."""
+    views = []
+    for n in cluster.nodes:
+        if not n.running():
+            continue
+        v = n.cluster()
+        if v is None or not v.get("meta_leader"):
+            return None
+        views.append(v)
+    if not views or len({v["meta_leader"] for v in views}) != 1 or len({v["cluster_id"] for v in views}) != 1:
+        return None
+    for v in views:
+        if len(v["brokers"]) != members:
+            return None
+    return views[0]
+
+
+def formed(cluster, members):
+    return one_cluster(cluster, members) and registered(cluster, members) is not None
+
+
 class Formation(unittest.TestCase):
     def setUp(self):
         self.rng = random.Random(SEED)
@@ -76,7 +104,12 @@ class Formation(unittest.TestCase):
             self.cluster = Cluster(SERVER, 3)
             last = self.start(3, order)
             done = self.cluster.wait_for(lambda: one_cluster(self.cluster, 3), FORM_S, f"one cluster, order {order}")
-            print(f"order {order}: all 3 members {done - last:.2f}s after the last start")
+            reg = self.cluster.wait_for(lambda: formed(self.cluster, 3), FORM_S, f"3 brokers registered, order {order}")
+            print(f"order {order}: all 3 members {done - last:.2f}s, all 3 brokers registered on every node "
+                  f"{reg - last:.2f}s after the last start")
+            view = registered(self.cluster, 3)
+            self.assertEqual(sorted(b["node_id"] for b in view["brokers"]), [1, 2, 3])
+            self.assertEqual(sorted(view["voters"]), [1, 2, 3])
             self.cluster.cleanup()
             self.cluster = None
         self.failed = False
@@ -84,15 +117,16 @@ class Formation(unittest.TestCase):
     def test_restart_of_every_node_keeps_the_cluster(self):
         self.cluster = c = Cluster(SERVER, 3)
         self.start(3, [0, 1, 2])
-        c.wait_for(lambda: one_cluster(c, 3), FORM_S, "one cluster")
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
         cluster_id = next(iter(formations(c).values()))[1]
         for n in c.nodes:
             n.signal(signal.SIGTERM)
             self.assertEqual(n.wait_exit(15), 0)
         for n in c.nodes:
             n.start([m.gossip_addr for m in c.nodes if m is not n])
-        c.wait_for(lambda: one_cluster(c, 3), FORM_S, "the cluster after restarts")
+        c.wait_for(lambda: formed(c, 3), FORM_S, "the cluster and its 3 brokers after restarts")
         self.assertEqual({cid for _, cid in formations(c).values()}, {cluster_id})
+        self.assertEqual(registered(c, 3)["cluster_id"], cluster_id)
         for n in c.nodes:
             log = read_log(n)
             # The first run promised once; a restart re-announces membership and never founds.
@@ -103,17 +137,70 @@ class Formation(unittest.TestCase):
         self.cluster = c = Cluster(SERVER, 5)
         order = list(range(5))
         self.rng.shuffle(order)
-        self.start(5, order)
-        c.wait_for(lambda: one_cluster(c, 3), FORM_S, "one cluster of 3 among 5")
-        f = formations(c)
-        fresh = [i for i, (state, _) in f.items() if state != "member"]
-        self.assertEqual(len(fresh), 2)
-        cluster_id = next(cid for state, cid in f.values() if state == "member")
-        for i in fresh:
-            node = c.nodes[i - 1]
-            c.wait_for(lambda: f"asking cluster {cluster_id} to add this node" in read_log(node), FORM_S,
-                       f"node {i} to ask to join")
-            self.assertNotIn("formation: promised", read_log(node), f"node {i} was not among the lowest 3 yet promised")
+        last = self.start(5, order)
+        c.wait_for(lambda: one_cluster(c, 3) or one_cluster(c, 4) or one_cluster(c, 5), FORM_S, "one cluster among 5")
+        # The two nodes outside the founding voter set join it (learner, then voter: 5 brokers
+        # make meta_voters 5) and never promise anything.
+        done = c.wait_for(lambda: formed(c, 5), FORM_S, "all 5 members and brokers registered")
+        print(f"5 nodes: all 5 brokers registered on every node {done - last:.2f}s after the last start")
+        cluster_id = registered(c, 5)["cluster_id"]
+        joiners = [n for n in c.nodes if f"asking cluster {cluster_id} to add this node" in read_log(n)]
+        self.assertEqual(len(joiners), 2, "exactly the two nodes outside the founding set join")
+        for node in joiners:
+            self.assertNotIn("formation: promised", read_log(node), f"node {node.node_id} joined yet promised")
+        c.wait_for(lambda: (registered(c, 5) or {}).get("voters") and len(registered(c, 5)["voters"]) == 5,
+                   FORM_S, "5 voters")
+        self.failed = False
+
+    def test_kill_of_the_meta_leader(self):
+        self.cluster = c = Cluster(SERVER, 3)
+        self.start(3, [0, 1, 2])
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        leader_id = registered(c, 3)["meta_leader"]
+        leader = c.nodes[leader_id - 1]
+        leader.kill()  # SIGKILL: no leave, no flush
+        killed = time.monotonic()
+
+        def new_leader():
+            v = registered(c, 3)
+            return v is not None and v["meta_leader"] not in (0, leader_id)
+
+        done = c.wait_for(new_leader, 20, "a new __meta leader among the other two")
+        view = registered(c, 3)
+        print(f"kill -9 of __meta leader {leader_id}: leader {view['meta_leader']} {done - killed:.2f}s later")
+        self.assertEqual(sorted(b["node_id"] for b in view["brokers"]), [1, 2, 3])
+        self.failed = False
+
+    def test_late_fourth_node_and_a_wiped_node(self):
+        self.cluster = c = Cluster(SERVER, 4)
+        self.start(3, [0, 1, 2])
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        late = c.nodes[3]
+        late.start([c.nodes[0].gossip_addr], ["--bootstrap-expect", "3"])
+        c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node to join as a broker")
+        view = registered(c, 4)
+        # meta_voters is 3 below 5 brokers: the 4th node stays a learner.
+        self.assertEqual(sorted(view["voters"]), [1, 2, 3])
+        self.assertEqual(view["learners"], [4])
+        self.assertNotIn("formation: promised", read_log(late))
+
+        # Wipe a voter that does not lead: it comes back with a new uuid, its old replica is
+        # removed first, and it is added again (the learner is promoted meanwhile).
+        victim = next(n for n in c.nodes[:3] if n.node_id != view["meta_leader"])
+        old_uuid = {b["node_id"]: b["uuid"] for b in view["brokers"]}[victim.node_id]
+        victim.kill()
+        shutil.rmtree(victim.data_dir)
+        victim.start([m.gossip_addr for m in c.nodes if m is not victim])
+
+        def rejoined():
+            v = registered(c, 4)
+            if v is None or not one_cluster(c, 4):
+                return False
+            uuid = {b["node_id"]: b["uuid"] for b in v["brokers"]}.get(victim.node_id)
+            return uuid not in (None, old_uuid) and victim.node_id in v["voters"] + v["learners"]
+
+        c.wait_for(rejoined, FORM_S, f"wiped node {victim.node_id} to rejoin as a new member")
+        self.assertEqual(len(registered(c, 4)["voters"]), 3)
         self.failed = False
 
 

@@ -1,5 +1,6 @@
-// Daemon admin surface: the /health and /v1/members endpoint on loopback, the members table of
-// `chronik-server cluster members`, the RFC 3339 timestamps and the NodeMeta round trip.
+// Daemon admin surface: the /health, /v1/members and /v1/cluster endpoints on loopback, the members
+// table of `chronik-server cluster members`, the status text of `cluster status`, the RFC 3339
+// timestamps and the NodeMeta round trip.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,8 +17,10 @@
 #include "daemon/config.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
+#include "daemon/meta_service.h"
 #include "daemon/node_identity.h"
 #include "daemon/node_meta.h"
+#include "daemon/status_command.h"
 
 namespace chronik::daemon {
 namespace {
@@ -100,6 +103,45 @@ TEST(admin_format_test, members_table_is_aligned) {
   EXPECT_FALSE(format_members_table(nlohmann::json::array({1, 2})));
 }
 
+cluster_status sample_cluster() {
+  cluster_status s;
+  s.cluster_id = "c0ffee";
+  s.running = true;
+  s.meta_leader = 2;
+  s.term = 3;
+  s.commit = 9;
+  s.voters = {1, 2, 3};
+  s.learners = {4};
+  s.brokers = {{1, "u1", "127.0.0.1:9092", "127.0.0.1:9093"},
+               {2, "u2", "127.0.0.2:9092", "127.0.0.2:9093"},
+               {4, "u4", "127.0.0.4:9092", "127.0.0.4:9093"}};
+  return s;
+}
+
+TEST(admin_format_test, cluster_json_and_status_text) {
+  auto j = cluster_status_to_json(sample_cluster());
+  EXPECT_EQ(j["cluster_id"], "c0ffee");
+  EXPECT_EQ(j["meta_leader"], 2);
+  EXPECT_EQ(j["term"], 3);
+  EXPECT_EQ(j["commit"], 9);
+  EXPECT_EQ(j["voters"], nlohmann::json::array({1, 2, 3}));
+  ASSERT_EQ(j["brokers"].size(), 3u);
+  EXPECT_EQ(j["brokers"][2]["node_id"], 4);
+  EXPECT_EQ(j["brokers"][2]["kafka_address"], "127.0.0.4:9092");
+  EXPECT_TRUE(cluster_status_to_json(cluster_status{})["cluster_id"].is_null());
+
+  auto text = format_cluster_status(j);
+  ASSERT_TRUE(text) << text.error();
+  EXPECT_NE(text->find("cluster id:   c0ffee\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("meta leader:  2\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("voters:       1,2,3\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("1       127.0.0.1:9092  127.0.0.1:9093  voter    u1\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("2       127.0.0.2:9092  127.0.0.2:9093  leader   u2\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("4       127.0.0.4:9092  127.0.0.4:9093  learner  u4\n"), std::string::npos) << *text;
+  EXPECT_FALSE(format_cluster_status(nlohmann::json::array()));
+  EXPECT_FALSE(format_cluster_status(nlohmann::json{{"brokers", 1}}));
+}
+
 // An admin server on a random loopback port, with the io_context run by a thread of its own
 // (as main runs it), or not run at all to exercise the 503 path.
 class admin_server_test : public ::testing::Test {
@@ -107,9 +149,11 @@ class admin_server_test : public ::testing::Test {
   void start_server(bool run_io) {
     std::random_device rd;
     for (int attempt = 0; attempt < 20; ++attempt) {
-      const auto port = static_cast<std::uint16_t>(20000 + rd() % 40000);
+      // Below 32768, where Linux picks ephemeral ports for outgoing connections.
+      const auto port = static_cast<std::uint16_t>(28000 + rd() % 4000);
       admin_options opts{"127.0.0.1", port, 7, "00112233445566778899aabbccddeeff", "chronik", 300ms};
       server_.emplace(io_, opts, [this] { return members_; }, module_logger("admin"));
+      server_->set_cluster_source([] { return cluster_status_to_json(sample_cluster()); });
       if (server_->start()) {
         port_ = port;
         break;
@@ -140,14 +184,36 @@ class admin_server_test : public ::testing::Test {
   std::uint16_t port_ = 0;
 };
 
-TEST_F(admin_server_test, health_members_and_not_found) {
+TEST_F(admin_server_test, health_members_cluster_and_not_found) {
   start_server(true);
+  // Not ready until the node reports itself a registered broker with a known leader.
   auto health = get("/health");
   ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->status, 503);
   auto h = nlohmann::json::parse(health->body);
-  EXPECT_EQ(h["status"], "ok");
+  EXPECT_EQ(h["status"], "not ready");
+  EXPECT_EQ(h["reason"], "starting");
   EXPECT_EQ(h["node_id"], 7);
+  server_->set_health(false, "no known __meta leader");
+  health = get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(health->body)["reason"], "no known __meta leader");
+  server_->set_health(true, "ready");
+  health = get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  h = nlohmann::json::parse(health->body);
+  EXPECT_EQ(h["status"], "ready");
+  EXPECT_FALSE(h.contains("reason"));
+
+  auto cluster = get("/v1/cluster");
+  ASSERT_TRUE(cluster);
+  EXPECT_EQ(cluster->status, 200);
+  auto c = nlohmann::json::parse(cluster->body);
+  EXPECT_EQ(c["cluster_id"], "c0ffee");
+  EXPECT_EQ(c["meta_leader"], 2);
+  EXPECT_EQ(c["brokers"].size(), 3u);
 
   auto members = get("/v1/members");
   ASSERT_TRUE(members);
@@ -169,7 +235,11 @@ TEST_F(admin_server_test, members_is_503_when_io_thread_does_not_answer) {
   auto members = get("/v1/members");
   ASSERT_TRUE(members);
   EXPECT_EQ(members->status, 503);
-  // /health does not need the io thread.
+  auto cluster = get("/v1/cluster");
+  ASSERT_TRUE(cluster);
+  EXPECT_EQ(cluster->status, 503);
+  // /health does not need the io thread: it answers from the last readiness reported.
+  server_->set_health(true, "ready");
   auto health = get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);

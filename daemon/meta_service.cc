@@ -1,0 +1,372 @@
+#include "daemon/meta_service.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include <asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "daemon/node_meta.h"
+#include "metadata/meta_commands.h"
+
+namespace chronik::daemon {
+
+namespace {
+
+using consensus::conf_change;
+using consensus::conf_state;
+using consensus::node_id;
+using metadata::meta_group_id;
+
+// Registration proposals and conf changes are re-tried after this long without effect (a lost
+// proposal, a leader change). The controller itself runs at most this often.
+constexpr auto reproposal_pause = std::chrono::milliseconds(1000);
+constexpr auto controller_interval = std::chrono::milliseconds(50);
+
+bool contains(const std::vector<node_id>& v, std::uint64_t id) {
+  return std::any_of(v.begin(), v.end(), [id](node_id n) { return n.value == id; });
+}
+
+bool in_conf(const conf_state& c, std::uint64_t id) { return contains(c.voters, id) || contains(c.learners, id); }
+
+// A gossip member that belongs to (or asks to join) our cluster, as the controller sees it.
+struct candidate {
+  std::uint64_t id = 0;
+  std::string uuid;
+  std::string kafka_addr;
+  std::string rpc_addr;
+  bool joining = false;  // announces joining_cluster == ours (not yet a member)
+};
+
+}  // namespace
+
+nlohmann::json cluster_status_to_json(const cluster_status& s) {
+  nlohmann::json brokers = nlohmann::json::array();
+  for (const auto& b : s.brokers) {
+    brokers.push_back({{"node_id", b.node_id},
+                       {"uuid", b.uuid},
+                       {"kafka_address", b.kafka_address},
+                       {"rpc_address", b.rpc_address}});
+  }
+  return nlohmann::json{{"cluster_id", s.cluster_id.empty() ? nlohmann::json() : nlohmann::json(s.cluster_id)},
+                        {"meta_leader", s.meta_leader},
+                        {"term", s.term},
+                        {"commit", s.commit},
+                        {"applied", s.applied},
+                        {"role", s.role},
+                        {"voters", s.voters},
+                        {"learners", s.learners},
+                        {"brokers", std::move(brokers)}};
+}
+
+meta_timing meta_timing_for(gossip_preset preset) {
+  meta_timing t;
+  switch (preset) {
+    case gossip_preset::local: t.tick = std::chrono::milliseconds(10); break;
+    case gossip_preset::lan: t.tick = std::chrono::milliseconds(50); break;
+    case gossip_preset::wan: t.tick = std::chrono::milliseconds(100); break;
+  }
+  t.raft.election_timeout_ticks_min = 10;
+  t.raft.election_timeout_ticks_max = 20;
+  t.raft.heartbeat_ticks = 1;
+  return t;
+}
+
+meta_service::meta_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg,
+                           const node_uuid& uuid, std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      gossip_(gossip),
+      cfg_(cfg),
+      uuid_(uuid),
+      log_(std::move(log)),
+      timing_(meta_timing_for(cfg.preset)),
+      timer_(io) {}
+
+meta_service::~meta_service() { stop(); }
+
+std::expected<void, std::string> meta_service::start() {
+  consensus::transport_config tc = cfg_.preset == gossip_preset::local  ? consensus::transport_config::local()
+                                   : cfg_.preset == gossip_preset::wan ? consensus::transport_config::wan()
+                                                                        : consensus::transport_config::lan();
+  tc.self = node_id{cfg_.node_id.value};
+  tc.node_uuid = uuid_.hex();
+  tc.listen_address = cfg_.rpc_addr();
+  transport_ = std::make_unique<consensus::raft_transport>(io_, tc, log_);
+  transport_->on_receive([this, alive = alive_](consensus::inbound_batch&& b) {
+    // Posted to io by the transport; the service may be gone by the time it runs.
+    if (!*alive || !host_) return;
+    host_->step(b.from, std::move(b.messages));
+  });
+  if (auto r = transport_->start(); !r) {
+    return std::unexpected("raft transport: cannot listen on " + cfg_.rpc_addr() + ": " + r.error().text);
+  }
+
+  consensus::host_config hc;
+  hc.self = node_id{cfg_.node_id.value};
+  hc.data_dir = cfg_.data_dir;
+  hc.rng_seed = std::hash<std::string>{}(uuid_.hex()) ^ cfg_.node_id.value;
+  auto outbox = [t = transport_.get()](node_id to, std::vector<consensus::group_message> msgs) {
+    t->send(to, std::move(msgs));
+  };
+  auto host = consensus::raft_host::open(io_, hc, outbox, log_);
+  if (!host) {
+    transport_->stop();
+    return std::unexpected("raft host: cannot open " + (cfg_.data_dir / "raft").string() + ": " + host.error().text);
+  }
+  host_ = std::move(*host);
+  log_->info("raft: listening on {}, tick {} ms, recovered groups: {}", cfg_.rpc_addr(), timing_.tick.count(),
+             host_->recovered_groups().size());
+  schedule_tick();
+  return {};
+}
+
+void meta_service::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  *alive_ = false;
+  timer_.cancel();
+  host_.reset();  // joins the disk thread
+  if (transport_) transport_->stop();  // the KJ thread goes last
+}
+
+void meta_service::open_group(const std::string& cluster_id, conf_state initial, bool campaign) {
+  if (!host_) return;
+  if (group_running_) {
+    if (cluster_id != cluster_id_) log_->error("__meta: already running for cluster {}, not {}", cluster_id_, cluster_id);
+    return;
+  }
+  const auto recovered = host_->recovered_groups();
+  const bool reopen = std::find(recovered.begin(), recovered.end(), meta_group_id) != recovered.end();
+  cluster_id_ = cluster_id;
+  transport_->set_cluster_id(cluster_id);
+  auto r = host_->create_group(meta_group_id, std::move(initial), timing_.raft,
+                               [this](consensus::apply_batch&& b) { apply(std::move(b)); });
+  if (!r) {
+    log_->error("__meta: cannot start group: {}", r.error().text);
+    return;
+  }
+  group_running_ = true;
+  campaign_pending_ = campaign && !reopen;
+  log_->info("__meta: group {} of cluster {}{}", reopen ? "reopened" : "created", cluster_id,
+             campaign_pending_ ? " (founder: campaigning)" : "");
+}
+
+void meta_service::start_group(const metadata::formation& f) {
+  conf_state initial;
+  for (const auto& v : f.voters) initial.voters.push_back(node_id{v.id});
+  std::uint32_t lowest = 0;
+  for (const auto& v : f.voters) lowest = lowest == 0 ? v.id : std::min(lowest, v.id);
+  joining_ = false;
+  open_group(f.cluster_id, std::move(initial), lowest == cfg_.node_id.value);
+}
+
+void meta_service::abandon_group(const metadata::formation&) {
+  // Group ids are never reused (docs/raft_host.md), so a removed `__meta` cannot be created again
+  // by this data directory; R8 is rare enough that the operator restarts the node wiped.
+  if (!host_ || !group_running_) return;
+  if (auto r = host_->remove_group(meta_group_id); !r) log_->error("__meta: cannot remove: {}", r.error().text);
+  log_->warn("__meta: abandoned the group of cluster {}", cluster_id_);
+  group_running_ = false;
+  cluster_id_.clear();
+  transport_->set_cluster_id({});
+}
+
+void meta_service::join(const std::string& cluster_id) {
+  joining_ = true;
+  open_group(cluster_id, conf_state{}, false);
+}
+
+void meta_service::schedule_tick() {
+  timer_.expires_after(timing_.tick);
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !stopped_) on_tick();
+  });
+}
+
+void meta_service::on_tick() {
+  refresh_peers();
+  if (host_ && !host_->failed()) {
+    host_->tick();
+    if (group_running_) {
+      if (campaign_pending_) {
+        auto r = host_->campaign(meta_group_id);
+        // not_ready: the bootstrap entries are still on their way to disk; try next tick.
+        if (r || r.error().code != consensus::host_errc::not_ready) campaign_pending_ = false;
+      }
+      if (auto st = host_->status(meta_group_id)) {
+        if (st->state == consensus::role::leader) run_controller(*st);
+        check_joined(*st);
+      }
+    }
+  }
+  report_health();
+  schedule_tick();
+}
+
+void meta_service::apply(consensus::apply_batch&& b) {
+  if (b.snap && !b.snap->empty() && b.snap->meta.index > state_.applied_index()) {
+    if (auto r = state_.restore(b.snap->data); !r) {
+      log_->error("__meta: cannot restore snapshot at {}: {}", b.snap->meta.index.value, metadata::to_string(r.error()));
+    }
+  }
+  for (auto& e : b.committed) {
+    if (e.index <= state_.applied_index()) continue;  // covered by the snapshot
+    if (e.type != consensus::entry_type::normal || e.data.empty()) {
+      state_.skip(e.index);
+      continue;
+    }
+    auto r = state_.apply(e.index, e.data);
+    if (!r) log_->warn("__meta: entry {} rejected: {}", e.index.value, metadata::to_string(r.error()));
+  }
+}
+
+void meta_service::refresh_peers() {
+  if (!transport_) return;
+  for (const auto& snap : gossip_.members()) {
+    const auto& m = snap.m;
+    if (m.id.value == cfg_.node_id.value) continue;
+    auto meta = decode_node_meta(m.meta);
+    if (!meta || meta->rpc_addr.empty()) continue;
+    auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);
+    auto it = peers_.find(m.id.value);
+    if (it != peers_.end() && it->second == want) continue;
+    transport_->set_peer(node_id{m.id.value}, want.first, want.second);
+    peers_[m.id.value] = std::move(want);
+  }
+}
+
+void meta_service::run_controller(const consensus::raft_status& st) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_controller_run_) return;
+  next_controller_run_ = now + controller_interval;
+
+  // Members of our cluster and joiners, alive in SWIM, as gossip shows them (this node included).
+  std::vector<candidate> cands;
+  for (const auto& snap : gossip_.members()) {
+    const auto& m = snap.m;
+    if (m.state != gossip::member_state::alive && m.state != gossip::member_state::suspect) continue;
+    auto meta = decode_node_meta(m.meta);
+    if (!meta) continue;
+    const bool member = meta->formation_state.state == metadata::formation::kind::member &&
+                        meta->formation_state.cluster_id == cluster_id_;
+    const bool joining = !member && meta->joining_cluster == cluster_id_;
+    if (!member && !joining) continue;
+    cands.push_back({m.id.value, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr, joining});
+  }
+
+  // One configuration change at a time: the previous one must have committed in this term.
+  const bool cc_in_flight = cc_term_ == st.term.value && cc_index_ > st.commit.value;
+  auto propose_cc = [&](conf_change::kind op, std::uint64_t id, const char* what) {
+    conf_change cc{op, node_id{id}};
+    auto r = host_->propose_conf_change(meta_group_id, cc);
+    if (!r) {
+      log_->warn("controller: cannot {} node {}: {}", what, id, r.error().text);
+      return;
+    }
+    cc_index_ = r->value;
+    cc_term_ = st.term.value;
+    log_->info("controller: {} node {} (index {})", what, id, r->value);
+  };
+
+  for (const auto& c : cands) {
+    const auto* b = state_.broker(node_id{c.id});
+    const bool wiped = b != nullptr && b->uuid != c.uuid && in_conf(st.conf, c.id);
+    // (c) A wiped node still in the configuration: its old replica goes first, then it re-joins.
+    if (wiped) {
+      if (c.joining && !cc_in_flight && c.id != cfg_.node_id.value) {
+        propose_cc(conf_change::kind::remove, c.id, "remove the old replica of wiped");
+        return;
+      }
+      continue;
+    }
+    // (a) Register (or refresh) the broker.
+    const bool needs = b == nullptr || b->uuid != c.uuid || b->kafka_addr != c.kafka_addr ||
+                       b->rpc_addr != c.rpc_addr || b->state != metadata::broker_state::alive;
+    if (needs) {
+      auto& at = registered_at_[c.id];
+      if (now >= at) {
+        at = now + reproposal_pause;
+        auto cmd = metadata::commands::register_broker({node_id{c.id}, c.uuid, c.kafka_addr, c.rpc_addr, {}});
+        if (auto r = host_->propose(meta_group_id, std::move(cmd)); r) {
+          log_->info("controller: registering broker {} uuid {} (index {})", c.id, c.uuid, r->value);
+        } else {
+          log_->warn("controller: cannot register broker {}: {}", c.id, r.error().text);
+        }
+      }
+    }
+  }
+  if (cc_in_flight) return;
+
+  // (b) Joiners not in the configuration become learners.
+  for (const auto& c : cands) {
+    if (!c.joining || in_conf(st.conf, c.id)) continue;
+    const auto* b = state_.broker(node_id{c.id});
+    if (b != nullptr && b->uuid != c.uuid) continue;  // its registration first
+    propose_cc(conf_change::kind::add_learner, c.id, "add as learner");
+    return;
+  }
+  // Caught-up, alive learners become voters while there are fewer than meta_voters.
+  const std::size_t meta_voters = state_.brokers().size() >= 5 ? 5 : 3;
+  if (st.conf.voters.size() >= meta_voters) return;
+  for (const auto& l : st.conf.learners) {
+    const bool alive = std::any_of(cands.begin(), cands.end(), [&](const candidate& c) { return c.id == l.value; });
+    auto m = st.match.find(l);
+    if (!alive || m == st.match.end() || m->second < st.commit) continue;
+    propose_cc(conf_change::kind::add_voter, l.value, "promote to voter");
+    return;
+  }
+}
+
+void meta_service::check_joined(const consensus::raft_status& st) {
+  if (!joining_ || !in_conf(st.conf, cfg_.node_id.value)) return;
+  joining_ = false;
+  std::vector<metadata::node_ref> voters;
+  for (const auto& v : st.conf.voters) {
+    const auto* b = state_.broker(v);
+    voters.push_back({static_cast<std::uint32_t>(v.value), b != nullptr ? b->uuid : std::string()});
+  }
+  log_->info("__meta: this node is in the configuration of cluster {}: joined", cluster_id_);
+  if (joined_) joined_(cluster_id_, std::move(voters));
+}
+
+cluster_status meta_service::status() const {
+  cluster_status s;
+  s.cluster_id = cluster_id_;
+  s.running = group_running_;
+  if (host_ && group_running_) {
+    if (auto st = host_->status(meta_group_id)) {
+      s.meta_leader = st->leader.value;
+      s.term = st->term.value;
+      s.commit = st->commit.value;
+      s.role = std::string(consensus::to_string(st->state));
+      for (auto v : st->conf.voters) s.voters.push_back(v.value);
+      for (auto l : st->conf.learners) s.learners.push_back(l.value);
+    }
+  }
+  s.applied = state_.applied_index().value;
+  for (const auto& [id, b] : state_.brokers()) s.brokers.push_back({id.value, b.uuid, b.kafka_addr, b.rpc_addr});
+  return s;
+}
+
+void meta_service::report_health() {
+  if (!health_) return;
+  std::pair<bool, std::string> h{false, {}};
+  const auto s = status();
+  const auto* b = state_.broker(node_id{cfg_.node_id.value});
+  if (s.cluster_id.empty() || !s.running) {
+    h.second = "not a member of a cluster yet";
+  } else if (s.meta_leader == 0) {
+    h.second = "no known __meta leader";
+  } else if (b == nullptr || b->uuid != uuid_.hex()) {
+    h.second = "not a registered broker yet";
+  } else {
+    h = {true, "ready"};
+  }
+  if (last_health_ == h) return;
+  last_health_ = h;
+  health_(h.first, h.second);
+}
+
+}  // namespace chronik::daemon

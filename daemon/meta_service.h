@@ -1,0 +1,146 @@
+// The `__meta` group in chronik-server (issue 4; docs/metadata.md, docs/raft_host.md,
+// docs/transport.md): on the node's Asio thread it owns the Raft transport (whose KJ thread carries
+// the Cap'n Proto RPC), the multi-Raft host (WAL under <data_dir>/raft, one disk thread) and the
+// `__meta` state machine, and wires them together:
+//   host outbox -> transport.send;  transport inbound (posted to io) -> host.step;
+//   a steady timer ticks the host;  committed entries -> meta_state.apply / skip.
+// Peers' RPC addresses come from the gossip members' NodeMeta and are refreshed every tick.
+//
+// On the `__meta` leader it also runs the controller (DESIGN.md §4 property 5): it registers every
+// broker of the cluster, adds joiners as learners, promotes caught-up learners up to meta_voters,
+// and removes a wiped node's old replica before adding it again. At most one configuration change
+// is in flight at a time.
+//
+// Threading: every member, including the destructor, runs on the io thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+#include <spdlog/logger.h>
+
+#include "consensus/groups/raft_host.h"
+#include "consensus/transport/raft_transport.h"
+#include "daemon/config.h"
+#include "daemon/node_identity.h"
+#include "gossip/net/gossip_node.h"
+#include "metadata/core/bootstrap.h"
+#include "metadata/meta_state.h"
+
+namespace chronik::daemon {
+
+struct broker_status {
+  std::uint64_t node_id = 0;
+  std::string uuid;
+  std::string kafka_address;
+  std::string rpc_address;
+};
+
+// A copy of what this node knows of its cluster, for /v1/cluster and /health.
+struct cluster_status {
+  std::string cluster_id;      // empty while this node is not in a cluster
+  bool running = false;        // the `__meta` group is hosted here
+  std::uint64_t meta_leader = 0;  // 0: unknown
+  std::uint64_t term = 0;
+  std::uint64_t commit = 0;
+  std::uint64_t applied = 0;
+  std::string role;            // this node's Raft role in `__meta`
+  std::vector<std::uint64_t> voters;
+  std::vector<std::uint64_t> learners;
+  std::vector<broker_status> brokers;
+};
+
+// The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
+// brokers [{node_id, uuid, kafka_address, rpc_address}].
+nlohmann::json cluster_status_to_json(const cluster_status& s);
+
+// Raft timing derived from the node's gossip preset: the tick period, and election timeout and
+// heartbeat in ticks (local 10 ms ticks, lan 50 ms, wan 100 ms; election 10-20 ticks, heartbeat 1).
+struct meta_timing {
+  std::chrono::milliseconds tick{50};
+  consensus::raft_config raft;
+};
+meta_timing meta_timing_for(gossip_preset preset);
+
+class meta_service {
+ public:
+  // Called once this node, having asked to join, is listed in `__meta`'s configuration.
+  using joined_fn = std::function<void(const std::string& cluster_id, std::vector<metadata::node_ref> voters)>;
+  // Called when readiness changes: ready means a registered broker of a cluster whose `__meta`
+  // leader is known; otherwise `reason` says what is missing.
+  using health_fn = std::function<void(bool ready, const std::string& reason)>;
+
+  meta_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
+               std::shared_ptr<spdlog::logger> log);
+  ~meta_service();  // stop()s
+  meta_service(const meta_service&) = delete;
+  meta_service& operator=(const meta_service&) = delete;
+
+  void on_joined(joined_fn fn) { joined_ = std::move(fn); }
+  void on_health(health_fn fn) { health_ = std::move(fn); }
+
+  // Binds the RPC listener, opens the WAL and starts ticking. The error is one log-ready line.
+  std::expected<void, std::string> start();
+  // The host first (it joins its disk thread), then the transport (its KJ thread stops last).
+  // Idempotent.
+  void stop();
+
+  // formation_actions: found or restart `__meta` with `f.voters`, abandon it, or join a cluster.
+  void start_group(const metadata::formation& f);
+  void abandon_group(const metadata::formation& f);
+  void join(const std::string& cluster_id);
+
+  cluster_status status() const;
+
+ private:
+  void schedule_tick();
+  void on_tick();
+  void open_group(const std::string& cluster_id, consensus::conf_state initial, bool campaign);
+  void apply(consensus::apply_batch&& b);
+  void refresh_peers();
+  void run_controller(const consensus::raft_status& st);
+  void check_joined(const consensus::raft_status& st);
+  void report_health();
+
+  asio::io_context& io_;
+  gossip::gossip_node& gossip_;
+  const node_config& cfg_;
+  node_uuid uuid_;
+  std::shared_ptr<spdlog::logger> log_;
+  meta_timing timing_;
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted inbound batches check it
+
+  std::unique_ptr<consensus::raft_transport> transport_;
+  std::unique_ptr<consensus::raft_host> host_;
+  metadata::meta_state state_;
+
+  std::string cluster_id_;
+  bool group_running_ = false;
+  bool campaign_pending_ = false;
+  bool joining_ = false;  // asked to join; waiting to be listed in the configuration
+  bool stopped_ = false;
+  std::map<std::uint64_t, std::pair<std::string, std::string>> peers_;  // id -> (rpc addr, uuid)
+
+  // Controller bookkeeping (leader only): the last conf change proposed, and when each broker's
+  // registration was last proposed (re-proposed only after a pause, never every tick).
+  std::uint64_t cc_index_ = 0;
+  std::uint64_t cc_term_ = 0;
+  std::chrono::steady_clock::time_point next_controller_run_{};
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> registered_at_;
+
+  joined_fn joined_;
+  health_fn health_;
+  std::optional<std::pair<bool, std::string>> last_health_;
+};
+
+}  // namespace chronik::daemon

@@ -1,0 +1,114 @@
+#include "daemon/status_command.h"
+
+#include <algorithm>
+#include <array>
+#include <iostream>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/config.h"
+
+namespace chronik::daemon {
+
+namespace {
+
+// A field of any JSON type as text; strings without their quotes, null and missing as "-".
+std::string text(const nlohmann::json& obj, const char* key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array()) {
+    std::string out;
+    for (const auto& v : *it) out += (out.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+    return out.empty() ? "-" : out;
+  }
+  return it->dump();
+}
+
+void print_error(const std::string& line) { std::cerr << "chronik-server: " << line << "\n"; }
+
+}  // namespace
+
+std::expected<std::string, std::string> format_cluster_status(const nlohmann::json& c) {
+  if (!c.is_object()) return std::unexpected("expected a JSON object");
+  const auto brokers = c.find("brokers");
+  if (brokers == c.end() || !brokers->is_array()) return std::unexpected("expected a \"brokers\" array");
+  const std::string leader = text(c, "meta_leader");
+  std::string out;
+  out += "cluster id:   " + text(c, "cluster_id") + "\n";
+  out += "formation:    " + text(c, "formation") + "\n";
+  out += "meta leader:  " + (leader == "0" ? std::string("none") : leader) + "\n";
+  out += "term:         " + text(c, "term") + "\n";
+  out += "commit:       " + text(c, "commit") + "\n";
+  out += "voters:       " + text(c, "voters") + "\n";
+  out += "learners:     " + text(c, "learners") + "\n";
+  out += "\n";
+  constexpr std::size_t columns = 5;
+  std::vector<std::array<std::string, columns>> rows;
+  rows.push_back({"BROKER", "KAFKA ADDRESS", "RPC ADDRESS", "ROLE", "UUID"});
+  auto listed = [&c](const char* key, const std::string& id) {
+    const auto it = c.find(key);
+    if (it == c.end() || !it->is_array()) return false;
+    return std::any_of(it->begin(), it->end(), [&id](const nlohmann::json& v) { return v.dump() == id; });
+  };
+  for (const auto& b : *brokers) {
+    if (!b.is_object()) return std::unexpected("expected broker objects");
+    const std::string id = text(b, "node_id");
+    std::string role = listed("voters", id) ? "voter" : listed("learners", id) ? "learner" : "broker";
+    if (id == leader) role = "leader";
+    rows.push_back({id, text(b, "kafka_address"), text(b, "rpc_address"), role, text(b, "uuid")});
+  }
+  std::array<std::size_t, columns> width{};
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < columns; ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < columns; ++i) {
+      line += r[i];
+      if (i + 1 < columns) line.append(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+int run_status_command(const status_command_options& opts) {
+  auto endpoint = parse_ipv4_endpoint(opts.admin);
+  if (!endpoint) {
+    print_error("--admin: \"" + opts.admin + "\": " + endpoint.error());
+    return 2;
+  }
+  httplib::Client client(endpoint->ip, endpoint->port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto res = client.Get("/v1/cluster");
+  if (!res) {
+    print_error("cannot reach admin endpoint " + opts.admin + ": " + httplib::to_string(res.error()) +
+                " (is the node running, is --admin right?)");
+    return 1;
+  }
+  if (res->status != 200) {
+    print_error("admin endpoint " + opts.admin + " answered HTTP " + std::to_string(res->status));
+    return 1;
+  }
+  const auto cluster = nlohmann::json::parse(res->body, nullptr, false);
+  if (cluster.is_discarded() || !cluster.is_object()) {
+    print_error("admin endpoint " + opts.admin + " returned something other than a JSON object");
+    return 1;
+  }
+  if (opts.json) {
+    std::cout << cluster.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  auto table = format_cluster_status(cluster);
+  if (!table) {
+    print_error("admin endpoint " + opts.admin + ": " + table.error());
+    return 1;
+  }
+  std::cout << *table;
+  return 0;
+}
+
+}  // namespace chronik::daemon
