@@ -34,6 +34,8 @@ sanitize: deps
 bench: build
 	$(BUILD)/bench/raft/raft_core_bench
 	$(BUILD)/bench/storage/storage_bench
+	$(BUILD)/bench/transport/transport_bench
+	/usr/bin/python3 bench/formation/formation_bench.py --server $(BUILD)/daemon/chronik-server
 	$(MAKE) bench-gossip
 
 bench-gossip: build

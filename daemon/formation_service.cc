@@ -18,7 +18,7 @@ std::string new_cluster_id() {
 
 metadata::bootstrap_config formation_service::bootstrap_timing(const node_config& cfg) {
   const auto& g = cfg.gossip;
-  return metadata::bootstrap_config{cfg.bootstrap_expect, g.ticks(2ULL * g.gossip_interval_ms),
+  return metadata::bootstrap_config{cfg.bootstrap_expect, g.ticks(g.gossip_interval_ms),
                                     g.ticks(10ULL * g.probe_interval_ms)};
 }
 

@@ -42,7 +42,7 @@ class formation_service {
   void joined(const std::string& cluster_id, std::vector<metadata::node_ref> voters);
 
   // Bootstrap timings derived from the gossip preset (docs/config.md): the fresh set must be stable
-  // for two gossip intervals, and a founder waits ten probe intervals for every promise.
+  // for one gossip interval, and a founder waits ten probe intervals for every promise.
   static metadata::bootstrap_config bootstrap_timing(const node_config& cfg);
 
  private:

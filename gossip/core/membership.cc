@@ -109,6 +109,9 @@ void membership::set_meta(std::string meta) {
   ++me.inc.value;
   emit(member_event_kind::updated, me);
   broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  // Metadata changes drive cluster formation (docs/bootstrap.md): gossip them on the next tick
+  // instead of waiting up to a gossip interval.
+  next_gossip_at_ = std::min(next_gossip_at_, now_ + 1);
 }
 
 void membership::leave() {

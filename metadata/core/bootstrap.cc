@@ -148,6 +148,18 @@ void bootstrap::try_promise() {
 
 // R3 commit: with every promise in, the founder persists membership and announces it.
 void bootstrap::try_commit() {
+  // R4 early: a lower fresh node or founder in sight means our voters will refuse us (R2); withdraw
+  // now rather than at the promise timeout.
+  const auto fresh = fresh_set();
+  const bool lower_fresh = !fresh.empty() && fresh.front().id < self_.id;
+  const bool lower_founder = std::any_of(view_.begin(), view_.end(), [&](const peer_view& p) {
+    return p.alive && p.state.state == kind::promised && p.state.founder == p.node && p.node.id < self_.id;
+  });
+  if (lower_fresh || lower_founder) {
+    set_state(formation{}, false);
+    last_fresh_.clear();
+    return;
+  }
   for (const auto& v : state_.voters) {
     if (v == self_) continue;
     const peer_view* p = find(v.id);
