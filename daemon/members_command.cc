@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <iostream>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/config.h"
+#include "daemon/admin_client.h"
 
 namespace chronik::daemon {
 
@@ -44,18 +42,6 @@ std::string render(const std::vector<row>& rows) {
 }
 
 // httplib names errors tersely ("Connection"); say what the operator should check.
-std::string describe(httplib::Error err) {
-  switch (err) {
-    case httplib::Error::Connection: return "connection failed (is the node running, is --admin right?)";
-    case httplib::Error::ConnectionTimeout: return "connection timed out";
-    case httplib::Error::Read: return "no answer (read failed or timed out)";
-    default: break;
-  }
-  return httplib::to_string(err);
-}
-
-void print_error(const std::string& line) { std::cerr << "chronik-server: " << line << "\n"; }
-
 }  // namespace
 
 std::expected<std::string, std::string> format_members_table(const nlohmann::json& members) {
@@ -71,40 +57,7 @@ std::expected<std::string, std::string> format_members_table(const nlohmann::jso
 }
 
 int run_members_command(const members_command_options& opts) {
-  auto endpoint = parse_ipv4_endpoint(opts.admin);
-  if (!endpoint) {
-    print_error("--admin: \"" + opts.admin + "\": " + endpoint.error());
-    return 2;
-  }
-  httplib::Client client(endpoint->ip, endpoint->port);
-  client.set_connection_timeout(std::chrono::seconds(2));
-  client.set_read_timeout(std::chrono::seconds(5));
-  auto res = client.Get("/v1/members");
-  if (!res) {
-    print_error("cannot reach admin endpoint " + opts.admin + ": " + describe(res.error()));
-    return 1;
-  }
-  if (res->status != 200) {
-    print_error("admin endpoint " + opts.admin + " answered HTTP " + std::to_string(res->status));
-    return 1;
-  }
-  // parse() with allow_exceptions=false returns a discarded value instead of throwing.
-  const auto members = nlohmann::json::parse(res->body, nullptr, false);
-  if (members.is_discarded() || !members.is_array()) {
-    print_error("admin endpoint " + opts.admin + " returned something other than a JSON array");
-    return 1;
-  }
-  if (opts.json) {
-    std::cout << members.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
-  }
-  auto table = format_members_table(members);
-  if (!table) {
-    print_error("admin endpoint " + opts.admin + ": " + table.error());
-    return 1;
-  }
-  std::cout << *table;
-  return 0;
+  return run_admin_query({opts.admin, "/v1/members", json_shape::array, opts.json, format_members_table});
 }
 
 }  // namespace chronik::daemon

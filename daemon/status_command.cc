@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <iostream>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/config.h"
+#include "daemon/admin_client.h"
 
 namespace chronik::daemon {
 
@@ -27,7 +25,6 @@ std::string text(const nlohmann::json& obj, const char* key) {
   return it->dump();
 }
 
-void print_error(const std::string& line) { std::cerr << "chronik-server: " << line << "\n"; }
 
 }  // namespace
 
@@ -75,40 +72,7 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
 }
 
 int run_status_command(const status_command_options& opts) {
-  auto endpoint = parse_ipv4_endpoint(opts.admin);
-  if (!endpoint) {
-    print_error("--admin: \"" + opts.admin + "\": " + endpoint.error());
-    return 2;
-  }
-  httplib::Client client(endpoint->ip, endpoint->port);
-  client.set_connection_timeout(std::chrono::seconds(2));
-  client.set_read_timeout(std::chrono::seconds(5));
-  auto res = client.Get("/v1/cluster");
-  if (!res) {
-    print_error("cannot reach admin endpoint " + opts.admin + ": " + httplib::to_string(res.error()) +
-                " (is the node running, is --admin right?)");
-    return 1;
-  }
-  if (res->status != 200) {
-    print_error("admin endpoint " + opts.admin + " answered HTTP " + std::to_string(res->status));
-    return 1;
-  }
-  const auto cluster = nlohmann::json::parse(res->body, nullptr, false);
-  if (cluster.is_discarded() || !cluster.is_object()) {
-    print_error("admin endpoint " + opts.admin + " returned something other than a JSON object");
-    return 1;
-  }
-  if (opts.json) {
-    std::cout << cluster.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
-  }
-  auto table = format_cluster_status(cluster);
-  if (!table) {
-    print_error("admin endpoint " + opts.admin + ": " + table.error());
-    return 1;
-  }
-  std::cout << *table;
-  return 0;
+  return run_admin_query({opts.admin, "/v1/cluster", json_shape::object, opts.json, format_cluster_status});
 }
 
 }  // namespace chronik::daemon

@@ -1,0 +1,66 @@
+#include "daemon/admin_client.h"
+
+#include <iostream>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/config.h"
+
+namespace chronik::daemon {
+
+namespace {
+void print_error(const std::string& line) { std::cerr << "chronik-server: " << line << "\n"; }
+
+// httplib names errors tersely ("Connection"); say what the operator should check.
+std::string describe(httplib::Error err) {
+  switch (err) {
+    case httplib::Error::Connection: return "connection failed (is the node running, is --admin right?)";
+    case httplib::Error::ConnectionTimeout: return "connection timed out";
+    case httplib::Error::Read: return "no answer (read failed or timed out)";
+    default: break;
+  }
+  return httplib::to_string(err);
+}
+}  // namespace
+
+int run_admin_query(const admin_query& q) {
+  auto endpoint = parse_ipv4_endpoint(q.admin);
+  if (!endpoint) {
+    print_error("--admin: \"" + q.admin + "\": " + endpoint.error());
+    return 2;
+  }
+  httplib::Client client(endpoint->ip, endpoint->port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto res = client.Get(q.path);
+  if (!res) {
+    print_error("cannot reach admin endpoint " + q.admin + ": " + describe(res.error()));
+    return 1;
+  }
+  if (res->status != 200) {
+    print_error("admin endpoint " + q.admin + " answered HTTP " + std::to_string(res->status));
+    return 1;
+  }
+  // parse() with allow_exceptions=false returns a discarded value instead of throwing.
+  const auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  const bool shape_ok = q.shape == json_shape::array ? doc.is_array() : doc.is_object();
+  if (doc.is_discarded() || !shape_ok) {
+    print_error("admin endpoint " + q.admin + " returned something other than a JSON " +
+                (q.shape == json_shape::array ? "array" : "object"));
+    return 1;
+  }
+  if (q.json) {
+    std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  auto text = q.format(doc);
+  if (!text) {
+    print_error("admin endpoint " + q.admin + ": " + text.error());
+    return 1;
+  }
+  std::cout << *text;
+  return 0;
+}
+
+}  // namespace chronik::daemon
