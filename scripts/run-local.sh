@@ -44,29 +44,22 @@ for i in $(printf '%s\n' "${nodes[@]}" | shuf); do
   sleep "0.$((RANDOM % 5))"  # a random start order with gaps, as users start nodes
 done
 
-# Wait (bounded) until each node's admin endpoint lists 3 alive members.
-deadline=$((SECONDS + 30))
-for i in "${nodes[@]}"; do
-  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/members" | grep -oE '"state": *"alive"' | wc -l) -eq 3 ]]; do
-    if ((SECONDS > deadline)); then
-      echo "node $i does not see 3 alive members after 30 s; see .run/node-$i.log" >&2
-      exit 1
-    fi
-    sleep 0.1
+# wait_all PATH PATTERN WHAT: waits (bounded, 30 s) until every node's admin PATH shows PATTERN 3 times.
+wait_all() {
+  local path=$1 pattern=$2 what=$3 deadline=$((SECONDS + 30))
+  for i in "${nodes[@]}"; do
+    until [[ $(curl -sf "http://$(addr "$i"):9644$path" | grep -oE "$pattern" | wc -l) -eq 3 ]]; do
+      if ((SECONDS > deadline)); then
+        echo "node $i does not show $what after 30 s; see .run/node-$i.log" >&2
+        exit 1
+      fi
+      sleep 0.1
+    done
   done
-done
-
-# Then (bounded) until each node's /v1/cluster lists the 3 brokers registered in `__meta`.
-deadline=$((SECONDS + 30))
-for i in "${nodes[@]}"; do
-  until [[ $(curl -sf "http://$(addr "$i"):9644/v1/cluster" | grep -oE '"kafka_address"' | wc -l) -eq 3 ]]; do
-    if ((SECONDS > deadline)); then
-      echo "node $i does not list 3 registered brokers after 30 s; see .run/node-$i.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-done
+}
+wait_all /v1/members '"state": *"alive"' "3 alive members"
+# Then until each node's /v1/cluster lists the 3 brokers registered in `__meta`.
+wait_all /v1/cluster '"kafka_address"' "3 registered brokers"
 
 echo
 "$server" cluster members --admin "$(addr 1):9644"
