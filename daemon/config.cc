@@ -179,6 +179,20 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.node_id = gossip::node_id{static_cast<std::uint32_t>(*n)};
     return {};
   }
+  if (key == "meta_voters") {
+    auto n = want_int(key, v, 0, 9, flag);
+    if (!n) return std::unexpected(n.error());
+    // An even voter count tolerates no more failures than the odd count below it.
+    if (*n != 0 && *n % 2 == 0) return fail(key, "must be 0 (automatic) or odd: 1, 3, 5, 7 or 9", flag);
+    cfg.meta_voters = static_cast<std::uint32_t>(*n);
+    return {};
+  }
+  if (key == "voter_replace_after_ms") {
+    auto n = want_int(key, v, 100, 86'400'000, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.voter_replace_after_ms = static_cast<std::uint32_t>(*n);
+    return {};
+  }
   // bootstrap_expect: more than a thousand founding voters is certainly a typo.
   auto n = want_int(key, v, 1, 1000, flag);
   if (!n) return std::unexpected(n.error());
@@ -224,7 +238,8 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
 
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
-  if (key == "node_id" || key == "bootstrap_expect" || port_field(cfg, key) != nullptr) {
+  if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
+      port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
@@ -332,6 +347,8 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
       {"seeds", "--seed", cli.seeds.empty() ? std::nullopt : std::optional<raw_value>(cli.seeds)},
       {"data_dir", "--data-dir", opt(cli.data_dir)},
       {"bootstrap_expect", "--bootstrap-expect", opt(cli.bootstrap_expect)},
+      {"meta_voters", "--meta-voters", opt(cli.meta_voters)},
+      {"voter_replace_after_ms", "--voter-replace-after-ms", opt(cli.voter_replace_after_ms)},
       {"cluster_name", "--cluster-name", opt(cli.cluster_name)},
       {"log_level", "--log-level", opt(cli.log_level)},
   };
@@ -384,6 +401,15 @@ gossip::config preset_config(gossip_preset preset) {
     case gossip_preset::lan: break;
   }
   return gossip::config::lan();
+}
+
+std::uint32_t preset_voter_replace_after_ms(gossip_preset preset) {
+  switch (preset) {
+    case gossip_preset::wan: return 30'000;
+    case gossip_preset::local: return 1'000;
+    case gossip_preset::lan: break;
+  }
+  return 10'000;
 }
 
 namespace {
@@ -459,6 +485,7 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   if (!preset) return std::unexpected(preset.error());
   cfg.preset = *preset;
   cfg.gossip = preset_config(cfg.preset);
+  cfg.voter_replace_after_ms = preset_voter_replace_after_ms(cfg.preset);
 
   if (root) {
     if (auto r = apply_file(cfg, *root); !r) return std::unexpected(r.error());

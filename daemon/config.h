@@ -28,6 +28,9 @@ enum class gossip_preset : std::uint8_t { lan, wan, local };
 std::string_view to_string(gossip_preset preset);
 std::optional<gossip_preset> parse_preset(std::string_view text);
 gossip::config preset_config(gossip_preset preset);
+// voter_replace_after_ms's default for a preset: about ten times the preset's dead-detection time,
+// so that a pause or a restart does not cost a voter.
+std::uint32_t preset_voter_replace_after_ms(gossip_preset preset);
 
 // Log verbosity; mapped onto spdlog levels by daemon/logging.h.
 enum class log_level : std::uint8_t { trace, debug, info, warn, error, critical, off };
@@ -52,6 +55,13 @@ struct node_config {
   std::filesystem::path data_dir;
   // Fresh nodes that must see each other before the cluster bootstraps. Default 3.
   std::uint32_t bootstrap_expect = 3;
+  // `__meta` voters the controller keeps (DESIGN.md §4 property 5): 0 is automatic, 3 voters, or
+  // 5 once 5 or more brokers are registered; otherwise an odd number 1..9. Default 0.
+  std::uint32_t meta_voters = 0;
+  // How long SWIM must have confirmed a `__meta` voter dead (or left) before the controller
+  // replaces it with a live learner (property 6). Default by preset: lan 10000, wan 30000,
+  // local 1000 ms; 100..86400000.
+  std::uint32_t voter_replace_after_ms = 10'000;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.
@@ -75,6 +85,8 @@ struct cli_overrides {
   std::vector<std::string> seeds;  // non-empty replaces the file's seeds
   std::optional<std::string> data_dir;
   std::optional<std::int64_t> bootstrap_expect;
+  std::optional<std::int64_t> meta_voters;
+  std::optional<std::int64_t> voter_replace_after_ms;
   std::optional<std::string> cluster_name;
   std::optional<std::string> preset;
   std::optional<std::string> log_level;

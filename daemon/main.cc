@@ -62,6 +62,8 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
       ->delimiter(',');
   text("--data-dir", cli.data_dir, "data directory (default ./data/node-<id>)");
   number("--bootstrap-expect", cli.bootstrap_expect, "fresh nodes needed to bootstrap the cluster");
+  number("--meta-voters", cli.meta_voters, "__meta voters to keep: 0 automatic, or odd 1..9");
+  number("--voter-replace-after-ms", cli.voter_replace_after_ms, "replace a __meta voter dead this long");
   text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
   text("--preset", cli.preset, "gossip timings: lan, wan or local");
   text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");

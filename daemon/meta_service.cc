@@ -10,6 +10,7 @@
 
 #include "daemon/node_meta.h"
 #include "metadata/meta_commands.h"
+#include "metadata/meta_controller.h"
 
 namespace chronik::daemon {
 
@@ -30,15 +31,6 @@ bool contains(const std::vector<node_id>& v, std::uint64_t id) {
 }
 
 bool in_conf(const conf_state& c, std::uint64_t id) { return contains(c.voters, id) || contains(c.learners, id); }
-
-// A gossip member that belongs to (or asks to join) our cluster, as the controller sees it.
-struct candidate {
-  std::uint64_t id = 0;
-  std::string uuid;
-  std::string kafka_addr;
-  std::string rpc_addr;
-  bool joining = false;  // announces joining_cluster == ours (not yet a member)
-};
 
 }  // namespace
 
@@ -237,86 +229,82 @@ void meta_service::refresh_peers() {
   }
 }
 
-void meta_service::run_controller(const consensus::raft_status& st) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_controller_run_) return;
-  next_controller_run_ = now + controller_interval;
-
-  // Members of our cluster and joiners, alive in SWIM, as gossip shows them (this node included).
-  std::vector<candidate> cands;
+// Gossip's view of this cluster's members and joiners (this node included), for the controller.
+std::vector<metadata::node_view> meta_service::cluster_nodes() const {
+  std::vector<metadata::node_view> nodes;
+  const auto now = std::chrono::system_clock::now();
   for (const auto& snap : gossip_.members()) {
     const auto& m = snap.m;
-    if (m.state != gossip::member_state::alive && m.state != gossip::member_state::suspect) continue;
     auto meta = decode_node_meta(m.meta);
     if (!meta) continue;
     const bool member = meta->formation_state.state == metadata::formation::kind::member &&
                         meta->formation_state.cluster_id == cluster_id_;
     const bool joining = !member && meta->joining_cluster == cluster_id_;
     if (!member && !joining) continue;
-    cands.push_back({m.id.value, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr, joining});
+    metadata::node_view n{node_id{m.id.value}, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr};
+    n.relation = member ? metadata::cluster_relation::member : metadata::cluster_relation::joining;
+    if (m.state == gossip::member_state::dead || m.state == gossip::member_state::left) {
+      n.swim = metadata::swim_view::down;
+      n.down_for = std::max(std::chrono::milliseconds(0),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now - snap.last_change));
+    }
+    nodes.push_back(std::move(n));
   }
+  return nodes;
+}
 
+void meta_service::run_controller(const consensus::raft_status& st) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_controller_run_) return;
+  next_controller_run_ = now + controller_interval;
+
+  metadata::controller_input in;
+  in.self = node_id{cfg_.node_id.value};
+  in.state = &state_.data();
+  in.conf = st.conf;
+  in.match = st.match;
+  in.commit = st.commit;
   // One configuration change at a time: the previous one must have committed in this term.
-  const bool cc_in_flight = cc_term_ == st.term.value && cc_index_ > st.commit.value;
-  auto propose_cc = [&](conf_change::kind op, std::uint64_t id, const char* what) {
-    conf_change cc{op, node_id{id}};
-    auto r = host_->propose_conf_change(meta_group_id, cc);
-    if (!r) {
-      log_->warn("controller: cannot {} node {}: {}", what, id, r.error().text);
-      return;
-    }
-    cc_index_ = r->value;
-    cc_term_ = st.term.value;
-    log_->info("controller: {} node {} (index {})", what, id, r->value);
+  in.conf_change_in_flight = cc_term_ == st.term.value && cc_index_ > st.commit.value;
+  in.nodes = cluster_nodes();
+  in.meta_voters = cfg_.meta_voters;
+  in.voter_replace_after = std::chrono::milliseconds(cfg_.voter_replace_after_ms);
+  const auto plan = metadata::plan_controller(in);
+
+  // Records are re-proposed per broker only after a pause: a lost proposal or a leader change
+  // is retried, but the log is not flooded while one is on its way.
+  auto due = [&](std::uint64_t id) {
+    auto& at = proposed_at_[id];
+    if (now < at) return false;
+    at = now + reproposal_pause;
+    return true;
   };
-
-  for (const auto& c : cands) {
-    const auto* b = state_.broker(node_id{c.id});
-    const bool wiped = b != nullptr && b->uuid != c.uuid && in_conf(st.conf, c.id);
-    // (c) A wiped node still in the configuration: its old replica goes first, then it re-joins.
-    if (wiped) {
-      if (c.joining && !cc_in_flight && c.id != cfg_.node_id.value) {
-        propose_cc(conf_change::kind::remove, c.id, "remove the old replica of wiped");
-        return;
-      }
-      continue;
-    }
-    // (a) Register (or refresh) the broker.
-    const bool needs = b == nullptr || b->uuid != c.uuid || b->kafka_addr != c.kafka_addr ||
-                       b->rpc_addr != c.rpc_addr || b->state != metadata::broker_state::alive;
-    if (needs) {
-      auto& at = registered_at_[c.id];
-      if (now >= at) {
-        at = now + reproposal_pause;
-        auto cmd = metadata::commands::register_broker({node_id{c.id}, c.uuid, c.kafka_addr, c.rpc_addr, {}});
-        if (auto r = host_->propose(meta_group_id, std::move(cmd)); r) {
-          log_->info("controller: registering broker {} uuid {} (index {})", c.id, c.uuid, r->value);
-        } else {
-          log_->warn("controller: cannot register broker {}: {}", c.id, r.error().text);
-        }
-      }
+  for (const auto& reg : plan.registrations) {
+    if (!due(reg.id.value)) continue;
+    if (auto r = host_->propose(meta_group_id, metadata::commands::register_broker(reg)); r) {
+      log_->info("controller: registering broker {} uuid {} (index {})", reg.id.value, reg.uuid, r->value);
+    } else {
+      log_->warn("controller: cannot register broker {}: {}", reg.id.value, r.error().text);
     }
   }
-  if (cc_in_flight) return;
-
-  // (b) Joiners not in the configuration become learners.
-  for (const auto& c : cands) {
-    if (!c.joining || in_conf(st.conf, c.id)) continue;
-    const auto* b = state_.broker(node_id{c.id});
-    if (b != nullptr && b->uuid != c.uuid) continue;  // its registration first
-    propose_cc(conf_change::kind::add_learner, c.id, "add as learner");
+  for (const auto& sc : plan.state_changes) {
+    if (!due(sc.id.value)) continue;
+    if (auto r = host_->propose(meta_group_id, metadata::commands::set_broker_state(sc.id, sc.uuid, sc.state)); r) {
+      log_->info("controller: broker {} is down in SWIM: marking it dead (index {})", sc.id.value, r->value);
+    } else {
+      log_->warn("controller: cannot mark broker {} dead: {}", sc.id.value, r.error().text);
+    }
+  }
+  if (!plan.change) return;
+  const auto& cc = *plan.change;
+  auto r = host_->propose_conf_change(meta_group_id, cc);
+  if (!r) {
+    log_->warn("controller: cannot {} node {}: {}", plan.reason, cc.node.value, r.error().text);
     return;
   }
-  // Caught-up, alive learners become voters while there are fewer than meta_voters.
-  const std::size_t meta_voters = state_.brokers().size() >= 5 ? 5 : 3;
-  if (st.conf.voters.size() >= meta_voters) return;
-  for (const auto& l : st.conf.learners) {
-    const bool alive = std::any_of(cands.begin(), cands.end(), [&](const candidate& c) { return c.id == l.value; });
-    auto m = st.match.find(l);
-    if (!alive || m == st.match.end() || m->second < st.commit) continue;
-    propose_cc(conf_change::kind::add_voter, l.value, "promote to voter");
-    return;
-  }
+  cc_index_ = r->value;
+  cc_term_ = st.term.value;
+  log_->info("controller: {} node {} (index {})", plan.reason, cc.node.value, r->value);
 }
 
 void meta_service::check_joined(const consensus::raft_status& st) {

@@ -34,6 +34,7 @@
 #include "daemon/node_identity.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
+#include "metadata/meta_controller.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::daemon {
@@ -107,6 +108,7 @@ class meta_service {
   void open_group(const std::string& cluster_id, consensus::conf_state initial, bool campaign);
   void apply(consensus::apply_batch&& b);
   void refresh_peers();
+  std::vector<metadata::node_view> cluster_nodes() const;
   void run_controller(const consensus::raft_status& st);
   void check_joined(const consensus::raft_status& st);
   void report_health();
@@ -131,12 +133,12 @@ class meta_service {
   bool stopped_ = false;
   std::map<std::uint64_t, std::pair<std::string, std::string>> peers_;  // id -> (rpc addr, uuid)
 
-  // Controller bookkeeping (leader only): the last conf change proposed, and when each broker's
-  // registration was last proposed (re-proposed only after a pause, never every tick).
+  // Controller bookkeeping (leader only): the last conf change proposed, and until when each
+  // broker's last record (registration or state) is not proposed again.
   std::uint64_t cc_index_ = 0;
   std::uint64_t cc_term_ = 0;
   std::chrono::steady_clock::time_point next_controller_run_{};
-  std::map<std::uint64_t, std::chrono::steady_clock::time_point> registered_at_;
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> proposed_at_;
 
   joined_fn joined_;
   health_fn health_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "metadata/core/formation_codec.h"
+#include "metadata/meta_commands.h"
+#include "metadata/meta_controller.h"
 
 namespace chronik::sim {
 
@@ -20,8 +22,9 @@ consensus::raft_config meta_raft_config() {
 std::uint32_t id_of(int i) { return static_cast<std::uint32_t>(i + 1); }
 }  // namespace
 
-formation_cluster::formation_cluster(std::uint64_t seed, int size, std::uint32_t expect)
+formation_cluster::formation_cluster(std::uint64_t seed, int size, std::uint32_t expect, controller_settings ctl)
     : expect_(expect),
+      ctl_(ctl),
       gossip_(seed, [] {
         gossip::config c = gossip::config::local();
         c.tick_ms = 10;
@@ -43,8 +46,10 @@ void formation_cluster::start(int i, const std::vector<int>& seeds, bool wiped) 
     n.raft_cluster.clear();
   }
   n.joining.clear();
-  n.registered.clear();
-  n.proposed.clear();
+  n.state.reset();
+  n.proposed_until.clear();
+  n.cc_index = n.cc_term = 0;
+  n.down_since.clear();
   gossip_.start(i, seeds, wiped, "starting");
   const metadata::node_ref self{id_of(i), gossip_.core(i).self().uuid};
   metadata::bootstrap_config cfg{expect_, 30, 200};
@@ -88,6 +93,7 @@ void formation_cluster::step_bootstrap(int i) {
     n.disk = *rd.persist;
   }
   if (rd.abandon_group) {
+    n.state.reset();
     n.raft.reset();
     n.raft_disk.reset();
     n.raft_cluster.clear();
@@ -108,6 +114,8 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
     n.raft_disk = std::make_unique<consensus::memory_storage>(conf);
     n.raft_cluster = cluster;
   }
+  // The state machine is rebuilt from the log: the core hands every committed entry over again.
+  n.state = std::make_unique<metadata::meta_state>();
   n.raft = std::make_unique<consensus::raft>(meta_raft_config(), consensus::node_id{id_of(i)}, *n.raft_disk,
                                              raft_net_.random().next());
   // The founder (lowest voter) campaigns at once: the group needs a leader, not a timeout.
@@ -123,9 +131,12 @@ void formation_cluster::step_raft(int i) {
     n.raft_disk->persist(rd.hard_state_update, rd.snapshot_update, rd.entries);
     for (auto& m : rd.messages) raft_net_.send(i, static_cast<int>(m.to.value) - 1, raft_packet{n.raft_cluster, m});
     for (const auto& e : rd.committed_entries) {
-      if (e.type != consensus::entry_type::normal || !e.data.starts_with("register ")) continue;
-      const auto space = e.data.find(' ', 9);
-      n.registered[static_cast<std::uint32_t>(std::stoul(e.data.substr(9, space - 9)))] = e.data.substr(space + 1);
+      if (e.index <= n.state->applied_index()) continue;
+      if (e.type != consensus::entry_type::normal || e.data.empty()) {
+        n.state->skip(e.index);
+      } else {
+        (void)n.state->apply(e.index, e.data);  // a refused record is still applied, as an error
+      }
     }
     n.raft->advance(rd);
   }
@@ -143,42 +154,69 @@ void formation_cluster::step_raft(int i) {
   }
 }
 
-// The controller on the `__meta` leader: register brokers, add joiners as learners, promote them.
-void formation_cluster::control(int i) {
+// SWIM's view of this cluster's members and joiners from node i, as the controller sees it.
+std::vector<metadata::node_view> formation_cluster::cluster_view(int i) {
   node& n = nodes_[i];
-  if (!n.raft || n.raft->state() != consensus::role::leader) return;
-  std::vector<std::pair<std::uint32_t, std::string>> brokers{{id_of(i), gossip_.core(i).self().uuid}};
-  std::vector<std::pair<std::uint32_t, std::string>> joiners;
+  const std::uint64_t now = gossip_.net().now();
+  std::vector<metadata::node_view> out;
   for (const auto& m : gossip_.core(i).members()) {
-    if (m.state != gossip::member_state::alive) continue;
     const auto bar1 = m.meta.find('|');
     const auto bar2 = m.meta.find('|', bar1 + 1);
     if (bar1 == std::string::npos || bar2 == std::string::npos) continue;
     const std::string joining = m.meta.substr(bar1 + 1, bar2 - bar1 - 1);
     auto f = metadata::decode_formation(m.meta.substr(bar2 + 1));
-    if (f && f->state == kind::member && f->cluster_id == n.raft_cluster) brokers.emplace_back(m.id.value, m.uuid);
-    if (joining == n.raft_cluster) joiners.emplace_back(m.id.value, m.uuid);
+    const bool member = f && f->state == kind::member && f->cluster_id == n.raft_cluster;
+    if (!member && joining != n.raft_cluster) continue;
+    const std::string addr = "sim-" + std::to_string(m.id.value);
+    metadata::node_view v{consensus::node_id{m.id.value}, m.uuid, addr + ":9092", addr + ":9093"};
+    v.relation = member ? metadata::cluster_relation::member : metadata::cluster_relation::joining;
+    const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
+    if (!down) {
+      n.down_since.erase(m.id.value);
+    } else {
+      const std::uint64_t since = n.down_since.try_emplace(m.id.value, now).first->second;
+      v.swim = metadata::swim_view::down;
+      v.down_for = std::chrono::milliseconds(10 * (now - since));
+    }
+    out.push_back(std::move(v));
   }
-  for (const auto& [b, uuid] : brokers) {
-    const std::string cmd = "register " + std::to_string(b) + " " + uuid;
-    auto it = n.registered.find(b);
-    if ((it == n.registered.end() || it->second != uuid) && n.proposed.insert(cmd).second) (void)n.raft->propose(cmd);
-  }
-  const auto status = n.raft->status();
-  const std::size_t meta_voters = status.conf.voters.size() + status.conf.learners.size() >= 5 ? 5 : 3;
-  for (const auto& [j, uuid] : joiners) {
-    const consensus::node_id id{j};
-    const auto& c = status.conf;
-    const bool voter = std::find(c.voters.begin(), c.voters.end(), id) != c.voters.end();
-    const bool learner = std::find(c.learners.begin(), c.learners.end(), id) != c.learners.end();
-    auto reg = n.registered.find(j);
-    // A node that comes back with a new uuid (a wiped data directory) is a new member: its old
-    // replica, whose log it no longer has, is removed before it is added again (property 3).
-    if ((voter || learner) && reg != n.registered.end() && reg->second != uuid)
-      (void)n.raft->propose_conf_change({consensus::conf_change::kind::remove, id});
-    else if (!voter && !learner) (void)n.raft->propose_conf_change({consensus::conf_change::kind::add_learner, id});
-    else if (learner && c.voters.size() < meta_voters && status.match.contains(id) && status.match.at(id) >= status.commit)
-      (void)n.raft->propose_conf_change({consensus::conf_change::kind::add_voter, id});
+  return out;
+}
+
+// The controller on the `__meta` leader (metadata/meta_controller.h), as daemon/meta_service.cc
+// runs it: records re-proposed per broker only after a pause, one configuration change at a time.
+void formation_cluster::control(int i) {
+  node& n = nodes_[i];
+  if (!n.raft) return;
+  auto view = cluster_view(i);  // tracks down_since on every node, leader or not
+  if (n.raft->state() != consensus::role::leader) return;
+  const auto st = n.raft->status();
+  const std::uint64_t now = gossip_.net().now();
+  metadata::controller_input in;
+  in.self = consensus::node_id{id_of(i)};
+  in.state = &n.state->data();
+  in.conf = st.conf;
+  in.match = st.match;
+  in.commit = st.commit;
+  in.conf_change_in_flight = n.cc_term == st.term.value && n.cc_index > st.commit.value;
+  in.nodes = std::move(view);
+  in.meta_voters = ctl_.meta_voters;
+  in.voter_replace_after = std::chrono::milliseconds(10 * ctl_.voter_replace_after_ticks);
+  const auto plan = metadata::plan_controller(in);
+  auto due = [&](std::uint64_t id) {
+    auto& until = n.proposed_until[id];
+    if (now < until) return false;
+    until = now + 100;
+    return true;
+  };
+  for (const auto& reg : plan.registrations)
+    if (due(reg.id.value)) (void)n.raft->propose(metadata::commands::register_broker(reg));
+  for (const auto& sc : plan.state_changes)
+    if (due(sc.id.value)) (void)n.raft->propose(metadata::commands::set_broker_state(sc.id, sc.uuid, sc.state));
+  if (!plan.change) return;
+  if (auto r = n.raft->propose_conf_change(*plan.change); r) {
+    n.cc_index = r->value;
+    n.cc_term = st.term.value;
   }
 }
 
@@ -223,11 +261,21 @@ bool formation_cluster::formed_with_all_registered() const {
   if (!leader) return false;
   for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
     if (!running(i)) continue;
-    auto it = leader->registered.find(id_of(i));
-    if (it == leader->registered.end() || it->second != gossip_.core(i).self().uuid) return false;
+    const auto* b = leader->state->broker(consensus::node_id{id_of(i)});
+    if (b == nullptr || b->uuid != gossip_.core(i).self().uuid || b->state != metadata::broker_state::alive) return false;
   }
   return true;
 }
+
+int formation_cluster::leader() const {
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i)
+    if (running(i) && nodes_[i].raft && nodes_[i].raft->state() == consensus::role::leader) return i;
+  return -1;
+}
+
+const consensus::conf_state& formation_cluster::leader_conf() const { return nodes_[leader()].raft->conf(); }
+
+const metadata::meta_data& formation_cluster::leader_registry() const { return nodes_[leader()].state->data(); }
 
 std::string formation_cluster::describe() const {
   std::string out;
@@ -241,7 +289,11 @@ std::string formation_cluster::describe() const {
     out += metadata::encode_formation(n.boot->state()) + (n.joining.empty() ? "" : " joining " + n.joining);
     if (n.raft)
       out += " raft " + std::string(consensus::to_string(n.raft->state())) + " t" + std::to_string(n.raft->term().value) +
-             " registered " + std::to_string(n.registered.size());
+             " registered " + std::to_string(n.state->brokers().size()) + " voters " + [&] {
+               std::string v;
+               for (auto id : n.raft->conf().voters) v += std::to_string(id.value) + ",";
+               return v;
+             }();
   }
   return out;
 }

@@ -1,7 +1,9 @@
 // Gossip, bootstrap and the `__meta` Raft group together (DESIGN.md §2, §4): N nodes each run a
 // gossip core, a bootstrap core whose persisted state survives crashes, and, once a member, a Raft
-// core for `__meta`. The Raft leader acts as a minimal controller: it registers every member as a
-// broker and adds joining nodes as learners, then voters. Checks run after every tick.
+// core for `__meta` applying to the real `__meta` state machine. The Raft leader runs the real
+// controller (metadata/meta_controller.h): it registers brokers, marks those SWIM says are down
+// dead, adds joiners as learners, promotes them up to meta_voters and replaces voters SWIM has
+// confirmed dead for voter_replace_after (properties 5 and 6). Checks run after every tick.
 #pragma once
 
 #include <map>
@@ -14,13 +16,21 @@
 #include "consensus/core/memory_storage.h"
 #include "consensus/core/raft.h"
 #include "metadata/core/bootstrap.h"
+#include "metadata/meta_controller.h"
+#include "metadata/meta_state.h"
 #include "tests/sim/gossip_cluster.h"
 
 namespace chronik::sim {
 
+// The controller's settings in the simulation; ticks are 10 ms.
+struct controller_settings {
+  std::uint32_t meta_voters = 0;  // 0: automatic
+  std::uint64_t voter_replace_after_ticks = 100;
+};
+
 class formation_cluster {
  public:
-  formation_cluster(std::uint64_t seed, int size, std::uint32_t expect);
+  formation_cluster(std::uint64_t seed, int size, std::uint32_t expect, controller_settings ctl = {});
 
   // Starts node i (keeping its data directory unless wiped) with the given seeds.
   void start(int i, const std::vector<int>& seeds, bool wiped = false);
@@ -36,6 +46,11 @@ class formation_cluster {
   const std::vector<std::string>& violations() const { return violations_; }
   std::string describe() const;
   std::size_t clusters_formed() const { return formed_.size(); }
+  // The `__meta` leader among running nodes, if any (-1 otherwise).
+  int leader() const;
+  // The leader's configuration and registry (leader() must be >= 0).
+  const consensus::conf_state& leader_conf() const;
+  const metadata::meta_data& leader_registry() const;
 
  private:
   struct raft_packet {
@@ -49,19 +64,26 @@ class formation_cluster {
     std::unique_ptr<consensus::raft> raft;
     std::string raft_cluster;     // the cluster whose `__meta` group runs here
     std::string joining;          // a cluster we asked to join
-    std::map<std::uint32_t, std::string> registered;  // broker id -> uuid in the applied `__meta` state
-    std::set<std::string> proposed;                   // registrations this node proposed as leader
+    std::unique_ptr<metadata::meta_state> state;  // the applied `__meta` state
+    // Controller bookkeeping as leader: records per broker are not re-proposed before this tick,
+    // and the last configuration change proposed (one at a time).
+    std::map<std::uint64_t, std::uint64_t> proposed_until;
+    std::uint64_t cc_index = 0;
+    std::uint64_t cc_term = 0;
+    std::map<std::uint32_t, std::uint64_t> down_since;  // SWIM: member id -> tick first seen down
   };
 
   std::string meta_of(int i) const;
   void step_bootstrap(int i);
   void start_group(int i, const std::string& cluster, const std::vector<metadata::node_ref>& voters);
   void step_raft(int i);
+  std::vector<metadata::node_view> cluster_view(int i);
   void control(int i);
   void check();
   void violation(const std::string& what) { violations_.push_back("tick " + std::to_string(gossip_.net().now()) + ": " + what); }
 
   std::uint32_t expect_;
+  controller_settings ctl_;
   gossip_cluster gossip_;
   sim_network<raft_packet> raft_net_;
   std::vector<node> nodes_;

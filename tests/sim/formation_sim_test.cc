@@ -1,4 +1,4 @@
-// Seeded simulation of cluster formation (issue 4; DESIGN.md §4 properties 1-5): gossip, the
+// Seeded simulation of cluster formation (issue 4; DESIGN.md §4 properties 1-6): gossip, the
 // bootstrap coordinator and the `__meta` Raft group together. Checks after every tick: never two
 // clusters formed; a persisted membership never changes except by abandoning a cluster that never
 // formed. Eventually: one cluster, every running node a member, every broker registered.
@@ -149,6 +149,51 @@ TEST(FormationSim, WipedAndLateNodesJoin) {
     c.start(victim, {(victim + 1) % 4}, true);
     expect_formed(c, seed, "wiped node " + std::to_string(victim));
     if (HasFatalFailure()) return;
+  }
+}
+
+// Property 6: a voter SWIM confirms dead for voter_replace_after is replaced by a live learner,
+// so that the cluster then survives the loss of another voter. Four nodes, three voters
+// (meta_voters = 3); the victim is any voter, the leader included; loss and duplication on.
+TEST(FormationSim, DeadVoterIsReplacedByALiveLearner) {
+  for (std::uint64_t seed : seeds(150, 90)) {
+    set_current_seed(seed);
+    formation_cluster c(seed, 4, 3, {.meta_voters = 3, .voter_replace_after_ticks = 100});
+    c.gossip().net().faults = {.loss_percent = 2, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 3};
+    for (int i = 0; i < 3; ++i) c.start(i, {(i + 1) % 3});
+    expect_formed(c, seed, "first three");
+    if (HasFatalFailure()) return;
+    c.start(3, {0});
+    expect_formed(c, seed, "late fourth");
+    if (HasFatalFailure()) return;
+    // The fourth node stays a learner: three voters are the target.
+    ASSERT_EQ(c.leader_conf().voters.size(), 3u) << replay(seed) << c.describe();
+
+    auto& r = c.gossip().net().random();
+    const auto voters = c.leader_conf().voters;
+    const int victim = static_cast<int>(voters[r.below(voters.size())].value) - 1;
+    c.crash(victim);
+    const consensus::node_id gone{static_cast<std::uint64_t>(victim) + 1};
+    // Dead detection (about 2 s local), voter_replace_after (1 s), a promotion and a removal.
+    auto replaced = c.run_until(
+        [&] {
+          if (c.leader() < 0) return false;
+          const auto& conf = c.leader_conf();
+          const auto* b = c.leader_registry().brokers.count(gone) ? &c.leader_registry().brokers.at(gone) : nullptr;
+          return conf.voters.size() == 3 && std::find(conf.voters.begin(), conf.voters.end(), gone) == conf.voters.end() &&
+                 b != nullptr && b->state == metadata::broker_state::dead;
+        },
+        formation_bound);
+    ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed) << c.describe();
+    ASSERT_TRUE(replaced.has_value()) << "voter " << victim << " never replaced; " << replay(seed) << c.describe();
+
+    // With the replacement in, losing one more voter still leaves a working majority.
+    const auto now_voters = c.leader_conf().voters;
+    const int second = static_cast<int>(now_voters[r.below(now_voters.size())].value) - 1;
+    c.crash(second);
+    auto elected = c.run_until([&] { return c.leader() >= 0 && c.leader() != second; }, formation_bound);
+    ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed) << c.describe();
+    ASSERT_TRUE(elected.has_value()) << "no leader after losing voter " << second << "; " << replay(seed) << c.describe();
   }
 }
 

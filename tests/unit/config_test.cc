@@ -73,6 +73,8 @@ TEST_F(config_test, defaults_without_file) {
   EXPECT_TRUE(cfg->seeds.empty());
   EXPECT_EQ(cfg->data_dir, fs::path("./data/node-1"));
   EXPECT_EQ(cfg->bootstrap_expect, 3u);
+  EXPECT_EQ(cfg->meta_voters, 0u);
+  EXPECT_EQ(cfg->voter_replace_after_ms, 10'000u);
   EXPECT_EQ(cfg->preset, gossip_preset::lan);
   EXPECT_EQ(cfg->level, log_level::info);
   EXPECT_EQ(cfg->gossip.probe_interval_ms, gossip::config::lan().probe_interval_ms);
@@ -310,6 +312,28 @@ TEST_F(config_test, bad_preset_log_level_cluster_name_data_dir_bootstrap_expect)
   EXPECT_EQ(error_of("cluster_name = \"\"\n"), "config error: cluster_name: \"\" must be 1..64 characters of [A-Za-z0-9._-]");
   EXPECT_EQ(error_of("data_dir = \"\"\n"), "config error: data_dir: must not be empty");
   EXPECT_EQ(error_of("bootstrap_expect = 0\n"), "config error: bootstrap_expect: 0 is out of range 1..1000");
+}
+
+TEST_F(config_test, meta_voters_and_voter_replace_after) {
+  EXPECT_EQ(error_of("meta_voters = 4\n"), "config error: meta_voters: must be 0 (automatic) or odd: 1, 3, 5, 7 or 9");
+  EXPECT_EQ(error_of("meta_voters = 11\n"), "config error: meta_voters: 11 is out of range 0..9");
+  EXPECT_EQ(error_of("voter_replace_after_ms = 50\n"),
+            "config error: voter_replace_after_ms: 50 is out of range 100..86400000");
+  EXPECT_EQ(error_of("meta_voters = \"3\"\n").substr(0, 33), "config error: meta_voters: expect");
+  cli_overrides cli;
+  cli.meta_voters = 2;
+  EXPECT_EQ(cli_error_of(cli), "config error: meta_voters: must be 0 (automatic) or odd: 1, 3, 5, 7 or 9 (from --meta-voters)");
+  cli.meta_voters = 5;
+  cli.voter_replace_after_ms = 2500;
+  auto cfg = load_node_config(std::nullopt, cli);
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->meta_voters, 5u);
+  EXPECT_EQ(cfg->voter_replace_after_ms, 2500u);
+  cli_overrides local;
+  local.preset = "local";
+  auto l = load_node_config(std::nullopt, local);
+  ASSERT_TRUE(l) << l.error();
+  EXPECT_EQ(l->voter_replace_after_ms, 1'000u) << "the preset's default";
 }
 
 TEST_F(config_test, gossip_values_out_of_range_and_validate_failures) {

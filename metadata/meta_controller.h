@@ -1,0 +1,85 @@
+// The `__meta` controller's decisions (DESIGN.md §4 properties 5 and 6; docs/metadata.md
+// "Controller"), as a pure function: given what the leader knows (the replicated broker registry,
+// the Raft configuration and progress, and SWIM's view of every node), it returns the records to
+// propose and at most one configuration change. daemon/meta_service.cc runs it on the leader and
+// proposes the plan; the rules are unit-tested here without a network (tests/unit/meta_controller_test.cc).
+//
+// Why one configuration change at a time: the core applies single-server changes only, each
+// after the previous one committed (Raft dissertation §4.1), so the plan names the single most
+// urgent change and the next run picks the next one.
+//
+// Order of urgency:
+//   1. remove the old replica of a wiped node (same id, new uuid) so that it can join again;
+//   2. remove a voter that SWIM has confirmed dead for voter_replace_after, once a replacement
+//      has been promoted (voters > target), which restores the quorum margin;
+//   3. promote a caught-up live learner while the live voters are fewer than the target
+//      (property 5 "up to meta_voters", property 6 "replaced with a live non-voter");
+//   4. add as learner a live node of this cluster (or asking to join it) that is not in the
+//      configuration: a joiner, or a replica removed while it was dead that came back.
+// A dead voter is removed only once the voters outnumber the target, so in time the replacement
+// is promoted first (3, then 2): the voter count never drops below the target while a
+// replacement exists, and with no live learner to promote the dead voter simply stays (removing
+// it would not add any fault tolerance, and it may come back).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/core/raft.h"
+#include "metadata/meta_commands.h"
+#include "metadata/meta_state.h"
+
+namespace chronik::metadata {
+
+// SWIM's view of one node, folded to what the controller needs: alive and suspect nodes are
+// live (a suspect may refute); dead and left nodes are down, for `down_for` so far.
+enum class swim_view : std::uint8_t { live, down };
+
+// Whether a node belongs to the cluster or asks to join it (its gossiped formation state).
+enum class cluster_relation : std::uint8_t { member, joining };
+
+struct node_view {
+  node_id id;
+  std::string uuid;
+  std::string kafka_addr;
+  std::string rpc_addr;
+  swim_view swim = swim_view::live;
+  std::chrono::milliseconds down_for{0};
+  cluster_relation relation = cluster_relation::member;
+};
+
+struct controller_input {
+  node_id self;
+  const meta_data* state = nullptr;  // the applied registry
+  consensus::conf_state conf;
+  std::map<node_id, log_index> match;  // the leader's progress
+  log_index commit;
+  bool conf_change_in_flight = false;  // an earlier change has not committed in this term
+  std::vector<node_view> nodes;        // SWIM's members of this cluster and its joiners
+  std::uint32_t meta_voters = 0;       // 0: automatic (3, or 5 once 5+ brokers are registered)
+  std::chrono::milliseconds voter_replace_after{10'000};
+};
+
+struct broker_state_change {
+  node_id id;
+  std::string uuid;
+  broker_state state = broker_state::dead;
+};
+
+struct controller_plan {
+  std::vector<commands::broker_registration> registrations;  // new, re-addressed or back alive
+  std::vector<broker_state_change> state_changes;           // alive brokers SWIM says are down
+  std::optional<consensus::conf_change> change;
+  std::string reason;  // why `change`, for the log
+};
+
+// The voter count the controller aims for.
+std::size_t target_voters(std::uint32_t meta_voters, std::size_t registered_brokers);
+
+controller_plan plan_controller(const controller_input& in);
+
+}  // namespace chronik::metadata
