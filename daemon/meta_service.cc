@@ -40,7 +40,8 @@ nlohmann::json cluster_status_to_json(const cluster_status& s) {
     brokers.push_back({{"node_id", b.node_id},
                        {"uuid", b.uuid},
                        {"kafka_address", b.kafka_address},
-                       {"rpc_address", b.rpc_address}});
+                       {"rpc_address", b.rpc_address},
+                       {"state", b.state}});
   }
   return nlohmann::json{{"cluster_id", s.cluster_id.empty() ? nlohmann::json() : nlohmann::json(s.cluster_id)},
                         {"meta_leader", s.meta_leader},
@@ -334,7 +335,8 @@ cluster_status meta_service::status() const {
     }
   }
   s.applied = state_.applied_index().value;
-  for (const auto& [id, b] : state_.brokers()) s.brokers.push_back({id.value, b.uuid, b.kafka_addr, b.rpc_addr});
+  for (const auto& [id, b] : state_.brokers())
+    s.brokers.push_back({id.value, b.uuid, b.kafka_addr, b.rpc_addr, std::string(metadata::to_string(b.state))});
   return s;
 }
 

@@ -44,6 +44,7 @@ struct broker_status {
   std::string uuid;
   std::string kafka_address;
   std::string rpc_address;
+  std::string state;  // alive, dead or draining, as `__meta` records it
 };
 
 // A copy of what this node knows of its cluster, for /v1/cluster and /health.
@@ -61,7 +62,7 @@ struct cluster_status {
 };
 
 // The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
-// brokers [{node_id, uuid, kafka_address, rpc_address}].
+// brokers [{node_id, uuid, kafka_address, rpc_address, state}].
 nlohmann::json cluster_status_to_json(const cluster_status& s);
 
 // Raft timing derived from the node's gossip preset: the tick period, and election timeout and

@@ -42,9 +42,9 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
   out += "voters:       " + text(c, "voters") + "\n";
   out += "learners:     " + text(c, "learners") + "\n";
   out += "\n";
-  constexpr std::size_t columns = 5;
+  constexpr std::size_t columns = 6;
   std::vector<std::array<std::string, columns>> rows;
-  rows.push_back({"BROKER", "KAFKA ADDRESS", "RPC ADDRESS", "ROLE", "UUID"});
+  rows.push_back({"BROKER", "KAFKA ADDRESS", "RPC ADDRESS", "ROLE", "STATE", "UUID"});
   auto listed = [&c](const char* key, const std::string& id) {
     const auto it = c.find(key);
     if (it == c.end() || !it->is_array()) return false;
@@ -55,7 +55,7 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
     const std::string id = text(b, "node_id");
     std::string role = listed("voters", id) ? "voter" : listed("learners", id) ? "learner" : "broker";
     if (id == leader) role = "leader";
-    rows.push_back({id, text(b, "kafka_address"), text(b, "rpc_address"), role, text(b, "uuid")});
+    rows.push_back({id, text(b, "kafka_address"), text(b, "rpc_address"), role, text(b, "state"), text(b, "uuid")});
   }
   std::array<std::size_t, columns> width{};
   for (const auto& r : rows)

@@ -270,6 +270,15 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
 
 }  // namespace
 
+std::string_view to_string(broker_state s) {
+  switch (s) {
+    case broker_state::alive: return "alive";
+    case broker_state::dead: return "dead";
+    case broker_state::draining: return "draining";
+  }
+  return "unknown";
+}
+
 std::expected<apply_result, meta_errc> meta_state::apply(log_index index, std::string_view command) {
   CHRONIK_ASSERT(index > d_.applied, "__meta entries are applied once, in log order");
   // A rejected command is still applied: its outcome (the error) is decided, and a snapshot taken

@@ -69,6 +69,7 @@ inline constexpr std::size_t max_id_bytes = 64;      // cluster id, node uuid
 inline constexpr std::size_t max_field_bytes = 255;  // addresses, rack
 
 enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
+std::string_view to_string(broker_state s);  // "alive", "dead", "draining"
 
 struct broker_record {
   node_id id;

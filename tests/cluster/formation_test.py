@@ -5,7 +5,9 @@ all 3 brokers registered on every node under one `__meta` leader; a restart of e
 and founds nothing; 5 nodes with bootstrap_expect 3 found a cluster of 3 and the other two join
 it (learner, then voter up to 5) without promising; kill -9 of the `__meta` leader elects a new
 leader among the other two and keeps the registrations; a 4th node started later joins as a
-learner and a broker; a wiped node has its old replica removed and rejoins with its new uuid.
+learner and a broker; a wiped node has its old replica removed and rejoins with its new uuid; a
+voter killed with kill -9 is marked dead and, after voter_replace_after, replaced by the live
+learner, so the cluster then survives the loss of a second voter (DESIGN.md §4 property 6).
 
 Run: /usr/bin/python3 tests/cluster/formation_test.py --server build/daemon/chronik-server
 """
@@ -201,6 +203,53 @@ class Formation(unittest.TestCase):
 
         c.wait_for(rejoined, FORM_S, f"wiped node {victim.node_id} to rejoin as a new member")
         self.assertEqual(len(registered(c, 4)["voters"]), 3)
+        self.failed = False
+
+    def test_dead_voter_is_replaced_by_the_learner(self):
+        self.cluster = c = Cluster(SERVER, 4)
+        replace_ms = 1000
+        extra = ["--meta-voters", "3", "--voter-replace-after-ms", str(replace_ms)]
+        for n in c.nodes[:3]:
+            n.start([m.gossip_addr for m in c.nodes[:3] if m is not n], extra)
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        c.nodes[3].start([c.nodes[0].gossip_addr], extra)
+        c.wait_for(lambda: formed(c, 4) and registered(c, 4)["learners"] == [4], FORM_S, "the 4th node as a learner")
+
+        # Any voter, the leader included.
+        victim = c.nodes[self.rng.choice(registered(c, 4)["voters"]) - 1]
+        victim.kill()
+        killed = time.monotonic()
+
+        def replaced():
+            views = [n.cluster() for n in c.nodes if n.running()]
+            if any(v is None or not v.get("meta_leader") for v in views):
+                return False
+            if len({v["meta_leader"] for v in views}) != 1:
+                return False
+            for v in views:
+                states = {b["node_id"]: b["state"] for b in v["brokers"]}
+                if len(v["voters"]) != 3 or victim.node_id in v["voters"] or states.get(victim.node_id) != "dead":
+                    return False
+            return True
+
+        done = c.wait_for(replaced, FORM_S, f"voter {victim.node_id} replaced")
+        view = next(n.cluster() for n in c.nodes if n.running())
+        print(f"kill -9 of voter {victim.node_id}: replaced {done - killed:.2f}s later "
+              f"(voter_replace_after {replace_ms} ms); voters {sorted(view['voters'])}")
+        self.assertIn(4, view["voters"])
+        log = "".join(read_log(n) for n in c.nodes if n.running())
+        self.assertIn(f"remove the replaced dead voter node {victim.node_id}", log)
+
+        # A second voter down: the other two still elect a leader and serve the cluster view.
+        second = c.nodes[self.rng.choice([v for v in view["voters"]]) - 1]
+        second.kill()
+
+        def leader_among_survivors():
+            views = [n.cluster() for n in c.nodes if n.running()]
+            leaders = {v["meta_leader"] for v in views if v}
+            return len(views) == 2 and all(views) and len(leaders) == 1 and leaders.pop() not in (0, second.node_id)
+
+        c.wait_for(leader_among_survivors, FORM_S, f"a leader after voter {second.node_id} is lost too")
         self.failed = False
 
 

@@ -112,9 +112,9 @@ cluster_status sample_cluster() {
   s.commit = 9;
   s.voters = {1, 2, 3};
   s.learners = {4};
-  s.brokers = {{1, "u1", "127.0.0.1:9092", "127.0.0.1:9093"},
-               {2, "u2", "127.0.0.2:9092", "127.0.0.2:9093"},
-               {4, "u4", "127.0.0.4:9092", "127.0.0.4:9093"}};
+  s.brokers = {{1, "u1", "127.0.0.1:9092", "127.0.0.1:9093", "alive"},
+               {2, "u2", "127.0.0.2:9092", "127.0.0.2:9093", "alive"},
+               {4, "u4", "127.0.0.4:9092", "127.0.0.4:9093", "dead"}};
   return s;
 }
 
@@ -128,6 +128,7 @@ TEST(admin_format_test, cluster_json_and_status_text) {
   ASSERT_EQ(j["brokers"].size(), 3u);
   EXPECT_EQ(j["brokers"][2]["node_id"], 4);
   EXPECT_EQ(j["brokers"][2]["kafka_address"], "127.0.0.4:9092");
+  EXPECT_EQ(j["brokers"][2]["state"], "dead");
   EXPECT_TRUE(cluster_status_to_json(cluster_status{})["cluster_id"].is_null());
 
   auto text = format_cluster_status(j);
@@ -135,9 +136,9 @@ TEST(admin_format_test, cluster_json_and_status_text) {
   EXPECT_NE(text->find("cluster id:   c0ffee\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("meta leader:  2\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("voters:       1,2,3\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("1       127.0.0.1:9092  127.0.0.1:9093  voter    u1\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("2       127.0.0.2:9092  127.0.0.2:9093  leader   u2\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("4       127.0.0.4:9092  127.0.0.4:9093  learner  u4\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("1       127.0.0.1:9092  127.0.0.1:9093  voter    alive  u1\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("2       127.0.0.2:9092  127.0.0.2:9093  leader   alive  u2\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("4       127.0.0.4:9092  127.0.0.4:9093  learner  dead   u4\n"), std::string::npos) << *text;
   EXPECT_FALSE(format_cluster_status(nlohmann::json::array()));
   EXPECT_FALSE(format_cluster_status(nlohmann::json{{"brokers", 1}}));
 }
