@@ -8,6 +8,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <sys/socket.h>
 
@@ -55,6 +56,8 @@ struct admin_server::impl {
 
   template <typename T>
   std::expected<T, std::string> on_io(const std::function<T()>& fn);
+  template <typename T>
+  std::expected<T, std::string> on_io_async(const std::function<void(std::function<void(T)>)>& fn);
   void handle_health(httplib::Response& res) const;
   void handle_members(httplib::Response& res);
   void handle_cluster(httplib::Response& res);
@@ -63,13 +66,25 @@ struct admin_server::impl {
 
 template <typename T>
 std::expected<T, std::string> admin_server::impl::on_io(const std::function<T()>& fn) {
+  return on_io_async<T>([fn](const std::function<void(T)>& reply) { reply(fn()); });
+}
+
+template <typename T>
+std::expected<T, std::string> admin_server::impl::on_io_async(const std::function<void(std::function<void(T)>)>& fn) {
   auto promise = std::make_shared<std::promise<T>>();
   auto future = promise->get_future();
-  asio::post(io, [promise, serving = serving, source = &fn] {
+  // The task holds a copy of `fn`: it may run after this request has timed out and returned.
+  asio::post(io, [promise, serving = serving, source = fn] {
     // `serving` turns false in stop() before the source's objects may be destroyed; checking it
     // here, on the io thread, keeps a late task from reaching a destroyed gossip node.
     if (!serving->load()) return;  // the promise breaks; the waiter answers 503
-    promise->set_value((*source)());
+    // The reply may outlive this request (it timed out): the promise is shared, and a second
+    // answer is ignored.
+    auto answered = std::make_shared<bool>(false);
+    source([promise, answered](T value) {
+      if (std::exchange(*answered, true)) return;
+      promise->set_value(std::move(value));
+    });
   });
   // Wait in short slices so that stop() is not held up by a request whose io task never runs.
   const auto deadline = std::chrono::steady_clock::now() + opts.io_timeout;
@@ -106,7 +121,7 @@ void admin_server::impl::handle_cluster(httplib::Response& res) {
     set_json_error(res, 503, "no cluster status on this node");
     return;
   }
-  auto body = on_io<nlohmann::json>(cluster);
+  auto body = on_io_async<nlohmann::json>(cluster);
   if (!body) {
     log->warn("GET /v1/cluster: {}", body.error());
     set_json_error(res, 503, body.error());

@@ -10,7 +10,8 @@
 // Threading (DESIGN.md §3): httplib serves requests on its own threads, which must never touch
 // gossip objects. /v1/members posts a task to the io_context that copies the member list there,
 // and waits for it at most io_timeout; a busy or stopped io thread gives 503, not a hang.
-// /v1/cluster does the same with the cluster source. /health reads the readiness last reported
+// /v1/cluster does the same with the cluster source, whose answer may come later on the io thread
+// (a linearizable read, docs/metadata.md), within the same io_timeout. /health reads the readiness last reported
 // through set_health (under a mutex), so it never waits for the io thread.
 #pragma once
 
@@ -45,8 +46,10 @@ class admin_server {
  public:
   // Called on the io thread; returns a copy so nothing shared crosses to the HTTP threads.
   using members_source = std::function<std::vector<gossip::member_snapshot>()>;
-  // Called on the io thread; builds the /v1/cluster body.
-  using cluster_source = std::function<nlohmann::json()>;
+  // Called on the io thread; answers the /v1/cluster body through `reply`, on the io thread,
+  // now or later (after a ReadIndex round), at most once.
+  using cluster_reply = std::function<void(nlohmann::json)>;
+  using cluster_source = std::function<void(cluster_reply reply)>;
 
   admin_server(asio::io_context& io, admin_options opts, members_source source,
                std::shared_ptr<spdlog::logger> log);

@@ -187,6 +187,12 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.meta_voters = static_cast<std::uint32_t>(*n);
     return {};
   }
+  if (key == "meta_snapshot_entries") {
+    auto n = want_int(key, v, 4, 1'000'000'000, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.meta_snapshot_entries = static_cast<std::uint64_t>(*n);
+    return {};
+  }
   if (key == "voter_replace_after_ms") {
     auto n = want_int(key, v, 100, 86'400'000, flag);
     if (!n) return std::unexpected(n.error());
@@ -239,6 +245,7 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
+      key == "meta_snapshot_entries" ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }
@@ -349,6 +356,7 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
       {"bootstrap_expect", "--bootstrap-expect", opt(cli.bootstrap_expect)},
       {"meta_voters", "--meta-voters", opt(cli.meta_voters)},
       {"voter_replace_after_ms", "--voter-replace-after-ms", opt(cli.voter_replace_after_ms)},
+      {"meta_snapshot_entries", "--meta-snapshot-entries", opt(cli.meta_snapshot_entries)},
       {"cluster_name", "--cluster-name", opt(cli.cluster_name)},
       {"log_level", "--log-level", opt(cli.log_level)},
   };

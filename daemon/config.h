@@ -62,6 +62,9 @@ struct node_config {
   // replaces it with a live learner (property 6). Default by preset: lan 10000, wan 30000,
   // local 1000 ms; 100..86400000.
   std::uint32_t voter_replace_after_ms = 10'000;
+  // `__meta` entries applied between two snapshots of its state machine; each snapshot compacts
+  // the log before it (Raft paper §7). 4..1000000000, default 4096.
+  std::uint64_t meta_snapshot_entries = 4096;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.
@@ -87,6 +90,7 @@ struct cli_overrides {
   std::optional<std::int64_t> bootstrap_expect;
   std::optional<std::int64_t> meta_voters;
   std::optional<std::int64_t> voter_replace_after_ms;
+  std::optional<std::int64_t> meta_snapshot_entries;
   std::optional<std::string> cluster_name;
   std::optional<std::string> preset;
   std::optional<std::string> log_level;

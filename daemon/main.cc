@@ -64,6 +64,7 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   number("--bootstrap-expect", cli.bootstrap_expect, "fresh nodes needed to bootstrap the cluster");
   number("--meta-voters", cli.meta_voters, "__meta voters to keep: 0 automatic, or odd 1..9");
   number("--voter-replace-after-ms", cli.voter_replace_after_ms, "replace a __meta voter dead this long");
+  number("--meta-snapshot-entries", cli.meta_snapshot_entries, "__meta entries between snapshots");
   text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
   text("--preset", cli.preset, "gossip timings: lan, wan or local");
   text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");
@@ -141,11 +142,16 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   });
   admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
   admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
-  admin.set_cluster_source([&meta, &formation] {
-    auto j = cluster_status_to_json(meta.status());
-    j["formation"] = metadata::encode_formation(formation.state());
-    if (!formation.joining().empty()) j["joining"] = formation.joining();
-    return j;
+  // A linearizable read first (ReadIndex), so the status shows every change committed anywhere;
+  // without a leader it falls back to this node's local view, and says so in "read".
+  admin.set_cluster_source([&meta, &formation](admin_server::cluster_reply reply) {
+    meta.read_linearizable([&meta, &formation, reply = std::move(reply)](bool linearizable) {
+      auto j = cluster_status_to_json(meta.status());
+      j["read"] = linearizable ? "linearizable" : "local";
+      j["formation"] = metadata::encode_formation(formation.state());
+      if (!formation.joining().empty()) j["joining"] = formation.joining();
+      reply(std::move(j));
+    });
   });
   meta.on_health([&admin](bool ready, const std::string& reason) { admin.set_health(ready, reason); });
   if (auto r = admin.start(); !r) {

@@ -25,6 +25,7 @@ using metadata::meta_group_id;
 // proposal, a leader change). The controller itself runs at most this often.
 constexpr auto reproposal_pause = std::chrono::milliseconds(1000);
 constexpr auto controller_interval = std::chrono::milliseconds(50);
+constexpr std::size_t max_pending_reads = 1024;
 
 bool contains(const std::vector<node_id>& v, std::uint64_t id) {
   return std::any_of(v.begin(), v.end(), [id](node_id n) { return n.value == id; });
@@ -119,6 +120,9 @@ void meta_service::stop() {
   if (stopped_) return;
   stopped_ = true;
   *alive_ = false;
+  // Pending reads are dropped, not answered: their callers' objects may already be going away
+  // (an admin request then sees a broken promise and answers "shutting down").
+  reads_.clear();
   timer_.cancel();
   host_.reset();  // joins the disk thread
   if (transport_) transport_->stop();  // the KJ thread goes last
@@ -194,6 +198,7 @@ void meta_service::on_tick() {
       }
     }
   }
+  expire_reads();
   report_health();
   schedule_tick();
 }
@@ -202,6 +207,9 @@ void meta_service::apply(consensus::apply_batch&& b) {
   if (b.snap && !b.snap->empty() && b.snap->meta.index > state_.applied_index()) {
     if (auto r = state_.restore(b.snap->data); !r) {
       log_->error("__meta: cannot restore snapshot at {}: {}", b.snap->meta.index.value, metadata::to_string(r.error()));
+    } else {
+      snapshot_index_ = b.snap->meta.index.value;
+      log_->info("__meta: state restored from the snapshot at index {}", snapshot_index_);
     }
   }
   for (auto& e : b.committed) {
@@ -212,6 +220,75 @@ void meta_service::apply(consensus::apply_batch&& b) {
     }
     auto r = state_.apply(e.index, e.data);
     if (!r) log_->warn("__meta: entry {} rejected: {}", e.index.value, metadata::to_string(r.error()));
+  }
+  for (auto& rs : b.reads) {
+    auto it = reads_.find(rs.context);
+    if (it != reads_.end()) it->second.index = std::max<std::uint64_t>(rs.index.value, 1);
+  }
+  serve_reads();
+  maybe_snapshot();
+}
+
+// Raft paper §7: the state machine's snapshot replaces the log before it, so the WAL does not
+// grow without bound and a replica that is far behind (or new) gets the snapshot in chunks.
+void meta_service::maybe_snapshot() {
+  const std::uint64_t applied = state_.applied_index().value;
+  if (!host_ || applied < snapshot_index_ + cfg_.meta_snapshot_entries) return;
+  if (auto r = host_->compact(meta_group_id, state_.applied_index(), state_.snapshot()); !r) {
+    log_->warn("__meta: cannot snapshot at {}: {}", applied, r.error().text);
+    return;
+  }
+  snapshot_index_ = applied;
+  log_->info("__meta: snapshot at index {}, log compacted", applied);
+}
+
+void meta_service::read_linearizable(read_fn done) {
+  if (!host_ || !group_running_ || reads_.size() >= max_pending_reads) {
+    done(false);
+    return;
+  }
+  // Without a known leader the core would drop the request: answer at once instead.
+  auto st = host_->status(meta_group_id);
+  if (!st || st->leader.value == 0) {
+    done(false);
+    return;
+  }
+  std::string context = "read-" + std::to_string(++next_read_);
+  if (auto r = host_->read_index(meta_group_id, context); !r) {
+    done(false);
+    return;
+  }
+  // A leader that is gone loses the request: after one minimum election timeout (local 100 ms,
+  // lan 500 ms, wan 1 s, below the admin endpoint's 2 s wait) the caller gets a local read.
+  const auto timeout = timing_.tick * timing_.raft.election_timeout_ticks_min;
+  reads_.emplace(std::move(context), pending_read{std::move(done), std::chrono::steady_clock::now() + timeout});
+}
+
+void meta_service::serve_reads() {
+  const std::uint64_t applied = state_.applied_index().value;
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.index == 0 || it->second.index > applied) {
+      ++it;
+      continue;
+    }
+    auto done = std::move(it->second.done);
+    it = reads_.erase(it);
+    done(true);
+  }
+}
+
+// The core drops a ReadIndex request when it knows no leader, and a leader change loses the
+// ones in flight; the caller gets a local read instead of waiting for ever.
+void meta_service::expire_reads() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    auto done = std::move(it->second.done);
+    it = reads_.erase(it);
+    done(false);
   }
 }
 

@@ -103,6 +103,13 @@ class meta_service {
 
   cluster_status status() const;
 
+  // A linearizable read of `__meta` (Raft dissertation §6.4 ReadIndex): `done(true)` once this
+  // node's state machine has applied everything committed before the call, so that status() then
+  // reflects every change acknowledged anywhere in the cluster; `done(false)` when there is no
+  // group here or no leader answers within read_timeout. Always called on the io thread.
+  using read_fn = std::function<void(bool linearizable)>;
+  void read_linearizable(read_fn done);
+
  private:
   void schedule_tick();
   void on_tick();
@@ -113,6 +120,9 @@ class meta_service {
   void run_controller(const consensus::raft_status& st);
   void check_joined(const consensus::raft_status& st);
   void report_health();
+  void serve_reads();
+  void expire_reads();
+  void maybe_snapshot();
 
   asio::io_context& io_;
   gossip::gossip_node& gossip_;
@@ -140,6 +150,17 @@ class meta_service {
   std::uint64_t cc_term_ = 0;
   std::chrono::steady_clock::time_point next_controller_run_{};
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> proposed_at_;
+
+  // ReadIndex requests by context: waiting for the leader's answer (index 0), then for `applied`
+  // to reach the answer's index.
+  struct pending_read {
+    read_fn done;
+    std::chrono::steady_clock::time_point deadline;
+    std::uint64_t index = 0;
+  };
+  std::map<std::string, pending_read> reads_;
+  std::uint64_t next_read_ = 0;
+  std::uint64_t snapshot_index_ = 0;  // the last snapshot taken or installed here
 
   joined_fn joined_;
   health_fn health_;

@@ -7,7 +7,9 @@ it (learner, then voter up to 5) without promising; kill -9 of the `__meta` lead
 leader among the other two and keeps the registrations; a 4th node started later joins as a
 learner and a broker; a wiped node has its old replica removed and rejoins with its new uuid; a
 voter killed with kill -9 is marked dead and, after voter_replace_after, replaced by the live
-learner, so the cluster then survives the loss of a second voter (DESIGN.md §4 property 6).
+learner, so the cluster then survives the loss of a second voter (DESIGN.md §4 property 6); with snapshots
+every few entries, a late node is brought up to date by a snapshot of `__meta`. Every cluster view
+checked is a linearizable read (ReadIndex).
 
 Run: /usr/bin/python3 tests/cluster/formation_test.py --server build/daemon/chronik-server
 """
@@ -64,7 +66,8 @@ def registered(cluster, members):
         if not n.running():
             continue
         v = n.cluster()
-        if v is None or not v.get("meta_leader"):
+        # Once a leader is known the view comes from a ReadIndex round (a linearizable read).
+        if v is None or not v.get("meta_leader") or v.get("read") != "linearizable":
             return None
         views.append(v)
     if not views or len({v["meta_leader"] for v in views}) != 1 or len({v["cluster_id"] for v in views}) != 1:
@@ -250,6 +253,26 @@ class Formation(unittest.TestCase):
             return len(views) == 2 and all(views) and len(leaders) == 1 and leaders.pop() not in (0, second.node_id)
 
         c.wait_for(leader_among_survivors, FORM_S, f"a leader after voter {second.node_id} is lost too")
+        self.failed = False
+
+    def test_snapshot_brings_a_late_node_up_to_date(self):
+        self.cluster = c = Cluster(SERVER, 4)
+        extra = ["--meta-snapshot-entries", "4"]
+        for n in c.nodes[:3]:
+            n.start([m.gossip_addr for m in c.nodes[:3] if m is not n], extra)
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        c.wait_for(lambda: "__meta: snapshot at index" in read_log(c.nodes[registered(c, 3)["meta_leader"] - 1]),
+                   FORM_S, "a snapshot on the leader")
+        late = c.nodes[3]
+        late.start([c.nodes[0].gossip_addr], extra)
+        c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node to join through a snapshot")
+        self.assertIn("__meta: state restored from the snapshot", read_log(late))
+        self.assertEqual(sorted(b["node_id"] for b in late.cluster()["brokers"]), [1, 2, 3, 4])
+        # Restarting the late node reopens the group from its stored snapshot and log.
+        late.signal(signal.SIGTERM)
+        self.assertEqual(late.wait_exit(15), 0)
+        late.start([c.nodes[0].gossip_addr], extra)
+        c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node back after a restart")
         self.failed = False
 
 

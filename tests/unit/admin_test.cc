@@ -3,6 +3,7 @@
 // timestamps and the NodeMeta round trip.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <random>
@@ -10,6 +11,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -154,7 +156,16 @@ class admin_server_test : public ::testing::Test {
       const auto port = static_cast<std::uint16_t>(28000 + rd() % 4000);
       admin_options opts{"127.0.0.1", port, 7, "00112233445566778899aabbccddeeff", "chronik", 300ms};
       server_.emplace(io_, opts, [this] { return members_; }, module_logger("admin"));
-      server_->set_cluster_source([] { return cluster_status_to_json(sample_cluster()); });
+      server_->set_cluster_source([this](admin_server::cluster_reply reply) {
+        switch (cluster_answer_.load()) {
+          case answer::now: reply(cluster_status_to_json(sample_cluster())); break;
+          // Later, from another io task, as a ReadIndex answer arrives.
+          case answer::later:
+            asio::post(io_, [reply = std::move(reply)] { reply(cluster_status_to_json(sample_cluster())); });
+            break;
+          case answer::never: break;
+        }
+      });
       if (server_->start()) {
         port_ = port;
         break;
@@ -180,6 +191,8 @@ class admin_server_test : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::vector<gossip::member_snapshot> members_{sample_member(1, gossip::member_state::alive, ""),
                                                 sample_member(2, gossip::member_state::dead, "")};
+  enum class answer { now, later, never };
+  std::atomic<answer> cluster_answer_{answer::now};  // read on the io thread
   std::optional<admin_server> server_;
   std::thread io_thread_;
   std::uint16_t port_ = 0;
@@ -229,6 +242,19 @@ TEST_F(admin_server_test, health_members_cluster_and_not_found) {
   auto missing = get("/v2/nothing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(admin_server_test, cluster_answered_later_is_served_and_never_answered_is_503) {
+  cluster_answer_ = answer::later;
+  start_server(true);
+  auto later = get("/v1/cluster");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(later->body)["cluster_id"], "c0ffee");
+  cluster_answer_ = answer::never;
+  auto never = get("/v1/cluster");
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->status, 503);
 }
 
 TEST_F(admin_server_test, members_is_503_when_io_thread_does_not_answer) {
