@@ -23,7 +23,9 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// Makes the rename itself durable: without the directory fsync a crash could lose the new entry
+}  // namespace
+
+// Makes a rename itself durable: without the directory fsync a crash could lose the new entry
 // even though the file contents were synced.
 std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -34,8 +36,6 @@ std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir) {
   if (rc != 0) return std::unexpected("fsync of " + dir.string() + " failed: " + errno_text(err));
   return {};
 }
-
-}  // namespace
 
 std::expected<void, std::string> write_file_durably(const std::filesystem::path& dir, std::string_view name,
                                                     std::string_view contents) {

@@ -14,6 +14,9 @@ namespace chronik::daemon {
 std::expected<void, std::string> write_file_durably(const std::filesystem::path& dir, std::string_view name,
                                                     std::string_view contents);
 
+// fsyncs a directory, so that renames and removals in it survive a crash.
+std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir);
+
 // The whole file if it exists (nullopt if not); an error if it cannot be read or exceeds max_bytes.
 std::expected<std::optional<std::string>, std::string> read_small_file(const std::filesystem::path& path,
                                                                        std::size_t max_bytes);

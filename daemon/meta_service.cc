@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/node_meta.h"
+#include "daemon/raft_state_dir.h"
 #include "metadata/meta_commands.h"
 #include "metadata/meta_controller.h"
 
@@ -97,6 +98,21 @@ std::expected<void, std::string> meta_service::start() {
     return std::unexpected("raft transport: cannot listen on " + cfg_.rpc_addr() + ": " + r.error().text);
   }
 
+  if (auto r = remove_discarded_raft_state(cfg_.data_dir); !r) {
+    transport_->stop();
+    return std::unexpected("raft host: " + r.error());
+  }
+  if (auto r = open_host(); !r) {
+    transport_->stop();
+    return r;
+  }
+  log_->info("raft: listening on {}, tick {} ms, recovered groups: {}", cfg_.rpc_addr(), timing_.tick.count(),
+             host_->recovered_groups().size());
+  schedule_tick();
+  return {};
+}
+
+std::expected<void, std::string> meta_service::open_host() {
   consensus::host_config hc;
   hc.self = node_id{cfg_.node_id.value};
   hc.data_dir = cfg_.data_dir;
@@ -105,15 +121,27 @@ std::expected<void, std::string> meta_service::start() {
     t->send(to, std::move(msgs));
   };
   auto host = consensus::raft_host::open(io_, hc, outbox, log_);
-  if (!host) {
-    transport_->stop();
-    return std::unexpected("raft host: cannot open " + (cfg_.data_dir / "raft").string() + ": " + host.error().text);
-  }
+  if (!host) return std::unexpected("raft host: cannot open " + (cfg_.data_dir / "raft").string() + ": " + host.error().text);
   host_ = std::move(*host);
-  log_->info("raft: listening on {}, tick {} ms, recovered groups: {}", cfg_.rpc_addr(), timing_.tick.count(),
-             host_->recovered_groups().size());
-  schedule_tick();
   return {};
+}
+
+// The node moves to another cluster: its Raft state belongs to one that never formed
+// (daemon/raft_state_dir.h), so the host is closed, the state discarded and a fresh host opened.
+bool meta_service::discard_raft_state_for(const std::string& cluster_id) {
+  host_.reset();  // joins the disk thread
+  snapshot_index_ = 0;
+  reads_.clear();
+  state_ = metadata::meta_state{};
+  if (auto r = discard_raft_state(cfg_.data_dir); !r) {
+    log_->critical("__meta: cannot discard the Raft state for cluster {}: {}", cluster_id, r.error());
+    return false;
+  }
+  if (auto r = open_host(); !r) {
+    log_->critical("__meta: {}", r.error());
+    return false;
+  }
+  return true;
 }
 
 void meta_service::stop() {
@@ -133,6 +161,23 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
   if (group_running_) {
     if (cluster_id != cluster_id_) log_->error("__meta: already running for cluster {}, not {}", cluster_id_, cluster_id);
     return;
+  }
+  auto owner = read_raft_owner(cfg_.data_dir);
+  if (!owner) {
+    log_->critical("__meta: {}", owner.error());
+    return;
+  }
+  if (*owner && **owner != cluster_id) {
+    log_->warn("__meta: the Raft state here belongs to cluster {}, which never formed with this node; "
+               "discarding it for cluster {}", **owner, cluster_id);
+    if (!discard_raft_state_for(cluster_id)) return;
+  }
+  // Written before `__meta` first touches the disk, so that the state is always attributable.
+  if (!*owner || **owner != cluster_id) {
+    if (auto w = write_raft_owner(cfg_.data_dir, cluster_id); !w) {
+      log_->critical("__meta: {}", w.error());
+      return;
+    }
   }
   const auto recovered = host_->recovered_groups();
   const bool reopen = std::find(recovered.begin(), recovered.end(), meta_group_id) != recovered.end();
@@ -160,14 +205,15 @@ void meta_service::start_group(const metadata::formation& f) {
 }
 
 void meta_service::abandon_group(const metadata::formation&) {
-  // Group ids are never reused (docs/raft_host.md), so a removed `__meta` cannot be created again
-  // by this data directory; R8 is rare enough that the operator restarts the node wiped.
+  // R8: the cluster never formed and never can; its Raft state goes with it, so that this data
+  // directory can found or join another cluster (docs/bootstrap.md).
   if (!host_ || !group_running_) return;
-  if (auto r = host_->remove_group(meta_group_id); !r) log_->error("__meta: cannot remove: {}", r.error().text);
-  log_->warn("__meta: abandoned the group of cluster {}", cluster_id_);
+  const std::string abandoned = cluster_id_;
   group_running_ = false;
+  campaign_pending_ = false;
   cluster_id_.clear();
   transport_->set_cluster_id({});
+  if (discard_raft_state_for(abandoned)) log_->warn("__meta: abandoned cluster {} and discarded its Raft state", abandoned);
 }
 
 void meta_service::join(const std::string& cluster_id) {

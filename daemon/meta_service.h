@@ -111,6 +111,8 @@ class meta_service {
   void read_linearizable(read_fn done);
 
  private:
+  std::expected<void, std::string> open_host();
+  bool discard_raft_state_for(const std::string& cluster_id);
   void schedule_tick();
   void on_tick();
   void open_group(const std::string& cluster_id, consensus::conf_state initial, bool campaign);

@@ -275,6 +275,29 @@ class Formation(unittest.TestCase):
         c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node back after a restart")
         self.failed = False
 
+    def test_raft_state_of_a_cluster_left_behind_is_discarded(self):
+        # The nodes' formation files go (as if each had abandoned its cluster by R8, or crashed
+        # before becoming a member), while their Raft state of the old cluster stays: founding
+        # again must discard that state, not reopen it as the new cluster's `__meta`.
+        self.cluster = c = Cluster(SERVER, 3)
+        self.start(3, [0, 1, 2])
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        old_id = registered(c, 3)["cluster_id"]
+        for n in c.nodes:
+            n.signal(signal.SIGTERM)
+            self.assertEqual(n.wait_exit(15), 0)
+            os.remove(os.path.join(n.data_dir, "formation"))
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n])
+        c.wait_for(lambda: formed(c, 3), FORM_S, "a new cluster with 3 brokers")
+        new_id = registered(c, 3)["cluster_id"]
+        self.assertNotEqual(new_id, old_id)
+        for n in c.nodes:
+            self.assertIn(f"belongs to cluster {old_id}", read_log(n))
+            with open(os.path.join(n.data_dir, "meta-cluster")) as f:
+                self.assertEqual(f.read().strip(), new_id)
+        self.failed = False
+
 
 if __name__ == "__main__":
     run_suite(globals(), "formation")
