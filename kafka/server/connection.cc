@@ -1,0 +1,147 @@
+#include "kafka/server/connection.h"
+
+#include <utility>
+
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+namespace chronik::kafka {
+namespace {
+
+std::uint32_t big_endian_u32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+std::string with_size_prefix(const std::string& frame) {
+  const auto n = static_cast<std::uint32_t>(frame.size());
+  std::string out;
+  out.reserve(frame.size() + 4);
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out += frame;
+  return out;
+}
+
+std::string peer_of(const asio::ip::tcp::socket& s) {
+  asio::error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const server_config& cfg,
+                       request_handler& handler, std::shared_ptr<spdlog::logger> log, closed_fn on_closed)
+    : socket_(std::move(socket)), cfg_(cfg), handler_(handler), log_(std::move(log)), on_closed_(std::move(on_closed)) {
+  client_.connection_id = id;
+  client_.peer = peer_of(socket_);
+}
+
+void connection::start() {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // answers are small and latency-bound
+  read_size();
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  slots_.clear();
+  if (on_closed_) on_closed_(client_.connection_id);
+}
+
+void connection::fail(const std::string& why) {
+  if (closed_) return;
+  log_->warn("kafka: closing connection {} from {}: {}", client_.connection_id, client_.peer, why);
+  close();
+}
+
+void connection::read_size() {
+  if (closed_ || reading_) return;
+  // Backpressure: at the in-flight bound, stop reading until an answer leaves.
+  if (slots_.size() >= cfg_.max_in_flight) return;
+  reading_ = true;
+  asio::async_read(socket_, asio::buffer(size_buf_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
+    self->reading_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      // A client closing its side is the normal end of a connection.
+      if (ec != asio::error::eof && ec != asio::error::connection_reset) {
+        self->log_->debug("kafka: connection {} read error: {}", self->client_.connection_id, ec.message());
+      }
+      self->close();
+      return;
+    }
+    const std::uint32_t size = big_endian_u32(self->size_buf_);
+    // The smallest request header (api key, version, correlation id, client id length) is 10 bytes.
+    if (size < 10 || size > self->cfg_.max_request_bytes) {
+      self->fail("request size " + std::to_string(size) + " outside 10.." + std::to_string(self->cfg_.max_request_bytes));
+      return;
+    }
+    self->read_frame(size);
+  });
+}
+
+void connection::read_frame(std::uint32_t size) {
+  frame_.assign(size, '\0');
+  reading_ = true;
+  asio::async_read(socket_, asio::buffer(frame_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
+    self->reading_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      self->close();
+      return;
+    }
+    const std::uint64_t seq = self->next_seq_++;
+    self->slots_.push_back({});
+    std::weak_ptr<connection> weak = self;
+    self->handler_.handle(self->client_, std::move(self->frame_), [weak, seq](handler_reply reply) {
+      if (auto c = weak.lock()) c->on_reply(seq, std::move(reply));
+    });
+    self->read_size();
+  });
+}
+
+void connection::on_reply(std::uint64_t seq, handler_reply reply) {
+  if (closed_ || seq < first_seq_ || seq >= first_seq_ + slots_.size()) return;
+  auto& s = slots_[seq - first_seq_];
+  if (s.reply) return;  // answered twice: the first answer stands
+  if (reply.what == handler_reply::kind::close) {
+    fail(reply.why);
+    return;
+  }
+  s.reply = std::move(reply);
+  flush();
+}
+
+void connection::flush() {
+  if (closed_ || writing_) return;
+  // Drop answered slots without a response; write the first answered response.
+  while (!slots_.empty() && slots_.front().reply) {
+    handler_reply r = std::move(*slots_.front().reply);
+    slots_.pop_front();
+    ++first_seq_;
+    if (r.what != handler_reply::kind::respond) continue;
+    out_ = with_size_prefix(r.frame);
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (self->closed_) return;
+      if (ec) {
+        self->close();
+        return;
+      }
+      self->flush();
+    });
+    break;
+  }
+  read_size();  // a slot may have freed up
+}
+
+}  // namespace chronik::kafka

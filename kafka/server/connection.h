@@ -1,0 +1,70 @@
+// One Kafka client connection: reads size-prefixed request frames, hands each to the request
+// handler, and writes the answers back in request order (the protocol requires it: clients match
+// responses to requests by order as well as by correlation id).
+//
+// Answers may complete out of order (a Produce with acks=all waits for a commit while a Metadata
+// request behind it answers at once), so each request takes a slot in a queue; a slot's answer is
+// written only when every slot before it has been written or has no answer (acks=0).
+//
+// Threading: everything runs on the io thread. The server owns each connection until it closes
+// (the closed callback); replies that arrive after that are dropped.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/ip/tcp.hpp>
+#include <spdlog/logger.h>
+
+#include "kafka/server/request_handler.h"
+#include "kafka/server/server_config.h"
+
+namespace chronik::kafka {
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using closed_fn = std::function<void(std::uint64_t id)>;
+
+  connection(asio::ip::tcp::socket socket, std::uint64_t id, const server_config& cfg, request_handler& handler,
+             std::shared_ptr<spdlog::logger> log, closed_fn on_closed);
+  void start();
+  // Closes the socket; pending replies are dropped. Idempotent.
+  void close();
+  std::uint64_t id() const { return client_.connection_id; }
+  // Not reading because max_in_flight requests are unanswered.
+  bool read_paused() const { return !closed_ && !reading_ && slots_.size() >= cfg_.max_in_flight; }
+
+ private:
+  struct slot {
+    std::optional<handler_reply> reply;  // empty until the handler answers
+  };
+
+  void read_size();
+  void read_frame(std::uint32_t size);
+  void on_reply(std::uint64_t seq, handler_reply reply);
+  void flush();
+  void fail(const std::string& why);
+
+  asio::ip::tcp::socket socket_;
+  const server_config& cfg_;
+  request_handler& handler_;
+  std::shared_ptr<spdlog::logger> log_;
+  closed_fn on_closed_;
+  client_info client_;
+
+  std::uint8_t size_buf_[4] = {};
+  std::string frame_;
+  bool reading_ = false;  // a read is outstanding
+  bool writing_ = false;  // a write is outstanding
+  bool closed_ = false;
+  std::deque<slot> slots_;         // unanswered or unwritten requests, oldest first
+  std::uint64_t first_seq_ = 0;    // sequence number of slots_.front()
+  std::uint64_t next_seq_ = 0;
+  std::string out_;                // the answer being written (size prefix included)
+};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,43 @@
+// What the Kafka server hands each request to (kafka/server/connection.h): one complete request
+// frame, the bytes after the 4-byte size prefix. The handler answers through `reply` exactly once,
+// now or later (acks=all waits for a Raft commit, Fetch long-polls), on the io thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace chronik::kafka {
+
+struct handler_reply {
+  enum class kind : std::uint8_t {
+    respond,  // send `frame` (response header + body, without the size prefix)
+    none,     // no response on the wire (Produce with acks=0)
+    close,    // the request was malformed: log `why` and close the connection
+  };
+  kind what = kind::respond;
+  std::string frame;
+  std::string why;
+
+  static handler_reply respond(std::string f) { return {kind::respond, std::move(f), {}}; }
+  static handler_reply no_response() { return {kind::none, {}, {}}; }
+  static handler_reply close_connection(std::string why) { return {kind::close, {}, std::move(why)}; }
+};
+
+using reply_fn = std::function<void(handler_reply)>;
+
+// Who sent a request, for handlers that care (logging, quotas later).
+struct client_info {
+  std::string peer;  // "ip:port"
+  std::uint64_t connection_id = 0;
+};
+
+class request_handler {
+ public:
+  virtual ~request_handler() = default;
+  virtual void handle(const client_info& client, std::string frame, reply_fn reply) = 0;
+};
+
+}  // namespace chronik::kafka
