@@ -1,0 +1,113 @@
+#include "kafka/partition/partition_index.h"
+
+#include <algorithm>
+
+#include "consensus/core/assert.h"
+
+namespace chronik::kafka {
+namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+std::uint64_t get_u64(std::string_view in, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[at + i]);
+  return v;
+}
+
+constexpr std::uint8_t snapshot_version = 1;
+constexpr std::size_t snapshot_size = 1 + 2 * 8;
+
+}  // namespace
+
+indexed_entry partition_index::append(log_index index, const entry_summary& s) {
+  CHRONIK_ASSERT(index > applied_, "partition entries are indexed once, in log order");
+  CHRONIK_ASSERT(s.records > 0, "an entry with records has at least one");
+  applied_ = index;
+  indexed_entry e{index, next_, s.records, s.max_timestamp, s.bytes};
+  next_ += s.records;
+  bytes_ += s.bytes;
+  entries_.push_back(e);
+  return e;
+}
+
+void partition_index::skip(log_index index) {
+  CHRONIK_ASSERT(index > applied_, "partition entries are indexed once, in log order");
+  applied_ = index;
+}
+
+std::vector<indexed_entry> partition_index::from_offset(std::int64_t offset, std::uint64_t max_bytes) const {
+  std::vector<indexed_entry> out;
+  if (offset < log_start_ || offset >= next_) return out;
+  // The entry holding `offset` is the last one whose base offset is at or before it.
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), offset,
+                             [](std::int64_t o, const indexed_entry& e) { return o < e.base_offset; });
+  if (it != entries_.begin()) --it;
+  std::uint64_t taken = 0;
+  for (; it != entries_.end(); ++it) {
+    if (!out.empty() && taken + it->bytes > max_bytes) break;
+    out.push_back(*it);
+    taken += it->bytes;
+  }
+  return out;
+}
+
+std::optional<std::int64_t> partition_index::offset_for_timestamp(std::int64_t timestamp_ms) const {
+  // Timestamps need not grow with offsets (producers set them), so this is a scan, not a search.
+  for (const auto& e : entries_)
+    if (e.max_timestamp >= timestamp_ms) return std::max(e.base_offset, log_start_);
+  return std::nullopt;
+}
+
+std::optional<log_cut> partition_index::retention_point(std::int64_t now_ms, std::int64_t retention_ms,
+                                                          std::int64_t retention_bytes) const {
+  if (entries_.size() < 2) return std::nullopt;
+  std::size_t drop = 0;  // entries to drop from the front; the newest always stays
+  const std::size_t last_droppable = entries_.size() - 1;
+  if (retention_ms >= 0) {
+    while (drop < last_droppable && entries_[drop].max_timestamp >= 0 &&
+           entries_[drop].max_timestamp < now_ms - retention_ms)
+      ++drop;
+  }
+  if (retention_bytes >= 0) {
+    std::uint64_t kept = bytes_;
+    for (std::size_t i = 0; i < drop; ++i) kept -= entries_[i].bytes;
+    while (drop < last_droppable && kept > static_cast<std::uint64_t>(retention_bytes)) kept -= entries_[drop++].bytes;
+  }
+  if (drop == 0) return std::nullopt;
+  return log_cut{entries_[drop - 1].index, entries_[drop - 1].end_offset()};
+}
+
+void partition_index::drop_through(const log_cut& cut) {
+  while (!entries_.empty() && entries_.front().index <= cut.index) {
+    bytes_ -= entries_.front().bytes;
+    entries_.pop_front();
+  }
+  log_start_ = std::max(log_start_, cut.next_offset);
+}
+
+std::string partition_index::snapshot_at(const log_cut& cut) {
+  std::string out;
+  out.push_back(static_cast<char>(snapshot_version));
+  put_u64(out, cut.index.value);
+  put_u64(out, static_cast<std::uint64_t>(cut.next_offset));
+  return out;
+}
+
+std::expected<void, index_errc> partition_index::restore(std::string_view bytes) {
+  if (bytes.size() != snapshot_size || static_cast<std::uint8_t>(bytes[0]) != snapshot_version)
+    return std::unexpected(index_errc::malformed_snapshot);
+  const auto applied = get_u64(bytes, 1);
+  const auto next = static_cast<std::int64_t>(get_u64(bytes, 9));
+  if (next < 0) return std::unexpected(index_errc::malformed_snapshot);
+  applied_ = log_index{applied};
+  log_start_ = next;
+  next_ = next;
+  bytes_ = 0;
+  entries_.clear();
+  return {};
+}
+
+}  // namespace chronik::kafka

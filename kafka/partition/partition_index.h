@@ -1,0 +1,98 @@
+// The offset index of one partition (DESIGN.md §5 "One write path"; docs/kafka.md "Partitions"):
+// the partition's Raft log IS its storage, and this index maps Kafka offsets onto the Raft entries
+// that hold them. Pure: no I/O; the shell reads the entries' bytes from the WAL.
+//
+// Offsets are assigned when an entry is applied, in commit order, so every replica assigns the
+// same dense offsets from the same committed log: entry k gets [next, next + records). The leader
+// stamps the same base offset into the batch before proposing (it only proposes once every entry
+// of earlier terms is applied, so its prediction is this very computation), and readers rewrite
+// the base offset from this index anyway: it sits outside the batch CRC.
+//
+// The high watermark is the offset after the last applied (so committed) entry: consumers never
+// read past it (DESIGN.md §5 "Reads").
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "consensus/core/types.h"
+
+namespace chronik::kafka {
+
+using consensus::log_index;
+
+// What the index needs of an entry's record batches (kafka/protocol/record_batch.h parses them).
+struct entry_summary {
+  std::int32_t records = 0;         // sum of (last offset delta + 1) over the entry's batches
+  std::int64_t max_timestamp = -1;  // largest batch max timestamp, ms; -1 when unknown
+  std::uint64_t bytes = 0;
+};
+
+struct indexed_entry {
+  log_index index;
+  std::int64_t base_offset = 0;
+  std::int32_t records = 0;
+  std::int64_t max_timestamp = -1;
+  std::uint64_t bytes = 0;
+  std::int64_t end_offset() const { return base_offset + records; }
+};
+
+enum class index_errc : std::uint8_t { malformed_snapshot };
+
+// A point of the log: everything through Raft index `index`, holding offsets below `next_offset`.
+struct log_cut {
+  log_index index;
+  std::int64_t next_offset = 0;
+};
+
+class partition_index {
+ public:
+  // A committed entry with records; `index` must be above applied(). Returns its placement.
+  indexed_entry append(log_index index, const entry_summary& s);
+  // A committed entry without records (Raft no-op, configuration change).
+  void skip(log_index index);
+
+  log_index applied() const { return applied_; }
+  std::int64_t log_start_offset() const { return log_start_; }
+  std::int64_t high_watermark() const { return next_; }
+  std::uint64_t size_bytes() const { return bytes_; }
+  std::size_t entry_count() const { return entries_.size(); }
+
+  // Entries holding offsets at or after `offset`, in order, stopping once max_bytes is reached
+  // (the first one always comes, as Kafka's Fetch requires). Empty when offset is at or past the
+  // high watermark, or before the log start (the caller answers OFFSET_OUT_OF_RANGE).
+  std::vector<indexed_entry> from_offset(std::int64_t offset, std::uint64_t max_bytes) const;
+  // ListOffsets by timestamp: the base offset of the first entry whose max timestamp is at least
+  // `timestamp_ms` (batch granularity), or nullopt when none is.
+  std::optional<std::int64_t> offset_for_timestamp(std::int64_t timestamp_ms) const;
+
+  // Retention (Kafka's retention.ms and retention.bytes; < 0 disables each): the last Raft index
+  // that may be dropped so that no entry whose max timestamp is older than now - retention_ms
+  // remains and the retained bytes fit retention_bytes. The newest entry is always kept, so the
+  // high watermark stays readable. nullopt: nothing to drop.
+  std::optional<log_cut> retention_point(std::int64_t now_ms, std::int64_t retention_ms,
+                                         std::int64_t retention_bytes) const;
+  // Drops every entry at or below `cut.index`; the log start offset becomes cut.next_offset.
+  void drop_through(const log_cut& cut);
+
+  // A snapshot of the partition at a cut (Raft paper §7): the state there is just "offsets below
+  // next_offset are gone"; the entries after the cut come back from the log. The Raft host stores
+  // it when it compacts the log through cut.index, and sends it to a replica that is behind.
+  static std::string snapshot_at(const log_cut& cut);
+  // Resets the index to a snapshot: applied = cut.index, log start = high watermark = next_offset.
+  std::expected<void, index_errc> restore(std::string_view bytes);
+
+ private:
+  log_index applied_;
+  std::int64_t log_start_ = 0;
+  std::int64_t next_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::deque<indexed_entry> entries_;  // ascending by index and offset
+};
+
+}  // namespace chronik::kafka
