@@ -130,6 +130,7 @@ std::expected<void, std::string> meta_service::open_host() {
 // (daemon/raft_state_dir.h), so the host is closed, the state discarded and a fresh host opened.
 bool meta_service::discard_raft_state_for(const std::string& cluster_id) {
   host_.reset();  // joins the disk thread
+  liveness_.clear();  // the new host learns every node's liveness afresh
   snapshot_index_ = 0;
   reads_.clear();
   state_ = metadata::meta_state{};
@@ -343,6 +344,15 @@ void meta_service::refresh_peers() {
   for (const auto& snap : gossip_.members()) {
     const auto& m = snap.m;
     if (m.id.value == cfg_.node_id.value) continue;
+    // Quiesced groups sleep until SWIM says their leader's node is gone (docs/raft_host.md
+    // "Quiescence"); the host acts only on changes.
+    const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
+    const auto liveness = down ? consensus::node_liveness::dead : consensus::node_liveness::alive;
+    auto [known, inserted] = liveness_.try_emplace(m.id.value, liveness);
+    if (host_ && (inserted || known->second != liveness)) {
+      known->second = liveness;
+      host_->set_node_liveness(node_id{m.id.value}, liveness);
+    }
     auto meta = decode_node_meta(m.meta);
     if (!meta || meta->rpc_addr.empty()) continue;
     auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);

@@ -145,6 +145,7 @@ class meta_service {
   bool joining_ = false;  // asked to join; waiting to be listed in the configuration
   bool stopped_ = false;
   std::map<std::uint64_t, std::pair<std::string, std::string>> peers_;  // id -> (rpc addr, uuid)
+  std::map<std::uint64_t, consensus::node_liveness> liveness_;          // as last told to the host
 
   // Controller bookkeeping (leader only): the last conf change proposed, and until when each
   // broker's last record (registration or state) is not proposed again.

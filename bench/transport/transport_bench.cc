@@ -3,12 +3,20 @@
 //      one connection, the best an unbatched design can do), messages/s;
 //  (b) chronik's transport: 64-byte append messages of 100 groups through two raft_transports
 //      (batching, one call in flight per peer), messages/s per node pair, and the ratio to (a);
-//  (c) idle cost: 1, 100 and 1000 groups each sending one heartbeat per 100 ms tick (and the
-//      peer answering each), RPC calls/s, messages/s and CPU% of the node pair (getrusage).
+//  (c) idle cost, the anchor: 1, 100 and 1000 groups each sending one heartbeat per 100 ms tick
+//      (and the peer answering each), as every group did before quiescence; RPC calls/s,
+//      messages/s and CPU% of the node pair (getrusage);
+//  (d) idle cost of real Raft groups: two raft_hosts (WAL, disk thread, cores) over two
+//      raft_transports, 1, 100 and 1000 groups (node 1 campaigns in each), 100 ms ticks; first with
+//      quiescence off, then on and measured once every group has quiesced (docs/raft.md
+//      "Quiescence"); calls/s, messages/s, CPU%, and the ratio of messages/s to (c).
 // Usage: transport_bench [seconds per throughput run, default 3] [seconds per idle run, 3]
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
+#include <filesystem>
+#include <map>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +34,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "consensus/groups/raft_host.h"
 #include "consensus/transport/codec.h"
 #include "consensus/transport/raft_transport.h"
 
@@ -210,7 +219,13 @@ double run_batched(double duration_s, std::uint64_t window) {
   return rate;
 }
 
-void run_idle(std::uint64_t groups, double duration_s) {
+struct idle_figures {
+  double calls_per_s = 0;
+  double messages_per_s = 0;
+  double cpu_percent = 0;
+};
+
+idle_figures run_idle(std::uint64_t groups, double duration_s) {
   pair_of_nodes pair;
   constexpr auto tick = std::chrono::milliseconds(100);
   asio::steady_timer timer(pair.io);
@@ -252,9 +267,124 @@ void run_idle(std::uint64_t groups, double duration_s) {
   const double messages =
       static_cast<double>(after_a.messages_sent - before_a.messages_sent +
                           after_b.messages_sent - before_b.messages_sent);
+  const idle_figures f{calls / wall, messages / wall, 100.0 * cpu / wall};
   std::printf("  %5llu groups: %7.1f RPC calls/s  %9.0f heartbeat messages/s  CPU %5.2f%%\n",
-              static_cast<unsigned long long>(groups), calls / wall, messages / wall,
-              100.0 * cpu / wall);
+              static_cast<unsigned long long>(groups), f.calls_per_s, f.messages_per_s,
+              f.cpu_percent);
+  return f;
+}
+
+// --- (d): real groups, two raft_hosts over two raft_transports ---
+
+struct host_pair {
+  asio::io_context io;
+  std::filesystem::path dir;
+  std::array<std::unique_ptr<raft_transport>, 2> transports;
+  std::array<std::unique_ptr<raft_host>, 2> hosts;
+
+  host_pair() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "chronik-idle-bench.XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) fail("cannot create a temporary directory");
+    dir = tmpl;
+    auto log = std::make_shared<spdlog::logger>("idle", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    log->set_level(spdlog::level::warn);
+    for (std::size_t i = 0; i < 2; ++i) {
+      transport_config c = transport_config::local();
+      c.self = node_id{i + 1};
+      c.node_uuid = "uuid-" + std::to_string(i + 1);
+      c.cluster_id = "bench";
+      transports[i] = std::make_unique<raft_transport>(io, c, log);
+      transports[i]->on_receive([this, i](inbound_batch&& b) {
+        if (hosts[i]) hosts[i]->step(b.from, std::move(b.messages));
+      });
+      if (!transports[i]->start()) fail("cannot start a transport");
+      host_config hc;
+      hc.self = node_id{i + 1};
+      hc.data_dir = dir / ("node" + std::to_string(i + 1));
+      hc.rng_seed = 7 + i;
+      auto h = raft_host::open(io, hc, [t = transports[i].get()](node_id to, std::vector<group_message> m) {
+        t->send(to, std::move(m));
+      }, log);
+      if (!h) fail("cannot open a raft host: " + h.error().text);
+      hosts[i] = std::move(*h);
+    }
+    for (std::size_t i = 0; i < 2; ++i)
+      transports[i]->set_peer(node_id{2 - i}, "127.0.0.1:" + std::to_string(transports[1 - i]->bound_port()));
+  }
+  ~host_pair() {
+    for (auto& h : hosts) h.reset();  // joins the disk threads
+    for (auto& t : transports) t->stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  static void fail(const std::string& why) {
+    std::fprintf(stderr, "%s\n", why.c_str());
+    std::exit(1);
+  }
+  std::pair<std::uint64_t, std::uint64_t> calls_and_messages() const {
+    std::uint64_t calls = 0, messages = 0;
+    for (const auto& t : transports) {
+      calls += t->counters().batches_sent;
+      messages += t->counters().messages_sent;
+    }
+    return {calls, messages};
+  }
+};
+
+// Bootstraps `groups` two-voter groups, has node 1 campaign in each and, with quiescence on, waits
+// until every replica has quiesced (ticking every 10 ms to get there sooner); then measures
+// with the 100 ms tick of (c).
+idle_figures run_idle_hosts(std::uint64_t groups, std::uint32_t quiesce_after_ticks, double duration_s) {
+  host_pair p;
+  raft_config cfg;
+  cfg.quiesce_after_ticks = quiesce_after_ticks;
+  for (std::uint64_t g = 1; g <= groups; ++g)
+    for (auto& h : p.hosts)
+      if (!h->create_group(group_id{g}, conf_state{{node_id{1}, node_id{2}}, {}}, cfg, [](apply_batch&&) {}))
+        host_pair::fail("cannot create group " + std::to_string(g));
+  auto tick_ms = std::chrono::milliseconds(10);
+  asio::steady_timer timer(p.io);
+  std::function<void()> on_tick = [&] {
+    for (auto& h : p.hosts) h->tick();
+    timer.expires_after(tick_ms);
+    timer.async_wait([&](std::error_code ec) {
+      if (!ec) on_tick();
+    });
+  };
+  on_tick();
+  std::map<std::uint64_t, bool> campaigned;
+  auto settled = [&] {
+    for (std::uint64_t g = 1; g <= groups; ++g)  // refused (not_ready) until bootstrapped
+      if (!campaigned[g] && p.hosts[0]->campaign(group_id{g})) campaigned[g] = true;
+    for (std::uint64_t g = 1; g <= groups; ++g) {
+      for (auto& h : p.hosts) {
+        auto s = h->status(group_id{g});
+        if (!s || !s->leader || (quiesce_after_ticks > 0 && !s->quiesced)) return false;
+      }
+    }
+    return true;
+  };
+  const auto start_warmup = clock_type::now();
+  while (!settled()) {
+    if (seconds_since(start_warmup) > 60) host_pair::fail("groups did not settle within 60 s");
+    p.io.run_for(std::chrono::milliseconds(20));
+  }
+  tick_ms = std::chrono::milliseconds(100);
+  p.io.run_for(std::chrono::milliseconds(300));
+  const auto [calls_before, messages_before] = p.calls_and_messages();
+  const double cpu_before = cpu_seconds();
+  const auto start = clock_type::now();
+  p.io.run_for(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(duration_s)));
+  const double wall = seconds_since(start);
+  const double cpu = cpu_seconds() - cpu_before;
+  const auto [calls_after, messages_after] = p.calls_and_messages();
+  timer.cancel();
+  const idle_figures f{static_cast<double>(calls_after - calls_before) / wall,
+                       static_cast<double>(messages_after - messages_before) / wall, 100.0 * cpu / wall};
+  std::printf("  %5llu groups: %7.1f RPC calls/s  %9.1f messages/s  CPU %5.2f%%  (awake groups: %llu)",
+              static_cast<unsigned long long>(groups), f.calls_per_s, f.messages_per_s, f.cpu_percent,
+              static_cast<unsigned long long>(p.hosts[0]->stats().awake_groups + p.hosts[1]->stats().awake_groups));
+  return f;
 }
 
 }  // namespace
@@ -280,7 +410,18 @@ int main(int argc, char** argv) {
               "200000 messages/s\n",
               batched / anchor, batched / anchor_1);
 
-  std::printf("(c) idle cost, one heartbeat per group per 100 ms tick, answered; node pair:\n");
-  for (std::uint64_t groups : {1ull, 100ull, 1000ull}) run_idle(groups, idle_s);
+  constexpr std::array<std::uint64_t, 3> idle_groups{1, 100, 1000};
+  std::printf("(c) idle cost, anchor: one heartbeat per group per 100 ms tick, answered; node pair:\n");
+  std::array<idle_figures, 3> anchor_idle{};
+  for (std::size_t i = 0; i < idle_groups.size(); ++i) anchor_idle[i] = run_idle(idle_groups[i], idle_s);
+  for (const std::uint32_t quiesce : {0u, raft_config{}.quiesce_after_ticks}) {
+    std::printf("(d) idle cost, raft hosts on a node pair, 100 ms tick, quiescence %s:\n",
+                quiesce ? "on (measured after every group quiesced)" : "off");
+    for (std::size_t i = 0; i < idle_groups.size(); ++i) {
+      const idle_figures f = run_idle_hosts(idle_groups[i], quiesce, idle_s);
+      std::printf("  vs (c): messages %.3fx, CPU %.2fx\n", f.messages_per_s / anchor_idle[i].messages_per_s,
+                  f.cpu_percent / anchor_idle[i].cpu_percent);
+    }
+  }
   return 0;
 }

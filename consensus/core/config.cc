@@ -4,7 +4,6 @@
 
 namespace chronik::consensus {
 
-
 std::expected<void, std::string> raft_config::validate() const {
   auto fail = [](const char* field, const char* problem) {
     return std::unexpected(std::string(field) + ": " + problem);
@@ -14,6 +13,8 @@ std::expected<void, std::string> raft_config::validate() const {
     return fail("election_timeout_ticks_max", "must be greater than election_timeout_ticks_min");
   if (heartbeat_ticks == 0 || heartbeat_ticks >= election_timeout_ticks_min)
     return fail("heartbeat_ticks", "must be in 1..election_timeout_ticks_min-1");
+  if (quiesce_after_ticks != 0 && quiesce_after_ticks < election_timeout_ticks_min)
+    return fail("quiesce_after_ticks", "must be 0 (off) or at least election_timeout_ticks_min");
   if (max_inflight_msgs == 0) return fail("max_inflight_msgs", "must be at least 1");
   if (max_inflight_bytes == 0) return fail("max_inflight_bytes", "must be at least 1");
   if (max_msg_bytes == 0) return fail("max_msg_bytes", "must be at least 1");

@@ -26,6 +26,15 @@ struct raft_config {
   // timeout. Default on.
   bool check_quorum = true;
 
+  // Quiescence (CockroachDB's replica quiescence; docs/raft.md "Quiescence"): a leader whose group
+  // has been idle and fully replicated for this many consecutive ticks tells its followers to stop
+  // ticking and stops itself, so an idle group sends no heartbeats at all. Safety never depends on
+  // it: it only suppresses ticks. 0 disables. Default 20 (2 x election_timeout_ticks_min: a group
+  // that just elected or committed gets a full election timeout of heartbeats, so check-quorum
+  // has run at least once before it goes quiet). When set, it must be at least
+  // election_timeout_ticks_min.
+  std::uint32_t quiesce_after_ticks = 20;
+
   // Replication flow control: append messages in flight per follower, and their payload bytes.
   // Defaults 256 and 8 MiB.
   std::uint32_t max_inflight_msgs = 256;

@@ -34,6 +34,10 @@ void raft::handle_append(const message& m) {
 }
 
 void raft::handle_heartbeat(const message& m) {
+  if (is_quiesce_heartbeat(m)) {
+    handle_quiesce_heartbeat(m);
+    return;
+  }
   // The leader sends min(match, commit), so this never exceeds what we hold.
   if (m.commit <= log_.last_index()) {
     log_.commit_to(m.commit);
@@ -41,6 +45,23 @@ void raft::handle_heartbeat(const message& m) {
   }
   message r{message_type::heartbeat_response, self_, m.from, term_};
   r.context = m.context;
+  send(std::move(r));
+}
+
+// The leader quiesced (docs/raft.md "Quiescence"). We follow only when our log provably equals
+// the leader's: it ends with the same index and term, so by Log Matching (§5.3) every entry
+// before agrees too, and the leader's commit index (its last index) is safe to adopt here. Any
+// doubt, and we stay awake and say so, which wakes the leader.
+void raft::handle_quiesce_heartbeat(const message& m) {
+  message r{message_type::heartbeat_response, self_, m.from, term_};
+  if (m.commit == m.index && log_.last_index() == m.index && log_.term(m.index) == m.log_term) {
+    log_.commit_to(m.commit);
+    apply_conf_changes_up_to(log_.committed());
+    quiesced_ = true;
+  } else {
+    wake();  // a stale quiesce heartbeat can reach a core already quiet
+    r.reject = true;
+  }
   send(std::move(r));
 }
 

@@ -9,6 +9,7 @@ namespace chronik::consensus {
 
 std::expected<log_index, raft_errc> raft::propose(std::string data) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
+  wake();
   if (lead_transferee_) return std::unexpected(raft_errc::transfer_in_progress);
   if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + data.size() > cfg_.max_uncommitted_bytes)
     return std::unexpected(raft_errc::dropped);
@@ -203,12 +204,57 @@ std::expected<void, raft_errc> raft::transfer_leadership(node_id to) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
   if (to == self_) return {};
   if (!is_voter(to)) return std::unexpected(raft_errc::invalid_conf_change);
+  wake();
   lead_transferee_ = to;
   election_elapsed_ = 0;  // the transfer must finish within an election timeout
   log_line(log_level::info, "transferring leadership to " + std::to_string(to.value));
   if (progress_.at(to).match == log_.last_index()) send(message{message_type::timeout_now, self_, to, term_});
   else maybe_send_append(to, true);
   return {};
+}
+
+}  // namespace chronik::consensus
+
+namespace chronik::consensus {
+
+// Quiescence (CockroachDB's replica quiescence; docs/raft.md "Quiescence"). The leader may go
+// quiet only when there is nothing left for a heartbeat to do: everything is committed, every
+// follower and learner holds the whole log (so no append, snapshot or commit index is owed to
+// anyone), and no read, configuration change or transfer waits on a round of messages.
+bool raft::leader_can_quiesce() const {
+  const log_index last = log_.last_index();
+  if (log_.committed() != last || pending_broadcast_ || lead_transferee_) return false;
+  if (!pending_reads_.empty() || !reads_before_first_commit_.empty()) return false;
+  if (pending_conf_index_ > log_.committed() || !conf_entries_.empty()) return false;
+  for (const auto& [id, pr] : progress_)  // our own entry: the log is durable here too
+    if (pr.match != last || pr.state == progress_state::snapshot) return false;
+  return true;
+}
+
+void raft::maybe_quiesce_leader() {
+  if (cfg_.quiesce_after_ticks == 0) return;
+  if (!leader_can_quiesce() || log_.last_index() != idle_mark_) {
+    idle_ticks_ = 0;
+    idle_mark_ = log_.last_index();
+    return;
+  }
+  if (++idle_ticks_ < cfg_.quiesce_after_ticks) return;
+  // Only with every peer heard from in this check-quorum window (§6.2): a leader cut off from
+  // its followers must stay awake to notice and step down, not fall asleep believing it leads.
+  for (const auto& [id, pr] : progress_)
+    if (id != self_ && !pr.recent_active) return;
+  // One last heartbeat naming our last entry: a follower whose log ends with the same entry
+  // holds exactly our log (Log Matching, §5.3), takes our commit index and goes quiet too.
+  for (const auto& [id, pr] : progress_) {
+    if (id == self_) continue;
+    message m{message_type::heartbeat, self_, id, term_};
+    m.index = log_.last_index();
+    m.log_term = log_.last_term();
+    m.commit = log_.committed();
+    send(std::move(m));
+  }
+  quiesced_ = true;
+  log_line(log_level::debug, "quiesced at index " + std::to_string(log_.last_index().value));
 }
 
 }  // namespace chronik::consensus

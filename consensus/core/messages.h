@@ -62,4 +62,14 @@ struct message {
   std::string context;
 };
 
+// Quiescence (docs/raft.md "Quiescence") needs no field of its own, so every transport carries
+// it unchanged:
+//  - a quiesce heartbeat is a heartbeat whose `index` and `log_term` name the leader's last entry
+//    (a plain heartbeat leaves both zero) and whose `commit` equals that index;
+//  - a heartbeat_response with `reject` set answers a quiesce heartbeat the follower could not
+//    honour (its log does not end with that entry), so the leader wakes up.
+inline bool is_quiesce_heartbeat(const message& m) {
+  return m.type == message_type::heartbeat && m.log_term.value != 0;
+}
+
 }  // namespace chronik::consensus

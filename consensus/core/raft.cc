@@ -77,6 +77,9 @@ void raft::reset(term_id term) {
   uncommitted_.clear();
   uncommitted_bytes_ = 0;
   pending_broadcast_ = false;
+  // Every change of role or term ends quiescence: the new role must run its timers.
+  quiesced_ = false;
+  idle_ticks_ = 0;
   rebuild_progress(true);
 }
 
@@ -116,6 +119,7 @@ void raft::become_leader() {
 }
 
 void raft::campaign() {
+  wake();
   if (promotable() && role_ != role::leader) start_election(false, false);
 }
 
@@ -150,6 +154,7 @@ void raft::send(message m) {
 }
 
 void raft::tick() {
+  if (quiesced_) return;  // an idle group costs nothing per tick (docs/raft.md "Quiescence")
   if (role_ == role::leader) tick_heartbeat();
   else tick_election();
 }
@@ -190,10 +195,37 @@ void raft::tick_heartbeat() {
       send_snapshot_chunk(id, pr);
     }
   }
+  maybe_quiesce_leader();
+  if (quiesced_) return;  // the quiesce heartbeats just sent replace this tick's heartbeat
   if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
     broadcast_heartbeat({});
   }
+}
+
+void raft::wake() {
+  if (!quiesced_) return;
+  quiesced_ = false;
+  idle_ticks_ = 0;
+  if (role_ != role::leader) return;  // a follower's election timer resumes where it stopped
+  // Check-quorum (§6.2) counts followers heard within one election timeout. Nobody spoke while
+  // we were quiet, so the window starts now, empty, and the next tick heartbeats to fill it:
+  // a leader that was cut off while quiesced steps down one election timeout after waking.
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = cfg_.heartbeat_ticks - 1;
+  for (auto& [id, pr] : progress_)
+    if (id != self_) pr.recent_active = false;
+}
+
+// Which messages leave a quiesced core asleep: the answers to its own quiesce heartbeats (leader)
+// and repeats of the leader's quiesce heartbeat (follower), both of the current term. Messages of
+// an older term change nothing (they are dropped or answered with our term), so they do not wake
+// us either. Everything else does: a proposal's append, a vote request, a new term.
+bool raft::stays_quiesced(const message& m) const {
+  if (m.term < term_) return true;
+  if (m.term > term_) return false;
+  if (role_ == role::leader) return m.type == message_type::heartbeat_response && !m.reject;
+  return is_quiesce_heartbeat(m) && m.from == leader_;
 }
 
 // Term rules common to every role (Figure 2 "Rules for Servers"). Returns false when the message
@@ -231,6 +263,7 @@ bool raft::step_stale_or_newer_term(const message& m) {
 
 void raft::step(const message& m) {
   if (m.to != self_) return;
+  if (quiesced_ && !stays_quiesced(m)) wake();
   if (!step_stale_or_newer_term(m)) return;
   if (m.from != self_ && progress_.contains(m.from)) progress_.at(m.from).recent_active = true;
 
@@ -366,7 +399,8 @@ void raft::advance(const ready& rd) {
 }
 
 raft_status raft::status() const {
-  raft_status s{self_, role_, term_, vote_, leader_, log_.committed(), log_.applied(), log_.last_index(), conf_, {}};
+  raft_status s{self_, role_, term_, vote_, leader_, log_.committed(), log_.applied(), log_.last_index(), conf_, {},
+                quiesced_};
   if (role_ == role::leader)
     for (const auto& [id, pr] : progress_) s.match[id] = pr.match;
   return s;

@@ -12,6 +12,10 @@
 //        and serve rd.read_states once the state machine has applied their index;
 //     d. call advance(rd).
 //  Entries are applied only once committed, and never before they are durable locally.
+//  3. Quiescence (docs/raft.md "Quiescence"): while quiesced() the core ignores tick(), so the
+//     shell may stop calling it. The shell calls wake() when its failure detector (SWIM) says
+//     the group's leader() is dead; every command and every message that matters wakes the core
+//     by itself.
 #pragma once
 
 #include <cstdint>
@@ -80,6 +84,7 @@ struct raft_status {
   log_index last_index;
   conf_state conf;
   std::map<node_id, log_index> match;  // leader only
+  bool quiesced = false;               // not ticking (docs/raft.md "Quiescence")
 };
 
 class raft {
@@ -98,6 +103,9 @@ class raft {
   void read_index(std::string context);
   // Starts an election now (tests, and a bootstrap that wants a leader fast).
   void campaign();
+  // Ends quiescence: ticks count again, the election timer resuming where it stopped. For the
+  // shell when its failure detector declares leader() dead. A no-op when awake.
+  void wake();
 
   // --- outputs --------------------------------------------------------------------------------
   bool has_ready() const;
@@ -112,6 +120,8 @@ class raft {
   node_id id() const { return self_; }
   const conf_state& conf() const { return conf_; }
   const raft_log& log() const { return log_; }
+  // True while the group is idle and tick() does nothing (docs/raft.md "Quiescence").
+  bool quiesced() const { return quiesced_; }
 
  private:
   // raft.cc: roles, elections, message dispatch
@@ -133,6 +143,12 @@ class raft {
   std::size_t quorum() const { return conf_.voters.size() / 2 + 1; }
   void send(message m);
   void log_line(log_level level, const std::string& text) const;
+
+  // quiescence (leader.cc and follower.cc)
+  bool stays_quiesced(const message& m) const;
+  void maybe_quiesce_leader();
+  bool leader_can_quiesce() const;
+  void handle_quiesce_heartbeat(const message& m);
 
   // follower.cc: the receiving side of replication
   void handle_append(const message& m);
@@ -189,6 +205,13 @@ class raft {
   std::uint32_t election_elapsed_ = 0;
   std::uint32_t heartbeat_elapsed_ = 0;
   std::uint32_t randomized_election_timeout_ = 0;
+
+  // Quiescence: while set, tick() is a no-op. The leader counts consecutive idle ticks in which
+  // it could quiesce; any growth of the log (idle_mark_ is the last index seen) or a read starts
+  // the count again.
+  bool quiesced_ = false;
+  std::uint32_t idle_ticks_ = 0;
+  log_index idle_mark_;
 
   bool pending_broadcast_ = false;
   std::deque<std::pair<log_index, std::uint64_t>> uncommitted_;  // proposal index and bytes

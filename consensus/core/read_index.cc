@@ -8,6 +8,7 @@ namespace chronik::consensus {
 bool raft::committed_in_current_term() const { return log_.term(log_.committed()) == term_; }
 
 void raft::read_index(std::string context) {
+  wake();
   if (role_ == role::leader) {
     leader_read(std::move(context), self_);
   } else if (leader_) {
@@ -21,6 +22,7 @@ void raft::read_index(std::string context) {
 void raft::handle_read_index(const message& m) { leader_read(m.context, m.from); }
 
 void raft::leader_read(std::string context, node_id requester) {
+  idle_ticks_ = 0;  // a group being read is not idle
   // §6.4 step 1: until an entry of this term commits, the leader may not know the latest commit.
   if (!committed_in_current_term()) {
     reads_before_first_commit_.emplace_back(std::move(context), requester);

@@ -311,11 +311,31 @@ std::vector<group_id> raft_host::groups() const {
 
 void raft_host::tick() {
   if (failed_) return;
-  for (auto& [id, g] : groups_) {
-    if (!g->core) continue;
+  // Only awake groups: 1000 quiesced groups cost nothing here. A group that quiesced in its
+  // last tick (or in a step) simply is not put back.
+  ticking_.clear();
+  ticking_.swap(awake_);
+  for (group_id id : ticking_) {
+    hosted_group* g = find(id);
+    if (g == nullptr || !g->core) continue;  // removed since
+    g->awake = false;
+    if (g->core->quiesced()) continue;  // quiesced in a step since the last tick
     g->core->tick();
     if (g->core->has_ready()) mark_dirty(*g);
+    track_awake(*g);
   }
+}
+
+void raft_host::set_node_liveness(node_id node, node_liveness state) {
+  if (state == node_liveness::alive) {
+    dead_nodes_.erase(node.value);
+    return;
+  }
+  if (node == cfg_.self || !dead_nodes_.insert(node.value).second) return;
+  // A rare event (SWIM confirmed a death), so one pass over the groups is fine. Without this, a
+  // quiesced follower never ticks and never notices that its leader is gone.
+  for (auto& [id, g] : groups_)
+    if (g->core && g->core->quiesced() && g->core->leader() == node) track_awake(*g);
 }
 
 void raft_host::step(node_id from, std::vector<group_message> messages) {
@@ -334,6 +354,9 @@ void raft_host::step(node_id from, std::vector<group_message> messages) {
 host_stats raft_host::stats() const {
   host_stats s = stats_;
   s.groups = groups_.size();
+  // awake_ may still list a group that quiesced in a step since the last tick; count the cores.
+  for (group_id id : awake_)
+    if (const hosted_group* g = find(id); g != nullptr && g->core && !g->core->quiesced()) ++s.awake_groups;
   const disk_stats d = disk_->stats();
   s.append_batches = d.append_batches;
   s.group_writes = d.group_writes;

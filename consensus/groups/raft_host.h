@@ -26,7 +26,11 @@
 //
 // Idle cost: the host keeps a dirty list of groups touched by tick, step or a command and looks
 // only at those; all messages of one flush leave as ONE outbox call per destination node, so
-// heartbeats of any number of groups between two nodes cost one call per tick.
+// heartbeats of any number of groups between two nodes cost one call per tick. Idle groups
+// quiesce (raft_config::quiesce_after_ticks, docs/raft.md "Quiescence"): tick() visits only the
+// awake ones, so a quiesced group costs nothing per tick and sends no heartbeats. The owner feeds
+// its failure detector's view in through set_node_liveness(), which wakes the quiesced groups
+// whose leader died so that they elect a new one.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +70,9 @@ using apply_fn = std::function<void(apply_batch&&)>;
 // Sends a batch of messages, of any groups, to one node. Called at most once per node per flush.
 using outbox_fn = std::function<void(node_id to, std::vector<group_message> messages)>;
 
+// The owner's failure detector's verdict on a node (SWIM: dead once confirmed, alive otherwise).
+enum class node_liveness : std::uint8_t { alive, dead };
+
 enum class host_errc : std::uint8_t {
   unknown_group,     // not hosted here
   group_exists,      // create_group for a group already hosted
@@ -94,6 +101,8 @@ struct host_stats {
   std::uint64_t group_writes = 0;        // group writes those calls carried
   std::uint64_t max_groups_per_append = 0;
   std::uint64_t deferred_commits = 0;    // commit-only hard states that skipped the disk
+  std::uint64_t awake_groups = 0;        // groups tick() visits (the others are quiesced)
+  std::uint64_t liveness_wakes = 0;      // quiesced groups woken because their leader died
 };
 
 struct hosted_group;  // raft_host_group.h
@@ -139,8 +148,13 @@ class raft_host {
   std::expected<raft_status, host_error> status(group_id group) const;
   std::vector<group_id> groups() const;
 
-  // Called every tick by the owner: ticks every running core.
+  // Called every tick by the owner: ticks every awake core. Quiesced cores are not visited.
   void tick();
+  // Called by the owner whenever its failure detector changes its view of `node` (SWIM confirms
+  // it dead, or sees it alive again). Every quiesced group whose leader is a dead node is woken,
+  // now or when it quiesces later, so its followers' election timers run and they elect a new
+  // leader (docs/raft_host.md "Quiescence"). This node's own liveness is ignored.
+  void set_node_liveness(node_id node, node_liveness state);
   // An inbound batch from `from`. Messages for groups not hosted (yet) are dropped: Raft
   // tolerates loss, and the sender retries.
   void step(node_id from, std::vector<group_message> messages);
@@ -166,6 +180,7 @@ class raft_host {
   // raft_host_flush.cc: readies, the disk thread and sending
   using outgoing = std::map<node_id, std::vector<group_message>>;
   void mark_dirty(hosted_group& g);
+  void track_awake(hosted_group& g);
   void schedule_flush();
   void flush();
   void take_ready(hosted_group& g, disk_batch& batch, outgoing& out,
@@ -189,6 +204,9 @@ class raft_host {
   std::unordered_map<std::uint64_t, std::unique_ptr<hosted_group>> groups_;
 
   std::vector<group_id> dirty_;             // groups touched since the last flush
+  std::vector<group_id> awake_;             // groups tick() visits: not quiesced (or just woken)
+  std::vector<group_id> ticking_;           // tick()'s scratch copy of awake_, kept for capacity
+  std::set<std::uint64_t> dead_nodes_;      // nodes the owner's failure detector says are dead
   std::vector<group_write> pending_writes_;  // bootstrap writes waiting for a disk slot
   std::vector<disk_op> pending_ops_;         // snapshots and removals waiting for a disk slot
   std::set<std::uint64_t> deferred_;        // groups holding a commit-only hard state

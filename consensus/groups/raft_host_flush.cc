@@ -43,11 +43,28 @@ std::uint64_t payload_bytes(const group_write& w) {
 }  // namespace
 
 void raft_host::mark_dirty(hosted_group& g) {
+  track_awake(g);  // every step and command goes through here, and they may wake the core
   if (!g.dirty) {
     g.dirty = true;
     dirty_.push_back(g.id);
   }
   schedule_flush();
+}
+
+// Keeps awake_ in step with the core. A core that quiesced under a leader the failure detector
+// has declared dead is woken at once: its followers must run their election timers.
+void raft_host::track_awake(hosted_group& g) {
+  if (!g.core) return;
+  if (g.core->quiesced()) {
+    const node_id leader = g.core->leader();
+    if (leader == cfg_.self || !dead_nodes_.contains(leader.value)) return;
+    g.core->wake();
+    ++stats_.liveness_wakes;
+  }
+  if (!g.awake) {
+    g.awake = true;
+    awake_.push_back(g.id);
+  }
 }
 
 void raft_host::schedule_flush() {

@@ -28,6 +28,7 @@ struct hosted_group {
   std::unique_ptr<raft> core;                // null until the bootstrap entries are durable
 
   bool dirty = false;      // listed in raft_host::dirty_
+  bool awake = false;      // listed in raft_host::awake_
   bool in_flight = false;  // a write of this group is with the disk thread
   std::optional<held_ready> held;  // the ready that write belongs to
 

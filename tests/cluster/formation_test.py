@@ -298,6 +298,30 @@ class Formation(unittest.TestCase):
                 self.assertEqual(f.read().strip(), new_id)
         self.failed = False
 
+    def test_kill_of_a_quiesced_meta_leader(self):
+        # An idle `__meta` quiesces (docs/raft.md "Quiescence"): nothing ticks, so only SWIM's
+        # verdict on the leader's node can wake the followers into an election. Nothing polls
+        # /v1/cluster meanwhile: its linearizable read would wake the group by itself.
+        self.cluster = c = Cluster(SERVER, 3)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n], ["--log-level", "debug"])
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        leader = c.nodes[registered(c, 3)["meta_leader"] - 1]
+        marks = {n.node_id: len(read_log(n)) for n in c.nodes}
+
+        # The leader logs its quiescence (debug); its followers quiesce on its quiesce heartbeat.
+        c.wait_for(lambda: "quiesced at index" in read_log(leader)[marks[leader.node_id]:], FORM_S,
+                   "__meta to quiesce")
+        survivors = [n for n in c.nodes if n is not leader]
+        marks = {n.node_id: len(read_log(n)) for n in survivors}
+        leader.kill()
+        killed = time.monotonic()
+        done = c.wait_for(lambda: any("became leader" in read_log(n)[marks[n.node_id]:] for n in survivors),
+                          FORM_S, "a survivor elected after the quiesced leader died")
+        print(f"kill -9 of quiesced __meta leader {leader.node_id}: new leader elected {done - killed:.2f}s later")
+        c.wait_for(lambda: registered(c, 3) is not None, FORM_S, "the cluster view from the survivors")
+        self.failed = False
+
 
 if __name__ == "__main__":
     run_suite(globals(), "formation")

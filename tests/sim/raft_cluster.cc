@@ -66,6 +66,45 @@ void raft_cluster::crash(int i) {
   net_.set_down(i, true);
 }
 
+void raft_cluster::cut(int from, int to) {
+  cuts_.insert({from, to});
+  net_.cut(from, to);
+}
+
+void raft_cluster::heal() {
+  cuts_.clear();
+  net_.heal();
+}
+
+void raft_cluster::enable_liveness_oracle(std::uint64_t delay_ticks) { oracle_delay_ticks_ = delay_ticks; }
+
+bool raft_cluster::reachable(int from, int to) const {
+  return nodes_[to].core && !net_.paused(to) && !cuts_.contains({from, to}) && !cuts_.contains({to, from});
+}
+
+// SWIM's verdict, simplified: a node unreachable from the observer for long enough is dead to it.
+// It may be wrong (a one-way cut SWIM would not notice, a pause it would forgive); quiescence
+// must survive false alarms too, so the oracle errs on the side of raising them.
+void raft_cluster::run_liveness_oracle() {
+  if (!oracle_delay_ticks_) return;
+  for (int i = 0; i < size(); ++i) {
+    for (int j = 0; j < size(); ++j) {
+      if (i == j) continue;
+      if (reachable(i, j)) {
+        unreachable_since_.erase({i, j});
+        continue;
+      }
+      const auto since = unreachable_since_.emplace(std::pair{i, j}, net_.now()).first->second;
+      node& n = nodes_[i];
+      if (!n.core || net_.paused(i) || !n.core->quiesced()) continue;
+      if (n.core->leader().value != static_cast<std::uint64_t>(j + 1)) continue;
+      if (net_.now() - since < *oracle_delay_ticks_) continue;
+      n.core->wake();
+      ++oracle_wakes_;
+    }
+  }
+}
+
 void raft_cluster::compact(int i) {
   node& n = nodes_[i];
   if (!n.core || n.applied_index <= n.disk->first_index()) return;
@@ -162,6 +201,7 @@ void raft_cluster::run(std::uint64_t ticks) {
       n.core->step(m);
       if (!n.writing && n.core->has_ready()) start_write(to);
     });
+    run_liveness_oracle();
     for (int i = 0; i < size(); ++i) tick_node(i);
     check_invariants();
   }
@@ -176,8 +216,17 @@ std::optional<std::uint64_t> raft_cluster::run_until(const std::function<bool()>
 }
 
 void raft_cluster::check_invariants() {
+  bool quiet = false;
   for (int i = 0; i < size(); ++i) {
     const auto& c = nodes_[i].core;
+    if (c && c->quiesced()) {
+      quiet = true;
+      // A core goes quiet only with its log fully committed (leader: everything replicated;
+      // follower: its log ends with the leader's committed last entry), and stays so until woken.
+      if (c->log().committed() != c->log().last_index())
+        violation("node " + std::to_string(i) + " quiesced with commit " + std::to_string(c->log().committed().value) +
+                  " below last index " + std::to_string(c->log().last_index().value));
+    }
     if (!c || c->state() != consensus::role::leader) continue;
     // §5.2 Election Safety: at most one leader per term.
     auto [it, fresh] = leaders_by_term_.emplace(c->term().value, i);
@@ -185,6 +234,7 @@ void raft_cluster::check_invariants() {
       violation("two leaders in term " + std::to_string(c->term().value) + ": " + std::to_string(it->second) +
                 " and " + std::to_string(i));
   }
+  if (quiet) ++quiesced_ticks_;
 }
 
 void raft_cluster::check_logs() {
@@ -234,7 +284,7 @@ std::string raft_cluster::describe() const {
            std::to_string(s.leader.value) + " commit " + std::to_string(s.commit.value) + " applied " +
            std::to_string(n.applied_index.value) + " log [" + std::to_string(n.core->log().first_index().value) +
            ", " + std::to_string(s.last_index.value) + "] disk last " + std::to_string(n.disk->last_index().value) +
-           (n.writing ? " writing" : "") + (net_.paused(i) ? " paused" : "");
+           (n.writing ? " writing" : "") + (net_.paused(i) ? " paused" : "") + (s.quiesced ? " quiesced" : "");
     for (const auto& [id, m] : s.match) out += " m" + std::to_string(id.value) + "=" + std::to_string(m.value);
   }
   return out;

@@ -1,6 +1,8 @@
 // N Raft cores on a sim_network, each with a memory_storage "disk" that only holds what was
 // persisted: a crash loses the ready still in flight to disk. Invariants are checked after every
-// tick; every violation message carries the seed through the caller.
+// tick; every violation message carries the seed through the caller. With quiescence on, a
+// liveness oracle plays SWIM's part (docs/raft.md "Quiescence"): it wakes a quiesced node whose
+// leader has been crashed, paused or cut off from it for a while.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,12 @@ class raft_cluster {
   bool propose(const std::string& data);
   void crash(int i);
   void restart(int i);
+  // Links, through the cluster so that the liveness oracle knows them.
+  void cut(int from, int to);
+  void heal();
+  // From now on, wake a quiesced node whose leader has been unreachable from it (crashed, paused,
+  // or a link cut either way) for `delay_ticks` in a row, as SWIM would once it confirms a death.
+  void enable_liveness_oracle(std::uint64_t delay_ticks);
   bool running(int i) const { return nodes_[i].core != nullptr; }
   // Snapshot and compact node i's log up to what it applied (§7).
   void compact(int i);
@@ -47,6 +55,9 @@ class raft_cluster {
   const std::vector<std::string>& violations() const { return violations_; }
   std::size_t acknowledged() const { return acked_.size(); }
   std::uint64_t committed_entries() const { return committed_.size(); }
+  // Ticks at which some core was quiesced, and wakes the oracle handed out.
+  std::uint64_t quiesced_ticks() const { return quiesced_ticks_; }
+  std::uint64_t oracle_wakes() const { return oracle_wakes_; }
 
  private:
   struct node {
@@ -65,6 +76,8 @@ class raft_cluster {
   void finish_write(int i);
   void check_invariants();
   void violation(std::string what);
+  bool reachable(int from, int to) const;
+  void run_liveness_oracle();
 
   std::uint64_t seed_;
   consensus::raft_config cfg_;
@@ -80,6 +93,12 @@ class raft_cluster {
   std::set<std::string> acked_;  // proposals known committed
   std::vector<std::string> violations_;
   std::uint64_t proposals_ = 0;
+
+  std::set<std::pair<int, int>> cuts_;
+  std::optional<std::uint64_t> oracle_delay_ticks_;
+  std::map<std::pair<int, int>, std::uint64_t> unreachable_since_;  // (observer, node) -> tick
+  std::uint64_t quiesced_ticks_ = 0;
+  std::uint64_t oracle_wakes_ = 0;
 };
 
 }  // namespace chronik::sim

@@ -2,9 +2,14 @@
 // delays, duplicates and reorders, with partitions (one-way too), pauses, crashes that lose the
 // write in flight, restarts and compaction. Invariants are checked after every tick
 // (raft_cluster.cc); a failure prints its seed, and CHRONIK_SIM_SEED=<seed> replays it.
+// Even seeds run with quiescence (docs/raft.md "Quiescence"): bursts of proposals separated by
+// idle stretches long enough to quiesce, and a liveness oracle standing in for SWIM that wakes a
+// quiet node whose leader is crashed, paused or cut off, after a per-seed delay. Odd seeds run
+// without it, exactly as before quiescence existed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <numeric>
 
@@ -15,8 +20,9 @@
 namespace chronik::sim {
 namespace {
 
-consensus::raft_config sim_config() {
+consensus::raft_config sim_config(std::uint32_t quiesce_after_ticks) {
   consensus::raft_config cfg;
+  cfg.quiesce_after_ticks = quiesce_after_ticks;
   cfg.election_timeout_ticks_min = 10;
   cfg.election_timeout_ticks_max = 20;
   cfg.heartbeat_ticks = 2;
@@ -44,12 +50,12 @@ void nemesis(raft_cluster& c) {
     case 2: {  // a random split into two sides
       for (int a = 0; a < n; ++a)
         for (int b = 0; b < n; ++b)
-          if (a != b && ((a ^ static_cast<int>(r.next())) & 1)) c.net().cut(a, b);
+          if (a != b && ((a ^ static_cast<int>(r.next())) & 1)) c.cut(a, b);
       break;
     }
-    case 3: c.net().cut(victim, (victim + 1) % n); break;  // one way only
+    case 3: c.cut(victim, (victim + 1) % n); break;  // one way only
     case 4:
-    case 5: c.net().heal(); break;
+    case 5: c.heal(); break;
     case 6: c.net().pause(victim); break;
     case 7:
       for (int i = 0; i < n; ++i) c.net().resume(i);
@@ -60,53 +66,98 @@ void nemesis(raft_cluster& c) {
   }
 }
 
-void run_one(std::uint64_t seed, int n) {
+// What the quiescence seeds did, so the test fails if quiescence never actually happened.
+struct quiesce_tally {
+  std::uint64_t seeds = 0;
+  std::uint64_t seeds_quiesced = 0;
+  std::uint64_t oracle_wakes = 0;
+};
+
+// The running nodes elect a leader, commit a fresh proposal, and every one of them applies every
+// acknowledged value.
+void converge(raft_cluster& c, std::uint64_t seed, const std::string& who) {
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }, 400))
+      << "no leader among " << who << " after heal; " << replay(seed) << c.describe();
+  std::optional<std::uint64_t> done;
+  for (int attempt = 0; attempt < 20 && !done; ++attempt) {
+    c.propose("final-" + who + "-" + std::to_string(attempt));
+    done = c.run_until([&] { return c.all_applied_acknowledged() && c.acknowledged() > 0; }, 100);
+  }
+  ASSERT_TRUE(done) << "acknowledged values not applied by " << who << " after heal; " << replay(seed) << c.describe();
+  c.check_logs();
+  ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed);
+}
+
+void run_one(std::uint64_t seed, int n, quiesce_tally& tally) {
   set_current_seed(seed);
-  raft_cluster c(seed, n, sim_config());
+  const bool quiesce = seed % 2 == 0;
+  // Between the election timeout minimum (the least validate() allows) and 3x it.
+  const auto quiesce_after = static_cast<std::uint32_t>(quiesce ? 10 + (seed / 2) % 21 : 0);
+  raft_cluster c(seed, n, sim_config(quiesce_after));
   auto& r = c.net().random();
   c.net().faults = {.loss_percent = static_cast<std::uint32_t>(r.below(8)),
                     .duplicate_percent = static_cast<std::uint32_t>(r.below(4)),
                     .delay_min_ticks = 1,
                     .delay_max_ticks = 1 + r.below(4)};
+  if (quiesce) c.enable_liveness_oracle((seed / 64) % 31);  // SWIM's detection delay: 0-30 ticks
   std::uint64_t value = 0;
+  bool idle = false;
   for (int step = 0; step < 1200; ++step) {
-    if (r.below(4) == 0) c.propose("v" + std::to_string(++value));
+    // Quiescence seeds alternate bursts and idle stretches of 100 steps; others propose steadily.
+    if (quiesce && step % 100 == 0) idle = (seed / 2 + static_cast<std::uint64_t>(step / 100)) % 2 == 0;
+    if (!idle && r.below(4) == 0) c.propose("v" + std::to_string(++value));
     if (r.below(30) == 0) nemesis(c);
     c.run(1);
     if (step % 200 == 0) c.check_logs();
     ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed);
   }
-  // Heal everything; the cluster must elect a leader, commit a fresh proposal and every node must
-  // apply every acknowledged value: nothing acknowledged is lost.
-  c.net().heal();
+  // Heal the network but leave crashed nodes down: the survivors, a majority, must elect a leader
+  // and commit on their own. With quiescence, followers of a leader that died while the group
+  // was quiet get there only because the liveness oracle wakes them. Then the crashed nodes come
+  // back and must catch up: nothing acknowledged is lost.
+  c.heal();
   c.net().faults = {};
-  for (int i = 0; i < n; ++i) {
-    c.net().resume(i);
+  for (int i = 0; i < n; ++i) c.net().resume(i);
+  converge(c, seed, "survivors");
+  if (::testing::Test::HasFatalFailure()) return;
+  for (int i = 0; i < n; ++i)
     if (!c.running(i)) c.restart(i);
+  converge(c, seed, "everyone");
+  if (::testing::Test::HasFatalFailure()) return;
+  if (quiesce) {
+    ++tally.seeds;
+    tally.seeds_quiesced += c.quiesced_ticks() > 0 ? 1 : 0;
+    tally.oracle_wakes += c.oracle_wakes();
   }
-  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }, 400)) << "no leader after heal; " << replay(seed) << c.describe();
-  std::optional<std::uint64_t> done;
-  for (int attempt = 0; attempt < 20 && !done; ++attempt) {
-    c.propose("final-" + std::to_string(attempt));
-    done = c.run_until([&] { return c.all_applied_acknowledged() && c.acknowledged() > 0; }, 100);
-  }
-  ASSERT_TRUE(done) << "acknowledged values not applied everywhere after heal; " << replay(seed) << c.describe();
-  c.check_logs();
-  ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed);
+}
+
+// Most quiescence seeds must really have quiesced, and the oracle must have had work to do;
+// otherwise the runs above proved nothing about quiescence.
+void expect_quiescence_exercised(const quiesce_tally& t) {
+  if (t.seeds < 20) return;  // a single replayed seed proves its own point
+  std::printf("quiescence: %llu of %llu seeds quiesced, %llu wakes by the liveness oracle\n",
+              static_cast<unsigned long long>(t.seeds_quiesced), static_cast<unsigned long long>(t.seeds),
+              static_cast<unsigned long long>(t.oracle_wakes));
+  EXPECT_GE(t.seeds_quiesced * 2, t.seeds) << t.seeds_quiesced << " of " << t.seeds << " quiescence seeds quiesced";
+  EXPECT_GT(t.oracle_wakes, 0u);
 }
 
 TEST(RaftSim, ThreeNodesUnderFaults) {
+  quiesce_tally tally;
   for (std::uint64_t seed : seeds(5000, 3)) {
-    run_one(seed, 3);
+    run_one(seed, 3, tally);
     if (HasFatalFailure()) return;
   }
+  expect_quiescence_exercised(tally);
 }
 
 TEST(RaftSim, FiveNodesUnderFaults) {
+  quiesce_tally tally;
   for (std::uint64_t seed : seeds(5000, 5)) {
-    run_one(seed, 5);
+    run_one(seed, 5, tally);
     if (HasFatalFailure()) return;
   }
+  expect_quiescence_exercised(tally);
 }
 
 }  // namespace

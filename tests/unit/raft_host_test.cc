@@ -1,8 +1,9 @@
 // The multi-Raft host (consensus/groups/raft_host.h, docs/raft_host.md): three hosts in one
 // process, each with its own WAL directory, connected by a loopback outbox that posts every batch
 // to the destination host. Group creation and bootstrap, elections and commits in 1 and 50 groups,
-// group commit (one fdatasync for many groups), restart and rejoin, compaction, removal, and the
-// idle cost of 200 groups (outbox calls per tick per peer do not grow with the group count).
+// group commit (one fdatasync for many groups), restart and rejoin, compaction, removal, the
+// idle cost of 200 groups (outbox calls per tick per peer do not grow with the group count), and
+// quiescence: 1000 idle groups send nothing, and a dead leader's quiesced groups are woken.
 //
 // No sleeps: the loop runs posted handlers until every host is idle, waiting on the io_context
 // (bounded) only while a disk thread has a batch in flight.
@@ -82,12 +83,14 @@ class host_cluster {
   raft_host& host(std::size_t i) { return *hosts_[i]; }
   replica_state& state(std::size_t i, std::uint64_t g) { return state_[i][g]; }
 
-  static raft_config config() {
+  raft_config config() const {
     raft_config c;
     c.election_timeout_ticks_min = 10;
     c.election_timeout_ticks_max = 20;
+    c.quiesce_after_ticks = quiesce_after_ticks;
     return c;
   }
+  std::uint32_t quiesce_after_ticks = raft_config{}.quiesce_after_ticks;  // for groups created next
   static conf_state voters() { return conf_state{{node_id{1}, node_id{2}, node_id{3}}, {}}; }
 
   std::expected<void, host_error> create(std::size_t i, std::uint64_t g, conf_state initial = voters()) {
@@ -300,6 +303,7 @@ TEST(raft_host, removed_group_stays_removed_across_restart) {
 
 TEST(raft_host, idle_groups_coalesce_into_one_call_per_peer_per_tick) {
   host_cluster c;
+  c.quiesce_after_ticks = 0;  // every leader keeps heartbeating: the worst case of coalescing
   constexpr std::uint64_t n = 200;
   create_and_elect(c, n);
   ASSERT_TRUE(c.settle());
@@ -324,6 +328,95 @@ TEST(raft_host, idle_groups_coalesce_into_one_call_per_peer_per_tick) {
     EXPECT_EQ(after.append_batches, before[i].append_batches) << "node " << i + 1;
     for (std::uint64_t g = 1; g <= n; ++g) ASSERT_EQ(c.leader_of(g), node_id{g % 3 + 1});
   }
+}
+
+bool quiesced_everywhere(host_cluster& c, std::uint64_t groups) {
+  for (std::size_t i = 0; i < node_count; ++i)
+    for (std::uint64_t g = 1; g <= groups; ++g) {
+      auto s = c.host(i).status(group_id{g});
+      if (!s || !s->quiesced) return false;
+    }
+  return true;
+}
+
+// Quiescence (docs/raft_host.md): once 1000 idle groups have quiesced, ticks send nothing at all
+// and visit no core, and a proposal to one of them still commits.
+TEST(raft_host, thousand_quiesced_groups_send_nothing) {
+  host_cluster c;
+  constexpr std::uint64_t n = 1000;
+  create_and_elect(c, n);
+  ASSERT_TRUE(c.run_until([&] { return quiesced_everywhere(c, n); }, 100));
+  std::array<host_stats, node_count> before;
+  for (std::size_t i = 0; i < node_count; ++i) {
+    before[i] = c.host(i).stats();
+    EXPECT_EQ(before[i].awake_groups, 0u) << "node " << i + 1;
+  }
+  c.reset_calls();
+  for (int t = 0; t < 50; ++t) c.tick_all();
+  for (std::size_t i = 0; i < node_count; ++i) {
+    const host_stats after = c.host(i).stats();
+    EXPECT_EQ(after.messages_sent, before[i].messages_sent) << "node " << i + 1;
+    EXPECT_EQ(after.outbox_calls, before[i].outbox_calls) << "node " << i + 1;
+    for (std::size_t j = 0; j < node_count; ++j) EXPECT_EQ(c.calls(i, j), 0u);
+  }
+  const node_id leader = c.leader_of(500);
+  ASSERT_TRUE(c.host(leader.value - 1).propose(group_id{500}, "wake"));
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::size_t i = 0; i < node_count; ++i)
+      if (c.state(i, 500).items != std::vector<std::string>{"wake"}) return false;
+    return true;
+  }));
+  EXPECT_TRUE(c.host(0).status(group_id{499})->quiesced);  // its neighbours slept through it
+}
+
+// SWIM says the leader's node is dead: the host wakes the quiesced groups it led, and only those,
+// and they elect a new leader. Without that verdict they would sleep forever.
+TEST(raft_host, dead_leader_node_wakes_its_quiesced_groups) {
+  host_cluster c;
+  constexpr std::uint64_t n = 6;  // node 1 leads groups 3 and 6
+  create_and_elect(c, n);
+  ASSERT_TRUE(c.run_until([&] { return quiesced_everywhere(c, n); }, 100));
+  c.close(0);
+  for (int t = 0; t < 60; ++t) c.tick_all();
+  for (std::uint64_t g : {3, 6}) {
+    EXPECT_TRUE(c.host(1).status(group_id{g})->quiesced);
+    EXPECT_EQ(c.host(1).status(group_id{g})->leader, node_id{1});
+  }
+  for (std::size_t i : {1, 2}) c.host(i).set_node_liveness(node_id{1}, node_liveness::dead);
+  EXPECT_EQ(c.host(1).stats().liveness_wakes, 2u);
+  EXPECT_FALSE(c.host(1).status(group_id{3})->quiesced);
+  EXPECT_TRUE(c.host(1).status(group_id{1})->quiesced);  // led by node 2: left alone
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::uint64_t g : {3, 6}) {
+      const node_id l = c.leader_of(g);
+      if (l != node_id{2} && l != node_id{3}) return false;
+    }
+    return true;
+  }, 200));
+  for (std::uint64_t g : {3, 6}) ASSERT_TRUE(c.host(c.leader_of(g).value - 1).propose(group_id{g}, "new-leader"));
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::size_t i : {1, 2})
+      for (std::uint64_t g : {3, 6})
+        if (c.state(i, g).items != std::vector<std::string>{"new-leader"}) return false;
+    return true;
+  }));
+}
+
+// A group that quiesces under a leader already known dead (a false alarm here: node 1 is fine)
+// is woken at once on that node, and the live leader keeps its place.
+TEST(raft_host, quiescing_under_a_dead_leader_wakes_at_once) {
+  host_cluster c;
+  create_and_elect(c, 3);  // node 1 leads group 3
+  c.host(1).set_node_liveness(node_id{1}, node_liveness::dead);
+  for (int t = 0; t < 120; ++t) {
+    c.tick_all();
+    ASSERT_FALSE(c.host(1).status(group_id{3})->quiesced) << "tick " << t;
+  }
+  EXPECT_GT(c.host(1).stats().liveness_wakes, 0u);
+  EXPECT_EQ(c.leader_of(3), node_id{1});
+  EXPECT_TRUE(c.host(2).status(group_id{2})->quiesced);  // led by node 3: unaffected
+  c.host(1).set_node_liveness(node_id{1}, node_liveness::alive);
+  ASSERT_TRUE(c.run_until([&] { return quiesced_everywhere(c, 3); }, 200));
 }
 
 }  // namespace
