@@ -29,6 +29,7 @@ enum MessageType {
   timeoutNow @10;
   readIndex @11;
   readIndexResponse @12;
+  propose @13;
 }
 
 enum EntryType {

@@ -20,6 +20,26 @@ std::expected<log_index, raft_errc> raft::propose(std::string data) {
   return index;
 }
 
+std::expected<void, raft_errc> raft::propose_anywhere(std::string data) {
+  if (role_ == role::leader) {
+    auto r = propose(std::move(data));
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+  if (!leader_) return std::unexpected(raft_errc::not_leader);
+  message m{message_type::propose, self_, leader_, term_};
+  m.entries.push_back(entry{term_, log_index{}, entry_type::normal, std::move(data)});
+  send(std::move(m));
+  return {};
+}
+
+void raft::handle_forwarded_proposal(const message& m) {
+  // Only normal entries are forwarded: configuration changes stay with the leader, which runs the
+  // one-at-a-time rule (§4.1 of the dissertation) on what it proposes itself.
+  for (const auto& e : m.entries)
+    if (e.type == entry_type::normal) (void)propose(e.data);  // refused ones are lost, as a drop would be
+}
+
 void raft::append_entries(std::vector<entry> entries) {
   track_conf_entries(entries);
   log_.append(std::move(entries));
@@ -126,6 +146,7 @@ void raft::step_leader(const message& m) {
     }
     case message_type::snapshot_response: handle_snapshot_response(m); break;
     case message_type::read_index: handle_read_index(m); break;
+    case message_type::propose: handle_forwarded_proposal(m); break;
     default: break;
   }
 }

@@ -17,6 +17,7 @@ std::string_view to_string(message_type type) {
     case message_type::timeout_now: return "timeout_now";
     case message_type::read_index: return "read_index";
     case message_type::read_index_response: return "read_index_response";
+    case message_type::propose: return "propose";
   }
   return "unknown";
 }

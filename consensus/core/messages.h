@@ -26,6 +26,7 @@ enum class message_type : std::uint8_t {
   timeout_now,
   read_index,
   read_index_response,
+  propose,  // a follower forwards proposals to its leader (entries; no answer)
 };
 
 std::string_view to_string(message_type type);

@@ -98,6 +98,11 @@ class raft {
   // --- commands -------------------------------------------------------------------------------
   std::expected<log_index, raft_errc> propose(std::string data);
   std::expected<log_index, raft_errc> propose_conf_change(const conf_change& cc);
+  // Proposes from any replica: the leader appends at once; a follower forwards `data` to the
+  // leader it knows (as etcd raft forwards MsgProp), which appends it if it still leads. No index
+  // comes back and a forward may be lost (Raft tolerates loss): the caller watches its state
+  // machine for the effect and retries after a timeout. not_leader when no leader is known.
+  std::expected<void, raft_errc> propose_anywhere(std::string data);
   std::expected<void, raft_errc> transfer_leadership(node_id to);
   // Requests a linearizable read point; the answer arrives as a read_state in a later ready.
   void read_index(std::string context);
@@ -177,6 +182,7 @@ class raft {
   // read_index.cc: linearizable reads (§6.4)
   void leader_read(std::string context, node_id requester);
   void answer_read(log_index index, std::string context, node_id requester);
+  void handle_forwarded_proposal(const message& m);
   void handle_read_index(const message& m);
   void handle_heartbeat_ack(const message& m);
   void release_pending_reads();

@@ -211,6 +211,15 @@ std::expected<log_index, host_error> raft_host::propose(group_id group, std::str
   return *r;
 }
 
+std::expected<void, host_error> raft_host::propose_anywhere(group_id group, std::string data) {
+  auto g = running(group);
+  if (!g) return std::unexpected(g.error());
+  auto r = (*g)->core->propose_anywhere(std::move(data));
+  if (!r) return std::unexpected(refused(r.error()));
+  mark_dirty(**g);
+  return {};
+}
+
 std::expected<log_index, host_error> raft_host::propose_conf_change(group_id group, const conf_change& cc) {
   auto g = running(group);
   if (!g) return std::unexpected(g.error());

@@ -136,6 +136,9 @@ class raft_host {
   std::expected<void, host_error> remove_group(group_id group);
 
   std::expected<log_index, host_error> propose(group_id group, std::string data);
+  // From any replica: a follower forwards to its leader (raft::propose_anywhere); no index comes
+  // back, and the owner watches its state machine for the effect.
+  std::expected<void, host_error> propose_anywhere(group_id group, std::string data);
   std::expected<log_index, host_error> propose_conf_change(group_id group, const conf_change& cc);
   std::expected<void, host_error> transfer_leadership(group_id group, node_id to);
   // The answer arrives as a read_state in a later apply_batch (dissertation §6.4).

@@ -10,8 +10,7 @@ namespace {
 
 // The wire enums mirror the core's enums value for value, so conversion is a cast after a range
 // check; these asserts catch a core enum that grew without the schema.
-static_assert(static_cast<int>(message_type::read_index_response) ==
-              static_cast<int>(schemas::MessageType::READ_INDEX_RESPONSE));
+static_assert(static_cast<int>(message_type::propose) == static_cast<int>(schemas::MessageType::PROPOSE));
 static_assert(static_cast<int>(entry_type::conf_change) ==
               static_cast<int>(schemas::EntryType::CONF_CHANGE));
 
@@ -118,7 +117,7 @@ std::expected<void, transport_error> decode_entries(capnp::List<schemas::Entry>:
 std::expected<group_message, transport_error> decode_message(schemas::Message::Reader in,
                                                             size_budget& budget) {
   const auto type = static_cast<std::uint16_t>(in.getType());
-  if (type > static_cast<std::uint16_t>(schemas::MessageType::READ_INDEX_RESPONSE))
+  if (type > static_cast<std::uint16_t>(schemas::MessageType::PROPOSE))
     return std::unexpected(
         fail(transport_errc::malformed, "unknown message type " + std::to_string(type)));
   if (!budget.add(message_overhead_bytes))

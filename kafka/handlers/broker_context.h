@@ -1,0 +1,96 @@
+// What the Kafka handlers need of the node (DESIGN.md §5): the cluster as `__meta` and the Raft
+// groups show it, and the actions that change it. kafka/handlers speak only through this
+// interface; the daemon implements it on the io thread (daemon/kafka_service.h), and tests can
+// implement it without a cluster. Outcomes are plain enums: Kafka error codes are chosen only in
+// kafka/handlers (DESIGN.md §7).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronik::kafka {
+
+struct broker_info {
+  std::int32_t id = 0;
+  std::string host;
+  std::int32_t port = 0;
+  std::optional<std::string> rack;
+};
+
+struct partition_info {
+  std::int32_t partition = 0;
+  std::int32_t leader = -1;        // -1: none known
+  std::int32_t leader_epoch = -1;  // the leader's Raft term (DESIGN.md §5)
+  std::vector<std::int32_t> replicas;
+  std::vector<std::int32_t> isr;            // replicas whose broker is alive
+  std::vector<std::int32_t> offline;        // replicas whose broker is dead
+};
+
+struct topic_info {
+  std::string name;
+  std::array<std::uint8_t, 16> id{};
+  std::vector<partition_info> partitions;
+  std::map<std::string, std::string> configs;  // set explicitly on the topic
+};
+
+struct topic_request {
+  std::string name;
+  std::int32_t partitions = -1;          // -1: the broker default
+  std::int16_t replication_factor = -1;  // -1: the broker default
+  std::vector<std::vector<std::int32_t>> assignments;  // manual: assignments[p] = replicas of p
+  std::map<std::string, std::string> configs;
+};
+
+enum class topic_outcome : std::uint8_t {
+  done,
+  already_exists,
+  unknown_topic,
+  invalid_name,
+  invalid_partitions,
+  invalid_replication_factor,
+  invalid_assignment,
+  invalid_config,
+  not_controller,  // this node cannot propose to `__meta` now
+  timed_out,       // proposed, but not applied within the request's timeout
+};
+
+struct topic_result {
+  std::string name;
+  topic_outcome outcome = topic_outcome::done;
+  std::string message;  // for the log and Kafka's error_message
+};
+
+struct broker_defaults {
+  std::int32_t partitions = 1;           // Kafka's num.partitions
+  std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
+  bool auto_create_topics = true;        // Metadata creates unknown topics it is asked about
+};
+
+class broker_context {
+ public:
+  virtual ~broker_context() = default;
+
+  virtual std::int32_t node_id() const = 0;
+  virtual std::optional<std::string> cluster_id() const = 0;
+  virtual std::int32_t controller_id() const = 0;  // the `__meta` leader, -1 when unknown
+  virtual std::vector<broker_info> brokers() const = 0;  // registered and alive
+  virtual std::vector<topic_info> topics() const = 0;
+  virtual std::optional<topic_info> topic(std::string_view name) const = 0;
+  virtual broker_defaults defaults() const = 0;
+
+  using topics_done = std::function<void(std::vector<topic_result>)>;
+  // Proposes the topics to `__meta` and answers once each is applied here (or refused, or the
+  // timeout passed). `validate_only` checks without proposing.
+  virtual void create_topics(std::vector<topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
+                             topics_done done) = 0;
+  virtual void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) = 0;
+};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,84 @@
+#include "kafka/handlers/dispatcher.h"
+
+#include <algorithm>
+#include <array>
+
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/messages/api_versions.h"
+
+namespace chronik::kafka {
+namespace {
+
+constexpr std::array<const api_handler*, 3> handlers = {
+    &metadata_handler,
+    &api_versions_handler,
+    &create_topics_handler,
+};
+
+const api_handler* find_handler(api_key key) {
+  for (const auto* h : handlers)
+    if (h->key == key) return h;
+  return nullptr;
+}
+
+}  // namespace
+
+std::span<const api_handler> all_handlers() {
+  static const auto sorted = [] {
+    std::array<api_handler, handlers.size()> out{};
+    for (std::size_t i = 0; i < handlers.size(); ++i) out[i] = *handlers[i];
+    std::ranges::sort(out, {}, [](const api_handler& h) { return static_cast<std::int16_t>(h.key); });
+    return out;
+  }();
+  return sorted;
+}
+
+responder::responder(const request_header& h, reply_fn reply)
+    : header_(std::make_shared<const request_header>(h)), reply_(std::move(reply)) {}
+
+void responder::respond(writer body) const {
+  writer frame;
+  encode_response_header(header_->correlation_id, header_->key, header_->api_version, frame);
+  frame.write_raw(body.take());
+  reply_(handler_reply::respond(frame.take()));
+}
+
+void responder::no_response() const { reply_(handler_reply::no_response()); }
+
+void responder::close(std::string why) const { reply_(handler_reply::close_connection(std::move(why))); }
+
+void dispatcher::handle(const client_info& client, std::string frame, reply_fn reply) {
+  reader r(frame);
+  auto header = decode_request_header(r);
+  if (!header) {
+    reply(handler_reply::close_connection("malformed request header: " + describe(header.error())));
+    return;
+  }
+  const api_handler* h = find_handler(header->key);
+  if (h == nullptr) {
+    reply(handler_reply::close_connection("unsupported api key " + std::to_string(static_cast<int>(header->key))));
+    return;
+  }
+  if (!h->versions.contains(header->api_version)) {
+    if (header->key == api_key::api_versions) {
+      // Answered in v0, which every client can read (KIP-511).
+      api_versions_response resp;
+      resp.error = error_code::unsupported_version;
+      for (const auto& a : all_handlers()) resp.api_keys.push_back({a.key, a.versions.min, a.versions.max});
+      request_header v0 = *header;
+      v0.api_version = 0;
+      writer body;
+      encode_api_versions_response(resp, 0, body);
+      responder(v0, std::move(reply)).respond(std::move(body));
+      return;
+    }
+    reply(handler_reply::close_connection(std::string(to_string(header->key)) + " v" +
+                                          std::to_string(header->api_version) + " is not supported"));
+    return;
+  }
+  log_->trace("kafka: {} v{} from {} (client {})", to_string(header->key), header->api_version, client.peer,
+              header->client_id.value_or(""));
+  h->handle(ctx_, r, responder(*header, std::move(reply)));
+}
+
+}  // namespace chronik::kafka

@@ -1,0 +1,29 @@
+// The Kafka request handler of the server (kafka/server/request_handler.h): decodes each frame's
+// request header, finds the API's handler and checks the version, then lets the handler answer.
+//
+// Unsupported versions: ApiVersions answers a v0 body with UNSUPPORTED_VERSION and the supported
+// ranges (librdkafka then retries with v0, DESIGN.md §5 "Client quirks"); any other API answers
+// by closing the connection, as Kafka brokers do, with one log line. So does an unknown API key
+// or a malformed header.
+#pragma once
+
+#include <memory>
+
+#include <spdlog/logger.h>
+
+#include "kafka/handlers/broker_context.h"
+#include "kafka/server/request_handler.h"
+
+namespace chronik::kafka {
+
+class dispatcher : public request_handler {
+ public:
+  dispatcher(broker_context& ctx, std::shared_ptr<spdlog::logger> log) : ctx_(ctx), log_(std::move(log)) {}
+  void handle(const client_info& client, std::string frame, reply_fn reply) override;
+
+ private:
+  broker_context& ctx_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace chronik::kafka

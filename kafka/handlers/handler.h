@@ -1,0 +1,54 @@
+// One Kafka API handler per file in kafka/handlers/ (DESIGN.md §5 "Handlers"): each declares the
+// versions it supports, which ApiVersions advertises, and answers through a responder exactly once,
+// now or later. The dispatcher (dispatcher.h) decodes the request header, checks the version, and
+// wraps the body a handler writes in the right response header.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "kafka/handlers/broker_context.h"
+#include "kafka/protocol/api.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/wire.h"
+#include "kafka/server/request_handler.h"
+
+namespace chronik::kafka {
+
+// How a handler answers. Copyable; the first answer wins, later ones are ignored (the server's
+// connection also keeps only the first).
+class responder {
+ public:
+  responder(const request_header& h, reply_fn reply);
+  // Sends `body` (the encoded response body of the request's version) after the response header.
+  void respond(writer body) const;
+  // No response on the wire (Produce with acks=0).
+  void no_response() const;
+  // The request cannot be answered (a malformed body): the connection closes with `why` logged.
+  void close(std::string why) const;
+  const request_header& header() const { return *header_; }
+
+ private:
+  std::shared_ptr<const request_header> header_;
+  reply_fn reply_;
+};
+
+struct api_handler {
+  api_key key = api_key::api_versions;
+  version_range versions;
+  // `body` starts at the request body. A decoding error is answered by out.close(...).
+  void (*handle)(broker_context& ctx, reader& body, const responder& out) = nullptr;
+};
+
+// Every handler, ascending by api key (ApiVersions lists them).
+std::span<const api_handler> all_handlers();
+
+// The handlers, one per file.
+extern const api_handler api_versions_handler;
+extern const api_handler metadata_handler;
+extern const api_handler create_topics_handler;
+
+}  // namespace chronik::kafka

@@ -1,0 +1,88 @@
+// Metadata (key 3): brokers, controller, cluster id, and topics with their partitions' leaders,
+// epochs and replicas. Unknown topics it is asked about are created when both the request
+// (v4+) and the broker (auto_create_topics) allow it; like Kafka, this answer then reports
+// LEADER_NOT_AVAILABLE for them and the client asks again.
+#include <algorithm>
+
+#include "kafka/handlers/handler.h"
+#include "kafka/handlers/topic_errors.h"
+#include "kafka/protocol/messages/metadata.h"
+
+namespace chronik::kafka {
+namespace {
+
+// Kafka's legal topic names: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+bool legal_topic_name(const std::string& name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
+  return std::ranges::all_of(name, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+metadata_topic describe_topic(const topic_info& t) {
+  metadata_topic out;
+  out.name = t.name;
+  for (const auto& p : t.partitions) {
+    metadata_partition mp;
+    mp.partition_index = p.partition;
+    mp.leader_id = p.leader;
+    mp.leader_epoch = p.leader_epoch;
+    mp.replica_nodes = p.replicas;
+    mp.isr_nodes = p.isr;
+    mp.offline_replicas = p.offline;
+    mp.error = p.leader < 0 ? error_code::leader_not_available : error_code::none;
+    out.partitions.push_back(std::move(mp));
+  }
+  return out;
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_metadata_request(body, version);
+  if (!req) {
+    out.close("Metadata: " + describe(req.error()));
+    return;
+  }
+  metadata_response resp;
+  for (const auto& b : ctx.brokers()) resp.brokers.push_back({b.id, b.host, b.port, b.rack});
+  resp.cluster_id = ctx.cluster_id();
+  resp.controller_id = ctx.controller_id();
+
+  if (!req->topics) {
+    for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));
+  } else {
+    const auto defaults = ctx.defaults();
+    // v0-v3 requests have no flag and Kafka treats them as allowing creation.
+    const bool create = defaults.auto_create_topics && req->allow_auto_topic_creation;
+    std::vector<topic_request> to_create;
+    for (const auto& name : *req->topics) {
+      if (auto t = ctx.topic(name)) {
+        resp.topics.push_back(describe_topic(*t));
+        continue;
+      }
+      metadata_topic missing;
+      missing.name = name;
+      if (!legal_topic_name(name)) {
+        missing.error = error_code::invalid_topic_exception;
+      } else if (create) {
+        missing.error = error_code::leader_not_available;
+        to_create.push_back({name, -1, -1, {}, {}});
+      } else {
+        missing.error = error_code::unknown_topic_or_partition;
+      }
+      resp.topics.push_back(std::move(missing));
+    }
+    // Fire and forget: the client's next Metadata request sees the outcome.
+    if (!to_create.empty()) ctx.create_topics(std::move(to_create), false, std::chrono::milliseconds(0), [](auto) {});
+  }
+  writer w;
+  encode_metadata_response(resp, version, w);
+  out.respond(std::move(w));
+}
+
+}  // namespace
+
+const api_handler metadata_handler{api_key::metadata, {0, 9}, handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,798 @@
+// The Kafka wire codec (kafka/protocol, docs/kafka.md "Codec"): primitives, headers, every message
+// at every supported version, hand-computed byte fixtures, and hostile input.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kafka/protocol/api.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/api_versions.h"
+#include "kafka/protocol/messages/create_topics.h"
+#include "kafka/protocol/messages/delete_topics.h"
+#include "kafka/protocol/messages/describe_configs.h"
+#include "kafka/protocol/messages/fetch.h"
+#include "kafka/protocol/messages/list_offsets.h"
+#include "kafka/protocol/messages/metadata.h"
+#include "kafka/protocol/messages/produce.h"
+#include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/wire.h"
+
+namespace chronik::kafka {
+namespace {
+
+// --- helpers ------------------------------------------------------------------------------------
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    const auto b = static_cast<std::uint8_t>(c);
+    out += digits[b >> 4];
+    out += digits[b & 0xF];
+  }
+  return out;
+}
+
+// "00 12" or "0012" -> bytes; fixtures are written in hex with spaces or string concatenation.
+std::string unhex(std::string_view text) {
+  std::string out;
+  int high = -1;
+  for (const char c : text) {
+    if (c == ' ') continue;
+    const int v = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    if (high < 0) {
+      high = v;
+    } else {
+      out += static_cast<char>(high * 16 + v);
+      high = -1;
+    }
+  }
+  return out;
+}
+
+// True when `read` leaves a reader over the hex input failed.
+template <class F>
+bool read_fails(std::string_view hex_input, F read) {
+  const std::string bytes = unhex(hex_input);
+  reader r(bytes);
+  read(r);
+  return !r.ok();
+}
+
+std::string error_text(const reader& r) { return r.ok() ? "ok" : describe(*r.error()); }
+
+std::string random_bytes(std::mt19937& rng, std::size_t max_size) {
+  std::string out(std::uniform_int_distribution<std::size_t>(0, max_size)(rng), '\0');
+  for (auto& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+// Encodes `sample` at `version`, decodes it, and checks that: the decoder consumed every byte,
+// re-encoding gives the same bytes, every strict prefix fails to decode, and corrupted copies
+// decode or fail without crashing.
+template <class T, class Enc, class Dec>
+void expect_round_trips(const T& sample, std::int16_t version, Enc encode, Dec decode) {
+  writer w;
+  encode(sample, version, w);
+  const std::string bytes = w.take();
+  reader r(bytes);
+  auto decoded = decode(r, version);
+  ASSERT_TRUE(decoded) << "v" << version << ": " << describe(decoded.error());
+  EXPECT_EQ(r.remaining(), 0u) << "v" << version;
+  writer again;
+  encode(*decoded, version, again);
+  EXPECT_EQ(hex(again.buffer()), hex(bytes)) << "v" << version;
+  int prefixes_accepted = 0;
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    reader p(std::string_view(bytes).substr(0, n));
+    if (decode(p, version)) ++prefixes_accepted;
+  }
+  EXPECT_EQ(prefixes_accepted, 0) << "v" << version;
+  std::mt19937 rng(static_cast<std::uint32_t>(bytes.size() * 31 + version));
+  for (int i = 0; i < 64 && !bytes.empty(); ++i) {
+    std::string copy = bytes;
+    copy[rng() % copy.size()] = static_cast<char>(rng());
+    copy[rng() % copy.size()] = static_cast<char>(rng());
+    reader m(copy);
+    auto result = decode(m, version);
+    if (result) {
+      writer out;
+      encode(*result, version, out);
+    }
+  }
+}
+
+// Random inputs at every version of `range`: the decoder must return, with a value or an error.
+template <class Dec>
+void fuzz_decoder(Dec decode, version_range range, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (std::int16_t v = range.min; v <= range.max; ++v) {
+    for (int i = 0; i < 400; ++i) {
+      const std::string junk = random_bytes(rng, 96);
+      reader r(junk);
+      (void)decode(r, v);
+    }
+  }
+}
+
+
+// --- primitives ---------------------------------------------------------------------------------
+
+TEST(kafka_wire, integers_are_big_endian) {
+  writer w;
+  w.write_int8(-2);
+  w.write_int16(0x1234);
+  w.write_int32(-2);
+  w.write_int64(0x0102030405060708);
+  w.write_uint32(0xDEADBEEF);
+  EXPECT_EQ(hex(w.buffer()), "fe1234fffffffe0102030405060708deadbeef");
+  reader r(w.buffer());
+  EXPECT_EQ(r.read_int8(), -2);
+  EXPECT_EQ(r.read_int16(), 0x1234);
+  EXPECT_EQ(r.read_int32(), -2);
+  EXPECT_EQ(r.read_int64(), 0x0102030405060708);
+  EXPECT_EQ(r.read_uint32(), 0xDEADBEEFu);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+TEST(kafka_wire, varints_match_the_protocol_guide) {
+  // Unsigned varints: 7 bits per byte, least significant group first.
+  writer w;
+  w.write_uvarint(0);
+  w.write_uvarint(127);
+  w.write_uvarint(128);
+  w.write_uvarint(300);
+  w.write_uvarint(0xFFFFFFFF);
+  EXPECT_EQ(hex(w.buffer()), "007f8001ac02ffffffff0f");
+  // Zigzag: 0->0, -1->1, 1->2, -2->3, 63->126, -64->127.
+  writer z;
+  for (std::int32_t v : {0, -1, 1, -2, 63, -64}) z.write_varint(v);
+  EXPECT_EQ(hex(z.buffer()), "000102037e7f");
+  reader r(z.buffer());
+  for (std::int32_t v : {0, -1, 1, -2, 63, -64}) EXPECT_EQ(r.read_varint(), v);
+  writer l;
+  const std::int64_t longs[] = {INT64_MIN, INT64_MAX, -1, std::int64_t{1} << 40};
+  for (const std::int64_t v : longs) l.write_varlong(v);
+  reader lr(l.buffer());
+  for (const std::int64_t v : longs) EXPECT_EQ(lr.read_varlong(), v);
+  EXPECT_TRUE(lr.ok());
+  EXPECT_EQ(lr.remaining(), 0u);
+}
+
+TEST(kafka_wire, overlong_varints_are_rejected) {
+  EXPECT_TRUE(read_fails("ffffffff1f", [](reader& r) { r.read_uvarint(); }));  // > 32 bits
+  EXPECT_TRUE(read_fails("ffffffffffffffffff7f", [](reader& r) { r.read_uvarlong(); }));  // > 64
+  EXPECT_TRUE(read_fails("ffffffffffffffffffffff", [](reader& r) { r.read_uvarlong(); }));
+  EXPECT_FALSE(read_fails("ffffffff0f", [](reader& r) { r.read_uvarint(); }));  // 2^32-1 is fine
+}
+
+TEST(kafka_wire, strings_bytes_and_arrays) {
+  writer w;
+  w.write_string("ab");
+  w.write_nullable_string(std::nullopt);
+  w.write_compact_string("ab");
+  w.write_compact_nullable_string(std::nullopt);
+  w.write_bytes("x");
+  w.write_nullable_bytes(std::nullopt);
+  w.write_compact_bytes("");
+  w.write_array_length(std::int32_t{-1});
+  w.write_compact_array_length(std::int32_t{-1});
+  w.write_compact_array_length(std::int32_t{2});
+  w.write_int16(0);
+  EXPECT_EQ(hex(w.buffer()),
+            "00026162ffff03616200" "0000000178ffffffff01" "ffffffff" "0003" "0000");
+  reader r(w.buffer());
+  EXPECT_EQ(r.read_string(), "ab");
+  EXPECT_EQ(r.read_nullable_string(), std::nullopt);
+  EXPECT_EQ(r.read_compact_string(), "ab");
+  EXPECT_EQ(r.read_compact_nullable_string(), std::nullopt);
+  EXPECT_EQ(r.read_bytes(), "x");
+  EXPECT_EQ(r.read_nullable_bytes(), std::nullopt);
+  EXPECT_EQ(r.read_compact_bytes(), "");
+  EXPECT_EQ(r.read_array_length(), -1);
+  EXPECT_EQ(r.read_compact_array_length(), -1);
+  EXPECT_EQ(r.read_compact_array_length(), 2);
+  EXPECT_TRUE(r.ok()) << error_text(r);
+  // The array length was accepted only because two bytes follow it.
+}
+
+TEST(kafka_wire, uuid_is_sixteen_raw_bytes) {
+  writer w;
+  w.write_uuid(uuid{0x01, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff});
+  EXPECT_EQ(hex(w.buffer()), "0102" "00000000000000000000000000" "ff");
+}
+
+TEST(kafka_wire, first_error_is_kept_and_later_reads_return_zero) {
+  const std::string r_bytes = unhex("0001" "ff");
+  reader r(r_bytes);
+  EXPECT_EQ(r.read_int16(), 1);
+  EXPECT_EQ(r.read_int32(), 0);  // only one byte left
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error()->code, codec_errc::truncated);
+  EXPECT_EQ(r.error()->offset, 2u);
+  EXPECT_EQ(r.read_int8(), 0);
+  EXPECT_EQ(r.read_string(), "");
+  EXPECT_EQ(r.error()->offset, 2u);  // unchanged by the later reads
+}
+
+TEST(kafka_wire, oversized_lengths_are_errors_not_allocations) {
+  const auto string = [](reader& r) { r.read_string(); };
+  const auto array = [](reader& r) { r.read_array_length(); };
+  EXPECT_TRUE(read_fails("7fff0102", string));  // a 32767-byte string in 2 bytes
+  EXPECT_TRUE(read_fails("7fffffff01", [](reader& r) { r.read_bytes(); }));  // 2 GiB of bytes
+  EXPECT_TRUE(read_fails("7fffffff00000000", array));  // 2^31-1 elements
+  EXPECT_TRUE(read_fails("ffffffff07", [](reader& r) { r.read_compact_string(); }));
+  EXPECT_TRUE(read_fails("ffffffff0f", [](reader& r) { r.read_compact_array_length(); }));
+  EXPECT_TRUE(read_fails("fffe", string));      // length -2
+  EXPECT_TRUE(read_fails("ffff", string));      // null where not nullable
+  EXPECT_TRUE(read_fails("fffffffe", array));   // array length -2
+  EXPECT_FALSE(read_fails("ffff", [](reader& r) { r.read_nullable_string(); }));
+  EXPECT_FALSE(read_fails("00000002abcd", array));  // two elements fit in two bytes
+}
+
+TEST(kafka_wire, tagged_fields_known_unknown_and_out_of_order) {
+  writer w;
+  w.write_tagged_fields(framing::flexible, {{1, unhex("0007")}, {5, "junk"}, {9, ""}});
+  EXPECT_EQ(hex(w.buffer()), "030102000705046a756e6b0900");
+  reader r(w.buffer());
+  std::int16_t seen = 0;
+  int calls = 0;
+  r.read_tagged_fields(framing::flexible, [&](std::uint32_t tag, reader& field) {
+    ++calls;
+    if (tag == 1) seen = field.read_int16();  // 5 and 9 are unknown: left unread, skipped
+  });
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_EQ(seen, 7);
+  EXPECT_EQ(calls, 3);
+
+  const std::string bad_bytes = unhex("02" "0500" "0100");  // tag 5 then tag 1
+  reader bad(bad_bytes);
+  bad.skip_tagged_fields(framing::flexible);
+  EXPECT_FALSE(bad.ok());
+  const std::string too_big_bytes = unhex("01" "0105" "00");  // a 5-byte field with 1 byte left
+  reader too_big(too_big_bytes);
+  too_big.skip_tagged_fields(framing::flexible);
+  EXPECT_FALSE(too_big.ok());
+  // A known field that is shorter than its reader expects fails the whole read.
+  const std::string short_field_bytes = unhex("01" "0101" "00");
+  reader short_field(short_field_bytes);
+  short_field.read_tagged_fields(framing::flexible,
+                                 [](std::uint32_t, reader& field) { field.read_int16(); });
+  ASSERT_FALSE(short_field.ok());
+  EXPECT_EQ(short_field.error()->offset, 3u);
+  // Classic framing has no tagged section at all.
+  const std::string classic_bytes = unhex("05");
+  reader classic(classic_bytes);
+  classic.skip_tagged_fields(framing::classic);
+  EXPECT_EQ(classic.remaining(), 1u);
+}
+
+// --- api table and headers ----------------------------------------------------------------------
+
+TEST(kafka_api, flexible_versions_and_header_versions) {
+  struct row {
+    api_key key;
+    std::int16_t first_flexible;
+  };
+  const row rows[] = {{api_key::produce, 9},        {api_key::fetch, 12},
+                      {api_key::list_offsets, 6},   {api_key::metadata, 9},
+                      {api_key::api_versions, 3},   {api_key::create_topics, 5},
+                      {api_key::delete_topics, 4},  {api_key::describe_configs, 4},
+                      {api_key::offset_commit, 8},  {api_key::offset_fetch, 6},
+                      {api_key::find_coordinator, 3}};
+  for (const auto& r : rows) {
+    EXPECT_EQ(first_flexible_version(r.key), r.first_flexible) << to_string(r.key);
+    const auto flex = r.first_flexible;
+    EXPECT_EQ(request_header_version(r.key, static_cast<std::int16_t>(flex - 1)), 1);
+    EXPECT_EQ(request_header_version(r.key, flex), 2);
+    const std::int16_t expected_response = r.key == api_key::api_versions ? 0 : 1;
+    EXPECT_EQ(response_header_version(r.key, flex), expected_response) << to_string(r.key);
+    EXPECT_EQ(response_header_version(r.key, static_cast<std::int16_t>(flex - 1)), 0);
+  }
+  EXPECT_EQ(first_flexible_version(api_key::sasl_handshake), std::nullopt);
+  EXPECT_EQ(request_header_version(static_cast<api_key>(999), 7), 1);
+}
+
+TEST(kafka_header, request_header_v1_v2_and_response_headers) {
+  const request_header v1{api_key::metadata, 4, 77, "cli"};
+  const request_header v2{api_key::metadata, 9, 78, std::nullopt};
+  writer w;
+  encode_request_header(v1, w);
+  EXPECT_EQ(hex(w.buffer()), "0003" "0004" "0000004d" "0003636c69");
+  writer w2;
+  encode_request_header(v2, w2);
+  EXPECT_EQ(hex(w2.buffer()), "0003" "0009" "0000004e" "ffff" "00");
+  for (const auto* bytes : {&w.buffer(), &w2.buffer()}) {
+    reader r(*bytes);
+    auto h = decode_request_header(r);
+    ASSERT_TRUE(h) << describe(h.error());
+    EXPECT_EQ(r.remaining(), 0u);
+  }
+  // An unknown tagged field in a v2 header is skipped.
+  const std::string tagged_bytes = unhex("00030009000000010000" "01" "0702abcd" "77");
+  reader tagged(tagged_bytes);
+  auto h = decode_request_header(tagged);
+  ASSERT_TRUE(h) << describe(h.error());
+  EXPECT_EQ(h->client_id, "");
+  EXPECT_EQ(tagged.remaining(), 1u);
+
+  writer r0;
+  encode_response_header(5, api_key::metadata, 8, r0);
+  EXPECT_EQ(hex(r0.buffer()), "00000005");
+  writer r1;
+  encode_response_header(5, api_key::metadata, 9, r1);
+  EXPECT_EQ(hex(r1.buffer()), "0000000500");
+  writer av;
+  encode_response_header(5, api_key::api_versions, 3, av);
+  EXPECT_EQ(hex(av.buffer()), "00000005");  // ApiVersions: always v0
+  reader rr(r1.buffer());
+  EXPECT_EQ(decode_response_header(rr, api_key::metadata, 9).value(), 5);
+  EXPECT_EQ(rr.remaining(), 0u);
+}
+
+TEST(kafka_header, truncated_headers_fail_at_every_prefix) {
+  const std::string full = unhex("00120003000000070007" "7264" "6b61666b61" "00");
+  reader ok_reader(full);
+  ASSERT_TRUE(decode_request_header(ok_reader));
+  for (std::size_t n = 0; n < full.size(); ++n) {
+    reader r(std::string_view(full).substr(0, n));
+    EXPECT_FALSE(decode_request_header(r)) << "prefix " << n;
+  }
+  const std::string negative_bytes = unhex("0012ffff00000001ffff");
+  reader negative(negative_bytes);
+  EXPECT_FALSE(decode_request_header(negative));
+}
+
+// --- ApiVersions --------------------------------------------------------------------------------
+
+TEST(kafka_api_versions, v0_request_as_kafka_python_sends_it) {
+  // Header v1: key 18, version 0, correlation id 1, client id "kafka-python"; empty body.
+  const std::string frame = unhex("0012" "0000" "00000001" "000c" "6b61666b612d707974686f6e");
+  reader r(frame);
+  auto h = decode_request_header(r);
+  ASSERT_TRUE(h) << describe(h.error());
+  EXPECT_EQ(h->key, api_key::api_versions);
+  EXPECT_EQ(h->api_version, 0);
+  EXPECT_EQ(h->correlation_id, 1);
+  EXPECT_EQ(h->client_id, "kafka-python");
+  auto body = decode_api_versions_request(r, h->api_version);
+  ASSERT_TRUE(body) << describe(body.error());
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+TEST(kafka_api_versions, v3_request_as_librdkafka_sends_it) {
+  // Header v2 (flexible): classic client id "rdkafka" then an empty tag section; body: compact
+  // strings "librdkafka" and "2.0.2", empty tag section.
+  const std::string frame = unhex("0012" "0003" "00000002" "0007" "72646b61666b61" "00"
+                                  "0b" "6c696272646b61666b61" "06" "322e302e32" "00");
+  reader r(frame);
+  auto h = decode_request_header(r);
+  ASSERT_TRUE(h) << describe(h.error());
+  EXPECT_EQ(h->api_version, 3);
+  EXPECT_EQ(h->client_id, "rdkafka");
+  auto body = decode_api_versions_request(r, h->api_version);
+  ASSERT_TRUE(body) << describe(body.error());
+  EXPECT_EQ(body->client_software_name, "librdkafka");
+  EXPECT_EQ(body->client_software_version, "2.0.2");
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+TEST(kafka_api_versions, v0_and_v3_response_bytes) {
+  api_versions_response m;
+  m.api_keys = {{api_key::api_versions, 0, 3}, {api_key::metadata, 0, 9}};
+  writer v0;
+  encode_response_header(1, api_key::api_versions, 0, v0);
+  encode_api_versions_response(m, 0, v0);
+  EXPECT_EQ(hex(v0.buffer()), "00000001" "0000" "00000002" "001200000003" "000300000009");
+  writer v3;
+  encode_response_header(1, api_key::api_versions, 3, v3);
+  encode_api_versions_response(m, 3, v3);
+  // Header v0 (no tag byte), then error, compact array (2+1), entries with tag bytes, throttle,
+  // and an empty tag section.
+  EXPECT_EQ(hex(v3.buffer()),
+            "00000001" "0000" "03" "00120000000300" "00030000000900" "00000000" "00");
+}
+
+TEST(kafka_api_versions, v3_response_tagged_features_round_trip) {
+  api_versions_response m;
+  m.error = error_code::unsupported_version;
+  m.api_keys = {{api_key::produce, 3, 9}};
+  m.throttle_time_ms = 12;
+  m.supported_features = {{"metadata.version", 1, 14}};
+  m.finalized_features_epoch = 42;
+  m.finalized_features = {{"metadata.version", 14, 1}};
+  m.zk_migration_ready = true;
+  writer w;
+  encode_api_versions_response(m, 3, w);
+  reader r(w.buffer());
+  auto back = decode_api_versions_response(r, 3);
+  ASSERT_TRUE(back) << describe(back.error());
+  EXPECT_EQ(*back, m);
+  // v0 drops what v0 cannot carry.
+  writer w0;
+  encode_api_versions_response(m, 0, w0);
+  reader r0(w0.buffer());
+  auto back0 = decode_api_versions_response(r0, 0);
+  ASSERT_TRUE(back0);
+  EXPECT_EQ(back0->throttle_time_ms, 0);
+  EXPECT_TRUE(back0->supported_features.empty());
+}
+
+TEST(kafka_api_versions, every_version_round_trips) {
+  api_versions_request req{"chronik-test", "1.0"};
+  api_versions_response resp;
+  resp.api_keys = {{api_key::fetch, 4, 12}, {api_key::produce, 3, 9}};
+  resp.throttle_time_ms = 3;
+  resp.supported_features = {{"f", 0, 1}};
+  for (std::int16_t v = api_versions_versions.min; v <= api_versions_versions.max; ++v) {
+    expect_round_trips(req, v, encode_api_versions_request, decode_api_versions_request);
+    expect_round_trips(resp, v, encode_api_versions_response, decode_api_versions_response);
+  }
+  reader r(std::string_view{});
+  EXPECT_EQ(decode_api_versions_request(r, 4).error().code, codec_errc::unsupported_version);
+}
+
+// --- Metadata -----------------------------------------------------------------------------------
+
+TEST(kafka_metadata, v0_request_as_kafka_python_sends_it) {
+  // kafka-python's bootstrap: Metadata v0 with an empty topic array (= all topics).
+  const std::string frame = unhex("0003" "0000" "00000002" "000c" "6b61666b612d707974686f6e"
+                                  "00000000");
+  reader r(frame);
+  auto h = decode_request_header(r);
+  ASSERT_TRUE(h) << describe(h.error());
+  EXPECT_EQ(h->key, api_key::metadata);
+  EXPECT_EQ(h->correlation_id, 2);
+  auto body = decode_metadata_request(r, h->api_version);
+  ASSERT_TRUE(body) << describe(body.error());
+  EXPECT_EQ(body->topics, std::nullopt);  // all topics
+  EXPECT_EQ(r.remaining(), 0u);
+  // v1+: an empty array means no topics, null means all.
+  const std::string v1_bytes = unhex("00000000");
+  reader v1(v1_bytes);
+  EXPECT_EQ(decode_metadata_request(v1, 1)->topics, std::vector<std::string>{});
+  const std::string v1_null_bytes = unhex("ffffffff");
+  reader v1_null(v1_null_bytes);
+  EXPECT_EQ(decode_metadata_request(v1_null, 1)->topics, std::nullopt);
+  const std::string v0_null_bytes = unhex("ffffffff");
+  reader v0_null(v0_null_bytes);
+  EXPECT_FALSE(decode_metadata_request(v0_null, 0));  // v0's array is not nullable
+}
+
+TEST(kafka_metadata, v0_response_bytes) {
+  metadata_response m;
+  m.brokers = {{1, "h", 9092, std::nullopt}};
+  m.topics = {{error_code::none, "t", false, {{error_code::none, 0, 1, -1, {1}, {1}, {}}}}};
+  writer w;
+  encode_metadata_response(m, 0, w);
+  EXPECT_EQ(hex(w.buffer()),
+            "00000001" "00000001" "000168" "00002384"                 // brokers
+            "00000001" "0000" "000174"                                // topic t
+            "00000001" "0000" "00000000" "00000001" "0000000100000001" "0000000100000001");
+}
+
+metadata_response sample_metadata_response() {
+  metadata_response m;
+  m.throttle_time_ms = 7;
+  m.brokers = {{1, "10.0.0.1", 9092, "rack-a"}, {2, "10.0.0.2", 9093, std::nullopt}};
+  m.cluster_id = "cluster-xyz";
+  m.controller_id = 1;
+  m.topics = {{error_code::none, "orders", false,
+               {{error_code::none, 0, 1, 5, {1, 2}, {1, 2}, {}},
+                {error_code::leader_not_available, 1, -1, 5, {2, 1}, {2}, {1}}},
+               8},
+              {error_code::unknown_topic_or_partition, "missing", false, {}, 0}};
+  m.cluster_authorized_operations = 0;
+  return m;
+}
+
+TEST(kafka_metadata, every_version_round_trips) {
+  metadata_request req;
+  req.topics = std::vector<std::string>{"orders", "payments"};
+  req.allow_auto_topic_creation = false;
+  req.include_cluster_authorized_operations = true;
+  req.include_topic_authorized_operations = true;
+  metadata_request all;
+  const auto resp = sample_metadata_response();
+  for (std::int16_t v = metadata_versions.min; v <= metadata_versions.max; ++v) {
+    expect_round_trips(req, v, encode_metadata_request, decode_metadata_request);
+    expect_round_trips(all, v, encode_metadata_request, decode_metadata_request);
+    expect_round_trips(resp, v, encode_metadata_response, decode_metadata_response);
+  }
+  writer w;
+  encode_metadata_response(resp, 9, w);
+  reader r(w.buffer());
+  EXPECT_EQ(decode_metadata_response(r, 9).value(), resp);
+}
+
+// --- CreateTopics -------------------------------------------------------------------------------
+
+TEST(kafka_create_topics, every_version_round_trips) {
+  create_topics_request req;
+  req.topics = {{"orders", 3, 2, {}, {{"cleanup.policy", "compact"}, {"retention.ms", {}}}},
+                {"manual", -1, -1, {{0, {1, 2}}, {1, {2, 3}}}, {}}};
+  req.timeout_ms = 5000;
+  req.validate_only = true;
+  create_topics_response resp;
+  resp.throttle_time_ms = 4;
+  uuid id{};
+  id[0] = 0xAB;
+  id[15] = 0xCD;
+  resp.topics = {
+      {"orders", id, error_code::none, std::nullopt, error_code::none, 3, 2,
+       std::vector<created_topic_config>{{"cleanup.policy", "compact", false, 1, false}}},
+      {"bad", uuid{}, error_code::invalid_replication_factor, "replication factor 5 > 3 brokers",
+       error_code::invalid_config, -1, -1, std::nullopt}};
+  for (std::int16_t v = create_topics_versions.min; v <= create_topics_versions.max; ++v) {
+    expect_round_trips(req, v, encode_create_topics_request, decode_create_topics_request);
+    expect_round_trips(resp, v, encode_create_topics_response, decode_create_topics_response);
+  }
+  writer w;
+  encode_create_topics_response(resp, 7, w);
+  reader r(w.buffer());
+  EXPECT_EQ(decode_create_topics_response(r, 7).value(), resp);
+}
+
+TEST(kafka_create_topics, v0_request_bytes) {
+  create_topics_request req;
+  req.topics = {{"t", 1, 1, {}, {}}};
+  req.timeout_ms = 1000;
+  writer w;
+  encode_create_topics_request(req, 0, w);
+  EXPECT_EQ(hex(w.buffer()),
+            "00000001" "000174" "00000001" "0001" "00000000" "00000000" "000003e8");
+}
+
+// --- Produce, Fetch, ListOffsets ----------------------------------------------------------------
+
+TEST(kafka_produce, every_version_round_trips) {
+  const produce_request req{"txn-1", -1, 30000,
+                            {{"orders", {{0, "batch-bytes"}, {1, std::nullopt}}}, {"empty", {}}}};
+  const produce_response resp{{{"orders",
+                                {{0, error_code::none, 42, -1, 0, {}, std::nullopt},
+                                 {1, error_code::corrupt_message, -1, -1, -1,
+                                  {{3, "bad record"}, {4, std::nullopt}}, "batch rejected"}}}},
+                              9};
+  for (std::int16_t v = produce_versions.min; v <= produce_versions.max; ++v) {
+    expect_round_trips(req, v, encode_produce_request, decode_produce_request);
+    expect_round_trips(resp, v, encode_produce_response, decode_produce_response);
+  }
+  writer w;
+  encode_produce_response(resp, 9, w);
+  reader r(w.buffer());
+  EXPECT_EQ(decode_produce_response(r, 9).value(), resp);
+}
+
+TEST(kafka_produce, v3_request_bytes) {
+  const produce_request req{std::nullopt, 1, 1000, {{"t", {{0, "xy"}}}}};
+  writer w;
+  encode_produce_request(req, 3, w);
+  EXPECT_EQ(hex(w.buffer()),
+            "ffff" "0001" "000003e8" "00000001" "000174" "00000001" "00000000" "000000027879");
+  writer flex;
+  encode_produce_request(req, 9, flex);
+  EXPECT_EQ(hex(flex.buffer()), "00" "0001" "000003e8" "02" "0274" "02" "00000000" "037879" "00"
+                                "00" "00");
+}
+
+fetch_request sample_fetch_request() {
+  return {.cluster_id = "cluster-xyz", .max_wait_ms = 500, .min_bytes = 1, .max_bytes = 52428800,
+          .isolation_level = 1, .session_id = 12, .session_epoch = 3,
+          .topics = {{"orders", {{0, 5, 100, 4, -1, 1048576}, {1, 5, 7, 4, -1, 1048576}}}},
+          .forgotten_topics = {{"old", {2, 3}}}, .rack_id = "rack-a"};
+}
+
+fetch_response sample_fetch_response() {
+  const fetch_partition_response p0{
+      .partition_index = 0, .high_watermark = 120, .last_stable_offset = 120,
+      .log_start_offset = 0, .diverging_epoch = epoch_end_offset{4, 99},
+      .current_leader = leader_id_and_epoch{2, 5}, .snapshot = snapshot_id{50, 3},
+      .aborted_transactions = std::vector<aborted_transaction>{{7, 10}},
+      .preferred_read_replica = 2, .records = std::string("\x00\x01\x02", 3)};
+  const fetch_partition_response p1{.partition_index = 1,
+                                    .error = error_code::not_leader_or_follower};
+  return {.throttle_time_ms = 1, .session_id = 12, .topics = {{"orders", {p0, p1}}}};
+}
+
+TEST(kafka_fetch, every_version_round_trips) {
+  const auto req = sample_fetch_request();
+  const auto resp = sample_fetch_response();
+  for (std::int16_t v = fetch_versions.min; v <= fetch_versions.max; ++v) {
+    expect_round_trips(req, v, encode_fetch_request, decode_fetch_request);
+    expect_round_trips(resp, v, encode_fetch_response, decode_fetch_response);
+  }
+  writer w;
+  encode_fetch_request(req, 12, w);
+  reader r(w.buffer());
+  EXPECT_EQ(decode_fetch_request(r, 12).value(), req);
+  writer rw;
+  encode_fetch_response(resp, 12, rw);
+  reader rr(rw.buffer());
+  EXPECT_EQ(decode_fetch_response(rr, 12).value(), resp);
+  // Below v12 the tagged fields cannot travel.
+  writer old;
+  encode_fetch_response(resp, 11, old);
+  reader ro(old.buffer());
+  EXPECT_EQ(decode_fetch_response(ro, 11).value().topics[0].partitions[0].diverging_epoch,
+            std::nullopt);
+}
+
+TEST(kafka_fetch, v12_partition_tags_bytes) {
+  fetch_response m;
+  fetch_partition_response p;
+  p.high_watermark = 1;
+  p.current_leader = leader_id_and_epoch{2, 5};
+  m.topics = {{"t", {p}}};
+  writer w;
+  encode_fetch_response(m, 12, w);
+  // throttle, error, session, topics(1+1), "t", partitions(1+1), index, error, hw, lso, lso-start,
+  // aborted null (0), preferred replica, records null (0), tags: 1 field, tag 1, 9 bytes.
+  EXPECT_EQ(hex(w.buffer()), "00000000" "0000" "00000000" "02" "0274" "02" "00000000" "0000"
+                             "0000000000000001" "ffffffffffffffff" "ffffffffffffffff" "00"
+                             "ffffffff" "00" "01" "01" "09" "00000002" "00000005" "00" "00" "00");
+}
+
+TEST(kafka_list_offsets, every_version_round_trips) {
+  const list_offsets_request req{-1, 1, {{"orders", {{0, 5, list_offsets_earliest, 1},
+                                                     {1, 5, 1700000000000, 1}}}}};
+  const list_offsets_response resp{
+      2, {{"orders", {{0, error_code::none, {0}, -1, 0, 5},
+                      {1, error_code::offset_not_available, {}, 1700000000123, 77, 5}}}}};
+  for (std::int16_t v = list_offsets_versions.min; v <= list_offsets_versions.max; ++v) {
+    expect_round_trips(req, v, encode_list_offsets_request, decode_list_offsets_request);
+    expect_round_trips(resp, v, encode_list_offsets_response, decode_list_offsets_response);
+  }
+}
+
+// --- DeleteTopics, DescribeConfigs ---------------------------------------------------------------
+
+TEST(kafka_delete_topics, every_version_round_trips) {
+  uuid id{};
+  id[3] = 9;
+  const delete_topics_request req{{{"orders", uuid{}}, {"payments", id}}, 15000};
+  const delete_topics_response resp{
+      3, {{"orders", uuid{}, error_code::none, std::nullopt},
+          {"missing", id, error_code::unknown_topic_or_partition, "no such topic"}}};
+  for (std::int16_t v = delete_topics_versions.min; v <= delete_topics_versions.max; ++v) {
+    expect_round_trips(req, v, encode_delete_topics_request, decode_delete_topics_request);
+    expect_round_trips(resp, v, encode_delete_topics_response, decode_delete_topics_response);
+  }
+  const delete_topics_request by_id{{{std::nullopt, id}}, 1000};
+  expect_round_trips(by_id, 6, encode_delete_topics_request, decode_delete_topics_request);
+  writer w;
+  encode_delete_topics_request(req, 4, w);  // flexible string array: no per-element tags
+  EXPECT_EQ(hex(w.buffer()), "03" "076f7264657273" "097061796d656e7473" "00003a98" "00");
+}
+
+TEST(kafka_describe_configs, every_version_round_trips) {
+  const describe_configs_request req{
+      {{config_resource_type::topic, "orders", std::vector<std::string>{"retention.ms"}},
+       {config_resource_type::broker, "1", std::nullopt}},
+      true, true};
+  const describe_configs_response resp{
+      5, {{error_code::none, std::nullopt, config_resource_type::topic, "orders",
+           {{"retention.ms", "604800000", false, false, 5, false,
+             {{"log.retention.ms", "604800000", 5}}, 5, "How long to keep"},
+            {"secret", std::nullopt, true, true, -1, true, {}, 9, std::nullopt}}},
+          {error_code::unknown_topic_or_partition, "gone", config_resource_type::topic, "x", {}}}};
+  for (std::int16_t v = describe_configs_versions.min; v <= describe_configs_versions.max; ++v) {
+    expect_round_trips(req, v, encode_describe_configs_request, decode_describe_configs_request);
+    expect_round_trips(resp, v, encode_describe_configs_response, decode_describe_configs_response);
+  }
+}
+
+// --- record batches ------------------------------------------------------------------------------
+
+// One uncompressed record (key 01020304, value 050607, one header) as IBM/sarama's record_test.go
+// encodes it; its CRC-32C 0x547961fd was checked independently of this code.
+const std::string known_batch = unhex(
+    "0000000000000000" "00000046" "00000000" "02" "547961fd" "0000" "00000000" "000001588dcd5938"
+    "0000000000000000" "0000000000000000" "0000" "00000000" "00000001"
+    "28000a000801020304060506070206" "08090a040b0c");
+
+TEST(kafka_record_batch, known_batch_header_and_crc) {
+  auto h = parse_record_batch_header(known_batch);
+  ASSERT_TRUE(h) << describe(h.error());
+  EXPECT_EQ(h->batch_length, 70);
+  EXPECT_EQ(h->size_bytes(), known_batch.size());
+  EXPECT_EQ(h->crc, 0x547961fdu);
+  EXPECT_EQ(h->base_timestamp, 1479847795000);
+  EXPECT_EQ(h->records_count, 1);
+  EXPECT_EQ(h->compression(), compression_type::none);
+  EXPECT_EQ(compute_record_batch_crc(known_batch), 0x547961fdu);
+  auto batches = split_record_batches(known_batch);
+  ASSERT_TRUE(batches) << describe(batches.error());
+  ASSERT_EQ(batches->size(), 1u);
+  // build_record_batch reproduces the bytes from the header and the records.
+  const std::string_view payload = std::string_view(known_batch).substr(61);
+  EXPECT_EQ(hex(build_record_batch(*h, payload)), hex(known_batch));
+}
+
+TEST(kafka_record_batch, rewriting_offset_and_epoch_keeps_the_crc) {
+  std::string records = known_batch + known_batch;
+  set_base_offset(records, known_batch.size(), 1000);
+  set_partition_leader_epoch(records, known_batch.size(), 7);
+  auto batches = split_record_batches(records);
+  ASSERT_TRUE(batches) << describe(batches.error());
+  ASSERT_EQ(batches->size(), 2u);
+  EXPECT_EQ((*batches)[1].header.base_offset, 1000);
+  EXPECT_EQ((*batches)[1].header.partition_leader_epoch, 7);
+  EXPECT_EQ((*batches)[1].header.last_offset(), 1000);
+  EXPECT_EQ((*batches)[1].offset, known_batch.size());
+  // A flipped bit inside the CRC's range is detected, with the batch's CRC offset.
+  records[known_batch.size() + 70] ^= 0x01;
+  auto bad = split_record_batches(records);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, codec_errc::crc_mismatch);
+  EXPECT_EQ(bad.error().offset, known_batch.size() + 17);
+  EXPECT_TRUE(split_record_batches(records, crc_check::skip));
+}
+
+TEST(kafka_record_batch, attributes_magic_and_truncation) {
+  record_batch_header h;
+  h.attributes = 0x3C | 4;  // zstd, log-append time, transactional, control
+  const std::string zstd = build_record_batch(h, "");
+  auto parsed = parse_record_batch_header(zstd);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->compression(), compression_type::zstd);
+  EXPECT_EQ(parsed->timestamp(), timestamp_type::log_append_time);
+  EXPECT_TRUE(parsed->is_transactional() && parsed->is_control());
+  for (const int magic : {0, 1}) {
+    std::string legacy = known_batch;
+    legacy[16] = static_cast<char>(magic);
+    EXPECT_EQ(split_record_batches(legacy).error().code, codec_errc::unsupported_magic);
+  }
+  std::string bad_length = known_batch;
+  bad_length[11] = 10;  // batchLength below the header size
+  EXPECT_EQ(parse_record_batch_header(bad_length).error().code, codec_errc::corrupt_batch);
+  const std::string two = known_batch + known_batch;
+  for (std::size_t n = 1; n < two.size(); ++n) {
+    const std::string_view prefix = std::string_view(two).substr(0, n);
+    const bool whole = n == known_batch.size();
+    EXPECT_EQ(split_record_batches(prefix).has_value(), whole) << n;
+    auto lenient = split_record_batches(prefix, crc_check::verify, trailing_partial::ignore);
+    ASSERT_TRUE(lenient) << n;
+    EXPECT_EQ(lenient->size(), n >= known_batch.size() ? 1u : 0u) << n;
+  }
+  EXPECT_EQ(split_record_batches("")->size(), 0u);
+}
+
+// --- hostile input ------------------------------------------------------------------------------
+
+TEST(kafka_fuzz, decoders_survive_garbage) {
+  fuzz_decoder(decode_api_versions_request, api_versions_versions, 1);
+  fuzz_decoder(decode_api_versions_response, api_versions_versions, 2);
+  fuzz_decoder(decode_metadata_request, metadata_versions, 3);
+  fuzz_decoder(decode_metadata_response, metadata_versions, 4);
+  fuzz_decoder(decode_create_topics_request, create_topics_versions, 5);
+  fuzz_decoder(decode_create_topics_response, create_topics_versions, 6);
+  fuzz_decoder(decode_produce_request, produce_versions, 7);
+  fuzz_decoder(decode_produce_response, produce_versions, 8);
+  fuzz_decoder(decode_fetch_request, fetch_versions, 9);
+  fuzz_decoder(decode_fetch_response, fetch_versions, 10);
+  fuzz_decoder(decode_list_offsets_request, list_offsets_versions, 11);
+  fuzz_decoder(decode_list_offsets_response, list_offsets_versions, 12);
+  fuzz_decoder(decode_delete_topics_request, delete_topics_versions, 13);
+  fuzz_decoder(decode_delete_topics_response, delete_topics_versions, 14);
+  fuzz_decoder(decode_describe_configs_request, describe_configs_versions, 15);
+  fuzz_decoder(decode_describe_configs_response, describe_configs_versions, 16);
+  std::mt19937 rng(17);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string junk = random_bytes(rng, 32);
+    reader r(junk);
+    (void)decode_request_header(r);
+    std::string batch = known_batch;
+    batch[rng() % batch.size()] = static_cast<char>(rng());
+    (void)split_record_batches(batch);
+    (void)split_record_batches(junk, crc_check::verify, trailing_partial::ignore);
+  }
+}
+
+}  // namespace
+}  // namespace chronik::kafka
