@@ -21,6 +21,7 @@
 #include "daemon/config.h"
 #include "daemon/formation_service.h"
 #include "daemon/formation_store.h"
+#include "daemon/kafka_service.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
 #include "daemon/meta_service.h"
@@ -130,6 +131,14 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     node.stop();
     return 1;
   }
+  // The Kafka listener and handlers, answering from `__meta` (DESIGN.md §5).
+  kafka_service kafka(io, cfg, meta, module_logger("kafka"));
+  if (auto r = kafka.start(); !r) {
+    log->critical("{}", r.error());
+    meta.stop();
+    node.stop();
+    return 1;
+  }
   formation_actions actions{[&meta](const metadata::formation& f) { meta.start_group(f); },
                             [&meta](const metadata::formation& f) { meta.abandon_group(f); },
                             [&meta, log](const std::string& cluster) {
@@ -156,6 +165,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   meta.on_health([&admin](bool ready, const std::string& reason) { admin.set_health(ready, reason); });
   if (auto r = admin.start(); !r) {
     log->critical("{}", r.error());
+    kafka.stop();
     meta.stop();
     node.stop();
     return 1;
@@ -187,9 +197,11 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
             cfg.admin_addr(), cfg.seeds.size());
   io.run();
   // Shutdown order: the admin endpoint first (its threads post to io, which no longer runs, so
-  // pending requests end with 503), the formation service, `__meta` (the host joins its disk
-  // thread, then the transport its KJ thread), then the gossip node; the io_context goes last.
+  // pending requests end with 503), the Kafka listener, the formation service, `__meta` (the host
+  // joins its disk thread, then the transport its KJ thread), then the gossip node; the
+  // io_context goes last.
   admin.stop();
+  kafka.stop();
   formation.stop();
   meta.stop();
   node.stop();

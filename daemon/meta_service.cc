@@ -257,6 +257,7 @@ void meta_service::apply(consensus::apply_batch&& b) {
     } else {
       snapshot_index_ = b.snap->meta.index.value;
       log_->info("__meta: state restored from the snapshot at index {}", snapshot_index_);
+      if (restored_) restored_();
     }
   }
   for (auto& e : b.committed) {
@@ -267,6 +268,7 @@ void meta_service::apply(consensus::apply_batch&& b) {
     }
     auto r = state_.apply(e.index, e.data);
     if (!r) log_->warn("__meta: entry {} rejected: {}", e.index.value, metadata::to_string(r.error()));
+    if (applied_) applied_(e.data, r);
   }
   for (auto& rs : b.reads) {
     auto it = reads_.find(rs.context);
@@ -287,6 +289,12 @@ void meta_service::maybe_snapshot() {
   }
   snapshot_index_ = applied;
   log_->info("__meta: snapshot at index {}, log compacted", applied);
+}
+
+std::expected<void, std::string> meta_service::propose(std::string command) {
+  if (!host_ || !group_running_) return std::unexpected("this node is not in a cluster yet");
+  if (auto r = host_->propose_anywhere(meta_group_id, std::move(command)); !r) return std::unexpected(r.error().text);
+  return {};
 }
 
 void meta_service::read_linearizable(read_fn done) {

@@ -110,6 +110,18 @@ class meta_service {
   using read_fn = std::function<void(bool linearizable)>;
   void read_linearizable(read_fn done);
 
+  // Proposes a `__meta` command from this node, whether or not it leads (a follower forwards it
+  // to the leader, raft::propose_anywhere). No answer: watch on_applied for the same bytes.
+  std::expected<void, std::string> propose(std::string command);
+  // Called for every command applied here, with its outcome (the same on every replica).
+  using applied_fn = std::function<void(std::string_view command,
+                                        const std::expected<metadata::apply_result, metadata::meta_errc>& outcome)>;
+  void on_applied(applied_fn fn) { applied_ = std::move(fn); }
+  // Called after a `__meta` snapshot was installed here (partition groups must be re-synced).
+  void on_restored(std::function<void()> fn) { restored_ = std::move(fn); }
+  const metadata::meta_state& state() const { return state_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+
  private:
   std::expected<void, std::string> open_host();
   bool discard_raft_state_for(const std::string& cluster_id);
@@ -167,6 +179,8 @@ class meta_service {
 
   joined_fn joined_;
   health_fn health_;
+  applied_fn applied_;
+  std::function<void()> restored_;
   std::optional<std::pair<bool, std::string>> last_health_;
 };
 

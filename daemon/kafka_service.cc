@@ -1,0 +1,258 @@
+#include "daemon/kafka_service.h"
+
+#include <algorithm>
+
+#include "metadata/meta_commands.h"
+
+namespace chronik::daemon {
+namespace {
+
+using kafka::topic_outcome;
+
+// How often pending topic commands are checked against their deadlines.
+constexpr auto expiry_interval = std::chrono::milliseconds(100);
+// Replication factor of topics created without one: Kafka's default of 1 would make every
+// partition a single point of failure, which is what Raft replication is here to avoid.
+constexpr std::size_t default_replication_factor = 3;
+
+topic_outcome outcome_of(metadata::meta_errc e) {
+  switch (e) {
+    case metadata::meta_errc::invalid_topic_name: return topic_outcome::invalid_name;
+    case metadata::meta_errc::topic_already_exists: return topic_outcome::already_exists;
+    case metadata::meta_errc::unknown_topic: return topic_outcome::unknown_topic;
+    case metadata::meta_errc::invalid_partitions:
+    case metadata::meta_errc::too_many_topics: return topic_outcome::invalid_partitions;
+    case metadata::meta_errc::invalid_replication_factor: return topic_outcome::invalid_replication_factor;
+    case metadata::meta_errc::invalid_replica_assignment: return topic_outcome::invalid_assignment;
+    case metadata::meta_errc::invalid_config: return topic_outcome::invalid_config;
+    default: return topic_outcome::invalid_config;
+  }
+}
+
+}  // namespace
+
+kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_service& meta,
+                             std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      cfg_(cfg),
+      meta_(meta),
+      log_(std::move(log)),
+      dispatcher_(*this, log_),
+      expiry_(io),
+      random_(std::random_device{}()) {
+  meta_.on_applied([this](std::string_view command, const auto& r) { on_applied(command, r); });
+}
+
+kafka_service::~kafka_service() { stop(); }
+
+std::expected<void, std::string> kafka_service::start() {
+  kafka::server_config sc;
+  sc.bind_ip = cfg_.bind;
+  sc.port = cfg_.kafka_port;
+  server_ = std::make_unique<kafka::kafka_server>(io_, sc, dispatcher_, log_);
+  if (auto r = server_->start(); !r) return r;
+  log_->info("kafka: listening on {}", cfg_.kafka_addr());
+  return {};
+}
+
+void kafka_service::stop() {
+  *alive_ = false;
+  expiry_.cancel();
+  if (server_) server_->stop();
+  pending_.clear();
+}
+
+std::int32_t kafka_service::node_id() const { return static_cast<std::int32_t>(cfg_.node_id.value); }
+
+std::optional<std::string> kafka_service::cluster_id() const {
+  if (meta_.cluster_id().empty()) return std::nullopt;
+  return meta_.cluster_id();
+}
+
+std::int32_t kafka_service::controller_id() const {
+  const auto s = meta_.status();
+  return s.meta_leader == 0 ? -1 : static_cast<std::int32_t>(s.meta_leader);
+}
+
+std::vector<kafka::broker_info> kafka_service::brokers() const {
+  std::vector<kafka::broker_info> out;
+  for (const auto& [id, b] : meta_.state().brokers()) {
+    if (b.state != metadata::broker_state::alive) continue;
+    auto ep = parse_ipv4_endpoint(b.kafka_addr);
+    if (!ep) continue;  // registered by a node whose address we cannot advertise
+    kafka::broker_info info{static_cast<std::int32_t>(id.value), ep->ip, ep->port, std::nullopt};
+    if (!b.rack.empty()) info.rack = b.rack;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::size_t kafka_service::live_brokers() const {
+  return static_cast<std::size_t>(std::ranges::count_if(
+      meta_.state().brokers(), [](const auto& kv) { return kv.second.state == metadata::broker_state::alive; }));
+}
+
+kafka::topic_info kafka_service::describe(const metadata::topic_record& t) const {
+  kafka::topic_info out;
+  out.name = t.name;
+  out.id = t.id.bytes;
+  out.configs = t.configs;
+  for (const auto& p : t.partitions) {
+    kafka::partition_info pi;
+    pi.partition = p.partition;
+    pi.leader = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader.value);
+    pi.leader_epoch = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
+    for (auto r : p.replicas) {
+      const auto id = static_cast<std::int32_t>(r.value);
+      pi.replicas.push_back(id);
+      const auto* b = meta_.state().broker(r);
+      (b != nullptr && b->state == metadata::broker_state::alive ? pi.isr : pi.offline).push_back(id);
+    }
+    out.partitions.push_back(std::move(pi));
+  }
+  return out;
+}
+
+std::vector<kafka::topic_info> kafka_service::topics() const {
+  std::vector<kafka::topic_info> out;
+  for (const auto& [name, t] : meta_.state().topics()) out.push_back(describe(t));
+  return out;
+}
+
+std::optional<kafka::topic_info> kafka_service::topic(std::string_view name) const {
+  const auto* t = meta_.state().topic(name);
+  if (t == nullptr) return std::nullopt;
+  return describe(*t);
+}
+
+kafka::broker_defaults kafka_service::defaults() const {
+  kafka::broker_defaults d;
+  d.replication_factor = static_cast<std::int16_t>(std::min(default_replication_factor, std::max<std::size_t>(1, live_brokers())));
+  return d;
+}
+
+void kafka_service::create_topics(std::vector<kafka::topic_request> topics, bool validate_only,
+                                  std::chrono::milliseconds timeout, topics_done done) {
+  auto req = std::make_shared<request_state>();
+  req->done = std::move(done);
+  req->open = topics.size();
+  for (const auto& t : topics) req->results.push_back({t.name, topic_outcome::done, {}});
+  if (topics.empty()) {
+    req->done(std::move(req->results));
+    return;
+  }
+  const auto d = defaults();
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    auto& t = topics[i];
+    if (meta_.state().topic(t.name) != nullptr) {
+      settle(*req, i, topic_outcome::already_exists, "topic '" + t.name + "' already exists");
+      continue;
+    }
+    metadata::commands::topic_spec spec;
+    spec.name = t.name;
+    // A fresh random id per proposal: the appliers never invent one (docs/metadata.md).
+    do {
+      for (auto& b : spec.id.bytes) b = static_cast<std::uint8_t>(random_());
+    } while (spec.id.is_zero());
+    spec.configs = t.configs;
+    if (t.assignments.empty()) {
+      spec.partitions = t.partitions < 0 ? d.partitions : t.partitions;
+      spec.replication_factor = t.replication_factor < 0 ? d.replication_factor : t.replication_factor;
+    } else {
+      for (const auto& replicas : t.assignments) {
+        auto& row = spec.assignments.emplace_back();
+        for (auto id : replicas) row.push_back(consensus::node_id{static_cast<std::uint64_t>(std::max(id, 0))});
+      }
+    }
+    if (validate_only) {
+      const bool bad_count = t.assignments.empty() && spec.partitions < 1;
+      const bool bad_rf = t.assignments.empty() &&
+                          (spec.replication_factor < 1 || static_cast<std::size_t>(spec.replication_factor) > live_brokers());
+      settle(*req, i, bad_count ? topic_outcome::invalid_partitions
+                      : bad_rf  ? topic_outcome::invalid_replication_factor
+                                : topic_outcome::done,
+             {});
+      continue;
+    }
+    propose_for(req, i, metadata::commands::create_topic(spec), timeout);
+  }
+}
+
+void kafka_service::delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) {
+  auto req = std::make_shared<request_state>();
+  req->done = std::move(done);
+  req->open = names.size();
+  for (const auto& n : names) req->results.push_back({n, topic_outcome::done, {}});
+  if (names.empty()) {
+    req->done(std::move(req->results));
+    return;
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (meta_.state().topic(names[i]) == nullptr) {
+      settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + names[i] + "'");
+      continue;
+    }
+    propose_for(req, i, metadata::commands::delete_topic(names[i]), timeout);
+  }
+}
+
+void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,
+                                std::chrono::milliseconds timeout) {
+  if (auto r = meta_.propose(command); !r) {
+    settle(*req, slot, topic_outcome::not_controller, r.error());
+    return;
+  }
+  if (timeout.count() <= 0) {
+    // Nobody waits (Metadata's auto-creation): the client sees the topic on a later request.
+    settle(*req, slot, topic_outcome::done, {});
+    return;
+  }
+  pending_.emplace(std::move(command), pending_command{req, slot, std::chrono::steady_clock::now() + timeout});
+  schedule_expiry();
+}
+
+void kafka_service::settle(request_state& req, std::size_t slot, topic_outcome outcome, std::string message) {
+  req.results[slot].outcome = outcome;
+  req.results[slot].message = std::move(message);
+  if (--req.open == 0 && req.done) {
+    auto done = std::move(req.done);
+    done(std::move(req.results));
+  }
+}
+
+void kafka_service::on_applied(std::string_view command,
+                               const std::expected<metadata::apply_result, metadata::meta_errc>& r) {
+  auto [lo, hi] = pending_.equal_range(std::string(command));
+  for (auto it = lo; it != hi;) {
+    auto p = std::move(it->second);
+    it = pending_.erase(it);
+    if (r) {
+      settle(*p.request, p.slot, topic_outcome::done, {});
+    } else {
+      settle(*p.request, p.slot, outcome_of(r.error()), std::string(metadata::to_string(r.error())));
+    }
+  }
+}
+
+void kafka_service::schedule_expiry() {
+  if (expiry_armed_ || pending_.empty()) return;
+  expiry_armed_ = true;
+  expiry_.expires_after(expiry_interval);
+  expiry_.async_wait([this, alive = alive_](const asio::error_code& ec) {
+    if (ec || !*alive) return;
+    expiry_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (now < it->second.deadline) {
+        ++it;
+        continue;
+      }
+      auto p = std::move(it->second);
+      it = pending_.erase(it);
+      settle(*p.request, p.slot, topic_outcome::timed_out, "not applied within the request's timeout");
+    }
+    schedule_expiry();
+  });
+}
+
+}  // namespace chronik::daemon

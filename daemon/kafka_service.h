@@ -1,0 +1,91 @@
+// The Kafka front end of chronik-server (DESIGN.md §5; docs/kafka.md): the listener on
+// bind:kafka_port (kafka/server), the dispatcher and its handlers (kafka/handlers), and this
+// node's implementation of kafka::broker_context over `__meta` (daemon/meta_service.h).
+//
+// Topic changes are `__meta` commands proposed from any node (a follower forwards them to the
+// leader); a request waits until the very bytes it proposed are applied here, and answers with the
+// outcome the state machine gave, which is the same on every replica.
+//
+// Threading: everything runs on the io thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+
+#include "daemon/config.h"
+#include "daemon/meta_service.h"
+#include "kafka/handlers/broker_context.h"
+#include "kafka/handlers/dispatcher.h"
+#include "kafka/server/kafka_server.h"
+
+namespace chronik::daemon {
+
+class kafka_service : public kafka::broker_context {
+ public:
+  kafka_service(asio::io_context& io, const node_config& cfg, meta_service& meta, std::shared_ptr<spdlog::logger> log);
+  ~kafka_service() override;
+  kafka_service(const kafka_service&) = delete;
+  kafka_service& operator=(const kafka_service&) = delete;
+
+  // Binds the Kafka listener; the error is one log-ready line.
+  std::expected<void, std::string> start();
+  void stop();
+
+  // kafka::broker_context
+  std::int32_t node_id() const override;
+  std::optional<std::string> cluster_id() const override;
+  std::int32_t controller_id() const override;
+  std::vector<kafka::broker_info> brokers() const override;
+  std::vector<kafka::topic_info> topics() const override;
+  std::optional<kafka::topic_info> topic(std::string_view name) const override;
+  kafka::broker_defaults defaults() const override;
+  void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
+                     topics_done done) override;
+  void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
+
+ private:
+  // One CreateTopics/DeleteTopics request: its results, filled as commands apply or time out.
+  struct request_state {
+    std::vector<kafka::topic_result> results;
+    std::size_t open = 0;
+    topics_done done;
+  };
+  struct pending_command {
+    std::shared_ptr<request_state> request;
+    std::size_t slot = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,
+                   std::chrono::milliseconds timeout);
+  void settle(request_state& req, std::size_t slot, kafka::topic_outcome outcome, std::string message);
+  void on_applied(std::string_view command, const std::expected<metadata::apply_result, metadata::meta_errc>& r);
+  void schedule_expiry();
+  kafka::topic_info describe(const metadata::topic_record& t) const;
+  std::size_t live_brokers() const;
+
+  asio::io_context& io_;
+  const node_config& cfg_;
+  meta_service& meta_;
+  std::shared_ptr<spdlog::logger> log_;
+  kafka::dispatcher dispatcher_;
+  std::unique_ptr<kafka::kafka_server> server_;
+  asio::steady_timer expiry_;
+  bool expiry_armed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::mt19937_64 random_;  // topic ids: seeded from std::random_device
+  std::multimap<std::string, pending_command> pending_;  // by the proposed command bytes
+};
+
+}  // namespace chronik::daemon
