@@ -9,7 +9,9 @@
 namespace chronik::kafka {
 namespace {
 
-constexpr std::array<const api_handler*, 3> handlers = {
+constexpr std::array<const api_handler*, 5> handlers = {
+    &delete_topics_handler,
+    &describe_configs_handler,
     &metadata_handler,
     &api_versions_handler,
     &create_topics_handler,

@@ -50,5 +50,7 @@ std::span<const api_handler> all_handlers();
 extern const api_handler api_versions_handler;
 extern const api_handler metadata_handler;
 extern const api_handler create_topics_handler;
+extern const api_handler delete_topics_handler;
+extern const api_handler describe_configs_handler;
 
 }  // namespace chronik::kafka

@@ -1,0 +1,245 @@
+// kafka/handlers through the dispatcher, with a fake broker context: ApiVersions advertises exactly
+// the dispatched ranges (and answers an unsupported version in v0), Metadata lists brokers and
+// topics and auto-creates only when both sides allow it, CreateTopics/DeleteTopics map outcomes to
+// Kafka error codes, DescribeConfigs reports defaults and explicit values, and malformed or
+// unsupported requests close the connection.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "kafka/handlers/dispatcher.h"
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/api_versions.h"
+#include "kafka/protocol/messages/create_topics.h"
+#include "kafka/protocol/messages/delete_topics.h"
+#include "kafka/protocol/messages/describe_configs.h"
+#include "kafka/protocol/messages/metadata.h"
+
+namespace chronik::kafka {
+namespace {
+
+class fake_context : public broker_context {
+ public:
+  std::int32_t node_id() const override { return 1; }
+  std::optional<std::string> cluster_id() const override { return "c0ffee"; }
+  std::int32_t controller_id() const override { return 2; }
+  std::vector<broker_info> brokers() const override {
+    return {{1, "127.0.0.1", 9092, std::nullopt}, {2, "127.0.0.2", 9092, std::string("r2")}};
+  }
+  std::vector<topic_info> topics() const override {
+    std::vector<topic_info> out;
+    for (const auto& [n, t] : topics_) out.push_back(t);
+    return out;
+  }
+  std::optional<topic_info> topic(std::string_view name) const override {
+    auto it = topics_.find(std::string(name));
+    if (it == topics_.end()) return std::nullopt;
+    return it->second;
+  }
+  broker_defaults defaults() const override { return defaults_; }
+  void create_topics(std::vector<topic_request> topics, bool, std::chrono::milliseconds, topics_done done) override {
+    std::vector<topic_result> out;
+    for (auto& t : topics) {
+      created.push_back(t);
+      out.push_back({t.name, topics_.contains(t.name) ? topic_outcome::already_exists : next_outcome, {}});
+    }
+    done(std::move(out));
+  }
+  void delete_topics(std::vector<std::string> names, std::chrono::milliseconds, topics_done done) override {
+    std::vector<topic_result> out;
+    for (auto& n : names) out.push_back({n, topics_.contains(n) ? topic_outcome::done : topic_outcome::unknown_topic, {}});
+    done(std::move(out));
+  }
+
+  std::map<std::string, topic_info> topics_;
+  broker_defaults defaults_;
+  topic_outcome next_outcome = topic_outcome::done;
+  std::vector<topic_request> created;
+};
+
+class kafka_handlers_test : public ::testing::Test {
+ protected:
+  kafka_handlers_test() {
+    topic_info t;
+    t.name = "orders";
+    t.partitions.push_back({0, 2, 5, {2, 1}, {2, 1}, {}});
+    t.partitions.push_back({1, -1, -1, {1, 2}, {1}, {2}});
+    t.configs["retention.ms"] = "1000";
+    ctx_.topics_["orders"] = t;
+  }
+  // Sends one request through the dispatcher; returns the reply (its frame, if any).
+  handler_reply call(api_key key, std::int16_t version, const std::function<void(writer&)>& body) {
+    writer w;
+    encode_request_header({key, version, 42, std::string("test")}, w);
+    body(w);
+    std::optional<handler_reply> got;
+    dispatcher_.handle(client_info{"test", 1}, w.take(), [&](handler_reply r) { got = std::move(r); });
+    EXPECT_TRUE(got.has_value());
+    return got.value_or(handler_reply::no_response());
+  }
+  template <typename T, typename Decode>
+  T decode(const handler_reply& r, api_key key, std::int16_t version, Decode fn) {
+    EXPECT_EQ(r.what, handler_reply::kind::respond) << r.why;
+    reader rd(r.frame);
+    auto corr = decode_response_header(rd, key, version);
+    EXPECT_TRUE(corr && *corr == 42);
+    auto m = fn(rd, version);
+    EXPECT_TRUE(m.has_value());
+    EXPECT_EQ(rd.remaining(), 0u);
+    return m.value_or(T{});
+  }
+
+  fake_context ctx_;
+  dispatcher dispatcher_{ctx_, std::make_shared<spdlog::logger>("k", std::make_shared<spdlog::sinks::null_sink_mt>())};
+};
+
+TEST_F(kafka_handlers_test, api_versions_advertises_the_dispatched_ranges_at_every_version) {
+  for (std::int16_t v = 0; v <= 3; ++v) {
+    auto r = call(api_key::api_versions, v, [&](writer& w) { encode_api_versions_request({"t", "1"}, v, w); });
+    auto resp = decode<api_versions_response>(r, api_key::api_versions, v, decode_api_versions_response);
+    EXPECT_EQ(resp.error, error_code::none);
+    ASSERT_EQ(resp.api_keys.size(), all_handlers().size());
+    for (std::size_t i = 0; i < resp.api_keys.size(); ++i) {
+      EXPECT_EQ(resp.api_keys[i].key, all_handlers()[i].key);
+      EXPECT_EQ(resp.api_keys[i].max_version, all_handlers()[i].versions.max);
+    }
+  }
+}
+
+TEST_F(kafka_handlers_test, api_versions_beyond_the_range_answers_unsupported_in_v0) {
+  auto r = call(api_key::api_versions, 9, [](writer&) {});
+  auto resp = decode<api_versions_response>(r, api_key::api_versions, 0, decode_api_versions_response);
+  EXPECT_EQ(resp.error, error_code::unsupported_version);
+  EXPECT_FALSE(resp.api_keys.empty());
+}
+
+TEST_F(kafka_handlers_test, unsupported_versions_unknown_keys_and_garbage_close_the_connection) {
+  EXPECT_EQ(call(api_key::metadata, 42, [](writer&) {}).what, handler_reply::kind::close);
+  EXPECT_EQ(call(static_cast<api_key>(999), 0, [](writer&) {}).what, handler_reply::kind::close);
+  EXPECT_EQ(call(api_key::create_topics, 2, [](writer& w) { w.write_int32(7); }).what, handler_reply::kind::close);
+  std::optional<handler_reply> got;
+  dispatcher_.handle(client_info{}, std::string("\x00\x03", 2), [&](handler_reply r) { got = std::move(r); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->what, handler_reply::kind::close);
+}
+
+TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
+  for (std::int16_t v : {0, 1, 5, 9}) {
+    auto r = call(api_key::metadata, v, [&](writer& w) { encode_metadata_request({}, v, w); });
+    auto resp = decode<metadata_response>(r, api_key::metadata, v, decode_metadata_response);
+    ASSERT_EQ(resp.brokers.size(), 2u);
+    EXPECT_EQ(resp.brokers[1].host, "127.0.0.2");
+    if (v >= 1) {
+      EXPECT_EQ(resp.controller_id, 2);
+    }
+    if (v >= 2) {
+      EXPECT_EQ(resp.cluster_id, "c0ffee");
+    }
+    ASSERT_EQ(resp.topics.size(), 1u);
+    ASSERT_EQ(resp.topics[0].partitions.size(), 2u);
+    EXPECT_EQ(resp.topics[0].partitions[0].leader_id, 2);
+    EXPECT_EQ(resp.topics[0].partitions[0].error, error_code::none);
+    EXPECT_EQ(resp.topics[0].partitions[1].error, error_code::leader_not_available);
+  }
+}
+
+TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it) {
+  metadata_request req;
+  req.topics = std::vector<std::string>{"fresh", "bad name!"};
+  auto r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  auto resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  ASSERT_EQ(resp.topics.size(), 2u);
+  EXPECT_EQ(resp.topics[0].error, error_code::leader_not_available);
+  EXPECT_EQ(resp.topics[1].error, error_code::invalid_topic_exception);
+  ASSERT_EQ(ctx_.created.size(), 1u);
+  EXPECT_EQ(ctx_.created[0].name, "fresh");
+
+  req.allow_auto_topic_creation = false;
+  r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  EXPECT_EQ(resp.topics[0].error, error_code::unknown_topic_or_partition);
+  ctx_.defaults_.auto_create_topics = false;
+  req.allow_auto_topic_creation = true;
+  r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  EXPECT_EQ(resp.topics[0].error, error_code::unknown_topic_or_partition);
+  EXPECT_EQ(ctx_.created.size(), 1u);
+}
+
+TEST_F(kafka_handlers_test, create_topics_maps_outcomes_and_refuses_duplicates) {
+  create_topics_request req;
+  req.topics.push_back({"orders", 3, 2, {}, {}});
+  req.topics.push_back({"new", 3, 2, {}, {{"retention.ms", std::string("5")}}});
+  req.topics.push_back({"twice", 1, 1, {}, {}});
+  req.topics.push_back({"twice", 1, 1, {}, {}});
+  for (std::int16_t v : {0, 2, 5}) {
+    ctx_.created.clear();
+    auto r = call(api_key::create_topics, v, [&](writer& w) { encode_create_topics_request(req, v, w); });
+    auto resp = decode<create_topics_response>(r, api_key::create_topics, v, decode_create_topics_response);
+    ASSERT_EQ(resp.topics.size(), 4u);
+    EXPECT_EQ(resp.topics[0].error, error_code::topic_already_exists);
+    EXPECT_EQ(resp.topics[1].error, error_code::none);
+    EXPECT_EQ(resp.topics[2].error, error_code::invalid_request);
+    EXPECT_EQ(resp.topics[3].error, error_code::invalid_request);
+    ASSERT_EQ(ctx_.created.size(), 2u) << "a name given twice is never proposed";
+    EXPECT_EQ(ctx_.created[1].configs.at("retention.ms"), "5");
+  }
+  ctx_.next_outcome = topic_outcome::not_controller;
+  create_topics_request one;
+  one.topics.push_back({"elsewhere", 1, 1, {}, {}});
+  auto r = call(api_key::create_topics, 4, [&](writer& w) { encode_create_topics_request(one, 4, w); });
+  auto resp = decode<create_topics_response>(r, api_key::create_topics, 4, decode_create_topics_response);
+  EXPECT_EQ(resp.topics[0].error, error_code::not_controller);
+}
+
+TEST_F(kafka_handlers_test, delete_topics_by_name_and_unknown_ids) {
+  delete_topics_request req;
+  req.topics.push_back({std::string("orders"), {}});
+  req.topics.push_back({std::string("missing"), {}});
+  auto r = call(api_key::delete_topics, 4, [&](writer& w) { encode_delete_topics_request(req, 4, w); });
+  auto resp = decode<delete_topics_response>(r, api_key::delete_topics, 4, decode_delete_topics_response);
+  ASSERT_EQ(resp.responses.size(), 2u);
+  EXPECT_EQ(resp.responses[0].error, error_code::none);
+  EXPECT_EQ(resp.responses[1].error, error_code::unknown_topic_or_partition);
+
+  delete_topics_request by_id;
+  by_id.topics.push_back({std::nullopt, uuid{{9}}});
+  r = call(api_key::delete_topics, 6, [&](writer& w) { encode_delete_topics_request(by_id, 6, w); });
+  resp = decode<delete_topics_response>(r, api_key::delete_topics, 6, decode_delete_topics_response);
+  ASSERT_EQ(resp.responses.size(), 1u);
+  EXPECT_EQ(resp.responses[0].error, error_code::unknown_topic_id);
+}
+
+TEST_F(kafka_handlers_test, describe_configs_reports_explicit_values_and_defaults) {
+  describe_configs_request req;
+  req.resources.push_back({config_resource_type::topic, "orders", std::nullopt});
+  req.resources.push_back({config_resource_type::topic, "missing", std::nullopt});
+  req.resources.push_back({config_resource_type::topic, "orders", std::vector<std::string>{"cleanup.policy"}});
+  for (std::int16_t v : {0, 1, 3}) {
+    auto r = call(api_key::describe_configs, v, [&](writer& w) { encode_describe_configs_request(req, v, w); });
+    auto resp = decode<describe_configs_response>(r, api_key::describe_configs, v, decode_describe_configs_response);
+    ASSERT_EQ(resp.results.size(), 3u);
+    auto find = [&](const std::string& name) {
+      for (const auto& e : resp.results[0].configs)
+        if (e.name == name) return e;
+      return describe_configs_entry{};
+    };
+    EXPECT_EQ(find("retention.ms").value, "1000");
+    EXPECT_EQ(find("cleanup.policy").value, "delete");
+    if (v >= 1) {
+      EXPECT_EQ(find("retention.ms").config_source, 1);
+      EXPECT_EQ(find("cleanup.policy").config_source, 5);
+    }
+    EXPECT_EQ(resp.results[1].error, error_code::unknown_topic_or_partition);
+    ASSERT_EQ(resp.results[2].configs.size(), 1u);
+  }
+}
+
+}  // namespace
+}  // namespace chronik::kafka
