@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: starts a local 3-node cluster on 127.0.0.1-3 in a random order, each node seeded
-# with the other two, waits until every node lists all 3 members alive and then all 3 brokers
-# registered in `__meta`, and prints the members and the cluster status.
+# with the other two, waits until every node lists all 3 members alive, then all 3 brokers
+# registered in `__meta`, then until Kafka Metadata (kcat -L) lists all 3 brokers on every node,
+# and prints the members, the cluster status and kcat produce/consume lines.
 # `scripts/run-local.sh --stop` stops the nodes it started (by PID).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,10 +62,26 @@ wait_all /v1/members '"state": *"alive"' "3 alive members"
 # Then until each node's /v1/cluster lists the 3 brokers registered in `__meta`.
 wait_all /v1/cluster '"kafka_address"' "3 registered brokers"
 
+# Then until Kafka Metadata on every node lists the 3 brokers.
+deadline=$((SECONDS + 30))
+for i in "${nodes[@]}"; do
+  until kcat -b "$(addr "$i"):9092" -L -m 2 2>/dev/null | grep -q "^ 3 brokers:"; do
+    if ((SECONDS > deadline)); then
+      echo "node $i's Kafka Metadata does not list 3 brokers after 30 s; see .run/node-$i.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+
 echo
 "$server" cluster members --admin "$(addr 1):9644"
 echo
 "$server" cluster status --admin "$(addr 1):9644"
 echo
-echo "All 3 nodes see each other and are registered brokers. Stop them with: make stop"
-echo "Kafka clients: the Kafka listener (127.0.0.1:9092) arrives with the Kafka front end (issue 5)."
+kcat -b "$(addr 1):9092" -L -m 2
+echo
+echo "All 3 nodes see each other, are registered brokers and answer Kafka Metadata. Stop them with: make stop"
+echo "Produce and consume with kcat:"
+echo "  echo hello | kcat -P -b 127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092 -t demo"
+echo "  kcat -C -b 127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092 -t demo -e"
