@@ -104,6 +104,17 @@ class Formation(unittest.TestCase):
                 time.sleep(self.rng.uniform(0, 0.3))  # random start gaps are the scenario
         return time.monotonic()
 
+    def form_three_then_a_fourth(self, extra, before_fourth=None):
+        """Nodes 1-3 form a cluster; node 4 (seeded with node 1 only) then joins it."""
+        c = self.cluster
+        for n in c.nodes[:3]:
+            n.start([m.gossip_addr for m in c.nodes[:3] if m is not n], extra)
+        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
+        if before_fourth:
+            before_fourth()
+        c.nodes[3].start([c.nodes[0].gossip_addr], extra)
+        c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node to join")
+
     def test_every_start_order_of_three(self):
         for order in itertools.permutations(range(3)):
             self.cluster = Cluster(SERVER, 3)
@@ -212,11 +223,8 @@ class Formation(unittest.TestCase):
         self.cluster = c = Cluster(SERVER, 4)
         replace_ms = 1000
         extra = ["--meta-voters", "3", "--voter-replace-after-ms", str(replace_ms)]
-        for n in c.nodes[:3]:
-            n.start([m.gossip_addr for m in c.nodes[:3] if m is not n], extra)
-        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
-        c.nodes[3].start([c.nodes[0].gossip_addr], extra)
-        c.wait_for(lambda: formed(c, 4) and registered(c, 4)["learners"] == [4], FORM_S, "the 4th node as a learner")
+        self.form_three_then_a_fourth(extra)
+        c.wait_for(lambda: registered(c, 4)["learners"] == [4], FORM_S, "the 4th node as a learner")
 
         # Any voter, the leader included.
         victim = c.nodes[self.rng.choice(registered(c, 4)["voters"]) - 1]
@@ -258,14 +266,10 @@ class Formation(unittest.TestCase):
     def test_snapshot_brings_a_late_node_up_to_date(self):
         self.cluster = c = Cluster(SERVER, 4)
         extra = ["--meta-snapshot-entries", "4"]
-        for n in c.nodes[:3]:
-            n.start([m.gossip_addr for m in c.nodes[:3] if m is not n], extra)
-        c.wait_for(lambda: formed(c, 3), FORM_S, "one cluster with 3 brokers")
-        c.wait_for(lambda: "__meta: snapshot at index" in read_log(c.nodes[registered(c, 3)["meta_leader"] - 1]),
-                   FORM_S, "a snapshot on the leader")
+        self.form_three_then_a_fourth(extra, before_fourth=lambda: c.wait_for(
+            lambda: "__meta: snapshot at index" in read_log(c.nodes[registered(c, 3)["meta_leader"] - 1]),
+            FORM_S, "a snapshot on the leader"))
         late = c.nodes[3]
-        late.start([c.nodes[0].gossip_addr], extra)
-        c.wait_for(lambda: formed(c, 4), FORM_S, "the 4th node to join through a snapshot")
         self.assertIn("__meta: state restored from the snapshot", read_log(late))
         self.assertEqual(sorted(b["node_id"] for b in late.cluster()["brokers"]), [1, 2, 3, 4])
         # Restarting the late node reopens the group from its stored snapshot and log.

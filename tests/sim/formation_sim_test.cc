@@ -44,6 +44,15 @@ void expect_formed(formation_cluster& c, std::uint64_t seed, const std::string& 
   ASSERT_EQ(c.clusters_formed(), 1u) << replay(seed);
 }
 
+// Nodes 0-2 form a cluster; node 3 starts later and joins it.
+void form_three_then_a_fourth(formation_cluster& c, std::uint64_t seed) {
+  for (int i = 0; i < 3; ++i) c.start(i, {(i + 1) % 3});
+  expect_formed(c, seed, "first three");
+  if (::testing::Test::HasFatalFailure()) return;
+  c.start(3, {0});
+  expect_formed(c, seed, "late fourth");
+}
+
 TEST(FormationSim, AnyStartOrderFormsOneClusterWithAllBrokers) {
   for (auto [n, runs] : {std::pair{3, 300}, {5, 150}, {6, 100}}) {
     for (std::uint64_t seed : seeds(runs, 40 + static_cast<std::uint64_t>(n))) {
@@ -137,11 +146,7 @@ TEST(FormationSim, WipedAndLateNodesJoin) {
   for (std::uint64_t seed : seeds(150, 80)) {
     set_current_seed(seed);
     formation_cluster c(seed, 4, 3);
-    for (int i = 0; i < 3; ++i) c.start(i, {(i + 1) % 3});
-    expect_formed(c, seed, "first three");
-    if (HasFatalFailure()) return;
-    c.start(3, {0});
-    expect_formed(c, seed, "late fourth");
+    form_three_then_a_fourth(c, seed);
     if (HasFatalFailure()) return;
     const int victim = static_cast<int>(c.gossip().net().random().below(4));
     c.crash(victim);
@@ -160,11 +165,7 @@ TEST(FormationSim, DeadVoterIsReplacedByALiveLearner) {
     set_current_seed(seed);
     formation_cluster c(seed, 4, 3, {.meta_voters = 3, .voter_replace_after_ticks = 100});
     c.gossip().net().faults = {.loss_percent = 2, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 3};
-    for (int i = 0; i < 3; ++i) c.start(i, {(i + 1) % 3});
-    expect_formed(c, seed, "first three");
-    if (HasFatalFailure()) return;
-    c.start(3, {0});
-    expect_formed(c, seed, "late fourth");
+    form_three_then_a_fourth(c, seed);
     if (HasFatalFailure()) return;
     // The fourth node stays a learner: three voters are the target.
     ASSERT_EQ(c.leader_conf().voters.size(), 3u) << replay(seed) << c.describe();
