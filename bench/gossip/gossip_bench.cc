@@ -6,6 +6,7 @@
 // synchronous Join does). It measures
 //   (a) the time to full convergence after the last join,
 //   (b) the time until every survivor declares a hard-stopped node dead (first / median / last),
+//       and when the first survivor started suspecting it (the end of the first failed probe),
 //   (c) gossip payload bytes per second per node over a steady window (stats().bytes_sent).
 // With --pause-ms it instead runs the anchor's pause test: a real chronik-server process joins,
 // gets SIGSTOP for the pause, then SIGCONT, and we count the nodes that declared it dead.
@@ -188,6 +189,10 @@ double steady_bytes_per_node(bench_cluster& c, int window_s) {
 struct detection {
   std::vector<double> delays_s;  // sorted, one per survivor that declared the victim dead
   int survivors = 0;
+  // When the first survivor started suspecting the victim: the part of the detection time spent
+  // before the first failed probe, which depends on the probe schedules and the victim's place in
+  // the survivors' round-robin orders rather than on the suspicion and dissemination rules.
+  std::optional<double> first_suspect_s;
 };
 
 // (b): hard stop (no leave), then wait until every survivor has declared the victim dead.
@@ -208,6 +213,8 @@ detection crash_victim(bench_cluster& c, int victim, int timeout_s) {
     if (i == victim) continue;
     auto it = c.seen(i).first_dead.find(victim_id);
     if (it != c.seen(i).first_dead.end()) d.delays_s.push_back(secs(it->second - kill));
+    if (auto s = c.seen(i).first_suspect.find(victim_id); s != c.seen(i).first_suspect.end() && s->second >= kill)
+      d.first_suspect_s = std::min(d.first_suspect_s.value_or(1e9), secs(s->second - kill));
   }
   std::sort(d.delays_s.begin(), d.delays_s.end());
   return d;
@@ -315,6 +322,11 @@ int crash_and_bytes(bench_cluster& c, const bench_args& a, double converge_s) {
   std::printf("steady-state payload bytes/s per node over %d s: %.1f\n", a.steady_s, bytes);
   std::fflush(stdout);
   const int victim = a.nodes / 2;
+  // Lifeguard stretches the probe period of a node by (awareness + 1), which would slow the first
+  // probe of the victim; report it so that a loaded run can be told apart.
+  std::uint32_t degraded = 0;
+  for (int i = 0; i < c.size(); ++i) degraded += c.node(i).core().awareness_score() > 0 ? 1 : 0;
+  std::printf("nodes with awareness > 0 at the crash: %u/%d\n", degraded, c.size());
   const detection d = crash_victim(c, victim, a.detect_timeout_s);
   if (d.delays_s.empty()) {
     std::printf("victim never declared dead\n");
@@ -322,11 +334,14 @@ int crash_and_bytes(bench_cluster& c, const bench_args& a, double converge_s) {
   }
   const auto& v = d.delays_s;
   const double med = v[v.size() / 2];  // the anchor's median: the upper one for even counts
-  std::printf("failure detection of node-%03d: seen-by=%zu/%d first=%.2fs median=%.2fs last=%.2fs\n", victim,
-              v.size(), d.survivors, v.front(), med, v.back());
-  std::printf("RESULT system=chronik mode=crash preset=%s n=%d converge_s=%.3f detect_first_s=%.3f "
-              "detect_median_s=%.3f detect_last_s=%.3f seen_by=%zu/%d payload_bytes_per_s_per_node=%.1f\n",
-              a.preset.c_str(), a.nodes, converge_s, v.front(), med, v.back(), v.size(), d.survivors, bytes);
+  const double suspect = d.first_suspect_s.value_or(-1.0);
+  std::printf("failure detection of node-%03d: seen-by=%zu/%d first=%.2fs median=%.2fs last=%.2fs "
+              "(first suspicion at %.2fs)\n", victim, v.size(), d.survivors, v.front(), med, v.back(), suspect);
+  std::printf("RESULT system=chronik mode=crash preset=%s n=%d converge_s=%.3f suspect_first_s=%.3f "
+              "detect_first_s=%.3f detect_median_s=%.3f detect_last_s=%.3f seen_by=%zu/%d "
+              "payload_bytes_per_s_per_node=%.1f\n",
+              a.preset.c_str(), a.nodes, converge_s, suspect, v.front(), med, v.back(), v.size(), d.survivors,
+              bytes);
   return static_cast<int>(v.size()) == d.survivors ? 0 : 1;
 }
 

@@ -12,7 +12,10 @@
 #      lo TX counter of that namespace over a fixed window. Counting at the interface is the only
 #      way to measure both the same way (the anchor has no byte counter); needs root.
 # Then the pause test: a real extra process is SIGSTOPped for each of $PAUSES seconds.
-# Environment knobs: SIZES, PAUSES, REPEATS, WINDOW_S, STEADY_S, PAUSE_N, JOBS.
+# The crash figures are also split at the first suspicion of the victim (memberlist's comes from
+# its -v log, timestamped as it is read): the time to the first failed probe is a lottery over the
+# survivors' probe orders and phases, while the rest is the suspicion and dissemination rules.
+# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, PAUSE_N, JOBS.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/gossip/run.sh BUILD_DIR}
@@ -22,7 +25,8 @@ PAUSES=${PAUSES:-"2 4"}
 PAUSE_N=${PAUSE_N:-16}
 WINDOW_S=${WINDOW_S:-20}   # netns byte window
 STEADY_S=${STEADY_S:-10}   # in-process payload byte window (gossip_bench --steady-s)
-REPEATS=${REPEATS:-3}      # in-process runs per N and system
+REPEATS=${REPEATS:-7}      # in-process runs per N and system: one crash run says little (see run_inprocess)
+SEED_BASE=${SEED_BASE:-$RANDOM}  # chronik run r uses seed SEED_BASE + r, so repeated calls differ
 SETTLE_S=5                 # after convergence, before the byte window
 ML_PORT=18100              # in-process memberlist nodes use ML_PORT + i
 CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports stay below the
@@ -92,29 +96,55 @@ go_dur_s() {
 
 # --- 1. in-process convergence and crash detection -------------------------------------------
 
+# Prefixes every line with the wall-clock time it was read (seconds, microseconds).
+stamp() {
+  local line
+  while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+}
+
+# memberlist's first suspicion of the victim, in seconds after the crash, from a stamped -v log:
+# the anchor crashes the victim right after printing its convergence line, and probeNode logs
+# "Suspect <node> has failed" when a probe fails.
+ml_first_suspect() {  # FILE N
+  awk -v who="$(printf 'Suspect node-%03d has failed' $(($2 / 2)))" '
+    /full-convergence-after-last-join/ && !k { k = $1 }
+    k && index($0, who) { printf "%.3f", $1 - k; exit }' "$1"
+}
+
 # Appends one run's value to the space-separated list R[system,figure,N]; empty values are skipped.
 add() { [[ -z "$4" ]] || R[$1,$2,$3]="${R[$1,$2,$3]:-}${R[$1,$2,$3]:+ }$4"; }
+# $1 - $2 with three decimals, or nothing when either is missing.
+minus() { [[ -z "$1" || -z "$2" ]] || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 # One repetition of both systems, back to back, so that they share the machine's load. The time
 # to detection depends on where the victim sits in each survivor's probe order, so one run says
-# little; run.sh repeats and reports the median and the range.
+# little; run.sh repeats and reports the median and the range. It also depends on the phase of the
+# crash against the survivors' probe schedules: the anchor's in-process nodes are created within
+# a few ms and Go tickers keep their creation phase, so all of them probe at the same instants,
+# and the anchor crashes the victim right after convergence, a fixed fraction of a second before
+# such an instant; chronik's nodes probe at independent random phases, as separate processes of
+# either system do (docs/performance.md, "Failure detection at N = 32").
 run_inprocess() {
   local n=$1 r=$2 f steady=(--settle-s 0 --steady-s 1)
   f="$OUT/ml-crash-$n-$r.txt"
   log "memberlist in-process n=$n run $r/$REPEATS"
-  timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" >"$f" 2>&1 || log "mlbench n=$n failed (see $f)"
+  { timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" -v 2>&1 || log "mlbench n=$n failed (see $f)"; } | stamp >"$f"
   add ml conv "$n" "$(go_dur_s "$(field "$f" full-convergence-after-last-join)")"
+  add ml suspect "$n" "$(ml_first_suspect "$f" "$n")"
   add ml first "$n" "$(secs "$f" first)"
   add ml median "$n" "$(secs "$f" median)"
   add ml last "$n" "$(secs "$f" last)"
   add ml seen "$n" "$(field "$f" seen-by)"
+  add ml spread "$n" "$(minus "$(secs "$f" median)" "$(ml_first_suspect "$f" "$n")")"
 
   f="$OUT/ch-crash-$n-$r.txt"
   log "chronik in-process n=$n run $r/$REPEATS"
   ((r == 1)) && steady=(--steady-s "$STEADY_S")  # the payload figure needs only one window
-  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed "$r" "${steady[@]}" >"$f" 2>&1 ||
+  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed $((SEED_BASE + r)) "${steady[@]}" >"$f" 2>&1 ||
     log "gossip_bench n=$n failed (see $f)"
   add ch conv "$n" "$(field "$f" converge_s)"
+  add ch suspect "$n" "$(field "$f" suspect_first_s)"
+  add ch spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
   add ch first "$n" "$(field "$f" detect_first_s)"
   add ch median "$n" "$(field "$f" detect_median_s)"
   add ch last "$n" "$(field "$f" detect_last_s)"
@@ -251,7 +281,7 @@ row() {  # N, figure label, key: the median over the runs, its range, and the ra
 print_table() {
   local n d
   echo
-  echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, preset/profile lan; raw output in $OUT"
+  echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, preset/profile lan, chronik seeds $((SEED_BASE + 1))..$((SEED_BASE + REPEATS)); raw output in $OUT"
   echo
   echo "Times: median over $REPEATS in-process runs [min-max]; ratio = chronik/memberlist of the medians, lower is better."
   echo
@@ -259,6 +289,8 @@ print_table() {
   echo "|---|---|---|---|---|"
   for n in $SIZES; do
     row "$n" "convergence after last join (s)" conv
+    row "$n" "first suspicion of the victim (s)" suspect
+    row "$n" "first suspicion to death seen by median survivor (s)" spread
     row "$n" "death seen, first survivor (s)" first
     row "$n" "death seen, median survivor (s)" median
     row "$n" "death seen, last survivor (s)" last

@@ -7,7 +7,12 @@ namespace chronik::gossip {
 
 tick_count suspicion_min_ticks(std::uint32_t mult, std::size_t n, tick_count probe_interval_ticks) {
   const double node_scale = std::max(1.0, std::log10(std::max<double>(1.0, static_cast<double>(n))));
-  return static_cast<tick_count>(std::ceil(mult * node_scale * static_cast<double>(probe_interval_ticks)));
+  // memberlist suspicionTimeout truncates the scale to thousandths and the product to its clock's
+  // resolution; we truncate to whole ticks the same way. Rounding up instead made every suspicion
+  // up to one tick longer than memberlist's (6.03 s against 6.02 s at n = 32 with lan timings).
+  // The epsilon keeps exact powers of ten (log10(1000) may come out as 2.9999...) whole.
+  const auto scale_milli = static_cast<tick_count>(std::floor(node_scale * 1000.0 + 1e-6));
+  return std::max<tick_count>(1, mult * scale_milli * probe_interval_ticks / 1000);
 }
 
 tick_count suspicion_timeout_ticks(std::uint32_t k, std::uint32_t confirmations, tick_count min,

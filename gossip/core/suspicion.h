@@ -11,7 +11,8 @@
 namespace chronik::gossip {
 
 // min = mult * max(1, log10(max(1, n))) * probe_interval_ticks (SWIM §4.2 suspicion period,
-// scaled by cluster size as in memberlist).
+// scaled by cluster size as in memberlist), with the scale truncated to thousandths and the result
+// rounded down to whole ticks, as memberlist truncates.
 tick_count suspicion_min_ticks(std::uint32_t mult, std::size_t n, tick_count probe_interval_ticks);
 
 // timeout(c) = max - (max - min) * log(c + 1) / log(k + 1), never below min. k == 0 means no

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "tests/sim/gossip_cluster.h"
@@ -123,6 +124,65 @@ TEST(GossipSim, CrashIsDetectedByEveryMember) {
     std::printf("n=%d: worst detection by all %llu ticks (bound %llu)\n", n, static_cast<unsigned long long>(worst),
                 static_cast<unsigned long long>(detection_bound_ticks(cfg, n)));
   }
+}
+
+// The benchmark's crash figure at N = 32 (docs/performance.md) in two parts: the time to the first
+// failed probe, a lottery over the survivors' probe orders, and the rest, which the suspicion and
+// dissemination rules decide. The rest must stay at memberlist's floor: the first death exactly at
+// the suspicion minimum once k independent failed probes confirmed it, and every survivor a few
+// gossip rounds later. Chain-joined like the benchmark, with lan timings, on a lossless network
+// like the benchmark's loopback.
+TEST(GossipSim, AfterFirstSuspicionDetectionTakesTheSuspicionMinimum) {
+  const gossip::config cfg = sim_config(gossip::config::lan());
+  const int n = 32;
+  const int victim = n / 2;
+  const gossip::node_id victim_id{static_cast<std::uint32_t>(victim + 1)};
+  const auto probe = cfg.ticks(cfg.probe_interval_ms);
+  const auto min = gossip::suspicion_min_ticks(cfg.suspicion_mult, n, probe);
+  std::uint64_t worst_first = 0, worst_spread = 0, sum_suspect = 0, runs = 0;
+  for (std::uint64_t seed : seeds(20, 800)) {
+    gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
+    c.net().faults = {.loss_percent = 0, .delay_min_ticks = 1, .delay_max_ticks = 2};
+    c.start(0, {});
+    for (int i = 1; i < n; ++i) {
+      c.start(i, {i - 1});
+      ASSERT_TRUE(c.run_until([&] { return c.core(i).alive_count() > static_cast<std::size_t>(i); }, 1000)) << replay(seed);
+    }
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << c.divergence() << "; " << replay(seed);
+    c.run(c.net().random().below(probe));  // crash at a random phase of the probe schedules
+    c.crash(victim);
+    std::optional<std::uint64_t> suspect, first, last;
+    const std::uint64_t crash_at = c.net().now();
+    auto step = [&] {
+      int dead = 0;
+      for (int i = 0; i < n; ++i) {
+        if (i == victim) continue;
+        const auto state = c.core(i).find(victim_id)->state;
+        if (!suspect && state != member_state::alive) suspect = c.net().now() - crash_at;
+        dead += state == member_state::dead ? 1 : 0;
+      }
+      if (dead > 0 && !first) first = c.net().now() - crash_at;
+      if (dead == n - 1) last = c.net().now() - crash_at;
+      return last.has_value();
+    };
+    ASSERT_TRUE(c.run_until(step, detection_bound_ticks(cfg, n))) << c.divergence() << "; " << replay(seed);
+    ASSERT_TRUE(suspect && first) << replay(seed);
+    // k = 2 confirmations come from other survivors' failed probes, about one per probe period.
+    EXPECT_LE(*first - *suspect, min + 3 * probe) << "first death " << *first - *suspect << " ticks after the first suspicion; " << replay(seed);
+    EXPECT_LE(*last - *first, 10 * cfg.ticks(cfg.gossip_interval_ms)) << replay(seed);
+    ASSERT_TRUE(c.false_deaths().empty()) << replay(seed);
+    expect_clean(c);
+    worst_first = std::max(worst_first, *first - *suspect);
+    worst_spread = std::max(worst_spread, *last - *first);
+    sum_suspect += *suspect;
+    ++runs;
+  }
+  std::printf("n=%d lan: first suspicion after the crash %.2f s on average; first death at most %llu ticks after it "
+              "(minimum %llu); last death at most %llu ticks after the first\n",
+              n, static_cast<double>(sum_suspect) / static_cast<double>(runs) / 100.0,
+              static_cast<unsigned long long>(worst_first), static_cast<unsigned long long>(min),
+              static_cast<unsigned long long>(worst_spread));
 }
 
 TEST(GossipSim, NoFalseDeadUnderThirtyPercentLoss) {

@@ -16,6 +16,15 @@ TEST(Suspicion, MinimumScalesWithLog10OfClusterSize) {
   EXPECT_EQ(suspicion_min_ticks(4, 0, 100), 400u);  // empty view still waits the minimum
 }
 
+TEST(Suspicion, MinimumTruncatesAsMemberlistDoes) {
+  // memberlist: 4 * trunc(log10(n) * 1000) * 1 s / 1000 = 6.020 s at n = 32 and 4.816 s at n = 16.
+  // In 10 ms ticks that is 602 and 481 (never a tick more than memberlist waits).
+  EXPECT_EQ(suspicion_min_ticks(4, 32, 100), 602u);
+  EXPECT_EQ(suspicion_min_ticks(4, 16, 100), 481u);
+  EXPECT_EQ(suspicion_min_ticks(3, 32, 40), 180u);  // local preset: 3 * 1.505 * 40 = 180.6
+  EXPECT_EQ(suspicion_min_ticks(4, 10000, 100), 1600u);
+}
+
 TEST(Suspicion, TimeoutShrinksLogarithmicallyWithConfirmations) {
   // k = 3, min 1000, max 6000: max - 5000 * log(c+1)/log(4).
   EXPECT_EQ(suspicion_timeout_ticks(3, 0, 1000, 6000), 6000u);
