@@ -9,7 +9,7 @@ packages=(
   libspdlog-dev libtoml11-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 procps python3
-  kcat python3-kafka python3-confluent-kafka
+  kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
 )
 # The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
