@@ -13,7 +13,7 @@ packages=(
 )
 # The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(golang-go golang-github-hashicorp-memberlist-dev)
+  packages+=(golang-go golang-github-hashicorp-memberlist-dev etcd-server)
 fi
 # libFuzzer targets (make fuzz) need clang >= 19 for libstdc++ 12's std::expected.
 if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then

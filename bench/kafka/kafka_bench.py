@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Kafka produce/consume benchmark (issue 5 "Benchmark"; docs/performance.md "Kafka").
+
+In one call, on loopback:
+  1. the disk's raw fdatasync'd write bandwidth (1 MiB writes, each followed by fdatasync): the
+     physical limit for an fsync-on produce path;
+  2. etcd 3.4 (Debian's etcd-server), a 3-node cluster: puts/s and latency with 1 and 100
+     concurrent clients, 1 KiB values (the durable replicated-commit anchor);
+  3. chronik, a 3-node cluster, topic with RF=3, acks=all, fsync on:
+     - produce requests/s with 1 record per request at 1 and 100 concurrent connections (against
+       etcd at the same concurrency),
+     - produce throughput (MB/s, records/s) with 1 KiB records in batches,
+     - p50/p99 produce latency at half of that peak,
+     - consume MB/s reading everything back.
+Prints a table with the ratios to the anchors. Not a test: it asserts nothing.
+
+Run: /usr/bin/python3 bench/kafka/kafka_bench.py --server build/daemon/chronik-server --load build/bench/kafka/kafka_load
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "cluster"))
+from chronik_nodes import Cluster  # noqa: E402
+
+
+def disk_bandwidth(directory, seconds=3.0):
+    """MB/s of 1 MiB writes each followed by fdatasync (the limit of a durable append path)."""
+    path = os.path.join(directory, "disk-probe")
+    block = b"x" * (1 << 20)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    written = 0
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < seconds:
+            os.write(fd, block)
+            os.fdatasync(fd)
+            written += len(block)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return written / (time.monotonic() - start) / 1e6
+
+
+class Etcd:
+    """Three etcd members on 127.0.0.7x, started and ended by PID."""
+
+    def __init__(self, root):
+        self.root = root
+        self.procs = []
+        self.ips = [f"127.0.0.{70 + i}" for i in range(1, 4)]
+
+    def start(self):
+        cluster = ",".join(f"e{i}=http://{ip}:2380" for i, ip in enumerate(self.ips, 1))
+        for i, ip in enumerate(self.ips, 1):
+            log = open(os.path.join(self.root, f"etcd-{i}.log"), "wb")
+            self.procs.append(subprocess.Popen(
+                ["etcd", "--name", f"e{i}", "--data-dir", os.path.join(self.root, f"etcd-{i}"),
+                 "--listen-peer-urls", f"http://{ip}:2380", "--initial-advertise-peer-urls", f"http://{ip}:2380",
+                 "--listen-client-urls", f"http://{ip}:2379", "--advertise-client-urls", f"http://{ip}:2379",
+                 "--initial-cluster", cluster, "--initial-cluster-state", "new"],
+                stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{self.ips[0]}:2379/health", timeout=1) as r:
+                    if json.load(r).get("health") == "true":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("etcd did not become healthy")
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def load(binary, *args):
+    out = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"kafka_load {' '.join(map(str, args))}: {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def create_topic(bootstrap, name, partitions):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=3)])
+    finally:
+        admin.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--load", required=True)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    args = ap.parse_args()
+    root = tempfile.mkdtemp(prefix="chronik-kafka-bench-")
+    rows = []
+    etcd = Etcd(root)
+    cluster = Cluster(os.path.abspath(args.server), 3, preset="lan")
+    try:
+        disk = disk_bandwidth(root)
+        rows.append(("disk: 1 MiB write + fdatasync", f"{disk:.1f} MB/s", "", ""))
+
+        etcd.start()
+        etcd_at = {c: load(args.load, "etcd", "--endpoint", f"{etcd.ips[0]}:2379", "--value-bytes", 1024,
+                           "--concurrency", c, "--seconds", args.seconds) for c in (1, 100)}
+        etcd.stop()
+
+        for n in cluster.nodes:
+            n.start([m.gossip_addr for m in cluster.nodes if m is not n])
+        cluster.wait_for(lambda: all((n.cluster() or {}).get("read") == "linearizable" and
+                                     len(n.cluster()["brokers"]) == 3 for n in cluster.nodes), 60, "3 brokers")
+        bootstrap = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes)
+        broker = f"{cluster.nodes[0].ip}:{cluster.nodes[0].kafka_port}"
+        create_topic(bootstrap, "bench", 3)
+
+        def leaders_known():
+            out = subprocess.run(["kcat", "-b", broker, "-L", "-t", "bench", "-m", "5"], capture_output=True,
+                                 text=True, timeout=20).stdout
+            return 'topic "bench" with 3 partitions' in out and "leader -1" not in out
+
+        cluster.wait_for(leaders_known, 60, "a leader for every partition")
+
+        for c in (1, 100):
+            ours = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                        "--record-bytes", 1024, "--records-per-request", 1, "--concurrency", c,
+                        "--seconds", args.seconds)
+            theirs = etcd_at[c]
+            rows.append((f"produce 1 record/request, {c} client(s): requests/s", f"{ours['requests_per_s']:.0f}",
+                         f"etcd puts/s {theirs['requests_per_s']:.0f}",
+                         f"{ours['requests_per_s'] / max(theirs['requests_per_s'], 1e-9):.2f}x"))
+            rows.append((f"produce 1 record/request, {c} client(s): p50 ms", f"{ours['p50_ms']:.2f}",
+                         f"etcd p50 {theirs['p50_ms']:.2f}", f"{ours['p50_ms'] / max(theirs['p50_ms'], 1e-9):.2f}x"))
+
+        peak = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                    "--record-bytes", 1024, "--records-per-request", 256, "--concurrency", 6,
+                    "--seconds", args.seconds)
+        rows.append(("produce throughput, 1 KiB records, RF=3 acks=all", f"{peak['mb_per_s']:.1f} MB/s",
+                     f"disk {disk:.1f} MB/s", f"{peak['mb_per_s'] / disk:.2f}x"))
+        rows.append(("produce throughput, records/s", f"{peak['records_per_s']:.0f}", "", ""))
+        half = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                    "--record-bytes", 1024, "--records-per-request", 256, "--concurrency", 6,
+                    "--seconds", args.seconds, "--rate", f"{peak['requests_per_s'] / 2:.1f}")
+        rows.append(("produce latency at half of peak, p50 / p99 ms", f"{half['p50_ms']:.2f} / {half['p99_ms']:.2f}",
+                     "", ""))
+        consume = load(args.load, "consume", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                       "--seconds", args.seconds * 2)
+        rows.append(("consume", f"{consume['mb_per_s']:.1f} MB/s", "", ""))
+    finally:
+        etcd.stop()
+        cluster.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'chronik':>16}  {'anchor':>24}  ratio")
+    for name, ours, anchor, ratio in rows:
+        print(f"{name:<{width}}  {ours:>16}  {anchor:>24}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+// Load generator for bench/kafka/kafka_bench.py (issue 5 "Benchmark"): speaks the Kafka protocol
+// with our own codec (kafka/protocol) and etcd's v3 HTTP gateway, one blocking connection per
+// worker thread and one request in flight per connection, and prints one JSON line of figures.
+//
+//   kafka_load produce --broker IP:PORT --topic T --partitions P --record-bytes B
+//                      --records-per-request R --concurrency C --seconds S [--rate REQ_PER_S]
+//   kafka_load consume --broker IP:PORT --topic T --partitions P --seconds S
+//   kafka_load etcd    --endpoint IP:PORT --value-bytes B --concurrency C --seconds S
+//
+// Latencies are per request, send to answer. --rate paces the whole run (for "p50/p99 at half of
+// peak"); without it every worker sends as fast as answers come back.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <httplib.h>
+
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/fetch.h"
+#include "kafka/protocol/messages/metadata.h"
+#include "kafka/protocol/messages/produce.h"
+#include "kafka/protocol/record_batch.h"
+
+namespace {
+
+using namespace chronik::kafka;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  std::string mode, broker, topic, endpoint;
+  int partitions = 1, record_bytes = 1024, records_per_request = 1, concurrency = 1, value_bytes = 1024;
+  double seconds = 5, rate = 0;
+};
+
+// One Kafka connection: a request out, its answer back (the bench keeps one in flight).
+class kafka_conn {
+ public:
+  explicit kafka_conn(const std::string& addr) : socket_(io_) {
+    const auto colon = addr.rfind(':');
+    asio::ip::tcp::resolver resolver(io_);
+    asio::connect(socket_, resolver.resolve(addr.substr(0, colon), addr.substr(colon + 1)));
+    socket_.set_option(asio::ip::tcp::no_delay(true));
+  }
+  // Sends header + body; returns the response body (after the response header).
+  std::string call(api_key key, std::int16_t version, const std::string& body) {
+    writer w;
+    encode_request_header({key, version, ++correlation_, std::string("kafka_load")}, w);
+    w.write_raw(body);
+    std::string frame = w.take();
+    const auto n = static_cast<std::uint32_t>(frame.size());
+    const char size[4] = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+    std::array<asio::const_buffer, 2> out{asio::buffer(size, 4), asio::buffer(frame)};
+    asio::write(socket_, out);
+    std::uint8_t in[4];
+    asio::read(socket_, asio::buffer(in));
+    std::string resp((std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3],
+                     '\0');
+    asio::read(socket_, asio::buffer(resp));
+    reader r(resp);
+    if (!decode_response_header(r, key, version)) throw std::runtime_error("bad response header");
+    return resp.substr(r.offset());
+  }
+  // acks=0 produce: no answer comes back.
+  void send_only(api_key key, std::int16_t version, const std::string& body) {
+    writer w;
+    encode_request_header({key, version, ++correlation_, std::string("kafka_load")}, w);
+    w.write_raw(body);
+    std::string frame = w.take();
+    const auto n = static_cast<std::uint32_t>(frame.size());
+    const char size[4] = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+    std::array<asio::const_buffer, 2> out{asio::buffer(size, 4), asio::buffer(frame)};
+    asio::write(socket_, out);
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+  std::int32_t correlation_ = 0;
+};
+
+// Partition -> leader's Kafka address, from a Metadata v1 request.
+std::map<int, std::string> leaders(const options& o) {
+  kafka_conn c(o.broker);
+  metadata_request req;
+  req.topics = std::vector<std::string>{o.topic};
+  writer w;
+  encode_metadata_request(req, 1, w);
+  const std::string body = c.call(api_key::metadata, 1, w.take());
+  reader r(body);
+  auto resp = decode_metadata_response(r, 1);
+  if (!resp) throw std::runtime_error("bad metadata response");
+  std::map<int, std::string> addr_of, out;
+  for (const auto& b : resp->brokers) addr_of[b.node_id] = b.host + ":" + std::to_string(b.port);
+  for (const auto& t : resp->topics)
+    for (const auto& p : t.partitions)
+      if (p.leader_id >= 0) out[p.partition_index] = addr_of[p.leader_id];
+  return out;
+}
+
+void put_varint(std::string& out, std::int64_t v) {
+  std::uint64_t z = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+  while (z >= 0x80) {
+    out.push_back(static_cast<char>(z | 0x80));
+    z >>= 7;
+  }
+  out.push_back(static_cast<char>(z));
+}
+
+// A magic-v2 batch of `count` records of `bytes` each (no key, no headers).
+std::string make_batch(int count, int bytes) {
+  std::string payload;
+  const std::string value(static_cast<std::size_t>(bytes), 'x');
+  for (int i = 0; i < count; ++i) {
+    std::string rec;
+    rec.push_back(0);       // attributes
+    put_varint(rec, 0);     // timestamp delta
+    put_varint(rec, i);     // offset delta
+    put_varint(rec, -1);    // null key
+    put_varint(rec, bytes);
+    rec += value;
+    put_varint(rec, 0);     // headers
+    put_varint(payload, static_cast<std::int64_t>(rec.size()));
+    payload += rec;
+  }
+  record_batch_header h;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  h.last_offset_delta = count - 1;
+  h.base_timestamp = now;
+  h.max_timestamp = now;
+  h.records_count = count;
+  return build_record_batch(h, payload);
+}
+
+struct stats {
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::uint64_t requests = 0, records = 0, bytes = 0, errors = 0;
+};
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Paces the run at `rate` requests per second over all workers (0: unpaced).
+class pacer {
+ public:
+  explicit pacer(double rate) : rate_(rate), start_(clock_type::now()) {}
+  void wait() {
+    if (rate_ <= 0) return;
+    const auto n = next_.fetch_add(1);
+    std::this_thread::sleep_until(start_ + std::chrono::duration<double>(static_cast<double>(n) / rate_));
+  }
+
+ private:
+  double rate_;
+  clock_type::time_point start_;
+  std::atomic<std::uint64_t> next_{0};
+};
+
+void run_workers(const options& o, stats& st, const std::function<void(int worker, const clock_type::time_point& end)>& fn) {
+  const auto end = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < o.concurrency; ++w) threads.emplace_back([&, w] { fn(w, end); });
+  for (auto& t : threads) t.join();
+  (void)st;
+}
+
+void print(const char* mode, const options& o, stats& st, double elapsed) {
+  std::printf(
+      "{\"mode\":\"%s\",\"concurrency\":%d,\"seconds\":%.3f,\"requests_per_s\":%.1f,\"records_per_s\":%.1f,"
+      "\"mb_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+      mode, o.concurrency, elapsed, static_cast<double>(st.requests) / elapsed, static_cast<double>(st.records) / elapsed,
+      static_cast<double>(st.bytes) / elapsed / 1e6, percentile(st.latencies_ms, 0.5), percentile(st.latencies_ms, 0.99),
+      static_cast<unsigned long long>(st.errors));
+}
+
+int produce(const options& o) {
+  const auto leader_of = leaders(o);
+  if (static_cast<int>(leader_of.size()) < o.partitions) {
+    std::fprintf(stderr, "not every partition has a leader\n");
+    return 1;
+  }
+  stats st;
+  pacer pace(o.rate);
+  const auto start = clock_type::now();
+  run_workers(o, st, [&](int w, const clock_type::time_point& end) {
+    const int partition = w % o.partitions;
+    kafka_conn c(leader_of.at(partition));
+    const std::string batch = make_batch(o.records_per_request, o.record_bytes);
+    produce_request req;
+    req.acks = -1;
+    req.timeout_ms = 30000;
+    req.topics.push_back({o.topic, {{partition, batch}}});
+    writer w0;
+    encode_produce_request(req, 7, w0);
+    const std::string body = w0.take();
+    std::vector<double> lat;
+    std::uint64_t n = 0, errors = 0;
+    while (clock_type::now() < end) {
+      pace.wait();
+      const auto t0 = clock_type::now();
+      const std::string resp_body = c.call(api_key::produce, 7, body);
+      lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      reader r(resp_body);
+      auto resp = decode_produce_response(r, 7);
+      if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty() ||
+          resp->topics[0].partitions[0].error != error_code::none)
+        ++errors;
+      ++n;
+    }
+    std::lock_guard lock(st.mu);
+    st.requests += n;
+    st.errors += errors;
+    st.records += n * static_cast<std::uint64_t>(o.records_per_request);
+    st.bytes += n * static_cast<std::uint64_t>(o.records_per_request) * static_cast<std::uint64_t>(o.record_bytes);
+    st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
+  });
+  print("produce", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
+int consume(const options& o) {
+  const auto leader_of = leaders(o);
+  stats st;
+  options one = o;
+  one.concurrency = o.partitions;
+  const auto start = clock_type::now();
+  run_workers(one, st, [&](int partition, const clock_type::time_point& end) {
+    kafka_conn c(leader_of.at(partition));
+    std::int64_t offset = 0;
+    std::uint64_t bytes = 0, n = 0;
+    while (clock_type::now() < end) {
+      fetch_request req;
+      req.max_wait_ms = 100;
+      req.min_bytes = 1;
+      req.max_bytes = 8 << 20;
+      req.topics.push_back({o.topic, {{partition, -1, offset, -1, -1, 4 << 20}}});
+      writer w;
+      encode_fetch_request(req, 11, w);
+      const std::string body = c.call(api_key::fetch, 11, w.take());
+      reader r(body);
+      auto resp = decode_fetch_response(r, 11);
+      ++n;
+      if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty()) continue;
+      const auto& p = resp->topics[0].partitions[0];
+      if (!p.records || p.records->empty()) {
+        if (offset >= p.high_watermark) break;  // read everything there is
+        continue;
+      }
+      bytes += p.records->size();
+      auto batches = split_record_batches(*p.records, crc_check::skip, trailing_partial::ignore);
+      if (batches && !batches->empty()) offset = batches->back().header.last_offset() + 1;
+    }
+    std::lock_guard lock(st.mu);
+    st.bytes += bytes;
+    st.requests += n;
+  });
+  print("consume", one, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
+int etcd(const options& o) {
+  stats st;
+  pacer pace(o.rate);
+  const auto colon = o.endpoint.rfind(':');
+  const std::string host = o.endpoint.substr(0, colon);
+  const int port = std::stoi(o.endpoint.substr(colon + 1));
+  // The v3 gateway takes base64 keys and values; a value of 'x's encodes to a run of "eHh4".
+  std::string value_b64;
+  for (int i = 0; i < o.value_bytes / 3; ++i) value_b64 += "eHh4";
+  const auto start = clock_type::now();
+  run_workers(o, st, [&](int w, const clock_type::time_point& end) {
+    httplib::Client cli(host, port);
+    cli.set_keep_alive(true);
+    cli.set_tcp_nodelay(true);  // else Nagle and delayed ACKs add 40 ms to every put
+    std::vector<double> lat;
+    std::uint64_t n = 0, errors = 0;
+    while (clock_type::now() < end) {
+      pace.wait();
+      const std::string body = "{\"key\":\"" + std::string(w % 2 ? "a2V5MQ==" : "a2V5Mg==") + "\",\"value\":\"" + value_b64 + "\"}";
+      const auto t0 = clock_type::now();
+      auto res = cli.Post("/v3/kv/put", body, "application/json");
+      lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      if (!res || res->status != 200) ++errors;
+      ++n;
+    }
+    std::lock_guard lock(st.mu);
+    st.requests += n;
+    st.records += n;
+    st.errors += errors;
+    st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
+  });
+  print("etcd", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
+std::optional<options> parse(int argc, char** argv) {
+  if (argc < 2) return std::nullopt;
+  options o;
+  o.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--broker") o.broker = v;
+    else if (k == "--topic") o.topic = v;
+    else if (k == "--endpoint") o.endpoint = v;
+    else if (k == "--partitions") o.partitions = std::stoi(v);
+    else if (k == "--record-bytes") o.record_bytes = std::stoi(v);
+    else if (k == "--records-per-request") o.records_per_request = std::stoi(v);
+    else if (k == "--concurrency") o.concurrency = std::stoi(v);
+    else if (k == "--value-bytes") o.value_bytes = std::stoi(v);
+    else if (k == "--seconds") o.seconds = std::stod(v);
+    else if (k == "--rate") o.rate = std::stod(v);
+    else return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse(argc, argv);
+  if (!o) {
+    std::fprintf(stderr, "usage: kafka_load produce|consume|etcd --key value ... (see the header comment)\n");
+    return 2;
+  }
+  try {
+    if (o->mode == "produce") return produce(*o);
+    if (o->mode == "consume") return consume(*o);
+    if (o->mode == "etcd") return etcd(*o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kafka_load: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "unknown mode %s\n", o->mode.c_str());
+  return 2;
+}
