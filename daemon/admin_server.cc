@@ -265,4 +265,14 @@ nlohmann::json member_to_json(const gossip::member_snapshot& snap) {
   return j;
 }
 
+nlohmann::json formation_of_members(const std::vector<gossip::member_snapshot>& members) {
+  auto out = nlohmann::json::array();
+  for (const auto& snap : members) {
+    const auto j = member_to_json(snap);
+    out.push_back({{"node_id", j["node_id"]}, {"state", j["state"]}, {"formation", j["formation"]},
+                   {"cluster_id", j["cluster_id"]}});
+  }
+  return out;
+}
+
 }  // namespace chronik::daemon

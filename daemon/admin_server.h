@@ -79,4 +79,8 @@ std::string format_rfc3339_utc(std::chrono::system_clock::time_point tp);
 // One /v1/members entry; NodeMeta fields are null when the member's meta does not decode.
 nlohmann::json member_to_json(const gossip::member_snapshot& snap);
 
+// Every member's formation state as gossip shows it, for /v1/cluster's "nodes":
+// [{node_id, state, formation, cluster_id}].
+nlohmann::json formation_of_members(const std::vector<gossip::member_snapshot>& members);
+
 }  // namespace chronik::daemon

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "consensus/core/assert.h"
+#include "kafka/partition/partition_replica.h"
 #include "metadata/meta_commands.h"
 
 namespace chronik::daemon {
@@ -39,8 +41,23 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_
       log_(std::move(log)),
       dispatcher_(*this, log_),
       expiry_(io),
-      random_(std::random_device{}()) {
-  meta_.on_applied([this](std::string_view command, const auto& r) { on_applied(command, r); });
+      random_(std::random_device{}()),
+      groups_([&] {
+        // The local preset skips Kafka's initial rebalance delay, as single-host clusters and tests want.
+        auto c = cfg.preset == gossip_preset::local ? kafka::group_config::local() : kafka::group_config::lan();
+        c.member_id_seed = random_();
+        return c;
+      }()),
+      partition_timer_(io) {
+  meta_.on_applied([this](std::string_view command, const auto& r) {
+    if (r) on_partition_records(*r);
+    on_applied(command, r);
+  });
+  // A `__meta` snapshot replaces the state at once: start what it lists, drop what it no longer does.
+  meta_.on_restored([this] {
+    if (auto* m = manager()) m->sync(meta_.state());
+  });
+  meta_.on_host_reset([this] { manager_.reset(); });
 }
 
 kafka_service::~kafka_service() { stop(); }
@@ -52,14 +69,85 @@ std::expected<void, std::string> kafka_service::start() {
   server_ = std::make_unique<kafka::kafka_server>(io_, sc, dispatcher_, log_);
   if (auto r = server_->start(); !r) return r;
   log_->info("kafka: listening on {}", cfg_.kafka_addr());
+  tick_partitions();
   return {};
 }
 
 void kafka_service::stop() {
   *alive_ = false;
   expiry_.cancel();
+  partition_timer_.cancel();
   if (server_) server_->stop();
   pending_.clear();
+  manager_.reset();  // before `__meta` stops the host its groups run on
+}
+
+kafka::partition_manager* kafka_service::manager() {
+  if (manager_ || meta_.host() == nullptr || !*alive_) return manager_.get();
+  kafka::partition_manager_config pc;
+  pc.raft = meta_.timing().raft;
+  manager_ = std::make_unique<kafka::partition_manager>(*meta_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
+  manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
+    // Only the new leader reports, or every replica would propose the same record.
+    if (leader.value == cfg_.node_id.value) report_leaders();
+  });
+  manager_->sync(meta_.state());
+  return manager_.get();
+}
+
+kafka::partition_manager& kafka_service::partitions() {
+  auto* m = manager();
+  CHRONIK_ASSERT(m != nullptr, "the Kafka handlers run only while the node's Raft host is open");
+  return *m;
+}
+
+void kafka_service::on_partition_records(const metadata::apply_result& r) {
+  auto* m = manager();
+  if (m == nullptr) return;
+  for (const auto& ref : r.created) {
+    const auto* t = meta_.state().topic(ref.topic);
+    if (t == nullptr) continue;
+    if (auto e = m->ensure(ref, *t); !e) log_->warn("kafka: cannot start partition group {}: {}", ref.group.value, e.error().text);
+  }
+  for (const auto& ref : r.removed) m->remove(ref);
+}
+
+void kafka_service::tick_partitions() {
+  // Group rebalances, session timeouts and waiting JoinGroup/SyncGroup answers run on this tick too.
+  groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch()).count());
+  if (auto* m = manager()) {
+    m->tick();
+    if (std::chrono::steady_clock::now() >= next_leader_report_) report_leaders();
+  }
+  partition_timer_.expires_after(meta_.timing().tick);
+  partition_timer_.async_wait([this, alive = alive_](const asio::error_code& ec) {
+    if (!ec && *alive) tick_partitions();
+  });
+}
+
+// Leaders flow back (docs/metadata.md): a partition's leader records (leader, term) in `__meta`,
+// so that Metadata on every node, replica or not, points clients at it.
+void kafka_service::report_leaders() {
+  constexpr auto repeat_after = std::chrono::seconds(1);
+  auto* m = manager();
+  if (m == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  next_leader_report_ = now + repeat_after;
+  for (auto g : m->groups()) {
+    const auto* rep = m->find(g);
+    if (rep == nullptr || rep->leader().value != cfg_.node_id.value || !rep->leader_ready()) continue;
+    const auto term = rep->leader_epoch();
+    const auto* rec = meta_.state().partition(rep->ref().topic, rep->ref().partition);
+    if (rec == nullptr || (rec->leader.value == cfg_.node_id.value && rec->leader_epoch == term)) continue;
+    auto& [proposed_term, at] = leader_proposed_[g.value];
+    if (proposed_term == term.value && now < at + repeat_after) continue;
+    proposed_term = term.value;
+    at = now;
+    auto cmd = metadata::commands::set_partition_leader(rep->ref().topic, rep->ref().partition,
+                                                        consensus::node_id{cfg_.node_id.value}, term);
+    if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
+  }
 }
 
 std::int32_t kafka_service::node_id() const { return static_cast<std::int32_t>(cfg_.node_id.value); }
@@ -102,6 +190,14 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t) const
     pi.partition = p.partition;
     pi.leader = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader.value);
     pi.leader_epoch = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
+    // A local replica may know a newer leader than the record (leaders are reported after the fact).
+    if (manager_ != nullptr) {
+      if (const auto* rep = manager_->find(p.group); rep != nullptr && rep->leader().value != 0 &&
+                                                      rep->leader_epoch() >= p.leader_epoch) {
+        pi.leader = static_cast<std::int32_t>(rep->leader().value);
+        pi.leader_epoch = static_cast<std::int32_t>(rep->leader_epoch().value);
+      }
+    }
     for (auto r : p.replicas) {
       const auto id = static_cast<std::int32_t>(r.value);
       pi.replicas.push_back(id);

@@ -27,6 +27,8 @@
 #include "daemon/meta_service.h"
 #include "kafka/handlers/broker_context.h"
 #include "kafka/handlers/dispatcher.h"
+#include "kafka/groups/group_coordinator.h"
+#include "kafka/partition/partition_manager.h"
 #include "kafka/server/kafka_server.h"
 
 namespace chronik::daemon {
@@ -53,6 +55,8 @@ class kafka_service : public kafka::broker_context {
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
+  kafka::partition_manager& partitions() override;
+  kafka::group_coordinator* groups() override { return &groups_; }
 
  private:
   // One CreateTopics/DeleteTopics request: its results, filled as commands apply or time out.
@@ -72,6 +76,12 @@ class kafka_service : public kafka::broker_context {
   void settle(request_state& req, std::size_t slot, kafka::topic_outcome outcome, std::string message);
   void on_applied(std::string_view command, const std::expected<metadata::apply_result, metadata::meta_errc>& r);
   void schedule_expiry();
+  // Partition replicas (kafka/partition): created on the first use after `__meta` runs, fed by
+  // `__meta`'s applied records, ticked by tick_partitions().
+  kafka::partition_manager* manager();
+  void on_partition_records(const metadata::apply_result& r);
+  void tick_partitions();
+  void report_leaders();
   kafka::topic_info describe(const metadata::topic_record& t) const;
   std::size_t live_brokers() const;
 
@@ -86,6 +96,14 @@ class kafka_service : public kafka::broker_context {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::mt19937_64 random_;  // topic ids: seeded from std::random_device
   std::multimap<std::string, pending_command> pending_;  // by the proposed command bytes
+  std::unique_ptr<kafka::partition_manager> manager_;
+  // Consumer groups this node coordinates (kafka/groups); committed offsets live in memory here.
+  kafka::group_coordinator groups_;
+  asio::steady_timer partition_timer_;
+  std::chrono::steady_clock::time_point next_leader_report_{};
+  // Partition leaderships proposed to `__meta` and not applied yet: (group -> term), to propose
+  // each at most once per second.
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> leader_proposed_;
 };
 
 }  // namespace chronik::daemon

@@ -153,12 +153,13 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
   // A linearizable read first (ReadIndex), so the status shows every change committed anywhere;
   // without a leader it falls back to this node's local view, and says so in "read".
-  admin.set_cluster_source([&meta, &formation](admin_server::cluster_reply reply) {
-    meta.read_linearizable([&meta, &formation, reply = std::move(reply)](bool linearizable) {
+  admin.set_cluster_source([&meta, &formation, &node](admin_server::cluster_reply reply) {
+    meta.read_linearizable([&meta, &formation, &node, reply = std::move(reply)](bool linearizable) {
       auto j = cluster_status_to_json(meta.status());
       j["read"] = linearizable ? "linearizable" : "local";
       j["formation"] = metadata::encode_formation(formation.state());
       if (!formation.joining().empty()) j["joining"] = formation.joining();
+      j["nodes"] = formation_of_members(node.members());
       reply(std::move(j));
     });
   });

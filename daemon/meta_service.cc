@@ -129,6 +129,7 @@ std::expected<void, std::string> meta_service::open_host() {
 // The node moves to another cluster: its Raft state belongs to one that never formed
 // (daemon/raft_state_dir.h), so the host is closed, the state discarded and a fresh host opened.
 bool meta_service::discard_raft_state_for(const std::string& cluster_id) {
+  if (host_reset_) host_reset_();  // partition replicas go before the host they run on
   host_.reset();  // joins the disk thread
   liveness_.clear();  // the new host learns every node's liveness afresh
   snapshot_index_ = 0;
@@ -153,6 +154,7 @@ void meta_service::stop() {
   // (an admin request then sees a broken promise and answers "shutting down").
   reads_.clear();
   timer_.cancel();
+  if (host_reset_) host_reset_();
   host_.reset();  // joins the disk thread
   if (transport_) transport_->stop();  // the KJ thread goes last
 }

@@ -120,6 +120,13 @@ class meta_service {
   // Called after a `__meta` snapshot was installed here (partition groups must be re-synced).
   void on_restored(std::function<void()> fn) { restored_ = std::move(fn); }
   const metadata::meta_state& state() const { return state_; }
+  // The node's Raft host (it runs the partition groups too), or null before start(). It is
+  // replaced when the node discards its Raft state for another cluster: on_host_reset is called
+  // before the old one goes.
+  consensus::raft_host* host() { return host_.get(); }
+  void on_host_reset(std::function<void()> fn) { host_reset_ = std::move(fn); }
+  // Raft timing of this node's groups (the host ticks them all together).
+  const meta_timing& timing() const { return timing_; }
   const std::string& cluster_id() const { return cluster_id_; }
 
  private:
@@ -181,6 +188,7 @@ class meta_service {
   health_fn health_;
   applied_fn applied_;
   std::function<void()> restored_;
+  std::function<void()> host_reset_;
   std::optional<std::pair<bool, std::string>> last_health_;
 };
 

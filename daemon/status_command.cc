@@ -41,6 +41,17 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
   out += "commit:       " + text(c, "commit") + "\n";
   out += "voters:       " + text(c, "voters") + "\n";
   out += "learners:     " + text(c, "learners") + "\n";
+  // Each node's formation state as gossip shows it (fresh, promised or member).
+  if (const auto nodes = c.find("nodes"); nodes != c.end() && nodes->is_array()) {
+    out += "nodes:        ";
+    bool first = true;
+    for (const auto& n : *nodes) {
+      if (!n.is_object()) continue;
+      out += (first ? "" : ", ") + text(n, "node_id") + " " + text(n, "state") + " " + text(n, "formation");
+      first = false;
+    }
+    out += "\n";
+  }
   out += "\n";
   constexpr std::size_t columns = 6;
   std::vector<std::array<std::string, columns>> rows;

@@ -310,6 +310,26 @@ std::expected<raft_status, host_error> raft_host::status(group_id group) const {
   return g->core->status();
 }
 
+std::expected<std::vector<entry>, host_error> raft_host::read_entries(group_id group, log_index lo, log_index hi,
+                                                                      std::uint64_t max_bytes) const {
+  auto g = running(group);
+  if (!g) return std::unexpected(g.error());
+  if (lo >= hi) return std::vector<entry>{};
+  auto r = (*g)->reader->entries(lo, hi, max_bytes);
+  if (!r) {
+    const char* why = r.error() == log_errc::compacted ? "compacted" : r.error() == log_errc::unavailable ? "unavailable" : "io error";
+    return std::unexpected(error(host_errc::invalid_argument, "entries from " + std::to_string(lo.value) + ": " + why));
+  }
+  return std::move(*r);
+}
+
+std::expected<void, host_error> raft_host::set_persisted_callback(group_id group, persisted_fn fn) {
+  hosted_group* g = find(group);
+  if (g == nullptr) return std::unexpected(error(host_errc::unknown_group, "group " + std::to_string(group.value)));
+  g->on_persisted = fn ? std::make_shared<const persisted_fn>(std::move(fn)) : nullptr;
+  return {};
+}
+
 std::vector<group_id> raft_host::groups() const {
   std::vector<group_id> out;
   out.reserve(groups_.size());

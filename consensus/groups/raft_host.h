@@ -67,6 +67,12 @@ struct apply_batch {
 };
 
 using apply_fn = std::function<void(apply_batch&&)>;
+// Local durability of a group's log (Kafka acks=1, DESIGN.md §5 "acks"): a write whose last entry
+// is (`last`, `term`) is now fsynced on this node. By log matching (Raft paper §5.3), every entry
+// at or before `last` that the caller proposed in `term` is durable here too; one proposed in an
+// older term may have been overwritten. Called on the Asio thread after the write's messages
+// left and before its committed entries are applied.
+using persisted_fn = std::function<void(log_index last, term_id term)>;
 // Sends a batch of messages, of any groups, to one node. Called at most once per node per flush.
 using outbox_fn = std::function<void(node_id to, std::vector<group_message> messages)>;
 
@@ -149,6 +155,17 @@ class raft_host {
   std::expected<void, host_error> compact(group_id group, log_index index, std::string data);
 
   std::expected<raft_status, host_error> status(group_id group) const;
+
+  // Entries [lo, hi) of a running group, read through the group's log_reader (the WAL's durable
+  // view; docs/raft_host.md "Reading the log"): at least one when lo is stored, then up to
+  // max_bytes of payload. Committed entries are always durable locally (the shell applies only
+  // durable entries), so a caller reading at or below the applied index never misses one.
+  // invalid_argument when lo is compacted away or past the stored log.
+  std::expected<std::vector<entry>, host_error> read_entries(group_id group, log_index lo, log_index hi,
+                                                             std::uint64_t max_bytes) const;
+  // Installs (or, with an empty function, clears) the group's persisted_fn. The callback may
+  // call back into the host, as apply functions may.
+  std::expected<void, host_error> set_persisted_callback(group_id group, persisted_fn fn);
   std::vector<group_id> groups() const;
 
   // Called every tick by the owner: ticks every awake core. Quiesced cores are not visited.
@@ -191,6 +208,7 @@ class raft_host {
   void attach_deferred_states(disk_batch& batch);
   void on_disk_done(disk_result r);
   void send(outgoing& out);
+  void notify_persisted(const std::vector<std::pair<group_id, entry>>& persisted);
   void finish(std::vector<std::pair<group_id, held_ready>>& done);
   void fail(const std::string& why);
 

@@ -174,6 +174,7 @@ void raft_host::on_disk_done(disk_result r) {
 
   outgoing out;
   std::vector<std::pair<group_id, held_ready>> done;
+  std::vector<std::pair<group_id, entry>> persisted;  // last entry of each write, payload-free
   for (group_id id : r.written) {
     hosted_group* g = find(id);
     if (g == nullptr) continue;  // removed while its write was on the disk
@@ -185,14 +186,25 @@ void raft_host::on_disk_done(disk_result r) {
     if (g->held) {
       for (message& m : g->held->messages) out[m.to].push_back(group_message{id, std::move(m)});
       g->held->messages.clear();
+      if (g->on_persisted && !g->held->stub.entries.empty()) persisted.emplace_back(id, g->held->stub.entries.back());
       done.emplace_back(id, std::move(*g->held));
       g->held.reset();
     }
     mark_dirty(*g);  // anything that arrived while the write was on the disk
   }
   send(out);  // durable first, then sent (raft.h contract, step b)
+  notify_persisted(persisted);
   finish(done);
   if (!pending_writes_.empty() || !pending_ops_.empty() || !dirty_.empty()) schedule_flush();
+}
+
+void raft_host::notify_persisted(const std::vector<std::pair<group_id, entry>>& persisted) {
+  for (const auto& [id, last] : persisted) {
+    hosted_group* g = find(id);  // an earlier callback may have removed it
+    if (g == nullptr || !g->on_persisted) continue;
+    const auto cb = g->on_persisted;
+    (*cb)(last.index, last.term);
+  }
 }
 
 void raft_host::send(outgoing& out) {

@@ -24,6 +24,7 @@ struct hosted_group {
   group_id id;
   raft_config cfg;
   std::shared_ptr<const apply_fn> on_apply;  // shared: a callback may remove its own group
+  std::shared_ptr<const persisted_fn> on_persisted;  // optional; shared for the same reason
   std::unique_ptr<log_reader> reader;        // the WAL's view; the core refers to it
   std::unique_ptr<raft> core;                // null until the bootstrap entries are durable
 

@@ -15,7 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/groups/group_placement.h"
+
 namespace chronik::kafka {
+
+class partition_manager;  // kafka/partition/partition_manager.h
+class group_coordinator;  // kafka/groups/group_coordinator.h
 
 struct broker_info {
   std::int32_t id = 0;
@@ -91,6 +96,29 @@ class broker_context {
   virtual void create_topics(std::vector<topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                              topics_done done) = 0;
   virtual void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) = 0;
+
+  // This node's partition replicas: Produce, Fetch and ListOffsets reach partitions only through
+  // it (docs/kafka.md "Partitions"). Lives as long as the context.
+  virtual partition_manager& partitions() = 0;
+
+  // This node's consumer group coordinator (docs/kafka.md "Consumer groups"), or nullptr when the
+  // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its
+  // tick(now_ms) on the thread the handlers run on.
+  virtual group_coordinator* groups() { return nullptr; }
+  // The broker that coordinates `group`: the same on every node that sees the same alive brokers
+  // (rendezvous hash, kafka/groups/group_placement.h); nullopt when no broker is alive. Group
+  // requests reaching any other broker answer NOT_COORDINATOR.
+  virtual std::optional<broker_info> coordinator_for(std::string_view group) const {
+    const std::vector<broker_info> alive = brokers();
+    std::vector<std::int32_t> ids;
+    ids.reserve(alive.size());
+    for (const auto& b : alive) ids.push_back(b.id);
+    const auto chosen = choose_group_coordinator(group, ids);
+    for (const auto& b : alive) {
+      if (chosen && b.id == *chosen) return b;
+    }
+    return std::nullopt;
+  }
 };
 
 }  // namespace chronik::kafka

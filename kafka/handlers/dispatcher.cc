@@ -9,12 +9,22 @@
 namespace chronik::kafka {
 namespace {
 
-constexpr std::array<const api_handler*, 5> handlers = {
+constexpr std::array handlers = {  // element count deduced: add a handler by adding its line
     &delete_topics_handler,
     &describe_configs_handler,
     &metadata_handler,
     &api_versions_handler,
     &create_topics_handler,
+    &produce_handler,
+    &fetch_handler,
+    &list_offsets_handler,
+    &offset_commit_handler,
+    &offset_fetch_handler,
+    &find_coordinator_handler,
+    &join_group_handler,
+    &heartbeat_handler,
+    &leave_group_handler,
+    &sync_group_handler,
 };
 
 const api_handler* find_handler(api_key key) {

@@ -50,7 +50,17 @@ std::span<const api_handler> all_handlers();
 extern const api_handler api_versions_handler;
 extern const api_handler metadata_handler;
 extern const api_handler create_topics_handler;
+extern const api_handler produce_handler;
+extern const api_handler fetch_handler;
+extern const api_handler list_offsets_handler;
 extern const api_handler delete_topics_handler;
 extern const api_handler describe_configs_handler;
+extern const api_handler offset_commit_handler;
+extern const api_handler offset_fetch_handler;
+extern const api_handler find_coordinator_handler;
+extern const api_handler join_group_handler;
+extern const api_handler heartbeat_handler;
+extern const api_handler leave_group_handler;
+extern const api_handler sync_group_handler;
 
 }  // namespace chronik::kafka

@@ -16,6 +16,7 @@ std::string_view to_string(error_code code) {
     case error_code::broker_not_available: return "BROKER_NOT_AVAILABLE";
     case error_code::replica_not_available: return "REPLICA_NOT_AVAILABLE";
     case error_code::message_too_large: return "MESSAGE_TOO_LARGE";
+    case error_code::offset_metadata_too_large: return "OFFSET_METADATA_TOO_LARGE";
     case error_code::network_exception: return "NETWORK_EXCEPTION";
     case error_code::coordinator_load_in_progress: return "COORDINATOR_LOAD_IN_PROGRESS";
     case error_code::coordinator_not_available: return "COORDINATOR_NOT_AVAILABLE";
@@ -26,6 +27,7 @@ std::string_view to_string(error_code code) {
     case error_code::not_enough_replicas_after_append: return "NOT_ENOUGH_REPLICAS_AFTER_APPEND";
     case error_code::invalid_required_acks: return "INVALID_REQUIRED_ACKS";
     case error_code::illegal_generation: return "ILLEGAL_GENERATION";
+    case error_code::inconsistent_group_protocol: return "INCONSISTENT_GROUP_PROTOCOL";
     case error_code::invalid_group_id: return "INVALID_GROUP_ID";
     case error_code::unknown_member_id: return "UNKNOWN_MEMBER_ID";
     case error_code::invalid_session_timeout: return "INVALID_SESSION_TIMEOUT";
@@ -59,6 +61,7 @@ std::string_view to_string(error_code code) {
     case error_code::unsupported_compression_type: return "UNSUPPORTED_COMPRESSION_TYPE";
     case error_code::offset_not_available: return "OFFSET_NOT_AVAILABLE";
     case error_code::member_id_required: return "MEMBER_ID_REQUIRED";
+    case error_code::group_max_size_reached: return "GROUP_MAX_SIZE_REACHED";
     case error_code::invalid_record: return "INVALID_RECORD";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";

@@ -141,6 +141,11 @@ TEST(admin_format_test, cluster_json_and_status_text) {
   EXPECT_NE(text->find("1       127.0.0.1:9092  127.0.0.1:9093  voter    alive  u1\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("2       127.0.0.2:9092  127.0.0.2:9093  leader   alive  u2\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("4       127.0.0.4:9092  127.0.0.4:9093  learner  dead   u4\n"), std::string::npos) << *text;
+  j["nodes"] = nlohmann::json::array({{{"node_id", 1}, {"state", "alive"}, {"formation", "member"}, {"cluster_id", "c0ffee"}},
+                                       {{"node_id", 4}, {"state", "alive"}, {"formation", "fresh"}, {"cluster_id", nullptr}}});
+  auto with_nodes = format_cluster_status(j);
+  ASSERT_TRUE(with_nodes);
+  EXPECT_NE(with_nodes->find("nodes:        1 alive member, 4 alive fresh\n"), std::string::npos) << *with_nodes;
   EXPECT_FALSE(format_cluster_status(nlohmann::json::array()));
   EXPECT_FALSE(format_cluster_status(nlohmann::json{{"brokers", 1}}));
 }

@@ -3,6 +3,7 @@
 // topics and auto-creates only when both sides allow it, CreateTopics/DeleteTopics map outcomes to
 // Kafka error codes, DescribeConfigs reports defaults and explicit values, and malformed or
 // unsupported requests close the connection.
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,6 +57,8 @@ class fake_context : public broker_context {
     for (auto& n : names) out.push_back({n, topics_.contains(n) ? topic_outcome::done : topic_outcome::unknown_topic, {}});
     done(std::move(out));
   }
+  // The partition handlers are tested in kafka_data_handlers_test.cc, over real replicas.
+  partition_manager& partitions() override { std::abort(); }
 
   std::map<std::string, topic_info> topics_;
   broker_defaults defaults_;

@@ -1,0 +1,67 @@
+// FindCoordinator (key 10): which broker coordinates a group, the same answer on every broker
+// (broker_context::coordinator_for). Transactions are not implemented, so there is no
+// transaction coordinator.
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/messages/find_coordinator.h"
+
+namespace chronik::kafka {
+namespace {
+
+coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_t key_type) {
+  coordinator_entry e;
+  e.key = key;
+  // Kafka answers errors with node -1, empty host and port -1.
+  e.node_id = -1;
+  e.port = -1;
+  if (key_type == coordinator_key_transaction) {
+    e.error = error_code::coordinator_not_available;
+    e.error_message = "transactions are not supported";
+    return e;
+  }
+  if (key_type != coordinator_key_group) {
+    e.error = error_code::invalid_request;
+    e.error_message = "unknown coordinator key type";
+    return e;
+  }
+  const auto broker = ctx.coordinator_for(key);
+  if (!broker) {
+    e.error = error_code::coordinator_not_available;
+    return e;
+  }
+  e.node_id = broker->id;
+  e.host = broker->host;
+  e.port = broker->port;
+  return e;
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_find_coordinator_request(body, version);
+  if (!req) {
+    out.close("FindCoordinator: " + describe(req.error()));
+    return;
+  }
+  find_coordinator_response resp;
+  if (version >= 4) {
+    for (const auto& key : req->coordinator_keys) {
+      resp.coordinators.push_back(locate(ctx, key, req->key_type));
+    }
+  } else {
+    coordinator_entry e = locate(ctx, req->key, req->key_type);
+    resp.error = e.error;
+    resp.error_message = std::move(e.error_message);
+    resp.node_id = e.node_id;
+    resp.host = std::move(e.host);
+    resp.port = e.port;
+  }
+  writer w;
+  encode_find_coordinator_response(resp, version, w);
+  out.respond(std::move(w));
+}
+
+}  // namespace
+
+const api_handler find_coordinator_handler{api_key::find_coordinator, find_coordinator_versions,
+                                           handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,58 @@
+// ListOffsets (key 2), versions 1-6: the log start offset (timestamp -2), the high watermark
+// (-1), or the first offset whose batch holds a timestamp at or after the one asked for, from the
+// partition's leader replica. v0's multi-offset form is legacy and not served; v7's max-timestamp
+// query (-3) needs per-record timestamps the index does not keep. There are no transactions, so
+// both isolation levels see the high watermark.
+#include <memory>
+
+#include "kafka/handlers/handler.h"
+#include "kafka/handlers/partition_errors.h"
+#include "kafka/protocol/messages/list_offsets.h"
+
+namespace chronik::kafka {
+namespace {
+
+list_offsets_partition_response one_partition(broker_context& ctx, std::int16_t version, const std::string& topic,
+                                              const list_offsets_partition& p) {
+  list_offsets_partition_response out;
+  out.partition_index = p.partition_index;
+  partition_replica* r = ctx.partitions().find(topic, p.partition_index);
+  if (r == nullptr) {
+    out.error = missing_partition_error(ctx, topic, p.partition_index);
+    return out;
+  }
+  if (auto e = check_leader_epoch(version >= 4 ? p.current_leader_epoch : -1, *r); e != error_code::none) {
+    out.error = e;
+    return out;
+  }
+  auto a = r->list_offsets(p.timestamp);
+  if (!a) {
+    out.error = to_error_code(a.error());
+    return out;
+  }
+  out.offset = a->offset;
+  out.timestamp = a->timestamp;
+  out.leader_epoch = static_cast<std::int32_t>(r->leader_epoch().value);
+  return out;
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_list_offsets_request(body, version);
+  if (!req) return out.close("ListOffsets: " + describe(req.error()));
+  list_offsets_response resp;
+  for (const auto& t : req->topics) {
+    list_offsets_topic_response tr{t.name, {}};
+    for (const auto& p : t.partitions) tr.partitions.push_back(one_partition(ctx, version, t.name, p));
+    resp.topics.push_back(std::move(tr));
+  }
+  writer w;
+  encode_list_offsets_response(resp, version, w);
+  out.respond(std::move(w));
+}
+
+}  // namespace
+
+const api_handler list_offsets_handler{api_key::list_offsets, {1, 6}, handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,79 @@
+// OffsetCommit (key 8): stores a group's consumed positions on its coordinator. Partitions of
+// topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION (as in Kafka); the rest are checked
+// against the group's membership by the coordinator. Offsets live in the coordinator's memory
+// only (docs/kafka.md "Consumer groups").
+#include <algorithm>
+
+#include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/messages/offset_commit.h"
+
+namespace chronik::kafka {
+namespace {
+
+bool partition_exists(const std::optional<topic_info>& topic, std::int32_t partition) {
+  return topic && std::ranges::any_of(topic->partitions,
+                                      [&](const partition_info& p) { return p.partition == partition; });
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_offset_commit_request(body, version);
+  if (!req) {
+    out.close("OffsetCommit: " + describe(req.error()));
+    return;
+  }
+  offset_commit_response resp;
+  // Every partition's answer, in request order; the ones still `none` go to the coordinator.
+  for (const auto& t : req->topics) {
+    const auto topic = ctx.topic(t.name);
+    offset_commit_topic_response tr{t.name, {}};
+    for (const auto& p : t.partitions) {
+      tr.partitions.push_back({p.partition_index, partition_exists(topic, p.partition_index)
+                                                      ? error_code::none
+                                                      : error_code::unknown_topic_or_partition});
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+  auto coordinator = coordinator_here(ctx, req->group_id);
+  commit_params params{req->group_id, req->generation_id, req->member_id, {}};
+  for (std::size_t i = 0; i < req->topics.size(); ++i) {
+    for (std::size_t j = 0; j < req->topics[i].partitions.size(); ++j) {
+      if (resp.topics[i].partitions[j].error != error_code::none) continue;
+      const auto& p = req->topics[i].partitions[j];
+      params.offsets.push_back({{req->topics[i].name, p.partition_index},
+                                {p.committed_offset, p.committed_leader_epoch, p.committed_metadata, 0}});
+    }
+  }
+  std::expected<std::vector<group_errc>, error_code> results{std::vector<group_errc>{}};
+  if (!coordinator) {
+    results = std::unexpected(coordinator.error());
+  } else if (!params.offsets.empty()) {
+    if (auto committed = (*coordinator)->commit_offsets(params)) {
+      results = std::move(*committed);
+    } else {
+      results = std::unexpected(to_error_code(committed.error()));
+    }
+  }
+  // Hand each partition that went to the coordinator its outcome, in the same order.
+  std::size_t next = 0;
+  for (auto& t : resp.topics) {
+    for (auto& p : t.partitions) {
+      if (p.error != error_code::none) continue;
+      if (!results) {
+        p.error = results.error();
+      } else if (next < results->size()) {
+        p.error = to_error_code((*results)[next++]);
+      }
+    }
+  }
+  writer w;
+  encode_offset_commit_response(resp, version, w);
+  out.respond(std::move(w));
+}
+
+}  // namespace
+
+const api_handler offset_commit_handler{api_key::offset_commit, offset_commit_versions, handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,79 @@
+// OffsetFetch (key 9): a group's committed positions, -1 where nothing is committed (the client
+// then applies auto.offset.reset). A null topic list (v2+) asks for every committed offset.
+#include <map>
+
+#include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/messages/offset_fetch.h"
+
+namespace chronik::kafka {
+namespace {
+
+offset_fetch_partition_response to_partition(std::int32_t index, const std::optional<committed_offset>& c) {
+  offset_fetch_partition_response p;
+  p.partition_index = index;
+  // Kafka answers "no metadata" as an empty string, never null.
+  p.metadata = "";
+  if (c) {
+    p.committed_offset = c->offset;
+    p.committed_leader_epoch = c->leader_epoch;
+    p.metadata = c->metadata.value_or("");
+  }
+  return p;
+}
+
+void fill(offset_fetch_response& resp, const group_coordinator& coordinator, const offset_fetch_request& req) {
+  if (!req.topics) {
+    std::map<std::string, offset_fetch_topic_response> by_topic;
+    for (const auto& [key, value] : coordinator.all_committed(req.group_id)) {
+      auto& t = by_topic[key.topic];
+      t.name = key.topic;
+      t.partitions.push_back(to_partition(key.partition, value));
+    }
+    for (auto& [name, t] : by_topic) resp.topics.push_back(std::move(t));
+    return;
+  }
+  for (const auto& t : *req.topics) {
+    offset_fetch_topic_response tr{t.name, {}};
+    for (const std::int32_t index : t.partition_indexes) {
+      tr.partitions.push_back(to_partition(index, coordinator.committed(req.group_id, {t.name, index})));
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_offset_fetch_request(body, version);
+  if (!req) {
+    out.close("OffsetFetch: " + describe(req.error()));
+    return;
+  }
+  offset_fetch_response resp;
+  auto coordinator = coordinator_here(ctx, req->group_id);
+  if (coordinator) {
+    fill(resp, **coordinator, *req);
+  } else if (version >= 2) {
+    resp.error = coordinator.error();
+  } else {
+    // v0-1 have no top-level error: every partition carries it.
+    for (const auto& t : req->topics.value_or(std::vector<offset_fetch_topic>{})) {
+      offset_fetch_topic_response tr{t.name, {}};
+      for (const std::int32_t index : t.partition_indexes) {
+        auto p = to_partition(index, std::nullopt);
+        p.error = coordinator.error();
+        tr.partitions.push_back(std::move(p));
+      }
+      resp.topics.push_back(std::move(tr));
+    }
+  }
+  writer w;
+  encode_offset_fetch_response(resp, version, w);
+  out.respond(std::move(w));
+}
+
+}  // namespace
+
+const api_handler offset_fetch_handler{api_key::offset_fetch, offset_fetch_versions, handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,122 @@
+// Produce (key 0), versions 3-9 (magic-v2 batches only): hands each partition's records to its
+// local replica (kafka/partition/partition_replica.h), which proposes them to the partition's
+// Raft group, and answers once every partition is acknowledged as acks asks (DESIGN.md §5
+// "acks"): acks=all at commit, acks=1 at the leader's fsync, acks=0 never.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "kafka/handlers/handler.h"
+#include "kafka/handlers/partition_errors.h"
+#include "kafka/protocol/messages/produce.h"
+
+namespace chronik::kafka {
+namespace {
+
+// Kafka's bound on request.timeout: a negative value means "do not wait".
+constexpr std::int32_t max_timeout_ms = 300'000;
+
+// One request: the response skeleton in request order, filled as partitions answer.
+struct produce_state {
+  produce_response resp;
+  std::size_t open = 0;
+  std::int16_t version = 0;
+  bool no_acks = false;
+  bool failed = false;  // some partition refused (acks=0 closes the connection then)
+  responder out;
+  explicit produce_state(responder r) : out(std::move(r)) {}
+
+  void settle(produce_partition_response& slot, const std::expected<produce_ack, partition_errc>& r) {
+    if (r) {
+      slot.base_offset = r->base_offset;
+      slot.log_start_offset = r->log_start_offset;
+    } else {
+      slot.error = to_error_code(r.error());
+      failed = true;
+    }
+    if (--open == 0) finish();
+  }
+
+  void finish() {
+    if (no_acks) {
+      // Kafka closes the connection when an acks=0 produce fails: the producer has no other way
+      // to notice, and reconnecting refreshes its Metadata.
+      if (failed) return out.close("Produce with acks=0 failed on a partition");
+      return out.no_response();
+    }
+    writer w;
+    encode_produce_response(resp, version, w);
+    out.respond(std::move(w));
+  }
+};
+
+acks_mode to_acks(std::int16_t acks) {
+  if (acks == 0) return acks_mode::none;
+  if (acks == 1) return acks_mode::leader;
+  return acks_mode::all;
+}
+
+void refuse_all(produce_response& resp, const produce_request& req, error_code e) {
+  for (const auto& t : req.topics) {
+    produce_topic_response tr{t.name, {}};
+    for (const auto& p : t.partitions) {
+      produce_partition_response pr;
+      pr.index = p.index;
+      pr.error = e;
+      tr.partitions.push_back(pr);
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_produce_request(body, version);
+  if (!req) return out.close("Produce: " + describe(req.error()));
+
+  auto st = std::make_shared<produce_state>(out);
+  st->version = version;
+  if (req->acks != 0 && req->acks != 1 && req->acks != -1) {
+    refuse_all(st->resp, *req, error_code::invalid_required_acks);
+    return st->finish();
+  }
+  st->no_acks = req->acks == 0;
+  // The skeleton first, so callbacks that answer at once find their slots; the extra count keeps
+  // the request open until every partition has been handed out.
+  std::size_t partitions = 0;
+  for (auto& t : req->topics) {
+    produce_topic_response tr{t.name, {}};
+    for (const auto& p : t.partitions) tr.partitions.push_back(produce_partition_response{.index = p.index});
+    partitions += t.partitions.size();
+    st->resp.topics.push_back(std::move(tr));
+  }
+  st->open = partitions + 1;
+
+  partition_manager& mgr = ctx.partitions();
+  const auto deadline = mgr.now() + std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
+  const acks_mode acks = to_acks(req->acks);
+  for (std::size_t ti = 0; ti < req->topics.size(); ++ti) {
+    auto& t = req->topics[ti];
+    for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& p = t.partitions[pi];
+      auto& slot = st->resp.topics[ti].partitions[pi];
+      partition_replica* r = mgr.find(t.name, p.index);
+      if (r == nullptr) {
+        slot.error = missing_partition_error(ctx, t.name, p.index);
+        st->failed = true;
+        --st->open;
+        continue;
+      }
+      // A null records field is not a batch: the replica refuses it as invalid.
+      r->produce(p.records ? std::move(*p.records) : std::string(), acks, deadline,
+                 [st, &slot](std::expected<produce_ack, partition_errc> res) { st->settle(slot, res); });
+    }
+  }
+  if (--st->open == 0) st->finish();
+}
+
+}  // namespace
+
+const api_handler produce_handler{api_key::produce, produce_versions, handle};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,177 @@
+#include "kafka/partition/partition_manager.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace chronik::kafka {
+
+std::expected<void, std::string> partition_manager_config::validate() const {
+  if (auto r = raft.validate(); !r) return std::unexpected("raft: " + r.error());
+  if (retention_check_interval_ms <= 0) return std::unexpected("retention_check_interval_ms must be positive");
+  if (max_fetch_waiters == 0) return std::unexpected("max_fetch_waiters must be positive");
+  if (defaults.max_in_flight == 0) return std::unexpected("defaults.max_in_flight must be positive");
+  if (defaults.max_message_bytes == 0) return std::unexpected("defaults.max_message_bytes must be positive");
+  if (!steady_now || !wall_now_ms) return std::unexpected("clocks must be set");
+  return {};
+}
+
+partition_manager::partition_manager(consensus::raft_host& host, consensus::node_id self, partition_manager_config cfg,
+                                     std::shared_ptr<spdlog::logger> log)
+    : host_(host), self_(self), cfg_(std::move(cfg)), log_(log ? std::move(log) : spdlog::default_logger()) {
+  next_retention_ = now() + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
+}
+
+partition_manager::~partition_manager() {
+  // The host keeps the groups; their callbacks hold weak references and become no-ops.
+  auto replicas = std::move(by_group_);
+  by_group_.clear();
+  by_name_.clear();
+  for (auto& [id, r] : replicas) r->fail_all(partition_errc::not_leader);
+  wake_where([](const waiter&) { return true; });
+}
+
+std::expected<void, consensus::host_error> partition_manager::ensure(const metadata::partition_ref& ref,
+                                                                     const metadata::topic_record& topic) {
+  if (std::ranges::find(ref.replicas, self_) == ref.replicas.end()) return {};
+  const partition_config pc = partition_config::from_topic(topic.configs, cfg_.defaults);
+  if (auto it = by_group_.find(ref.group.value); it != by_group_.end()) {
+    it->second->set_config(pc);
+    return {};
+  }
+  replica_hooks hooks;
+  hooks.on_data = [this](consensus::group_id g) { on_data(g); };
+  hooks.on_leadership = [this](const metadata::partition_ref& r, consensus::node_id leader, consensus::term_id term) {
+    if (on_leadership_) on_leadership_(r, leader, term);
+  };
+  auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_);
+  // Listed first: create_group hands a reopened group's snapshot to apply before it returns.
+  by_group_[ref.group.value] = replica;
+  by_name_[{topic.name, ref.partition}] = ref.group;
+
+  std::weak_ptr<partition_replica> weak = replica;
+  // Every replica derives the same voters, in the same order, from the same `__meta` record
+  // (DESIGN.md §4), so the bootstrap entries are identical everywhere.
+  consensus::conf_state initial{ref.replicas, {}};
+  auto r = host_.create_group(ref.group, std::move(initial), cfg_.raft, [weak](consensus::apply_batch&& b) {
+    if (auto p = weak.lock()) p->apply(std::move(b));
+  });
+  if (!r) {
+    by_group_.erase(ref.group.value);
+    by_name_.erase({topic.name, ref.partition});
+    log_->error("[{}] partition {}-{} (group {}) not started: {}", self_.value, topic.name, ref.partition,
+                ref.group.value, r.error().text);
+    return std::unexpected(r.error());
+  }
+  static_cast<void>(host_.set_persisted_callback(ref.group, [weak](consensus::log_index last, consensus::term_id term) {
+    if (auto p = weak.lock()) p->persisted(last, term);
+  }));
+  log_->info("[{}] partition {}-{} (group {}) started", self_.value, topic.name, ref.partition, ref.group.value);
+  return {};
+}
+
+void partition_manager::remove(const metadata::partition_ref& ref) {
+  auto it = by_group_.find(ref.group.value);
+  if (it == by_group_.end()) return;
+  auto replica = it->second;  // alive until the end of this call, even if removed from inside its apply
+  by_group_.erase(it);
+  by_name_.erase({replica->topic(), replica->ref().partition});
+  if (auto r = host_.remove_group(ref.group); !r) {
+    log_->warn("[{}] removing group {}: {}", self_.value, ref.group.value, r.error().text);
+  }
+  replica->fail_all(partition_errc::not_leader);
+  on_data(ref.group);
+  log_->info("[{}] partition {}-{} (group {}) removed", self_.value, replica->topic(), ref.partition, ref.group.value);
+}
+
+void partition_manager::sync(const metadata::meta_state& state) {
+  std::set<std::uint64_t> wanted;
+  for (const auto& ref : state.groups_for(self_)) {
+    const metadata::topic_record* t = state.topic(ref.topic);
+    if (t == nullptr) continue;
+    wanted.insert(ref.group.value);
+    static_cast<void>(ensure(ref, *t));
+  }
+  // Only groups `__meta` has already allocated (id below next_group) and no longer lists are
+  // gone for good. A higher id belongs to a topic this state has not applied yet: deleting its
+  // data would lose acknowledged records.
+  const auto deleted = [&](consensus::group_id id) {
+    return id >= metadata::first_partition_group_id && id < state.data().next_group && !wanted.contains(id.value);
+  };
+  std::vector<metadata::partition_ref> gone;
+  for (const auto& [id, r] : by_group_)
+    if (deleted(consensus::group_id{id})) gone.push_back(r->ref());
+  for (const auto& ref : gone) remove(ref);
+  // Groups of deleted topics recovered from the WAL but never started (the topic went away while
+  // this node was down): the host removes only running groups, so open them briefly.
+  for (consensus::group_id id : host_.recovered_groups()) {
+    if (!deleted(id) || host_.status(id)) continue;
+    if (host_.create_group(id, {}, cfg_.raft, [](consensus::apply_batch&&) {})) {
+      static_cast<void>(host_.remove_group(id));
+      log_->info("[{}] group {} of a deleted topic removed", self_.value, id.value);
+    }
+  }
+}
+
+partition_replica* partition_manager::find(std::string_view topic, std::int32_t partition) const {
+  auto it = by_name_.find(std::pair<std::string, std::int32_t>{std::string(topic), partition});
+  if (it == by_name_.end()) return nullptr;
+  return find(it->second);
+}
+
+partition_replica* partition_manager::find(consensus::group_id group) const {
+  auto it = by_group_.find(group.value);
+  return it == by_group_.end() ? nullptr : it->second.get();
+}
+
+std::vector<consensus::group_id> partition_manager::groups() const {
+  std::vector<consensus::group_id> out;
+  for (const auto& [id, r] : by_group_) out.push_back(consensus::group_id{id});
+  return out;
+}
+
+void partition_manager::tick() {
+  const auto t = now();
+  // A copy: producers' callbacks run in here and may change the maps.
+  std::vector<std::shared_ptr<partition_replica>> replicas;
+  replicas.reserve(by_group_.size());
+  for (const auto& [id, r] : by_group_) replicas.push_back(r);
+  for (const auto& r : replicas) r->expire(t);
+  wake_where([t](const waiter& w) { return w.deadline <= t; });
+  if (t >= next_retention_) {
+    next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
+    const std::int64_t wall = cfg_.wall_now_ms();
+    for (const auto& r : replicas) r->enforce_retention(wall);
+  }
+}
+
+void partition_manager::wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait,
+                                      wake_fn wake) {
+  if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty()) {
+    wake();  // the bound of DESIGN.md §7: answer now rather than park without limit
+    return;
+  }
+  waiters_.push_back(waiter{groups, now() + max_wait, std::move(wake)});
+}
+
+void partition_manager::on_data(consensus::group_id group) {
+  wake_where([group](const waiter& w) { return std::ranges::find(w.groups, group) != w.groups.end(); });
+}
+
+void partition_manager::wake_where(const std::function<bool(const waiter&)>& pred) {
+  // Taken out first: a woken handler may park again, which appends to waiters_.
+  std::vector<waiter> woken;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (pred(*it)) {
+      woken.push_back(std::move(*it));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& w : woken) w.wake();
+}
+
+}  // namespace chronik::kafka

@@ -1,0 +1,120 @@
+// Every partition replica of this node (DESIGN.md §4 "Partition groups are created only from
+// committed `__meta` records", §5; docs/kafka.md "Partitions"): creates and removes their Raft
+// groups in the node's raft_host as `__meta` says, finds them for the Kafka handlers, runs their
+// timeouts and retention, parks long-polling fetchers, and reports leadership changes so the
+// daemon can record them in `__meta` (SetPartitionLeader) for Metadata.
+//
+// Threading: everything runs on the raft_host's Asio thread. The owner calls tick() periodically
+// (every 10-100 ms: it bounds how late a timeout or a long-poll deadline is answered).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "consensus/core/config.h"
+#include "consensus/groups/raft_host.h"
+#include "kafka/partition/partition_replica.h"
+#include "metadata/meta_state.h"
+
+namespace chronik::kafka {
+
+struct partition_manager_config {
+  // Raft timing of every partition group (ticks of the owner's raft_host tick).
+  consensus::raft_config raft;
+  // Defaults under each topic's own configs (partition_config documents each field).
+  partition_config defaults;
+  // How often retention is checked, in milliseconds of the steady clock. Default 5000.
+  std::int64_t retention_check_interval_ms = 5'000;
+  // Long-polling fetch requests parked at once; one beyond it is woken at once (its handler
+  // answers with what it has). Default 4096.
+  std::size_t max_fetch_waiters = 4'096;
+  // Clocks, replaceable by tests: the steady clock for deadlines, and wall-clock milliseconds
+  // since the epoch for retention.ms (Kafka timestamps are wall clock).
+  std::function<std::chrono::steady_clock::time_point()> steady_now = [] { return std::chrono::steady_clock::now(); };
+  std::function<std::int64_t()> wall_now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+
+  std::expected<void, std::string> validate() const;
+};
+
+class partition_manager {
+ public:
+  using clock = std::chrono::steady_clock;
+  using leadership_fn = std::function<void(const metadata::partition_ref&, consensus::node_id leader, consensus::term_id term)>;
+  using wake_fn = std::function<void()>;
+
+  partition_manager(consensus::raft_host& host, consensus::node_id self, partition_manager_config cfg,
+                    std::shared_ptr<spdlog::logger> log = {});
+  // Answers every waiting producer and fetcher; the groups keep running in the host (their
+  // durable state stays; the next owner reopens them).
+  ~partition_manager();
+  partition_manager(const partition_manager&) = delete;
+  partition_manager& operator=(const partition_manager&) = delete;
+
+  // Starts the partition's group when this node is one of ref.replicas and it is not running:
+  // reopened from the WAL when the host recovered it, else bootstrapped with voters =
+  // ref.replicas (identical on every replica). A running replica only takes the topic's configs.
+  // `topic` is the partition's topic record (its name and configs).
+  std::expected<void, consensus::host_error> ensure(const metadata::partition_ref& ref,
+                                                    const metadata::topic_record& topic);
+  // Stops the partition's group and deletes its data (raft_host::remove_group); waiting producers
+  // get not_leader. A partition not running here is ignored.
+  void remove(const metadata::partition_ref& ref);
+  // After a restart or a `__meta` snapshot install: ensures every partition `state` assigns to
+  // this node and removes every local partition group (running, or recovered from the WAL) that
+  // `state` has allocated (id < next_group) but no longer lists. Groups with newer ids are kept:
+  // `state` is behind them.
+  void sync(const metadata::meta_state& state);
+
+  partition_replica* find(std::string_view topic, std::int32_t partition) const;
+  partition_replica* find(consensus::group_id group) const;
+  std::vector<consensus::group_id> groups() const;
+
+  // Timeouts of producers and long-polls, leadership reports, and retention every
+  // retention_check_interval_ms.
+  void tick();
+  void set_leadership_callback(leadership_fn fn) { on_leadership_ = std::move(fn); }
+
+  // Long-poll (Kafka Fetch max_wait_ms): `wake` is called once, when any of `groups` applies new
+  // records or changes leader, or when max_wait has passed (at a tick), whichever is first. The
+  // caller then looks again and answers or waits again.
+  void wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait, wake_fn wake);
+  std::size_t fetch_waiters() const { return waiters_.size(); }
+
+  clock::time_point now() const { return cfg_.steady_now(); }
+  consensus::node_id self() const { return self_; }
+
+ private:
+  struct waiter {
+    std::vector<consensus::group_id> groups;
+    clock::time_point deadline;
+    wake_fn wake;
+  };
+
+  void on_data(consensus::group_id group);
+  void wake_where(const std::function<bool(const waiter&)>& pred);
+
+  consensus::raft_host& host_;
+  consensus::node_id self_;
+  partition_manager_config cfg_;
+  std::shared_ptr<spdlog::logger> log_;
+  leadership_fn on_leadership_;
+
+  std::map<std::uint64_t, std::shared_ptr<partition_replica>> by_group_;
+  std::map<std::pair<std::string, std::int32_t>, consensus::group_id, std::less<>> by_name_;
+  std::vector<waiter> waiters_;
+  clock::time_point next_retention_;
+};
+
+}  // namespace chronik::kafka

@@ -1,0 +1,340 @@
+#include "kafka/partition/partition_replica.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "kafka/protocol/record_batch.h"
+
+namespace chronik::kafka {
+namespace {
+
+using consensus::entry;
+using consensus::entry_type;
+using consensus::log_index;
+
+std::optional<std::int64_t> parse_int(const std::map<std::string, std::string>& configs, const char* key) {
+  auto it = configs.find(key);
+  if (it == configs.end()) return std::nullopt;
+  std::int64_t v = 0;
+  const auto* first = it->second.data();
+  const auto* last = first + it->second.size();
+  auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec != std::errc{} || ptr != last) return std::nullopt;
+  return v;
+}
+
+// Records of a batch: Kafka counts offsets, not records (compaction may leave gaps), so a batch
+// takes lastOffsetDelta + 1 of them.
+std::int64_t offsets_of(const record_batch_header& h) { return std::int64_t{h.last_offset_delta} + 1; }
+
+}  // namespace
+
+std::string_view to_string(partition_errc e) {
+  switch (e) {
+    case partition_errc::not_leader: return "not_leader";
+    case partition_errc::corrupt_batch: return "corrupt_batch";
+    case partition_errc::unsupported_magic: return "unsupported_magic";
+    case partition_errc::too_large: return "too_large";
+    case partition_errc::invalid_records: return "invalid_records";
+    case partition_errc::timed_out: return "timed_out";
+    case partition_errc::offset_out_of_range: return "offset_out_of_range";
+    case partition_errc::busy: return "busy";
+    case partition_errc::storage_failed: return "storage_failed";
+  }
+  return "unknown";
+}
+
+partition_config partition_config::from_topic(const std::map<std::string, std::string>& configs,
+                                              const partition_config& base) {
+  partition_config c = base;
+  if (auto v = parse_int(configs, "retention.ms")) c.retention_ms = *v;
+  if (auto v = parse_int(configs, "retention.bytes")) c.retention_bytes = *v;
+  if (auto v = parse_int(configs, "max.message.bytes"); v && *v > 0) c.max_message_bytes = static_cast<std::uint64_t>(*v);
+  return c;
+}
+
+partition_replica::partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
+                                     partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log)
+    : host_(host),
+      ref_(std::move(ref)),
+      topic_(std::move(topic)),
+      cfg_(cfg),
+      hooks_(std::move(hooks)),
+      log_(log ? std::move(log) : spdlog::default_logger()) {}
+
+partition_replica::~partition_replica() { fail_all(partition_errc::not_leader); }
+
+// ---- apply -------------------------------------------------------------------------------------
+
+void partition_replica::apply(consensus::apply_batch&& b) {
+  const std::int64_t hw_before = index_.high_watermark();
+  if (b.snap) {
+    // A leader's snapshot (or ours, at reopen): offsets below its cut are gone, the entries after
+    // it come from the log (partition_index::snapshot_at).
+    if (auto r = index_.restore(b.snap->data); !r) {
+      log_->error("[{}-{} g{}] malformed partition snapshot at index {}", topic_, ref_.partition, ref_.group.value,
+                  b.snap->meta.index.value);
+    }
+    last_applied_term_ = b.snap->meta.term;
+    // Whether proposals it covers committed is unknown here: the producer must retry.
+    while (!in_flight_.empty() && in_flight_.front().index <= b.snap->meta.index) {
+      proposal p = std::move(in_flight_.front());
+      in_flight_.pop_front();
+      answer(p, std::unexpected(partition_errc::timed_out));
+    }
+  }
+  for (const entry& e : b.committed) {
+    if (e.index <= index_.applied()) continue;  // replayed below a snapshot
+    apply_entry(e);
+  }
+  if (index_.high_watermark() != hw_before || b.snap) {
+    if (hooks_.on_data) hooks_.on_data(ref_.group);
+  }
+  check_leadership();
+}
+
+void partition_replica::apply_entry(const entry& e) {
+  last_applied_term_ = e.term;
+  std::optional<std::int64_t> base;
+  if (e.type == entry_type::normal && !e.data.empty()) {
+    // Checked (CRC included) by the leader before proposing; only the header is needed here.
+    auto batches = split_record_batches(e.data, crc_check::skip);
+    if (batches && !batches->empty()) {
+      entry_summary s;
+      std::int64_t records = 0;
+      for (const auto& v : *batches) {
+        records += offsets_of(v.header);
+        s.max_timestamp = std::max(s.max_timestamp, v.header.max_timestamp);
+      }
+      s.records = static_cast<std::int32_t>(std::min<std::int64_t>(records, std::numeric_limits<std::int32_t>::max()));
+      s.bytes = e.data.size();
+      base = index_.append(e.index, s).base_offset;
+    } else {
+      log_->error("[{}-{} g{}] entry {} holds no valid record batch; skipped", topic_, ref_.partition,
+                  ref_.group.value, e.index.value);
+    }
+  }
+  if (!base) index_.skip(e.index);
+  resolve_through(e, base);
+}
+
+// Answers every proposal at or before the applied entry `e`: the one at e's index succeeded iff
+// e is that very proposal (same index and term: Raft's log matching, §5.3); any other was
+// overwritten after a leadership change and never committed.
+void partition_replica::resolve_through(const entry& e, std::optional<std::int64_t> base_offset) {
+  while (!in_flight_.empty() && in_flight_.front().index <= e.index) {
+    proposal p = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (p.index == e.index && p.term == e.term && base_offset) {
+      if (*base_offset != p.base_offset) {
+        log_->warn("[{}-{} g{}] entry {} applied at offset {}, predicted {}", topic_, ref_.partition,
+                   ref_.group.value, e.index.value, *base_offset, p.base_offset);
+      }
+      answer(p, produce_ack{*base_offset, index_.log_start_offset()});
+    } else {
+      answer(p, std::unexpected(partition_errc::not_leader));
+    }
+  }
+}
+
+void partition_replica::answer(proposal& p, std::expected<produce_ack, partition_errc> r) {
+  if (!p.done) return;
+  auto done = std::move(p.done);
+  p.done = nullptr;
+  done(std::move(r));
+}
+
+void partition_replica::persisted(log_index last, term_id term) {
+  // acks=1: durable on the leader. Only proposals of `term` at or before `last` are covered (see
+  // raft_host.h persisted_fn). Callbacks may produce again, which only appends to in_flight_, so
+  // indexing by position stays valid.
+  const produce_ack base{0, index_.log_start_offset()};
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    proposal& p = in_flight_[i];
+    if (p.index > last) break;
+    if (p.acks != acks_mode::leader || p.term != term || !p.done) continue;
+    produce_ack a = base;
+    a.base_offset = p.base_offset;
+    answer(p, a);
+  }
+}
+
+// ---- produce -----------------------------------------------------------------------------------
+
+std::int64_t partition_replica::predicted_next(term_id term) const {
+  // Everything of earlier terms is applied (leader_ready), so the entries after the applied index
+  // are exactly this leader's proposals, and apply will place them in this order.
+  std::int64_t next = index_.high_watermark();
+  for (const auto& p : in_flight_)
+    if (p.term == term) next += p.records;
+  return next;
+}
+
+void partition_replica::produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done) {
+  const auto st = host_.status(ref_.group);
+  if (!st || st->state != consensus::role::leader || last_applied_term_ != st->term) {
+    return done(std::unexpected(partition_errc::not_leader));
+  }
+  if (records.size() > cfg_.max_message_bytes) return done(std::unexpected(partition_errc::too_large));
+  auto batches = split_record_batches(records, crc_check::verify);
+  if (!batches) {
+    return done(std::unexpected(batches.error().code == codec_errc::unsupported_magic ? partition_errc::unsupported_magic
+                                                                                     : partition_errc::corrupt_batch));
+  }
+  if (batches->empty()) return done(std::unexpected(partition_errc::invalid_records));
+  if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
+
+  // Stamp the offsets apply will assign and the leader epoch (= Raft term), both outside the CRC.
+  std::vector<std::pair<std::size_t, std::int64_t>> places;
+  std::int64_t count = 0;
+  for (const auto& v : *batches) {
+    places.emplace_back(v.offset, count);
+    count += offsets_of(v.header);
+  }
+  if (count > std::numeric_limits<std::int32_t>::max()) return done(std::unexpected(partition_errc::invalid_records));
+  const std::int64_t base = predicted_next(st->term);
+  const auto epoch = static_cast<std::int32_t>(std::min<std::uint64_t>(st->term.value, std::numeric_limits<std::int32_t>::max()));
+  for (const auto& [at, delta] : places) {
+    set_base_offset(records, at, base + delta);
+    set_partition_leader_epoch(records, at, epoch);
+  }
+  auto index = host_.propose(ref_.group, std::move(records));
+  if (!index) {
+    const auto& e = index.error();
+    const bool busy = e.code == consensus::host_errc::raft && e.raft == consensus::raft_errc::dropped;
+    const bool leader_gone = e.code == consensus::host_errc::raft || e.code == consensus::host_errc::not_ready;
+    return done(std::unexpected(busy ? partition_errc::busy
+                                : leader_gone ? partition_errc::not_leader
+                                              : partition_errc::storage_failed));
+  }
+  // Proposals of older terms at or after this index are gone from our log: we just wrote there.
+  while (!in_flight_.empty() && in_flight_.back().index >= *index) {
+    proposal p = std::move(in_flight_.back());
+    in_flight_.pop_back();
+    answer(p, std::unexpected(partition_errc::not_leader));
+  }
+  proposal p{*index, st->term, base, static_cast<std::int32_t>(count), acks, deadline, nullptr};
+  if (acks == acks_mode::none) {
+    in_flight_.push_back(std::move(p));
+    return done(produce_ack{base, index_.log_start_offset()});
+  }
+  p.done = std::move(done);
+  in_flight_.push_back(std::move(p));
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+bool partition_replica::leader_ready() const {
+  const auto st = host_.status(ref_.group);
+  // A new leader whose index still lags would show a smaller high watermark than its
+  // predecessor did, and a consumer would take that for OFFSET_OUT_OF_RANGE.
+  return st && st->state == consensus::role::leader && last_applied_term_ == st->term;
+}
+
+std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t offset, std::uint64_t max_bytes) const {
+  if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
+  fetch_data out{index_.high_watermark(), index_.log_start_offset(), {}};
+  if (offset == out.high_watermark) return out;
+  if (offset < out.log_start_offset || offset > out.high_watermark) {
+    return std::unexpected(partition_errc::offset_out_of_range);
+  }
+  const auto wanted = index_.from_offset(offset, max_bytes);
+  if (wanted.empty()) return out;
+  // Every indexed entry is applied, so committed and durable here; other entries in between
+  // (Raft no-ops, configuration changes) come along and are skipped.
+  std::size_t next = 0;
+  log_index lo = wanted.front().index;
+  const log_index hi = wanted.back().index.next();
+  for (std::size_t reads = 0; lo < hi && reads <= wanted.size(); ++reads) {
+    auto got = host_.read_entries(ref_.group, lo, hi, std::numeric_limits<std::uint64_t>::max());
+    if (!got || got->empty()) {
+      log_->error("[{}-{} g{}] cannot read entries from {}: {}", topic_, ref_.partition, ref_.group.value, lo.value,
+                  got ? "none" : got.error().text);
+      break;  // what was read so far is a valid prefix
+    }
+    for (auto& e : *got) {
+      lo = e.index.next();
+      if (next >= wanted.size() || e.index != wanted[next].index) continue;
+      auto batches = split_record_batches(e.data, crc_check::skip);
+      if (!batches) break;
+      std::int64_t base = wanted[next++].base_offset;
+      for (const auto& v : *batches) {
+        set_base_offset(e.data, v.offset, base);
+        base += offsets_of(v.header);
+      }
+      out.records += e.data;
+    }
+  }
+  return out;
+}
+
+std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
+  if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
+  if (timestamp_ms == -2) return offset_answer{index_.log_start_offset(), -1};
+  if (timestamp_ms == -1) return offset_answer{index_.high_watermark(), -1};
+  if (auto o = index_.offset_for_timestamp(timestamp_ms)) return offset_answer{*o, timestamp_ms};
+  return offset_answer{-1, -1};
+}
+
+// ---- housekeeping ------------------------------------------------------------------------------
+
+void partition_replica::expire(clock::time_point now) {
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    proposal& p = in_flight_[i];
+    if (p.done && p.deadline <= now) answer(p, std::unexpected(partition_errc::timed_out));
+  }
+  // Answered proposals of older terms no longer count for predictions: drop them.
+  const auto st = host_.status(ref_.group);
+  if (st) {
+    std::erase_if(in_flight_, [&](const proposal& p) { return !p.done && p.term < st->term; });
+  }
+  check_leadership();
+}
+
+void partition_replica::enforce_retention(std::int64_t now_ms) {
+  const auto cut = index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes);
+  if (!cut) return;
+  // Compaction is local to each replica (Raft paper §7); a replica that falls behind the cut gets
+  // this snapshot from its leader instead of the entries.
+  if (auto r = host_.compact(ref_.group, cut->index, partition_index::snapshot_at(*cut)); !r) {
+    log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
+               cut->index.value, r.error().text);
+    return;
+  }
+  index_.drop_through(*cut);
+  log_->debug("[{}-{} g{}] retention: log start offset now {}", topic_, ref_.partition, ref_.group.value,
+              cut->next_offset);
+}
+
+void partition_replica::fail_all(partition_errc e) {
+  std::deque<proposal> all;
+  all.swap(in_flight_);
+  for (auto& p : all) answer(p, std::unexpected(e));
+}
+
+node_id partition_replica::leader() const {
+  const auto st = host_.status(ref_.group);
+  return st ? st->leader : node_id{};
+}
+
+term_id partition_replica::leader_epoch() const {
+  const auto st = host_.status(ref_.group);
+  return st ? st->term : term_id{};
+}
+
+void partition_replica::check_leadership() {
+  const auto st = host_.status(ref_.group);
+  if (!st || !st->leader) return;  // an election is running: report its outcome instead
+  if (st->leader == reported_leader_ && st->term == reported_term_) return;
+  reported_leader_ = st->leader;
+  reported_term_ = st->term;
+  if (hooks_.on_leadership) hooks_.on_leadership(ref_, st->leader, st->term);
+  if (hooks_.on_data) hooks_.on_data(ref_.group);  // waiting fetchers learn they must move
+}
+
+}  // namespace chronik::kafka

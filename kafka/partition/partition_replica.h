@@ -1,0 +1,183 @@
+// One partition replica on this node (DESIGN.md §5 "Kafka data path"; docs/kafka.md
+// "Partitions"): the partition's Raft group in the node's raft_host, its offset index, and the
+// produce, fetch and list-offsets operations over them.
+//
+// The write path is the Raft log itself: one committed normal entry holds one Produce request's
+// record batches for this partition, stored exactly as the producer sent them except for the
+// base offset and partition leader epoch, which sit outside the batch CRC (record_batch.h). The
+// apply function indexes each entry (partition_index.h); fetches read the bytes back through
+// raft_host::read_entries and rewrite the base offsets from the index.
+//
+// Threading: everything runs on the raft_host's Asio thread (raft_host.h). The host calls apply()
+// and persisted(); the manager (partition_manager.h) calls expire() and enforce_retention().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+
+#include "consensus/groups/raft_host.h"
+#include "kafka/partition/partition_index.h"
+#include "metadata/meta_state.h"
+
+namespace chronik::kafka {
+
+using consensus::group_id;
+using consensus::node_id;
+using consensus::term_id;
+
+// Expected failures of partition operations. kafka/handlers maps them to Kafka error codes.
+enum class partition_errc : std::uint8_t {
+  not_leader,           // not the leader, or a new leader that has not applied its predecessors' entries
+  corrupt_batch,        // a batch header is inconsistent or its CRC-32C does not match
+  unsupported_magic,    // a magic 0 or 1 batch (only magic 2 is stored)
+  too_large,            // the records exceed max.message.bytes
+  invalid_records,      // no batch at all
+  timed_out,            // not acknowledged before the deadline; the outcome is unknown
+  offset_out_of_range,  // before the log start or past the high watermark
+  busy,                 // too many proposals in flight, or Raft's uncommitted-bytes bound
+  storage_failed,       // the Raft host refused (WAL failed, group gone)
+};
+std::string_view to_string(partition_errc e);
+
+// Kafka's acks: 0, 1 and -1 (DESIGN.md §5 "acks").
+enum class acks_mode : std::uint8_t {
+  none,    // no answer is awaited: done() is called at once after the proposal
+  leader,  // answered once the leader's own append is fsynced (raft_host persisted_fn)
+  all,     // answered once committed (a majority fsynced it) and applied here
+};
+
+// A partition's tunables, from its topic's configs (Kafka's names) over the broker defaults.
+struct partition_config {
+  // Kafka's retention.ms: entries whose newest record is older than this are dropped. < 0 keeps
+  // them forever. Default 604800000 (7 days).
+  std::int64_t retention_ms = 604'800'000;
+  // Kafka's retention.bytes: the oldest entries are dropped while the partition holds more.
+  // < 0 disables. Default -1.
+  std::int64_t retention_bytes = -1;
+  // Kafka's max.message.bytes: the largest records blob one Produce may bring to this partition.
+  // Default 1048588 (Kafka's).
+  std::uint64_t max_message_bytes = 1'048'588;
+  // Proposals of one partition awaiting commit. A producer beyond it gets `busy` (Kafka's
+  // REQUEST_TIMED_OUT, which clients retry). Bounds memory when the quorum stalls. Default 1024.
+  std::size_t max_in_flight = 1024;
+
+  // Reads retention.ms, retention.bytes and max.message.bytes from `configs` (values that do not
+  // parse keep the default in `base`).
+  static partition_config from_topic(const std::map<std::string, std::string>& configs, const partition_config& base);
+};
+
+struct produce_ack {
+  std::int64_t base_offset = -1;
+  std::int64_t log_start_offset = 0;
+};
+using produce_done = std::function<void(std::expected<produce_ack, partition_errc>)>;
+
+struct fetch_data {
+  std::int64_t high_watermark = 0;
+  std::int64_t log_start_offset = 0;
+  std::string records;  // whole batches, base offsets and leader epochs stamped
+};
+
+struct offset_answer {
+  std::int64_t offset = -1;
+  std::int64_t timestamp = -1;
+};
+
+// What a replica tells its owner.
+struct replica_hooks {
+  // The high watermark moved or leadership changed: long-polling fetchers should look again.
+  std::function<void(group_id)> on_data;
+  // The local view of the group's leader or term changed.
+  std::function<void(const metadata::partition_ref&, node_id leader, term_id term)> on_leadership;
+};
+
+class partition_replica {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
+                    partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log);
+  ~partition_replica();
+  partition_replica(const partition_replica&) = delete;
+  partition_replica& operator=(const partition_replica&) = delete;
+
+  // --- the host's callbacks (the manager wires them in create_group) --------------------------
+  void apply(consensus::apply_batch&& b);
+  void persisted(consensus::log_index last, term_id term);
+
+  // --- Kafka operations -----------------------------------------------------------------------
+  // Validates, stamps and proposes one Produce's records; `done` is called exactly once (at once
+  // for every refusal and for acks=none).
+  void produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done);
+  // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
+  // records when offset is the high watermark.
+  std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes) const;
+  // -2: the log start; -1: the high watermark; else the first entry with a timestamp at or after
+  // `timestamp_ms` (offset -1 when none).
+  std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
+
+  // --- housekeeping (the manager's tick) ------------------------------------------------------
+  // Answers timed_out to producers whose deadline passed, forgets answered proposals of older
+  // terms, and reports a leadership change the applies did not show.
+  void expire(clock::time_point now);
+  // Drops entries beyond retention.ms / retention.bytes: snapshot + compaction in the Raft log,
+  // then the index (Raft paper §7).
+  void enforce_retention(std::int64_t now_ms);
+  // Answers every waiting producer with `e` (the partition is going away).
+  void fail_all(partition_errc e);
+  void set_config(const partition_config& cfg) { cfg_ = cfg; }
+
+  // --- state ----------------------------------------------------------------------------------
+  const metadata::partition_ref& ref() const { return ref_; }
+  const std::string& topic() const { return topic_; }
+  group_id group() const { return ref_.group; }
+  node_id leader() const;
+  term_id leader_epoch() const;  // the Raft term (DESIGN.md §5 "Leader epoch")
+  // Leader, and every entry of earlier terms applied, so predictions and reads are exact.
+  bool leader_ready() const;
+  std::int64_t high_watermark() const { return index_.high_watermark(); }
+  std::int64_t log_start_offset() const { return index_.log_start_offset(); }
+  std::size_t in_flight() const { return in_flight_.size(); }
+  const partition_index& index() const { return index_; }
+
+ private:
+  struct proposal {
+    consensus::log_index index;
+    term_id term;
+    std::int64_t base_offset = 0;  // predicted
+    std::int32_t records = 0;
+    acks_mode acks = acks_mode::all;
+    clock::time_point deadline;
+    produce_done done;  // empty once answered
+  };
+
+  void apply_entry(const consensus::entry& e);
+  void resolve_through(const consensus::entry& e, std::optional<std::int64_t> base_offset);
+  void answer(proposal& p, std::expected<produce_ack, partition_errc> r);
+  std::int64_t predicted_next(term_id term) const;
+  void check_leadership();
+
+  consensus::raft_host& host_;
+  metadata::partition_ref ref_;
+  std::string topic_;
+  partition_config cfg_;
+  replica_hooks hooks_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  partition_index index_;
+  term_id last_applied_term_;
+  std::deque<proposal> in_flight_;  // ascending by Raft index
+  node_id reported_leader_;
+  term_id reported_term_;
+};
+
+}  // namespace chronik::kafka

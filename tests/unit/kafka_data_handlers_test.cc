@@ -1,0 +1,265 @@
+// Produce, Fetch and ListOffsets through the dispatcher, over real partition replicas: three
+// raft_hosts linked in memory (tests/unit/partition_test_util.h), each node with a fake
+// broker_context whose partitions() is that node's partition_manager. Requests are encoded with
+// the codec's encode_*_request and responses decoded with decode_*_response, at every version the
+// handlers serve.
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kafka/handlers/dispatcher.h"
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/fetch.h"
+#include "kafka/protocol/messages/list_offsets.h"
+#include "kafka/protocol/messages/produce.h"
+#include "tests/unit/partition_test_util.h"
+
+namespace chronik::kafka {
+namespace {
+
+using testing::make_batch;
+using testing::partition_cluster;
+using testing::unstamped;
+
+constexpr group_id g{1024};
+
+class data_context : public broker_context {
+ public:
+  data_context(partition_cluster& c, std::size_t node) : c_(c), node_(node) {
+    topic_info t;
+    t.name = "t";
+    t.partitions.push_back({0, 1, 1, {1, 2, 3}, {1, 2, 3}, {}});
+    topics_["t"] = t;
+  }
+  std::int32_t node_id() const override { return static_cast<std::int32_t>(node_ + 1); }
+  std::optional<std::string> cluster_id() const override { return "c"; }
+  std::int32_t controller_id() const override { return 1; }
+  std::vector<broker_info> brokers() const override { return {}; }
+  std::vector<topic_info> topics() const override { return {topics_.begin()->second}; }
+  std::optional<topic_info> topic(std::string_view name) const override {
+    auto it = topics_.find(std::string(name));
+    if (it == topics_.end()) return std::nullopt;
+    return it->second;
+  }
+  broker_defaults defaults() const override { return {}; }
+  void create_topics(std::vector<topic_request>, bool, std::chrono::milliseconds, topics_done done) override { done({}); }
+  void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done done) override { done({}); }
+  partition_manager& partitions() override { return c_.manager(node_); }
+
+ private:
+  partition_cluster& c_;
+  std::size_t node_;
+  std::map<std::string, topic_info> topics_;
+};
+
+using reply_slot = std::shared_ptr<std::optional<handler_reply>>;
+
+class data_handlers_test : public ::testing::Test {
+ protected:
+  data_handlers_test() {
+    c_.create("t", g.value, {node_id{1}, node_id{2}, node_id{3}});
+    EXPECT_TRUE(c_.elect(g, 0));
+    for (std::size_t i = 0; i < 3; ++i) {
+      ctx_.push_back(std::make_unique<data_context>(c_, i));
+      disp_.push_back(std::make_unique<dispatcher>(*ctx_.back(), c_.log()));
+    }
+  }
+
+  // Sends one request to node `i`; the reply may come later (acks=all, long-poll).
+  reply_slot send(std::size_t i, api_key key, std::int16_t version, const std::function<void(writer&)>& body) {
+    writer w;
+    encode_request_header({key, version, 7, std::string("test")}, w);
+    body(w);
+    auto slot = std::make_shared<std::optional<handler_reply>>();
+    disp_[i]->handle(client_info{"test", 1}, w.take(), [slot](handler_reply r) {
+      EXPECT_FALSE(slot->has_value()) << "answered twice";
+      *slot = std::move(r);
+    });
+    return slot;
+  }
+  // Runs the cluster until the reply is there.
+  handler_reply wait(const reply_slot& slot) {
+    EXPECT_TRUE(c_.run_until([&] { return slot->has_value(); }, 200));
+    return slot->value_or(handler_reply::no_response());
+  }
+  template <typename T, typename Decode>
+  T decode(const handler_reply& r, api_key key, std::int16_t version, Decode fn) {
+    EXPECT_EQ(r.what, handler_reply::kind::respond) << r.why;
+    reader rd(r.frame);
+    auto corr = decode_response_header(rd, key, version);
+    EXPECT_TRUE(corr && *corr == 7);
+    auto m = fn(rd, version);
+    EXPECT_TRUE(m.has_value()) << describe(m.error());
+    EXPECT_EQ(rd.remaining(), 0u);
+    return m.value_or(T{});
+  }
+
+  produce_response produce(std::size_t node, std::int16_t version, std::string records, std::int16_t acks = -1,
+                           std::string topic = "t") {
+    produce_request req;
+    req.acks = acks;
+    req.timeout_ms = 5000;
+    req.topics.push_back({std::move(topic), {{0, std::move(records)}}});
+    auto slot = send(node, api_key::produce, version, [&](writer& w) { encode_produce_request(req, version, w); });
+    return decode<produce_response>(wait(slot), api_key::produce, version, decode_produce_response);
+  }
+  error_code produce_error(std::string records, std::int16_t acks = -1, std::size_t node = 0, std::string topic = "t") {
+    auto resp = produce(node, 9, std::move(records), acks, std::move(topic));
+    return resp.topics.at(0).partitions.at(0).error;
+  }
+
+  fetch_request fetch_req(std::int64_t offset, std::int32_t max_wait_ms = 0, std::int32_t min_bytes = 0) {
+    fetch_request req;
+    req.max_wait_ms = max_wait_ms;
+    req.min_bytes = min_bytes;
+    req.max_bytes = 1 << 20;
+    req.topics.push_back({"t", {fetch_partition{.partition = 0, .fetch_offset = offset, .partition_max_bytes = 1 << 20}}});
+    return req;
+  }
+  reply_slot send_fetch(std::size_t node, std::int16_t version, const fetch_request& req) {
+    return send(node, api_key::fetch, version, [&](writer& w) { encode_fetch_request(req, version, w); });
+  }
+  fetch_partition_response fetch(std::size_t node, std::int16_t version, std::int64_t offset) {
+    auto resp = decode<fetch_response>(wait(send_fetch(node, version, fetch_req(offset))), api_key::fetch, version,
+                                       decode_fetch_response);
+    return resp.topics.at(0).partitions.at(0);
+  }
+
+  list_offsets_partition_response list_offsets(std::size_t node, std::int16_t version, std::int64_t timestamp) {
+    list_offsets_request req;
+    req.topics.push_back({"t", {list_offsets_partition{.partition_index = 0, .timestamp = timestamp}}});
+    auto slot = send(node, api_key::list_offsets, version,
+                     [&](writer& w) { encode_list_offsets_request(req, version, w); });
+    auto resp = decode<list_offsets_response>(wait(slot), api_key::list_offsets, version, decode_list_offsets_response);
+    return resp.topics.at(0).partitions.at(0);
+  }
+
+  partition_cluster c_;
+  std::vector<std::unique_ptr<data_context>> ctx_;
+  std::vector<std::unique_ptr<dispatcher>> disp_;
+};
+
+TEST_F(data_handlers_test, produce_fetch_and_list_offsets_at_every_version) {
+  std::vector<std::string> sent;
+  std::int64_t next = 0;
+  for (std::int16_t v = 3; v <= 9; ++v) {
+    sent.push_back(make_batch(v, 1000 * v, "v" + std::to_string(v)));
+    auto resp = produce(0, v, sent.back());
+    const auto& p = resp.topics.at(0).partitions.at(0);
+    EXPECT_EQ(p.error, error_code::none) << "v" << v;
+    EXPECT_EQ(p.base_offset, next) << "v" << v;
+    next += v;
+  }
+  for (std::int16_t v = 4; v <= 12; ++v) {
+    auto p = fetch(0, v, 0);
+    EXPECT_EQ(p.error, error_code::none) << "v" << v;
+    EXPECT_EQ(p.high_watermark, next);
+    EXPECT_EQ(p.last_stable_offset, next);
+    if (v >= 5) {
+      EXPECT_EQ(p.log_start_offset, 0);
+    }
+    auto batches = split_record_batches(*p.records, crc_check::verify);
+    ASSERT_TRUE(batches.has_value());
+    ASSERT_EQ(batches->size(), sent.size());
+    std::int64_t offset = 0;
+    for (std::size_t k = 0; k < sent.size(); ++k) {
+      EXPECT_EQ((*batches)[k].header.base_offset, offset);
+      EXPECT_EQ(unstamped(std::string((*batches)[k].bytes)), unstamped(sent[k]));
+      offset += (*batches)[k].header.last_offset_delta + 1;
+    }
+  }
+  for (std::int16_t v = 1; v <= 6; ++v) {
+    EXPECT_EQ(list_offsets(0, v, -2).offset, 0) << "v" << v;
+    EXPECT_EQ(list_offsets(0, v, -1).offset, next) << "v" << v;
+    EXPECT_EQ(list_offsets(0, v, 5000).offset, 3 + 4) << "v" << v;  // the v5 batch: after v3's and v4's
+    EXPECT_EQ(list_offsets(0, v, 99'000).offset, -1) << "v" << v;
+    if (v >= 4) {
+      EXPECT_EQ(list_offsets(0, v, -1).leader_epoch, static_cast<std::int32_t>(c_.host(0).status(g)->term.value));
+    }
+  }
+}
+
+TEST_F(data_handlers_test, produce_errors_per_partition) {
+  std::string corrupt = make_batch(1, 1, "abc");
+  corrupt.back() ^= 0x20;
+  std::string magic1 = make_batch(1, 1, "abc");
+  magic1[16] = 1;
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 2), error_code::invalid_required_acks);
+  EXPECT_EQ(produce_error(corrupt), error_code::corrupt_message);
+  EXPECT_EQ(produce_error(magic1), error_code::unsupported_for_message_format);
+  EXPECT_EQ(produce_error(make_batch(1, 1, std::string(2'000'000, 'x'))), error_code::message_too_large);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 1), error_code::not_leader_or_follower);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "nope"), error_code::unknown_topic_or_partition);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
+}
+
+TEST_F(data_handlers_test, acks_zero_sends_no_response_and_closes_on_error) {
+  produce_request req;
+  req.acks = 0;
+  req.topics.push_back({"t", {{0, make_batch(2, 1, "fire and forget")}}});
+  auto slot = send(0, api_key::produce, 7, [&](writer& w) { encode_produce_request(req, 7, w); });
+  ASSERT_TRUE(slot->has_value());
+  EXPECT_EQ((*slot)->what, handler_reply::kind::none);
+  ASSERT_TRUE(c_.run_until([&] { return c_.manager(0).find(g)->high_watermark() == 2; }));
+
+  req.topics[0].name = "nope";
+  auto bad = send(0, api_key::produce, 7, [&](writer& w) { encode_produce_request(req, 7, w); });
+  ASSERT_TRUE(bad->has_value());
+  EXPECT_EQ((*bad)->what, handler_reply::kind::close);
+}
+
+TEST_F(data_handlers_test, fetch_long_polls_until_data_arrives_or_max_wait_passes) {
+  // At the high watermark with min_bytes 1: the request parks.
+  auto parked = send_fetch(0, 11, fetch_req(0, 500, 1));
+  ASSERT_TRUE(c_.tick_all());
+  EXPECT_FALSE(parked->has_value());
+  EXPECT_EQ(produce(0, 9, make_batch(3, 1, "wake")).topics[0].partitions[0].error, error_code::none);
+  auto resp = decode<fetch_response>(wait(parked), api_key::fetch, 11, decode_fetch_response);
+  const auto& p = resp.topics.at(0).partitions.at(0);
+  EXPECT_EQ(p.high_watermark, 3);
+  ASSERT_TRUE(p.records.has_value() && !p.records->empty());
+  EXPECT_EQ(unstamped(*p.records), unstamped(make_batch(3, 1, "wake")));
+
+  // Nothing new: answered empty once max_wait has passed, not before.
+  auto idle = send_fetch(0, 11, fetch_req(3, 500, 1));
+  c_.clock().advance(std::chrono::milliseconds(499));
+  ASSERT_TRUE(c_.tick_all());
+  EXPECT_FALSE(idle->has_value());
+  c_.clock().advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(c_.tick_all());
+  ASSERT_TRUE(idle->has_value());
+  auto empty = decode<fetch_response>(**idle, api_key::fetch, 11, decode_fetch_response);
+  EXPECT_EQ(empty.topics.at(0).partitions.at(0).error, error_code::none);
+  EXPECT_TRUE(empty.topics.at(0).partitions.at(0).records->empty());
+}
+
+TEST_F(data_handlers_test, fetch_and_list_offsets_errors) {
+  EXPECT_EQ(produce(0, 9, make_batch(2, 1, "x")).topics[0].partitions[0].error, error_code::none);
+  auto out_of_range = fetch(0, 12, 5);
+  EXPECT_EQ(out_of_range.error, error_code::offset_out_of_range);
+  EXPECT_EQ(out_of_range.high_watermark, 2);
+  auto follower = fetch(1, 12, 0);
+  EXPECT_EQ(follower.error, error_code::not_leader_or_follower);
+  ASSERT_TRUE(follower.current_leader.has_value());
+  EXPECT_EQ(follower.current_leader->leader_id, 1);
+  EXPECT_EQ(list_offsets(2, 5, -1).error, error_code::not_leader_or_follower);
+
+  // A fenced epoch (KIP-320) and a session this broker never created.
+  auto req = fetch_req(0);
+  req.topics[0].partitions[0].current_leader_epoch = 0;
+  auto fenced = decode<fetch_response>(wait(send_fetch(0, 9, req)), api_key::fetch, 9, decode_fetch_response);
+  EXPECT_EQ(fenced.topics.at(0).partitions.at(0).error, error_code::fenced_leader_epoch);
+  req = fetch_req(0);
+  req.session_id = 77;
+  auto session = decode<fetch_response>(wait(send_fetch(0, 8, req)), api_key::fetch, 8, decode_fetch_response);
+  EXPECT_EQ(session.error, error_code::fetch_session_id_not_found);
+}
+
+}  // namespace
+}  // namespace chronik::kafka

@@ -1,0 +1,266 @@
+// The consumer group handlers through the dispatcher, with a fake broker context over a real
+// group_coordinator: FindCoordinator agrees with the placement, a consumer's whole life (KIP-394
+// join, sync, heartbeat, commit, fetch, leave) in classic and flexible versions, deferred JoinGroup
+// answers, NOT_COORDINATOR on the wrong broker, COORDINATOR_NOT_AVAILABLE without a coordinator,
+// and unknown topics in OffsetCommit.
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "kafka/groups/group_coordinator.h"
+#include "kafka/groups/group_placement.h"
+#include "kafka/handlers/dispatcher.h"
+#include "kafka/handlers/handler.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/find_coordinator.h"
+#include "kafka/protocol/messages/heartbeat.h"
+#include "kafka/protocol/messages/join_group.h"
+#include "kafka/protocol/messages/leave_group.h"
+#include "kafka/protocol/messages/offset_commit.h"
+#include "kafka/protocol/messages/offset_fetch.h"
+#include "kafka/protocol/messages/sync_group.h"
+
+namespace chronik::kafka {
+namespace {
+
+class fake_context : public broker_context {
+ public:
+  std::int32_t node_id() const override { return 1; }
+  std::optional<std::string> cluster_id() const override { return "c"; }
+  std::int32_t controller_id() const override { return 1; }
+  std::vector<broker_info> brokers() const override {
+    return {{1, "127.0.0.1", 9092, std::nullopt}, {2, "127.0.0.2", 9093, std::nullopt},
+            {3, "127.0.0.3", 9094, std::nullopt}};
+  }
+  std::vector<topic_info> topics() const override { return {*topic("t")}; }
+  std::optional<topic_info> topic(std::string_view name) const override {
+    if (name != "t") return std::nullopt;
+    topic_info t;
+    t.name = "t";
+    t.partitions = {{0, 1, 1, {1}, {1}, {}}, {1, 1, 1, {1}, {1}, {}}};
+    return t;
+  }
+  broker_defaults defaults() const override { return {}; }
+  void create_topics(std::vector<topic_request>, bool, std::chrono::milliseconds, topics_done) override {}
+  void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done) override {}
+  partition_manager& partitions() override { std::abort(); }  // not used by the group APIs
+  group_coordinator* groups() override { return with_coordinator ? &coordinator : nullptr; }
+
+  bool with_coordinator = true;
+  group_coordinator coordinator{[] {
+    group_config c = group_config::local();
+    c.member_id_seed = 1;
+    return c;
+  }()};
+};
+
+// A group id that the placement puts on `broker` of {1, 2, 3}.
+std::string group_on(std::int32_t broker) {
+  const std::vector<std::int32_t> ids = {1, 2, 3};
+  for (int i = 0;; ++i) {
+    std::string g = "group-" + std::to_string(i);
+    if (choose_group_coordinator(g, ids) == broker) return g;
+  }
+}
+
+class kafka_group_handlers_test : public ::testing::Test {
+ protected:
+  // Sends one request; the reply slot fills when the handler answers (maybe later).
+  std::shared_ptr<std::optional<handler_reply>> send(api_key key, std::int16_t version,
+                                                     const std::function<void(writer&)>& body) {
+    writer w;
+    encode_request_header({key, version, 7, std::string("cli")}, w);
+    body(w);
+    auto slot = std::make_shared<std::optional<handler_reply>>();
+    dispatcher_.handle(client_info{"test", 1}, w.take(), [slot](handler_reply r) { *slot = std::move(r); });
+    return slot;
+  }
+  template <typename Decode>
+  auto decode(const std::optional<handler_reply>& r, api_key key, std::int16_t version, Decode fn) {
+    EXPECT_TRUE(r.has_value());
+    EXPECT_EQ(r->what, handler_reply::kind::respond) << r->why;
+    reader rd(r->frame);
+    auto corr = decode_response_header(rd, key, version);
+    EXPECT_TRUE(corr && *corr == 7);
+    auto m = fn(rd, version);
+    EXPECT_TRUE(m.has_value());
+    EXPECT_EQ(rd.remaining(), 0u);
+    return *m;
+  }
+  join_group_response join(const std::string& group, const std::string& member, std::int16_t v) {
+    auto r = send(api_key::join_group, v, [&](writer& w) {
+      join_group_request req{group, 10'000, 30'000, member, std::nullopt, "consumer", {{"range", "sub"}}};
+      encode_join_group_request(req, v, w);
+    });
+    return decode(*r, api_key::join_group, v, decode_join_group_response);
+  }
+
+  fake_context ctx_;
+  dispatcher dispatcher_{ctx_, std::make_shared<spdlog::logger>("k", std::make_shared<spdlog::sinks::null_sink_mt>())};
+};
+
+TEST_F(kafka_group_handlers_test, find_coordinator_agrees_with_the_placement_in_every_version) {
+  const std::string on2 = group_on(2);
+  for (std::int16_t v = 0; v <= 3; ++v) {
+    auto r = send(api_key::find_coordinator, v, [&](writer& w) { encode_find_coordinator_request({on2}, v, w); });
+    auto resp = decode(*r, api_key::find_coordinator, v, decode_find_coordinator_response);
+    EXPECT_EQ(resp.error, error_code::none);
+    EXPECT_EQ(resp.node_id, 2);
+    EXPECT_EQ(resp.host, "127.0.0.2");
+    EXPECT_EQ(resp.port, 9093);
+  }
+  auto r = send(api_key::find_coordinator, 4, [&](writer& w) {
+    encode_find_coordinator_request({"", coordinator_key_group, {on2, group_on(3)}}, 4, w);
+  });
+  auto resp = decode(*r, api_key::find_coordinator, 4, decode_find_coordinator_response);
+  ASSERT_EQ(resp.coordinators.size(), 2u);
+  EXPECT_EQ(resp.coordinators[0].node_id, 2);
+  EXPECT_EQ(resp.coordinators[1].node_id, 3);
+  auto txn = send(api_key::find_coordinator, 1, [&](writer& w) {
+    encode_find_coordinator_request({"tx", coordinator_key_transaction, {}}, 1, w);
+  });
+  EXPECT_EQ(decode(*txn, api_key::find_coordinator, 1, decode_find_coordinator_response).error,
+            error_code::coordinator_not_available);
+}
+
+TEST_F(kafka_group_handlers_test, a_consumer_lifecycle_in_classic_and_flexible_versions) {
+  const std::string g = group_on(1);
+  for (const std::int16_t flexible : {0, 1}) {
+    const std::int16_t join_v = flexible ? 7 : 5, sync_v = flexible ? 5 : 3, hb_v = flexible ? 4 : 3;
+    const std::int16_t commit_v = flexible ? 8 : 7, fetch_v = flexible ? 7 : 5, leave_v = flexible ? 4 : 3;
+    auto first = join(g, "", join_v);
+    ASSERT_EQ(first.error, error_code::member_id_required);
+    const std::string id = first.member_id;
+    EXPECT_TRUE(id.starts_with("cli-"));
+    auto joined = join(g, id, join_v);
+    ASSERT_EQ(joined.error, error_code::none);
+    EXPECT_EQ(joined.leader, id);
+    EXPECT_EQ(joined.protocol_name, "range");
+    ASSERT_EQ(joined.members.size(), 1u);
+    if (flexible) {
+      EXPECT_EQ(joined.protocol_type, "consumer");
+    }
+    const std::int32_t gen = joined.generation_id;
+
+    auto s = send(api_key::sync_group, sync_v, [&](writer& w) {
+      encode_sync_group_request({g, gen, id, std::nullopt, std::nullopt, std::nullopt, {{id, "A"}}}, sync_v, w);
+    });
+    auto synced = decode(*s, api_key::sync_group, sync_v, decode_sync_group_response);
+    EXPECT_EQ(synced.error, error_code::none);
+    EXPECT_EQ(synced.assignment, "A");
+
+    auto hb = send(api_key::heartbeat, hb_v, [&](writer& w) { encode_heartbeat_request({g, gen, id, {}}, hb_v, w); });
+    EXPECT_EQ(decode(*hb, api_key::heartbeat, hb_v, decode_heartbeat_response).error, error_code::none);
+    auto stale = send(api_key::heartbeat, hb_v,
+                      [&](writer& w) { encode_heartbeat_request({g, gen + 5, id, {}}, hb_v, w); });
+    EXPECT_EQ(decode(*stale, api_key::heartbeat, hb_v, decode_heartbeat_response).error,
+              error_code::illegal_generation);
+
+    auto c = send(api_key::offset_commit, commit_v, [&](writer& w) {
+      offset_commit_request req{g, gen, id, std::nullopt, -1, {{"t", {{0, 42, 5, -1, "m"}, {9, 1, -1, -1, {}}}}}};
+      encode_offset_commit_request(req, commit_v, w);
+    });
+    auto committed = decode(*c, api_key::offset_commit, commit_v, decode_offset_commit_response);
+    ASSERT_EQ(committed.topics.size(), 1u);
+    EXPECT_EQ(committed.topics[0].partitions[0].error, error_code::none);
+    EXPECT_EQ(committed.topics[0].partitions[1].error, error_code::unknown_topic_or_partition);
+
+    auto f = send(api_key::offset_fetch, fetch_v, [&](writer& w) {
+      encode_offset_fetch_request({g, std::vector<offset_fetch_topic>{{"t", {0, 1}}}, false}, fetch_v, w);
+    });
+    auto fetched = decode(*f, api_key::offset_fetch, fetch_v, decode_offset_fetch_response);
+    EXPECT_EQ(fetched.error, error_code::none);
+    ASSERT_EQ(fetched.topics.size(), 1u);
+    ASSERT_EQ(fetched.topics[0].partitions.size(), 2u);
+    EXPECT_EQ(fetched.topics[0].partitions[0].committed_offset, 42);
+    EXPECT_EQ(fetched.topics[0].partitions[0].committed_leader_epoch, 5);
+    EXPECT_EQ(fetched.topics[0].partitions[0].metadata, "m");
+    EXPECT_EQ(fetched.topics[0].partitions[1].committed_offset, -1);
+
+    auto all = send(api_key::offset_fetch, fetch_v, [&](writer& w) {
+      encode_offset_fetch_request({g, std::nullopt, false}, fetch_v, w);
+    });
+    auto everything = decode(*all, api_key::offset_fetch, fetch_v, decode_offset_fetch_response);
+    ASSERT_EQ(everything.topics.size(), 1u);
+    EXPECT_EQ(everything.topics[0].partitions.size(), 1u);
+
+    auto l = send(api_key::leave_group, leave_v, [&](writer& w) {
+      encode_leave_group_request({g, "", {{id, std::nullopt}, {"ghost", std::nullopt}}}, leave_v, w);
+    });
+    auto left = decode(*l, api_key::leave_group, leave_v, decode_leave_group_response);
+    ASSERT_EQ(left.members.size(), 2u);
+    EXPECT_EQ(left.members[0].error, error_code::none);
+    EXPECT_EQ(left.members[1].error, error_code::unknown_member_id);
+    EXPECT_EQ(ctx_.coordinator.describe(g)->state, group_state::empty);
+  }
+}
+
+TEST_F(kafka_group_handlers_test, a_rebalancing_join_is_answered_when_the_group_completes) {
+  const std::string g = group_on(1);
+  auto a = join(g, "", 3);  // v3: no KIP-394 round trip
+  ASSERT_EQ(a.error, error_code::none);
+  auto s = send(api_key::sync_group, 2, [&](writer& w) {
+    encode_sync_group_request({g, a.generation_id, a.member_id, {}, {}, {}, {{a.member_id, "A"}}}, 2, w);
+  });
+  ASSERT_TRUE(s->has_value());
+  auto b = send(api_key::join_group, 3, [&](writer& w) {
+    encode_join_group_request({g, 10'000, 30'000, "", std::nullopt, "consumer", {{"range", "sub"}}}, 3, w);
+  });
+  EXPECT_FALSE(b->has_value());  // waits for a to rejoin
+  auto hb = send(api_key::heartbeat, 2, [&](writer& w) {
+    encode_heartbeat_request({g, a.generation_id, a.member_id, {}}, 2, w);
+  });
+  EXPECT_EQ(decode(*hb, api_key::heartbeat, 2, decode_heartbeat_response).error, error_code::rebalance_in_progress);
+  auto again = join(g, a.member_id, 3);
+  EXPECT_EQ(again.generation_id, a.generation_id + 1);
+  ASSERT_TRUE(b->has_value());
+  auto joined_b = decode(*b, api_key::join_group, 3, decode_join_group_response);
+  EXPECT_EQ(joined_b.error, error_code::none);
+  EXPECT_EQ(joined_b.leader, a.member_id);
+  EXPECT_TRUE(joined_b.members.empty());
+}
+
+TEST_F(kafka_group_handlers_test, the_wrong_broker_answers_not_coordinator) {
+  const std::string g = group_on(3);
+  EXPECT_EQ(join(g, "", 5).error, error_code::not_coordinator);
+  auto hb = send(api_key::heartbeat, 0, [&](writer& w) { encode_heartbeat_request({g, 1, "m", {}}, 0, w); });
+  EXPECT_EQ(decode(*hb, api_key::heartbeat, 0, decode_heartbeat_response).error, error_code::not_coordinator);
+  auto f2 = send(api_key::offset_fetch, 2, [&](writer& w) {
+    encode_offset_fetch_request({g, std::vector<offset_fetch_topic>{{"t", {0}}}, false}, 2, w);
+  });
+  EXPECT_EQ(decode(*f2, api_key::offset_fetch, 2, decode_offset_fetch_response).error, error_code::not_coordinator);
+  auto f1 = send(api_key::offset_fetch, 1, [&](writer& w) {
+    encode_offset_fetch_request({g, std::vector<offset_fetch_topic>{{"t", {0}}}, false}, 1, w);
+  });
+  auto v1 = decode(*f1, api_key::offset_fetch, 1, decode_offset_fetch_response);
+  ASSERT_EQ(v1.topics.size(), 1u);
+  EXPECT_EQ(v1.topics[0].partitions[0].error, error_code::not_coordinator);
+  auto c = send(api_key::offset_commit, 2, [&](writer& w) {
+    encode_offset_commit_request({g, -1, "", {}, -1, {{"t", {{0, 1, -1, -1, {}}}}}}, 2, w);
+  });
+  EXPECT_EQ(decode(*c, api_key::offset_commit, 2, decode_offset_commit_response).topics[0].partitions[0].error,
+            error_code::not_coordinator);
+  EXPECT_TRUE(ctx_.coordinator.group_ids().empty());
+}
+
+TEST_F(kafka_group_handlers_test, without_a_coordinator_and_with_bad_group_ids) {
+  ctx_.with_coordinator = false;
+  EXPECT_EQ(join(group_on(1), "", 4).error, error_code::coordinator_not_available);
+  ctx_.with_coordinator = true;
+  EXPECT_EQ(join("", "", 4).error, error_code::invalid_group_id);
+  auto hb = send(api_key::heartbeat, 1, [&](writer& w) { encode_heartbeat_request({"", 1, "m", {}}, 1, w); });
+  EXPECT_EQ(decode(*hb, api_key::heartbeat, 1, decode_heartbeat_response).error, error_code::invalid_group_id);
+  // A truncated body closes the connection, as for every API.
+  auto bad = send(api_key::join_group, 2, [](writer& w) { w.write_int16(3); });
+  ASSERT_TRUE(bad->has_value());
+  EXPECT_EQ((*bad)->what, handler_reply::kind::close);
+}
+
+}  // namespace
+}  // namespace chronik::kafka

@@ -1,0 +1,364 @@
+// kafka/partition: partition_replica and partition_manager over three real raft_hosts linked in
+// memory (tests/unit/partition_test_util.h). Dense offsets for acks=all, fetch returning exactly
+// the produced bytes and never past the high watermark, acks=1 before commit, not_leader on a
+// follower, a leader change keeping offsets dense and unique, retention with a lagging replica
+// catching up from the snapshot, batch validation, long-poll wake-ups and produce timeouts.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "kafka/partition/partition_manager.h"
+#include "kafka/protocol/record_batch.h"
+#include "metadata/meta_commands.h"
+#include "tests/unit/partition_test_util.h"
+
+namespace chronik::kafka {
+namespace {
+
+using testing::make_batch;
+using testing::partition_cluster;
+using testing::produce_probe;
+using testing::unstamped;
+
+const std::vector<node_id> three{node_id{1}, node_id{2}, node_id{3}};
+constexpr group_id g{1024};
+
+partition_replica& replica(partition_cluster& c, std::size_t i) {
+  auto* r = c.manager(i).find(g);
+  EXPECT_NE(r, nullptr);
+  return *r;
+}
+
+std::chrono::steady_clock::time_point later(partition_cluster& c) { return c.clock().steady + std::chrono::seconds(30); }
+
+// Produces `batch` on node i and returns the probe (stable: a deque).
+produce_probe& produce(partition_cluster& c, std::deque<produce_probe>& probes, std::size_t i, std::string batch,
+                       acks_mode acks = acks_mode::all) {
+  probes.emplace_back();
+  replica(c, i).produce(std::move(batch), acks, later(c), probes.back().callback());
+  return probes.back();
+}
+
+std::vector<std::string> split(const std::string& records) {
+  std::vector<std::string> out;
+  auto batches = split_record_batches(records, crc_check::verify);
+  EXPECT_TRUE(batches.has_value());
+  if (batches)
+    for (const auto& v : *batches) out.emplace_back(v.bytes);
+  return out;
+}
+
+TEST(partition_replica, acks_all_answers_with_dense_base_offsets) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  const std::vector<std::int32_t> counts{3, 1, 5, 2};
+  for (std::size_t k = 0; k < counts.size(); ++k) produce(c, probes, 0, make_batch(counts[k], 1000, "p" + std::to_string(k)));
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  std::int64_t expect = 0;
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    ASSERT_TRUE(probes[k].result.has_value()) << to_string(probes[k].result.error());
+    EXPECT_EQ(probes[k].result->base_offset, expect);
+    expect += counts[k];
+  }
+  // Every replica indexes the same offsets from the same committed log.
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::size_t i = 0; i < 3; ++i)
+      if (replica(c, i).high_watermark() != expect) return false;
+    return true;
+  }));
+}
+
+TEST(partition_replica, fetch_returns_the_produced_bytes_and_never_passes_the_high_watermark) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  std::vector<std::string> sent;
+  for (int k = 0; k < 3; ++k) {
+    sent.push_back(make_batch(k + 1, 2000 + k, "payload-" + std::to_string(k)) + make_batch(2, 2100, "second"));
+    produce(c, probes, 0, sent.back());
+  }
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  auto& leader = replica(c, 0);
+  ASSERT_EQ(leader.high_watermark(), 12);  // (1+2) + (2+2) + (3+2)
+
+  auto all = leader.fetch(0, 1 << 20);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->high_watermark, 12);
+  EXPECT_EQ(all->log_start_offset, 0);
+  auto got = split(all->records);
+  std::vector<std::string> want;
+  for (const auto& s : sent)
+    for (auto& b : split(s)) want.push_back(unstamped(b));
+  ASSERT_EQ(got.size(), want.size());
+  std::int64_t next = 0;
+  const auto epoch = static_cast<std::int32_t>(leader.leader_epoch().value);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    auto h = parse_record_batch_header(got[k]);
+    ASSERT_TRUE(h.has_value());
+    EXPECT_EQ(h->base_offset, next) << "batch " << k;
+    EXPECT_EQ(h->partition_leader_epoch, epoch);
+    EXPECT_EQ(unstamped(got[k]), want[k]) << "batch " << k;
+    next = h->last_offset() + 1;
+  }
+
+  // From the middle of an entry: that entry comes whole (the client skips what it did not ask for).
+  auto mid = leader.fetch(5, 1);
+  ASSERT_TRUE(mid.has_value());
+  ASSERT_FALSE(mid->records.empty());
+  EXPECT_EQ(parse_record_batch_header(mid->records)->base_offset, 3);
+  EXPECT_EQ(split(mid->records).size(), 2u);  // max_bytes 1: only the first entry
+
+  // At the high watermark: nothing yet. Past it: out of range.
+  auto at_hw = leader.fetch(12, 1 << 20);
+  ASSERT_TRUE(at_hw.has_value());
+  EXPECT_TRUE(at_hw->records.empty());
+  EXPECT_EQ(leader.fetch(13, 1 << 20).error(), partition_errc::offset_out_of_range);
+  EXPECT_EQ(leader.fetch(-1, 1 << 20).error(), partition_errc::offset_out_of_range);
+
+  // Uncommitted data stays invisible: with both followers cut, an acks=1 produce is durable on
+  // the leader but not committed, and the high watermark does not move.
+  c.cut(1);
+  c.cut(2);
+  auto& p = produce(c, probes, 0, make_batch(4, 3000, "uncommitted"), acks_mode::leader);
+  ASSERT_TRUE(c.settle());
+  ASSERT_TRUE(p.answered);
+  EXPECT_EQ(leader.high_watermark(), 12);
+  EXPECT_TRUE(leader.fetch(12, 1 << 20)->records.empty());
+}
+
+TEST(partition_replica, acks_one_answers_before_commit_and_acks_all_waits_for_it) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  c.cut(1);
+  c.cut(2);
+  auto& one = produce(c, probes, 0, make_batch(2, 1, "one"), acks_mode::leader);
+  auto& all = produce(c, probes, 0, make_batch(3, 1, "all"), acks_mode::all);
+  auto& none = produce(c, probes, 0, make_batch(1, 1, "none"), acks_mode::none);
+  EXPECT_TRUE(none.answered);  // acks=0: at once
+  ASSERT_TRUE(c.settle());     // the leader's disk write completes; no follower can answer
+  ASSERT_TRUE(one.answered);
+  ASSERT_TRUE(one.result.has_value());
+  EXPECT_EQ(one.result->base_offset, 0);
+  EXPECT_FALSE(all.answered);
+  EXPECT_EQ(replica(c, 0).high_watermark(), 0);
+
+  c.heal(1);
+  c.heal(2);
+  ASSERT_TRUE(c.run_until([&] { return all.answered; }));
+  ASSERT_TRUE(all.result.has_value());
+  EXPECT_EQ(all.result->base_offset, 2);
+  EXPECT_EQ(none.result->base_offset, 5);
+  ASSERT_TRUE(c.run_until([&] { return replica(c, 0).high_watermark() == 6; }));
+}
+
+TEST(partition_replica, a_follower_refuses_produce_fetch_and_list_offsets) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  auto& p = produce(c, probes, 1, make_batch(1, 1, "x"));
+  ASSERT_TRUE(p.answered);
+  EXPECT_EQ(p.result.error(), partition_errc::not_leader);
+  EXPECT_EQ(replica(c, 1).fetch(0, 100).error(), partition_errc::not_leader);
+  EXPECT_EQ(replica(c, 2).list_offsets(-1).error(), partition_errc::not_leader);
+  EXPECT_EQ(replica(c, 1).leader(), node_id{1});
+}
+
+TEST(partition_replica, a_leader_change_keeps_offsets_dense_and_unique) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  std::map<std::int64_t, std::string> acked;  // base offset -> payload
+  std::vector<std::pair<produce_probe*, std::string>> sent;
+  const auto send = [&](std::size_t node, const std::string& payload) {
+    sent.emplace_back(&produce(c, probes, node, make_batch(2, 1, payload)), payload);
+  };
+  for (int k = 0; k < 3; ++k) send(0, "a" + std::to_string(k));
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+
+  // Node 1 is cut off with proposals in flight; they can never commit.
+  c.cut(0);
+  for (int k = 0; k < 2; ++k) send(0, "lost" + std::to_string(k));
+  ASSERT_TRUE(c.elect(g, 1));
+  for (int k = 0; k < 3; ++k) send(1, "b" + std::to_string(k));
+  ASSERT_TRUE(c.run_until([&] { return probes[5].answered && probes[6].answered && probes[7].answered; }));
+  c.heal(0);
+  // The old leader learns the new term; its overwritten proposals are answered not_leader.
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  ASSERT_TRUE(c.run_until([&] { return replica(c, 0).high_watermark() == replica(c, 1).high_watermark(); }));
+
+  for (auto& [p, payload] : sent) {
+    if (!p->result) {
+      EXPECT_TRUE(payload.starts_with("lost")) << payload << ": " << to_string(p->result.error());
+      EXPECT_EQ(p->result.error(), partition_errc::not_leader) << "overwritten, so known not committed";
+      continue;
+    }
+    EXPECT_TRUE(acked.emplace(p->result->base_offset, payload).second) << "offset given twice";
+  }
+  EXPECT_EQ(acked.size(), 6u);
+  // Dense: 0, 2, 4, ... and every acknowledged payload is readable at its offset.
+  auto data = replica(c, 1).fetch(0, 1 << 20);
+  ASSERT_TRUE(data.has_value());
+  auto batches = split(data->records);
+  ASSERT_EQ(batches.size(), acked.size());
+  std::int64_t next = 0;
+  for (const auto& b : batches) {
+    auto h = parse_record_batch_header(b);
+    EXPECT_EQ(h->base_offset, next);
+    ASSERT_TRUE(acked.contains(next));
+    EXPECT_EQ(unstamped(b), unstamped(make_batch(2, 1, acked[next])));
+    next += 2;
+  }
+  // The epoch is the new term for the new leader's batches.
+  EXPECT_GT(parse_record_batch_header(batches.back())->partition_leader_epoch,
+            parse_record_batch_header(batches.front())->partition_leader_epoch);
+}
+
+TEST(partition_replica, retention_compacts_and_a_lagging_replica_catches_up_from_the_snapshot) {
+  partition_cluster c;
+  c.create("t", g.value, three, {{"retention.bytes", "300"}});
+  ASSERT_TRUE(c.elect(g, 0));
+  c.cut(2);
+  std::deque<produce_probe> probes;
+  for (int k = 0; k < 10; ++k) produce(c, probes, 0, make_batch(1, 1, std::string(100, static_cast<char>('a' + k))));
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 0);
+
+  c.clock().advance(std::chrono::seconds(6));  // past retention_check_interval_ms
+  ASSERT_TRUE(c.tick_all());
+  const std::int64_t start = replica(c, 0).log_start_offset();
+  EXPECT_GT(start, 5);
+  EXPECT_LT(start, 10);
+  EXPECT_EQ(replica(c, 0).fetch(0, 1 << 20).error(), partition_errc::offset_out_of_range);
+  auto kept = replica(c, 0).fetch(start, 1 << 20);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(parse_record_batch_header(kept->records)->base_offset, start);
+
+  // Node 3 missed everything; the entries it needs are compacted, so the leader sends the
+  // partition snapshot and the entries after it.
+  c.heal(2);
+  ASSERT_TRUE(c.run_until([&] { return replica(c, 2).high_watermark() == 10; }));
+  EXPECT_GE(replica(c, 2).log_start_offset(), start);
+  // Node 3 leads now and serves the same offsets.
+  ASSERT_TRUE(c.elect(g, 2));
+  auto again = replica(c, 2).fetch(replica(c, 2).log_start_offset(), 1 << 20);
+  ASSERT_TRUE(again.has_value());
+  auto batches = split(again->records);
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(parse_record_batch_header(batches.back())->base_offset, 9);
+  EXPECT_EQ(unstamped(batches.back()), unstamped(make_batch(1, 1, std::string(100, 'j'))));
+}
+
+TEST(partition_replica, invalid_batches_are_refused) {
+  partition_cluster c;
+  c.create("t", g.value, three, {{"max.message.bytes", "1000"}});
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  std::string bad = make_batch(1, 1, "payload");
+  bad.back() ^= 0x1;  // inside the CRC's span
+  EXPECT_EQ(produce(c, probes, 0, bad).result.error(), partition_errc::corrupt_batch);
+  std::string old = make_batch(1, 1, "payload");
+  old[16] = 1;  // magic 1
+  EXPECT_EQ(produce(c, probes, 0, old).result.error(), partition_errc::unsupported_magic);
+  EXPECT_EQ(produce(c, probes, 0, make_batch(1, 1, std::string(2000, 'x'))).result.error(), partition_errc::too_large);
+  EXPECT_EQ(produce(c, probes, 0, "").result.error(), partition_errc::invalid_records);
+  ASSERT_TRUE(c.settle());
+  EXPECT_EQ(replica(c, 0).in_flight(), 0u);
+  EXPECT_EQ(replica(c, 0).high_watermark(), 0);
+}
+
+TEST(partition_manager, long_poll_wakes_on_data_or_deadline) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  int woken = 0;
+  c.manager(0).wait_for_data({g}, std::chrono::milliseconds(500), [&] { ++woken; });
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_EQ(woken, 0);
+  std::deque<produce_probe> probes;
+  produce(c, probes, 0, make_batch(1, 1, "x"));
+  ASSERT_TRUE(c.run_until([&] { return probes.back().answered; }, 50));
+  EXPECT_EQ(woken, 1);
+
+  c.manager(0).wait_for_data({g}, std::chrono::milliseconds(500), [&] { ++woken; });
+  c.clock().advance(std::chrono::milliseconds(499));
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_EQ(woken, 1);
+  c.clock().advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_EQ(woken, 2);
+  EXPECT_EQ(c.manager(0).fetch_waiters(), 0u);
+}
+
+TEST(partition_manager, produce_times_out_without_a_quorum) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  c.cut(1);
+  c.cut(2);
+  std::deque<produce_probe> probes;
+  probes.emplace_back();
+  replica(c, 0).produce(make_batch(1, 1, "x"), acks_mode::all, c.clock().steady + std::chrono::milliseconds(100),
+                        probes.back().callback());
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_FALSE(probes.back().answered);
+  c.clock().advance(std::chrono::milliseconds(100));
+  ASSERT_TRUE(c.tick_all());
+  ASSERT_TRUE(probes.back().answered);
+  EXPECT_EQ(probes.back().result.error(), partition_errc::timed_out);
+}
+
+TEST(partition_manager, reports_leadership_and_follows_meta) {
+  namespace cmd = metadata::commands;
+  partition_cluster c;
+  std::vector<std::pair<node_id, consensus::term_id>> seen;
+  c.manager(1).set_leadership_callback([&](const metadata::partition_ref& ref, node_id leader, consensus::term_id term) {
+    EXPECT_EQ(ref.group, g);
+    seen.emplace_back(leader, term);
+  });
+  metadata::meta_state meta;
+  std::uint64_t index = 1;
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    const std::string n = std::to_string(id);
+    ASSERT_TRUE(meta.apply(consensus::log_index{index++},
+                           cmd::register_broker({node_id{id}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", ""})));
+  }
+  cmd::topic_spec spec;
+  spec.name = "t";
+  spec.id.bytes[0] = 7;
+  spec.assignments = {{node_id{1}, node_id{2}}};
+  spec.configs = {{"retention.ms", "1000"}};
+  ASSERT_TRUE(meta.apply(consensus::log_index{index++}, cmd::create_topic(spec)));
+  for (std::size_t i = 0; i < 3; ++i) c.manager(i).sync(meta);
+  ASSERT_TRUE(c.settle());
+  EXPECT_EQ(c.manager(2).find(g), nullptr);  // not a replica there
+  ASSERT_NE(c.manager(1).find("t", 0), nullptr);
+  EXPECT_EQ(c.manager(1).find("t", 0)->group(), g);
+  ASSERT_TRUE(c.elect(g, 0));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().first, node_id{1});
+  EXPECT_EQ(seen.back().second, c.host(1).status(g)->term);
+
+  // A `__meta` that has not reached the topic yet (next_group still 1024) removes nothing.
+  c.manager(1).sync(metadata::meta_state{});
+  EXPECT_NE(c.manager(1).find(g), nullptr);
+
+  // The topic is deleted: its groups go, data included.
+  ASSERT_TRUE(meta.apply(consensus::log_index{index++}, cmd::delete_topic(std::string("t"))));
+  for (std::size_t i = 0; i < 3; ++i) c.manager(i).sync(meta);
+  EXPECT_EQ(c.manager(0).find("t", 0), nullptr);
+  EXPECT_EQ(c.manager(1).find(g), nullptr);
+  EXPECT_FALSE(c.host(1).status(g).has_value());
+  EXPECT_FALSE(c.host(0).status(g).has_value());
+}
+
+}  // namespace
+}  // namespace chronik::kafka
