@@ -26,7 +26,7 @@ using toml_value = toml::basic_value<toml::discard_comments, std::map, std::vect
 struct wrong_type {
   std::string got;
 };
-using raw_value = std::variant<std::int64_t, std::string, std::vector<std::string>, wrong_type>;
+using raw_value = std::variant<std::int64_t, std::string, std::vector<std::string>, bool, wrong_type>;
 
 using step_result = std::expected<void, std::string>;
 
@@ -56,6 +56,7 @@ std::string_view type_name(toml::value_t type) {
 }
 
 raw_value to_raw(const toml_value& v) {
+  if (v.is_boolean()) return v.as_boolean(std::nothrow);
   if (v.is_integer()) return v.as_integer(std::nothrow);
   if (v.is_string()) return v.as_string(std::nothrow).str;
   if (v.is_array()) {
@@ -73,6 +74,7 @@ std::string_view raw_type_name(const raw_value& v) {
   if (std::holds_alternative<std::int64_t>(v)) return "integer";
   if (std::holds_alternative<std::string>(v)) return "string";
   if (std::holds_alternative<std::vector<std::string>>(v)) return "array of strings";
+  if (std::holds_alternative<bool>(v)) return "boolean";
   return std::get<wrong_type>(v).got;
 }
 
@@ -187,6 +189,18 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.meta_voters = static_cast<std::uint32_t>(*n);
     return {};
   }
+  if (key == "num_partitions") {
+    auto n = want_int(key, v, 1, 10'000, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.num_partitions = static_cast<std::int32_t>(*n);
+    return {};
+  }
+  if (key == "default_replication_factor") {
+    auto n = want_int(key, v, 1, 16, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.default_replication_factor = static_cast<std::int16_t>(*n);
+    return {};
+  }
   if (key == "meta_snapshot_entries") {
     auto n = want_int(key, v, 4, 1'000'000'000, flag);
     if (!n) return std::unexpected(n.error());
@@ -245,13 +259,19 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
-      key == "meta_snapshot_entries" ||
+      key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
   if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level") {
     return apply_string_key(cfg, key, v, flag);
+  }
+  if (key == "auto_create_topics") {
+    const auto* b = std::get_if<bool>(&v);
+    if (b == nullptr) return fail(key, "expected a boolean, got " + std::string(raw_type_name(v)), flag);
+    cfg.auto_create_topics = *b;
+    return {};
   }
   if (key == "preset" || key == "gossip") return {};  // handled before the other keys
   return fail(key, "unknown key", flag);

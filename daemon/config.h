@@ -65,6 +65,14 @@ struct node_config {
   // `__meta` entries applied between two snapshots of its state machine; each snapshot compacts
   // the log before it (Raft paper §7). 4..1000000000, default 4096.
   std::uint64_t meta_snapshot_entries = 4096;
+  // Kafka: Metadata requests create the unknown topics they name (Kafka's
+  // auto.create.topics.enable). Default true.
+  bool auto_create_topics = true;
+  // Kafka: partitions of a topic created without a count (num.partitions). 1..10000, default 1.
+  std::int32_t num_partitions = 1;
+  // Kafka: replication factor of a topic created without one, capped at the live brokers
+  // (default.replication.factor; Kafka's default of 1 would defeat Raft). 1..16, default 3.
+  std::int16_t default_replication_factor = 3;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.

@@ -13,9 +13,6 @@ using kafka::topic_outcome;
 
 // How often pending topic commands are checked against their deadlines.
 constexpr auto expiry_interval = std::chrono::milliseconds(100);
-// Replication factor of topics created without one: Kafka's default of 1 would make every
-// partition a single point of failure, which is what Raft replication is here to avoid.
-constexpr std::size_t default_replication_factor = 3;
 
 topic_outcome outcome_of(metadata::meta_errc e) {
   switch (e) {
@@ -223,7 +220,10 @@ std::optional<kafka::topic_info> kafka_service::topic(std::string_view name) con
 
 kafka::broker_defaults kafka_service::defaults() const {
   kafka::broker_defaults d;
-  d.replication_factor = static_cast<std::int16_t>(std::min(default_replication_factor, std::max<std::size_t>(1, live_brokers())));
+  d.replication_factor = static_cast<std::int16_t>(
+      std::min(static_cast<std::size_t>(cfg_.default_replication_factor), std::max<std::size_t>(1, live_brokers())));
+  d.partitions = cfg_.num_partitions;
+  d.auto_create_topics = cfg_.auto_create_topics;
   return d;
 }
 

@@ -336,6 +336,17 @@ TEST_F(config_test, meta_voters_and_voter_replace_after) {
   EXPECT_EQ(l->voter_replace_after_ms, 1'000u) << "the preset's default";
 }
 
+TEST_F(config_test, kafka_topic_defaults) {
+  auto cfg = load_node_config(write("auto_create_topics = false\nnum_partitions = 6\ndefault_replication_factor = 1\n"), {});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_FALSE(cfg->auto_create_topics);
+  EXPECT_EQ(cfg->num_partitions, 6);
+  EXPECT_EQ(cfg->default_replication_factor, 1);
+  EXPECT_EQ(error_of("auto_create_topics = 1\n"), "config error: auto_create_topics: expected a boolean, got integer");
+  EXPECT_EQ(error_of("num_partitions = 0\n"), "config error: num_partitions: 0 is out of range 1..10000");
+  EXPECT_EQ(error_of("node_id = true\n"), "config error: node_id: expected an integer, got boolean");
+}
+
 TEST_F(config_test, gossip_values_out_of_range_and_validate_failures) {
   EXPECT_EQ(error_of("[gossip]\ntick_ms = -1\n"), "config error: gossip.tick_ms: -1 is out of range 0..4294967295");
   EXPECT_EQ(error_of("[gossip]\ntick_ms = 0\n"), "config error: gossip.tick_ms: must be in 1..1000");
