@@ -6,6 +6,8 @@
 //                      --records-per-request R --concurrency C --seconds S [--rate REQ_PER_S]
 //   kafka_load consume --broker IP:PORT --topic T --partitions P --seconds S
 //   kafka_load etcd    --endpoint IP:PORT --value-bytes B --concurrency C --seconds S
+//   kafka_load loopback --seconds S      one TCP stream over 127.0.0.1, 1 MiB writes: the
+//                                        loopback bandwidth consume is compared with
 //
 // Latencies are per request, send to answer. --rate paces the whole run (for "p50/p99 at half of
 // peak"); without it every worker sends as fast as answers come back.
@@ -313,6 +315,32 @@ int etcd(const options& o) {
   return 0;
 }
 
+int loopback(const options& o) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = acceptor.local_endpoint().port();
+  std::uint64_t received = 0;
+  std::thread reader([&] {
+    asio::ip::tcp::socket s(io);
+    acceptor.accept(s);
+    std::vector<char> buf(1 << 20);
+    asio::error_code ec;
+    while (!ec) received += s.read_some(asio::buffer(buf), ec);
+  });
+  asio::io_context cio;
+  asio::ip::tcp::socket s(cio);
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  const std::vector<char> block(1 << 20, 'x');
+  const auto start = clock_type::now();
+  const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  while (clock_type::now() < end) asio::write(s, asio::buffer(block));
+  s.close();
+  reader.join();
+  const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  std::printf("{\"mode\":\"loopback\",\"mb_per_s\":%.2f}\n", static_cast<double>(received) / elapsed / 1e6);
+  return 0;
+}
+
 std::optional<options> parse(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
   options o;
@@ -346,6 +374,7 @@ int main(int argc, char** argv) {
     if (o->mode == "produce") return produce(*o);
     if (o->mode == "consume") return consume(*o);
     if (o->mode == "etcd") return etcd(*o);
+    if (o->mode == "loopback") return loopback(*o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kafka_load: %s\n", e.what());
     return 1;
