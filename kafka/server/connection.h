@@ -64,7 +64,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<slot> slots_;         // unanswered or unwritten requests, oldest first
   std::uint64_t first_seq_ = 0;    // sequence number of slots_.front()
   std::uint64_t next_seq_ = 0;
-  std::string out_;                // the answer being written (size prefix included)
+  std::uint8_t out_size_[4] = {};  // the size prefix of the answer being written
+  std::string out_;                // the answer being written
 };
 
 }  // namespace chronik::kafka
