@@ -78,17 +78,6 @@ class kafka_conn {
     if (!decode_response_header(r, key, version)) throw std::runtime_error("bad response header");
     return resp.substr(r.offset());
   }
-  // acks=0 produce: no answer comes back.
-  void send_only(api_key key, std::int16_t version, const std::string& body) {
-    writer w;
-    encode_request_header({key, version, ++correlation_, std::string("kafka_load")}, w);
-    w.write_raw(body);
-    std::string frame = w.take();
-    const auto n = static_cast<std::uint32_t>(frame.size());
-    const char size[4] = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
-    std::array<asio::const_buffer, 2> out{asio::buffer(size, 4), asio::buffer(frame)};
-    asio::write(socket_, out);
-  }
 
  private:
   asio::io_context io_;
