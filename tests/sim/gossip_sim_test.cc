@@ -126,6 +126,28 @@ TEST(GossipSim, CrashIsDetectedByEveryMember) {
   }
 }
 
+// Convergence under loss with lan timings (docs/gossip.md "Bounds"): a lost news-triggered sync
+// can leave a member unlearned until the next periodic push-pull, so under loss the bound adds one
+// push_pull_interval. 32 nodes chain-joined as in the benchmark, with 1% loss.
+TEST(GossipSim, ChainJoinWithLanTimingsAndLossConvergesWithinOnePeriodicSync) {
+  const gossip::config cfg = sim_config(gossip::config::lan());
+  const int n = 32;
+  const auto bound = convergence_bound_ticks(cfg, n) + cfg.ticks(cfg.push_pull_interval_ms);
+  for (std::uint64_t seed : seeds(10, 800)) {
+    gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
+    c.net().faults = {.loss_percent = 1, .delay_min_ticks = 1, .delay_max_ticks = 2};
+    c.start(0, {});
+    for (int i = 1; i < n; ++i) {
+      // Each node joins through the previous one once that one has joined, as the benchmark does.
+      c.start(i, {i - 1});
+      ASSERT_TRUE(c.run_until([&] { return c.core(i).alive_count() > static_cast<std::size_t>(i); }, bound)) << replay(seed);
+    }
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, bound)) << c.divergence() << "; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
 // The benchmark's crash figure at N = 32 (docs/performance.md) in two parts: the time to the first
 // failed probe, a lottery over the survivors' probe orders, and the rest, which the suspicion and
 // dissemination rules decide. The rest must stay at memberlist's floor: the first death exactly at
