@@ -49,10 +49,9 @@ responder::responder(const request_header& h, reply_fn reply)
     : header_(std::make_shared<const request_header>(h)), reply_(std::move(reply)) {}
 
 void responder::respond(writer body) const {
-  writer frame;
-  encode_response_header(header_->correlation_id, header_->key, header_->api_version, frame);
-  frame.write_raw(body.take());
-  reply_(handler_reply::respond(frame.take()));
+  writer head;
+  encode_response_header(header_->correlation_id, header_->key, header_->api_version, head);
+  reply_(handler_reply::respond(head.take(), body.take()));
 }
 
 void responder::no_response() const { reply_(handler_reply::no_response()); }

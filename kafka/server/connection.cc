@@ -125,12 +125,14 @@ void connection::flush() {
     slots_.pop_front();
     ++first_seq_;
     if (r.what != handler_reply::kind::respond) continue;
-    // The size prefix and the frame go out as two buffers of one write: a Fetch answer of
-    // megabytes is not copied again just to put four bytes in front of it.
+    // The size, the response header and the body go out as buffers of one write: a Fetch answer
+    // of megabytes is not copied again just to put a few bytes in front of it.
+    out_prefix_ = std::move(r.prefix);
     out_ = std::move(r.frame);
-    put_size(out_size_, out_.size());
+    put_size(out_size_, out_prefix_.size() + out_.size());
     writing_ = true;
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_size_), asio::buffer(out_)};
+    const std::array<asio::const_buffer, 3> buffers{asio::buffer(out_size_), asio::buffer(out_prefix_),
+                                                    asio::buffer(out_)};
     asio::async_write(socket_, buffers, [self = shared_from_this()](asio::error_code ec, std::size_t) {
       self->writing_ = false;
       if (self->closed_) return;

@@ -18,12 +18,18 @@ struct handler_reply {
     close,    // the request was malformed: log `why` and close the connection
   };
   kind what = kind::respond;
+  // The answer is `prefix` then `frame`, written as separate buffers of one write: a handler puts
+  // the response header in `prefix`, so a Fetch body of megabytes is never copied behind it.
   std::string frame;
   std::string why;
+  std::string prefix;
 
-  static handler_reply respond(std::string f) { return {kind::respond, std::move(f), {}}; }
-  static handler_reply no_response() { return {kind::none, {}, {}}; }
-  static handler_reply close_connection(std::string why) { return {kind::close, {}, std::move(why)}; }
+  static handler_reply respond(std::string f) { return {kind::respond, std::move(f), {}, {}}; }
+  static handler_reply respond(std::string header, std::string body) {
+    return {kind::respond, std::move(body), {}, std::move(header)};
+  }
+  static handler_reply no_response() { return {kind::none, {}, {}, {}}; }
+  static handler_reply close_connection(std::string why) { return {kind::close, {}, std::move(why), {}}; }
 };
 
 using reply_fn = std::function<void(handler_reply)>;

@@ -30,7 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Frames are 10+ bytes; the first byte says how the fake handler answers:
-// 'E' echo now, 'L' keep the reply for the test to complete, 'N' no response, 'C' close.
+// 'E' echo now, 'P' echo behind a "head:" prefix, 'L' keep the reply for the test to complete,
+// 'N' no response, 'C' close.
 class fake_handler : public request_handler {
  public:
   void handle(const client_info&, std::string frame, reply_fn reply) override {
@@ -38,6 +39,7 @@ class fake_handler : public request_handler {
     ++handled_;
     switch (frame[0]) {
       case 'E': reply(handler_reply::respond(frame)); break;
+      case 'P': reply(handler_reply::respond("head:", frame)); break;
       case 'N': reply(handler_reply::no_response()); break;
       case 'C': reply(handler_reply::close_connection("test asked to close")); break;
       default: later_.push_back({std::move(frame), std::move(reply)}); break;
@@ -126,6 +128,12 @@ TEST_F(kafka_server_test, echoes_a_request) {
   start();
   send(frame_of('E', "one"));
   EXPECT_EQ(receive(), frame_of('E', "one"));
+}
+
+TEST_F(kafka_server_test, a_prefix_and_a_frame_arrive_as_one_answer) {
+  start();
+  send(frame_of('P', "body"));
+  EXPECT_EQ(receive(), "head:" + frame_of('P', "body"));
 }
 
 TEST_F(kafka_server_test, answers_leave_in_request_order_when_replies_complete_out_of_order) {
