@@ -30,7 +30,10 @@ partition_manager::~partition_manager() {
   by_group_.clear();
   by_name_.clear();
   for (auto& [id, r] : replicas) r->fail_all(partition_errc::not_leader);
-  wake_where([](const waiter&) { return true; });
+  // Waiting fetches are dropped, not woken: a woken handler would look its partitions up again
+  // through a broker context whose manager is this object, half destroyed (found by the fuzz
+  // smoke run in kafka_data_handlers_test). Their connections go with the node.
+  waiters_.clear();
 }
 
 std::expected<void, consensus::host_error> partition_manager::ensure(const metadata::partition_ref& ref,
