@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz clean
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz partition-soak clean
 
 all: build
 
@@ -36,6 +36,8 @@ bench: build
 	$(BUILD)/bench/storage/storage_bench
 	$(BUILD)/bench/transport/transport_bench
 	/usr/bin/python3 bench/formation/formation_bench.py --server $(BUILD)/daemon/chronik-server
+	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
+	/usr/bin/python3 bench/kafka/kafka_bench.py --server $(BUILD)/daemon/chronik-server --load $(BUILD)/bench/kafka/kafka_load
 	$(MAKE) bench-gossip
 
 bench-gossip: build
@@ -47,6 +49,15 @@ SCALE ?= 20
 soak: build
 	CHRONIK_SIM_SCALE=$(SCALE) $(BUILD)/tests/sim/gossip_sim
 	CHRONIK_SIM_SCALE=$(SCALE) $(BUILD)/tests/sim/raft_sim
+
+# Randomized partition faults on one 5-node cluster in network namespaces (root; docs/partition-testing.md).
+# DURATION in seconds; SEED empty picks one (printed).
+DURATION ?= 300
+SEED ?=
+partition-soak: build
+	/usr/bin/python3 tests/partition/partition_suite.py --server $(BUILD)/daemon/chronik-server \
+	  --nfq-delay $(BUILD)/tests/partition/nfq_delay --work-dir $(BUILD)/tests/partition/soak \
+	  --soak $(DURATION) $(if $(SEED),--seed $(SEED))
 
 # libFuzzer over WAL recovery for FUZZ_SECONDS (clang-19 tree in build-fuzz).
 FUZZ_SECONDS ?= 60

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 procps python3
   kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
+  iptables libnetfilter-queue-dev libfaketime faketime
 )
 # The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
