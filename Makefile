@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz partition-soak clean
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz test-vagrant partition-soak clean
 
 all: build
 
@@ -67,6 +67,12 @@ fuzz:
 	cmake --build build-fuzz -j$(JOBS) --target wal_recovery_fuzz
 	mkdir -p build-fuzz/corpus
 	build-fuzz/tests/fuzz/wal_recovery_fuzz -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus
+
+# As root: boots 3 nodes provisioned by vagrant/provision.sh in systemd-nspawn containers (Debian 12
+# debootstrap image cached in build-vagrant/) and checks that they form one cluster. Minutes; not in `make test`.
+test-vagrant: deps
+	CHRONIK_NSPAWN_DEPS=1 scripts/install-deps.sh
+	JOBS=$(JOBS) tests/vagrant/nspawn_boot_test.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

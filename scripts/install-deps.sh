@@ -20,6 +20,15 @@ fi
 if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then
   packages+=(clang-19 libclang-rt-19-dev)
 fi
+# tests/vagrant: `vagrant validate` and shellcheck check vagrant/ in `make test`; the VMs themselves
+# do without them (vagrant/provision.sh sets CHRONIK_VAGRANT_DEPS=0).
+if [[ "${CHRONIK_VAGRANT_DEPS:-1}" == 1 ]]; then
+  packages+=(vagrant shellcheck)
+fi
+# `make test-vagrant` boots the provisioned nodes in a debootstrap image with systemd-nspawn.
+if [[ "${CHRONIK_NSPAWN_DEPS:-0}" == 1 ]]; then
+  packages+=(debootstrap systemd-container)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# `make test-vagrant` (root, minutes; not part of `make test`): what `vagrant up` does, without a
+# hypervisor. Three Debian 12 containers boot with systemd as init (`systemd-nspawn -b`), each in
+# its own network namespace with a veth on a bridge and the address the Vagrantfile gives that node
+# (vagrant/plan.rb). The real vagrant/provision.sh runs in each, in a random order, with the
+# environment the Vagrantfile passes. Then the test checks:
+#   1. the three chronik.service units form one cluster: every node lists 3 alive members and 3
+#      alive brokers with one cluster id, and Kafka Metadata (kcat -L) lists 3 brokers;
+#   2. a daemon killed with kill -9 is restarted by systemd and rejoins (same cluster, 3 alive);
+#   3. `systemctl stop` is a graceful leave (exit 0, others show the node "left"), and it rejoins;
+#   4. rerunning the provisioner changes nothing and does not restart the daemon.
+# It removes what it created (containers, bridge, veths, node copies, the tmpfs it mounted) on
+# success and on failure, and stops only the systemd-nspawn processes it started, by PID.
+#
+# Cached in build-vagrant/ (CHRONIK_VAGRANT_WORK): image/ (debootstrap plus the packages the
+# provisioner installs, refreshed with scripts/install-deps.sh each run) and build/ (the CMake tree
+# the containers share at /var/cache/chronik/build, so that only the first node compiles).
+# JOBS (default 2) is the provisioner's -j.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=${CHRONIK_VAGRANT_WORK:-$top/build-vagrant}
+image=$work/image
+jobs=${JOBS:-2}
+mirror=${CHRONIK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+count=3
+subnet=192.168.56
+bridge=chronikvg0
+run_dir=$work/run
+path_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+say() { echo "== $*"; }
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+[[ $(id -u) -eq 0 ]] || fail "must run as root (systemd-nspawn, bridges); run: sudo make test-vagrant"
+
+# --- packages on the host -----------------------------------------------------------------------
+missing=()
+for p in debootstrap systemd-container iproute2 util-linux; do
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]} > 0)); then
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- state for cleanup --------------------------------------------------------------------------
+declare -A nspawn_pid=() leader=()
+created_bridge=0
+mounted_tmpfs=0
+ip_of() { echo "$subnet.$((10 + $1))"; }
+
+# in_node I CMD...: runs CMD inside node I's container (all its namespaces), with a clean env.
+in_node() {
+  local i=$1
+  shift
+  nsenter -t "${leader[$i]}" -a env -i "$path_env" HOME=/root LANG=C.UTF-8 "$@"
+}
+
+diagnostics() {
+  for i in "${!leader[@]}"; do
+    kill -0 "${leader[$i]}" 2>/dev/null || continue
+    echo "---- node $i: systemctl status chronik; journalctl -u chronik (last 25 lines)"
+    in_node "$i" timeout 10 systemctl status --no-pager chronik.service 2>&1 | head -15 || true
+    in_node "$i" timeout 10 journalctl -u chronik.service -n 25 --no-pager 2>&1 || true
+  done
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if ((rc != 0)); then diagnostics; fi
+  # SIGTERM to systemd-nspawn powers the container off (its systemd stops chronik.service: a
+  # graceful leave); SIGKILL to that same process (and its container's init) after 30 s.
+  for i in "${!nspawn_pid[@]}"; do kill -TERM "${nspawn_pid[$i]}" 2>/dev/null; done
+  for i in "${!nspawn_pid[@]}"; do
+    local pid=${nspawn_pid[$i]}
+    for _ in $(seq 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "node $i: systemd-nspawn $pid did not stop in 30 s; killing it"
+      [[ -n ${leader[$i]:-} ]] && kill -KILL "${leader[$i]}" 2>/dev/null
+      kill -KILL "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
+    ip link del "vb-cvg-node$i" 2>/dev/null
+  done
+  ((created_bridge)) && ip link del "$bridge" 2>/dev/null
+  ((mounted_tmpfs)) && umount /run/systemd/nspawn
+  rm -rf "$run_dir"
+  if ((rc == 0)); then echo "nspawn boot test: passed"; else echo "nspawn boot test: FAILED (exit $rc)" >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- refuse to share names with anything already running --------------------------------------
+if ip link show "$bridge" >/dev/null 2>&1; then
+  fail "a link named $bridge exists (a previous run that was killed?); remove it with: ip link del $bridge"
+fi
+for i in $(seq "$count"); do
+  ip link show "vb-cvg-node$i" >/dev/null 2>&1 && fail "a link vb-cvg-node$i exists; remove it with: ip link del vb-cvg-node$i"
+done
+[[ -e $run_dir ]] && fail "$run_dir exists: another run in progress, or a killed one (remove it)"
+
+# systemd-nspawn keeps per-machine state under /run/systemd/nspawn; on this kind of machine that
+# must be a tmpfs (DESIGN.md §6).
+mkdir -p /run/systemd/nspawn
+if ! mountpoint -q /run/systemd/nspawn; then
+  mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn
+  mounted_tmpfs=1
+fi
+nspawn_common=(-q --register=no --keep-unit)
+
+# --- the base image (cached) --------------------------------------------------------------------
+if [[ ! -f $image/.chronik-image-ready ]]; then
+  say "debootstrap Debian 12 into $image (once)"
+  rm -rf "$image.tmp"
+  mkdir -p "$work"
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,ca-certificates,curl \
+    bookworm "$image.tmp" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+    { tail -20 "$work/debootstrap.log"; fail "debootstrap failed (log: $work/debootstrap.log)"; }
+  touch "$image.tmp/.chronik-image-ready"
+  mv "$image.tmp" "$image"
+fi
+# The provisioner installs packages with scripts/install-deps.sh; the containers have no route out,
+# so the image gets them here, with the host's network (a no-op once they are installed).
+say "packages in the image (scripts/install-deps.sh)"
+systemd-nspawn "${nspawn_common[@]}" -D "$image" --resolv-conf=copy-host --bind-ro="$top:/vagrant" \
+  --setenv=CHRONIK_VAGRANT_DEPS=0 /vagrant/scripts/install-deps.sh
+
+# --- the bridge and the node copies -------------------------------------------------------------
+ip link add "$bridge" type bridge
+created_bridge=1
+ip link set "$bridge" up
+mkdir -p "$run_dir" "$work/build"
+
+hosts=()
+for i in $(seq "$count"); do hosts+=("$(ip_of "$i") node$i"); done
+hosts_csv=$(IFS=,; echo "${hosts[*]}")
+
+prepare_node() {
+  local i=$1 root=$run_dir/node$1
+  cp -a --reflink=auto "$image" "$root"
+  : >"$root/etc/machine-id" # each container boots with a machine id of its own
+  echo "node$i" >"$root/etc/hostname"
+  # What Vagrant's private_network does in a VM: the node's static address on its second NIC.
+  mkdir -p "$root/etc/systemd/network"
+  cat >"$root/etc/systemd/network/10-chronik.network" <<EOF
+[Match]
+Name=host0
+
+[Network]
+Address=$(ip_of "$i")/24
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+EOF
+  systemctl --root="$root" --quiet enable systemd-networkd.service
+}
+
+boot_node() {
+  local i=$1 root=$run_dir/node$1
+  systemd-nspawn "${nspawn_common[@]}" -b -D "$root" --machine="cvg-node$i" --hostname="node$i" \
+    --network-bridge="$bridge" --bind-ro="$top:/vagrant" --bind="$work/build:/var/cache/chronik/build" \
+    --console=read-only >"$work/node$i.console.log" 2>&1 &
+  nspawn_pid[$i]=$!
+  # The container's init is systemd-nspawn's child once it has exec'ed systemd.
+  local child="" deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    child=$(pgrep -P "${nspawn_pid[$i]}" | head -1 || true)
+    if [[ -n $child && $(ps -o comm= -p "$child" 2>/dev/null) == systemd ]]; then break; fi
+    kill -0 "${nspawn_pid[$i]}" 2>/dev/null || { cat "$work/node$i.console.log"; fail "node $i: systemd-nspawn exited"; }
+    child=""
+    sleep 0.2
+  done
+  [[ -n $child ]] || fail "node $i: no systemd in the container after 30 s"
+  leader[$i]=$child
+  # systemctl works once systemd has opened its private socket; then wait for the boot to end.
+  in_node "$i" timeout 30 sh -c 'until [ -S /run/systemd/private ]; do sleep 0.2; done' ||
+    fail "node $i: systemd did not start in the container"
+  local state
+  state=$(in_node "$i" timeout 90 systemctl is-system-running --wait 2>/dev/null || true)
+  [[ $state == running || $state == degraded ]] || fail "node $i: systemd state '$state' after boot"
+  in_node "$i" timeout 30 sh -c "until ip -4 addr show host0 | grep -q '$(ip_of "$i")/'; do sleep 0.2; done" ||
+    fail "node $i: host0 has no $(ip_of "$i")"
+  echo "node $i booted (systemd $state, pid ${leader[$i]} on the host, $(ip_of "$i") on host0)"
+}
+
+provision_node() {
+  local i=$1 seeds=() j
+  for j in $(seq "$count"); do [[ $j == "$i" ]] || seeds+=("$(ip_of "$j"):7946"); done
+  in_node "$i" timeout 3600 env CHRONIK_NODE_ID="$i" CHRONIK_BIND="$(ip_of "$i")" \
+    CHRONIK_SEEDS="$(IFS=,; echo "${seeds[*]}")" CHRONIK_BOOTSTRAP_EXPECT="$count" \
+    CHRONIK_HOSTS="$hosts_csv" CHRONIK_SRC=/vagrant CHRONIK_JOBS="$jobs" \
+    bash /vagrant/vagrant/provision.sh
+}
+
+# Vagrant with VirtualBox boots and provisions one VM after the other; here in a random order.
+order=$(seq "$count" | shuf | tr '\n' ' ')
+say "boot and provision in the order: $order"
+for i in $order; do
+  prepare_node "$i"
+  boot_node "$i"
+  say "provisioning node $i"
+  if ! provision_node "$i" 2>&1 | sed "s/^/[node$i] /"; then fail "node $i: provision.sh failed"; fi
+done
+
+# --- checks -------------------------------------------------------------------------------------
+# cluster_view I: "CLUSTER_ID ALIVE_MEMBERS ALIVE_BROKERS LEFT_MEMBERS" as node I sees them.
+cluster_view() {
+  local i=$1 ip
+  ip=$(ip_of "$i")
+  {
+    in_node "$i" timeout 5 chronik-server cluster status --admin "$ip:9644" --json 2>/dev/null || echo null
+    echo
+    in_node "$i" timeout 5 chronik-server cluster members --admin "$ip:9644" --json 2>/dev/null || echo null
+  } | /usr/bin/python3 -c '
+import json, sys
+docs = sys.stdin.read().split("\n\n", 1)
+try:
+    status, members = json.loads(docs[0]), json.loads(docs[1])
+except (ValueError, IndexError):
+    print("- 0 0 0"); sys.exit()
+status = status or {}
+members = members or []
+cid = status.get("cluster_id") or "-"
+brokers = [b for b in status.get("brokers", []) if b.get("state") == "alive"]
+alive = [m for m in members if m.get("state") == "alive"]
+left = [m for m in members if m.get("state") == "left"]
+print(cid, len(alive), len(brokers), len(left))'
+}
+
+# wait_formed WHAT: waits (bounded, 120 s) until every node sees 3 alive members, 3 alive brokers
+# and the same cluster id; prints that id.
+wait_formed() {
+  local what=$1 deadline=$((SECONDS + 120)) views=() ids=() i
+  while :; do
+    views=() ids=()
+    for i in $(seq "$count"); do
+      read -r -a v <<<"$(cluster_view "$i")"
+      views+=("node$i: cluster ${v[0]}, ${v[1]} alive members, ${v[2]} alive brokers")
+      [[ ${v[0]} != - && ${v[1]} == "$count" && ${v[2]} == "$count" ]] && ids+=("${v[0]}")
+    done
+    if ((${#ids[@]} == count)) && [[ $(printf '%s\n' "${ids[@]}" | sort -u | wc -l) -eq 1 ]]; then
+      formed_id=${ids[0]}
+      echo "$what: every node sees cluster $formed_id with $count alive members and brokers"
+      return 0
+    fi
+    if ((SECONDS > deadline)); then
+      printf '  %s\n' "${views[@]}"
+      fail "$what: no single cluster of $count after 120 s"
+    fi
+    sleep 1
+  done
+}
+
+say "check: one cluster"
+wait_formed "formation"
+first_id=$formed_id
+for i in $(seq "$count"); do
+  in_node 1 chronik-server cluster status --admin "$(ip_of "$i"):9644" | sed "s/^/[node$i status] /"
+done
+for i in $(seq "$count"); do
+  meta=$(in_node "$i" timeout 15 kcat -b "$(ip_of "$i"):9092" -L -m 5 2>&1 || true)
+  grep -q "^ $count brokers:" <<<"$meta" || { echo "$meta"; fail "node $i: kcat -L does not list $count brokers"; }
+done
+echo "kcat -L on node $count:"
+echo "$meta"
+echo "kcat -L lists $count brokers on every node"
+
+say "check: kill -9 of the daemon on node 2; systemd restarts it and it rejoins"
+old_pid=$(in_node 2 systemctl show -p MainPID --value chronik.service)
+old_restarts=$(in_node 2 systemctl show -p NRestarts --value chronik.service)
+[[ $old_pid =~ ^[1-9][0-9]*$ ]] || fail "node 2: chronik.service has no main pid"
+in_node 2 kill -9 "$old_pid"
+deadline=$((SECONDS + 60))
+while :; do
+  new_pid=$(in_node 2 systemctl show -p MainPID --value chronik.service)
+  restarts=$(in_node 2 systemctl show -p NRestarts --value chronik.service)
+  active=$(in_node 2 systemctl is-active chronik.service || true)
+  if [[ $active == active && $new_pid != 0 && $new_pid != "$old_pid" && $restarts -gt $old_restarts ]]; then break; fi
+  ((SECONDS < deadline)) || fail "node 2: not restarted 60 s after kill -9 (state $active, pid $new_pid, NRestarts $restarts)"
+  sleep 0.5
+done
+echo "node 2: pid $old_pid killed, systemd restarted it as pid $new_pid (NRestarts $old_restarts -> $restarts)"
+journal=$(in_node 2 journalctl -u chronik.service --no-pager -o cat)
+grep 'status=9/KILL' <<<"$journal" || fail "node 2: no KILL in the journal"
+wait_formed "after kill -9"
+[[ $formed_id == "$first_id" ]] || fail "after kill -9 the cluster id changed: $first_id -> $formed_id"
+code=$(in_node 2 curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of 2):9644/health" || true)
+[[ $code == 200 ]] || fail "node 2: /health answers $code after rejoining"
+
+say "check: systemctl stop on node 3 is a graceful leave; start rejoins"
+in_node 3 timeout 30 systemctl stop chronik.service
+result=$(in_node 3 systemctl show -p Result --value chronik.service)
+status=$(in_node 3 systemctl show -p ExecMainStatus --value chronik.service)
+[[ $result == success && $status == 0 ]] || fail "node 3: stop ended with Result=$result ExecMainStatus=$status"
+deadline=$((SECONDS + 30))
+until read -r -a v <<<"$(cluster_view 1)" && [[ ${v[3]} -ge 1 ]]; do
+  ((SECONDS < deadline)) || fail "node 1 does not show node 3 as left after 30 s"
+  sleep 0.5
+done
+echo "node 3 stopped with exit 0; node 1 shows it left"
+in_node 3 systemctl start chronik.service
+wait_formed "after stop and start"
+[[ $formed_id == "$first_id" ]] || fail "after restart the cluster id changed: $first_id -> $formed_id"
+
+say "check: rerunning the provisioner on node 1 changes nothing"
+pid_before=$(in_node 1 systemctl show -p MainPID --value chronik.service)
+out=$(provision_node 1 2>&1) || { echo "$out"; fail "node 1: second provision.sh run failed"; }
+grep '^provision\[' <<<"$out" || true
+pid_after=$(in_node 1 systemctl show -p MainPID --value chronik.service)
+grep -q 'changed:' <<<"$out" && fail "node 1: the second run changed files"
+[[ $pid_before == "$pid_after" ]] || fail "node 1: the second run restarted the daemon ($pid_before -> $pid_after)"
+grep -c '^# BEGIN chronik nodes' "$run_dir/node1/etc/hosts" | grep -qx 1 || fail "node 1: /etc/hosts block duplicated"
+echo "second run: nothing changed, daemon still pid $pid_after, one /etc/hosts block"

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Provisions one chronik node on Debian 12, as root: installs the packages (scripts/install-deps.sh),
+# builds chronik-server with CMake, installs it as /usr/local/bin/chronik-server, writes
+# /etc/chronik/node.toml and an /etc/hosts block, creates the `chronik` system user, and installs,
+# enables and (re)starts chronik.service. Safe to rerun: every file is rewritten only when its
+# content changes, and the service restarts only when the binary, the config or the unit changed.
+#
+# The Vagrantfile passes the node's place in the cluster (computed in vagrant/plan.rb):
+#   CHRONIK_NODE_ID           this node's id (1..)
+#   CHRONIK_BIND              this node's own IPv4 address (bound and advertised)
+#   CHRONIK_SEEDS             comma-separated IP:PORT gossip addresses of the other nodes
+#   CHRONIK_BOOTSTRAP_EXPECT  nodes that must see each other before the cluster forms
+#   CHRONIK_HOSTS             comma-separated "IP NAME" lines for /etc/hosts
+# Optional: CHRONIK_SRC (repository, default /vagrant), CHRONIK_BUILD_DIR (default
+# /var/cache/chronik/build), CHRONIK_JOBS (default nproc), CHRONIK_BUILD_TYPE (default
+# RelWithDebInfo), CHRONIK_CLUSTER_NAME (default chronik), CHRONIK_PRESET (default lan),
+# CHRONIK_LOG_LEVEL (default info).
+set -euo pipefail
+
+die() {
+  echo "provision.sh: $*" >&2
+  exit 1
+}
+
+[[ $(id -u) -eq 0 ]] || die "must run as root"
+
+node_id=${CHRONIK_NODE_ID:?CHRONIK_NODE_ID is required}
+bind=${CHRONIK_BIND:?CHRONIK_BIND is required}
+seeds_csv=${CHRONIK_SEEDS-}
+expect=${CHRONIK_BOOTSTRAP_EXPECT:?CHRONIK_BOOTSTRAP_EXPECT is required}
+hosts_csv=${CHRONIK_HOSTS-}
+src=${CHRONIK_SRC:-/vagrant}
+build=${CHRONIK_BUILD_DIR:-/var/cache/chronik/build}
+jobs=${CHRONIK_JOBS:-$(nproc)}
+build_type=${CHRONIK_BUILD_TYPE:-RelWithDebInfo}
+cluster_name=${CHRONIK_CLUSTER_NAME:-chronik}
+preset=${CHRONIK_PRESET:-lan}
+log_level=${CHRONIK_LOG_LEVEL:-info}
+
+binary=/usr/local/bin/chronik-server
+config=/etc/chronik/node.toml
+unit=/etc/systemd/system/chronik.service
+state_dir=/var/lib/chronik
+admin_port=9644
+hosts_begin="# BEGIN chronik nodes (vagrant/provision.sh)"
+hosts_end="# END chronik nodes"
+
+log() { echo "provision[node $node_id]: $*"; }
+
+# --- inputs -------------------------------------------------------------------------------------
+ipv4='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}'
+[[ $node_id =~ ^[1-9][0-9]{0,9}$ ]] || die "CHRONIK_NODE_ID: not a positive integer: $node_id"
+[[ $bind =~ ^${ipv4}$ ]] || die "CHRONIK_BIND: not an IPv4 address: $bind"
+[[ $expect =~ ^[1-9][0-9]{0,3}$ ]] || die "CHRONIK_BOOTSTRAP_EXPECT: not a positive integer: $expect"
+[[ $cluster_name =~ ^[A-Za-z0-9._-]{1,64}$ ]] || die "CHRONIK_CLUSTER_NAME: invalid: $cluster_name"
+[[ $preset =~ ^(lan|wan|local)$ ]] || die "CHRONIK_PRESET: one of lan, wan, local: $preset"
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || die "CHRONIK_JOBS: not a positive integer: $jobs"
+[[ -f $src/CMakeLists.txt && -x $src/scripts/install-deps.sh ]] || die "no chronik repository at $src"
+
+seeds=()
+if [[ -n $seeds_csv ]]; then IFS=, read -r -a seeds <<<"$seeds_csv"; fi
+for s in "${seeds[@]}"; do
+  [[ $s =~ ^${ipv4}:[0-9]{1,5}$ ]] || die "CHRONIK_SEEDS: not IP:PORT: $s"
+done
+hosts=()
+if [[ -n $hosts_csv ]]; then IFS=, read -r -a hosts <<<"$hosts_csv"; fi
+for h in "${hosts[@]}"; do
+  [[ $h =~ ^${ipv4}\ [A-Za-z0-9][A-Za-z0-9.-]*$ ]] || die "CHRONIK_HOSTS: not \"IP NAME\": $h"
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+changed=()  # what changed this run; the service restarts when anything did
+
+# install_if_changed SRC DEST MODE: puts SRC at DEST (atomically, root-owned) unless DEST already
+# has that content and mode. Records DEST in `changed` when it wrote.
+install_if_changed() {
+  local from=$1 to=$2 mode=$3
+  if [[ -f $to ]] && cmp -s "$from" "$to" && [[ $(stat -c %a "$to") == "$mode" ]]; then
+    return 0
+  fi
+  install -d -m 0755 "$(dirname "$to")"
+  install -m "$mode" -o root -g root "$from" "$to.provision-new"
+  mv -f "$to.provision-new" "$to"
+  changed+=("$to")
+  log "wrote $to"
+}
+
+# --- packages -----------------------------------------------------------------------------------
+# The same list `make run` and `make test` use; the Vagrant tooling itself is not needed in a VM.
+log "packages"
+CHRONIK_VAGRANT_DEPS=0 "$src/scripts/install-deps.sh"
+
+# --- build --------------------------------------------------------------------------------------
+log "building chronik-server in $build ($build_type, -j$jobs)"
+mkdir -p "$build"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" >"$build/provision-configure.log" ||
+  { cat "$build/provision-configure.log"; die "cmake configure failed"; }
+cmake --build "$build" -j"$jobs" --target chronik-server
+install_if_changed "$build/daemon/chronik-server" "$binary" 755
+
+# --- user and state directory ------------------------------------------------------------------
+if ! getent passwd chronik >/dev/null; then
+  useradd --system --user-group --home-dir "$state_dir" --no-create-home \
+    --shell /usr/sbin/nologin --comment "chronik broker" chronik
+  log "created system user chronik"
+fi
+# The unit's StateDirectory= creates it too; made here so that it exists before the first start.
+install -d -m 0750 -o chronik -g chronik "$state_dir"
+
+# --- configuration ------------------------------------------------------------------------------
+seed_list=""
+for s in "${seeds[@]}"; do seed_list+="${seed_list:+, }\"$s\""; done
+cat >"$work/node.toml" <<EOF
+# Written by vagrant/provision.sh for node $node_id; rerunning the provisioner rewrites it.
+# Every key is described in docs/config.md.
+node_id = $node_id
+cluster_name = "$cluster_name"
+bind = "$bind"
+gossip_port = 7946
+rpc_port = 9093
+kafka_port = 9092
+admin_port = $admin_port
+seeds = [$seed_list]
+data_dir = "$state_dir"
+bootstrap_expect = $expect
+preset = "$preset"
+log_level = "$log_level"
+EOF
+install_if_changed "$work/node.toml" "$config" 644
+
+# --- /etc/hosts: one block between markers, replaced on every run ------------------------------
+{
+  if [[ -f /etc/hosts ]]; then
+    awk -v b="$hosts_begin" -v e="$hosts_end" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts
+  else
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n'
+  fi
+  echo "$hosts_begin"
+  for h in "${hosts[@]}"; do echo "$h"; done
+  echo "$hosts_end"
+} >"$work/hosts"
+if ! cmp -s "$work/hosts" /etc/hosts; then
+  # Rewritten in place: /etc/hosts may be a bind mount that cannot be replaced by a rename.
+  cat "$work/hosts" >/etc/hosts
+  log "updated the chronik block of /etc/hosts"
+fi
+
+# --- systemd unit -------------------------------------------------------------------------------
+cat >"$work/chronik.service" <<EOF
+# Written by vagrant/provision.sh.
+[Unit]
+Description=chronik Kafka-compatible broker
+Documentation=file://$src/docs/operations.md
+Wants=network-online.target
+After=network-online.target
+# Keep retrying without a limit: the node's address may come up after the unit does.
+StartLimitIntervalSec=0
+
+[Service]
+Type=exec
+User=chronik
+Group=chronik
+ExecStart=$binary start --config $config
+WorkingDirectory=$state_dir
+StateDirectory=chronik
+StateDirectoryMode=0750
+# A crash, kill -9 or a bind failure restarts the node; exit 2 is a configuration error that a
+# restart would only repeat (docs/config.md).
+Restart=on-failure
+RestartSec=2
+RestartPreventExitStatus=2
+# SIGTERM makes the node gossip that it left and wait for that, at most 3 s, before it exits 0.
+KillSignal=SIGTERM
+TimeoutStopSec=20
+LimitNOFILE=65536
+StandardOutput=journal
+StandardError=journal
+SyslogIdentifier=chronik
+NoNewPrivileges=yes
+ProtectSystem=full
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+EOF
+install_if_changed "$work/chronik.service" "$unit" 644
+
+if [[ " ${changed[*]} " == *" $unit "* ]]; then systemctl daemon-reload; fi
+systemctl enable --quiet chronik.service
+if ((${#changed[@]} > 0)) && systemctl is-active --quiet chronik.service; then
+  log "restarting chronik.service (changed: ${changed[*]})"
+  systemctl restart chronik.service
+else
+  systemctl start chronik.service
+fi
+
+# --- wait (bounded) until the admin endpoint answers -------------------------------------------
+# Only this node: its peers may not be up yet, so the cluster may not have formed. /health answers
+# 503 with the reason until it has.
+health=""
+for _ in $(seq 60); do
+  code=$(curl -s -o "$work/health" -w '%{http_code}' --max-time 2 "http://$bind:$admin_port/health" || true)
+  if [[ $code == 200 || $code == 503 ]]; then
+    health="$code $(tr -d '\n' <"$work/health")"
+    break
+  fi
+  sleep 1
+done
+if [[ -z $health ]]; then
+  systemctl status --no-pager chronik.service || true
+  journalctl -u chronik.service -n 40 --no-pager || true
+  die "chronik.service does not answer on http://$bind:$admin_port/health after 60 s"
+fi
+log "chronik.service is $(systemctl is-active chronik.service), pid $(systemctl show -p MainPID --value chronik.service); /health: $health"
+log "done${changed[*]:+ (changed: ${changed[*]})}"
