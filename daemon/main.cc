@@ -157,6 +157,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     meta.read_linearizable([&meta, &formation, &node, reply = std::move(reply)](bool linearizable) {
       auto j = cluster_status_to_json(meta.status());
       j["read"] = linearizable ? "linearizable" : "local";
+      j["state_hash"] = meta.state_hash();
       j["formation"] = metadata::encode_formation(formation.state());
       if (!formation.joining().empty()) j["joining"] = formation.joining();
       j["nodes"] = formation_of_members(node.members());

@@ -8,6 +8,7 @@
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "consensus/storage/crc32c.h"
 #include "daemon/node_meta.h"
 #include "daemon/raft_state_dir.h"
 #include "metadata/meta_commands.h"
@@ -461,6 +462,10 @@ void meta_service::check_joined(const consensus::raft_status& st) {
   }
   log_->info("__meta: this node is in the configuration of cluster {}: joined", cluster_id_);
   if (joined_) joined_(cluster_id_, std::move(voters));
+}
+
+std::string meta_service::state_hash() const {
+  return fmt::format("{:08x}", crc32c(state_.snapshot()));
 }
 
 cluster_status meta_service::status() const {

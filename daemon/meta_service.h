@@ -102,6 +102,10 @@ class meta_service {
   void join(const std::string& cluster_id);
 
   cluster_status status() const;
+  // CRC-32C of the applied `__meta` state's canonical bytes (meta_state::snapshot), as 8 hex
+  // digits: replicas that applied the same log agree on it, so the partition suite compares it
+  // across nodes after a heal. It serializes the whole state: for /v1/cluster, not for hot paths.
+  std::string state_hash() const;
 
   // A linearizable read of `__meta` (Raft dissertation §6.4 ReadIndex): `done(true)` once this
   // node's state machine has applied everything committed before the call, so that status() then

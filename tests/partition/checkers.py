@@ -132,13 +132,13 @@ def false_dead(samples, t_from, t_to, allowed):
 
 
 def agreement(cluster_by_node):
-    """After heal: every node's commit, applied and broker list agree (there is no applied-log hash
-    in /v1/cluster, so these stand in for it). Returns a list of differences."""
+    """After heal: every node's commit, applied index, applied-state hash (`state_hash`, CRC-32C of
+    the `__meta` state's canonical bytes) and broker list agree. Returns a list of differences."""
     diffs = []
     views = {n: c for n, c in cluster_by_node.items() if c}
     if len(views) != len(cluster_by_node):
         diffs.append(f"no status from {sorted(set(cluster_by_node) - set(views))}")
-    for key in ("cluster_id", "commit", "applied"):
+    for key in ("cluster_id", "commit", "applied", "state_hash"):
         vals = {n: c.get(key) for n, c in views.items()}
         if len(set(vals.values())) > 1:
             diffs.append(f"{key} differs: {vals}")

@@ -176,7 +176,7 @@ def _admin_class():
     return PinnedAdmin
 
 
-def create_topic(worker, node_id, bootstrap, name, partitions, timeout_ms):
+def create_topic(worker, node_id, bootstrap, name, partitions, timeout_ms, replication=1):
     """CreateTopics for one topic sent to node `node_id` from inside `worker`'s namespace.
     Returns the Kafka error code (0 = created) or a string describing a client-side failure."""
     def job():
@@ -186,7 +186,7 @@ def create_topic(worker, node_id, bootstrap, name, partitions, timeout_ms):
         try:
             admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
                                    request_timeout_ms=timeout_ms + 3000, client_id=f"partition-{node_id}")
-            resp = admin.create_topics([NewTopic(name, partitions, 1)], timeout_ms=timeout_ms)
+            resp = admin.create_topics([NewTopic(name, partitions, replication)], timeout_ms=timeout_ms)
             return resp.topic_errors[0][1]
         except KafkaError as e:
             code = getattr(e, "errno", None)
@@ -230,6 +230,33 @@ def list_topics(worker, node_id, bootstrap, timeout_s=10):
                                    request_timeout_ms=int(timeout_s * 1000), client_id="partition-meta")
             resp = _send_pinned(admin, node_id, MetadataRequest[1](topics=None), deadline)
             return {t[1]: len(t[3]) for t in resp.topics if t[0] == 0}
+        except Exception as e:  # noqa: BLE001
+            LAST_ERROR[node_id] = f"{type(e).__name__}: {e}"[:160]
+            return None
+        finally:
+            if admin is not None:
+                try:
+                    admin.close()
+                except Exception:  # noqa: BLE001
+                    pass
+    try:
+        return worker.call(job, timeout_s + 15)
+    except TimeoutError as e:
+        LAST_ERROR[node_id] = str(e)
+        return None
+
+
+def partition_leaders(worker, node_id, bootstrap, topic, timeout_s=10):
+    """{partition: leader node id} for `topic` from node `node_id`'s Metadata answer, or None."""
+    def job():
+        from kafka.protocol.metadata import MetadataRequest
+        admin = None
+        deadline = time.monotonic() + timeout_s
+        try:
+            admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
+                                   request_timeout_ms=int(timeout_s * 1000), client_id="partition-meta")
+            resp = _send_pinned(admin, node_id, MetadataRequest[1](topics=[topic]), deadline)
+            return {p[1]: p[2] for t in resp.topics if t[1] == topic and t[0] == 0 for p in t[3]}
         except Exception as e:  # noqa: BLE001
             LAST_ERROR[node_id] = f"{type(e).__name__}: {e}"[:160]
             return None

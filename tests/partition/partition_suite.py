@@ -55,6 +55,7 @@ def run_scenario(name, args, seed):
     try:
         run.up()
         fn(run)
+        run.finish_data()
     except ScenarioFailed as e:
         run.fail(str(e))
     except Interrupted:
@@ -79,7 +80,8 @@ def run_scenario(name, args, seed):
 
 
 def print_table(rows, seed):
-    cols = ["scenario", "nodes", "faults", "detect", "recover", "data", "result"]
+    cols = ["scenario", "nodes", "faults", "detect", "recover", "sent", "acked", "failed", "indet", "lost", "dup",
+            "result"]
     width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     width["faults"] = min(width["faults"], 70)
     print(f"\npartition suite, seed {seed}")
@@ -87,8 +89,10 @@ def print_table(rows, seed):
     for r in rows:
         print("  ".join(str(r[c])[:width[c]].ljust(width[c]) for c in cols))
     print("detect: fault to detection (all observers see the victim dead, or a new leader); "
-          "recover: heal to converged views, one linearizable leader and every broker alive; "
-          "data: Kafka data workload, pending the partition data path")
+          "recover: heal to converged views, one linearizable leader and every broker alive;\n"
+          "sent/acked/failed/indet: values the acks=all producers sent, had acknowledged, had refused "
+          "(known not written) and left undecided (timeouts); lost: acknowledged values not read back; "
+          "dup: values read more than once")
 
 
 def main():

@@ -14,7 +14,8 @@ import time
 
 import checkers
 from netharness import Harness
-from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics
+from kafka_workload import DataWorkload
+from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, partition_leaders
 
 # Gossip timings of the presets (docs/config.md) and the `__meta` election timeout (10..20 ticks).
 PRESETS = {
@@ -23,7 +24,6 @@ PRESETS = {
 }
 FORM_S = 40            # formation of a fresh cluster
 POLL_SLACK_S = 0.35    # one poll interval plus an HTTP round trip: what sampling adds to a measurement
-DATA_HOOK = "pending"  # Kafka data workload column: see data_workload() below
 
 
 def suspicion_min(preset, n):
@@ -49,14 +49,6 @@ def leader_bound(preset):
     return convergence_bound(preset) + 10 * 20 * PRESETS[preset]["meta_tick"]
 
 
-def data_workload(run):
-    """HOOK for the Kafka data workload (acks=all producer with unique values; consumers after heal
-    checking no acknowledged record lost, one value per (partition, offset), monotonic offsets and
-    a gap-free prefix). It lands once the partition data path does; until then every row says
-    "pending" in the `data` column. Nothing is faked here."""
-    return DATA_HOOK
-
-
 class ScenarioFailed(Exception):
     pass
 
@@ -75,6 +67,7 @@ class Run:
         self.notes = []
         self.collector = None
         self.client_workers = {}
+        self.data = None        # the Kafka data workload (kafka_workload.py), running from up() on
         self.t0 = time.monotonic()
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -94,8 +87,23 @@ class Run:
         t = self.wait(settled, FORM_S, self.h.ids())
         if t is None:
             raise ScenarioFailed(f"cluster of {self.size} did not form within {FORM_S}s")
+        self.data = DataWorkload(self)
+        try:
+            self.data.start()
+        except RuntimeError as e:
+            raise ScenarioFailed(f"data workload: {e}") from e
+
+    def finish_data(self):
+        """After the scenario healed: stop the producers, read everything back, check it."""
+        if self.data and self.data.producers:
+            for f in self.data.finish():
+                self.fail(f)
+            st = self.data.stats
+            self.notes.append(f"data: acknowledgement p50 {st['ack_p50_ms']} ms, p99 {st['ack_p99_ms']} ms")
 
     def close(self, keep):
+        if self.data:
+            self.data.stop()
         if self.collector:
             self.collector.stop()
             if keep:
@@ -151,8 +159,8 @@ class Run:
             self.client_workers[i] = NsWorker(self.h.ns(i))
         return self.client_workers[i]
 
-    def create_topic(self, i, name, partitions, timeout_ms=4000):
-        return create_topic(self.client(i), i, self.h.kafka_addr(i), name, partitions, timeout_ms)
+    def create_topic(self, i, name, partitions, timeout_ms=4000, replication=1):
+        return create_topic(self.client(i), i, self.h.kafka_addr(i), name, partitions, timeout_ms, replication)
 
     def create_topics_concurrently(self, requests, timeout_ms):
         """requests: [(node, topic, partitions)] sent at the same moment; returns [result]."""
@@ -169,6 +177,12 @@ class Run:
         for t in threads:
             t.join(timeout_ms / 1000 + 20)
         return results
+
+    def partition_leaders(self, topic, nodes=None):
+        """{partition: leader} as the Metadata of one of `nodes` (default: any running) shows it."""
+        nodes = nodes or [i for i in self.h.ids() if self.h.running(i)]
+        node = self.rng.choice(nodes)
+        return partition_leaders(self.client(node), node, self.h.kafka_addr(node), topic)
 
     def topics(self, i, timeout_s=8):
         return list_topics(self.client(i), i, self.h.kafka_addr(i), timeout_s)
@@ -270,6 +284,10 @@ class Run:
 
     def row(self):
         fmt = lambda x: "-" if x is None else f"{x:.2f}s"  # noqa: E731
+        d = (self.data.stats if self.data else None) or {}
+        num = lambda k: "-" if d.get(k) is None else str(d[k])  # noqa: E731
         return {"scenario": self.name, "nodes": f"{self.size}/{self.preset}", "faults": "; ".join(self.faults),
-                "detect": fmt(self.detect), "recover": fmt(self.recover), "data": data_workload(self),
+                "detect": fmt(self.detect), "recover": fmt(self.recover), "sent": num("sent"),
+                "acked": num("acked"), "failed": num("failed"), "indet": num("indeterminate"),
+                "lost": num("lost"), "dup": num("dup"),
                 "result": "ok" if not self.failures else "FAIL", "failures": self.failures, "notes": self.notes}

@@ -6,7 +6,8 @@ CI; `--hold-scale` stretches them for a longer run.
 import time
 
 import checkers
-from scenario_run import convergence_bound, suspicion_min
+from kafka_workload import REQUEST_TIMEOUT_MS
+from scenario_run import ScenarioFailed, convergence_bound, suspicion_min
 
 HOLD = {"scale": 1.0}
 TOPIC_TIMEOUT_MS = 3000
@@ -72,6 +73,51 @@ def isolate_leader(run):
     leader = run.leader()
     others = [i for i in run.h.ids() if i != leader]
     partition_and_race(run, [[leader], others], [leader], f"isolate leader {leader}")
+
+
+def isolate_partition_leader(run):
+    """Cut off the Raft leader of one data partition (chosen not to be the `__meta` leader when it
+    can be, so that the partition fails over on its own): the majority's producers must get
+    acknowledgements for that partition again from a new leader, and the isolated leader's own
+    appends (its producer still reaches it) must never surface as committed."""
+    leaders = run.partition_leaders(run.data.topic)
+    if not leaders:
+        raise ScenarioFailed(f"no Metadata for {run.data.topic}")
+    meta = run.leader()
+    part = next((p for p, l in sorted(leaders.items()) if l != meta), min(leaders))
+    victim = leaders[part]
+    others = [i for i in run.h.ids() if i != victim]
+    run.h.cut([[victim], others])
+    t_cut = run.now()  # after the rules are in: a send that started earlier may still be acknowledged
+    run.fault(f"isolate leader {victim} of partition {part}")
+    # Detection: the majority's Metadata names a new leader for the partition (what clients act
+    # on); then its producers' writes to it are acknowledged again.
+    t_new = None
+    while t_new is None and run.now() < t_cut + 15:
+        after = run.partition_leaders(run.data.topic, others)
+        if after and after.get(part) not in (None, -1, victim):
+            t_new = run.now()
+        else:
+            time.sleep(0.05)
+    if t_new is None:
+        run.fail(f"the majority {others} names no new leader for partition {part} within 15s of the cut")
+    else:
+        run.detect = t_new - t_cut
+    t_ack = None
+    while t_ack is None and run.now() < t_cut + 20:
+        t_ack = run.data.first_ack_after(t_cut, part, others)
+        time.sleep(0.1)
+    if t_ack is None:
+        run.fail(f"no acknowledgement for partition {part} from the majority {others} within 20s of the cut")
+    else:
+        run.notes.append(f"partition {part}: a send started {t_ack - t_cut:.2f}s after the cut was acknowledged "
+                         f"(a client request timeout of {REQUEST_TIMEOUT_MS} ms included)")
+    hold(2.0)
+    t_heal = run.now()
+    run.h.heal()
+    run.fault("heal")
+    run.check_election_safety()
+    run.check_recovery(t_heal)
 
 
 def safety_partition(run, kind):
@@ -261,6 +307,7 @@ def rolling_restart(run):
 SCENARIOS = {
     "halves": (halves, 3, "local"),
     "isolate-leader": (isolate_leader, 3, "local"),
+    "isolate-partition-leader": (isolate_partition_leader, 3, "local"),
     "ring": (ring, 5, "local"),
     "bridge": (bridge, 5, "local"),
     "oneway": (oneway, 3, "local"),

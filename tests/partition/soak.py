@@ -3,7 +3,8 @@
 Each round picks a fault from the seeded PRNG, holds it 2-8 s, heals, and requires recovery
 (converged views, one linearizable leader, agreement) within the bounds before the next round. At
 most one leader per term is checked over the whole run, and a topic created in every round must
-still be listed at the end. The Kafka data workload joins once the partition data path lands.
+still be listed at the end. The Kafka data workload (kafka_workload.py) runs through every round
+and is read back and checked at the end.
 """
 import random
 import time
@@ -48,9 +49,10 @@ def one_round(run, rng, k):
         h.skew(b, -300)
         desc = f"skew {a} +300s {b} -300s"
         restart = [("skew", a, b)]
-    print(f"  round {k}: {desc} for {hold_s:.1f}s", flush=True)
+    print(f"  round {k} at {run.now() - run.t0:.2f}s: {desc} for {hold_s:.1f}s", flush=True)
     time.sleep(hold_s)
     t_heal = run.now()
+    print(f"    heal at {t_heal - run.t0:.2f}s", flush=True)
     h.heal()
     for r in restart:
         if isinstance(r, tuple):
@@ -87,7 +89,10 @@ def soak(args, seed, tag):
             if missing:
                 run.fail(f"node {i} lost topics {missing[:5]}")
         terms = checkers.leaders_per_term(run.collector.snapshot())
-        print(f"soak: {rounds} rounds, {len(terms)} terms with a leader")
+        run.finish_data()
+        d = run.data.stats
+        print(f"soak: {rounds} rounds, {len(terms)} terms with a leader; data: sent {d['sent']}, acked {d['acked']}, "
+              f"failed {d['failed']}, indeterminate {d['indeterminate']}, lost {d['lost']}, duplicated {d['dup']}")
     except ScenarioFailed as e:
         run.fail(str(e))
     finally:
