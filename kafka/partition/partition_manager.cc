@@ -29,7 +29,7 @@ partition_manager::~partition_manager() {
   auto replicas = std::move(by_group_);
   by_group_.clear();
   by_name_.clear();
-  for (auto& [id, r] : replicas) r->fail_all(partition_errc::not_leader);
+  for (auto& [id, r] : replicas) r->fail_all();
   // Waiting fetches are dropped, not woken: a woken handler would look its partitions up again
   // through a broker context whose manager is this object, half destroyed (found by the fuzz
   // smoke run in kafka_data_handlers_test). Their connections go with the node.
@@ -84,7 +84,7 @@ void partition_manager::remove(const metadata::partition_ref& ref) {
   if (auto r = host_.remove_group(ref.group); !r) {
     log_->warn("[{}] removing group {}: {}", self_.value, ref.group.value, r.error().text);
   }
-  replica->fail_all(partition_errc::not_leader);
+  replica->fail_all();
   on_data(ref.group);
   log_->info("[{}] partition {}-{} (group {}) removed", self_.value, replica->topic(), ref.partition, ref.group.value);
 }

@@ -67,7 +67,7 @@ partition_replica::partition_replica(consensus::raft_host& host, metadata::parti
       hooks_(std::move(hooks)),
       log_(log ? std::move(log) : spdlog::default_logger()) {}
 
-partition_replica::~partition_replica() { fail_all(partition_errc::not_leader); }
+partition_replica::~partition_replica() { fail_all(); }
 
 // ---- apply -------------------------------------------------------------------------------------
 
@@ -314,10 +314,10 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
               cut->next_offset);
 }
 
-void partition_replica::fail_all(partition_errc e) {
+void partition_replica::fail_all() {
   std::deque<proposal> all;
   all.swap(in_flight_);
-  for (auto& p : all) answer(p, std::unexpected(e));
+  for (auto& p : all) answer(p, std::unexpected(partition_errc::timed_out));
 }
 
 node_id partition_replica::leader() const {

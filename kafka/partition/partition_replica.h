@@ -132,8 +132,10 @@ class partition_replica {
   // Drops entries beyond retention.ms / retention.bytes: snapshot + compaction in the Raft log,
   // then the index (Raft paper §7).
   void enforce_retention(std::int64_t now_ms);
-  // Answers every waiting producer with `e` (the partition is going away).
-  void fail_all(partition_errc e);
+  // Answers every waiting producer with timed_out (the replica is going away). Whether those
+  // proposals commit is unknown here (a new leader may still commit them), so the answer must
+  // not say "not written": not_leader is kept for proposals known to be overwritten.
+  void fail_all();
   void set_config(const partition_config& cfg) { cfg_ = cfg; }
 
   // --- state ----------------------------------------------------------------------------------

@@ -171,6 +171,21 @@ TEST(partition_replica, a_follower_refuses_produce_fetch_and_list_offsets) {
   EXPECT_EQ(replica(c, 1).leader(), node_id{1});
 }
 
+TEST(partition_replica, a_replica_going_away_answers_pending_proposals_timed_out) {
+  // Found by reading for the partition suite's data checker: the pending proposals of a removed
+  // replica may still commit through another leader, so "not written" (not_leader) would be a lie.
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  c.cut(0);  // nothing can commit
+  std::deque<produce_probe> probes;
+  auto& p = produce(c, probes, 0, make_batch(1, 1, "pending"));
+  ASSERT_FALSE(p.answered);
+  replica(c, 0).fail_all();
+  ASSERT_TRUE(p.answered);
+  EXPECT_EQ(p.result.error(), partition_errc::timed_out);
+}
+
 TEST(partition_replica, a_leader_change_keeps_offsets_dense_and_unique) {
   partition_cluster c;
   c.create("t", g.value, three);
