@@ -8,6 +8,7 @@ packages=(
   libasio-dev libprotobuf-dev protobuf-compiler capnproto libcapnp-dev
   libspdlog-dev libtoml11-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   curl iproute2 procps python3
   kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
   iptables libnetfilter-queue-dev libfaketime faketime

@@ -1,0 +1,178 @@
+// Looking inside record batches (kafka/protocol/batch_records.h): every codec a client may send
+// decompresses to the records it compressed, records' offsets and timestamps are read in both
+// timestamp types, and damaged or oversized input is an error, never a crash.
+#include "kafka/protocol/batch_records.h"
+
+#include <gtest/gtest.h>
+#include <lz4frame.h>
+#include <snappy.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <string>
+#include <vector>
+
+namespace chronik::kafka {
+namespace {
+
+void put_uvarint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void put_varlong(std::string& out, std::int64_t v) {
+  put_uvarint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+
+// One record: attributes, timestamp delta, offset delta, key, value, no headers.
+std::string record(std::int64_t ts_delta, std::int32_t offset_delta, const std::string& value) {
+  std::string body;
+  body.push_back(0);
+  put_varlong(body, ts_delta);
+  put_varlong(body, offset_delta);
+  put_varlong(body, -1);  // null key
+  put_varlong(body, static_cast<std::int64_t>(value.size()));
+  body += value;
+  put_varlong(body, 0);  // headers
+  std::string out;
+  put_varlong(out, static_cast<std::int64_t>(body.size()));
+  return out + body;
+}
+
+// Three records 0, 1, 2 with timestamps base+0, base+5, base+9 (a producer's linger batch).
+std::string three_records() { return record(0, 0, "a") + record(5, 1, "bb") + record(9, 2, std::string(300, 'c')); }
+
+std::string gzip(const std::string& in) {
+  z_stream s{};
+  EXPECT_EQ(deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&s, in.size()) + 32, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  s.avail_in = static_cast<uInt>(in.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+std::string snappy_raw(const std::string& in) {
+  std::string out;
+  snappy::Compress(in.data(), in.size(), &out);
+  return out;
+}
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+// xerial framing, split in two blocks to cover the block loop.
+std::string snappy_xerial(const std::string& in) {
+  std::string out("\x82SNAPPY\0", 8);
+  out += be32(1) + be32(1);
+  const std::size_t half = in.size() / 2;
+  for (const std::string& part : {in.substr(0, half), in.substr(half)}) {
+    const std::string block = snappy_raw(part);
+    out += be32(static_cast<std::uint32_t>(block.size())) + block;
+  }
+  return out;
+}
+std::string lz4(const std::string& in) {
+  std::string out(LZ4F_compressFrameBound(in.size(), nullptr), '\0');
+  const std::size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), nullptr);
+  EXPECT_FALSE(LZ4F_isError(n));
+  out.resize(n);
+  return out;
+}
+std::string zstd(const std::string& in) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+std::string batch(compression_type codec, const std::string& payload, bool log_append_time = false) {
+  record_batch_header h;
+  h.base_offset = 100;
+  h.attributes = static_cast<std::int16_t>(static_cast<std::uint8_t>(codec) | (log_append_time ? 0x8 : 0));
+  h.last_offset_delta = 2;
+  h.records_count = 3;
+  h.base_timestamp = 1'000;
+  h.max_timestamp = 1'009;
+  return build_record_batch(h, payload);
+}
+
+std::expected<std::vector<record_position>, codec_error> positions_of(const std::string& b) {
+  auto views = split_record_batches(b, crc_check::verify);
+  EXPECT_TRUE(views.has_value());
+  EXPECT_EQ(views->size(), 1u);
+  return record_positions(views->front());
+}
+
+TEST(batch_records, every_codec_gives_back_the_records_offsets_and_timestamps) {
+  const std::string plain = three_records();
+  const std::vector<std::pair<compression_type, std::string>> cases = {
+      {compression_type::none, plain},          {compression_type::gzip, gzip(plain)},
+      {compression_type::snappy, snappy_raw(plain)}, {compression_type::snappy, snappy_xerial(plain)},
+      {compression_type::lz4, lz4(plain)},      {compression_type::zstd, zstd(plain)},
+  };
+  for (const auto& [codec, payload] : cases) {
+    auto d = decompress_records(codec, payload);
+    ASSERT_TRUE(d.has_value()) << static_cast<int>(codec) << ": " << describe(d.error());
+    EXPECT_EQ(*d, plain);
+    auto p = positions_of(batch(codec, payload));
+    ASSERT_TRUE(p.has_value()) << describe(p.error());
+    ASSERT_EQ(p->size(), 3u);
+    EXPECT_EQ((*p)[0].offset, 100);
+    EXPECT_EQ((*p)[1].offset, 101);
+    EXPECT_EQ((*p)[2].offset, 102);
+    EXPECT_EQ((*p)[0].timestamp, 1'000);
+    EXPECT_EQ((*p)[1].timestamp, 1'005);
+    EXPECT_EQ((*p)[2].timestamp, 1'009);
+  }
+}
+
+TEST(batch_records, log_append_time_gives_every_record_the_batch_timestamp) {
+  auto p = positions_of(batch(compression_type::none, three_records(), true));
+  ASSERT_TRUE(p.has_value());
+  for (const auto& r : *p) EXPECT_EQ(r.timestamp, 1'009);
+}
+
+TEST(batch_records, damaged_input_is_an_error) {
+  const std::string plain = three_records();
+  for (auto [codec, payload] : std::vector<std::pair<compression_type, std::string>>{
+           {compression_type::gzip, gzip(plain)},
+           {compression_type::snappy, snappy_raw(plain)},
+           {compression_type::snappy, snappy_xerial(plain)},
+           {compression_type::lz4, lz4(plain)},
+           {compression_type::zstd, zstd(plain)}}) {
+    for (std::size_t cut : {std::size_t{0}, payload.size() / 3, payload.size() - 1}) {
+      EXPECT_FALSE(decompress_records(codec, payload.substr(0, cut)).has_value())
+          << static_cast<int>(codec) << " cut at " << cut;
+    }
+    std::string garbled = payload;
+    for (std::size_t i = 4; i < garbled.size(); i += 3) garbled[i] = static_cast<char>(garbled[i] ^ 0x5a);
+    EXPECT_FALSE(decompress_records(codec, garbled).has_value()) << static_cast<int>(codec) << " garbled";
+  }
+  // Records that claim more bytes than there are.
+  std::string short_records = three_records();
+  short_records.resize(short_records.size() - 10);
+  EXPECT_FALSE(positions_of(batch(compression_type::none, short_records)).has_value());
+}
+
+TEST(batch_records, output_beyond_the_limit_is_refused) {
+  const std::string zeros(1 << 20, '\0');  // 1 MiB of zeros compresses to about a kilobyte
+  for (auto [codec, payload] : std::vector<std::pair<compression_type, std::string>>{
+           {compression_type::gzip, gzip(zeros)},
+           {compression_type::snappy, snappy_raw(zeros)},
+           {compression_type::lz4, lz4(zeros)},
+           {compression_type::zstd, zstd(zeros)}}) {
+    auto d = decompress_records(codec, payload, 64 << 10);
+    ASSERT_FALSE(d.has_value()) << static_cast<int>(codec);
+    EXPECT_EQ(d.error().code, codec_errc::invalid_length);
+    EXPECT_TRUE(decompress_records(codec, payload, 2 << 20).has_value()) << static_cast<int>(codec);
+  }
+}
+
+}  // namespace
+}  // namespace chronik::kafka
