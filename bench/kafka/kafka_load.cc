@@ -5,6 +5,9 @@
 //   kafka_load produce --broker IP:PORT --topic T --partitions P --record-bytes B
 //                      --records-per-request R --concurrency C --seconds S [--rate REQ_PER_S]
 //   kafka_load consume --broker IP:PORT --topic T --partitions P --seconds S
+//                      [--fetch-max-bytes B] [--partition-max-bytes B]   (Kafka's defaults:
+//                                        50 MiB and 1 MiB) reads from offset 0 to the high
+//                                        watermark, one connection per leader broker
 //   kafka_load etcd    --endpoint IP:PORT --value-bytes B --concurrency C --seconds S
 //   kafka_load loopback --seconds S      one TCP stream over 127.0.0.1, 1 MiB writes: the
 //                                        loopback bandwidth consume is compared with
@@ -19,10 +22,12 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,6 +52,7 @@ using clock_type = std::chrono::steady_clock;
 struct options {
   std::string mode, broker, topic, endpoint;
   int partitions = 1, record_bytes = 1024, records_per_request = 1, concurrency = 1, value_bytes = 1024;
+  std::int32_t fetch_max_bytes = 50 << 20, partition_max_bytes = 1 << 20;  // Kafka consumer defaults
   double seconds = 5, rate = 0;
 };
 
@@ -59,8 +65,9 @@ class kafka_conn {
     asio::connect(socket_, resolver.resolve(addr.substr(0, colon), addr.substr(colon + 1)));
     socket_.set_option(asio::ip::tcp::no_delay(true));
   }
-  // Sends header + body; returns the response body (after the response header).
-  std::string call(api_key key, std::int16_t version, const std::string& body) {
+  // Sends header + body; returns a reader over the response body (after the response header).
+  // The answer is read into a buffer that is reused once nothing decoded from it holds it.
+  reader call(api_key key, std::int16_t version, const std::string& body) {
     writer w;
     encode_request_header({key, version, ++correlation_, std::string("kafka_load")}, w);
     w.write_raw(body);
@@ -71,18 +78,22 @@ class kafka_conn {
     asio::write(socket_, out);
     std::uint8_t in[4];
     asio::read(socket_, asio::buffer(in));
-    std::string resp((std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3],
-                     '\0');
-    asio::read(socket_, asio::buffer(resp));
-    reader r(resp);
-    if (!decode_response_header(r, key, version)) throw std::runtime_error("bad response header");
-    return resp.substr(r.offset());
+    const std::size_t length =
+        (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3];
+    if (resp_.use_count() != 1) resp_ = std::make_shared<std::string>();
+    // The read fills it; the size comes from the capture (GCC 12 passes the grown capacity).
+    resp_->resize_and_overwrite(length, [length](char*, std::size_t) { return length; });
+    asio::read(socket_, asio::buffer(*resp_));
+    reader h{std::string_view(*resp_)};
+    if (!decode_response_header(h, key, version)) throw std::runtime_error("bad response header");
+    return reader(std::string_view(*resp_).substr(h.offset()), resp_);
   }
 
  private:
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
   std::int32_t correlation_ = 0;
+  std::shared_ptr<std::string> resp_ = std::make_shared<std::string>();
 };
 
 // Partition -> leader's Kafka address, from a Metadata v1 request.
@@ -92,8 +103,7 @@ std::map<int, std::string> leaders(const options& o) {
   req.topics = std::vector<std::string>{o.topic};
   writer w;
   encode_metadata_request(req, 1, w);
-  const std::string body = c.call(api_key::metadata, 1, w.take());
-  reader r(body);
+  reader r(c.call(api_key::metadata, 1, w.take()));
   auto resp = decode_metadata_response(r, 1);
   if (!resp) throw std::runtime_error("bad metadata response");
   std::map<int, std::string> addr_of, out;
@@ -209,9 +219,8 @@ int produce(const options& o) {
     while (clock_type::now() < end) {
       pace.wait();
       const auto t0 = clock_type::now();
-      const std::string resp_body = c.call(api_key::produce, 7, body);
+      reader r(c.call(api_key::produce, 7, body));
       lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-      reader r(resp_body);
       auto resp = decode_produce_response(r, 7);
       if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty() ||
           resp->topics[0].partitions[0].error != error_code::none)
@@ -229,40 +238,67 @@ int produce(const options& o) {
   return 0;
 }
 
+// Reads the topic from the start to the high watermark as a Kafka consumer does: one connection
+// per leader broker, each fetch asking for all of that broker's partitions with Kafka's client
+// defaults (fetch.max.bytes 50 MiB, max.partition.fetch.bytes 1 MiB, fetch.max.wait.ms 500,
+// fetch.min.bytes 1), one fetch in flight per broker. Every answer is decoded in its receive
+// buffer, records referenced rather than copied (as librdkafka hands them on), and its batch
+// headers walked for the next offset; CRCs are not checked (librdkafka's check.crcs default).
 int consume(const options& o) {
   const auto leader_of = leaders(o);
+  std::map<std::string, std::vector<int>> by_broker;
+  for (int p = 0; p < o.partitions; ++p) {
+    if (!leader_of.contains(p)) {
+      std::fprintf(stderr, "partition %d has no leader\n", p);
+      return 1;
+    }
+    by_broker[leader_of.at(p)].push_back(p);
+  }
+  std::vector<std::pair<std::string, std::vector<int>>> brokers(by_broker.begin(), by_broker.end());
   stats st;
   options one = o;
-  one.concurrency = o.partitions;
+  one.concurrency = static_cast<int>(brokers.size());
   const auto start = clock_type::now();
-  run_workers(one, st, [&](int partition, const clock_type::time_point& end) {
-    kafka_conn c(leader_of.at(partition));
-    std::int64_t offset = 0;
-    std::uint64_t bytes = 0, n = 0;
-    while (clock_type::now() < end) {
+  run_workers(one, st, [&](int worker, const clock_type::time_point& end) {
+    const auto& [addr, partitions] = brokers[static_cast<std::size_t>(worker)];
+    kafka_conn c(addr);
+    std::map<int, std::int64_t> offset;  // partitions not yet read to their high watermark
+    for (int p : partitions) offset[p] = 0;
+    std::uint64_t bytes = 0, n = 0, records = 0;
+    while (!offset.empty() && clock_type::now() < end) {
       fetch_request req;
-      req.max_wait_ms = 100;
+      req.max_wait_ms = 500;
       req.min_bytes = 1;
-      req.max_bytes = 8 << 20;
-      req.topics.push_back({o.topic, {{partition, -1, offset, -1, -1, 4 << 20}}});
+      req.max_bytes = o.fetch_max_bytes;
+      fetch_topic t{o.topic, {}};
+      for (const auto& [p, at] : offset) t.partitions.push_back({p, -1, at, -1, -1, o.partition_max_bytes});
+      req.topics.push_back(std::move(t));
       writer w;
       encode_fetch_request(req, 11, w);
-      const std::string body = c.call(api_key::fetch, 11, w.take());
-      reader r(body);
+      reader r(c.call(api_key::fetch, 11, w.take()));
       auto resp = decode_fetch_response(r, 11);
       ++n;
-      if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty()) continue;
-      const auto& p = resp->topics[0].partitions[0];
-      if (!p.records || p.records->empty()) {
-        if (offset >= p.high_watermark) break;  // read everything there is
-        continue;
+      if (!resp) throw std::runtime_error("bad fetch response");
+      for (const auto& tr : resp->topics) {
+        for (const auto& p : tr.partitions) {
+          auto it = offset.find(p.partition_index);
+          if (it == offset.end() || p.error != error_code::none) continue;
+          const auto view = p.records ? p.records->contiguous() : std::optional<std::string_view>();
+          if (!view || view->empty()) {
+            if (it->second >= p.high_watermark) offset.erase(it);  // read everything there is
+            continue;
+          }
+          bytes += view->size();
+          auto batches = split_record_batches(*view, crc_check::skip, trailing_partial::ignore);
+          if (!batches || batches->empty()) continue;
+          for (const auto& b : *batches) records += static_cast<std::uint64_t>(b.header.records_count);
+          it->second = batches->back().header.last_offset() + 1;
+        }
       }
-      bytes += p.records->size();
-      auto batches = split_record_batches(*p.records, crc_check::skip, trailing_partial::ignore);
-      if (batches && !batches->empty()) offset = batches->back().header.last_offset() + 1;
     }
     std::lock_guard lock(st.mu);
     st.bytes += bytes;
+    st.records += records;
     st.requests += n;
   });
   print("consume", one, st, std::chrono::duration<double>(clock_type::now() - start).count());
@@ -346,6 +382,8 @@ std::optional<options> parse(int argc, char** argv) {
     else if (k == "--value-bytes") o.value_bytes = std::stoi(v);
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--rate") o.rate = std::stod(v);
+    else if (k == "--fetch-max-bytes") o.fetch_max_bytes = std::stoi(v);
+    else if (k == "--partition-max-bytes") o.partition_max_bytes = std::stoi(v);
     else return std::nullopt;
   }
   return o;

@@ -51,7 +51,7 @@ responder::responder(const request_header& h, reply_fn reply)
 void responder::respond(writer body) const {
   writer head;
   encode_response_header(header_->correlation_id, header_->key, header_->api_version, head);
-  reply_(handler_reply::respond(head.take(), body.take()));
+  reply_(handler_reply::respond(head.take(), body.take_chain()));
 }
 
 void responder::no_response() const { reply_(handler_reply::no_response()); }

@@ -40,7 +40,7 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
                                        const fetch_partition& p, std::uint64_t budget, collected& c) {
   fetch_partition_response out;
   out.partition_index = p.partition;
-  out.records = std::string();
+  out.records = byte_chain();
   partition_replica* r = ctx.partitions().find(topic, p.partition);
   if (r == nullptr) {
     out.error = missing_partition_error(ctx, topic, p.partition);

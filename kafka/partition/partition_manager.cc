@@ -20,7 +20,11 @@ std::expected<void, std::string> partition_manager_config::validate() const {
 
 partition_manager::partition_manager(consensus::raft_host& host, consensus::node_id self, partition_manager_config cfg,
                                      std::shared_ptr<spdlog::logger> log)
-    : host_(host), self_(self), cfg_(std::move(cfg)), log_(log ? std::move(log) : spdlog::default_logger()) {
+    : host_(host),
+      self_(self),
+      cfg_(std::move(cfg)),
+      log_(log ? std::move(log) : spdlog::default_logger()),
+      cache_(cfg_.entry_cache_bytes) {
   next_retention_ = now() + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
 }
 
@@ -49,7 +53,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   hooks.on_leadership = [this](const metadata::partition_ref& r, consensus::node_id leader, consensus::term_id term) {
     if (on_leadership_) on_leadership_(r, leader, term);
   };
-  auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_);
+  auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_, &cache_);
   // Listed first: create_group hands a reopened group's snapshot to apply before it returns.
   by_group_[ref.group.value] = replica;
   by_name_[{topic.name, ref.partition}] = ref.group;
@@ -85,6 +89,7 @@ void partition_manager::remove(const metadata::partition_ref& ref) {
     log_->warn("[{}] removing group {}: {}", self_.value, ref.group.value, r.error().text);
   }
   replica->fail_all();
+  cache_.drop_group(ref.group);
   on_data(ref.group);
   log_->info("[{}] partition {}-{} (group {}) removed", self_.value, replica->topic(), ref.partition, ref.group.value);
 }

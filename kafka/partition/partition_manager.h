@@ -22,6 +22,7 @@
 
 #include "consensus/core/config.h"
 #include "consensus/groups/raft_host.h"
+#include "kafka/partition/entry_cache.h"
 #include "kafka/partition/partition_replica.h"
 #include "metadata/meta_state.h"
 
@@ -37,6 +38,10 @@ struct partition_manager_config {
   // Long-polling fetch requests parked at once; one beyond it is woken at once (its handler
   // answers with what it has). Default 4096.
   std::size_t max_fetch_waiters = 4'096;
+  // The node's entry cache (entry_cache.h): bytes of recently applied record batches, over all
+  // partitions, that fetches near the high watermark are answered from without a WAL read. 0
+  // disables it. Default 256 MiB.
+  std::uint64_t entry_cache_bytes = 256ull << 20;
   // Clocks, replaceable by tests: the steady clock for deadlines, and wall-clock milliseconds
   // since the epoch for retention.ms (Kafka timestamps are wall clock).
   std::function<std::chrono::steady_clock::time_point()> steady_now = [] { return std::chrono::steady_clock::now(); };
@@ -93,6 +98,7 @@ class partition_manager {
   std::size_t fetch_waiters() const { return waiters_.size(); }
 
   clock::time_point now() const { return cfg_.steady_now(); }
+  const entry_cache& cache() const { return cache_; }
   consensus::node_id self() const { return self_; }
 
  private:
@@ -110,6 +116,7 @@ class partition_manager {
   partition_manager_config cfg_;
   std::shared_ptr<spdlog::logger> log_;
   leadership_fn on_leadership_;
+  entry_cache cache_;  // before the replicas, which point at it: destroyed after them
 
   std::map<std::uint64_t, std::shared_ptr<partition_replica>> by_group_;
   std::map<std::pair<std::string, std::int32_t>, consensus::group_id, std::less<>> by_name_;

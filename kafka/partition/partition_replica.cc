@@ -59,13 +59,15 @@ partition_config partition_config::from_topic(const std::map<std::string, std::s
 }
 
 partition_replica::partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
-                                     partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log)
+                                     partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log,
+                                     entry_cache* cache)
     : host_(host),
       ref_(std::move(ref)),
       topic_(std::move(topic)),
       cfg_(cfg),
       hooks_(std::move(hooks)),
-      log_(log ? std::move(log) : spdlog::default_logger()) {}
+      log_(log ? std::move(log) : spdlog::default_logger()),
+      cache_(cache) {}
 
 partition_replica::~partition_replica() { fail_all(); }
 
@@ -81,6 +83,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
                   b.snap->meta.index.value);
     }
     last_applied_term_ = b.snap->meta.term;
+    if (cache_ != nullptr) cache_->drop_group(ref_.group);  // the log before the snapshot is gone
     // Whether proposals it covers committed is unknown here: the producer must retry.
     while (!in_flight_.empty() && in_flight_.front().index <= b.snap->meta.index) {
       proposal p = std::move(in_flight_.front());
@@ -88,7 +91,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
       answer(p, std::unexpected(partition_errc::timed_out));
     }
   }
-  for (const entry& e : b.committed) {
+  for (entry& e : b.committed) {
     if (e.index <= index_.applied()) continue;  // replayed below a snapshot
     apply_entry(e);
   }
@@ -98,7 +101,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
   check_leadership();
 }
 
-void partition_replica::apply_entry(const entry& e) {
+void partition_replica::apply_entry(entry& e) {
   last_applied_term_ = e.term;
   std::optional<std::int64_t> base;
   if (e.type == entry_type::normal && !e.data.empty()) {
@@ -114,6 +117,16 @@ void partition_replica::apply_entry(const entry& e) {
       s.records = static_cast<std::int32_t>(std::min<std::int64_t>(records, std::numeric_limits<std::int32_t>::max()));
       s.bytes = e.data.size();
       base = index_.append(e.index, s).base_offset;
+      if (cache_ != nullptr) {
+        // Stamped once here, then shared as is by every fetch that finds it cached. The apply
+        // batch is ours, so the entry's bytes move into the cache without a copy.
+        std::int64_t next = *base;
+        for (const auto& v : *batches) {
+          set_base_offset(e.data, v.offset, next);
+          next += offsets_of(v.header);
+        }
+        cache_->put(ref_.group, e.index, std::make_shared<const std::string>(std::move(e.data)));
+      }
     } else {
       log_->error("[{}-{} g{}] entry {} holds no valid record batch; skipped", topic_, ref_.partition,
                   ref_.group.value, e.index.value);
@@ -244,36 +257,54 @@ std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t 
     return std::unexpected(partition_errc::offset_out_of_range);
   }
   const auto wanted = index_.from_offset(offset, max_bytes);
-  if (wanted.empty()) return out;
+  // Cached entries are taken as they are; each run of uncached ones is read from the WAL. A
+  // failed read ends the answer there: what it holds so far is a valid prefix.
+  const auto cached = [&](std::size_t i) {
+    return cache_ != nullptr ? cache_->find(ref_.group, wanted[i].index) : nullptr;
+  };
+  for (std::size_t i = 0; i < wanted.size();) {
+    if (auto hit = cached(i)) {
+      out.records.append(shared_bytes{hit, std::string_view(*hit)});
+      ++i;
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < wanted.size() && !cached(end)) ++end;
+    if (!read_from_log(wanted, i, end, out.records)) break;
+    i = end;
+  }
+  return out;
+}
+
+bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,
+                                      byte_chain& out) const {
   // Every indexed entry is applied, so committed and durable here; other entries in between
   // (Raft no-ops, configuration changes) come along and are skipped.
-  std::uint64_t total = 0;
-  for (const auto& w : wanted) total += w.bytes;
-  out.records.reserve(total);  // one allocation, not a copy per doubling
-  std::size_t next = 0;
-  log_index lo = wanted.front().index;
-  const log_index hi = wanted.back().index.next();
-  for (std::size_t reads = 0; lo < hi && reads <= wanted.size(); ++reads) {
+  std::size_t next = from;
+  log_index lo = wanted[from].index;
+  const log_index hi = wanted[to - 1].index.next();
+  for (std::size_t reads = 0; lo < hi && reads <= to - from; ++reads) {
     auto got = host_.read_entries(ref_.group, lo, hi, std::numeric_limits<std::uint64_t>::max());
     if (!got || got->empty()) {
       log_->error("[{}-{} g{}] cannot read entries from {}: {}", topic_, ref_.partition, ref_.group.value, lo.value,
                   got ? "none" : got.error().text);
-      break;  // what was read so far is a valid prefix
+      return false;
     }
     for (auto& e : *got) {
       lo = e.index.next();
-      if (next >= wanted.size() || e.index != wanted[next].index) continue;
+      if (next >= to || e.index != wanted[next].index) continue;
       auto batches = split_record_batches(e.data, crc_check::skip);
-      if (!batches) break;
+      if (!batches) return false;
       std::int64_t base = wanted[next++].base_offset;
       for (const auto& v : *batches) {
         set_base_offset(e.data, v.offset, base);
         base += offsets_of(v.header);
       }
-      out.records += e.data;
+      // The string the WAL read filled becomes the answer's piece: no copy.
+      out.append(shared_bytes::own(std::move(e.data)));
     }
   }
-  return out;
+  return next == to;
 }
 
 std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
@@ -310,6 +341,7 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
     return;
   }
   index_.drop_through(*cut);
+  if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
   log_->debug("[{}-{} g{}] retention: log start offset now {}", topic_, ref_.partition, ref_.group.value,
               cut->next_offset);
 }

@@ -5,8 +5,10 @@
 // The write path is the Raft log itself: one committed normal entry holds one Produce request's
 // record batches for this partition, stored exactly as the producer sent them except for the
 // base offset and partition leader epoch, which sit outside the batch CRC (record_batch.h). The
-// apply function indexes each entry (partition_index.h); fetches read the bytes back through
-// raft_host::read_entries and rewrite the base offsets from the index.
+// apply function indexes each entry (partition_index.h), stamps its base offsets and puts it in
+// the node's entry cache (entry_cache.h); fetches take cached entries as they are and read the
+// others back through raft_host::read_entries, stamping them the same way. Either way the bytes
+// are shared with the answer, not copied into it (docs/kafka.md "Fetch without copies").
 //
 // Threading: everything runs on the raft_host's Asio thread (raft_host.h). The host calls apply()
 // and persisted(); the manager (partition_manager.h) calls expire() and enforce_retention().
@@ -21,11 +23,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/logger.h>
 
 #include "consensus/groups/raft_host.h"
+#include "kafka/partition/entry_cache.h"
 #include "kafka/partition/partition_index.h"
+#include "kafka/protocol/byte_chain.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::kafka {
@@ -84,7 +89,7 @@ using produce_done = std::function<void(std::expected<produce_ack, partition_err
 struct fetch_data {
   std::int64_t high_watermark = 0;
   std::int64_t log_start_offset = 0;
-  std::string records;  // whole batches, base offsets and leader epochs stamped
+  byte_chain records;  // whole batches, base offsets and leader epochs stamped; shared, not copied
 };
 
 struct offset_answer {
@@ -104,8 +109,11 @@ class partition_replica {
  public:
   using clock = std::chrono::steady_clock;
 
+  // `cache` (may be null: nothing is cached) is the node's, shared by its replicas; it must
+  // outlive this replica.
   partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
-                    partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log);
+                    partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log,
+                    entry_cache* cache = nullptr);
   ~partition_replica();
   partition_replica(const partition_replica&) = delete;
   partition_replica& operator=(const partition_replica&) = delete;
@@ -162,7 +170,11 @@ class partition_replica {
     produce_done done;  // empty once answered
   };
 
-  void apply_entry(const consensus::entry& e);
+  void apply_entry(consensus::entry& e);
+  // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
+  // (what was appended is a valid prefix).
+  bool read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,
+                     byte_chain& out) const;
   void resolve_through(const consensus::entry& e, std::optional<std::int64_t> base_offset);
   void answer(proposal& p, std::expected<produce_ack, partition_errc> r);
   std::int64_t predicted_next(term_id term) const;
@@ -174,6 +186,7 @@ class partition_replica {
   partition_config cfg_;
   replica_hooks hooks_;
   std::shared_ptr<spdlog::logger> log_;
+  entry_cache* cache_;
 
   partition_index index_;
   term_id last_applied_term_;

@@ -244,6 +244,27 @@ std::optional<std::string> reader::read_nullable_bytes(framing f) {
   return f == framing::flexible ? read_compact_nullable_bytes() : read_nullable_bytes();
 }
 
+std::optional<byte_chain> reader::read_nullable_chain(framing f) {
+  std::int64_t size = 0;
+  if (f == framing::flexible) {
+    size = static_cast<std::int64_t>(read_uvarint()) - 1;
+  } else {
+    size = read_int32();
+    if (size < -1) fail(codec_errc::invalid_length, "negative bytes length");
+  }
+  if (!ok() || size < 0) return std::nullopt;
+  if (static_cast<std::uint64_t>(size) > remaining()) {
+    fail(codec_errc::invalid_length, "bytes length exceeds the input");
+    return std::nullopt;
+  }
+  const std::string_view bytes = data_.substr(pos_, static_cast<std::size_t>(size));
+  pos_ += static_cast<std::size_t>(size);
+  if (!owner_) return byte_chain(std::string(bytes));
+  byte_chain out;
+  out.append(shared_bytes{owner_, bytes});
+  return out;
+}
+
 std::int32_t reader::read_array_length(framing f) {
   return f == framing::flexible ? read_compact_array_length() : read_array_length();
 }
@@ -276,7 +297,61 @@ void reader::adopt_field_error(std::size_t field_start, const reader& field) {
 
 // --- writer -------------------------------------------------------------------------------------
 
+const std::string& writer::buffer() const {
+  CHRONIK_ASSERT(links_.empty(), "buffer() of a writer with linked pieces: use take_chain()");
+  return out_;
+}
+
+std::string writer::take() {
+  if (links_.empty()) return std::move(out_);
+  return take_chain().flatten();
+}
+
+byte_chain writer::take_chain() {
+  byte_chain out;
+  const auto own = std::make_shared<const std::string>(std::move(out_));
+  const std::string_view all(*own);
+  std::size_t from = 0;
+  for (auto& l : links_) {
+    out.append(shared_bytes{own, all.substr(from, l.at - from)});
+    out.append(std::move(l.piece));
+    from = l.at;
+  }
+  out.append(shared_bytes{own, all.substr(from)});
+  out_.clear();
+  links_.clear();
+  linked_bytes_ = 0;
+  return out;
+}
+
+void writer::write_linked(const byte_chain& bytes) {
+  for (const auto& p : bytes.pieces()) {
+    if (p.size() < link_min_bytes) {
+      out_.append(p.view);
+      continue;
+    }
+    links_.push_back({out_.size(), p});
+    linked_bytes_ += p.size();
+  }
+}
+
+void writer::write_nullable_bytes(const std::optional<byte_chain>& value, framing f) {
+  if (!value) {
+    if (f == framing::flexible) return write_uvarint(0);
+    return write_int32(-1);
+  }
+  CHRONIK_ASSERT(value->size() < static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()),
+                 "bytes longer than an int32 length allows");
+  if (f == framing::flexible) {
+    write_uvarint(static_cast<std::uint32_t>(value->size() + 1));
+  } else {
+    write_int32(static_cast<std::int32_t>(value->size()));
+  }
+  write_linked(*value);
+}
+
 void writer::patch_int32(std::size_t at, std::int32_t value) {
+  CHRONIK_ASSERT(links_.empty(), "patch_int32 after a piece was linked");
   CHRONIK_ASSERT(at + 4 <= out_.size(), "patch_int32 past the end of the buffer");
   const auto v = static_cast<std::uint32_t>(value);
   for (std::size_t i = 0; i < 4; ++i) {

@@ -1,5 +1,6 @@
 // The Kafka primitive types (https://kafka.apache.org/protocol#protocol_types): a bounds-checked
-// reader over a byte span and a writer appending to a std::string.
+// reader over a byte span and a writer appending to a std::string (large blobs may be linked in
+// rather than copied: byte_chain.h).
 //
 // The reader never throws and never trusts a length: a string, bytes or array length larger than
 // the remaining input is an error, never an allocation of that size. It keeps the first error (what and
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "kafka/protocol/byte_chain.h"
 #include "kafka/protocol/codec_error.h"
 
 namespace chronik::kafka {
@@ -39,6 +42,10 @@ class reader {
   explicit reader(std::string&&) = delete;
   explicit reader(std::span<const std::byte> input)
       : data_(reinterpret_cast<const char*>(input.data()), input.size()) {}
+  // Over `input`, which lies inside *owner: read_nullable_chain then references the owner's
+  // bytes instead of copying them (a client decoding a Fetch answer in place).
+  reader(std::string_view input, std::shared_ptr<const std::string> owner)
+      : data_(input), owner_(std::move(owner)) {}
 
   bool ok() const { return !error_.has_value(); }
   const std::optional<codec_error>& error() const { return error_; }
@@ -79,6 +86,8 @@ class reader {
   std::string read_bytes(framing f);
   std::optional<std::string> read_nullable_bytes(framing f);
   std::int32_t read_array_length(framing f);  // -1 = null
+  // Nullable bytes as a chain: a view of the owner's bytes when the reader has one, else a copy.
+  std::optional<byte_chain> read_nullable_chain(framing f);
   // The element count of a non-nullable array: null is an error and yields 0.
   std::int32_t read_count(framing f);
 
@@ -99,6 +108,7 @@ class reader {
   void adopt_field_error(std::size_t field_start, const reader& field);
 
   std::string_view data_;
+  std::shared_ptr<const std::string> owner_;  // may be null
   std::size_t pos_ = 0;
   std::optional<codec_error> error_;
 };
@@ -112,10 +122,14 @@ class writer {
  public:
   writer() = default;
 
-  const std::string& buffer() const { return out_; }
-  std::string take() { return std::move(out_); }
-  std::size_t size() const { return out_.size(); }
-  // Overwrites 4 bytes at `at` (a length prefix reserved earlier).
+  // The output, when nothing was linked (write_linked).
+  const std::string& buffer() const;
+  // The output in one string; linked pieces are copied in.
+  std::string take();
+  // The output as a chain: the writer's own bytes, with the linked pieces referenced in place.
+  byte_chain take_chain();
+  std::size_t size() const { return out_.size() + linked_bytes_; }
+  // Overwrites 4 bytes at `at` (a length prefix reserved earlier); nothing may be linked yet.
   void patch_int32(std::size_t at, std::int32_t value);
 
   void write_int8(std::int8_t value);
@@ -149,6 +163,13 @@ class writer {
   void write_array_length(std::int32_t count, framing f);  // -1 = null
   void write_array_length(std::size_t count, framing f);
 
+  // Kafka bytes whose content is a chain (Fetch records): the length, then the pieces linked
+  // into the output without a copy (docs/kafka.md "Fetch without copies"). Pieces smaller than
+  // link_min_bytes are copied: a separate buffer of the write costs more than copying them.
+  void write_nullable_bytes(const std::optional<byte_chain>& value, framing f);
+  void write_linked(const byte_chain& bytes);
+  static constexpr std::size_t link_min_bytes = 4096;
+
   // Writes a tagged-field section (flexible only). `fields` must be sorted by tag.
   void write_tagged_fields(framing f, const std::vector<tagged_field>& fields);
   void write_empty_tagged_fields(framing f) {
@@ -157,6 +178,13 @@ class writer {
 
  private:
   std::string out_;
+  // Linked pieces and where they sit: each goes before out_[at], after those linked earlier.
+  struct link {
+    std::size_t at;
+    shared_bytes piece;
+  };
+  std::vector<link> links_;
+  std::size_t linked_bytes_ = 0;
 };
 
 // --- arrays -------------------------------------------------------------------------------------

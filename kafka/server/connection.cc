@@ -1,7 +1,7 @@
 #include "kafka/server/connection.h"
 
-#include <array>
 #include <utility>
+#include <vector>
 
 #include <asio/read.hpp>
 #include <asio/write.hpp>
@@ -125,16 +125,21 @@ void connection::flush() {
     slots_.pop_front();
     ++first_seq_;
     if (r.what != handler_reply::kind::respond) continue;
-    // The size, the response header and the body go out as buffers of one write: a Fetch answer
-    // of megabytes is not copied again just to put a few bytes in front of it.
+    // The size, the response header and the body's pieces go out as buffers of one gathering
+    // write: a Fetch answer of megabytes is not copied again, neither to put a few bytes in
+    // front of it nor to join the record batches it references.
     out_prefix_ = std::move(r.prefix);
     out_ = std::move(r.frame);
     put_size(out_size_, out_prefix_.size() + out_.size());
     writing_ = true;
-    const std::array<asio::const_buffer, 3> buffers{asio::buffer(out_size_), asio::buffer(out_prefix_),
-                                                    asio::buffer(out_)};
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(2 + out_.pieces().size());
+    buffers.push_back(asio::buffer(out_size_));
+    if (!out_prefix_.empty()) buffers.push_back(asio::buffer(out_prefix_));
+    for (const auto& p : out_.pieces()) buffers.push_back(asio::buffer(p.view.data(), p.view.size()));
     asio::async_write(socket_, buffers, [self = shared_from_this()](asio::error_code ec, std::size_t) {
       self->writing_ = false;
+      self->out_ = byte_chain();  // lets go of shared record batches now, not at the next answer
       if (self->closed_) return;
       if (ec) {
         self->close();

@@ -66,7 +66,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t next_seq_ = 0;
   std::uint8_t out_size_[4] = {};  // the size prefix of the answer being written
   std::string out_prefix_;         // its response header
-  std::string out_;                // the answer being written
+  byte_chain out_;                 // the answer being written (kept alive until written)
 };
 
 }  // namespace chronik::kafka

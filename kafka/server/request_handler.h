@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "kafka/protocol/byte_chain.h"
+
 namespace chronik::kafka {
 
 struct handler_reply {
@@ -18,14 +20,15 @@ struct handler_reply {
     close,    // the request was malformed: log `why` and close the connection
   };
   kind what = kind::respond;
-  // The answer is `prefix` then `frame`, written as separate buffers of one write: a handler puts
-  // the response header in `prefix`, so a Fetch body of megabytes is never copied behind it.
-  std::string frame;
+  // The answer is `prefix` then `frame`, written as separate buffers of one gathering write: a
+  // handler puts the response header in `prefix`, and the frame's pieces (a Fetch body links
+  // record batches from shared memory, kafka/protocol/byte_chain.h) are never copied together.
+  byte_chain frame;
   std::string why;
   std::string prefix;
 
-  static handler_reply respond(std::string f) { return {kind::respond, std::move(f), {}, {}}; }
-  static handler_reply respond(std::string header, std::string body) {
+  static handler_reply respond(byte_chain f) { return {kind::respond, std::move(f), {}, {}}; }
+  static handler_reply respond(std::string header, byte_chain body) {
     return {kind::respond, std::move(body), {}, std::move(header)};
   }
   static handler_reply no_response() { return {kind::none, {}, {}, {}}; }

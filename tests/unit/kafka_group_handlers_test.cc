@@ -85,7 +85,7 @@ class kafka_group_handlers_test : public ::testing::Test {
   auto decode(const std::optional<handler_reply>& r, api_key key, std::int16_t version, Decode fn) {
     EXPECT_TRUE(r.has_value());
     EXPECT_EQ(r->what, handler_reply::kind::respond) << r->why;
-    const std::string whole = r->prefix + r->frame;
+    const std::string whole = r->prefix + r->frame.flatten();
     reader rd(whole);
     auto corr = decode_response_header(rd, key, version);
     EXPECT_TRUE(corr && *corr == 7);

@@ -41,7 +41,8 @@ produce_probe& produce(partition_cluster& c, std::deque<produce_probe>& probes, 
   return probes.back();
 }
 
-std::vector<std::string> split(const std::string& records) {
+std::vector<std::string> split(const byte_chain& chain) {
+  const std::string records = chain.flatten();
   std::vector<std::string> out;
   auto batches = split_record_batches(records, crc_check::verify);
   EXPECT_TRUE(batches.has_value());
@@ -110,7 +111,7 @@ TEST(partition_replica, fetch_returns_the_produced_bytes_and_never_passes_the_hi
   auto mid = leader.fetch(5, 1);
   ASSERT_TRUE(mid.has_value());
   ASSERT_FALSE(mid->records.empty());
-  EXPECT_EQ(parse_record_batch_header(mid->records)->base_offset, 3);
+  EXPECT_EQ(parse_record_batch_header(mid->records.flatten())->base_offset, 3);
   EXPECT_EQ(split(mid->records).size(), 2u);  // max_bytes 1: only the first entry
 
   // At the high watermark: nothing yet. Past it: out of range.
@@ -235,6 +236,52 @@ TEST(partition_replica, a_leader_change_keeps_offsets_dense_and_unique) {
   // The epoch is the new term for the new leader's batches.
   EXPECT_GT(parse_record_batch_header(batches.back())->partition_leader_epoch,
             parse_record_batch_header(batches.front())->partition_leader_epoch);
+
+  // The old leader's log was truncated where its lost proposals sat. Leading again, it answers
+  // from its entry cache and its WAL with exactly the new leader's bytes: nothing of the lost
+  // proposals (they were never applied, so never cached).
+  ASSERT_TRUE(c.elect(g, 0));
+  auto again = replica(c, 0).fetch(0, 1 << 20);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->records.flatten(), data->records.flatten());
+  EXPECT_EQ(again->records.flatten().find("lost"), std::string::npos);
+  EXPECT_GT(c.manager(0).cache().entries(), 0u);
+}
+
+TEST(partition_replica, fetch_joins_entries_from_the_wal_and_from_the_cache_into_the_same_bytes) {
+  // A cache that holds only the newest few entries: a fetch from offset 0 reads the older ones
+  // from the WAL and takes the newer ones from the cache. A node without a cache must answer
+  // the same bytes, at every start offset, entry boundaries and the middle of entries alike.
+  constexpr std::size_t entry_bytes = 600;  // one batch of 500 payload bytes and its header
+  partition_cluster small(3, 4 * entry_bytes);
+  partition_cluster none(3, 0);
+  std::deque<produce_probe> probes;
+  for (auto* c : {&small, &none}) {
+    c->create("t", g.value, three);
+    ASSERT_TRUE(c->elect(g, 0));
+    for (int k = 0; k < 10; ++k) produce(*c, probes, 0, make_batch(3, 1, std::string(500, static_cast<char>('a' + k))));
+    ASSERT_TRUE(c->run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+    ASSERT_EQ(replica(*c, 0).high_watermark(), 30);
+  }
+  const auto& cache = small.manager(0).cache();
+  EXPECT_GT(cache.entries(), 0u);
+  EXPECT_LT(cache.entries(), 10u) << "older entries were evicted";
+  EXPECT_EQ(none.manager(0).cache().entries(), 0u);
+  for (std::int64_t offset = 0; offset <= 30; ++offset) {
+    for (std::uint64_t max : {std::uint64_t{1}, std::uint64_t{3 * entry_bytes}, std::uint64_t{1} << 20}) {
+      auto a = replica(small, 0).fetch(offset, max);
+      auto b = replica(none, 0).fetch(offset, max);
+      ASSERT_TRUE(a.has_value() && b.has_value());
+      EXPECT_EQ(a->records.flatten(), b->records.flatten()) << "offset " << offset << " max " << max;
+    }
+  }
+  auto all = replica(small, 0).fetch(0, 1 << 20);
+  auto batches = split(all->records);
+  ASSERT_EQ(batches.size(), 10u);
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    EXPECT_EQ(parse_record_batch_header(batches[k])->base_offset, static_cast<std::int64_t>(3 * k));
+    EXPECT_EQ(unstamped(batches[k]), unstamped(make_batch(3, 1, std::string(500, static_cast<char>('a' + k)))));
+  }
 }
 
 TEST(partition_replica, retention_compacts_and_a_lagging_replica_catches_up_from_the_snapshot) {
@@ -255,12 +302,16 @@ TEST(partition_replica, retention_compacts_and_a_lagging_replica_catches_up_from
   EXPECT_EQ(replica(c, 0).fetch(0, 1 << 20).error(), partition_errc::offset_out_of_range);
   auto kept = replica(c, 0).fetch(start, 1 << 20);
   ASSERT_TRUE(kept.has_value());
-  EXPECT_EQ(parse_record_batch_header(kept->records)->base_offset, start);
+  EXPECT_EQ(parse_record_batch_header(kept->records.flatten())->base_offset, start);
+
+  // Compaction dropped the cached entries it removed from the log too.
+  EXPECT_LT(c.manager(0).cache().entries(), 10u);
 
   // Node 3 missed everything; the entries it needs are compacted, so the leader sends the
   // partition snapshot and the entries after it.
   c.heal(2);
   ASSERT_TRUE(c.run_until([&] { return replica(c, 2).high_watermark() == 10; }));
+  EXPECT_LT(c.manager(2).cache().entries(), 10u) << "only entries after the snapshot were applied";
   EXPECT_GE(replica(c, 2).log_start_offset(), start);
   // Node 3 leads now and serves the same offsets.
   ASSERT_TRUE(c.elect(g, 2));

@@ -62,7 +62,9 @@ inline std::string unstamped(std::string batch) {
 
 class partition_cluster {
  public:
-  explicit partition_cluster(std::size_t nodes = 3) : dirs_(nodes), hosts_(nodes), managers_(nodes), cut_(nodes, false) {
+  // cache_bytes: each node's entry cache (partition_manager_config::entry_cache_bytes).
+  explicit partition_cluster(std::size_t nodes = 3, std::uint64_t cache_bytes = partition_manager_config{}.entry_cache_bytes)
+      : cache_bytes_(cache_bytes), dirs_(nodes), hosts_(nodes), managers_(nodes), cut_(nodes, false) {
     log_ = std::make_shared<spdlog::logger>("partition_test", std::make_shared<spdlog::sinks::null_sink_mt>());
     for (std::size_t i = 0; i < nodes; ++i) open(i);
   }
@@ -173,9 +175,11 @@ class partition_cluster {
     mc.raft = raft();
     mc.steady_now = [this] { return clock_.steady; };
     mc.wall_now_ms = [this] { return clock_.wall_ms; };
+    mc.entry_cache_bytes = cache_bytes_;
     managers_[i] = std::make_unique<partition_manager>(*hosts_[i], node_id{i + 1}, mc, log_);
   }
 
+  std::uint64_t cache_bytes_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_{io_.get_executor()};
   std::shared_ptr<spdlog::logger> log_;

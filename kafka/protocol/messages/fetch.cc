@@ -117,7 +117,7 @@ fetch_partition_response read_partition_response(reader& r, std::int16_t version
     return a;
   });
   if (version >= 11) p.preferred_read_replica = r.read_int32();
-  p.records = r.read_nullable_bytes(f);
+  p.records = r.read_nullable_chain(f);
   read_partition_tags(r, f, p);
   return p;
 }

@@ -1,7 +1,7 @@
 // Fetch (key 1), versions 4-12; flexible from v12. v7 adds fetch sessions (KIP-227), v9 the
 // current leader epoch, v11 the rack id, v12 the last fetched epoch and tagged fields (cluster id
 // in the request; diverging epoch, current leader and snapshot id in the response). Topic ids (v13+)
-// are not implemented. Records stay an opaque (nullable) blob.
+// are not implemented. Records stay an opaque (nullable) blob, encoded without a copy.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kafka/protocol/api.h"
+#include "kafka/protocol/byte_chain.h"
 #include "kafka/protocol/error_code.h"
 #include "kafka/protocol/wire.h"
 
@@ -91,7 +92,9 @@ struct fetch_partition_response {
   std::optional<snapshot_id> snapshot;                // tag 2
   std::optional<std::vector<aborted_transaction>> aborted_transactions;  // v4+
   std::int32_t preferred_read_replica = -1;                              // v11+
-  std::optional<std::string> records;
+  // Whole record batches; the broker links them from shared memory (byte_chain.h), a decoded
+  // response holds them in one piece.
+  std::optional<byte_chain> records;
   bool operator==(const fetch_partition_response&) const = default;
 };
 
