@@ -1,6 +1,6 @@
 // ListOffsets (key 2), versions 1-6: the log start offset (timestamp -2), the high watermark
-// (-1), or the first offset whose batch holds a timestamp at or after the one asked for, from the
-// partition's leader replica. v0's multi-offset form is legacy and not served; v7's max-timestamp
+// (-1), or the first record whose timestamp is at or after the one asked for (looked up inside
+// its batch) with that record's timestamp, from the partition's leader replica. v0's multi-offset form is legacy and not served; v7's max-timestamp
 // query (-3) needs per-record timestamps the index does not keep. There are no transactions, so
 // both isolation levels see the high watermark.
 #include <memory>

@@ -54,10 +54,10 @@ std::vector<indexed_entry> partition_index::from_offset(std::int64_t offset, std
   return out;
 }
 
-std::optional<std::int64_t> partition_index::offset_for_timestamp(std::int64_t timestamp_ms) const {
+std::optional<indexed_entry> partition_index::entry_for_timestamp(std::int64_t timestamp_ms) const {
   // Timestamps need not grow with offsets (producers set them), so this is a scan, not a search.
   for (const auto& e : entries_)
-    if (e.max_timestamp >= timestamp_ms) return std::max(e.base_offset, log_start_);
+    if (e.max_timestamp >= timestamp_ms) return e;
   return std::nullopt;
 }
 

@@ -67,9 +67,10 @@ class partition_index {
   // (the first one always comes, as Kafka's Fetch requires). Empty when offset is at or past the
   // high watermark, or before the log start (the caller answers OFFSET_OUT_OF_RANGE).
   std::vector<indexed_entry> from_offset(std::int64_t offset, std::uint64_t max_bytes) const;
-  // ListOffsets by timestamp: the base offset of the first entry whose max timestamp is at least
-  // `timestamp_ms` (batch granularity), or nullopt when none is.
-  std::optional<std::int64_t> offset_for_timestamp(std::int64_t timestamp_ms) const;
+  // ListOffsets by timestamp: the first entry whose max timestamp is at least `timestamp_ms`, or
+  // nullopt when none is. The first record reaching it lies in this entry (the caller looks
+  // inside, kafka/protocol/batch_records.h, and raises the answer to the log start).
+  std::optional<indexed_entry> entry_for_timestamp(std::int64_t timestamp_ms) const;
 
   // Retention (Kafka's retention.ms and retention.bytes; < 0 disables each): the last Raft index
   // that may be dropped so that no entry whose max timestamp is older than now - retention_ms

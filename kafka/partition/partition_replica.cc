@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kafka/protocol/batch_records.h"
 #include "kafka/protocol/record_batch.h"
 
 namespace chronik::kafka {
@@ -311,8 +312,42 @@ std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
   if (timestamp_ms == -2) return offset_answer{index_.log_start_offset(), -1};
   if (timestamp_ms == -1) return offset_answer{index_.high_watermark(), -1};
-  if (auto o = index_.offset_for_timestamp(timestamp_ms)) return offset_answer{*o, timestamp_ms};
-  return offset_answer{-1, -1};
+  const auto e = index_.entry_for_timestamp(timestamp_ms);
+  if (!e) return offset_answer{-1, -1};
+  return first_record_at_or_after(*e, timestamp_ms);
+}
+
+// Kafka answers with the first *record* whose timestamp reaches the target, and that record's
+// timestamp; a producer's linger batch spans milliseconds, so it may lie inside a batch. The
+// entry's batches are read (cache or WAL) and looked into (kafka/protocol/batch_records.h). A
+// batch whose records cannot be read (possible: produce checks the batch, not each record)
+// answers with its own base offset and max timestamp, still at or before the record sought.
+offset_answer partition_replica::first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const {
+  const std::int64_t floor = std::max(e.base_offset, index_.log_start_offset());
+  const offset_answer whole_entry{floor, e.max_timestamp};
+  std::shared_ptr<const std::string> cached = cache_ != nullptr ? cache_->find(ref_.group, e.index) : nullptr;
+  std::string read;
+  if (!cached) {
+    auto got = host_.read_entries(ref_.group, e.index, e.index.next(), std::numeric_limits<std::uint64_t>::max());
+    if (!got || got->empty() || got->front().index != e.index) return whole_entry;
+    read = std::move(got->front().data);
+  }
+  auto batches = split_record_batches(cached ? std::string_view(*cached) : std::string_view(read), crc_check::skip);
+  if (!batches) return whole_entry;
+  // The stored base offsets may be unstamped (WAL) or stamped (cache): count from the entry's.
+  std::int64_t base = e.base_offset;
+  for (const auto& v : *batches) {
+    const std::int64_t batch_base = base;
+    base += offsets_of(v.header);
+    if (v.header.max_timestamp < timestamp_ms) continue;
+    auto records = record_positions(v);
+    if (!records) return offset_answer{std::max(batch_base, floor), v.header.max_timestamp};
+    for (const auto& r : *records) {
+      const std::int64_t offset = batch_base + (r.offset - v.header.base_offset);
+      if (r.timestamp >= timestamp_ms && offset >= floor) return offset_answer{offset, r.timestamp};
+    }
+  }
+  return whole_entry;
 }
 
 // ---- housekeeping ------------------------------------------------------------------------------

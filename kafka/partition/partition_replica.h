@@ -129,8 +129,8 @@ class partition_replica {
   // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
   // records when offset is the high watermark.
   std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes) const;
-  // -2: the log start; -1: the high watermark; else the first entry with a timestamp at or after
-  // `timestamp_ms` (offset -1 when none).
+  // -2: the log start; -1: the high watermark; else the first record with a timestamp at or after
+  // `timestamp_ms` and that record's timestamp (offset -1 when none).
   std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
 
   // --- housekeeping (the manager's tick) ------------------------------------------------------
@@ -171,6 +171,8 @@ class partition_replica {
   };
 
   void apply_entry(consensus::entry& e);
+  // ListOffsets by timestamp inside entry `e` (the first whose max timestamp reaches it).
+  offset_answer first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const;
   // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
   // (what was appended is a valid prefix).
   bool read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,

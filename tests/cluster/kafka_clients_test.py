@@ -215,8 +215,23 @@ class KafkaClients(unittest.TestCase):
             m = c.poll(1.0)
             if m is not None and not m.error():
                 got.append(m.value())
-        c.close()
         self.assertEqual(got, sent, "one partition: every value, in order")
+
+        # By timestamp inside compressed linger batches: ten records stamped base+0..base+9 ms go
+        # out in one batch per codec; a timestamp in the middle names the record, not the batch.
+        # (Stamped a day ahead, later for each codec: every earlier record's timestamp is smaller.)
+        for k, codec in enumerate(("gzip", "snappy", "lz4", "zstd")):
+            p = Producer({"bootstrap.servers": self.bootstrap(), "acks": "all", "compression.type": codec,
+                          "linger.ms": 200})
+            base = int(time.time() * 1000) + 86_400_000 + 1000 * k
+            for i in range(10):
+                p.produce("ck-data", value=f"ts-{codec}-{i}".encode(), partition=0, timestamp=base + i)
+            self.assertEqual(p.flush(30), 0)
+            first = c.offsets_for_times([TopicPartition("ck-data", 0, base)], timeout=10)[0].offset
+            mid = c.offsets_for_times([TopicPartition("ck-data", 0, base + 6)], timeout=10)[0].offset
+            self.assertGreaterEqual(first, 0, codec)
+            self.assertEqual(mid, first + 6, f"{codec}: the record stamped base+6, inside the batch")
+        c.close()
         type(self).failed = False
 
     def kafkajs(self):

@@ -12,37 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/record_test_util.h"
+
 namespace chronik::kafka {
 namespace {
 
-void put_uvarint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-void put_varlong(std::string& out, std::int64_t v) {
-  put_uvarint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-}
-
-// One record: attributes, timestamp delta, offset delta, key, value, no headers.
-std::string record(std::int64_t ts_delta, std::int32_t offset_delta, const std::string& value) {
-  std::string body;
-  body.push_back(0);
-  put_varlong(body, ts_delta);
-  put_varlong(body, offset_delta);
-  put_varlong(body, -1);  // null key
-  put_varlong(body, static_cast<std::int64_t>(value.size()));
-  body += value;
-  put_varlong(body, 0);  // headers
-  std::string out;
-  put_varlong(out, static_cast<std::int64_t>(body.size()));
-  return out + body;
-}
-
-// Three records 0, 1, 2 with timestamps base+0, base+5, base+9 (a producer's linger batch).
-std::string three_records() { return record(0, 0, "a") + record(5, 1, "bb") + record(9, 2, std::string(300, 'c')); }
+using testing::three_records;
 
 std::string gzip(const std::string& in) {
   z_stream s{};

@@ -40,15 +40,20 @@ TEST(PartitionIndex, FromOffsetFindsTheHoldingEntryAndRespectsTheByteBudget) {
   EXPECT_TRUE(ix.from_offset(-1, 1'000).empty());
 }
 
-TEST(PartitionIndex, OffsetForTimestampIsTheFirstEntryReachingIt) {
+TEST(PartitionIndex, EntryForTimestampIsTheFirstEntryReachingIt) {
   partition_index ix;
   ix.append(log_index{1}, batch(5, 100));
   ix.append(log_index{2}, batch(5, 300));
   ix.append(log_index{3}, batch(5, 200));  // producer timestamps need not grow
-  EXPECT_EQ(ix.offset_for_timestamp(50), 0);
-  EXPECT_EQ(ix.offset_for_timestamp(150), 5);
-  EXPECT_EQ(ix.offset_for_timestamp(300), 5);
-  EXPECT_EQ(ix.offset_for_timestamp(301), std::nullopt);
+  const auto base = [&](std::int64_t ts) -> std::optional<std::int64_t> {
+    auto e = ix.entry_for_timestamp(ts);
+    return e ? std::optional(e->base_offset) : std::nullopt;
+  };
+  EXPECT_EQ(base(50), 0);
+  EXPECT_EQ(base(150), 5);
+  EXPECT_EQ(base(300), 5);
+  EXPECT_EQ(base(301), std::nullopt);
+  EXPECT_EQ(ix.entry_for_timestamp(150)->index, log_index{2});
 }
 
 TEST(PartitionIndex, RetentionByTimeAndSizeKeepsTheNewestEntry) {

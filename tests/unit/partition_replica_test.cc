@@ -13,6 +13,7 @@
 #include "kafka/protocol/record_batch.h"
 #include "metadata/meta_commands.h"
 #include "tests/unit/partition_test_util.h"
+#include "tests/unit/record_test_util.h"
 
 namespace chronik::kafka {
 namespace {
@@ -281,6 +282,37 @@ TEST(partition_replica, fetch_joins_entries_from_the_wal_and_from_the_cache_into
   for (std::size_t k = 0; k < batches.size(); ++k) {
     EXPECT_EQ(parse_record_batch_header(batches[k])->base_offset, static_cast<std::int64_t>(3 * k));
     EXPECT_EQ(unstamped(batches[k]), unstamped(make_batch(3, 1, std::string(500, static_cast<char>('a' + k)))));
+  }
+}
+
+TEST(partition_replica, list_offsets_by_timestamp_finds_the_record_inside_a_batch) {
+  // A linger batch of three records stamped 1000, 1005 and 1009 ms, stored at offsets 2..4 after
+  // a batch of two at 900. Kafka answers with the first record at or after the target and that
+  // record's timestamp, from the cache and from the WAL alike.
+  for (std::uint64_t cache_bytes : {std::uint64_t{1} << 20, std::uint64_t{0}}) {
+    partition_cluster c(3, cache_bytes);
+    c.create("t", g.value, three);
+    ASSERT_TRUE(c.elect(g, 0));
+    std::deque<produce_probe> probes;
+    produce(c, probes, 0, make_batch(2, 900, "early"));
+    record_batch_header h;
+    h.last_offset_delta = 2;
+    h.records_count = 3;
+    h.base_timestamp = 1'000;
+    h.max_timestamp = 1'009;
+    produce(c, probes, 0, build_record_batch(h, testing::three_records()));
+    ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+    ASSERT_EQ(replica(c, 0).high_watermark(), 5);
+    const auto at = [&](std::int64_t ts) { return *replica(c, 0).list_offsets(ts); };
+    EXPECT_EQ(at(1'000).offset, 2) << "cache " << cache_bytes;
+    EXPECT_EQ(at(1'001).offset, 3);
+    EXPECT_EQ(at(1'001).timestamp, 1'005);
+    EXPECT_EQ(at(1'006).offset, 4);
+    EXPECT_EQ(at(1'009).timestamp, 1'009);
+    EXPECT_EQ(at(1'010).offset, -1);
+    // The first batch's records are opaque to the broker (make_batch): its base offset answers.
+    EXPECT_EQ(at(800).offset, 0);
+    EXPECT_EQ(at(800).timestamp, 900);
   }
 }
 
