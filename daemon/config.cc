@@ -195,6 +195,12 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.num_partitions = static_cast<std::int32_t>(*n);
     return {};
   }
+  if (key == "fetch_cache_bytes") {
+    auto n = want_int(key, v, 0, std::int64_t{64} << 30, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.fetch_cache_bytes = static_cast<std::uint64_t>(*n);
+    return {};
+  }
   if (key == "default_replication_factor") {
     auto n = want_int(key, v, 1, 16, flag);
     if (!n) return std::unexpected(n.error());
@@ -260,6 +266,7 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
                           std::string_view flag = {}) {
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
+      key == "fetch_cache_bytes" ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }

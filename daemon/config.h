@@ -73,6 +73,10 @@ struct node_config {
   // Kafka: replication factor of a topic created without one, capped at the live brokers
   // (default.replication.factor; Kafka's default of 1 would defeat Raft). 1..16, default 3.
   std::int16_t default_replication_factor = 3;
+  // Kafka: bytes of recently applied record batches kept in memory for fetches, shared by every
+  // partition on the node (kafka/partition/entry_cache.h); 0 serves every fetch from the WAL.
+  // 0..64 GiB, default 256 MiB.
+  std::uint64_t fetch_cache_bytes = 256ull << 20;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.

@@ -83,6 +83,7 @@ kafka::partition_manager* kafka_service::manager() {
   if (manager_ || meta_.host() == nullptr || !*alive_) return manager_.get();
   kafka::partition_manager_config pc;
   pc.raft = meta_.timing().raft;
+  pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   manager_ = std::make_unique<kafka::partition_manager>(*meta_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.

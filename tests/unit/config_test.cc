@@ -337,8 +337,11 @@ TEST_F(config_test, meta_voters_and_voter_replace_after) {
 }
 
 TEST_F(config_test, kafka_topic_defaults) {
-  auto cfg = load_node_config(write("auto_create_topics = false\nnum_partitions = 6\ndefault_replication_factor = 1\n"), {});
+  auto cfg = load_node_config(
+      write("auto_create_topics = false\nnum_partitions = 6\ndefault_replication_factor = 1\nfetch_cache_bytes = 0\n"), {});
   ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->fetch_cache_bytes, 0u);
+  EXPECT_EQ(error_of("fetch_cache_bytes = -1\n"), "config error: fetch_cache_bytes: -1 is out of range 0..68719476736");
   EXPECT_FALSE(cfg->auto_create_topics);
   EXPECT_EQ(cfg->num_partitions, 6);
   EXPECT_EQ(cfg->default_replication_factor, 1);
