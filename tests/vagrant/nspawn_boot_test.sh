@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
 # `make test-vagrant` (root, minutes; not part of `make test`): what `vagrant up` does, without a
 # hypervisor. Three Debian 12 containers boot with systemd as init (`systemd-nspawn -b`), each in
-# its own network namespace with a veth on a bridge and the address the Vagrantfile gives that node
-# (vagrant/plan.rb). The real vagrant/provision.sh runs in each, in a random order, with the
-# environment the Vagrantfile passes. Then the test checks:
+# its own network namespace with a veth on a bridge and the address the Vagrantfile gives that node.
+# The real vagrant/provision.sh runs in each, in a random order, with the environment the
+# Vagrantfile passes; names, addresses and that environment come from vagrant/plan.rb itself (ruby,
+# which Vagrant depends on). Like Vagrant's rsync synced folder, /vagrant in every container is a
+# copy of the working tree taken once at the start (with the Vagrantfile's excludes), so edits made
+# to the checkout during a run do not reach the nodes half-way. Then the test checks:
 #   1. the three chronik.service units form one cluster: every node lists 3 alive members and 3
 #      alive brokers with one cluster id, and Kafka Metadata (kcat -L) lists 3 brokers;
-#   2. a daemon killed with kill -9 is restarted by systemd and rejoins (same cluster, 3 alive);
+#   2. a daemon killed with kill -9 is restarted by systemd (new MainPID, NRestarts + 1) and
+#      rejoins: the restarted process and the others see the same cluster with 3 alive members and
+#      brokers, and kcat -L lists 3 brokers again;
 #   3. `systemctl stop` is a graceful leave (exit 0, others show the node "left"), and it rejoins;
 #   4. rerunning the provisioner changes nothing and does not restart the daemon.
 # It removes what it created (containers, bridge, veths, node copies, the tmpfs it mounted) on
-# success and on failure, and stops only the systemd-nspawn processes it started, by PID.
+# success and on failure (EXIT trap; INT and TERM interrupt the long steps, which run in the
+# background), and stops only the systemd-nspawn processes it started, by PID. The containers have
+# no route out and nothing on the host has an address on the bridge: the test's traffic stays
+# between its own containers (only the image refresh uses the host's network, to reach the Debian
+# mirror). Every wait polls for its condition with a deadline.
 #
 # Cached in build-vagrant/ (CHRONIK_VAGRANT_WORK): image/ (debootstrap plus the packages the
-# provisioner installs, refreshed with scripts/install-deps.sh each run) and build/ (the CMake tree
-# the containers share at /var/cache/chronik/build, so that only the first node compiles).
+# provisioner installs, refreshed with the snapshot's scripts/install-deps.sh each run), src/ (the
+# snapshot, updated with rsync) and build/ (the CMake tree the containers share at
+# /var/cache/chronik/build, so that only the first node compiles).
 # JOBS (default 2) is the provisioner's -j.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${CHRONIK_VAGRANT_WORK:-$top/build-vagrant}
 image=$work/image
+src=$work/src
 jobs=${JOBS:-2}
 mirror=${CHRONIK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 count=3
-subnet=192.168.56
 bridge=chronikvg0
 run_dir=$work/run
 path_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -38,7 +48,7 @@ fail() {
 
 # --- packages on the host -----------------------------------------------------------------------
 missing=()
-for p in debootstrap systemd-container iproute2 util-linux; do
+for p in debootstrap systemd-container iproute2 util-linux ruby rsync; do
   [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
 done
 if ((${#missing[@]} > 0)); then
@@ -47,11 +57,62 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# --- the layout the Vagrantfile computes (vagrant/plan.rb) -------------------------------------
+# node_ip[I], node_name[I], and node_env[I]: the provisioner's environment, one KEY=VALUE a line.
+# rsync_excludes: the Vagrantfile's rsync__exclude patterns.
+declare -A node_ip=() node_name=() node_env=()
+rsync_excludes=()
+layout=$(ruby -e '
+  require ARGV[0]
+  ChronikPlan::RSYNC_EXCLUDE.each { |e| puts "exclude - #{e}" }
+  nodes = ChronikPlan.nodes(Integer(ARGV[1]))
+  nodes.each do |n|
+    puts "node #{n.id} #{n.name} #{n.ip}"
+    ChronikPlan.provision_env(n, nodes, nodes.size).each { |k, v| puts "env #{n.id} #{k}=#{v}" }
+  end' "$top/vagrant/plan.rb" "$count") || fail "ruby could not evaluate vagrant/plan.rb"
+while read -r kind i rest; do
+  case $kind in
+    node)
+      node_name[$i]=${rest%% *}
+      node_ip[$i]=${rest#* }
+      ;;
+    env) node_env[$i]+="$rest"$'\n' ;;
+    exclude) rsync_excludes+=("--exclude=$rest") ;;
+  esac
+done <<<"$layout"
+((${#node_ip[@]} == count)) || fail "vagrant/plan.rb gave ${#node_ip[@]} nodes, not $count"
+ip_of() { echo "${node_ip[$1]}"; }
+
 # --- state for cleanup --------------------------------------------------------------------------
 declare -A nspawn_pid=() leader=()
 created_bridge=0
+created_run_dir=0
 mounted_tmpfs=0
-ip_of() { echo "$subnet.$((10 + $1))"; }
+bg_pid=""   # the long foreground step running in the background (run_bg), if any
+started=$SECONDS
+phase_start=$SECONDS
+phase_label=""
+timings=()
+# phase LABEL TEXT...: ends the current phase (records how long it took under its label) and
+# announces the next; `phase ""` ends the last one.
+phase() {
+  [[ -z $phase_label ]] || timings+=("$phase_label $((SECONDS - phase_start)) s")
+  phase_start=$SECONDS
+  phase_label=$1
+  shift
+  (($# == 0)) || say "$*"
+}
+
+# run_bg CMD...: runs CMD in the background and waits for it, so that INT and TERM reach the trap
+# at once instead of after CMD; cleanup stops it by PID. Returns CMD's status.
+run_bg() {
+  "$@" &
+  bg_pid=$!
+  local rc=0
+  wait "$bg_pid" || rc=$?
+  bg_pid=""
+  return "$rc"
+}
 
 # in_node I CMD...: runs CMD inside node I's container (all its namespaces), with a clean env.
 in_node() {
@@ -73,8 +134,20 @@ cleanup() {
   local rc=$?
   set +e
   if ((rc != 0)); then diagnostics; fi
+  # A step interrupted by INT/TERM: its own process (in a container, the container's poweroff
+  # below ends what it started there).
+  if [[ -n $bg_pid ]] && kill -0 "$bg_pid" 2>/dev/null; then
+    kill -TERM "$bg_pid" 2>/dev/null
+    for _ in $(seq 60); do
+      kill -0 "$bg_pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -KILL "$bg_pid" 2>/dev/null
+    wait "$bg_pid" 2>/dev/null
+  fi
   # SIGTERM to systemd-nspawn powers the container off (its systemd stops chronik.service: a
   # graceful leave); SIGKILL to that same process (and its container's init) after 30 s.
+  local t0=$SECONDS
   for i in "${!nspawn_pid[@]}"; do kill -TERM "${nspawn_pid[$i]}" 2>/dev/null; done
   for i in "${!nspawn_pid[@]}"; do
     local pid=${nspawn_pid[$i]}
@@ -90,10 +163,19 @@ cleanup() {
     fi
     ip link del "vb-cvg-node$i" 2>/dev/null
   done
+  ((${#nspawn_pid[@]} == 0)) || echo "containers stopped in $((SECONDS - t0)) s"
   ((created_bridge)) && ip link del "$bridge" 2>/dev/null
   ((mounted_tmpfs)) && umount /run/systemd/nspawn
-  rm -rf "$run_dir"
-  if ((rc == 0)); then echo "nspawn boot test: passed"; else echo "nspawn boot test: FAILED (exit $rc)" >&2; fi
+  if ((created_run_dir)); then
+    t0=$SECONDS
+    rm -rf "$run_dir"
+    echo "node copies removed in $((SECONDS - t0)) s"
+  fi
+  phase ""
+  local t summary=""
+  for t in "${timings[@]}"; do summary+="${summary:+, }$t"; done
+  echo "timings: $summary"
+  if ((rc == 0)); then echo "nspawn boot test: passed in $((SECONDS - started)) s"; else echo "nspawn boot test: FAILED (exit $rc)" >&2; fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -108,6 +190,13 @@ for i in $(seq "$count"); do
 done
 [[ -e $run_dir ]] && fail "$run_dir exists: another run in progress, or a killed one (remove it)"
 
+# --- the source the nodes see at /vagrant: a snapshot, as Vagrant's rsync makes -----------------
+phase snapshot "copy the working tree to $src (rsync, the Vagrantfile's excludes)"
+own_excludes=()
+[[ $work/ == "$top"/* ]] && own_excludes+=("--exclude=/${work#"$top"/}/")
+mkdir -p "$src"
+rsync -a --delete "${rsync_excludes[@]}" "${own_excludes[@]}" "$top/" "$src/"
+
 # systemd-nspawn keeps per-machine state under /run/systemd/nspawn; on this kind of machine that
 # must be a tmpfs (DESIGN.md §6).
 mkdir -p /run/systemd/nspawn
@@ -119,10 +208,10 @@ nspawn_common=(-q --register=no --keep-unit)
 
 # --- the base image (cached) --------------------------------------------------------------------
 if [[ ! -f $image/.chronik-image-ready ]]; then
-  say "debootstrap Debian 12 into $image (once)"
+  phase debootstrap "debootstrap Debian 12 into $image (once)"
   rm -rf "$image.tmp"
   mkdir -p "$work"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,ca-certificates,curl \
+  run_bg debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,ca-certificates,curl \
     bookworm "$image.tmp" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -20 "$work/debootstrap.log"; fail "debootstrap failed (log: $work/debootstrap.log)"; }
   touch "$image.tmp/.chronik-image-ready"
@@ -130,25 +219,24 @@ if [[ ! -f $image/.chronik-image-ready ]]; then
 fi
 # The provisioner installs packages with scripts/install-deps.sh; the containers have no route out,
 # so the image gets them here, with the host's network (a no-op once they are installed).
-say "packages in the image (scripts/install-deps.sh)"
-systemd-nspawn "${nspawn_common[@]}" -D "$image" --resolv-conf=copy-host --bind-ro="$top:/vagrant" \
-  --setenv=CHRONIK_VAGRANT_DEPS=0 /vagrant/scripts/install-deps.sh
+phase image-packages "packages in the image (scripts/install-deps.sh)"
+run_bg systemd-nspawn "${nspawn_common[@]}" -D "$image" --resolv-conf=copy-host --bind-ro="$src:/vagrant" \
+  --setenv=CHRONIK_VAGRANT_DEPS=0 /vagrant/scripts/install-deps.sh ||
+  fail "scripts/install-deps.sh failed in the image"
 
 # --- the bridge and the node copies -------------------------------------------------------------
 ip link add "$bridge" type bridge
 created_bridge=1
 ip link set "$bridge" up
-mkdir -p "$run_dir" "$work/build"
-
-hosts=()
-for i in $(seq "$count"); do hosts+=("$(ip_of "$i") node$i"); done
-hosts_csv=$(IFS=,; echo "${hosts[*]}")
+mkdir "$run_dir"
+created_run_dir=1
+mkdir -p "$work/build"
 
 prepare_node() {
   local i=$1 root=$run_dir/node$1
   cp -a --reflink=auto "$image" "$root"
   : >"$root/etc/machine-id" # each container boots with a machine id of its own
-  echo "node$i" >"$root/etc/hostname"
+  echo "${node_name[$i]}" >"$root/etc/hostname"
   # What Vagrant's private_network does in a VM: the node's static address on its second NIC.
   mkdir -p "$root/etc/systemd/network"
   cat >"$root/etc/systemd/network/10-chronik.network" <<EOF
@@ -165,8 +253,8 @@ EOF
 
 boot_node() {
   local i=$1 root=$run_dir/node$1
-  systemd-nspawn "${nspawn_common[@]}" -b -D "$root" --machine="cvg-node$i" --hostname="node$i" \
-    --network-bridge="$bridge" --bind-ro="$top:/vagrant" --bind="$work/build:/var/cache/chronik/build" \
+  systemd-nspawn "${nspawn_common[@]}" -b -D "$root" --machine="cvg-node$i" --hostname="${node_name[$i]}" \
+    --network-bridge="$bridge" --bind-ro="$src:/vagrant" --bind="$work/build:/var/cache/chronik/build" \
     --console=read-only >"$work/node$i.console.log" 2>&1 &
   nspawn_pid[$i]=$!
   # The container's init is systemd-nspawn's child once it has exec'ed systemd.
@@ -191,23 +279,26 @@ boot_node() {
   echo "node $i booted (systemd $state, pid ${leader[$i]} on the host, $(ip_of "$i") on host0)"
 }
 
+# provision_node I: vagrant/provision.sh in node I with the environment the Vagrantfile gives it.
 provision_node() {
-  local i=$1 seeds=() j
-  for j in $(seq "$count"); do [[ $j == "$i" ]] || seeds+=("$(ip_of "$j"):7946"); done
-  in_node "$i" timeout 3600 env CHRONIK_NODE_ID="$i" CHRONIK_BIND="$(ip_of "$i")" \
-    CHRONIK_SEEDS="$(IFS=,; echo "${seeds[*]}")" CHRONIK_BOOTSTRAP_EXPECT="$count" \
-    CHRONIK_HOSTS="$hosts_csv" CHRONIK_SRC=/vagrant CHRONIK_JOBS="$jobs" \
-    bash /vagrant/vagrant/provision.sh
+  local i=$1 env_lines=()
+  mapfile -t env_lines < <(printf '%s' "${node_env[$i]}")
+  in_node "$i" timeout 3600 env "${env_lines[@]}" CHRONIK_JOBS="$jobs" bash /vagrant/vagrant/provision.sh
+}
+# provision_logged I: the same, its output prefixed with [nodeI].
+provision_logged() {
+  provision_node "$1" 2>&1 | sed "s/^/[node$1] /"
 }
 
 # Vagrant with VirtualBox boots and provisions one VM after the other; here in a random order.
 order=$(seq "$count" | shuf | tr '\n' ' ')
 say "boot and provision in the order: $order"
 for i in $order; do
+  phase "boot-node$i" "copy the image and boot node $i"
   prepare_node "$i"
   boot_node "$i"
-  say "provisioning node $i"
-  if ! provision_node "$i" 2>&1 | sed "s/^/[node$i] /"; then fail "node $i: provision.sh failed"; fi
+  phase "provision-node$i" "provisioning node $i"
+  run_bg provision_logged "$i" || fail "node $i: provision.sh failed"
 done
 
 # --- checks -------------------------------------------------------------------------------------
@@ -259,21 +350,34 @@ wait_formed() {
   done
 }
 
-say "check: one cluster"
+phase check-formation "check: one cluster"
 wait_formed "formation"
 first_id=$formed_id
 for i in $(seq "$count"); do
   in_node 1 chronik-server cluster status --admin "$(ip_of "$i"):9644" | sed "s/^/[node$i status] /"
 done
-for i in $(seq "$count"); do
-  meta=$(in_node "$i" timeout 15 kcat -b "$(ip_of "$i"):9092" -L -m 5 2>&1 || true)
-  grep -q "^ $count brokers:" <<<"$meta" || { echo "$meta"; fail "node $i: kcat -L does not list $count brokers"; }
-done
+# kcat_brokers FROM TO: kcat -L in node FROM against node TO's Kafka port lists $count brokers, all
+# at the plan's addresses (polled, 60 s: a restarted broker may take a moment to re-register).
+kcat_brokers() {
+  local from=$1 to=$2 deadline=$((SECONDS + 60)) j ok
+  while :; do
+    meta=$(in_node "$from" timeout 15 kcat -b "$(ip_of "$to"):9092" -L -m 5 2>&1 || true)
+    ok=0
+    if grep -q "^ $count brokers:" <<<"$meta"; then
+      ok=1
+      for j in $(seq "$count"); do grep -q "^  broker $j at $(ip_of "$j"):9092" <<<"$meta" || ok=0; done
+    fi
+    ((ok)) && return 0
+    ((SECONDS < deadline)) || { echo "$meta"; fail "kcat -L in node $from against node $to does not list $count brokers"; }
+    sleep 1
+  done
+}
+for i in $(seq "$count"); do kcat_brokers "$i" "$i"; done
 echo "kcat -L on node $count:"
 echo "$meta"
 echo "kcat -L lists $count brokers on every node"
 
-say "check: kill -9 of the daemon on node 2; systemd restarts it and it rejoins"
+phase check-kill9 "check: kill -9 of the daemon on node 2; systemd restarts it and it rejoins"
 old_pid=$(in_node 2 systemctl show -p MainPID --value chronik.service)
 old_restarts=$(in_node 2 systemctl show -p NRestarts --value chronik.service)
 [[ $old_pid =~ ^[1-9][0-9]*$ ]] || fail "node 2: chronik.service has no main pid"
@@ -294,8 +398,14 @@ wait_formed "after kill -9"
 [[ $formed_id == "$first_id" ]] || fail "after kill -9 the cluster id changed: $first_id -> $formed_id"
 code=$(in_node 2 curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of 2):9644/health" || true)
 [[ $code == 200 ]] || fail "node 2: /health answers $code after rejoining"
+now_pid=$(in_node 2 systemctl show -p MainPID --value chronik.service)
+[[ $now_pid == "$new_pid" ]] || fail "node 2: the daemon restarted again ($new_pid -> $now_pid) while rejoining"
+kcat_brokers 2 2
+kcat_brokers 1 2
+kcat_brokers 3 1
+echo "after kill -9: kcat -L lists $count brokers from node 2 (restarted) and from nodes 1 and 3"
 
-say "check: systemctl stop on node 3 is a graceful leave; start rejoins"
+phase check-stop "check: systemctl stop on node 3 is a graceful leave; start rejoins"
 in_node 3 timeout 30 systemctl stop chronik.service
 result=$(in_node 3 systemctl show -p Result --value chronik.service)
 status=$(in_node 3 systemctl show -p ExecMainStatus --value chronik.service)
@@ -310,7 +420,7 @@ in_node 3 systemctl start chronik.service
 wait_formed "after stop and start"
 [[ $formed_id == "$first_id" ]] || fail "after restart the cluster id changed: $first_id -> $formed_id"
 
-say "check: rerunning the provisioner on node 1 changes nothing"
+phase check-reprovision "check: rerunning the provisioner on node 1 changes nothing"
 pid_before=$(in_node 1 systemctl show -p MainPID --value chronik.service)
 out=$(provision_node 1 2>&1) || { echo "$out"; fail "node 1: second provision.sh run failed"; }
 grep '^provision\[' <<<"$out" || true
@@ -319,3 +429,4 @@ grep -q 'changed:' <<<"$out" && fail "node 1: the second run changed files"
 [[ $pid_before == "$pid_after" ]] || fail "node 1: the second run restarted the daemon ($pid_before -> $pid_after)"
 grep -c '^# BEGIN chronik nodes' "$run_dir/node1/etc/hosts" | grep -qx 1 || fail "node 1: /etc/hosts block duplicated"
 echo "second run: nothing changed, daemon still pid $pid_after, one /etc/hosts block"
+phase teardown "teardown"
