@@ -219,8 +219,9 @@ def _send_pinned(admin, node_id, request, deadline):
     return future.value
 
 
-def list_topics(worker, node_id, bootstrap, timeout_s=10):
-    """{topic: partition count} from the Metadata answer of node `node_id` itself, or None."""
+def metadata_topics(worker, node_id, bootstrap, topics, timeout_s=10):
+    """The topics of node `node_id`'s own Metadata answer (v1; `topics` None = all), as
+    kafka-python's tuples (error, name, internal, partitions), or None after recording why."""
     def job():
         from kafka.protocol.metadata import MetadataRequest
         admin = None
@@ -228,8 +229,7 @@ def list_topics(worker, node_id, bootstrap, timeout_s=10):
         try:
             admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
                                    request_timeout_ms=int(timeout_s * 1000), client_id="partition-meta")
-            resp = _send_pinned(admin, node_id, MetadataRequest[1](topics=None), deadline)
-            return {t[1]: len(t[3]) for t in resp.topics if t[0] == 0}
+            return _send_pinned(admin, node_id, MetadataRequest[1](topics=topics), deadline).topics
         except Exception as e:  # noqa: BLE001
             LAST_ERROR[node_id] = f"{type(e).__name__}: {e}"[:160]
             return None
@@ -244,30 +244,15 @@ def list_topics(worker, node_id, bootstrap, timeout_s=10):
     except TimeoutError as e:
         LAST_ERROR[node_id] = str(e)
         return None
+
+
+def list_topics(worker, node_id, bootstrap, timeout_s=10):
+    """{topic: partition count} from the Metadata answer of node `node_id` itself, or None."""
+    topics = metadata_topics(worker, node_id, bootstrap, None, timeout_s)
+    return None if topics is None else {t[1]: len(t[3]) for t in topics if t[0] == 0}
 
 
 def partition_leaders(worker, node_id, bootstrap, topic, timeout_s=10):
     """{partition: leader node id} for `topic` from node `node_id`'s Metadata answer, or None."""
-    def job():
-        from kafka.protocol.metadata import MetadataRequest
-        admin = None
-        deadline = time.monotonic() + timeout_s
-        try:
-            admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
-                                   request_timeout_ms=int(timeout_s * 1000), client_id="partition-meta")
-            resp = _send_pinned(admin, node_id, MetadataRequest[1](topics=[topic]), deadline)
-            return {p[1]: p[2] for t in resp.topics if t[1] == topic and t[0] == 0 for p in t[3]}
-        except Exception as e:  # noqa: BLE001
-            LAST_ERROR[node_id] = f"{type(e).__name__}: {e}"[:160]
-            return None
-        finally:
-            if admin is not None:
-                try:
-                    admin.close()
-                except Exception:  # noqa: BLE001
-                    pass
-    try:
-        return worker.call(job, timeout_s + 15)
-    except TimeoutError as e:
-        LAST_ERROR[node_id] = str(e)
-        return None
+    topics = metadata_topics(worker, node_id, bootstrap, [topic], timeout_s)
+    return None if topics is None else {p[1]: p[2] for t in topics if t[1] == topic and t[0] == 0 for p in t[3]}

@@ -17,6 +17,18 @@ def hold(seconds):
     time.sleep(seconds * HOLD["scale"])
 
 
+def detected_and_led(run, t_fault, victims, observers, label, who):
+    """After a cut or a crash: every observer sees every victim dead within the detection bound,
+    and the observers agree on a `__meta` leader within 10 s. Returns that time or None."""
+    run.check_detection(t_fault, victims, observers, label)
+    t = run.wait(checkers.one_leader(observers), 10, observers, t_from=t_fault)
+    if t is None:
+        run.fail(f"{who} {observers} have no leader 10s after the fault")
+    else:
+        run.notes.append(f"leader among the {who} after {t - t_fault:.2f}s")
+    return t
+
+
 def partition_and_race(run, groups, minority, label):
     """Common body of halves and isolate: cut, race a CreateTopics from each side, check the
     minority never commits and the majority detects it, heal, check recovery and the race outcome."""
@@ -26,12 +38,7 @@ def partition_and_race(run, groups, minority, label):
     h.cut(groups)
     run.fault(f"{label} {groups}")
     # Detection: the majority sees every minority node dead (a cut is a crash to SWIM).
-    run.check_detection(t_cut, minority, majority, label)
-    t_lead = run.wait(checkers.one_leader(majority), 10, majority, t_from=t_cut)
-    if t_lead is None:
-        run.fail(f"majority {majority} has no leader 10s after the cut")
-    else:
-        run.notes.append(f"majority leader after {t_lead - t_cut:.2f}s")
+    detected_and_led(run, t_cut, minority, majority, label, "majority")
     topic = f"race-{run.name}-{run.seed % 100000}"
     a, b = run.rng.choice(minority), run.rng.choice(majority)
     results = run.create_topics_concurrently([(a, topic, 1), (b, topic, 2)], TOPIC_TIMEOUT_MS)
@@ -170,12 +177,7 @@ def kill_nodes(run, victims, label):
     for v in victims:
         h.kill(v)
     run.fault(f"kill -9 {victims}")
-    run.check_detection(t_kill, victims, survivors, label)
-    t = run.wait(checkers.one_leader(survivors), 10, survivors, t_from=t_kill)
-    if t is None:
-        run.fail(f"survivors {survivors} have no leader 10s after the kill")
-    else:
-        run.notes.append(f"leader among survivors after {t - t_kill:.2f}s")
+    if detected_and_led(run, t_kill, victims, survivors, label, "survivors") is not None:
         run.check_write("during", survivors)
     t_start = run.now()
     for v in victims:
