@@ -73,10 +73,9 @@ class Producer:
                 partition = seq % PARTITIONS
                 try:
                     future = producer.send(self.w.topic, value=value.encode(), partition=partition)
-                except KafkaError as e:
+                except KafkaError:
                     # Raised by send() itself (no Metadata within max_block_ms): never left the
-                    # client, so not a send at all.
-                    del e
+                    # client, so not a send at all. Back off a little before the next value.
                     self.w.stopping.wait(0.2)
                     continue
                 self.sent += 1
