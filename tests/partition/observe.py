@@ -8,6 +8,7 @@ namespace is on node i's side of every partition, which is what "a client of tha
 `Collector` polls every node's /v1/members and /v1/cluster in the background and keeps the time
 series the checkers read.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -158,6 +159,20 @@ LAST_ERROR = {}  # node -> the last Metadata failure, for failure messages
 
 # ---- Kafka (kafka-python, /usr/bin/python3) ---------------------------------------------------
 
+@contextlib.contextmanager
+def _pinned_admin(node_id, bootstrap, request_timeout_ms, client_id):
+    """A PinnedAdmin (below) for node `node_id`, closed on the way out whatever happened."""
+    admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
+                           request_timeout_ms=request_timeout_ms, client_id=client_id)
+    try:
+        yield admin
+    finally:
+        try:
+            admin.close()
+        except Exception:  # noqa: BLE001 - closing a broken client must not hide the real outcome
+            pass
+
+
 def _admin_class():
     from kafka.admin import KafkaAdminClient
 
@@ -182,23 +197,15 @@ def create_topic(worker, node_id, bootstrap, name, partitions, timeout_ms, repli
     def job():
         from kafka.admin import NewTopic
         from kafka.errors import KafkaError
-        admin = None
         try:
-            admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
-                                   request_timeout_ms=timeout_ms + 3000, client_id=f"partition-{node_id}")
-            resp = admin.create_topics([NewTopic(name, partitions, replication)], timeout_ms=timeout_ms)
-            return resp.topic_errors[0][1]
+            with _pinned_admin(node_id, bootstrap, timeout_ms + 3000, f"partition-{node_id}") as admin:
+                resp = admin.create_topics([NewTopic(name, partitions, replication)], timeout_ms=timeout_ms)
+                return resp.topic_errors[0][1]
         except KafkaError as e:
             code = getattr(e, "errno", None)
             return code if isinstance(code, int) else f"{type(e).__name__}"
         except Exception as e:  # noqa: BLE001
             return f"{type(e).__name__}: {e}"[:120]
-        finally:
-            if admin is not None:
-                try:
-                    admin.close()
-                except Exception:  # noqa: BLE001
-                    pass
     return worker.call(job, timeout_ms / 1000 + 15)
 
 
@@ -224,21 +231,13 @@ def metadata_topics(worker, node_id, bootstrap, topics, timeout_s=10):
     kafka-python's tuples (error, name, internal, partitions), or None after recording why."""
     def job():
         from kafka.protocol.metadata import MetadataRequest
-        admin = None
         deadline = time.monotonic() + timeout_s
         try:
-            admin = _admin_class()(node_id, bootstrap_servers=bootstrap, api_version=(2, 0, 0),
-                                   request_timeout_ms=int(timeout_s * 1000), client_id="partition-meta")
-            return _send_pinned(admin, node_id, MetadataRequest[1](topics=topics), deadline).topics
+            with _pinned_admin(node_id, bootstrap, int(timeout_s * 1000), "partition-meta") as admin:
+                return _send_pinned(admin, node_id, MetadataRequest[1](topics=topics), deadline).topics
         except Exception as e:  # noqa: BLE001
             LAST_ERROR[node_id] = f"{type(e).__name__}: {e}"[:160]
             return None
-        finally:
-            if admin is not None:
-                try:
-                    admin.close()
-                except Exception:  # noqa: BLE001
-                    pass
     try:
         return worker.call(job, timeout_s + 15)
     except TimeoutError as e:

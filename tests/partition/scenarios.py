@@ -17,6 +17,22 @@ def hold(seconds):
     time.sleep(seconds * HOLD["scale"])
 
 
+def heal_and_check(run, t_fault=None, during=None):
+    """Heals every network fault, then the checks after it: no false dead from t_fault until 1 s
+    after the heal (when t_fault is given), the `__meta` availability `during` the fault (when
+    named), one leader per term, and recovery within the bounds. Returns the heal time."""
+    t_heal = run.now()
+    run.h.heal()
+    run.fault("heal")
+    if t_fault is not None:
+        run.check_no_false_dead(t_fault, t_heal + 1.0)
+    if during:
+        run.availability(t_fault, t_heal, during)
+    run.check_election_safety()
+    run.check_recovery(t_heal)
+    return t_heal
+
+
 def detected_and_led(run, t_fault, victims, observers, label, who):
     """After a cut or a crash: every observer sees every victim dead within the detection bound,
     and the observers agree on a `__meta` leader within 10 s. Returns that time or None."""
@@ -120,11 +136,7 @@ def isolate_partition_leader(run):
         run.notes.append(f"partition {part}: a send started {t_ack - t_cut:.2f}s after the cut was acknowledged "
                          f"(a client request timeout of {REQUEST_TIMEOUT_MS} ms included)")
     hold(2.0)
-    t_heal = run.now()
-    run.h.heal()
-    run.fault("heal")
-    run.check_election_safety()
-    run.check_recovery(t_heal)
+    heal_and_check(run)
 
 
 def safety_partition(run, kind):
@@ -133,11 +145,7 @@ def safety_partition(run, kind):
     run.fault(f"{kind} {groups}")
     hold(4.0)
     run.notes.append(f"leader during {kind}: {run.leader()}")
-    t_heal = run.now()
-    run.h.heal()
-    run.fault("heal")
-    run.check_election_safety()
-    run.check_recovery(t_heal)
+    heal_and_check(run)
     run.check_write("after")
 
 
@@ -161,13 +169,7 @@ def oneway(run):
     # Through a node that hears the leader: b does not, and answers NOT_CONTROLLER (41) at once,
     # which Kafka clients take as "ask another broker".
     run.check_write("during", [i for i in run.h.ids() if i != b])
-    t_heal = run.now()
-    run.h.heal()
-    run.fault("heal")
-    run.check_no_false_dead(t_cut, t_heal + 1.0)
-    run.availability(t_cut, t_heal, "during one-way drop")
-    run.check_election_safety()
-    run.check_recovery(t_heal)
+    heal_and_check(run, t_cut, "during one-way drop")
 
 
 def kill_nodes(run, victims, label):
@@ -225,13 +227,7 @@ def loss(run, pct=30, seconds=8.0):
     run.h.loss(pct)
     run.fault(f"{pct}% loss {seconds * HOLD['scale']:.0f}s")
     hold(seconds)
-    t_heal = run.now()
-    run.h.heal()
-    run.fault("heal")
-    run.check_no_false_dead(t0, t_heal + 1.0)
-    run.availability(t0, t_heal, "during loss")
-    run.check_election_safety()
-    run.check_recovery(t_heal)
+    heal_and_check(run, t0, "during loss")
     run.check_write("after")
 
 
@@ -245,13 +241,7 @@ def delay(run, ms=200, seconds=6.0):
     hold(seconds / 2)
     run.check_write("during")
     hold(seconds / 2)
-    t_heal = run.now()
-    run.h.heal()
-    run.fault("heal")
-    run.check_no_false_dead(t0, t_heal + 1.0)
-    run.availability(t0, t_heal, "during delay")
-    run.check_election_safety()
-    run.check_recovery(t_heal)
+    heal_and_check(run, t0, "during delay")
 
 
 def skew(run, seconds=300, hold_s=5.0):
