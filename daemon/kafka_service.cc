@@ -155,6 +155,13 @@ std::optional<std::string> kafka_service::cluster_id() const {
   return meta_.cluster_id();
 }
 
+void kafka_service::catch_up(std::function<void()> done) {
+  // Pending reads are dropped when the meta service stops; the flag covers this service going first.
+  meta_.read_linearizable([alive = alive_, done = std::move(done)](bool) {
+    if (*alive) done();
+  });
+}
+
 std::int32_t kafka_service::controller_id() const {
   const auto s = meta_.status();
   return s.meta_leader == 0 ? -1 : static_cast<std::int32_t>(s.meta_leader);

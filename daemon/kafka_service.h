@@ -52,6 +52,7 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::topic_info> topics() const override;
   std::optional<kafka::topic_info> topic(std::string_view name) const override;
   kafka::broker_defaults defaults() const override;
+  void catch_up(std::function<void()> done) override;
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;

@@ -89,6 +89,11 @@ class broker_context {
   virtual std::vector<topic_info> topics() const = 0;
   virtual std::optional<topic_info> topic(std::string_view name) const = 0;
   virtual broker_defaults defaults() const = 0;
+  // Calls `done` on the io thread once this broker's view of brokers and topics includes every
+  // change committed anywhere before the call (a `__meta` ReadIndex, Raft dissertation §6.4), so
+  // that a topic created through one broker is listed by the next Metadata answer of any other.
+  // Without a leader it answers with the local view after a bounded wait. Default: at once.
+  virtual void catch_up(std::function<void()> done) { done(); }
 
   using topics_done = std::function<void(std::vector<topic_result>)>;
   // Proposes the topics to `__meta` and answers once each is applied here (or refused, or the

@@ -37,26 +37,21 @@ metadata_topic describe_topic(const topic_info& t) {
   return out;
 }
 
-void handle(broker_context& ctx, reader& body, const responder& out) {
+void answer(broker_context& ctx, const metadata_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
-  auto req = decode_metadata_request(body, version);
-  if (!req) {
-    out.close("Metadata: " + describe(req.error()));
-    return;
-  }
   metadata_response resp;
   for (const auto& b : ctx.brokers()) resp.brokers.push_back({b.id, b.host, b.port, b.rack});
   resp.cluster_id = ctx.cluster_id();
   resp.controller_id = ctx.controller_id();
 
-  if (!req->topics) {
+  if (!req.topics) {
     for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));
   } else {
     const auto defaults = ctx.defaults();
     // v0-v3 requests have no flag and Kafka treats them as allowing creation.
-    const bool create = defaults.auto_create_topics && req->allow_auto_topic_creation;
+    const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
     std::vector<topic_request> to_create;
-    for (const auto& name : *req->topics) {
+    for (const auto& name : *req.topics) {
       if (auto t = ctx.topic(name)) {
         resp.topics.push_back(describe_topic(*t));
         continue;
@@ -79,6 +74,17 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   writer w;
   encode_metadata_response(resp, version, w);
   out.respond(std::move(w));
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  auto req = decode_metadata_request(body, out.header().api_version);
+  if (!req) {
+    out.close("Metadata: " + describe(req.error()));
+    return;
+  }
+  // Read-your-writes across brokers: a client that created a topic through the controller and
+  // asks another broker next must see it (what Kafka clients and their tests expect).
+  ctx.catch_up([&ctx, req = std::move(*req), out] { answer(ctx, req, out); });
 }
 
 }  // namespace

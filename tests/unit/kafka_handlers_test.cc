@@ -44,6 +44,13 @@ class fake_context : public broker_context {
     return it->second;
   }
   broker_defaults defaults() const override { return defaults_; }
+  void catch_up(std::function<void()> done) override {
+    if (defer_catch_up) {
+      caught_up = std::move(done);
+    } else {
+      done();
+    }
+  }
   void create_topics(std::vector<topic_request> topics, bool, std::chrono::milliseconds, topics_done done) override {
     std::vector<topic_result> out;
     for (auto& t : topics) {
@@ -64,6 +71,8 @@ class fake_context : public broker_context {
   broker_defaults defaults_;
   topic_outcome next_outcome = topic_outcome::done;
   std::vector<topic_request> created;
+  bool defer_catch_up = false;
+  std::function<void()> caught_up;  // the deferred catch_up's continuation
 };
 
 class kafka_handlers_test : public ::testing::Test {
@@ -151,6 +160,27 @@ TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
     EXPECT_EQ(resp.topics[0].partitions[0].error, error_code::none);
     EXPECT_EQ(resp.topics[0].partitions[1].error, error_code::leader_not_available);
   }
+}
+
+TEST_F(kafka_handlers_test, metadata_answers_only_after_catching_up_and_shows_what_it_caught_up_to) {
+  // A topic committed elsewhere reaches this broker during its ReadIndex: the answer waits for
+  // it and lists it (read-your-writes across brokers).
+  ctx_.defer_catch_up = true;
+  writer w;
+  encode_request_header({api_key::metadata, 9, 42, std::string("test")}, w);
+  encode_metadata_request({}, 9, w);
+  std::optional<handler_reply> got;
+  dispatcher_.handle(client_info{"test", 1}, w.take(), [&](handler_reply r) { got = std::move(r); });
+  EXPECT_FALSE(got.has_value()) << "answered before catching up";
+  ASSERT_TRUE(ctx_.caught_up);
+  topic_info t;
+  t.name = "fresh";
+  ctx_.topics_["fresh"] = t;
+  ctx_.caught_up();
+  ASSERT_TRUE(got.has_value());
+  auto resp = decode<metadata_response>(*got, api_key::metadata, 9, decode_metadata_response);
+  ASSERT_EQ(resp.topics.size(), 2u);
+  EXPECT_EQ(resp.topics[0].name, "fresh");
 }
 
 TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it) {
