@@ -34,6 +34,7 @@
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -60,6 +61,7 @@ struct bench_args {
   int after_pause_s = 15;      // as the anchor: look for dead declarations this long after SIGCONT
   std::string server;          // chronik-server binary for the pause test
   std::uint64_t seed = 1;
+  bool silent_crash = false;   // the victim's host goes silent instead of bouncing (see crash_victim)
   bool verbose = false;
 };
 
@@ -84,7 +86,9 @@ class bench_cluster {
     });
   }
 
-  std::string addr(int i) const { return "127.0.0.1:" + std::to_string(args_.base_port + i); }
+  int port(int i) const { return args_.base_port + i; }
+  std::string addr(int i) const { return "127.0.0.1:" + std::to_string(port(i)); }
+  asio::io_context& io() { return io_; }
   int size() const { return static_cast<int>(nodes_.size()); }
   g::gossip_node& node(int i) { return *nodes_[static_cast<std::size_t>(i)]; }
   const observations& seen(int i) const { return *seen_[static_cast<std::size_t>(i)]; }
@@ -196,10 +200,20 @@ struct detection {
 };
 
 // (b): hard stop (no leave), then wait until every survivor has declared the victim dead.
-detection crash_victim(bench_cluster& c, int victim, int timeout_s) {
+// A stopped node is a killed process on a live host: the kernel answers datagrams to its closed
+// port with ICMP port unreachable, which chronik's probes use (membership::refused) and
+// memberlist's ignore. With silent, a socket that is never read takes over the victim's port at
+// once, so the datagrams vanish as they do when the whole host is gone.
+detection crash_victim(bench_cluster& c, int victim, int timeout_s, bool silent) {
   const auto victim_id = static_cast<std::uint32_t>(victim + 1);
   const auto kill = steady::now();
   c.node(victim).stop();
+  asio::ip::udp::socket black_hole(c.io());
+  if (silent) {
+    const auto port = static_cast<std::uint16_t>(c.port(victim));
+    black_hole.open(asio::ip::udp::v4());
+    black_hole.bind({asio::ip::make_address_v4("127.0.0.1"), port});
+  }
   auto all_saw = [&] {
     for (int i = 0; i < c.size(); ++i) {
       if (i != victim && !c.seen(i).first_dead.contains(victim_id)) return false;
@@ -327,7 +341,7 @@ int crash_and_bytes(bench_cluster& c, const bench_args& a, double converge_s) {
   std::uint32_t degraded = 0;
   for (int i = 0; i < c.size(); ++i) degraded += c.node(i).core().awareness_score() > 0 ? 1 : 0;
   std::printf("nodes with awareness > 0 at the crash: %u/%d\n", degraded, c.size());
-  const detection d = crash_victim(c, victim, a.detect_timeout_s);
+  const detection d = crash_victim(c, victim, a.detect_timeout_s, a.silent_crash);
   if (d.delays_s.empty()) {
     std::printf("victim never declared dead\n");
     return 1;
@@ -337,11 +351,11 @@ int crash_and_bytes(bench_cluster& c, const bench_args& a, double converge_s) {
   const double suspect = d.first_suspect_s.value_or(-1.0);
   std::printf("failure detection of node-%03d: seen-by=%zu/%d first=%.2fs median=%.2fs last=%.2fs "
               "(first suspicion at %.2fs)\n", victim, v.size(), d.survivors, v.front(), med, v.back(), suspect);
-  std::printf("RESULT system=chronik mode=crash preset=%s n=%d converge_s=%.3f suspect_first_s=%.3f "
+  std::printf("RESULT system=chronik mode=crash crash=%s preset=%s n=%d converge_s=%.3f suspect_first_s=%.3f "
               "detect_first_s=%.3f detect_median_s=%.3f detect_last_s=%.3f seen_by=%zu/%d "
               "payload_bytes_per_s_per_node=%.1f\n",
-              a.preset.c_str(), a.nodes, converge_s, suspect, v.front(), med, v.back(), v.size(), d.survivors,
-              bytes);
+              a.silent_crash ? "silent" : "process", a.preset.c_str(), a.nodes, converge_s, suspect, v.front(), med,
+              v.back(), v.size(), d.survivors, bytes);
   return static_cast<int>(v.size()) == d.survivors ? 0 : 1;
 }
 
@@ -382,6 +396,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 600));
   app.add_option("--server", a.server, "chronik-server binary for the pause test");
   app.add_option("--seed", a.seed, "random seed of the nodes");
+  app.add_flag("--silent-crash", a.silent_crash, "the victim's port swallows datagrams (a dead host) "
+               "instead of bouncing them (a killed process)");
   app.add_flag("-v,--verbose", a.verbose, "gossip logs at info");
   CLI11_PARSE(app, argc, argv);
   if (a.pause_ms > 0 && a.server.empty()) {

@@ -12,6 +12,8 @@
 #      lo TX counter of that namespace over a fixed window. Counting at the interface is the only
 #      way to measure both the same way (the anchor has no byte counter); needs root.
 # Then the pause test: a real extra process is SIGSTOPped for each of $PAUSES seconds.
+# The crash is a killed process on a live host (its port bounces datagrams as ICMP port
+# unreachable, which chronik's probes use) and, for chronik, again with the host silent.
 # The crash figures are also split at the first suspicion of the victim (memberlist's comes from
 # its -v log, timestamped as it is read): the time to the first failed probe is a lottery over the
 # survivors' probe orders and phases, while the rest is the suspicion and dissemination rules.
@@ -150,6 +152,16 @@ run_inprocess() {
   add ch last "$n" "$(field "$f" detect_last_s)"
   add ch seen "$n" "$(field "$f" seen_by)"
   ((r == 1)) && add ch payload "$n" "$(field "$f" payload_bytes_per_s_per_node)"
+
+  # The same crash with the victim's host silent: no port unreachable comes back, so chronik's
+  # probes wait for their deadline as memberlist's always do (gossip_bench --silent-crash).
+  f="$OUT/chs-crash-$n-$r.txt"
+  log "chronik in-process n=$n run $r/$REPEATS, silent host"
+  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed $((SEED_BASE + r)) --settle-s 0 --steady-s 1 \
+    --silent-crash >"$f" 2>&1 || log "gossip_bench --silent-crash n=$n failed (see $f)"
+  add chs suspect "$n" "$(field "$f" suspect_first_s)"
+  add chs spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
+  add chs median "$n" "$(field "$f" detect_median_s)"
   return 0
 }
 
@@ -272,8 +284,8 @@ span() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi 
 
 ratio() { awk -v c="$1" -v m="$2" 'BEGIN { if (m + 0 > 0 && c != "") printf "%.2f", c / m; else printf "n/a" }'; }
 
-row() {  # N, figure label, key: the median over the runs, its range, and the ratio of medians
-  local ml=${R[ml,$3,$1]:-} ch=${R[ch,$3,$1]:-}
+row() {  # N, figure label, key[, chronik variant]: the median over the runs, its range, and the ratio of medians
+  local ml=${R[ml,$3,$1]:-} ch=${R[${4:-ch},$3,$1]:-}
   printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "${ml:+$(med "$ml")$(span "$ml")}" \
     "${ch:+$(med "$ch")$(span "$ch")}" "$(ratio "$(med "$ch")" "$(med "$ml")")"
 }
@@ -295,6 +307,9 @@ print_table() {
     row "$n" "death seen, median survivor (s)" median
     row "$n" "death seen, last survivor (s)" last
     printf '| %s | survivors that saw the death, per run | %s | %s | |\n' "$n" "${R[ml,seen,$n]:-n/a}" "${R[ch,seen,$n]:-n/a}"
+    row "$n" "silent host: first suspicion of the victim (s)" suspect chs
+    row "$n" "silent host: first suspicion to death seen by median survivor (s)" spread chs
+    row "$n" "silent host: death seen, median survivor (s)" median chs
     row "$n" "bytes/s per node on lo (netns, N processes)" lo
     printf '| %s | payload bytes/s per node (in-process stats) | n/a | %s | |\n' "$n" "${R[ch,payload,$n]:-n/a}"
   done

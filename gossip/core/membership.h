@@ -1,8 +1,9 @@
 // The SWIM + Lifeguard membership core: a single-threaded value with no I/O (DESIGN.md §2).
 //
 // Shell contract:
-//  - Call tick() every config::tick_ms of real time, step() for every decoded envelope, and the
-//    commands (join_seeds, set_meta, leave) from the same thread.
+//  - Call tick() every config::tick_ms of real time, step() for every decoded envelope,
+//    refused() for every datagram the network bounced (ICMP port unreachable), and the commands
+//    (join_seeds, set_meta, leave) from the same thread.
 //  - After any of those, drain ready() and then call advance(). Gossip persists nothing, so the
 //    shell simply sends every outbound packet (datagram over UDP, stream over TCP) and delivers
 //    the member events; advance() drops them from the core.
@@ -62,6 +63,7 @@ struct ready_batch {
 struct membership_stats {
   std::uint64_t envelopes_foreign_cluster = 0;
   std::uint64_t probes_failed = 0;
+  std::uint64_t probes_refused = 0;  // failed probes that ended early on a port unreachable
   std::uint64_t refutations = 0;
   std::uint64_t suspicions_started = 0;
   std::uint64_t declared_dead = 0;
@@ -83,6 +85,11 @@ class membership {
   // --- inputs ---------------------------------------------------------------------------------
   void tick();
   void step(const envelope& env);
+  // The network reported that nothing listens at addr: a datagram we sent there came back as an
+  // ICMP port unreachable, which the target's own host sends when the process is gone. A probe
+  // whose every path has then failed for certain ends at once instead of at its deadline
+  // (probe.cc explains why that keeps SWIM's indirect-probe protection).
+  void refused(const std::string& addr);
 
   // --- commands -------------------------------------------------------------------------------
   // Replaces the opaque metadata and announces it with a new incarnation.
@@ -117,12 +124,14 @@ class membership {
     tick_count deadline = 0;
     bool indirect_sent = false;
     bool acked = false;
+    bool refused = false;  // the direct ping bounced: nobody listens at the target's address
     std::uint32_t expected_nacks = 0;
     std::uint32_t nacks = 0;
   };
   // An indirect probe we run for another member (SWIM §3.1 ping-req relay).
   struct relay_state {
     std::string requester_addr;
+    std::string target_addr;
     std::uint32_t requester_seq = 0;
     bool want_nack = false;
     tick_count deadline = 0;
@@ -148,6 +157,7 @@ class membership {
   // probe.cc: failure detection (SWIM §3.1, Lifeguard §4)
   void probe_tick();
   void start_probe();
+  void send_indirect_probes();
   void finish_probe();
   void on_ping(const envelope& env, const ping_msg& m);
   void on_indirect_ping(const envelope& env, const indirect_ping_msg& m);

@@ -31,20 +31,22 @@ std::optional<node_id> membership::next_probe_target() {
 void membership::probe_tick() {
   if (leaving_) return;
   if (probe_) {
-    if (!probe_->indirect_sent && now_ >= probe_->indirect_at) {
-      probe_->indirect_sent = true;
-      auto target = members_.find(probe_->target);
-      if (target != members_.end()) {
-        for (node_id via : random_members(cfg_.indirect_checks, probe_->target, false)) {
-          send(members_.at(via).addr,
-               {indirect_ping_msg{probe_->seq, probe_->target, target->second.addr, true}});
-          ++probe_->expected_nacks;
-        }
-      }
-    }
+    if (!probe_->indirect_sent && now_ >= probe_->indirect_at) send_indirect_probes();
     if (now_ >= probe_->deadline) finish_probe();
   }
   if (!probe_ && now_ >= next_probe_at_) start_probe();
+}
+
+// SWIM §3.1 ping-req: k other members probe the target for us, so that a bad link between us and
+// the target alone does not make us suspect it.
+void membership::send_indirect_probes() {
+  probe_->indirect_sent = true;
+  auto target = members_.find(probe_->target);
+  if (target == members_.end()) return;
+  for (node_id via : random_members(cfg_.indirect_checks, probe_->target, false)) {
+    send(members_.at(via).addr, {indirect_ping_msg{probe_->seq, probe_->target, target->second.addr, true}});
+    ++probe_->expected_nacks;
+  }
 }
 
 void membership::start_probe() {
@@ -72,9 +74,10 @@ void membership::finish_probe() {
   ++stats_.probes_failed;
   // Lifeguard §4.3: missing nacks mean our own links or CPU are the problem; with nobody to ask,
   // any failed probe counts against us.
-  int delta = 1;
+  int delta = p.refused ? 0 : 1;  // a bounce is an answer from the target's host: our link works
   if (p.expected_nacks > 0) delta = static_cast<int>(p.expected_nacks - std::min(p.nacks, p.expected_nacks));
   awareness_.apply(delta);
+  if (p.refused) ++stats_.probes_refused;
   auto it = members_.find(p.target);
   if (it == members_.end() || !probeable(it->second.state)) return;
   // An already suspected target gets our accusation as an independent confirmation, which is what
@@ -96,7 +99,7 @@ void membership::on_indirect_ping(const envelope& env, const indirect_ping_msg& 
   // probe_timeout after our ping-req arrived at the earliest), so we give up a little earlier than
   // a full probe_timeout.
   const tick_count wait = std::max<tick_count>(1, cfg_.ticks(cfg_.probe_timeout_ms) * 4 / 5);
-  relays_.emplace(seq, relay_state{env.from_addr, m.seq, m.want_nack, now_ + wait});
+  relays_.emplace(seq, relay_state{env.from_addr, m.target_addr, m.seq, m.want_nack, now_ + wait});
   send(m.target_addr, {ping_msg{seq, m.target}});
 }
 
@@ -113,7 +116,36 @@ void membership::on_ack(const ack_msg& m) {
 }
 
 void membership::on_nack(const nack_msg& m) {
-  if (probe_ && probe_->seq == m.seq) ++probe_->nacks;
+  if (!probe_ || probe_->seq != m.seq) return;
+  ++probe_->nacks;
+  if (probe_->refused && probe_->nacks >= probe_->expected_nacks) finish_probe();
+}
+
+// A port unreachable is certain where a missing ack is not: the target's host says nothing listens
+// there. It does not prove that the target is gone for everyone (a firewall REJECT rule on one
+// link bounces the same way), so it does not make us suspect at once. It makes us stop waiting:
+// the ping-reqs go out now rather than after probe_timeout, a relay whose ping bounced nacks at once
+// rather than after its timeout, and the probe fails as soon as every path has reported failure
+// instead of at its deadline. If any relay reaches the target, its ack arrives as usual and the
+// probe succeeds, exactly as SWIM §3.1 decides it. Against a crashed process on a live host this
+// starts the suspicion one probe interval earlier, which memberlist, ignoring ICMP, cannot do.
+void membership::refused(const std::string& addr) {
+  if (probe_ && !probe_->refused) {
+    auto target = members_.find(probe_->target);
+    if (target != members_.end() && target->second.addr == addr) {
+      probe_->refused = true;
+      if (!probe_->indirect_sent) send_indirect_probes();
+      if (probe_->nacks >= probe_->expected_nacks) finish_probe();
+    }
+  }
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (it->second.target_addr != addr) {
+      ++it;
+      continue;
+    }
+    if (it->second.want_nack) send(it->second.requester_addr, {nack_msg{it->second.requester_seq}});
+    it = relays_.erase(it);
+  }
 }
 
 void membership::relay_tick() {

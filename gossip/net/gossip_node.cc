@@ -5,9 +5,16 @@
 // stopped impl and returns; the memory goes away with the last handler.
 #include "gossip/net/gossip_node.h"
 
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <linux/errqueue.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <unordered_map>
@@ -38,6 +45,8 @@ constexpr std::uint32_t max_stream_frame_bytes = 8u * 1024u * 1024u;
 constexpr std::size_t recv_buffer_bytes = 65536;  // any UDP payload fits
 constexpr int max_catch_up_ticks = 100;           // per timer wake-up, see on_tick()
 constexpr int max_drain_rounds = 64;
+constexpr int max_bounces_per_read = 256;  // ICMP errors taken per receive error
+constexpr int max_send_attempts = 4;       // see send_buffer()
 constexpr auto connect_timeout = 1s;
 constexpr auto stream_io_timeout = 5s;
 
@@ -45,7 +54,7 @@ using counter = std::atomic<std::uint64_t>;
 struct atomic_net_stats {
   counter bytes_sent{0}, bytes_received{0}, datagrams_sent{0}, datagrams_received{0},
       streams_sent{0}, streams_received{0}, malformed_dropped{0}, oversized_dropped{0},
-      send_errors{0};
+      send_errors{0}, bounces_received{0};
 };
 void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -108,6 +117,13 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
     };
     if (udp_sock.open(udp::v4(), ec); ec) return fail("open udp");
     if (udp_sock.bind(udp::endpoint(ip, opts.port), ec); ec) return fail("bind udp");
+    // Linux reports ICMP errors about our unconnected datagrams only with IP_RECVERR; see
+    // read_bounces(). Without it (another OS) probes simply fail at their deadline.
+    const int on = 1;
+    if (::setsockopt(udp_sock.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on) != 0) {
+      log->warn("gossip: IP_RECVERR unavailable ({}); probes of a stopped process wait for their "
+                "deadline", std::strerror(errno));
+    }
     if (acceptor.open(tcp::v4(), ec); ec) return fail("open tcp");
     // Lets a restarted node rebind while old connections sit in TIME_WAIT.
     if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return fail("reuse tcp");
@@ -186,11 +202,49 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
         [self = shared_from_this()](asio::error_code ec, std::size_t n) {
           if (self->stopped || ec == asio::error::operation_aborted) return;
           if (!ec) self->on_datagram(n);
-          if (ec && self->malformed_log.allow()) {
+          // With IP_RECVERR every ICMP error is also reported once as a receive error.
+          if (ec == asio::error::connection_refused) self->read_bounces();
+          else if (ec && self->malformed_log.allow()) {
             self->log->debug("gossip udp receive error: {}", ec.message());
           }
           if (!self->stopped) self->receive_next();
         });
+  }
+
+  // Drains the socket's error queue (ip(7) IP_RECVERR) and hands every port unreachable to the
+  // core: the host at that address answered that nothing listens there. The queue is charged to
+  // the receive buffer, so it is always emptied, and other ICMP errors (host or net unreachable,
+  // which any router may send) are dropped.
+  void read_bounces() {
+    for (int i = 0; i < max_bounces_per_read && !stopped; ++i) {
+      sockaddr_in dest{};
+      std::array<char, 64> payload{};  // the bounced datagram's start; not needed
+      alignas(cmsghdr) std::array<char, 256> control{};
+      iovec iov{payload.data(), payload.size()};
+      msghdr msg{};
+      msg.msg_name = &dest;
+      msg.msg_namelen = sizeof dest;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.data();
+      msg.msg_controllen = control.size();
+      if (::recvmsg(udp_sock.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      if (msg.msg_namelen < sizeof dest || dest.sin_family != AF_INET) continue;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+        sock_extended_err err{};
+        std::memcpy(&err, CMSG_DATA(c), sizeof err);
+        if (err.ee_origin != SO_EE_ORIGIN_ICMP || err.ee_type != ICMP_DEST_UNREACH ||
+            err.ee_code != ICMP_PORT_UNREACH) {
+          continue;
+        }
+        const asio::ip::address_v4 ip(ntohl(dest.sin_addr.s_addr));
+        bump(st.bounces_received);
+        core.refused(ip.to_string() + ":" + std::to_string(ntohs(dest.sin_port)));
+        drain();
+      }
+    }
+    check_leave();
   }
   void on_datagram(std::size_t size) {
     bump(st.datagrams_received);
@@ -260,14 +314,25 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
     if (ep && pending_datagrams < max_pending_datagrams) *buf = encode(env);
     if (buf->empty()) return send_failed("datagram", to, pending_datagrams);
     ++pending_datagrams;
-    udp_sock.async_send_to(asio::buffer(*buf), *ep,
-                           [self = shared_from_this(), buf](asio::error_code ec, std::size_t n) {
-                             --self->pending_datagrams;
-                             if (ec && ec != asio::error::operation_aborted) bump(self->st.send_errors);
-                             if (!ec) bump(self->st.datagrams_sent);
-                             bump(self->st.bytes_sent, ec ? 0 : n);
-                             if (!self->stopped) self->check_leave();
-                           });
+    send_buffer(std::move(buf), *ep, max_send_attempts);
+  }
+  // With IP_RECVERR a pending ICMP error fails the next send on the socket, whoever it is for
+  // (sock_alloc_send_pskb returns sock_error first): that send is retried after taking the
+  // bounces, so an unrelated port unreachable never costs a live peer its datagram.
+  void send_buffer(std::shared_ptr<std::string> buf, udp::endpoint ep, int attempts) {
+    udp_sock.async_send_to(
+        asio::buffer(*buf), ep,
+        [self = shared_from_this(), buf, ep, attempts](asio::error_code ec, std::size_t n) {
+          if (ec == asio::error::connection_refused && attempts > 1 && !self->stopped) {
+            self->read_bounces();
+            return self->send_buffer(buf, ep, attempts - 1);
+          }
+          --self->pending_datagrams;
+          if (ec && ec != asio::error::operation_aborted) bump(self->st.send_errors);
+          if (!ec) bump(self->st.datagrams_sent);
+          bump(self->st.bytes_sent, ec ? 0 : n);
+          if (!self->stopped) self->check_leave();
+        });
   }
 
   void leave(std::chrono::milliseconds max_wait, std::function<void()> done) {
@@ -489,7 +554,8 @@ net_stats gossip_node::stats() const {
   auto get = [](const counter& c) { return c.load(std::memory_order_relaxed); };
   return net_stats{get(s.bytes_sent),        get(s.bytes_received),   get(s.datagrams_sent),
                    get(s.datagrams_received), get(s.streams_sent),    get(s.streams_received),
-                   get(s.malformed_dropped), get(s.oversized_dropped), get(s.send_errors)};
+                   get(s.malformed_dropped), get(s.oversized_dropped), get(s.send_errors),
+                   get(s.bounces_received)};
 }
 void gossip_node::on_member_event(std::function<void(const member_event&)> cb) {
   impl_->event_cb = std::move(cb);

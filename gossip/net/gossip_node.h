@@ -49,7 +49,8 @@ struct member_snapshot {
 struct net_stats {
   std::uint64_t bytes_sent = 0, bytes_received = 0, datagrams_sent = 0, datagrams_received = 0,
                 streams_sent = 0, streams_received = 0, malformed_dropped = 0, oversized_dropped = 0,
-                send_errors = 0;
+                send_errors = 0,
+                bounces_received = 0;  // ICMP port unreachable for our datagrams
 };
 
 class gossip_node {

@@ -31,9 +31,9 @@ void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, 
   net_.resume(i);
 }
 
-void gossip_cluster::crash(int i) {
+void gossip_cluster::crash(int i, bool bounces) {
   nodes_[i].running = false;
-  net_.set_down(i, true);
+  net_.set_down(i, true, bounces);
 }
 
 void gossip_cluster::leave(int i) { nodes_[i].core->leave(); }
@@ -64,11 +64,18 @@ void gossip_cluster::drain(int i) {
 
 void gossip_cluster::run(std::uint64_t ticks) {
   for (std::uint64_t t = 0; t < ticks; ++t) {
-    net_.tick([&](int, int to, const gossip_packet& p) {
-      if (!nodes_[to].running) return;
-      nodes_[to].core->step(p.env);
-      drain(to);
-    });
+    net_.tick(
+        [&](int, int to, const gossip_packet& p) {
+          if (!nodes_[to].running) return;
+          nodes_[to].core->step(p.env);
+          drain(to);
+        },
+        [&](int sender, int, const gossip_packet& p) {
+          // Only datagrams bounce as port unreachable; a refused TCP connect is not reported.
+          if (!nodes_[sender].running || p.via != gossip::transport::datagram) return;
+          nodes_[sender].core->refused(p.to_addr);
+          drain(sender);
+        });
     for (int i = 0; i < size(); ++i) {
       if (!nodes_[i].running || net_.paused(i)) continue;
       nodes_[i].core->tick();

@@ -25,7 +25,9 @@ class gossip_cluster {
   // a wiped data directory.
   void start(int i, const std::vector<int>& seeds, bool new_uuid = false, std::string meta = "meta");
   void set_meta(int i, std::string meta) { nodes_[i].core->set_meta(std::move(meta)); }
-  void crash(int i);
+  // A crash of the process on a live host (bounces: its kernel answers the datagrams that still
+  // reach it with ICMP port unreachable) or of the whole host (silent).
+  void crash(int i, bool bounces = false);
   void leave(int i);
 
   void run(std::uint64_t ticks);

@@ -1,6 +1,8 @@
 // A seeded simulated network for deterministic tests (DESIGN.md §2): it delays, drops, duplicates
-// and reorders packets, cuts links one way or both, and holds packets for paused nodes. Packets are
-// delivered in (tick, send order), so one seed always replays the same run.
+// and reorders packets, cuts or rejects links one way or both, and holds packets for paused nodes.
+// A node that is down is silent (a dead host) or bounces what reaches it back to the sender (a dead
+// process on a live host, whose kernel answers ICMP port unreachable). Packets are delivered in
+// (tick, send order), so one seed always replays the same run.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,8 @@ template <typename Packet>
 class sim_network {
  public:
   using deliver_fn = std::function<void(int from, int to, const Packet&)>;
+  // A bounce reaches the original sender: `to` is where the packet was going.
+  using bounce_fn = std::function<void(int sender, int to, const Packet&)>;
   // Bound on packets in flight; beyond it new packets are dropped, as a full socket buffer would.
   static constexpr std::size_t max_in_flight = 1'000'000;
 
@@ -34,25 +38,31 @@ class sim_network {
 
   void send(int from, int to, Packet p, bool lossy = true) {
     ++sent_;
-    if (blocked_.contains({from, to}) || down_.contains(to)) return;
+    if (blocked_.contains({from, to})) return;
+    if (down_.contains(to) || rejected_.contains({from, to})) return bounce(from, to, std::move(p), lossy);
     if (lossy && faults.loss_percent > 0 && rng_.below(100) < faults.loss_percent) return;
     const int copies = faults.duplicate_percent > 0 && rng_.below(100) < faults.duplicate_percent ? 2 : 1;
-    for (int i = 0; i < copies && queue_.size() < max_in_flight; ++i) {
-      const auto spread = faults.delay_max_ticks - faults.delay_min_ticks + 1;
-      const std::uint64_t at = now_ + faults.delay_min_ticks + rng_.below(spread);
-      queue_.emplace(std::pair{at, order_++}, flight{from, to, p});
-    }
+    for (int i = 0; i < copies; ++i) enqueue(flight{from, to, p});
   }
 
   // Advances time by one tick and delivers what is due. Packets to a paused node wait for it;
   // packets over a link cut after sending are lost, as on a real partition.
-  void tick(const deliver_fn& deliver) {
+  void tick(const deliver_fn& deliver, const bounce_fn& bounced = {}) {
     ++now_;
     std::vector<flight> held;
     while (!queue_.empty() && queue_.begin()->first.first <= now_) {
       auto node = queue_.extract(queue_.begin());
       flight& f = node.mapped();
-      if (down_.contains(f.to) || blocked_.contains({f.from, f.to})) continue;
+      if (f.bounce) {  // f.to is the original sender, f.from where its packet went
+        if (paused_.contains(f.to)) held.push_back(std::move(f));
+        else if (bounced && !down_.contains(f.to)) bounced(f.to, f.from, f.packet);
+        continue;
+      }
+      if (blocked_.contains({f.from, f.to})) continue;
+      if (down_.contains(f.to) || rejected_.contains({f.from, f.to})) {
+        bounce(f.from, f.to, std::move(f.packet), true);
+        continue;
+      }
       if (paused_.contains(f.to)) {
         held.push_back(std::move(f));
         continue;
@@ -64,11 +74,17 @@ class sim_network {
 
   void cut(int from, int to) { blocked_.insert({from, to}); }
   void cut_both(int a, int b) { cut(a, b), cut(b, a); }
-  void heal() { blocked_.clear(); }
+  // A firewall REJECT rule: packets from `from` to `to` bounce back as port unreachable.
+  void reject(int from, int to) { rejected_.insert({from, to}); }
+  void heal() { blocked_.clear(), rejected_.clear(); }
   void pause(int node) { paused_.insert(node); }
   void resume(int node) { paused_.erase(node); }
   bool paused(int node) const { return paused_.contains(node); }
-  void set_down(int node, bool down) { down ? (void)down_.insert(node) : (void)down_.erase(node); }
+  // bounces: whether packets reaching the down node come back to their sender.
+  void set_down(int node, bool down, bool bounces = false) {
+    down ? (void)down_.insert(node) : (void)down_.erase(node);
+    bounces && down ? (void)bouncing_.insert(node) : (void)bouncing_.erase(node);
+  }
   bool down(int node) const { return down_.contains(node); }
 
   std::uint64_t now() const { return now_; }
@@ -80,7 +96,21 @@ class sim_network {
     int from;
     int to;
     Packet packet;
+    bool bounce = false;
   };
+  void enqueue(flight f) {
+    if (queue_.size() >= max_in_flight) return;
+    const auto spread = faults.delay_max_ticks - faults.delay_min_ticks + 1;
+    const std::uint64_t at = now_ + faults.delay_min_ticks + rng_.below(spread);
+    queue_.emplace(std::pair{at, order_++}, std::move(f));
+  }
+  // The down node's host answers over the reverse link, which a cut or loss can stop.
+  void bounce(int from, int to, Packet p, bool lossy) {
+    const bool answers = bouncing_.contains(to) || rejected_.contains({from, to});
+    if (!answers || blocked_.contains({to, from})) return;
+    if (lossy && faults.loss_percent > 0 && rng_.below(100) < faults.loss_percent) return;
+    enqueue(flight{to, from, std::move(p), true});
+  }
   gossip::rng rng_;
   std::uint64_t now_ = 0;
   std::uint64_t order_ = 0;
@@ -89,6 +119,8 @@ class sim_network {
   std::set<std::pair<int, int>> blocked_;
   std::set<int> paused_;
   std::set<int> down_;
+  std::set<int> bouncing_;
+  std::set<std::pair<int, int>> rejected_;
 };
 
 }  // namespace chronik::sim

@@ -164,6 +164,30 @@ TEST_F(gossip_node_test, forms_cluster_survives_garbage_and_sees_leave) {
   EXPECT_EQ(nodes_[2]->stats().send_errors, 0u);
 }
 
+// A hard-stopped node (a killed process: its port closed, its host up) makes the kernel answer the
+// survivors' probes with ICMP port unreachable. The shell takes those from the socket's error queue
+// and the probes fail without waiting for their deadline; the survivors keep each other alive.
+TEST_F(gossip_node_test, stopped_process_bounces_probes_and_is_declared_dead) {
+  ASSERT_TRUE(run_until(io_, [&] { return all_see_alive(3); }, 10s)) << "cluster did not form";
+  nodes_[2]->stop();
+  const node_id gone{3};
+  ASSERT_TRUE(run_until(
+      io_,
+      [&] {
+        return state_of(*nodes_[0], gone) == member_state::dead &&
+               state_of(*nodes_[1], gone) == member_state::dead;
+      },
+      10s));
+  std::uint64_t bounces = 0, refused = 0;
+  for (int i = 0; i < 2; ++i) {
+    bounces += nodes_[i]->stats().bounces_received;
+    refused += nodes_[i]->core().stats().probes_refused;
+    EXPECT_EQ(count_in_state(*nodes_[i], member_state::alive), 2u);
+  }
+  EXPECT_GT(bounces, 0u);
+  EXPECT_GT(refused, 0u);
+}
+
 TEST_F(gossip_node_test, second_bind_on_same_port_fails_cleanly) {
   auto opts = options(0, base_);
   opts.self.id = node_id{99};

@@ -1,6 +1,10 @@
 // Scenario tests of single membership rules, driving one or two cores by hand.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+#include <string>
+
 #include "gossip/core/membership.h"
 
 namespace chronik::gossip {
@@ -152,6 +156,98 @@ TEST(Membership, LeaveStopsAfterBroadcast) {
   // A leaving node does not refute.
   m.step(from(2, {dead_msg{node_id{1}, incarnation{0}, node_id{2}}}));
   EXPECT_EQ(m.self().state, member_state::left);
+}
+
+
+// --- probes that bounce (ICMP port unreachable, see membership::refused) ---------------------------
+
+std::string addr_of(std::uint32_t id) { return "10.0.0." + std::to_string(id) + ":7946"; }
+
+// Ticks until the core pings someone; returns that ping and leaves the core advanced.
+std::optional<ping_msg> tick_until_ping(membership& m) {
+  for (int t = 0; t < 1000; ++t) {
+    m.tick();
+    for (const auto& p : m.ready().packets)
+      for (const auto& msg : p.env.messages)
+        if (auto* ping = std::get_if<ping_msg>(&msg)) {
+          const ping_msg found = *ping;
+          m.advance();
+          return found;
+        }
+    m.advance();
+  }
+  return std::nullopt;
+}
+
+// The ping-reqs in the current ready batch: relay address -> the seq they carry.
+std::map<std::string, std::uint32_t> indirect_pings(const membership& m) {
+  std::map<std::string, std::uint32_t> out;
+  for (const auto& p : m.ready().packets)
+    for (const auto& msg : p.env.messages)
+      if (auto* ip = std::get_if<indirect_ping_msg>(&msg)) out[p.to_addr] = ip->seq;
+  return out;
+}
+
+membership with_peers(std::uint32_t self, std::vector<std::uint32_t> peers) {
+  auto m = make(self);
+  for (auto id : peers) m.step(from(id, {alive(id, 0)}));
+  m.advance();
+  return m;
+}
+
+TEST(Membership, BouncedProbeAsksRelaysAtOnceAndFailsWhenAllNack) {
+  auto m = with_peers(1, {2, 3, 4});
+  auto ping = tick_until_ping(m);
+  ASSERT_TRUE(ping);
+  const tick_count started = m.now();
+  m.refused(addr_of(9));  // a bounce from elsewhere is not about this probe
+  EXPECT_TRUE(indirect_pings(m).empty());
+  m.refused(addr_of(ping->target.value));
+  const auto relays = indirect_pings(m);
+  ASSERT_EQ(relays.size(), 2u);  // the other two members, without waiting for probe_timeout
+  m.advance();
+  for (const auto& [relay_addr, seq] : relays) {
+    EXPECT_EQ(m.find(ping->target)->state, member_state::alive);  // not while a path may work
+    const auto relay = static_cast<std::uint32_t>(relay_addr[7] - '0');
+    m.step(from(relay, {nack_msg{seq}}));
+  }
+  EXPECT_EQ(m.now(), started);  // no tick needed: every path has failed
+  EXPECT_EQ(m.find(ping->target)->state, member_state::suspect);
+  EXPECT_EQ(m.stats().probes_refused, 1u);
+  EXPECT_EQ(m.awareness_score(), 0u);  // both the bounce and the nacks prove our own links work
+}
+
+TEST(Membership, BouncedProbeSucceedsThroughARelayThatReachesTheTarget) {
+  auto m = with_peers(1, {2, 3, 4});
+  auto ping = tick_until_ping(m);
+  ASSERT_TRUE(ping);
+  m.refused(addr_of(ping->target.value));  // e.g. a firewall REJECT rule on our link only
+  const auto relays = indirect_pings(m);
+  ASSERT_FALSE(relays.empty());
+  m.advance();
+  const auto& [relay_addr, seq] = *relays.begin();
+  m.step(from(static_cast<std::uint32_t>(relay_addr[7] - '0'), {ack_msg{seq}}));
+  for (int t = 0; t < 300; ++t) {
+    m.tick();
+    m.advance();
+  }
+  EXPECT_EQ(m.find(ping->target)->state, member_state::alive);
+  EXPECT_EQ(m.stats().probes_refused, 0u);
+}
+
+TEST(Membership, RelayWhosePingBouncesNacksAtOnce) {
+  auto m = with_peers(1, {2, 3});
+  m.step(from(2, {indirect_ping_msg{77, node_id{3}, addr_of(3), true}}));
+  m.advance();
+  m.refused(addr_of(3));
+  bool nacked = false;
+  for (const auto& p : m.ready().packets)
+    for (const auto& msg : p.env.messages)
+      if (auto* n = std::get_if<nack_msg>(&msg); n && n->seq == 77 && p.to_addr == addr_of(2)) nacked = true;
+  EXPECT_TRUE(nacked);
+  m.advance();
+  m.refused(addr_of(3));  // the relay is over: a second bounce sends nothing
+  EXPECT_FALSE(m.has_ready());
 }
 
 }  // namespace
