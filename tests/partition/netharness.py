@@ -187,7 +187,22 @@ class Harness:
         log.close()
         self.state["nodes"][str(i)] = {"pid": proc.pid, "paused": False}
         self.save()
+        self._await_exec(proc, self.state["server"])
         return proc
+
+    @staticmethod
+    def _await_exec(proc, server, timeout=5.0):
+        """Returns once the PID runs the server itself, or has exited. Until `ip netns exec` and
+        `env` have exec'd, and for an instant inside each exec (/proc/PID/cmdline reads empty),
+        pid_is() does not recognise the node, and running() right after start() said no."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if os.path.samefile(f"/proc/{proc.pid}/exe", server):
+                    return
+            except OSError:
+                pass  # mid-exec, or gone (poll() tells)
+            time.sleep(0.005)
 
     def pid(self, i):
         node = self.state["nodes"].get(str(i))
