@@ -228,10 +228,11 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
       msg.msg_iovlen = 1;
       msg.msg_control = control.data();
       msg.msg_controllen = control.size();
-      if (::recvmsg(udp_sock.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      if (::recvmsg(udp_sock.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;  // empty
       if (msg.msg_namelen < sizeof dest || dest.sin_family != AF_INET) continue;
       for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+        if (c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
         sock_extended_err err{};
         std::memcpy(&err, CMSG_DATA(c), sizeof err);
         if (err.ee_origin != SO_EE_ORIGIN_ICMP || err.ee_type != ICMP_DEST_UNREACH ||
