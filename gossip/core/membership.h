@@ -123,7 +123,6 @@ class membership {
     tick_count indirect_at = 0;
     tick_count deadline = 0;
     bool indirect_sent = false;
-    bool acked = false;
     bool refused = false;  // the direct ping bounced: nobody listens at the target's address
     std::uint32_t expected_nacks = 0;
     std::uint32_t nacks = 0;
