@@ -1,5 +1,6 @@
 #include "kafka/server/connection.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -31,8 +32,14 @@ std::string peer_of(const asio::ip::tcp::socket& s) {
 }  // namespace
 
 connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const server_config& cfg,
-                       request_handler& handler, std::shared_ptr<spdlog::logger> log, closed_fn on_closed)
-    : socket_(std::move(socket)), cfg_(cfg), handler_(handler), log_(std::move(log)), on_closed_(std::move(on_closed)) {
+                       request_handler& handler, request_budget& budget, std::shared_ptr<spdlog::logger> log,
+                       closed_fn on_closed)
+    : socket_(std::move(socket)),
+      cfg_(cfg),
+      handler_(handler),
+      budget_(budget),
+      log_(std::move(log)),
+      on_closed_(std::move(on_closed)) {
   client_.connection_id = id;
   client_.peer = peer_of(socket_);
 }
@@ -49,6 +56,14 @@ void connection::close() {
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  std::size_t requests = 0;
+  for (const auto& s : slots_) requests += s.request_bytes;
+  // frame_ holds the bytes arrived plus the chunk reserved for the outstanding read, which
+  // completes with an error after this and touches nothing.
+  budget_.forget(client_.connection_id, frame_.size(), requests);
+  reserved_ = 0;
+  budget_paused_ = false;
+  frame_ = std::string();
   slots_.clear();
   if (on_closed_) on_closed_(client_.connection_id);
 }
@@ -60,7 +75,8 @@ void connection::fail(const std::string& why) {
 }
 
 void connection::read_size() {
-  if (closed_ || reading_) return;
+  // frame_size_ != 0: a frame is half read and waits for budget; resume() goes on with it.
+  if (closed_ || reading_ || frame_size_ != 0) return;
   // Backpressure: at the in-flight bound, stop reading until an answer leaves.
   if (slots_.size() >= cfg_.max_in_flight) return;
   reading_ = true;
@@ -81,28 +97,65 @@ void connection::read_size() {
       self->fail("request size " + std::to_string(size) + " outside 10.." + std::to_string(self->cfg_.max_request_bytes));
       return;
     }
-    self->read_frame(size);
+    self->last_activity_ = clock::now();
+    self->frame_size_ = size;
+    self->read_body();
   });
 }
 
-void connection::read_frame(std::uint32_t size) {
-  frame_.assign(size, '\0');
+void connection::resume() {
+  if (closed_ || !budget_paused_) return;
+  budget_paused_ = false;
+  read_body();
+}
+
+void connection::read_body() {
+  if (closed_ || reading_) return;
+  const std::size_t have = frame_.size();
+  const std::size_t chunk = std::min(server_config::read_chunk_bytes, frame_size_ - have);
+  if (!budget_.reserve(client_.connection_id, chunk)) {
+    budget_paused_ = true;  // resume() comes once answers free room
+    return;
+  }
+  reserved_ = chunk;
+  // The buffer grows by what may arrive now, not by what the prefix announced: a client that
+  // announces 100 MiB and sends nothing costs one chunk. std::string grows geometrically, so
+  // the copies of a large frame add up to about its size.
+  frame_.resize(have + chunk);
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(frame_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
-    self->reading_ = false;
-    if (self->closed_) return;
-    if (ec) {
-      self->close();
-      return;
-    }
-    const std::uint64_t seq = self->next_seq_++;
-    self->slots_.push_back({});
-    std::weak_ptr<connection> weak = self;
-    self->handler_.handle(self->client_, std::move(self->frame_), [weak, seq](handler_reply reply) {
-      if (auto c = weak.lock()) c->on_reply(seq, std::move(reply));
-    });
-    self->read_size();
+  socket_.async_read_some(asio::buffer(frame_.data() + have, chunk),
+                          [self = shared_from_this(), chunk](asio::error_code ec, std::size_t n) {
+                            self->on_body(chunk, n, ec);
+                          });
+}
+
+void connection::on_body(std::size_t reserved, std::size_t arrived, asio::error_code ec) {
+  reading_ = false;
+  if (closed_) return;  // close() gave the reservation back
+  reserved_ = 0;
+  frame_.resize(frame_.size() - reserved + arrived);
+  budget_.settle(reserved, arrived);
+  if (ec) {
+    close();
+    return;
+  }
+  last_activity_ = clock::now();
+  if (frame_.size() < frame_size_) {
+    read_body();
+    return;
+  }
+  frame_complete();
+}
+
+void connection::frame_complete() {
+  const std::uint64_t seq = next_seq_++;
+  slots_.push_back({std::nullopt, frame_size_});
+  budget_.complete(client_.connection_id, std::exchange(frame_size_, 0));
+  std::weak_ptr<connection> weak = shared_from_this();
+  handler_.handle(client_, std::exchange(frame_, std::string()), [weak, seq](handler_reply reply) {
+    if (auto c = weak.lock()) c->on_reply(seq, std::move(reply));
   });
+  read_size();
 }
 
 void connection::on_reply(std::uint64_t seq, handler_reply reply) {
@@ -122,8 +175,12 @@ void connection::flush() {
   // Drop answered slots without a response; write the first answered response.
   while (!slots_.empty() && slots_.front().reply) {
     handler_reply r = std::move(*slots_.front().reply);
+    const std::size_t request_bytes = slots_.front().request_bytes;
     slots_.pop_front();
     ++first_seq_;
+    // The answer leaves (or there is none): the request's bytes no longer count. This may
+    // resume other connections, which only start reads; nothing re-enters this loop.
+    budget_.release_request(request_bytes);
     if (r.what != handler_reply::kind::respond) continue;
     // The size, the response header and the body's pieces go out as buffers of one gathering
     // write: a Fetch answer of megabytes is not copied again, neither to put a few bytes in
@@ -141,6 +198,7 @@ void connection::flush() {
       self->writing_ = false;
       self->out_ = byte_chain();  // lets go of shared record batches now, not at the next answer
       if (self->closed_) return;
+      self->last_activity_ = clock::now();
       if (ec) {
         self->close();
         return;

@@ -1,5 +1,8 @@
 #include "kafka/server/kafka_server.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <asio/ip/address.hpp>
 
 namespace chronik::kafka {
@@ -7,14 +10,35 @@ namespace chronik::kafka {
 std::expected<void, std::string> server_config::validate() const {
   if (max_request_bytes < 64) return std::unexpected("max_request_bytes must be at least 64");
   if (max_request_bytes > (1u << 30)) return std::unexpected("max_request_bytes must be at most 1 GiB");
+  if (max_queued_request_bytes < max_request_bytes)
+    return std::unexpected("max_queued_request_bytes must be at least max_request_bytes");
   if (max_in_flight == 0) return std::unexpected("max_in_flight must be at least 1");
   if (max_connections == 0) return std::unexpected("max_connections must be at least 1");
+  if (max_connections_per_ip == 0) return std::unexpected("max_connections_per_ip must be at least 1");
+  if (connections_max_idle_ms < 10) return std::unexpected("connections_max_idle_ms must be at least 10");
   return {};
+}
+
+std::uint32_t server_config::idle_sweep_ms() const {
+  // A tenth of the timeout: closes come at most 10% late, and a 10-minute timeout costs one
+  // sweep a minute. Never busier than every 5 ms.
+  return std::max<std::uint32_t>(5, connections_max_idle_ms / 10);
 }
 
 kafka_server::kafka_server(asio::io_context& io, server_config cfg, request_handler& handler,
                            std::shared_ptr<spdlog::logger> log)
-    : io_(io), cfg_(std::move(cfg)), handler_(handler), log_(std::move(log)), acceptor_(io) {}
+    : io_(io),
+      cfg_(std::move(cfg)),
+      handler_(handler),
+      log_(std::move(log)),
+      acceptor_(io),
+      budget_(cfg_.max_queued_request_bytes),
+      idle_timer_(io),
+      accept_timer_(io) {
+  budget_.set_resume([this](std::uint64_t id) {
+    if (auto it = connections_.find(id); it != connections_.end()) it->second.conn->resume();
+  });
+}
 
 kafka_server::~kafka_server() { stop(); }
 
@@ -32,6 +56,7 @@ std::expected<void, std::string> kafka_server::start() {
   if (ec) return std::unexpected("kafka listener: cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
   accept();
+  arm_idle_sweep();
   return {};
 }
 
@@ -41,44 +66,107 @@ void kafka_server::stop() {
   *alive_ = false;
   asio::error_code ec;
   acceptor_.close(ec);
+  idle_timer_.cancel();
+  accept_timer_.cancel();
   auto open = std::move(connections_);
   connections_.clear();
-  for (auto& [id, c] : open) c->close();
+  per_ip_.clear();
+  for (auto& [id, c] : open) c.conn->close();
 }
 
 server_stats kafka_server::stats() const {
   server_stats s = stats_;
   s.open = connections_.size();
-  for (const auto& [id, c] : connections_)
-    if (c->read_paused()) ++s.read_paused;
+  for (const auto& [id, c] : connections_) {
+    if (c.conn->read_paused()) ++s.read_paused;
+    if (c.conn->budget_paused()) ++s.budget_paused;
+    s.buffered_bytes += c.conn->buffered_bytes();
+  }
+  s.queued_request_bytes = budget_.queued_bytes();
   return s;
 }
 
 void kafka_server::accept() {
   acceptor_.async_accept([this, alive = alive_](asio::error_code ec, asio::ip::tcp::socket socket) {
-    if (!*alive || stopped_) return;
+    if (!*alive || stopped_ || ec == asio::error::operation_aborted) return;
     if (ec) {
-      if (ec != asio::error::operation_aborted) log_->warn("kafka: accept failed: {}", ec.message());
-      // Running out of descriptors is transient; keep accepting rather than going deaf.
-      if (ec != asio::error::operation_aborted) accept();
+      on_accept_error(ec);
       return;
     }
-    if (connections_.size() >= cfg_.max_connections) {
-      ++stats_.refused;
-      asio::error_code ignored;
-      socket.close(ignored);
-    } else {
-      ++stats_.accepted;
-      const std::uint64_t id = ++next_id_;
-      auto c = std::make_shared<connection>(std::move(socket), id, cfg_, handler_, log_,
-                                            [this, alive](std::uint64_t gone) {
-                                              if (*alive) connections_.erase(gone);
-                                            });
-      connections_.emplace(id, c);
-      c->start();
-    }
+    accept_backoff_.succeeded();
+    admit(std::move(socket));
     accept();
   });
+}
+
+void kafka_server::on_accept_error(const asio::error_code& ec) {
+  // At the descriptor limit accept fails again at once for as long as it lasts: retrying at
+  // once spun the io thread (and so gossip and Raft) and logged 461,000 lines in 4 s. Wait
+  // instead, and log at most one line a second (accept_backoff.h).
+  ++stats_.accept_errors;
+  const auto delay = accept_backoff_.failed();
+  if (auto held = accept_log_.allow(std::chrono::steady_clock::now())) {
+    log_->warn("kafka: accept failed: {}; retrying in {} ms ({} similar lines suppressed)", ec.message(),
+               delay.count(), *held);
+  }
+  accept_timer_.expires_after(delay);
+  accept_timer_.async_wait([this, alive = alive_](asio::error_code wait_ec) {
+    if (!*alive || stopped_ || wait_ec) return;
+    accept();
+  });
+}
+
+void kafka_server::admit(asio::ip::tcp::socket socket) {
+  asio::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  const std::string ip = ec ? std::string("unknown") : peer.address().to_string();
+  const auto ip_it = per_ip_.find(ip);
+  const std::size_t from_ip = ip_it == per_ip_.end() ? 0 : ip_it->second;
+  if (connections_.size() >= cfg_.max_connections || from_ip >= cfg_.max_connections_per_ip) {
+    ++(connections_.size() >= cfg_.max_connections ? stats_.refused : stats_.refused_per_ip);
+    socket.close(ec);
+    return;
+  }
+  ++stats_.accepted;
+  const std::uint64_t id = ++next_id_;
+  auto c = std::make_shared<connection>(std::move(socket), id, cfg_, handler_, budget_, log_,
+                                        [this, alive = alive_](std::uint64_t gone) {
+                                          if (*alive) on_closed(gone);
+                                        });
+  connections_.emplace(id, open_connection{c, ip});
+  ++per_ip_[ip];
+  c->start();
+}
+
+void kafka_server::on_closed(std::uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  if (auto ip = per_ip_.find(it->second.ip); ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+  connections_.erase(it);
+}
+
+void kafka_server::arm_idle_sweep() {
+  idle_timer_.expires_after(std::chrono::milliseconds(cfg_.idle_sweep_ms()));
+  idle_timer_.async_wait([this, alive = alive_](asio::error_code ec) {
+    if (!*alive || stopped_ || ec) return;
+    sweep_idle();
+    arm_idle_sweep();
+  });
+}
+
+void kafka_server::sweep_idle() {
+  // One timer for every connection: a pass over the open connections (at most max_connections)
+  // every idle_sweep_ms. Closing erases from connections_, so collect first.
+  const auto cutoff = connection::clock::now() - std::chrono::milliseconds(cfg_.connections_max_idle_ms);
+  std::vector<std::shared_ptr<connection>> idle;
+  for (const auto& [id, c] : connections_) {
+    if (c.conn->idle_since(cutoff)) idle.push_back(c.conn);
+  }
+  for (const auto& c : idle) {
+    ++stats_.idle_closed;
+    log_->debug("kafka: closing connection {}: idle for {} ms", c->id(), cfg_.connections_max_idle_ms);
+    c->close();
+  }
 }
 
 }  // namespace chronik::kafka

@@ -12,9 +12,12 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
+#include "kafka/server/accept_backoff.h"
 #include "kafka/server/connection.h"
+#include "kafka/server/request_budget.h"
 #include "kafka/server/request_handler.h"
 #include "kafka/server/server_config.h"
 
@@ -22,9 +25,15 @@ namespace chronik::kafka {
 
 struct server_stats {
   std::uint64_t accepted = 0;
-  std::uint64_t refused = 0;  // over max_connections
+  std::uint64_t refused = 0;         // over max_connections
+  std::uint64_t refused_per_ip = 0;  // over max_connections_per_ip
+  std::uint64_t idle_closed = 0;     // closed after connections_max_idle_ms
+  std::uint64_t accept_errors = 0;   // failed accepts (EMFILE, ...), each followed by a backoff
   std::uint64_t open = 0;
-  std::uint64_t read_paused = 0;  // open connections at their in-flight bound
+  std::uint64_t read_paused = 0;     // open connections at their in-flight bound
+  std::uint64_t budget_paused = 0;   // open connections waiting for the node-wide request budget
+  std::uint64_t queued_request_bytes = 0;  // what the request budget counts now
+  std::uint64_t buffered_bytes = 0;        // capacity of the frame buffers being filled
 };
 
 class kafka_server {
@@ -43,6 +52,11 @@ class kafka_server {
 
  private:
   void accept();
+  void on_accept_error(const asio::error_code& ec);
+  void admit(asio::ip::tcp::socket socket);
+  void on_closed(std::uint64_t id);
+  void arm_idle_sweep();
+  void sweep_idle();
 
   asio::io_context& io_;
   server_config cfg_;
@@ -54,7 +68,17 @@ class kafka_server {
   std::uint64_t next_id_ = 0;
   // Owned here: a connection at its in-flight bound has no asynchronous operation keeping it
   // alive. A connection removes itself through its closed callback.
-  std::map<std::uint64_t, std::shared_ptr<connection>> connections_;
+  struct open_connection {
+    std::shared_ptr<connection> conn;
+    std::string ip;  // the client's address, for max_connections_per_ip
+  };
+  std::map<std::uint64_t, open_connection> connections_;
+  std::map<std::string, std::size_t> per_ip_;  // open connections by client IP; no zero entries
+  request_budget budget_;
+  asio::steady_timer idle_timer_;
+  asio::steady_timer accept_timer_;  // the wait after a failed accept
+  accept_backoff accept_backoff_;
+  log_rate_limit accept_log_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   server_stats stats_;
 };
