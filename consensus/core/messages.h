@@ -63,6 +63,11 @@ struct message {
   std::string context;
 };
 
+// The first field of `m` whose value is past max_term or max_log_index, or would pass them once
+// the core does its arithmetic on it (an append's index + entry count, entries that do not follow
+// its index one by one); empty when every field is in range. raft::step drops such a message.
+std::string_view out_of_range_field(const message& m);
+
 // Quiescence (docs/raft.md "Quiescence") needs no field of its own, so every transport carries
 // it unchanged:
 //  - a quiesce heartbeat is a heartbeat whose `index` and `log_term` name the leader's last entry

@@ -3,6 +3,7 @@
 #include "consensus/core/raft.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "consensus/core/assert.h"
 
@@ -44,6 +45,9 @@ raft::raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64
   load_conf_entries();
   apply_conf_changes_up_to(log_.committed());
   become_follower(term_, node_id{});
+  if (term_.value > max_term)
+    log_line(log_level::error, "stored term is past max_term (written before terms had a ceiling); "
+                               "peers drop this node's messages");
 }
 
 void raft::log_line(log_level level, const std::string& text) const {
@@ -100,6 +104,7 @@ void raft::become_pre_candidate() {
 
 void raft::become_candidate() {
   CHRONIK_ASSERT(role_ != role::leader, "a leader cannot become candidate");
+  CHRONIK_ASSERT(term_.value < std::numeric_limits<std::uint64_t>::max(), "term + 1 would wrap");
   reset(term_id{term_.value + 1});
   vote_ = self_;
   role_ = role::candidate;
@@ -125,6 +130,14 @@ void raft::campaign() {
 
 void raft::start_election(bool pre, bool transfer) {
   if (!promotable()) return;
+  if (term_.value == std::numeric_limits<std::uint64_t>::max()) {
+    // step() never adopts a term past max_term, and our own elections add one at a time, so only
+    // a term persisted by a release without that check gets here. Staying a follower keeps the
+    // rest of the node running; the group needs an operator (docs/raft.md "Values that cannot
+    // wrap").
+    log_line(log_level::error, "cannot campaign: term + 1 would wrap");
+    return;
+  }
   if (pre) become_pre_candidate();
   else become_candidate();
   const term_id vote_term = pre ? term_id{term_.value + 1} : term_;
@@ -261,8 +274,21 @@ bool raft::step_stale_or_newer_term(const message& m) {
   return true;
 }
 
+// A message carrying a term or index past the ceilings (types.h) is dropped whole, before it can
+// wake us, change our term or reach the log, so nothing of it is ever persisted.
+bool raft::drop_out_of_range(const message& m) {
+  const std::string_view field = out_of_range_field(m);
+  if (field.empty()) return false;
+  if (dropped_out_of_range_++ % 1000 == 0)
+    log_line(log_level::warn, "dropping " + std::string(to_string(m.type)) + " from " + std::to_string(m.from.value) +
+                                  ": " + std::string(field) + " out of range (" +
+                                  std::to_string(dropped_out_of_range_) + " so far)");
+  return true;
+}
+
 void raft::step(const message& m) {
   if (m.to != self_) return;
+  if (drop_out_of_range(m)) return;
   if (quiesced_ && !stays_quiesced(m)) wake();
   if (!step_stale_or_newer_term(m)) return;
   if (m.from != self_ && progress_.contains(m.from)) progress_.at(m.from).recent_active = true;
@@ -400,7 +426,7 @@ void raft::advance(const ready& rd) {
 
 raft_status raft::status() const {
   raft_status s{self_, role_, term_, vote_, leader_, log_.committed(), log_.applied(), log_.last_index(), conf_, {},
-                quiesced_};
+                quiesced_, dropped_out_of_range_};
   if (role_ == role::leader)
     for (const auto& [id, pr] : progress_) s.match[id] = pr.match;
   return s;

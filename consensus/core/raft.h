@@ -85,6 +85,9 @@ struct raft_status {
   conf_state conf;
   std::map<node_id, log_index> match;  // leader only
   bool quiesced = false;               // not ticking (docs/raft.md "Quiescence")
+  // Messages step() dropped because a term or index in them is past max_term or max_log_index
+  // (docs/raft.md "Values that cannot wrap"). Counted since this core was constructed.
+  std::uint64_t dropped_out_of_range = 0;
 };
 
 class raft {
@@ -138,6 +141,7 @@ class raft {
   void step_vote_request(const message& m);
   void step_vote_response(const message& m);
   bool step_stale_or_newer_term(const message& m);
+  bool drop_out_of_range(const message& m);
   void step_follower(const message& m);
   void tick_election();
   void tick_heartbeat();
@@ -239,6 +243,7 @@ class raft {
 
   std::vector<message> msgs_;
   hard_state persisted_hard_state_;
+  std::uint64_t dropped_out_of_range_ = 0;
 };
 
 }  // namespace chronik::consensus

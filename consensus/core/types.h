@@ -29,6 +29,17 @@ struct log_index {
   log_index prev() const { return {value - 1}; }
 };
 
+// Ceilings on the terms and log indexes a message may carry (docs/raft.md "Values that cannot
+// wrap"). step() drops any message past them, so no arithmetic on a received value (term + 1 when
+// campaigning, index + 1, index + entry count) can wrap, and no such value is ever persisted.
+// Honest values never get near: a term is spent per election, and an election waits at least one
+// election timeout (tens of milliseconds or more), so 2^62 terms take over 10^8 years even at one
+// election per millisecond; a log index is spent per entry, and 2^62 entries at a million per
+// second take over 10^5 years. The room left above each ceiling (2^64 - 2^62) is what our own
+// increments use: a node may campaign from a term at the ceiling, and that term + 1 still fits.
+inline constexpr std::uint64_t max_term = std::uint64_t{1} << 62;
+inline constexpr std::uint64_t max_log_index = std::uint64_t{1} << 62;
+
 // A Raft group: `__meta` or one partition.
 struct group_id {
   std::uint64_t value = 0;

@@ -182,7 +182,14 @@ std::expected<decoded_batch, transport_error> decode_checked(schemas::Batch::Rea
   size_budget budget{0, max_bytes};
   auto messages = in.getMessages();
   auto heartbeats = in.getHeartbeats();
-  out.messages.reserve(messages.size() + heartbeats.size());
+  // A list of zero-sized structs claims up to 2^29 elements in a few bytes (Cap'n Proto charges
+  // the traversal limit one word each, which still lets 8 Mi through). Every message costs at
+  // least message_overhead_bytes of the budget, so a count the budget cannot hold is refused
+  // here, before the reserve below is sized from it.
+  const std::size_t count = std::size_t{messages.size()} + heartbeats.size();
+  if (count > max_bytes / message_overhead_bytes)
+    return std::unexpected(fail(transport_errc::oversized, "too many messages"));
+  out.messages.reserve(count);
   for (auto wire : messages) {
     auto item = decode_message(wire, budget);
     if (!item) return std::unexpected(item.error());

@@ -2,6 +2,9 @@
 // heartbeats coalesce without reordering a group, and malformed or oversized batches are refused
 // with an error instead of a crash (consensus/transport/codec.h).
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <random>
 #include <vector>
@@ -12,6 +15,31 @@
 
 #include "consensus/transport/codec.h"
 #include "transport_test_util.h"
+
+// While armed, any single allocation above allocation_limit fails with bad_alloc instead of
+// reaching malloc, and the largest request is recorded: a decoder that sizes a buffer from a count
+// it has not checked shows up here without the test needing the memory.
+namespace {
+bool allocation_armed = false;
+std::size_t allocation_limit = 0;
+std::size_t largest_allocation = 0;
+}  // namespace
+
+// GCC sees malloc behind this operator new and free behind the matching deletes, and warns about
+// a mismatch that is not there: both sides are replaced together.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  if (allocation_armed) {
+    largest_allocation = std::max(largest_allocation, n);
+    if (n > allocation_limit) throw std::bad_alloc();
+  }
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace chronik::consensus {
 namespace {
@@ -137,6 +165,56 @@ TEST(TransportCodec, OversizedBatchIsRefused) {
   for (const auto& item : big) estimate += estimate_bytes(item.msg);
   EXPECT_TRUE(round_trip(big, estimate).has_value());
   EXPECT_FALSE(round_trip(big, estimate - 1).has_value());
+}
+
+// Rewrites pointer slot `field` of the root Batch (a one-element struct list) into a list that claims
+// `count` zero-sized structs: a few bytes on the wire, and only `count` words of Cap'n Proto's
+// traversal limit.
+void claim_zero_sized_elements(kj::Array<capnp::word>& words, unsigned field, std::uint64_t count) {
+  auto get = [&](std::size_t i) {
+    std::uint64_t v;
+    std::memcpy(&v, static_cast<const void*>(&words[1 + i]), 8);  // words[0] is the one-segment table
+    return v;
+  };
+  auto put = [&](std::size_t i, std::uint64_t v) { std::memcpy(static_cast<void*>(&words[1 + i]), &v, 8); };
+  auto offset = [](std::uint64_t ptr) { return static_cast<std::int64_t>(static_cast<std::int32_t>(ptr) >> 2); };
+  const std::uint64_t root = get(0);
+  const std::size_t fields = static_cast<std::size_t>(1 + offset(root) + ((root >> 32) & 0xffff) + field);
+  const std::uint64_t list = get(fields);
+  const std::size_t tag = static_cast<std::size_t>(static_cast<std::int64_t>(fields) + 1 + offset(list));
+  put(fields, (list & 0xffffffffu) | (std::uint64_t{7} << 32));  // inline composite, 0 words
+  put(tag, count << 2);  // element count, 0 data words, 0 pointers
+}
+
+TEST(TransportCodec, ClaimedCountsNeverSizeAnAllocation) {
+  for (unsigned field : {2u, 3u}) {  // the pointer slots of Batch.messages and Batch.heartbeats
+    capnp::MallocMessageBuilder builder;
+    auto batch = builder.initRoot<schemas::Batch>();
+    batch.setProtocolVersion(transport_protocol_version);
+    batch.setNodeUuid(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("uuid-1"), 6));
+    batch.setSenderNode(sender.value);
+    batch.initMessages(1);
+    batch.initHeartbeats(1);
+    auto words = kj::heapArray<capnp::word>(capnp::messageToFlatArray(builder).asPtr());
+    claim_zero_sized_elements(words, field, 4'000'000);
+    capnp::FlatArrayMessageReader reader(words.asPtr());
+    const auto root = reader.getRoot<schemas::Batch>();
+    ASSERT_EQ(field == 2 ? root.getMessages().size() : root.getHeartbeats().size(), 4'000'000u);
+
+    largest_allocation = 0;
+    allocation_limit = 16 * max_bytes;
+    allocation_armed = true;
+    std::optional<std::expected<decoded_batch, transport_error>> decoded;
+    try {
+      decoded = decode_batch(root, receiver, max_bytes);
+    } catch (const std::bad_alloc&) {
+    }
+    allocation_armed = false;
+    EXPECT_LE(largest_allocation, 16 * max_bytes) << "field " << field;
+    ASSERT_TRUE(decoded.has_value()) << "decode_batch threw bad_alloc for field " << field;
+    ASSERT_FALSE(decoded->has_value());
+    EXPECT_EQ(decoded->error().code, transport_errc::oversized);
+  }
 }
 
 TEST(TransportCodec, CorruptedBytesNeverCrash) {
