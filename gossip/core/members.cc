@@ -2,6 +2,7 @@
 // with memberlist's merge semantics and Lifeguard's buddy refutation).
 #include <algorithm>
 
+#include "gossip/core/assert.h"
 #include "gossip/core/membership.h"
 
 namespace chronik::gossip {
@@ -18,6 +19,9 @@ void membership::set_state(member& mem, member_state state) {
 // dead claim about it.
 void membership::refute(incarnation accused) {
   member& me = members_.at(self_.id);
+  // Every claim that reaches here passed incarnation_in_range or is below the ceiling itself
+  // (on_alive), so the refutation fits and other members accept it.
+  CHRONIK_GOSSIP_ASSERT(std::max(me.inc.value, accused.value) < max_incarnation, "refutation past max_incarnation");
   me.inc.value = std::max(me.inc.value, accused.value) + 1;
   ++stats_.refutations;
   // Lifeguard §4.3: being suspected is a hint that we are the slow one.
@@ -42,11 +46,24 @@ void membership::accused(incarnation inc, const std::string& reply_to) {
 void membership::on_alive(const alive_msg& m) {
   if (m.node == self_.id) {
     const member& me = members_.at(self_.id);
-    if (leaving_ || (m.uuid == me.uuid && m.addr == me.addr && m.inc <= me.inc)) return;
+    const bool same_identity = m.uuid == me.uuid && m.addr == me.addr;
+    if (leaving_ || (same_identity && m.inc <= me.inc)) return;
+    if (m.inc.value == max_incarnation) {
+      // Nothing outbids the ceiling. Our own earlier announcement (from before a restart) is
+      // taken over as it stands: at the ceiling an alive overrides suspect and dead claims of the
+      // same incarnation (below), so the cluster takes us back. Another identity at the ceiling
+      // is an impostor or a forged claim we cannot outbid.
+      if (!same_identity) {
+        log(log_level::error, "another identity holds this node id at the incarnation ceiling (address " + m.addr + ")");
+        return;
+      }
+      members_.at(self_.id).inc = m.inc;
+      broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+      return;
+    }
     // Someone speaks for our node id with another identity or a newer incarnation: a previous run
     // of this node. Out-bidding it makes the whole cluster replace the old entry for good.
-    if (m.uuid != me.uuid || m.addr != me.addr)
-      log(log_level::info, "replacing the previous entry of this node id (address " + m.addr + ")");
+    if (!same_identity) log(log_level::info, "replacing the previous entry of this node id (address " + m.addr + ")");
     refute(m.inc);
     return;
   }
@@ -70,7 +87,13 @@ void membership::on_alive(const alive_msg& m) {
   const bool dead_or_left = mem.state == member_state::dead || mem.state == member_state::left;
   // A restarted node (new uuid or address) may take over a dead entry at the same incarnation.
   const bool takes_over_dead = dead_or_left && identity_changed && m.inc == mem.inc;
-  if (m.inc <= mem.inc && !takes_over_dead) return;
+  // A member at max_incarnation cannot refute with a higher one, so there its alive overrides a
+  // suspect or dead claim of the same incarnation. Without this, one false suspicion of it would
+  // stand for good; with it, a member that really died at the ceiling may show up alive again
+  // while stale copies of its last alive circulate, until probes confirm its death again.
+  const bool at_ceiling = m.inc.value == max_incarnation && m.inc == mem.inc && mem.state != member_state::alive &&
+                          mem.state != member_state::left;
+  if (m.inc <= mem.inc && !takes_over_dead && !at_ceiling) return;
 
   const bool changed = identity_changed || mem.meta != m.meta;
   mem.inc = m.inc;
@@ -140,6 +163,7 @@ void membership::on_dead(const dead_msg& m, const std::string& reply_to) {
 // gets a suspicion timeout's chance to refute before we believe it.
 void membership::merge_remote(const push_pull_msg& m, const envelope& env) {
   for (const auto& r : m.members) {
+    if (!incarnation_in_range(r.node, r.inc, r.state)) continue;  // that record only
     switch (r.state) {
       case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}); break;
       case member_state::suspect:

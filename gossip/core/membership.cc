@@ -71,7 +71,24 @@ bool membership::is_probe(const message& msg) {
          std::holds_alternative<ack_msg>(msg) || std::holds_alternative<nack_msg>(msg);
 }
 
+bool membership::incarnation_in_range(node_id about, incarnation inc, member_state claim) {
+  // An accusation must leave room for its refutation, inc + 1 (SWIM §4.2).
+  const bool ok = claim == member_state::alive ? inc.value <= max_incarnation : inc.value < max_incarnation;
+  if (ok) return true;
+  if (stats_.incarnations_out_of_range++ % 100 == 0)
+    log(log_level::warn, "dropping a " + std::string(to_string(claim)) + " claim about node " +
+                             std::to_string(about.value) + " at incarnation " + std::to_string(inc.value) +
+                             ", past the ceiling");
+  return false;
+}
+
 void membership::dispatch(const envelope& env, const message& msg) {
+  if (const auto* a = std::get_if<alive_msg>(&msg); a && !incarnation_in_range(a->node, a->inc, member_state::alive))
+    return;
+  if (const auto* s = std::get_if<suspect_msg>(&msg); s && !incarnation_in_range(s->node, s->inc, member_state::suspect))
+    return;
+  if (const auto* d = std::get_if<dead_msg>(&msg); d && !incarnation_in_range(d->node, d->inc, member_state::dead))
+    return;
   {
     std::visit(
         [&](const auto& m) {
@@ -106,7 +123,10 @@ void membership::set_meta(std::string meta) {
   member& me = members_.at(self_.id);
   self_.meta = meta;
   me.meta = std::move(meta);
-  ++me.inc.value;
+  // Only a forged claim can have put us at the ceiling; then members who already hold us at it
+  // keep our old metadata, and new ones learn the new.
+  if (me.inc.value < max_incarnation) ++me.inc.value;
+  else log(log_level::error, "incarnation at its ceiling: metadata change not announced to current members");
   emit(member_event_kind::updated, me);
   broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
   // Metadata changes drive cluster formation (docs/bootstrap.md): gossip them on the next tick

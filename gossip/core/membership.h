@@ -67,6 +67,9 @@ struct membership_stats {
   std::uint64_t refutations = 0;
   std::uint64_t suspicions_started = 0;
   std::uint64_t declared_dead = 0;
+  // Alive claims past max_incarnation and suspect or dead claims at or past it, dropped unread
+  // (one per message or push-pull record; docs/gossip.md "Values that cannot wrap").
+  std::uint64_t incarnations_out_of_range = 0;
 };
 
 struct self_identity {
@@ -137,6 +140,8 @@ class membership {
   };
 
   static bool is_probe(const message& msg);
+  // False, counted and logged, for a claim whose incarnation is out of range (see max_incarnation).
+  bool incarnation_in_range(node_id about, incarnation inc, member_state claim);
   void dispatch(const envelope& env, const message& msg);
 
   // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics)

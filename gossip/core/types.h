@@ -22,6 +22,14 @@ struct incarnation {
   auto operator<=>(const incarnation&) const = default;
 };
 
+// The highest incarnation a member may claim (docs/gossip.md "Values that cannot wrap"). Only a
+// member raises its own incarnation, by one per refutation or metadata change, so an honest member
+// never gets near 2^62 (at a thousand refutations a second that takes over 10^8 years). A claim
+// past it is dropped unread, and so is a suspect or dead claim at it: then every accusation a
+// member accepts can be refuted with incarnation + 1 <= max_incarnation, which every member
+// accepts in turn, and no incarnation ever wraps.
+inline constexpr std::uint64_t max_incarnation = std::uint64_t{1} << 62;
+
 // Logical time of the core; the shell converts milliseconds to ticks with config::tick_ms.
 using tick_count = std::uint64_t;
 

@@ -1,6 +1,7 @@
 // Scenario tests of single membership rules, driving one or two cores by hand.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -248,6 +249,102 @@ TEST(Membership, RelayWhosePingBouncesNacksAtOnce) {
   m.advance();
   m.refused(addr_of(3));  // the relay is over: a second bounce sends nothing
   EXPECT_FALSE(m.has_ready());
+}
+
+// --- incarnations never wrap (docs/gossip.md "Values that cannot wrap") ---------------------------
+
+constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+
+// The reported eviction: a dead claim at 2^64 - 1 about a live member. Before the ceiling the
+// member's refutation (2^64 - 1) + 1 wrapped to 0 and was ignored everywhere, for good.
+TEST(Membership, ClaimsPastTheCeilingAreDroppedAndCounted) {
+  auto m = make(1);
+  m.step(from(2, {alive(2, 3)}));
+  m.step(from(3, {dead_msg{node_id{2}, incarnation{top}, node_id{3}}}));
+  m.step(from(3, {suspect_msg{node_id{2}, incarnation{top}, node_id{3}}}));
+  m.step(from(3, {alive(2, max_incarnation + 1, "impostor")}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::alive);
+  EXPECT_EQ(m.find(node_id{2})->inc.value, 3u);
+  EXPECT_EQ(m.find(node_id{2})->uuid, "uuid-2");
+  EXPECT_EQ(m.stats().declared_dead, 0u);
+  EXPECT_EQ(m.stats().incarnations_out_of_range, 3u);
+
+  // In a push-pull only the bad record goes; the rest of the state still merges.
+  m.step(from(3, {push_pull_msg{false, true,
+                                {{node_id{2}, incarnation{top}, member_state::dead, "", "", ""},
+                                 {node_id{4}, incarnation{0}, member_state::alive, "uuid-4", addr_of(4), ""}}}}));
+  EXPECT_EQ(m.find(node_id{2})->state, member_state::alive);
+  ASSERT_TRUE(m.find(node_id{4}).has_value());
+  EXPECT_EQ(m.stats().incarnations_out_of_range, 4u);
+}
+
+// The accused side: a claim about ourselves past the ceiling is not refuted (the refutation
+// would wrap) but dropped; our incarnation stays where it was.
+TEST(Membership, AccusationOfSelfPastTheCeilingIsDropped) {
+  auto m = make(1);
+  m.step(from(2, {dead_msg{node_id{1}, incarnation{top}, node_id{2}}}));
+  m.step(from(2, {push_pull_msg{false, true, {{node_id{1}, incarnation{top}, member_state::suspect, "", "", ""}}}}));
+  m.step(from(2, {alive(1, top, "impostor")}));
+  EXPECT_EQ(m.self().inc.value, 0u);
+  EXPECT_EQ(m.self().state, member_state::alive);
+  EXPECT_EQ(m.stats().refutations, 0u);
+  EXPECT_EQ(m.stats().incarnations_out_of_range, 3u);
+}
+
+// The boundary: an accusation just below the ceiling is refuted at the ceiling, and that alive is
+// accepted; an accusation at the ceiling, which nobody could refute, is dropped.
+TEST(Membership, RefutationAtTheCeilingIsAccepted) {
+  auto accused = make(1);
+  accused.step(from(2, {suspect_msg{node_id{1}, incarnation{max_incarnation - 1}, node_id{2}}}));
+  EXPECT_EQ(accused.self().inc.value, max_incarnation);
+  EXPECT_EQ(accused.stats().refutations, 1u);
+  accused.step(from(2, {dead_msg{node_id{1}, incarnation{max_incarnation}, node_id{2}}}));
+  EXPECT_EQ(accused.self().inc.value, max_incarnation);
+  EXPECT_EQ(accused.stats().refutations, 1u);
+  EXPECT_EQ(accused.stats().incarnations_out_of_range, 1u);
+  // Nothing outbids the ceiling, and nothing tries to: no refutation, no abort.
+  accused.step(from(2, {alive(1, max_incarnation, "impostor")}));
+  EXPECT_EQ(accused.self().inc.value, max_incarnation);
+  accused.set_meta("new");
+  EXPECT_EQ(accused.self().inc.value, max_incarnation);
+
+  auto peer = make(2);
+  peer.step(from(1, {alive(1, 5)}));
+  peer.step(from(3, {suspect_msg{node_id{1}, incarnation{max_incarnation - 1}, node_id{3}}}));
+  ASSERT_EQ(peer.find(node_id{1})->state, member_state::suspect);
+  peer.step(from(1, {alive(1, max_incarnation)}));
+  EXPECT_EQ(peer.find(node_id{1})->state, member_state::alive);
+  EXPECT_EQ(peer.find(node_id{1})->inc.value, max_incarnation);
+  peer.step(from(3, {suspect_msg{node_id{1}, incarnation{max_incarnation}, node_id{3}}}));
+  EXPECT_EQ(peer.find(node_id{1})->state, member_state::alive);
+  EXPECT_EQ(peer.stats().incarnations_out_of_range, 1u);
+}
+
+// Restarts: a node comes back at incarnation 0 with the uuid and address it had. Below the
+// ceiling it outbids the entry its peers hold; at the ceiling, where a peer's own probes have
+// declared it dead, its alive at the same incarnation takes the entry back.
+TEST(Membership, RestartedNodeComesBackEvenAtTheCeiling) {
+  auto restarted = make(1);
+  restarted.step(from(2, {push_pull_msg{false, true, {{node_id{1}, incarnation{7}, member_state::alive, "uuid-1", addr_of(1), ""}}}}));
+  EXPECT_EQ(restarted.self().inc.value, 8u);
+
+  auto peer = make(2);
+  peer.step(from(1, {alive(1, max_incarnation)}));
+  peer.advance();
+  // Node 1 is down: it answers no probe, so node 2 suspects it and then declares it dead.
+  for (int t = 0; t < 20000 && peer.find(node_id{1})->state != member_state::dead; ++t) {
+    peer.tick();
+    peer.advance();
+  }
+  ASSERT_EQ(peer.find(node_id{1})->state, member_state::dead);
+  EXPECT_EQ(peer.find(node_id{1})->inc.value, max_incarnation);
+
+  auto back = make(1);
+  back.step(from(2, {push_pull_msg{false, true, {{node_id{1}, incarnation{max_incarnation}, member_state::alive, "uuid-1", addr_of(1), ""}}}}));
+  EXPECT_EQ(back.self().inc.value, max_incarnation);
+  EXPECT_EQ(back.stats().refutations, 0u);
+  peer.step(from(1, {alive(1, back.self().inc.value)}));
+  EXPECT_EQ(peer.find(node_id{1})->state, member_state::alive);
 }
 
 }  // namespace
