@@ -16,9 +16,11 @@ constexpr error_code to_error_code(partition_errc e) {
     // Clients refresh Metadata and retry at the leader it shows (DESIGN.md §5 "Leadership errors").
     case partition_errc::not_leader: return error_code::not_leader_or_follower;
     case partition_errc::corrupt_batch: return error_code::corrupt_message;
+    // Produce before v8 predates INVALID_RECORD (KIP-467): produce.cc answers CORRUPT_MESSAGE there.
+    case partition_errc::invalid_record: return error_code::invalid_record;
+    case partition_errc::invalid_timestamp: return error_code::invalid_timestamp;
     case partition_errc::unsupported_magic: return error_code::unsupported_for_message_format;
     case partition_errc::too_large: return error_code::message_too_large;
-    case partition_errc::invalid_records: return error_code::corrupt_message;
     case partition_errc::timed_out: return error_code::request_timed_out;
     case partition_errc::offset_out_of_range: return error_code::offset_out_of_range;
     // Retriable for every client: it backs off and sends again once proposals have drained.

@@ -9,6 +9,7 @@
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/produce.h"
+#include "kafka/protocol/record_batch.h"
 
 namespace chronik::kafka {
 namespace {
@@ -26,15 +27,28 @@ struct produce_state {
   responder out;
   explicit produce_state(responder r) : out(std::move(r)) {}
 
-  void settle(produce_partition_response& slot, const std::expected<produce_ack, partition_errc>& r) {
+  void settle(produce_partition_response& slot, const std::expected<produce_ack, produce_error>& r) {
     if (r) {
       slot.base_offset = r->base_offset;
       slot.log_start_offset = r->log_start_offset;
+      slot.log_append_time_ms = r->log_append_time_ms;
     } else {
-      slot.error = to_error_code(r.error());
+      refuse(slot, r.error());
       failed = true;
     }
     if (--open == 0) finish();
+  }
+
+  // KIP-467: v8 names the refused record and says why; older clients do not know INVALID_RECORD
+  // and get CORRUPT_MESSAGE, as Kafka's broker answers them.
+  void refuse(produce_partition_response& slot, const produce_error& e) const {
+    slot.error = to_error_code(e.code);
+    if (version < 8) {
+      if (slot.error == error_code::invalid_record) slot.error = error_code::corrupt_message;
+      return;
+    }
+    if (!e.message.empty()) slot.error_message = e.message;
+    if (e.record >= 0) slot.record_errors.push_back({e.record, e.message});
   }
 
   void finish() {
@@ -49,6 +63,17 @@ struct produce_state {
     out.respond(std::move(w));
   }
 };
+
+// zstd came with Produce v7 (KIP-110): an older request carrying it is refused before the
+// replica sees it. Only the headers are read; the replica checks the batches themselves.
+bool carries_zstd(const std::optional<std::string>& records) {
+  if (!records) return false;
+  auto batches = split_record_batches(*records, crc_check::skip);
+  if (!batches) return false;
+  return std::ranges::any_of(*batches, [](const record_batch_view& b) {
+    return b.header.compression() == compression_type::zstd;
+  });
+}
 
 acks_mode to_acks(std::int16_t acks) {
   if (acks == 0) return acks_mode::none;
@@ -107,9 +132,15 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
         --st->open;
         continue;
       }
+      if (version < 7 && carries_zstd(p.records)) {
+        slot.error = error_code::unsupported_compression_type;
+        st->failed = true;
+        --st->open;
+        continue;
+      }
       // A null records field is not a batch: the replica refuses it as invalid.
       r->produce(p.records ? std::move(*p.records) : std::string(), acks, deadline,
-                 [st, &slot](std::expected<produce_ack, partition_errc> res) { st->settle(slot, res); });
+                 [st, &slot](std::expected<produce_ack, produce_error> res) { st->settle(slot, res); });
     }
   }
   if (--st->open == 0) st->finish();

@@ -53,7 +53,8 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   hooks.on_leadership = [this](const metadata::partition_ref& r, consensus::node_id leader, consensus::term_id term) {
     if (on_leadership_) on_leadership_(r, leader, term);
   };
-  auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_, &cache_);
+  auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_, &cache_,
+                                                     cfg_.wall_now_ms);
   // Listed first: create_group hands a reopened group's snapshot to apply before it returns.
   by_group_[ref.group.value] = replica;
   by_name_[{topic.name, ref.partition}] = ref.group;

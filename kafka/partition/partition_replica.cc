@@ -8,7 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "consensus/core/assert.h"
 #include "kafka/protocol/batch_records.h"
+#include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/record_batch.h"
 
 namespace chronik::kafka {
@@ -29,6 +31,17 @@ std::optional<std::int64_t> parse_int(const std::map<std::string, std::string>& 
   return v;
 }
 
+partition_errc to_partition_errc(batch_fault f) {
+  switch (f) {
+    case batch_fault::corrupt: return partition_errc::corrupt_batch;
+    case batch_fault::invalid_record: return partition_errc::invalid_record;
+    case batch_fault::unsupported_magic: return partition_errc::unsupported_magic;
+    case batch_fault::too_large: return partition_errc::too_large;
+    case batch_fault::invalid_timestamp: return partition_errc::invalid_timestamp;
+  }
+  return partition_errc::corrupt_batch;
+}
+
 // Records of a batch: Kafka counts offsets, not records (compaction may leave gaps), so a batch
 // takes lastOffsetDelta + 1 of them.
 std::int64_t offsets_of(const record_batch_header& h) { return std::int64_t{h.last_offset_delta} + 1; }
@@ -39,9 +52,10 @@ std::string_view to_string(partition_errc e) {
   switch (e) {
     case partition_errc::not_leader: return "not_leader";
     case partition_errc::corrupt_batch: return "corrupt_batch";
+    case partition_errc::invalid_record: return "invalid_record";
+    case partition_errc::invalid_timestamp: return "invalid_timestamp";
     case partition_errc::unsupported_magic: return "unsupported_magic";
     case partition_errc::too_large: return "too_large";
-    case partition_errc::invalid_records: return "invalid_records";
     case partition_errc::timed_out: return "timed_out";
     case partition_errc::offset_out_of_range: return "offset_out_of_range";
     case partition_errc::busy: return "busy";
@@ -56,19 +70,33 @@ partition_config partition_config::from_topic(const std::map<std::string, std::s
   if (auto v = parse_int(configs, "retention.ms")) c.retention_ms = *v;
   if (auto v = parse_int(configs, "retention.bytes")) c.retention_bytes = *v;
   if (auto v = parse_int(configs, "max.message.bytes"); v && *v > 0) c.max_message_bytes = static_cast<std::uint64_t>(*v);
+  if (auto it = configs.find("message.timestamp.type"); it != configs.end()) {
+    if (it->second == "CreateTime") c.timestamps = timestamp_type::create_time;
+    if (it->second == "LogAppendTime") c.timestamps = timestamp_type::log_append_time;
+  }
+  // The older single key sets both sides; the newer ones (KIP-937) override it.
+  if (auto v = parse_int(configs, "message.timestamp.difference.max.ms"); v && *v >= 0) {
+    c.timestamp_before_max_ms = c.timestamp_after_max_ms = *v;
+  }
+  if (auto v = parse_int(configs, "message.timestamp.before.max.ms"); v && *v >= 0) c.timestamp_before_max_ms = *v;
+  if (auto v = parse_int(configs, "message.timestamp.after.max.ms"); v && *v >= 0) c.timestamp_after_max_ms = *v;
   return c;
 }
 
 partition_replica::partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
                                      partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log,
-                                     entry_cache* cache)
+                                     entry_cache* cache, wall_clock wall_now_ms)
     : host_(host),
       ref_(std::move(ref)),
       topic_(std::move(topic)),
       cfg_(cfg),
       hooks_(std::move(hooks)),
       log_(log ? std::move(log) : spdlog::default_logger()),
-      cache_(cache) {}
+      cache_(cache),
+      wall_now_ms_(wall_now_ms ? std::move(wall_now_ms) : [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+      }) {}
 
 partition_replica::~partition_replica() { fail_all(); }
 
@@ -106,7 +134,9 @@ void partition_replica::apply_entry(entry& e) {
   last_applied_term_ = e.term;
   std::optional<std::int64_t> base;
   if (e.type == entry_type::normal && !e.data.empty()) {
-    // Checked (CRC included) by the leader before proposing; only the header is needed here.
+    // Validated by the leader before proposing (batch_validation.h); only the headers are needed
+    // here. An entry written before validation existed may still lie about its record count: its
+    // offsets are taken from the header as stored, which every replica does alike.
     auto batches = split_record_batches(e.data, crc_check::skip);
     if (batches && !batches->empty()) {
       entry_summary s;
@@ -149,14 +179,14 @@ void partition_replica::resolve_through(const entry& e, std::optional<std::int64
         log_->warn("[{}-{} g{}] entry {} applied at offset {}, predicted {}", topic_, ref_.partition,
                    ref_.group.value, e.index.value, *base_offset, p.base_offset);
       }
-      answer(p, produce_ack{*base_offset, index_.log_start_offset()});
+      answer(p, produce_ack{*base_offset, index_.log_start_offset(), p.log_append_time_ms});
     } else {
       answer(p, std::unexpected(partition_errc::not_leader));
     }
   }
 }
 
-void partition_replica::answer(proposal& p, std::expected<produce_ack, partition_errc> r) {
+void partition_replica::answer(proposal& p, std::expected<produce_ack, produce_error> r) {
   if (!p.done) return;
   auto done = std::move(p.done);
   p.done = nullptr;
@@ -167,13 +197,14 @@ void partition_replica::persisted(log_index last, term_id term) {
   // acks=1: durable on the leader. Only proposals of `term` at or before `last` are covered (see
   // raft_host.h persisted_fn). Callbacks may produce again, which only appends to in_flight_, so
   // indexing by position stays valid.
-  const produce_ack base{0, index_.log_start_offset()};
+  const produce_ack base{0, index_.log_start_offset(), -1};
   for (std::size_t i = 0; i < in_flight_.size(); ++i) {
     proposal& p = in_flight_[i];
     if (p.index > last) break;
     if (p.acks != acks_mode::leader || p.term != term || !p.done) continue;
     produce_ack a = base;
     a.base_offset = p.base_offset;
+    a.log_append_time_ms = p.log_append_time_ms;
     answer(p, a);
   }
 }
@@ -195,28 +226,36 @@ void partition_replica::produce(std::string records, acks_mode acks, clock::time
     return done(std::unexpected(partition_errc::not_leader));
   }
   if (records.size() > cfg_.max_message_bytes) return done(std::unexpected(partition_errc::too_large));
-  auto batches = split_record_batches(records, crc_check::verify);
-  if (!batches) {
-    return done(std::unexpected(batches.error().code == codec_errc::unsupported_magic ? partition_errc::unsupported_magic
-                                                                                     : partition_errc::corrupt_batch));
-  }
-  if (batches->empty()) return done(std::unexpected(partition_errc::invalid_records));
   if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
+  batch_rules rules;
+  rules.max_batch_bytes = cfg_.max_message_bytes;
+  rules.timestamps = cfg_.timestamps;
+  rules.timestamp_before_max_ms = cfg_.timestamp_before_max_ms;
+  rules.timestamp_after_max_ms = cfg_.timestamp_after_max_ms;
+  rules.now_ms = wall_now_ms_();
+  auto accepted = validate_produced_records(records, rules);
+  if (!accepted) {
+    const batch_rejection& why = accepted.error();
+    log_->debug("[{}-{} g{}] produce refused: batch {}: {}", topic_, ref_.partition, ref_.group.value, why.batch,
+                why.text);
+    return done(std::unexpected(produce_error{to_partition_errc(why.fault), why.batch, why.record, why.text}));
+  }
+  // Every batch holds at least one record of at least min_record_bytes, so the count is bounded
+  // by the blob's size, which max_message_bytes bounds: it fits an int32 with room to spare.
+  CHRONIK_ASSERT(accepted->records > 0 && accepted->records <= static_cast<std::int64_t>(records.size()),
+                 "accepted record count outside what the bytes can hold");
 
   // Stamp the offsets apply will assign and the leader epoch (= Raft term), both outside the CRC.
-  std::vector<std::pair<std::size_t, std::int64_t>> places;
-  std::int64_t count = 0;
-  for (const auto& v : *batches) {
-    places.emplace_back(v.offset, count);
-    count += offsets_of(v.header);
-  }
-  if (count > std::numeric_limits<std::int32_t>::max()) return done(std::unexpected(partition_errc::invalid_records));
   const std::int64_t base = predicted_next(st->term);
   const auto epoch = static_cast<std::int32_t>(std::min<std::uint64_t>(st->term.value, std::numeric_limits<std::int32_t>::max()));
-  for (const auto& [at, delta] : places) {
-    set_base_offset(records, at, base + delta);
-    set_partition_leader_epoch(records, at, epoch);
+  std::int64_t next = base;
+  for (const accepted_batch& b : accepted->batches) {
+    set_base_offset(records, b.offset, next);
+    set_partition_leader_epoch(records, b.offset, epoch);
+    next += b.records;
   }
+  const std::int64_t count = accepted->records;
+  const std::int64_t append_time = cfg_.timestamps == timestamp_type::log_append_time ? rules.now_ms : -1;
   auto index = host_.propose(ref_.group, std::move(records));
   if (!index) {
     const auto& e = index.error();
@@ -232,10 +271,10 @@ void partition_replica::produce(std::string records, acks_mode acks, clock::time
     in_flight_.pop_back();
     answer(p, std::unexpected(partition_errc::not_leader));
   }
-  proposal p{*index, st->term, base, static_cast<std::int32_t>(count), acks, deadline, nullptr};
+  proposal p{*index, st->term, base, static_cast<std::int32_t>(count), append_time, acks, deadline, nullptr};
   if (acks == acks_mode::none) {
     in_flight_.push_back(std::move(p));
-    return done(produce_ack{base, index_.log_start_offset()});
+    return done(produce_ack{base, index_.log_start_offset(), append_time});
   }
   p.done = std::move(done);
   in_flight_.push_back(std::move(p));

@@ -19,6 +19,7 @@
 #include <deque>
 #include <expected>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@
 #include "kafka/partition/entry_cache.h"
 #include "kafka/partition/partition_index.h"
 #include "kafka/protocol/byte_chain.h"
+#include "kafka/protocol/record_batch.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::kafka {
@@ -42,10 +44,11 @@ using consensus::term_id;
 // Expected failures of partition operations. kafka/handlers maps them to Kafka error codes.
 enum class partition_errc : std::uint8_t {
   not_leader,           // not the leader, or a new leader that has not applied its predecessors' entries
-  corrupt_batch,        // a batch header is inconsistent or its CRC-32C does not match
+  corrupt_batch,        // not a well-formed batch: length, CRC-32C, codec, or no batch at all
+  invalid_record,       // a well-formed batch whose records disagree with its header (batch_validation.h)
+  invalid_timestamp,    // a CreateTime record outside the topic's timestamp window
   unsupported_magic,    // a magic 0 or 1 batch (only magic 2 is stored)
   too_large,            // the records exceed max.message.bytes
-  invalid_records,      // no batch at all
   timed_out,            // not acknowledged before the deadline; the outcome is unknown
   offset_out_of_range,  // before the log start or past the high watermark
   busy,                 // too many proposals in flight, or Raft's uncommitted-bytes bound
@@ -68,23 +71,45 @@ struct partition_config {
   // Kafka's retention.bytes: the oldest entries are dropped while the partition holds more.
   // < 0 disables. Default -1.
   std::int64_t retention_bytes = -1;
-  // Kafka's max.message.bytes: the largest records blob one Produce may bring to this partition.
-  // Default 1048588 (Kafka's).
+  // Kafka's max.message.bytes: the largest records blob one Produce may bring to this partition,
+  // and so the largest batch. Default 1048588 (Kafka's).
   std::uint64_t max_message_bytes = 1'048'588;
+  // Kafka's message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime
+  // stamps each batch with the leader's clock. Default CreateTime.
+  timestamp_type timestamps = timestamp_type::create_time;
+  // Kafka's message.timestamp.before.max.ms / after.max.ms (and the older
+  // message.timestamp.difference.max.ms, which sets both): how far a CreateTime record may lie
+  // before or after the leader's clock. Default int64 max: any timestamp, as Kafka 3.
+  std::int64_t timestamp_before_max_ms = std::numeric_limits<std::int64_t>::max();
+  std::int64_t timestamp_after_max_ms = std::numeric_limits<std::int64_t>::max();
   // Proposals of one partition awaiting commit. A producer beyond it gets `busy` (Kafka's
   // REQUEST_TIMED_OUT, which clients retry). Bounds memory when the quorum stalls. Default 1024.
   std::size_t max_in_flight = 1024;
 
-  // Reads retention.ms, retention.bytes and max.message.bytes from `configs` (values that do not
-  // parse keep the default in `base`).
+  // Reads the topic configs above from `configs` (values that do not parse keep the default in
+  // `base`).
   static partition_config from_topic(const std::map<std::string, std::string>& configs, const partition_config& base);
 };
 
 struct produce_ack {
   std::int64_t base_offset = -1;
   std::int64_t log_start_offset = 0;
+  std::int64_t log_append_time_ms = -1;  // the leader's clock for a LogAppendTime topic, else -1
 };
-using produce_done = std::function<void(std::expected<produce_ack, partition_errc>)>;
+
+// A refused or failed produce: the code, and for a refused batch which record and why (Produce
+// v8's record_errors and error_message, KIP-467).
+struct produce_error {
+  partition_errc code = partition_errc::storage_failed;
+  std::int32_t batch = -1;   // the refused batch's index in the blob, -1 when none
+  std::int32_t record = -1;  // the refused record's index in that batch, -1 when the batch as a whole
+  std::string message;       // empty when the code says it all
+  produce_error(partition_errc c) : code(c) {}  // NOLINT: a bare code is the common case
+  produce_error(partition_errc c, std::int32_t b, std::int32_t r, std::string m)
+      : code(c), batch(b), record(r), message(std::move(m)) {}
+  bool operator==(partition_errc c) const { return code == c; }
+};
+using produce_done = std::function<void(std::expected<produce_ack, produce_error>)>;
 
 struct fetch_data {
   std::int64_t high_watermark = 0;
@@ -109,11 +134,14 @@ class partition_replica {
  public:
   using clock = std::chrono::steady_clock;
 
+  // The wall clock in milliseconds since the epoch: LogAppendTime and the timestamp window.
+  using wall_clock = std::function<std::int64_t()>;
+
   // `cache` (may be null: nothing is cached) is the node's, shared by its replicas; it must
-  // outlive this replica.
+  // outlive this replica. An empty `wall_now_ms` reads the system clock.
   partition_replica(consensus::raft_host& host, metadata::partition_ref ref, std::string topic,
                     partition_config cfg, replica_hooks hooks, std::shared_ptr<spdlog::logger> log,
-                    entry_cache* cache = nullptr);
+                    entry_cache* cache = nullptr, wall_clock wall_now_ms = {});
   ~partition_replica();
   partition_replica(const partition_replica&) = delete;
   partition_replica& operator=(const partition_replica&) = delete;
@@ -123,8 +151,9 @@ class partition_replica {
   void persisted(consensus::log_index last, term_id term);
 
   // --- Kafka operations -----------------------------------------------------------------------
-  // Validates, stamps and proposes one Produce's records; `done` is called exactly once (at once
-  // for every refusal and for acks=none).
+  // Validates (batch_validation.h), stamps and proposes one Produce's records; `done` is called
+  // exactly once (at once for every refusal and for acks=none). Nothing of a refused blob is
+  // proposed.
   void produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done);
   // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
   // records when offset is the high watermark.
@@ -165,6 +194,7 @@ class partition_replica {
     term_id term;
     std::int64_t base_offset = 0;  // predicted
     std::int32_t records = 0;
+    std::int64_t log_append_time_ms = -1;
     acks_mode acks = acks_mode::all;
     clock::time_point deadline;
     produce_done done;  // empty once answered
@@ -178,7 +208,7 @@ class partition_replica {
   bool read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,
                      byte_chain& out) const;
   void resolve_through(const consensus::entry& e, std::optional<std::int64_t> base_offset);
-  void answer(proposal& p, std::expected<produce_ack, partition_errc> r);
+  void answer(proposal& p, std::expected<produce_ack, produce_error> r);
   std::int64_t predicted_next(term_id term) const;
   void check_leadership();
 
@@ -189,6 +219,7 @@ class partition_replica {
   replica_hooks hooks_;
   std::shared_ptr<spdlog::logger> log_;
   entry_cache* cache_;
+  wall_clock wall_now_ms_;
 
   partition_index index_;
   term_id last_applied_term_;

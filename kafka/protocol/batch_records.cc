@@ -1,5 +1,6 @@
 #include "kafka/protocol/batch_records.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -17,7 +18,7 @@ namespace {
 codec_error error(codec_errc code, std::string text) { return codec_error{code, 0, std::move(text)}; }
 
 codec_error too_large(std::size_t limit) {
-  return error(codec_errc::invalid_length, "decompressed records exceed " + std::to_string(limit) + " bytes");
+  return error(codec_errc::too_large, "decompressed records exceed " + std::to_string(limit) + " bytes");
 }
 
 // gzip (RFC 1952), possibly several members one after another, as java.util.zip reads them.
@@ -154,6 +155,57 @@ std::expected<std::string, codec_error> decompress_records(compression_type code
   return std::unexpected(error(codec_errc::invalid_value, "unknown compression"));
 }
 
+namespace {
+
+// A key, value or header value: -1 is null, anything else must lie inside the record.
+bool skip_sized(reader& rec, std::int32_t size, bool nullable, const char* what) {
+  if (size == -1 && nullable) return true;
+  if (size < 0 || static_cast<std::size_t>(size) > rec.remaining()) {
+    rec.fail(codec_errc::invalid_length, what);
+    return false;
+  }
+  rec.read_raw(static_cast<std::size_t>(size));
+  return rec.ok();
+}
+
+}  // namespace
+
+std::expected<record_fields, codec_error> read_record(reader& r) {
+  const std::size_t start = r.offset();
+  const std::int32_t length = r.read_varint();
+  if (!r.ok()) return std::unexpected(*r.error());
+  if (length < 0 || static_cast<std::size_t>(length) > r.remaining()) {
+    r.fail_at(start, codec_errc::invalid_length, "record length");
+    return std::unexpected(*r.error());
+  }
+  const std::size_t body_start = r.offset();
+  reader rec(r.read_raw(static_cast<std::size_t>(length)));
+  record_fields f;
+  f.attributes = rec.read_int8();
+  f.timestamp_delta = rec.read_varlong();
+  f.offset_delta = rec.read_varint();
+  f.key_bytes = rec.read_varint();
+  skip_sized(rec, f.key_bytes, true, "record key");
+  f.value_bytes = rec.read_varint();
+  skip_sized(rec, f.value_bytes, true, "record value");
+  f.headers = rec.read_varint();
+  if (rec.ok() && f.headers < 0) rec.fail(codec_errc::invalid_value, "negative header count");
+  // Every header takes at least two bytes, so this loop ends within the record's bytes.
+  for (std::int32_t h = 0; rec.ok() && h < f.headers; ++h) {
+    skip_sized(rec, rec.read_varint(), false, "header key");
+    skip_sized(rec, rec.read_varint(), true, "header value");
+  }
+  // The length must cover the fields exactly: bytes left over mean the record lies about itself.
+  if (rec.ok() && rec.remaining() != 0) rec.fail(codec_errc::invalid_length, "record length exceeds its fields");
+  if (!rec.ok()) {
+    codec_error e = *rec.error();
+    e.offset += body_start;
+    r.fail_at(e.offset, e.code, e.text);
+    return std::unexpected(std::move(e));
+  }
+  return f;
+}
+
 std::expected<std::vector<record_position>, codec_error> record_positions(const record_batch_view& batch) {
   const record_batch_header& h = batch.header;
   if (!h.has_known_compression()) return std::unexpected(error(codec_errc::invalid_value, "unknown compression"));
@@ -169,22 +221,24 @@ std::expected<std::vector<record_position>, codec_error> record_positions(const 
     inflated = std::move(*d);
     records = inflated;
   }
+  // The header's count is a claim, not a size: a stored batch may lie (it was written before
+  // produce validation, or the disk damaged it), so memory follows the bytes actually there.
+  const std::size_t claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
   std::vector<record_position> out;
-  out.reserve(static_cast<std::size_t>(h.records_count));
+  out.reserve(std::min(claimed, records.size() / min_record_bytes));
   reader r(records);
-  for (std::int32_t i = 0; i < h.records_count; ++i) {
-    const std::int32_t length = r.read_varint();
-    if (!r.ok() || length < 0 || static_cast<std::size_t>(length) > r.remaining()) {
-      return std::unexpected(error(codec_errc::invalid_length, "record " + std::to_string(i) + " length"));
+  for (std::size_t i = 0; i < claimed; ++i) {
+    auto rec = read_record(r);
+    if (!rec) {
+      rec.error().text = "record " + std::to_string(i) + ": " + rec.error().text;
+      return std::unexpected(rec.error());
     }
-    reader rec(r.read_raw(static_cast<std::size_t>(length)));
-    rec.read_int8();  // attributes: unused by Kafka so far
-    const std::int64_t ts_delta = rec.read_varlong();
-    const std::int32_t offset_delta = rec.read_varint();
-    if (!rec.ok()) return std::unexpected(error(codec_errc::truncated, "record " + std::to_string(i) + " header"));
-    const std::int64_t ts =
-        h.timestamp() == timestamp_type::log_append_time ? h.max_timestamp : h.base_timestamp + ts_delta;
-    out.push_back({h.base_offset + offset_delta, ts});
+    record_position pos{0, h.max_timestamp};
+    const bool wraps = __builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &pos.offset) ||
+                       (h.timestamp() == timestamp_type::create_time &&
+                        __builtin_add_overflow(h.base_timestamp, rec->timestamp_delta, &pos.timestamp));
+    if (wraps) return std::unexpected(error(codec_errc::invalid_value, "record " + std::to_string(i) + " overflows"));
+    out.push_back(pos);
   }
   return out;
 }

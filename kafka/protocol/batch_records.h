@@ -1,8 +1,9 @@
 // Looking inside a magic-v2 record batch: the one place the broker reads individual records.
 //
-// Batches are stored and served as they came (record_batch.h); only ListOffsets by timestamp needs
-// the records' own timestamps, because Kafka answers with the first *record* whose timestamp is at
-// or after the target, which may lie inside a batch. A compressed batch is decompressed with the
+// Batches are stored and served as they came (record_batch.h). Two readers look inside: produce
+// validation (batch_validation.h), which walks every record of a batch before it is stored, and
+// ListOffsets by timestamp, because Kafka answers with the first *record* whose timestamp is at or
+// after the target, which may lie inside a batch. A compressed batch is decompressed with the
 // Debian libraries (zlib, snappy, lz4, zstd) in the framings Kafka clients send: gzip, snappy
 // raw or xerial-framed, the LZ4 frame format, and zstd frames.
 //
@@ -20,6 +21,7 @@
 
 #include "kafka/protocol/codec_error.h"
 #include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/wire.h"
 
 namespace chronik::kafka {
 
@@ -28,9 +30,30 @@ namespace chronik::kafka {
 inline constexpr std::size_t max_decompressed_records = 64u << 20;
 
 // Decompresses a records section. `none` returns the input; `limit` bounds the output (an input
-// that would exceed it is invalid_length).
+// that would exceed it is too_large).
 std::expected<std::string, codec_error> decompress_records(compression_type codec, std::string_view payload,
                                                            std::size_t limit = max_decompressed_records);
+
+// The fewest bytes a record takes: a one-byte length, attributes, timestamp delta, offset delta,
+// key length, value length and header count. A records section of n bytes holds at most
+// n / min_record_bytes records, whatever a batch header claims.
+inline constexpr std::size_t min_record_bytes = 7;
+
+// One record's fields, structure checked: the length prefix covers exactly the fields, key and
+// value lengths are -1 (null) or lie inside the record, header keys are not null and header values
+// are null or inside the record. Keys, values and headers themselves are skipped.
+struct record_fields {
+  std::int8_t attributes = 0;
+  std::int64_t timestamp_delta = 0;
+  std::int32_t offset_delta = 0;
+  std::int32_t key_bytes = -1;    // -1: null
+  std::int32_t value_bytes = -1;  // -1: null
+  std::int32_t headers = 0;
+};
+
+// Reads the record at `r`'s position and moves past it. A damaged record is an error naming the
+// field; `r` is then failed too.
+std::expected<record_fields, codec_error> read_record(reader& r);
 
 struct record_position {
   std::int64_t offset = 0;     // base offset + offsetDelta

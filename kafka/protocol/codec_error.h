@@ -19,6 +19,7 @@ enum class codec_errc : std::uint8_t {
   unsupported_magic,    // a record batch of magic 0 or 1 (legacy message sets)
   corrupt_batch,        // a record batch whose header fields are inconsistent
   crc_mismatch,         // a record batch whose CRC-32C does not match its bytes
+  too_large,            // a decompressed payload would exceed its bound
 };
 
 std::string_view to_string(codec_errc code);

@@ -15,6 +15,7 @@ std::string_view to_string(codec_errc code) {
     case codec_errc::unsupported_magic: return "unsupported_magic";
     case codec_errc::corrupt_batch: return "corrupt_batch";
     case codec_errc::crc_mismatch: return "crc_mismatch";
+    case codec_errc::too_large: return "too_large";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@
 #include "kafka/protocol/messages/list_offsets.h"
 #include "kafka/protocol/messages/produce.h"
 #include "tests/unit/partition_test_util.h"
+#include "tests/unit/record_test_util.h"
 
 namespace chronik::kafka {
 namespace {
@@ -201,6 +202,36 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 1), error_code::not_leader_or_follower);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "nope"), error_code::unknown_topic_or_partition);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
+}
+
+// KIP-467: a batch whose header lies about its records is INVALID_RECORD with the record named
+// from Produce v8; older versions answer CORRUPT_MESSAGE, which their clients know. Nothing of a
+// refused batch is stored.
+TEST_F(data_handlers_test, lying_batches_are_invalid_record_and_not_stored) {
+  record_batch_header h;
+  h.records_count = 2;
+  h.last_offset_delta = 1;
+  h.base_timestamp = 5;
+  h.max_timestamp = 5;
+  const std::string lying = build_record_batch(h, testing::record(0, 0, "a") + testing::record(0, 3, "b"));
+  const auto v9 = produce(0, 9, lying).topics.at(0).partitions.at(0);
+  EXPECT_EQ(v9.error, error_code::invalid_record);
+  ASSERT_EQ(v9.record_errors.size(), 1u);
+  EXPECT_EQ(v9.record_errors[0].batch_index, 1);  // the record with offset delta 3
+  ASSERT_TRUE(v9.error_message.has_value());
+  EXPECT_NE(v9.error_message->find("offset delta"), std::string::npos) << *v9.error_message;
+  EXPECT_EQ(produce(0, 7, lying).topics.at(0).partitions.at(0).error, error_code::corrupt_message);
+  EXPECT_EQ(c_.manager(0).find(g)->high_watermark(), 0);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x")), error_code::none);
+}
+
+// zstd came with Produce v7 (KIP-110).
+TEST_F(data_handlers_test, zstd_before_produce_v7_is_unsupported) {
+  record_batch_header h;
+  h.attributes = static_cast<std::int16_t>(compression_type::zstd);
+  const std::string zstd = build_record_batch(h, "not even looked at");
+  EXPECT_EQ(produce(0, 6, zstd).topics.at(0).partitions.at(0).error, error_code::unsupported_compression_type);
+  EXPECT_EQ(produce(0, 7, zstd).topics.at(0).partitions.at(0).error, error_code::corrupt_message);
 }
 
 TEST_F(data_handlers_test, acks_zero_sends_no_response_and_closes_on_error) {

@@ -62,7 +62,7 @@ TEST(partition_replica, acks_all_answers_with_dense_base_offsets) {
   ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
   std::int64_t expect = 0;
   for (std::size_t k = 0; k < counts.size(); ++k) {
-    ASSERT_TRUE(probes[k].result.has_value()) << to_string(probes[k].result.error());
+    ASSERT_TRUE(probes[k].result.has_value()) << to_string(probes[k].result.error().code);
     EXPECT_EQ(probes[k].result->base_offset, expect);
     expect += counts[k];
   }
@@ -214,7 +214,7 @@ TEST(partition_replica, a_leader_change_keeps_offsets_dense_and_unique) {
 
   for (auto& [p, payload] : sent) {
     if (!p->result) {
-      EXPECT_TRUE(payload.starts_with("lost")) << payload << ": " << to_string(p->result.error());
+      EXPECT_TRUE(payload.starts_with("lost")) << payload << ": " << to_string(p->result.error().code);
       EXPECT_EQ(p->result.error(), partition_errc::not_leader) << "overwritten, so known not committed";
       continue;
     }
@@ -310,10 +310,79 @@ TEST(partition_replica, list_offsets_by_timestamp_finds_the_record_inside_a_batc
     EXPECT_EQ(at(1'006).offset, 4);
     EXPECT_EQ(at(1'009).timestamp, 1'009);
     EXPECT_EQ(at(1'010).offset, -1);
-    // The first batch's records are opaque to the broker (make_batch): its base offset answers.
+    // Every record of the first batch carries 900 (make_batch): its first record answers.
     EXPECT_EQ(at(800).offset, 0);
     EXPECT_EQ(at(800).timestamp, 900);
   }
+}
+
+// Issue 13's remote crash: a batch claiming 2^31-1 records around one real one reached the log,
+// and ListOffsets by timestamp then died with bad_alloc on every leader in turn. Produce now
+// refuses it (batch_validation_test); a replica must still survive one that is already stored, as
+// written by an older version or damaged on disk. It is put in the log past validation here.
+TEST(partition_replica, a_lying_batch_already_in_the_log_is_read_without_crashing) {
+  for (std::uint64_t cache_bytes : {std::uint64_t{1} << 20, std::uint64_t{0}}) {
+    partition_cluster c(3, cache_bytes);
+    c.create("t", g.value, three);
+    ASSERT_TRUE(c.elect(g, 0));
+    std::deque<produce_probe> probes;
+    record_batch_header h;
+    h.records_count = 0x7fffffff;
+    h.last_offset_delta = 0;
+    h.base_timestamp = 1'000;
+    h.max_timestamp = 1'000;
+    const std::string lying = build_record_batch(h, testing::record(0, 0, "one"));
+    EXPECT_EQ(produce(c, probes, 0, lying).result.error(), partition_errc::invalid_record);
+    ASSERT_TRUE(c.host(0).propose(g, lying).has_value());
+    produce(c, probes, 0, make_batch(1, 2'000, "after"));
+    ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+    ASSERT_TRUE(probes.back().result.has_value());
+    EXPECT_EQ(probes.back().result->base_offset, 1);
+    auto at = replica(c, 0).list_offsets(1'000);
+    ASSERT_TRUE(at.has_value());
+    EXPECT_EQ(at->offset, 0) << "cache " << cache_bytes;  // the batch's own base offset answers
+    EXPECT_EQ(replica(c, 0).list_offsets(1'500)->offset, 1);
+    auto f = replica(c, 0).fetch(0, 1 << 20);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(split(f->records).size(), 2u);
+  }
+}
+
+TEST(partition_replica, refused_records_leave_no_trace) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  record_batch_header h;
+  h.records_count = 2;
+  h.last_offset_delta = 1;
+  // The first batch is well formed, the second lies: nothing of the blob may be stored.
+  const std::string blob = make_batch(2, 5, "fine") + build_record_batch(h, testing::record(0, 0, "a"));
+  auto& p = produce(c, probes, 0, blob);
+  ASSERT_TRUE(p.answered);
+  EXPECT_EQ(p.result.error(), partition_errc::invalid_record);
+  EXPECT_EQ(p.result.error().batch, 1);
+  EXPECT_FALSE(p.result.error().message.empty());
+  ASSERT_TRUE(c.settle());
+  EXPECT_EQ(replica(c, 0).high_watermark(), 0);
+  EXPECT_EQ(replica(c, 0).in_flight(), 0u);
+}
+
+TEST(partition_replica, log_append_time_topics_stamp_the_leader_clock) {
+  partition_cluster c;
+  c.create("t", g.value, three, {{"message.timestamp.type", "LogAppendTime"}});
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  auto& p = produce(c, probes, 0, make_batch(2, 5, "old clock"));
+  ASSERT_TRUE(c.run_until([&] { return p.answered; }));
+  ASSERT_TRUE(p.result.has_value());
+  EXPECT_EQ(p.result->log_append_time_ms, c.clock().wall_ms);
+  auto f = replica(c, 0).fetch(0, 1 << 20);
+  ASSERT_TRUE(f.has_value());
+  const auto stored = split(f->records);  // split verifies the rewritten CRC
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(parse_record_batch_header(stored[0])->max_timestamp, c.clock().wall_ms);
+  EXPECT_EQ(replica(c, 0).list_offsets(c.clock().wall_ms)->offset, 0);
 }
 
 TEST(partition_replica, retention_compacts_and_a_lagging_replica_catches_up_from_the_snapshot) {
@@ -367,7 +436,7 @@ TEST(partition_replica, invalid_batches_are_refused) {
   old[16] = 1;  // magic 1
   EXPECT_EQ(produce(c, probes, 0, old).result.error(), partition_errc::unsupported_magic);
   EXPECT_EQ(produce(c, probes, 0, make_batch(1, 1, std::string(2000, 'x'))).result.error(), partition_errc::too_large);
-  EXPECT_EQ(produce(c, probes, 0, "").result.error(), partition_errc::invalid_records);
+  EXPECT_EQ(produce(c, probes, 0, "").result.error(), partition_errc::corrupt_batch);
   ASSERT_TRUE(c.settle());
   EXPECT_EQ(replica(c, 0).in_flight(), 0u);
   EXPECT_EQ(replica(c, 0).high_watermark(), 0);

@@ -26,6 +26,7 @@
 #include "kafka/partition/partition_manager.h"
 #include "kafka/protocol/record_batch.h"
 #include "metadata/meta_state.h"
+#include "tests/unit/record_test_util.h"
 #include "tests/unit/wal_test_util.h"
 
 namespace chronik::kafka::testing {
@@ -43,14 +44,17 @@ struct fake_clock {
   }
 };
 
-// A magic-v2 batch of `records` records (opaque payload; the broker never parses records).
+// A magic-v2 batch of `records` well-formed records, all stamped `max_timestamp`; the first
+// record's value is `payload`, the others are empty (produce validation reads every record).
 inline std::string make_batch(std::int32_t records, std::int64_t max_timestamp, const std::string& payload) {
   record_batch_header h;
   h.last_offset_delta = records - 1;
   h.records_count = records;
   h.base_timestamp = max_timestamp;
   h.max_timestamp = max_timestamp;
-  return build_record_batch(h, payload);
+  std::string body;
+  for (std::int32_t i = 0; i < records; ++i) body += record(0, i, i == 0 ? payload : std::string());
+  return build_record_batch(h, body);
 }
 
 // A batch with its base offset and leader epoch zeroed: what the producer sent, for comparisons.
@@ -193,9 +197,9 @@ class partition_cluster {
 // What a test sees of one produce: answered or not, and the answer.
 struct produce_probe {
   bool answered = false;
-  std::expected<produce_ack, partition_errc> result = std::unexpected(partition_errc::storage_failed);
+  std::expected<produce_ack, produce_error> result = std::unexpected(partition_errc::storage_failed);
   produce_done callback() {
-    return [this](std::expected<produce_ack, partition_errc> r) {
+    return [this](std::expected<produce_ack, produce_error> r) {
       EXPECT_FALSE(answered) << "a produce was answered twice";
       answered = true;
       result = std::move(r);
