@@ -76,6 +76,9 @@ struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
   bool auto_create_topics = true;        // Metadata creates unknown topics it is asked about
+  // Topics one Metadata request may auto-create; the others it names are answered as if
+  // auto-creation were off, and the client's retry creates them (docs/kafka.md "Metadata").
+  std::int32_t auto_create_max_per_request = 16;
 };
 
 class broker_context {
@@ -89,6 +92,9 @@ class broker_context {
   virtual std::vector<topic_info> topics() const = 0;
   virtual std::optional<topic_info> topic(std::string_view name) const = 0;
   virtual broker_defaults defaults() const = 0;
+  // How many of `wanted` topics Metadata may auto-create now: the node-wide per-second cap
+  // (kafka/handlers/creation_rate_limit.h). Each call takes what it is granted. Default: all.
+  virtual std::size_t auto_create_allowance(std::size_t wanted) { return wanted; }
   // Calls `done` on the io thread once this broker's view of brokers and topics includes every
   // change committed anywhere before the call (a `__meta` ReadIndex, Raft dissertation §6.4), so
   // that a topic created through one broker is listed by the next Metadata answer of any other.

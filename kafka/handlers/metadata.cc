@@ -2,6 +2,13 @@
 // epochs and replicas. Unknown topics it is asked about are created when both the request
 // (v4+) and the broker (auto_create_topics) allow it; like Kafka, this answer then reports
 // LEADER_NOT_AVAILABLE for them and the client asks again.
+//
+// Creation is capped per request (broker_defaults::auto_create_max_per_request) and per second on
+// the node (broker_context::auto_create_allowance). A topic over either cap is answered
+// UNKNOWN_TOPIC_OR_PARTITION, what Kafka answers when it did not auto-create a topic: clients
+// treat it as retriable (producers wait for metadata and ask again, consumers keep polling), so
+// the topic is created by a later request once the window has room. THROTTLING_QUOTA_EXCEEDED
+// (KIP-599) is not an answer old Metadata versions may give.
 #include <algorithm>
 
 #include "kafka/handlers/handler.h"
@@ -51,6 +58,15 @@ void answer(broker_context& ctx, const metadata_request& req, const responder& o
     // v0-v3 requests have no flag and Kafka treats them as allowing creation.
     const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
     std::vector<topic_request> to_create;
+    // Legal unknown names this request may create: its own cap, then the node's per-second cap.
+    std::size_t wanted = 0;
+    if (create) {
+      for (const auto& name : *req.topics) {
+        if (legal_topic_name(name) && !ctx.topic(name)) ++wanted;
+      }
+      wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
+    }
+    std::size_t allowed = wanted > 0 ? ctx.auto_create_allowance(wanted) : 0;
     for (const auto& name : *req.topics) {
       if (auto t = ctx.topic(name)) {
         resp.topics.push_back(describe_topic(*t));
@@ -60,7 +76,10 @@ void answer(broker_context& ctx, const metadata_request& req, const responder& o
       missing.name = name;
       if (!legal_topic_name(name)) {
         missing.error = error_code::invalid_topic_exception;
-      } else if (create) {
+      } else if (create && std::ranges::any_of(to_create, [&](const topic_request& t) { return t.name == name; })) {
+        missing.error = error_code::leader_not_available;  // named twice: created once
+      } else if (create && allowed > 0) {
+        --allowed;
         missing.error = error_code::leader_not_available;
         to_create.push_back({name, -1, -1, {}, {}});
       } else {

@@ -13,6 +13,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/header.h"
@@ -44,6 +45,7 @@ class fake_context : public broker_context {
     return it->second;
   }
   broker_defaults defaults() const override { return defaults_; }
+  std::size_t auto_create_allowance(std::size_t wanted) override { return rate.take(wanted, now_ms); }
   void catch_up(std::function<void()> done) override {
     if (defer_catch_up) {
       caught_up = std::move(done);
@@ -73,6 +75,8 @@ class fake_context : public broker_context {
   std::vector<topic_request> created;
   bool defer_catch_up = false;
   std::function<void()> caught_up;  // the deferred catch_up's continuation
+  creation_rate_limit rate{5};      // auto-creations per second
+  std::int64_t now_ms = 0;
 };
 
 class kafka_handlers_test : public ::testing::Test {
@@ -204,6 +208,53 @@ TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it)
   resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
   EXPECT_EQ(resp.topics[0].error, error_code::unknown_topic_or_partition);
   EXPECT_EQ(ctx_.created.size(), 1u);
+}
+
+// One unauthenticated Metadata request used to auto-create every topic it named (1,000 in one go).
+TEST_F(kafka_handlers_test, metadata_auto_creation_is_capped_per_request_and_per_second) {
+  ctx_.defaults_.auto_create_max_per_request = 3;
+  metadata_request req;
+  req.topics = std::vector<std::string>{"orders", "t0", "t1", "t1", "t2", "t3", "t4"};
+  auto r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  auto resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  ASSERT_EQ(resp.topics.size(), 7u);
+  EXPECT_EQ(resp.topics[0].error, error_code::none);  // exists: not counted
+  EXPECT_EQ(resp.topics[1].error, error_code::leader_not_available);
+  EXPECT_EQ(resp.topics[2].error, error_code::leader_not_available);
+  EXPECT_EQ(resp.topics[3].error, error_code::leader_not_available);  // named twice, created once
+  EXPECT_EQ(resp.topics[4].error, error_code::leader_not_available);
+  // Over the request's cap: answered as not auto-created, which clients retry.
+  EXPECT_EQ(resp.topics[5].error, error_code::unknown_topic_or_partition);
+  EXPECT_EQ(resp.topics[6].error, error_code::unknown_topic_or_partition);
+  ASSERT_EQ(ctx_.created.size(), 3u);
+  EXPECT_EQ(ctx_.created[2].name, "t2");
+
+  // The node's per-second cap (5 here): 3 were taken, 2 remain in this second.
+  req.topics = std::vector<std::string>{"u0", "u1", "u2"};
+  r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  EXPECT_EQ(resp.topics[0].error, error_code::leader_not_available);
+  EXPECT_EQ(resp.topics[1].error, error_code::leader_not_available);
+  EXPECT_EQ(resp.topics[2].error, error_code::unknown_topic_or_partition);
+  EXPECT_EQ(ctx_.created.size(), 5u);
+
+  // A second later the retry creates it.
+  ctx_.now_ms += 1000;
+  req.topics = std::vector<std::string>{"u2"};
+  r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  EXPECT_EQ(resp.topics[0].error, error_code::leader_not_available);
+  ASSERT_EQ(ctx_.created.size(), 6u);
+  EXPECT_EQ(ctx_.created[5].name, "u2");
+}
+
+TEST(creation_rate_limit_test, grants_up_to_the_cap_in_each_one_second_window) {
+  creation_rate_limit limit(10);
+  EXPECT_EQ(limit.take(4, 5000), 4u);
+  EXPECT_EQ(limit.take(8, 5500), 6u);
+  EXPECT_EQ(limit.take(1, 5999), 0u);
+  EXPECT_EQ(limit.take(12, 6000), 10u);
+  EXPECT_EQ(limit.take(0, 7000), 0u);
 }
 
 TEST_F(kafka_handlers_test, create_topics_maps_outcomes_and_refuses_duplicates) {
