@@ -167,8 +167,38 @@ std::uint16_t* port_field(node_config& cfg, std::string_view key) {
   return nullptr;
 }
 
+// Resource bounds (docs/config.md "Resource bounds"): one range each.
+struct bound_key {
+  std::string_view name;
+  std::int64_t lo = 0;
+  std::int64_t hi = 0;
+  std::uint64_t node_config::*field = nullptr;
+};
+constexpr std::array<bound_key, 7> bound_keys{{
+    {"kafka_max_request_bytes", 64, std::int64_t{1} << 30, &node_config::kafka_max_request_bytes},
+    {"kafka_max_queued_request_bytes", 64, std::int64_t{64} << 30, &node_config::kafka_max_queued_request_bytes},
+    {"kafka_max_connections", 1, 1'000'000, &node_config::kafka_max_connections},
+    {"kafka_max_connections_per_ip", 1, 1'000'000, &node_config::kafka_max_connections_per_ip},
+    {"kafka_connections_max_idle_ms", 1000, 604'800'000, &node_config::kafka_connections_max_idle_ms},
+    {"auto_create_topics_max_per_request", 1, 10'000, &node_config::auto_create_topics_max_per_request},
+    {"auto_create_topics_max_per_second", 1, 10'000, &node_config::auto_create_topics_max_per_second},
+}};
+
+const bound_key* find_bound_key(std::string_view key) {
+  for (const auto& b : bound_keys) {
+    if (b.name == key) return &b;
+  }
+  return nullptr;
+}
+
 step_result apply_number_key(node_config& cfg, std::string_view key, const raw_value& v,
                              std::string_view flag) {
+  if (const auto* b = find_bound_key(key)) {
+    auto n = want_int(key, v, b->lo, b->hi, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.*(b->field) = static_cast<std::uint64_t>(*n);
+    return {};
+  }
   if (auto* port = port_field(cfg, key)) {
     auto n = want_int(key, v, 1, 65535, flag);
     if (!n) return std::unexpected(n.error());
@@ -266,7 +296,7 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
                           std::string_view flag = {}) {
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
-      key == "fetch_cache_bytes" ||
+      key == "fetch_cache_bytes" || find_bound_key(key) != nullptr ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }
@@ -531,6 +561,12 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   }
   if (auto r = cfg.gossip.validate(); !r) return std::unexpected("config error: gossip." + r.error());
   if (auto r = check_distinct_ports(cfg); !r) return std::unexpected(r.error());
+  // One request of the largest size must always fit in the node-wide budget.
+  if (cfg.kafka_max_queued_request_bytes < cfg.kafka_max_request_bytes) {
+    return fail("kafka_max_queued_request_bytes",
+                std::to_string(cfg.kafka_max_queued_request_bytes) + " is less than kafka_max_request_bytes (" +
+                    std::to_string(cfg.kafka_max_request_bytes) + ")");
+  }
   return cfg;
 }
 

@@ -77,6 +77,23 @@ struct node_config {
   // partition on the node (kafka/partition/entry_cache.h); 0 serves every fetch from the WAL.
   // 0..64 GiB, default 256 MiB.
   std::uint64_t fetch_cache_bytes = 256ull << 20;
+  // Kafka listener bounds (kafka/server/server_config.h; docs/kafka.md "Server"):
+  // largest request frame (socket.request.max.bytes). 64..1 GiB, default 100 MiB.
+  std::uint64_t kafka_max_request_bytes = 100ull << 20;
+  // Node-wide bytes of requests read but not answered; at the bound connections stop reading
+  // until answers leave. At least kafka_max_request_bytes; ..64 GiB, default 256 MiB.
+  std::uint64_t kafka_max_queued_request_bytes = 256ull << 20;
+  // Open Kafka connections in total, and from one client IP (max.connections.per.ip). Over
+  // either, a new connection is closed at once. 1..1000000, defaults 4096 and 1024.
+  std::uint64_t kafka_max_connections = 4096;
+  std::uint64_t kafka_max_connections_per_ip = 1024;
+  // A Kafka connection idle this long is closed (connections.max.idle.ms). 1000..604800000 (a
+  // week), default 600000 (10 minutes).
+  std::uint64_t kafka_connections_max_idle_ms = 600'000;
+  // Topics one Metadata request may auto-create, and the node may auto-create per second; the
+  // rest are answered UNKNOWN_TOPIC_OR_PARTITION and clients retry. 1..10000, defaults 16, 32.
+  std::uint64_t auto_create_topics_max_per_request = 16;
+  std::uint64_t auto_create_topics_max_per_second = 32;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.

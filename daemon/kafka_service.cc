@@ -37,6 +37,7 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_
       meta_(meta),
       log_(std::move(log)),
       dispatcher_(*this, log_),
+      auto_create_rate_(cfg.auto_create_topics_max_per_second),
       expiry_(io),
       random_(std::random_device{}()),
       groups_([&] {
@@ -63,6 +64,11 @@ std::expected<void, std::string> kafka_service::start() {
   kafka::server_config sc;
   sc.bind_ip = cfg_.bind;
   sc.port = cfg_.kafka_port;
+  sc.max_request_bytes = cfg_.kafka_max_request_bytes;
+  sc.max_queued_request_bytes = cfg_.kafka_max_queued_request_bytes;
+  sc.max_connections = cfg_.kafka_max_connections;
+  sc.max_connections_per_ip = cfg_.kafka_max_connections_per_ip;
+  sc.connections_max_idle_ms = static_cast<std::uint32_t>(cfg_.kafka_connections_max_idle_ms);
   server_ = std::make_unique<kafka::kafka_server>(io_, sc, dispatcher_, log_);
   if (auto r = server_->start(); !r) return r;
   log_->info("kafka: listening on {}", cfg_.kafka_addr());
@@ -232,7 +238,13 @@ kafka::broker_defaults kafka_service::defaults() const {
       std::min(static_cast<std::size_t>(cfg_.default_replication_factor), std::max<std::size_t>(1, live_brokers())));
   d.partitions = cfg_.num_partitions;
   d.auto_create_topics = cfg_.auto_create_topics;
+  d.auto_create_max_per_request = static_cast<std::int32_t>(cfg_.auto_create_topics_max_per_request);
   return d;
+}
+
+std::size_t kafka_service::auto_create_allowance(std::size_t wanted) {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return auto_create_rate_.take(wanted, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
 }
 
 void kafka_service::create_topics(std::vector<kafka::topic_request> topics, bool validate_only,

@@ -26,6 +26,7 @@
 #include "daemon/config.h"
 #include "daemon/meta_service.h"
 #include "kafka/handlers/broker_context.h"
+#include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/groups/group_coordinator.h"
 #include "kafka/partition/partition_manager.h"
@@ -52,6 +53,7 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::topic_info> topics() const override;
   std::optional<kafka::topic_info> topic(std::string_view name) const override;
   kafka::broker_defaults defaults() const override;
+  std::size_t auto_create_allowance(std::size_t wanted) override;
   void catch_up(std::function<void()> done) override;
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
@@ -91,6 +93,7 @@ class kafka_service : public kafka::broker_context {
   meta_service& meta_;
   std::shared_ptr<spdlog::logger> log_;
   kafka::dispatcher dispatcher_;
+  kafka::creation_rate_limit auto_create_rate_;  // auto_create_topics_max_per_second
   std::unique_ptr<kafka::kafka_server> server_;
   asio::steady_timer expiry_;
   bool expiry_armed_ = false;

@@ -336,6 +336,40 @@ TEST_F(config_test, meta_voters_and_voter_replace_after) {
   EXPECT_EQ(l->voter_replace_after_ms, 1'000u) << "the preset's default";
 }
 
+TEST_F(config_test, resource_bounds_have_defaults_and_ranges) {
+  auto d = load_node_config(std::nullopt, {});
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->kafka_max_request_bytes, 100u << 20);
+  EXPECT_EQ(d->kafka_max_queued_request_bytes, 256u << 20);
+  EXPECT_EQ(d->kafka_max_connections, 4096u);
+  EXPECT_EQ(d->kafka_max_connections_per_ip, 1024u);
+  EXPECT_EQ(d->kafka_connections_max_idle_ms, 600'000u);
+  EXPECT_EQ(d->auto_create_topics_max_per_request, 16u);
+  EXPECT_EQ(d->auto_create_topics_max_per_second, 32u);
+  auto cfg = load_node_config(
+      write("kafka_max_request_bytes = 1048576\nkafka_max_queued_request_bytes = 2097152\n"
+            "kafka_max_connections = 100\nkafka_max_connections_per_ip = 10\n"
+            "kafka_connections_max_idle_ms = 60000\nauto_create_topics_max_per_request = 2\n"
+            "auto_create_topics_max_per_second = 4\n"),
+      {});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->kafka_max_request_bytes, 1u << 20);
+  EXPECT_EQ(cfg->kafka_max_queued_request_bytes, 2u << 20);
+  EXPECT_EQ(cfg->kafka_max_connections, 100u);
+  EXPECT_EQ(cfg->kafka_max_connections_per_ip, 10u);
+  EXPECT_EQ(cfg->kafka_connections_max_idle_ms, 60'000u);
+  EXPECT_EQ(cfg->auto_create_topics_max_per_request, 2u);
+  EXPECT_EQ(cfg->auto_create_topics_max_per_second, 4u);
+  EXPECT_EQ(error_of("kafka_max_connections_per_ip = 0\n"),
+            "config error: kafka_max_connections_per_ip: 0 is out of range 1..1000000");
+  EXPECT_EQ(error_of("kafka_connections_max_idle_ms = \"10m\"\n"),
+            "config error: kafka_connections_max_idle_ms: expected an integer, got string");
+  EXPECT_EQ(error_of("kafka_max_request_bytes = 2147483648\n"),
+            "config error: kafka_max_request_bytes: 2147483648 is out of range 64..1073741824");
+  EXPECT_EQ(error_of("kafka_max_queued_request_bytes = 1048576\n"),
+            "config error: kafka_max_queued_request_bytes: 1048576 is less than kafka_max_request_bytes (104857600)");
+}
+
 TEST_F(config_test, kafka_topic_defaults) {
   auto cfg = load_node_config(
       write("auto_create_topics = false\nnum_partitions = 6\ndefault_replication_factor = 1\nfetch_cache_bytes = 0\n"), {});
