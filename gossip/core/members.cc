@@ -31,6 +31,19 @@ void membership::refute(incarnation accused) {
                            std::to_string(me.inc.value));
 }
 
+// Nothing outbids max_incarnation, so there we announce ourselves at it and rely on the rule that
+// an alive at the ceiling overrides suspect and dead claims of the same incarnation (on_alive).
+// Only a forged claim, or a previous run of ours that met one, puts us here; a restart then comes
+// back at the ceiling instead of being held dead for good.
+void membership::announce_at_ceiling() {
+  member& me = members_.at(self_.id);
+  if (me.inc.value != max_incarnation)
+    log(log_level::warn, "incarnation raised to its ceiling " + std::to_string(max_incarnation) +
+                             " by a claim there; refutations now rely on the ceiling rule");
+  me.inc.value = max_incarnation;
+  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+}
+
 // A suspect or dead claim about ourselves (SWIM §4.2). A current one is refuted with a new
 // incarnation; a stale one means its sender, and whoever it gossiped to, missed our refutation, so
 // our alive is queued again. Either way the accuser also gets our alive straight back: under heavy
@@ -38,7 +51,8 @@ void membership::refute(incarnation accused) {
 void membership::accused(incarnation inc, const std::string& reply_to) {
   if (leaving_) return;
   const member& me = members_.at(self_.id);
-  if (inc >= me.inc) refute(inc);
+  if (inc.value == max_incarnation) announce_at_ceiling();
+  else if (inc >= me.inc) refute(inc);
   else broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
   if (!reply_to.empty()) send(reply_to, {alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}});
 }
@@ -50,15 +64,13 @@ void membership::on_alive(const alive_msg& m) {
     if (leaving_ || (same_identity && m.inc <= me.inc)) return;
     if (m.inc.value == max_incarnation) {
       // Nothing outbids the ceiling. Our own earlier announcement (from before a restart) is
-      // taken over as it stands: at the ceiling an alive overrides suspect and dead claims of the
-      // same incarnation (below), so the cluster takes us back. Another identity at the ceiling
-      // is an impostor or a forged claim we cannot outbid.
+      // taken over as it stands. Another identity at the ceiling is an impostor or a forged
+      // claim we cannot outbid.
       if (!same_identity) {
         log(log_level::error, "another identity holds this node id at the incarnation ceiling (address " + m.addr + ")");
         return;
       }
-      members_.at(self_.id).inc = m.inc;
-      broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+      announce_at_ceiling();
       return;
     }
     // Someone speaks for our node id with another identity or a newer incarnation: a previous run

@@ -72,8 +72,12 @@ bool membership::is_probe(const message& msg) {
 }
 
 bool membership::incarnation_in_range(node_id about, incarnation inc, member_state claim) {
-  // An accusation must leave room for its refutation, inc + 1 (SWIM §4.2).
-  const bool ok = claim == member_state::alive ? inc.value <= max_incarnation : inc.value < max_incarnation;
+  // An accusation must leave room for its refutation, inc + 1 (SWIM §4.2). The one exception is
+  // an accusation of ourselves at the ceiling: we answer it with an alive at the ceiling, which
+  // overrides it (members.cc, accused and on_alive).
+  const bool ok = claim == member_state::alive
+                      ? inc.value <= max_incarnation
+                      : inc.value < max_incarnation || (about == self_.id && inc.value == max_incarnation);
   if (ok) return true;
   if (stats_.incarnations_out_of_range++ % 100 == 0)
     log(log_level::warn, "dropping a " + std::string(to_string(claim)) + " claim about node " +

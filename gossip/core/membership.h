@@ -151,6 +151,7 @@ class membership {
   void on_dead(const dead_msg& m, const std::string& reply_to = {});
   void merge_remote(const push_pull_msg& m, const envelope& env);
   void refute(incarnation accused);
+  void announce_at_ceiling();
   void accused(incarnation inc, const std::string& reply_to);
   void set_state(member& mem, member_state state);
   void check_suspicions();

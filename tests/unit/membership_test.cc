@@ -292,16 +292,24 @@ TEST(Membership, AccusationOfSelfPastTheCeilingIsDropped) {
 }
 
 // The boundary: an accusation just below the ceiling is refuted at the ceiling, and that alive is
-// accepted; an accusation at the ceiling, which nobody could refute, is dropped.
+// accepted; an accusation of another member at the ceiling, which it could not refute, is dropped.
+// One of ourselves at the ceiling is answered with our alive there, which overrides it.
 TEST(Membership, RefutationAtTheCeilingIsAccepted) {
   auto accused = make(1);
   accused.step(from(2, {suspect_msg{node_id{1}, incarnation{max_incarnation - 1}, node_id{2}}}));
   EXPECT_EQ(accused.self().inc.value, max_incarnation);
   EXPECT_EQ(accused.stats().refutations, 1u);
+  accused.advance();
   accused.step(from(2, {dead_msg{node_id{1}, incarnation{max_incarnation}, node_id{2}}}));
   EXPECT_EQ(accused.self().inc.value, max_incarnation);
   EXPECT_EQ(accused.stats().refutations, 1u);
-  EXPECT_EQ(accused.stats().incarnations_out_of_range, 1u);
+  EXPECT_EQ(accused.stats().incarnations_out_of_range, 0u);
+  bool answered = false;
+  for (const auto& p : accused.ready().packets)
+    for (const auto& msg : p.env.messages)
+      if (auto* a = std::get_if<alive_msg>(&msg); a && a->node == node_id{1} && p.to_addr == addr_of(2))
+        answered = a->inc.value == max_incarnation;
+  EXPECT_TRUE(answered);
   // Nothing outbids the ceiling, and nothing tries to: no refutation, no abort.
   accused.step(from(2, {alive(1, max_incarnation, "impostor")}));
   EXPECT_EQ(accused.self().inc.value, max_incarnation);
@@ -318,6 +326,15 @@ TEST(Membership, RefutationAtTheCeilingIsAccepted) {
   peer.step(from(3, {suspect_msg{node_id{1}, incarnation{max_incarnation}, node_id{3}}}));
   EXPECT_EQ(peer.find(node_id{1})->state, member_state::alive);
   EXPECT_EQ(peer.stats().incarnations_out_of_range, 1u);
+}
+
+// A restart after a peer's own probes declared us dead at the ceiling: the join's push-pull
+// carries that dead record about ourselves, which a restart at incarnation 0 must not ignore.
+TEST(Membership, RestartLearnsItWasDeadAtTheCeiling) {
+  auto back = make(1);
+  back.step(from(2, {push_pull_msg{false, true, {{node_id{1}, incarnation{max_incarnation}, member_state::dead, "uuid-1", addr_of(1), ""}}}}));
+  EXPECT_EQ(back.self().inc.value, max_incarnation);
+  EXPECT_EQ(back.stats().incarnations_out_of_range, 0u);
 }
 
 // Restarts: a node comes back at incarnation 0 with the uuid and address it had. Below the
