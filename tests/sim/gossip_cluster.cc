@@ -26,6 +26,9 @@ void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, 
     };
   }
   n.core = std::make_unique<gossip::membership>(cfg_, self, seed_addrs, net_.random().next(), sink);
+  // "Incarnations never move back" holds within one core's life: a restarted process remembers
+  // nothing, its own incarnation included, until the cluster tells it.
+  std::erase_if(seen_inc_, [i](const auto& kv) { return std::get<0>(kv.first) == i; });
   n.running = true;
   net_.set_down(i, false);
   net_.resume(i);

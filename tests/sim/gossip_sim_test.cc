@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -376,6 +377,83 @@ TEST(GossipSim, RestartReplacesOldEntry) {
       }
     }
     ASSERT_TRUE(c.converged()) << c.divergence() << "; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
+// A forger on the network injects claims past the incarnation ceiling: suspect and dead at
+// 2^64 - 1 and at the ceiling, push-pull records with them, and alive claims of another identity
+// past it (docs/gossip.md "Values that cannot wrap"). Before the ceiling one such dead evicted a
+// live member for good. Every member must drop them all: no false death, no incarnation moving
+// back, the view stays converged, and a restart afterwards still rejoins. Some seeds also forge
+// one accusation just below the ceiling, which the victim refutes at the ceiling itself.
+TEST(GossipSim, ForgedTopIncarnationsCauseNoFalseDead) {
+  using gossip::incarnation;
+  using gossip::node_id;
+  const gossip::config cfg = sim_config(gossip::config::local());
+  constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+  for (std::uint64_t seed : seeds(20, 800)) {
+    const int n = 5;
+    gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << c.divergence() << "; " << replay(seed);
+    auto& r = c.net().random();
+    auto pick = [&] { return static_cast<int>(r.below(static_cast<std::uint64_t>(n))); };
+    const int boundary_victim = seed % 2 == 0 ? pick() : -1;
+    std::uint64_t must_drop = 0;
+    for (int round = 0; round < 150; ++round) {
+      const int forger = pick();
+      const int to = (forger + 1 + static_cast<int>(r.below(n - 1))) % n;  // a member ignores itself
+      const node_id victim{static_cast<std::uint32_t>(pick() + 1)};
+      const incarnation bad{r.below(2) == 0 ? top : gossip::max_incarnation + r.below(2)};
+      const incarnation accusation{bad.value == gossip::max_incarnation + 1 ? gossip::max_incarnation : bad.value};
+      gossip::message forged;
+      switch (r.below(5)) {
+        case 0: forged = gossip::suspect_msg{victim, accusation, node_id{static_cast<std::uint32_t>(forger + 1)}}; break;
+        case 1: forged = gossip::dead_msg{victim, accusation, node_id{static_cast<std::uint32_t>(forger + 1)}}; break;
+        case 2: forged = gossip::dead_msg{victim, accusation, victim}; break;  // a forged leave
+        case 3:
+          forged = gossip::push_pull_msg{false, true, {{victim, accusation, r.below(2) == 0 ? member_state::dead : member_state::suspect, "", "", ""}}};
+          break;
+        default: forged = gossip::alive_msg{victim, incarnation{bad.value == gossip::max_incarnation ? bad.value + 1 : bad.value}, "forged", "10.9.9.9:7946", ""}; break;
+      }
+      // An accusation of the recipient itself at the ceiling is answered, not dropped.
+      const bool answered = accusation.value == gossip::max_incarnation && victim.value == static_cast<std::uint32_t>(to + 1) &&
+                            !std::holds_alternative<gossip::alive_msg>(forged);
+      if (round == 75 && boundary_victim >= 0) {
+        forged = gossip::suspect_msg{node_id{static_cast<std::uint32_t>(boundary_victim + 1)},
+                                     incarnation{gossip::max_incarnation - 1}, node_id{static_cast<std::uint32_t>(forger + 1)}};
+      } else if (!answered) {
+        ++must_drop;
+      }
+      const bool stream = std::holds_alternative<gossip::push_pull_msg>(forged);
+      gossip::envelope env{"sim", node_id{static_cast<std::uint32_t>(forger + 1)}, c.addr(forger), {std::move(forged)}};
+      c.net().send(forger, to, gossip_packet{c.addr(to), stream ? gossip::transport::stream : gossip::transport::datagram, std::move(env)}, false);
+      c.run(1 + r.below(20));
+    }
+    c.run(detection_bound_ticks(cfg, n));
+    ASSERT_TRUE(c.false_deaths().empty()) << "node " << c.false_deaths().front().observer << " declared "
+                                          << c.false_deaths().front().victim << " dead; " << replay(seed);
+    ASSERT_TRUE(c.converged()) << c.divergence() << "; " << replay(seed);
+    std::uint64_t dropped = 0;
+    for (int i = 0; i < n; ++i) {
+      dropped += c.core(i).stats().incarnations_out_of_range;
+      for (const auto& m : c.core(i).members()) ASSERT_LE(m.inc.value, gossip::max_incarnation) << replay(seed);
+    }
+    EXPECT_GE(dropped, must_drop) << replay(seed);
+    EXPECT_GT(must_drop, 100u);
+    if (boundary_victim >= 0) {
+      EXPECT_EQ(c.core(boundary_victim).self().inc.value, gossip::max_incarnation) << replay(seed);
+    }
+
+    // A member restarts (same data directory) after the forgeries, even one at the ceiling.
+    const int who = boundary_victim >= 0 ? boundary_victim : pick();
+    c.crash(who);
+    c.run(r.below(2 * detection_bound_ticks(cfg, n)));
+    c.start(who, {(who + 1) % n});
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n)))
+        << "restart did not rejoin; " << c.divergence() << "; " << replay(seed);
     expect_clean(c);
   }
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <numeric>
 
 #include "tests/sim/raft_cluster.h"
@@ -158,6 +159,74 @@ TEST(RaftSim, FiveNodesUnderFaults) {
     if (HasFatalFailure()) return;
   }
   expect_quiescence_exercised(tally);
+}
+
+// A forged message whose term, or one of whose indexes, is past the ceilings (docs/raft.md
+// "Values that cannot wrap"), claiming to come from one member and addressed to another.
+consensus::message forged_message(gossip::rng& r, int n, std::uint64_t current_term) {
+  using namespace consensus;
+  constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+  const auto from = r.below(static_cast<std::uint64_t>(n));
+  const auto to = (from + 1 + r.below(static_cast<std::uint64_t>(n - 1))) % static_cast<std::uint64_t>(n);
+  message m;
+  m.type = static_cast<message_type>(r.below(static_cast<std::uint64_t>(message_type::propose) + 1));
+  m.from = node_id{from + 1};
+  m.to = node_id{to + 1};
+  m.term = term_id{current_term};
+  const std::uint64_t bad = r.below(2) == 0 ? top : max_term + 1 + r.below(3);
+  switch (r.below(6)) {
+    case 0: m.term = term_id{bad}; break;
+    case 1: m.index = log_index{bad}; break;
+    case 2: m.commit = log_index{bad}; break;
+    case 3: m.reject = true, m.reject_hint = log_index{bad}; break;
+    case 4: m.snap_meta.index = log_index{bad}, m.snap_done = true; break;
+    default: m.log_term = term_id{bad}; break;
+  }
+  return m;
+}
+
+// The reported wedge, under faults: a forger keeps injecting messages at term 2^64 - 1 and with
+// indexes past the ceiling while the group runs, crashes and restarts. Before the ceilings one
+// such heartbeat left a group leaderless for good. Every core must drop them all (none adopts a
+// term past max_term), the invariants hold, and the group elects and commits after heal.
+TEST(RaftSim, ForgedMaxValuesNeverWedgeTheGroup) {
+  for (std::uint64_t seed : seeds(40, 9)) {
+    set_current_seed(seed);
+    const int n = 3;
+    raft_cluster c(seed, n, sim_config(seed % 2 == 0 ? 20 : 0));
+    auto& r = c.net().random();
+    c.net().faults = {.loss_percent = static_cast<std::uint32_t>(r.below(5)), .delay_min_ticks = 1, .delay_max_ticks = 3};
+    if (seed % 2 == 0) c.enable_liveness_oracle(10);
+    std::uint64_t value = 0;
+    std::uint64_t forged = 0;
+    for (int step = 0; step < 600; ++step) {
+      if (r.below(4) == 0) c.propose("v" + std::to_string(++value));
+      if (r.below(3) == 0) {
+        std::uint64_t term = 0;
+        for (int i = 0; i < n; ++i)
+          if (c.running(i)) term = std::max(term, c.core(i).term().value);
+        consensus::message m = forged_message(r, n, term);
+        const auto from = static_cast<int>(m.from.value) - 1;
+        const auto to = static_cast<int>(m.to.value) - 1;
+        c.net().send(from, to, std::move(m), false);
+        ++forged;
+      }
+      if (r.below(60) == 0) nemesis(c);
+      c.run(1);
+      ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed);
+    }
+    c.heal();
+    c.net().faults = {};
+    for (int i = 0; i < n; ++i) c.net().resume(i);
+    converge(c, seed, "survivors");
+    if (HasFatalFailure()) return;
+    for (int i = 0; i < n; ++i)
+      if (!c.running(i)) c.restart(i);
+    converge(c, seed, "everyone");
+    if (HasFatalFailure()) return;
+    for (int i = 0; i < n; ++i) ASSERT_LT(c.core(i).term().value, 1000u) << c.describe() << replay(seed);
+    EXPECT_GT(forged, 100u);
+  }
 }
 
 }  // namespace
