@@ -104,14 +104,33 @@ void kj_side::run(kj::Promise<void> stop) {
 }
 
 kj::Promise<void> kj_side::accept_loop() {
-  return listener_->accept().then([this](kj::Own<kj::AsyncIoStream>&& stream) {
-    auto conn = kj::heap<inbound_connection>(kj::mv(stream), bootstrap_);
-    auto closed = conn->network.onDisconnect();
-    // The connection lives until its peer hangs up or the protocol fails (malformed bytes);
-    // either way the error is logged by taskFailed and the listener carries on.
-    tasks_.add(closed.attach(kj::mv(conn)));
-    return accept_loop();
-  });
+  // accept() throws synchronously when the syscall fails; evalNow turns that into a rejected
+  // promise, so that the error branch below sees it.
+  return kj::evalNow([this] { return listener_->accept(); }).then(
+      [this](kj::Own<kj::AsyncIoStream>&& stream) {
+        accept_delay_ms_ = 0;
+        auto conn = kj::heap<inbound_connection>(kj::mv(stream), bootstrap_);
+        auto closed = conn->network.onDisconnect();
+        // The connection lives until its peer hangs up or the protocol fails (malformed bytes);
+        // either way the error is logged by taskFailed and the listener carries on.
+        tasks_.add(closed.attach(kj::mv(conn)));
+        return accept_loop();
+      },
+      [this](kj::Exception&& e) -> kj::Promise<void> {
+        // kj retries only the errors of an already-broken connection inside accept(); anything
+        // else (EMFILE, ENFILE, ENOBUFS) throws, which used to end this loop: the node stopped
+        // accepting Raft connections for good. Wait 10 ms doubling to 1 s instead, and log at
+        // most one line per second (docs/transport.md "Listener").
+        accept_delay_ms_ = accept_delay_ms_ == 0 ? 10 : std::min<std::uint32_t>(accept_delay_ms_ * 2, 1000);
+        bump(bridge_->counters.accept_errors);
+        std::uint64_t suppressed = 0;
+        if (accept_log_.allow(suppressed))
+          log_->warn("raft transport: accept failed: {}; retrying in {} ms ({} similar suppressed)",
+                     e.getDescription().cStr(), accept_delay_ms_, suppressed);
+        return io_.provider->getTimer().afterDelay(accept_delay_ms_ * kj::MILLISECONDS).then([this] {
+          return accept_loop();
+        });
+      });
 }
 
 kj::Promise<void> kj_side::wake_loop() {

@@ -59,6 +59,8 @@ class kj_side final : private kj::TaskSet::ErrorHandler {
   log_limiter failure_log_;
   log_limiter refusal_log_;
   log_limiter inbound_refusal_log_;
+  log_limiter accept_log_{1000};    // failed accepts: one line per second
+  std::uint32_t accept_delay_ms_ = 0;  // the wait before the next accept; 0 after a success
   link_env env_;  // refers to tasks_ below; only used once everything is constructed
   kj::Own<kj::ConnectionReceiver> listener_;
   // Declared before tasks_ so they outlive every promise that refers to them: members are

@@ -12,6 +12,7 @@ transport_counters counter_cells::snapshot() const {
   out.messages_received = v(messages_received);
   out.refusals_sent = v(refusals_sent);
   out.refusals_received = v(refusals_received);
+  out.accept_errors = v(accept_errors);
   out.connects = v(connects);
   out.reconnects = v(reconnects);
   out.connect_failures = v(connect_failures);

@@ -62,6 +62,7 @@ struct transport_counters {
   std::uint64_t drops_no_route = 0;     // messages for a peer without an address
   std::uint64_t drops_oversized = 0;    // single messages larger than max_message_bytes
   std::uint64_t drops_failed = 0;       // messages lost with a failed, timed-out or refused call
+  std::uint64_t accept_errors = 0;      // failed accepts (EMFILE, ...), each followed by a backoff
 };
 
 class transport_bridge;

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <filesystem>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
@@ -217,6 +221,42 @@ TEST_F(TransportTest, GarbageOnThePortIsSurvived) {
   }
   a.transport->send(b.self, testing::appends(1, 1, 2, 1, 10));
   ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 10; }));
+}
+
+// At the descriptor limit kj's accept() throws, which used to end the accept loop: the node
+// never accepted a Raft connection again. Now it backs off and carries on. Run in a child
+// process, whose descriptor limit the test lowers.
+void accept_recovers_from_the_descriptor_limit() {
+  asio::io_context io;
+  test_node a(io, test_config(1));
+  test_node b(io, test_config(2));
+  if (!a.transport->start() || !b.transport->start()) std::_Exit(10);
+  a.connect_to(b);
+  b.connect_to(a);
+  std::vector<asio::ip::tcp::socket> waiting;
+  for (int i = 0; i < 3; ++i) waiting.emplace_back(io).open(asio::ip::tcp::v4());
+  int highest = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(e.path().filename().string()));
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(highest + 1);
+  if (::setrlimit(RLIMIT_NOFILE, &low) != 0) std::_Exit(11);
+  // Fill the free numbers below the limit, so that no descriptor is left for accept().
+  for (int i = 0; i <= highest && ::dup(2) >= 0; ++i) {
+  }
+  for (auto& s : waiting) s.connect({asio::ip::make_address("127.0.0.1"), b.transport->bound_port()});
+  if (!run_until(io, [&] { return b.transport->counters().accept_errors >= 3; })) std::_Exit(12);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  a.transport->send(b.self, testing::appends(1, 1, 2, 1, 10));
+  if (!run_until(io, [&] { return b.received_messages == 10; })) std::_Exit(13);
+  std::_Exit(0);
+}
+
+TEST(TransportAcceptTest, AcceptBacksOffAtTheDescriptorLimitAndRecovers) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(accept_recovers_from_the_descriptor_limit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(TransportTest, HandBuiltBadBatchesAreRefusedOverRpc) {
