@@ -57,11 +57,15 @@ void membership::accused(incarnation inc, const std::string& reply_to) {
   if (!reply_to.empty()) send(reply_to, {alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}});
 }
 
-void membership::on_alive(const alive_msg& m) {
+void membership::on_alive(const alive_msg& m, const envelope* via) {
   if (m.node == self_.id) {
     const member& me = members_.at(self_.id);
     const bool same_identity = m.uuid == me.uuid && m.addr == me.addr;
     if (leaving_ || (same_identity && m.inc <= me.inc)) return;
+    if (other_holder(me, m.uuid, m.addr)) {  // identity.cc
+      if (via != nullptr) claim_of_own_id({m.node, m.inc, member_state::alive, m.uuid, m.addr, m.meta}, *via);
+      return;
+    }
     if (m.inc.value == max_incarnation) {
       // Nothing outbids the ceiling. Our own earlier announcement (from before a restart) is
       // taken over as it stands. Another identity at the ceiling is an impostor or a forged
@@ -73,8 +77,9 @@ void membership::on_alive(const alive_msg& m) {
       announce_at_ceiling();
       return;
     }
-    // Someone speaks for our node id with another identity or a newer incarnation: a previous run
-    // of this node. Out-bidding it makes the whole cluster replace the old entry for good.
+    // Someone speaks for our node id with our uuid or our address but not both, or with a newer
+    // incarnation: a previous run of this node (another holder went to identity.cc above).
+    // Out-bidding it makes the whole cluster replace the old entry for good.
     if (!same_identity) log(log_level::info, "replacing the previous entry of this node id (address " + m.addr + ")");
     refute(m.inc);
     return;
@@ -97,6 +102,11 @@ void membership::on_alive(const alive_msg& m) {
   member& mem = it->second;
   const bool identity_changed = mem.uuid != m.uuid || mem.addr != m.addr;
   const bool dead_or_left = mem.state == member_state::dead || mem.state == member_state::left;
+  // A live member keeps its id against another identity, whatever incarnation it claims.
+  if (!dead_or_left && other_holder(mem, m.uuid, m.addr)) {
+    ignore_claim_of_live_id(mem, m, via);
+    return;
+  }
   // A restarted node (new uuid or address) may take over a dead entry at the same incarnation.
   const bool takes_over_dead = dead_or_left && identity_changed && m.inc == mem.inc;
   // A member at max_incarnation cannot refute with a higher one, so there its alive overrides a
@@ -176,8 +186,18 @@ void membership::on_dead(const dead_msg& m, const std::string& reply_to) {
 void membership::merge_remote(const push_pull_msg& m, const envelope& env) {
   for (const auto& r : m.members) {
     if (!incarnation_in_range(r.node, r.inc, r.state)) continue;  // that record only
+    if (conflict_) return;  // we yielded our id: nothing more is ours to learn
+    if (r.node == self_.id && other_holder(members_.at(self_.id), r.uuid, r.addr)) {
+      claim_of_own_id(r, env);  // identity.cc
+      continue;
+    }
+    // A suspicion or death of another identity than the one we hold for that id is not about
+    // our member (identity.cc); its alive went through the same rule in on_alive.
+    if (auto held = members_.find(r.node); r.state != member_state::alive && held != members_.end() &&
+                                           r.node != self_.id && other_holder(held->second, r.uuid, r.addr))
+      continue;
     switch (r.state) {
-      case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}); break;
+      case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}, &env); break;
       case member_state::suspect:
       case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, env.from}, env.from_addr); break;
       case member_state::left: on_dead(dead_msg{r.node, r.inc, r.node}); break;

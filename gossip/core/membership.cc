@@ -32,6 +32,7 @@ membership::membership(config cfg, self_identity self, std::vector<std::string> 
 }
 
 void membership::tick() {
+  if (conflict_) return;  // we yielded our node id (identity.cc): silent until the shell stops
   ++now_;
   join_tick();
   probe_tick();
@@ -51,6 +52,7 @@ void membership::step(const envelope& env) {
     return;
   }
   if (env.from == self_.id && env.from_addr == self_.addr) return;
+  if (conflict_) return;
   // Anyone who talks to us knows us: the join is done, and that seed needs no more retries.
   if (!joined_) {
     joined_ = true;
@@ -87,6 +89,7 @@ bool membership::incarnation_in_range(node_id about, incarnation inc, member_sta
 }
 
 void membership::dispatch(const envelope& env, const message& msg) {
+  if (conflict_) return;  // yielded within this envelope
   if (const auto* a = std::get_if<alive_msg>(&msg); a && !incarnation_in_range(a->node, a->inc, member_state::alive))
     return;
   if (const auto* s = std::get_if<suspect_msg>(&msg); s && !incarnation_in_range(s->node, s->inc, member_state::suspect))
@@ -101,12 +104,13 @@ void membership::dispatch(const envelope& env, const message& msg) {
           else if constexpr (std::is_same_v<T, indirect_ping_msg>) on_indirect_ping(env, m);
           else if constexpr (std::is_same_v<T, ack_msg>) on_ack(m);
           else if constexpr (std::is_same_v<T, nack_msg>) on_nack(m);
-          else if constexpr (std::is_same_v<T, alive_msg>) on_alive(m);
+          else if constexpr (std::is_same_v<T, alive_msg>) on_alive(m, &env);
           else if constexpr (std::is_same_v<T, suspect_msg>) on_suspect(m, env.from_addr);
           else if constexpr (std::is_same_v<T, dead_msg>) on_dead(m, env.from_addr);
           else if constexpr (std::is_same_v<T, push_pull_msg>) {
             const auto before = events_emitted_;
             merge_remote(m, env);
+            if (conflict_) return;
             if (!m.reply) send_push_pull(env.from_addr, false, true);
             // A full sync that taught us something (say, a whole group we had never heard of) is
             // passed on by another full sync soon, instead of relying on piggyback gossip alone,
@@ -139,7 +143,7 @@ void membership::set_meta(std::string meta) {
 }
 
 void membership::leave() {
-  if (leaving_) return;
+  if (leaving_ || conflict_) return;
   leaving_ = true;
   member& me = members_.at(self_.id);
   set_state(me, member_state::left);
@@ -149,6 +153,7 @@ void membership::leave() {
 }
 
 bool membership::leave_broadcast_done() const {
+  if (conflict_) return true;  // a yielded node must not announce a leave of the holder's id
   if (!leaving_) return false;
   if (alive_count() == 0) return true;  // we are already `left`, so this means nobody to tell
   return !broadcasts_.transmits(self_.id).has_value();

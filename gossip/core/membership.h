@@ -70,6 +70,20 @@ struct membership_stats {
   // Alive claims past max_incarnation and suspect or dead claims at or past it, dropped unread
   // (one per message or push-pull record; docs/gossip.md "Values that cannot wrap").
   std::uint64_t incarnations_out_of_range = 0;
+  // Claims of a live member's node id by another identity (another uuid at another address),
+  // ignored: the live holder keeps its id (docs/bootstrap.md property 7).
+  std::uint64_t identity_conflicts = 0;
+};
+
+// Why this node refused to run: its node id is held by a live member with another identity
+// (docs/bootstrap.md property 7). Once set, the core is silent and the shell must exit.
+struct id_conflict {
+  node_id id;
+  std::string holder_uuid;
+  std::string holder_addr;
+  incarnation holder_inc;
+  member_state holder_state = member_state::alive;
+  node_id reported_by;  // the member whose view showed the holder
 };
 
 struct self_identity {
@@ -117,6 +131,10 @@ class membership {
   std::uint32_t awareness_score() const { return awareness_.score(); }
   const membership_stats& stats() const { return stats_; }
   bool joined() const { return joined_; }
+  // Set when another identity holds our node id and is live in a member's view; then tick, step
+  // and leave do nothing, and the shell stops the node without a leave (a leave would speak for
+  // the holder's id). Never cleared.
+  const std::optional<id_conflict>& conflict() const { return conflict_; }
 
  private:
   struct probe_state {
@@ -144,8 +162,9 @@ class membership {
   bool incarnation_in_range(node_id about, incarnation inc, member_state claim);
   void dispatch(const envelope& env, const message& msg);
 
-  // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics)
-  void on_alive(const alive_msg& m);
+  // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics). `via` is the
+  // envelope the claim came in, when there is one.
+  void on_alive(const alive_msg& m, const envelope* via = nullptr);
   // reply_to: where the claim came from, so an accusation of ourselves is answered directly.
   void on_suspect(const suspect_msg& m, const std::string& reply_to = {});
   void on_dead(const dead_msg& m, const std::string& reply_to = {});
@@ -158,6 +177,15 @@ class membership {
   void reap();
   void emit(member_event_kind kind, const member& mem);
   void broadcast(message msg, node_id about);
+
+  // identity.cc: one holder per node id (docs/bootstrap.md property 7)
+  static bool other_holder(const member& held, const std::string& uuid, const std::string& addr);
+  // A claim of our own node id by another identity; decides whether we take the id over, ignore
+  // the claim, or yield.
+  void claim_of_own_id(const member_record& claim, const envelope& via);
+  // A claim of another member's id by another identity while that member is live here: ignored.
+  void ignore_claim_of_live_id(const member& holder, const alive_msg& claim, const envelope* via);
+  void yield_id(const member_record& holder, node_id reported_by);
 
   // probe.cc: failure detection (SWIM §3.1, Lifeguard §4)
   void probe_tick();
@@ -224,6 +252,7 @@ class membership {
 
   bool leaving_ = false;
   std::uint32_t leave_sends_ = 0;
+  std::optional<id_conflict> conflict_;
 };
 
 }  // namespace chronik::gossip

@@ -364,5 +364,113 @@ TEST(Membership, RestartedNodeComesBackEvenAtTheCeiling) {
   EXPECT_EQ(peer.find(node_id{1})->state, member_state::alive);
 }
 
+
+// --- One holder per node id (docs/bootstrap.md property 7) -------------------------------------
+
+constexpr const char* impostor_addr = "10.0.0.9:7946";
+
+membership make_impostor(std::uint32_t id, std::vector<std::string> seeds) {
+  self_identity self{node_id{id}, "impostor", impostor_addr, "", "c"};
+  return membership(test_config(), self, std::move(seeds), 99);
+}
+
+// Delivers every packet `src` has ready for `dst_addr` to `dst`, then clears src's ready.
+void deliver(membership& src, membership& dst, const std::string& dst_addr) {
+  for (const auto& p : src.ready().packets)
+    if (p.to_addr == dst_addr) dst.step(p.env);
+  src.advance();
+}
+
+// The scenario: a 4th process started with the id of a live member and a fresh data
+// directory. The member it joins through keeps the holder, and its answer makes the newcomer
+// yield at once, without a single refutation on either side.
+TEST(Membership, JoinerClaimingTheIdOfALiveMemberYields) {
+  auto holder = make(2);
+  auto member1 = make(1);
+  member1.step(from(2, {alive(2, 3)}));
+  member1.advance();
+  auto impostor = make_impostor(2, {addr_of(1)});
+  for (int t = 0; t < 10 && impostor.ready().packets.empty(); ++t) impostor.tick();
+  deliver(impostor, member1, addr_of(1));  // the join push-pull
+  EXPECT_EQ(member1.find(node_id{2})->uuid, "uuid-2");
+  EXPECT_EQ(member1.find(node_id{2})->addr, addr_of(2));
+  EXPECT_EQ(member1.find(node_id{2})->inc.value, 3u);
+  EXPECT_GE(member1.stats().identity_conflicts, 1u);
+
+  deliver(member1, impostor, impostor_addr);  // the answer carries the holder's entry
+  ASSERT_TRUE(impostor.conflict().has_value());
+  EXPECT_EQ(impostor.conflict()->holder_uuid, "uuid-2");
+  EXPECT_EQ(impostor.conflict()->holder_addr, addr_of(2));
+  EXPECT_EQ(impostor.conflict()->reported_by, node_id{1});
+  EXPECT_EQ(impostor.self().inc.value, 0u);
+  EXPECT_EQ(impostor.stats().refutations, 0u);
+  EXPECT_FALSE(impostor.has_ready());
+  // Silent from then on, and above all no leave, which would speak for the holder's id.
+  impostor.leave();
+  for (int t = 0; t < 500; ++t) impostor.tick();
+  EXPECT_FALSE(impostor.has_ready());
+  EXPECT_TRUE(impostor.leave_broadcast_done());
+  EXPECT_EQ(holder.self().inc.value, 0u);
+}
+
+// The claimant's own word proves nothing: a holder hearing its id claimed by another identity
+// at any incarnation neither refutes nor yields, and a member holding it live ignores the claim
+// and tells the claimant who holds the id.
+TEST(Membership, ClaimsOfALiveIdByAnotherIdentityAreIgnored) {
+  const envelope from_impostor{"c", node_id{2}, impostor_addr,
+                               {alive_msg{node_id{2}, incarnation{50}, "impostor", impostor_addr, ""},
+                                push_pull_msg{false, false, {{node_id{2}, incarnation{50}, member_state::alive, "impostor", impostor_addr, ""}}}}};
+  auto holder = make(2);
+  holder.step(from_impostor);
+  EXPECT_EQ(holder.self().inc.value, 0u);
+  EXPECT_EQ(holder.self().uuid, "uuid-2");
+  EXPECT_FALSE(holder.conflict().has_value());
+  EXPECT_EQ(holder.stats().refutations, 0u);
+  EXPECT_EQ(holder.stats().identity_conflicts, 2u);
+
+  auto member1 = make(1);
+  member1.step(from(2, {alive(2, 3)}));
+  member1.step(from(3, {suspect_msg{node_id{2}, incarnation{3}, node_id{3}}}));
+  ASSERT_EQ(member1.find(node_id{2})->state, member_state::suspect);  // suspect is still live
+  member1.advance();
+  member1.step(from_impostor);
+  EXPECT_EQ(member1.find(node_id{2})->uuid, "uuid-2");
+  EXPECT_EQ(member1.find(node_id{2})->inc.value, 3u);
+  bool told = false;
+  for (const auto& p : member1.ready().packets)
+    for (const auto& msg : p.env.messages)
+      if (auto* a = std::get_if<alive_msg>(&msg); a && p.to_addr == impostor_addr && a->node == node_id{2})
+        told = told || a->uuid == "uuid-2";
+  EXPECT_TRUE(told);
+}
+
+// A wiped node restarted at another address, after its old holder died: the dead entry in the
+// join's answer is outbid (SWIM §4.2), and members accept the new identity. A stale alive of the
+// old holder below the new incarnation does not make it yield.
+TEST(Membership, NewIdentityTakesOverTheIdOfADeadHolder) {
+  auto member1 = make(1);
+  member1.step(from(2, {alive(2, 4)}));
+  member1.step(from(3, {dead_msg{node_id{2}, incarnation{4}, node_id{3}}}));
+  ASSERT_EQ(member1.find(node_id{2})->state, member_state::dead);
+  member1.advance();
+  auto wiped = make_impostor(2, {addr_of(1)});
+  for (int t = 0; t < 10 && wiped.ready().packets.empty(); ++t) wiped.tick();
+  deliver(wiped, member1, addr_of(1));
+  EXPECT_EQ(member1.find(node_id{2})->state, member_state::dead);  // incarnation 0 < 4
+  deliver(member1, wiped, impostor_addr);
+  EXPECT_FALSE(wiped.conflict().has_value());
+  EXPECT_EQ(wiped.self().inc.value, 5u);
+  deliver(wiped, member1, addr_of(1));
+  EXPECT_EQ(member1.find(node_id{2})->state, member_state::alive);
+  EXPECT_EQ(member1.find(node_id{2})->uuid, "impostor");
+
+  wiped.step(from(3, {alive(2, 4)}));
+  EXPECT_FALSE(wiped.conflict().has_value());
+  // The old holder alive again at a newer incarnation (it was only paused) holds the id in
+  // node 3's view: the newcomer yields rather than outbid it.
+  wiped.step(from(3, {push_pull_msg{false, true, {{node_id{2}, incarnation{6}, member_state::alive, "uuid-2", addr_of(2), ""}}}}));
+  EXPECT_TRUE(wiped.conflict().has_value());
+}
+
 }  // namespace
 }  // namespace chronik::gossip
