@@ -18,8 +18,10 @@ bool live(member_state s) { return s == member_state::alive || s == member_state
 
 }  // namespace
 
+// A claim without an identity (no uuid or no address; no honest member sends one) claims no
+// identity either: it is judged by incarnation alone, as any accusation is.
 bool membership::other_holder(const member& held, const std::string& uuid, const std::string& addr) {
-  return uuid != held.uuid && addr != held.addr;
+  return !uuid.empty() && !addr.empty() && uuid != held.uuid && addr != held.addr;
 }
 
 // Who reports a claim decides what it proves. The claimant itself proves nothing: either of two

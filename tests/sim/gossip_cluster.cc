@@ -14,9 +14,21 @@ gossip_cluster::gossip_cluster(std::uint64_t seed, gossip::config cfg, int size,
 void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, std::string meta) {
   node& n = nodes_[i];
   if (n.uuid.empty() || new_uuid) n.uuid = "uuid-" + std::to_string(i) + "-" + std::to_string(++n.generation);
+  start_as(i, static_cast<std::uint32_t>(i + 1), seeds, std::move(meta));
+}
+
+void gossip_cluster::start_impostor(int i, int as, const std::vector<int>& seeds) {
+  nodes_[i].uuid = "impostor-" + std::to_string(i) + "-" + std::to_string(++nodes_[i].generation);
+  start_as(i, static_cast<std::uint32_t>(as + 1), seeds, "meta");
+}
+
+void gossip_cluster::start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta) {
+  node& n = nodes_[i];
+  n.id = id;
+  n.yielded = false;
   std::vector<std::string> seed_addrs;
   for (int s : seeds) seed_addrs.push_back(addr(s));
-  gossip::self_identity self{gossip::node_id{static_cast<std::uint32_t>(i + 1)}, n.uuid, addr(i), std::move(meta), cluster_};
+  gossip::self_identity self{gossip::node_id{id}, n.uuid, addr(i), std::move(meta), cluster_};
   gossip::log_sink sink;
   // CHRONIK_SIM_TRACE=1 prints every core's log lines with the tick, for replaying a failed seed.
   if (std::getenv("CHRONIK_SIM_TRACE")) {
@@ -49,6 +61,11 @@ int gossip_cluster::index_of(const std::string& a) const {
 
 void gossip_cluster::drain(int i) {
   auto& core = *nodes_[i].core;
+  // A node that yielded its id exits (daemon/main.cc, exit 2); its host stays up and bounces.
+  if (core.conflict() && !nodes_[i].yielded) {
+    nodes_[i].yielded = true;
+    crash(i, true);
+  }
   if (!core.has_ready()) return;
   for (const auto& p : core.ready().packets) {
     const int to = index_of(p.to_addr);

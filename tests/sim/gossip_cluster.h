@@ -24,6 +24,11 @@ class gossip_cluster {
   // Starts (or restarts) node i with the given seeds. A restart keeps the node id; new_uuid models
   // a wiped data directory.
   void start(int i, const std::vector<int>& seeds, bool new_uuid = false, std::string meta = "meta");
+  // Starts slot i as a second process claiming the node id of slot `as`, with its own uuid and
+  // slot i's address (docs/bootstrap.md property 7). A node that yields its id (its core reports
+  // a conflict) stops, as the daemon exits 2; yielded(i) says so.
+  void start_impostor(int i, int as, const std::vector<int>& seeds);
+  bool yielded(int i) const { return nodes_[i].yielded; }
   void set_meta(int i, std::string meta) { nodes_[i].core->set_meta(std::move(meta)); }
   // A crash of the process on a live host (bounces: its kernel answers the datagrams that still
   // reach it with ICMP port unreachable) or of the whole host (silent).
@@ -65,7 +70,10 @@ class gossip_cluster {
     bool running = false;
     std::string uuid;
     std::uint32_t generation = 0;
+    std::uint32_t id = 0;  // 0: slot + 1
+    bool yielded = false;
   };
+  void start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta);
   void drain(int i);
   void check_invariants();
   int index_of(const std::string& addr) const;

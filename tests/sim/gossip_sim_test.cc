@@ -458,5 +458,83 @@ TEST(GossipSim, ForgedTopIncarnationsCauseNoFalseDead) {
   }
 }
 
+
+// One holder per node id (docs/bootstrap.md property 7). A second process claims the id of a
+// live member, with a fresh uuid at another address, through random seeds (the holder itself
+// among them at times). It must yield within the convergence bound; the holder is never suspected
+// into death, left or replaced in anyone's view, and its incarnation does not race upward (before
+// the rule the two outbid each other for ever). Then the holder crashes, and once SWIM has
+// confirmed it dead a wiped successor at another address takes the id over.
+TEST(GossipSim, ImpostorOfALiveNodeIdYieldsAndTheHolderKeepsIt) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(200, 900)) {
+    const int n = 4;  // three members and one slot for the second process
+    const int slot = 3;
+    gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
+    c.net().faults.loss_percent = seed % 3 == 0 ? 5 : 0;
+    auto& r = c.net().random();
+    for (int i = 0; i < slot; ++i) {
+      c.start(i, {0, 1, 2});
+      c.run(r.below(20));
+    }
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, slot))) << c.divergence() << "; " << replay(seed);
+    const int holder = static_cast<int>(r.below(slot));
+    const gossip::node_id id = c.core(holder).self().id;
+    const std::string uuid = c.core(holder).self().uuid;
+    const std::uint64_t inc_before = c.core(holder).self().inc.value;
+    std::vector<int> seeds_of_impostor{static_cast<int>(r.below(slot))};
+    if (r.below(2) == 0) seeds_of_impostor.push_back(holder);
+    c.start_impostor(slot, holder, seeds_of_impostor);
+    auto holder_kept = [&] {
+      for (int i = 0; i < slot; ++i) {
+        if (i == holder) continue;
+        auto m = c.core(i).find(id);
+        if (!m || m->uuid != uuid || m->addr != c.addr(holder)) return false;
+      }
+      return c.core(holder).self().uuid == uuid && !c.core(holder).conflict();
+    };
+    std::optional<std::uint64_t> yielded;
+    for (std::uint64_t t = 1; t <= convergence_bound_ticks(cfg, slot) && !yielded; ++t) {
+      c.run(1);
+      ASSERT_TRUE(holder_kept()) << "tick " << t << ": the holder lost its id; " << replay(seed);
+      if (c.yielded(slot)) yielded = t;
+    }
+    ASSERT_TRUE(yielded) << "the second process never yielded; " << replay(seed);
+    for (int k = 0; k < 100; ++k) {
+      c.run(detection_bound_ticks(cfg, slot) / 100);
+      ASSERT_TRUE(holder_kept()) << "the holder lost its id after the impostor left; " << replay(seed);
+    }
+    ASSERT_TRUE(c.false_deaths().empty()) << "node " << c.false_deaths().front().observer << " declared "
+                                          << c.false_deaths().front().victim << " dead; " << replay(seed);
+    // Under loss a member may be suspected for a moment (and refute); the view converges again.
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, slot))) << c.divergence() << "; " << replay(seed);
+    // Only loss can make the holder refute (a real suspicion); no claim of the impostor does.
+    EXPECT_LE(c.core(holder).self().inc.value, inc_before + (c.net().faults.loss_percent > 0 ? 3u : 0u)) << replay(seed);
+    expect_clean(c);
+
+    // The holder dies for real; once every member holds it dead, a successor with a fresh uuid
+    // at the other address takes the id over and every member follows.
+    c.crash(holder);
+    const int witness = (holder + 1) % slot;
+    ASSERT_TRUE(c.run_until([&] { return c.all_see(holder, member_state::dead); }, 2 * detection_bound_ticks(cfg, slot)))
+        << replay(seed);
+    c.start_impostor(slot, holder, {witness});
+    ASSERT_TRUE(c.run_until(
+        [&] {
+          for (int i = 0; i < slot; ++i) {
+            if (i == holder) continue;
+            auto m = c.core(i).find(id);
+            if (!m || m->state != member_state::alive || m->addr != c.addr(slot)) return false;
+          }
+          return true;
+        },
+        convergence_bound_ticks(cfg, slot)))
+        << "the successor did not take the dead holder's id over; " << replay(seed);
+    EXPECT_FALSE(c.yielded(slot)) << replay(seed);
+    expect_clean(c);
+  }
+}
+
 }  // namespace
 }  // namespace chronik::sim
