@@ -36,11 +36,20 @@ bool caught_up(const controller_input& in, node_id id) {
   return m != in.match.end() && m->second >= in.commit;
 }
 
+// One holder per node id (docs/bootstrap.md property 7): a registered id passes to a new uuid
+// only once its registered holder is gone, that is marked dead here (SWIM confirmed it down), or
+// replaced in place (the new uuid serves the registered RPC address, which the old process, were
+// it running, would still hold). Gossip already keeps a live holder's id (gossip/core/identity.cc);
+// this rule makes sure `__meta` never follows a gossip view that says otherwise.
+bool holder_gone(const broker_record& b, const node_view& n) {
+  return b.state == broker_state::dead || b.rpc_addr == n.rpc_addr;
+}
+
 // A node whose id is registered under another uuid and still in the configuration: it was wiped
 // and came back, and its old replica must leave before the new one can join (property 3).
 bool wiped_in_conf(const controller_input& in, const node_view& n) {
   const broker_record* b = find_broker(in, n.id);
-  return b != nullptr && b->uuid != n.uuid && in_conf(in.conf, n.id);
+  return b != nullptr && b->uuid != n.uuid && holder_gone(*b, n) && in_conf(in.conf, n.id);
 }
 
 void plan_registry(const controller_input& in, controller_plan& out) {
@@ -54,6 +63,7 @@ void plan_registry(const controller_input& in, controller_plan& out) {
       }
       continue;
     }
+    if (b != nullptr && b->uuid != n.uuid && !holder_gone(*b, n)) continue;  // property 7: not while it is held
     if (wiped_in_conf(in, n)) continue;  // registered again once its old replica is removed
     const bool needs = b == nullptr || b->uuid != n.uuid || b->kafka_addr != n.kafka_addr ||
                        b->rpc_addr != n.rpc_addr || b->state != broker_state::alive;

@@ -181,6 +181,31 @@ TEST(MetaController, AWipedNodeLeavesAsItsOldReplicaThenRejoins) {
   EXPECT_FALSE(q.change) << "added as learner only once registered under its new uuid";
 }
 
+// Property 7: a second process with node id 3, a new uuid and its own addresses, while broker 3
+// is alive. Were gossip ever to show it, the controller neither registers it nor removes the
+// holder's replica. Once SWIM has confirmed the holder down (broker marked dead), the new uuid
+// is the wiped node's case: old replica out, then registered.
+TEST(MetaController, ANewUuidNeverTakesTheIdOfABrokerThatIsNotDown) {
+  scenario s({1, 2, 3}, {}, {1, 2, 3});
+  auto other = live(3, cluster_relation::joining);
+  other.uuid = "uuid-3-other";
+  other.kafka_addr = "127.0.0.9:9092";
+  other.rpc_addr = "127.0.0.9:9093";
+  s.in.nodes = {live(1), live(2), other};
+  auto p = s.plan();
+  EXPECT_TRUE(p.registrations.empty());
+  EXPECT_TRUE(p.state_changes.empty());
+  EXPECT_FALSE(p.change) << p.reason;
+
+  s.registry.brokers[node_id{3}].state = broker_state::dead;
+  EXPECT_TRUE(is(s.plan(), conf_change::kind::remove, 3));
+  std::erase(s.in.conf.voters, node_id{3});
+  auto q = s.plan();
+  ASSERT_EQ(q.registrations.size(), 1u);
+  EXPECT_EQ(q.registrations[0].uuid, "uuid-3-other");
+  EXPECT_EQ(q.registrations[0].rpc_addr, "127.0.0.9:9093");
+}
+
 TEST(MetaController, TargetVoters) {
   EXPECT_EQ(target_voters(0, 1), 3u);
   EXPECT_EQ(target_voters(0, 4), 3u);
