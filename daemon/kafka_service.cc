@@ -90,6 +90,7 @@ kafka::partition_manager* kafka_service::manager() {
   kafka::partition_manager_config pc;
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
+  pc.self_uuid = meta_.uuid().hex();
   manager_ = std::make_unique<kafka::partition_manager>(*meta_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.
@@ -111,7 +112,7 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
   for (const auto& ref : r.created) {
     const auto* t = meta_.state().topic(ref.topic);
     if (t == nullptr) continue;
-    if (auto e = m->ensure(ref, *t); !e) log_->warn("kafka: cannot start partition group {}: {}", ref.group.value, e.error().text);
+    if (auto e = m->ensure(ref, *t, m->start_for(meta_.state(), ref)); !e) log_->warn("kafka: cannot start partition group {}: {}", ref.group.value, e.error().text);
   }
   for (const auto& ref : r.removed) m->remove(ref);
 }

@@ -124,6 +124,7 @@ class meta_service {
   // Called after a `__meta` snapshot was installed here (partition groups must be re-synced).
   void on_restored(std::function<void()> fn) { restored_ = std::move(fn); }
   const metadata::meta_state& state() const { return state_; }
+  const node_uuid& uuid() const { return uuid_; }
   // The node's Raft host (it runs the partition groups too), or null before start(). It is
   // replaced when the node discards its Raft state for another cluster: on_host_reset is called
   // before the old one goes.

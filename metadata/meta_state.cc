@@ -318,6 +318,17 @@ const partition_record* meta_state::partition(const topic_id& id, std::int32_t p
   return &t->partitions[static_cast<std::size_t>(partition)];
 }
 
+bool meta_state::replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const {
+  if (ref.replicas.size() < 2) return false;
+  const topic_record* t = topic(ref.topic);
+  if (t == nullptr) return false;
+  const broker_record* b = broker(node);
+  // Not registered under this uuid yet: the controller has not seen this data directory, so any
+  // partition that lists the node id was placed on an earlier one.
+  if (b == nullptr || b->uuid != uuid) return true;
+  return t->created_index < b->epoch;
+}
+
 std::vector<partition_ref> meta_state::groups_for(node_id node) const {
   std::vector<partition_ref> out;
   for (const auto& [name, t] : d_.topics) {

@@ -185,6 +185,13 @@ class meta_state {
   // Every partition group `node` replicates, by topic name then partition: what a restarted node
   // (or one that just restored a snapshot) must be running.
   std::vector<partition_ref> groups_for(node_id node) const;
+  // Whether `node`, whose data directory holds `uuid`, must start its replica of `ref` as a
+  // rejoining one when it has no durable state for it (docs/raft.md "Rejoining replicas"): the
+  // partition is older than the registration of this uuid (or the uuid is not registered yet), so
+  // an earlier life of this node id stored and acknowledged its entries and that log is gone. A
+  // partition with one replica has nobody to catch up from: it starts fresh, its data lost with
+  // the disk.
+  bool replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const;
   const meta_data& data() const { return d_; }
 
   // Canonical bytes of the whole state (a MetaSnapshot): equal states give equal bytes.

@@ -27,6 +27,12 @@ void raft::handle_append(const message& m) {
   const log_index probe = std::min(prev, log_.last_index());
   auto [hint, hint_term] = log_.find_conflict_by_term(probe, m.log_term);
   r.reject = true;
+  if (rejoining_ && prev > log_.last_index()) {
+    // We may be missing entries the leader counts as ours (docs/raft.md "Rejoining replicas").
+    r.context = rejoin_context;
+    hint_term = term_id{};
+    hint = log_.last_index();
+  }
   r.index = prev;
   r.reject_hint = hint;
   r.hint_term = hint_term;
@@ -38,10 +44,18 @@ void raft::handle_heartbeat(const message& m) {
     handle_quiesce_heartbeat(m);
     return;
   }
-  // The leader sends min(match, commit), so this never exceeds what we hold.
+  // The leader sends min(match, commit), so this never exceeds what we hold, unless we lost the
+  // log it counted as matched: a rejoining replica says so, and the leader starts over with us.
   if (m.commit <= log_.last_index()) {
     log_.commit_to(m.commit);
     apply_conf_changes_up_to(log_.committed());
+  } else if (rejoining_) {
+    message lost{message_type::append_response, self_, m.from, term_};
+    lost.reject = true;
+    lost.index = m.commit;
+    lost.reject_hint = log_.last_index();
+    lost.context = rejoin_context;
+    send(std::move(lost));
   }
   message r{message_type::heartbeat_response, self_, m.from, term_};
   r.context = m.context;

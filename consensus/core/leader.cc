@@ -155,6 +155,16 @@ void raft::handle_append_response(const message& m) {
   auto it = progress_.find(m.from);
   if (it == progress_.end()) return;
   progress& pr = it->second;
+  if (m.reject && m.context == rejoin_context && m.reject_hint < pr.match) {
+    // docs/raft.md "Rejoining replicas": the follower lost the log it acknowledged, so what we
+    // recorded as its match is gone. Lowering match never lowers the commit index (maybe_commit
+    // only moves it forward); it only makes us send the entries again.
+    pr.match = m.reject_hint;
+    pr.state = progress_state::probe;
+    pr.become_probe();
+    maybe_send_append(m.from, true);
+    return;
+  }
   if (m.reject) {
     // Fast backtracking: skip straight to where our log and the follower's may agree.
     log_index hint = m.reject_hint;

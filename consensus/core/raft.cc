@@ -39,6 +39,7 @@ raft::raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64
   const hard_state hs = storage.initial_hard_state();
   term_ = hs.term;
   vote_ = hs.vote;
+  rejoining_ = hs.rejoining;
   persisted_hard_state_ = hs;
   conf_ = storage.initial_conf_state();
   conf_applied_ = log_.first_index().prev();
@@ -58,7 +59,9 @@ bool raft::is_voter(node_id id) const {
   return std::find(conf_.voters.begin(), conf_.voters.end(), id) != conf_.voters.end();
 }
 
-bool raft::promotable() const { return is_voter(self_) && !log_.unstable_snapshot(); }
+bool raft::promotable() const { return is_voter(self_) && !rejoining_ && !log_.unstable_snapshot(); }
+
+hard_state raft::current_hard_state() const { return hard_state{term_, vote_, log_.committed(), rejoining_}; }
 
 void raft::reset_randomized_election_timeout() {
   const auto span = cfg_.election_timeout_ticks_max - cfg_.election_timeout_ticks_min;
@@ -129,7 +132,11 @@ void raft::campaign() {
 }
 
 void raft::start_election(bool pre, bool transfer) {
-  if (!promotable()) return;
+  // A rejoining voter still runs pre-votes (they change no one's term or vote): they wake a
+  // quiesced leader and teach it the current term. Winning one leads nowhere: the real election
+  // below needs promotable().
+  const bool rejoin_probe = pre && rejoining_ && is_voter(self_) && !log_.unstable_snapshot();
+  if (!promotable() && !rejoin_probe) return;
   if (term_.value == std::numeric_limits<std::uint64_t>::max()) {
     // step() never adopts a term past max_term, and our own elections add one at a time, so only
     // a term persisted by a release without that check gets here. Staying a follower keeps the
@@ -174,9 +181,13 @@ void raft::tick() {
 
 void raft::tick_election() {
   ++election_elapsed_;
-  if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
+  if (election_elapsed_ < randomized_election_timeout_) return;
+  if (promotable()) {
     election_elapsed_ = 0;
     start_election(cfg_.pre_vote, false);
+  } else if (rejoining_ && cfg_.pre_vote) {
+    election_elapsed_ = 0;
+    start_election(true, false);
   }
 }
 
@@ -315,7 +326,10 @@ void raft::step(const message& m) {
 
 void raft::step_vote_request(const message& m) {
   const bool pre = m.type == message_type::pre_vote;
-  const bool can_vote = vote_ == m.from || (!vote_ && !leader_) || (pre && m.term > term_);
+  // A rejoining replica (docs/raft.md "Rejoining replicas") may have forgotten entries it
+  // acknowledged and votes it cast: its vote could elect a candidate missing committed entries.
+  const bool can_vote =
+      !rejoining_ && (vote_ == m.from || (!vote_ && !leader_) || (pre && m.term > term_));
   message r{pre ? message_type::pre_vote_response : message_type::vote_response, self_, m.from};
   // A granted pre-vote answers with the candidate's future term, so it counts for that election.
   r.term = pre ? m.term : term_;
@@ -374,12 +388,32 @@ void raft::step_follower(const message& m) {
       break;
     default: break;
   }
+  if (rejoining_) maybe_end_rejoin(m);
+}
+
+// docs/raft.md "Rejoining replicas". A replica that lost its log (a wiped disk) may have
+// acknowledged entries and cast votes it no longer remembers, so its vote could elect a candidate
+// missing a committed entry (Raft paper §5.4.1 assumes voters keep what they acknowledged). It
+// votes again once it holds (a) everything its leader had committed when it first heard from it,
+// which covers every acknowledgement of its previous life, and (b) an entry of the leader's own
+// term committed: that leader's first commit covers every entry committed in earlier terms
+// (§5.4.2). Its vote in this term goes to that leader, so it cannot vote twice in a term it may
+// have voted in before.
+void raft::maybe_end_rejoin(const message& m) {
+  if (m.type == message_type::append && !rejoin_target_) rejoin_target_ = m.commit;
+  if (!rejoin_target_ || leader_ != m.from || role_ != role::follower) return;
+  const log_index committed = log_.committed();
+  if (committed < *rejoin_target_ || log_.term(committed) != term_) return;
+  rejoining_ = false;
+  if (!vote_) vote_ = leader_;
+  log_line(log_level::info, "caught up after rejoining (commit " + std::to_string(committed.value) +
+                                "); voting again");
 }
 
 bool raft::has_ready() const {
   return pending_broadcast_ || !msgs_.empty() || !log_.unstable_entries().empty() ||
          log_.unstable_snapshot().has_value() || !read_states_.empty() ||
-         hard_state{term_, vote_, log_.committed()} != persisted_hard_state_ ||
+         current_hard_state() != persisted_hard_state_ ||
          log_.committed() > log_.applied();
 }
 
@@ -389,7 +423,7 @@ ready raft::get_ready() {
     broadcast_append(false);
   }
   ready rd;
-  const hard_state hs{term_, vote_, log_.committed()};
+  const hard_state hs = current_hard_state();
   if (hs != persisted_hard_state_) rd.hard_state_update = hs;
   rd.entries = log_.unstable_entries();
   rd.snapshot_update = log_.unstable_snapshot();
@@ -426,7 +460,7 @@ void raft::advance(const ready& rd) {
 
 raft_status raft::status() const {
   raft_status s{self_, role_, term_, vote_, leader_, log_.committed(), log_.applied(), log_.last_index(), conf_, {},
-                quiesced_, dropped_out_of_range_};
+                quiesced_, dropped_out_of_range_, rejoining_};
   if (role_ == role::leader)
     for (const auto& [id, pr] : progress_) s.match[id] = pr.match;
   return s;

@@ -37,6 +37,10 @@
 namespace chronik::consensus {
 
 enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
+
+// The context of a rejection from a replica that lost its log (docs/raft.md "Rejoining
+// replicas"): its reject_hint is its last index, which may lie below the match the leader holds.
+inline constexpr std::string_view rejoin_context = "rejoining";
 std::string_view to_string(role r);
 
 enum class raft_errc : std::uint8_t {
@@ -88,6 +92,7 @@ struct raft_status {
   // Messages step() dropped because a term or index in them is past max_term or max_log_index
   // (docs/raft.md "Values that cannot wrap"). Counted since this core was constructed.
   std::uint64_t dropped_out_of_range = 0;
+  bool rejoining = false;  // not voting until caught up (docs/raft.md "Rejoining replicas")
 };
 
 class raft {
@@ -149,6 +154,8 @@ class raft {
   void reset_randomized_election_timeout();
   bool promotable() const;
   bool is_voter(node_id id) const;
+  hard_state current_hard_state() const;
+  void maybe_end_rejoin(const message& m);
   std::size_t quorum() const { return conf_.voters.size() / 2 + 1; }
   void send(message m);
   void log_line(log_level level, const std::string& text) const;
@@ -202,6 +209,11 @@ class raft {
   term_id term_;
   node_id vote_;
   node_id leader_;
+  // docs/raft.md "Rejoining replicas": persisted in the hard state until caught up. The target is
+  // the leader's commit index in the first append heard while rejoining (memory only: after a
+  // restart the next leader sets it again, no lower than what was committed).
+  bool rejoining_ = false;
+  std::optional<log_index> rejoin_target_;
   role role_ = role::follower;
   conf_state conf_;
   std::map<log_index, conf_change> conf_entries_;  // uncommitted and not yet applied changes

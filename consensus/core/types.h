@@ -63,6 +63,9 @@ struct hard_state {
   term_id term;
   node_id vote;
   log_index commit;
+  // This replica lost the log it once acknowledged (a wiped disk) and votes or campaigns again
+  // only once it has caught up with a leader (docs/raft.md "Rejoining replicas").
+  bool rejoining = false;
   bool operator==(const hard_state&) const = default;
 };
 

@@ -135,7 +135,7 @@ void raft_host::start_core(hosted_group& g) {
 }
 
 std::expected<void, host_error> raft_host::create_group(group_id group, conf_state initial,
-                                                        raft_config cfg, apply_fn on_apply) {
+                                                        raft_config cfg, apply_fn on_apply, group_start start) {
   if (failed_) return std::unexpected(error(host_errc::storage_failed, "the WAL failed"));
   if (auto v = cfg.validate(); !v) return std::unexpected(error(host_errc::invalid_argument, v.error()));
   if (find(group)) return std::unexpected(error(host_errc::group_exists, "group " + std::to_string(group.value)));
@@ -166,7 +166,8 @@ std::expected<void, host_error> raft_host::create_group(group_id group, conf_sta
     }
     return {};
   }
-  if (initial.voters.empty() && initial.learners.empty()) {
+  const bool rejoin = start == group_start::rejoin;
+  if (initial.voters.empty() && initial.learners.empty() && !rejoin) {
     start_core(g);  // a joining replica: the leader fills its log (or sends a snapshot)
     return {};
   }
@@ -179,7 +180,11 @@ std::expected<void, host_error> raft_host::create_group(group_id group, conf_sta
   };
   for (node_id id : initial.voters) add(id, conf_change::kind::add_voter);
   for (node_id id : initial.learners) add(id, conf_change::kind::add_learner);
-  w.state = hard_state{term_id{1}, node_id{}, log_index{w.entries.size()}};
+  w.state = hard_state{term_id{w.entries.empty() ? 0u : 1u}, node_id{}, log_index{w.entries.size()}, rejoin};
+  if (rejoin) {
+    log_->warn("[{}] group {} starts rejoining: its log here is gone, so it votes only once caught up",
+               cfg_.self.value, group.value);
+  }
   g.last_state = *w.state;
   g.in_flight = true;
   pending_writes_.push_back(std::move(w));

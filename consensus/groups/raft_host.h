@@ -97,6 +97,10 @@ struct host_error {
   std::string text;
 };
 
+// How a group with no durable state here starts: as one of its first replicas, or as a replica
+// that lost what it once stored (docs/raft.md "Rejoining replicas").
+enum class group_start : std::uint8_t { fresh, rejoin };
+
 struct host_stats {
   std::uint64_t groups = 0;
   std::uint64_t outbox_calls = 0;
@@ -136,8 +140,11 @@ class raft_host {
   // written through the WAL before the core starts, so every replica starts from the identical
   // state; until then the group answers not_ready. An empty `initial` is a replica joining an
   // existing group: it starts empty and learns the configuration from the leader.
+  // `start` rejoin marks a new replica that lost its log (a wiped disk) as rejoining, durably
+  // with its bootstrap: it votes only once caught up (docs/raft.md "Rejoining replicas"). It is
+  // ignored for a group with durable state here.
   std::expected<void, host_error> create_group(group_id group, conf_state initial, raft_config cfg,
-                                               apply_fn on_apply);
+                                               apply_fn on_apply, group_start start = group_start::fresh);
   // Stops hosting `group` at once and records the removal durably (on the disk thread).
   std::expected<void, host_error> remove_group(group_id group);
 

@@ -122,8 +122,11 @@ void raft_host::flush() {
 void raft_host::take_ready(hosted_group& g, disk_batch& batch, outgoing& out,
                            std::vector<std::pair<group_id, held_ready>>& now) {
   ready rd = g.core->get_ready();
+  // Term, vote and the end of rejoining must be durable before the messages that rely on them
+  // leave; only a commit index may wait (it can always be learned again).
   const bool term_or_vote = rd.hard_state_update && (rd.hard_state_update->term != g.last_state.term ||
-                                                     rd.hard_state_update->vote != g.last_state.vote);
+                                                     rd.hard_state_update->vote != g.last_state.vote ||
+                                                     rd.hard_state_update->rejoining != g.last_state.rejoining);
   held_ready held;
   if (!rd.entries.empty() || rd.snapshot_update || term_or_vote) {
     group_write w = split(g.id, rd, held);

@@ -28,11 +28,12 @@ proto::WalHardState to_proto(const hard_state& hs) {
   p.set_term(hs.term.value);
   p.set_vote(hs.vote.value);
   p.set_commit(hs.commit.value);
+  p.set_rejoining(hs.rejoining);
   return p;
 }
 
 hard_state from_proto(const proto::WalHardState& p) {
-  return {term_id{p.term()}, node_id{p.vote()}, log_index{p.commit()}};
+  return {term_id{p.term()}, node_id{p.vote()}, log_index{p.commit()}, p.rejoining()};
 }
 
 proto::WalSnapshotMeta to_proto(const snapshot_meta& m) {

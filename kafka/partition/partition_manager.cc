@@ -40,8 +40,16 @@ partition_manager::~partition_manager() {
   waiters_.clear();
 }
 
+consensus::group_start partition_manager::start_for(const metadata::meta_state& state,
+                                                    const metadata::partition_ref& ref) const {
+  if (cfg_.self_uuid.empty()) return consensus::group_start::fresh;
+  return state.replica_rejoins(self_, cfg_.self_uuid, ref) ? consensus::group_start::rejoin
+                                                           : consensus::group_start::fresh;
+}
+
 std::expected<void, consensus::host_error> partition_manager::ensure(const metadata::partition_ref& ref,
-                                                                     const metadata::topic_record& topic) {
+                                                                     const metadata::topic_record& topic,
+                                                                     consensus::group_start start) {
   if (std::ranges::find(ref.replicas, self_) == ref.replicas.end()) return {};
   const partition_config pc = partition_config::from_topic(topic.configs, cfg_.defaults);
   if (auto it = by_group_.find(ref.group.value); it != by_group_.end()) {
@@ -63,9 +71,12 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   // Every replica derives the same voters, in the same order, from the same `__meta` record
   // (DESIGN.md §4), so the bootstrap entries are identical everywhere.
   consensus::conf_state initial{ref.replicas, {}};
-  auto r = host_.create_group(ref.group, std::move(initial), cfg_.raft, [weak](consensus::apply_batch&& b) {
-    if (auto p = weak.lock()) p->apply(std::move(b));
-  });
+  auto r = host_.create_group(
+      ref.group, std::move(initial), cfg_.raft,
+      [weak](consensus::apply_batch&& b) {
+        if (auto p = weak.lock()) p->apply(std::move(b));
+      },
+      start);
   if (!r) {
     by_group_.erase(ref.group.value);
     by_name_.erase({topic.name, ref.partition});
@@ -101,7 +112,7 @@ void partition_manager::sync(const metadata::meta_state& state) {
     const metadata::topic_record* t = state.topic(ref.topic);
     if (t == nullptr) continue;
     wanted.insert(ref.group.value);
-    static_cast<void>(ensure(ref, *t));
+    static_cast<void>(ensure(ref, *t, start_for(state, ref)));
   }
   // Only groups `__meta` has already allocated (id below next_group) and no longer lists are
   // gone for good. A higher id belongs to a topic this state has not applied yet: deleting its

@@ -42,6 +42,9 @@ struct partition_manager_config {
   // partitions, that fetches near the high watermark are answered from without a WAL read. 0
   // disables it. Default 256 MiB.
   std::uint64_t entry_cache_bytes = 256ull << 20;
+  // This node's uuid (hex), which tells a replica whose log was lost with a wiped data directory
+  // (metadata::meta_state::replica_rejoins). Empty: every replica starts fresh (tests).
+  std::string self_uuid;
   // Clocks, replaceable by tests: the steady clock for deadlines, and wall-clock milliseconds
   // since the epoch for retention.ms (Kafka timestamps are wall clock).
   std::function<std::chrono::steady_clock::time_point()> steady_now = [] { return std::chrono::steady_clock::now(); };
@@ -71,8 +74,13 @@ class partition_manager {
   // reopened from the WAL when the host recovered it, else bootstrapped with voters =
   // ref.replicas (identical on every replica). A running replica only takes the topic's configs.
   // `topic` is the partition's topic record (its name and configs).
+  // `start` says how a replica with no durable state here begins (start_for).
   std::expected<void, consensus::host_error> ensure(const metadata::partition_ref& ref,
-                                                    const metadata::topic_record& topic);
+                                                    const metadata::topic_record& topic,
+                                                    consensus::group_start start = consensus::group_start::fresh);
+  // rejoin when `state` shows that this node id held the replica in an earlier life of its data
+  // directory (docs/raft.md "Rejoining replicas"), else fresh.
+  consensus::group_start start_for(const metadata::meta_state& state, const metadata::partition_ref& ref) const;
   // Stops the partition's group and deletes its data (raft_host::remove_group); waiting producers
   // get not_leader. A partition not running here is ignored.
   void remove(const metadata::partition_ref& ref);

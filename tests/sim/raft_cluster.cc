@@ -59,6 +59,21 @@ void raft_cluster::restart(int i) {
   net_.set_down(i, false);
 }
 
+void raft_cluster::wipe(int i, wipe_mode mode) {
+  crash(i);
+  node& n = nodes_[i];
+  n.disk = std::make_unique<consensus::memory_storage>(voters(size()));
+  consensus::hard_state hs = n.disk->initial_hard_state();
+  if (mode == wipe_mode::rejoin) {
+    hs.rejoining = true;
+    n.disk->persist(hs, std::nullopt, {});
+  }
+  // A new life: what it persists is checked from here on (it does not remember its old votes;
+  // rejoining is what keeps that safe).
+  n.last_hard_state = hs;
+  restart(i);
+}
+
 void raft_cluster::crash(int i) {
   node& n = nodes_[i];
   n.core.reset();

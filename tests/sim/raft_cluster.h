@@ -19,6 +19,10 @@
 
 namespace chronik::sim {
 
+// How a wiped node comes back (docs/raft.md "Rejoining replicas"): marked rejoining, as the host
+// starts it, or as a plain fresh voter, the hazard the mark exists for.
+enum class wipe_mode : std::uint8_t { rejoin, unsafe_fresh };
+
 class raft_cluster {
  public:
   raft_cluster(std::uint64_t seed, int size, consensus::raft_config cfg);
@@ -30,6 +34,10 @@ class raft_cluster {
   bool propose(const std::string& data);
   void crash(int i);
   void restart(int i);
+  // Crashes node i and restarts it on an empty disk bootstrapped like the first one.
+  void wipe(int i, wipe_mode mode);
+  // Node i runs and has not caught up since it was wiped.
+  bool rejoining(int i) const { return nodes_[i].core && nodes_[i].core->status().rejoining; }
   // Links, through the cluster so that the liveness oracle knows them.
   void cut(int from, int to);
   void heal();

@@ -79,6 +79,11 @@ class host_cluster {
     hosts_[i].reset();
     state_[i].clear();
   }
+  // Closes node i and empties its data directory (a wiped disk).
+  void wipe(std::size_t i) {
+    close(i);
+    for (const auto& e : std::filesystem::directory_iterator(dirs_[i].path())) std::filesystem::remove_all(e.path());
+  }
 
   raft_host& host(std::size_t i) { return *hosts_[i]; }
   replica_state& state(std::size_t i, std::uint64_t g) { return state_[i][g]; }
@@ -93,7 +98,8 @@ class host_cluster {
   std::uint32_t quiesce_after_ticks = raft_config{}.quiesce_after_ticks;  // for groups created next
   static conf_state voters() { return conf_state{{node_id{1}, node_id{2}, node_id{3}}, {}}; }
 
-  std::expected<void, host_error> create(std::size_t i, std::uint64_t g, conf_state initial = voters()) {
+  std::expected<void, host_error> create(std::size_t i, std::uint64_t g, conf_state initial = voters(),
+                                         group_start start = group_start::fresh) {
     return hosts_[i]->create_group(group_id{g}, std::move(initial), config(), [this, i, g](apply_batch&& b) {
       replica_state& s = state_[i][g];
       if (b.snap) {
@@ -106,7 +112,7 @@ class host_cluster {
         s.applied = e.index;
         if (e.type == entry_type::normal && !e.data.empty()) s.items.push_back(e.data);
       }
-    });
+    }, start);
   }
 
   // Runs posted handlers until every live host is idle. Bounded in handler count and in time.
@@ -273,6 +279,38 @@ TEST(raft_host, restarted_host_recovers_its_groups_and_rejoins) {
   EXPECT_EQ(c.host(2).status(group_id{2})->last_index, last_before);
   EXPECT_EQ(c.host(2).status(group_id{3})->conf, host_cluster::voters());
   ASSERT_TRUE(c.run_until([&] { return all_applied(c, n, want); }));
+}
+
+// docs/raft.md "Rejoining replicas": a node whose disk was wiped starts the group rejoining, keeps
+// that across a restart while it has not caught up, and votes again once it has.
+TEST(raft_host, a_wiped_replica_rejoins_and_votes_once_caught_up) {
+  host_cluster c;
+  create_and_elect(c, 1);
+  const std::size_t leader = c.leader_of(1).value - 1;
+  const std::size_t wiped = (leader + 1) % node_count;
+  std::vector<std::string> want{"before-1", "before-2"};
+  for (const auto& s : want) ASSERT_TRUE(c.host(leader).propose(group_id{1}, s));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want); }));
+
+  c.wipe(wiped);
+  c.open(wiped);
+  EXPECT_TRUE(c.host(wiped).recovered_groups().empty());
+  ASSERT_TRUE(c.create(wiped, 1, host_cluster::voters(), group_start::rejoin));
+  ASSERT_TRUE(c.settle());
+  EXPECT_TRUE(c.host(wiped).status(group_id{1})->rejoining);
+  // Durable with the bootstrap: a restart before catching up still rejoins.
+  c.close(wiped);
+  c.open(wiped);
+  ASSERT_TRUE(c.create(wiped, 1, conf_state{}));
+  EXPECT_TRUE(c.host(wiped).status(group_id{1})->rejoining);
+
+  want.push_back("after");
+  ASSERT_TRUE(c.host(leader).propose(group_id{1}, "after"));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want) && !c.host(wiped).status(group_id{1})->rejoining; }));
+  c.close(wiped);
+  c.open(wiped);
+  ASSERT_TRUE(c.create(wiped, 1, conf_state{}));
+  EXPECT_FALSE(c.host(wiped).status(group_id{1})->rejoining) << "the end of rejoining is durable";
 }
 
 TEST(raft_host, removed_group_stays_removed_across_restart) {

@@ -25,10 +25,14 @@ inline raft_config test_config() {
 
 inline node_id nid(std::uint64_t v) { return node_id{v}; }
 
+// How a wiped node comes back (docs/raft.md "Rejoining replicas"): marked rejoining, as the host
+// starts it, or as a plain fresh voter, the hazard the mark exists for.
+enum class rejoin_mode : std::uint8_t { rejoin, unsafe_fresh };
+
 class raft_net {
  public:
   explicit raft_net(std::size_t n, raft_config cfg = test_config(), std::size_t voters = 0) : cfg_(cfg) {
-    conf_state conf;
+    conf_state& conf = conf_;
     for (std::uint64_t i = 1; i <= (voters ? voters : n); ++i) conf.voters.push_back(nid(i));
     for (std::uint64_t i = 1; i <= n; ++i) {
       // Nodes beyond `voters` start with an empty configuration and learn theirs from the leader.
@@ -47,6 +51,17 @@ class raft_net {
     applied_[id].clear();
   }
   void crash(std::uint64_t id) { cores_.erase(id); }
+  // Crashes `id` and restarts it on an empty disk bootstrapped like the first one.
+  void wipe(std::uint64_t id, rejoin_mode mode) {
+    crash(id);
+    disks_[id] = std::make_unique<memory_storage>(conf_);
+    if (mode == rejoin_mode::rejoin) {
+      hard_state hs = disks_[id]->initial_hard_state();
+      hs.rejoining = true;
+      disks_[id]->persist(hs, std::nullopt, {});
+    }
+    start(id);
+  }
   void add_node(std::uint64_t id) {
     disks_[id] = std::make_unique<memory_storage>(conf_state{});
     start(id);
@@ -122,6 +137,7 @@ class raft_net {
 
  private:
   raft_config cfg_;
+  conf_state conf_;
   std::map<std::uint64_t, std::unique_ptr<memory_storage>> disks_;
   std::map<std::uint64_t, std::unique_ptr<raft>> cores_;
   std::map<std::uint64_t, std::vector<entry>> applied_;
