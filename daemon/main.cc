@@ -2,7 +2,8 @@
 // `cluster status` for its view of the cluster (`__meta` leader, voters, brokers).
 //
 // Exit codes: 0 success, 1 runtime failure (cannot bind, corrupt data dir, admin unreachable),
-// 2 bad command line or bad configuration (one line naming the key).
+// 2 bad command line or bad configuration (one line naming the key), or a node id that another
+// live node holds (one line naming the holder; docs/bootstrap.md property 7).
 #include <algorithm>
 #include <csignal>
 #include <cstdint>
@@ -113,6 +114,16 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     log->info("member {} {}: addr {} state {} incarnation {}", ev.who.id.value, event_name(ev.kind),
               ev.who.addr, gossip::to_string(ev.who.state), ev.who.inc.value);
   });
+  // Another live node holds our node id: stop at once, without a leave (which would speak for
+  // the holder's id), and exit 2. Whatever else started meanwhile never reached `__meta`: the
+  // members keep the holder, so the controller never sees this node (docs/bootstrap.md property 7).
+  int exit_code = 0;
+  node.on_id_conflict([&io, &exit_code, &cfg, log](const gossip::id_conflict& c) {
+    log->critical("node id {} is held by node {} at {}; refusing to start (see docs/operations.md \"Replacing a node\")",
+                  cfg.node_id.value, to_hex(c.holder_uuid), c.holder_addr);
+    exit_code = 2;
+    io.stop();
+  });
   if (auto r = node.start(); !r) {
     log->critical("gossip: {}", r.error());
     return 1;
@@ -209,7 +220,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   node.stop();
   signals.cancel();
   log->info("node {} stopped", cfg.node_id.value);
-  return 0;
+  return exit_code;
 }
 
 int run_start(const start_args& args) {

@@ -183,6 +183,19 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
       }
       for (const auto& ev : batch.events) deliver(ev);
     }
+    report_conflict();
+  }
+  // The core yielded our node id to a live holder (docs/bootstrap.md property 7): tell the
+  // daemon once, which stops the node without a leave.
+  void report_conflict() {
+    if (!core.conflict() || conflict_reported || stopped || !conflict_cb) return;
+    conflict_reported = true;
+    auto cb = conflict_cb;
+    try {
+      cb(*core.conflict());
+    } catch (const std::exception& e) {
+      log->error("gossip id conflict callback threw: {}", e.what());
+    }
   }
   void deliver(const member_event& ev) {
     if (ev.kind == member_event_kind::reaped) last_change.erase(ev.who.id);
@@ -379,6 +392,8 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
   udp::endpoint recv_from;
   std::unordered_map<std::string, udp::endpoint> addr_cache;
   std::function<void(const member_event&)> event_cb;
+  std::function<void(const id_conflict&)> conflict_cb;
+  bool conflict_reported = false;
   std::unordered_map<node_id, std::chrono::system_clock::time_point> last_change;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   atomic_net_stats st;
@@ -561,5 +576,6 @@ net_stats gossip_node::stats() const {
 void gossip_node::on_member_event(std::function<void(const member_event&)> cb) {
   impl_->event_cb = std::move(cb);
 }
+void gossip_node::on_id_conflict(std::function<void(const id_conflict&)> cb) { impl_->conflict_cb = std::move(cb); }
 
 }  // namespace chronik::gossip

@@ -74,6 +74,9 @@ class gossip_node {
   net_stats stats() const;                        // any thread
   const membership& core() const;
   void on_member_event(std::function<void(const member_event&)> cb);
+  // Called once, on the io thread, when another live node holds our node id (membership::
+  // conflict): the node must stop without leave(), since a leave would speak for that id.
+  void on_id_conflict(std::function<void(const id_conflict&)> cb);
 
   struct impl;  // public so that the connection helpers in gossip_node.cc can name it
 
