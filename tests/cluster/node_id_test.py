@@ -1,0 +1,130 @@
+"""Real-process suite for one holder per node id (docs/bootstrap.md property 7, issue 13).
+
+A 3-node cluster forms; a 4th process is started with --node-id 2, a fresh data directory and its
+own address. It must exit 2 within a bounded time, with one log line naming the holder's uuid and
+gossip address; broker 2 must stay registered at the real node's addresses, under its uuid, on
+every node; and a Kafka client must still produce to and read from the cluster. (The wiped-node
+case, same id and a new uuid after the old process died, is formation_test.py's
+test_late_fourth_node_and_a_wiped_node.)
+
+Run: /usr/bin/python3 tests/cluster/node_id_test.py --server build/daemon/chronik-server
+"""
+import os
+import random
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chronik_nodes import Cluster, Node, run_suite  # noqa: E402
+
+SERVER = None
+SEED = int(os.environ.get("CHRONIK_TEST_SEED", str(random.randrange(1 << 30))))
+FORM_S = 20
+# The impostor learns of the holder from the answer to its first join (a few ms); the bound covers
+# a slow start on a loaded 2-core machine.
+REFUSE_S = 10
+
+
+def brokers(view):
+    return {b["node_id"]: b for b in view["brokers"]}
+
+
+def registered_everywhere(cluster, count):
+    """Every node's /v1/cluster, read linearizably, lists `count` brokers under one leader."""
+    views = []
+    for n in cluster.nodes:
+        v = n.cluster()
+        if v is None or not v.get("meta_leader") or v.get("read") != "linearizable":
+            return None
+        if len(v["brokers"]) != count:
+            return None
+        views.append(v)
+    return views if len({v["meta_leader"] for v in views}) == 1 else None
+
+
+class NodeId(unittest.TestCase):
+    def setUp(self):
+        self.rng = random.Random(SEED)
+        self.failed = True
+        self.cluster = None
+        self.impostor = None
+
+    def tearDown(self):
+        if self.impostor:
+            self.impostor.kill()
+            if self.failed and os.path.exists(self.impostor.log_path):
+                with open(self.impostor.log_path, errors="replace") as f:
+                    print("--- impostor log tail ---\n" + "".join(f.readlines()[-15:]))
+        if self.cluster:
+            self.cluster.cleanup(keep_logs_on_failure=self.failed)
+        if self.failed:
+            print(f"replay with CHRONIK_TEST_SEED={SEED}")
+
+    def test_second_process_with_a_live_node_id_is_refused(self):
+        self.cluster = c = Cluster(SERVER, 3)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n], ["--bootstrap-expect", "3"])
+        views = c.wait_for(lambda: registered_everywhere(c, 3), FORM_S, "3 brokers registered") and \
+            registered_everywhere(c, 3)
+        real = c.nodes[1]
+        before = brokers(views[0])[2]
+        self.assertTrue(before["kafka_address"].startswith(real.ip))
+
+        # Same node id, fresh data directory, its own address; seeded with every member, the real
+        # node 2 included, so it pushes its claim at the holder itself too.
+        root = os.path.join(c.root, "impostor")
+        os.makedirs(root)
+        self.impostor = imp = Node(SERVER, 2, "127.0.0.14", real.gossip_port, root)
+        started = time.monotonic()
+        imp.start([n.gossip_addr for n in self.rng.sample(c.nodes, 3)])
+        code = imp.wait_exit(REFUSE_S)
+        self.assertEqual(code, 2, f"the impostor must exit 2 within {REFUSE_S}s")
+        print(f"impostor refused after {time.monotonic() - started:.2f}s")
+        with open(imp.log_path, errors="replace") as f:
+            lines = [line for line in f if "refusing to start" in line]
+        self.assertEqual(len(lines), 1, lines)
+        m = re.search(r"node id 2 is held by node ([0-9a-f]{32}) at (\S+);", lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertEqual(m.group(1), before["uuid"])
+        self.assertEqual(m.group(2), real.gossip_addr)
+
+        # The members kept the holder: broker 2 is the real node everywhere, alive, and the
+        # gossip view of every node holds the real node 2 alive.
+        for n in c.nodes:
+            view = n.cluster()
+            self.assertIsNotNone(view)
+            b = brokers(view)[2]
+            self.assertEqual((b["uuid"], b["kafka_address"], b["rpc_address"], b["state"]),
+                             (before["uuid"], before["kafka_address"], before["rpc_address"], "alive"), n.node_id)
+            member = (n.members() or {}).get(2)
+            self.assertIsNotNone(member)
+            self.assertEqual((member["address"], member["state"]), (real.gossip_addr, "alive"), n.node_id)
+        for n in c.nodes:
+            self.assertTrue(n.running(), f"node {n.node_id} stopped")
+
+        self.kafka_still_works(c, real)
+        self.failed = False
+
+    def kafka_still_works(self, c, real):
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+        bootstrap = [f"{n.ip}:{n.kafka_port}" for n in c.nodes]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for i in range(10):
+            producer.send("node-id-test", f"m{i}".encode()).get(timeout=30)
+        hosts = {b.nodeId: (b.host, b.port) for b in producer._metadata.brokers()}
+        producer.close()
+        self.assertEqual(hosts.get(2), (real.ip, real.kafka_port))
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                 consumer_timeout_ms=10000)
+        tp = TopicPartition("node-id-test", 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        got = [r.value for _, r in zip(range(10), consumer)]
+        consumer.close()
+        self.assertEqual(got, [f"m{i}".encode() for i in range(10)])
+
+
+if __name__ == "__main__":
+    run_suite(globals(), "node id")
