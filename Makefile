@@ -59,14 +59,16 @@ partition-soak: build
 	  --nfq-delay $(BUILD)/tests/partition/nfq_delay --work-dir $(BUILD)/tests/partition/soak \
 	  --soak $(DURATION) $(if $(SEED),--seed $(SEED))
 
-# libFuzzer over WAL recovery for FUZZ_SECONDS (clang-19 tree in build-fuzz).
+# libFuzzer (clang-19 tree in build-fuzz): the input-boundary targets for FUZZ_RUNS executions each on
+# a scratch copy of tests/fuzz/corpus, and WAL recovery for FUZZ_SECONDS (tests/fuzz/README.md).
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 1000000
+FUZZERS = kafka_request_fuzz record_batch_fuzz gossip_fuzz raft_batch_fuzz config_fuzz wal_recovery_fuzz
 fuzz:
 	CHRONIK_FUZZ_DEPS=1 scripts/install-deps.sh
 	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz -j$(JOBS) --target wal_recovery_fuzz
-	mkdir -p build-fuzz/corpus
-	build-fuzz/tests/fuzz/wal_recovery_fuzz -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus
+	cmake --build build-fuzz -j$(JOBS) --target $(FUZZERS)
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzzers.sh
 
 # As root: boots 3 nodes provisioned by vagrant/provision.sh in systemd-nspawn containers (Debian 12
 # debootstrap image cached in build-vagrant/) and checks that they form one cluster. Minutes; not in `make test`.

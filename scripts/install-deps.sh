@@ -19,7 +19,7 @@ if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
 fi
 # libFuzzer targets (make fuzz) need clang >= 19 for libstdc++ 12's std::expected.
 if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then
-  packages+=(clang-19 libclang-rt-19-dev)
+  packages+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer for readable crash stacks
 fi
 # tests/vagrant: `vagrant validate` and shellcheck check vagrant/ in `make test`; the VMs themselves
 # do without them (vagrant/provision.sh sets CHRONIK_VAGRANT_DEPS=0).
