@@ -24,6 +24,8 @@ namespace chronik::daemon {
 namespace {
 
 constexpr const char* json_type = "application/json";
+// Worker threads of the HTTP server; see install_routes.
+constexpr std::size_t admin_worker_threads = 8;
 
 // Peer-supplied strings may hold invalid UTF-8; replace it instead of letting dump() throw.
 std::string to_body(const nlohmann::json& j) {
@@ -167,12 +169,18 @@ void admin_server::impl::install_routes() {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  // A small, bounded pool: the endpoint serves operators and scripts, not traffic.
-  http.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  // Short keep-alive so stop() does not wait long for idle connections to close.
-  http.set_keep_alive_timeout(1);
-  http.set_read_timeout(std::chrono::seconds(5));
-  http.set_write_timeout(std::chrono::seconds(5));
+  // cpp-httplib serves each connection on one worker thread for as long as it stays open, and
+  // waits keep_alive_timeout for every request, the first one included. With 2 workers and a
+  // 1 s wait, 500 connections that never sent a byte queued /health for minutes. So: a few more
+  // workers (still a bounded pool: the endpoint serves operators and probes, not traffic), a
+  // keep-alive wait of 0 s (httplib then waits one 10 ms poll, and a client sends its request
+  // together with the end of the TCP handshake), at most 10 requests per connection, and short
+  // read and write timeouts for peers that send or read slowly (docs/operations.md).
+  http.new_task_queue = [] { return new httplib::ThreadPool(admin_worker_threads); };
+  http.set_keep_alive_timeout(0);
+  http.set_keep_alive_max_count(10);
+  http.set_read_timeout(std::chrono::seconds(2));
+  http.set_write_timeout(std::chrono::seconds(2));
 }
 
 admin_server::admin_server(asio::io_context& io, admin_options opts, members_source source,

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <asio/executor_work_guard.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <httplib.h>
@@ -274,6 +275,26 @@ TEST_F(admin_server_test, members_is_503_when_io_thread_does_not_answer) {
   server_->set_health(true, "ready");
   auto health = get("/health");
   ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+// 500 idle connections used to take /health offline: each held one of the two worker threads
+// for the whole keep-alive wait (1 s), so a health check queued behind them for minutes. 60 are
+// enough to show it (30 s of queue before, under 0.1 s now); httplib's accept loop admits only
+// a few connections a second here, so more would only make the test slow.
+TEST_F(admin_server_test, idle_connections_do_not_take_health_offline) {
+  start_server(true);
+  server_->set_health(true, "");
+  asio::io_context client_io;
+  std::vector<asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 60; ++i) {
+    idle.emplace_back(client_io).connect({asio::ip::make_address("127.0.0.1"), port_});
+  }
+  httplib::Client client("127.0.0.1", port_);
+  client.set_connection_timeout(10s);
+  client.set_read_timeout(10s);  // a bound for the failure case, not a speed assertion
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
   EXPECT_EQ(health->status, 200);
 }
 
