@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -340,6 +341,38 @@ std::string one_line_parse_error(std::string_view what) {
   return first;
 }
 
+// The offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or npos.
+std::size_t first_invalid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t len = 1;
+    unsigned char lo = 0x80;  // allowed range of the second byte
+    unsigned char hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;  // overlong
+      if (b == 0xED) hi = 0x9F;  // surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;  // overlong
+      if (b == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else if (b >= 0x80) {
+      return i;
+    }
+    if (len > text.size() - i) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 std::expected<toml_value, std::string> read_toml(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
@@ -348,9 +381,19 @@ std::expected<toml_value, std::string> read_toml(const std::filesystem::path& fi
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail("config", "cannot open " + file.string());
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string text = std::move(bytes).str();
+  // TOML files are UTF-8 (TOML 1.0 "Spec"). Checked here, before toml11: its report of bad UTF-8
+  // inside a string reads past the end of its own buffer (toml11 3.7, found by tests/fuzz).
+  if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    return fail("config", file.string() + ": TOML parse error: not UTF-8 (line " + std::to_string(line) + ")");
+  }
   // toml11 signals every syntax problem by exception; they stop here (DESIGN.md §7 "Errors").
   try {
-    auto root = toml::parse<toml::discard_comments, std::map, std::vector>(in, file.string());
+    std::istringstream source(text);
+    auto root = toml::parse<toml::discard_comments, std::map, std::vector>(source, file.string());
     if (!root.is_table()) return fail("config", file.string() + ": top level is not a table");
     return root;
   } catch (const std::exception& e) {

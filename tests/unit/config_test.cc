@@ -239,6 +239,26 @@ TEST_F(config_test, unparsable_toml_names_file_and_line) {
   EXPECT_EQ(err.find('\n'), std::string::npos) << err;
 }
 
+// tests/fuzz config target: bad UTF-8 inside a string made toml11 3.7 read past its buffer while
+// reporting the error (ASan heap-buffer-overflow). The loader now refuses it before toml11 runs.
+TEST_F(config_test, invalid_utf8_is_refused_before_parsing) {
+  const std::string bad_string = "node_id = 1\nbind = '127.0.0.1\xff\xff\xff'\n";
+  auto err = error_of(bad_string);
+  EXPECT_TRUE(err.starts_with("config error: config: ")) << err;
+  EXPECT_NE(err.find("TOML parse error: not UTF-8 (line 2)"), std::string::npos) << err;
+  // Overlong, surrogate, above U+10FFFF, cut off at the end.
+  for (const std::string bytes : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+    err = error_of("node_id = 1\ncluster_name = \"x" + bytes + "\"\n");
+    EXPECT_NE(err.find("not UTF-8 (line 2)"), std::string::npos) << err;
+  }
+}
+
+TEST_F(config_test, utf8_text_is_accepted) {
+  auto cfg = load("# caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\nnode_id = 4\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 4u);
+}
+
 TEST_F(config_test, duplicate_key_is_a_parse_error) {
   const auto err = error_of("node_id = 1\nnode_id = 2\n");
   EXPECT_NE(err.find("TOML parse error"), std::string::npos) << err;
