@@ -172,6 +172,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
       j["formation"] = metadata::encode_formation(formation.state());
       if (!formation.joining().empty()) j["joining"] = formation.joining();
       j["nodes"] = formation_of_members(node.members());
+      j["load"] = meta.load_status();
       reply(std::move(j));
     });
   });

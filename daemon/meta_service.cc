@@ -57,6 +57,24 @@ nlohmann::json cluster_status_to_json(const cluster_status& s) {
                         {"brokers", std::move(brokers)}};
 }
 
+nlohmann::json meta_service::load_status() const {
+  auto groups = nlohmann::json::object();
+  if (host_) {
+    for (consensus::group_id g : host_->groups()) {
+      if (auto st = host_->status(g)) groups[std::to_string(g.value)] = st->term.value;
+    }
+  }
+  const auto& m = gossip_.core().stats();
+  return {{"groups", std::move(groups)},
+          {"gossip",
+           {{"suspicions_started", m.suspicions_started},
+            {"declared_dead", m.declared_dead},
+            {"probes_failed", m.probes_failed},
+            {"refutations", m.refutations}}},
+          {"ticks",
+           {{"raft_max_late_ms", tick_late_max_.count()}, {"gossip_max_late_ms", gossip_.stats().tick_late_max_ms}}}};
+}
+
 meta_timing meta_timing_for(gossip_preset preset) {
   meta_timing t;
   switch (preset) {
@@ -233,6 +251,11 @@ void meta_service::schedule_tick() {
 }
 
 void meta_service::on_tick() {
+  // The Raft tick's own lateness: a busy io thread or host delays every election and heartbeat
+  // timer by this much (bench/load measures it).
+  const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                          timer_.expiry());
+  tick_late_max_ = std::max(tick_late_max_, late);
   refresh_peers();
   if (host_ && !host_->failed()) {
     host_->tick();

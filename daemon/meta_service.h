@@ -125,6 +125,12 @@ class meta_service {
   void on_restored(std::function<void()> fn) { restored_ = std::move(fn); }
   const metadata::meta_state& state() const { return state_; }
   const node_uuid& uuid() const { return uuid_; }
+  // The latest a Raft tick ran after its due time, since start (io thread).
+  std::chrono::milliseconds tick_late_max() const { return tick_late_max_; }
+  // What load costs this node, for /v1/cluster "load" (io thread): every hosted Raft group's
+  // term (an election moves it), SWIM's suspicion and death counts, and the worst lateness of the
+  // Raft and gossip ticks since start (docs/operations.md "Reading the status").
+  nlohmann::json load_status() const;
   // The node's Raft host (it runs the partition groups too), or null before start(). It is
   // replaced when the node discards its Raft state for another cluster: on_host_reset is called
   // before the old one goes.
@@ -154,6 +160,7 @@ class meta_service {
   gossip::gossip_node& gossip_;
   const node_config& cfg_;
   node_uuid uuid_;
+  std::chrono::milliseconds tick_late_max_{0};
   std::shared_ptr<spdlog::logger> log_;
   meta_timing timing_;
   asio::steady_timer timer_;

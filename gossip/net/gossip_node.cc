@@ -54,7 +54,7 @@ using counter = std::atomic<std::uint64_t>;
 struct atomic_net_stats {
   counter bytes_sent{0}, bytes_received{0}, datagrams_sent{0}, datagrams_received{0},
       streams_sent{0}, streams_received{0}, malformed_dropped{0}, oversized_dropped{0},
-      send_errors{0}, bounces_received{0};
+      send_errors{0}, bounces_received{0}, tick_late_max_ms{0};
 };
 void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -154,6 +154,13 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
   void on_tick() {
     const auto period = std::chrono::milliseconds(opts.cfg.tick_ms);
     const auto now = steady_clock::now();
+    // How late this tick runs: the loop's own scheduling delay, which a busy thread or host adds
+    // to every probe deadline (bench/load measures it).
+    const auto late_ms = static_cast<std::uint64_t>(
+        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - next_tick).count()));
+    if (late_ms > st.tick_late_max_ms.load(std::memory_order_relaxed)) {
+      st.tick_late_max_ms.store(late_ms, std::memory_order_relaxed);
+    }
     for (int ran = 0; next_tick <= now && ran < max_catch_up_ticks && !stopped; ++ran) {
       core.tick();
       drain();
@@ -571,7 +578,7 @@ net_stats gossip_node::stats() const {
   return net_stats{get(s.bytes_sent),        get(s.bytes_received),   get(s.datagrams_sent),
                    get(s.datagrams_received), get(s.streams_sent),    get(s.streams_received),
                    get(s.malformed_dropped), get(s.oversized_dropped), get(s.send_errors),
-                   get(s.bounces_received)};
+                   get(s.bounces_received),  get(s.tick_late_max_ms)};
 }
 void gossip_node::on_member_event(std::function<void(const member_event&)> cb) {
   impl_->event_cb = std::move(cb);

@@ -50,7 +50,8 @@ struct net_stats {
   std::uint64_t bytes_sent = 0, bytes_received = 0, datagrams_sent = 0, datagrams_received = 0,
                 streams_sent = 0, streams_received = 0, malformed_dropped = 0, oversized_dropped = 0,
                 send_errors = 0,
-                bounces_received = 0;  // ICMP port unreachable for our datagrams
+                bounces_received = 0,  // ICMP port unreachable for our datagrams
+                tick_late_max_ms = 0;  // the latest the tick loop ran after its due time, since start
 };
 
 class gossip_node {
