@@ -305,6 +305,9 @@ conf_state raft_host::conf_at(const hosted_group& g, log_index index) const {
 }
 
 std::expected<raft_status, host_error> raft_host::status(group_id group) const {
+  // A fenced host's cores are frozen where the failure found them: one that was leading would
+  // still say so, although it can no longer persist, replicate or answer anything.
+  if (failed_) return std::unexpected(error(host_errc::storage_failed, "the WAL failed: " + failure_));
   const hosted_group* g = find(group);
   if (g == nullptr) return std::unexpected(error(host_errc::unknown_group, "group " + std::to_string(group.value)));
   if (!g->core) {
@@ -391,11 +394,20 @@ host_stats raft_host::stats() const {
   // awake_ may still list a group that quiesced in a step since the last tick; count the cores.
   for (group_id id : awake_)
     if (const hosted_group* g = find(id); g != nullptr && g->core && !g->core->quiesced()) ++s.awake_groups;
-  const disk_stats d = disk_->stats();
-  s.append_batches = d.append_batches;
-  s.group_writes = d.group_writes;
-  s.max_groups_per_append = d.max_groups_per_append;
+  if (disk_) {  // gone after discard_unsynced
+    const disk_stats d = disk_->stats();
+    s.append_batches = d.append_batches;
+    s.group_writes = d.group_writes;
+    s.max_groups_per_append = d.max_groups_per_append;
+  }
   return s;
+}
+
+std::expected<void, host_error> raft_host::discard_unsynced() {
+  if (!failed_) return std::unexpected(error(host_errc::invalid_argument, "the WAL has not failed"));
+  disk_.reset();  // joined: from here on this thread is the WAL's only writer (wal.h contract)
+  if (auto r = wal_->discard_unsynced(); !r) return std::unexpected(error(host_errc::storage_failed, r.error().text));
+  return {};
 }
 
 wal_stats raft_host::storage_stats() const { return wal_->stats(); }

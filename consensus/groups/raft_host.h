@@ -186,8 +186,18 @@ class raft_host {
   // tolerates loss, and the sender retries.
   void step(node_id from, std::vector<group_message> messages);
 
-  // True once a WAL write failed: the node must be restarted (docs/storage.md "Errors").
+  // True once a WAL write or fsync failed (docs/storage.md "Disk faults"). The host is then
+  // fenced for good: it persists, sends, applies and steps nothing, refuses every command and
+  // status() with storage_failed, and so neither leads nor votes in any group (a vote it cannot
+  // persist must not be given, Raft paper §5.1 Figure 2). The owner recovers with
+  // discard_unsynced(), then a new host opened on the same directory.
   bool failed() const { return failed_; }
+  // The first failed write's text; empty while healthy.
+  const std::string& failure() const { return failure_; }
+  // Only once failed(): joins the disk thread (its queued batches fail fast on the poisoned WAL)
+  // and cuts the WAL back to what fdatasync confirmed (wal::discard_unsynced), so that the next
+  // open reads only durable frames. The host stays failed; destroy it and open a new one.
+  std::expected<void, host_error> discard_unsynced();
   // No flush pending and nothing on the disk thread (tests use it to run to quiescence).
   bool idle() const { return !flush_posted_ && batches_in_flight_ == 0; }
   host_stats stats() const;
@@ -241,6 +251,7 @@ class raft_host {
   bool flush_posted_ = false;
   std::size_t batches_in_flight_ = 0;
   bool failed_ = false;
+  std::string failure_;
   host_stats stats_;
 
   std::unique_ptr<disk_thread> disk_;  // last: joined first, while everything it uses exists

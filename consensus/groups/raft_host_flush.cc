@@ -6,6 +6,7 @@
 // standard header would pick the other allocator and break the ODR (ASan: alloc-dealloc-mismatch).
 #include "consensus/groups/raft_host.h"
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -174,6 +175,12 @@ void raft_host::on_disk_done(disk_result r) {
   batches_in_flight_ -= r.batches;
   for (const auto& e : r.op_errors) log_->error("[{}] disk operation failed: {}", cfg_.self.value, e.text);
   if (!r.append) return fail(r.append.error().text);
+  // A snapshot, compaction or removal that failed on I/O may have poisoned the WAL, and the disk
+  // is as full or broken as for an append: fence now rather than at the next write, which an
+  // idle node might not make for a long time. Its own append above succeeded and is handled.
+  const auto io_failure = std::ranges::find_if(r.op_errors, [](const storage_error& e) {
+    return e.code == storage_errc::io_error || e.code == storage_errc::failed;
+  });
 
   outgoing out;
   std::vector<std::pair<group_id, held_ready>> done;
@@ -198,6 +205,7 @@ void raft_host::on_disk_done(disk_result r) {
   send(out);  // durable first, then sent (raft.h contract, step b)
   notify_persisted(persisted);
   finish(done);
+  if (io_failure != r.op_errors.end()) return fail(io_failure->text);
   if (!pending_writes_.empty() || !pending_ops_.empty() || !dirty_.empty()) schedule_flush();
 }
 
@@ -238,9 +246,14 @@ void raft_host::finish(std::vector<std::pair<group_id, held_ready>>& done) {
 
 void raft_host::fail(const std::string& why) {
   // After a failed fsync the kernel may have dropped the pages, so nothing written since the last
-  // good sync can be trusted (docs/storage.md "Errors"): stop sending and applying altogether.
+  // good sync can be trusted (docs/storage.md "Disk faults"). The batch that failed is neither
+  // sent, nor reported persisted, nor applied: its held readies are dropped with the cores, which
+  // stop here. Sending nothing more is also what moves leadership away: the followers stop
+  // hearing heartbeats and elect a leader among themselves (Raft paper §5.2).
+  if (failed_) return;  // the batches queued behind the failed one fail too
   failed_ = true;
-  log_->critical("[{}] WAL write failed, raft host stopped; restart the node: {}", cfg_.self.value, why);
+  failure_ = why;
+  log_->critical("[{}] WAL write failed, raft host fenced: {}", cfg_.self.value, why);
 }
 
 }  // namespace chronik::consensus

@@ -4,11 +4,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <mutex>
 
 namespace chronik::consensus::io {
+namespace {
+
+std::atomic<bool> fault_armed{false};
+std::mutex fault_mu;
+fault_fn& fault_injector() {
+  static fault_fn fn;
+  return fn;
+}
+
+// The errno the test's injector wants for this call, or 0.
+int injected_fault(fault_point point, const std::filesystem::path& file) {
+  if (!fault_armed.load(std::memory_order_relaxed)) return 0;
+  std::lock_guard lock(fault_mu);
+  const fault_fn& fn = fault_injector();
+  return fn ? fn(point, file) : 0;
+}
+
+}  // namespace
+
+void set_fault_injector(fault_fn fn) {
+  std::lock_guard lock(fault_mu);
+  fault_armed.store(static_cast<bool>(fn), std::memory_order_relaxed);
+  fault_injector() = std::move(fn);
+}
 
 unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
   if (this != &o) {
@@ -70,6 +96,11 @@ result pread_full(int fd, const std::filesystem::path& file, void* out, std::siz
 result pwrite_full(int fd, const std::filesystem::path& file, const void* data, std::size_t size,
                    std::uint64_t offset) {
   const auto* p = static_cast<const char*>(data);
+  if (const int err = injected_fault(fault_point::pwrite, file); err != 0) {
+    // Half the bytes land (best effort) before the failure, as on a disk filling up mid-write.
+    [[maybe_unused]] const ssize_t n = ::pwrite(fd, p, size / 2, static_cast<off_t>(offset));
+    return std::unexpected(errno_error("pwrite", file, err));
+  }
   while (size > 0) {
     const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
@@ -82,6 +113,9 @@ result pwrite_full(int fd, const std::filesystem::path& file, const void* data, 
 }
 
 result datasync(int fd, const std::filesystem::path& file) {
+  if (const int err = injected_fault(fault_point::datasync, file); err != 0) {
+    return std::unexpected(errno_error("fdatasync", file, err));
+  }
   if (::fdatasync(fd) != 0) return std::unexpected(errno_error("fdatasync", file, errno));
   return {};
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,15 @@ result datasync(int fd, const std::filesystem::path& file);
 result truncate_file(int fd, const std::filesystem::path& file, std::uint64_t size);
 std::expected<std::uint64_t, storage_error> file_size(int fd, const std::filesystem::path& file);
 std::expected<std::string, storage_error> read_whole(const std::filesystem::path& file);
+
+// Test seam for disk faults (tests/unit only; chronik-server never sets it). The injector sees
+// every pwrite_full and datasync with the file's path, and returns 0 to let the call run or an
+// errno to fail it with. A failed pwrite first writes half of its bytes, as a disk that fills up
+// in the middle of a frame does, so recovery meets a torn tail. Empty: no injection (the cost on
+// the write path is one relaxed atomic load).
+enum class fault_point : std::uint8_t { pwrite, datasync };
+using fault_fn = std::function<int(fault_point, const std::filesystem::path&)>;
+void set_fault_injector(fault_fn fn);
 
 // fsync of a directory makes the creation, rename or removal of its entries durable.
 result sync_dir(const std::filesystem::path& dir);

@@ -363,6 +363,27 @@ std::expected<void, storage_error> wal::truncate_suffix(group_id group, log_inde
   return m.commit(header, {});
 }
 
+std::expected<void, storage_error> wal::discard_unsynced() {
+  impl& m = *impl_;
+  if (!m.failed) return {};
+  // Shrinking needs no free space, so this works on the full disk that caused the failure.
+  segment_file& seg = m.segments.at(m.active);
+  if (auto r = io::truncate_file(seg.fd.get(), seg.path, seg.size); !r) return r;
+  ++m.fsyncs;
+  if (auto r = io::datasync(seg.fd.get(), seg.path); !r) return r;
+  // rotate() installs a segment only after its checkpoint and name are durable; one it began
+  // and never installed holds nothing but that checkpoint.
+  const std::filesystem::path next = m.dir / detail::segment_file_name(m.active + 1);
+  std::error_code ec;
+  if (std::filesystem::exists(next, ec)) {
+    ++m.fsyncs;
+    if (auto r = io::remove_durably(next); !r) return r;
+  }
+  m.log(log_level::warn, fmt::format("wal: cut {} back to its last synced size {} after a failed write",
+                                     seg.path.string(), seg.size));
+  return {};
+}
+
 std::expected<snapshot, storage_error> wal::load_snapshot(group_id group) const {
   // The shared lock keeps the writer from deleting the file (it does so only after taking the
   // lock exclusively to install a newer one) while it is read.

@@ -99,6 +99,14 @@ class wal {
   // Drops entries >= from. from must lie after the compaction point.
   std::expected<void, storage_error> truncate_suffix(group_id group, log_index from);
 
+  // After a failed write or fsync (the WAL is poisoned): cuts the active segment back to the bytes
+  // its last successful fdatasync covered, and removes a segment a failed rotation had begun.
+  // What fdatasync never confirmed may still sit in the page cache and read back as valid frames
+  // although the disk may not hold them (docs/storage.md "Disk faults"); once cut, a later open
+  // sees only frames that were durable. None of the cut bytes was acknowledged. Writer thread
+  // only. The WAL stays poisoned: close it and open it again. A no-op on a healthy WAL.
+  std::expected<void, storage_error> discard_unsynced();
+
   // Reads the latest snapshot with its payload, checking its CRC. not_found when none.
   std::expected<snapshot, storage_error> load_snapshot(group_id group) const;
 

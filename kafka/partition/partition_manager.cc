@@ -159,8 +159,11 @@ void partition_manager::tick() {
   replicas.reserve(by_group_.size());
   for (const auto& [id, r] : by_group_) replicas.push_back(r);
   for (const auto& r : replicas) r->expire(t);
-  wake_where([t](const waiter& w) { return w.deadline <= t; });
-  if (t >= next_retention_) {
+  // Fenced (the WAL failed): every long-poll is answered now, with KAFKA_STORAGE_ERROR from the
+  // replica, since no new data will come; retention cannot write its snapshots either.
+  const bool fenced = host_.failed();
+  wake_where([t, fenced](const waiter& w) { return fenced || w.deadline <= t; });
+  if (!fenced && t >= next_retention_) {
     next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
     const std::int64_t wall = cfg_.wall_now_ms();
     for (const auto& r : replicas) r->enforce_retention(wall);
@@ -169,7 +172,7 @@ void partition_manager::tick() {
 
 void partition_manager::wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait,
                                       wake_fn wake) {
-  if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty()) {
+  if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty() || host_.failed()) {
     wake();  // the bound of DESIGN.md §7: answer now rather than park without limit
     return;
   }

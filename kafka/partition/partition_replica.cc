@@ -221,6 +221,8 @@ std::int64_t partition_replica::predicted_next(term_id term) const {
 }
 
 void partition_replica::produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done) {
+  // A fenced node (its WAL failed) can store nothing: Kafka's answer for an offline log dir.
+  if (host_.failed()) return done(std::unexpected(partition_errc::storage_failed));
   const auto st = host_.status(ref_.group);
   if (!st || st->state != consensus::role::leader || last_applied_term_ != st->term) {
     return done(std::unexpected(partition_errc::not_leader));
@@ -290,6 +292,7 @@ bool partition_replica::leader_ready() const {
 }
 
 std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t offset, std::uint64_t max_bytes) const {
+  if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
   fetch_data out{index_.high_watermark(), index_.log_start_offset(), {}};
   if (offset == out.high_watermark) return out;
@@ -348,6 +351,7 @@ bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, 
 }
 
 std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
+  if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
   if (timestamp_ms == -2) return offset_answer{index_.log_start_offset(), -1};
   if (timestamp_ms == -1) return offset_answer{index_.high_watermark(), -1};
@@ -392,8 +396,14 @@ offset_answer partition_replica::first_record_at_or_after(const indexed_entry& e
 // ---- housekeeping ------------------------------------------------------------------------------
 
 void partition_replica::expire(clock::time_point now) {
+  // Fenced: no waiting proposal will be answered by this node (its host applies and persists
+  // nothing more), so each gets KAFKA_STORAGE_ERROR now instead of a timeout. Like a timeout it
+  // does not say "not written": a proposal that reached the followers may still commit under
+  // the next leader, and the producer's retry (idempotent or not) finds that out.
+  const bool fenced = host_.failed();
   for (std::size_t i = 0; i < in_flight_.size(); ++i) {
     proposal& p = in_flight_[i];
+    if (p.done && fenced) answer(p, std::unexpected(partition_errc::storage_failed));
     if (p.done && p.deadline <= now) answer(p, std::unexpected(partition_errc::timed_out));
   }
   // Answered proposals of older terms no longer count for predictions: drop them.

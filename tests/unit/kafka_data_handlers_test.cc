@@ -3,6 +3,7 @@
 // broker_context whose partitions() is that node's partition_manager. Requests are encoded with
 // the codec's encode_*_request and responses decoded with decode_*_response, at every version the
 // handlers serve.
+#include <cerrno>
 #include <deque>
 #include <functional>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "consensus/storage/file_io.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/header.h"
@@ -202,6 +204,39 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 1), error_code::not_leader_or_follower);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "nope"), error_code::unknown_topic_or_partition);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
+}
+
+// Issue 13, disk faults: once node 1's WAL fails (an fdatasync here), it answers Kafka's
+// KAFKA_STORAGE_ERROR (56) to Produce, Fetch and ListOffsets, as Kafka does for a partition on
+// an offline log dir; so does the producer that was waiting when the write failed (acks=all),
+// which is never told "written".
+TEST_F(data_handlers_test, fenced_node_answers_kafka_storage_error) {
+  EXPECT_EQ(produce_error(make_batch(1, 1, "before")), error_code::none);
+  reply_slot waiting;
+  {
+    const std::filesystem::path dir = c_.dir(0);
+    consensus::io::set_fault_injector([dir](consensus::io::fault_point p, const std::filesystem::path& f) {
+      return p == consensus::io::fault_point::datasync && f.string().starts_with(dir.string()) ? EIO : 0;
+    });
+    produce_request req;
+    req.acks = -1;
+    req.timeout_ms = 5000;
+    req.topics.push_back({"t", {{0, make_batch(1, 1, "lost")}}});
+    waiting = send(0, api_key::produce, 9, [&](writer& w) { encode_produce_request(req, 9, w); });
+    EXPECT_TRUE(c_.settle());
+    consensus::io::set_fault_injector({});
+  }
+  ASSERT_TRUE(c_.host(0).failed());
+  const auto answered = decode<produce_response>(wait(waiting), api_key::produce, 9, decode_produce_response);
+  EXPECT_EQ(answered.topics.at(0).partitions.at(0).error, error_code::kafka_storage_error);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x")), error_code::kafka_storage_error);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::kafka_storage_error);
+  for (std::int16_t v : {4, 12}) EXPECT_EQ(fetch(0, v, 0).error, error_code::kafka_storage_error) << "v" << v;
+  EXPECT_EQ(list_offsets(0, 6, -1).error, error_code::kafka_storage_error);
+  // A long-poll on the fenced node is answered at once rather than parked.
+  auto poll = send_fetch(0, 12, fetch_req(1, 10'000, 1));
+  EXPECT_TRUE(c_.settle());
+  EXPECT_TRUE(poll->has_value());
 }
 
 // KIP-467: a batch whose header lies about its records is INVALID_RECORD with the record named

@@ -79,6 +79,7 @@ class partition_cluster {
 
   std::size_t size() const { return hosts_.size(); }
   consensus::raft_host& host(std::size_t i) { return *hosts_[i]; }
+  const std::filesystem::path& dir(std::size_t i) const { return dirs_[i].path(); }
   partition_manager& manager(std::size_t i) { return *managers_[i]; }
   fake_clock& clock() { return clock_; }
   asio::io_context& io() { return io_; }

@@ -3,7 +3,8 @@
 // to the destination host. Group creation and bootstrap, elections and commits in 1 and 50 groups,
 // group commit (one fdatasync for many groups), restart and rejoin, compaction, removal, the
 // idle cost of 200 groups (outbox calls per tick per peer do not grow with the group count), and
-// quiescence: 1000 idle groups send nothing, and a dead leader's quiesced groups are woken.
+// quiescence: 1000 idle groups send nothing, and a dead leader's quiesced groups are woken; and
+// disk faults: a failed fdatasync fences a host, which acknowledges nothing and recovers by reopening.
 //
 // No sleeps: the loop runs posted handlers until every host is idle, waiting on the io_context
 // (bounded) only while a disk thread has a batch in flight.
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cerrno>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/storage/file_io.h"
 #include "tests/unit/wal_test_util.h"
 
 namespace chronik::consensus {
@@ -86,6 +89,7 @@ class host_cluster {
   }
 
   raft_host& host(std::size_t i) { return *hosts_[i]; }
+  const std::filesystem::path& dir(std::size_t i) const { return dirs_[i].path(); }
   replica_state& state(std::size_t i, std::uint64_t g) { return state_[i][g]; }
 
   raft_config config() const {
@@ -455,6 +459,76 @@ TEST(raft_host, quiescing_under_a_dead_leader_wakes_at_once) {
   EXPECT_TRUE(c.host(2).status(group_id{2})->quiesced);  // led by node 3: unaffected
   c.host(1).set_node_liveness(node_id{1}, node_liveness::alive);
   ASSERT_TRUE(c.run_until([&] { return quiesced_everywhere(c, 3); }, 200));
+}
+
+// Fails every fdatasync under one host's directory while in scope (consensus/storage/file_io.h).
+struct failing_fsync {
+  explicit failing_fsync(std::filesystem::path dir) {
+    io::set_fault_injector([dir = std::move(dir)](io::fault_point p, const std::filesystem::path& f) {
+      return p == io::fault_point::datasync && f.string().starts_with(dir.string()) ? EIO : 0;
+    });
+  }
+  ~failing_fsync() { io::set_fault_injector({}); }
+  failing_fsync(const failing_fsync&) = delete;
+  failing_fsync& operator=(const failing_fsync&) = delete;
+};
+
+// A leader's fdatasync fails (docs/storage.md "Disk faults"). Nothing of that write is
+// acknowledged: no persisted callback (acks=1), no apply, no append leaves for the followers.
+// The host is fenced: commands and status answer storage_failed and it sends nothing at all, so
+// it neither leads nor votes (a vote must be durable first, Raft paper §5.1 Figure 2). The two
+// others elect a leader and go on committing; once the WAL is cut back to what was synced and
+// reopened, the node catches up from its durable log.
+TEST(raft_host, failed_fsync_fences_the_host_and_acknowledges_nothing) {
+  host_cluster c;
+  for (std::size_t i = 0; i < node_count; ++i) ASSERT_TRUE(c.create(i, 1));
+  ASSERT_TRUE(c.settle());
+  ASSERT_TRUE(c.elect(1, 0));
+  std::vector<log_index> persisted;
+  ASSERT_TRUE(c.host(0).set_persisted_callback(group_id{1}, [&](log_index last, term_id) { persisted.push_back(last); }));
+  ASSERT_TRUE(c.host(0).propose(group_id{1}, "a"));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, {"a"}); }));
+  ASSERT_FALSE(persisted.empty());
+  const std::vector<log_index> persisted_before = persisted;
+
+  {
+    failing_fsync fault(c.dir(0));
+    ASSERT_TRUE(c.host(0).propose(group_id{1}, "b"));
+    ASSERT_TRUE(c.settle());
+  }
+  ASSERT_TRUE(c.host(0).failed());
+  EXPECT_NE(c.host(0).failure().find("fdatasync"), std::string::npos) << c.host(0).failure();
+  EXPECT_EQ(persisted, persisted_before) << "the failed write was reported durable";
+  for (std::size_t i = 0; i < node_count; ++i) EXPECT_EQ(c.state(i, 1).items, std::vector<std::string>{"a"});
+  EXPECT_EQ(c.host(0).propose(group_id{1}, "c").error().code, host_errc::storage_failed);
+  EXPECT_EQ(c.host(0).status(group_id{1}).error().code, host_errc::storage_failed);
+  EXPECT_EQ(c.host(0).campaign(group_id{1}).error().code, host_errc::storage_failed);
+
+  c.reset_calls();
+  ASSERT_TRUE(c.run_until([&] {
+    const node_id l = c.leader_of(1);
+    return l == node_id{2} || l == node_id{3};
+  }));
+  EXPECT_EQ(c.calls(0, 1) + c.calls(0, 2), 0u) << "a fenced host sent a heartbeat or a vote";
+  ASSERT_TRUE(c.host(c.leader_of(1).value - 1).propose(group_id{1}, "c"));
+  const std::vector<std::string> want{"a", "c"};
+  ASSERT_TRUE(c.run_until([&] { return c.state(1, 1).items == want && c.state(2, 1).items == want; }));
+  EXPECT_EQ(persisted, persisted_before);
+
+  ASSERT_TRUE(c.host(0).discard_unsynced());
+  c.close(0);
+  c.open(0);
+  EXPECT_EQ(c.host(0).recovered_groups(), std::vector<group_id>{group_id{1}});
+  ASSERT_TRUE(c.create(0, 1));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want); }));
+}
+
+// A healthy host has nothing to cut back.
+TEST(raft_host, discard_unsynced_needs_a_failed_host) {
+  host_cluster c;
+  EXPECT_EQ(c.host(0).discard_unsynced().error().code, host_errc::invalid_argument);
+  EXPECT_FALSE(c.host(0).failed());
+  EXPECT_TRUE(c.host(0).failure().empty());
 }
 
 }  // namespace
