@@ -373,6 +373,41 @@ std::size_t first_invalid_utf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+// toml11 parses arrays and inline tables by recursion, one set of frames per level, so a few
+// thousand '[' overflow the stack (found by tests/fuzz). No config needs more than a few levels.
+constexpr int max_toml_nesting = 32;
+
+// The deepest nesting of arrays and inline tables in `text`, counting brackets outside strings
+// and comments (the TOML 1.0 string forms: "basic", 'literal', and their triple-quoted
+// multi-line forms). Stops counting once past max_toml_nesting.
+int toml_nesting(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  std::size_t i = 0;
+  // Moves i past the next `end`; in basic strings a backslash escapes the next character.
+  auto skip_past = [&](std::string_view end, bool escapes) {
+    while (i < text.size() && !text.substr(i).starts_with(end)) i += (escapes && text[i] == '\\') ? 2 : 1;
+    i += end.size();
+  };
+  while (i < text.size() && deepest <= max_toml_nesting) {
+    const std::string_view rest = text.substr(i);
+    if (rest.starts_with(R"(""")") || rest.starts_with("'''")) {
+      i += 3;
+      skip_past(rest.substr(0, 3), rest[0] == '"');
+    } else if (rest[0] == '"' || rest[0] == '\'') {
+      ++i;
+      skip_past(rest.substr(0, 1), rest[0] == '"');
+    } else if (rest[0] == '#') {
+      skip_past("\n", false);
+    } else {
+      if (rest[0] == '[' || rest[0] == '{') deepest = std::max(deepest, ++depth);
+      if ((rest[0] == ']' || rest[0] == '}') && depth > 0) --depth;
+      ++i;
+    }
+  }
+  return deepest;
+}
+
 std::expected<toml_value, std::string> read_toml(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
@@ -389,6 +424,10 @@ std::expected<toml_value, std::string> read_toml(const std::filesystem::path& fi
   if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
     const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
     return fail("config", file.string() + ": TOML parse error: not UTF-8 (line " + std::to_string(line) + ")");
+  }
+  if (toml_nesting(text) > max_toml_nesting) {
+    return fail("config", file.string() + ": TOML parse error: arrays or tables nested deeper than " +
+                              std::to_string(max_toml_nesting));
   }
   // toml11 signals every syntax problem by exception; they stop here (DESIGN.md §7 "Errors").
   try {

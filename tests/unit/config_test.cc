@@ -253,6 +253,22 @@ TEST_F(config_test, invalid_utf8_is_refused_before_parsing) {
   }
 }
 
+// tests/fuzz config target: toml11 parses nested arrays and inline tables by recursion, and a
+// few thousand levels overflowed the stack (SIGSEGV). The loader now refuses deep nesting first.
+TEST_F(config_test, deep_nesting_is_refused_before_parsing) {
+  for (const std::string& value : {std::string(100000, '['), std::string(50000, '{') + "}",
+                                   "[" + std::string(40, '[') + std::string(41, ']')}) {
+    const auto err = error_of("node_id = 1\nseeds = " + value + "\n");
+    EXPECT_NE(err.find("TOML parse error: arrays or tables nested deeper than 32"), std::string::npos) << err;
+  }
+  // Brackets inside strings and comments do not count; a [table] header is one level.
+  auto cfg = load("# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n[gossip]\nprobe_interval_ms = 900\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  cfg = load("data_dir = \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[\"\nnode_id = 2\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->node_id.value, 2u);
+}
+
 TEST_F(config_test, utf8_text_is_accepted) {
   auto cfg = load("# caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\nnode_id = 4\n");
   ASSERT_TRUE(cfg) << cfg.error();
