@@ -48,6 +48,22 @@ void formation_service::joined(const std::string& cluster_id, std::vector<metada
   drain();
 }
 
+void formation_service::set_storage_failed(bool failed) {
+  if (stopped_ || failed == storage_failed_) return;
+  storage_failed_ = failed;
+  announce();
+}
+
+// Only when it changed: each change costs an incarnation.
+void formation_service::announce() {
+  const std::string meta = encode_node_meta(cfg_, uuid_, core_.state(), joining_, storage_failed_);
+  if (meta == announced_) return;
+  announced_ = meta;
+  gossip_.set_meta(meta);
+  log_->info("formation: {}{}{}", metadata::encode_formation(core_.state()), joining_.empty() ? "" : " joining " + joining_,
+             storage_failed_ ? " (storage failed)" : "");
+}
+
 void formation_service::stop() {
   stopped_ = true;
   timer_.cancel();
@@ -89,13 +105,8 @@ void formation_service::drain() {
     }
   }
   if (rd.join) joining_ = *rd.join;
-  // 2. Announce in gossip metadata (only when it changed: each change costs an incarnation).
-  const std::string meta = encode_node_meta(cfg_, uuid_, core_.state(), joining_);
-  if (meta != announced_) {
-    announced_ = meta;
-    gossip_.set_meta(meta);
-    log_->info("formation: {}{}", metadata::encode_formation(core_.state()), joining_.empty() ? "" : " joining " + joining_);
-  }
+  // 2. Announce in gossip metadata.
+  announce();
   // 3. Act.
   if (rd.abandon_group && actions_.abandon_group) actions_.abandon_group(core_.state());
   if (rd.start_group && actions_.start_group) actions_.start_group(core_.state());

@@ -40,6 +40,9 @@ class formation_service {
   // The joining node is now listed in `__meta`'s configuration (meta_service saw it): it becomes
   // a member of `cluster_id` (persisted, then announced).
   void joined(const std::string& cluster_id, std::vector<metadata::node_ref> voters);
+  // The node's WAL failed (true) or was reopened (false): announced in gossip metadata, so that
+  // every node leaves it out of ISRs (docs/storage.md "Disk faults").
+  void set_storage_failed(bool failed);
 
   // Bootstrap timings derived from the gossip preset (docs/config.md): the fresh set must be stable
   // for one gossip interval, and a founder waits ten probe intervals for every promise.
@@ -48,6 +51,7 @@ class formation_service {
  private:
   void on_tick();
   void drain();
+  void announce();
   std::vector<metadata::peer_view> view() const;
 
   asio::steady_timer timer_;
@@ -59,6 +63,7 @@ class formation_service {
   std::shared_ptr<spdlog::logger> log_;
   std::string joining_;
   std::string announced_;
+  bool storage_failed_ = false;
   bool stopped_ = false;
 };
 

@@ -192,7 +192,7 @@ std::size_t kafka_service::live_brokers() const {
       meta_.state().brokers(), [](const auto& kv) { return kv.second.state == metadata::broker_state::alive; }));
 }
 
-kafka::topic_info kafka_service::describe(const metadata::topic_record& t) const {
+kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const std::set<std::uint64_t>& fenced) const {
   kafka::topic_info out;
   out.name = t.name;
   out.id = t.id.bytes;
@@ -210,11 +210,16 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t) const
         pi.leader_epoch = static_cast<std::int32_t>(rep->leader_epoch().value);
       }
     }
+    // A node fenced by a failed WAL serves nothing (docs/storage.md "Disk faults"): its replicas
+    // are offline, as Kafka lists those of an offline log dir, and a leadership it held is gone
+    // (LEADER_NOT_AVAILABLE) until the group's new leader is recorded.
+    if (pi.leader >= 0 && fenced.contains(static_cast<std::uint64_t>(pi.leader))) pi.leader = pi.leader_epoch = -1;
     for (auto r : p.replicas) {
       const auto id = static_cast<std::int32_t>(r.value);
       pi.replicas.push_back(id);
       const auto* b = meta_.state().broker(r);
-      (b != nullptr && b->state == metadata::broker_state::alive ? pi.isr : pi.offline).push_back(id);
+      const bool in_sync = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value);
+      (in_sync ? pi.isr : pi.offline).push_back(id);
     }
     out.partitions.push_back(std::move(pi));
   }
@@ -223,14 +228,15 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t) const
 
 std::vector<kafka::topic_info> kafka_service::topics() const {
   std::vector<kafka::topic_info> out;
-  for (const auto& [name, t] : meta_.state().topics()) out.push_back(describe(t));
+  const auto fenced = meta_.storage_failed_nodes();
+  for (const auto& [name, t] : meta_.state().topics()) out.push_back(describe(t, fenced));
   return out;
 }
 
 std::optional<kafka::topic_info> kafka_service::topic(std::string_view name) const {
   const auto* t = meta_.state().topic(name);
   if (t == nullptr) return std::nullopt;
-  return describe(*t);
+  return describe(*t, meta_.storage_failed_nodes());
 }
 
 kafka::broker_defaults kafka_service::defaults() const {

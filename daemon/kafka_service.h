@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,8 @@ class kafka_service : public kafka::broker_context {
   void on_partition_records(const metadata::apply_result& r);
   void tick_partitions();
   void report_leaders();
-  kafka::topic_info describe(const metadata::topic_record& t) const;
+  // `fenced`: nodes whose WAL failed (meta_service::storage_failed_nodes), offline everywhere.
+  kafka::topic_info describe(const metadata::topic_record& t, const std::set<std::uint64_t>& fenced) const;
   std::size_t live_brokers() const;
 
   asio::io_context& io_;

@@ -160,6 +160,13 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   meta.on_joined([&formation](const std::string& cluster, std::vector<metadata::node_ref> voters) {
     formation.joined(cluster, std::move(voters));
   });
+  // Disk faults (docs/storage.md): the fence is announced in gossip; a WAL that cannot be
+  // reopened ends the process with exit code 3, for its supervisor to restart it.
+  meta.on_storage([&formation](bool failed) { formation.set_storage_failed(failed); });
+  meta.on_storage_lost([&io, &exit_code](const std::string&) {
+    exit_code = 3;
+    io.stop();
+  });
   admin_options admin_opts{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name};
   admin_server admin(io, admin_opts, [&node] { return node.members(); }, module_logger("admin"));
   // A linearizable read first (ReadIndex), so the status shows every change committed anywhere;

@@ -257,6 +257,7 @@ void meta_service::on_tick() {
                                                                           timer_.expiry());
   tick_late_max_ = std::max(tick_late_max_, late);
   refresh_peers();
+  if (host_ && host_->failed()) watch_storage();  // may reopen it: then it runs below
   if (host_ && !host_->failed()) {
     host_->tick();
     if (group_running_) {
@@ -375,19 +376,24 @@ void meta_service::expire_reads() {
 
 void meta_service::refresh_peers() {
   if (!transport_) return;
+  fenced_peers_.clear();
   for (const auto& snap : gossip_.members()) {
     const auto& m = snap.m;
     if (m.id.value == cfg_.node_id.value) continue;
+    auto meta = decode_node_meta(m.meta);
+    // A peer whose WAL failed leads and answers nothing (docs/storage.md "Disk faults"): its
+    // replicas are offline for Metadata, and its groups' followers must elect as for a dead node.
+    const bool fenced = meta && meta->storage_failed;
+    if (fenced) fenced_peers_.insert(m.id.value);
     // Quiesced groups sleep until SWIM says their leader's node is gone (docs/raft_host.md
     // "Quiescence"); the host acts only on changes.
-    const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
+    const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left || fenced;
     const auto liveness = down ? consensus::node_liveness::dead : consensus::node_liveness::alive;
     auto [known, inserted] = liveness_.try_emplace(m.id.value, liveness);
     if (host_ && (inserted || known->second != liveness)) {
       known->second = liveness;
       host_->set_node_liveness(node_id{m.id.value}, liveness);
     }
-    auto meta = decode_node_meta(m.meta);
     if (!meta || meta->rpc_addr.empty()) continue;
     auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);
     auto it = peers_.find(m.id.value);
@@ -516,7 +522,9 @@ void meta_service::report_health() {
   std::pair<bool, std::string> h{false, {}};
   const auto s = status();
   const auto* b = state_.broker(node_id{cfg_.node_id.value});
-  if (s.cluster_id.empty() || !s.running) {
+  if (host_ && host_->failed()) {
+    h.second = "storage failed, node fenced: " + host_->failure();
+  } else if (s.cluster_id.empty() || !s.running) {
     h.second = "not a member of a cluster yet";
   } else if (s.meta_leader == 0) {
     h.second = "no known __meta leader";

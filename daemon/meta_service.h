@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,15 @@ class meta_service {
   // before the old one goes.
   consensus::raft_host* host() { return host_.get(); }
   void on_host_reset(std::function<void()> fn) { host_reset_ = std::move(fn); }
+  // Disk faults (docs/storage.md "Disk faults"): `fn(true)` once this node's WAL failed and the
+  // node fenced itself, `fn(false)` once it reopened the WAL. The owner announces it in gossip.
+  void on_storage(std::function<void(bool failed)> fn) { storage_ = std::move(fn); }
+  // Called when the WAL cannot be reopened after a disk fault: the owner exits (code 3) so that
+  // its supervisor restarts it (docs/operations.md "Full disk").
+  void on_storage_lost(std::function<void(const std::string& why)> fn) { storage_lost_ = std::move(fn); }
+  // Nodes whose WAL failed: this one while fenced, and the peers that announce it in gossip.
+  // Metadata lists their replicas as offline, never in an ISR or as a leader.
+  std::set<std::uint64_t> storage_failed_nodes() const;
   // Raft timing of this node's groups (the host ticks them all together).
   const meta_timing& timing() const { return timing_; }
   const std::string& cluster_id() const { return cluster_id_; }
@@ -155,6 +165,9 @@ class meta_service {
   void serve_reads();
   void expire_reads();
   void maybe_snapshot();
+  // meta_storage.cc: a fenced host is probed, then reopened from disk (docs/storage.md).
+  void watch_storage();
+  void reopen_storage();
 
   asio::io_context& io_;
   gossip::gossip_node& gossip_;
@@ -202,6 +215,13 @@ class meta_service {
   std::function<void()> restored_;
   std::function<void()> host_reset_;
   std::optional<std::pair<bool, std::string>> last_health_;
+
+  // Disk faults (meta_storage.cc).
+  std::set<std::uint64_t> fenced_peers_;  // peers whose gossip says their WAL failed, every tick
+  bool fenced_ = false;                   // this node's host failed and the owner was told
+  std::chrono::steady_clock::time_point next_storage_probe_{};
+  std::function<void(bool)> storage_;
+  std::function<void(const std::string&)> storage_lost_;
 };
 
 }  // namespace chronik::daemon

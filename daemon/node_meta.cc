@@ -20,7 +20,7 @@ std::string formation_name(proto::FormationState state) {
 }  // namespace
 
 std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, const metadata::formation& f,
-                             const std::string& joining_cluster) {
+                             const std::string& joining_cluster, bool storage_failed) {
   proto::NodeMeta meta;
   meta.set_node_id(cfg.node_id.value);
   meta.set_node_uuid(uuid.raw());
@@ -44,6 +44,7 @@ std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, cons
   meta.set_kafka_addr(cfg.kafka_addr());
   meta.set_admin_addr(cfg.admin_addr());
   meta.set_version(std::string(software_version));
+  meta.set_storage_failed(storage_failed);
   std::string out;
   // Serializing a message of plain fields cannot fail short of running out of memory.
   meta.SerializeToString(&out);
@@ -81,6 +82,7 @@ std::optional<node_meta_view> decode_node_meta(std::string_view bytes) {
   view.kafka_addr = meta.kafka_addr();
   view.admin_addr = meta.admin_addr();
   view.version = meta.version();
+  view.storage_failed = meta.storage_failed();
   return view;
 }
 

@@ -33,12 +33,13 @@ struct node_meta_view {
   std::string version;
   metadata::formation formation_state;  // the bootstrap coordinator's view of this peer
   std::string joining_cluster;
+  bool storage_failed = false;  // its WAL failed and it is fenced (docs/storage.md "Disk faults")
 };
 
-// NodeMeta bytes: identity, addresses "bind:port", version, and the formation state (cluster ids
-// and uuids are carried as hex text).
+// NodeMeta bytes: identity, addresses "bind:port", version, the formation state (cluster ids
+// and uuids are carried as hex text), and whether the node is fenced by a failed WAL.
 std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, const metadata::formation& f,
-                             const std::string& joining_cluster);
+                             const std::string& joining_cluster, bool storage_failed = false);
 inline std::string encode_fresh_node_meta(const node_config& cfg, const node_uuid& uuid) {
   return encode_node_meta(cfg, uuid, {}, {});
 }

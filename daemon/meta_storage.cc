@@ -1,0 +1,84 @@
+// meta_service: disk faults (docs/storage.md "Disk faults", docs/operations.md "Full disk").
+//
+// A failed WAL write or fsync fences the Raft host (raft_host::failed): it persists, sends,
+// applies and steps nothing more, so every group it led elects a new leader elsewhere and it
+// votes nowhere. This file is the node's side: it tells the owner (which announces the fence in
+// gossip), probes the data directory every few seconds, and once the directory takes writes
+// again reopens the WAL from disk and restarts `__meta` and the partition groups from it, the
+// same path a restart takes. If that reopen fails, the owner exits so a supervisor restarts it.
+#include <chrono>
+
+#include "daemon/meta_service.h"
+#include "daemon/storage_probe.h"
+
+namespace chronik::daemon {
+namespace {
+
+// How often a fenced node looks at its data directory again. Each look costs a statvfs, and a
+// 1 MiB write and fdatasync once 16 MiB are free (storage_probe.h).
+constexpr auto storage_probe_interval = std::chrono::seconds(2);
+
+}  // namespace
+
+std::set<std::uint64_t> meta_service::storage_failed_nodes() const {
+  std::set<std::uint64_t> out = fenced_peers_;
+  if (host_ != nullptr && host_->failed()) out.insert(cfg_.node_id.value);
+  return out;
+}
+
+void meta_service::watch_storage() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!fenced_) {
+    fenced_ = true;
+    next_storage_probe_ = now + storage_probe_interval;
+    log_->critical("storage: this node is fenced (its WAL failed: {}); it serves nothing until {} has "
+                   "room again, checked every {} s", host_->failure(), cfg_.data_dir.string(),
+                   std::chrono::duration_cast<std::chrono::seconds>(storage_probe_interval).count());
+    if (storage_) storage_(true);
+    return;
+  }
+  if (now < next_storage_probe_) return;
+  next_storage_probe_ = now + storage_probe_interval;
+  if (auto p = probe_storage(cfg_.data_dir); !p) {
+    log_->warn("storage: still fenced: {}", p.error());
+    return;
+  }
+  reopen_storage();
+}
+
+// Everything that ran on the failed host goes, and comes back from what is durable: `__meta`
+// replays its snapshot and log into a fresh state machine, and the partition replicas are
+// created again from it (kafka_service's manager, on_host_reset). Nothing acknowledged is lost:
+// an acknowledged write was fdatasynced before its answer (docs/storage.md), and discard_unsynced
+// cuts only what no fdatasync confirmed.
+void meta_service::reopen_storage() {
+  if (auto r = host_->discard_unsynced(); !r) {
+    log_->warn("storage: still fenced: cannot cut the WAL back to its synced size: {}", r.error().text);
+    return;  // the next probe tries again; the host is still the failed one
+  }
+  log_->warn("storage: {} takes writes again: reopening the WAL", cfg_.data_dir.string());
+  if (host_reset_) host_reset_();  // partition replicas go before the host they run on
+  host_.reset();                   // releases the WAL's lock for the new host
+  liveness_.clear();
+  snapshot_index_ = 0;
+  state_ = metadata::meta_state{};
+  cc_index_ = cc_term_ = 0;
+  proposed_at_.clear();
+  auto reads = std::move(reads_);
+  reads_.clear();
+  for (auto& [context, read] : reads) read.done(false);
+  if (auto r = open_host(); !r) {
+    log_->critical("storage: {}; exiting so that the node is restarted", r.error());
+    if (storage_lost_) storage_lost_(r.error());
+    return;
+  }
+  fenced_ = false;
+  const bool was_running = group_running_;
+  group_running_ = false;
+  campaign_pending_ = false;
+  if (was_running) open_group(cluster_id_, consensus::conf_state{}, false);
+  log_->warn("storage: WAL reopened, {} groups recovered; this node serves again", host_->recovered_groups().size());
+  if (storage_) storage_(false);
+}
+
+}  // namespace chronik::daemon
