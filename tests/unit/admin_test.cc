@@ -67,8 +67,25 @@ TEST(admin_format_test, node_meta_round_trip) {
   EXPECT_EQ(view->kafka_addr, "10.0.0.4:9092");
   EXPECT_EQ(view->admin_addr, "10.0.0.4:9644");
   EXPECT_EQ(view->version, "0.1.0");
+  EXPECT_FALSE(view->storage_failed);
   EXPECT_FALSE(decode_node_meta(""));
   EXPECT_FALSE(decode_node_meta("\xff\xff\xff"));
+}
+
+// A node fenced by a failed WAL says so in gossip (docs/storage.md "Disk faults"), and says so no
+// longer once it reopened it.
+TEST(admin_format_test, node_meta_carries_the_storage_fence) {
+  node_config cfg;
+  cfg.node_id = gossip::node_id{3};
+  auto uuid = node_uuid::from_hex("00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(uuid);
+  auto fenced = decode_node_meta(encode_node_meta(cfg, *uuid, {}, {}, true));
+  ASSERT_TRUE(fenced);
+  EXPECT_TRUE(fenced->storage_failed);
+  EXPECT_EQ(fenced->node_id, 3u);
+  auto healthy = decode_node_meta(encode_node_meta(cfg, *uuid, {}, {}, false));
+  ASSERT_TRUE(healthy);
+  EXPECT_FALSE(healthy->storage_failed);
 }
 
 TEST(admin_format_test, member_json_has_every_key) {
