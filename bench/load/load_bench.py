@@ -107,6 +107,22 @@ def worst(stats, section, key):
     return max(((s or {}).get(section, {}).get(key, 0) for s in stats), default=0)
 
 
+def log_counts(cluster):
+    """Why terms moved, from the nodes' logs: check-quorum step-downs, handovers, new leaders."""
+    keys = {"stepped_down": "lost contact with a quorum", "handovers": "transferring leadership",
+            "became_leader": "became leader", "tick_behind": "tick loop fell"}
+    out = dict.fromkeys(keys, 0)
+    for n in cluster.nodes:
+        try:
+            with open(n.log_path, errors="replace") as f:
+                for line in f:
+                    for k, text in keys.items():
+                        out[k] += text in line
+        except OSError:
+            pass
+    return out
+
+
 def run_phase(server, seconds, hog):
     cluster = Cluster(os.path.abspath(server), 3, preset="local")
     hog_proc = None
@@ -118,6 +134,7 @@ def run_phase(server, seconds, hog):
         bootstrap = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes)
         create_topic(bootstrap)
         before = [load_stats(n) for n in cluster.nodes]
+        logs_before = log_counts(cluster)
         if hog:
             cores = sorted(os.sched_getaffinity(0))
             hog_proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -128,6 +145,7 @@ def run_phase(server, seconds, hog):
             hog_proc.wait()
             hog_proc = None
         after = [load_stats(n) for n in cluster.nodes]
+        logs_after = log_counts(cluster)
         t0, t1 = groups_terms(before), groups_terms(after)
         meta = t1.get("1", 0) - t0.get("1", 0)
         partitions = sum(t1[g] - t0.get(g, 0) for g in t1 if g != "1")
@@ -140,6 +158,7 @@ def run_phase(server, seconds, hog):
             "raft_tick_late_ms": worst(after, "ticks", "raft_max_late_ms"),
             "gossip_tick_late_ms": worst(after, "ticks", "gossip_max_late_ms"),
             "unanswered": sum(1 for s in before + after if s is None),
+            "logs": {k: logs_after[k] - logs_before[k] for k in logs_after},
         }
     finally:
         if hog_proc:
@@ -163,7 +182,8 @@ def main():
               f"{r['mb_s']:6.2f} MB/s  elections: __meta {r['meta_elections']} partitions "
               f"{r['partition_elections']}  suspicions {r['suspicions']} deaths {r['deaths']}  worst tick late: "
               f"raft {r['raft_tick_late_ms']} ms gossip {r['gossip_tick_late_ms']} ms"
-              + (f"  ({r['unanswered']} stats reads unanswered)" if r["unanswered"] else ""), flush=True)
+              + (f"  ({r['unanswered']} stats reads unanswered)" if r["unanswered"] else "")
+              + f"\n        log lines: {r['logs']}", flush=True)
     share = 1 - 1 / cores
     ratio = results["hogged"]["records_s"] / max(results["quiet"]["records_s"], 1e-9)
     print(f"hogged/quiet throughput {ratio:.2f}x (the hog leaves {share:.2f} of {cores} cores); "

@@ -170,7 +170,22 @@ void raft::start_election(bool pre, bool transfer) {
 void raft::send(message m) {
   m.from = self_;
   if (m.term.value == 0 && m.type != message_type::pre_vote) m.term = term_;
+  // Heartbeats and their answers carry no entry and depend on nothing but the term and vote
+  // (§5.2). Once those are durable they may leave while a write is still on its way to disk, so
+  // a slow fsync delays neither a leader's authority nor a follower's answer (docs/raft.md
+  // "Messages that do not wait for the disk").
+  const bool liveness = m.type == message_type::heartbeat || m.type == message_type::heartbeat_response;
+  if (liveness && term_ == persisted_hard_state_.term && vote_ == persisted_hard_state_.vote) {
+    urgent_.push_back(std::move(m));
+    return;
+  }
   msgs_.push_back(std::move(m));
+}
+
+std::vector<message> raft::take_urgent() {
+  std::vector<message> out;
+  out.swap(urgent_);
+  return out;
 }
 
 void raft::tick() {
@@ -411,7 +426,7 @@ void raft::maybe_end_rejoin(const message& m) {
 }
 
 bool raft::has_ready() const {
-  return pending_broadcast_ || !msgs_.empty() || !log_.unstable_entries().empty() ||
+  return pending_broadcast_ || !msgs_.empty() || !urgent_.empty() || !log_.unstable_entries().empty() ||
          log_.unstable_snapshot().has_value() || !read_states_.empty() ||
          current_hard_state() != persisted_hard_state_ ||
          log_.committed() > log_.applied();
@@ -427,7 +442,10 @@ ready raft::get_ready() {
   if (hs != persisted_hard_state_) rd.hard_state_update = hs;
   rd.entries = log_.unstable_entries();
   rd.snapshot_update = log_.unstable_snapshot();
-  rd.messages = std::move(msgs_);
+  // Urgent messages the shell did not take early leave with the ready, in the order sent.
+  rd.messages = std::move(urgent_);
+  urgent_.clear();
+  for (auto& m : msgs_) rd.messages.push_back(std::move(m));
   msgs_.clear();
   rd.committed_entries = log_.next_committed(log_.applied(), cfg_.max_committed_bytes_per_ready);
   rd.read_states = std::move(read_states_);

@@ -124,6 +124,12 @@ class raft {
   bool has_ready() const;
   ready get_ready();
   void advance(const ready& rd);
+  // Heartbeats and heartbeat answers sent since the last call, whose term and vote are already
+  // durable: the shell may send them at once, even between get_ready() and advance() while that
+  // ready's write is on its way to disk (docs/raft.md "Messages that do not wait for the disk").
+  // Those not taken here leave with the next ready's messages.
+  bool has_urgent() const { return !urgent_.empty(); }
+  std::vector<message> take_urgent();
 
   // --- queries --------------------------------------------------------------------------------
   raft_status status() const;
@@ -254,6 +260,7 @@ class raft {
   std::optional<snapshot> incoming_snapshot_;
 
   std::vector<message> msgs_;
+  std::vector<message> urgent_;  // see take_urgent()
   hard_state persisted_hard_state_;
   std::uint64_t dropped_out_of_range_ = 0;
 };

@@ -82,6 +82,7 @@ void raft_host::schedule_flush() {
 
 void raft_host::flush() {
   if (failed_) return;
+  send_urgent();
   // A full disk queue leaves the dirty groups as they are: their readies wait inside the cores,
   // and the next completion flushes them, together (the bound of DESIGN.md §7).
   if (batches_in_flight_ >= cfg_.max_disk_batches_in_flight) return;
@@ -154,6 +155,21 @@ void raft_host::take_ready(hosted_group& g, disk_batch& batch, outgoing& out,
   for (message& m : held.messages) out[m.to].push_back(group_message{g.id, std::move(m)});
   held.messages.clear();
   now.emplace_back(g.id, std::move(held));
+}
+
+// Heartbeats and their answers leave at once, from every dirty group: also from one whose write
+// is on its way to disk and when the disk queue is full (raft::take_urgent). Under a write load
+// whose fsyncs take longer than an election timeout, waiting for them cost leaders their
+// check-quorum and followers their patience (bench/load; docs/raft.md "Messages that do not wait
+// for the disk").
+void raft_host::send_urgent() {
+  outgoing out;
+  for (group_id id : dirty_) {
+    hosted_group* g = find(id);
+    if (g == nullptr || !g->core || !g->core->has_urgent()) continue;
+    for (message& m : g->core->take_urgent()) out[m.to].push_back(group_message{g->id, std::move(m)});
+  }
+  if (!out.empty()) send(out);
 }
 
 void raft_host::attach_deferred_states(disk_batch& batch) {

@@ -1,0 +1,84 @@
+// Messages that do not wait for the disk (docs/raft.md): heartbeats and their answers leave while
+// a ready's write is still on its way to disk, but only once the term and vote they carry are
+// durable; everything else still waits for the write.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/unit/raft_test_net.h"
+
+namespace chronik::consensus {
+namespace {
+
+using testing::nid;
+using testing::raft_net;
+
+bool all_of_type(const std::vector<message>& msgs, message_type t) {
+  return !msgs.empty() && std::ranges::all_of(msgs, [t](const message& m) { return m.type == t; });
+}
+
+TEST(raft_urgent, a_leader_heartbeats_while_its_write_is_in_flight) {
+  raft_net net(3);
+  net.elect(1);
+  raft& leader = net.node(1);
+  ASSERT_EQ(leader.state(), role::leader);
+  ASSERT_TRUE(leader.propose("x").has_value());
+  ready rd = leader.get_ready();  // the write of "x" starts; advance() waits for its fsync
+  ASSERT_FALSE(rd.entries.empty());
+  for (std::uint32_t i = 0; i < testing::test_config().heartbeat_ticks; ++i) leader.tick();
+  ASSERT_TRUE(leader.has_urgent());
+  const auto urgent = leader.take_urgent();
+  EXPECT_TRUE(all_of_type(urgent, message_type::heartbeat));
+  EXPECT_EQ(urgent.size(), 2u);
+  EXPECT_FALSE(leader.has_urgent());
+  // The entries' own appends still leave with the ready, after the write.
+  EXPECT_TRUE(std::ranges::any_of(rd.messages, [](const message& m) { return m.type == message_type::append; }));
+}
+
+TEST(raft_urgent, a_follower_answers_heartbeats_while_its_write_is_in_flight) {
+  raft_net net(3);
+  net.elect(1);
+  raft& follower = net.node(2);
+  message append{message_type::append, nid(1), nid(2), net.node(1).term()};
+  append.index = follower.log().last_index();
+  append.log_term = follower.log().last_term();
+  append.entries.push_back(entry{net.node(1).term(), append.index.next(), entry_type::normal, "y"});
+  follower.step(append);
+  ready rd = follower.get_ready();  // "y" on its way to disk
+  ASSERT_EQ(rd.entries.size(), 1u);
+  message hb{message_type::heartbeat, nid(1), nid(2), net.node(1).term()};
+  follower.step(hb);
+  const auto urgent = follower.take_urgent();
+  EXPECT_TRUE(all_of_type(urgent, message_type::heartbeat_response));
+  // The append's answer acknowledges "y": it waits for the write.
+  EXPECT_TRUE(std::ranges::any_of(rd.messages, [](const message& m) { return m.type == message_type::append_response; }));
+}
+
+TEST(raft_urgent, a_term_not_yet_durable_holds_the_answer) {
+  raft_net net(3);
+  net.elect(1);
+  raft& follower = net.node(3);
+  // A heartbeat of a newer term: the follower adopts it, and its answer must wait until that
+  // term is durable (a ready), not leave early.
+  message hb{message_type::heartbeat, nid(2), nid(3), term_id{net.node(1).term().value + 5}};
+  follower.step(hb);
+  EXPECT_FALSE(follower.has_urgent());
+  ready rd = follower.get_ready();
+  ASSERT_TRUE(rd.hard_state_update.has_value());
+  EXPECT_TRUE(all_of_type(rd.messages, message_type::heartbeat_response));
+}
+
+TEST(raft_urgent, urgent_messages_not_taken_leave_with_the_next_ready) {
+  raft_net net(3);
+  net.elect(1);
+  raft& leader = net.node(1);
+  for (std::uint32_t i = 0; i < testing::test_config().heartbeat_ticks; ++i) leader.tick();
+  ASSERT_TRUE(leader.has_urgent());
+  ASSERT_TRUE(leader.has_ready());
+  ready rd = leader.get_ready();
+  EXPECT_TRUE(all_of_type(rd.messages, message_type::heartbeat));
+  EXPECT_FALSE(leader.has_urgent());
+}
+
+}  // namespace
+}  // namespace chronik::consensus
