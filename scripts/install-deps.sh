@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   curl iproute2 procps python3
-  kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard
+  kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard python3-protobuf
   iptables libnetfilter-queue-dev libfaketime faketime
 )
 # The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
