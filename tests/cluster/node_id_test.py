@@ -44,6 +44,35 @@ def registered_everywhere(cluster, count):
     return views if len({v["meta_leader"] for v in views}) == 1 else None
 
 
+def start_impostor(cluster, real, rng, ip="127.0.0.14"):
+    """Starts a process with `real`'s node id, a fresh data directory and its own address `ip`,
+    seeded with every member (the real node included, so it pushes its claim at the holder itself
+    too). Shared with tests/hostile/hostile_suite.py, which runs it against its own cluster."""
+    root = os.path.join(cluster.root, f"impostor-{ip}")
+    os.makedirs(root, exist_ok=True)
+    imp = Node(real.server, real.node_id, ip, real.gossip_port, root)
+    imp.start([n.gossip_addr for n in rng.sample(cluster.nodes, len(cluster.nodes))])
+    return imp
+
+
+def refusal(imp):
+    """Waits up to REFUSE_S for the impostor to exit 2 and returns (holder uuid, holder address)
+    from its one 'refusing to start' line; AssertionError otherwise."""
+    started = time.monotonic()
+    code = imp.wait_exit(REFUSE_S)
+    if code != 2:
+        raise AssertionError(f"the impostor must exit 2 within {REFUSE_S}s, got {code}")
+    print(f"impostor refused after {time.monotonic() - started:.2f}s")
+    with open(imp.log_path, errors="replace") as f:
+        lines = [line for line in f if "refusing to start" in line]
+    if len(lines) != 1:
+        raise AssertionError(f"expected one 'refusing to start' line, got {lines}")
+    m = re.search(rf"node id {imp.node_id} is held by node ([0-9a-f]{{32}}) at (\S+);", lines[0])
+    if m is None:
+        raise AssertionError(lines[0])
+    return m.group(1), m.group(2)
+
+
 class NodeId(unittest.TestCase):
     def setUp(self):
         self.rng = random.Random(SEED)
@@ -72,23 +101,8 @@ class NodeId(unittest.TestCase):
         before = brokers(views[0])[2]
         self.assertTrue(before["kafka_address"].startswith(real.ip))
 
-        # Same node id, fresh data directory, its own address; seeded with every member, the real
-        # node 2 included, so it pushes its claim at the holder itself too.
-        root = os.path.join(c.root, "impostor")
-        os.makedirs(root)
-        self.impostor = imp = Node(SERVER, 2, "127.0.0.14", real.gossip_port, root)
-        started = time.monotonic()
-        imp.start([n.gossip_addr for n in self.rng.sample(c.nodes, 3)])
-        code = imp.wait_exit(REFUSE_S)
-        self.assertEqual(code, 2, f"the impostor must exit 2 within {REFUSE_S}s")
-        print(f"impostor refused after {time.monotonic() - started:.2f}s")
-        with open(imp.log_path, errors="replace") as f:
-            lines = [line for line in f if "refusing to start" in line]
-        self.assertEqual(len(lines), 1, lines)
-        m = re.search(r"node id 2 is held by node ([0-9a-f]{32}) at (\S+);", lines[0])
-        self.assertIsNotNone(m, lines[0])
-        self.assertEqual(m.group(1), before["uuid"])
-        self.assertEqual(m.group(2), real.gossip_addr)
+        self.impostor = start_impostor(c, real, self.rng)
+        self.assertEqual(refusal(self.impostor), (before["uuid"], real.gossip_addr))
 
         # The members kept the holder: broker 2 is the real node everywhere, alive, and the
         # gossip view of every node holds the real node 2 alive.
