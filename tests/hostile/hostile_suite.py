@@ -546,7 +546,11 @@ def main():
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     forge = os.path.abspath(args.raft_forge) if args.raft_forge else None
-    return Suite(os.path.abspath(args.server), forge, args.keep_logs).run()
+    suite = Suite(os.path.abspath(args.server), forge, args.keep_logs)
+    try:
+        return suite.run()
+    finally:
+        suite.cluster.stop_all()  # also on an interrupt: every node was started here, ended by PID
 
 
 if __name__ == "__main__":
