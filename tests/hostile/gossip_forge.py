@@ -7,6 +7,7 @@ which checks the wire version; the membership core then drops envelopes of anoth
 """
 import importlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,9 +24,10 @@ def load_gossip_pb2(repo_root):
                     os.path.join(proto_dir, "gossip.proto")], check=True, timeout=60)
     sys.path.insert(0, out)
     try:
-        return importlib.import_module("gossip_pb2")
+        return importlib.import_module("gossip_pb2")  # loaded in memory: the directory can go
     finally:
         sys.path.remove(out)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def accusations(pb, cluster_name, sender, accused, incarnation=U64_MAX):

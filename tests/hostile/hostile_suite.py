@@ -520,7 +520,7 @@ class Suite:
             except Exception as e:  # noqa: BLE001: one line per probe, then the next probe
                 status = f"FAIL: {type(e).__name__}: {e}"
                 failed += 1
-            peak = " ".join(f"{i}:{mb:.0f}MB" for i, mb in sorted(self.rss.snapshot().items()))
+            peak = " ".join(f"{i}:{mb:.0f}MB" for i, mb in sorted(self.rss.snapshot().items())) or "not sampled"
             print(f"{name[len('probe_'):]:<20} {status:<4} {time.monotonic() - t0:5.1f}s  peak RSS {peak}",
                   flush=True)
         overall = " ".join(f"{i}:{mb:.0f}MB" for i, mb in sorted(self.rss.overall.items()))
