@@ -39,6 +39,10 @@ std::string_view to_string(log_level level);
 std::optional<log_level> parse_log_level(std::string_view text);
 
 struct node_config {
+  // chronik-server start --replace-node (a command-line act, not a config-file key): this node
+  // may take over its node id from a dead or departed holder at another address
+  // (docs/operations.md "Replacing a node"). Default false.
+  bool replace_node = false;
   // The configured node id, unique in the cluster; 0 is reserved for "none". Default 1.
   gossip::node_id node_id{1};
   // Nodes only gossip with members of the same cluster name. Default "chronik".

@@ -40,6 +40,7 @@ using namespace chronik::daemon;
 struct start_args {
   std::optional<std::filesystem::path> config_file;
   cli_overrides cli;
+  bool replace_node = false;
 };
 
 void add_start_flags(CLI::App& cmd, start_args& args) {
@@ -70,6 +71,8 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
   text("--preset", cli.preset, "gossip timings: lan, wan or local");
   text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");
+  cmd.add_flag("--replace-node", args.replace_node,
+               "take over the node id of a dead or departed node at another address (docs/operations.md)");
 }
 
 std::uint64_t random_seed() {
@@ -101,7 +104,7 @@ gossip::node_options gossip_options(const node_config& cfg, const node_uuid& uui
   opts.seeds = cfg.seeds;
   opts.cfg = cfg.gossip;
   opts.self = gossip::self_identity{cfg.node_id, uuid.raw(), cfg.gossip_addr(),
-                                    encode_fresh_node_meta(cfg, uuid), cfg.cluster_name};
+                                    encode_fresh_node_meta(cfg, uuid), cfg.cluster_name, cfg.replace_node};
   opts.rng_seed = random_seed();
   return opts;
 }
@@ -119,8 +122,14 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
   // members keep the holder, so the controller never sees this node (docs/bootstrap.md property 7).
   int exit_code = 0;
   node.on_id_conflict([&io, &exit_code, &cfg, log](const gossip::id_conflict& c) {
-    log->critical("node id {} is held by node {} at {}; refusing to start (see docs/operations.md \"Replacing a node\")",
-                  cfg.node_id.value, to_hex(c.holder_uuid), c.holder_addr);
+    if (c.holder_state == gossip::member_state::dead || c.holder_state == gossip::member_state::left) {
+      log->critical("node id {} was held by node {} at {}, now {}; start with --replace-node to take it over "
+                    "(see docs/operations.md \"Replacing a node\")",
+                    cfg.node_id.value, to_hex(c.holder_uuid), c.holder_addr, gossip::to_string(c.holder_state));
+    } else {
+      log->critical("node id {} is held by node {} at {}; refusing to start (see docs/operations.md \"Replacing a node\")",
+                    cfg.node_id.value, to_hex(c.holder_uuid), c.holder_addr);
+    }
     exit_code = 2;
     io.stop();
   });
@@ -239,6 +248,7 @@ int run_start(const start_args& args) {
     std::cerr << "chronik-server: " << cfg.error() << "\n";
     return 2;
   }
+  cfg->replace_node = args.replace_node;
   init_logging(cfg->node_id, cfg->level);
   auto log = module_logger("daemon");
   auto lock = data_dir_lock::acquire(cfg->data_dir);

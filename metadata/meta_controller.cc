@@ -63,7 +63,15 @@ void plan_registry(const controller_input& in, controller_plan& out) {
       }
       continue;
     }
-    if (b != nullptr && b->uuid != n.uuid && !holder_gone(*b, n)) continue;  // property 7: not while it is held
+    if (b != nullptr && b->uuid != n.uuid && !holder_gone(*b, n)) {
+      // Gossip shows the id held by another uuid now, which it accepts only over a dead or
+      // departed holder (gossip/core/identity.cc). The registered holder may have died and been
+      // replaced within one pacing interval, so `__meta` never saw it dead: record it dead first
+      // (the uuid fence keeps this from touching the new holder), and the next run registers the
+      // new uuid through the same rule.
+      if (b->state == broker_state::alive) out.state_changes.push_back({n.id, b->uuid, broker_state::dead});
+      continue;
+    }
     if (wiped_in_conf(in, n)) continue;  // registered again once its old replica is removed
     const bool needs = b == nullptr || b->uuid != n.uuid || b->kafka_addr != n.kafka_addr ||
                        b->rpc_addr != n.rpc_addr || b->state != broker_state::alive;

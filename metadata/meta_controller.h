@@ -10,7 +10,8 @@
 //
 // Order of urgency:
 //   1. remove the old replica of a wiped node (same id, new uuid) so that it can join again;
-//      a registered id passes to a new uuid only once its holder is marked dead or the new uuid
+//      a registered id passes to a new uuid only once its holder is marked dead (the controller
+//      marks it so when gossip shows the id held by another uuid) or the new uuid
 //      serves the holder's RPC address (docs/bootstrap.md property 7);
 //   2. remove a voter that SWIM has confirmed dead for voter_replace_after, once a replacement
 //      has been promoted (voters > target), which restores the quorum margin;

@@ -5,8 +5,10 @@
 //    old process cannot still run there, since two processes cannot bind one address). It takes
 //    the id over by incarnation, SWIM §4.2, as a restart always has (docs/gossip.md departure 7);
 //  - another holder: a new uuid at another address. It may take the id over only once the holder
-//    is dead or left in SWIM. While the holder is alive or suspect, its claims are ignored and
-//    counted, and the claimant, told by any member who holds the id, yields and stops.
+//    is dead or left in SWIM, and only when its operator asked for it (--replace-node,
+//    self_identity::replace_dead_holder); else it yields as below. While the holder is alive or
+//    suspect, its claims are ignored and counted, and the claimant, told by any member who holds
+//    the id, yields and stops.
 // Without this rule the two outbid each other's incarnation for ever, and whichever a member heard
 // last stood for the id in `__meta` and in every client's broker table.
 #include "gossip/core/membership.h"
@@ -42,7 +44,13 @@ void membership::claim_of_own_id(const member_record& claim, const envelope& via
     if (claim.inc >= me.inc) yield_id(claim, via.from);
     return;
   }
-  // The previous holder is dead or left in the reporter's view; refuting the claim outbids it.
+  // The previous holder is dead or left in the reporter's view. Taking its id is the operator's
+  // call, never a side effect of a copied node id.
+  if (!self_.replace_dead_holder) {
+    yield_id(claim, via.from);
+    return;
+  }
+  // Refuting the claim outbids it.
   log(log_level::info, "taking over node id " + std::to_string(self_.id.value) + " from its " +
                            std::string(to_string(claim.state)) + " holder at " + claim.addr);
   accused(claim.inc, via.from_addr);
@@ -61,9 +69,9 @@ void membership::ignore_claim_of_live_id(const member& holder, const alive_msg& 
 void membership::yield_id(const member_record& holder, node_id reported_by) {
   if (conflict_) return;
   conflict_ = id_conflict{self_.id, holder.uuid, holder.addr, holder.inc, holder.state, reported_by};
-  log(log_level::error, "node id " + std::to_string(self_.id.value) + " is held by another live node at " +
-                            holder.addr + " (reported by node " + std::to_string(reported_by.value) +
-                            "); this node stops");
+  log(log_level::error, "node id " + std::to_string(self_.id.value) + " is held by another node at " + holder.addr +
+                            " (" + std::string(to_string(holder.state)) + ", reported by node " +
+                            std::to_string(reported_by.value) + "); this node stops");
   // Nothing more leaves this core: not our alive, and above all no leave, which would speak for
   // the holder's id and make every member record it as left.
   ready_.packets.clear();

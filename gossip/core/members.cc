@@ -26,7 +26,7 @@ void membership::refute(incarnation accused) {
   ++stats_.refutations;
   // Lifeguard §4.3: being suspected is a hint that we are the slow one.
   awareness_.apply(1);
-  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  broadcast(own_alive(me), me.id);
   log(log_level::info, "refuting suspicion at incarnation " + std::to_string(accused.value) + ", now " +
                            std::to_string(me.inc.value));
 }
@@ -41,7 +41,7 @@ void membership::announce_at_ceiling() {
     log(log_level::warn, "incarnation raised to its ceiling " + std::to_string(max_incarnation) +
                              " by a claim there; refutations now rely on the ceiling rule");
   me.inc.value = max_incarnation;
-  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  broadcast(own_alive(me), me.id);
 }
 
 // A suspect or dead claim about ourselves (SWIM §4.2). A current one is refuted with a new
@@ -53,8 +53,8 @@ void membership::accused(incarnation inc, const std::string& reply_to) {
   const member& me = members_.at(self_.id);
   if (inc.value == max_incarnation) announce_at_ceiling();
   else if (inc >= me.inc) refute(inc);
-  else broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
-  if (!reply_to.empty()) send(reply_to, {alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}});
+  else broadcast(own_alive(me), me.id);
+  if (!reply_to.empty()) send(reply_to, {own_alive(me)});
 }
 
 void membership::on_alive(const alive_msg& m, const envelope* via) {
@@ -107,8 +107,10 @@ void membership::on_alive(const alive_msg& m, const envelope* via) {
     ignore_claim_of_live_id(mem, m, via);
     return;
   }
-  // A restarted node (new uuid or address) may take over a dead entry at the same incarnation.
-  const bool takes_over_dead = dead_or_left && identity_changed && m.inc == mem.inc;
+  // A restarted node (new uuid or address) may take over a dead entry at the same incarnation;
+  // another holder (new uuid and address) only when its operator asked for it (identity.cc).
+  const bool takes_over_dead = dead_or_left && identity_changed && m.inc == mem.inc &&
+                               (m.replaces || !other_holder(mem, m.uuid, m.addr));
   // A member at max_incarnation cannot refute with a higher one, so there its alive overrides a
   // suspect or dead claim of the same incarnation. Without this, one false suspicion of it would
   // stand for good; with it, a member that really died at the ceiling may show up alive again

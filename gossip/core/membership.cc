@@ -18,7 +18,7 @@ membership::membership(config cfg, self_identity self, std::vector<std::string> 
 
   member me{self_.id, self_.uuid, self_.addr, self_.meta, incarnation{0}, member_state::alive, 0};
   members_.emplace(self_.id, me);
-  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  broadcast(own_alive(me), me.id);
 
   // Without seeds this node is the first of its cluster and waits to be contacted.
   joined_ = seeds_.empty();
@@ -136,7 +136,7 @@ void membership::set_meta(std::string meta) {
   if (me.inc.value < max_incarnation) ++me.inc.value;
   else log(log_level::error, "incarnation at its ceiling: metadata change not announced to current members");
   emit(member_event_kind::updated, me);
-  broadcast(alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta}, me.id);
+  broadcast(own_alive(me), me.id);
   // Metadata changes drive cluster formation (docs/bootstrap.md): gossip them on the next tick
   // instead of waiting up to a gossip interval.
   next_gossip_at_ = std::min(next_gossip_at_, now_ + 1);

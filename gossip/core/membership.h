@@ -92,6 +92,10 @@ struct self_identity {
   std::string addr;  // "ip:port" gossip address, bound and advertised
   std::string meta;
   std::string cluster;
+  // The operator asked this node to take over the id of a dead or departed holder at another
+  // address (chronik-server start --replace-node). Without it such a node yields like one that
+  // met a live holder: taking an id over is an explicit act (docs/bootstrap.md property 7).
+  bool replace_dead_holder = false;
 };
 
 class membership {
@@ -165,6 +169,10 @@ class membership {
   // members.cc: the state rules (SWIM §4.2 with memberlist's merge semantics). `via` is the
   // envelope the claim came in, when there is one.
   void on_alive(const alive_msg& m, const envelope* via = nullptr);
+  // Our own alive claim, as `me` (our entry) stands.
+  alive_msg own_alive(const member& me) const {
+    return alive_msg{me.id, me.inc, me.uuid, me.addr, me.meta, self_.replace_dead_holder};
+  }
   // reply_to: where the claim came from, so an accusation of ourselves is answered directly.
   void on_suspect(const suspect_msg& m, const std::string& reply_to = {});
   void on_dead(const dead_msg& m, const std::string& reply_to = {});

@@ -44,6 +44,10 @@ struct alive_msg {
   std::string uuid;
   std::string addr;
   std::string meta;
+  // The node was started to take its id over from a dead or departed holder at another address
+  // (--replace-node): only then may its claim replace that holder's entry at the same incarnation
+  // (docs/bootstrap.md property 7).
+  bool replaces = false;
 };
 
 struct suspect_msg {

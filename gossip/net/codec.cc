@@ -76,6 +76,7 @@ void message_to_wire(const message& msg, pb::GossipMessage& out) {
                    p->set_uuid(m.uuid);
                    p->set_addr(m.addr);
                    p->set_meta(m.meta);
+                   p->set_replaces_dead_holder(m.replaces);
                  },
                  [&](const suspect_msg& m) {
                    auto* p = out.mutable_suspect();
@@ -126,7 +127,8 @@ std::expected<message, codec_error> message_from_wire(const pb::GossipMessage& i
     case pbm::kNack: return nack_msg{in.nack().seq()};
     case pbm::kAlive: {
       const auto& p = in.alive();
-      return alive_msg{node_id{p.node()}, incarnation{p.incarnation()}, p.uuid(), p.addr(), p.meta()};
+      return alive_msg{node_id{p.node()}, incarnation{p.incarnation()}, p.uuid(), p.addr(), p.meta(),
+                       p.replaces_dead_holder()};
     }
     case pbm::kSuspect: {
       const auto& p = in.suspect();

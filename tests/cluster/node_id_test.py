@@ -121,6 +121,45 @@ class NodeId(unittest.TestCase):
         self.kafka_still_works(c, real)
         self.failed = False
 
+    def test_taking_over_a_dead_node_id_needs_replace_node(self):
+        """A copied node id is never a takeover, even of a dead holder; --replace-node is."""
+        self.cluster = c = Cluster(SERVER, 3)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n], ["--bootstrap-expect", "3"])
+        views = c.wait_for(lambda: registered_everywhere(c, 3), FORM_S, "3 brokers registered") and \
+            registered_everywhere(c, 3)
+        gone = c.nodes[2]
+        before = brokers(views[0])[3]
+        gone.kill()
+        c.wait_for(lambda: c.all_see(gone, "dead"), FORM_S, "node 3 dead in every view")
+
+        self.impostor = copied = start_impostor(c, gone, self.rng, ip="127.0.0.15")
+        code = copied.wait_exit(REFUSE_S)
+        self.assertEqual(code, 2, "a process with a dead node's id and no --replace-node must exit 2")
+        with open(copied.log_path, errors="replace") as f:
+            lines = [line for line in f if "--replace-node to take it over" in line]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(f"was held by node {before['uuid']} at {gone.gossip_addr}, now dead", lines[0])
+        for n in c.nodes[:2]:
+            self.assertEqual(brokers(n.cluster())[3]["uuid"], before["uuid"], n.node_id)
+
+        root = os.path.join(c.root, "replacement")
+        os.makedirs(root, exist_ok=True)
+        self.impostor = new = Node(gone.server, gone.node_id, "127.0.0.16", gone.gossip_port, root)
+        new.start([n.gossip_addr for n in c.nodes[:2]], ["--replace-node"])
+
+        def replaced():
+            for n in c.nodes[:2]:
+                b = brokers(n.cluster() or {"brokers": []}).get(3)
+                if not b or b["uuid"] == before["uuid"] or not b["kafka_address"].startswith("127.0.0.16:"):
+                    return False
+                if b["state"] != "alive":
+                    return False
+            return True
+        c.wait_for(replaced, FORM_S, "broker 3 re-registered at the replacement's address")
+        self.assertTrue(new.running())
+        self.failed = False
+
     def kafka_still_works(self, c, real):
         from kafka import KafkaConsumer, KafkaProducer, TopicPartition
         bootstrap = [f"{n.ip}:{n.kafka_port}" for n in c.nodes]

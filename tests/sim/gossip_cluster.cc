@@ -17,18 +17,20 @@ void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, 
   start_as(i, static_cast<std::uint32_t>(i + 1), seeds, std::move(meta));
 }
 
-void gossip_cluster::start_impostor(int i, int as, const std::vector<int>& seeds) {
+void gossip_cluster::start_impostor(int i, int as, const std::vector<int>& seeds, id_takeover takeover) {
   nodes_[i].uuid = "impostor-" + std::to_string(i) + "-" + std::to_string(++nodes_[i].generation);
-  start_as(i, static_cast<std::uint32_t>(as + 1), seeds, "meta");
+  start_as(i, static_cast<std::uint32_t>(as + 1), seeds, "meta", takeover);
 }
 
-void gossip_cluster::start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta) {
+void gossip_cluster::start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta,
+                              id_takeover takeover) {
   node& n = nodes_[i];
   n.id = id;
   n.yielded = false;
   std::vector<std::string> seed_addrs;
   for (int s : seeds) seed_addrs.push_back(addr(s));
-  gossip::self_identity self{gossip::node_id{id}, n.uuid, addr(i), std::move(meta), cluster_};
+  gossip::self_identity self{gossip::node_id{id}, n.uuid, addr(i), std::move(meta), cluster_,
+                             takeover == id_takeover::replace_dead_holder};
   gossip::log_sink sink;
   // CHRONIK_SIM_TRACE=1 prints every core's log lines with the tick, for replaying a failed seed.
   if (std::getenv("CHRONIK_SIM_TRACE")) {

@@ -17,6 +17,10 @@ namespace chronik::sim {
 
 using gossip_packet = gossip::outbound_packet;
 
+// Whether a second process claiming a node id may take it over from a dead holder
+// (chronik-server start --replace-node; gossip::self_identity::replace_dead_holder).
+enum class id_takeover : std::uint8_t { refuse, replace_dead_holder };
+
 class gossip_cluster {
  public:
   gossip_cluster(std::uint64_t seed, gossip::config cfg, int size, std::string cluster = "sim");
@@ -27,7 +31,8 @@ class gossip_cluster {
   // Starts slot i as a second process claiming the node id of slot `as`, with its own uuid and
   // slot i's address (docs/bootstrap.md property 7). A node that yields its id (its core reports
   // a conflict) stops, as the daemon exits 2; yielded(i) says so.
-  void start_impostor(int i, int as, const std::vector<int>& seeds);
+  void start_impostor(int i, int as, const std::vector<int>& seeds,
+                      id_takeover takeover = id_takeover::refuse);
   bool yielded(int i) const { return nodes_[i].yielded; }
   void set_meta(int i, std::string meta) { nodes_[i].core->set_meta(std::move(meta)); }
   // A crash of the process on a live host (bounces: its kernel answers the datagrams that still
@@ -73,7 +78,8 @@ class gossip_cluster {
     std::uint32_t id = 0;  // 0: slot + 1
     bool yielded = false;
   };
-  void start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta);
+  void start_as(int i, std::uint32_t id, const std::vector<int>& seeds, std::string meta,
+                id_takeover takeover = id_takeover::refuse);
   void drain(int i);
   void check_invariants();
   int index_of(const std::string& addr) const;

@@ -513,13 +513,23 @@ TEST(GossipSim, ImpostorOfALiveNodeIdYieldsAndTheHolderKeepsIt) {
     EXPECT_LE(c.core(holder).self().inc.value, inc_before + (c.net().faults.loss_percent > 0 ? 3u : 0u)) << replay(seed);
     expect_clean(c);
 
-    // The holder dies for real; once every member holds it dead, a successor with a fresh uuid
-    // at the other address takes the id over and every member follows.
+    // The holder dies for real; once every member holds it dead, a process with a fresh uuid at
+    // the other address that was not asked to take the id over yields too (a copied node id is
+    // never a takeover), while one started with --replace-node takes it over and every member
+    // follows.
     c.crash(holder);
     const int witness = (holder + 1) % slot;
     ASSERT_TRUE(c.run_until([&] { return c.all_see(holder, member_state::dead); }, 2 * detection_bound_ticks(cfg, slot)))
         << replay(seed);
     c.start_impostor(slot, holder, {witness});
+    ASSERT_TRUE(c.run_until([&] { return c.yielded(slot); }, convergence_bound_ticks(cfg, slot)))
+        << "a copied id took a dead holder's id over without --replace-node; " << replay(seed);
+    for (int i = 0; i < slot; ++i) {
+      if (i == holder) continue;
+      auto m = c.core(i).find(id);
+      ASSERT_TRUE(m && m->state == member_state::dead && m->addr == c.addr(holder)) << replay(seed);
+    }
+    c.start_impostor(slot, holder, {witness}, id_takeover::replace_dead_holder);
     ASSERT_TRUE(c.run_until(
         [&] {
           for (int i = 0; i < slot; ++i) {

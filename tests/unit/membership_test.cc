@@ -369,8 +369,8 @@ TEST(Membership, RestartedNodeComesBackEvenAtTheCeiling) {
 
 constexpr const char* impostor_addr = "10.0.0.9:7946";
 
-membership make_impostor(std::uint32_t id, std::vector<std::string> seeds) {
-  self_identity self{node_id{id}, "impostor", impostor_addr, "", "c"};
+membership make_impostor(std::uint32_t id, std::vector<std::string> seeds, bool replace_dead_holder = false) {
+  self_identity self{node_id{id}, "impostor", impostor_addr, "", "c", replace_dead_holder};
   return membership(test_config(), self, std::move(seeds), 99);
 }
 
@@ -444,16 +444,36 @@ TEST(Membership, ClaimsOfALiveIdByAnotherIdentityAreIgnored) {
   EXPECT_TRUE(told);
 }
 
-// A wiped node restarted at another address, after its old holder died: the dead entry in the
-// join's answer is outbid (SWIM §4.2), and members accept the new identity. A stale alive of the
-// old holder below the new incarnation does not make it yield.
+// Taking over a dead holder's id is the operator's act (--replace-node), never a side effect: a
+// new identity at another address that was not asked to yields to the dead entry as to a live one.
+TEST(Membership, WithoutReplaceNodeANewIdentityYieldsToADeadHolder) {
+  auto member1 = make(1);
+  member1.step(from(2, {alive(2, 4)}));
+  member1.step(from(3, {dead_msg{node_id{2}, incarnation{4}, node_id{3}}}));
+  ASSERT_EQ(member1.find(node_id{2})->state, member_state::dead);
+  member1.advance();
+  auto copied = make_impostor(2, {addr_of(1)});
+  for (int t = 0; t < 10 && copied.ready().packets.empty(); ++t) copied.tick();
+  deliver(copied, member1, addr_of(1));
+  deliver(member1, copied, impostor_addr);
+  ASSERT_TRUE(copied.conflict().has_value());
+  EXPECT_EQ(copied.conflict()->holder_state, member_state::dead);
+  EXPECT_EQ(copied.conflict()->holder_uuid, "uuid-2");
+  EXPECT_EQ(copied.self().inc.value, 0u) << "it never outbid the dead entry";
+  EXPECT_EQ(member1.find(node_id{2})->state, member_state::dead);
+  EXPECT_EQ(member1.find(node_id{2})->uuid, "uuid-2");
+}
+
+// A wiped node restarted at another address with --replace-node, after its old holder died: the
+// dead entry in the join's answer is outbid (SWIM §4.2), and members accept the new identity. A
+// stale alive of the old holder below the new incarnation does not make it yield.
 TEST(Membership, NewIdentityTakesOverTheIdOfADeadHolder) {
   auto member1 = make(1);
   member1.step(from(2, {alive(2, 4)}));
   member1.step(from(3, {dead_msg{node_id{2}, incarnation{4}, node_id{3}}}));
   ASSERT_EQ(member1.find(node_id{2})->state, member_state::dead);
   member1.advance();
-  auto wiped = make_impostor(2, {addr_of(1)});
+  auto wiped = make_impostor(2, {addr_of(1)}, true);
   for (int t = 0; t < 10 && wiped.ready().packets.empty(); ++t) wiped.tick();
   deliver(wiped, member1, addr_of(1));
   EXPECT_EQ(member1.find(node_id{2})->state, member_state::dead);  // incarnation 0 < 4
