@@ -106,6 +106,23 @@ def create_topic(bootstrap, name, partitions):
         admin.close()
 
 
+def start_with_topic(cluster, topic="bench", partitions=3):
+    """Starts `cluster`, creates `topic` with RF=3 and waits for a leader of every partition;
+    returns the first node's Kafka address."""
+    cluster.start_all()
+    cluster.wait_brokers(3)
+    broker = f"{cluster.nodes[0].ip}:{cluster.nodes[0].kafka_port}"
+    create_topic(cluster.bootstrap(), topic, partitions)
+
+    def leaders_known():
+        out = subprocess.run(["kcat", "-b", broker, "-L", "-t", topic, "-m", "5"], capture_output=True,
+                             text=True, timeout=20).stdout
+        return f'topic "{topic}" with {partitions} partitions' in out and "leader -1" not in out
+
+    cluster.wait_for(leaders_known, 60, "a leader for every partition")
+    return broker
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
@@ -125,20 +142,7 @@ def main():
                            "--concurrency", c, "--seconds", args.seconds) for c in (1, 100)}
         etcd.stop()
 
-        for n in cluster.nodes:
-            n.start([m.gossip_addr for m in cluster.nodes if m is not n])
-        cluster.wait_for(lambda: all((n.cluster() or {}).get("read") == "linearizable" and
-                                     len(n.cluster()["brokers"]) == 3 for n in cluster.nodes), 60, "3 brokers")
-        bootstrap = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes)
-        broker = f"{cluster.nodes[0].ip}:{cluster.nodes[0].kafka_port}"
-        create_topic(bootstrap, "bench", 3)
-
-        def leaders_known():
-            out = subprocess.run(["kcat", "-b", broker, "-L", "-t", "bench", "-m", "5"], capture_output=True,
-                                 text=True, timeout=20).stdout
-            return 'topic "bench" with 3 partitions' in out and "leader -1" not in out
-
-        cluster.wait_for(leaders_known, 60, "a leader for every partition")
+        broker = start_with_topic(cluster)
 
         for c in (1, 100):
             ours = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,

@@ -16,33 +16,19 @@ Run: /usr/bin/python3 bench/kafka/validation_bench.py --server build/daemon/chro
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "cluster"))
 from chronik_nodes import Cluster  # noqa: E402
-from kafka_bench import create_topic, load  # noqa: E402
+from kafka_bench import load, start_with_topic  # noqa: E402
 
 
 def peak_produce(server, loader, seconds):
     """MB/s of kafka_load's peak produce against a fresh 3-node cluster of `server`."""
     cluster = Cluster(os.path.abspath(server), 3, preset="lan")
     try:
-        for n in cluster.nodes:
-            n.start([m.gossip_addr for m in cluster.nodes if m is not n])
-        cluster.wait_for(lambda: all(len((n.cluster() or {}).get("brokers", [])) == 3 for n in cluster.nodes), 60,
-                         "3 brokers")
-        bootstrap = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes)
-        broker = f"{cluster.nodes[0].ip}:{cluster.nodes[0].kafka_port}"
-        create_topic(bootstrap, "bench", 3)
-
-        def leaders_known():
-            out = subprocess.run(["kcat", "-b", broker, "-L", "-t", "bench", "-m", "5"], capture_output=True,
-                                 text=True, timeout=20).stdout
-            return 'topic "bench" with 3 partitions' in out and "leader -1" not in out
-
-        cluster.wait_for(leaders_known, 60, "a leader for every partition")
+        broker = start_with_topic(cluster)
         r = load(loader, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3, "--record-bytes", 1024,
                  "--records-per-request", 256, "--concurrency", 6, "--seconds", seconds)
         return r["mb_per_s"]

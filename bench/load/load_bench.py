@@ -127,11 +127,9 @@ def run_phase(server, seconds, hog):
     cluster = Cluster(os.path.abspath(server), 3, preset="local")
     hog_proc = None
     try:
-        for n in cluster.nodes:
-            n.start([m.gossip_addr for m in cluster.nodes if m is not n])
-        cluster.wait_for(lambda: all(len((n.cluster() or {}).get("brokers", [])) == 3 for n in cluster.nodes), 60,
-                         "3 brokers")
-        bootstrap = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes)
+        cluster.start_all()
+        cluster.wait_brokers(3)
+        bootstrap = cluster.bootstrap()
         create_topic(bootstrap)
         before = [load_stats(n) for n in cluster.nodes]
         logs_before = log_counts(cluster)

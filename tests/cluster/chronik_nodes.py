@@ -95,6 +95,20 @@ class Cluster:
         self.nodes = [Node(server, i + 1, f"127.0.0.{10 + i + 1}", base, self.root, preset)
                       for i in range(size)]
 
+    def start_all(self, extra=()):
+        """Starts every node, each seeded with all the others."""
+        for n in self.nodes:
+            n.start([m.gossip_addr for m in self.nodes if m is not n], extra)
+
+    def bootstrap(self):
+        """The Kafka bootstrap list of every node."""
+        return ",".join(f"{n.ip}:{n.kafka_port}" for n in self.nodes)
+
+    def wait_brokers(self, count, timeout=60):
+        """Waits until every node's /v1/cluster lists `count` brokers."""
+        self.wait_for(lambda: all(len((n.cluster() or {}).get("brokers", [])) == count for n in self.nodes),
+                      timeout, f"{count} brokers")
+
     def stop_all(self):
         for n in self.nodes:
             n.kill()

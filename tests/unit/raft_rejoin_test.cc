@@ -15,6 +15,14 @@ using testing::raft_net;
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::ranges::find(v, s) != v.end(); }
 
+// Ticks the running nodes `ids` until one leads, at most 400 rounds.
+void tick_until_leader(raft_net& net, std::initializer_list<std::uint64_t> ids) {
+  for (int i = 0; i < 400 && net.leader_count() == 0; ++i) {
+    for (std::uint64_t id : ids) net.tick(id);
+    net.stabilize();
+  }
+}
+
 // Node 1 leads; "x" commits on {1, 2} while node 3 is cut off. Node 2's disk is then wiped and the
 // leader goes down: only node 3 (without "x") and the wiped node 2 remain.
 void commit_on_two_then_wipe(raft_net& net, testing::rejoin_mode mode) {
@@ -61,10 +69,7 @@ TEST(raft_rejoin, a_rejoining_voter_refuses_votes_until_caught_up) {
 
   // The old leader comes back with "x": it is the only node that can win, and node 2 catches up.
   net.start(1);
-  for (int i = 0; i < 400 && net.leader_count() == 0; ++i) {
-    for (std::uint64_t id : {1u, 2u, 3u}) net.tick(id);
-    net.stabilize();
-  }
+  tick_until_leader(net, {1, 2, 3});
   ASSERT_EQ(net.node(1).state(), role::leader);
   ASSERT_TRUE(net.node(1).propose("z").has_value());
   net.stabilize();
@@ -83,10 +88,7 @@ TEST(raft_rejoin, a_caught_up_replica_votes_again) {
   raft_net net(3);
   commit_on_two_then_wipe(net, testing::rejoin_mode::rejoin);
   net.start(1);
-  for (int i = 0; i < 400 && net.leader_count() == 0; ++i) {
-    for (std::uint64_t id : {1u, 2u, 3u}) net.tick(id);
-    net.stabilize();
-  }
+  tick_until_leader(net, {1, 2, 3});
   ASSERT_EQ(net.node(1).state(), role::leader);
   ASSERT_TRUE(net.node(1).propose("z").has_value());
   net.stabilize();
@@ -94,10 +96,7 @@ TEST(raft_rejoin, a_caught_up_replica_votes_again) {
   // Now node 2 is a voter like any other: with node 1 gone it elects node 3 or itself, and every
   // committed entry survives because both hold them.
   net.crash(1);
-  for (int i = 0; i < 400 && net.leader_count() == 0; ++i) {
-    for (std::uint64_t id : {2u, 3u}) net.tick(id);
-    net.stabilize();
-  }
+  tick_until_leader(net, {2, 3});
   ASSERT_EQ(net.leader_count(), 1u);
   const std::uint64_t leader = net.node(2).state() == role::leader ? 2 : 3;
   ASSERT_TRUE(net.node(leader).propose("w").has_value());
