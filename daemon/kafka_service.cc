@@ -78,11 +78,24 @@ std::expected<void, std::string> kafka_service::start() {
 
 void kafka_service::stop() {
   *alive_ = false;
+  // No validation is left running once the partitions go; answers already posted find alive_
+  // false and are dropped with their requests.
+  validator_.stop();
+  validator_.join();
   expiry_.cancel();
   partition_timer_.cancel();
   if (server_) server_->stop();
   pending_.clear();
   manager_.reset();  // before `__meta` stops the host its groups run on
+}
+
+void kafka_service::validate(std::string records, kafka::batch_rules rules, validated_fn done) {
+  asio::post(validator_, [&io = io_, alive = alive_, records = std::move(records), rules, done = std::move(done)]() mutable {
+    auto result = kafka::validate_produced_records(records, rules);
+    asio::post(io, [alive, records = std::move(records), result = std::move(result), done = std::move(done)]() mutable {
+      if (*alive) done(std::move(records), std::move(result));
+    });
+  });
 }
 
 kafka::partition_manager* kafka_service::manager() {

@@ -22,6 +22,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
 #include "daemon/config.h"
@@ -61,6 +62,8 @@ class kafka_service : public kafka::broker_context {
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;
   kafka::group_coordinator* groups() override { return &groups_; }
+  // On validator_, answered on the io thread in submission order.
+  void validate(std::string records, kafka::batch_rules rules, validated_fn done) override;
 
  private:
   // One CreateTopics/DeleteTopics request: its results, filled as commands apply or time out.
@@ -100,6 +103,10 @@ class kafka_service : public kafka::broker_context {
   asio::steady_timer expiry_;
   bool expiry_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Produce validation off the io thread (broker_context::validate). One thread keeps the
+  // answers in submission order; what waits for it is bounded by the listener's queued-bytes
+  // budget, since every blob belongs to a request not yet answered. Joined in stop().
+  asio::thread_pool validator_{1};
   std::mt19937_64 random_;  // topic ids: seeded from std::random_device
   std::multimap<std::string, pending_command> pending_;  // by the proposed command bytes
   std::unique_ptr<kafka::partition_manager> manager_;

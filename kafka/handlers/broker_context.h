@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kafka/groups/group_placement.h"
+#include "kafka/protocol/batch_validation.h"
 
 namespace chronik::kafka {
 
@@ -107,6 +108,18 @@ class broker_context {
   virtual void create_topics(std::vector<topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                              topics_done done) = 0;
   virtual void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) = 0;
+
+  using validated_fn = std::function<void(std::string records, std::expected<accepted_records, batch_rejection>)>;
+  // Validates one partition's produced blob (batch_validation.h) and calls `done` on the io thread
+  // with the blob (timestamps stamped when the rules ask) and the outcome, in the order of the
+  // calls. The node runs it on a worker thread: a batch that is expensive to look inside (a
+  // decompression bomb, millions of tiny records) then never stalls the thread that ticks gossip
+  // and Raft (docs/kafka.md "Produce validation"). `done` runs while this context lives, or never.
+  // Default: at once, on the calling thread.
+  virtual void validate(std::string records, batch_rules rules, validated_fn done) {
+    auto r = validate_produced_records(records, rules);
+    done(std::move(records), std::move(r));
+  }
 
   // This node's partition replicas: Produce, Fetch and ListOffsets reach partitions only through
   // it (docs/kafka.md "Partitions"). Lives as long as the context.

@@ -138,9 +138,25 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
         --st->open;
         continue;
       }
-      // A null records field is not a batch: the replica refuses it as invalid.
-      r->produce(p.records ? std::move(*p.records) : std::string(), acks, deadline,
-                 [st, &slot](std::expected<produce_ack, produce_error> res) { st->settle(slot, res); });
+      // A null records field is not a batch: validation refuses it as corrupt.
+      std::string records = p.records ? std::move(*p.records) : std::string();
+      const auto settle = [st, &slot](const std::expected<produce_ack, produce_error>& res) { st->settle(slot, res); };
+      // Cheap refusals first, so that nothing is looked into for a replica that cannot take it.
+      if (auto ok = r->can_produce(records.size()); !ok) {
+        settle(std::unexpected(produce_error(ok.error())));
+        continue;
+      }
+      const batch_rules rules = r->produce_rules();
+      // Validation may run on another thread (broker_context::validate); the replica is found
+      // again afterwards, since it may have gone meanwhile.
+      ctx.validate(std::move(records), rules,
+                   [&ctx, settle, topic = t.name, index = p.index, acks, deadline](
+                       std::string checked, std::expected<accepted_records, batch_rejection> res) {
+                     if (!res) return settle(std::unexpected(partition_replica::refusal(res.error())));
+                     partition_replica* now = ctx.partitions().find(topic, index);
+                     if (now == nullptr) return settle(std::unexpected(produce_error(partition_errc::not_leader)));
+                     now->propose_validated(std::move(checked), *res, acks, deadline, settle);
+                   });
     }
   }
   if (--st->open == 0) st->finish();

@@ -220,44 +220,64 @@ std::int64_t partition_replica::predicted_next(term_id term) const {
   return next;
 }
 
-void partition_replica::produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done) {
-  // A fenced node (its WAL failed) can store nothing: Kafka's answer for an offline log dir.
-  if (host_.failed()) return done(std::unexpected(partition_errc::storage_failed));
-  const auto st = host_.status(ref_.group);
-  if (!st || st->state != consensus::role::leader || last_applied_term_ != st->term) {
-    return done(std::unexpected(partition_errc::not_leader));
-  }
-  if (records.size() > cfg_.max_message_bytes) return done(std::unexpected(partition_errc::too_large));
-  if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
+batch_rules partition_replica::produce_rules() const {
   batch_rules rules;
   rules.max_batch_bytes = cfg_.max_message_bytes;
   rules.timestamps = cfg_.timestamps;
   rules.timestamp_before_max_ms = cfg_.timestamp_before_max_ms;
   rules.timestamp_after_max_ms = cfg_.timestamp_after_max_ms;
   rules.now_ms = wall_now_ms_();
-  auto accepted = validate_produced_records(records, rules);
+  return rules;
+}
+
+produce_error partition_replica::refusal(const batch_rejection& why) {
+  return produce_error{to_partition_errc(why.fault), why.batch, why.record, why.text};
+}
+
+std::expected<void, partition_errc> partition_replica::can_produce(std::size_t bytes) const {
+  // A fenced node (its WAL failed) can store nothing: Kafka's answer for an offline log dir.
+  if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
+  if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
+  if (bytes > cfg_.max_message_bytes) return std::unexpected(partition_errc::too_large);
+  return {};
+}
+
+void partition_replica::produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done) {
+  if (auto ok = can_produce(records.size()); !ok) return done(std::unexpected(ok.error()));
+  auto accepted = validate_produced_records(records, produce_rules());
   if (!accepted) {
-    const batch_rejection& why = accepted.error();
-    log_->debug("[{}-{} g{}] produce refused: batch {}: {}", topic_, ref_.partition, ref_.group.value, why.batch,
-                why.text);
-    return done(std::unexpected(produce_error{to_partition_errc(why.fault), why.batch, why.record, why.text}));
+    log_->debug("[{}-{} g{}] produce refused: batch {}: {}", topic_, ref_.partition, ref_.group.value,
+                accepted.error().batch, accepted.error().text);
+    return done(std::unexpected(refusal(accepted.error())));
   }
+  propose_validated(std::move(records), *accepted, acks, deadline, std::move(done));
+}
+
+void partition_replica::propose_validated(std::string records, const accepted_records& accepted, acks_mode acks,
+                                          clock::time_point deadline, produce_done done) {
+  // Checked again: leadership may have moved, or the disk failed, while validation ran.
+  if (auto ok = can_produce(records.size()); !ok) return done(std::unexpected(ok.error()));
+  const auto st = host_.status(ref_.group);
+  CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
+  if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
   // Every batch holds at least one record of at least min_record_bytes, so the count is bounded
   // by the blob's size, which max_message_bytes bounds: it fits an int32 with room to spare.
-  CHRONIK_ASSERT(accepted->records > 0 && accepted->records <= static_cast<std::int64_t>(records.size()),
+  CHRONIK_ASSERT(!accepted.batches.empty() && accepted.records > 0 &&
+                     accepted.records <= static_cast<std::int64_t>(records.size()),
                  "accepted record count outside what the bytes can hold");
-
+  CHRONIK_ASSERT(accepted.batches.back().offset + accepted.batches.back().size == records.size(),
+                 "accepted batches do not cover the records");
   // Stamp the offsets apply will assign and the leader epoch (= Raft term), both outside the CRC.
   const std::int64_t base = predicted_next(st->term);
   const auto epoch = static_cast<std::int32_t>(std::min<std::uint64_t>(st->term.value, std::numeric_limits<std::int32_t>::max()));
   std::int64_t next = base;
-  for (const accepted_batch& b : accepted->batches) {
+  for (const accepted_batch& b : accepted.batches) {
     set_base_offset(records, b.offset, next);
     set_partition_leader_epoch(records, b.offset, epoch);
     next += b.records;
   }
-  const std::int64_t count = accepted->records;
-  const std::int64_t append_time = cfg_.timestamps == timestamp_type::log_append_time ? rules.now_ms : -1;
+  const std::int64_t count = accepted.records;
+  const std::int64_t append_time = accepted.log_append_time_ms;
   auto index = host_.propose(ref_.group, std::move(records));
   if (!index) {
     const auto& e = index.error();

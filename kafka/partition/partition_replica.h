@@ -31,6 +31,7 @@
 #include "consensus/groups/raft_host.h"
 #include "kafka/partition/entry_cache.h"
 #include "kafka/partition/partition_index.h"
+#include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/byte_chain.h"
 #include "kafka/protocol/record_batch.h"
 #include "metadata/meta_state.h"
@@ -155,6 +156,17 @@ class partition_replica {
   // exactly once (at once for every refusal and for acks=none). Nothing of a refused blob is
   // proposed.
   void produce(std::string records, acks_mode acks, clock::time_point deadline, produce_done done);
+  // produce() in two steps, so that the validation between them may run on another thread
+  // (broker_context::validate): the rules of this partition now, then the proposal of records
+  // that passed them. propose_validated checks leadership again, as it may have moved meanwhile.
+  batch_rules produce_rules() const;
+  // Why a blob of `bytes` cannot be produced here now, if it cannot: the WAL failed, not the
+  // ready leader, or over max.message.bytes.
+  std::expected<void, partition_errc> can_produce(std::size_t bytes) const;
+  void propose_validated(std::string records, const accepted_records& accepted, acks_mode acks,
+                         clock::time_point deadline, produce_done done);
+  // The answer to a blob validation refused.
+  static produce_error refusal(const batch_rejection& why);
   // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
   // records when offset is the high watermark.
   std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes) const;

@@ -182,6 +182,7 @@ std::expected<accepted_records, batch_rejection> validate_produced_records(std::
     pos += size;
   }
   if (out.batches.empty()) return reject(batch_fault::corrupt, 0, "no record batch");
+  if (rules.timestamps == timestamp_type::log_append_time) out.log_append_time_ms = rules.now_ms;
   // Only now that every batch passed is the blob touched: a rejection leaves it as it came.
   for (std::size_t i = 0; i < checked.size(); ++i) {
     const checked_batch& c = checked[i];

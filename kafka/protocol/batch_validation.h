@@ -74,6 +74,7 @@ struct accepted_batch {
 struct accepted_records {
   std::vector<accepted_batch> batches;  // at least one
   std::int64_t records = 0;             // sum over the batches: the offsets the blob takes
+  std::int64_t log_append_time_ms = -1;  // the time LogAppendTime stamped, else -1
 };
 
 // Checks every batch of `blob` and, when all pass, applies the timestamp rewrites in place (each

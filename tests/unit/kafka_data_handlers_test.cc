@@ -57,7 +57,25 @@ class data_context : public broker_context {
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done done) override { done({}); }
   partition_manager& partitions() override { return c_.manager(node_); }
 
+  // With deferred validation on, validate() queues its work as the node's worker thread would,
+  // and run_validations() finishes it later, in order (broker_context::validate).
+  bool defer_validation = false;
+  void validate(std::string records, batch_rules rules, validated_fn done) override {
+    if (!defer_validation) return broker_context::validate(std::move(records), rules, std::move(done));
+    deferred_.push_back([records = std::move(records), rules, done = std::move(done)]() mutable {
+      auto r = validate_produced_records(records, rules);
+      done(std::move(records), std::move(r));
+    });
+  }
+  std::size_t run_validations() {
+    auto work = std::move(deferred_);
+    deferred_.clear();
+    for (auto& w : work) w();
+    return work.size();
+  }
+
  private:
+  std::vector<std::function<void()>> deferred_;
   partition_cluster& c_;
   std::size_t node_;
   std::map<std::string, topic_info> topics_;
@@ -261,6 +279,35 @@ TEST_F(data_handlers_test, lying_batches_are_invalid_record_and_not_stored) {
 }
 
 // zstd came with Produce v7 (KIP-110).
+// Validation on the node's worker thread: the request is answered only once its batches were
+// checked, in the order sent, and a partition whose leader moved meanwhile answers
+// NOT_LEADER_OR_FOLLOWER (nothing was proposed).
+TEST_F(data_handlers_test, produce_waits_for_deferred_validation) {
+  ctx_[0]->defer_validation = true;
+  produce_request req;
+  req.acks = -1;
+  req.timeout_ms = 5000;
+  req.topics.push_back({"t", {{0, make_batch(2, 1, "first")}}});
+  auto first = send(0, api_key::produce, 9, [&](writer& w) { encode_produce_request(req, 9, w); });
+  req.topics[0].partitions[0].records = make_batch(3, 1, "second");
+  auto second = send(0, api_key::produce, 9, [&](writer& w) { encode_produce_request(req, 9, w); });
+  ASSERT_TRUE(c_.settle());
+  EXPECT_FALSE(first->has_value());
+  EXPECT_EQ(c_.manager(0).find(g)->in_flight(), 0u) << "nothing proposed before validation";
+  EXPECT_EQ(ctx_[0]->run_validations(), 2u);
+  const auto a = decode<produce_response>(wait(first), api_key::produce, 9, decode_produce_response);
+  const auto b = decode<produce_response>(wait(second), api_key::produce, 9, decode_produce_response);
+  EXPECT_EQ(a.topics.at(0).partitions.at(0).base_offset, 0);
+  EXPECT_EQ(b.topics.at(0).partitions.at(0).base_offset, 2);
+
+  auto third = send(0, api_key::produce, 9, [&](writer& w) { encode_produce_request(req, 9, w); });
+  ASSERT_TRUE(c_.settle());
+  ASSERT_TRUE(c_.elect(g, 1));
+  ctx_[0]->run_validations();
+  const auto c = decode<produce_response>(wait(third), api_key::produce, 9, decode_produce_response);
+  EXPECT_EQ(c.topics.at(0).partitions.at(0).error, error_code::not_leader_or_follower);
+}
+
 TEST_F(data_handlers_test, zstd_before_produce_v7_is_unsupported) {
   record_batch_header h;
   h.attributes = static_cast<std::int16_t>(compression_type::zstd);
