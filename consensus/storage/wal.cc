@@ -225,6 +225,8 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
   const std::size_t start = frame::begin(buf, header_bytes);
   for (const entry* e : payloads) buf.append(e->data);
   frame::finish(buf, start);
+  // Before the write: the frame is exactly its header, its records and their payloads.
+  if (buf.size() != frame::header_bytes + payload) broken_invariant("frame size differs from its parts");
 
   segment_file& seg = segments.at(active);
   if (auto r = io::pwrite_full(seg.fd.get(), seg.path, buf.data(), buf.size(), seg.size); !r) {
@@ -243,6 +245,9 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
   for (const proto::WalRecord& rec : header.records()) {
     if (auto r = index.apply(rec, active, blob_offset, blob, used); !r) broken_invariant(r.error());
   }
+  // After it: the index accounts for every payload byte the frame carried, as recovery will when
+  // it reads the frame back.
+  if (used != blob) broken_invariant(fmt::format("index took {} of {} payload bytes", used, blob));
   seg.size += buf.size();
   return {};
 }
@@ -290,6 +295,19 @@ std::expected<void, storage_error> wal::append_batch(std::span<const group_write
   } else {
     for (std::size_t i = 0; i < writes.size(); ++i) {
       if (auto r = commit_some(writes.subspan(i, 1)); !r) return r;
+    }
+  }
+  // Durable now, and readable as written: each group's index ends at its last written entry and
+  // holds the hard state it was given (the other side of the write's validate_write).
+  for (const group_write& w : writes) {
+    const auto* g = m.index.find(w.group);
+    if (g == nullptr) m.broken_invariant(fmt::format("group {} written but not indexed", w.group.value));
+    if (!w.entries.empty() && g->last != w.entries.back().index) {
+      m.broken_invariant(fmt::format("group {} last index {} after writing through {}", w.group.value, g->last.value,
+                                     w.entries.back().index.value));
+    }
+    if (w.state && g->state != *w.state) {
+      m.broken_invariant(fmt::format("group {} hard state not as written", w.group.value));
     }
   }
   // Superseded snapshot files are garbage now; one that survives a crash is removed at open.
