@@ -7,6 +7,17 @@
 
 namespace chronik::gossip {
 
+namespace {
+
+// SWIM §4.2: what a member holds of another's incarnation only grows; every message that would
+// lower it was refused before this point, so a lower one here is a broken invariant.
+void raise_incarnation(member& mem, incarnation inc) {
+  CHRONIK_GOSSIP_ASSERT(inc >= mem.inc, "a member's incarnation moved back");
+  mem.inc = inc;
+}
+
+}  // namespace
+
 void membership::broadcast(message msg, node_id about) { broadcasts_.push(about, std::move(msg)); }
 
 void membership::set_state(member& mem, member_state state) {
@@ -120,7 +131,7 @@ void membership::on_alive(const alive_msg& m, const envelope* via) {
   if (m.inc <= mem.inc && !takes_over_dead && !at_ceiling) return;
 
   const bool changed = identity_changed || mem.meta != m.meta;
-  mem.inc = m.inc;
+  raise_incarnation(mem, m.inc);
   mem.uuid = m.uuid;
   mem.addr = m.addr;
   mem.meta = m.meta;
@@ -149,7 +160,7 @@ void membership::on_suspect(const suspect_msg& m, const std::string& reply_to) {
   }
   if (mem.state != member_state::alive && mem.state != member_state::suspect) return;
 
-  mem.inc = m.inc;
+  raise_incarnation(mem, m.inc);
   if (mem.state != member_state::suspect) set_state(mem, member_state::suspect);
   ++stats_.suspicions_started;
   const std::size_t n = alive_count();
@@ -175,7 +186,7 @@ void membership::on_dead(const dead_msg& m, const std::string& reply_to) {
   member& mem = it->second;
   if (mem.state == member_state::dead || mem.state == member_state::left) return;
 
-  mem.inc = m.inc;
+  raise_incarnation(mem, m.inc);
   suspicions_.erase(m.node);
   const bool left = m.from == m.node;
   if (!left) ++stats_.declared_dead;
