@@ -1,4 +1,4 @@
-# Raft RPC between chronik nodes (DESIGN.md §3 "Batching", docs/transport.md).
+# Raft RPC between chronik nodes (docs/design.md "Batching", docs/transport.md).
 #
 # One `deliver` call carries a batch of Raft messages for many groups from one node to one peer.
 # A Cap'n Proto call costs about 25 us of CPU per side, so batching, not the call rate, is what
@@ -93,7 +93,7 @@ struct Batch {
   protocolVersion @0 :UInt32;
   # The sender's cluster id; empty while the sender is not yet a member of a cluster.
   clusterId @1 :Data;
-  # The sender's node_uuid (generated once per data directory, DESIGN.md §4 "Identity").
+  # The sender's node_uuid (generated once per data directory, docs/design.md "Identity").
   nodeUuid @2 :Data;
   senderNode @3 :UInt64;
   messages @4 :List(Message);

@@ -1,4 +1,4 @@
-// Always-on assertions for broken invariants (DESIGN.md §7 "Errors"): log the failure and abort,
+// Always-on assertions for broken invariants (docs/design.md "Errors"): log the failure and abort,
 // in every build type. Expected failures use std::expected instead.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The Raft core: one group's consensus state machine, single-threaded, with no I/O
-// (DESIGN.md §2; the etcd-io/raft RawNode/Ready shape).
+// (docs/design.md "Cores and shells"; the etcd-io/raft RawNode/Ready shape).
 //
 // The shell's contract:
 //  1. Call tick() every tick, step() for every message received for this group, and the commands

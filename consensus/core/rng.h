@@ -1,6 +1,7 @@
 // A small seeded PRNG (splitmix64) so that a core's choices replay exactly from a seed. We avoid
 // std::uniform_int_distribution because its output is implementation-defined. gossip/core has the
-// same generator: a core may include only the standard library and itself (DESIGN.md §1).
+// same generator: a core may include only the standard library and itself (docs/design.md
+// "Layout").
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Value types of the Raft core: typed ids, log entries, hard state, configurations and snapshots.
-// Pure: standard library only (DESIGN.md §1).
+// Pure: standard library only (docs/design.md "Layout").
 #pragma once
 
 #include <compare>

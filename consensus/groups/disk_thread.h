@@ -1,4 +1,4 @@
-// The host's disk thread (DESIGN.md §3 "Disk thread"): the only thread that writes the shared WAL
+// The host's disk thread (docs/design.md "Threads"): the only thread that writes the shared WAL
 // (its threading contract, consensus/storage/wal.h). The Asio thread submits batches; the disk
 // thread merges everything queued into ONE wal::append_batch, so one fdatasync covers every group
 // of every batch that waited (group commit), then runs the queued snapshot/compaction/removal

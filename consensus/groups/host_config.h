@@ -1,4 +1,4 @@
-// Configuration of the multi-Raft host (DESIGN.md §7 "Config": every field documents its meaning,
+// Configuration of the multi-Raft host (docs/design.md "Config": every field documents its meaning,
 // unit, default and formula). Raft timing lives in raft_config, per group.
 #pragma once
 

@@ -86,8 +86,8 @@ std::expected<std::unique_ptr<raft_host>, host_error> raft_host::open(
   for (group_id g : h->wal_->groups())
     if (!h->removed_.contains(g.value)) h->recovered_.push_back(g);
 
-  // The completion crosses back to the Asio thread as a plain struct (DESIGN.md §3); the weak
-  // token makes a completion that outlives the host a no-op.
+  // The completion crosses back to the Asio thread as a plain struct (docs/design.md "Threads");
+  // the weak token makes a completion that outlives the host a no-op.
   raft_host* self = h.get();
   std::weak_ptr<bool> alive = h->alive_;
   asio::io_context* ioc = &io;

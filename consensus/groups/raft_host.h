@@ -1,11 +1,11 @@
 // The multi-Raft host: one per node, running every Raft group of the node (`__meta` and each
 // partition) on the caller's Asio thread, with one shared WAL and one disk thread doing group
-// commit across all groups (DESIGN.md §2 "thin shells", §3 "Disk thread" and "Batching";
+// commit across all groups (docs/design.md "Cores and shells", "Threads" and "Batching";
 // docs/raft_host.md walks one proposal through it).
 //
 // Threading contract:
 //   - Every public member, including the destructor, is called on the thread running `io` (the
-//     node's Asio thread). Cores are touched only there (DESIGN.md §3).
+//     node's Asio thread). Cores are touched only there (docs/design.md "Threads").
 //   - The host owns one disk thread, the only writer of the WAL (consensus/storage/wal.h). The
 //     Asio thread hands it batches of group writes and keeps ticking and stepping; each finished
 //     batch comes back through asio::post onto `io`. At most host_config::max_disk_batches_in_flight
@@ -67,7 +67,7 @@ struct apply_batch {
 };
 
 using apply_fn = std::function<void(apply_batch&&)>;
-// Local durability of a group's log (Kafka acks=1, DESIGN.md §5 "acks"): a write whose last entry
+// Local durability of a group's log (Kafka acks=1, docs/design.md "acks"): a write whose last entry
 // is (`last`, `term`) is now fsynced on this node. By log matching (Raft paper §5.3), every entry
 // at or before `last` that the caller proposed in `term` is durable here too; one proposed in an
 // older term may have been overwritten. Called on the Asio thread after the write's messages
@@ -83,7 +83,7 @@ enum class host_errc : std::uint8_t {
   unknown_group,     // not hosted here
   group_exists,      // create_group for a group already hosted
   group_removed,     // removed on this node: group ids are never reused (a new incarnation
-                     // gets a new id, DESIGN.md §4)
+                     // gets a new id, docs/design.md "Partition groups")
   not_ready,         // its bootstrap entries are still on their way to disk
   invalid_argument,  // bad raft_config, compaction beyond the applied index, ...
   storage_failed,    // the WAL failed; the host refuses everything until reopened

@@ -1,5 +1,6 @@
 // The multi-Raft host: readies, the disk thread and sending (the shell's contract of raft.h for
-// many groups at once, DESIGN.md §2 and §3). See raft_host.h for the threading contract.
+// many groups at once, docs/design.md "Cores and shells" and "Threads"). See raft_host.h for the
+// threading contract.
 //
 // raft_host.h comes first: it includes standard headers before Asio. Asio decides between
 // aligned_alloc and operator new from a libstdc++ macro, so a file that includes Asio before any
@@ -84,7 +85,7 @@ void raft_host::flush() {
   if (failed_) return;
   send_urgent();
   // A full disk queue leaves the dirty groups as they are: their readies wait inside the cores,
-  // and the next completion flushes them, together (the bound of DESIGN.md §7).
+  // and the next completion flushes them, together (the bound of docs/design.md "Size and bounds").
   if (batches_in_flight_ >= cfg_.max_disk_batches_in_flight) return;
 
   disk_batch batch;

@@ -1,5 +1,5 @@
 // CRC-32C (Castagnoli: reflected, polynomial 0x82F63B78, initial and final XOR 0xFFFFFFFF), the
-// checksum of WAL frames, snapshot files and Kafka record batches (DESIGN.md §5).
+// checksum of WAL frames, snapshot files and Kafka record batches (docs/design.md "Client quirks").
 //
 // Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time) and a
 // slicing-by-8 table otherwise. Pure functions, safe from any thread.

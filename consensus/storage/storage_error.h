@@ -1,4 +1,4 @@
-// Expected failures of consensus/storage (DESIGN.md §7 "Errors"): every public call returns
+// Expected failures of consensus/storage (docs/design.md "Errors"): every public call returns
 // std::expected<T, storage_error> and no exception crosses the API.
 #pragma once
 

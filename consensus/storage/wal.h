@@ -1,4 +1,4 @@
-// The Raft write-ahead log shared by every group of a node (DESIGN.md §3 "Disk thread"): one
+// The Raft write-ahead log shared by every group of a node (docs/design.md "Threads"): one
 // fdatasync makes a whole batch of groups' hard states, entries and snapshots durable. Format,
 // recovery rules and the crash-safety argument are in docs/storage.md.
 //
@@ -51,7 +51,8 @@ struct wal_options {
   log_sink sink;
 };
 
-// What the shell must make durable for one group from one Raft ready (DESIGN.md §2).
+// What the shell must make durable for one group from one Raft ready (docs/raft.md "Interface and
+// the shell's contract").
 struct group_write {
   group_id group;
   std::optional<hard_state> state;

@@ -23,7 +23,8 @@ inline constexpr std::uint32_t transport_protocol_version = 1;
 
 // Cap'n Proto's default traversal limit, which both TwoPartyServer and TwoPartyClient use: a
 // reader fails once it has visited this many bytes in total (cumulative over every read of one
-// received message, so reading a field twice counts twice). DESIGN.md §3 fixes it at 64 MiB.
+// received message, so reading a field twice counts twice). docs/design.md "Batching" fixes it at
+// 64 MiB.
 inline constexpr std::size_t traversal_limit_bytes = 64u << 20;
 
 struct batch_header {

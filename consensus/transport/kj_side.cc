@@ -10,7 +10,7 @@ namespace {
 
 static_assert(capnp::ReaderOptions().traversalLimitInWords * sizeof(capnp::word) ==
                   traversal_limit_bytes,
-              "DESIGN.md §3 relies on Cap'n Proto's 64 MiB default traversal limit");
+              "docs/design.md \"Batching\" relies on Cap'n Proto's 64 MiB default traversal limit");
 
 // Identity fields are opaque bytes; log them readably without letting a peer inject control
 // characters into our log.
@@ -186,8 +186,9 @@ std::string kj_side::accept(schemas::Batch::Reader batch) {
   bridge_->inbound_pending.fetch_add(1);
   inbound_batch out{sender, std::move(decoded->header.node_uuid),
                     std::move(decoded->header.cluster_id), std::move(decoded->messages)};
-  // Plain structs only cross to Asio (DESIGN.md §3); the shared_ptrs keep the handler and the
-  // pending counter alive even if the transport is destroyed before the io_context runs this.
+  // Plain structs only cross to Asio (docs/design.md "Threads"); the shared_ptrs keep the handler
+  // and the pending counter alive even if the transport is destroyed before the io_context runs
+  // this.
   asio::post(asio_, [handler = handler_, bridge = bridge_, batch = std::move(out)]() mutable {
     bridge->inbound_pending.fetch_sub(1);
     if (*handler) (*handler)(std::move(batch));

@@ -1,5 +1,5 @@
-// The meeting point of the Asio thread and the KJ thread (DESIGN.md §3 "non-blocking inbox with a
-// kj::CrossThreadPromiseFulfiller wake-up"). Internal to consensus/transport.
+// The meeting point of the Asio thread and the KJ thread (docs/design.md "Threads": a non-blocking
+// inbox woken through a kj::CrossThreadPromiseFulfiller). Internal to consensus/transport.
 //
 // The Asio side appends to bounded per-peer outboxes under one mutex and, only if no wake-up is
 // already pending, fulfills the KJ thread's cross-thread fulfiller; so a burst of send() calls

@@ -1,5 +1,5 @@
 // One outbound peer on the KJ thread (internal to consensus/transport): its connection, its
-// single call in flight, its call timeout and its reconnect backoff (DESIGN.md §3
+// single call in flight, its call timeout and its reconnect backoff (docs/design.md
 // "Connections").
 //
 // States: idle -> connecting -> idle (connected) -> calling -> idle ... and, after any failure,

@@ -79,7 +79,7 @@ void raft_transport::kj_thread_main(const std::shared_ptr<bind_result>& bound) {
     KJ_DEFER(bridge_->disarm());
     auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
     // Every KJ object is created, used and destroyed inside this scope, on this thread; leaving
-    // it cancels calls in flight and closes every connection (DESIGN.md §3 "Shutdown order").
+    // it cancels calls in flight and closes every connection (docs/design.md "Shutdown order").
     kj_side side(io, cfg_, bridge_, log_, io_, handler_);
     auto port = side.bind();
     reported = true;

@@ -1,5 +1,5 @@
 // The Raft transport: carries {group, message} items between nodes over Cap'n Proto RPC
-// (schemas/raft.capnp), batched per node pair with heartbeats coalesced (DESIGN.md §3,
+// (schemas/raft.capnp), batched per node pair with heartbeats coalesced (docs/design.md "Batching",
 // docs/transport.md).
 //
 // Threads. Every public call is made from the Asio thread (or any thread: they are thread-safe).
@@ -81,9 +81,9 @@ class raft_transport {
   // listener is bound or failed.
   std::expected<void, transport_error> start();
 
-  // Shutdown order (DESIGN.md §3): the KJ thread destroys every KJ object on itself (cancelling
-  // calls in flight), then this joins it. Idempotent. Batches already posted to the io_context
-  // may still be delivered afterwards.
+  // Shutdown order (docs/design.md "Shutdown order"): the KJ thread destroys every KJ object on
+  // itself (cancelling calls in flight), then this joins it. Idempotent. Batches already posted to
+  // the io_context may still be delivered afterwards.
   void stop();
 
   // The listener's port (useful with port 0); 0 before start().
@@ -91,7 +91,7 @@ class raft_transport {
 
   // Where `peer` listens ("ip:port"). A changed address closes the old connection. A non-empty
   // `expected_uuid` makes inbound batches claiming to be `peer` with another node_uuid refused
-  // (a wiped node comes back with a new uuid and must rejoin first, DESIGN.md §4).
+  // (a wiped node comes back with a new uuid and must rejoin first, docs/design.md "Formation").
   void set_peer(node_id peer, std::string address, std::string expected_uuid = {});
 
   // The cluster this node belongs to. Empty means "not yet a member": inbound batches are then

@@ -1,4 +1,4 @@
-// Configuration of the Raft transport (DESIGN.md §7 "Config": one struct per module, every field
+// Configuration of the Raft transport (docs/design.md "Config": one struct per module, every field
 // with meaning, unit, default and formula).
 #pragma once
 
@@ -16,7 +16,7 @@ struct transport_config {
   // This node's configured id; every batch carries it and every message in it must be from it.
   // Required (non-zero).
   node_id self;
-  // This node's node_uuid (DESIGN.md §4 "Identity"). Required (non-empty).
+  // This node's node_uuid (docs/design.md "Identity"). Required (non-empty).
   std::string node_uuid;
   // The cluster this node is a member of; empty while it is not yet a member. Can be changed
   // later with raft_transport::set_cluster_id. Default: empty.
@@ -26,8 +26,8 @@ struct transport_config {
   std::string listen_address = "127.0.0.1:0";
 
   // A batch is closed when adding the next message would take its estimated size past this.
-  // DESIGN.md §3 keeps batches at a few MiB so one slow peer never holds a huge buffer and one
-  // call never monopolises the KJ thread. Bytes, default 4 MiB.
+  // docs/design.md "Batching" keeps batches at a few MiB so one slow peer never holds a huge buffer
+  // and one call never monopolises the KJ thread. Bytes, default 4 MiB.
   std::size_t max_batch_bytes = 4u << 20;
   // The largest single message the sender accepts (it then travels alone) and the largest batch
   // the receiver accepts. Must be >= max_batch_bytes and <= 48 MiB so a batch always stays under

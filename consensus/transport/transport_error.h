@@ -1,4 +1,4 @@
-// Expected failures of consensus/transport (DESIGN.md §7 "Errors"): public calls return
+// Expected failures of consensus/transport (docs/design.md "Errors"): public calls return
 // std::expected<T, transport_error>; no KJ exception crosses the API.
 #pragma once
 
