@@ -1,8 +1,8 @@
-// What the Kafka handlers need of the node (DESIGN.md §5): the cluster as `__meta` and the Raft
-// groups show it, and the actions that change it. kafka/handlers speak only through this
-// interface; the daemon implements it on the io thread (daemon/kafka_service.h), and tests can
-// implement it without a cluster. Outcomes are plain enums: Kafka error codes are chosen only in
-// kafka/handlers (DESIGN.md §7).
+// What the Kafka handlers need of the node (docs/design.md "Kafka data path"): the cluster as
+// `__meta` and the Raft groups show it, and the actions that change it. kafka/handlers speak only
+// through this interface; the daemon implements it on the io thread (daemon/kafka_service.h), and
+// tests can implement it without a cluster. Outcomes are plain enums: Kafka error codes are chosen
+// only in kafka/handlers (docs/design.md "Errors").
 #pragma once
 
 #include <array>
@@ -33,7 +33,7 @@ struct broker_info {
 struct partition_info {
   std::int32_t partition = 0;
   std::int32_t leader = -1;        // -1: none known
-  std::int32_t leader_epoch = -1;  // the leader's Raft term (DESIGN.md §5)
+  std::int32_t leader_epoch = -1;  // the leader's Raft term (docs/design.md "Leader epoch")
   std::vector<std::int32_t> replicas;
   std::vector<std::int32_t> isr;            // replicas whose broker is alive
   std::vector<std::int32_t> offline;        // replicas whose broker is dead

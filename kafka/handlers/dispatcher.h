@@ -2,7 +2,7 @@
 // request header, finds the API's handler and checks the version, then lets the handler answer.
 //
 // Unsupported versions: ApiVersions answers a v0 body with UNSUPPORTED_VERSION and the supported
-// ranges (librdkafka then retries with v0, DESIGN.md §5 "Client quirks"); any other API answers
+// ranges (librdkafka then retries with v0, docs/design.md "Client quirks"); any other API answers
 // by closing the connection, as Kafka brokers do, with one log line. So does an unknown API key
 // or a malformed header.
 #pragma once

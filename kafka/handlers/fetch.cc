@@ -1,5 +1,5 @@
 // Fetch (key 1), versions 4-12, for consumers: committed record batches from each partition's
-// leader replica, never past the high watermark (DESIGN.md §5 "Reads"). Long-poll: when fewer
+// leader replica, never past the high watermark (docs/design.md "Reads"). Long-poll: when fewer
 // than min_bytes are available, the request parks on the partition manager until one of its
 // partitions applies new records or max_wait_ms passes, then looks again.
 //

@@ -1,4 +1,4 @@
-// One Kafka API handler per file in kafka/handlers/ (DESIGN.md §5 "Handlers"): each declares the
+// One Kafka API handler per file in kafka/handlers/ (docs/design.md "Handlers"): each declares the
 // versions it supports, which ApiVersions advertises, and answers through a responder exactly once,
 // now or later. The dispatcher (dispatcher.h) decodes the request header, checks the version, and
 // wraps the body a handler writes in the right response header.

@@ -1,5 +1,6 @@
 // Kafka error codes for partition outcomes (kafka/partition/partition_replica.h), shared by
-// Produce, Fetch and ListOffsets: error codes are chosen only in kafka/handlers (DESIGN.md §7).
+// Produce, Fetch and ListOffsets: error codes are chosen only in kafka/handlers (docs/design.md
+// "Errors").
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,8 @@ namespace chronik::kafka {
 
 constexpr error_code to_error_code(partition_errc e) {
   switch (e) {
-    // Clients refresh Metadata and retry at the leader it shows (DESIGN.md §5 "Leadership errors").
+    // Clients refresh Metadata and retry at the leader it shows (docs/design.md "Leadership
+    // errors").
     case partition_errc::not_leader: return error_code::not_leader_or_follower;
     case partition_errc::corrupt_batch: return error_code::corrupt_message;
     // Produce before v8 predates INVALID_RECORD (KIP-467): produce.cc answers CORRUPT_MESSAGE there.
@@ -40,9 +42,9 @@ inline error_code missing_partition_error(const broker_context& ctx, std::string
   return error_code::unknown_topic_or_partition;
 }
 
-// KIP-320 fencing: a client that names a leader epoch (the Raft term, DESIGN.md §5) newer than
-// ours is ahead of this replica (UNKNOWN_LEADER_EPOCH, retriable); an older one has stale
-// Metadata (FENCED_LEADER_EPOCH). -1 skips the check.
+// KIP-320 fencing: a client that names a leader epoch (the Raft term, docs/design.md "Leader
+// epoch") newer than ours is ahead of this replica (UNKNOWN_LEADER_EPOCH, retriable); an older one
+// has stale Metadata (FENCED_LEADER_EPOCH). -1 skips the check.
 inline error_code check_leader_epoch(std::int32_t requested, const partition_replica& r) {
   if (requested < 0) return error_code::none;
   const auto ours = static_cast<std::int64_t>(r.leader_epoch().value);

@@ -1,6 +1,6 @@
 // Produce (key 0), versions 3-9 (magic-v2 batches only): hands each partition's records to its
 // local replica (kafka/partition/partition_replica.h), which proposes them to the partition's
-// Raft group, and answers once every partition is acknowledged as acks asks (DESIGN.md §5
+// Raft group, and answers once every partition is acknowledged as acks asks (docs/design.md
 // "acks"): acks=all at commit, acks=1 at the leader's fsync, acks=0 never.
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-// The offset index of one partition (DESIGN.md §5 "One write path"; docs/kafka.md "Partitions"):
+// The offset index of one partition (docs/design.md "One write path"; docs/kafka.md "Partitions"):
 // the partition's Raft log IS its storage, and this index maps Kafka offsets onto the Raft entries
 // that hold them. Pure: no I/O; the shell reads the entries' bytes from the WAL.
 //
@@ -9,7 +9,7 @@
 // the base offset from this index anyway: it sits outside the batch CRC.
 //
 // The high watermark is the offset after the last applied (so committed) entry: consumers never
-// read past it (DESIGN.md §5 "Reads").
+// read past it (docs/design.md "Reads").
 #pragma once
 
 #include <cstdint>

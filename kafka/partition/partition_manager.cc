@@ -69,7 +69,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
 
   std::weak_ptr<partition_replica> weak = replica;
   // Every replica derives the same voters, in the same order, from the same `__meta` record
-  // (DESIGN.md §4), so the bootstrap entries are identical everywhere.
+  // (docs/design.md "Partition groups"), so the bootstrap entries are identical everywhere.
   consensus::conf_state initial{ref.replicas, {}};
   auto r = host_.create_group(
       ref.group, std::move(initial), cfg_.raft,
@@ -173,7 +173,7 @@ void partition_manager::tick() {
 void partition_manager::wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait,
                                       wake_fn wake) {
   if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty() || host_.failed()) {
-    wake();  // the bound of DESIGN.md §7: answer now rather than park without limit
+    wake();  // the bound of docs/design.md "Size and bounds": answer now rather than park without limit
     return;
   }
   waiters_.push_back(waiter{groups, now() + max_wait, std::move(wake)});

@@ -1,5 +1,5 @@
-// Every partition replica of this node (DESIGN.md §4 "Partition groups are created only from
-// committed `__meta` records", §5; docs/kafka.md "Partitions"): creates and removes their Raft
+// Every partition replica of this node (docs/design.md "Partition groups" and
+// "Kafka data path"; docs/kafka.md "Partitions"): creates and removes their Raft
 // groups in the node's raft_host as `__meta` says, finds them for the Kafka handlers, runs their
 // timeouts and retention, parks long-polling fetchers, and reports leadership changes so the
 // daemon can record them in `__meta` (SetPartitionLeader) for Metadata.

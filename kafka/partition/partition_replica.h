@@ -1,4 +1,4 @@
-// One partition replica on this node (DESIGN.md §5 "Kafka data path"; docs/kafka.md
+// One partition replica on this node (docs/design.md "Kafka data path"; docs/kafka.md
 // "Partitions"): the partition's Raft group in the node's raft_host, its offset index, and the
 // produce, fetch and list-offsets operations over them.
 //
@@ -57,7 +57,7 @@ enum class partition_errc : std::uint8_t {
 };
 std::string_view to_string(partition_errc e);
 
-// Kafka's acks: 0, 1 and -1 (DESIGN.md §5 "acks").
+// Kafka's acks: 0, 1 and -1 (docs/design.md "acks").
 enum class acks_mode : std::uint8_t {
   none,    // no answer is awaited: done() is called at once after the proposal
   leader,  // answered once the leader's own append is fsynced (raft_host persisted_fn)
@@ -192,7 +192,7 @@ class partition_replica {
   const std::string& topic() const { return topic_; }
   group_id group() const { return ref_.group; }
   node_id leader() const;
-  term_id leader_epoch() const;  // the Raft term (DESIGN.md §5 "Leader epoch")
+  term_id leader_epoch() const;  // the Raft term (docs/design.md "Leader epoch")
   // Leader, and every entry of earlier terms applied, so predictions and reads are exact.
   bool leader_ready() const;
   std::int64_t high_watermark() const { return index_.high_watermark(); }

@@ -1,7 +1,7 @@
 // Kafka API keys, which versions of them are flexible (KIP-482), and the request/response header
 // version each (api, version) pair uses.
 //
-// Header rules (https://kafka.apache.org/protocol#protocol_messages and DESIGN.md §5):
+// Header rules (https://kafka.apache.org/protocol#protocol_messages and docs/design.md "Codec"):
 // - Request header v1: api_key, api_version, correlation_id, client_id (nullable int16 string).
 //   v2 (flexible request versions) appends a tagged-field section; client_id stays a classic
 //   nullable string even then.

@@ -1,4 +1,4 @@
-// Expected failures of the Kafka wire codec (DESIGN.md §7 "Errors"): every decoder returns
+// Expected failures of the Kafka wire codec (docs/design.md "Errors"): every decoder returns
 // std::expected<T, codec_error>; nothing throws. The handlers map a codec_error to a Kafka error
 // code (CORRUPT_MESSAGE, INVALID_REQUEST, UNSUPPORTED_VERSION, ...) or close the connection; the
 // codec itself never picks Kafka error codes.

@@ -1,6 +1,6 @@
 // Kafka's protocol error codes (apache/kafka clients/.../protocol/Errors.java), the subset the
-// handlers use. The codec only carries them; choosing one is the handlers' job (DESIGN.md §7).
-// Decoding keeps unknown numeric values as they are: an enum class holds any int16.
+// handlers use. The codec only carries them; choosing one is the handlers' job (docs/design.md
+// "Errors"). Decoding keeps unknown numeric values as they are: an enum class holds any int16.
 #pragma once
 
 #include <cstdint>

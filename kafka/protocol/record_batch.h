@@ -1,7 +1,7 @@
 // Magic-v2 record batches (https://kafka.apache.org/documentation/#recordbatch), the unit Produce
 // carries in and Fetch carries out. The broker never decodes individual records: it validates the
 // 61-byte batch header and the CRC, assigns the base offset and the partition leader epoch, and
-// stores the batch bytes as they are (DESIGN.md §5 "One write path").
+// stores the batch bytes as they are (docs/design.md "One write path").
 //
 // Layout (big-endian):
 //   0 baseOffset int64 | 8 batchLength int32 (bytes after it) | 12 partitionLeaderEpoch int32

@@ -1,7 +1,7 @@
-// The Kafka listener (DESIGN.md §5; docs/kafka.md "Server"): accepts client connections on
-// bind_ip:port and runs one kafka::connection per client on the node's io thread. What a request
-// means is the request handler's business (kafka/handlers); this layer only frames, bounds and
-// orders.
+// The Kafka listener (docs/design.md "Kafka data path"; docs/kafka.md "Server"): accepts client
+// connections on bind_ip:port and runs one kafka::connection per client on the node's io thread.
+// What a request means is the request handler's business (kafka/handlers); this layer only frames,
+// bounds and orders.
 #pragma once
 
 #include <cstdint>
