@@ -7,12 +7,12 @@
 //                       (503 when no cluster source is set or the io thread does not answer)
 //   anything else    -> 404
 //
-// Threading (DESIGN.md §3): httplib serves requests on its own threads, which must never touch
-// gossip objects. /v1/members posts a task to the io_context that copies the member list there,
-// and waits for it at most io_timeout; a busy or stopped io thread gives 503, not a hang.
-// /v1/cluster does the same with the cluster source, whose answer may come later on the io thread
-// (a linearizable read, docs/metadata.md), within the same io_timeout. /health reads the readiness last reported
-// through set_health (under a mutex), so it never waits for the io thread.
+// Threading (docs/design.md "Threads"): httplib serves requests on its own threads, which must
+// never touch gossip objects. /v1/members posts a task to the io_context that copies the member
+// list there, and waits for it at most io_timeout; a busy or stopped io thread gives 503, not a
+// hang. /v1/cluster does the same with the cluster source, whose answer may come later on the io
+// thread (a linearizable read, docs/metadata.md), within the same io_timeout. /health reads the
+// readiness last reported through set_health (under a mutex), so it never waits for the io thread.
 #pragma once
 
 #include <chrono>

@@ -429,7 +429,7 @@ std::expected<toml_value, std::string> read_toml(const std::filesystem::path& fi
     return fail("config", file.string() + ": TOML parse error: arrays or tables nested deeper than " +
                               std::to_string(max_toml_nesting));
   }
-  // toml11 signals every syntax problem by exception; they stop here (DESIGN.md §7 "Errors").
+  // toml11 signals every syntax problem by exception; they stop here (docs/design.md "Errors").
   try {
     std::istringstream source(text);
     auto root = toml::parse<toml::discard_comments, std::map, std::vector>(source, file.string());

@@ -1,4 +1,4 @@
-// The daemon's configuration: one struct for the node (DESIGN.md §7 "Config"), loaded from a TOML
+// The daemon's configuration: one struct for the node (docs/design.md "Config"), loaded from a TOML
 // file and overridden by command-line flags. docs/config.md documents every key.
 //
 // Precedence, lowest first:
@@ -59,8 +59,8 @@ struct node_config {
   std::filesystem::path data_dir;
   // Fresh nodes that must see each other before the cluster bootstraps. Default 3.
   std::uint32_t bootstrap_expect = 3;
-  // `__meta` voters the controller keeps (DESIGN.md §4 property 5): 0 is automatic, 3 voters, or
-  // 5 once 5 or more brokers are registered; otherwise an odd number 1..9. Default 0.
+  // `__meta` voters the controller keeps (docs/design.md "Formation" property 5): 0 is automatic, 3
+  // voters, or 5 once 5 or more brokers are registered; otherwise an odd number 1..9. Default 0.
   std::uint32_t meta_voters = 0;
   // How long SWIM must have confirmed a `__meta` voter dead (or left) before the controller
   // replaces it with a live learner (property 6). Default by preset: lan 10000, wan 30000,

@@ -1,6 +1,6 @@
-// The Kafka front end of chronik-server (DESIGN.md §5; docs/kafka.md): the listener on
-// bind:kafka_port (kafka/server), the dispatcher and its handlers (kafka/handlers), and this
-// node's implementation of kafka::broker_context over `__meta` (daemon/meta_service.h).
+// The Kafka front end of chronik-server (docs/design.md "Kafka data path"; docs/kafka.md): the
+// listener on bind:kafka_port (kafka/server), the dispatcher and its handlers (kafka/handlers), and
+// this node's implementation of kafka::broker_context over `__meta` (daemon/meta_service.h).
 //
 // Topic changes are `__meta` commands proposed from any node (a follower forwards them to the
 // leader); a request waits until the very bytes it proposed are applied here, and answers with the

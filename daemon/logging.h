@@ -1,6 +1,6 @@
 // spdlog setup for the daemon: one logger per module ("daemon", "gossip", "admin", ...), all
 // writing to one shared stderr sink so lines from different threads never interleave, each line
-// prefixed with time, level, module and "[node N]" (DESIGN.md §7 "Logging").
+// prefixed with time, level, module and "[node N]" (docs/design.md "Logging").
 #pragma once
 
 #include <memory>

@@ -151,7 +151,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
     node.stop();
     return 1;
   }
-  // The Kafka listener and handlers, answering from `__meta` (DESIGN.md §5).
+  // The Kafka listener and handlers, answering from `__meta` (docs/design.md "Kafka data path").
   kafka_service kafka(io, cfg, meta, module_logger("kafka"));
   if (auto r = kafka.start(); !r) {
     log->critical("{}", r.error());
@@ -241,7 +241,7 @@ int serve(const node_config& cfg, const node_uuid& uuid, const std::shared_ptr<s
 }
 
 int run_start(const start_args& args) {
-  // A peer closing a socket must not kill the process (DESIGN.md §3 "Connections").
+  // A peer closing a socket must not kill the process (docs/design.md "Connections").
   std::signal(SIGPIPE, SIG_IGN);
   auto cfg = load_node_config(args.config_file, args.cli);
   if (!cfg) {

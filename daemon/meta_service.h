@@ -6,10 +6,10 @@
 //   a steady timer ticks the host;  committed entries -> meta_state.apply / skip.
 // Peers' RPC addresses come from the gossip members' NodeMeta and are refreshed every tick.
 //
-// On the `__meta` leader it also runs the controller (DESIGN.md §4 property 5): it registers every
-// broker of the cluster, adds joiners as learners, promotes caught-up learners up to meta_voters,
-// and removes a wiped node's old replica before adding it again. At most one configuration change
-// is in flight at a time.
+// On the `__meta` leader it also runs the controller (docs/design.md "Formation" property 5): it
+// registers every broker of the cluster, adds joiners as learners, promotes caught-up learners up
+// to meta_voters, and removes a wiped node's old replica before adding it again. At most one
+// configuration change is in flight at a time.
 //
 // Threading: every member, including the destructor, runs on the io thread.
 #pragma once

@@ -1,4 +1,4 @@
-// The node's persistent identity (DESIGN.md §4 "Identity"): a node_uuid generated once per data
+// The node's persistent identity (docs/design.md "Identity"): a node_uuid generated once per data
 // directory. A wiped data directory gets a new uuid, which is how peers tell a fresh node from a
 // restarted one that kept its node_id.
 #pragma once

@@ -1,5 +1,5 @@
-// The metadata a node gossips about itself (DESIGN.md §4 "Gossip metadata"), serialized as the
-// Protobuf chronik.proto.NodeMeta into gossip::member::meta, and its decoded view for the admin
+// The metadata a node gossips about itself (docs/architecture.md "Node metadata"), serialized as
+// the Protobuf chronik.proto.NodeMeta into gossip::member::meta, and its decoded view for the admin
 // API. Protobuf stays inside node_meta.cc.
 #pragma once
 

@@ -74,8 +74,8 @@ result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index 
     it->second = std::move(b);
     return done_if(command_kind::register_broker, changed);
   }
-  // A new uuid is a wiped data directory (DESIGN.md §4 "Restart"): the new broker replaces the old
-  // one and gets a new epoch, so anything fenced by the old epoch stays fenced.
+  // A new uuid is a wiped data directory (docs/design.md "Formation", property 3): the new broker
+  // replaces the old one and gets a new epoch, so anything fenced by the old epoch stays fenced.
   it->second = std::move(b);
   return done(command_kind::register_broker);
 }
@@ -176,7 +176,7 @@ result create_topic(meta_data& d, const pb::MetaCreateTopic& c, log_index index)
 
   // Everything is valid: from here on nothing fails. Group ids come from the replicated counter and
   // the incarnation is this record's index, so every replica derives the same group for each
-  // partition (DESIGN.md §4: "every replica derives the same initial configuration").
+  // partition (docs/design.md "Partition groups").
   topic_record t{c.name(), *id, static_cast<std::int32_t>(replicas->front().size()), std::move(*configs), {}, index};
   apply_result r = done(command_kind::create_topic);
   t.partitions.reserve(replicas->size());

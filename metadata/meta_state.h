@@ -88,7 +88,7 @@ struct partition_record {
   group_id group;
   incarnation inc;
   node_id leader;      // 0: none known
-  term_id leader_epoch;  // the Raft term of that leader (DESIGN.md §5)
+  term_id leader_epoch;  // the Raft term of that leader (docs/design.md "Leader epoch")
   bool operator==(const partition_record&) const = default;
 };
 

@@ -1,4 +1,4 @@
-// Always-on assertions for broken invariants of the gossip core (DESIGN.md §7 "Errors"): log the
+// Always-on assertions for broken invariants of the gossip core (docs/design.md "Errors"): log the
 // failure and abort, in every build type. Expected failures use std::expected instead. The name
 // differs from consensus' CHRONIK_ASSERT so a file may include both cores.
 #pragma once

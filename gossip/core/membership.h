@@ -1,4 +1,5 @@
-// The SWIM + Lifeguard membership core: a single-threaded value with no I/O (DESIGN.md §2).
+// The SWIM + Lifeguard membership core: a single-threaded value with no I/O (docs/design.md "Cores
+// and shells").
 //
 // Shell contract:
 //  - Call tick() every config::tick_ms of real time, step() for every decoded envelope,

@@ -1,5 +1,5 @@
 // Value types shared by the gossip core: typed ids, member states and the logging sink.
-// Pure: standard library only (DESIGN.md §1).
+// Pure: standard library only (docs/design.md "Layout").
 #pragma once
 
 #include <compare>
@@ -10,7 +10,7 @@
 
 namespace chronik::gossip {
 
-// The configured id of a node; unique within a cluster (DESIGN.md §4 "Identity").
+// The configured id of a node; unique within a cluster (docs/design.md "Identity").
 struct node_id {
   std::uint32_t value = 0;
   auto operator<=>(const node_id&) const = default;
@@ -39,7 +39,7 @@ std::string_view to_string(member_state state);
 
 enum class log_level : std::uint8_t { debug, info, warn, error };
 
-// Cores log through a sink passed in by the shell (DESIGN.md §7 "Logging").
+// Cores log through a sink passed in by the shell (docs/design.md "Logging").
 using log_sink = std::function<void(log_level, std::string_view)>;
 
 }  // namespace chronik::gossip

@@ -3,7 +3,7 @@
 //
 // Everything arriving here is untrusted network input, so decode() validates what Protobuf does
 // not: the wire version, that every message carries a body, and that enum values are known. No
-// exception escapes either function (DESIGN.md §7 "Errors").
+// exception escapes either function (docs/design.md "Errors").
 #pragma once
 
 #include <cstddef>

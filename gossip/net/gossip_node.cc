@@ -36,7 +36,7 @@ using asio::ip::udp;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// Bounds (DESIGN.md §7 "Bound every loop and every queue").
+// Bounds (docs/design.md "Size and bounds").
 constexpr std::size_t max_outbound_streams = 64;  // push-pulls in flight; beyond: drop + count
 constexpr std::size_t max_inbound_streams = 64;   // accepted connections being read
 constexpr std::size_t max_pending_datagrams = 1024;

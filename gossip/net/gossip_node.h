@@ -1,4 +1,4 @@
-// The Asio shell around the SWIM + Lifeguard core (DESIGN.md §2 "thin shells", §3 "Threads").
+// The Asio shell around the SWIM + Lifeguard core (docs/design.md "Cores and shells", "Threads").
 //
 // It owns one UDP socket (probes, acks, piggybacked gossip) and one TCP acceptor (push-pull state
 // exchange), both on bind_ip:port, plus the tick timer. It follows the core's contract from

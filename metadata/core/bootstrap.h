@@ -1,6 +1,7 @@
 // The bootstrap coordinator: a pure state machine that decides, from the gossip view, when this
 // node founds the `__meta` cluster, promises to a founder, becomes a member, or joins an existing
-// cluster (DESIGN.md §4; the protocol and its safety argument are in docs/bootstrap.md).
+// cluster (docs/design.md "Formation"; the protocol and its safety argument are in
+// docs/bootstrap.md).
 //
 // It communicates only through gossip metadata: what a node announces (fresh, promised to L for
 // cluster C with voters S, member of C) is how it proposes, promises and commits.
