@@ -1,5 +1,5 @@
-// gossip_bench: the chronik side of the memberlist comparison (issue 2 "Benchmark",
-// ../shared/anchors/memberlist-bench).
+// gossip_bench: the chronik side of the memberlist comparison (issue 2 "Benchmark"; the anchor
+// is the memberlist program bench/gossip/run.sh runs beside it, docs/performance.md).
 //
 // It mirrors the anchor's default mode: N gossip nodes in ONE process on 127.0.0.1, chain-joined
 // (node i's only seed is node i-1, and node i+1 starts only once node i has joined, as memberlist's
@@ -12,7 +12,7 @@
 // gets SIGSTOP for the pause, then SIGCONT, and we count the nodes that declared it dead.
 //
 // Everything runs on one io_context driven from main() in short run_for() slices; waits are
-// predicates checked between slices and every wait has a deadline (DESIGN.md §6 "Traffic").
+// predicates checked between slices and every wait has a deadline (docs/design.md "Testing").
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gossip benchmark: chronik against hashicorp/memberlist 0.2.2 (the anchor), run in the same call,
 # because on this noisy 2-vCPU machine only ratios taken side by side mean anything (issue 2
-# "Benchmark", ../shared/anchors/memberlist-bench/README.md).
+# "Benchmark"; the anchor's own README.md sits in $ANCHOR below, outside this repository).
 #
 #   bench/gossip/run.sh BUILD_DIR        (also: make bench)
 #

@@ -1,4 +1,4 @@
-// storage_bench: what group commit buys (DESIGN.md §3 "Disk thread", §6 "Benchmarks").
+// storage_bench: what group commit buys (docs/design.md "Threads", "Testing").
 //
 //   storage_bench [--dir PATH] [--seconds S] [--entry-bytes N] [--rounds R]
 //

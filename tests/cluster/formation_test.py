@@ -7,9 +7,9 @@ it (learner, then voter up to 5) without promising; kill -9 of the `__meta` lead
 leader among the other two and keeps the registrations; a 4th node started later joins as a
 learner and a broker; a wiped node has its old replica removed and rejoins with its new uuid; a
 voter killed with kill -9 is marked dead and, after voter_replace_after, replaced by the live
-learner, so the cluster then survives the loss of a second voter (DESIGN.md §4 property 6); with snapshots
-every few entries, a late node is brought up to date by a snapshot of `__meta`. Every cluster view
-checked is a linearizable read (ReadIndex).
+learner, so the cluster then survives the loss of a second voter (docs/design.md "Formation"
+property 6); with snapshots every few entries, a late node is brought up to date by a snapshot of
+`__meta`. Every cluster view checked is a linearizable read (ReadIndex).
 
 Run: /usr/bin/python3 tests/cluster/formation_test.py --server build/daemon/chronik-server
 """

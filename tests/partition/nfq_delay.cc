@@ -1,4 +1,5 @@
-// nfq_delay: delays every packet of one NFQUEUE queue by a fixed time (partition suite, DESIGN.md §6).
+// nfq_delay: delays every packet of one NFQUEUE queue by a fixed time (partition suite,
+// docs/partition-testing.md).
 //
 // The kernel on the test machines has no netem, so the suite queues a node's outgoing packets with
 // `iptables -j NFQUEUE --queue-num Q --queue-bypass` inside the node's namespace and runs this helper

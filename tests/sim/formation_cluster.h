@@ -1,9 +1,10 @@
-// Gossip, bootstrap and the `__meta` Raft group together (DESIGN.md §2, §4): N nodes each run a
-// gossip core, a bootstrap core whose persisted state survives crashes, and, once a member, a Raft
-// core for `__meta` applying to the real `__meta` state machine. The Raft leader runs the real
-// controller (metadata/meta_controller.h): it registers brokers, marks those SWIM says are down
-// dead, adds joiners as learners, promotes them up to meta_voters and replaces voters SWIM has
-// confirmed dead for voter_replace_after (properties 5 and 6). Checks run after every tick.
+// Gossip, bootstrap and the `__meta` Raft group together (docs/design.md "Testing", "Formation"): N
+// nodes each run a gossip core, a bootstrap core whose persisted state survives crashes, and, once
+// a member, a Raft core for `__meta` applying to the real `__meta` state machine. The Raft leader
+// runs the real controller (metadata/meta_controller.h): it registers brokers, marks those SWIM
+// says are down dead, adds joiners as learners, promotes them up to meta_voters and replaces voters
+// SWIM has confirmed dead for voter_replace_after (properties 5 and 6). Checks run after every
+// tick.
 #pragma once
 
 #include <map>

@@ -1,7 +1,7 @@
-// Seeded simulation of cluster formation (issue 4; DESIGN.md §4 properties 1-6): gossip, the
-// bootstrap coordinator and the `__meta` Raft group together. Checks after every tick: never two
-// clusters formed; a persisted membership never changes except by abandoning a cluster that never
-// formed. Eventually: one cluster, every running node a member, every broker registered.
+// Seeded simulation of cluster formation (issue 4; docs/design.md "Formation" properties 1-6):
+// gossip, the bootstrap coordinator and the `__meta` Raft group together. Checks after every tick:
+// never two clusters formed; a persisted membership never changes except by abandoning a cluster
+// that never formed. Eventually: one cluster, every running node a member, every broker registered.
 // CHRONIK_SIM_SEED replays one run.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-// Seeded simulation of the gossip core (DESIGN.md §2). Each test runs many seeds; a failure prints
-// the seed, and CHRONIK_SIM_SEED=<seed> replays exactly that run. Bounds are derived in
-// docs/gossip.md ("Bounds").
+// Seeded simulation of the gossip core (docs/design.md "Testing"). Each test runs many seeds; a
+// failure prints the seed, and CHRONIK_SIM_SEED=<seed> replays exactly that run. Bounds are derived
+// in docs/gossip.md ("Bounds").
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,8 +1,8 @@
-// A seeded simulated network for deterministic tests (DESIGN.md §2): it delays, drops, duplicates
-// and reorders packets, cuts or rejects links one way or both, and holds packets for paused nodes.
-// A node that is down is silent (a dead host) or bounces what reaches it back to the sender (a dead
-// process on a live host, whose kernel answers ICMP port unreachable). Packets are delivered in
-// (tick, send order), so one seed always replays the same run.
+// A seeded simulated network for deterministic tests (docs/design.md "Testing"): it delays, drops,
+// duplicates and reorders packets, cuts or rejects links one way or both, and holds packets for
+// paused nodes. A node that is down is silent (a dead host) or bounces what reaches it back to the
+// sender (a dead process on a live host, whose kernel answers ICMP port unreachable). Packets are
+// delivered in (tick, send order), so one seed always replays the same run.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The `__meta` controller's decisions (metadata/meta_controller.h): registration, brokers marked
-// dead from SWIM, learners, promotion up to meta_voters (DESIGN.md §4 property 5) and the
-// replacement of a voter SWIM confirmed dead for voter_replace_after (property 6).
+// dead from SWIM, learners, promotion up to meta_voters (docs/design.md "Formation" property 5) and
+// the replacement of a voter SWIM confirmed dead for voter_replace_after (property 6).
 #include <chrono>
 #include <string>
 #include <vector>

@@ -198,7 +198,7 @@ mkdir -p "$src"
 rsync -a --delete "${rsync_excludes[@]}" "${own_excludes[@]}" "$top/" "$src/"
 
 # systemd-nspawn keeps per-machine state under /run/systemd/nspawn; on this kind of machine that
-# must be a tmpfs (DESIGN.md §6).
+# must be a tmpfs (docs/design.md "Testing").
 mkdir -p /run/systemd/nspawn
 if ! mountpoint -q /run/systemd/nspawn; then
   mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn
