@@ -2,33 +2,11 @@
 // effect when its entry commits; the leader allows one at a time, and only after an entry of its
 // own term has committed, which closes the hole Ongaro described for single-server changes.
 #include <algorithm>
-#include <charconv>
 
 #include "consensus/core/assert.h"
 #include "consensus/core/raft.h"
 
 namespace chronik::consensus {
-
-std::string conf_change::encode() const {
-  const char* name = op == kind::add_voter ? "add_voter" : op == kind::add_learner ? "add_learner" : "remove";
-  return std::string(name) + " " + std::to_string(node.value);
-}
-
-std::optional<conf_change> conf_change::decode(const std::string& data) {
-  const auto space = data.find(' ');
-  if (space == std::string::npos) return std::nullopt;
-  const std::string name = data.substr(0, space);
-  conf_change cc;
-  if (name == "add_voter") cc.op = kind::add_voter;
-  else if (name == "add_learner") cc.op = kind::add_learner;
-  else if (name == "remove") cc.op = kind::remove;
-  else return std::nullopt;
-  const char* first = data.data() + space + 1;
-  const char* last = data.data() + data.size();
-  auto [ptr, ec] = std::from_chars(first, last, cc.node.value);
-  if (ec != std::errc{} || ptr != last || cc.node.value == 0) return std::nullopt;
-  return cc;
-}
 
 namespace {
 bool contains(const std::vector<node_id>& v, node_id id) { return std::find(v.begin(), v.end(), id) != v.end(); }
@@ -113,7 +91,7 @@ void raft::apply_conf_change(const conf_change& cc) {
   }
   std::sort(conf_.voters.begin(), conf_.voters.end());
   std::sort(conf_.learners.begin(), conf_.learners.end());
-  log_line(log_level::info, "applied configuration change: " + cc.encode());
+  log_line(log_level::info, "applied configuration change: " + to_string(cc));
   rebuild_progress(false);
   if (role_ != role::leader) return;
   if (!is_voter(self_)) {

@@ -24,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "consensus/core/config.h"
@@ -52,15 +53,32 @@ enum class raft_errc : std::uint8_t {
 };
 std::string_view to_string(raft_errc e);
 
+// Why a conf-change entry's bytes could not be read (consensus/core/conf_change.cc).
+enum class conf_change_errc : std::uint8_t {
+  empty,            // no bytes at all
+  unknown_version,  // a versioned record of a version this build does not know
+  malformed,        // neither a version-1 record nor the legacy text form
+};
+std::string_view to_string(conf_change_errc e);
+
 // One server at a time (dissertation §4.1): each change adds or removes a single member, which
 // keeps any two majorities of consecutive configurations overlapping.
+//
+// The entry's bytes are replicated log data, so every replica must read every version ever
+// written. encode() writes version 1, a Protobuf-wire record hand-encoded here to keep the core
+// std-only (schema: RaftConfChange in proto/raft_storage.proto); decode() reads it and the legacy
+// text form ("add_voter 3") that data directories written before version 1 hold
+// (docs/raft.md "Configuration change entries").
 struct conf_change {
   enum class kind : std::uint8_t { add_voter, add_learner, remove };
   kind op = kind::add_voter;
   node_id node;
   std::string encode() const;
-  static std::optional<conf_change> decode(const std::string& data);
+  static std::expected<conf_change, conf_change_errc> decode(std::string_view data);
+  bool operator==(const conf_change&) const = default;
 };
+// For logs and test output: "add_voter 3" (the legacy text form, never written to the log).
+std::string to_string(const conf_change& cc);
 
 // A linearizable read may be served once the state machine has applied `index` (§6.4 ReadIndex).
 struct read_state {

@@ -139,13 +139,19 @@ class script_runner {
     return out;
   }
 
+  // A conf-change entry's bytes are a binary record; the script shows what they say.
+  static std::string conf_text(const std::string& data) {
+    auto cc = conf_change::decode(data);
+    return cc ? to_string(*cc) : std::string(to_string(cc.error()));
+  }
+
   std::string log(std::uint64_t id) {
     const auto& l = net_->node(id).log();
     auto entries = l.slice(l.first_index(), l.last_index().next(), ~0ULL);
     std::string out;
     for (const auto& e : *entries)
       out += std::to_string(e.index.value) + "/" + std::to_string(e.term.value) +
-             (e.type == entry_type::conf_change ? " conf " : " ") + e.data + "\n";
+             (e.type == entry_type::conf_change ? " conf " + conf_text(e.data) : " " + e.data) + "\n";
     return out.empty() ? "empty\n" : out;
   }
 
