@@ -1,7 +1,7 @@
 #include "daemon/formation_store.h"
 
 #include "daemon/durable_file.h"
-#include "metadata/core/formation_codec.h"
+#include "metadata/formation_record.h"
 
 namespace chronik::daemon {
 
@@ -13,18 +13,17 @@ std::expected<metadata::formation, std::string> load_formation(const std::filesy
   auto text = read_small_file(data_dir / file_name, 64 * 1024);
   if (!text) return std::unexpected("formation: " + text.error());
   if (!*text) return metadata::formation{};
-  std::string body = **text;
-  if (body.ends_with('\n')) body.pop_back();
-  auto f = metadata::decode_formation(body);
+  // Version 1 or the text form written before it (docs/bootstrap.md "The formation file").
+  auto f = metadata::decode_formation_record(**text);
   if (!f) {
-    return std::unexpected("formation: " + (data_dir / file_name).string() +
-                           " is corrupt; it is left untouched: restore it, or wipe the data directory to join as a new node");
+    return std::unexpected("formation: " + (data_dir / file_name).string() + " is corrupt (" + f.error() +
+                           "); it is left untouched: restore it, or wipe the data directory to join as a new node");
   }
   return *f;
 }
 
 std::expected<void, std::string> save_formation(const std::filesystem::path& data_dir, const metadata::formation& f) {
-  auto r = write_file_durably(data_dir, file_name, metadata::encode_formation(f) + "\n");
+  auto r = write_file_durably(data_dir, file_name, metadata::encode_formation_record(f));
   if (!r) return std::unexpected("formation: " + r.error());
   return {};
 }

@@ -1,5 +1,6 @@
 // The node's formation state on disk (<data_dir>/formation): promised or member, as written by the
 // bootstrap coordinator before it announces the state (docs/bootstrap.md). No file means fresh.
+// Written as a version 1 FormationRecord; files in the older text form are still read.
 #pragma once
 
 #include <expected>

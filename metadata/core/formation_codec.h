@@ -1,5 +1,8 @@
 // A compact text form of `formation` for places that carry it as opaque bytes (the simulation's
-// gossip metadata, logs). The daemon carries it in the NodeMeta Protobuf instead.
+// gossip metadata, logs, /v1/cluster). The daemon gossips it in the NodeMeta Protobuf instead, and
+// stores it as a FormationRecord (metadata/formation_record.h). Data directories written before
+// that record existed hold this text in <data_dir>/formation, so decode_formation must keep reading
+// every form encode_formation has ever written.
 #pragma once
 
 #include <optional>
