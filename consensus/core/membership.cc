@@ -58,9 +58,15 @@ void raft::load_conf_entries() {
     auto batch = log_.slice(next, end, 4ULL << 20);
     CHRONIK_ASSERT(batch.has_value() && !batch->empty(), "stored log must be readable at start");
     next = batch->back().index.next();
-    for (const auto& e : *batch)
-      if (e.type == entry_type::conf_change)
-        if (auto cc = conf_change::decode(e.data)) conf_entries_.emplace(e.index, *cc);
+    for (const auto& e : *batch) {
+      if (e.type != entry_type::conf_change) continue;
+      // Skipping an entry this build cannot read would run the group with a configuration its
+      // peers do not have; a newer build's record (docs/raft.md "Configuration change entries")
+      // must stop the node instead.
+      auto cc = conf_change::decode(e.data);
+      CHRONIK_ASSERT(cc.has_value(), "stored configuration change entry is undecodable (unknown version or damage)");
+      conf_entries_.emplace(e.index, *cc);
+    }
   }
 }
 
