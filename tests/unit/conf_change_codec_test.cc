@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/core/memory_storage.h"
 #include "consensus/core/raft.h"
 #include "raft_storage.pb.h"
 
@@ -144,6 +145,21 @@ TEST(ConfChangeCodec, RandomBytesNeverCrash) {
       EXPECT_EQ(conf_change::decode(cc->encode()), cc);
     }
   }
+}
+
+// A core restarting on a log whose configuration change it cannot read stops, rather than run
+// with a configuration its peers do not have (it used to skip the entry silently).
+TEST(ConfChangeCodecDeathTest, RestartOnAnUnreadableStoredChangeStops) {
+  memory_storage storage(conf_state{{node_id{1}}, {}});
+  storage.persist(std::nullopt, std::nullopt,
+                  {entry{term_id{1}, log_index{2}, entry_type::conf_change, std::string("\x08\x02\x10\x01\x18\x02", 6)}});
+  EXPECT_DEATH(raft(raft_config{}, node_id{1}, storage, 1), "undecodable");
+
+  memory_storage readable(conf_state{{node_id{1}}, {}});
+  readable.persist(std::nullopt, std::nullopt,
+                   {entry{term_id{1}, log_index{2}, entry_type::conf_change, "add_learner 2"}});
+  raft r(raft_config{}, node_id{1}, readable, 1);
+  EXPECT_EQ(r.status().last_index, log_index{2});
 }
 
 }  // namespace
