@@ -1,10 +1,11 @@
 // A data directory written by main before the durable formats were versioned (docs/raft.md
 // "Configuration change entries", docs/bootstrap.md "The formation file") still opens: its WAL
 // holds `__meta` configuration changes in the old text form and its formation file holds the old
-// text. The fixture is built here with today's bytes spelled out (the same bytes that main's
-// raft_host bootstrap and formation store wrote), then opened with the current code: the raft
-// host recovers the configuration, a new change is written as a version 1 record next to the old
-// ones, a reopen reads both, and the formation store reads the promise.
+// text. Two such directories: one built here with the old bytes spelled out (a voter and a
+// learner), and one that chronik-server of commit acdde69 wrote (tests/unit/fixtures). Each is
+// opened with the current code: the raft host recovers the configuration, a new change is written
+// as a version 1 record after the old ones, a reopen reads both, and the formation store reads the
+// promise.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -182,6 +183,55 @@ TEST(LegacyDataDir, OpensWithTheCurrentFormats) {
   auto again = daemon::load_formation(dir.path());
   ASSERT_TRUE(again.has_value()) << again.error();
   EXPECT_EQ(*again, *formation);
+}
+
+// The fixture is what chronik-server of commit acdde69 left after forming a one-node cluster
+// (tests/unit/fixtures/make_legacy_data_dir.sh): the bootstrap entry "add_voter 1" and the node's
+// registration in `__meta`, and its formation file in text. A copy is opened, so the checked-in
+// files never change.
+TEST(LegacyDataDir, OpensTheDirectoryOldMainWrote) {
+  consensus::testing::scratch_dir dir;
+  std::filesystem::copy(CHRONIK_LEGACY_FIXTURE, dir.path(), std::filesystem::copy_options::recursive);
+
+  std::ifstream text(dir.path() / "formation", std::ios::binary);
+  const std::string legacy{std::istreambuf_iterator<char>(text), std::istreambuf_iterator<char>()};
+  ASSERT_TRUE(legacy.starts_with("member ")) << "the fixture is the old text form";
+  auto formation = daemon::load_formation(dir.path());
+  ASSERT_TRUE(formation.has_value()) << formation.error();
+  EXPECT_EQ(formation->state, metadata::formation::kind::member);
+  EXPECT_EQ(formation->cluster_id.size(), 32u);
+  ASSERT_EQ(formation->voters.size(), 1u);
+  EXPECT_EQ(formation->voters.front().id, 1u);
+
+  node n(dir.path());
+  n.open();
+  EXPECT_EQ(n.host().recovered_groups(), std::vector<group_id>{meta_group});
+  n.create();
+  EXPECT_EQ(n.status().conf.voters, ids({1}));
+  auto stored = n.host().read_entries(meta_group, log_index{1}, n.status().last_index.next(), ~0ULL);
+  ASSERT_TRUE(stored.has_value()) << stored.error().text;
+  ASSERT_GE(stored->size(), 3u) << "bootstrap, the leader's empty entry, the registration";
+  EXPECT_EQ(stored->front().type, entry_type::conf_change);
+  EXPECT_EQ(stored->front().data, "add_voter 1");
+
+  // It leads again, applies the old log and takes a change in the new form.
+  ASSERT_TRUE(n.host().campaign(meta_group).has_value());
+  ASSERT_TRUE(n.run_until([&] { return n.status().state == consensus::role::leader && n.status().commit == n.status().last_index; }));
+  EXPECT_GE(n.applied().size(), stored->size());
+  auto index = n.host().propose_conf_change(meta_group, conf_change{conf_change::kind::add_learner, node_id{2}});
+  ASSERT_TRUE(index.has_value()) << index.error().text;
+  ASSERT_TRUE(n.run_until([&] { return n.status().commit >= *index; }));
+  EXPECT_EQ(n.status().conf.learners, ids({2}));
+
+  n.close();
+  n.open();
+  n.create();
+  if (n.status().commit < *index) {
+    ASSERT_TRUE(n.host().campaign(meta_group).has_value());
+    ASSERT_TRUE(n.run_until([&] { return n.status().commit > *index; }));
+  }
+  EXPECT_EQ(n.status().conf.voters, ids({1}));
+  EXPECT_EQ(n.status().conf.learners, ids({2}));
 }
 
 }  // namespace
