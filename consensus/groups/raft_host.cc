@@ -171,7 +171,7 @@ std::expected<void, host_error> raft_host::create_group(group_id group, conf_sta
     start_core(g);  // a joining replica: the leader fills its log (or sends a snapshot)
     return {};
   }
-  // Bootstrap (docs/raft.md "Bootstrap"): identical to memory_storage, durable before the core
+  // Bootstrap (docs/raft.md "Design points", Bootstrap): identical to memory_storage, durable before the core
   // starts, so a restart right after finds the same configuration.
   group_write w{group, std::nullopt, {}, std::nullopt};
   const auto add = [&](node_id id, conf_change::kind op) {
