@@ -217,7 +217,7 @@ class raft_host {
   // raft_host_flush.cc: readies, the disk thread and sending
   using outgoing = std::map<node_id, std::vector<group_message>>;
   void mark_dirty(hosted_group& g);
-  void take_urgent(outgoing& out);
+  void send_urgent();
   void track_awake(hosted_group& g);
   void schedule_flush();
   void flush();

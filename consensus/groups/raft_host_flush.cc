@@ -83,17 +83,10 @@ void raft_host::schedule_flush() {
 
 void raft_host::flush() {
   if (failed_) return;
-  // Heartbeats first, into the same outbox call as the rest of this flush: the transport keeps
-  // one call in flight per peer, so a call of their own would hold the rest back one round trip.
-  outgoing out;
-  take_urgent(out);
+  send_urgent();
   // A full disk queue leaves the dirty groups as they are: their readies wait inside the cores,
   // and the next completion flushes them, together (the bound of docs/design.md "Size and bounds").
-  // Their heartbeats leave all the same.
-  if (batches_in_flight_ >= cfg_.max_disk_batches_in_flight) {
-    if (!out.empty()) send(out);
-    return;
-  }
+  if (batches_in_flight_ >= cfg_.max_disk_batches_in_flight) return;
 
   disk_batch batch;
   batch.writes = std::move(pending_writes_);
@@ -103,6 +96,7 @@ void raft_host::flush() {
   for (const auto& w : batch.writes) batch.bytes += payload_bytes(w);
   for (const auto& op : batch.ops) batch.bytes += op.snap.data.size();
 
+  outgoing out;
   std::vector<std::pair<group_id, held_ready>> now;
   std::vector<group_id> work;
   work.swap(dirty_);
@@ -169,12 +163,14 @@ void raft_host::take_ready(hosted_group& g, disk_batch& batch, outgoing& out,
 // whose fsyncs take longer than an election timeout, waiting for them cost leaders their
 // check-quorum and followers their patience (bench/load; docs/raft.md "Messages that do not wait
 // for the disk").
-void raft_host::take_urgent(outgoing& out) {
+void raft_host::send_urgent() {
+  outgoing out;
   for (group_id id : dirty_) {
     hosted_group* g = find(id);
     if (g == nullptr || !g->core || !g->core->has_urgent()) continue;
     for (message& m : g->core->take_urgent()) out[m.to].push_back(group_message{g->id, std::move(m)});
   }
+  if (!out.empty()) send(out);
 }
 
 void raft_host::attach_deferred_states(disk_batch& batch) {
