@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gossip benchmark: chronik against hashicorp/memberlist 0.2.2 (the anchor), run in the same call,
 # because on this noisy 2-vCPU machine only ratios taken side by side mean anything (issue 2
-# "Benchmark"; the anchor's own README.md sits in $ANCHOR below, outside this repository).
+# "Benchmark"; the anchor is bench/gossip/memberlist_anchor/main.go, docs/performance.md "Reproduce").
 #
 #   bench/gossip/run.sh BUILD_DIR        (also: make bench)
 #
@@ -35,7 +35,7 @@ CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports sta
                            # ephemeral range 32768+, where outgoing connections could hold them)
 
 ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-ANCHOR="$ROOT/../shared/anchors/memberlist-bench"
+ANCHOR="$ROOT/bench/gossip/memberlist_anchor"
 MLB=/tmp/mlb/mlbench
 GB="$BUILD/bench/gossip_bench"
 SERVER="$BUILD/daemon/chronik-server"
@@ -59,10 +59,10 @@ die() { printf 'bench/gossip/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- building --------------------------------------------------------------------------------
 
-# Builds the anchor offline exactly as its README says, from Debian's packages only.
+# Builds the anchor offline in GOPATH mode from Debian's memberlist package only.
 build_anchor() {
   [[ -f "$ANCHOR/main.go" ]] ||
-    die "memberlist anchor not found: expected $ANCHOR/main.go (the shared/anchors/memberlist-bench dir beside the repo)"
+    die "memberlist anchor not found: expected $ANCHOR/main.go"
   [[ -x "$MLB" && "$MLB" -nt "$ANCHOR/main.go" ]] && return 0
   command -v go >/dev/null || die "go not found: apt-get install -y golang-go golang-github-hashicorp-memberlist-dev"
   log "building the memberlist anchor into /tmp/mlb"
