@@ -1,6 +1,6 @@
-// CRC-32C (consensus/storage/crc32c.h): the published check value, both implementations agree,
+// CRC-32C (base/crc32c.h): the published check value, both implementations agree,
 // and extending equals hashing the concatenation.
-#include "consensus/storage/crc32c.h"
+#include "base/crc32c.h"
 
 #include <gtest/gtest.h>
 
