@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip soak fuzz test-vagrant partition-soak clean
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-compare soak fuzz test-vagrant partition-soak clean
 
 all: build
 
@@ -44,6 +44,17 @@ bench: build
 bench-gossip: build
 	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
 	bench/gossip/run.sh $(BUILD)
+
+# make bench's benchmarks for commit BASE and the working tree (in $(BUILD)), interleaved in one call,
+# head/base against a 5% band (docs/performance.md "Comparing two commits"). BENCHES: a subset of
+# raft storage transport formation kafka load gossip; QUICK=1: shorter runs, a smoke test only.
+BASE ?=
+BENCHES ?=
+QUICK ?=
+bench-compare:
+	$(if $(BASE),,$(error usage: make bench-compare BASE=<commit> [BENCHES="raft storage"] [QUICK=1]))
+	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
+	bench/compare.sh $(BASE) --build-dir $(BUILD) $(if $(QUICK),--quick) $(BENCHES)
 
 # Long seeded simulation runs: SCALE multiplies every simulation's seed count.
 SCALE ?= 20
