@@ -43,7 +43,7 @@ constexpr std::size_t max_pending_datagrams = 1024;
 constexpr std::size_t max_addr_cache = 4096;  // cleared wholesale when full
 constexpr std::uint32_t max_stream_frame_bytes = 8u * 1024u * 1024u;
 constexpr std::size_t recv_buffer_bytes = 65536;  // any UDP payload fits
-constexpr int max_catch_up_ticks = 100;           // per timer wake-up, see on_tick()
+constexpr int max_catch_up_ticks = 100;           // per timer wake-up, see run_ticks()
 constexpr int max_drain_rounds = 64;
 constexpr int max_bounces_per_read = 256;  // ICMP errors taken per receive error
 constexpr int max_send_attempts = 4;       // see send_buffer()
@@ -132,12 +132,15 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
 
     started = true;
     started_at = std::chrono::system_clock::now();
-    next_tick = steady_clock::now() + std::chrono::milliseconds(opts.cfg.tick_ms);
+    // An external ticker sets the schedule from its own first tick (run_ticks), so that the
+    // lateness measured is its loop's, not the gap between start() and its first tick.
+    next_tick = opts.external_tick ? steady_clock::time_point{}
+                                   : steady_clock::now() + std::chrono::milliseconds(opts.cfg.tick_ms);
     log->info("gossip listening on {} (udp+tcp) as node {}, {} seed(s)", where,
               opts.self.id.value, opts.seeds.size());
     receive_next();
     accept_next();
-    arm_tick();
+    if (!opts.external_tick) arm_tick();
     drain();  // events the core produced in its constructor
     return {};
   }
@@ -152,13 +155,18 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
     });
   }
   void on_tick() {
+    run_ticks(steady_clock::now());
+    if (!stopped) arm_tick();
+  }
+  // Runs the core ticks due by `now`; shared by the own timer and an external ticker.
+  void run_ticks(steady_clock::time_point now) {
     const auto period = std::chrono::milliseconds(opts.cfg.tick_ms);
-    const auto now = steady_clock::now();
+    if (next_tick == steady_clock::time_point{}) next_tick = now;  // an external ticker's first tick
     // How late this tick runs: the loop's own scheduling delay, which a busy thread or host adds
     // to every probe deadline (bench/load measures it).
     const auto late_ms = static_cast<std::uint64_t>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - next_tick).count()));
-    if (late_ms > st.tick_late_max_ms.load(std::memory_order_relaxed)) {
+    if (next_tick <= now && late_ms > st.tick_late_max_ms.load(std::memory_order_relaxed)) {
       st.tick_late_max_ms.store(late_ms, std::memory_order_relaxed);
     }
     for (int ran = 0; next_tick <= now && ran < max_catch_up_ticks && !stopped; ++ran) {
@@ -170,11 +178,11 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
     if (next_tick <= now) {
       log->warn("gossip tick loop fell {} ms behind; skipping missed ticks",
                 std::chrono::duration_cast<std::chrono::milliseconds>(now - next_tick).count());
-      next_tick = now + period;
+      // Skip to the next slot of the same grid, so an external ticker's loop stays in phase.
+      next_tick += period * ((now - next_tick) / period + 1);
     }
     if (std::exchange(accept_paused, false)) accept_next();
     check_leave();
-    arm_tick();
   }
 
   // Copies each ready batch before acting on it, because an event callback may re-enter the
@@ -552,6 +560,10 @@ gossip_node::gossip_node(asio::io_context& io, node_options opts, std::shared_pt
 
 gossip_node::~gossip_node() { impl_->stop(); }
 std::expected<void, std::string> gossip_node::start() { return impl_->start(); }
+void gossip_node::tick(std::chrono::steady_clock::time_point now) {
+  if (!impl_->opts.external_tick || !impl_->started || impl_->stopped) return;
+  impl_->run_ticks(now);
+}
 void gossip_node::stop() { impl_->stop(); }
 const membership& gossip_node::core() const { return impl_->core; }
 void gossip_node::set_meta(std::string meta) {

@@ -38,6 +38,10 @@ struct node_options {
   // If self.addr is empty it becomes "bind_ip:port".
   self_identity self;
   std::uint64_t rng_seed = 0;
+  // false (default): the node arms a timer of its own and ticks every cfg.tick_ms. true: it arms
+  // none, and its owner calls tick(now) at least every cfg.tick_ms from the owner's one tick loop
+  // (chronik-server's daemon/node.h), so that one timer drives every service of a process.
+  bool external_tick = false;
 };
 
 struct member_snapshot {
@@ -61,8 +65,14 @@ class gossip_node {
   gossip_node(const gossip_node&) = delete;
   gossip_node& operator=(const gossip_node&) = delete;
 
-  // Validates the config, binds UDP and TCP on bind_ip:port and starts the tick timer.
+  // Validates the config, binds UDP and TCP on bind_ip:port and starts the tick timer (unless
+  // external_tick).
   std::expected<void, std::string> start();
+  // With external_tick: runs every core tick due by `now` (a steady clock reading taken by the
+  // owner once for its whole tick), measures how late the first of them runs (stats()
+  // tick_late_max_ms), and checks a pending leave's deadline. Ignored before start(), after
+  // stop(), and without external_tick.
+  void tick(std::chrono::steady_clock::time_point now);
   void set_meta(std::string meta);
   // Gossips the leave and calls done (posted on the io thread, exactly once) when the core has
   // sent it to enough members and the datagrams left the socket, or when max_wait has passed,

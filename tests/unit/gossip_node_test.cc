@@ -10,8 +10,10 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -212,6 +214,57 @@ TEST_F(gossip_node_test, stop_then_destroy_with_pending_work_is_clean) {
   io_.restart();
   io_.run_for(200ms);
   EXPECT_TRUE(io_.stopped());  // stop() left no timers or sockets behind
+}
+
+// With external_tick the node arms no timer of its own: an owner's loop (here one timer that reads
+// the clock once per tick, as chronik-server's node does) drives it, the nodes form a cluster and
+// see a leave, and the tick lateness is measured from the owner's `now`.
+TEST(gossip_node_external_tick, owner_loop_drives_the_nodes_and_lateness_comes_from_its_now) {
+  const std::uint16_t base = static_cast<std::uint16_t>(base_port() + 10);
+  asio::io_context io;
+  std::vector<std::unique_ptr<gossip_node>> nodes;
+  for (int i = 0; i < 3; ++i) {
+    auto o = options(i, base);
+    o.external_tick = true;
+    nodes.push_back(std::make_unique<gossip_node>(io, o, test_logger(i)));
+    auto started = nodes.back()->start();
+    ASSERT_TRUE(started.has_value()) << started.error();
+  }
+  asio::steady_timer loop(io);
+  std::uint64_t loop_ticks = 0;
+  std::function<void()> arm = [&] {
+    loop.expires_after(std::chrono::milliseconds(config::local().tick_ms));
+    loop.async_wait([&](asio::error_code ec) {
+      if (ec) return;
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& n : nodes) n->tick(now);
+      ++loop_ticks;
+      arm();
+    });
+  };
+  arm();
+  auto alive_everywhere = [&](std::size_t n) {
+    for (const auto& node : nodes) {
+      if (count_in_state(*node, member_state::alive) != n) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(run_until(io, [&] { return alive_everywhere(3); }, 10s)) << "cluster did not form";
+  EXPECT_GT(loop_ticks, 0u);
+
+  // A tick the owner reports 300 ms from now is late by that much, less the part of a tick period
+  // by which the next tick lies ahead of now.
+  nodes[0]->tick(std::chrono::steady_clock::now() + 300ms);
+  EXPECT_GE(nodes[0]->stats().tick_late_max_ms, 300u - config::local().tick_ms);
+
+  bool left = false;
+  nodes[2]->leave(2s, [&] { left = true; });
+  ASSERT_TRUE(run_until(io, [&] { return left; }, 5s));
+  nodes[2]->stop();
+  EXPECT_TRUE(run_until(
+      io, [&] { return state_of(*nodes[0], node_id{3}) == member_state::left; }, 5s));
+  loop.cancel();
+  for (auto& n : nodes) n->stop();
 }
 
 }  // namespace
