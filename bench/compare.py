@@ -164,6 +164,8 @@ figures("transport",
         ("batched, per node pair: messages/s", "higher", True),
         ("batched, <= 1000 in flight: messages/s", "higher", True),
         ("idle hosts, quiescence on, 1000 groups: messages/s", "lower", False),
+        ("idle hosts, quiescence on, 1000 groups: CPU %", "lower", False),
+        ("idle hosts, quiescence off, 1000 groups: messages/s", "lower", False),
         ("idle hosts, quiescence off, 1000 groups: CPU %", "lower", False),
         ("anchor, 64 calls pipelined: messages/s", "higher", False))
 
@@ -211,6 +213,7 @@ figures("kafka",
         ("produce latency at half of peak: p50 ms", "lower", True),
         ("consume: MB/s", "higher", True),
         ("produce 1 record/request, 1 client: p50 ms", "lower", False),
+        ("produce 1 record/request, 100 clients: p50 ms", "lower", False),
         ("produce latency at half of peak: p99 ms", "lower", False),
         ("etcd puts/s, 100 clients (anchor)", "higher", False))
 
