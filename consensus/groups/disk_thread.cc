@@ -52,20 +52,18 @@ void disk_thread::run() {
 
 disk_result disk_thread::process(std::vector<disk_batch>& merged) {
   disk_result out;
-  out.batches = merged.size();
+  out.batches.reserve(merged.size());
   std::vector<group_write> writes;
-  for (auto& b : merged)
+  for (auto& b : merged) {
+    out.batches.push_back(b.id);
     for (auto& w : b.writes) writes.push_back(std::move(w));
+  }
   if (!writes.empty()) {
     out.append = wal_.append_batch(writes);
     std::lock_guard lock(mu_);
     ++stats_.append_batches;
     stats_.group_writes += writes.size();
     stats_.max_groups_per_append = std::max<std::uint64_t>(stats_.max_groups_per_append, writes.size());
-  }
-  if (out.append) {
-    out.written.reserve(writes.size());
-    for (const auto& w : writes) out.written.push_back(w.group);
   }
   for (const auto& b : merged)
     for (const auto& op : b.ops) run_op(op, out);

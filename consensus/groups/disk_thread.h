@@ -4,8 +4,9 @@
 // of every batch that waited (group commit), then runs the queued snapshot/compaction/removal
 // operations and reports back through `done`, which the host turns into an asio::post.
 //
-// Ordering: batches are group-disjoint (the host never takes a group's next ready before its
-// previous one completed), so merging them cannot reorder one group's writes. Operations run
+// Ordering: batches complete in submission order. They are group-disjoint (the host's core never
+// takes a group's next ready before its previous one completed), so merging them cannot reorder
+// one group's writes. Operations run
 // after the merged append; a compaction never touches what an append writes (it is at or below
 // the applied index, and appends only change the log above the commit index).
 #pragma once
@@ -20,32 +21,15 @@
 #include <thread>
 #include <vector>
 
+#include "consensus/groups/disk_batch.h"
 #include "consensus/groups/removed_groups.h"
 #include "consensus/storage/wal.h"
 
 namespace chronik::consensus {
 
-struct disk_op {
-  enum class kind : std::uint8_t {
-    snapshot_and_compact,  // save `snap` as the group's latest snapshot, then drop entries <= it
-    remove,                // record the removal durably, then drop the group's entries
-  };
-  kind op = kind::snapshot_and_compact;
-  group_id group;
-  snapshot snap;
-};
-
-struct disk_batch {
-  std::vector<group_write> writes;
-  std::vector<disk_op> ops;
-  std::uint64_t bytes = 0;  // entry and snapshot payload bytes, for merging limits
-  bool empty() const { return writes.empty() && ops.empty(); }
-};
-
 // What comes back to the Asio thread for one merged append.
 struct disk_result {
-  std::size_t batches = 0;            // submitted batches this result completes
-  std::vector<group_id> written;      // groups whose writes are now durable (empty on failure)
+  std::vector<std::uint64_t> batches;  // disk_batch::id of each submitted batch this completes
   std::expected<void, storage_error> append = {};  // the append_batch outcome
   std::vector<storage_error> op_errors;            // failed snapshot/compaction/removal steps
 };

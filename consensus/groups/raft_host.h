@@ -3,6 +3,11 @@
 // commit across all groups (docs/design.md "Cores and shells", "Threads" and "Batching";
 // docs/raft_host.md walks one proposal through it).
 //
+// Core and shell (docs/raft_host.md "Core and shell"): every decision lives in the pure
+// host_core (host_core.h); this class is its shell. It opens the WAL, runs the disk thread,
+// posts the core's flushes and disk completions onto `io`, and carries out what the core's
+// host_output lists: outbox calls, disk batches, persisted and apply callbacks.
+//
 // Threading contract:
 //   - Every public member, including the destructor, is called on the thread running `io` (the
 //     node's Asio thread). Cores are touched only there (docs/design.md "Threads").
@@ -50,73 +55,10 @@
 #include "consensus/core/raft.h"
 #include "consensus/groups/disk_thread.h"
 #include "consensus/groups/host_config.h"
-// {group, message}: shared with the transport; a plain header, so the host does not link it.
-#include "consensus/transport/group_message.h"
+#include "consensus/groups/host_core.h"
+#include "consensus/groups/host_types.h"
 
 namespace chronik::consensus {
-
-// What a group hands its owner once it is durable locally: install `snap` first, then apply
-// `committed` in order (conf-change entries included: the core has already acted on them), then
-// serve each read once the owner's state machine has applied its index.
-struct apply_batch {
-  group_id group;
-  std::optional<snapshot> snap;  // from the leader, or the stored one when a group reopens
-  std::vector<entry> committed;
-  std::vector<read_state> reads;
-  bool empty() const { return !snap && committed.empty() && reads.empty(); }
-};
-
-using apply_fn = std::function<void(apply_batch&&)>;
-// Local durability of a group's log (Kafka acks=1, docs/design.md "acks"): a write whose last entry
-// is (`last`, `term`) is now fsynced on this node. By log matching (Raft paper §5.3), every entry
-// at or before `last` that the caller proposed in `term` is durable here too; one proposed in an
-// older term may have been overwritten. Called on the Asio thread after the write's messages
-// left and before its committed entries are applied.
-using persisted_fn = std::function<void(log_index last, term_id term)>;
-// Sends a batch of messages, of any groups, to one node. Called at most once per node per flush.
-using outbox_fn = std::function<void(node_id to, std::vector<group_message> messages)>;
-
-// The owner's failure detector's verdict on a node (SWIM: dead once confirmed, alive otherwise).
-enum class node_liveness : std::uint8_t { alive, dead };
-
-enum class host_errc : std::uint8_t {
-  unknown_group,     // not hosted here
-  group_exists,      // create_group for a group already hosted
-  group_removed,     // removed on this node: group ids are never reused (a new incarnation
-                     // gets a new id, docs/design.md "Partition groups")
-  not_ready,         // its bootstrap entries are still on their way to disk
-  invalid_argument,  // bad raft_config, compaction beyond the applied index, ...
-  storage_failed,    // the WAL failed; the host refuses everything until reopened
-  raft,              // the core refused; see host_error::raft
-};
-std::string_view to_string(host_errc e);
-
-struct host_error {
-  host_errc code = host_errc::unknown_group;
-  raft_errc raft = raft_errc::not_leader;  // meaningful when code == host_errc::raft
-  std::string text;
-};
-
-// How a group with no durable state here starts: as one of its first replicas, or as a replica
-// that lost what it once stored (docs/raft.md "Rejoining replicas").
-enum class group_start : std::uint8_t { fresh, rejoin };
-
-struct host_stats {
-  std::uint64_t groups = 0;
-  std::uint64_t outbox_calls = 0;
-  std::uint64_t messages_sent = 0;
-  std::uint64_t messages_dropped = 0;    // for unknown, bootstrapping or misaddressed groups
-  std::uint64_t disk_batches = 0;        // batches handed to the disk thread
-  std::uint64_t append_batches = 0;      // wal::append_batch calls (one fdatasync each)
-  std::uint64_t group_writes = 0;        // group writes those calls carried
-  std::uint64_t max_groups_per_append = 0;
-  std::uint64_t deferred_commits = 0;    // commit-only hard states that skipped the disk
-  std::uint64_t awake_groups = 0;        // groups tick() visits (the others are quiesced)
-  std::uint64_t liveness_wakes = 0;      // quiesced groups woken because their leader died
-};
-
-struct hosted_group;  // raft_host_group.h
-struct held_ready;   // raft_host_group.h
 
 class raft_host {
  public:
@@ -130,7 +72,7 @@ class raft_host {
   raft_host& operator=(const raft_host&) = delete;
 
   // Groups with durable state found at open (minus removed ones), ascending.
-  std::vector<group_id> recovered_groups() const { return recovered_; }
+  std::vector<group_id> recovered_groups() const { return core_->recovered(); }
 
   // Starts hosting `group`. With durable state here, the core is rebuilt from the WAL (its
   // configuration comes from the snapshot and the log's conf-change entries) and `initial` is
@@ -191,44 +133,34 @@ class raft_host {
   // status() with storage_failed, and so neither leads nor votes in any group (a vote it cannot
   // persist must not be given, Raft paper §5.1 Figure 2). The owner recovers with
   // discard_unsynced(), then a new host opened on the same directory.
-  bool failed() const { return failed_; }
+  bool failed() const { return core_->failed(); }
   // The first failed write's text; empty while healthy.
-  const std::string& failure() const { return failure_; }
+  const std::string& failure() const { return core_->failure(); }
   // Only once failed(): joins the disk thread (its queued batches fail fast on the poisoned WAL)
   // and cuts the WAL back to what fdatasync confirmed (wal::discard_unsynced), so that the next
   // open reads only durable frames. The host stays failed; destroy it and open a new one.
   std::expected<void, host_error> discard_unsynced();
   // No flush pending and nothing on the disk thread (tests use it to run to quiescence).
-  bool idle() const { return !flush_posted_ && batches_in_flight_ == 0; }
+  bool idle() const { return core_->idle(); }
   host_stats stats() const;
   wal_stats storage_stats() const;
 
  private:
+  // The owner's callbacks, per group. Shared: a callback may remove its own group.
+  struct callbacks {
+    std::shared_ptr<const apply_fn> on_apply;
+    std::shared_ptr<const persisted_fn> on_persisted;  // optional
+  };
+
   raft_host(asio::io_context& io, host_config cfg, outbox_fn outbox, std::shared_ptr<spdlog::logger> log);
 
-  // raft_host.cc: groups and commands
-  hosted_group* find(group_id group) const;
-  std::expected<hosted_group*, host_error> running(group_id group) const;
-  void start_core(hosted_group& g);
-  void track_applied(hosted_group& g, const apply_batch& b);
-  conf_state conf_at(const hosted_group& g, log_index index) const;
-  log_sink core_sink(group_id group) const;
-
-  // raft_host_flush.cc: readies, the disk thread and sending
-  using outgoing = std::map<node_id, std::vector<group_message>>;
-  void mark_dirty(hosted_group& g);
-  void send_urgent();
-  void track_awake(hosted_group& g);
-  void schedule_flush();
-  void flush();
-  void take_ready(hosted_group& g, disk_batch& batch, outgoing& out,
-                  std::vector<std::pair<group_id, held_ready>>& now);
-  void attach_deferred_states(disk_batch& batch);
+  // raft_host_flush.cc: the core's flushes and completions, and carrying out their output
+  void kick();
+  void run_flush();
   void on_disk_done(disk_result r);
+  void carry_out(host_output& out);
   void send(outgoing& out);
-  void notify_persisted(const std::vector<std::pair<group_id, entry>>& persisted);
-  void finish(std::vector<std::pair<group_id, held_ready>>& done);
-  void fail(const std::string& why);
+  void log_if_fenced(bool was_failed);
 
   asio::io_context& io_;
   host_config cfg_;
@@ -238,22 +170,10 @@ class raft_host {
 
   std::unique_ptr<wal> wal_;
   std::unique_ptr<removed_groups> removed_durable_;  // the disk thread's copy
-  std::set<std::uint64_t> removed_;                  // the Asio thread's copy
-  std::vector<group_id> recovered_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<hosted_group>> groups_;
-
-  std::vector<group_id> dirty_;             // groups touched since the last flush
-  std::vector<group_id> awake_;             // groups tick() visits: not quiesced (or just woken)
-  std::vector<group_id> ticking_;           // tick()'s scratch copy of awake_, kept for capacity
-  std::set<std::uint64_t> dead_nodes_;      // nodes the owner's failure detector says are dead
-  std::vector<group_write> pending_writes_;  // bootstrap writes waiting for a disk slot
-  std::vector<disk_op> pending_ops_;         // snapshots and removals waiting for a disk slot
-  std::set<std::uint64_t> deferred_;        // groups holding a commit-only hard state
-  bool flush_posted_ = false;
-  std::size_t batches_in_flight_ = 0;
-  bool failed_ = false;
-  std::string failure_;
-  host_stats stats_;
+  std::unique_ptr<host_core> core_;                  // every decision; its readers read wal_
+  std::unordered_map<std::uint64_t, callbacks> callbacks_;
+  std::uint64_t outbox_calls_ = 0;
+  std::uint64_t messages_sent_ = 0;
 
   std::unique_ptr<disk_thread> disk_;  // last: joined first, while everything it uses exists
 };
