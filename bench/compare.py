@@ -393,7 +393,7 @@ def fmt(values):
     return text
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description="Runs make bench's benchmarks for BASE_COMMIT and the working "
                                              "tree side by side and prints head/base ratios against a 5% band.")
     ap.add_argument("base", help="the commit to compare against, e.g. 9c437d7")
@@ -404,34 +404,22 @@ def main():
     ap.add_argument("--seed-base", type=int, default=1000, help="gossip: round r uses seed SEED_BASE + r + 1")
     ap.add_argument("--no-build", action="store_true", help="use both builds as they are")
     args = ap.parse_intermixed_args()
-    benches = args.benches or ALL
-    if args.quick:
-        figures("gossip", *gossip_figures(quick=True))
-    unknown = [b for b in benches if b not in TARGETS]
+    args.benches = args.benches or ALL
+    unknown = [b for b in args.benches if b not in TARGETS]
     if unknown:
         ap.error(f"unknown bench {' '.join(unknown)}; choose from {' '.join(ALL)}")
     if args.rounds is not None and not 1 <= args.rounds <= 50:
         ap.error("--rounds in [1, 50]")
-
-    base_commit, base_root = base_worktree(args.base)
-    head_build = os.path.abspath(args.build_dir)
-    base = Side("base", base_root, os.path.join(base_root, "build-bench"))
-    head = Side("head", REPO, head_build)
     if args.quick:
+        figures("gossip", *gossip_figures(quick=True))
         TARGETS["gossip"] = ["gossip_bench"]  # no pause test, so no chronik-server
-    targets = sorted({t for b in benches for t in TARGETS[b]})
-    if not args.no_build:
-        build(base.root, base.build, targets)
-        build(head.root, head.build, targets)
-    warn_if_sources_differ(base_commit)
-    RUN_LOG["dir"] = os.path.join(head_build, "bench-compare", time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(RUN_LOG["dir"], exist_ok=True)
-    head_desc = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
-                               text=True).stdout.strip()
+    return args
 
-    results = {}  # (bench, figure) -> {"base": [...], "head": [...]}
-    started = time.monotonic()
-    for bench in benches:
+
+def run_rounds(args, base, head):
+    """{(bench, figure): {"base": [...], "head": [...]}}, one value per side and round."""
+    results = {}
+    for bench in args.benches:
         fn = globals()[f"bench_{bench}"]
         rounds = args.rounds or default_rounds(bench, args.quick)
         for rnd in range(rounds):
@@ -439,28 +427,53 @@ def main():
                 log(f"{bench} round {rnd + 1}/{rounds}, {side.name}")
                 for fig, value in fn(side, args, rnd).items():
                     results.setdefault((bench, fig), {"base": [], "head": []})[side.name].append(value)
+    return results
 
-    print(f"\nchronik benchmarks side by side: base {base_commit[:7]} ({base.build}) vs head {head_desc} "
-          f"({head.build}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{os.cpu_count()} CPUs, {'--quick, ' if args.quick else ''}{(time.monotonic() - started) / 60:.1f} min; "
-          f"raw output in {RUN_LOG['dir']}\n")
+
+def print_table(args, results, title):
+    """Prints the Markdown table; returns True if every gated figure passed."""
+    print(title)
     print("Median of the rounds [min-max]; ratio = head/base of the medians. PASS: a throughput (higher) "
           f"drops by at most {BAND:.0%}, a time or cost (lower) rises by at most {BAND:.0%}.\n")
     print("| bench | figure | better | base | head | head/base | verdict |")
     print("|---|---|---|---|---|---|---|")
-    failed = False
-    for bench in benches:
+    passed = True
+    for bench in args.benches:
         rounds = args.rounds or default_rounds(bench, args.quick)
         for fig, direction, gated in FIGURES[bench]:
             got = results.get((bench, fig), {"base": [], "head": []})
             b = statistics.median(got["base"]) if got["base"] else None
             h = statistics.median(got["head"]) if got["head"] else None
             ratio, word = verdict(b, h, direction, gated, SLACK.get(fig, 0.0))
-            failed |= gated and word != "PASS"
+            passed &= not gated or word == "PASS"
             print(f"| {bench} (x{rounds}) | {fig} | {direction} | {fmt(got['base'])} | {fmt(got['head'])} | "
                   f"{ratio} | {word} |")
-    print(f"\n{'FAIL: a gated figure is outside the band or missing' if failed else 'PASS: every gated figure is within the band'}")
-    return 1 if failed else 0
+    print("\nPASS: every gated figure is within the band" if passed else
+          "\nFAIL: a gated figure is outside the band or missing")
+    return passed
+
+
+def main():
+    args = parse_args()
+    base_commit, base_root = base_worktree(args.base)
+    base = Side("base", base_root, os.path.join(base_root, "build-bench"))
+    head = Side("head", REPO, os.path.abspath(args.build_dir))
+    targets = sorted({t for b in args.benches for t in TARGETS[b]})
+    if not args.no_build:
+        build(base.root, base.build, targets)
+        build(head.root, head.build, targets)
+    warn_if_sources_differ(base_commit)
+    RUN_LOG["dir"] = os.path.join(head.build, "bench-compare", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(RUN_LOG["dir"], exist_ok=True)
+    head_desc = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
+                               text=True).stdout.strip()
+    started = time.monotonic()
+    results = run_rounds(args, base, head)
+    title = (f"\nchronik benchmarks side by side: base {base_commit[:7]} ({base.build}) vs head {head_desc} "
+             f"({head.build}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+             f"{'--quick, ' if args.quick else ''}{(time.monotonic() - started) / 60:.1f} min; "
+             f"raw output in {RUN_LOG['dir']}\n")
+    return 0 if print_table(args, results, title) else 1
 
 
 if __name__ == "__main__":
