@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "consensus/groups/host_group.h"
 
 namespace chronik::consensus {

@@ -2,7 +2,7 @@
 // Pure: the shell carries out what host_output lists.
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "consensus/groups/host_core.h"
 #include "consensus/groups/host_group.h"
 

@@ -1,0 +1,108 @@
+#include "tests/sim/host_disk.h"
+
+#include <set>
+
+namespace chronik::sim {
+namespace {
+
+using namespace consensus;
+
+// Forwards to a store that the disk owns (the core owns its reader, the disk its data).
+class store_reader final : public log_reader {
+ public:
+  explicit store_reader(const memory_storage& s) : s_(s) {}
+  std::expected<std::vector<entry>, log_errc> entries(log_index lo, log_index hi, std::uint64_t max_bytes) const override {
+    return s_.entries(lo, hi, max_bytes);
+  }
+  std::expected<term_id, log_errc> term(log_index i) const override { return s_.term(i); }
+  log_index first_index() const override { return s_.first_index(); }
+  log_index last_index() const override { return s_.last_index(); }
+  snapshot latest_snapshot() const override { return s_.latest_snapshot(); }
+  hard_state initial_hard_state() const override { return s_.initial_hard_state(); }
+  conf_state initial_conf_state() const override { return s_.initial_conf_state(); }
+
+ private:
+  const memory_storage& s_;
+};
+
+}  // namespace
+
+host_disk::store& host_disk::at(group_id group) {
+  auto& s = stores_[group.value];
+  if (!s) s = std::make_unique<store>();
+  return *s;
+}
+
+std::unique_ptr<log_reader> host_disk::reader(group_id group) { return std::make_unique<store_reader>(at(group).live); }
+
+std::vector<group_id> host_disk::recovered() const {
+  std::vector<group_id> out;
+  for (const auto& [id, s] : stores_)
+    if (s->durable.last_index().value > 0 || s->durable.persisted_hard_state() != hard_state{}) out.push_back(group_id{id});
+  return out;
+}
+
+const memory_storage* host_disk::durable(group_id group) const {
+  auto it = stores_.find(group.value);
+  return it == stores_.end() ? nullptr : &it->second->durable;
+}
+
+void host_disk::persist(memory_storage& s, const group_write& w) { s.persist(w.state, w.snap, w.entries); }
+
+void host_disk::submit(disk_batch b) { pending_.push_back(std::move(b)); }
+
+std::optional<disk_completion> host_disk::complete(rng& r) {
+  // A lying disk's cache writes back in the background, oldest first: only a crash in between
+  // loses what it acknowledged.
+  while (faults.lying && !volatile_.empty() && r.below(4) != 0) {
+    persist(at(volatile_.front().group).durable, volatile_.front());
+    volatile_.erase(volatile_.begin());
+  }
+  if (pending_.empty()) return std::nullopt;
+  disk_completion done;
+  std::vector<disk_batch> taken;
+  const auto take = [&] {
+    const std::size_t i = r.below(100) < faults.reorder_percent ? r.below(pending_.size()) : 0;
+    taken.push_back(std::move(pending_[i]));
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+  };
+  take();
+  if (!pending_.empty() && r.below(100) < faults.merge_percent) take();
+  const bool fail = faults.fail_per_mille > 0 && r.below(1000) < faults.fail_per_mille;
+  for (disk_batch& b : taken) {
+    done.batches.push_back(b.id);
+    for (group_write& w : b.writes) {
+      if (fail) {
+        volatile_.push_back(std::move(w));  // torn: it may or may not be there after a crash
+        continue;
+      }
+      store& s = at(w.group);
+      persist(s.live, w);
+      if (faults.lying) volatile_.push_back(std::move(w));
+      else persist(s.durable, w);
+    }
+  }
+  if (fail) done.append_failed = "simulated fdatasync failure";
+  return done;
+}
+
+void host_disk::crash(rng& r) {
+  // Unsynced writes in the order they reached the disk: acknowledged-but-volatile ones, then the
+  // batches still pending. A group's write lost takes its later writes with it.
+  for (disk_batch& b : pending_)
+    for (group_write& w : b.writes) volatile_.push_back(std::move(w));
+  pending_.clear();
+  std::set<std::uint64_t> torn;
+  for (group_write& w : volatile_) {
+    if (torn.contains(w.group.value)) continue;
+    if (r.below(2) == 0) {
+      torn.insert(w.group.value);
+      continue;
+    }
+    persist(at(w.group).durable, w);
+  }
+  volatile_.clear();
+  for (auto& [id, s] : stores_) s->live = s->durable;
+}
+
+}  // namespace chronik::sim
