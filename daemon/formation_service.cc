@@ -9,6 +9,7 @@
 namespace chronik::daemon {
 
 namespace {
+
 std::string new_cluster_id() {
   // 16 bytes from the kernel's CSPRNG, as hex: two founders never pick the same id.
   auto id = node_uuid::random();
@@ -22,23 +23,23 @@ metadata::bootstrap_config formation_service::bootstrap_timing(const node_config
                                     g.ticks(10ULL * g.probe_interval_ms)};
 }
 
-formation_service::formation_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg,
-                                     const node_uuid& uuid, metadata::formation restored, formation_actions actions,
+formation_service::formation_service(gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
+                                     metadata::formation restored, formation_actions actions,
                                      std::shared_ptr<spdlog::logger> log)
-    : timer_(io),
-      gossip_(gossip),
+    : gossip_(gossip),
       cfg_(cfg),
       uuid_(uuid),
       core_(bootstrap_timing(cfg), metadata::node_ref{cfg.node_id.value, uuid.hex()}, std::move(restored), new_cluster_id),
       actions_(std::move(actions)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      tick_(std::chrono::milliseconds(cfg.gossip.tick_ms)) {}
+
+formation_service::~formation_service() { stop(); }
 
 void formation_service::start() {
+  if (started_ || stopped_) return;
+  started_ = true;
   drain();  // the restored state: re-announce it, and restart a member's group (property 3)
-  timer_.expires_after(std::chrono::milliseconds(cfg_.gossip.tick_ms));
-  timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec && !stopped_) on_tick();
-  });
 }
 
 void formation_service::joined(const std::string& cluster_id, std::vector<metadata::node_ref> voters) {
@@ -64,10 +65,7 @@ void formation_service::announce() {
              storage_failed_ ? " (storage failed)" : "");
 }
 
-void formation_service::stop() {
-  stopped_ = true;
-  timer_.cancel();
-}
+void formation_service::stop() { stopped_ = true; }
 
 std::vector<metadata::peer_view> formation_service::view() const {
   std::vector<metadata::peer_view> out;
@@ -82,14 +80,13 @@ std::vector<metadata::peer_view> formation_service::view() const {
   return out;
 }
 
-void formation_service::on_tick() {
+// The coordinator's logical clock advances one tick per gossip tick_ms (its timeouts are counted
+// in those ticks, bootstrap_timing); slots a stalled loop missed are skipped (node_clock.h).
+void formation_service::tick(std::chrono::steady_clock::time_point now) {
+  if (!started_ || stopped_ || !tick_.due(now)) return;
   core_.observe(view());
   core_.tick();
   drain();
-  timer_.expires_at(timer_.expiry() + std::chrono::milliseconds(cfg_.gossip.tick_ms));
-  timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec && !stopped_) on_tick();
-  });
 }
 
 void formation_service::drain() {

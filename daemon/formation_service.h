@@ -1,7 +1,8 @@
 // The shell around the bootstrap coordinator (metadata/core/bootstrap.h): on the Asio thread it
-// feeds the coordinator the gossip view every tick, and carries out its decisions in the order the
-// contract demands: persist the formation state (fsync), then announce it in gossip metadata, then
-// start, abandon or join the `__meta` group.
+// feeds the coordinator the gossip view every gossip tick, and carries out its decisions in the
+// order the contract demands: persist the formation state (fsync), then announce it in gossip
+// metadata, then start, abandon or join the `__meta` group. It has no timer: the node's one tick
+// loop (daemon/node.h) calls tick(now), and the coordinator ticks once per gossip tick_ms.
 #pragma once
 
 #include <functional>
@@ -9,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <spdlog/logger.h>
 
 #include "daemon/config.h"
+#include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
@@ -30,10 +31,18 @@ struct formation_actions {
 
 class formation_service {
  public:
-  formation_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
+  formation_service(gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
                     metadata::formation restored, formation_actions actions, std::shared_ptr<spdlog::logger> log);
+  ~formation_service();  // stop()s
+  formation_service(const formation_service&) = delete;
+  formation_service& operator=(const formation_service&) = delete;
 
+  // Acts on the restored state: re-announces it, and restarts a member's group (docs/bootstrap.md
+  // property 3). The actions' targets must be started.
   void start();
+  // Runs every coordinator tick due by `now` (steady clock, read once by the node's loop).
+  void tick(std::chrono::steady_clock::time_point now);
+  // No tick or action runs after it; idempotent.
   void stop();
   const metadata::formation& state() const { return core_.state(); }
   const std::string& joining() const { return joining_; }
@@ -49,12 +58,10 @@ class formation_service {
   static metadata::bootstrap_config bootstrap_timing(const node_config& cfg);
 
  private:
-  void on_tick();
   void drain();
   void announce();
   std::vector<metadata::peer_view> view() const;
 
-  asio::steady_timer timer_;
   gossip::gossip_node& gossip_;
   const node_config& cfg_;
   node_uuid uuid_;
@@ -64,7 +71,9 @@ class formation_service {
   std::string joining_;
   std::string announced_;
   bool storage_failed_ = false;
+  bool started_ = false;
   bool stopped_ = false;
+  periodic tick_;  // one coordinator tick per gossip tick_ms
 };
 
 }  // namespace chronik::daemon

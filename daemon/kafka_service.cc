@@ -38,7 +38,6 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_
       log_(std::move(log)),
       dispatcher_(*this, log_),
       auto_create_rate_(cfg.auto_create_topics_max_per_second),
-      expiry_(io),
       random_(std::random_device{}()),
       groups_([&] {
         // The local preset skips Kafka's initial rebalance delay, as single-host clusters and tests want.
@@ -46,7 +45,8 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_
         c.member_id_seed = random_();
         return c;
       }()),
-      partition_timer_(io) {
+      partition_tick_(meta.timing().tick),
+      expiry_(expiry_interval) {
   meta_.on_applied([this](std::string_view command, const auto& r) {
     if (r) on_partition_records(*r);
     on_applied(command, r);
@@ -72,8 +72,15 @@ std::expected<void, std::string> kafka_service::start() {
   server_ = std::make_unique<kafka::kafka_server>(io_, sc, dispatcher_, log_);
   if (auto r = server_->start(); !r) return r;
   log_->info("kafka: listening on {}", cfg_.kafka_addr());
-  tick_partitions();
+  started_ = true;
   return {};
+}
+
+void kafka_service::tick(std::chrono::steady_clock::time_point now) {
+  if (!started_ || !*alive_) return;
+  last_tick_ = now;
+  if (partition_tick_.due(now)) tick_partitions(now);
+  if (expiry_.due(now)) expire_requests(now);
 }
 
 void kafka_service::stop() {
@@ -82,8 +89,7 @@ void kafka_service::stop() {
   // false and are dropped with their requests.
   validator_.stop();
   validator_.join();
-  expiry_.cancel();
-  partition_timer_.cancel();
+  started_ = false;
   if (server_) server_->stop();
   pending_.clear();
   manager_.reset();  // before `__meta` stops the host its groups run on
@@ -107,7 +113,7 @@ kafka::partition_manager* kafka_service::manager() {
   manager_ = std::make_unique<kafka::partition_manager>(*meta_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.
-    if (leader.value == cfg_.node_id.value) report_leaders();
+    if (leader.value == cfg_.node_id.value) report_leaders(last_tick_);
   });
   manager_->sync(meta_.state());
   return manager_.get();
@@ -130,27 +136,21 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
   for (const auto& ref : r.removed) m->remove(ref);
 }
 
-void kafka_service::tick_partitions() {
+void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
   // Group rebalances, session timeouts and waiting JoinGroup/SyncGroup answers run on this tick too.
-  groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch()).count());
+  groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   if (auto* m = manager()) {
     m->tick();
-    if (std::chrono::steady_clock::now() >= next_leader_report_) report_leaders();
+    if (now >= next_leader_report_) report_leaders(now);
   }
-  partition_timer_.expires_after(meta_.timing().tick);
-  partition_timer_.async_wait([this, alive = alive_](const asio::error_code& ec) {
-    if (!ec && *alive) tick_partitions();
-  });
 }
 
 // Leaders flow back (docs/metadata.md): a partition's leader records (leader, term) in `__meta`,
 // so that Metadata on every node, replica or not, points clients at it.
-void kafka_service::report_leaders() {
+void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
   constexpr auto repeat_after = std::chrono::seconds(1);
   auto* m = manager();
   if (m == nullptr) return;
-  const auto now = std::chrono::steady_clock::now();
   next_leader_report_ = now + repeat_after;
   for (auto g : m->groups()) {
     const auto* rep = m->find(g);
@@ -344,7 +344,6 @@ void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::
     return;
   }
   pending_.emplace(std::move(command), pending_command{req, slot, std::chrono::steady_clock::now() + timeout});
-  schedule_expiry();
 }
 
 void kafka_service::settle(request_state& req, std::size_t slot, topic_outcome outcome, std::string message) {
@@ -370,25 +369,17 @@ void kafka_service::on_applied(std::string_view command,
   }
 }
 
-void kafka_service::schedule_expiry() {
-  if (expiry_armed_ || pending_.empty()) return;
-  expiry_armed_ = true;
-  expiry_.expires_after(expiry_interval);
-  expiry_.async_wait([this, alive = alive_](const asio::error_code& ec) {
-    if (ec || !*alive) return;
-    expiry_armed_ = false;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (now < it->second.deadline) {
-        ++it;
-        continue;
-      }
-      auto p = std::move(it->second);
-      it = pending_.erase(it);
-      settle(*p.request, p.slot, topic_outcome::timed_out, "not applied within the request's timeout");
+// Requests whose commands were not applied within their timeout answer REQUEST_TIMED_OUT.
+void kafka_service::expire_requests(std::chrono::steady_clock::time_point now) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
     }
-    schedule_expiry();
-  });
+    auto p = std::move(it->second);
+    it = pending_.erase(it);
+    settle(*p.request, p.slot, topic_outcome::timed_out, "not applied within the request's timeout");
+  }
 }
 
 }  // namespace chronik::daemon

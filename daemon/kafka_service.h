@@ -6,6 +6,9 @@
 // leader); a request waits until the very bytes it proposed are applied here, and answers with the
 // outcome the state machine gave, which is the same on every replica.
 //
+// It has no timer: the node's one tick loop (daemon/node.h) calls tick(now), and the service runs
+// its partition groups' tick once per Raft tick period and checks request deadlines every 100 ms.
+//
 // Threading: everything runs on the io thread.
 #pragma once
 
@@ -21,12 +24,12 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
 #include "daemon/config.h"
 #include "daemon/meta_service.h"
+#include "daemon/node_clock.h"
 #include "kafka/handlers/broker_context.h"
 #include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
@@ -45,6 +48,10 @@ class kafka_service : public kafka::broker_context {
 
   // Binds the Kafka listener; the error is one log-ready line.
   std::expected<void, std::string> start();
+  // What is due by `now` (steady clock, read once by the node's loop): the partition groups and
+  // consumer groups once per Raft tick period, leadership reports, expired topic requests.
+  void tick(std::chrono::steady_clock::time_point now);
+  // Idempotent; nothing is ticked or answered after it.
   void stop();
 
   // kafka::broker_context
@@ -82,13 +89,13 @@ class kafka_service : public kafka::broker_context {
                    std::chrono::milliseconds timeout);
   void settle(request_state& req, std::size_t slot, kafka::topic_outcome outcome, std::string message);
   void on_applied(std::string_view command, const std::expected<metadata::apply_result, metadata::meta_errc>& r);
-  void schedule_expiry();
+  void expire_requests(std::chrono::steady_clock::time_point now);
   // Partition replicas (kafka/partition): created on the first use after `__meta` runs, fed by
   // `__meta`'s applied records, ticked by tick_partitions().
   kafka::partition_manager* manager();
   void on_partition_records(const metadata::apply_result& r);
-  void tick_partitions();
-  void report_leaders();
+  void tick_partitions(std::chrono::steady_clock::time_point now);
+  void report_leaders(std::chrono::steady_clock::time_point now);
   // `fenced`: nodes whose WAL failed (meta_service::storage_failed_nodes), offline everywhere.
   kafka::topic_info describe(const metadata::topic_record& t, const std::set<std::uint64_t>& fenced) const;
   std::size_t live_brokers() const;
@@ -100,8 +107,7 @@ class kafka_service : public kafka::broker_context {
   kafka::dispatcher dispatcher_;
   kafka::creation_rate_limit auto_create_rate_;  // auto_create_topics_max_per_second
   std::unique_ptr<kafka::kafka_server> server_;
-  asio::steady_timer expiry_;
-  bool expiry_armed_ = false;
+  bool started_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Produce validation off the io thread (broker_context::validate). One thread keeps the
   // answers in submission order; what waits for it is bounded by the listener's queued-bytes
@@ -112,7 +118,12 @@ class kafka_service : public kafka::broker_context {
   std::unique_ptr<kafka::partition_manager> manager_;
   // Consumer groups this node coordinates (kafka/groups); committed offsets live in memory here.
   kafka::group_coordinator groups_;
-  asio::steady_timer partition_timer_;
+  // Partition (Raft) ticks once per meta_timing tick, deadline sweeps every 100 ms, on the node
+  // loop's grid; the time of the loop's latest tick serves a leadership change between ticks
+  // (its report's repeat pause).
+  periodic partition_tick_;
+  periodic expiry_;
+  std::chrono::steady_clock::time_point last_tick_{};
   std::chrono::steady_clock::time_point next_leader_report_{};
   // Partition leaderships proposed to `__meta` and not applied yet: (group -> term), to propose
   // each at most once per second.
