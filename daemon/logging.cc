@@ -72,13 +72,13 @@ std::shared_ptr<spdlog::logger> module_logger(const std::string& module) {
   return logger;
 }
 
-gossip::log_sink make_log_sink(std::shared_ptr<spdlog::logger> logger) {
-  return [logger = std::move(logger)](gossip::log_level level, std::string_view text) {
+chronik::log_sink make_log_sink(std::shared_ptr<spdlog::logger> logger) {
+  return [logger = std::move(logger)](chronik::log_level level, std::string_view text) {
     switch (level) {
-      case gossip::log_level::debug: logger->debug("{}", text); break;
-      case gossip::log_level::info: logger->info("{}", text); break;
-      case gossip::log_level::warn: logger->warn("{}", text); break;
-      case gossip::log_level::error: logger->error("{}", text); break;
+      case chronik::log_level::debug: logger->debug("{}", text); break;
+      case chronik::log_level::info: logger->info("{}", text); break;
+      case chronik::log_level::warn: logger->warn("{}", text); break;
+      case chronik::log_level::error: logger->error("{}", text); break;
     }
   };
 }

@@ -8,6 +8,7 @@
 
 #include <spdlog/logger.h>
 
+#include "base/log_sink.h"
 #include "daemon/config.h"
 #include "gossip/core/types.h"
 
@@ -23,8 +24,8 @@ void init_logging(gossip::node_id node, log_level level);
 // Thread-safe.
 std::shared_ptr<spdlog::logger> module_logger(const std::string& module);
 
-// Adapts a spdlog logger to the sink a pure core logs through (gossip/core/types.h), so cores
+// Adapts a spdlog logger to the sink a pure core logs through (base/log_sink.h), so cores
 // stay free of spdlog.
-gossip::log_sink make_log_sink(std::shared_ptr<spdlog::logger> logger);
+chronik::log_sink make_log_sink(std::shared_ptr<spdlog::logger> logger);
 
 }  // namespace chronik::daemon

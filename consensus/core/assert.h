@@ -1,14 +1,4 @@
-// Always-on assertions for broken invariants (docs/design.md "Errors"): log the failure and abort,
-// in every build type. Expected failures use std::expected instead.
+// Forwarding header, kept only until the files still including it (consensus/groups, daemon's
+// services) move to base/assert.h; then it is deleted. New code includes base/assert.h.
 #pragma once
-
-#include <cstdio>
-#include <cstdlib>
-
-#define CHRONIK_ASSERT(cond, what)                                                              \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      std::fprintf(stderr, "invariant broken at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
-      std::abort();                                                                             \
-    }                                                                                           \
-  } while (0)
+#include "base/assert.h"  // IWYU pragma: export

@@ -2,7 +2,7 @@
 // (Raft paper §5.3, §5.4.2), snapshots to slow followers (§7) and leadership transfer.
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "consensus/core/raft.h"
 
 namespace chronik::consensus {

@@ -3,7 +3,7 @@
 // own term has committed, which closes the hole Ongaro described for single-server changes.
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "consensus/core/raft.h"
 
 namespace chronik::consensus {

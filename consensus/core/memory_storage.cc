@@ -1,6 +1,6 @@
 #include "consensus/core/memory_storage.h"
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "consensus/core/raft.h"
 
 namespace chronik::consensus {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 
 namespace chronik::consensus {
 

@@ -32,7 +32,7 @@
 #include "consensus/core/messages.h"
 #include "consensus/core/progress.h"
 #include "consensus/core/raft_log.h"
-#include "consensus/core/rng.h"
+#include "base/rng.h"
 #include "consensus/core/types.h"
 
 namespace chronik::consensus {

@@ -1,5 +1,5 @@
 // Value types of the Raft core: typed ids, log entries, hard state, configurations and snapshots.
-// Pure: standard library only (docs/design.md "Layout").
+// Pure: standard library and base/ only (docs/design.md "Layout").
 #pragma once
 
 #include <compare>
@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/log_sink.h"
 
 namespace chronik::consensus {
 
@@ -89,8 +91,5 @@ struct snapshot {
   bool empty() const { return meta.index.value == 0; }
   bool operator==(const snapshot&) const = default;
 };
-
-enum class log_level : std::uint8_t { debug, info, warn, error };
-using log_sink = std::function<void(log_level, std::string_view)>;
 
 }  // namespace chronik::consensus

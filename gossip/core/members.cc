@@ -2,7 +2,7 @@
 // with memberlist's merge semantics and Lifeguard's buddy refutation).
 #include <algorithm>
 
-#include "gossip/core/assert.h"
+#include "base/assert.h"
 #include "gossip/core/membership.h"
 
 namespace chronik::gossip {
@@ -12,7 +12,7 @@ namespace {
 // SWIM §4.2: what a member holds of another's incarnation only grows; every message that would
 // lower it was refused before this point, so a lower one here is a broken invariant.
 void raise_incarnation(member& mem, incarnation inc) {
-  CHRONIK_GOSSIP_ASSERT(inc >= mem.inc, "a member's incarnation moved back");
+  CHRONIK_ASSERT(inc >= mem.inc, "a member's incarnation moved back");
   mem.inc = inc;
 }
 
@@ -32,7 +32,7 @@ void membership::refute(incarnation accused) {
   member& me = members_.at(self_.id);
   // Every claim that reaches here passed incarnation_in_range or is below the ceiling itself
   // (on_alive), so the refutation fits and other members accept it.
-  CHRONIK_GOSSIP_ASSERT(std::max(me.inc.value, accused.value) < max_incarnation, "refutation past max_incarnation");
+  CHRONIK_ASSERT(std::max(me.inc.value, accused.value) < max_incarnation, "refutation past max_incarnation");
   me.inc.value = std::max(me.inc.value, accused.value) + 1;
   ++stats_.refutations;
   // Lifeguard §4.3: being suspected is a hint that we are the slow one.

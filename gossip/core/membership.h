@@ -22,8 +22,8 @@
 #include "gossip/core/broadcast_queue.h"
 #include "gossip/core/config.h"
 #include "gossip/core/messages.h"
-#include "gossip/core/rng.h"
 #include "gossip/core/suspicion.h"
+#include "base/rng.h"
 #include "gossip/core/types.h"
 
 namespace chronik::gossip {

@@ -1,5 +1,6 @@
-// Value types shared by the gossip core: typed ids, member states and the logging sink.
-// Pure: standard library only (docs/design.md "Layout").
+// Value types shared by the gossip core: typed ids and member states. The logging sink is
+// base/log_sink.h.
+// Pure: standard library and base/ only (docs/design.md "Layout").
 #pragma once
 
 #include <compare>
@@ -7,6 +8,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+
+#include "base/log_sink.h"
 
 namespace chronik::gossip {
 
@@ -36,11 +39,6 @@ using tick_count = std::uint64_t;
 enum class member_state : std::uint8_t { alive, suspect, dead, left };
 
 std::string_view to_string(member_state state);
-
-enum class log_level : std::uint8_t { debug, info, warn, error };
-
-// Cores log through a sink passed in by the shell (docs/design.md "Logging").
-using log_sink = std::function<void(log_level, std::string_view)>;
 
 }  // namespace chronik::gossip
 

@@ -31,10 +31,10 @@ void gossip_cluster::start_as(int i, std::uint32_t id, const std::vector<int>& s
   for (int s : seeds) seed_addrs.push_back(addr(s));
   gossip::self_identity self{gossip::node_id{id}, n.uuid, addr(i), std::move(meta), cluster_,
                              takeover == id_takeover::replace_dead_holder};
-  gossip::log_sink sink;
+  log_sink sink;
   // CHRONIK_SIM_TRACE=1 prints every core's log lines with the tick, for replaying a failed seed.
   if (std::getenv("CHRONIK_SIM_TRACE")) {
-    sink = [this, i](gossip::log_level, std::string_view text) {
+    sink = [this, i](log_level, std::string_view text) {
       std::printf("[t=%llu n=%d] %.*s\n", static_cast<unsigned long long>(net_.now()), i,
                   static_cast<int>(text.size()), text.data());
     };

@@ -26,7 +26,7 @@ gossip::config sim_config(gossip::config cfg) {
 
 // Random seed lists whose graph is connected: in a random order, each node names one earlier node,
 // sometimes two. Seeds may start later than the node naming them.
-std::vector<std::vector<int>> connected_seed_lists(gossip::rng& r, int n) {
+std::vector<std::vector<int>> connected_seed_lists(rng& r, int n) {
   std::vector<int> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   r.shuffle(order);

@@ -208,7 +208,7 @@ TEST(RaftSim, WipedVotersThatVoteAtOnceLoseCommittedEntries) {
 
 // A forged message whose term, or one of whose indexes, is past the ceilings (docs/raft.md
 // "Values that cannot wrap"), claiming to come from one member and addressed to another.
-consensus::message forged_message(gossip::rng& r, int n, std::uint64_t current_term) {
+consensus::message forged_message(rng& r, int n, std::uint64_t current_term) {
   using namespace consensus;
   constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
   const auto from = r.below(static_cast<std::uint64_t>(n));

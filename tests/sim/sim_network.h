@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "gossip/core/rng.h"
+#include "base/rng.h"
 
 namespace chronik::sim {
 
@@ -89,7 +89,7 @@ class sim_network {
 
   std::uint64_t now() const { return now_; }
   std::uint64_t sent() const { return sent_; }
-  gossip::rng& random() { return rng_; }
+  rng& random() { return rng_; }
 
  private:
   struct flight {
@@ -111,7 +111,7 @@ class sim_network {
     if (lossy && faults.loss_percent > 0 && rng_.below(100) < faults.loss_percent) return;
     enqueue(flight{to, from, std::move(p), true});
   }
-  gossip::rng rng_;
+  rng rng_;
   std::uint64_t now_ = 0;
   std::uint64_t order_ = 0;
   std::uint64_t sent_ = 0;
