@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "consensus/storage/crc32c.h"
+#include "base/crc32c.h"
 
 namespace chronik::consensus::frame {
 

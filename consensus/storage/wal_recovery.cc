@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "consensus/storage/crc32c.h"
+#include "base/crc32c.h"
 #include "consensus/storage/frame.h"
 #include "consensus/storage/snapshot_file.h"
 #include "consensus/storage/wal_impl.h"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "consensus/storage/crc32c.h"
+#include "base/crc32c.h"
 #include "consensus/storage/wal.h"
 
 namespace chronik::consensus::fuzz {
