@@ -6,7 +6,7 @@
 #include <climits>
 #include <utility>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "meta.pb.h"
 #include "metadata/meta_rules.h"
 #include "metadata/replica_assignment.h"

@@ -5,7 +5,7 @@
 #include <set>
 #include <utility>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 
 namespace chronik::metadata {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 
 namespace chronik::kafka {
 namespace {

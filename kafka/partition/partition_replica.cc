@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "kafka/protocol/batch_records.h"
 #include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/record_batch.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "kafka/protocol/wire.h"
 
 namespace chronik::kafka {

@@ -2,8 +2,8 @@
 
 #include <limits>
 
-#include "consensus/core/assert.h"
-#include "consensus/storage/crc32c.h"
+#include "base/assert.h"
+#include "base/crc32c.h"
 #include "kafka/protocol/wire.h"
 
 namespace chronik::kafka {

@@ -1,6 +1,6 @@
 #include "kafka/protocol/messages/heartbeat.h"
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 
 namespace chronik::kafka {
 
