@@ -211,7 +211,10 @@ figures("kafka",
         ("produce 1 record/request, 100 clients: requests/s", "higher", True),
         ("produce throughput, 1 KiB records: MB/s", "higher", True),
         ("produce latency at half of peak: p50 ms", "lower", True),
-        ("consume: MB/s", "higher", True),
+        # The bench measures one TCP stream's loopback bandwidth right before consuming, because on this
+        # machine it moves by 2x within a minute: consume as a share of it is the figure to gate on.
+        ("consume: share of loopback bandwidth", "higher", True),
+        ("consume: MB/s", "higher", False),
         ("produce 1 record/request, 1 client: p50 ms", "lower", False),
         ("produce 1 record/request, 100 clients: p50 ms", "lower", False),
         ("produce latency at half of peak: p99 ms", "lower", False),
@@ -249,6 +252,9 @@ def bench_kafka(side, args, _round):
                 got["produce latency at half of peak: p99 ms"] = float(p.group(2))
         elif name == "consume":
             got["consume: MB/s"] = float(number.group(1))
+            share = re.match(r"([\d.]+)x", cols[-1])
+            if share and len(cols) > 3:
+                got["consume: share of loopback bandwidth"] = float(share.group(1))
     return got
 
 
@@ -341,11 +347,27 @@ def result_fields(out):
 
 # --- running -------------------------------------------------------------------------------------
 
-RUN_LOG = {"dir": None, "n": 0}
+RUN_LOG = {"dir": None, "n": 0, "replay": None}
+
+
+def load_replay(directory):
+    """{(bench, side): [stdout, ...]} from the files capture() wrote, in the order they were written."""
+    queues = {}
+    for name in sorted(os.listdir(directory)):
+        m = re.match(r"\d+-(\w+)-(base|head)\.txt$", name)
+        if m:
+            with open(os.path.join(directory, name)) as f:
+                body = f.read().split("\n", 2)[2]  # after the command and exit lines
+            queues.setdefault((m.group(1), m.group(2)), []).append(body.rsplit("\n--- stderr ---\n", 1)[0])
+    return queues
 
 
 def capture(side, bench, cmd, ok_codes=(0,)):
-    """Runs one benchmark command of `side`, keeps its output in the log directory, returns stdout."""
+    """Runs one benchmark command of `side`, keeps its output in the log directory, returns stdout.
+    With --replay it returns the next kept output of that bench and side instead."""
+    if RUN_LOG["replay"] is not None:
+        queue = RUN_LOG["replay"].get((bench, side.name), [])
+        return queue.pop(0) if queue else ""
     RUN_LOG["n"] += 1
     path = os.path.join(RUN_LOG["dir"], f"{RUN_LOG['n']:03d}-{bench}-{side.name}.txt")
     log(f"{side.name}: {' '.join(shlex.quote(str(c)) for c in cmd)}")
@@ -403,6 +425,8 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="shorter durations per run (a smoke test, not a proof)")
     ap.add_argument("--seed-base", type=int, default=1000, help="gossip: round r uses seed SEED_BASE + r + 1")
     ap.add_argument("--no-build", action="store_true", help="use both builds as they are")
+    ap.add_argument("--replay", metavar="DIR", help="tabulate the raw output kept in DIR by an earlier call "
+                    "(give the same benches, --rounds and --quick) instead of running anything")
     args = ap.parse_intermixed_args()
     args.benches = args.benches or ALL
     unknown = [b for b in args.benches if b not in TARGETS]
@@ -455,6 +479,12 @@ def print_table(args, results, title):
 
 def main():
     args = parse_args()
+    if args.replay:
+        RUN_LOG["replay"] = load_replay(args.replay)
+        RUN_LOG["dir"] = args.replay
+        base, head = Side("base", "", "(replayed)"), Side("head", "", "(replayed)")
+        results = run_rounds(args, base, head)
+        return 0 if print_table(args, results, f"\nreplayed from {args.replay} (base {args.base})\n") else 1
     base_commit, base_root = base_worktree(args.base)
     base = Side("base", base_root, os.path.join(base_root, "build-bench"))
     head = Side("head", REPO, os.path.abspath(args.build_dir))
