@@ -100,7 +100,11 @@ def build(root, build_dir, targets):
         if not kind or kind.group(1) != "RelWithDebInfo":
             sys.exit(f"compare: {build_dir} is a {kind.group(1) if kind else '?'} build; both sides must be "
                      "RelWithDebInfo")
-    run(["cmake", "--build", build_dir, "-j2", "--target", *targets], stdout=subprocess.DEVNULL)
+    try:
+        run(["cmake", "--build", build_dir, "-j2", "--target", *targets], stdout=subprocess.DEVNULL)
+    except subprocess.CalledProcessError:
+        sys.exit(f"compare: building {' '.join(targets)} in {build_dir} failed (the compiler's errors are above); "
+                 "if someone is mid-edit in that tree, retry in a minute")
 
 
 def warn_if_sources_differ(base_commit):
