@@ -139,10 +139,15 @@ def bench_raft(side, args, _round):
     return got
 
 
+# The disk is shared with every build on the machine and its fsync rate moves by 2x from minute to
+# minute; storage_bench measures the raw fdatasync rate in the same run for that reason, so the gated
+# figures are the WAL's rates over that anchor (the bench's "vs raw" column), and appends/s are info.
 figures("storage",
-        ("wal group commit, 16 groups: appends/s", "higher", True),
-        ("wal group commit, 64 groups: appends/s", "higher", True),
-        ("wal group commit, 1 groups: appends/s", "higher", False),
+        ("wal group commit, 16 groups: appends/s vs raw fsyncs/s", "higher", True),
+        ("wal group commit, 64 groups: appends/s vs raw fsyncs/s", "higher", True),
+        ("wal group commit, 1 groups: appends/s vs raw fsyncs/s", "higher", False),
+        ("wal group commit, 16 groups: appends/s", "higher", False),
+        ("wal group commit, 64 groups: appends/s", "higher", False),
         ("wal fsync per append, 64 groups: appends/s", "higher", False),
         ("wal group commit, 64 groups: p50 us", "lower", False),
         ("raw 4 KiB pwrite + fdatasync: appends/s (anchor)", "higher", False))
@@ -153,13 +158,14 @@ def bench_storage(side, args, _round):
     extra = ["--seconds", "0.5", "--rounds", "1"] if args.quick else []
     out = capture(side, "storage", [side.bin("bench/storage/storage_bench"), "--dir", data, *extra])
     got = {}
-    row = r"^(.*?)\s+(\d+)\s+\[\d+-\d+\]\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+x\s*$"
+    row = r"^(.*?)\s+(\d+)\s+\[\d+-\d+\]\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x\s*$"
     for m in re.finditer(row, out, re.M):
         name = m.group(1).strip()
         if name.startswith("raw"):
             got["raw 4 KiB pwrite + fdatasync: appends/s (anchor)"] = float(m.group(2))
             continue
         got[f"{name}: appends/s"] = float(m.group(2))
+        got[f"{name}: appends/s vs raw fsyncs/s"] = float(m.group(6))
         got[f"{name}: p50 us"] = float(m.group(4))
     return got
 
