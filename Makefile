@@ -48,12 +48,13 @@ bench-gossip: build
 # make bench's benchmarks for commit BASE and the working tree (in $(BUILD)), interleaved in one call,
 # head/base against a 5% band (docs/performance.md "Comparing two commits"). BENCHES: a subset of
 # raft storage transport formation kafka load gossip; QUICK=1: shorter runs, a smoke test only.
+# Only the Kafka bench needs a bench package (etcd-server, its anchor).
 BASE ?=
 BENCHES ?=
 QUICK ?=
 bench-compare:
 	$(if $(BASE),,$(error usage: make bench-compare BASE=<commit> [BENCHES="raft storage"] [QUICK=1]))
-	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
+	$(if $(filter kafka,$(or $(BENCHES),kafka)),CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh)
 	bench/compare.sh $(BASE) --build-dir $(BUILD) $(if $(QUICK),--quick) $(BENCHES)
 
 # Long seeded simulation runs: SCALE multiplies every simulation's seed count.
