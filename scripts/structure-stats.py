@@ -4,6 +4,7 @@ table of docs/architecture.md).
 
     scripts/structure-stats.py COMMIT            one column of figures
     scripts/structure-stats.py BEFORE AFTER      before | after columns, e.g. 9c437d7 HEAD
+    scripts/structure-stats.py --arrows BEFORE AFTER   one column per figure, "before → after"
     (either may be WORKTREE: the working tree, tracked and untracked-but-not-ignored files)
 
 It reads files through git (ls-tree and cat-file), so no checkout is needed. Per module, and per
@@ -45,6 +46,7 @@ CORE_RULES = [
     "metadata/replica_assignment.*",    # replica placement, a pure function
     "consensus/groups/host_core*",      # the multi-Raft host's pure core (issue 14)
     "consensus/groups/host_types*",     # its vocabulary, plain data
+    "consensus/groups/disk_batch*",     # what the host core hands its disk, plain data
 ]
 CLOCKS = r"(?:std::chrono::)?(?:steady_clock|system_clock|high_resolution_clock|\w*clock\w*(?:::\w*clock\w*)?)"
 ALIAS = re.compile(r"using\s+(\w+)\s*=\s*std::chrono::(?:steady|system|high_resolution)_clock\b")
@@ -155,6 +157,8 @@ def label(commit):
 
 
 def main(argv):
+    arrows = "--arrows" in argv
+    argv = [a for a in argv if a != "--arrows"]
     if len(argv) not in (1, 2) or argv[0] in ("-h", "--help"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
@@ -171,9 +175,16 @@ def main(argv):
             print(f"| {n} | " + " | ".join(str(rows[n][k]) for k in keys) + " |")
         return 0
     (before, rb, _), (after, ra, _) = columns
+    empty = dict.fromkeys(keys, 0)
+    if arrows:
+        print(f"| module ({before} → {after}) | " + " | ".join(keys) + " |")
+        print("|---|" + "---|" * len(keys))
+        for n in names:
+            b, a = rb.get(n, empty), ra.get(n, empty)
+            print(f"| {n} | " + " | ".join(f"{b[k]} → {a[k]}" for k in keys) + " |")
+        return 0
     print("| module | " + " | ".join(f"{k} {before} | {k} {after}" for k in keys) + " |")
     print("|---|" + "---|" * (2 * len(keys)))
-    empty = dict.fromkeys(keys, 0)
     for n in names:
         b, a = rb.get(n, empty), ra.get(n, empty)
         print(f"| {n} | " + " | ".join(f"{b[k]} | {a[k]}" for k in keys) + " |")
