@@ -6,8 +6,8 @@
 
 BENCH names: raft storage transport formation kafka load gossip (default: all of `make bench`).
 
-It checks BASE_COMMIT out as a git worktree under /work/bench-base-<short> (outside the repository,
-inside ccache's base_dir), builds it there and the current working tree in DIR (both
+It checks BASE_COMMIT out as a git worktree beside the repository (/work/bench-base-<short> for
+/work/main: outside the repository, inside ccache's base_dir), builds it there and the current working tree in DIR (both
 RelWithDebInfo, -j2, only the targets the chosen benches need), then runs every chosen benchmark for
 both builds in one call, interleaved base, head, base, head, ... so that both see the same machine
 load, and prints one Markdown table of medians with the ratio head/base and a verdict against a 5%
@@ -75,7 +75,9 @@ class Side:
 def base_worktree(commit):
     full = subprocess.run(["git", "-C", REPO, "rev-parse", "--verify", f"{commit}^{{commit}}"], check=True,
                           capture_output=True, text=True).stdout.strip()
-    path = f"/work/bench-base-{full[:7]}"
+    # Beside the repository (/work/bench-base-<short> for /work/main): outside its tree, so its files are
+    # not the repository's, and inside ccache's base_dir at the same depth, so unchanged files hit.
+    path = os.path.join(os.path.dirname(REPO), f"bench-base-{full[:7]}")
     if os.path.isdir(path):
         head = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
         if head != full:
