@@ -313,8 +313,9 @@ def gossip_figures(quick):
             rows.append((f"N={n}: silent host: death seen by median survivor, s", "lower", False))
         rows.append((f"N={n}: payload bytes/s per node", "lower", True))
     if not quick:
-        rows += [(f"pause {d} s: nodes that declared the paused node dead (count)", "lower", False)
-                 for d in GOSSIP_PAUSES]
+        for d in GOSSIP_PAUSES:
+            rows += [(f"pause {d} s: nodes that declared the paused node dead (count)", "lower", False),
+                     (f"pause {d} s: nodes that suspected the paused node (count)", "lower", False)]
     return rows
 
 
@@ -346,9 +347,11 @@ def bench_gossip(side, args, rnd):
             out = capture(side, "gossip", [gb, "-n", GOSSIP_PAUSE_N, "--preset", "lan", "--port", 28100,
                                            "--pause-ms", d * 1000, "--server", side.bin("daemon/chronik-server")],
                           ok_codes=(0, 1))
-            m = re.search(r"nodes-that-declared-ext-dead=(\d+)", out)
-            if m:
-                got[f"pause {d} s: nodes that declared the paused node dead (count)"] = float(m.group(1))
+            for key, what in (("declared-ext-dead", "declared the paused node dead"),
+                              ("suspected-ext", "suspected the paused node")):
+                m = re.search(rf"nodes-that-{key}=(\d+)", out)
+                if m:
+                    got[f"pause {d} s: nodes that {what} (count)"] = float(m.group(1))
     return got
 
 
