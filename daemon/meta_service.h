@@ -1,15 +1,16 @@
 // The `__meta` group in chronik-server (issue 4; docs/metadata.md, docs/raft_host.md,
 // docs/transport.md): on the node's Asio thread it owns the Raft transport (whose KJ thread carries
-// the Cap'n Proto RPC), the multi-Raft host (WAL under <data_dir>/raft, one disk thread) and the
-// `__meta` state machine, and wires them together:
+// the Cap'n Proto RPC) and the multi-Raft host (WAL under <data_dir>/raft, one disk thread), and
+// wires them to the `__meta` node core (metadata/meta_node.h):
 //   host outbox -> transport.send;  transport inbound (posted to io) -> host.step;
-//   a steady timer ticks the host;  committed entries -> meta_state.apply / skip.
+//   tick(now) ticks the host and the core;  committed entries -> core.apply;
+//   the core's ready -> host.propose / propose_conf_change / compact and the callbacks.
 // Peers' RPC addresses come from the gossip members' NodeMeta and are refreshed every tick.
 //
-// On the `__meta` leader it also runs the controller (docs/design.md "Formation" property 5): it
-// registers every broker of the cluster, adds joiners as learners, promotes caught-up learners up
-// to meta_voters, and removes a wiped node's old replica before adding it again. At most one
-// configuration change is in flight at a time.
+// It is a shell (docs/design.md "Cores and shells"): the core decides what the controller
+// proposes and when, the one configuration change in flight, when a linearizable read is served
+// or has failed, when this node has joined, whether it is healthy and when to snapshot; this file
+// reads the clocks once per tick, moves bytes and carries the core's ready out.
 //
 // Threading: every member, including the destructor, runs on the io thread.
 #pragma once
@@ -35,7 +36,7 @@
 #include "daemon/node_identity.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
-#include "metadata/meta_controller.h"
+#include "metadata/meta_node.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::daemon {
@@ -102,6 +103,13 @@ class meta_service {
   void abandon_group(const metadata::formation& f);
   void join(const std::string& cluster_id);
 
+  // One tick of the `__meta` shell: gossip's members to the transport and the core, the Raft host's
+  // tick, the core's tick at `now`, and its ready carried out. `wall_now` dates gossip's member
+  // changes (member_snapshot::last_change is wall time). The node's tick loop calls it; until
+  // that loop exists, start() arms a timer of its own that calls it every timing().tick.
+  void tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall_now);
+  void tick(std::chrono::steady_clock::time_point now) { tick(now, std::chrono::system_clock::now()); }
+
   cluster_status status() const;
   // CRC-32C of the applied `__meta` state's canonical bytes (meta_state::snapshot), as 8 hex
   // digits: replicas that applied the same log agree on it, so the partition suite compares it
@@ -124,7 +132,7 @@ class meta_service {
   void on_applied(applied_fn fn) { applied_ = std::move(fn); }
   // Called after a `__meta` snapshot was installed here (partition groups must be re-synced).
   void on_restored(std::function<void()> fn) { restored_ = std::move(fn); }
-  const metadata::meta_state& state() const { return state_; }
+  const metadata::meta_state& state() const { return core_.state(); }
   const node_uuid& uuid() const { return uuid_; }
   // The latest a Raft tick ran after its due time, since start (io thread).
   std::chrono::milliseconds tick_late_max() const { return tick_late_max_; }
@@ -148,7 +156,7 @@ class meta_service {
   std::set<std::uint64_t> storage_failed_nodes() const;
   // Raft timing of this node's groups (the host ticks them all together).
   const meta_timing& timing() const { return timing_; }
-  const std::string& cluster_id() const { return cluster_id_; }
+  const std::string& cluster_id() const { return core_.cluster_id(); }
 
  private:
   std::expected<void, std::string> open_host();
@@ -157,16 +165,10 @@ class meta_service {
   void on_tick();
   void open_group(const std::string& cluster_id, consensus::conf_state initial, bool campaign);
   void apply(consensus::apply_batch&& b);
-  void refresh_peers();
-  std::vector<metadata::node_view> cluster_nodes() const;
-  void run_controller(const consensus::raft_status& st);
-  void check_joined(const consensus::raft_status& st);
-  void report_health();
-  void serve_reads();
-  void expire_reads();
-  void maybe_snapshot();
+  std::vector<metadata::member_info> refresh_peers(std::chrono::system_clock::time_point wall_now);
+  void carry_out();
   // meta_storage.cc: a fenced host is probed, then reopened from disk (docs/storage.md).
-  void watch_storage();
+  void watch_storage(std::chrono::steady_clock::time_point now);
   void reopen_storage();
 
   asio::io_context& io_;
@@ -181,40 +183,19 @@ class meta_service {
 
   std::unique_ptr<consensus::raft_transport> transport_;
   std::unique_ptr<consensus::raft_host> host_;
-  metadata::meta_state state_;
+  metadata::meta_node core_;  // the `__meta` state and every decision about it
 
-  std::string cluster_id_;
-  bool group_running_ = false;
   bool campaign_pending_ = false;
-  bool joining_ = false;  // asked to join; waiting to be listed in the configuration
   bool stopped_ = false;
   std::map<std::uint64_t, std::pair<std::string, std::string>> peers_;  // id -> (rpc addr, uuid)
   std::map<std::uint64_t, consensus::node_liveness> liveness_;          // as last told to the host
-
-  // Controller bookkeeping (leader only): the last conf change proposed, and until when each
-  // broker's last record (registration or state) is not proposed again.
-  std::uint64_t cc_index_ = 0;
-  std::uint64_t cc_term_ = 0;
-  std::chrono::steady_clock::time_point next_controller_run_{};
-  std::map<std::uint64_t, std::chrono::steady_clock::time_point> proposed_at_;
-
-  // ReadIndex requests by context: waiting for the leader's answer (index 0), then for `applied`
-  // to reach the answer's index.
-  struct pending_read {
-    read_fn done;
-    std::chrono::steady_clock::time_point deadline;
-    std::uint64_t index = 0;
-  };
-  std::map<std::string, pending_read> reads_;
-  std::uint64_t next_read_ = 0;
-  std::uint64_t snapshot_index_ = 0;  // the last snapshot taken or installed here
+  std::map<std::uint64_t, read_fn> reads_;  // callers of read_linearizable, by the core's read id
 
   joined_fn joined_;
   health_fn health_;
   applied_fn applied_;
   std::function<void()> restored_;
   std::function<void()> host_reset_;
-  std::optional<std::pair<bool, std::string>> last_health_;
 
   // Disk faults (meta_storage.cc).
   std::set<std::uint64_t> fenced_peers_;  // peers whose gossip says their WAL failed, every tick

@@ -26,8 +26,7 @@ std::set<std::uint64_t> meta_service::storage_failed_nodes() const {
   return out;
 }
 
-void meta_service::watch_storage() {
-  const auto now = std::chrono::steady_clock::now();
+void meta_service::watch_storage(std::chrono::steady_clock::time_point now) {
   if (!fenced_) {
     fenced_ = true;
     next_storage_probe_ = now + storage_probe_interval;
@@ -60,23 +59,19 @@ void meta_service::reopen_storage() {
   if (host_reset_) host_reset_();  // partition replicas go before the host they run on
   host_.reset();                   // releases the WAL's lock for the new host
   liveness_.clear();
-  snapshot_index_ = 0;
-  state_ = metadata::meta_state{};
-  cc_index_ = cc_term_ = 0;
-  proposed_at_.clear();
-  auto reads = std::move(reads_);
-  reads_.clear();
-  for (auto& [context, read] : reads) read.done(false);
+  core_.reset();  // a fresh state machine; pending reads fail
+  carry_out();
   if (auto r = open_host(); !r) {
     log_->critical("storage: {}; exiting so that the node is restarted", r.error());
     if (storage_lost_) storage_lost_(r.error());
     return;
   }
   fenced_ = false;
-  const bool was_running = group_running_;
-  group_running_ = false;
+  const bool was_running = core_.running();
+  const std::string cluster_id = core_.cluster_id();
+  core_.close_group();
   campaign_pending_ = false;
-  if (was_running) open_group(cluster_id_, consensus::conf_state{}, false);
+  if (was_running) open_group(cluster_id, consensus::conf_state{}, false);
   log_->warn("storage: WAL reopened, {} groups recovered; this node serves again", host_->recovered_groups().size());
   if (storage_) storage_(false);
 }

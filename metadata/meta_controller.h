@@ -1,9 +1,9 @@
 // The `__meta` controller's decisions (docs/design.md "Formation" properties 5 and 6;
 // docs/metadata.md "Controller"), as a pure function: given what the leader knows (the replicated
 // broker registry, the Raft configuration and progress, and SWIM's view of every node), it returns
-// the records to propose and at most one configuration change. daemon/meta_service.cc runs it on
-// the leader and proposes the plan; the rules are unit-tested here without a network
-// (tests/unit/meta_controller_test.cc).
+// the records to propose and at most one configuration change. The `__meta` node core
+// (meta_node.h) runs it on the leader and paces what it proposes; the rules are unit-tested here
+// without a network (tests/unit/meta_controller_test.cc).
 //
 // Why one configuration change at a time: the core applies single-server changes only, each
 // after the previous one committed (Raft dissertation §4.1), so the plan names the single most
