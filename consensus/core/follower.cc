@@ -81,6 +81,15 @@ void raft::handle_quiesce_heartbeat(const message& m) {
 
 void raft::handle_snapshot_chunk(const message& m) {
   const log_index index = m.snap_meta.index;
+  // §7 InstallSnapshot step 6: a log that already holds the snapshot's last entry (same index and
+  // term) keeps it and everything after it; only the commit index moves. Replacing the log would
+  // drop entries past the snapshot that this replica may already have acknowledged (a snapshot
+  // sent after a rejected probe can overtake the appends that caught us up), and a leader may
+  // have counted them for commit.
+  if (index > log_.committed() && log_.match_term(index, m.snap_meta.term)) {
+    log_.commit_to(index);
+    incoming_snapshot_.reset();
+  }
   if (index <= log_.committed()) {
     // We already have everything the snapshot covers; let the leader move on.
     message r{message_type::append_response, self_, m.from, term_};
