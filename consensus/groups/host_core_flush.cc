@@ -16,7 +16,12 @@ entry meta_only(const entry& e) { return entry{e.term, e.index, e.type, {}}; }
 group_write split(group_id group, ready& rd, held_ready& held) {
   held.stub.hard_state_update = rd.hard_state_update;
   if (!rd.entries.empty()) held.stub.entries.push_back(meta_only(rd.entries.back()));
-  if (!rd.committed_entries.empty()) held.stub.committed_entries.push_back(meta_only(rd.committed_entries.back()));
+  // advance() needs the first and last committed index handed out (raft.h contract, step d),
+  // not the payloads, which go to the owner.
+  if (!rd.committed_entries.empty()) {
+    held.stub.committed_entries.push_back(meta_only(rd.committed_entries.front()));
+    if (rd.committed_entries.size() > 1) held.stub.committed_entries.push_back(meta_only(rd.committed_entries.back()));
+  }
   if (rd.snapshot_update) {
     held.stub.snapshot_update = snapshot{rd.snapshot_update->meta, {}};
     held.apply.snap = rd.snapshot_update;  // the owner installs it too; snapshots are rare
@@ -181,7 +186,7 @@ void host_core::attach_deferred_states(disk_batch& batch) {
     batch.writes.push_back(group_write{g->id, g->deferred_state, {}, std::nullopt});
     g->deferred_state.reset();
     g->in_flight = batch.id;
-    g->held = held_ready{};
+    g->held.reset();  // no ready of the core belongs to this write: nothing to advance
   }
   deferred_.clear();
 }

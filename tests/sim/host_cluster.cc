@@ -56,6 +56,7 @@ void host_cluster::create_groups(node& n) {
     const group_id id{group_base + static_cast<std::uint64_t>(g)};
     auto r = n.core->create_group(id, voters, sim_raft_config(), group_start::fresh, n.disk.reader(id));
     if (!r) violation("create_group failed: " + r.error().text);
+    else if (r->stored_snapshot) apply(n, *r->stored_snapshot);
   }
 }
 
@@ -148,13 +149,29 @@ void host_cluster::carry_out(node& n, host_output& out) {
     }
   }
   for (apply_batch& b : out.applies) apply(n, b);
+  // The owner snapshots its state machine now and then (Raft paper §7), so that lagging
+  // replicas catch up from a snapshot and the disk runs compaction operations.
+  for (int g = 0; g < opt_.groups; ++g) {
+    const auto gi = static_cast<std::size_t>(g);
+    if (n.applied[gi] < 30 || rng_.below(40) != 0) continue;
+    const log_index at{n.applied[gi] - rng_.below(10)};
+    auto r = n.core->compact(group_id{group_base + gi}, at, "state at " + std::to_string(at.value));
+    if (r) ++counts_.compactions;
+  }
 }
 
 void host_cluster::apply(node& n, apply_batch& b) {
   const std::size_t g = b.group.value - group_base;
   const std::string who = "node " + std::to_string(n.id.value) + " group " + std::to_string(b.group.value);
-  if (b.snap) n.applied[g] = std::max(n.applied[g], b.snap->meta.index.value);
   const memory_storage* durable = n.disk.durable(b.group);
+  if (b.snap) {
+    // Installed only once durable here: the durable log starts after it.
+    if (!n.disk.faults.lying && (durable == nullptr || durable->first_index() <= b.snap->meta.index)) {
+      violation(who + " installed snapshot " + std::to_string(b.snap->meta.index.value) + " before it was durable");
+    }
+    n.applied[g] = std::max(n.applied[g], b.snap->meta.index.value);
+    ++counts_.snapshots_installed;
+  }
   for (const entry& e : b.committed) {
     if (e.index.value != n.applied[g] + 1) {
       violation(who + " applied index " + std::to_string(e.index.value) + " after " + std::to_string(n.applied[g]));
@@ -186,7 +203,8 @@ void host_cluster::check_durable() {
       for (const auto& n : nodes_) {
         const memory_storage* d = n->disk.durable(id);
         const auto t = d ? d->term(log_index{index}) : std::unexpected(log_errc::unavailable);
-        if (t && t->value == te.first) ++copies;
+        // An index a durable snapshot covers is kept in it: snapshots hold only applied entries.
+        if ((t && t->value == te.first) || (d != nullptr && index < d->first_index().value)) ++copies;
       }
       if (copies < majority) {
         violation("acknowledged entry " + std::to_string(index) + " of group " + std::to_string(id.value) +
@@ -294,7 +312,23 @@ void host_cluster::converge(int ticks) {
     }
     run(1);
   }
-  violation("no convergence after healing within " + std::to_string(ticks) + " ticks");
+  std::string state;
+  for (int g = 0; g < opt_.groups; ++g) {
+    state += "\n    group " + std::to_string(group_base + static_cast<std::uint64_t>(g)) + ":";
+    for (const auto& n : nodes_) {
+      const auto st = n->core ? n->core->status(group_id{group_base + static_cast<std::uint64_t>(g)})
+                              : std::unexpected(host_error{});
+      if (!st) {
+        state += " [node " + std::to_string(n->id.value) + " down or fenced]";
+        continue;
+      }
+      state += " [node " + std::to_string(n->id.value) + " " + std::string(to_string(st->state)) + " term " +
+               std::to_string(st->term.value) + " commit " + std::to_string(st->commit.value) + " applied " +
+               std::to_string(n->applied[static_cast<std::size_t>(g)]) + " last " +
+               std::to_string(st->last_index.value) + (st->quiesced ? " quiesced" : "") + "]";
+    }
+  }
+  violation("no convergence after healing within " + std::to_string(ticks) + " ticks:" + state);
 }
 
 }  // namespace chronik::sim

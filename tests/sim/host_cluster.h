@@ -44,6 +44,8 @@ struct host_sim_counts {
   std::uint64_t disk_failures = 0;  // hosts fenced by a failed write
   std::uint64_t urgent_packets = 0;
   std::uint64_t batches = 0;
+  std::uint64_t compactions = 0;  // snapshots the owners asked for
+  std::uint64_t snapshots_installed = 0;  // from a leader or the disk at restart
 };
 
 class host_cluster {

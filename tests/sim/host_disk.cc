@@ -1,5 +1,6 @@
 #include "tests/sim/host_disk.h"
 
+#include <algorithm>
 #include <set>
 
 namespace chronik::sim {
@@ -69,10 +70,15 @@ std::optional<disk_completion> host_disk::complete(rng& r) {
   take();
   if (!pending_.empty() && r.below(100) < faults.merge_percent) take();
   const bool fail = faults.fail_per_mille > 0 && r.below(1000) < faults.fail_per_mille;
+  // A failure hits the append, or, when the batches carry operations, sometimes only those
+  // (the append is then durable; the host fences after handling it).
+  const bool has_ops = std::ranges::any_of(taken, [](const disk_batch& b) { return !b.ops.empty(); });
+  const bool op_fail = fail && has_ops && r.below(2) == 0;
+  const bool append_fail = fail && !op_fail;
   for (disk_batch& b : taken) {
     done.batches.push_back(b.id);
     for (group_write& w : b.writes) {
-      if (fail) {
+      if (append_fail) {
         volatile_.push_back(std::move(w));  // torn: it may or may not be there after a crash
         continue;
       }
@@ -81,9 +87,20 @@ std::optional<disk_completion> host_disk::complete(rng& r) {
       if (faults.lying) volatile_.push_back(std::move(w));
       else persist(s.durable, w);
     }
+    if (fail) continue;  // operations run after the append; a failed disk runs none
+    for (const disk_op& op : b.ops) run(op);
   }
-  if (fail) done.append_failed = "simulated fdatasync failure";
+  if (append_fail) done.append_failed = "simulated fdatasync failure";
+  if (op_fail) done.op_failed = "simulated snapshot write failure";
   return done;
+}
+
+void host_disk::run(const disk_op& op) {
+  if (op.op != disk_op::kind::snapshot_and_compact) return;  // the simulation removes no groups
+  store& s = at(op.group);
+  s.live.compact(op.snap.meta.index, op.snap.data, op.snap.meta.conf);
+  // A lying disk's durable log may lag behind the snapshot: its compaction is lost with the cache.
+  if (!faults.lying) s.durable.compact(op.snap.meta.index, op.snap.data, op.snap.meta.conf);
 }
 
 void host_disk::crash(rng& r) {

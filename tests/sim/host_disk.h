@@ -2,6 +2,7 @@
 // production host_core's disk batches, completes them late, in any order and several at once,
 // fails some, and on a crash keeps only what was synced plus any subset of what was not (the
 // contract of docs/storage.md "Disk faults": an unacknowledged write may or may not survive).
+// Snapshot-and-compact operations run after a batch's append, as on the disk thread.
 //
 // Each group's storage is a memory_storage (the consensus core's in-memory log_reader). `live` is
 // what readers see while the host runs; `durable` is what survives a crash. With an honest disk a
@@ -62,6 +63,7 @@ class host_disk {
   };
   store& at(consensus::group_id group);
   static void persist(consensus::memory_storage& s, const consensus::group_write& w);
+  void run(const consensus::disk_op& op);
 
   std::map<std::uint64_t, std::unique_ptr<store>> stores_;  // stable addresses for readers
   std::vector<consensus::disk_batch> pending_;               // submitted, not completed

@@ -27,6 +27,8 @@ struct tally {
     counts.disk_failures += c.counts().disk_failures;
     counts.urgent_packets += c.counts().urgent_packets;
     counts.batches += c.counts().batches;
+    counts.compactions += c.counts().compactions;
+    counts.snapshots_installed += c.counts().snapshots_installed;
   }
 };
 
@@ -59,11 +61,12 @@ void chaos(host_cluster& c, int ticks) {
 
 void report(const char* what, const tally& t) {
   std::printf("%s: %llu runs, %llu broken; %llu entries acknowledged, %llu crashes, %llu hosts fenced by a failed "
-              "write, %llu disk batches, %llu urgent outbox calls\n",
+              "write, %llu disk batches, %llu urgent outbox calls, %llu compactions, %llu snapshots installed\n",
               what, static_cast<unsigned long long>(t.runs), static_cast<unsigned long long>(t.broken),
               static_cast<unsigned long long>(t.counts.acked), static_cast<unsigned long long>(t.counts.crashes),
               static_cast<unsigned long long>(t.counts.disk_failures), static_cast<unsigned long long>(t.counts.batches),
-              static_cast<unsigned long long>(t.counts.urgent_packets));
+              static_cast<unsigned long long>(t.counts.urgent_packets), static_cast<unsigned long long>(t.counts.compactions),
+              static_cast<unsigned long long>(t.counts.snapshots_installed));
 }
 
 TEST(HostSim, NothingAcknowledgedIsLost) {
@@ -87,6 +90,7 @@ TEST(HostSim, NothingAcknowledgedIsLost) {
     EXPECT_GT(t.counts.acked, t.runs * 20);
     EXPECT_GT(t.counts.crashes, t.runs / 2);
     EXPECT_GT(t.counts.disk_failures, 0u);
+    EXPECT_GT(t.counts.snapshots_installed, 0u);
   }
 }
 
