@@ -166,6 +166,33 @@ TEST(host_core, entries_are_applied_only_after_their_write) {
   EXPECT_EQ(w.disk[0].writes[0].state->commit, *index);
 }
 
+TEST(host_core, a_deferred_commit_rides_with_another_groups_write) {
+  host_fixture h;
+  h.single_leader(10);
+  h.single_leader(11);
+  const auto index = h.core.propose(gid(10), "x");
+  ASSERT_TRUE(index);
+  host_output o = h.flush();
+  h.complete(o.disk[0]);
+  ASSERT_EQ(h.flush().applies.size(), 1u);  // "x" committed: group 10 now defers its commit index
+  ASSERT_TRUE(h.core.propose(gid(11), "y"));
+  host_output w = h.flush();
+  ASSERT_EQ(w.disk.size(), 1u);
+  const auto& writes = w.disk[0].writes;
+  const auto it = std::ranges::find(writes, gid(10), &group_write::group);
+  ASSERT_NE(it, writes.end());  // no fsync of its own: it joins a write that happens anyway
+  EXPECT_TRUE(it->entries.empty());
+  ASSERT_TRUE(it->state.has_value());
+  EXPECT_EQ(it->state->commit, *index);
+  // Its completion advances no ready of group 10 (none was taken for it) and releases nothing.
+  host_output done = h.complete(w.disk[0]);
+  EXPECT_EQ(count_group(done.sends, gid(10)), 0u);
+  EXPECT_TRUE(std::ranges::none_of(done.applies, [](const apply_batch& b) { return b.group == gid(10); }));
+  h.settle();
+  EXPECT_TRUE(h.core.idle());
+  EXPECT_EQ(h.stores.at(10)->persisted_hard_state().commit, *index);
+}
+
 TEST(host_core, persisted_names_the_last_entry_of_the_completed_write) {
   host_fixture h;
   h.single_leader(10);
