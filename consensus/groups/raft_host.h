@@ -31,7 +31,8 @@
 //
 // Idle cost: the host keeps a dirty list of groups touched by tick, step or a command and looks
 // only at those; all messages of one flush leave as ONE outbox call per destination node, so
-// heartbeats of any number of groups between two nodes cost one call per tick. Idle groups
+// heartbeats of any number of groups between two nodes cost one call per tick (heartbeats and
+// their answers are taken first and go in a call of their own: docs/raft_host.md). Idle groups
 // quiesce (raft_config::quiesce_after_ticks, docs/raft.md "Quiescence"): tick() visits only the
 // awake ones, so a quiesced group costs nothing per tick and sends no heartbeats. The owner feeds
 // its failure detector's view in through set_node_liveness(), which wakes the quiesced groups
