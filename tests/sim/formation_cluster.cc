@@ -3,8 +3,6 @@
 #include <algorithm>
 
 #include "metadata/core/formation_codec.h"
-#include "metadata/meta_commands.h"
-#include "metadata/meta_controller.h"
 
 namespace chronik::sim {
 
@@ -20,6 +18,7 @@ consensus::raft_config meta_raft_config() {
   return c;
 }
 std::uint32_t id_of(int i) { return static_cast<std::uint32_t>(i + 1); }
+constexpr std::uint64_t tick_ms = 10;  // one simulated tick
 }  // namespace
 
 formation_cluster::formation_cluster(std::uint64_t seed, int size, std::uint32_t expect, controller_settings ctl)
@@ -46,10 +45,9 @@ void formation_cluster::start(int i, const std::vector<int>& seeds, bool wiped) 
     n.raft_cluster.clear();
   }
   n.joining.clear();
-  n.state.reset();
-  n.proposed_until.clear();
-  n.cc_index = n.cc_term = 0;
-  n.down_since.clear();
+  n.meta.reset();
+  n.health.reset();
+  n.read.reset();
   gossip_.start(i, seeds, wiped, "starting");
   const metadata::node_ref self{id_of(i), gossip_.core(i).self().uuid};
   metadata::bootstrap_config cfg{expect_, 30, 200};
@@ -93,7 +91,8 @@ void formation_cluster::step_bootstrap(int i) {
     n.disk = *rd.persist;
   }
   if (rd.abandon_group) {
-    n.state.reset();
+    n.meta.reset();
+    n.read.reset();
     n.raft.reset();
     n.raft_disk.reset();
     n.raft_cluster.clear();
@@ -101,6 +100,7 @@ void formation_cluster::step_bootstrap(int i) {
   if (rd.join) {
     n.joining = *rd.join;
     start_group(i, *rd.join, {});  // a passive replica until the controller adds it
+    n.meta->set_joining(true);
   }
   if (rd.start_group) start_group(i, n.boot->state().cluster_id, n.boot->state().voters);
   gossip_.set_meta(i, meta_of(i));
@@ -115,7 +115,19 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
     n.raft_cluster = cluster;
   }
   // The state machine is rebuilt from the log: the core hands every committed entry over again.
-  n.state = std::make_unique<metadata::meta_state>();
+  // The production settings, but for the controller's targets; the sim never compacts its log, so
+  // no snapshot is ever due (raft_sim covers compaction and snapshot installs).
+  metadata::meta_node_config mc;
+  mc.self = consensus::node_id{id_of(i)};
+  mc.self_uuid = gossip_.core(i).self().uuid;
+  mc.meta_voters = ctl_.meta_voters;
+  mc.voter_replace_after = std::chrono::milliseconds(tick_ms * ctl_.voter_replace_after_ticks);
+  mc.snapshot_entries = std::uint64_t{1} << 40;
+  mc.read_timeout_ms = tick_ms * meta_raft_config().election_timeout_ticks_min;
+  n.meta = std::make_unique<metadata::meta_node>(std::move(mc));
+  n.meta->open_group(cluster);
+  n.health.reset();
+  n.read.reset();
   n.raft = std::make_unique<consensus::raft>(meta_raft_config(), consensus::node_id{id_of(i)}, *n.raft_disk,
                                              raft_net_.random().next());
   // The founder (lowest voter) campaigns at once: the group needs a leader, not a timeout.
@@ -130,93 +142,86 @@ void formation_cluster::step_raft(int i) {
     consensus::ready rd = n.raft->get_ready();
     n.raft_disk->persist(rd.hard_state_update, rd.snapshot_update, rd.entries);
     for (auto& m : rd.messages) raft_net_.send(i, static_cast<int>(m.to.value) - 1, raft_packet{n.raft_cluster, m});
-    for (const auto& e : rd.committed_entries) {
-      if (e.index <= n.state->applied_index()) continue;
-      if (e.type != consensus::entry_type::normal || e.data.empty()) {
-        n.state->skip(e.index);
-      } else {
-        (void)n.state->apply(e.index, e.data);  // a refused record is still applied, as an error
-      }
-    }
+    if (rd.snapshot_update) (void)n.meta->restore(*rd.snapshot_update);
+    // A refused record is still applied, as an error: the outcome matters to nobody here.
+    for (const auto& e : rd.committed_entries) (void)n.meta->apply(e);
+    for (const auto& rs : rd.read_states) n.meta->read_answered(rs.context, rs.index);
     n.raft->advance(rd);
   }
   if (n.raft->state() == consensus::role::leader) formed_.insert(n.raft_cluster);
-  // A joiner becomes a member once its group's configuration lists it.
-  const auto& conf = n.raft->conf();
-  const consensus::node_id me{id_of(i)};
-  const bool listed = std::find(conf.voters.begin(), conf.voters.end(), me) != conf.voters.end() ||
-                      std::find(conf.learners.begin(), conf.learners.end(), me) != conf.learners.end();
-  if (!n.joining.empty() && listed && n.boot->state().state != kind::member) {
-    n.boot->joined(n.raft_cluster, n.boot->state().voters);
-    n.disk = n.boot->state();
-    n.boot->advance();
-    gossip_.set_meta(i, meta_of(i));
-  }
 }
 
-// SWIM's view of this cluster's members and joiners from node i, as the controller sees it.
-std::vector<metadata::node_view> formation_cluster::cluster_view(int i) {
-  node& n = nodes_[i];
-  const std::uint64_t now = gossip_.net().now();
-  std::vector<metadata::node_view> out;
-  for (const auto& m : gossip_.core(i).members()) {
+// Gossip's members as node i sees them, decoded from the sim's meta ("expect|joining|formation").
+std::vector<metadata::member_info> formation_cluster::members_seen(int i) const {
+  const auto& core = gossip_.core(i);
+  std::vector<metadata::member_info> out;
+  for (const auto& m : core.members()) {
     const auto bar1 = m.meta.find('|');
     const auto bar2 = m.meta.find('|', bar1 + 1);
     if (bar1 == std::string::npos || bar2 == std::string::npos) continue;
-    const std::string joining = m.meta.substr(bar1 + 1, bar2 - bar1 - 1);
-    auto f = metadata::decode_formation(m.meta.substr(bar2 + 1));
-    const bool member = f && f->state == kind::member && f->cluster_id == n.raft_cluster;
-    if (!member && joining != n.raft_cluster) continue;
     const std::string addr = "sim-" + std::to_string(m.id.value);
-    metadata::node_view v{consensus::node_id{m.id.value}, m.uuid, addr + ":9092", addr + ":9093"};
-    v.relation = member ? metadata::cluster_relation::member : metadata::cluster_relation::joining;
-    const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
-    if (!down) {
-      n.down_since.erase(m.id.value);
-    } else {
-      const std::uint64_t since = n.down_since.try_emplace(m.id.value, now).first->second;
-      v.swim = metadata::swim_view::down;
-      v.down_for = std::chrono::milliseconds(10 * (now - since));
-    }
+    metadata::member_info v{consensus::node_id{m.id.value}, m.uuid, addr + ":9092", addr + ":9093"};
+    v.down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
+    v.since_change = std::chrono::milliseconds(tick_ms * (core.now() - m.state_changed_at));
+    if (auto f = metadata::decode_formation(m.meta.substr(bar2 + 1))) v.announced = *f;
+    v.joining_cluster = m.meta.substr(bar1 + 1, bar2 - bar1 - 1);
     out.push_back(std::move(v));
   }
   return out;
 }
 
-// The controller on the `__meta` leader (metadata/meta_controller.h), as daemon/meta_service.cc
-// runs it: records re-proposed per broker only after a pause, one configuration change at a time.
-void formation_cluster::control(int i) {
+// The shell's tick, as daemon/meta_service.cc runs it: observe, tick the core, carry out its ready.
+// Now and then the node also asks for a linearizable read (dissertation §6.4), remembering the
+// highest commit index any running replica of its cluster knows at that moment: a read served
+// as linearizable must see at least that much.
+void formation_cluster::tick_meta(int i) {
   node& n = nodes_[i];
-  if (!n.raft) return;
-  auto view = cluster_view(i);  // tracks down_since on every node, leader or not
-  if (n.raft->state() != consensus::role::leader) return;
-  const auto st = n.raft->status();
-  const std::uint64_t now = gossip_.net().now();
-  metadata::controller_input in;
-  in.self = consensus::node_id{id_of(i)};
-  in.state = &n.state->data();
-  in.conf = st.conf;
-  in.match = st.match;
-  in.commit = st.commit;
-  in.conf_change_in_flight = n.cc_term == st.term.value && n.cc_index > st.commit.value;
-  in.nodes = std::move(view);
-  in.meta_voters = ctl_.meta_voters;
-  in.voter_replace_after = std::chrono::milliseconds(10 * ctl_.voter_replace_after_ticks);
-  const auto plan = metadata::plan_controller(in);
-  auto due = [&](std::uint64_t id) {
-    auto& until = n.proposed_until[id];
-    if (now < until) return false;
-    until = now + 100;
-    return true;
-  };
-  for (const auto& reg : plan.registrations)
-    if (due(reg.id.value)) (void)n.raft->propose(metadata::commands::register_broker(reg));
-  for (const auto& sc : plan.state_changes)
-    if (due(sc.id.value)) (void)n.raft->propose(metadata::commands::set_broker_state(sc.id, sc.uuid, sc.state));
-  if (!plan.change) return;
-  if (auto r = n.raft->propose_conf_change(*plan.change); r) {
-    n.cc_index = r->value;
-    n.cc_term = st.term.value;
+  if (!n.meta || !n.raft) return;
+  metadata::meta_observation seen;
+  seen.raft = n.raft->status();
+  seen.members = members_seen(i);
+  n.meta->tick(tick_ms * gossip_.net().now(), std::move(seen));
+  if (!n.read && raft_net_.random().below(20) == 0) {
+    if (auto ticket = n.meta->request_read()) {
+      std::uint64_t committed = 0;
+      for (int j = 0; j < static_cast<int>(nodes_.size()); ++j)
+        if (running(j) && nodes_[j].raft && nodes_[j].raft_cluster == n.raft_cluster)
+          committed = std::max(committed, nodes_[j].raft->status().commit.value);
+      n.read = pending_read{ticket->id, committed};
+      n.raft->read_index(ticket->context);
+    }
+  }
+  carry_out(i);
+}
+
+void formation_cluster::carry_out(int i) {
+  node& n = nodes_[i];
+  auto rd = n.meta->take_ready();
+  for (auto& p : rd.proposals) (void)n.raft->propose(std::move(p.command));
+  if (rd.conf_change) {
+    if (auto r = n.raft->propose_conf_change(rd.conf_change->change); r) n.meta->conf_change_proposed(*r);
+  }
+  if (rd.snapshot) violation("node " + std::to_string(i) + ": a snapshot was offered, and the sim never compacts");
+  if (rd.health) n.health = *rd.health;
+  for (const auto& done : rd.reads) {
+    if (!n.read || n.read->id != done.id) {
+      violation("node " + std::to_string(i) + ": read " + std::to_string(done.id) + " completed but never asked for");
+      continue;
+    }
+    const std::uint64_t applied = n.meta->state().applied_index().value;
+    if (done.linearizable && applied < n.read->committed)
+      violation("node " + std::to_string(i) + ": a linearizable read at applied index " + std::to_string(applied) +
+                " missed index " + std::to_string(n.read->committed) + ", committed before it began");
+    ++(done.linearizable ? reads_linearizable_ : reads_failed_);
+    n.read.reset();
+  }
+  // A joiner becomes a member once its group's configuration lists it.
+  if (rd.joined && n.boot->state().state != kind::member) {
+    n.boot->joined(rd.joined->cluster_id, rd.joined->voters);
+    n.disk = n.boot->state();
+    n.boot->advance();
+    n.joining.clear();
+    gossip_.set_meta(i, meta_of(i));
   }
 }
 
@@ -233,7 +238,7 @@ void formation_cluster::run(std::uint64_t ticks) {
       if (!running(i) || gossip_.net().paused(i)) continue;
       step_bootstrap(i);
       step_raft(i);
-      control(i);
+      tick_meta(i);
     }
     if (formed_.size() > 1) violation("two clusters formed: " + *formed_.begin() + " and " + *formed_.rbegin());
   }
@@ -257,11 +262,12 @@ bool formation_cluster::formed_with_all_registered() const {
     if (cluster.empty()) cluster = n.disk.cluster_id;
     if (n.disk.cluster_id != cluster) return false;
     if (n.raft->state() == consensus::role::leader) leader = &n;
+    if (!n.health || !n.health->ready) return false;
   }
   if (!leader) return false;
   for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
     if (!running(i)) continue;
-    const auto* b = leader->state->broker(consensus::node_id{id_of(i)});
+    const auto* b = leader->meta->state().broker(consensus::node_id{id_of(i)});
     if (b == nullptr || b->uuid != gossip_.core(i).self().uuid || b->state != metadata::broker_state::alive) return false;
   }
   return true;
@@ -275,7 +281,7 @@ int formation_cluster::leader() const {
 
 const consensus::conf_state& formation_cluster::leader_conf() const { return nodes_[leader()].raft->conf(); }
 
-const metadata::meta_data& formation_cluster::leader_registry() const { return nodes_[leader()].state->data(); }
+const metadata::meta_data& formation_cluster::leader_registry() const { return nodes_[leader()].meta->state().data(); }
 
 std::string formation_cluster::describe() const {
   std::string out;
@@ -289,7 +295,10 @@ std::string formation_cluster::describe() const {
     out += metadata::encode_formation(n.boot->state()) + (n.joining.empty() ? "" : " joining " + n.joining);
     if (n.raft)
       out += " raft " + std::string(consensus::to_string(n.raft->state())) + " t" + std::to_string(n.raft->term().value) +
-             " registered " + std::to_string(n.state->brokers().size()) + " voters " + [&] {
+             " commit " + std::to_string(n.raft->status().commit.value) + " applied " +
+             std::to_string(n.meta->state().applied_index().value) + " registered " +
+             std::to_string(n.meta->state().brokers().size()) + " health " +
+             (n.health ? n.health->reason : "-") + " voters " + [&] {
                std::string v;
                for (auto id : n.raft->conf().voters) v += std::to_string(id.value) + ",";
                return v;

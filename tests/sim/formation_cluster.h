@@ -1,10 +1,12 @@
 // Gossip, bootstrap and the `__meta` Raft group together (docs/design.md "Testing", "Formation"): N
 // nodes each run a gossip core, a bootstrap core whose persisted state survives crashes, and, once
-// a member, a Raft core for `__meta` applying to the real `__meta` state machine. The Raft leader
-// runs the real controller (metadata/meta_controller.h): it registers brokers, marks those SWIM
-// says are down dead, adds joiners as learners, promotes them up to meta_voters and replaces voters
-// SWIM has confirmed dead for voter_replace_after (properties 5 and 6). Checks run after every
-// tick.
+// a member, a Raft core for `__meta` driving the production `__meta` node core (metadata/meta_node.h,
+// the same one daemon/meta_service.cc runs): it applies to the real state machine, and on the
+// leader runs the controller, which registers brokers, marks those SWIM says are down dead, adds
+// joiners as learners, promotes them up to meta_voters and replaces voters SWIM has confirmed dead
+// for voter_replace_after (properties 5 and 6); on a joiner it notices the join, and on every node
+// it judges health. This file is only a shell: it moves messages and time and carries out the
+// core's ready, as meta_service does. Checks run after every tick.
 #pragma once
 
 #include <map>
@@ -17,8 +19,7 @@
 #include "consensus/core/memory_storage.h"
 #include "consensus/core/raft.h"
 #include "metadata/core/bootstrap.h"
-#include "metadata/meta_controller.h"
-#include "metadata/meta_state.h"
+#include "metadata/meta_node.h"
 #include "tests/sim/gossip_cluster.h"
 
 namespace chronik::sim {
@@ -39,7 +40,8 @@ class formation_cluster {
   void run(std::uint64_t ticks);
   std::optional<std::uint64_t> run_until(const std::function<bool()>& pred, std::uint64_t max_ticks);
 
-  // Every running node is a member of one cluster whose leader has registered all of them.
+  // Every running node is a member of one cluster whose leader has registered all of them, and
+  // every running node's core judges itself healthy (a registered broker with a known leader).
   bool formed_with_all_registered() const;
   const metadata::formation& persisted(int i) const { return nodes_[i].disk; }
   bool running(int i) const { return gossip_.running(i); }
@@ -47,6 +49,9 @@ class formation_cluster {
   const std::vector<std::string>& violations() const { return violations_; }
   std::string describe() const;
   std::size_t clusters_formed() const { return formed_.size(); }
+  // Linearizable reads served, and reads that failed (timed out or refused by Raft), so far.
+  std::uint64_t reads_linearizable() const { return reads_linearizable_; }
+  std::uint64_t reads_failed() const { return reads_failed_; }
   // The `__meta` leader among running nodes, if any (-1 otherwise).
   int leader() const;
   // The leader's configuration and registry (leader() must be >= 0).
@@ -58,6 +63,10 @@ class formation_cluster {
     std::string cluster_id;
     consensus::message msg;
   };
+  struct pending_read {
+    std::uint64_t id = 0;
+    std::uint64_t committed = 0;  // the highest commit index of the cluster when it was asked
+  };
   struct node {
     metadata::formation disk;  // persisted formation state: survives crashes, not wipes
     std::unique_ptr<metadata::bootstrap> boot;
@@ -65,21 +74,18 @@ class formation_cluster {
     std::unique_ptr<consensus::raft> raft;
     std::string raft_cluster;     // the cluster whose `__meta` group runs here
     std::string joining;          // a cluster we asked to join
-    std::unique_ptr<metadata::meta_state> state;  // the applied `__meta` state
-    // Controller bookkeeping as leader: records per broker are not re-proposed before this tick,
-    // and the last configuration change proposed (one at a time).
-    std::map<std::uint64_t, std::uint64_t> proposed_until;
-    std::uint64_t cc_index = 0;
-    std::uint64_t cc_term = 0;
-    std::map<std::uint32_t, std::uint64_t> down_since;  // SWIM: member id -> tick first seen down
+    std::unique_ptr<metadata::meta_node> meta;  // the `__meta` node core: state and decisions
+    std::optional<metadata::health_verdict> health;  // as the core last reported it
+    std::optional<pending_read> read;                // one linearizable read at a time
   };
 
   std::string meta_of(int i) const;
   void step_bootstrap(int i);
   void start_group(int i, const std::string& cluster, const std::vector<metadata::node_ref>& voters);
   void step_raft(int i);
-  std::vector<metadata::node_view> cluster_view(int i);
-  void control(int i);
+  std::vector<metadata::member_info> members_seen(int i) const;
+  void tick_meta(int i);
+  void carry_out(int i);
   void check();
   void violation(const std::string& what) { violations_.push_back("tick " + std::to_string(gossip_.net().now()) + ": " + what); }
 
@@ -91,6 +97,8 @@ class formation_cluster {
   std::uint64_t next_cluster_id_ = 0;
   std::set<std::string> formed_;  // clusters whose `__meta` group elected a leader
   std::vector<std::string> violations_;
+  std::uint64_t reads_linearizable_ = 0;
+  std::uint64_t reads_failed_ = 0;
 };
 
 }  // namespace chronik::sim
