@@ -450,10 +450,41 @@ ready raft::get_ready() {
   rd.committed_entries = log_.next_committed(log_.applied(), cfg_.max_committed_bytes_per_ready);
   rd.read_states = std::move(read_states_);
   read_states_.clear();
+  handed_ = {true, rd.committed_entries.empty() ? log_index{} : rd.committed_entries.front().index,
+             rd.committed_entries.empty() ? log_index{} : rd.committed_entries.back().index,
+             rd.snapshot_update ? rd.snapshot_update->meta.index : log_index{}};
   return rd;
 }
 
+// The shell's side of the contract (raft.h, steps a to d), checked before advance() builds on it:
+// a broken step would mark unsynced entries durable or skip applying some, and Raft's safety
+// (§5.4, State Machine Safety) assumes neither happens.
+void raft::expect_ready_done(const ready& rd) const {
+  CHRONIK_EXPECTS(handed_.outstanding, "advance() answers the ready get_ready() returned, once");
+  const log_index c_first = rd.committed_entries.empty() ? log_index{} : rd.committed_entries.front().index;
+  const log_index c_last = rd.committed_entries.empty() ? log_index{} : rd.committed_entries.back().index;
+  CHRONIK_EXPECTS(c_first == handed_.committed_first && c_last == handed_.committed_last,
+                  "advance() gets the committed entries get_ready() handed out");
+  CHRONIK_EXPECTS((rd.snapshot_update ? rd.snapshot_update->meta.index : log_index{}) == handed_.snapshot,
+                  "advance() gets the snapshot get_ready() handed out");
+  CHRONIK_EXPECTS(rd.committed_entries.empty() || c_first == std::max(log_.applied(), handed_.snapshot).next(),
+                  "committed entries are handed out in order, none skipped");
+  if (!rd.entries.empty()) {
+    const entry& last = rd.entries.back();
+    const auto stored = storage_.term(last.index);
+    CHRONIK_EXPECTS(stored.has_value() && *stored == last.term, "the ready's entries are durable before advance()");
+  }
+  if (rd.snapshot_update) {
+    const auto stored = storage_.term(rd.snapshot_update->meta.index);
+    CHRONIK_EXPECTS(stored.has_value() && *stored == rd.snapshot_update->meta.term,
+                    "the ready's snapshot is durable before advance()");
+  }
+  CHRONIK_EXPECTS(c_last <= storage_.last_index(), "committed entries are applied only once durable locally");
+}
+
 void raft::advance(const ready& rd) {
+  expect_ready_done(rd);
+  handed_.outstanding = false;
   if (rd.hard_state_update) persisted_hard_state_ = *rd.hard_state_update;
   if (rd.snapshot_update) {
     log_.stable_snapshot_to(rd.snapshot_update->meta.index);

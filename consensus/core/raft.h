@@ -12,6 +12,14 @@
 //        and serve rd.read_states once the state machine has applied their index;
 //     d. call advance(rd).
 //  Entries are applied only once committed, and never before they are durable locally.
+//  advance(rd) asserts its side of this at the top (CHRONIK_EXPECTS; docs/design.md "Errors"):
+//     - rd is the ready the last get_ready() returned, answered once; readies are taken one at a
+//       time (the same committed entries and snapshot; entry payloads may be dropped from rd);
+//     - step a happened: rd's last entry and rd's snapshot are in the log_reader with their terms;
+//     - step c is safe: rd's committed entries are durable locally (at or below the reader's last
+//       index), and follow directly what the previous ready handed out, so none is skipped.
+//  advance() counts committed entries as applied once handed out: a shell may apply them after
+//  advance() returns, in order, as long as it applies them before acting on a later ready's.
 //  3. Quiescence (docs/raft.md "Quiescence"): while quiesced() the core ignores tick(), so the
 //     shell may stop calling it. The shell calls wake() when its failure detector (SWIM) says
 //     the group's leader() is dead; every command and every message that matters wakes the core
@@ -183,6 +191,7 @@ class raft {
   std::size_t quorum() const { return conf_.voters.size() / 2 + 1; }
   void send(message m);
   void log_line(log_level level, const std::string& text) const;
+  void expect_ready_done(const ready& rd) const;
 
   // quiescence (leader.cc and follower.cc)
   bool stays_quiesced(const message& m) const;
@@ -226,6 +235,14 @@ class raft {
   raft_config cfg_;
   node_id self_;
   const log_reader& storage_;
+  // What the last get_ready() handed out, so advance() can check it is answered by that ready.
+  struct handed_out {
+    bool outstanding = false;
+    log_index committed_first;  // 0 when the ready had no committed entries
+    log_index committed_last;
+    log_index snapshot;  // 0 when the ready had no snapshot
+  };
+  handed_out handed_;
   rng rng_;
   log_sink sink_;
   raft_log log_;

@@ -13,6 +13,17 @@ raft_log::raft_log(const log_reader& storage) : storage_(storage) {
   // Everything up to the snapshot was applied when the snapshot was taken.
   applied_ = storage_.first_index().prev();
   committed_ = std::max(committed_, applied_);
+  check_invariants();
+}
+
+void raft_log::check_invariants() const {
+  CHRONIK_ASSERT(applied_ <= committed_, "applied never passes committed (§5.4)");
+  CHRONIK_ASSERT(committed_ <= last_index(), "commit never points past the last index");
+  CHRONIK_ASSERT(unstable_.empty() || (unstable_.front().index == offset_ &&
+                                       unstable_.back().index.value == offset_.value + unstable_.size() - 1),
+                 "the unstable entries are contiguous from offset_, the stable/unstable boundary");
+  CHRONIK_ASSERT(!pending_snapshot_ || pending_snapshot_->meta.index < offset_,
+                 "an unpersisted snapshot lies below the unstable entries");
 }
 
 log_index raft_log::first_index() const {
@@ -72,18 +83,29 @@ std::optional<log_index> raft_log::maybe_append(log_index prev, term_id prev_ter
     truncate_and_append(std::move(entries));
   }
   commit_to(std::min(leader_commit, last_new));
+  check_invariants();
   return last_new;
 }
 
 log_index raft_log::append(std::vector<entry> entries) {
   if (entries.empty()) return last_index();
   CHRONIK_ASSERT(entries.front().index > committed_, "append below the commit index");
+  CHRONIK_EXPECTS(entries.front().index == last_index().next(), "a leader appends at the end of its log");
   truncate_and_append(std::move(entries));
+  check_invariants();
   return last_index();
 }
 
 void raft_log::truncate_and_append(std::vector<entry> entries) {
   const log_index from = entries.front().index;
+  CHRONIK_EXPECTS(from.value <= offset_.value + unstable_.size(), "appended entries leave no gap in the log");
+  // Terms never decrease along the log (§5.3): within the run, and from the entry it follows.
+  const std::optional<term_id> before = term(from.prev());
+  CHRONIK_EXPECTS(!before || *before <= entries.front().term, "an appended entry's term is not below its predecessor's");
+  for (std::size_t k = 1; k < entries.size(); ++k) {
+    CHRONIK_EXPECTS(entries[k].index == entries[k - 1].index.next(), "appended entries have consecutive indexes");
+    CHRONIK_EXPECTS(entries[k - 1].term <= entries[k].term, "terms never decrease along the log");
+  }
   if (from.value == offset_.value + unstable_.size()) {
     // Plain append after the unstable tail.
   } else if (from <= offset_) {
@@ -136,14 +158,15 @@ bool raft_log::maybe_commit(log_index i, term_id current) {
 
 void raft_log::commit_to(log_index i) {
   if (i <= committed_) return;
-  CHRONIK_ASSERT(i <= last_index(), "commit beyond the last index");
+  CHRONIK_EXPECTS(i <= last_index(), "commit beyond the last index");
   committed_ = i;
+  CHRONIK_ENSURES(applied_ <= committed_, "applied never passes committed");
 }
 
 void raft_log::applied_to(log_index i) {
   // A ready taken before a snapshot arrived may finish applying below it: nothing to do then.
   if (i <= applied_) return;
-  CHRONIK_ASSERT(i <= committed_, "applied beyond the commit index");
+  CHRONIK_EXPECTS(i <= committed_, "applied beyond the commit index");
   applied_ = i;
 }
 
@@ -162,18 +185,23 @@ void raft_log::stable_to(log_index i, term_id t) {
   if (unstable_[i.value - offset_.value].term != t) return;
   unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(i.value - offset_.value + 1));
   offset_ = i.next();
+  check_invariants();
 }
 
 void raft_log::stable_snapshot_to(log_index i) {
   if (pending_snapshot_ && pending_snapshot_->meta.index == i) pending_snapshot_.reset();
+  check_invariants();
 }
 
 void raft_log::restore(snapshot snap) {
-  // applied_ moves when the shell has installed the snapshot (advance).
+  // applied_ moves when the shell has installed the snapshot (advance). A snapshot at or below what
+  // was applied is never installed (§7: the follower keeps its log then), so commit moves forward.
+  CHRONIK_EXPECTS(snap.meta.index >= applied_, "an installed snapshot does not reach behind what was applied");
   committed_ = snap.meta.index;
   unstable_.clear();
   offset_ = snap.meta.index.next();
   pending_snapshot_ = std::move(snap);
+  check_invariants();
 }
 
 }  // namespace chronik::consensus

@@ -1,6 +1,13 @@
 // The Raft log as one node's core sees it: entries already durable (read through log_reader) plus
 // entries and at most one snapshot that the shell has not yet persisted ("unstable"), and the
 // commit and apply positions. Raft paper §5.3 (log matching) and §5.4 (commit rules).
+//
+// Invariants, asserted after every change (check_invariants):
+//   applied <= committed <= last index (§5.4: only what is committed is applied, and commit never
+//   points past the log); the unstable entries are contiguous and start at offset_, the first index
+//   not known durable, so [first, offset_) is stable and [offset_, last] is not; a pending snapshot
+//   lies below offset_. Terms never decrease along the log (§5.3: a leader appends entries of its
+//   own term after what it has), checked for every appended run against the entry before it.
 #pragma once
 
 #include <optional>
@@ -62,6 +69,7 @@ class raft_log {
 
  private:
   void truncate_and_append(std::vector<entry> entries);
+  void check_invariants() const;
   log_index find_conflict(const std::vector<entry>& entries) const;
 
   const log_reader& storage_;
