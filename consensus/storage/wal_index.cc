@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "base/assert.h"
+
 namespace chronik::consensus::detail {
 namespace {
 
@@ -62,12 +64,22 @@ std::uint64_t wal_index::live_entries(std::uint64_t segment) const {
   return it == live_.end() ? 0 : it->second;
 }
 
+void wal_index::check_group(const group_state& g) const {
+  CHRONIK_ASSERT(g.compacted <= g.last, "a group's compaction point never passes its last index");
+  CHRONIK_ASSERT(g.locs.size() <= g.last.value - g.compacted.value, "located entries lie in (compacted, last]");
+  CHRONIK_ASSERT(g.locs.empty() || g.first_present() != g.compacted.value + 1 ||
+                     g.locs.front().term >= g.compacted_term.value,
+                 "terms never decrease from the compaction point into the log");
+}
+
 void wal_index::pop_back(group_state& g) {
+  CHRONIK_ASSERT(live_entries(g.locs.back().segment) > 0, "a segment's live count never goes below zero");
   if (--live_[g.locs.back().segment] == 0) live_.erase(g.locs.back().segment);
   g.locs.pop_back();
 }
 
 void wal_index::pop_front(group_state& g) {
+  CHRONIK_ASSERT(live_entries(g.locs.front().segment) > 0, "a segment's live count never goes below zero");
   if (--live_[g.locs.front().segment] == 0) live_.erase(g.locs.front().segment);
   g.locs.pop_front();
 }
@@ -75,6 +87,7 @@ void wal_index::pop_front(group_state& g) {
 apply_result wal_index::apply(const proto::WalRecord& record, std::uint64_t segment,
                               std::uint64_t blob_offset, std::uint64_t blob_size,
                               std::uint64_t& blob_used) {
+  CHRONIK_EXPECTS(blob_used <= blob_size, "the blob bytes used so far fit in the blob");
   switch (record.body_case()) {
     case proto::WalRecord::kEntries:
       return apply_entries(record.entries(), segment, blob_offset, blob_size, blob_used);
@@ -142,6 +155,8 @@ apply_result wal_index::apply_entries(const proto::WalEntries& r, std::uint64_t 
   }
   live_[segment] += n;
   g.last = log_index{r.first_index() + n - 1};
+  check_group(g);
+  CHRONIK_ENSURES(blob_used <= blob_size, "entries never read past their blob");
   return {};
 }
 
@@ -157,6 +172,7 @@ apply_result wal_index::apply_truncate(group_state& g, std::uint64_t from) {
     --g.last.value;
   }
   g.last = log_index{from - 1};
+  check_group(g);
   return {};
 }
 
@@ -167,6 +183,12 @@ apply_result wal_index::apply_compact(group_state& g, std::uint64_t through, std
     return std::unexpected(fmt::format("compaction through {} with term {} but the entry has "
                                        "term {}", through, term, l->term));
   }
+  // The entry after the new compaction point may not have a lower term (Raft §5.3); checked here,
+  // as disk input, so check_group's assertion of the same rule can only catch our own bugs.
+  if (const entry_loc* next = g.loc(log_index{through + 1}); next != nullptr && next->term < term) {
+    return std::unexpected(fmt::format("compaction through {} with term {} but entry {} has term {}", through,
+                                       term, through + 1, next->term));
+  }
   if (through >= g.last.value) {
     while (!g.locs.empty()) pop_back(g);
     g.last = log_index{through};
@@ -175,6 +197,7 @@ apply_result wal_index::apply_compact(group_state& g, std::uint64_t through, std
   }
   g.compacted = log_index{through};
   g.compacted_term = term_id{term};
+  check_group(g);
   return {};
 }
 
@@ -217,6 +240,7 @@ apply_result wal_index::apply_checkpoint(const proto::WalCheckpoint& cp, bool ba
     g.compacted = log_index{p.compacted_index()};
     g.compacted_term = term_id{p.compacted_term()};
     g.last = log_index{p.last_index()};  // (compacted, last] missing until compacted away
+    check_group(g);
   }
   return {};
 }

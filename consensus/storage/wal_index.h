@@ -6,6 +6,12 @@
 // node believes and what a restarted node rebuilds cannot drift apart. apply() checks every rule
 // a valid log obeys and reports a broken one as text, because at recovery the input is whatever
 // the disk holds. Internal to consensus/storage; not thread-safe (wal.cc locks around it).
+//
+// What a successful apply() leaves true, asserted after every change (a broken one is a bug here,
+// not a bad disk): per group compacted <= last and the located entries lie inside (compacted,
+// last]; when they start right after the compaction point their first term is not below the
+// compacted term (terms never decrease, Raft §5.3); a segment's live count never goes below zero.
+// The caller must pass blob_used <= blob_size (asserted: a caller bug, not disk input).
 #pragma once
 
 #include <cstdint>
@@ -71,6 +77,7 @@ class wal_index {
                              std::uint64_t& blob_used);
   apply_result apply_truncate(group_state& g, std::uint64_t from);
   apply_result apply_compact(group_state& g, std::uint64_t through, std::uint64_t term);
+  void check_group(const group_state& g) const;
   void pop_back(group_state& g);
   void pop_front(group_state& g);
 
