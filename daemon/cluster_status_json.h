@@ -1,18 +1,44 @@
 // The /v1/cluster body (docs/operations.md "Reading the status"), built from plain copies that the
-// node gathers on the io thread once its linearizable read of `__meta` has finished or failed.
-// Pure: no I/O, no clock, so a unit test checks every field.
+// node gathers on the io thread once its linearizable read of `__meta` has finished or failed
+// (daemon/node.cc). Pure: no I/O, no clock, so a unit test checks every field.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/meta_service.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
 
 namespace chronik::daemon {
+
+struct broker_status {
+  std::uint64_t node_id = 0;
+  std::string uuid;
+  std::string kafka_address;
+  std::string rpc_address;
+  std::string state;  // alive, dead or draining, as `__meta` records it
+};
+
+// A copy of what this node knows of its cluster, for /v1/cluster and /health.
+struct cluster_status {
+  std::string cluster_id;      // empty while this node is not in a cluster
+  bool running = false;        // the `__meta` group is hosted here
+  std::uint64_t meta_leader = 0;  // 0: unknown
+  std::uint64_t term = 0;
+  std::uint64_t commit = 0;
+  std::uint64_t applied = 0;
+  std::string role;            // this node's Raft role in `__meta`
+  std::vector<std::uint64_t> voters;
+  std::vector<std::uint64_t> learners;
+  std::vector<broker_status> brokers;
+};
+
+// The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
+// brokers [{node_id, uuid, kafka_address, rpc_address, state}].
+nlohmann::json cluster_status_to_json(const cluster_status& s);
 
 struct cluster_view {
   cluster_status status;          // meta_service::status()

@@ -30,10 +30,11 @@ topic_outcome outcome_of(metadata::meta_errc e) {
 
 }  // namespace
 
-kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_service& meta,
+kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_raft& raft, meta_service& meta,
                              std::shared_ptr<spdlog::logger> log)
     : io_(io),
       cfg_(cfg),
+      raft_(raft),
       meta_(meta),
       log_(std::move(log)),
       dispatcher_(*this, log_),
@@ -55,7 +56,6 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, meta_
   meta_.on_restored([this] {
     if (auto* m = manager()) m->sync(meta_.state());
   });
-  meta_.on_host_reset([this] { manager_.reset(); });
 }
 
 kafka_service::~kafka_service() { stop(); }
@@ -92,7 +92,7 @@ void kafka_service::stop() {
   started_ = false;
   if (server_) server_->stop();
   pending_.clear();
-  manager_.reset();  // before `__meta` stops the host its groups run on
+  manager_.reset();  // before the node stops the host its groups run on
 }
 
 void kafka_service::validate(std::string records, kafka::batch_rules rules, validated_fn done) {
@@ -105,12 +105,12 @@ void kafka_service::validate(std::string records, kafka::batch_rules rules, vali
 }
 
 kafka::partition_manager* kafka_service::manager() {
-  if (manager_ || meta_.host() == nullptr || !*alive_) return manager_.get();
+  if (manager_ || raft_.host() == nullptr || !*alive_) return manager_.get();
   kafka::partition_manager_config pc;
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   pc.self_uuid = meta_.uuid().hex();
-  manager_ = std::make_unique<kafka::partition_manager>(*meta_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
+  manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.
     if (leader.value == cfg_.node_id.value) report_leaders(last_tick_);

@@ -1,6 +1,7 @@
 // The Kafka front end of chronik-server (docs/design.md "Kafka data path"; docs/kafka.md): the
 // listener on bind:kafka_port (kafka/server), the dispatcher and its handlers (kafka/handlers), and
-// this node's implementation of kafka::broker_context over `__meta` (daemon/meta_service.h).
+// this node's implementation of kafka::broker_context over `__meta` (daemon/meta_service.h). The
+// partition groups run on the node's Raft host (daemon/node_raft.h), lent by reference.
 //
 // Topic changes are `__meta` commands proposed from any node (a follower forwards them to the
 // leader); a request waits until the very bytes it proposed are applied here, and answers with the
@@ -30,6 +31,7 @@
 #include "daemon/config.h"
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
+#include "daemon/node_raft.h"
 #include "kafka/handlers/broker_context.h"
 #include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
@@ -41,7 +43,8 @@ namespace chronik::daemon {
 
 class kafka_service : public kafka::broker_context {
  public:
-  kafka_service(asio::io_context& io, const node_config& cfg, meta_service& meta, std::shared_ptr<spdlog::logger> log);
+  kafka_service(asio::io_context& io, const node_config& cfg, node_raft& raft, meta_service& meta,
+                std::shared_ptr<spdlog::logger> log);
   ~kafka_service() override;
   kafka_service(const kafka_service&) = delete;
   kafka_service& operator=(const kafka_service&) = delete;
@@ -53,6 +56,9 @@ class kafka_service : public kafka::broker_context {
   void tick(std::chrono::steady_clock::time_point now);
   // Idempotent; nothing is ticked or answered after it.
   void stop();
+  // The node is about to replace its Raft host (node::replace_host): the partition replicas on it
+  // go first. They come back from `__meta` on their next use, on the new host.
+  void drop_partitions() { manager_.reset(); }
 
   // kafka::broker_context
   std::int32_t node_id() const override;
@@ -102,6 +108,7 @@ class kafka_service : public kafka::broker_context {
 
   asio::io_context& io_;
   const node_config& cfg_;
+  node_raft& raft_;
   meta_service& meta_;
   std::shared_ptr<spdlog::logger> log_;
   kafka::dispatcher dispatcher_;

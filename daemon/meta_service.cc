@@ -8,6 +8,7 @@
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/assert.h"
 #include "consensus/storage/crc32c.h"
 #include "daemon/node_meta.h"
 #include "daemon/raft_state_dir.h"
@@ -44,31 +45,11 @@ std::uint64_t to_ms(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-nlohmann::json cluster_status_to_json(const cluster_status& s) {
-  nlohmann::json brokers = nlohmann::json::array();
-  for (const auto& b : s.brokers) {
-    brokers.push_back({{"node_id", b.node_id},
-                       {"uuid", b.uuid},
-                       {"kafka_address", b.kafka_address},
-                       {"rpc_address", b.rpc_address},
-                       {"state", b.state}});
-  }
-  return nlohmann::json{{"cluster_id", s.cluster_id.empty() ? nlohmann::json() : nlohmann::json(s.cluster_id)},
-                        {"meta_leader", s.meta_leader},
-                        {"term", s.term},
-                        {"commit", s.commit},
-                        {"applied", s.applied},
-                        {"role", s.role},
-                        {"voters", s.voters},
-                        {"learners", s.learners},
-                        {"brokers", std::move(brokers)}};
-}
-
 nlohmann::json meta_service::load_status() const {
   auto groups = nlohmann::json::object();
-  if (host_) {
-    for (consensus::group_id g : host_->groups()) {
-      if (auto st = host_->status(g)) groups[std::to_string(g.value)] = st->term.value;
+  if (const auto* host = raft_.host()) {
+    for (consensus::group_id g : host->groups()) {
+      if (auto st = host->status(g)) groups[std::to_string(g.value)] = st->term.value;
     }
   }
   const auto& m = gossip_.core().stats();
@@ -95,78 +76,29 @@ meta_timing meta_timing_for(gossip_preset preset) {
   return t;
 }
 
-meta_service::meta_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg,
-                           const node_uuid& uuid, std::shared_ptr<spdlog::logger> log)
-    : io_(io),
+meta_service::meta_service(node_raft& raft, gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
+                           std::shared_ptr<spdlog::logger> log)
+    : raft_(raft),
       gossip_(gossip),
       cfg_(cfg),
       uuid_(uuid),
       log_(std::move(log)),
       timing_(meta_timing_for(cfg.preset)),
-      timer_(io),
+      raft_tick_(timing_.tick),
       core_(core_config(cfg, uuid, timing_)) {}
 
 meta_service::~meta_service() { stop(); }
 
-std::expected<void, std::string> meta_service::start() {
-  consensus::transport_config tc = cfg_.preset == gossip_preset::local  ? consensus::transport_config::local()
-                                   : cfg_.preset == gossip_preset::wan ? consensus::transport_config::wan()
-                                                                        : consensus::transport_config::lan();
-  tc.self = node_id{cfg_.node_id.value};
-  tc.node_uuid = uuid_.hex();
-  tc.listen_address = cfg_.rpc_addr();
-  transport_ = std::make_unique<consensus::raft_transport>(io_, tc, log_);
-  transport_->on_receive([this, alive = alive_](consensus::inbound_batch&& b) {
-    // Posted to io by the transport; the service may be gone by the time it runs.
-    if (!*alive || !host_) return;
-    host_->step(b.from, std::move(b.messages));
-  });
-  if (auto r = transport_->start(); !r) {
-    return std::unexpected("raft transport: cannot listen on " + cfg_.rpc_addr() + ": " + r.error().text);
-  }
-
-  if (auto r = remove_discarded_raft_state(cfg_.data_dir); !r) {
-    transport_->stop();
-    return std::unexpected("raft host: " + r.error());
-  }
-  if (auto r = open_host(); !r) {
-    transport_->stop();
-    return r;
-  }
-  log_->info("raft: listening on {}, tick {} ms, recovered groups: {}", cfg_.rpc_addr(), timing_.tick.count(),
-             host_->recovered_groups().size());
-  schedule_tick();
-  return {};
-}
-
-std::expected<void, std::string> meta_service::open_host() {
-  consensus::host_config hc;
-  hc.self = node_id{cfg_.node_id.value};
-  hc.data_dir = cfg_.data_dir;
-  hc.rng_seed = std::hash<std::string>{}(uuid_.hex()) ^ cfg_.node_id.value;
-  auto outbox = [t = transport_.get()](node_id to, std::vector<consensus::group_message> msgs) {
-    t->send(to, std::move(msgs));
-  };
-  auto host = consensus::raft_host::open(io_, hc, outbox, log_);
-  if (!host) return std::unexpected("raft host: cannot open " + (cfg_.data_dir / "raft").string() + ": " + host.error().text);
-  host_ = std::move(*host);
-  return {};
-}
-
 // The node moves to another cluster: its Raft state belongs to one that never formed
-// (daemon/raft_state_dir.h), so the host is closed, the state discarded and a fresh host opened.
+// (daemon/raft_state_dir.h), so the node replaces its host with a fresh one over an empty state.
 bool meta_service::discard_raft_state_for(const std::string& cluster_id) {
-  if (host_reset_) host_reset_();  // partition replicas go before the host they run on
-  host_.reset();  // joins the disk thread
+  CHRONIK_ASSERT(replace_host_ != nullptr, "the node sets on_replace_host before the first tick");
+  auto replaced = replace_host_(true);
   liveness_.clear();  // the new host learns every node's liveness afresh
   core_.reset();      // pending reads fail: their answers will not come
   carry_out();
-  if (auto r = discard_raft_state(cfg_.data_dir); !r) {
-    log_->critical("__meta: cannot discard the Raft state for cluster {}: {}", cluster_id, r.error());
-    return false;
-  }
-  if (auto r = open_host(); !r) {
-    log_->critical("__meta: {}", r.error());
+  if (!replaced) {
+    log_->critical("__meta: cannot discard the Raft state for cluster {}: {}", cluster_id, replaced.error());
     return false;
   }
   return true;
@@ -175,18 +107,13 @@ bool meta_service::discard_raft_state_for(const std::string& cluster_id) {
 void meta_service::stop() {
   if (stopped_) return;
   stopped_ = true;
-  *alive_ = false;
   // Pending reads are dropped, not answered: their callers' objects may already be going away
   // (an admin request then sees a broken promise and answers "shutting down").
   reads_.clear();
-  timer_.cancel();
-  if (host_reset_) host_reset_();
-  host_.reset();  // joins the disk thread
-  if (transport_) transport_->stop();  // the KJ thread goes last
 }
 
 void meta_service::open_group(const std::string& cluster_id, conf_state initial, bool campaign) {
-  if (!host_) return;
+  if (raft_.host() == nullptr) return;
   if (core_.running()) {
     if (cluster_id != core_.cluster_id())
       log_->error("__meta: already running for cluster {}, not {}", core_.cluster_id(), cluster_id);
@@ -209,10 +136,12 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
       return;
     }
   }
-  const auto recovered = host_->recovered_groups();
+  auto* host = raft_.host();  // the one discard_raft_state_for opened, if it ran
+  if (host == nullptr) return;
+  const auto recovered = host->recovered_groups();
   const bool reopen = std::find(recovered.begin(), recovered.end(), meta_group_id) != recovered.end();
-  transport_->set_cluster_id(cluster_id);
-  auto r = host_->create_group(meta_group_id, std::move(initial), timing_.raft,
+  raft_.transport().set_cluster_id(cluster_id);
+  auto r = host->create_group(meta_group_id, std::move(initial), timing_.raft,
                                [this](consensus::apply_batch&& b) { apply(std::move(b)); });
   if (!r) {
     log_->error("__meta: cannot start group: {}", r.error().text);
@@ -236,11 +165,11 @@ void meta_service::start_group(const metadata::formation& f) {
 void meta_service::abandon_group(const metadata::formation&) {
   // R8: the cluster never formed and never can; its Raft state goes with it, so that this data
   // directory can found or join another cluster (docs/bootstrap.md).
-  if (!host_ || !core_.running()) return;
+  if (raft_.host() == nullptr || !core_.running()) return;
   const std::string abandoned = core_.cluster_id();
   core_.close_group();
   campaign_pending_ = false;
-  transport_->set_cluster_id({});
+  raft_.transport().set_cluster_id({});
   if (discard_raft_state_for(abandoned)) log_->warn("__meta: abandoned cluster {} and discarded its Raft state", abandoned);
 }
 
@@ -249,39 +178,31 @@ void meta_service::join(const std::string& cluster_id) {
   open_group(cluster_id, conf_state{}, false);
 }
 
-void meta_service::schedule_tick() {
-  timer_.expires_after(timing_.tick);
-  timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec && !stopped_) on_tick();
-  });
-}
-
-void meta_service::on_tick() {
-  // The Raft tick's own lateness: a busy io thread or host delays every election and heartbeat
-  // timer by this much (bench/load measures it).
-  const auto now = std::chrono::steady_clock::now();
-  tick_late_max_ = std::max(tick_late_max_, std::chrono::duration_cast<std::chrono::milliseconds>(now - timer_.expiry()));
-  tick(now, std::chrono::system_clock::now());
-  schedule_tick();
-}
-
 void meta_service::tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall_now) {
-  if (stopped_) return;
+  if (stopped_ || !raft_tick_.due(now)) return;
+  // The Raft tick's own lateness, which is the node loop's: a busy io thread or host delays every
+  // election and heartbeat timer by this much (bench/load measures it).
+  tick_late_max_ = std::max(tick_late_max_, raft_tick_.late());
+  run_tick(now, wall_now);
+}
+
+void meta_service::run_tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall_now) {
   metadata::meta_observation seen;
   seen.members = refresh_peers(wall_now);
-  if (host_ && host_->failed()) watch_storage(now);  // may reopen it: then it runs below
-  if (host_ && !host_->failed()) {
-    host_->tick();
+  if (raft_.host() != nullptr && raft_.host()->failed()) watch_storage(now);  // may replace it: then it runs below
+  auto* host = raft_.host();
+  if (host != nullptr && !host->failed()) {
+    host->tick();
     if (core_.running()) {
       if (campaign_pending_) {
-        auto r = host_->campaign(meta_group_id);
+        auto r = host->campaign(meta_group_id);
         // not_ready: the bootstrap entries are still on their way to disk; try next tick.
         if (r || r.error().code != consensus::host_errc::not_ready) campaign_pending_ = false;
       }
-      if (auto st = host_->status(meta_group_id)) seen.raft = std::move(*st);
+      if (auto st = host->status(meta_group_id)) seen.raft = std::move(*st);
     }
   }
-  if (host_ && host_->failed()) seen.storage_failure = host_->failure();
+  if (host != nullptr && host->failed()) seen.storage_failure = host->failure();
   core_.tick(to_ms(now), std::move(seen));
   carry_out();
 }
@@ -309,25 +230,26 @@ void meta_service::apply(consensus::apply_batch&& b) {
 // caller reads status(), kafka_service proposes): the ready is the core's no more by then.
 void meta_service::carry_out() {
   auto rd = core_.take_ready();
+  auto* host = raft_.host();
   for (auto& p : rd.proposals) {
-    if (!host_) break;
-    if (auto r = host_->propose(meta_group_id, std::move(p.command)); r) {
+    if (host == nullptr) break;
+    if (auto r = host->propose(meta_group_id, std::move(p.command)); r) {
       log_->info("controller: {} (index {})", p.what, r->value);
     } else {
       log_->warn("controller: cannot {}: {}", p.what, r.error().text);
     }
   }
-  if (rd.conf_change && host_) {
+  if (rd.conf_change && host != nullptr) {
     const auto& cc = rd.conf_change->change;
-    if (auto r = host_->propose_conf_change(meta_group_id, cc); r) {
+    if (auto r = host->propose_conf_change(meta_group_id, cc); r) {
       core_.conf_change_proposed(*r);
       log_->info("controller: {} node {} (index {})", rd.conf_change->reason, cc.node.value, r->value);
     } else {
       log_->warn("controller: cannot {} node {}: {}", rd.conf_change->reason, cc.node.value, r.error().text);
     }
   }
-  if (rd.snapshot && host_) {
-    if (auto r = host_->compact(meta_group_id, *rd.snapshot, core_.state().snapshot()); r) {
+  if (rd.snapshot && host != nullptr) {
+    if (auto r = host->compact(meta_group_id, *rd.snapshot, core_.state().snapshot()); r) {
       core_.snapshot_taken(*rd.snapshot);
       log_->info("__meta: snapshot at index {}, log compacted", rd.snapshot->value);
     } else {
@@ -349,15 +271,17 @@ void meta_service::carry_out() {
 }
 
 std::expected<void, std::string> meta_service::propose(std::string command) {
-  if (!host_ || !core_.running()) return std::unexpected("this node is not in a cluster yet");
-  if (auto r = host_->propose_anywhere(meta_group_id, std::move(command)); !r) return std::unexpected(r.error().text);
+  auto* host = raft_.host();
+  if (host == nullptr || !core_.running()) return std::unexpected("this node is not in a cluster yet");
+  if (auto r = host->propose_anywhere(meta_group_id, std::move(command)); !r) return std::unexpected(r.error().text);
   return {};
 }
 
 // Dissertation §6.4 (ReadIndex): the core decides whether and when the read is served; Raft
 // confirms the leader's commit index and hands the answer back in an apply batch.
 void meta_service::read_linearizable(read_fn done) {
-  if (!host_ || stopped_) {
+  auto* host = raft_.host();
+  if (host == nullptr || stopped_) {
     done(false);
     return;
   }
@@ -367,7 +291,7 @@ void meta_service::read_linearizable(read_fn done) {
     return;
   }
   reads_.emplace(ticket->id, std::move(done));
-  if (auto r = host_->read_index(meta_group_id, ticket->context); !r) core_.read_unsent(ticket->id);
+  if (auto r = host->read_index(meta_group_id, ticket->context); !r) core_.read_unsent(ticket->id);
   carry_out();
 }
 
@@ -388,7 +312,7 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
       info.joining_cluster = meta->joining_cluster;
       members.push_back(std::move(info));
     }
-    if (m.id.value == cfg_.node_id.value || !transport_) continue;
+    if (m.id.value == cfg_.node_id.value) continue;
     // A peer whose WAL failed leads and answers nothing (docs/storage.md "Disk faults"): its
     // replicas are offline for Metadata, and its groups' followers must elect as for a dead node.
     const bool fenced = meta && meta->storage_failed;
@@ -397,15 +321,15 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
     // "Quiescence"); the host acts only on changes.
     const auto liveness = down || fenced ? consensus::node_liveness::dead : consensus::node_liveness::alive;
     auto [known, inserted] = liveness_.try_emplace(m.id.value, liveness);
-    if (host_ && (inserted || known->second != liveness)) {
+    if (auto* host = raft_.host(); host != nullptr && (inserted || known->second != liveness)) {
       known->second = liveness;
-      host_->set_node_liveness(node_id{m.id.value}, liveness);
+      host->set_node_liveness(node_id{m.id.value}, liveness);
     }
     if (!meta || meta->rpc_addr.empty()) continue;
     auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);
     auto it = peers_.find(m.id.value);
     if (it != peers_.end() && it->second == want) continue;
-    transport_->set_peer(node_id{m.id.value}, want.first, want.second);
+    raft_.transport().set_peer(node_id{m.id.value}, want.first, want.second);
     peers_[m.id.value] = std::move(want);
   }
   return members;
@@ -419,8 +343,8 @@ cluster_status meta_service::status() const {
   cluster_status s;
   s.cluster_id = core_.cluster_id();
   s.running = core_.running();
-  if (host_ && core_.running()) {
-    if (auto st = host_->status(meta_group_id)) {
+  if (const auto* host = raft_.host(); host != nullptr && core_.running()) {
+    if (auto st = host->status(meta_group_id)) {
       s.meta_leader = st->leader.value;
       s.term = st->term.value;
       s.commit = st->commit.value;

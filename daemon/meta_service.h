@@ -1,8 +1,7 @@
 // The `__meta` group in chronik-server (issue 4; docs/metadata.md, docs/raft_host.md,
-// docs/transport.md): on the node's Asio thread it owns the Raft transport (whose KJ thread carries
-// the Cap'n Proto RPC) and the multi-Raft host (WAL under <data_dir>/raft, one disk thread), and
-// wires them to the `__meta` node core (metadata/meta_node.h):
-//   host outbox -> transport.send;  transport inbound (posted to io) -> host.step;
+// docs/transport.md): on the node's Asio thread it drives the node's Raft transport and multi-Raft
+// host (daemon/node_raft.h, owned by the node and lent by reference) for `__meta`, and wires them
+// to the `__meta` node core (metadata/meta_node.h):
 //   tick(now) ticks the host and the core;  committed entries -> core.apply;
 //   the core's ready -> host.propose / propose_conf_change / compact and the callbacks.
 // Peers' RPC addresses come from the gossip members' NodeMeta and are refreshed every tick.
@@ -10,7 +9,7 @@
 // It is a shell (docs/design.md "Cores and shells"): the core decides what the controller
 // proposes and when, the one configuration change in flight, when a linearizable read is served
 // or has failed, when this node has joined, whether it is healthy and when to snapshot; this file
-// reads the clocks once per tick, moves bytes and carries the core's ready out.
+// takes the node loop's clock readings, moves bytes and carries the core's ready out.
 //
 // Threading: every member, including the destructor, runs on the io thread.
 #pragma once
@@ -25,47 +24,21 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
 #include <spdlog/logger.h>
 
 #include "consensus/groups/raft_host.h"
-#include "consensus/transport/raft_transport.h"
+#include "daemon/cluster_status_json.h"
 #include "daemon/config.h"
+#include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
+#include "daemon/node_raft.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
 #include "metadata/meta_node.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::daemon {
-
-struct broker_status {
-  std::uint64_t node_id = 0;
-  std::string uuid;
-  std::string kafka_address;
-  std::string rpc_address;
-  std::string state;  // alive, dead or draining, as `__meta` records it
-};
-
-// A copy of what this node knows of its cluster, for /v1/cluster and /health.
-struct cluster_status {
-  std::string cluster_id;      // empty while this node is not in a cluster
-  bool running = false;        // the `__meta` group is hosted here
-  std::uint64_t meta_leader = 0;  // 0: unknown
-  std::uint64_t term = 0;
-  std::uint64_t commit = 0;
-  std::uint64_t applied = 0;
-  std::string role;            // this node's Raft role in `__meta`
-  std::vector<std::uint64_t> voters;
-  std::vector<std::uint64_t> learners;
-  std::vector<broker_status> brokers;
-};
-
-// The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
-// brokers [{node_id, uuid, kafka_address, rpc_address, state}].
-nlohmann::json cluster_status_to_json(const cluster_status& s);
 
 // Raft timing derived from the node's gossip preset: the tick period, and election timeout and
 // heartbeat in ticks (local 10 ms ticks, lan 50 ms, wan 100 ms; election 10-20 ticks, heartbeat 1).
@@ -83,7 +56,12 @@ class meta_service {
   // leader is known; otherwise `reason` says what is missing.
   using health_fn = std::function<void(bool ready, const std::string& reason)>;
 
-  meta_service(asio::io_context& io, gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
+  // Replaces the node's Raft host (node::replace_host): the owner lets the host's other users go,
+  // then node_raft::reopen(discard_state). The error is one log-ready line.
+  using replace_host_fn = std::function<std::expected<void, std::string>(bool discard_state)>;
+
+  // `raft` is started by the owner before this service's first tick.
+  meta_service(node_raft& raft, gossip::gossip_node& gossip, const node_config& cfg, const node_uuid& uuid,
                std::shared_ptr<spdlog::logger> log);
   ~meta_service();  // stop()s
   meta_service(const meta_service&) = delete;
@@ -92,10 +70,8 @@ class meta_service {
   void on_joined(joined_fn fn) { joined_ = std::move(fn); }
   void on_health(health_fn fn) { health_ = std::move(fn); }
 
-  // Binds the RPC listener, opens the WAL and starts ticking. The error is one log-ready line.
-  std::expected<void, std::string> start();
-  // The host first (it joins its disk thread), then the transport (its KJ thread stops last).
-  // Idempotent.
+  // Nothing is ticked, proposed or answered after it; pending reads are dropped. The host and
+  // the transport are the owner's to stop. Idempotent.
   void stop();
 
   // formation_actions: found or restart `__meta` with `f.voters`, abandon it, or join a cluster.
@@ -103,12 +79,12 @@ class meta_service {
   void abandon_group(const metadata::formation& f);
   void join(const std::string& cluster_id);
 
-  // One tick of the `__meta` shell: gossip's members to the transport and the core, the Raft host's
-  // tick, the core's tick at `now`, and its ready carried out. `wall_now` dates gossip's member
-  // changes (member_snapshot::last_change is wall time). The node's tick loop calls it; until
-  // that loop exists, start() arms a timer of its own that calls it every timing().tick.
+  // Called by the node's tick loop with its one clock reading; once per Raft tick period
+  // (timing().tick, on the loop's grid) it runs one tick of the `__meta` shell: gossip's members to
+  // the transport and the core, the Raft host's tick, the core's tick at `now`, and its ready
+  // carried out. `wall_now` dates gossip's member changes (member_snapshot::last_change is wall
+  // time).
   void tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall_now);
-  void tick(std::chrono::steady_clock::time_point now) { tick(now, std::chrono::system_clock::now()); }
 
   cluster_status status() const;
   // CRC-32C of the applied `__meta` state's canonical bytes (meta_state::snapshot), as 8 hex
@@ -140,11 +116,9 @@ class meta_service {
   // term (an election moves it), SWIM's suspicion and death counts, and the worst lateness of the
   // Raft and gossip ticks since start (docs/operations.md "Reading the status").
   nlohmann::json load_status() const;
-  // The node's Raft host (it runs the partition groups too), or null before start(). It is
-  // replaced when the node discards its Raft state for another cluster: on_host_reset is called
-  // before the old one goes.
-  consensus::raft_host* host() { return host_.get(); }
-  void on_host_reset(std::function<void()> fn) { host_reset_ = std::move(fn); }
+  // Set before the first tick: the node's one place to replace its Raft host, called when this node
+  // discards its Raft state for another cluster and when a failed WAL takes writes again.
+  void on_replace_host(replace_host_fn fn) { replace_host_ = std::move(fn); }
   // Disk faults (docs/storage.md "Disk faults"): `fn(true)` once this node's WAL failed and the
   // node fenced itself, `fn(false)` once it reopened the WAL. The owner announces it in gossip.
   void on_storage(std::function<void(bool failed)> fn) { storage_ = std::move(fn); }
@@ -159,10 +133,8 @@ class meta_service {
   const std::string& cluster_id() const { return core_.cluster_id(); }
 
  private:
-  std::expected<void, std::string> open_host();
   bool discard_raft_state_for(const std::string& cluster_id);
-  void schedule_tick();
-  void on_tick();
+  void run_tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall_now);
   void open_group(const std::string& cluster_id, consensus::conf_state initial, bool campaign);
   void apply(consensus::apply_batch&& b);
   std::vector<metadata::member_info> refresh_peers(std::chrono::system_clock::time_point wall_now);
@@ -171,18 +143,14 @@ class meta_service {
   void watch_storage(std::chrono::steady_clock::time_point now);
   void reopen_storage();
 
-  asio::io_context& io_;
+  node_raft& raft_;
   gossip::gossip_node& gossip_;
   const node_config& cfg_;
   node_uuid uuid_;
   std::chrono::milliseconds tick_late_max_{0};
   std::shared_ptr<spdlog::logger> log_;
   meta_timing timing_;
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted inbound batches check it
-
-  std::unique_ptr<consensus::raft_transport> transport_;
-  std::unique_ptr<consensus::raft_host> host_;
+  periodic raft_tick_;  // one Raft tick per timing().tick
   metadata::meta_node core_;  // the `__meta` state and every decision about it
 
   bool campaign_pending_ = false;
@@ -195,7 +163,7 @@ class meta_service {
   health_fn health_;
   applied_fn applied_;
   std::function<void()> restored_;
-  std::function<void()> host_reset_;
+  replace_host_fn replace_host_;
 
   // Disk faults (meta_storage.cc).
   std::set<std::uint64_t> fenced_peers_;  // peers whose gossip says their WAL failed, every tick

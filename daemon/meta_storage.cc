@@ -8,6 +8,7 @@
 // same path a restart takes. If that reopen fails, the owner exits so a supervisor restarts it.
 #include <chrono>
 
+#include "base/assert.h"
 #include "daemon/meta_service.h"
 #include "daemon/storage_probe.h"
 
@@ -22,7 +23,7 @@ constexpr auto storage_probe_interval = std::chrono::seconds(2);
 
 std::set<std::uint64_t> meta_service::storage_failed_nodes() const {
   std::set<std::uint64_t> out = fenced_peers_;
-  if (host_ != nullptr && host_->failed()) out.insert(cfg_.node_id.value);
+  if (const auto* host = raft_.host(); host != nullptr && host->failed()) out.insert(cfg_.node_id.value);
   return out;
 }
 
@@ -31,7 +32,7 @@ void meta_service::watch_storage(std::chrono::steady_clock::time_point now) {
     fenced_ = true;
     next_storage_probe_ = now + storage_probe_interval;
     log_->critical("storage: this node is fenced (its WAL failed: {}); it serves nothing until {} has "
-                   "room again, checked every {} s", host_->failure(), cfg_.data_dir.string(),
+                   "room again, checked every {} s", raft_.host()->failure(), cfg_.data_dir.string(),
                    std::chrono::duration_cast<std::chrono::seconds>(storage_probe_interval).count());
     if (storage_) storage_(true);
     return;
@@ -47,23 +48,24 @@ void meta_service::watch_storage(std::chrono::steady_clock::time_point now) {
 
 // Everything that ran on the failed host goes, and comes back from what is durable: `__meta`
 // replays its snapshot and log into a fresh state machine, and the partition replicas are
-// created again from it (kafka_service's manager, on_host_reset). Nothing acknowledged is lost:
+// created again from it (the node drops kafka_service's replicas before it replaces the host,
+// node::replace_host). Nothing acknowledged is lost:
 // an acknowledged write was fdatasynced before its answer (docs/storage.md), and discard_unsynced
 // cuts only what no fdatasync confirmed.
 void meta_service::reopen_storage() {
-  if (auto r = host_->discard_unsynced(); !r) {
+  if (auto r = raft_.host()->discard_unsynced(); !r) {
     log_->warn("storage: still fenced: cannot cut the WAL back to its synced size: {}", r.error().text);
     return;  // the next probe tries again; the host is still the failed one
   }
   log_->warn("storage: {} takes writes again: reopening the WAL", cfg_.data_dir.string());
-  if (host_reset_) host_reset_();  // partition replicas go before the host they run on
-  host_.reset();                   // releases the WAL's lock for the new host
+  CHRONIK_ASSERT(replace_host_ != nullptr, "the node sets on_replace_host before the first tick");
+  auto replaced = replace_host_(false);
   liveness_.clear();
   core_.reset();  // a fresh state machine; pending reads fail
   carry_out();
-  if (auto r = open_host(); !r) {
-    log_->critical("storage: {}; exiting so that the node is restarted", r.error());
-    if (storage_lost_) storage_lost_(r.error());
+  if (!replaced) {
+    log_->critical("storage: {}; exiting so that the node is restarted", replaced.error());
+    if (storage_lost_) storage_lost_(replaced.error());
     return;
   }
   fenced_ = false;
@@ -72,7 +74,8 @@ void meta_service::reopen_storage() {
   core_.close_group();
   campaign_pending_ = false;
   if (was_running) open_group(cluster_id, consensus::conf_state{}, false);
-  log_->warn("storage: WAL reopened, {} groups recovered; this node serves again", host_->recovered_groups().size());
+  log_->warn("storage: WAL reopened, {} groups recovered; this node serves again",
+             raft_.host()->recovered_groups().size());
   if (storage_) storage_(false);
 }
 

@@ -62,8 +62,9 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
     : cfg_(cfg),
       uuid_(uuid),
       log_(module_logger("daemon")),
+      raft_(io_, cfg, uuid, module_logger("raft")),
       gossip_(io_, gossip_options(cfg, uuid), module_logger("gossip")),
-      meta_(io_, gossip_, cfg, uuid, module_logger("meta")),
+      meta_(raft_, gossip_, cfg, uuid, module_logger("meta")),
       formation_(gossip_, cfg, uuid, std::move(restored),
                  formation_actions{[this](const metadata::formation& f) { meta_.start_group(f); },
                                    [this](const metadata::formation& f) { meta_.abandon_group(f); },
@@ -72,7 +73,7 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
                                      meta_.join(cluster);
                                    }},
                  module_logger("formation")),
-      kafka_(io_, cfg, meta_, module_logger("kafka")),
+      kafka_(io_, cfg, raft_, meta_, module_logger("kafka")),
       admin_(io_, admin_options{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name},
              [this] { return gossip_.members(); }, module_logger("admin")),
       loop_(loop_period(cfg)),
@@ -105,14 +106,16 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
   meta_.on_storage([this](bool failed) { formation_.set_storage_failed(failed); });
   meta_.on_storage_lost([this](const std::string&) { finish(exit_code::storage_lost); });
   meta_.on_health([this](bool ready, const std::string& reason) { admin_.set_health(ready, reason); });
+  meta_.on_replace_host([this](bool discard_state) { return replace_host(discard_state); });
   admin_.set_cluster_source([this](admin_server::cluster_reply reply) { serve_cluster(std::move(reply)); });
 }
 
 std::expected<void, std::string> node::start() {
+  // The Raft transport (KJ thread) and the multi-Raft host (disk thread), which recovers the WAL.
+  if (auto r = raft_.start(); !r) return r;
+  log_->info("raft: listening on {}, recovered groups: {}", cfg_.rpc_addr(), raft_.host()->recovered_groups().size());
   if (auto r = gossip_.start(); !r) return std::unexpected("gossip: " + r.error());
-  // `__meta`: the Raft transport (KJ thread), the multi-Raft host (disk thread) and the state
-  // machine, driven by the formation service's decisions.
-  if (auto r = meta_.start(); !r) return r;
+  // `__meta` has nothing to start: it runs once the formation service's decisions open its group.
   formation_.start();  // acts on the restored formation state: a member restarts its `__meta`
   // The Kafka listener and handlers, answering from `__meta` (docs/design.md "Kafka data path").
   if (auto r = kafka_.start(); !r) return r;
@@ -149,14 +152,26 @@ void node::arm_tick() {
 }
 
 // The one clock reading of this tick goes to every service, gossip first (the others read its
-// member list), then the coordinator, which may start `__meta`, then the Kafka service.
+// member list), then `__meta` (the Raft host's tick, which all groups share), the coordinator,
+// which may start `__meta`, and the Kafka service (its partition replicas' deadlines).
 void node::on_tick() {
   const auto now = std::chrono::steady_clock::now();
+  const auto wall_now = std::chrono::system_clock::now();
   loop_.due(now);  // moves the loop's grid past `now`
   gossip_.tick(now);
+  meta_.tick(now, wall_now);
   formation_.tick(now);
   kafka_.tick(now);
   arm_tick();
+}
+
+// The one place the Raft host is replaced (docs/architecture.md "The node"): the partition
+// replicas go before the host they run on, then node_raft closes it (joining its disk thread),
+// discards the Raft state if asked, and opens a fresh host from disk. `__meta` asks for it and
+// restarts its own group on the new host.
+std::expected<void, std::string> node::replace_host(bool discard_state) {
+  kafka_.drop_partitions();
+  return raft_.reopen(discard_state);
 }
 
 void node::on_signal(const asio::error_code& ec, int sig) {

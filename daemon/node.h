@@ -8,8 +8,12 @@
 //     signal's leave, an id conflict, lost storage, or a start() that failed half way (members that
 //     never started stop as a no-op).
 //
-// The tick loop: one steady timer. Each tick reads the clock once and hands that `now` to every
-// service's tick(now); each service keeps its own period on the loop's grid (daemon/node_clock.h).
+// The tick loop: one steady timer. Each tick reads the clocks once (steady, and wall time for
+// gossip's member ages) and hands `now` to every service's tick(now); each service keeps its own
+// period on the loop's grid (daemon/node_clock.h).
+//
+// The Raft host is the node's (node_raft), lent by reference to `__meta` and the Kafka service;
+// replace_host() is the one place it is replaced.
 // The loop's period is the greatest common divisor of the gossip tick_ms and the Raft tick
 // (meta_timing), so every service's period is a whole number of loop periods.
 //
@@ -34,6 +38,7 @@
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
+#include "daemon/node_raft.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
 
@@ -66,6 +71,7 @@ class node {
   void on_tick();
   void on_signal(const asio::error_code& ec, int sig);
   void serve_cluster(admin_server::cluster_reply reply);
+  std::expected<void, std::string> replace_host(bool discard_state);
   void finish(exit_code code);
 
   const node_config& cfg_;
@@ -76,10 +82,13 @@ class node {
 
   // Dependency order = start order; the reverse is the shutdown order. The io_context goes last,
   // after every member that posts to it or holds its timers and sockets (docs/design.md
-  // "Shutdown order"). The formation service comes after `__meta`, which its decisions start,
-  // abandon or join; the Kafka service answers from `__meta`; the admin endpoint reads them all
-  // and goes first, so pending requests end with 503 while the rest is still whole.
+  // "Shutdown order"). The Raft transport and host come next: they stop after every group on them
+  // (the host joins its disk thread, then the transport its KJ thread). The formation service
+  // comes after `__meta`, which its decisions start, abandon or join; the Kafka service answers
+  // from `__meta`; the admin endpoint reads them all and goes first, so pending requests end with
+  // 503 while the rest is still whole.
   asio::io_context io_{1};
+  node_raft raft_;
   gossip::gossip_node gossip_;
   meta_service meta_;
   formation_service formation_;
