@@ -207,17 +207,17 @@ void host_core::submit(disk_batch& batch, host_output& out) {
 }
 
 void host_core::on_disk_done(const disk_completion& done, host_output& out) {
-  std::vector<batch_record> finished;
-  finished.reserve(done.batches.size());
+  // Nothing of a failed append is released, nor of any batch completing after a failure.
+  const bool release = !failed_ && !done.append_failed;
   for (std::uint64_t id : done.batches) {
     auto it = std::ranges::find(in_flight_, id, &batch_record::id);
     CHRONIK_ASSERT(it != in_flight_.end(), "a batch completes at most once, and only once submitted");
-    finished.push_back(std::move(*it));
+    const batch_record rec = std::move(*it);
     in_flight_.erase(it);
+    if (release) complete(rec, out);
   }
-  if (failed_) return;  // the batches queued behind the failed one: nothing of them is released
+  if (failed_) return;
   if (done.append_failed) return fail(*done.append_failed);
-  for (const batch_record& rec : finished) complete(rec, out);
   // A snapshot, compaction or removal that failed on I/O may have poisoned the WAL: fence now
   // rather than at the next write, which an idle node might not make for a long time. The
   // append above succeeded and is handled.
