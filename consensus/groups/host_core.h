@@ -12,11 +12,13 @@
 //   - whenever take_flush_request() says so, it arranges for flush() to run once the current
 //     handler is done (one flush gathers every tick, step and proposal of that handler);
 //   - flush() and on_disk_done() fill a host_output; the shell carries it out in the order of its
-//     fields: urgent sends, each in an outbox call of its own; disk batches to write; sends;
-//     persisted notices; applies;
+//     fields: urgent sends (one outbox call per destination, never merged with the other sends);
+//     disk batches to write; sends; persisted notices; applies. The owner's callbacks run while
+//     it does may call the commands again: the output is already complete by then;
 //   - it writes each disk batch (appends with one fsync, then its operations) and reports every
-//     batch's outcome exactly once through on_disk_done(). Batches are group-disjoint, so they may
-//     complete in any order; the production disk thread completes them in submission order.
+//     batch's outcome exactly once through on_disk_done(). Batches are group-disjoint, so their
+//     writes may complete in any order; the production disk thread completes them in submission
+//     order, which a removal's truncation relies on (it follows the group's last write).
 //
 // Invariants checked here, always on (CHRONIK_ASSERT): a batch completes at most once and only
 // if it was submitted; a group has at most one write in flight; a message of a ready that wrote
