@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 
+#include "base/node_id.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/fetch.h"
@@ -62,9 +63,11 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
       out.high_watermark = r->high_watermark();
       out.log_start_offset = r->log_start_offset();
     }
-    if (data.error() == partition_errc::not_leader && r->leader()) {
-      out.current_leader = leader_id_and_epoch{static_cast<std::int32_t>(r->leader().value),
-                                               static_cast<std::int32_t>(r->leader_epoch().value)};
+    // The Kafka edge of the node id (base/node_id.h): a leader Kafka cannot name is left out, as
+    // an unknown one is, rather than wrapped into some other broker's id.
+    const auto broker = node_id_from_u64(r->leader().value).and_then(kafka_broker_id);
+    if (data.error() == partition_errc::not_leader && r->leader() && broker) {
+      out.current_leader = leader_id_and_epoch{*broker, static_cast<std::int32_t>(r->leader_epoch().value)};
     }
     return out;
   }

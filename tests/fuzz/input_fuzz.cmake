@@ -54,7 +54,7 @@ function(chronik_fuzz_objects name)
 endfunction()
 
 chronik_sources_of(chronik_kafka_protocol kafka_srcs)
-chronik_fuzz_objects(fuzz_kafka_protocol SOURCES ${kafka_srcs} ${PROJECT_SOURCE_DIR}/consensus/storage/crc32c.cc
+chronik_fuzz_objects(fuzz_kafka_protocol SOURCES ${kafka_srcs}
                      LIBS PkgConfig::ZLIB PkgConfig::SNAPPY PkgConfig::LZ4 PkgConfig::ZSTD)
 chronik_sources_of(chronik_gossip_core gossip_core_srcs)
 chronik_fuzz_objects(fuzz_gossip SOURCES ${gossip_core_srcs} ${PROJECT_SOURCE_DIR}/gossip/net/codec.cc
