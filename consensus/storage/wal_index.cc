@@ -135,16 +135,19 @@ apply_result wal_index::apply_entries(const proto::WalEntries& r, std::uint64_t 
   // Raft terms never decrease along a log (paper §5.3): a decrease means a wrong record.
   std::uint64_t prev_term = g.locs.empty() ? g.compacted_term.value : g.locs.back().term;
   if (g.locs.empty() && g.last != g.compacted) prev_term = 0;  // missing range: unknown
+  // The payloads together must fit in what is left of the blob, not each one alone: entries that
+  // each fit but overrun it together would point into the bytes of the next frame.
+  std::uint64_t left = blob_size - blob_used;
   for (int i = 0; i < r.terms_size(); ++i) {
     const std::uint64_t length = r.lengths(i);
-    if (r.terms(i) < prev_term || r.types(i) > 1 || length > blob_size - blob_used ||
+    if (r.terms(i) < prev_term || r.types(i) > 1 || length > left ||
         length > std::numeric_limits<std::uint32_t>::max()) {
       return std::unexpected(fmt::format("group {}: entry {} has term {} after {}, type {}, "
                                          "length {} of {} blob bytes left", r.group(),
                                          r.first_index() + static_cast<std::uint64_t>(i),
-                                         r.terms(i), prev_term, r.types(i), length,
-                                         blob_size - blob_used));
+                                         r.terms(i), prev_term, r.types(i), length, left));
     }
+    left -= length;
     prev_term = r.terms(i);
   }
   for (int i = 0; i < r.terms_size(); ++i) {

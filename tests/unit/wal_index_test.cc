@@ -84,6 +84,22 @@ TEST(WalIndexContract, RuleBreakingRecordsAreErrorsNotAborts) {
   EXPECT_TRUE(apply_one(rec, compact(2, 3, 2), 1).has_value());
 }
 
+// Regression (found by wal_fuzz_smoke once the index asserted blob_used <= blob_size after an
+// entries record): each payload length was checked against the blob alone, so entries that each
+// fit but together overran the blob were accepted, pointing into the next frame's bytes.
+TEST(WalIndexContract, PayloadsThatOverrunTheBlobTogetherAreRefused) {
+  wal_index idx;
+  std::uint64_t used = 0;
+  proto::WalRecord r = entries(1, 1, {1, 1});
+  r.mutable_entries()->set_lengths(0, 3);
+  r.mutable_entries()->set_lengths(1, 3);
+  EXPECT_FALSE(idx.apply(r, 1, 0, 4, used).has_value());  // 3 + 3 bytes in a 4-byte blob
+  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(idx.find(group_id{1})->last, log_index{0});  // nothing was indexed
+  EXPECT_TRUE(idx.apply(r, 1, 0, 6, used).has_value());
+  EXPECT_EQ(used, 6u);
+}
+
 TEST(WalIndexContractDeathTest, BlobUsedPastTheBlobIsACallerBug) {
   wal_index idx;
   std::uint64_t used = 10;
