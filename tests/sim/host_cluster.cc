@@ -100,6 +100,38 @@ void host_cluster::isolate(int host, bool cut) {
 
 void host_cluster::heal() { isolated_.clear(); }
 
+// What a message claims about its sender's disk must already be true there (Raft paper §5.1,
+// Figure 2: persistent state is on stable storage before responding to RPCs): its term is durable
+// (pre-votes excepted: they name a term not yet taken), a vote it grants is durable, and an
+// accepted append's index is in the durable log (or a durable snapshot).
+void host_cluster::check_claims(const node& n, const outgoing& out) {
+  if (n.disk.faults.lying) return;
+  const std::string who = "node " + std::to_string(n.id.value);
+  for (const auto& [to, msgs] : out) {
+    for (const group_message& gm : msgs) {
+      const message& m = gm.msg;
+      const memory_storage* d = n.disk.durable(gm.group);
+      const hard_state hs = d ? d->persisted_hard_state() : hard_state{};
+      const std::string what = who + " sent " + std::string(to_string(m.type)) + " in group " +
+                               std::to_string(gm.group.value);
+      if (m.type != message_type::pre_vote && m.type != message_type::pre_vote_response && m.term > hs.term) {
+        violation(what + " at term " + std::to_string(m.term.value) + " before that term was durable");
+      }
+      // A later durable term may have superseded the vote since it was granted (a grant repeated
+      // for a duplicate request can leave with the ready that moves to the next term).
+      const bool vote_durable = hs.term > m.term || (hs.term == m.term && hs.vote == m.to);
+      if (m.type == message_type::vote_response && !m.reject && !vote_durable) {
+        violation(what + " granting a vote that was not durable (term " + std::to_string(m.term.value) + " to " +
+                  std::to_string(m.to.value) + "; durable term " + std::to_string(hs.term.value) + " vote " +
+                  std::to_string(hs.vote.value) + ")");
+      }
+      if (m.type == message_type::append_response && !m.reject && (d == nullptr || d->last_index() < m.index)) {
+        violation(what + " acknowledging index " + std::to_string(m.index.value) + " before it was durable");
+      }
+    }
+  }
+}
+
 void host_cluster::send(int from, outgoing& out, bool urgent) {
   for (auto& [to, msgs] : out) {
     const int dest = static_cast<int>(to.value) - 1;
@@ -134,6 +166,8 @@ void host_cluster::flush(node& n) {
 
 void host_cluster::carry_out(node& n, host_output& out) {
   const int self = static_cast<int>(n.id.value) - 1;
+  check_claims(n, out.urgent);
+  check_claims(n, out.sends);
   send(self, out.urgent, true);
   for (disk_batch& b : out.disk) {
     ++counts_.batches;
@@ -179,7 +213,9 @@ void host_cluster::apply(node& n, apply_batch& b) {
     n.applied[g] = e.index.value;
     if (!n.disk.faults.lying) {
       const auto t = durable ? durable->term(e.index) : std::unexpected(log_errc::unavailable);
-      if (!t || *t != e.term) violation(who + " applied index " + std::to_string(e.index.value) + " before it was durable here");
+      if (!t || *t != e.term) {
+        violation(who + " applied index " + std::to_string(e.index.value) + " before it was durable here");
+      }
     }
     auto [it, first] = history_[g].try_emplace(e.index.value, e.term.value, e.data);
     if (first) {

@@ -10,7 +10,8 @@
 //     on the durable disk of a majority of the group's voters, checked after every crash and at
 //     the end (Raft paper §5.4: a leader needs it to win an election);
 //   - with an honest disk, a host applies an entry only once it is durable on its own disk, and
-//     reports persisted only what is;
+//     reports persisted only what is; a message leaves only once what it claims is durable (its
+//     term, a granted vote, an acknowledged index: Raft paper §5.1, Figure 2);
 //   - only heartbeats and their answers take the urgent lane, in outbox calls of their own;
 //   - after healing, every group elects a leader and commits on every host (liveness).
 #pragma once
@@ -82,6 +83,7 @@ class host_cluster {
   };
 
   void send(int from, consensus::outgoing& out, bool urgent);
+  void check_claims(const node& n, const consensus::outgoing& out);
   void flush(node& n);
   void carry_out(node& n, consensus::host_output& out);
   void apply(node& n, consensus::apply_batch& b);
