@@ -96,10 +96,13 @@ controller_plan plan_controller(const controller_input& in) {
   plan_registry(in, out);
   if (in.conf_change_in_flight) return out;
 
-  // 1. The old replica of a wiped node goes first.
+  // 1. The old replica of a wiped node goes first. Whether the node still asks to join or already
+  // announces itself a member does not matter: Raft knows only ids, so a wiped node under its old
+  // id receives the old replica's log, and the node may have taken that for its join (a
+  // registration of its old uuid can also commit after it joined). Either way the replica that
+  // lost its log must leave before the new uuid is registered and added back as a learner.
   for (const auto& n : in.nodes) {
-    if (n.swim == swim_view::live && n.relation == cluster_relation::joining && n.id != in.self &&
-        wiped_in_conf(in, n)) {
+    if (n.swim == swim_view::live && n.id != in.self && wiped_in_conf(in, n)) {
       choose(out, conf_change::kind::remove, n.id, "remove the old replica of wiped");
       return out;
     }

@@ -152,20 +152,20 @@ void meta_node::conf_change_proposed(log_index index) {
   cc_term_ = observed_term_;
 }
 
-// A joiner becomes a member once the configuration lists it, as a learner first (docs/bootstrap.md
-// property 5); its formation then records the voters it saw.
+// A joiner becomes a member once `__meta` lists it as itself (docs/bootstrap.md property 5): its
+// id in the configuration (as a learner first) and registered with its uuid. Its formation then
+// records the voters it saw.
 //
-// Listed means listed as this node: a wiped node comes back under its old node id, which the
-// configuration may still hold as the old replica's (it receives that replica's log at once, as
-// Raft knows only ids). Taking that for a join made it announce itself a member, and the
-// controller removes the old replica of a wiped node only while that node is asking to join
-// (meta_controller.h, urgency 1): the old replica stayed, the new uuid was never registered, and
-// the node was never ready. So the id's registration must not name another uuid: the controller
-// registers a joiner before adding it (urgency 4), and a joiner with no registration yet was
-// added by a controller whose registration is still on its way.
+// The id alone is not enough: a wiped node comes back under its old node id, which the
+// configuration may still hold as the old replica's (Raft knows only ids, so the node even
+// receives that replica's log). Taking that for a join made it announce itself a member while
+// `__meta` still named its old uuid or none. The controller registers every joiner (before or
+// with adding it as a learner, so the registration comes first in the log), and removes a wiped
+// node's old replica before registering the new uuid; the join completes once that registration
+// is applied here.
 void meta_node::check_joined(const consensus::raft_status& st) {
   if (!joining_ || !in_conf(st.conf, cfg_.self)) return;
-  if (const auto* me = state_.broker(cfg_.self); me != nullptr && me->uuid != cfg_.self_uuid) return;
+  if (const auto* me = state_.broker(cfg_.self); me == nullptr || me->uuid != cfg_.self_uuid) return;
   joining_ = false;
   join_event ev{cluster_id_, {}};
   for (const auto& v : st.conf.voters) {

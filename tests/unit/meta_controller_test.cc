@@ -181,6 +181,23 @@ TEST(MetaController, AWipedNodeLeavesAsItsOldReplicaThenRejoins) {
   EXPECT_FALSE(q.change) << "added as learner only once registered under its new uuid";
 }
 
+// Regression (formation sim, soak seed 69000162): the wiped node already announces itself a
+// member (it joined before the registration of its old uuid committed). Its old replica must
+// still leave; the plan used to wait for a joiner that would never ask again.
+TEST(MetaController, AWipedNodeThatAnnouncesMembershipStillLosesItsOldReplica) {
+  scenario s({1, 2, 3}, {}, {1, 2, 3});
+  auto wiped = live(3, cluster_relation::member);
+  wiped.uuid = "uuid-3-new";
+  s.in.nodes = {live(1), live(2), wiped};
+  auto p = s.plan();
+  EXPECT_TRUE(p.registrations.empty());
+  EXPECT_TRUE(is(p, conf_change::kind::remove, 3)) << p.reason;
+  std::erase(s.in.conf.voters, node_id{3});
+  auto q = s.plan();
+  ASSERT_EQ(q.registrations.size(), 1u);
+  EXPECT_EQ(q.registrations[0].uuid, "uuid-3-new");
+}
+
 // Property 7: a second process with node id 3, a new uuid and its own addresses, while broker 3
 // is alive in `__meta`. The controller neither registers it nor removes the holder's replica; it
 // records the holder dead first. Once the holder is marked dead, the new uuid

@@ -276,6 +276,28 @@ TEST(MetaNode, AJoinerHasJoinedOnceTheConfigurationListsIt) {
   EXPECT_FALSE(f.tick(1020, status(role::follower, {1, 2, 3}, {4}, 2, 4, 1)).joined);  // once
 }
 
+// The controller adds a joiner as a learner in the same run that registers it; the listing may
+// show before the registration is applied here, and the join waits for it.
+TEST(MetaNode, AJoinWaitsForTheRegistrationOfThisUuid) {
+  fixture f(4);
+  f.node.set_joining(true);
+  f.register_all({1, 2, 3});
+  EXPECT_FALSE(f.tick(1000, status(role::follower, {1, 2, 3}, {4}, 2, 3, 1)).joined);
+  EXPECT_TRUE(f.node.joining());
+  f.register_all({4});
+  EXPECT_TRUE(f.tick(1010, status(role::follower, {1, 2, 3}, {4}, 2, 4, 1)).joined);
+}
+
+// Regression (formation sim, soak seed 69000162): the founder crashed before any registration
+// committed and came back wiped; the configuration listed its id (the old replica) and `__meta`
+// registered nobody under it. It must not count as joined on the listing alone.
+TEST(MetaNode, AWipedNodeListedUnderItsOldIdWithNoRegistrationHasNotJoined) {
+  fixture f(1);
+  f.node.set_joining(true);
+  EXPECT_FALSE(f.tick(1000, status(role::follower, {1, 2, 3}, {}, 2, 3, 2)).joined);
+  EXPECT_TRUE(f.node.joining());
+}
+
 TEST(MetaNode, ANodeThatDidNotAskToJoinReportsNoJoin) {
   fixture f(2);
   EXPECT_FALSE(f.tick(1000, status(role::follower, {1, 2}, {}, 2, 1, 1)).joined);
