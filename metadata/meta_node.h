@@ -9,7 +9,8 @@
 //     committed in the leader's term (Raft dissertation §4.1, single-server changes);
 //   - linearizable reads (dissertation §6.4 ReadIndex): a read completes once the state machine
 //     has applied the index the leader confirmed, or fails after read_timeout;
-//   - a joining node notices that `__meta`'s configuration lists it (joined);
+//   - a joining node notices that `__meta` lists it as itself: its id in the configuration and
+//     registered with its uuid (joined);
 //   - the health verdict (ready, or what is missing) and when to snapshot the state (Raft §7).
 //
 // Shell contract (daemon/meta_service.cc and tests/sim/formation_cluster.cc are the two shells):
