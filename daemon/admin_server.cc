@@ -255,7 +255,7 @@ std::string format_rfc3339_utc(std::chrono::system_clock::time_point tp) {
 
 nlohmann::json member_to_json(const gossip::member_snapshot& snap) {
   const auto& m = snap.m;
-  nlohmann::json j{{"node_id", m.id.value},
+  nlohmann::json j{{"node_id", m.id.value()},
                    {"address", m.addr},
                    {"state", std::string(gossip::to_string(m.state))},
                    {"incarnation", m.inc.value},

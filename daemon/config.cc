@@ -207,7 +207,9 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     return {};
   }
   if (key == "node_id") {
-    auto n = want_int(key, v, 1, std::numeric_limits<std::uint32_t>::max(), flag);
+    // The node id is also the Kafka broker id, an INT32 (docs/design.md "Identity"): an id Kafka
+    // cannot name is refused here rather than failing later at the Kafka edge.
+    auto n = want_int(key, v, 1, std::numeric_limits<std::int32_t>::max(), flag);
     if (!n) return std::unexpected(n.error());
     cfg.node_id = gossip::node_id{static_cast<std::uint32_t>(*n)};
     return {};
@@ -639,7 +641,7 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   }
   if (auto r = apply_cli(cfg, cli); !r) return std::unexpected(r.error());
   if (cfg.data_dir.empty()) {
-    cfg.data_dir = std::filesystem::path("./data") / ("node-" + std::to_string(cfg.node_id.value));
+    cfg.data_dir = std::filesystem::path("./data") / ("node-" + std::to_string(cfg.node_id.value()));
   }
   if (auto r = cfg.gossip.validate(); !r) return std::unexpected("config error: gossip." + r.error());
   if (auto r = check_distinct_ports(cfg); !r) return std::unexpected(r.error());

@@ -29,7 +29,7 @@ formation_service::formation_service(gossip::gossip_node& gossip, const node_con
     : gossip_(gossip),
       cfg_(cfg),
       uuid_(uuid),
-      core_(bootstrap_timing(cfg), metadata::node_ref{cfg.node_id.value, uuid.hex()}, std::move(restored), new_cluster_id),
+      core_(bootstrap_timing(cfg), metadata::node_ref{cfg.node_id, uuid.hex()}, std::move(restored), new_cluster_id),
       actions_(std::move(actions)),
       log_(std::move(log)),
       tick_(std::chrono::milliseconds(cfg.gossip.tick_ms)) {}
@@ -71,11 +71,11 @@ std::vector<metadata::peer_view> formation_service::view() const {
   std::vector<metadata::peer_view> out;
   for (const auto& snap : gossip_.members()) {
     const auto& m = snap.m;
-    if (m.id.value == cfg_.node_id.value) continue;
+    if (m.id.value() == cfg_.node_id.value()) continue;
     auto meta = decode_node_meta(m.meta);
     if (!meta) continue;  // still starting, or not a chronik node
     const bool alive = m.state == gossip::member_state::alive || m.state == gossip::member_state::suspect;
-    out.push_back({{m.id.value, meta->node_uuid_hex}, alive, !alive, meta->bootstrap_expect, meta->formation_state});
+    out.push_back({{m.id, meta->node_uuid_hex}, alive, !alive, meta->bootstrap_expect, meta->formation_state});
   }
   return out;
 }

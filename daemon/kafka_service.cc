@@ -110,10 +110,10 @@ kafka::partition_manager* kafka_service::manager() {
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   pc.self_uuid = meta_.uuid().hex();
-  manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), consensus::node_id{cfg_.node_id.value}, pc, log_);
+  manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), consensus::node_id{cfg_.node_id.value()}, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.
-    if (leader.value == cfg_.node_id.value) report_leaders(last_tick_);
+    if (leader.value == cfg_.node_id.value()) report_leaders(last_tick_);
   });
   manager_->sync(meta_.state());
   return manager_.get();
@@ -154,21 +154,21 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
   next_leader_report_ = now + repeat_after;
   for (auto g : m->groups()) {
     const auto* rep = m->find(g);
-    if (rep == nullptr || rep->leader().value != cfg_.node_id.value || !rep->leader_ready()) continue;
+    if (rep == nullptr || rep->leader().value != cfg_.node_id.value() || !rep->leader_ready()) continue;
     const auto term = rep->leader_epoch();
     const auto* rec = meta_.state().partition(rep->ref().topic, rep->ref().partition);
-    if (rec == nullptr || (rec->leader.value == cfg_.node_id.value && rec->leader_epoch == term)) continue;
+    if (rec == nullptr || (rec->leader.value == cfg_.node_id.value() && rec->leader_epoch == term)) continue;
     auto& [proposed_term, at] = leader_proposed_[g.value];
     if (proposed_term == term.value && now < at + repeat_after) continue;
     proposed_term = term.value;
     at = now;
     auto cmd = metadata::commands::set_partition_leader(rep->ref().topic, rep->ref().partition,
-                                                        consensus::node_id{cfg_.node_id.value}, term);
+                                                        consensus::node_id{cfg_.node_id.value()}, term);
     if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
   }
 }
 
-std::int32_t kafka_service::node_id() const { return static_cast<std::int32_t>(cfg_.node_id.value); }
+std::int32_t kafka_service::node_id() const { return static_cast<std::int32_t>(cfg_.node_id.value()); }
 
 std::optional<std::string> kafka_service::cluster_id() const {
   if (meta_.cluster_id().empty()) return std::nullopt;

@@ -50,7 +50,7 @@ void init_logging(gossip::node_id node, log_level level) {
   s.level = to_spdlog(level);
   // ISO-8601 local time with milliseconds; the node id is baked into the pattern because every
   // process runs exactly one node, and grepping merged logs of a local cluster needs it.
-  s.pattern = "%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %-7n [node " + std::to_string(node.value) + "] %v";
+  s.pattern = "%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %-7n [node " + std::to_string(node.value()) + "] %v";
   for (auto& logger : s.loggers) {
     logger->set_level(s.level);
     logger->set_pattern(s.pattern);

@@ -27,7 +27,7 @@ using metadata::meta_group_id;
 // The core's settings from the node's configuration and Raft timing.
 metadata::meta_node_config core_config(const node_config& cfg, const node_uuid& uuid, const meta_timing& timing) {
   metadata::meta_node_config c;
-  c.self = node_id{cfg.node_id.value};
+  c.self = node_id{cfg.node_id.value()};
   c.self_uuid = uuid.hex();
   c.meta_voters = cfg.meta_voters;
   c.voter_replace_after = std::chrono::milliseconds(cfg.voter_replace_after_ms);
@@ -155,11 +155,11 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
 
 void meta_service::start_group(const metadata::formation& f) {
   conf_state initial;
-  for (const auto& v : f.voters) initial.voters.push_back(node_id{v.id});
-  std::uint32_t lowest = 0;
-  for (const auto& v : f.voters) lowest = lowest == 0 ? v.id : std::min(lowest, v.id);
+  for (const auto& v : f.voters) initial.voters.push_back(node_id{v.id.value()});
+  chronik::node_id lowest;
+  for (const auto& v : f.voters) lowest = lowest == no_node ? v.id : std::min(lowest, v.id);
   core_.set_joining(false);
-  open_group(f.cluster_id, std::move(initial), lowest == cfg_.node_id.value);
+  open_group(f.cluster_id, std::move(initial), lowest == cfg_.node_id);
 }
 
 void meta_service::abandon_group(const metadata::formation&) {
@@ -305,32 +305,32 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
     auto meta = decode_node_meta(m.meta);
     const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
     if (meta) {
-      metadata::member_info info{node_id{m.id.value}, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr};
+      metadata::member_info info{node_id{m.id.value()}, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr};
       info.down = down;
       info.since_change = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now - snap.last_change);
       info.announced = meta->formation_state;
       info.joining_cluster = meta->joining_cluster;
       members.push_back(std::move(info));
     }
-    if (m.id.value == cfg_.node_id.value) continue;
+    if (m.id.value() == cfg_.node_id.value()) continue;
     // A peer whose WAL failed leads and answers nothing (docs/storage.md "Disk faults"): its
     // replicas are offline for Metadata, and its groups' followers must elect as for a dead node.
     const bool fenced = meta && meta->storage_failed;
-    if (fenced) fenced_peers_.insert(m.id.value);
+    if (fenced) fenced_peers_.insert(m.id.value());
     // Quiesced groups sleep until SWIM says their leader's node is gone (docs/raft_host.md
     // "Quiescence"); the host acts only on changes.
     const auto liveness = down || fenced ? consensus::node_liveness::dead : consensus::node_liveness::alive;
-    auto [known, inserted] = liveness_.try_emplace(m.id.value, liveness);
+    auto [known, inserted] = liveness_.try_emplace(m.id.value(), liveness);
     if (auto* host = raft_.host(); host != nullptr && (inserted || known->second != liveness)) {
       known->second = liveness;
-      host->set_node_liveness(node_id{m.id.value}, liveness);
+      host->set_node_liveness(node_id{m.id.value()}, liveness);
     }
     if (!meta || meta->rpc_addr.empty()) continue;
     auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);
-    auto it = peers_.find(m.id.value);
+    auto it = peers_.find(m.id.value());
     if (it != peers_.end() && it->second == want) continue;
-    raft_.transport().set_peer(node_id{m.id.value}, want.first, want.second);
-    peers_[m.id.value] = std::move(want);
+    raft_.transport().set_peer(node_id{m.id.value()}, want.first, want.second);
+    peers_[m.id.value()] = std::move(want);
   }
   return members;
 }

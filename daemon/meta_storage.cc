@@ -23,7 +23,7 @@ constexpr auto storage_probe_interval = std::chrono::seconds(2);
 
 std::set<std::uint64_t> meta_service::storage_failed_nodes() const {
   std::set<std::uint64_t> out = fenced_peers_;
-  if (const auto* host = raft_.host(); host != nullptr && host->failed()) out.insert(cfg_.node_id.value);
+  if (const auto* host = raft_.host(); host != nullptr && host->failed()) out.insert(cfg_.node_id.value());
   return out;
 }
 

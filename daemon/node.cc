@@ -74,13 +74,13 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
                                    }},
                  module_logger("formation")),
       kafka_(io_, cfg, raft_, meta_, module_logger("kafka")),
-      admin_(io_, admin_options{cfg.bind, cfg.admin_port, cfg.node_id.value, uuid.hex(), cfg.cluster_name},
+      admin_(io_, admin_options{cfg.bind, cfg.admin_port, cfg.node_id.value(), uuid.hex(), cfg.cluster_name},
              [this] { return gossip_.members(); }, module_logger("admin")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
       signals_(io_, SIGINT, SIGTERM) {
   gossip_.on_member_event([log = log_](const gossip::member_event& ev) {
-    log->info("member {} {}: addr {} state {} incarnation {}", ev.who.id.value, event_name(ev.kind), ev.who.addr,
+    log->info("member {} {}: addr {} state {} incarnation {}", ev.who.id.value(), event_name(ev.kind), ev.who.addr,
               gossip::to_string(ev.who.state), ev.who.inc.value);
   });
   // Another live node holds our node id: stop at once, without a leave (which would speak for
@@ -90,11 +90,11 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
     if (c.holder_state == gossip::member_state::dead || c.holder_state == gossip::member_state::left) {
       log_->critical("node id {} was held by node {} at {}, now {}; start with --replace-node to take it over "
                      "(see docs/operations.md \"Replacing a node\")",
-                     cfg_.node_id.value, to_hex(c.holder_uuid), c.holder_addr, gossip::to_string(c.holder_state));
+                     cfg_.node_id.value(), to_hex(c.holder_uuid), c.holder_addr, gossip::to_string(c.holder_state));
     } else {
       log_->critical("node id {} is held by node {} at {}; refusing to start (see docs/operations.md \"Replacing a "
                      "node\")",
-                     cfg_.node_id.value, to_hex(c.holder_uuid), c.holder_addr);
+                     cfg_.node_id.value(), to_hex(c.holder_uuid), c.holder_addr);
     }
     finish(exit_code::usage_or_id);
   });
@@ -122,7 +122,7 @@ std::expected<void, std::string> node::start() {
   if (auto r = admin_.start(); !r) return r;
   signals_.async_wait([this](const asio::error_code& ec, int sig) { on_signal(ec, sig); });
   arm_tick();
-  log_->info("node {} up: gossip {}, admin {}, {} seed(s), tick loop every {} ms", cfg_.node_id.value,
+  log_->info("node {} up: gossip {}, admin {}, {} seed(s), tick loop every {} ms", cfg_.node_id.value(),
              cfg_.gossip_addr(), cfg_.admin_addr(), cfg_.seeds.size(), loop_.period().count());
   return {};
 }
@@ -221,7 +221,7 @@ exit_code run_node(const node_config& cfg) {
     return exit_code::failure;
   }
   log->info("starting chronik {} node {} uuid {} cluster \"{}\" preset {} data_dir {}", software_version,
-            cfg.node_id.value, uuid->hex(), cfg.cluster_name, to_string(cfg.preset), cfg.data_dir.string());
+            cfg.node_id.value(), uuid->hex(), cfg.cluster_name, to_string(cfg.preset), cfg.data_dir.string());
   auto restored = load_formation(cfg.data_dir);
   if (!restored) {
     log->critical("{}", restored.error());
@@ -236,7 +236,7 @@ exit_code run_node(const node_config& cfg) {
       code = n.run();
     }
   }  // the one shutdown path: ~node stops the members in reverse order
-  log->info("node {} stopped", cfg.node_id.value);
+  log->info("node {} stopped", cfg.node_id.value());
   return code;
 }
 

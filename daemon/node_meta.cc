@@ -22,7 +22,7 @@ std::string formation_name(proto::FormationState state) {
 std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, const metadata::formation& f,
                              const std::string& joining_cluster, bool storage_failed) {
   proto::NodeMeta meta;
-  meta.set_node_id(cfg.node_id.value);
+  meta.set_node_id(cfg.node_id.value());
   meta.set_node_uuid(uuid.raw());
   meta.set_cluster_name(cfg.cluster_name);
   meta.set_bootstrap_expect(cfg.bootstrap_expect);
@@ -31,12 +31,12 @@ std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, cons
     case metadata::formation::kind::promised: meta.set_formation(proto::FORMATION_PROMISED); break;
     case metadata::formation::kind::member: meta.set_formation(proto::FORMATION_MEMBER); break;
   }
-  meta.set_promised_to(f.founder.id);
+  meta.set_promised_to(f.founder.id.value());
   meta.set_founder_uuid(f.founder.uuid);
   meta.set_round(f.round);
   meta.set_cluster_id(f.cluster_id);
   for (const auto& v : f.voters) {
-    meta.add_voters(v.id);
+    meta.add_voters(v.id.value());
     meta.add_voter_uuids(v.uuid);
   }
   meta.set_joining_cluster(joining_cluster);
@@ -71,12 +71,12 @@ std::optional<node_meta_view> decode_node_meta(std::string_view bytes) {
     case proto::FORMATION_MEMBER: f.state = metadata::formation::kind::member; break;
     default: f.state = metadata::formation::kind::fresh; break;
   }
-  f.founder = {meta.promised_to(), meta.founder_uuid()};
+  f.founder = {chronik::node_id{meta.promised_to()}, meta.founder_uuid()};
   f.round = meta.round();
   f.cluster_id = meta.cluster_id();
   // Voters without a matching uuid (a malformed or older peer) are dropped rather than guessed.
   if (meta.voter_uuids_size() == meta.voters_size())
-    for (int i = 0; i < meta.voters_size(); ++i) f.voters.push_back({meta.voters(i), meta.voter_uuids(i)});
+    for (int i = 0; i < meta.voters_size(); ++i) f.voters.push_back({chronik::node_id{meta.voters(i)}, meta.voter_uuids(i)});
   view.joining_cluster = meta.joining_cluster();
   view.rpc_addr = meta.rpc_addr();
   view.kafka_addr = meta.kafka_addr();

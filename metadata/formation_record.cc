@@ -14,11 +14,11 @@ constexpr std::uint32_t version_1 = 1;
 constexpr char version_tag = 0x08;
 
 void put_node(proto::FormationNode& out, const node_ref& n) {
-  out.set_id(n.id);
+  out.set_id(n.id.value());
   out.set_uuid(n.uuid);
 }
 
-node_ref get_node(const proto::FormationNode& n) { return node_ref{n.id(), n.uuid()}; }
+node_ref get_node(const proto::FormationNode& n) { return node_ref{chronik::node_id{n.id()}, n.uuid()}; }
 
 std::expected<formation, std::string> from_record(const proto::FormationRecord& r) {
   formation f;

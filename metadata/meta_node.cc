@@ -170,7 +170,7 @@ void meta_node::check_joined(const consensus::raft_status& st) {
   join_event ev{cluster_id_, {}};
   for (const auto& v : st.conf.voters) {
     const auto* b = state_.broker(v);
-    ev.voters.push_back({static_cast<std::uint32_t>(v.value), b != nullptr ? b->uuid : std::string()});
+    ev.voters.push_back({chronik::node_id{static_cast<std::uint32_t>(v.value)}, b != nullptr ? b->uuid : std::string()});
   }
   ready_.joined = std::move(ev);
 }

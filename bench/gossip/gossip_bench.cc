@@ -142,9 +142,9 @@ class bench_cluster {
     if (ev.kind != g::member_event_kind::state_changed) return;
     const auto now = steady::now();
     if (ev.who.state == g::member_state::dead || ev.who.state == g::member_state::left) {
-      o.first_dead.try_emplace(ev.who.id.value, now);
+      o.first_dead.try_emplace(ev.who.id.value(), now);
     } else if (ev.who.state == g::member_state::suspect) {
-      o.first_suspect.try_emplace(ev.who.id.value, now);
+      o.first_suspect.try_emplace(ev.who.id.value(), now);
     }
   }
 

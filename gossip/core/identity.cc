@@ -51,14 +51,14 @@ void membership::claim_of_own_id(const member_record& claim, const envelope& via
     return;
   }
   // Refuting the claim outbids it.
-  log(log_level::info, "taking over node id " + std::to_string(self_.id.value) + " from its " +
+  log(log_level::info, "taking over node id " + std::to_string(self_.id.value()) + " from its " +
                            std::string(to_string(claim.state)) + " holder at " + claim.addr);
   accused(claim.inc, via.from_addr);
 }
 
 void membership::ignore_claim_of_live_id(const member& holder, const alive_msg& claim, const envelope* via) {
   if (stats_.identity_conflicts++ % 100 == 0)
-    log(log_level::warn, "ignoring a claim of node id " + std::to_string(holder.id.value) + " from " + claim.addr +
+    log(log_level::warn, "ignoring a claim of node id " + std::to_string(holder.id.value()) + " from " + claim.addr +
                              ": it is held by live node at " + holder.addr);
   // Tell the claimant who holds the id, so it yields at once rather than on the next full sync.
   // Only a claim heard from the claimant itself is answered: one datagram per datagram it sent.
@@ -69,9 +69,9 @@ void membership::ignore_claim_of_live_id(const member& holder, const alive_msg& 
 void membership::yield_id(const member_record& holder, node_id reported_by) {
   if (conflict_) return;
   conflict_ = id_conflict{self_.id, holder.uuid, holder.addr, holder.inc, holder.state, reported_by};
-  log(log_level::error, "node id " + std::to_string(self_.id.value) + " is held by another node at " + holder.addr +
+  log(log_level::error, "node id " + std::to_string(self_.id.value()) + " is held by another node at " + holder.addr +
                             " (" + std::string(to_string(holder.state)) + ", reported by node " +
-                            std::to_string(reported_by.value) + "); this node stops");
+                            std::to_string(reported_by.value()) + "); this node stops");
   // Nothing more leaves this core: not our alive, and above all no leave, which would speak for
   // the holder's id and make every member record it as left.
   ready_.packets.clear();

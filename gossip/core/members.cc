@@ -235,7 +235,7 @@ void membership::check_suspicions() {
     auto it = members_.find(id);
     suspicions_.erase(id);
     if (it == members_.end() || it->second.state != member_state::suspect) continue;
-    log(log_level::info, "declaring node " + std::to_string(id.value) + " dead after suspicion timeout");
+    log(log_level::info, "declaring node " + std::to_string(id.value()) + " dead after suspicion timeout");
     on_dead(dead_msg{id, it->second.inc, self_.id});
   }
 }

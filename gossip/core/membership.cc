@@ -83,7 +83,7 @@ bool membership::incarnation_in_range(node_id about, incarnation inc, member_sta
   if (ok) return true;
   if (stats_.incarnations_out_of_range++ % 100 == 0)
     log(log_level::warn, "dropping a " + std::string(to_string(claim)) + " claim about node " +
-                             std::to_string(about.value) + " at incarnation " + std::to_string(inc.value) +
+                             std::to_string(about.value()) + " at incarnation " + std::to_string(inc.value) +
                              ", past the ceiling");
   return false;
 }

@@ -82,7 +82,7 @@ void membership::finish_probe() {
   if (it == members_.end() || !probeable(it->second.state)) return;
   // An already suspected target gets our accusation as an independent confirmation, which is what
   // shrinks the suspicion timeout toward its minimum (Lifeguard §4.2).
-  log(log_level::debug, "probe of node " + std::to_string(p.target.value) + " failed; suspecting it");
+  log(log_level::debug, "probe of node " + std::to_string(p.target.value()) + " failed; suspecting it");
   on_suspect(suspect_msg{p.target, it->second.inc, self_.id});
 }
 

@@ -10,14 +10,13 @@
 #include <string_view>
 
 #include "base/log_sink.h"
+#include "base/node_id.h"
 
 namespace chronik::gossip {
 
-// The configured id of a node; unique within a cluster (docs/design.md "Identity").
-struct node_id {
-  std::uint32_t value = 0;
-  auto operator<=>(const node_id&) const = default;
-};
+// The configured id of a node: the cluster's one node id type (base/node_id.h, docs/design.md
+// "Identity"), the same number gossip carries and Raft, `__meta` and Kafka use.
+using chronik::node_id;
 
 // SWIM incarnation number (SWIM §4.2): only the member itself increases it, to refute suspicion.
 struct incarnation {
@@ -41,8 +40,3 @@ enum class member_state : std::uint8_t { alive, suspect, dead, left };
 std::string_view to_string(member_state state);
 
 }  // namespace chronik::gossip
-
-template <>
-struct std::hash<chronik::gossip::node_id> {
-  std::size_t operator()(chronik::gossip::node_id id) const noexcept { return id.value; }
-};

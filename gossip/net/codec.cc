@@ -45,7 +45,7 @@ std::expected<member_state, codec_error> state_from_wire(int value) {
 }
 
 void record_to_wire(const member_record& in, pb::MemberRecord& out) {
-  out.set_node(in.node.value);
+  out.set_node(in.node.value());
   out.set_incarnation(in.inc.value);
   out.set_state(state_to_wire(in.state));
   out.set_uuid(in.uuid);
@@ -58,12 +58,12 @@ void message_to_wire(const message& msg, pb::GossipMessage& out) {
                  [&](const ping_msg& m) {
                    auto* p = out.mutable_ping();
                    p->set_seq(m.seq);
-                   p->set_target(m.target.value);
+                   p->set_target(m.target.value());
                  },
                  [&](const indirect_ping_msg& m) {
                    auto* p = out.mutable_indirect_ping();
                    p->set_seq(m.seq);
-                   p->set_target(m.target.value);
+                   p->set_target(m.target.value());
                    p->set_target_addr(m.target_addr);
                    p->set_want_nack(m.want_nack);
                  },
@@ -71,7 +71,7 @@ void message_to_wire(const message& msg, pb::GossipMessage& out) {
                  [&](const nack_msg& m) { out.mutable_nack()->set_seq(m.seq); },
                  [&](const alive_msg& m) {
                    auto* p = out.mutable_alive();
-                   p->set_node(m.node.value);
+                   p->set_node(m.node.value());
                    p->set_incarnation(m.inc.value);
                    p->set_uuid(m.uuid);
                    p->set_addr(m.addr);
@@ -80,15 +80,15 @@ void message_to_wire(const message& msg, pb::GossipMessage& out) {
                  },
                  [&](const suspect_msg& m) {
                    auto* p = out.mutable_suspect();
-                   p->set_node(m.node.value);
+                   p->set_node(m.node.value());
                    p->set_incarnation(m.inc.value);
-                   p->set_from(m.from.value);
+                   p->set_from(m.from.value());
                  },
                  [&](const dead_msg& m) {
                    auto* p = out.mutable_dead();
-                   p->set_node(m.node.value);
+                   p->set_node(m.node.value());
                    p->set_incarnation(m.inc.value);
-                   p->set_from(m.from.value);
+                   p->set_from(m.from.value());
                  },
                  [&](const push_pull_msg& m) {
                    auto* p = out.mutable_push_pull();
@@ -195,7 +195,7 @@ std::string encode(const envelope& env) {
     pb::GossipEnvelope wire;
     wire.set_version(wire_version);
     wire.set_cluster(env.cluster);
-    wire.set_from(env.from.value);
+    wire.set_from(env.from.value());
     wire.set_from_addr(env.from_addr);
     wire.mutable_messages()->Reserve(static_cast<int>(env.messages.size()));
     for (const auto& msg : env.messages) message_to_wire(msg, *wire.add_messages());

@@ -137,7 +137,7 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
     next_tick = opts.external_tick ? steady_clock::time_point{}
                                    : steady_clock::now() + std::chrono::milliseconds(opts.cfg.tick_ms);
     log->info("gossip listening on {} (udp+tcp) as node {}, {} seed(s)", where,
-              opts.self.id.value, opts.seeds.size());
+              opts.self.id.value(), opts.seeds.size());
     receive_next();
     accept_next();
     if (!opts.external_tick) arm_tick();

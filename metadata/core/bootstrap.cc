@@ -34,7 +34,7 @@ void bootstrap::joined(std::string cluster_id, std::vector<node_ref> voters) {
   set_state(formation{kind::member, {}, std::move(cluster_id), std::move(voters), 0}, true);
 }
 
-const peer_view* bootstrap::find(std::uint32_t id) const {
+const peer_view* bootstrap::find(chronik::node_id id) const {
   for (const auto& p : view_)
     if (p.node.id == id) return &p;
   return nullptr;

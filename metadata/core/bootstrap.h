@@ -18,10 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "base/node_id.h"
+
 namespace chronik::metadata {
 
+// A node as formation knows it: its id (the cluster's one node id type, base/node_id.h) and the
+// uuid of its data directory.
 struct node_ref {
-  std::uint32_t id = 0;
+  chronik::node_id id;
   std::string uuid;
   auto operator<=>(const node_ref&) const = default;
 };
@@ -90,7 +94,7 @@ class bootstrap {
   void try_release();
   void try_abandon();
   void set_state(formation f, bool persist);
-  const peer_view* find(std::uint32_t id) const;
+  const peer_view* find(chronik::node_id id) const;
   bool in_voters(const std::vector<node_ref>& voters) const;
   std::vector<node_ref> fresh_set() const;
 

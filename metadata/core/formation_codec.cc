@@ -5,13 +5,16 @@
 namespace chronik::metadata {
 namespace {
 
-std::string ref(const node_ref& n) { return std::to_string(n.id) + "/" + n.uuid; }
+std::string ref(const node_ref& n) { return std::to_string(n.id.value()) + "/" + n.uuid; }
 
 std::optional<node_ref> parse_ref(const std::string& text) {
   const auto slash = text.find('/');
   if (slash == std::string::npos || slash == 0) return std::nullopt;
   try {
-    return node_ref{static_cast<std::uint32_t>(std::stoul(text.substr(0, slash))), text.substr(slash + 1)};
+    // An id wider than a node id is refused, never truncated into some other node's id.
+    const auto id = chronik::node_id_from_u64(std::stoull(text.substr(0, slash)));
+    if (!id) return std::nullopt;
+    return node_ref{*id, text.substr(slash + 1)};
   } catch (...) {
     return std::nullopt;
   }

@@ -39,7 +39,7 @@ class scratch_file {
 };
 
 std::string summary(const daemon::node_config& c) {
-  std::string out = std::to_string(c.node_id.value) + " " + c.gossip_addr() + " " + c.rpc_addr() + " " +
+  std::string out = std::to_string(c.node_id.value()) + " " + c.gossip_addr() + " " + c.rpc_addr() + " " +
                     c.kafka_addr() + " " + c.admin_addr() + " " + c.data_dir.string();
   for (const std::string& s : c.seeds) out += " " + s;
   return out;

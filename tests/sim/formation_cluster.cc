@@ -49,7 +49,7 @@ void formation_cluster::start(int i, const std::vector<int>& seeds, bool wiped) 
   n.health.reset();
   n.read.reset();
   gossip_.start(i, seeds, wiped, "starting");
-  const metadata::node_ref self{id_of(i), gossip_.core(i).self().uuid};
+  const metadata::node_ref self{node_id{id_of(i)}, gossip_.core(i).self().uuid};
   metadata::bootstrap_config cfg{expect_, 30, 200};
   n.boot = std::make_unique<metadata::bootstrap>(cfg, self, n.disk, [this] { return "c" + std::to_string(++next_cluster_id_); });
   raft_net_.set_down(i, false);
@@ -67,14 +67,14 @@ void formation_cluster::step_bootstrap(int i) {
   node& n = nodes_[i];
   std::vector<metadata::peer_view> view;
   for (const auto& m : gossip_.core(i).members()) {
-    if (m.id.value == id_of(i)) continue;
+    if (m.id.value() == id_of(i)) continue;
     const auto bar1 = m.meta.find('|');
     const auto bar2 = m.meta.find('|', bar1 + 1);
     if (bar1 == std::string::npos || bar2 == std::string::npos) continue;
     auto f = metadata::decode_formation(m.meta.substr(bar2 + 1));
     if (!f) continue;
     const bool alive = m.state == gossip::member_state::alive || m.state == gossip::member_state::suspect;
-    view.push_back({{m.id.value, m.uuid}, alive, !alive, static_cast<std::uint32_t>(std::stoul(m.meta.substr(0, bar1))), *f});
+    view.push_back({{m.id, m.uuid}, alive, !alive, static_cast<std::uint32_t>(std::stoul(m.meta.substr(0, bar1))), *f});
   }
   n.boot->observe(std::move(view));
   n.boot->tick();
@@ -110,7 +110,7 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
   node& n = nodes_[i];
   if (!n.raft_disk || n.raft_cluster != cluster) {
     consensus::conf_state conf;
-    for (const auto& v : voters) conf.voters.push_back(consensus::node_id{v.id});
+    for (const auto& v : voters) conf.voters.push_back(consensus::node_id{v.id.value()});
     n.raft_disk = std::make_unique<consensus::memory_storage>(conf);
     n.raft_cluster = cluster;
   }
@@ -131,7 +131,7 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
   n.raft = std::make_unique<consensus::raft>(meta_raft_config(), consensus::node_id{id_of(i)}, *n.raft_disk,
                                              raft_net_.random().next());
   // The founder (lowest voter) campaigns at once: the group needs a leader, not a timeout.
-  if (!voters.empty() && voters.front().id == id_of(i)) n.raft->campaign();
+  if (!voters.empty() && voters.front().id == node_id{id_of(i)}) n.raft->campaign();
 }
 
 void formation_cluster::step_raft(int i) {
@@ -159,8 +159,8 @@ std::vector<metadata::member_info> formation_cluster::members_seen(int i) const 
     const auto bar1 = m.meta.find('|');
     const auto bar2 = m.meta.find('|', bar1 + 1);
     if (bar1 == std::string::npos || bar2 == std::string::npos) continue;
-    const std::string addr = "sim-" + std::to_string(m.id.value);
-    metadata::member_info v{consensus::node_id{m.id.value}, m.uuid, addr + ":9092", addr + ":9093"};
+    const std::string addr = "sim-" + std::to_string(m.id.value());
+    metadata::member_info v{consensus::node_id{m.id.value()}, m.uuid, addr + ":9092", addr + ":9093"};
     v.down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
     v.since_change = std::chrono::milliseconds(tick_ms * (core.now() - m.state_changed_at));
     if (auto f = metadata::decode_formation(m.meta.substr(bar2 + 1))) v.announced = *f;

@@ -77,7 +77,7 @@ void gossip_cluster::drain(int i) {
   }
   for (const auto& ev : core.ready().events) {
     if (ev.kind != gossip::member_event_kind::state_changed || ev.who.state != member_state::dead) continue;
-    const int victim = static_cast<int>(ev.who.id.value) - 1;
+    const int victim = static_cast<int>(ev.who.id.value()) - 1;
     if (victim >= 0 && victim < size() && nodes_[victim].running)
       false_deaths_.push_back({i, victim, net_.now()});
   }
@@ -123,10 +123,10 @@ void gossip_cluster::check_invariants() {
     if (self_state != member_state::alive && self_state != member_state::left)
       violations_.push_back("node " + std::to_string(i) + " sees itself " + std::string(to_string(self_state)));
     for (const auto& m : core.members()) {
-      auto& seen = seen_inc_[{i, m.id.value, m.uuid}];
+      auto& seen = seen_inc_[{i, m.id.value(), m.uuid}];
       if (m.inc.value < seen)
         violations_.push_back("tick " + std::to_string(net_.now()) + ": node " + std::to_string(i) +
-                              " saw the incarnation of " + std::to_string(m.id.value) + " go back from " +
+                              " saw the incarnation of " + std::to_string(m.id.value()) + " go back from " +
                               std::to_string(seen) + " to " + std::to_string(m.inc.value));
       seen = std::max(seen, m.inc.value);
     }

@@ -320,7 +320,7 @@ TEST(GossipSim, PartitionHeals) {
     const auto partition_wait = cfg.ticks(cfg.probe_interval_ms) * static_cast<std::uint64_t>(n) +
                                 gossip::suspicion_min_ticks(cfg.suspicion_mult, n, cfg.ticks(cfg.probe_interval_ms)) *
                                     cfg.suspicion_max_timeout_mult;
-    ASSERT_TRUE(c.run_until([&] { return c.all_see(0, member_state::dead) || c.core(n - 1).find({1})->state == member_state::dead; },
+    ASSERT_TRUE(c.run_until([&] { return c.all_see(0, member_state::dead) || c.core(n - 1).find(node_id{1})->state == member_state::dead; },
                             partition_wait))
         << "; " << c.divergence() << "; " << replay(seed);
     c.run(partition_wait);
@@ -419,7 +419,7 @@ TEST(GossipSim, ForgedTopIncarnationsCauseNoFalseDead) {
         default: forged = gossip::alive_msg{victim, incarnation{bad.value == gossip::max_incarnation ? bad.value + 1 : bad.value}, "forged", "10.9.9.9:7946", ""}; break;
       }
       // An accusation of the recipient itself at the ceiling is answered, not dropped.
-      const bool answered = accusation.value == gossip::max_incarnation && victim.value == static_cast<std::uint32_t>(to + 1) &&
+      const bool answered = accusation.value == gossip::max_incarnation && victim.value() == static_cast<std::uint32_t>(to + 1) &&
                             !std::holds_alternative<gossip::alive_msg>(forged);
       if (round == 75 && boundary_victim >= 0) {
         forged = gossip::suspect_msg{node_id{static_cast<std::uint32_t>(boundary_victim + 1)},

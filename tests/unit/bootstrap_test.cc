@@ -10,7 +10,7 @@ namespace {
 
 using kind = formation::kind;
 
-node_ref ref(std::uint32_t id) { return {id, "u" + std::to_string(id)}; }
+node_ref ref(std::uint32_t id) { return {node_id{id}, "u" + std::to_string(id)}; }
 
 peer_view fresh(std::uint32_t id, std::uint32_t expect = 3) { return {ref(id), true, false, expect, {}}; }
 

@@ -43,7 +43,7 @@ cluster_view sample_view() {
   v.state_hash = "0badf00d";
   v.formation.state = metadata::formation::kind::member;
   v.formation.cluster_id = "c0ffee";
-  v.formation.voters = {{1, "u1"}, {2, "u2"}, {3, "u3"}};
+  v.formation.voters = {{chronik::node_id{1}, "u1"}, {chronik::node_id{2}, "u2"}, {chronik::node_id{3}, "u3"}};
   v.load = nlohmann::json{{"ticks", {{"raft_max_late_ms", 4}, {"gossip_max_late_ms", 5}}}};
   return v;
 }

@@ -63,7 +63,7 @@ class config_test : public ::testing::Test {
 TEST_F(config_test, defaults_without_file) {
   auto cfg = load_node_config(std::nullopt, {});
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 1u);
+  EXPECT_EQ(cfg->node_id.value(), 1u);
   EXPECT_EQ(cfg->cluster_name, "chronik");
   EXPECT_EQ(cfg->bind, "127.0.0.1");
   EXPECT_EQ(cfg->gossip_port, 7946);
@@ -85,7 +85,7 @@ TEST_F(config_test, defaults_without_file) {
 TEST_F(config_test, empty_file_gives_defaults) {
   auto cfg = load("");
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 1u);
+  EXPECT_EQ(cfg->node_id.value(), 1u);
   EXPECT_EQ(cfg->gossip_port, 7946);
 }
 
@@ -125,7 +125,7 @@ probe_interval_ms = 4000
 reap_after_ms = 3600000
 )");
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 3u);
+  EXPECT_EQ(cfg->node_id.value(), 3u);
   EXPECT_EQ(cfg->cluster_name, "prod-eu");
   EXPECT_EQ(cfg->bind, "10.0.0.3");
   EXPECT_EQ(cfg->gossip_port, 8946);
@@ -190,7 +190,7 @@ cluster_name = "mine"
 log_level = "error"
 )", cli);
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 9u);
+  EXPECT_EQ(cfg->node_id.value(), 9u);
   EXPECT_EQ(cfg->bind, "127.0.0.9");
   EXPECT_EQ(cfg->gossip_port, 17946);
   EXPECT_EQ(cfg->rpc_port, 19093);
@@ -266,13 +266,13 @@ TEST_F(config_test, deep_nesting_is_refused_before_parsing) {
   ASSERT_TRUE(cfg) << cfg.error();
   cfg = load("data_dir = \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[\"\nnode_id = 2\n");
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 2u);
+  EXPECT_EQ(cfg->node_id.value(), 2u);
 }
 
 TEST_F(config_test, utf8_text_is_accepted) {
   auto cfg = load("# caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\nnode_id = 4\n");
   ASSERT_TRUE(cfg) << cfg.error();
-  EXPECT_EQ(cfg->node_id.value, 4u);
+  EXPECT_EQ(cfg->node_id.value(), 4u);
 }
 
 TEST_F(config_test, duplicate_key_is_a_parse_error) {
@@ -305,9 +305,19 @@ TEST_F(config_test, wrong_types) {
 }
 
 TEST_F(config_test, node_id_zero_and_out_of_range) {
-  EXPECT_EQ(error_of("node_id = 0\n"), "config error: node_id: 0 is out of range 1..4294967295");
-  EXPECT_EQ(error_of("node_id = -3\n"), "config error: node_id: -3 is out of range 1..4294967295");
-  EXPECT_EQ(error_of("node_id = 4294967296\n"), "config error: node_id: 4294967296 is out of range 1..4294967295");
+  EXPECT_EQ(error_of("node_id = 0\n"), "config error: node_id: 0 is out of range 1..2147483647");
+  EXPECT_EQ(error_of("node_id = -3\n"), "config error: node_id: -3 is out of range 1..2147483647");
+  EXPECT_EQ(error_of("node_id = 4294967296\n"), "config error: node_id: 4294967296 is out of range 1..2147483647");
+}
+
+// The node id is the Kafka broker id, an INT32: the largest id Kafka can name loads, the next is
+// refused at load time (docs/config.md).
+TEST_F(config_test, node_id_must_be_a_kafka_broker_id) {
+  auto top = load("node_id = 2147483647\n");
+  ASSERT_TRUE(top.has_value()) << top.error();
+  EXPECT_EQ(top->node_id.value(), 2147483647u);
+  EXPECT_EQ(error_of("node_id = 2147483648\n"), "config error: node_id: 2147483648 is out of range 1..2147483647");
+  EXPECT_EQ(error_of("node_id = 4294967295\n"), "config error: node_id: 4294967295 is out of range 1..2147483647");
 }
 
 TEST_F(config_test, ports_out_of_range) {
@@ -433,7 +443,7 @@ TEST_F(config_test, gossip_values_out_of_range_and_validate_failures) {
 TEST_F(config_test, flag_errors_name_key_and_flag) {
   cli_overrides a;
   a.node_id = 0;
-  EXPECT_EQ(cli_error_of(a), "config error: node_id: 0 is out of range 1..4294967295 (from --node-id)");
+  EXPECT_EQ(cli_error_of(a), "config error: node_id: 0 is out of range 1..2147483647 (from --node-id)");
   cli_overrides b;
   b.gossip_port = 70000;
   EXPECT_EQ(cli_error_of(b), "config error: gossip_port: 70000 is out of range 1..65535 (from --gossip-port)");

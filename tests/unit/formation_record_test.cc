@@ -16,10 +16,10 @@ namespace {
 formation promised() {
   formation f;
   f.state = formation::kind::promised;
-  f.founder = {1, "uuid-1"};
+  f.founder = {node_id{1}, "uuid-1"};
   f.cluster_id = "c-7";
   f.round = 3;
-  f.voters = {{1, "uuid-1"}, {2, "uuid-2"}, {3, "uuid-3"}};
+  f.voters = {{node_id{1}, "uuid-1"}, {node_id{2}, "uuid-2"}, {node_id{3}, "uuid-3"}};
   return f;
 }
 
@@ -32,7 +32,7 @@ formation member(std::vector<node_ref> voters) {
 }
 
 TEST(FormationRecord, RoundTripsEveryState) {
-  for (const formation& f : {formation{}, promised(), member({{1, "uuid-1"}, {2, "uuid-2"}}), member({})}) {
+  for (const formation& f : {formation{}, promised(), member({{node_id{1}, "uuid-1"}, {node_id{2}, "uuid-2"}}), member({})}) {
     const std::string bytes = encode_formation_record(f);
     ASSERT_FALSE(bytes.empty());
     EXPECT_EQ(bytes.front(), '\x08') << "the version field comes first";
@@ -58,10 +58,20 @@ TEST(FormationRecord, ReadsTheLegacyTextForm) {
   EXPECT_EQ(*p, promised());
   auto m = decode_formation_record("member c-7 1/uuid-1,2/uuid-2\n");
   ASSERT_TRUE(m.has_value()) << m.error();
-  EXPECT_EQ(*m, member({{1, "uuid-1"}, {2, "uuid-2"}}));
+  EXPECT_EQ(*m, member({{node_id{1}, "uuid-1"}, {node_id{2}, "uuid-2"}}));
   auto joined = decode_formation_record("member c-7 \n");
   ASSERT_TRUE(joined.has_value()) << joined.error();
   EXPECT_EQ(*joined, member({}));
+}
+
+// A legacy id wider than a node id is refused rather than truncated into another node's id
+// (4294967297 would have been read as node 1).
+TEST(FormationRecord, RefusesALegacyIdWiderThanANodeId) {
+  EXPECT_FALSE(decode_formation_record("member c-7 4294967297/uuid-1\n").has_value());
+  EXPECT_FALSE(decode_formation_record("promised 4294967297/uuid-1 c-7 3 1/uuid-1\n").has_value());
+  auto top = decode_formation_record("member c-7 4294967295/uuid-1\n");
+  ASSERT_TRUE(top.has_value()) << top.error();
+  EXPECT_EQ(top->voters.front().id, chronik::node_id{4294967295u});
 }
 
 TEST(FormationRecord, RefusesUnknownVersions) {

@@ -133,7 +133,7 @@ TEST(LegacyDataDir, OpensWithTheCurrentFormats) {
   ASSERT_TRUE(formation.has_value()) << formation.error();
   EXPECT_EQ(formation->state, metadata::formation::kind::member);
   EXPECT_EQ(formation->cluster_id, "c-7");
-  EXPECT_EQ(formation->voters, (std::vector<metadata::node_ref>{{1, "uuid-1"}, {2, "uuid-2"}}));
+  EXPECT_EQ(formation->voters, (std::vector<metadata::node_ref>{{chronik::node_id{1}, "uuid-1"}, {chronik::node_id{2}, "uuid-2"}}));
 
   node n(dir.path());
   n.open();
@@ -201,7 +201,7 @@ TEST(LegacyDataDir, OpensTheDirectoryOldMainWrote) {
   EXPECT_EQ(formation->state, metadata::formation::kind::member);
   EXPECT_EQ(formation->cluster_id.size(), 32u);
   ASSERT_EQ(formation->voters.size(), 1u);
-  EXPECT_EQ(formation->voters.front().id, 1u);
+  EXPECT_EQ(formation->voters.front().id, chronik::node_id{1});
 
   node n(dir.path());
   n.open();

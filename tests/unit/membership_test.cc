@@ -203,7 +203,7 @@ TEST(Membership, BouncedProbeAsksRelaysAtOnceAndFailsWhenAllNack) {
   const tick_count started = m.now();
   m.refused(addr_of(9));  // a bounce from elsewhere is not about this probe
   EXPECT_TRUE(indirect_pings(m).empty());
-  m.refused(addr_of(ping->target.value));
+  m.refused(addr_of(ping->target.value()));
   const auto relays = indirect_pings(m);
   ASSERT_EQ(relays.size(), 2u);  // the other two members, without waiting for probe_timeout
   m.advance();
@@ -222,7 +222,7 @@ TEST(Membership, BouncedProbeSucceedsThroughARelayThatReachesTheTarget) {
   auto m = with_peers(1, {2, 3, 4});
   auto ping = tick_until_ping(m);
   ASSERT_TRUE(ping);
-  m.refused(addr_of(ping->target.value));  // e.g. a firewall REJECT rule on our link only
+  m.refused(addr_of(ping->target.value()));  // e.g. a firewall REJECT rule on our link only
   const auto relays = indirect_pings(m);
   ASSERT_FALSE(relays.empty());
   m.advance();

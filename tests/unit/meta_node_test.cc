@@ -271,7 +271,7 @@ TEST(MetaNode, AJoinerHasJoinedOnceTheConfigurationListsIt) {
   auto rd = f.tick(1010, status(role::follower, {1, 2, 3}, {4}, 2, 4, 1));
   ASSERT_TRUE(rd.joined);
   EXPECT_EQ(rd.joined->cluster_id, "c1");
-  EXPECT_EQ(rd.joined->voters, (std::vector<node_ref>{{1, uuid_of(1)}, {2, uuid_of(2)}, {3, uuid_of(3)}}));
+  EXPECT_EQ(rd.joined->voters, (std::vector<node_ref>{{chronik::node_id{1}, uuid_of(1)}, {chronik::node_id{2}, uuid_of(2)}, {chronik::node_id{3}, uuid_of(3)}}));
   EXPECT_FALSE(f.node.joining());
   EXPECT_FALSE(f.tick(1020, status(role::follower, {1, 2, 3}, {4}, 2, 4, 1)).joined);  // once
 }
