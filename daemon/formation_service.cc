@@ -71,7 +71,7 @@ std::vector<metadata::peer_view> formation_service::view() const {
   std::vector<metadata::peer_view> out;
   for (const auto& snap : gossip_.members()) {
     const auto& m = snap.m;
-    if (m.id.value() == cfg_.node_id.value()) continue;
+    if (m.id == cfg_.node_id) continue;
     auto meta = decode_node_meta(m.meta);
     if (!meta) continue;  // still starting, or not a chronik node
     const bool alive = m.state == gossip::member_state::alive || m.state == gossip::member_state::suspect;

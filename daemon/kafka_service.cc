@@ -110,10 +110,10 @@ kafka::partition_manager* kafka_service::manager() {
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   pc.self_uuid = meta_.uuid().hex();
-  manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), consensus::node_id{cfg_.node_id.value()}, pc, log_);
+  manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), cfg_.node_id, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
     // Only the new leader reports, or every replica would propose the same record.
-    if (leader.value == cfg_.node_id.value()) report_leaders(last_tick_);
+    if (leader == cfg_.node_id) report_leaders(last_tick_);
   });
   manager_->sync(meta_.state());
   return manager_.get();
@@ -154,16 +154,16 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
   next_leader_report_ = now + repeat_after;
   for (auto g : m->groups()) {
     const auto* rep = m->find(g);
-    if (rep == nullptr || rep->leader().value != cfg_.node_id.value() || !rep->leader_ready()) continue;
+    if (rep == nullptr || rep->leader() != cfg_.node_id || !rep->leader_ready()) continue;
     const auto term = rep->leader_epoch();
     const auto* rec = meta_.state().partition(rep->ref().topic, rep->ref().partition);
-    if (rec == nullptr || (rec->leader.value == cfg_.node_id.value() && rec->leader_epoch == term)) continue;
+    if (rec == nullptr || (rec->leader == cfg_.node_id && rec->leader_epoch == term)) continue;
     auto& [proposed_term, at] = leader_proposed_[g.value];
     if (proposed_term == term.value && now < at + repeat_after) continue;
     proposed_term = term.value;
     at = now;
     auto cmd = metadata::commands::set_partition_leader(rep->ref().topic, rep->ref().partition,
-                                                        consensus::node_id{cfg_.node_id.value()}, term);
+                                                        cfg_.node_id, term);
     if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
   }
 }
@@ -193,7 +193,7 @@ std::vector<kafka::broker_info> kafka_service::brokers() const {
     if (b.state != metadata::broker_state::alive) continue;
     auto ep = parse_ipv4_endpoint(b.kafka_addr);
     if (!ep) continue;  // registered by a node whose address we cannot advertise
-    kafka::broker_info info{static_cast<std::int32_t>(id.value), ep->ip, ep->port, std::nullopt};
+    kafka::broker_info info{static_cast<std::int32_t>(id.value()), ep->ip, ep->port, std::nullopt};
     if (!b.rack.empty()) info.rack = b.rack;
     out.push_back(std::move(info));
   }
@@ -213,13 +213,13 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const
   for (const auto& p : t.partitions) {
     kafka::partition_info pi;
     pi.partition = p.partition;
-    pi.leader = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader.value);
-    pi.leader_epoch = p.leader.value == 0 ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
+    pi.leader = p.leader.value() == 0 ? -1 : static_cast<std::int32_t>(p.leader.value());
+    pi.leader_epoch = p.leader.value() == 0 ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
     // A local replica may know a newer leader than the record (leaders are reported after the fact).
     if (manager_ != nullptr) {
-      if (const auto* rep = manager_->find(p.group); rep != nullptr && rep->leader().value != 0 &&
+      if (const auto* rep = manager_->find(p.group); rep != nullptr && rep->leader().value() != 0 &&
                                                       rep->leader_epoch() >= p.leader_epoch) {
-        pi.leader = static_cast<std::int32_t>(rep->leader().value);
+        pi.leader = static_cast<std::int32_t>(rep->leader().value());
         pi.leader_epoch = static_cast<std::int32_t>(rep->leader_epoch().value);
       }
     }
@@ -228,10 +228,10 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const
     // (LEADER_NOT_AVAILABLE) until the group's new leader is recorded.
     if (pi.leader >= 0 && fenced.contains(static_cast<std::uint64_t>(pi.leader))) pi.leader = pi.leader_epoch = -1;
     for (auto r : p.replicas) {
-      const auto id = static_cast<std::int32_t>(r.value);
+      const auto id = static_cast<std::int32_t>(r.value());
       pi.replicas.push_back(id);
       const auto* b = meta_.state().broker(r);
-      const bool in_sync = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value);
+      const bool in_sync = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value());
       (in_sync ? pi.isr : pi.offline).push_back(id);
     }
     out.partitions.push_back(std::move(pi));
@@ -297,7 +297,7 @@ void kafka_service::create_topics(std::vector<kafka::topic_request> topics, bool
     } else {
       for (const auto& replicas : t.assignments) {
         auto& row = spec.assignments.emplace_back();
-        for (auto id : replicas) row.push_back(consensus::node_id{static_cast<std::uint64_t>(std::max(id, 0))});
+        for (auto id : replicas) row.push_back(node_id_from_kafka(id));  // a negative id is no node
       }
     }
     if (validate_only) {

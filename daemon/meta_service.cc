@@ -27,7 +27,7 @@ using metadata::meta_group_id;
 // The core's settings from the node's configuration and Raft timing.
 metadata::meta_node_config core_config(const node_config& cfg, const node_uuid& uuid, const meta_timing& timing) {
   metadata::meta_node_config c;
-  c.self = node_id{cfg.node_id.value()};
+  c.self = cfg.node_id;
   c.self_uuid = uuid.hex();
   c.meta_voters = cfg.meta_voters;
   c.voter_replace_after = std::chrono::milliseconds(cfg.voter_replace_after_ms);
@@ -155,7 +155,7 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
 
 void meta_service::start_group(const metadata::formation& f) {
   conf_state initial;
-  for (const auto& v : f.voters) initial.voters.push_back(node_id{v.id.value()});
+  for (const auto& v : f.voters) initial.voters.push_back(v.id);
   chronik::node_id lowest;
   for (const auto& v : f.voters) lowest = lowest == no_node ? v.id : std::min(lowest, v.id);
   core_.set_joining(false);
@@ -243,9 +243,9 @@ void meta_service::carry_out() {
     const auto& cc = rd.conf_change->change;
     if (auto r = host->propose_conf_change(meta_group_id, cc); r) {
       core_.conf_change_proposed(*r);
-      log_->info("controller: {} node {} (index {})", rd.conf_change->reason, cc.node.value, r->value);
+      log_->info("controller: {} node {} (index {})", rd.conf_change->reason, cc.node.value(), r->value);
     } else {
-      log_->warn("controller: cannot {} node {}: {}", rd.conf_change->reason, cc.node.value, r.error().text);
+      log_->warn("controller: cannot {} node {}: {}", rd.conf_change->reason, cc.node.value(), r.error().text);
     }
   }
   if (rd.snapshot && host != nullptr) {
@@ -305,14 +305,14 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
     auto meta = decode_node_meta(m.meta);
     const bool down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
     if (meta) {
-      metadata::member_info info{node_id{m.id.value()}, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr};
+      metadata::member_info info{m.id, meta->node_uuid_hex, meta->kafka_addr, meta->rpc_addr};
       info.down = down;
       info.since_change = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now - snap.last_change);
       info.announced = meta->formation_state;
       info.joining_cluster = meta->joining_cluster;
       members.push_back(std::move(info));
     }
-    if (m.id.value() == cfg_.node_id.value()) continue;
+    if (m.id == cfg_.node_id) continue;
     // A peer whose WAL failed leads and answers nothing (docs/storage.md "Disk faults"): its
     // replicas are offline for Metadata, and its groups' followers must elect as for a dead node.
     const bool fenced = meta && meta->storage_failed;
@@ -323,13 +323,13 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
     auto [known, inserted] = liveness_.try_emplace(m.id.value(), liveness);
     if (auto* host = raft_.host(); host != nullptr && (inserted || known->second != liveness)) {
       known->second = liveness;
-      host->set_node_liveness(node_id{m.id.value()}, liveness);
+      host->set_node_liveness(m.id, liveness);
     }
     if (!meta || meta->rpc_addr.empty()) continue;
     auto want = std::make_pair(meta->rpc_addr, meta->node_uuid_hex);
     auto it = peers_.find(m.id.value());
     if (it != peers_.end() && it->second == want) continue;
-    raft_.transport().set_peer(node_id{m.id.value()}, want.first, want.second);
+    raft_.transport().set_peer(m.id, want.first, want.second);
     peers_[m.id.value()] = std::move(want);
   }
   return members;
@@ -345,17 +345,17 @@ cluster_status meta_service::status() const {
   s.running = core_.running();
   if (const auto* host = raft_.host(); host != nullptr && core_.running()) {
     if (auto st = host->status(meta_group_id)) {
-      s.meta_leader = st->leader.value;
+      s.meta_leader = st->leader.value();
       s.term = st->term.value;
       s.commit = st->commit.value;
       s.role = std::string(consensus::to_string(st->state));
-      for (auto v : st->conf.voters) s.voters.push_back(v.value);
-      for (auto l : st->conf.learners) s.learners.push_back(l.value);
+      for (auto v : st->conf.voters) s.voters.push_back(v.value());
+      for (auto l : st->conf.learners) s.learners.push_back(l.value());
     }
   }
   s.applied = core_.state().applied_index().value;
   for (const auto& [id, b] : core_.state().brokers())
-    s.brokers.push_back({id.value, b.uuid, b.kafka_addr, b.rpc_addr, std::string(metadata::to_string(b.state))});
+    s.brokers.push_back({id.value(), b.uuid, b.kafka_addr, b.rpc_addr, std::string(metadata::to_string(b.state))});
   return s;
 }
 

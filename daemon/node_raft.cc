@@ -13,7 +13,7 @@ consensus::transport_config transport_config_for(const node_config& cfg, const n
   auto tc = cfg.preset == gossip_preset::local ? consensus::transport_config::local()
             : cfg.preset == gossip_preset::wan ? consensus::transport_config::wan()
                                                : consensus::transport_config::lan();
-  tc.self = consensus::node_id{cfg.node_id.value()};
+  tc.self = cfg.node_id;
   tc.node_uuid = uuid.hex();
   tc.listen_address = cfg.rpc_addr();
   return tc;
@@ -54,7 +54,7 @@ void node_raft::stop() {
 
 std::expected<void, std::string> node_raft::open_host() {
   consensus::host_config hc;
-  hc.self = consensus::node_id{cfg_.node_id.value()};
+  hc.self = cfg_.node_id;
   hc.data_dir = cfg_.data_dir;
   hc.rng_seed = std::hash<std::string>{}(uuid_.hex()) ^ cfg_.node_id.value();
   auto outbox = [t = transport_.get()](consensus::node_id to, std::vector<consensus::group_message> msgs) {

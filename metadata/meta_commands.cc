@@ -43,7 +43,7 @@ std::string set_cluster_id(std::string_view cluster_id) {
 std::string register_broker(const broker_registration& b) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_register_broker();
-  m->set_node_id(b.id.value);
+  m->set_node_id(b.id.value());
   m->set_node_uuid(b.uuid);
   m->set_kafka_addr(b.kafka_addr);
   m->set_rpc_addr(b.rpc_addr);
@@ -54,7 +54,7 @@ std::string register_broker(const broker_registration& b) {
 std::string unregister_broker(node_id id, std::string_view uuid) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_unregister_broker();
-  m->set_node_id(id.value);
+  m->set_node_id(id.value());
   m->set_node_uuid(std::string(uuid));
   return bytes_of(cmd);
 }
@@ -62,7 +62,7 @@ std::string unregister_broker(node_id id, std::string_view uuid) {
 std::string set_broker_state(node_id id, std::string_view uuid, broker_state state) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_set_broker_state();
-  m->set_node_id(id.value);
+  m->set_node_id(id.value());
   m->set_node_uuid(std::string(uuid));
   m->set_state(rules::encode_state(state));
   return bytes_of(cmd);
@@ -79,7 +79,7 @@ std::string create_topic(const topic_spec& spec) {
   for (std::size_t p = 0; p < spec.assignments.size(); ++p) {
     auto* a = m->add_assignments();
     a->set_partition(static_cast<std::int32_t>(p));
-    for (node_id r : spec.assignments[p]) a->add_replicas(r.value);
+    for (node_id r : spec.assignments[p]) a->add_replicas(r.value());
   }
   return bytes_of(cmd);
 }
@@ -95,7 +95,7 @@ std::string set_partition_leader(const topic_id& topic, std::int32_t partition, 
   auto* m = cmd.mutable_set_partition_leader();
   m->set_topic_id(topic.to_bytes());
   m->set_partition(partition);
-  m->set_leader(leader.value);
+  m->set_leader(leader.value());
   m->set_leader_epoch(epoch.value);
   return bytes_of(cmd);
 }

@@ -25,7 +25,7 @@ std::string_view to_string(read_refusal r) {
 }
 
 meta_node::meta_node(meta_node_config cfg) : cfg_(std::move(cfg)) {
-  CHRONIK_EXPECTS(cfg_.self.value != 0, "a meta node needs its node id");
+  CHRONIK_EXPECTS(cfg_.self.value() != 0, "a meta node needs its node id");
   CHRONIK_EXPECTS(cfg_.snapshot_entries > 0 && cfg_.max_pending_reads > 0, "bounds must be positive");
 }
 
@@ -135,12 +135,12 @@ void meta_node::run_controller(const consensus::raft_status& st, const std::vect
   for (const auto& reg : plan.registrations) {
     if (!due(reg.id)) continue;
     ready_.proposals.push_back({commands::register_broker(reg),
-                                "register broker " + std::to_string(reg.id.value) + " uuid " + reg.uuid});
+                                "register broker " + std::to_string(reg.id.value()) + " uuid " + reg.uuid});
   }
   for (const auto& sc : plan.state_changes) {
     if (!due(sc.id)) continue;
     ready_.proposals.push_back({commands::set_broker_state(sc.id, sc.uuid, sc.state),
-                                "mark broker " + std::to_string(sc.id.value) + " " + std::string(to_string(sc.state)) +
+                                "mark broker " + std::to_string(sc.id.value()) + " " + std::string(to_string(sc.state)) +
                                     " (down in SWIM)"});
   }
   observed_term_ = st.term;
@@ -170,7 +170,7 @@ void meta_node::check_joined(const consensus::raft_status& st) {
   join_event ev{cluster_id_, {}};
   for (const auto& v : st.conf.voters) {
     const auto* b = state_.broker(v);
-    ev.voters.push_back({chronik::node_id{static_cast<std::uint32_t>(v.value)}, b != nullptr ? b->uuid : std::string()});
+    ev.voters.push_back({v, b != nullptr ? b->uuid : std::string()});
   }
   ready_.joined = std::move(ev);
 }
@@ -184,7 +184,7 @@ void meta_node::judge_health(const meta_observation& seen) {
     h.reason = "storage failed, node fenced: " + *seen.storage_failure;
   } else if (cluster_id_.empty() || !running_) {
     h.reason = "not a member of a cluster yet";
-  } else if (!raft_ || raft_->leader.value == 0) {
+  } else if (!raft_ || raft_->leader.value() == 0) {
     h.reason = "no known __meta leader";
   } else if (b == nullptr || b->uuid != cfg_.self_uuid) {
     h.reason = "not a registered broker yet";
@@ -201,7 +201,7 @@ void meta_node::judge_health(const meta_observation& seen) {
 std::expected<read_ticket, read_refusal> meta_node::request_read() {
   if (!running_) return std::unexpected(read_refusal::no_group);
   // Raft drops a ReadIndex request while it knows no leader: refuse at once instead.
-  if (!raft_ || raft_->leader.value == 0) return std::unexpected(read_refusal::no_leader);
+  if (!raft_ || raft_->leader.value() == 0) return std::unexpected(read_refusal::no_leader);
   if (reads_.size() >= cfg_.max_pending_reads) return std::unexpected(read_refusal::too_many);
   const std::uint64_t id = ++next_read_;
   std::string context = "read-" + std::to_string(id);

@@ -58,7 +58,7 @@ bool valid_topic_name(std::string_view name) {
 }
 
 bool valid_broker(const broker_record& b) {
-  return valid_node_id(b.id.value) && bounded(b.uuid, max_id_bytes) && bounded(b.kafka_addr, max_field_bytes) &&
+  return valid_node_id(b.id.value()) && bounded(b.uuid, max_id_bytes) && bounded(b.kafka_addr, max_field_bytes) &&
          bounded(b.rpc_addr, max_field_bytes) && b.rack.size() <= max_field_bytes;
 }
 

@@ -38,16 +38,17 @@ void encode_topic(const topic_record& t, pb::MetaTopic* out) {
   for (const auto& p : t.partitions) {
     auto* m = out->add_partitions();
     m->set_partition(p.partition);
-    for (node_id r : p.replicas) m->add_replicas(r.value);
+    for (node_id r : p.replicas) m->add_replicas(r.value());
     m->set_group_id(p.group.value);
     m->set_incarnation(p.inc.value);
-    m->set_leader(p.leader.value);
+    m->set_leader(p.leader.value());
     m->set_leader_epoch(p.leader_epoch.value);
   }
 }
 
 std::expected<broker_record, meta_errc> decode_broker(const pb::MetaBroker& m) {
-  broker_record b{node_id{m.node_id()}, m.node_uuid(), m.kafka_addr(), m.rpc_addr(), m.rack(),
+  // An id too wide for a node id becomes no_node, which valid_broker refuses: never truncated.
+  broker_record b{node_id_from_u64(m.node_id()).value_or(no_node), m.node_uuid(), m.kafka_addr(), m.rpc_addr(), m.rack(),
                   broker_state::alive, log_index{m.epoch()}};
   auto state = rules::decode_state(m.state());
   if (!rules::valid_broker(b) || !state) return std::unexpected(meta_errc::malformed_snapshot);
@@ -66,15 +67,16 @@ struct group_check {
 
 std::expected<partition_record, meta_errc> decode_partition(const pb::MetaPartition& m, std::int32_t index,
                                                             std::int32_t rf, group_check& groups) {
+  const auto leader = node_id_from_u64(m.leader());  // 0 is "no leader"; too wide is refused
   partition_record p{m.partition(), {}, group_id{m.group_id()}, incarnation{m.incarnation()},
-                     node_id{m.leader()}, term_id{m.leader_epoch()}};
-  bool ok = p.partition == index && m.replicas_size() == rf && p.inc.value != 0 && groups.take(p.group);
+                     leader.value_or(no_node), term_id{m.leader_epoch()}};
+  bool ok = leader.has_value() && p.partition == index && m.replicas_size() == rf && p.inc.value != 0 && groups.take(p.group);
   for (std::uint64_t r : m.replicas()) {
-    const node_id id{r};
+    const node_id id = node_id_from_u64(r).value_or(no_node);  // a wide r fails valid_node_id
     ok = ok && rules::valid_node_id(r) && std::find(p.replicas.begin(), p.replicas.end(), id) == p.replicas.end();
     p.replicas.push_back(id);
   }
-  ok = ok && (!p.leader || std::find(p.replicas.begin(), p.replicas.end(), p.leader) != p.replicas.end());
+  ok = ok && (p.leader == no_node || std::find(p.replicas.begin(), p.replicas.end(), p.leader) != p.replicas.end());
   if (!ok) return std::unexpected(meta_errc::malformed_snapshot);
   return p;
 }
@@ -137,7 +139,7 @@ std::string meta_state::snapshot() const {
   s.set_next_group_id(d_.next_group.value);
   for (const auto& [id, b] : d_.brokers) {
     auto* m = s.add_brokers();
-    m->set_node_id(id.value);
+    m->set_node_id(id.value());
     m->set_node_uuid(b.uuid);
     m->set_kafka_addr(b.kafka_addr);
     m->set_rpc_addr(b.rpc_addr);

@@ -54,7 +54,8 @@ result set_cluster_id(meta_data& d, const pb::MetaSetClusterId& c) {
 }
 
 result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index index) {
-  broker_record b{node_id{c.node_id()}, c.node_uuid(), c.kafka_addr(), c.rpc_addr(), c.rack(),
+  // An id too wide for a node id becomes no_node, which valid_broker refuses: never truncated.
+  broker_record b{node_id_from_u64(c.node_id()).value_or(no_node), c.node_uuid(), c.kafka_addr(), c.rpc_addr(), c.rack(),
                   broker_state::alive, index};
   if (!rules::valid_broker(b)) return std::unexpected(meta_errc::invalid_broker);
   // A uuid belongs to one data directory, so two ids with one uuid means a misconfigured node id.
@@ -84,7 +85,7 @@ result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index 
 // a command about a broker's previous life cannot touch the broker that replaced it.
 std::expected<broker_record*, meta_errc> fenced_broker(meta_data& d, std::uint64_t id, const std::string& uuid) {
   if (!rules::valid_node_id(id)) return std::unexpected(meta_errc::invalid_broker);
-  auto it = d.brokers.find(node_id{id});
+  auto it = d.brokers.find(node_id_from_u64(id).value_or(no_node));  // id is valid: it fits
   if (it == d.brokers.end()) return std::unexpected(meta_errc::unknown_broker);
   if (!uuid.empty() && uuid != it->second.uuid) return std::unexpected(meta_errc::broker_uuid_mismatch);
   return &it->second;
@@ -95,7 +96,8 @@ result unregister_broker(meta_data& d, const pb::MetaUnregisterBroker& c) {
   if (!b) return std::unexpected(b.error());
   // Partitions keep naming the id in their replica sets: moving replicas off a removed broker is a
   // reassignment the controller proposes, not a side effect of this record.
-  d.brokers.erase(node_id{c.node_id()});
+  const node_id id = (*b)->id;  // a copy: the key must outlive the erase of its own record
+  d.brokers.erase(id);
   return done(command_kind::unregister_broker);
 }
 
@@ -148,7 +150,7 @@ std::expected<replica_assignment, meta_errc> manual_assignment(const meta_data& 
       return std::unexpected(meta_errc::invalid_replica_assignment);
     }
     for (std::uint64_t r : a.replicas()) {
-      const node_id id{r};
+      const node_id id = node_id_from_u64(r).value_or(no_node);  // too wide: no broker has it
       if (!d.brokers.contains(id) || std::find(out[p].begin(), out[p].end(), id) != out[p].end()) {
         return std::unexpected(meta_errc::invalid_replica_assignment);
       }
@@ -213,9 +215,11 @@ result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
     return std::unexpected(meta_errc::unknown_partition);
   }
   partition_record& p = parts[static_cast<std::size_t>(c.partition())];
-  const node_id leader{c.leader()};
+  const auto reported = node_id_from_u64(c.leader());  // 0 is "no leader"; too wide is refused
+  if (!reported) return std::unexpected(meta_errc::invalid_leader);
+  const node_id leader = *reported;
   const term_id epoch{c.leader_epoch()};
-  if (leader && std::find(p.replicas.begin(), p.replicas.end(), leader) == p.replicas.end()) {
+  if (leader != no_node && std::find(p.replicas.begin(), p.replicas.end(), leader) == p.replicas.end()) {
     return std::unexpected(meta_errc::invalid_leader);
   }
   if (epoch < p.leader_epoch) return std::unexpected(meta_errc::stale_leader_epoch);
@@ -224,7 +228,7 @@ result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
     // Raft allows at most one leader per term (Raft paper §5.2, Election Safety), so a second
     // leader for the same term is a stale or confused report. "No leader" may replace a leader and
     // a leader may replace "no leader" within one term.
-    if (leader && p.leader) return std::unexpected(meta_errc::stale_leader_epoch);
+    if (leader != no_node && p.leader != no_node) return std::unexpected(meta_errc::stale_leader_epoch);
   }
   p.leader = leader;
   p.leader_epoch = epoch;

@@ -27,7 +27,7 @@ struct cluster {
     conf_state conf{{node_id{1}, node_id{2}, node_id{3}}, {}};
     for (std::uint64_t id = 1; id <= 3; ++id) {
       disks[id] = std::make_unique<memory_storage>(conf);
-      cores[id] = std::make_unique<raft>(cfg, node_id{id}, *disks[id], id);
+      cores[id] = std::make_unique<raft>(cfg, node_id{static_cast<std::uint32_t>(id)}, *disks[id], id);
     }
     cores[1]->campaign();
     settle();
@@ -49,7 +49,7 @@ struct cluster {
       moved = true;
       message m = std::move(queue.front());
       queue.pop_front();
-      cores[m.to.value]->step(m);
+      cores[m.to.value()]->step(m);
     }
     return moved;
   }

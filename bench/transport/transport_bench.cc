@@ -61,8 +61,8 @@ group_message append_message(std::uint64_t group, std::uint64_t index, std::uint
                              std::uint64_t to) {
   message m;
   m.type = message_type::append;
-  m.from = node_id{from};
-  m.to = node_id{to};
+  m.from = node_id{static_cast<std::uint32_t>(from)};
+  m.to = node_id{static_cast<std::uint32_t>(to)};
   m.term = term_id{1};
   m.index = log_index{index};
   m.commit = log_index{index};
@@ -151,7 +151,7 @@ struct pair_of_nodes {
     log->set_level(spdlog::level::warn);
     auto cfg = [](std::uint64_t id) {
       transport_config c = transport_config::local();
-      c.self = node_id{id};
+      c.self = node_id{static_cast<std::uint32_t>(id)};
       c.node_uuid = "uuid-" + std::to_string(id);
       c.cluster_id = "bench";
       return c;
@@ -290,7 +290,7 @@ struct host_pair {
     log->set_level(spdlog::level::warn);
     for (std::size_t i = 0; i < 2; ++i) {
       transport_config c = transport_config::local();
-      c.self = node_id{i + 1};
+      c.self = node_id{static_cast<std::uint32_t>(i + 1)};
       c.node_uuid = "uuid-" + std::to_string(i + 1);
       c.cluster_id = "bench";
       transports[i] = std::make_unique<raft_transport>(io, c, log);
@@ -299,7 +299,7 @@ struct host_pair {
       });
       if (!transports[i]->start()) fail("cannot start a transport");
       host_config hc;
-      hc.self = node_id{i + 1};
+      hc.self = node_id{static_cast<std::uint32_t>(i + 1)};
       hc.data_dir = dir / ("node" + std::to_string(i + 1));
       hc.rng_seed = 7 + i;
       auto h = raft_host::open(io, hc, [t = transports[i].get()](node_id to, std::vector<group_message> m) {
@@ -309,7 +309,7 @@ struct host_pair {
       hosts[i] = std::move(*h);
     }
     for (std::size_t i = 0; i < 2; ++i)
-      transports[i]->set_peer(node_id{2 - i}, "127.0.0.1:" + std::to_string(transports[1 - i]->bound_port()));
+      transports[i]->set_peer(node_id{static_cast<std::uint32_t>(2 - i)}, "127.0.0.1:" + std::to_string(transports[1 - i]->bound_port()));
   }
   ~host_pair() {
     for (auto& h : hosts) h.reset();  // joins the disk threads
@@ -359,7 +359,7 @@ idle_figures run_idle_hosts(std::uint64_t groups, std::uint32_t quiesce_after_ti
     for (std::uint64_t g = 1; g <= groups; ++g) {
       for (auto& h : p.hosts) {
         auto s = h->status(group_id{g});
-        if (!s || !s->leader || (quiesce_after_ticks > 0 && !s->quiesced)) return false;
+        if (!s || s->leader == no_node || (quiesce_after_ticks > 0 && !s->quiesced)) return false;
       }
     }
     return true;

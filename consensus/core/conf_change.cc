@@ -91,7 +91,11 @@ std::expected<conf_change, conf_change_errc> decode_v1(std::string_view in, std:
     }
   }
   if (!op || !node || *node == 0) return std::unexpected(conf_change_errc::malformed);
-  return conf_change{*op, node_id{*node}};
+  // The wire field is 64 bits; a node id is 32 (base/node_id.h): a wider value is refused, never
+  // truncated into some other node's id.
+  const auto id = node_id_from_u64(*node);
+  if (!id) return std::unexpected(conf_change_errc::malformed);
+  return conf_change{*op, *id};
 }
 
 // The text form written before version 1: "<kind> <node>".
@@ -106,8 +110,12 @@ std::expected<conf_change, conf_change_errc> decode_legacy_text(std::string_view
   else return std::unexpected(conf_change_errc::malformed);
   const char* first = data.data() + space + 1;
   const char* last = data.data() + data.size();
-  auto [ptr, ec] = std::from_chars(first, last, cc.node.value);
-  if (ec != std::errc{} || ptr != last || cc.node.value == 0) return std::unexpected(conf_change_errc::malformed);
+  std::uint64_t raw = 0;
+  auto [ptr, ec] = std::from_chars(first, last, raw);
+  if (ec != std::errc{} || ptr != last || raw == 0) return std::unexpected(conf_change_errc::malformed);
+  const auto id = node_id_from_u64(raw);  // refused, never truncated, when wider than a node id
+  if (!id) return std::unexpected(conf_change_errc::malformed);
+  cc.node = *id;
   return cc;
 }
 
@@ -129,7 +137,7 @@ std::string conf_change::encode() const {
   out.push_back(static_cast<char>(tag_kind));
   put_varint(out, wire_kind(op));
   out.push_back(static_cast<char>(tag_node));
-  put_varint(out, node.value);
+  put_varint(out, node.value());
   return out;
 }
 
@@ -144,7 +152,7 @@ std::expected<conf_change, conf_change_errc> conf_change::decode(std::string_vie
 }
 
 std::string to_string(const conf_change& cc) {
-  return std::string(kind_name(cc.op)) + " " + std::to_string(cc.node.value);
+  return std::string(kind_name(cc.op)) + " " + std::to_string(cc.node.value());
 }
 
 }  // namespace chronik::consensus

@@ -10,7 +10,7 @@ namespace chronik::consensus {
 std::expected<log_index, raft_errc> raft::propose(std::string data) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
   wake();
-  if (lead_transferee_) return std::unexpected(raft_errc::transfer_in_progress);
+  if (lead_transferee_ != no_node) return std::unexpected(raft_errc::transfer_in_progress);
   if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + data.size() > cfg_.max_uncommitted_bytes)
     return std::unexpected(raft_errc::dropped);
   const log_index index = log_.last_index().next();
@@ -26,7 +26,7 @@ std::expected<void, raft_errc> raft::propose_anywhere(std::string data) {
     if (!r) return std::unexpected(r.error());
     return {};
   }
-  if (!leader_) return std::unexpected(raft_errc::not_leader);
+  if (leader_ == no_node) return std::unexpected(raft_errc::not_leader);
   message m{message_type::propose, self_, leader_, term_};
   m.entries.push_back(entry{term_, log_index{}, entry_type::normal, std::move(data)});
   send(std::move(m));
@@ -79,7 +79,7 @@ bool raft::maybe_send_append(node_id to, bool send_if_empty) {
     const snapshot snap = storage_.latest_snapshot();
     if (snap.empty()) return false;  // nothing to send yet; retried on the next heartbeat response
     log_line(log_level::info, "sending snapshot at " + std::to_string(snap.meta.index.value) + " to " +
-                                  std::to_string(to.value));
+                                  std::to_string(to.value()));
     pr.become_snapshot(snap.meta.index);
     send_snapshot_chunk(to, pr);
     return true;
@@ -238,7 +238,7 @@ std::expected<void, raft_errc> raft::transfer_leadership(node_id to) {
   wake();
   lead_transferee_ = to;
   election_elapsed_ = 0;  // the transfer must finish within an election timeout
-  log_line(log_level::info, "transferring leadership to " + std::to_string(to.value));
+  log_line(log_level::info, "transferring leadership to " + std::to_string(to.value()));
   if (progress_.at(to).match == log_.last_index()) send(message{message_type::timeout_now, self_, to, term_});
   else maybe_send_append(to, true);
   return {};
@@ -254,7 +254,7 @@ namespace chronik::consensus {
 // anyone), and no read, configuration change or transfer waits on a round of messages.
 bool raft::leader_can_quiesce() const {
   const log_index last = log_.last_index();
-  if (log_.committed() != last || pending_broadcast_ || lead_transferee_) return false;
+  if (log_.committed() != last || pending_broadcast_ || lead_transferee_ != no_node) return false;
   if (!pending_reads_.empty() || !reads_before_first_commit_.empty()) return false;
   if (pending_conf_index_ > log_.committed() || !conf_entries_.empty()) return false;
   for (const auto& [id, pr] : progress_)  // our own entry: the log is durable here too

@@ -15,7 +15,7 @@ bool contains(const std::vector<node_id>& v, node_id id) { return std::find(v.be
 std::expected<log_index, raft_errc> raft::propose_conf_change(const conf_change& cc) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
   wake();
-  if (lead_transferee_) return std::unexpected(raft_errc::transfer_in_progress);
+  if (lead_transferee_ != no_node) return std::unexpected(raft_errc::transfer_in_progress);
   if (pending_conf_index_ > log_.committed() || !conf_entries_.empty() || !committed_in_current_term())
     return std::unexpected(raft_errc::conf_change_pending);
   const bool voter = contains(conf_.voters, cc.node);

@@ -52,7 +52,7 @@ raft::raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64
 }
 
 void raft::log_line(log_level level, const std::string& text) const {
-  if (sink_) sink_(level, "[" + std::to_string(self_.value) + " t" + std::to_string(term_.value) + "] " + text);
+  if (sink_) sink_(level, "[" + std::to_string(self_.value()) + " t" + std::to_string(term_.value) + "] " + text);
 }
 
 bool raft::is_voter(node_id id) const {
@@ -224,7 +224,7 @@ void raft::tick_heartbeat() {
         return;
       }
     }
-    if (lead_transferee_) lead_transferee_ = node_id{};  // the transfer timed out
+    if (lead_transferee_ != no_node) lead_transferee_ = no_node;  // the transfer timed out
   }
   for (auto& [id, pr] : progress_) {
     if (id == self_ || pr.state != progress_state::snapshot) continue;
@@ -272,7 +272,7 @@ bool raft::stays_quiesced(const message& m) const {
 bool raft::step_stale_or_newer_term(const message& m) {
   const bool vote_request = m.type == message_type::vote || m.type == message_type::pre_vote;
   if (m.term > term_) {
-    if (vote_request && cfg_.check_quorum && leader_ && election_elapsed_ < cfg_.election_timeout_ticks_min &&
+    if (vote_request && cfg_.check_quorum && leader_ != no_node && election_elapsed_ < cfg_.election_timeout_ticks_min &&
         m.context != transfer_context) {
       // Leader stickiness (§6.2 / §9.6): we heard from a live leader recently, so a candidate
       // with a higher term is a disruptive server; ignore it without adopting its term.
@@ -306,7 +306,7 @@ bool raft::drop_out_of_range(const message& m) {
   const std::string_view field = out_of_range_field(m);
   if (field.empty()) return false;
   if (dropped_out_of_range_++ % 1000 == 0)
-    log_line(log_level::warn, "dropping " + std::string(to_string(m.type)) + " from " + std::to_string(m.from.value) +
+    log_line(log_level::warn, "dropping " + std::string(to_string(m.type)) + " from " + std::to_string(m.from.value()) +
                                   ": " + std::string(field) + " out of range (" +
                                   std::to_string(dropped_out_of_range_) + " so far)");
   return true;
@@ -344,7 +344,7 @@ void raft::step_vote_request(const message& m) {
   // A rejoining replica (docs/raft.md "Rejoining replicas") may have forgotten entries it
   // acknowledged and votes it cast: its vote could elect a candidate missing committed entries.
   const bool can_vote =
-      !rejoining_ && (vote_ == m.from || (!vote_ && !leader_) || (pre && m.term > term_));
+      !rejoining_ && (vote_ == m.from || (vote_ == no_node && leader_ == no_node) || (pre && m.term > term_));
   message r{pre ? message_type::pre_vote_response : message_type::vote_response, self_, m.from};
   // A granted pre-vote answers with the candidate's future term, so it counts for that election.
   r.term = pre ? m.term : term_;
@@ -395,7 +395,7 @@ void raft::step_follower(const message& m) {
     case message_type::timeout_now:
       // Leadership transfer (§3.10 of the dissertation): start a real election at once, skipping
       // pre-vote and the voters' leader stickiness.
-      log_line(log_level::info, "leadership handed over by " + std::to_string(m.from.value));
+      log_line(log_level::info, "leadership handed over by " + std::to_string(m.from.value()));
       start_election(false, true);
       break;
     case message_type::read_index_response:
@@ -420,7 +420,7 @@ void raft::maybe_end_rejoin(const message& m) {
   const log_index committed = log_.committed();
   if (committed < *rejoin_target_ || log_.term(committed) != term_) return;
   rejoining_ = false;
-  if (!vote_) vote_ = leader_;
+  if (vote_ == no_node) vote_ = leader_;
   log_line(log_level::info, "caught up after rejoining (commit " + std::to_string(committed.value) +
                                 "); voting again");
 }

@@ -11,7 +11,7 @@ void raft::read_index(std::string context) {
   wake();
   if (role_ == role::leader) {
     leader_read(std::move(context), self_);
-  } else if (leader_) {
+  } else if (leader_ != no_node) {
     message m{message_type::read_index, self_, leader_, term_};
     m.context = std::move(context);
     send(std::move(m));

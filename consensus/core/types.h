@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "base/log_sink.h"
+#include "base/node_id.h"
 
 namespace chronik::consensus {
 
-struct node_id {
-  std::uint64_t value = 0;  // 0 means "none"
-  auto operator<=>(const node_id&) const = default;
-  explicit operator bool() const { return value != 0; }
-};
+// The cluster's one node id type (base/node_id.h, docs/design.md "Identity"); no_node (0) means
+// "none": no leader, no vote. Raft's on-disk and wire forms keep 64-bit fields and convert with
+// node_id_from_u64, refusing a value that does not fit.
+using chronik::node_id;
+using chronik::no_node;
 
 struct term_id {
   std::uint64_t value = 0;

@@ -77,7 +77,7 @@ std::expected<hosted_group*, host_error> host_core::running(group_id group) cons
 
 void host_core::start_core(hosted_group& g) {
   // Replicas of a group, and groups of a node, get different election timeouts (Raft paper §5.2).
-  const std::uint64_t seed = cfg_.rng_seed ^ (g.id.value * 0x9e3779b97f4a7c15ULL) ^ (cfg_.self.value << 32);
+  const std::uint64_t seed = cfg_.rng_seed ^ (g.id.value * 0x9e3779b97f4a7c15ULL) ^ (std::uint64_t{cfg_.self.value()} << 32);
   g.core = std::make_unique<raft>(g.cfg, cfg_.self, *g.reader, seed, sink_ ? sink_(g.id) : log_sink{});
   mark_dirty(g);
 }
@@ -301,10 +301,10 @@ void host_core::tick() {
 
 void host_core::set_node_liveness(node_id node, node_liveness state) {
   if (state == node_liveness::alive) {
-    dead_nodes_.erase(node.value);
+    dead_nodes_.erase(node.value());
     return;
   }
-  if (node == cfg_.self || !dead_nodes_.insert(node.value).second) return;
+  if (node == cfg_.self || !dead_nodes_.insert(node.value()).second) return;
   // A rare event (SWIM confirmed a death), so one pass over the groups is fine. Without this, a
   // quiesced follower never ticks and never notices that its leader is gone.
   for (auto& [id, g] : groups_)

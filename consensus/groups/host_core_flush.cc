@@ -64,7 +64,7 @@ void host_core::track_awake(hosted_group& g) {
   if (!g.core) return;
   if (g.core->quiesced()) {
     const node_id leader = g.core->leader();
-    if (leader == cfg_.self || !dead_nodes_.contains(leader.value)) return;
+    if (leader == cfg_.self || !dead_nodes_.contains(leader.value())) return;
     g.core->wake();
     ++stats_.liveness_wakes;
   }

@@ -33,7 +33,7 @@ std::expected<std::unique_ptr<raft_host>, host_error> raft_host::open(
   if (auto v = cfg.validate(); !v) return std::unexpected(error(host_errc::invalid_argument, v.error()));
   if (!log) log = spdlog::default_logger();
   if (!cfg.wal.sink) {
-    cfg.wal.sink = [log, self = cfg.self.value](log_level l, std::string_view text) {
+    cfg.wal.sink = [log, self = cfg.self.value()](log_level l, std::string_view text) {
       log->log(to_spdlog(l), "[{}] {}", self, text);
     };
   }
@@ -67,7 +67,7 @@ std::expected<std::unique_ptr<raft_host>, host_error> raft_host::open(
           if (!alive.expired()) self->on_disk_done(std::move(r));
         });
       });
-  h->log_->info("[{}] raft host open: {} groups recovered, {} removed", h->cfg_.self.value,
+  h->log_->info("[{}] raft host open: {} groups recovered, {} removed", h->cfg_.self.value(),
                 h->core_->recovered().size(), removed_count);
   return h;
 }
@@ -88,11 +88,11 @@ std::expected<void, host_error> raft_host::create_group(group_id group, conf_sta
   cb.on_persisted.reset();
   if (r->reopened) {
     const auto st = core_->status(group);
-    log_->info("[{}] group {} reopened: last index {}, commit {}", cfg_.self.value, group.value,
+    log_->info("[{}] group {} reopened: last index {}, commit {}", cfg_.self.value(), group.value,
                st ? st->last_index.value : 0, st ? st->commit.value : 0);
   } else if (r->bootstrap && start == group_start::rejoin) {
     log_->warn("[{}] group {} starts rejoining: its log here is gone, so it votes only once caught up",
-               cfg_.self.value, group.value);
+               cfg_.self.value(), group.value);
   }
   if (r->stored_snapshot) {
     const auto fn = cb.on_apply;
@@ -107,7 +107,7 @@ std::expected<void, host_error> raft_host::remove_group(group_id group) {
   if (!r) return r;
   callbacks_.erase(group.value);
   kick();
-  log_->info("[{}] group {} removed", cfg_.self.value, group.value);
+  log_->info("[{}] group {} removed", cfg_.self.value(), group.value);
   return {};
 }
 

@@ -29,7 +29,7 @@ void raft_host::run_flush() {
 }
 
 void raft_host::on_disk_done(disk_result r) {
-  for (const auto& e : r.op_errors) log_->error("[{}] disk operation failed: {}", cfg_.self.value, e.text);
+  for (const auto& e : r.op_errors) log_->error("[{}] disk operation failed: {}", cfg_.self.value(), e.text);
   disk_completion done;
   done.batches = std::move(r.batches);
   if (!r.append) done.append_failed = r.append.error().text;
@@ -47,7 +47,7 @@ void raft_host::on_disk_done(disk_result r) {
 
 void raft_host::log_if_fenced(bool was_failed) {
   if (!was_failed && core_->failed()) {
-    log_->critical("[{}] WAL write failed, raft host fenced: {}", cfg_.self.value, core_->failure());
+    log_->critical("[{}] WAL write failed, raft host fenced: {}", cfg_.self.value(), core_->failure());
   }
 }
 

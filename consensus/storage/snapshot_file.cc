@@ -106,7 +106,12 @@ std::expected<snapshot, storage_error> read_snapshot_file(const std::filesystem:
                     d.result == frame::status::ok ? "header does not match its name"
                                                   : d.reason)});
   }
-  return snapshot{from_proto(header.meta()), std::string(d.blob)};
+  auto meta = from_proto(header.meta());
+  if (!meta) {
+    return std::unexpected(storage_error{storage_errc::corrupt,
+                                         fmt::format("snapshot file {}: {}", path.string(), meta.error())});
+  }
+  return snapshot{std::move(*meta), std::string(d.blob)};
 }
 
 }  // namespace chronik::consensus::detail

@@ -28,29 +28,37 @@ const entry_loc* group_state::loc(log_index i) const {
 proto::WalHardState to_proto(const hard_state& hs) {
   proto::WalHardState p;
   p.set_term(hs.term.value);
-  p.set_vote(hs.vote.value);
+  p.set_vote(hs.vote.value());
   p.set_commit(hs.commit.value);
   p.set_rejoining(hs.rejoining);
   return p;
 }
 
-hard_state from_proto(const proto::WalHardState& p) {
-  return {term_id{p.term()}, node_id{p.vote()}, log_index{p.commit()}, p.rejoining()};
+std::expected<hard_state, std::string> from_proto(const proto::WalHardState& p) {
+  const auto vote = node_id_from_u64(p.vote());
+  if (!vote) return std::unexpected(fmt::format("hard state: vote {} is not a node id", p.vote()));
+  return hard_state{term_id{p.term()}, *vote, log_index{p.commit()}, p.rejoining()};
 }
 
 proto::WalSnapshotMeta to_proto(const snapshot_meta& m) {
   proto::WalSnapshotMeta p;
   p.set_index(m.index.value);
   p.set_term(m.term.value);
-  for (node_id v : m.conf.voters) p.mutable_conf()->add_voters(v.value);
-  for (node_id l : m.conf.learners) p.mutable_conf()->add_learners(l.value);
+  for (node_id v : m.conf.voters) p.mutable_conf()->add_voters(v.value());
+  for (node_id l : m.conf.learners) p.mutable_conf()->add_learners(l.value());
   return p;
 }
 
-snapshot_meta from_proto(const proto::WalSnapshotMeta& p) {
+std::expected<snapshot_meta, std::string> from_proto(const proto::WalSnapshotMeta& p) {
   snapshot_meta m{log_index{p.index()}, term_id{p.term()}, {}};
-  for (std::uint64_t v : p.conf().voters()) m.conf.voters.push_back(node_id{v});
-  for (std::uint64_t l : p.conf().learners()) m.conf.learners.push_back(node_id{l});
+  for (const auto& [raw, out] : {std::pair{&p.conf().voters(), &m.conf.voters},
+                                 std::pair{&p.conf().learners(), &m.conf.learners}}) {
+    for (std::uint64_t v : *raw) {
+      const auto id = node_id_from_u64(v);
+      if (!id) return std::unexpected(fmt::format("snapshot configuration: {} is not a node id", v));
+      out->push_back(*id);
+    }
+  }
   return m;
 }
 
@@ -92,16 +100,22 @@ apply_result wal_index::apply(const proto::WalRecord& record, std::uint64_t segm
     case proto::WalRecord::kEntries:
       return apply_entries(record.entries(), segment, blob_offset, blob_size, blob_used);
     case proto::WalRecord::kHardState:
-      get(record.hard_state().group()).state = from_proto(record.hard_state().state());
+    {
+      auto state = from_proto(record.hard_state().state());
+      if (!state) return std::unexpected(fmt::format("group {}: {}", record.hard_state().group(), state.error()));
+      get(record.hard_state().group()).state = *state;
       return {};
+    }
     case proto::WalRecord::kTruncate:
       return apply_truncate(get(record.truncate().group()), record.truncate().from_index());
     case proto::WalRecord::kCompact:
       return apply_compact(get(record.compact().group()), record.compact().through_index(),
                            record.compact().term());
     case proto::WalRecord::kSnapshot: {
+      auto decoded = from_proto(record.snapshot().meta());
+      if (!decoded) return std::unexpected(fmt::format("group {}: {}", record.snapshot().group(), decoded.error()));
       group_state& g = get(record.snapshot().group());
-      snapshot_meta m = from_proto(record.snapshot().meta());
+      snapshot_meta m = std::move(*decoded);
       if (m.index.value == 0 || m.index < g.snap.index || m.index.value > max_index) {
         return std::unexpected(fmt::format("group {}: snapshot index {} behind {}",
                                            record.snapshot().group(), m.index.value,
@@ -237,9 +251,13 @@ apply_result wal_index::apply_checkpoint(const proto::WalCheckpoint& cp, bool ba
       return std::unexpected(fmt::format("checkpoint: group {} repeated or last {} < compacted "
                                          "{}", p.group(), p.last_index(), p.compacted_index()));
     }
+    auto state = from_proto(p.state());
+    if (!state) return std::unexpected(fmt::format("checkpoint: group {}: {}", p.group(), state.error()));
+    auto snap = from_proto(p.snapshot());
+    if (!snap) return std::unexpected(fmt::format("checkpoint: group {}: {}", p.group(), snap.error()));
     group_state& g = groups_[p.group()];
-    g.state = from_proto(p.state());
-    g.snap = from_proto(p.snapshot());
+    g.state = *state;
+    g.snap = std::move(*snap);
     g.compacted = log_index{p.compacted_index()};
     g.compacted_term = term_id{p.compacted_term()};
     g.last = log_index{p.last_index()};  // (compacted, last] missing until compacted away

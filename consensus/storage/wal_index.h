@@ -86,8 +86,10 @@ class wal_index {
 };
 
 proto::WalHardState to_proto(const hard_state& hs);
-hard_state from_proto(const proto::WalHardState& p);
+// Node ids are 64-bit on disk and 32-bit in memory (base/node_id.h): decoding refuses an id that
+// does not fit rather than truncating it into some other node's id.
+std::expected<hard_state, std::string> from_proto(const proto::WalHardState& p);
 proto::WalSnapshotMeta to_proto(const snapshot_meta& m);
-snapshot_meta from_proto(const proto::WalSnapshotMeta& p);
+std::expected<snapshot_meta, std::string> from_proto(const proto::WalSnapshotMeta& p);
 
 }  // namespace chronik::consensus::detail

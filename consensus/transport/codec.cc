@@ -29,15 +29,15 @@ std::string as_string(capnp::Data::Reader d) {
 transport_error fail(transport_errc code, std::string text) { return {code, std::move(text)}; }
 
 void encode_ids(capnp::List<std::uint64_t>::Builder out, const std::vector<node_id>& ids) {
-  for (unsigned i = 0; i < ids.size(); ++i) out.set(i, ids[i].value);
+  for (unsigned i = 0; i < ids.size(); ++i) out.set(i, ids[i].value());
 }
 
 void encode_message(schemas::Message::Builder out, const group_message& item) {
   const message& m = item.msg;
   out.setGroup(item.group.value);
   out.setType(static_cast<schemas::MessageType>(m.type));
-  out.setFrom(m.from.value);
-  out.setTo(m.to.value);
+  out.setFrom(m.from.value());
+  out.setTo(m.to.value());
   out.setTerm(m.term.value);
   out.setIndex(m.index.value);
   out.setLogTerm(m.log_term.value);
@@ -90,7 +90,11 @@ std::expected<std::vector<node_id>, transport_error> decode_ids(
     return std::unexpected(fail(transport_errc::oversized, "configuration list too large"));
   std::vector<node_id> out;
   out.reserve(in.size());
-  for (auto v : in) out.push_back(node_id{v});
+  for (auto v : in) {
+    const auto id = node_id_from_u64(v);  // 64 bits on the wire, 32 in a node id (base/node_id.h)
+    if (!id) return std::unexpected(fail(transport_errc::malformed, "node id " + std::to_string(v) + " out of range"));
+    out.push_back(*id);
+  }
   return out;
 }
 
@@ -125,8 +129,11 @@ std::expected<group_message, transport_error> decode_message(schemas::Message::R
   group_message item{group_id{in.getGroup()}, {}};
   message& m = item.msg;
   m.type = static_cast<message_type>(type);
-  m.from = node_id{in.getFrom()};
-  m.to = node_id{in.getTo()};
+  const auto from = node_id_from_u64(in.getFrom());
+  const auto to = node_id_from_u64(in.getTo());
+  if (!from || !to) return std::unexpected(fail(transport_errc::malformed, "node id out of range"));
+  m.from = *from;
+  m.to = *to;
   m.term = term_id{in.getTerm()};
   m.index = log_index{in.getIndex()};
   m.log_term = term_id{in.getLogTerm()};
@@ -161,12 +168,12 @@ std::expected<void, transport_error> check_addressing(const message& m, node_id 
                                                       node_id receiver) {
   if (m.from != sender)
     return std::unexpected(fail(transport_errc::malformed,
-                                "message from node " + std::to_string(m.from.value) +
-                                    " in a batch from node " + std::to_string(sender.value)));
+                                "message from node " + std::to_string(m.from.value()) +
+                                    " in a batch from node " + std::to_string(sender.value())));
   if (m.to != receiver)
     return std::unexpected(fail(transport_errc::identity_mismatch,
-                                "message for node " + std::to_string(m.to.value) +
-                                    " reached node " + std::to_string(receiver.value)));
+                                "message for node " + std::to_string(m.to.value()) +
+                                    " reached node " + std::to_string(receiver.value())));
   return {};
 }
 
@@ -174,9 +181,11 @@ std::expected<decoded_batch, transport_error> decode_checked(schemas::Batch::Rea
                                                              node_id receiver,
                                                              std::size_t max_bytes) {
   decoded_batch out;
+  const auto sender = node_id_from_u64(in.getSenderNode());
+  if (!sender) return std::unexpected(fail(transport_errc::malformed, "sender id out of range"));
   out.header = {in.getProtocolVersion(), as_string(in.getClusterId()),
-                as_string(in.getNodeUuid()), node_id{in.getSenderNode()}};
-  if (!out.header.sender) return std::unexpected(fail(transport_errc::malformed, "no sender id"));
+                as_string(in.getNodeUuid()), *sender};
+  if (out.header.sender == no_node) return std::unexpected(fail(transport_errc::malformed, "no sender id"));
   if (out.header.node_uuid.empty())
     return std::unexpected(fail(transport_errc::malformed, "no sender node_uuid"));
   size_budget budget{0, max_bytes};
@@ -237,7 +246,7 @@ void encode_batch(schemas::Batch::Builder out, const batch_header& header,
   out.setProtocolVersion(header.protocol_version);
   if (!header.cluster_id.empty()) out.setClusterId(as_data(header.cluster_id));
   out.setNodeUuid(as_data(header.node_uuid));
-  out.setSenderNode(header.sender.value);
+  out.setSenderNode(header.sender.value());
   // Groups that must travel in full; a group's heartbeats join its other messages there.
   std::unordered_set<std::uint64_t> full_groups;
   std::size_t compact = 0;

@@ -140,7 +140,7 @@ kj::Promise<void> kj_side::wake_loop() {
 }
 
 peer_link& kj_side::link_for(node_id peer) {
-  auto& slot = peers_[peer.value];
+  auto& slot = peers_[peer.value()];
   if (slot.get() == nullptr) slot = kj::heap<peer_link>(env_, peer);
   return *slot;
 }
@@ -158,7 +158,7 @@ std::expected<void, transport_error> kj_side::check_identity(const batch_header&
                     printable(local));
   const std::string expected = bridge_->expected_uuid(header.sender);
   if (!expected.empty() && header.node_uuid != expected)
-    return mismatch("node " + std::to_string(header.sender.value) + " has node_uuid " +
+    return mismatch("node " + std::to_string(header.sender.value()) + " has node_uuid " +
                     printable(expected) + ", not " + printable(header.node_uuid));
   return {};
 }
@@ -167,7 +167,7 @@ std::string kj_side::refuse(const transport_error& error, node_id sender) {
   bump(bridge_->counters.refusals_sent);
   std::uint64_t suppressed = 0;
   if (inbound_refusal_log_.allow(suppressed))
-    log_->warn("refused a batch from node {}: {}: {} ({} similar suppressed)", sender.value,
+    log_->warn("refused a batch from node {}: {}: {} ({} similar suppressed)", sender.value(),
                to_string(error.code), error.text, suppressed);
   return std::string(to_string(error.code)) + ": " + error.text;
 }
@@ -176,7 +176,7 @@ std::string kj_side::accept(schemas::Batch::Reader batch) {
   auto decoded = decode_batch(batch, cfg_.self, cfg_.max_message_bytes);
   // A primitive field of an already-opened struct is read without following pointers, so this
   // cannot throw even for a batch that failed to decode; it only names the claimed sender.
-  if (!decoded) return refuse(decoded.error(), node_id{batch.getSenderNode()});
+  if (!decoded) return refuse(decoded.error(), node_id_from_u64(batch.getSenderNode()).value_or(no_node));
   const node_id sender = decoded->header.sender;
   if (auto ok = check_identity(decoded->header); !ok) return refuse(ok.error(), sender);
   if (bridge_->inbound_pending.load() >= cfg_.inbound_max_pending_batches)

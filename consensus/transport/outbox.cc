@@ -30,10 +30,10 @@ transport_bridge::transport_bridge(const transport_config& cfg)
       outbox_max_bytes_(cfg.outbox_max_bytes),
       cluster_id_(cfg.cluster_id) {}
 
-void transport_bridge::mark_dirty(std::uint64_t peer, peer_entry& entry) {
+void transport_bridge::mark_dirty(node_id peer, peer_entry& entry) {
   if (!entry.dirty) {
     entry.dirty = true;
-    dirty_.push_back(node_id{peer});
+    dirty_.push_back(peer);
   }
   if (!wake_pending_ && wake_.get() != nullptr) {
     wake_pending_ = true;
@@ -45,7 +45,7 @@ void transport_bridge::push(node_id to, std::vector<group_message>&& items) {
   std::size_t oversized = 0;
   std::size_t full = 0;
   std::lock_guard lock(mu_);
-  auto it = peers_.find(to.value);
+  auto it = peers_.find(to.value());
   if (it == peers_.end() || it->second.address.empty()) {
     bump(counters.drops_no_route, items.size());
     return;
@@ -66,16 +66,16 @@ void transport_bridge::push(node_id to, std::vector<group_message>&& items) {
   }
   if (oversized > 0) bump(counters.drops_oversized, oversized);
   if (full > 0) bump(counters.drops_outbox_full, full);
-  if (entry.outbox.size() != before) mark_dirty(to.value, entry);
+  if (entry.outbox.size() != before) mark_dirty(to, entry);
 }
 
 void transport_bridge::set_peer(node_id peer, std::string address, std::string expected_uuid) {
   std::lock_guard lock(mu_);
-  peer_entry& entry = peers_[peer.value];
+  peer_entry& entry = peers_[peer.value()];
   const bool moved = entry.address != address;
   entry.address = std::move(address);
   entry.expected_uuid = std::move(expected_uuid);
-  if (moved) mark_dirty(peer.value, entry);
+  if (moved) mark_dirty(peer, entry);
 }
 
 void transport_bridge::set_cluster_id(std::string cluster_id) {
@@ -101,7 +101,7 @@ std::vector<node_id> transport_bridge::arm_wake(
   wake_pending_ = false;
   std::vector<node_id> changed;
   changed.swap(dirty_);
-  for (node_id id : changed) peers_[id.value].dirty = false;
+  for (node_id id : changed) peers_[id.value()].dirty = false;
   return changed;
 }
 
@@ -120,7 +120,7 @@ void transport_bridge::disarm() {
 std::size_t transport_bridge::take_batch(node_id peer, std::size_t max_bytes,
                                          std::vector<group_message>& out) {
   std::lock_guard lock(mu_);
-  auto it = peers_.find(peer.value);
+  auto it = peers_.find(peer.value());
   if (it == peers_.end()) return 0;
   peer_entry& entry = it->second;
   std::size_t taken = 0;
@@ -139,13 +139,13 @@ std::size_t transport_bridge::take_batch(node_id peer, std::size_t max_bytes,
 
 bool transport_bridge::has_pending(node_id peer) {
   std::lock_guard lock(mu_);
-  auto it = peers_.find(peer.value);
+  auto it = peers_.find(peer.value());
   return it != peers_.end() && !it->second.outbox.empty();
 }
 
 std::size_t transport_bridge::drop_queued(node_id peer) {
   std::lock_guard lock(mu_);
-  auto it = peers_.find(peer.value);
+  auto it = peers_.find(peer.value());
   if (it == peers_.end()) return 0;
   const std::size_t dropped = it->second.outbox.size();
   it->second.outbox.clear();
@@ -155,13 +155,13 @@ std::size_t transport_bridge::drop_queued(node_id peer) {
 
 std::string transport_bridge::peer_address(node_id peer) {
   std::lock_guard lock(mu_);
-  auto it = peers_.find(peer.value);
+  auto it = peers_.find(peer.value());
   return it == peers_.end() ? std::string() : it->second.address;
 }
 
 std::string transport_bridge::expected_uuid(node_id peer) {
   std::lock_guard lock(mu_);
-  auto it = peers_.find(peer.value);
+  auto it = peers_.find(peer.value());
   return it == peers_.end() ? std::string() : it->second.expected_uuid;
 }
 

@@ -86,7 +86,7 @@ class transport_bridge {
   };
 
   // Requires mu_ held: records `peer` as changed and wakes the KJ thread if no wake is pending.
-  void mark_dirty(std::uint64_t peer, peer_entry& entry);
+  void mark_dirty(node_id peer, peer_entry& entry);
 
   const std::size_t max_message_bytes_;
   const std::size_t outbox_max_messages_;

@@ -117,7 +117,7 @@ void peer_link::on_reply(bool accepted, std::string_view reason, std::size_t cou
     std::uint64_t suppressed = 0;
     if (env_.refusal_log.allow(suppressed))
       env_.log.warn("node {} at {} refused a batch of {} messages: {} ({} similar suppressed)",
-                    peer_.value, address_, count, reason, suppressed);
+                    peer_.value(), address_, count, reason, suppressed);
   }
   kick();
 }
@@ -131,7 +131,7 @@ void peer_link::on_failure(std::string_view what, const kj::Exception& e, std::s
   if (env_.failure_log.allow(suppressed))
     env_.log.info("{} to node {} at {} failed, retry in {} ms, {} messages dropped: {} ({} "
                   "similar suppressed)",
-                  what, peer_.value, address_, backoff_ms_, lost,
+                  what, peer_.value(), address_, backoff_ms_, lost,
                   e.getDescription().cStr(), suppressed);
   drop_connection();
   ++failures_;

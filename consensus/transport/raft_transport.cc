@@ -44,7 +44,7 @@ std::expected<void, transport_error> raft_transport::start() {
     return std::unexpected(port.error());
   }
   port_.store(*port);
-  log_->info("raft transport of node {} listening on port {}", cfg_.self.value, *port);
+  log_->info("raft transport of node {} listening on port {}", cfg_.self.value(), *port);
   return {};
 }
 

@@ -36,7 +36,7 @@ std::expected<void, transport_error> transport_config::validate() const {
     return std::unexpected(transport_error{transport_errc::invalid_config, key + ": " + why});
   };
   constexpr std::size_t traversal_headroom_bytes = 48u << 20;
-  if (!self) return fail("self", "must be a non-zero node id");
+  if (self == no_node) return fail("self", "must be a non-zero node id");
   if (node_uuid.empty()) return fail("node_uuid", "must not be empty");
   if (listen_address.find(':') == std::string::npos)
     return fail("listen_address", "must be ip:port");

@@ -65,8 +65,8 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
     }
     // The Kafka edge of the node id (base/node_id.h): a leader Kafka cannot name is left out, as
     // an unknown one is, rather than wrapped into some other broker's id.
-    const auto broker = node_id_from_u64(r->leader().value).and_then(kafka_broker_id);
-    if (data.error() == partition_errc::not_leader && r->leader() && broker) {
+    const auto broker = kafka_broker_id(r->leader());
+    if (data.error() == partition_errc::not_leader && r->leader() != no_node && broker) {
       out.current_leader = leader_id_and_epoch{*broker, static_cast<std::int32_t>(r->leader_epoch().value)};
     }
     return out;

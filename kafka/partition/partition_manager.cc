@@ -80,14 +80,14 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   if (!r) {
     by_group_.erase(ref.group.value);
     by_name_.erase({topic.name, ref.partition});
-    log_->error("[{}] partition {}-{} (group {}) not started: {}", self_.value, topic.name, ref.partition,
+    log_->error("[{}] partition {}-{} (group {}) not started: {}", self_.value(), topic.name, ref.partition,
                 ref.group.value, r.error().text);
     return std::unexpected(r.error());
   }
   static_cast<void>(host_.set_persisted_callback(ref.group, [weak](consensus::log_index last, consensus::term_id term) {
     if (auto p = weak.lock()) p->persisted(last, term);
   }));
-  log_->info("[{}] partition {}-{} (group {}) started", self_.value, topic.name, ref.partition, ref.group.value);
+  log_->info("[{}] partition {}-{} (group {}) started", self_.value(), topic.name, ref.partition, ref.group.value);
   return {};
 }
 
@@ -98,12 +98,12 @@ void partition_manager::remove(const metadata::partition_ref& ref) {
   by_group_.erase(it);
   by_name_.erase({replica->topic(), replica->ref().partition});
   if (auto r = host_.remove_group(ref.group); !r) {
-    log_->warn("[{}] removing group {}: {}", self_.value, ref.group.value, r.error().text);
+    log_->warn("[{}] removing group {}: {}", self_.value(), ref.group.value, r.error().text);
   }
   replica->fail_all();
   cache_.drop_group(ref.group);
   on_data(ref.group);
-  log_->info("[{}] partition {}-{} (group {}) removed", self_.value, replica->topic(), ref.partition, ref.group.value);
+  log_->info("[{}] partition {}-{} (group {}) removed", self_.value(), replica->topic(), ref.partition, ref.group.value);
 }
 
 void partition_manager::sync(const metadata::meta_state& state) {
@@ -130,7 +130,7 @@ void partition_manager::sync(const metadata::meta_state& state) {
     if (!deleted(id) || host_.status(id)) continue;
     if (host_.create_group(id, {}, cfg_.raft, [](consensus::apply_batch&&) {})) {
       static_cast<void>(host_.remove_group(id));
-      log_->info("[{}] group {} of a deleted topic removed", self_.value, id.value);
+      log_->info("[{}] group {} of a deleted topic removed", self_.value(), id.value);
     }
   }
 }

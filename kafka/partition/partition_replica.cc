@@ -468,7 +468,7 @@ term_id partition_replica::leader_epoch() const {
 
 void partition_replica::check_leadership() {
   const auto st = host_.status(ref_.group);
-  if (!st || !st->leader) return;  // an election is running: report its outcome instead
+  if (!st || st->leader == no_node) return;  // an election is running: report its outcome instead
   if (st->leader == reported_leader_ && st->term == reported_term_) return;
   reported_leader_ = st->leader;
   reported_term_ = st->term;

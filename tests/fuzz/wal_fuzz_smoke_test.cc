@@ -20,7 +20,7 @@ namespace {
 using testing::make_entries;
 
 group_write gw(std::uint64_t g, std::vector<entry> es, std::uint64_t term, std::uint64_t commit) {
-  return {group_id{g}, hard_state{term_id{term}, node_id{g}, log_index{commit}}, std::move(es),
+  return {group_id{g}, hard_state{term_id{term}, node_id{static_cast<std::uint32_t>(g)}, log_index{commit}}, std::move(es),
           std::nullopt};
 }
 

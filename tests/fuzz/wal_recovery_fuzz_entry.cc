@@ -61,7 +61,7 @@ std::string observe(const wal& w) {
     auto r = w.reader(g);
     const hard_state hs = r->initial_hard_state();
     out += std::to_string(g.value) + ":" + std::to_string(hs.term.value) + "/" +
-           std::to_string(hs.vote.value) + "/" + std::to_string(hs.commit.value) + " [" +
+           std::to_string(hs.vote.value()) + "/" + std::to_string(hs.commit.value) + " [" +
            std::to_string(r->first_index().value) + "," + std::to_string(r->last_index().value) +
            "]";
     if (!r->term(r->first_index().prev())) fail("term", "no term for the compaction point");

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const node_id self{std::stoull(args["--self"])};
-  const node_id to{std::stoull(args["--to"])};
+  const node_id self{static_cast<std::uint32_t>(std::stoul(args["--self"]))};
+  const node_id to{static_cast<std::uint32_t>(std::stoul(args["--to"]))};
 
   auto log = std::make_shared<spdlog::logger>("forge", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   transport_config cfg = transport_config::local();
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   }
   transport.stop();
   std::printf("raft_forge: %zu messages to node %llu: batches answered %llu, refused %llu, failed calls %llu\n",
-              items.size(), static_cast<unsigned long long>(to.value),
+              items.size(), static_cast<unsigned long long>(to.value()),
               static_cast<unsigned long long>(c.batches_sent), static_cast<unsigned long long>(c.refusals_received),
               static_cast<unsigned long long>(c.call_failures));
   return c.batches_sent >= 1 && c.refusals_received == 0 ? 0 : 1;

@@ -110,7 +110,7 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
   node& n = nodes_[i];
   if (!n.raft_disk || n.raft_cluster != cluster) {
     consensus::conf_state conf;
-    for (const auto& v : voters) conf.voters.push_back(consensus::node_id{v.id.value()});
+    for (const auto& v : voters) conf.voters.push_back(v.id);
     n.raft_disk = std::make_unique<consensus::memory_storage>(conf);
     n.raft_cluster = cluster;
   }
@@ -141,7 +141,7 @@ void formation_cluster::step_raft(int i) {
   while (n.raft->has_ready()) {
     consensus::ready rd = n.raft->get_ready();
     n.raft_disk->persist(rd.hard_state_update, rd.snapshot_update, rd.entries);
-    for (auto& m : rd.messages) raft_net_.send(i, static_cast<int>(m.to.value) - 1, raft_packet{n.raft_cluster, m});
+    for (auto& m : rd.messages) raft_net_.send(i, static_cast<int>(m.to.value()) - 1, raft_packet{n.raft_cluster, m});
     if (rd.snapshot_update) (void)n.meta->restore(*rd.snapshot_update);
     // A refused record is still applied, as an error: the outcome matters to nobody here.
     for (const auto& e : rd.committed_entries) (void)n.meta->apply(e);
@@ -160,7 +160,7 @@ std::vector<metadata::member_info> formation_cluster::members_seen(int i) const 
     const auto bar2 = m.meta.find('|', bar1 + 1);
     if (bar1 == std::string::npos || bar2 == std::string::npos) continue;
     const std::string addr = "sim-" + std::to_string(m.id.value());
-    metadata::member_info v{consensus::node_id{m.id.value()}, m.uuid, addr + ":9092", addr + ":9093"};
+    metadata::member_info v{m.id, m.uuid, addr + ":9092", addr + ":9093"};
     v.down = m.state == gossip::member_state::dead || m.state == gossip::member_state::left;
     v.since_change = std::chrono::milliseconds(tick_ms * (core.now() - m.state_changed_at));
     if (auto f = metadata::decode_formation(m.meta.substr(bar2 + 1))) v.announced = *f;
@@ -300,7 +300,7 @@ std::string formation_cluster::describe() const {
              std::to_string(n.meta->state().brokers().size()) + " health " +
              (n.health ? n.health->reason : "-") + " voters " + [&] {
                std::string v;
-               for (auto id : n.raft->conf().voters) v += std::to_string(id.value) + ",";
+               for (auto id : n.raft->conf().voters) v += std::to_string(id.value()) + ",";
                return v;
              }();
   }

@@ -183,9 +183,9 @@ TEST(FormationSim, DeadVoterIsReplacedByALiveLearner) {
 
     auto& r = c.gossip().net().random();
     const auto voters = c.leader_conf().voters;
-    const int victim = static_cast<int>(voters[r.below(voters.size())].value) - 1;
+    const int victim = static_cast<int>(voters[r.below(voters.size())].value()) - 1;
     c.crash(victim);
-    const consensus::node_id gone{static_cast<std::uint64_t>(victim) + 1};
+    const consensus::node_id gone{static_cast<std::uint32_t>(victim) + 1};
     // Dead detection (about 2 s local), voter_replace_after (1 s), a promotion and a removal.
     auto replaced = c.run_until(
         [&] {
@@ -201,7 +201,7 @@ TEST(FormationSim, DeadVoterIsReplacedByALiveLearner) {
 
     // With the replacement in, losing one more voter still leaves a working majority.
     const auto now_voters = c.leader_conf().voters;
-    const int second = static_cast<int>(now_voters[r.below(now_voters.size())].value) - 1;
+    const int second = static_cast<int>(now_voters[r.below(now_voters.size())].value()) - 1;
     c.crash(second);
     auto elected = c.run_until([&] { return c.leader() >= 0 && c.leader() != second; }, formation_bound);
     ASSERT_TRUE(c.violations().empty()) << c.violations().front() << "; " << replay(seed) << c.describe();

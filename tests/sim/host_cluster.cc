@@ -34,7 +34,7 @@ host_cluster::host_cluster(std::uint64_t seed, host_sim_options opt) : opt_(opt)
   history_.resize(static_cast<std::size_t>(opt_.groups));
   for (int i = 0; i < opt_.hosts; ++i) {
     auto n = std::make_unique<node>();
-    n->id = node_id{static_cast<std::uint64_t>(i + 1)};
+    n->id = node_id{static_cast<std::uint32_t>(static_cast<std::uint64_t>(i + 1))};
     n->disk.faults = opt_.disk;
     nodes_.push_back(std::move(n));
   }
@@ -106,7 +106,7 @@ void host_cluster::heal() { isolated_.clear(); }
 // accepted append's index is in the durable log (or a durable snapshot).
 void host_cluster::check_claims(const node& n, const outgoing& out) {
   if (n.disk.faults.lying) return;
-  const std::string who = "node " + std::to_string(n.id.value);
+  const std::string who = "node " + std::to_string(n.id.value());
   for (const auto& [to, msgs] : out) {
     for (const group_message& gm : msgs) {
       const message& m = gm.msg;
@@ -122,8 +122,8 @@ void host_cluster::check_claims(const node& n, const outgoing& out) {
       const bool vote_durable = hs.term > m.term || (hs.term == m.term && hs.vote == m.to);
       if (m.type == message_type::vote_response && !m.reject && !vote_durable) {
         violation(what + " granting a vote that was not durable (term " + std::to_string(m.term.value) + " to " +
-                  std::to_string(m.to.value) + "; durable term " + std::to_string(hs.term.value) + " vote " +
-                  std::to_string(hs.vote.value) + ")");
+                  std::to_string(m.to.value()) + "; durable term " + std::to_string(hs.term.value) + " vote " +
+                  std::to_string(hs.vote.value()) + ")");
       }
       if (m.type == message_type::append_response && !m.reject && (d == nullptr || d->last_index() < m.index)) {
         violation(what + " acknowledging index " + std::to_string(m.index.value) + " before it was durable");
@@ -134,9 +134,9 @@ void host_cluster::check_claims(const node& n, const outgoing& out) {
 
 void host_cluster::send(int from, outgoing& out, bool urgent) {
   for (auto& [to, msgs] : out) {
-    const int dest = static_cast<int>(to.value) - 1;
+    const int dest = static_cast<int>(to.value()) - 1;
     if (dest < 0 || dest >= hosts()) {
-      violation("message to unknown node " + std::to_string(to.value));
+      violation("message to unknown node " + std::to_string(to.value()));
       continue;
     }
     if (urgent) {
@@ -165,7 +165,7 @@ void host_cluster::flush(node& n) {
 }
 
 void host_cluster::carry_out(node& n, host_output& out) {
-  const int self = static_cast<int>(n.id.value) - 1;
+  const int self = static_cast<int>(n.id.value()) - 1;
   check_claims(n, out.urgent);
   check_claims(n, out.sends);
   send(self, out.urgent, true);
@@ -178,7 +178,7 @@ void host_cluster::carry_out(node& n, host_output& out) {
     const memory_storage* d = n.disk.durable(g);
     const auto t = d ? d->term(last.index) : std::unexpected(log_errc::unavailable);
     if (!n.disk.faults.lying && (!t || t->value != last.term.value)) {
-      violation("node " + std::to_string(n.id.value) + " reported index " + std::to_string(last.index.value) +
+      violation("node " + std::to_string(n.id.value()) + " reported index " + std::to_string(last.index.value) +
                 " of group " + std::to_string(g.value) + " persisted before it was durable");
     }
   }
@@ -196,7 +196,7 @@ void host_cluster::carry_out(node& n, host_output& out) {
 
 void host_cluster::apply(node& n, apply_batch& b) {
   const std::size_t g = b.group.value - group_base;
-  const std::string who = "node " + std::to_string(n.id.value) + " group " + std::to_string(b.group.value);
+  const std::string who = "node " + std::to_string(n.id.value()) + " group " + std::to_string(b.group.value);
   const memory_storage* durable = n.disk.durable(b.group);
   if (b.snap) {
     // Installed only once durable here: the durable log starts after it.
@@ -355,10 +355,10 @@ void host_cluster::converge(int ticks) {
       const auto st = n->core ? n->core->status(group_id{group_base + static_cast<std::uint64_t>(g)})
                               : std::unexpected(host_error{});
       if (!st) {
-        state += " [node " + std::to_string(n->id.value) + " down or fenced]";
+        state += " [node " + std::to_string(n->id.value()) + " down or fenced]";
         continue;
       }
-      state += " [node " + std::to_string(n->id.value) + " " + std::string(to_string(st->state)) + " term " +
+      state += " [node " + std::to_string(n->id.value()) + " " + std::string(to_string(st->state)) + " term " +
                std::to_string(st->term.value) + " commit " + std::to_string(st->commit.value) + " applied " +
                std::to_string(n->applied[static_cast<std::size_t>(g)]) + " last " +
                std::to_string(st->last_index.value) + (st->quiesced ? " quiesced" : "") + "]";

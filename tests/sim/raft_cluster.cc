@@ -12,7 +12,7 @@ using consensus::node_id;
 namespace {
 consensus::conf_state voters(int n) {
   consensus::conf_state c;
-  for (int i = 0; i < n; ++i) c.voters.push_back(node_id{static_cast<std::uint64_t>(i + 1)});
+  for (int i = 0; i < n; ++i) c.voters.push_back(node_id{static_cast<std::uint32_t>(static_cast<std::uint64_t>(i + 1))});
   return c;
 }
 
@@ -49,7 +49,7 @@ void raft_cluster::violation(std::string what) {
 
 void raft_cluster::restart(int i) {
   node& n = nodes_[i];
-  n.core = std::make_unique<consensus::raft>(cfg_, node_id{static_cast<std::uint64_t>(i + 1)}, *n.disk,
+  n.core = std::make_unique<consensus::raft>(cfg_, node_id{static_cast<std::uint32_t>(static_cast<std::uint64_t>(i + 1))}, *n.disk,
                                              net_.random().next());
   n.writing.reset();
   // The state machine is volatile: rebuild it from the snapshot; the core re-delivers the rest.
@@ -112,7 +112,7 @@ void raft_cluster::run_liveness_oracle() {
       const auto since = unreachable_since_.emplace(std::pair{i, j}, net_.now()).first->second;
       node& n = nodes_[i];
       if (!n.core || net_.paused(i) || !n.core->quiesced()) continue;
-      if (n.core->leader().value != static_cast<std::uint64_t>(j + 1)) continue;
+      if (n.core->leader().value() != static_cast<std::uint64_t>(j + 1)) continue;
       if (net_.now() - since < *oracle_delay_ticks_) continue;
       n.core->wake();
       ++oracle_wakes_;
@@ -167,13 +167,13 @@ void raft_cluster::finish_write(int i) {
     const auto& hs = *rd.hard_state_update;
     const auto& last = n.last_hard_state;
     if (hs.term < last.term) violation("node " + std::to_string(i) + " persisted term went back");
-    if (hs.term == last.term && last.vote && hs.vote != last.vote)
+    if (hs.term == last.term && last.vote != no_node && hs.vote != last.vote)
       violation("node " + std::to_string(i) + " changed its vote within term " + std::to_string(hs.term.value));
     if (hs.commit < last.commit) violation("node " + std::to_string(i) + " persisted commit went back");
     n.last_hard_state = hs;
   }
   n.disk->persist(rd.hard_state_update, rd.snapshot_update, rd.entries);
-  for (auto& m : rd.messages) net_.send(i, static_cast<int>(m.to.value) - 1, m);
+  for (auto& m : rd.messages) net_.send(i, static_cast<int>(m.to.value()) - 1, m);
   if (rd.snapshot_update) {
     n.applied = decode_state(rd.snapshot_update->data);
     n.applied_index = rd.snapshot_update->meta.index;
@@ -296,11 +296,11 @@ std::string raft_cluster::describe() const {
     }
     const auto s = n.core->status();
     out += std::string(consensus::to_string(s.state)) + " term " + std::to_string(s.term.value) + " leader " +
-           std::to_string(s.leader.value) + " commit " + std::to_string(s.commit.value) + " applied " +
+           std::to_string(s.leader.value()) + " commit " + std::to_string(s.commit.value) + " applied " +
            std::to_string(n.applied_index.value) + " log [" + std::to_string(n.core->log().first_index().value) +
            ", " + std::to_string(s.last_index.value) + "] disk last " + std::to_string(n.disk->last_index().value) +
            (n.writing ? " writing" : "") + (net_.paused(i) ? " paused" : "") + (s.quiesced ? " quiesced" : "");
-    for (const auto& [id, m] : s.match) out += " m" + std::to_string(id.value) + "=" + std::to_string(m.value);
+    for (const auto& [id, m] : s.match) out += " m" + std::to_string(id.value()) + "=" + std::to_string(m.value);
   }
   return out;
 }

@@ -119,7 +119,7 @@ class script_runner {
 
   static std::string ids(const std::vector<node_id>& v) {
     std::string out;
-    for (auto id : v) out += (out.empty() ? "" : ",") + std::to_string(id.value);
+    for (auto id : v) out += (out.empty() ? "" : ",") + std::to_string(id.value());
     return "(" + out + ")";
   }
 
@@ -132,7 +132,7 @@ class script_runner {
       }
       const auto s = net_->node(id).status();
       out += std::to_string(id) + ": " + std::string(to_string(s.state)) + " term=" + std::to_string(s.term.value) +
-             " leader=" + std::to_string(s.leader.value) + " commit=" + std::to_string(s.commit.value) +
+             " leader=" + std::to_string(s.leader.value()) + " commit=" + std::to_string(s.commit.value) +
              " last=" + std::to_string(s.last_index.value) + " voters=" + ids(s.conf.voters) +
              (s.conf.learners.empty() ? "" : " learners=" + ids(s.conf.learners)) + "\n";
     }

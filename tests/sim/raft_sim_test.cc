@@ -215,8 +215,8 @@ consensus::message forged_message(rng& r, int n, std::uint64_t current_term) {
   const auto to = (from + 1 + r.below(static_cast<std::uint64_t>(n - 1))) % static_cast<std::uint64_t>(n);
   message m;
   m.type = static_cast<message_type>(r.below(static_cast<std::uint64_t>(message_type::propose) + 1));
-  m.from = node_id{from + 1};
-  m.to = node_id{to + 1};
+  m.from = node_id{static_cast<std::uint32_t>(from + 1)};
+  m.to = node_id{static_cast<std::uint32_t>(to + 1)};
   m.term = term_id{current_term};
   const std::uint64_t bad = r.below(2) == 0 ? top : max_term + 1 + r.below(3);
   switch (r.below(6)) {
@@ -251,8 +251,8 @@ TEST(RaftSim, ForgedMaxValuesNeverWedgeTheGroup) {
         for (int i = 0; i < n; ++i)
           if (c.running(i)) term = std::max(term, c.core(i).term().value);
         consensus::message m = forged_message(r, n, term);
-        const auto from = static_cast<int>(m.from.value) - 1;
-        const auto to = static_cast<int>(m.to.value) - 1;
+        const auto from = static_cast<int>(m.from.value()) - 1;
+        const auto to = static_cast<int>(m.to.value()) - 1;
         c.net().send(from, to, std::move(m), false);
         ++forged;
       }

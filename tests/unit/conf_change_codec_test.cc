@@ -19,12 +19,12 @@ namespace {
 const std::vector<conf_change::kind> all_kinds = {conf_change::kind::add_voter, conf_change::kind::add_learner,
                                                   conf_change::kind::remove};
 
-// Nodes whose varints take 1, 2, 3 and 10 bytes.
-const std::vector<std::uint64_t> nodes = {1, 3, 127, 128, 300, 16384, ~0ULL};
+// Nodes whose varints take 1, 2, 3 and 5 bytes (the widest node id, base/node_id.h).
+const std::vector<std::uint32_t> nodes = {1, 3, 127, 128, 300, 16384, ~0U};
 
 TEST(ConfChangeCodec, RoundTripsEveryKind) {
   for (auto k : all_kinds) {
-    for (std::uint64_t n : nodes) {
+    for (std::uint32_t n : nodes) {
       const conf_change cc{k, node_id{n}};
       auto back = conf_change::decode(cc.encode());
       ASSERT_TRUE(back.has_value()) << to_string(cc) << ": " << to_string(back.error());
@@ -51,7 +51,7 @@ proto::RaftConfChangeKind proto_kind(conf_change::kind k) {
 
 TEST(ConfChangeCodec, MatchesTheProtobufSchema) {
   for (auto k : all_kinds) {
-    for (std::uint64_t n : nodes) {
+    for (std::uint32_t n : nodes) {
       const conf_change cc{k, node_id{n}};
       proto::RaftConfChange parsed;
       ASSERT_TRUE(parsed.ParseFromString(cc.encode()));
@@ -82,9 +82,21 @@ TEST(ConfChangeCodec, ReadsTheLegacyTextForm) {
   auto l = conf_change::decode("add_learner 12");
   ASSERT_TRUE(l.has_value());
   EXPECT_EQ(*l, (conf_change{conf_change::kind::add_learner, node_id{12}}));
-  auto r = conf_change::decode("remove 18446744073709551615");
+  auto r = conf_change::decode("remove 4294967295");
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, (conf_change{conf_change::kind::remove, node_id{~0ULL}}));
+  EXPECT_EQ(*r, (conf_change{conf_change::kind::remove, node_id{4294967295u}}));
+}
+
+// The node field is 64 bits in both forms and a node id 32: a wider value is refused as
+// malformed, never truncated into another node's id (4294967297 would have named node 1).
+TEST(ConfChangeCodec, RefusesANodeWiderThanANodeId) {
+  EXPECT_EQ(conf_change::decode("remove 4294967297").error(), conf_change_errc::malformed);
+  EXPECT_EQ(conf_change::decode("add_voter 18446744073709551615").error(), conf_change_errc::malformed);
+  proto::RaftConfChange m;
+  m.set_version(1);
+  m.set_kind(proto_kind(conf_change::kind::add_voter));
+  m.set_node(4294967297ULL);
+  EXPECT_EQ(conf_change::decode(m.SerializeAsString()).error(), conf_change_errc::malformed);
 }
 
 TEST(ConfChangeCodec, ToStringIsTheLegacyText) {

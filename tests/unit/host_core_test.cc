@@ -14,7 +14,7 @@
 namespace chronik::consensus {
 namespace {
 
-node_id nid(std::uint64_t v) { return node_id{v}; }
+node_id nid(std::uint64_t v) { return node_id{static_cast<std::uint32_t>(v)}; }
 group_id gid(std::uint64_t v) { return group_id{v}; }
 
 class store_reader final : public log_reader {

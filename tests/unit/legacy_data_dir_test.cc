@@ -121,7 +121,7 @@ class node {
 
 std::vector<node_id> ids(std::initializer_list<std::uint64_t> v) {
   std::vector<node_id> out;
-  for (auto i : v) out.push_back(node_id{i});
+  for (auto i : v) out.push_back(node_id{static_cast<std::uint32_t>(i)});
   return out;
 }
 

@@ -18,7 +18,7 @@ using consensus::conf_change;
 std::string uuid_of(std::uint64_t id) { return "uuid-" + std::to_string(id); }
 
 node_view live(std::uint64_t id, cluster_relation rel = cluster_relation::member) {
-  node_view n{node_id{id}, uuid_of(id), "127.0.0." + std::to_string(id) + ":9092",
+  node_view n{node_id{static_cast<std::uint32_t>(id)}, uuid_of(id), "127.0.0." + std::to_string(id) + ":9092",
               "127.0.0." + std::to_string(id) + ":9093"};
   n.relation = rel;
   return n;
@@ -41,23 +41,23 @@ struct scenario {
            std::vector<std::uint64_t> registered) {
     for (auto id : registered) {
       const auto n = live(id);
-      registry.brokers[node_id{id}] = {node_id{id}, n.uuid, n.kafka_addr, n.rpc_addr, {}, broker_state::alive,
+      registry.brokers[node_id{static_cast<std::uint32_t>(id)}] = {node_id{static_cast<std::uint32_t>(id)}, n.uuid, n.kafka_addr, n.rpc_addr, {}, broker_state::alive,
                                        log_index{id}};
     }
     in.self = node_id{1};
     in.state = &registry;
     in.commit = log_index{50};
-    for (auto v : voters) in.conf.voters.push_back(node_id{v});
-    for (auto l : learners) in.conf.learners.push_back(node_id{l});
-    for (auto id : voters) in.match[node_id{id}] = log_index{50};
-    for (auto id : learners) in.match[node_id{id}] = log_index{50};
+    for (auto v : voters) in.conf.voters.push_back(node_id{static_cast<std::uint32_t>(v)});
+    for (auto l : learners) in.conf.learners.push_back(node_id{static_cast<std::uint32_t>(l)});
+    for (auto id : voters) in.match[node_id{static_cast<std::uint32_t>(id)}] = log_index{50};
+    for (auto id : learners) in.match[node_id{static_cast<std::uint32_t>(id)}] = log_index{50};
     in.voter_replace_after = 10s;
   }
   controller_plan plan() const { return plan_controller(in); }
 };
 
 bool is(const controller_plan& p, conf_change::kind op, std::uint64_t id) {
-  return p.change && p.change->op == op && p.change->node == node_id{id};
+  return p.change && p.change->op == op && p.change->node == node_id{static_cast<std::uint32_t>(id)};
 }
 
 TEST(MetaController, RegistersNewBrokersAndNothingWhenAllIsInPlace) {

@@ -20,7 +20,7 @@ std::string uuid_of(std::uint64_t id) { return "uuid-" + std::to_string(id); }
 
 meta_node_config config_for(std::uint64_t self) {
   meta_node_config c;
-  c.self = node_id{self};
+  c.self = node_id{static_cast<std::uint32_t>(self)};
   c.self_uuid = uuid_of(self);
   c.controller_interval_ms = 50;
   c.reproposal_pause_ms = 1000;
@@ -30,7 +30,7 @@ meta_node_config config_for(std::uint64_t self) {
 }
 
 member_info member(std::uint64_t id, const std::string& cluster = "c1", std::string uuid = {}) {
-  member_info m{node_id{id}, uuid.empty() ? uuid_of(id) : std::move(uuid), "k" + std::to_string(id),
+  member_info m{node_id{static_cast<std::uint32_t>(id)}, uuid.empty() ? uuid_of(id) : std::move(uuid), "k" + std::to_string(id),
                 "r" + std::to_string(id)};
   m.announced.state = formation::kind::member;
   m.announced.cluster_id = cluster;
@@ -38,7 +38,7 @@ member_info member(std::uint64_t id, const std::string& cluster = "c1", std::str
 }
 
 member_info joiner(std::uint64_t id, const std::string& cluster = "c1") {
-  member_info m{node_id{id}, uuid_of(id), "k" + std::to_string(id), "r" + std::to_string(id)};
+  member_info m{node_id{static_cast<std::uint32_t>(id)}, uuid_of(id), "k" + std::to_string(id), "r" + std::to_string(id)};
   m.joining_cluster = cluster;
   return m;
 }
@@ -48,15 +48,15 @@ consensus::raft_status status(role r, std::vector<std::uint64_t> voters, std::ve
   consensus::raft_status st;
   st.state = r;
   st.term = term_id{term};
-  st.leader = node_id{leader};
+  st.leader = node_id{static_cast<std::uint32_t>(leader)};
   st.commit = log_index{commit};
   for (auto v : voters) {
-    st.conf.voters.push_back(node_id{v});
-    st.match[node_id{v}] = log_index{commit};
+    st.conf.voters.push_back(node_id{static_cast<std::uint32_t>(v)});
+    st.match[node_id{static_cast<std::uint32_t>(v)}] = log_index{commit};
   }
   for (auto l : learners) {
-    st.conf.learners.push_back(node_id{l});
-    st.match[node_id{l}] = log_index{commit};
+    st.conf.learners.push_back(node_id{static_cast<std::uint32_t>(l)});
+    st.match[node_id{static_cast<std::uint32_t>(l)}] = log_index{commit};
   }
   return st;
 }
@@ -66,7 +66,7 @@ consensus::entry command(std::uint64_t index, std::string data) {
 }
 
 consensus::entry registration(std::uint64_t index, std::uint64_t id, std::string uuid = {}) {
-  return command(index, commands::register_broker({node_id{id}, uuid.empty() ? uuid_of(id) : std::move(uuid),
+  return command(index, commands::register_broker({node_id{static_cast<std::uint32_t>(id)}, uuid.empty() ? uuid_of(id) : std::move(uuid),
                                                    "k" + std::to_string(id), "r" + std::to_string(id), {}}));
 }
 
@@ -77,7 +77,7 @@ struct fixture {
   meta_node node;
   std::uint64_t next_index = 1;
 
-  explicit fixture(std::uint64_t self = 1, meta_node_config cfg = {}) : node(cfg.self.value ? cfg : config_for(self)) {
+  explicit fixture(std::uint64_t self = 1, meta_node_config cfg = {}) : node(cfg.self.value() ? cfg : config_for(self)) {
     node.open_group("c1");
   }
   meta_ready tick(std::uint64_t now_ms, std::optional<consensus::raft_status> st, std::vector<member_info> members = {},

@@ -34,7 +34,7 @@ topic_id make_id(std::uint8_t n) {
 
 cmd::broker_registration broker(std::uint64_t id, std::string rack = "") {
   const std::string n = std::to_string(id);
-  return {node_id{id}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", std::move(rack)};
+  return {node_id{static_cast<std::uint32_t>(id)}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", std::move(rack)};
 }
 
 cmd::topic_spec topic(std::string name, std::uint8_t id, std::int32_t partitions, std::int32_t rf) {
@@ -263,7 +263,7 @@ TEST(ReplicaAssignment, RackAwareSpreadsRacks) {
       {"a", "a", "b", "b", "c", "c"}, {"a", "a", "a", "a", "b"}, {"x", "y", "x", "y", "x", "y", "z"}, {"r", "", "r", ""}};
   for (const auto& racks : layouts) {
     std::vector<assignment_broker> brokers;
-    for (std::size_t i = 0; i < racks.size(); ++i) brokers.push_back({node_id{(i * 7) % 11 + 1}, racks[i]});
+    for (std::size_t i = 0; i < racks.size(); ++i) brokers.push_back({node_id{static_cast<std::uint32_t>((i * 7) % 11 + 1)}, racks[i]});
     const std::size_t rack_count = std::set<std::string>(racks.begin(), racks.end()).size();
     for (std::int32_t rf = 1; rf <= static_cast<std::int32_t>(brokers.size()); ++rf) {
       for (std::uint64_t seed = 0; seed < 20; ++seed) {

@@ -496,7 +496,7 @@ TEST(partition_manager, reports_leadership_and_follows_meta) {
   for (std::uint64_t id = 1; id <= 3; ++id) {
     const std::string n = std::to_string(id);
     ASSERT_TRUE(meta.apply(consensus::log_index{index++},
-                           cmd::register_broker({node_id{id}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", ""})));
+                           cmd::register_broker({node_id{static_cast<std::uint32_t>(id)}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", ""})));
   }
   cmd::topic_spec spec;
   spec.name = "t";

@@ -145,14 +145,14 @@ class partition_cluster {
       auto s = hosts_[n]->status(g);
       if (!cut_[n] && !cut_[i] && s && s->state == consensus::role::leader && n != i) current = n;
     }
-    const bool started = current ? hosts_[*current]->transfer_leadership(g, node_id{i + 1}).has_value()
+    const bool started = current ? hosts_[*current]->transfer_leadership(g, node_id{static_cast<std::uint32_t>(i + 1)}).has_value()
                                  : hosts_[i]->campaign(g).has_value();
     if (!started) return false;
     return run_until([&] {
       for (std::size_t n = 0; n < size(); ++n) {
         if (cut_[n]) continue;
         auto s = hosts_[n]->status(g);
-        if (s && s->leader != node_id{i + 1}) return false;
+        if (s && s->leader != node_id{static_cast<std::uint32_t>(i + 1)}) return false;
       }
       auto* r = managers_[i]->find(g);
       return r != nullptr && r->leader_ready();
@@ -164,14 +164,14 @@ class partition_cluster {
  private:
   void open(std::size_t i) {
     consensus::host_config cfg;
-    cfg.self = node_id{i + 1};
+    cfg.self = node_id{static_cast<std::uint32_t>(i + 1)};
     cfg.data_dir = dirs_[i].path();
     cfg.rng_seed = 31 + i;
     auto h = consensus::raft_host::open(io_, cfg, [this, i](node_id to, std::vector<consensus::group_message> msgs) {
-      if (cut_[i] || cut_[to.value - 1]) return;
-      asio::post(io_, [this, from = node_id{i + 1}, to, msgs = std::move(msgs)]() mutable {
-        if (cut_[to.value - 1] || cut_[from.value - 1]) return;
-        hosts_[to.value - 1]->step(from, std::move(msgs));
+      if (cut_[i] || cut_[to.value() - 1]) return;
+      asio::post(io_, [this, from = node_id{static_cast<std::uint32_t>(i + 1)}, to, msgs = std::move(msgs)]() mutable {
+        if (cut_[to.value() - 1] || cut_[from.value() - 1]) return;
+        hosts_[to.value() - 1]->step(from, std::move(msgs));
       });
     }, log_);
     ASSERT_TRUE(h.has_value()) << h.error().text;
@@ -181,7 +181,7 @@ class partition_cluster {
     mc.steady_now = [this] { return clock_.steady; };
     mc.wall_now_ms = [this] { return clock_.wall_ms; };
     mc.entry_cache_bytes = cache_bytes_;
-    managers_[i] = std::make_unique<partition_manager>(*hosts_[i], node_id{i + 1}, mc, log_);
+    managers_[i] = std::make_unique<partition_manager>(*hosts_[i], node_id{static_cast<std::uint32_t>(i + 1)}, mc, log_);
   }
 
   std::uint64_t cache_bytes_;

@@ -66,13 +66,13 @@ class host_cluster {
 
   void open(std::size_t i) {
     host_config cfg;
-    cfg.self = node_id{i + 1};
+    cfg.self = node_id{static_cast<std::uint32_t>(i + 1)};
     cfg.data_dir = dirs_[i].path();
     cfg.rng_seed = 11 + i;
     auto h = raft_host::open(io_, cfg, [this, i](node_id to, std::vector<group_message> msgs) {
-      ++calls_[i][to.value - 1];
-      asio::post(io_, [this, from = node_id{i + 1}, to, msgs = std::move(msgs)]() mutable {
-        if (auto& dst = hosts_[to.value - 1]) dst->step(from, std::move(msgs));  // a down node drops it
+      ++calls_[i][to.value() - 1];
+      asio::post(io_, [this, from = node_id{static_cast<std::uint32_t>(i + 1)}, to, msgs = std::move(msgs)]() mutable {
+        if (auto& dst = hosts_[to.value() - 1]) dst->step(from, std::move(msgs));  // a down node drops it
       });
     }, log_);
     ASSERT_TRUE(h.has_value()) << h.error().text;
@@ -164,7 +164,7 @@ class host_cluster {
       for (auto& h : hosts_) {
         if (!h) continue;
         auto s = h->status(group_id{g});
-        if (!s || s->leader != node_id{i + 1}) return false;
+        if (!s || s->leader != node_id{static_cast<std::uint32_t>(i + 1)}) return false;
       }
       return true;
     });
@@ -191,7 +191,7 @@ void create_and_elect(host_cluster& c, std::uint64_t n) {
   for (std::uint64_t g = 1; g <= n; ++g) ASSERT_TRUE(c.host(g % 3).campaign(group_id{g}));
   ASSERT_TRUE(c.run_until([&] {
     for (std::uint64_t g = 1; g <= n; ++g)
-      if (c.leader_of(g) != node_id{g % 3 + 1}) return false;
+      if (c.leader_of(g) != node_id{static_cast<std::uint32_t>(g % 3 + 1)}) return false;
     return true;
   }));
 }
@@ -260,7 +260,7 @@ TEST(raft_host, restarted_host_recovers_its_groups_and_rejoins) {
   }));
   std::vector<std::string> want{"before-1", "before-2"};
   for (const auto& s : want)
-    for (std::uint64_t g = 1; g <= n; ++g) ASSERT_TRUE(c.host(c.leader_of(g).value - 1).propose(group_id{g}, s));
+    for (std::uint64_t g = 1; g <= n; ++g) ASSERT_TRUE(c.host(c.leader_of(g).value() - 1).propose(group_id{g}, s));
   ASSERT_TRUE(c.run_until([&] { return all_applied(c, n, want); }));
   // Node 3 snapshots group 1, so its restart installs that snapshot and replays only the rest.
   const log_index snap_at = c.state(2, 1).applied;
@@ -269,7 +269,7 @@ TEST(raft_host, restarted_host_recovers_its_groups_and_rejoins) {
   const log_index last_before = c.host(2).status(group_id{2})->last_index;
 
   c.close(2);
-  for (std::uint64_t g = 1; g <= n; ++g) ASSERT_TRUE(c.host(c.leader_of(g).value - 1).propose(group_id{g}, "while-down"));
+  for (std::uint64_t g = 1; g <= n; ++g) ASSERT_TRUE(c.host(c.leader_of(g).value() - 1).propose(group_id{g}, "while-down"));
   want.push_back("while-down");
   ASSERT_TRUE(c.settle());
 
@@ -290,7 +290,7 @@ TEST(raft_host, restarted_host_recovers_its_groups_and_rejoins) {
 TEST(raft_host, a_wiped_replica_rejoins_and_votes_once_caught_up) {
   host_cluster c;
   create_and_elect(c, 1);
-  const std::size_t leader = c.leader_of(1).value - 1;
+  const std::size_t leader = c.leader_of(1).value() - 1;
   const std::size_t wiped = (leader + 1) % node_count;
   std::vector<std::string> want{"before-1", "before-2"};
   for (const auto& s : want) ASSERT_TRUE(c.host(leader).propose(group_id{1}, s));
@@ -333,8 +333,8 @@ TEST(raft_host, removed_group_stays_removed_across_restart) {
   ASSERT_TRUE(c.create(0, 1));
   ASSERT_TRUE(c.create(0, 3));
   // The other groups still work after the removal and the restart.
-  ASSERT_TRUE(c.run_until([&] { return c.leader_of(1) && c.leader_of(3); }));
-  for (std::uint64_t g : {1, 3}) ASSERT_TRUE(c.host(c.leader_of(g).value - 1).propose(group_id{g}, "after"));
+  ASSERT_TRUE(c.run_until([&] { return c.leader_of(1) != no_node && c.leader_of(3) != no_node; }));
+  for (std::uint64_t g : {1, 3}) ASSERT_TRUE(c.host(c.leader_of(g).value() - 1).propose(group_id{g}, "after"));
   ASSERT_TRUE(c.run_until([&] {
     for (std::size_t i = 0; i < node_count; ++i)
       for (std::uint64_t g : {1, 3})
@@ -368,7 +368,7 @@ TEST(raft_host, idle_groups_coalesce_into_one_call_per_peer_per_tick) {
     }
     // Idle groups never touch the disk.
     EXPECT_EQ(after.append_batches, before[i].append_batches) << "node " << i + 1;
-    for (std::uint64_t g = 1; g <= n; ++g) ASSERT_EQ(c.leader_of(g), node_id{g % 3 + 1});
+    for (std::uint64_t g = 1; g <= n; ++g) ASSERT_EQ(c.leader_of(g), node_id{static_cast<std::uint32_t>(g % 3 + 1)});
   }
 }
 
@@ -402,7 +402,7 @@ TEST(raft_host, thousand_quiesced_groups_send_nothing) {
     for (std::size_t j = 0; j < node_count; ++j) EXPECT_EQ(c.calls(i, j), 0u);
   }
   const node_id leader = c.leader_of(500);
-  ASSERT_TRUE(c.host(leader.value - 1).propose(group_id{500}, "wake"));
+  ASSERT_TRUE(c.host(leader.value() - 1).propose(group_id{500}, "wake"));
   ASSERT_TRUE(c.run_until([&] {
     for (std::size_t i = 0; i < node_count; ++i)
       if (c.state(i, 500).items != std::vector<std::string>{"wake"}) return false;
@@ -435,7 +435,7 @@ TEST(raft_host, dead_leader_node_wakes_its_quiesced_groups) {
     }
     return true;
   }, 200));
-  for (std::uint64_t g : {3, 6}) ASSERT_TRUE(c.host(c.leader_of(g).value - 1).propose(group_id{g}, "new-leader"));
+  for (std::uint64_t g : {3, 6}) ASSERT_TRUE(c.host(c.leader_of(g).value() - 1).propose(group_id{g}, "new-leader"));
   ASSERT_TRUE(c.run_until([&] {
     for (std::size_t i : {1, 2})
       for (std::uint64_t g : {3, 6})
@@ -510,7 +510,7 @@ TEST(raft_host, failed_fsync_fences_the_host_and_acknowledges_nothing) {
     return l == node_id{2} || l == node_id{3};
   }));
   EXPECT_EQ(c.calls(0, 1) + c.calls(0, 2), 0u) << "a fenced host sent a heartbeat or a vote";
-  ASSERT_TRUE(c.host(c.leader_of(1).value - 1).propose(group_id{1}, "c"));
+  ASSERT_TRUE(c.host(c.leader_of(1).value() - 1).propose(group_id{1}, "c"));
   const std::vector<std::string> want{"a", "c"};
   ASSERT_TRUE(c.run_until([&] { return c.state(1, 1).items == want && c.state(2, 1).items == want; }));
   EXPECT_EQ(persisted, persisted_before);

@@ -23,7 +23,7 @@ inline raft_config test_config() {
   return c;
 }
 
-inline node_id nid(std::uint64_t v) { return node_id{v}; }
+inline node_id nid(std::uint64_t v) { return node_id{static_cast<std::uint32_t>(v)}; }
 
 // How a wiped node comes back (docs/raft.md "Rejoining replicas"): marked rejoining, as the host
 // starts it, or as a plain fresh voter, the hazard the mark exists for.
@@ -110,8 +110,8 @@ class raft_net {
   }
   std::deque<message>& queue() { return queue_; }
   void deliver(const message& m) {
-    if (cut_.contains({m.from.value, m.to.value}) || !cores_.contains(m.to.value)) return;
-    cores_.at(m.to.value)->step(m);
+    if (cut_.contains({m.from.value(), m.to.value()}) || !cores_.contains(m.to.value())) return;
+    cores_.at(m.to.value())->step(m);
   }
   void deliver_all() {
     auto pending = std::move(queue_);

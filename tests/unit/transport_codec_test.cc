@@ -192,7 +192,7 @@ TEST(TransportCodec, ClaimedCountsNeverSizeAnAllocation) {
     auto batch = builder.initRoot<schemas::Batch>();
     batch.setProtocolVersion(transport_protocol_version);
     batch.setNodeUuid(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("uuid-1"), 6));
-    batch.setSenderNode(sender.value);
+    batch.setSenderNode(sender.value());
     batch.initMessages(1);
     batch.initHeartbeats(1);
     auto words = kj::heapArray<capnp::word>(capnp::messageToFlatArray(builder).asPtr());

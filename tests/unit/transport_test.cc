@@ -122,7 +122,7 @@ TEST_F(TransportTest, ThreeNodesExchangeBatches) {
   for (auto* from : {&a, &b, &c})
     for (auto* to : {&a, &b, &c})
       if (from != to)
-        from->transport->send(to->self, testing::appends(1, from->self.value, to->self.value, 1, 5));
+        from->transport->send(to->self, testing::appends(1, from->self.value(), to->self.value(), 1, 5));
   ASSERT_TRUE(run_until(io_, [&] {
     return a.received_messages == 10 && b.received_messages == 10 && c.received_messages == 10;
   }));

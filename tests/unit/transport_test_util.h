@@ -36,8 +36,8 @@ inline message full_message(message_type type, std::uint64_t from, std::uint64_t
                             std::uint64_t salt) {
   message m;
   m.type = type;
-  m.from = node_id{from};
-  m.to = node_id{to};
+  m.from = node_id{static_cast<std::uint32_t>(from)};
+  m.to = node_id{static_cast<std::uint32_t>(to)};
   m.term = term_id{7 + salt};
   m.index = log_index{100 + salt};
   m.log_term = term_id{6 + salt};
@@ -78,7 +78,7 @@ inline void expect_same(const message& a, const message& b) {
 
 inline transport_config test_config(std::uint64_t self, std::string cluster_id = "c1") {
   transport_config cfg = transport_config::local();
-  cfg.self = node_id{self};
+  cfg.self = node_id{static_cast<std::uint32_t>(self)};
   cfg.node_uuid = "uuid-" + std::to_string(self);
   cfg.cluster_id = std::move(cluster_id);
   cfg.listen_address = "127.0.0.1:0";
@@ -145,8 +145,8 @@ inline std::vector<group_message> appends(std::uint64_t group, std::uint64_t fro
   for (std::size_t i = 0; i < count; ++i) {
     message m;
     m.type = message_type::append;
-    m.from = node_id{from};
-    m.to = node_id{to};
+    m.from = node_id{static_cast<std::uint32_t>(from)};
+    m.to = node_id{static_cast<std::uint32_t>(to)};
     m.term = term_id{1};
     m.index = log_index{first_index + i};
     m.entries = {entry{term_id{1}, log_index{first_index + i + 1}, entry_type::normal,
@@ -159,8 +159,8 @@ inline std::vector<group_message> appends(std::uint64_t group, std::uint64_t fro
 inline group_message heartbeat(std::uint64_t group, std::uint64_t from, std::uint64_t to) {
   message m;
   m.type = message_type::heartbeat;
-  m.from = node_id{from};
-  m.to = node_id{to};
+  m.from = node_id{static_cast<std::uint32_t>(from)};
+  m.to = node_id{static_cast<std::uint32_t>(to)};
   m.term = term_id{3};
   m.commit = log_index{group};
   return group_message{group_id{group}, std::move(m)};

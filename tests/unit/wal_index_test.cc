@@ -84,6 +84,30 @@ TEST(WalIndexContract, RuleBreakingRecordsAreErrorsNotAborts) {
   EXPECT_TRUE(apply_one(rec, compact(2, 3, 2), 1).has_value());
 }
 
+// Node ids are 64-bit on disk and 32-bit in memory (base/node_id.h): a vote or a configuration
+// member that does not fit is an error, never truncated into another node's id (2^32 + 1 would
+// have named node 1).
+TEST(WalIndexContract, NodeIdsWiderThanANodeIdAreRefused) {
+  constexpr std::uint64_t wide = (std::uint64_t{1} << 32) + 1;
+  wal_index idx;
+  proto::WalRecord hs;
+  hs.mutable_hard_state()->set_group(1);
+  hs.mutable_hard_state()->mutable_state()->set_term(1);
+  hs.mutable_hard_state()->mutable_state()->set_vote(wide);
+  EXPECT_FALSE(apply_one(idx, hs, 1).has_value());
+  hs.mutable_hard_state()->mutable_state()->set_vote(4294967295u);
+  ASSERT_TRUE(apply_one(idx, hs, 1).has_value());
+  EXPECT_EQ(idx.find(group_id{1})->state.vote, node_id{4294967295u});
+
+  proto::WalSnapshotMeta meta;
+  meta.set_index(1);
+  meta.set_term(1);
+  meta.mutable_conf()->add_voters(1);
+  ASSERT_TRUE(from_proto(meta).has_value());
+  meta.mutable_conf()->add_learners(wide);
+  EXPECT_FALSE(from_proto(meta).has_value());
+}
+
 // Regression (found by wal_fuzz_smoke once the index asserted blob_used <= blob_size after an
 // entries record): each payload length was checked against the blob alone, so entries that each
 // fit but together overran the blob were accepted, pointing into the next frame's bytes.

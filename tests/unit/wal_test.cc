@@ -52,7 +52,7 @@ TEST(wal, many_groups_round_trip_and_survive_restart) {
         if ((g + static_cast<std::uint64_t>(batch)) % 3 == 0) continue;  // not every group each time
         const std::size_t n = 1 + (g + static_cast<std::uint64_t>(batch)) % 4;
         ws.push_back(write_of(g, make_entries(g, next[g], n, 1 + batch / 10),
-                              hard_state{term_id{1u + batch / 10u}, node_id{g % 3 + 1},
+                              hard_state{term_id{1u + batch / 10u}, node_id{static_cast<std::uint32_t>(g % 3 + 1)},
                                          log_index{next[g] - 1}}));
         next[g] += n;
       }

@@ -73,7 +73,7 @@ inline std::string dump(const wal& w) {
     auto r = w.reader(g);
     const hard_state hs = r->initial_hard_state();
     out += "group " + std::to_string(g.value) + " hs " + std::to_string(hs.term.value) + "/" +
-           std::to_string(hs.vote.value) + "/" + std::to_string(hs.commit.value) + " first " +
+           std::to_string(hs.vote.value()) + "/" + std::to_string(hs.commit.value) + " first " +
            std::to_string(r->first_index().value) + " last " +
            std::to_string(r->last_index().value);
     auto t = r->term(r->first_index().prev());
