@@ -168,7 +168,7 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
   }
 }
 
-std::int32_t kafka_service::node_id() const { return static_cast<std::int32_t>(cfg_.node_id.value()); }
+chronik::node_id kafka_service::node_id() const { return cfg_.node_id; }
 
 std::optional<std::string> kafka_service::cluster_id() const {
   if (meta_.cluster_id().empty()) return std::nullopt;
@@ -182,9 +182,9 @@ void kafka_service::catch_up(std::function<void()> done) {
   });
 }
 
-std::int32_t kafka_service::controller_id() const {
-  const auto s = meta_.status();
-  return s.meta_leader == 0 ? -1 : static_cast<std::int32_t>(s.meta_leader);
+chronik::node_id kafka_service::controller_id() const {
+  // meta_leader is a node id widened for the status report: it always fits back.
+  return node_id_from_u64(meta_.status().meta_leader).value_or(no_node);
 }
 
 std::vector<kafka::broker_info> kafka_service::brokers() const {
@@ -193,7 +193,7 @@ std::vector<kafka::broker_info> kafka_service::brokers() const {
     if (b.state != metadata::broker_state::alive) continue;
     auto ep = parse_ipv4_endpoint(b.kafka_addr);
     if (!ep) continue;  // registered by a node whose address we cannot advertise
-    kafka::broker_info info{static_cast<std::int32_t>(id.value()), ep->ip, ep->port, std::nullopt};
+    kafka::broker_info info{id, ep->ip, ep->port, std::nullopt};
     if (!b.rack.empty()) info.rack = b.rack;
     out.push_back(std::move(info));
   }
@@ -213,22 +213,25 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const
   for (const auto& p : t.partitions) {
     kafka::partition_info pi;
     pi.partition = p.partition;
-    pi.leader = p.leader.value() == 0 ? -1 : static_cast<std::int32_t>(p.leader.value());
-    pi.leader_epoch = p.leader.value() == 0 ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
+    pi.leader = p.leader;
+    pi.leader_epoch = p.leader == no_node ? -1 : static_cast<std::int32_t>(p.leader_epoch.value);
     // A local replica may know a newer leader than the record (leaders are reported after the fact).
     if (manager_ != nullptr) {
-      if (const auto* rep = manager_->find(p.group); rep != nullptr && rep->leader().value() != 0 &&
+      if (const auto* rep = manager_->find(p.group); rep != nullptr && rep->leader() != no_node &&
                                                       rep->leader_epoch() >= p.leader_epoch) {
-        pi.leader = static_cast<std::int32_t>(rep->leader().value());
+        pi.leader = rep->leader();
         pi.leader_epoch = static_cast<std::int32_t>(rep->leader_epoch().value);
       }
     }
     // A node fenced by a failed WAL serves nothing (docs/storage.md "Disk faults"): its replicas
     // are offline, as Kafka lists those of an offline log dir, and a leadership it held is gone
     // (LEADER_NOT_AVAILABLE) until the group's new leader is recorded.
-    if (pi.leader >= 0 && fenced.contains(static_cast<std::uint64_t>(pi.leader))) pi.leader = pi.leader_epoch = -1;
+    if (pi.leader != no_node && fenced.contains(pi.leader.value())) {
+      pi.leader = no_node;
+      pi.leader_epoch = -1;
+    }
     for (auto r : p.replicas) {
-      const auto id = static_cast<std::int32_t>(r.value());
+      const auto id = r;
       pi.replicas.push_back(id);
       const auto* b = meta_.state().broker(r);
       const bool in_sync = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value());
@@ -297,7 +300,7 @@ void kafka_service::create_topics(std::vector<kafka::topic_request> topics, bool
     } else {
       for (const auto& replicas : t.assignments) {
         auto& row = spec.assignments.emplace_back();
-        for (auto id : replicas) row.push_back(node_id_from_kafka(id));  // a negative id is no node
+        for (auto id : replicas) row.push_back(id);
       }
     }
     if (validate_only) {

@@ -61,9 +61,9 @@ class kafka_service : public kafka::broker_context {
   void drop_partitions() { manager_.reset(); }
 
   // kafka::broker_context
-  std::int32_t node_id() const override;
+  chronik::node_id node_id() const override;
   std::optional<std::string> cluster_id() const override;
-  std::int32_t controller_id() const override;
+  chronik::node_id controller_id() const override;
   std::vector<kafka::broker_info> brokers() const override;
   std::vector<kafka::topic_info> topics() const override;
   std::optional<kafka::topic_info> topic(std::string_view name) const override;

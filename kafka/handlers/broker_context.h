@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/node_id.h"
 #include "kafka/groups/group_placement.h"
 #include "kafka/protocol/batch_validation.h"
 
@@ -23,8 +24,10 @@ namespace chronik::kafka {
 class partition_manager;  // kafka/partition/partition_manager.h
 class group_coordinator;  // kafka/groups/group_coordinator.h
 
+// Nodes are chronik::node_id here, as everywhere in the node; the handlers turn them into Kafka's
+// INT32 broker ids with kafka_id() when they write a response (docs/design.md "Identity").
 struct broker_info {
-  std::int32_t id = 0;
+  chronik::node_id id;
   std::string host;
   std::int32_t port = 0;
   std::optional<std::string> rack;
@@ -32,11 +35,11 @@ struct broker_info {
 
 struct partition_info {
   std::int32_t partition = 0;
-  std::int32_t leader = -1;        // -1: none known
+  chronik::node_id leader;         // no_node: none known
   std::int32_t leader_epoch = -1;  // the leader's Raft term (docs/design.md "Leader epoch")
-  std::vector<std::int32_t> replicas;
-  std::vector<std::int32_t> isr;            // replicas whose broker is alive
-  std::vector<std::int32_t> offline;        // replicas whose broker is dead
+  std::vector<chronik::node_id> replicas;
+  std::vector<chronik::node_id> isr;        // replicas whose broker is alive
+  std::vector<chronik::node_id> offline;    // replicas whose broker is dead
 };
 
 struct topic_info {
@@ -50,7 +53,7 @@ struct topic_request {
   std::string name;
   std::int32_t partitions = -1;          // -1: the broker default
   std::int16_t replication_factor = -1;  // -1: the broker default
-  std::vector<std::vector<std::int32_t>> assignments;  // manual: assignments[p] = replicas of p
+  std::vector<std::vector<chronik::node_id>> assignments;  // manual: assignments[p] = replicas of p
   std::map<std::string, std::string> configs;
 };
 
@@ -82,13 +85,19 @@ struct broker_defaults {
   std::int32_t auto_create_max_per_request = 16;
 };
 
+// The Kafka edge of a node id: the INT32 broker id, or Kafka's -1 for no node and for an id
+// Kafka cannot name (the config refuses those, and `__meta` registers none).
+inline std::int32_t kafka_id(chronik::node_id id) {
+  return id == chronik::no_node ? -1 : kafka_broker_id(id).value_or(-1);
+}
+
 class broker_context {
  public:
   virtual ~broker_context() = default;
 
-  virtual std::int32_t node_id() const = 0;
+  virtual chronik::node_id node_id() const = 0;
   virtual std::optional<std::string> cluster_id() const = 0;
-  virtual std::int32_t controller_id() const = 0;  // the `__meta` leader, -1 when unknown
+  virtual chronik::node_id controller_id() const = 0;  // the `__meta` leader, no_node when unknown
   virtual std::vector<broker_info> brokers() const = 0;  // registered and alive
   virtual std::vector<topic_info> topics() const = 0;
   virtual std::optional<topic_info> topic(std::string_view name) const = 0;
@@ -136,10 +145,10 @@ class broker_context {
     const std::vector<broker_info> alive = brokers();
     std::vector<std::int32_t> ids;
     ids.reserve(alive.size());
-    for (const auto& b : alive) ids.push_back(b.id);
+    for (const auto& b : alive) ids.push_back(kafka_id(b.id));  // hashed as Kafka names them
     const auto chosen = choose_group_coordinator(group, ids);
     for (const auto& b : alive) {
-      if (chosen && b.id == *chosen) return b;
+      if (chosen && kafka_id(b.id) == *chosen) return b;
     }
     return std::nullopt;
   }

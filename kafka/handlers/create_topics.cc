@@ -22,7 +22,11 @@ topic_request to_request(const creatable_topic& t) {
   if (!t.assignments.empty()) {
     auto sorted = t.assignments;
     std::ranges::sort(sorted, {}, &creatable_replica_assignment::partition_index);
-    for (const auto& a : sorted) r.assignments.push_back(a.broker_ids);
+    for (const auto& a : sorted) {
+      // The Kafka edge: a negative broker id is no node, which `__meta` refuses as a replica.
+      auto& row = r.assignments.emplace_back();
+      for (std::int32_t id : a.broker_ids) row.push_back(node_id_from_kafka(id));
+    }
   }
   for (const auto& c : t.configs)
     if (c.value) r.configs[c.name] = *c.value;

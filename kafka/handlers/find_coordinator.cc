@@ -28,7 +28,7 @@ coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_
     e.error = error_code::coordinator_not_available;
     return e;
   }
-  e.node_id = broker->id;
+  e.node_id = kafka_id(broker->id);
   e.host = broker->host;
   e.port = broker->port;
   return e;

@@ -33,12 +33,12 @@ metadata_topic describe_topic(const topic_info& t) {
   for (const auto& p : t.partitions) {
     metadata_partition mp;
     mp.partition_index = p.partition;
-    mp.leader_id = p.leader;
+    mp.leader_id = kafka_id(p.leader);
     mp.leader_epoch = p.leader_epoch;
-    mp.replica_nodes = p.replicas;
-    mp.isr_nodes = p.isr;
-    mp.offline_replicas = p.offline;
-    mp.error = p.leader < 0 ? error_code::leader_not_available : error_code::none;
+    for (auto r : p.replicas) mp.replica_nodes.push_back(kafka_id(r));
+    for (auto r : p.isr) mp.isr_nodes.push_back(kafka_id(r));
+    for (auto r : p.offline) mp.offline_replicas.push_back(kafka_id(r));
+    mp.error = p.leader == no_node ? error_code::leader_not_available : error_code::none;
     out.partitions.push_back(std::move(mp));
   }
   return out;
@@ -47,9 +47,9 @@ metadata_topic describe_topic(const topic_info& t) {
 void answer(broker_context& ctx, const metadata_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
   metadata_response resp;
-  for (const auto& b : ctx.brokers()) resp.brokers.push_back({b.id, b.host, b.port, b.rack});
+  for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack});
   resp.cluster_id = ctx.cluster_id();
-  resp.controller_id = ctx.controller_id();
+  resp.controller_id = kafka_id(ctx.controller_id());
 
   if (!req.topics) {
     for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));

@@ -28,6 +28,14 @@
 namespace chronik::kafka {
 namespace {
 
+// Test ids as Kafka writes them, turned into node ids (-1: no node) as broker_context carries them.
+chronik::node_id n(std::int32_t id) { return node_id_from_kafka(id); }
+std::vector<chronik::node_id> ns(std::initializer_list<std::int32_t> ids) {
+  std::vector<chronik::node_id> out;
+  for (auto id : ids) out.push_back(n(id));
+  return out;
+}
+
 using testing::make_batch;
 using testing::partition_cluster;
 using testing::unstamped;
@@ -39,12 +47,12 @@ class data_context : public broker_context {
   data_context(partition_cluster& c, std::size_t node) : c_(c), node_(node) {
     topic_info t;
     t.name = "t";
-    t.partitions.push_back({0, 1, 1, {1, 2, 3}, {1, 2, 3}, {}});
+    t.partitions.push_back({0, n(1), 1, ns({1, 2, 3}), ns({1, 2, 3}), {}});
     topics_["t"] = t;
   }
-  std::int32_t node_id() const override { return static_cast<std::int32_t>(node_ + 1); }
+  chronik::node_id node_id() const override { return chronik::node_id{static_cast<std::uint32_t>(node_ + 1)}; }
   std::optional<std::string> cluster_id() const override { return "c"; }
-  std::int32_t controller_id() const override { return 1; }
+  chronik::node_id controller_id() const override { return chronik::node_id{1}; }
   std::vector<broker_info> brokers() const override { return {}; }
   std::vector<topic_info> topics() const override { return {topics_.begin()->second}; }
   std::optional<topic_info> topic(std::string_view name) const override {

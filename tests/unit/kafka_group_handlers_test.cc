@@ -29,21 +29,29 @@
 namespace chronik::kafka {
 namespace {
 
+// Test ids as Kafka writes them, turned into node ids (-1: no node) as broker_context carries them.
+chronik::node_id n(std::int32_t id) { return node_id_from_kafka(id); }
+std::vector<chronik::node_id> ns(std::initializer_list<std::int32_t> ids) {
+  std::vector<chronik::node_id> out;
+  for (auto id : ids) out.push_back(n(id));
+  return out;
+}
+
 class fake_context : public broker_context {
  public:
-  std::int32_t node_id() const override { return 1; }
+  chronik::node_id node_id() const override { return chronik::node_id{1}; }
   std::optional<std::string> cluster_id() const override { return "c"; }
-  std::int32_t controller_id() const override { return 1; }
+  chronik::node_id controller_id() const override { return chronik::node_id{1}; }
   std::vector<broker_info> brokers() const override {
-    return {{1, "127.0.0.1", 9092, std::nullopt}, {2, "127.0.0.2", 9093, std::nullopt},
-            {3, "127.0.0.3", 9094, std::nullopt}};
+    return {{chronik::node_id{1}, "127.0.0.1", 9092, std::nullopt}, {chronik::node_id{2}, "127.0.0.2", 9093, std::nullopt},
+            {chronik::node_id{3}, "127.0.0.3", 9094, std::nullopt}};
   }
   std::vector<topic_info> topics() const override { return {*topic("t")}; }
   std::optional<topic_info> topic(std::string_view name) const override {
     if (name != "t") return std::nullopt;
     topic_info t;
     t.name = "t";
-    t.partitions = {{0, 1, 1, {1}, {1}, {}}, {1, 1, 1, {1}, {1}, {}}};
+    t.partitions = {{0, n(1), 1, ns({1}), ns({1}), {}}, {1, n(1), 1, ns({1}), ns({1}), {}}};
     return t;
   }
   broker_defaults defaults() const override { return {}; }

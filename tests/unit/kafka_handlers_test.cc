@@ -26,13 +26,21 @@
 namespace chronik::kafka {
 namespace {
 
+// Test ids as Kafka writes them, turned into node ids (-1: no node) as broker_context carries them.
+chronik::node_id n(std::int32_t id) { return node_id_from_kafka(id); }
+std::vector<chronik::node_id> ns(std::initializer_list<std::int32_t> ids) {
+  std::vector<chronik::node_id> out;
+  for (auto id : ids) out.push_back(n(id));
+  return out;
+}
+
 class fake_context : public broker_context {
  public:
-  std::int32_t node_id() const override { return 1; }
+  chronik::node_id node_id() const override { return chronik::node_id{1}; }
   std::optional<std::string> cluster_id() const override { return "c0ffee"; }
-  std::int32_t controller_id() const override { return 2; }
+  chronik::node_id controller_id() const override { return chronik::node_id{2}; }
   std::vector<broker_info> brokers() const override {
-    return {{1, "127.0.0.1", 9092, std::nullopt}, {2, "127.0.0.2", 9092, std::string("r2")}};
+    return {{chronik::node_id{1}, "127.0.0.1", 9092, std::nullopt}, {chronik::node_id{2}, "127.0.0.2", 9092, std::string("r2")}};
   }
   std::vector<topic_info> topics() const override {
     std::vector<topic_info> out;
@@ -84,8 +92,8 @@ class kafka_handlers_test : public ::testing::Test {
   kafka_handlers_test() {
     topic_info t;
     t.name = "orders";
-    t.partitions.push_back({0, 2, 5, {2, 1}, {2, 1}, {}});
-    t.partitions.push_back({1, -1, -1, {1, 2}, {1}, {2}});
+    t.partitions.push_back({0, n(2), 5, ns({2, 1}), ns({2, 1}), {}});
+    t.partitions.push_back({1, n(-1), -1, ns({1, 2}), ns({1}), ns({2})});
     t.configs["retention.ms"] = "1000";
     ctx_.topics_["orders"] = t;
   }
@@ -115,6 +123,17 @@ class kafka_handlers_test : public ::testing::Test {
   fake_context ctx_;
   dispatcher dispatcher_{ctx_, std::make_shared<spdlog::logger>("k", std::make_shared<spdlog::sinks::null_sink_mt>())};
 };
+
+// The Kafka edge of a node id: -1 for no node and for an id above INT32_MAX (never wrapped into a
+// negative or another broker's id); request ids below 0 are no node.
+TEST(kafka_id, is_the_broker_id_or_minus_one) {
+  EXPECT_EQ(kafka_id(chronik::node_id{7}), 7);
+  EXPECT_EQ(kafka_id(chronik::node_id{2147483647u}), 2147483647);
+  EXPECT_EQ(kafka_id(chronik::no_node), -1);
+  EXPECT_EQ(kafka_id(chronik::node_id{2147483648u}), -1);
+  EXPECT_EQ(node_id_from_kafka(-1), chronik::no_node);
+  EXPECT_EQ(node_id_from_kafka(3), chronik::node_id{3});
+}
 
 TEST_F(kafka_handlers_test, api_versions_advertises_the_dispatched_ranges_at_every_version) {
   for (std::int16_t v = 0; v <= 3; ++v) {
