@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meta.pb.h"
 #include "metadata/meta_commands.h"
 #include "metadata/meta_state.h"
 #include "metadata/replica_assignment.h"
@@ -240,6 +241,26 @@ TEST(MetaState, PartitionLeaderFollowsRaftTerms) {
   EXPECT_TRUE(m.run(cmd::set_partition_leader(id, 0, node_id{1}, term_id{5})));
   EXPECT_EQ(m.s.partition(id, 0)->leader, node_id{1});
   EXPECT_EQ(m.s.partition(id, 0)->leader_epoch, term_id{5});
+}
+
+// Node ids are 64-bit in `__meta` records and 32-bit in memory (base/node_id.h): a leader or a
+// broker id that does not fit is refused, never truncated (2^32 + 1 would have named node 1).
+TEST(MetaState, NodeIdsWiderThanANodeIdAreRefused) {
+  machine m;
+  register_brokers(m, 3);
+  auto spec = topic("t", 1, 1, 0);
+  spec.assignments = {{node_id{1}, node_id{2}}};
+  ASSERT_TRUE(m.run(cmd::create_topic(spec)));
+  constexpr std::uint64_t wide = (std::uint64_t{1} << 32) + 1;
+  proto::MetaCommand leader;
+  ASSERT_TRUE(leader.ParseFromString(cmd::set_partition_leader(make_id(1), 0, node_id{1}, term_id{3})));
+  leader.mutable_set_partition_leader()->set_leader(wide);
+  EXPECT_EQ(m.run(leader.SerializeAsString()).error(), meta_errc::invalid_leader);
+  proto::MetaCommand reg;
+  ASSERT_TRUE(reg.ParseFromString(cmd::register_broker(broker(4))));
+  reg.mutable_register_broker()->set_node_id(wide);
+  EXPECT_EQ(m.run(reg.SerializeAsString()).error(), meta_errc::invalid_broker);
+  EXPECT_EQ(m.s.brokers().size(), 3u);
 }
 
 TEST(MetaState, AlterTopicConfig) {

@@ -151,6 +151,16 @@ TEST(TransportCodec, MissingIdentityAndMisaddressedMessagesAreRefused) {
   auto misrouted = with([](auto b) { b.getMessages()[0].setTo(3); });
   ASSERT_FALSE(misrouted.has_value());
   EXPECT_EQ(misrouted.error().code, transport_errc::identity_mismatch);
+  // Ids are 64-bit on the wire and 32-bit in a node id (base/node_id.h): one that does not fit is
+  // malformed, never truncated into another node's id (2^32 + 1 would have named node 1).
+  constexpr std::uint64_t wide = (std::uint64_t{1} << 32) + 1;
+  for (auto edit : {+[](schemas::Batch::Builder b) { b.setSenderNode(wide); },
+                    +[](schemas::Batch::Builder b) { b.getMessages()[0].setFrom(wide); },
+                    +[](schemas::Batch::Builder b) { b.getMessages()[0].setTo(wide); }}) {
+    auto refused = with(edit);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, transport_errc::malformed);
+  }
 }
 
 TEST(TransportCodec, OversizedBatchIsRefused) {
