@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "consensus/core/assert.h"
+#include "base/assert.h"
 #include "kafka/partition/partition_replica.h"
 #include "metadata/meta_commands.h"
 

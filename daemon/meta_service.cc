@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/assert.h"
-#include "consensus/storage/crc32c.h"
+#include "base/crc32c.h"
 #include "daemon/node_meta.h"
 #include "daemon/raft_state_dir.h"
 #include "metadata/meta_commands.h"
