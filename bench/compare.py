@@ -99,7 +99,9 @@ def build(root, build_dir, targets):
     else:
         with open(cache) as f:
             kind = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", f.read(), re.M)
-        if not kind or kind.group(1) != "RelWithDebInfo":
+        # An empty type is RelWithDebInfo: the top-level CMakeLists.txt sets it when none is given
+        # (that is how `make build` configures).
+        if not kind or kind.group(1) not in ("RelWithDebInfo", ""):
             sys.exit(f"compare: {build_dir} is a {kind.group(1) if kind else '?'} build; both sides must be "
                      "RelWithDebInfo")
     try:
