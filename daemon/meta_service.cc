@@ -141,6 +141,7 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
   const auto recovered = host->recovered_groups();
   const bool reopen = std::find(recovered.begin(), recovered.end(), meta_group_id) != recovered.end();
   raft_.transport().set_cluster_id(cluster_id);
+  const std::vector<chronik::node_id> initial_voters = initial.voters;
   auto r = host->create_group(meta_group_id, std::move(initial), timing_.raft,
                                [this](consensus::apply_batch&& b) { apply(std::move(b)); });
   if (!r) {
@@ -148,9 +149,10 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
     return;
   }
   core_.open_group(cluster_id);
-  campaign_pending_ = campaign && !reopen;
+  const bool founding = campaign && !reopen;
+  if (founding) core_.found(initial_voters);
   log_->info("__meta: group {} of cluster {}{}", reopen ? "reopened" : "created", cluster_id,
-             campaign_pending_ ? " (founder: campaigning)" : "");
+             founding ? " (founder: campaigning once a majority of the voters created it)" : "");
 }
 
 void meta_service::start_group(const metadata::formation& f) {
@@ -168,7 +170,6 @@ void meta_service::abandon_group(const metadata::formation&) {
   if (raft_.host() == nullptr || !core_.running()) return;
   const std::string abandoned = core_.cluster_id();
   core_.close_group();
-  campaign_pending_ = false;
   raft_.transport().set_cluster_id({});
   if (discard_raft_state_for(abandoned)) log_->warn("__meta: abandoned cluster {} and discarded its Raft state", abandoned);
 }
@@ -194,11 +195,6 @@ void meta_service::run_tick(std::chrono::steady_clock::time_point now, std::chro
   if (host != nullptr && !host->failed()) {
     host->tick();
     if (core_.running()) {
-      if (campaign_pending_) {
-        auto r = host->campaign(meta_group_id);
-        // not_ready: the bootstrap entries are still on their way to disk; try next tick.
-        if (r || r.error().code != consensus::host_errc::not_ready) campaign_pending_ = false;
-      }
       if (auto st = host->status(meta_group_id)) seen.raft = std::move(*st);
     }
   }
@@ -238,6 +234,11 @@ void meta_service::carry_out() {
     } else {
       log_->warn("controller: cannot {}: {}", p.what, r.error().text);
     }
+  }
+  if (rd.campaign && host != nullptr) {
+    auto r = host->campaign(meta_group_id);
+    // not_ready: the bootstrap entries are still on their way to disk; the core asks again.
+    if (r || r.error().code != consensus::host_errc::not_ready) core_.campaigned();
   }
   if (rd.conf_change && host != nullptr) {
     const auto& cc = rd.conf_change->change;

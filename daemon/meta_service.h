@@ -153,7 +153,6 @@ class meta_service {
   periodic raft_tick_;  // one Raft tick per timing().tick
   metadata::meta_node core_;  // the `__meta` state and every decision about it
 
-  bool campaign_pending_ = false;
   bool stopped_ = false;
   std::map<std::uint64_t, std::pair<std::string, std::string>> peers_;  // id -> (rpc addr, uuid)
   std::map<std::uint64_t, consensus::node_liveness> liveness_;          // as last told to the host

@@ -72,7 +72,6 @@ void meta_service::reopen_storage() {
   const bool was_running = core_.running();
   const std::string cluster_id = core_.cluster_id();
   core_.close_group();
-  campaign_pending_ = false;
   if (was_running) open_group(cluster_id, consensus::conf_state{}, false);
   log_->warn("storage: WAL reopened, {} groups recovered; this node serves again",
              raft_.host()->recovered_groups().size());

@@ -34,7 +34,32 @@ void meta_node::open_group(std::string cluster_id) {
   running_ = true;
 }
 
+void meta_node::found(std::vector<node_id> voters) { founding_voters_ = std::move(voters); }
+
+// The founder's campaign (docs/bootstrap.md): asked for once a majority of the initial voters,
+// this node included, announce membership of this cluster, so that its vote requests find the
+// group created on enough voters to win (Raft §5.2); the rest catch up from the leader's appends.
+void meta_node::maybe_campaign(const std::vector<member_info>& members) {
+  if (founding_voters_.empty() || !raft_) return;
+  if (raft_->leader != no_node) {  // an election timer was faster: there is nothing to found
+    founding_voters_.clear();
+    return;
+  }
+  std::size_t created = 0;
+  for (node_id v : founding_voters_) {
+    if (v == cfg_.self) {
+      ++created;
+      continue;
+    }
+    const auto m = std::find_if(members.begin(), members.end(), [v](const member_info& x) { return x.id == v; });
+    if (m != members.end() && m->announced.state == formation::kind::member && m->announced.cluster_id == cluster_id_)
+      ++created;
+  }
+  if (created > founding_voters_.size() / 2) ready_.campaign = true;
+}
+
 void meta_node::close_group() {
+  founding_voters_.clear();
   running_ = false;
   cluster_id_.clear();
   raft_.reset();
@@ -47,6 +72,7 @@ void meta_node::reset() {
   cc_term_ = term_id{};
   proposed_until_ms_.clear();
   next_controller_run_ms_ = 0;
+  founding_voters_.clear();
   raft_.reset();
   fail_reads();
 }
@@ -55,6 +81,7 @@ void meta_node::tick(std::uint64_t now_ms, meta_observation seen) {
   now_ms_ = now_ms;
   raft_ = std::move(seen.raft);
   if (running_ && raft_) {
+    maybe_campaign(seen.members);
     if (raft_->state == consensus::role::leader) run_controller(*raft_, seen.members);
     check_joined(*raft_);
   }

@@ -113,8 +113,10 @@ struct meta_ready {
   std::optional<health_verdict> health;  // only when it changed
   std::optional<join_event> joined;
   std::optional<log_index> snapshot;  // store state().snapshot() at this index, then compact
+  // The founder campaigns now (raft::campaign); the shell reports campaigned() once Raft took it.
+  bool campaign = false;
   bool empty() const {
-    return proposals.empty() && !conf_change && reads.empty() && !health && !joined && !snapshot;
+    return proposals.empty() && !conf_change && reads.empty() && !health && !joined && !snapshot && !campaign;
   }
 };
 
@@ -137,6 +139,14 @@ class meta_node {
   void open_group(std::string cluster_id);
   // Whether this node asked to join and waits for the configuration to list it.
   void set_joining(bool joining) { joining_ = joining; }
+  // This node founds the group with `voters` (docs/bootstrap.md): it campaigns at once rather than
+  // after an election timeout, but only once a majority of the voters (itself included) announce
+  // in gossip that they are members of this cluster, i.e. have created the group. A vote request
+  // that reaches a node before its group exists is dropped, and a campaign without a majority
+  // then waits a whole election timeout (0.5-1 s on lan) before anyone tries again.
+  void found(std::vector<node_id> voters);
+  // Raft took the campaign the ready asked for (a campaign it refused is asked for again).
+  void campaigned() { founding_voters_.clear(); }
   // The group is gone (its cluster was abandoned, or its WAL is reopened): nothing runs here.
   void close_group();
   // The Raft state was discarded or reopened from disk: the state machine starts empty (the
@@ -179,6 +189,7 @@ class meta_node {
   void run_controller(const consensus::raft_status& st, const std::vector<member_info>& members);
   bool due(node_id broker);
   void check_joined(const consensus::raft_status& st);
+  void maybe_campaign(const std::vector<member_info>& members);
   void judge_health(const meta_observation& seen);
   void expire_reads();
   void serve_reads();
@@ -190,6 +201,7 @@ class meta_node {
   std::string cluster_id_;
   bool running_ = false;
   bool joining_ = false;
+  std::vector<node_id> founding_voters_;  // found(): the campaign waits for these to be members
   std::uint64_t now_ms_ = 0;
   std::optional<consensus::raft_status> raft_;  // as last observed
 

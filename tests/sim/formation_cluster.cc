@@ -130,8 +130,13 @@ void formation_cluster::start_group(int i, const std::string& cluster, const std
   n.read.reset();
   n.raft = std::make_unique<consensus::raft>(meta_raft_config(), consensus::node_id{id_of(i)}, *n.raft_disk,
                                              raft_net_.random().next());
-  // The founder (lowest voter) campaigns at once: the group needs a leader, not a timeout.
-  if (!voters.empty() && voters.front().id == node_id{id_of(i)}) n.raft->campaign();
+  // The founder (lowest voter) campaigns when the core says so (meta_node::found), as
+  // daemon/meta_service.cc does: the group needs a leader, not a timeout.
+  if (!voters.empty() && voters.front().id == node_id{id_of(i)}) {
+    std::vector<node_id> ids;
+    for (const auto& v : voters) ids.push_back(v.id);
+    n.meta->found(std::move(ids));
+  }
 }
 
 void formation_cluster::step_raft(int i) {
@@ -197,6 +202,10 @@ void formation_cluster::tick_meta(int i) {
 void formation_cluster::carry_out(int i) {
   node& n = nodes_[i];
   auto rd = n.meta->take_ready();
+  if (rd.campaign) {
+    n.raft->campaign();
+    n.meta->campaigned();
+  }
   for (auto& p : rd.proposals) (void)n.raft->propose(std::move(p.command));
   if (rd.conf_change) {
     if (auto r = n.raft->propose_conf_change(rd.conf_change->change); r) n.meta->conf_change_proposed(*r);

@@ -404,5 +404,44 @@ TEST(MetaNode, ResetForgetsTheStateAndWhatTheControllerProposed) {
   EXPECT_EQ(f.tick(1050, st, {member(1)}).proposals.size(), 1u);
 }
 
+// --- the founder's campaign (docs/bootstrap.md) --------------------------------------------------
+
+member_info promised(std::uint64_t id) {
+  member_info m = member(id);
+  m.announced.state = formation::kind::promised;
+  return m;
+}
+
+// A vote request that reaches a node before its group exists is dropped, and a campaign that
+// cannot win waits a whole election timeout: the founder campaigns once a majority of the voters,
+// itself included, announce membership.
+TEST(MetaNode, TheFounderCampaignsOnceAMajorityCreatedTheGroup) {
+  fixture f;
+  f.node.found({node_id{1}, node_id{2}, node_id{3}, node_id{4}, node_id{5}});
+  const auto no_leader = status(role::follower, {1, 2, 3, 4, 5}, {}, 1, 0, 0);
+  EXPECT_FALSE(f.tick(1000, no_leader, {member(1), promised(2), promised(3), promised(4), promised(5)}).campaign);
+  EXPECT_FALSE(f.tick(1050, no_leader, {member(1), member(2), promised(3)}).campaign);  // 2 of 5
+  EXPECT_FALSE(f.tick(1100, no_leader, {member(1), member(2), member(3, "another")}).campaign);
+  EXPECT_TRUE(f.tick(1150, no_leader, {member(1), member(2), promised(3), member(5)}).campaign);  // 3 of 5
+  // Raft refused it (the bootstrap entries are still on their way to disk): asked again.
+  EXPECT_TRUE(f.tick(1200, no_leader, {member(1), member(2), promised(3), member(5)}).campaign);
+  f.node.campaigned();
+  EXPECT_FALSE(f.tick(1250, no_leader, {member(1), member(2), member(3), member(4), member(5)}).campaign);
+}
+
+TEST(MetaNode, TheFounderDoesNotCampaignOnceThereIsALeader) {
+  fixture f;
+  f.node.found({node_id{1}, node_id{2}, node_id{3}});
+  // Another voter's election timer was faster: campaigning now would only depose it.
+  const auto led = status(role::follower, {1, 2, 3}, {}, 2, 1, 2);
+  EXPECT_FALSE(f.tick(1000, led, {member(1), member(2), member(3)}).campaign);
+  EXPECT_FALSE(f.tick(1050, status(role::follower, {1, 2, 3}, {}, 2, 1, 0), {member(1), member(2), member(3)}).campaign);
+}
+
+TEST(MetaNode, OnlyAFounderCampaigns) {
+  fixture f;
+  EXPECT_FALSE(f.tick(1000, status(role::follower, {1, 2, 3}, {}, 1, 0, 0), {member(1), member(2), member(3)}).campaign);
+}
+
 }  // namespace
 }  // namespace chronik::metadata
