@@ -152,7 +152,7 @@ void meta_service::open_group(const std::string& cluster_id, conf_state initial,
   const bool founding = campaign && !reopen;
   if (founding) core_.found(initial_voters);
   log_->info("__meta: group {} of cluster {}{}", reopen ? "reopened" : "created", cluster_id,
-             founding ? " (founder: campaigning once a majority of the voters created it)" : "");
+             founding ? " (founder: campaigning)" : "");
 }
 
 void meta_service::start_group(const metadata::formation& f) {

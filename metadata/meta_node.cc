@@ -34,14 +34,21 @@ void meta_node::open_group(std::string cluster_id) {
   running_ = true;
 }
 
-void meta_node::found(std::vector<node_id> voters) { founding_voters_ = std::move(voters); }
+void meta_node::found(std::vector<node_id> voters) {
+  founding_voters_ = std::move(voters);
+  campaigned_with_ = campaign_created_ = 0;
+}
 
-// The founder's campaign (docs/bootstrap.md): asked for once a majority of the initial voters,
-// this node included, announce membership of this cluster, so that its vote requests find the
-// group created on enough voters to win (Raft §5.2); the rest catch up from the leader's appends.
+// The founder's campaign (docs/bootstrap.md R3). It campaigns at its first tick: usually the
+// other voters adopted the group in the same gossip round and the campaign wins at once. A vote
+// request that reached a voter before its group existed was dropped, though, and a campaign
+// without a majority would wait a whole election timeout; so while there is no leader, the
+// founder campaigns again each time more voters announce membership of this cluster (at most once
+// per voter), and stops once every voter has (Raft §5.2: a new term makes the voters that dropped
+// the old request vote now).
 void meta_node::maybe_campaign(const std::vector<member_info>& members) {
   if (founding_voters_.empty() || !raft_) return;
-  if (raft_->leader != no_node) {  // an election timer was faster: there is nothing to found
+  if (raft_->leader != no_node) {  // elected, or an election timer was faster: nothing to found
     founding_voters_.clear();
     return;
   }
@@ -55,7 +62,14 @@ void meta_node::maybe_campaign(const std::vector<member_info>& members) {
     if (m != members.end() && m->announced.state == formation::kind::member && m->announced.cluster_id == cluster_id_)
       ++created;
   }
-  if (created > founding_voters_.size() / 2) ready_.campaign = true;
+  if (campaigned_with_ != 0 && created <= campaigned_with_) return;
+  ready_.campaign = true;
+  campaign_created_ = created;
+}
+
+void meta_node::campaigned() {
+  campaigned_with_ = campaign_created_;
+  if (campaigned_with_ == founding_voters_.size()) founding_voters_.clear();  // every voter heard it
 }
 
 void meta_node::close_group() {

@@ -139,14 +139,14 @@ class meta_node {
   void open_group(std::string cluster_id);
   // Whether this node asked to join and waits for the configuration to list it.
   void set_joining(bool joining) { joining_ = joining; }
-  // This node founds the group with `voters` (docs/bootstrap.md): it campaigns at once rather than
-  // after an election timeout, but only once a majority of the voters (itself included) announce
-  // in gossip that they are members of this cluster, i.e. have created the group. A vote request
-  // that reaches a node before its group exists is dropped, and a campaign without a majority
-  // then waits a whole election timeout (0.5-1 s on lan) before anyone tries again.
+  // This node founds the group with `voters` (docs/bootstrap.md R3): it campaigns at once rather
+  // than after an election timeout, and, while there is no leader, again each time more voters
+  // announce in gossip that they created the group (a vote request that reached a voter before its
+  // group existed was dropped, and a campaign without a majority would wait a whole election
+  // timeout, 0.5-1 s on lan).
   void found(std::vector<node_id> voters);
   // Raft took the campaign the ready asked for (a campaign it refused is asked for again).
-  void campaigned() { founding_voters_.clear(); }
+  void campaigned();
   // The group is gone (its cluster was abandoned, or its WAL is reopened): nothing runs here.
   void close_group();
   // The Raft state was discarded or reopened from disk: the state machine starts empty (the
@@ -201,7 +201,9 @@ class meta_node {
   std::string cluster_id_;
   bool running_ = false;
   bool joining_ = false;
-  std::vector<node_id> founding_voters_;  // found(): the campaign waits for these to be members
+  std::vector<node_id> founding_voters_;  // found(): the initial voters, until the founding ends
+  std::size_t campaign_created_ = 0;       // voters with the group when the ready asked to campaign
+  std::size_t campaigned_with_ = 0;        // ... when Raft last took a campaign (0: not yet)
   std::uint64_t now_ms_ = 0;
   std::optional<consensus::raft_status> raft_;  // as last observed
 
