@@ -42,4 +42,24 @@ class memory_storage final : public log_reader {
   std::vector<entry> log_;  // indexes snapshot_.meta.index + 1, ...
 };
 
+// A log_reader that forwards to a memory_storage someone else owns: for a core that takes its
+// reader by unique_ptr (the multi-Raft host core) while the test or simulation keeps the store.
+class memory_storage_view final : public log_reader {
+ public:
+  explicit memory_storage_view(const memory_storage& s) : s_(s) {}
+  std::expected<std::vector<entry>, log_errc> entries(log_index lo, log_index hi,
+                                                      std::uint64_t max_bytes) const override {
+    return s_.entries(lo, hi, max_bytes);
+  }
+  std::expected<term_id, log_errc> term(log_index i) const override { return s_.term(i); }
+  log_index first_index() const override { return s_.first_index(); }
+  log_index last_index() const override { return s_.last_index(); }
+  snapshot latest_snapshot() const override { return s_.latest_snapshot(); }
+  hard_state initial_hard_state() const override { return s_.initial_hard_state(); }
+  conf_state initial_conf_state() const override { return s_.initial_conf_state(); }
+
+ private:
+  const memory_storage& s_;
+};
+
 }  // namespace chronik::consensus

@@ -4,29 +4,8 @@
 #include <set>
 
 namespace chronik::sim {
-namespace {
 
 using namespace consensus;
-
-// Forwards to a store that the disk owns (the core owns its reader, the disk its data).
-class store_reader final : public log_reader {
- public:
-  explicit store_reader(const memory_storage& s) : s_(s) {}
-  std::expected<std::vector<entry>, log_errc> entries(log_index lo, log_index hi, std::uint64_t max_bytes) const override {
-    return s_.entries(lo, hi, max_bytes);
-  }
-  std::expected<term_id, log_errc> term(log_index i) const override { return s_.term(i); }
-  log_index first_index() const override { return s_.first_index(); }
-  log_index last_index() const override { return s_.last_index(); }
-  snapshot latest_snapshot() const override { return s_.latest_snapshot(); }
-  hard_state initial_hard_state() const override { return s_.initial_hard_state(); }
-  conf_state initial_conf_state() const override { return s_.initial_conf_state(); }
-
- private:
-  const memory_storage& s_;
-};
-
-}  // namespace
 
 host_disk::store& host_disk::at(group_id group) {
   auto& s = stores_[group.value];
@@ -34,7 +13,10 @@ host_disk::store& host_disk::at(group_id group) {
   return *s;
 }
 
-std::unique_ptr<log_reader> host_disk::reader(group_id group) { return std::make_unique<store_reader>(at(group).live); }
+// The core owns its reader, the disk its data.
+std::unique_ptr<log_reader> host_disk::reader(group_id group) {
+  return std::make_unique<memory_storage_view>(at(group).live);
+}
 
 std::vector<group_id> host_disk::recovered() const {
   std::vector<group_id> out;

@@ -17,23 +17,6 @@ namespace {
 node_id nid(std::uint64_t v) { return node_id{static_cast<std::uint32_t>(v)}; }
 group_id gid(std::uint64_t v) { return group_id{v}; }
 
-class store_reader final : public log_reader {
- public:
-  explicit store_reader(const memory_storage& s) : s_(s) {}
-  std::expected<std::vector<entry>, log_errc> entries(log_index lo, log_index hi, std::uint64_t max) const override {
-    return s_.entries(lo, hi, max);
-  }
-  std::expected<term_id, log_errc> term(log_index i) const override { return s_.term(i); }
-  log_index first_index() const override { return s_.first_index(); }
-  log_index last_index() const override { return s_.last_index(); }
-  snapshot latest_snapshot() const override { return s_.latest_snapshot(); }
-  hard_state initial_hard_state() const override { return s_.initial_hard_state(); }
-  conf_state initial_conf_state() const override { return s_.initial_conf_state(); }
-
- private:
-  const memory_storage& s_;
-};
-
 raft_config test_config() {
   raft_config c;
   c.pre_vote = false;  // a campaign changes the term at once: its vote must be durable first
@@ -61,7 +44,7 @@ struct host_fixture {
     s = std::make_unique<memory_storage>();
     conf_state c;
     c.voters = std::move(voters);
-    ASSERT_TRUE(core.create_group(gid(g), c, test_config(), group_start::fresh, std::make_unique<store_reader>(*s)));
+    ASSERT_TRUE(core.create_group(gid(g), c, test_config(), group_start::fresh, std::make_unique<memory_storage_view>(*s)));
   }
   // The shell's end of handler.
   host_output flush() {
@@ -329,7 +312,7 @@ TEST(host_core, removed_groups_stay_removed_and_their_writes_complete_harmlessly
   ASSERT_EQ(r.disk[0].ops.size(), 1u);
   EXPECT_EQ(r.disk[0].ops[0].op, disk_op::kind::remove);
   auto again = h.core.create_group(gid(10), {}, test_config(), group_start::fresh,
-                                   std::make_unique<store_reader>(*h.stores.at(10)));
+                                   std::make_unique<memory_storage_view>(*h.stores.at(10)));
   EXPECT_EQ(again.error().code, host_errc::group_removed);
 }
 
