@@ -5,6 +5,7 @@
 
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_configs.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/describe_configs.h"
 
 namespace chronik::kafka {

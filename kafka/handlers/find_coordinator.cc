@@ -2,6 +2,7 @@
 // (broker_context::coordinator_for). Transactions are not implemented, so there is no
 // transaction coordinator.
 #include "kafka/handlers/handler.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/find_coordinator.h"
 
 namespace chronik::kafka {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kafka/protocol/api.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/api_versions.h"
 #include "kafka/protocol/messages/create_topics.h"

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/find_coordinator.h"
 #include "kafka/protocol/messages/heartbeat.h"
 #include "kafka/protocol/messages/join_group.h"

@@ -17,6 +17,7 @@
 #include "kafka/groups/group_placement.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/find_coordinator.h"
 #include "kafka/protocol/messages/heartbeat.h"

@@ -16,6 +16,7 @@
 #include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/api_versions.h"
 #include "kafka/protocol/messages/create_topics.h"
