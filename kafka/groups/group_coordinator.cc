@@ -108,7 +108,16 @@ std::optional<group_view> group_coordinator::describe(std::string_view group_id)
   v.protocol_type = g->protocol_type;
   v.protocol_name = g->protocol_name;
   v.leader_id = g->leader_id;
-  for (const auto& [id, m] : g->members) v.member_ids.push_back(id);
+  for (const auto& [id, m] : g->members) {
+    v.member_ids.push_back(id);
+    member_view mv{id, m.client_id, m.client_host, {}, m.assignment};
+    if (g->protocol_name) {
+      for (const member_protocol& p : m.protocols) {
+        if (p.name == *g->protocol_name) mv.metadata = p.metadata;
+      }
+    }
+    v.members.push_back(std::move(mv));
+  }
   v.pending_members = g->pending.size();
   return v;
 }
@@ -291,6 +300,7 @@ void group_coordinator::add_member_and_rebalance(group& g, std::string id, join_
   member m;
   m.id = id;
   m.client_id = params.client_id;
+  m.client_host = params.client_host;
   m.session_timeout_ms = params.session_timeout_ms;
   m.rebalance_timeout_ms = params.rebalance_timeout_ms;
   m.protocols = std::move(params.protocols);

@@ -105,6 +105,7 @@ struct join_params {
   std::string group_id;
   std::string member_id;  // empty: a new member
   std::string client_id;
+  std::string client_host;  // the connection's peer address, as DescribeGroups reports it
   std::int32_t session_timeout_ms = 0;
   std::int32_t rebalance_timeout_ms = -1;  // -1: the session timeout (JoinGroup v0)
   std::string protocol_type;               // "consumer" for consumers
@@ -170,7 +171,17 @@ struct commit_params {
   std::vector<std::pair<offset_key, committed_offset>> offsets;
 };
 
-// A snapshot of one group for tests, logs and DescribeGroups.
+// One member as DescribeGroups shows it.
+struct member_view {
+  std::string member_id;
+  std::string client_id;
+  std::string client_host;
+  std::string metadata;    // for the group's selected protocol; empty before one is selected
+  std::string assignment;  // from the leader's last SyncGroup
+  bool operator==(const member_view&) const = default;
+};
+
+// A snapshot of one group for tests, logs, ListGroups and DescribeGroups.
 struct group_view {
   group_state state = group_state::empty;
   std::int32_t generation_id = 0;
@@ -178,6 +189,7 @@ struct group_view {
   std::optional<std::string> protocol_name;
   std::string leader_id;
   std::vector<std::string> member_ids;   // sorted
+  std::vector<member_view> members;      // sorted by member id, as member_ids
   std::size_t pending_members = 0;       // KIP-394 ids handed out, not yet used
 };
 
@@ -223,6 +235,7 @@ class group_coordinator {
   struct member {
     std::string id;
     std::string client_id;
+    std::string client_host;
     std::int32_t session_timeout_ms = 0;
     std::int32_t rebalance_timeout_ms = 0;
     std::vector<member_protocol> protocols;

@@ -25,12 +25,23 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &heartbeat_handler,
     &leave_group_handler,
     &sync_group_handler,
+    &describe_groups_handler,
+    &list_groups_handler,
+    &describe_cluster_handler,
 };
 
 const api_handler* find_handler(api_key key) {
   for (const auto* h : handlers)
     if (h->key == key) return h;
   return nullptr;
+}
+
+// Kafka reports a client's host as Java prints an InetAddress: "/" and the address, no port.
+std::string kafka_client_host(std::string_view peer) {
+  const std::size_t colon = peer.rfind(':');
+  std::string_view host = colon == std::string_view::npos ? peer : peer.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return "/" + std::string(host);
 }
 
 }  // namespace
@@ -45,12 +56,13 @@ std::span<const api_handler> all_handlers() {
   return sorted;
 }
 
-responder::responder(const request_header& h, reply_fn reply)
-    : header_(std::make_shared<const request_header>(h)), reply_(std::move(reply)) {}
+responder::responder(const request_header& h, reply_fn reply, std::string client_host)
+    : request_(std::make_shared<const request_context>(request_context{h, std::move(client_host)})),
+      reply_(std::move(reply)) {}
 
 void responder::respond(writer body) const {
   writer head;
-  encode_response_header(header_->correlation_id, header_->key, header_->api_version, head);
+  encode_response_header(request_->header.correlation_id, request_->header.key, request_->header.api_version, head);
   reply_(handler_reply::respond(head.take(), body.take_chain()));
 }
 
@@ -89,7 +101,7 @@ void dispatcher::handle(const client_info& client, std::string frame, reply_fn r
   }
   log_->trace("kafka: {} v{} from {} (client {})", to_string(header->key), header->api_version, client.peer,
               header->client_id.value_or(""));
-  h->handle(ctx_, r, responder(*header, std::move(reply)));
+  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer)));
 }
 
 }  // namespace chronik::kafka

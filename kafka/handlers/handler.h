@@ -22,17 +22,23 @@ namespace chronik::kafka {
 // connection also keeps only the first).
 class responder {
  public:
-  responder(const request_header& h, reply_fn reply);
+  // `client_host` is the client's address as Kafka reports it ("/127.0.0.1"; DescribeGroups).
+  responder(const request_header& h, reply_fn reply, std::string client_host = {});
   // Sends `body` (the encoded response body of the request's version) after the response header.
   void respond(writer body) const;
   // No response on the wire (Produce with acks=0).
   void no_response() const;
   // The request cannot be answered (a malformed body): the connection closes with `why` logged.
   void close(std::string why) const;
-  const request_header& header() const { return *header_; }
+  const request_header& header() const { return request_->header; }
+  const std::string& client_host() const { return request_->client_host; }
 
  private:
-  std::shared_ptr<const request_header> header_;
+  struct request_context {
+    request_header header;
+    std::string client_host;
+  };
+  std::shared_ptr<const request_context> request_;  // one allocation, shared by the copies
   reply_fn reply_;
 };
 
@@ -62,5 +68,8 @@ extern const api_handler join_group_handler;
 extern const api_handler heartbeat_handler;
 extern const api_handler leave_group_handler;
 extern const api_handler sync_group_handler;
+extern const api_handler describe_groups_handler;
+extern const api_handler list_groups_handler;
+extern const api_handler describe_cluster_handler;
 
 }  // namespace chronik::kafka

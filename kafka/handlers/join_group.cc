@@ -51,6 +51,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   p.group_id = std::move(req->group_id);
   p.member_id = std::move(req->member_id);
   p.client_id = out.header().client_id.value_or("");
+  p.client_host = out.client_host();
   p.session_timeout_ms = req->session_timeout_ms;
   p.rebalance_timeout_ms = req->rebalance_timeout_ms;
   p.protocol_type = std::move(req->protocol_type);

@@ -4,7 +4,9 @@
 //                probe, push-pull, change metadata, lose a member and see one leave;
 //   raft_batch/  Cap'n Proto batches from node 1 to node 2 with every Raft message type;
 //   kafka_request/seed-gen-*  one request of every API at every version the codec implements,
-//                so flexible and classic layouts of versions the clients did not use are seeded.
+//                so flexible and classic layouts of versions the clients did not use are seeded;
+//   kafka_message/  a request and a response body of every API and version, from the generated
+//                samples (every field of the version set).
 //   fuzz_corpus_generator <corpus dir>
 #include <cstdio>
 #include <filesystem>
@@ -20,21 +22,8 @@
 #include "gossip/core/membership.h"
 #include "gossip/net/codec.h"
 #include "kafka/protocol/header.h"
-#include "kafka/protocol/messages/api_versions.h"
-#include "kafka/protocol/messages/create_topics.h"
-#include "kafka/protocol/messages/delete_topics.h"
-#include "kafka/protocol/messages/describe_configs.h"
-#include "kafka/protocol/messages/fetch.h"
-#include "kafka/protocol/messages/find_coordinator.h"
-#include "kafka/protocol/messages/heartbeat.h"
-#include "kafka/protocol/messages/join_group.h"
-#include "kafka/protocol/messages/leave_group.h"
-#include "kafka/protocol/messages/list_offsets.h"
-#include "kafka/protocol/messages/metadata.h"
-#include "kafka/protocol/messages/offset_commit.h"
-#include "kafka/protocol/messages/offset_fetch.h"
-#include "kafka/protocol/messages/produce.h"
-#include "kafka/protocol/messages/sync_group.h"
+#include "kafka/protocol/messages/catalog.h"
+#include "kafka/protocol/messages/samples.h"
 
 namespace {
 
@@ -185,53 +174,31 @@ int raft_seeds(const fs::path& dir) {
   return static_cast<int>(batches.size());
 }
 
-// --- kafka requests -----------------------------------------------------------------------------
+// --- kafka messages -----------------------------------------------------------------------------
 
-template <class M>
-int every_version(const fs::path& dir, chronik::kafka::api_key key, chronik::kafka::version_range versions,
-                  void (*encode)(const M&, std::int16_t, chronik::kafka::writer&), const M& value) {
-  using namespace chronik::kafka;
-  int files = 0;
-  for (std::int16_t v = versions.min; v <= versions.max; ++v) {
-    writer w;
-    encode_request_header(request_header{key, v, 1, "gen"}, w);
-    encode(value, v, w);
-    std::string name(to_string(key));
-    write(dir, "seed-gen-" + name + "-v" + std::to_string(v), w.take());
-    ++files;
-  }
-  return files;
-}
-
-int kafka_seeds(const fs::path& dir) {
+// For every API and version with a description: one request frame (header and a sample body) for
+// kafka_request, and a request and a response body for kafka_message, each from a generated sample
+// (kafka/protocol/messages/samples.h) with every field of that version set.
+int kafka_seeds(const fs::path& requests, const fs::path& messages) {
   using namespace chronik::kafka;
   int n = 0;
-  n += every_version(dir, api_key::api_versions, api_versions_versions, encode_api_versions_request,
-                     api_versions_request{"gen", "1.0"});
-  n += every_version(dir, api_key::produce, produce_versions, encode_produce_request, produce_request{});
-  n += every_version(dir, api_key::fetch, fetch_versions, encode_fetch_request, fetch_request{});
-  n += every_version(dir, api_key::list_offsets, list_offsets_versions, encode_list_offsets_request,
-                     list_offsets_request{});
-  n += every_version(dir, api_key::metadata, metadata_versions, encode_metadata_request, metadata_request{});
-  n += every_version(dir, api_key::offset_commit, offset_commit_versions, encode_offset_commit_request,
-                     offset_commit_request{});
-  n += every_version(dir, api_key::offset_fetch, offset_fetch_versions, encode_offset_fetch_request,
-                     offset_fetch_request{});
-  n += every_version(dir, api_key::find_coordinator, find_coordinator_versions, encode_find_coordinator_request,
-                     find_coordinator_request{});
-  n += every_version(dir, api_key::join_group, join_group_versions, encode_join_group_request,
-                     join_group_request{});
-  n += every_version(dir, api_key::heartbeat, heartbeat_versions, encode_heartbeat_request, heartbeat_request{});
-  n += every_version(dir, api_key::leave_group, leave_group_versions, encode_leave_group_request,
-                     leave_group_request{});
-  n += every_version(dir, api_key::sync_group, sync_group_versions, encode_sync_group_request,
-                     sync_group_request{});
-  n += every_version(dir, api_key::create_topics, create_topics_versions, encode_create_topics_request,
-                     create_topics_request{});
-  n += every_version(dir, api_key::delete_topics, delete_topics_versions, encode_delete_topics_request,
-                     delete_topics_request{});
-  n += every_version(dir, api_key::describe_configs, describe_configs_versions, encode_describe_configs_request,
-                     describe_configs_request{});
+  for (const message_codec& c : message_codecs()) {
+    const std::string name(to_string(c.key));
+    for (std::int16_t v = c.versions.min; v <= c.versions.max; ++v) {
+      writer w;
+      encode_request_header(request_header{c.key, v, 1, "gen"}, w);
+      write(requests, "seed-gen-" + name + "-v" + std::to_string(v), w.take() + samples::encoded(c.key, true, v, 1));
+      for (const bool request : {true, false}) {
+        const auto key = static_cast<std::uint16_t>(c.key);
+        const auto ver = static_cast<std::uint16_t>(v);
+        std::string prefix{static_cast<char>(key >> 8), static_cast<char>(key & 0xff), static_cast<char>(ver >> 8),
+                           static_cast<char>(ver & 0xff), static_cast<char>(request ? 0 : 1)};
+        write(messages, "seed-" + name + "-v" + std::to_string(v) + (request ? "-request" : "-response"),
+              prefix + samples::encoded(c.key, request, v, 1));
+      }
+      n += 3;
+    }
+  }
   return n;
 }
 
@@ -245,7 +212,7 @@ int main(int argc, char** argv) {
   const fs::path root = argv[1];
   const int g = gossip_seeds(root / "gossip");
   const int r = raft_seeds(root / "raft_batch");
-  const int k = kafka_seeds(root / "kafka_request");
-  std::printf("gossip: %d, raft_batch: %d, kafka_request (generated): %d\n", g, r, k);
+  const int k = kafka_seeds(root / "kafka_request", root / "kafka_message");
+  std::printf("gossip: %d, raft_batch: %d, kafka_request and kafka_message (generated): %d\n", g, r, k);
   return 0;
 }

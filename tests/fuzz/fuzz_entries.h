@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace chronik::fuzz {
 
@@ -22,6 +23,11 @@ enum class verdict : std::uint8_t { refused, accepted };
 // version (every API the dispatcher serves, at any version the header names). An accepted request
 // is encoded again at the same version and must decode to an equal value.
 verdict kafka_request_run(const std::uint8_t* data, std::size_t size);
+
+// [api key: int16 big-endian][version: int16][side byte: bit 0 set = response][body]: one message
+// body of any API with a description, decoded by the generated codec (kafka/protocol/messages/
+// catalog.h). An accepted body is encoded again, and those bytes must decode and encode to themselves.
+verdict kafka_message_run(const std::uint8_t* data, std::size_t size);
 
 // [rules byte][records blob]: the records blob of one produced partition. Rules byte bit 0
 // recomputes each batch's CRC-32C first (so mutations get past the checksum), bits 1-3 pick the
@@ -45,5 +51,18 @@ verdict raft_batch_run(const std::uint8_t* data, std::size_t size);
 // A TOML config file's text, loaded by load_node_config without command-line overrides. No
 // exception may escape; an accepted config must load again to the same addresses.
 verdict config_run(const std::uint8_t* data, std::size_t size);
+
+}  // namespace chronik::fuzz
+
+namespace chronik::kafka {
+struct message_codec;
+}
+
+namespace chronik::fuzz {
+
+// Shared by the two Kafka targets: decodes `body` with the codec of one side and version and, when
+// it is accepted, checks that encoding is a fixed point (defined in kafka_message_fuzz_entry.cc).
+verdict reencode_twice(std::string_view target_name, const kafka::message_codec& codec, bool request,
+                       std::int16_t version, std::string_view body);
 
 }  // namespace chronik::fuzz

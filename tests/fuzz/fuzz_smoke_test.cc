@@ -92,6 +92,7 @@ TEST_P(fuzz_smoke, corpus_and_mutations_never_crash) {
 
 INSTANTIATE_TEST_SUITE_P(targets, fuzz_smoke,
                          testing::Values(target_case{"kafka_request", kafka_request_run, 200000},
+                                         target_case{"kafka_message", kafka_message_run, 200000},
                                          target_case{"record_batch", record_batch_run, 100000},
                                          target_case{"gossip", gossip_run, 50000},
                                          target_case{"raft_batch", raft_batch_run, 50000},

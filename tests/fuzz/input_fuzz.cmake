@@ -6,7 +6,7 @@ if(NOT TARGET chronik_daemon OR NOT TARGET chronik_consensus_transport)
   return()
 endif()
 
-set(fuzz_targets kafka_request record_batch gossip raft_batch config)
+set(fuzz_targets kafka_request kafka_message record_batch gossip raft_batch config)
 set(fuzz_entry_srcs)
 foreach(t IN LISTS fuzz_targets)
   list(APPEND fuzz_entry_srcs ${t}_fuzz_entry.cc)
@@ -23,7 +23,7 @@ gtest_discover_tests(fuzz_smoke PROPERTIES LABELS "fuzz;unit" DISCOVERY_TIMEOUT 
 
 # Writes the generated seeds (corpus_generator.cc); run by hand when an encoding changes.
 add_executable(fuzz_corpus_generator corpus_generator.cc)
-target_link_libraries(fuzz_corpus_generator PRIVATE chronik_kafka_protocol chronik_gossip_net
+target_link_libraries(fuzz_corpus_generator PRIVATE chronik_kafka_message_samples chronik_gossip_net
                                                     chronik_consensus_transport)
 chronik_strict(fuzz_corpus_generator)
 
@@ -36,7 +36,8 @@ function(chronik_sources_of lib out)
   get_target_property(srcs ${lib} SOURCES)
   get_target_property(dir ${lib} SOURCE_DIR)
   list(FILTER srcs INCLUDE REGEX "\\.cc$")
-  list(TRANSFORM srcs PREPEND "${dir}/")
+  # Generated sources (the Kafka message codecs) are absolute already.
+  list(TRANSFORM srcs REPLACE "^([^/])" "${dir}/\\1")
   set(${out} ${srcs} PARENT_SCOPE)
 endfunction()
 
@@ -47,7 +48,8 @@ set(fuzz_link_flags -fsanitize=fuzzer,address,undefined)
 function(chronik_fuzz_objects name)
   cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
   add_library(${name} OBJECT ${F_SOURCES})
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  add_dependencies(${name} chronik_kafka_codegen)
   target_link_libraries(${name} PRIVATE ${F_LIBS})
   target_compile_options(${name} PRIVATE ${fuzz_compile_flags})
   chronik_strict(${name})
@@ -69,9 +71,10 @@ chronik_fuzz_objects(fuzz_config SOURCES ${PROJECT_SOURCE_DIR}/daemon/config.cc 
 
 # chronik_fuzzer(<target> OBJECTS <instrumented object library> LIBS <linked as they are>)
 function(chronik_fuzzer t)
-  cmake_parse_arguments(F "" "" "OBJECTS;LIBS" ${ARGN})
-  add_executable(${t}_fuzz fuzz_main.cc ${t}_fuzz_entry.cc $<TARGET_OBJECTS:${F_OBJECTS}>)
-  target_include_directories(${t}_fuzz PRIVATE ${PROJECT_SOURCE_DIR})
+  cmake_parse_arguments(F "" "" "OBJECTS;LIBS;EXTRA" ${ARGN})
+  add_executable(${t}_fuzz fuzz_main.cc ${t}_fuzz_entry.cc ${F_EXTRA} $<TARGET_OBJECTS:${F_OBJECTS}>)
+  target_include_directories(${t}_fuzz PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  add_dependencies(${t}_fuzz chronik_kafka_codegen)
   target_compile_definitions(${t}_fuzz PRIVATE CHRONIK_FUZZ_ENTRY=${t}_run)
   target_link_libraries(${t}_fuzz PRIVATE ${F_LIBS})
   target_compile_options(${t}_fuzz PRIVATE ${fuzz_compile_flags})
@@ -80,7 +83,9 @@ function(chronik_fuzzer t)
 endfunction()
 
 set(kafka_libs PkgConfig::ZLIB PkgConfig::SNAPPY PkgConfig::LZ4 PkgConfig::ZSTD)
-chronik_fuzzer(kafka_request OBJECTS fuzz_kafka_protocol LIBS ${kafka_libs})
+# kafka_request shares kafka_message's oracle (reencode_twice).
+chronik_fuzzer(kafka_request OBJECTS fuzz_kafka_protocol LIBS ${kafka_libs} EXTRA kafka_message_fuzz_entry.cc)
+chronik_fuzzer(kafka_message OBJECTS fuzz_kafka_protocol LIBS ${kafka_libs})
 chronik_fuzzer(record_batch OBJECTS fuzz_kafka_protocol LIBS ${kafka_libs})
 chronik_fuzzer(gossip OBJECTS fuzz_gossip LIBS chronik_proto)
 chronik_fuzzer(raft_batch OBJECTS fuzz_raft_codec LIBS chronik_consensus_core chronik_schemas)

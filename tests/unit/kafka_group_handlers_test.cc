@@ -4,6 +4,7 @@
 // answers, NOT_COORDINATOR on the wrong broker, COORDINATOR_NOT_AVAILABLE without a coordinator,
 // and unknown topics in OffsetCommit.
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,10 +20,13 @@
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/describe_cluster.h"
+#include "kafka/protocol/messages/describe_groups.h"
 #include "kafka/protocol/messages/find_coordinator.h"
 #include "kafka/protocol/messages/heartbeat.h"
 #include "kafka/protocol/messages/join_group.h"
 #include "kafka/protocol/messages/leave_group.h"
+#include "kafka/protocol/messages/list_groups.h"
 #include "kafka/protocol/messages/offset_commit.h"
 #include "kafka/protocol/messages/offset_fetch.h"
 #include "kafka/protocol/messages/sync_group.h"
@@ -87,7 +91,7 @@ class kafka_group_handlers_test : public ::testing::Test {
     encode_request_header({key, version, 7, std::string("cli")}, w);
     body(w);
     auto slot = std::make_shared<std::optional<handler_reply>>();
-    dispatcher_.handle(client_info{"test", 1}, w.take(), [slot](handler_reply r) { *slot = std::move(r); });
+    dispatcher_.handle(client_info{"127.0.0.9:40000", 1}, w.take(), [slot](handler_reply r) { *slot = std::move(r); });
     return slot;
   }
   template <typename Decode>
@@ -270,6 +274,88 @@ TEST_F(kafka_group_handlers_test, without_a_coordinator_and_with_bad_group_ids) 
   auto bad = send(api_key::join_group, 2, [](writer& w) { w.write_int16(3); });
   ASSERT_TRUE(bad->has_value());
   EXPECT_EQ((*bad)->what, handler_reply::kind::close);
+}
+
+// ListGroups lists the groups this broker coordinates, with their state from v4 and a state filter
+// compared without case (KIP-518); DescribeGroups shows members, and the protocol, metadata and
+// assignments once the group is Stable; an unknown group is Dead with no members.
+TEST_F(kafka_group_handlers_test, list_and_describe_groups_show_members_and_states) {
+  const std::string g = group_on(1);
+  const std::string other = group_on(2);
+  auto first = join(g, "", 4);  // KIP-394: the first join answers member_id_required
+  ASSERT_EQ(first.error, error_code::member_id_required);
+  const std::string id = first.member_id;
+  auto joined = join(g, id, 4);
+  ASSERT_EQ(joined.error, error_code::none);
+
+  // CompletingRebalance until the leader's SyncGroup: no protocol data or assignments yet.
+  auto d = send(api_key::describe_groups, 4, [&](writer& w) {
+    encode_describe_groups_request({{g, other, "never-joined", ""}, true}, 4, w);
+  });
+  auto described = decode(*d, api_key::describe_groups, 4, decode_describe_groups_response);
+  ASSERT_EQ(described.groups.size(), 4u);
+  EXPECT_EQ(described.groups[0].error, error_code::none);
+  EXPECT_EQ(described.groups[0].group_state, "CompletingRebalance");
+  EXPECT_EQ(described.groups[0].protocol_type, "consumer");
+  EXPECT_EQ(described.groups[0].protocol_data, "");
+  ASSERT_EQ(described.groups[0].members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].member_id, id);
+  EXPECT_EQ(described.groups[0].members[0].client_id, "cli");
+  EXPECT_EQ(described.groups[0].members[0].client_host, "/127.0.0.9");
+  EXPECT_EQ(described.groups[0].members[0].member_metadata, "");
+  EXPECT_EQ(described.groups[1].error, error_code::not_coordinator);
+  EXPECT_EQ(described.groups[2].group_state, "Dead");
+  EXPECT_TRUE(described.groups[2].members.empty());
+  EXPECT_EQ(described.groups[3].error, error_code::invalid_group_id);
+
+  auto s = send(api_key::sync_group, 3, [&](writer& w) {
+    encode_sync_group_request({g, joined.generation_id, id, std::nullopt, std::nullopt, std::nullopt, {{id, "A"}}}, 3, w);
+  });
+  ASSERT_EQ(decode(*s, api_key::sync_group, 3, decode_sync_group_response).error, error_code::none);
+  for (std::int16_t v = 0; v <= 5; ++v) {
+    auto again = send(api_key::describe_groups, v, [&](writer& w) { encode_describe_groups_request({{g}, false}, v, w); });
+    auto stable = decode(*again, api_key::describe_groups, v, decode_describe_groups_response);
+    ASSERT_EQ(stable.groups.size(), 1u) << "v" << v;
+    EXPECT_EQ(stable.groups[0].group_state, "Stable") << "v" << v;
+    EXPECT_EQ(stable.groups[0].protocol_data, "range") << "v" << v;
+    ASSERT_EQ(stable.groups[0].members.size(), 1u) << "v" << v;
+    EXPECT_EQ(stable.groups[0].members[0].member_metadata, "sub") << "v" << v;
+    EXPECT_EQ(stable.groups[0].members[0].member_assignment, "A") << "v" << v;
+  }
+
+  for (std::int16_t v = 0; v <= 4; ++v) {
+    auto l = send(api_key::list_groups, v, [&](writer& w) { encode_list_groups_request({}, v, w); });
+    auto listed = decode(*l, api_key::list_groups, v, decode_list_groups_response);
+    EXPECT_EQ(listed.error, error_code::none);
+    ASSERT_EQ(listed.groups.size(), 1u) << "v" << v;
+    EXPECT_EQ(listed.groups[0].group_id, g);
+    EXPECT_EQ(listed.groups[0].protocol_type, "consumer");
+    EXPECT_EQ(listed.groups[0].group_state, v >= 4 ? "Stable" : "") << "v" << v;
+  }
+  auto filtered = [&](std::vector<std::string> states) {
+    auto l = send(api_key::list_groups, 4, [&](writer& w) { encode_list_groups_request({std::move(states)}, 4, w); });
+    return decode(*l, api_key::list_groups, 4, decode_list_groups_response).groups.size();
+  };
+  EXPECT_EQ(filtered({"stable"}), 1u);
+  EXPECT_EQ(filtered({"Empty", "Dead"}), 0u);
+
+  ctx_.with_coordinator = false;
+  auto none = send(api_key::list_groups, 3, [&](writer& w) { encode_list_groups_request({}, 3, w); });
+  EXPECT_EQ(decode(*none, api_key::list_groups, 3, decode_list_groups_response).error,
+            error_code::coordinator_not_available);
+}
+
+TEST_F(kafka_group_handlers_test, describe_cluster_reports_the_brokers_and_the_controller) {
+  auto r = send(api_key::describe_cluster, 0, [&](writer& w) { encode_describe_cluster_request({true}, 0, w); });
+  auto cluster = decode(*r, api_key::describe_cluster, 0, decode_describe_cluster_response);
+  EXPECT_EQ(cluster.error, error_code::none);
+  EXPECT_EQ(cluster.cluster_id, "c");
+  EXPECT_EQ(cluster.controller_id, 1);
+  ASSERT_EQ(cluster.brokers.size(), 3u);
+  EXPECT_EQ(cluster.brokers[1].broker_id, 2);
+  EXPECT_EQ(cluster.brokers[1].host, "127.0.0.2");
+  EXPECT_EQ(cluster.brokers[1].port, 9093);
+  EXPECT_EQ(cluster.cluster_authorized_operations, std::numeric_limits<std::int32_t>::min());
 }
 
 }  // namespace
