@@ -1,0 +1,183 @@
+"""Kafka admin APIs from three stock admin clients against a real 3-node chronik cluster on
+127.0.0.x (issue 15): confluent-kafka (librdkafka) and kafka-python from PyPI, and kafkajs from npm.
+
+A consumer group is made Stable by a confluent-kafka consumer that stays subscribed. Then each admin
+client lists the groups (ListGroups is asked of every broker and merged), describes the group
+(DescribeGroups at its coordinator: Stable, one member with its client id and host, the range
+assignor, an assignment) and describes the cluster (DescribeCluster, or Metadata for the clients
+that use it: 3 brokers, the controller, the cluster id).
+
+Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt tests/cluster/kafka_admin_test.py \\
+         --server build/daemon/chronik-server
+(the clients come from PyPI into VENV; kafkajs from npm into $CHRONIK_NPM_DIR.)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chronik_nodes import Cluster, run_suite  # noqa: E402
+
+SERVER = None
+SEED = 0  # run_suite prints it; this suite makes no random choices
+READY_S = 20
+GROUP = "admin-suite-group"
+TOPIC = "admin-suite-topic"
+
+
+def kafka_addr(node):
+    return f"{node.ip}:{node.kafka_port}"
+
+
+class KafkaAdmin(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = c = Cluster(SERVER, 3)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n])
+
+        def all_ready():
+            views = [n.cluster() for n in c.nodes]
+            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
+
+        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
+        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
+        cls.consumer = None
+        cls.failed = True
+        cls.make_stable_group()
+
+    @classmethod
+    def make_stable_group(cls):
+        from confluent_kafka import Consumer
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": cls.bootstrap})
+        admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=3)])[TOPIC].result(timeout=30)
+        cls.consumer = Consumer({"bootstrap.servers": cls.bootstrap, "group.id": GROUP, "client.id": "suite-consumer",
+                                 "partition.assignment.strategy": "range", "auto.offset.reset": "earliest"})
+        cls.consumer.subscribe([TOPIC])
+        deadline = time.monotonic() + 60
+        while not cls.consumer.assignment():
+            if time.monotonic() > deadline:
+                raise AssertionError("the consumer group never got an assignment")
+            cls.consumer.poll(0.2)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.consumer is not None:
+            cls.consumer.close()
+        cls.cluster.cleanup(keep_logs_on_failure=cls.failed)
+
+    def ok(self):
+        type(self).failed = False
+
+    # --- confluent-kafka (librdkafka) ---------------------------------------------------------------
+
+    def test_a_confluent_lists_and_describes_the_group(self):
+        from confluent_kafka import ConsumerGroupState
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        listed = admin.list_consumer_groups(request_timeout=15).result()
+        self.assertEqual(listed.errors, [])
+        ids = {g.group_id: g for g in listed.valid}
+        self.assertIn(GROUP, ids)
+        self.assertEqual(ids[GROUP].state, ConsumerGroupState.STABLE)
+        stable = admin.list_consumer_groups(request_timeout=15, states={ConsumerGroupState.STABLE}).result()
+        self.assertIn(GROUP, {g.group_id for g in stable.valid})
+        empty = admin.list_consumer_groups(request_timeout=15, states={ConsumerGroupState.EMPTY}).result()
+        self.assertNotIn(GROUP, {g.group_id for g in empty.valid})
+
+        d = admin.describe_consumer_groups([GROUP], request_timeout=15)[GROUP].result()
+        self.assertEqual(d.state, ConsumerGroupState.STABLE)
+        self.assertEqual(d.partition_assignor, "range")
+        self.assertEqual(len(d.members), 1)
+        m = d.members[0]
+        self.assertEqual(m.client_id, "suite-consumer")
+        self.assertTrue(m.host.startswith("/127."), m.host)  # the client's loopback address
+        self.assertEqual(sorted(tp.partition for tp in m.assignment.topic_partitions), [0, 1, 2])
+        self.ok()
+
+    def test_b_confluent_describes_the_cluster(self):
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        d = admin.describe_cluster(request_timeout=15).result()
+        self.assertEqual(sorted(n.id for n in d.nodes), [1, 2, 3])
+        self.assertIn(d.controller.id, [1, 2, 3])
+        self.assertTrue(d.cluster_id)
+        ports = {n.id: n.port for n in d.nodes}
+        for n in self.cluster.nodes:
+            self.assertEqual(ports[n.node_id], n.kafka_port)
+        self.ok()
+
+    # --- kafka-python -------------------------------------------------------------------------------
+
+    def test_c_kafka_python_lists_and_describes_the_group(self):
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
+        try:
+            listed = admin.list_consumer_groups()
+            self.assertIn(GROUP, [g[0] for g in listed])
+            [d] = admin.describe_consumer_groups([GROUP])
+            self.assertEqual(d.error_code, 0)
+            self.assertEqual(d.state, "Stable")
+            self.assertEqual(d.protocol_type, "consumer")
+            self.assertEqual(d.protocol, "range")
+            self.assertEqual(len(d.members), 1)
+            self.assertEqual(d.members[0].client_id, "suite-consumer")
+            self.assertTrue(d.members[0].client_host.startswith("/127."), d.members[0].client_host)
+            cluster = admin.describe_cluster()
+            self.assertEqual(sorted(b["node_id"] for b in cluster["brokers"]), [1, 2, 3])
+            self.assertIn(cluster["controller_id"], [1, 2, 3])
+        finally:
+            admin.close()
+        self.ok()
+
+    # --- kafkajs ------------------------------------------------------------------------------------
+
+    def kafkajs(self):
+        """Path of kafkajs_admin.js with kafkajs installed next to it, or skip when npm is missing."""
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            self.skipTest("node/npm not installed")
+        work = os.environ.get("CHRONIK_NPM_DIR") or os.path.join(self.cluster.root, "npm")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafkajs")
+        os.makedirs(work, exist_ok=True)
+        for name in ("package.json", "kafkajs_admin.js"):
+            shutil.copy(os.path.join(src, name), os.path.join(work, name))
+        if not os.path.isdir(os.path.join(work, "node_modules", "kafkajs")):
+            out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
+                                 capture_output=True, text=True, timeout=300)
+            self.assertEqual(out.returncode, 0, f"npm install kafkajs: {out.stderr}")
+        return os.path.join(work, "kafkajs_admin.js")
+
+    def test_d_kafkajs_lists_and_describes_the_group_and_the_cluster(self):
+        script = self.kafkajs()
+        out = subprocess.run(["node", script, "groups", self.bootstrap, GROUP], capture_output=True, text=True,
+                             timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        got = json.loads(out.stdout)
+        self.assertIn({"groupId": GROUP, "protocolType": "consumer"}, got["listed"])
+        d = got["described"]
+        self.assertEqual((d["errorCode"], d["state"], d["protocolType"], d["protocol"]), (0, "Stable", "consumer", "range"))
+        self.assertEqual(len(d["members"]), 1)
+        self.assertEqual(d["members"][0]["clientId"], "suite-consumer")
+        self.assertTrue(d["members"][0]["clientHost"].startswith("/127."), d["members"][0]["clientHost"])
+        self.assertGreater(d["members"][0]["assignmentBytes"], 0)
+
+        out = subprocess.run(["node", script, "cluster", self.bootstrap], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        cluster = json.loads(out.stdout)
+        self.assertEqual(sorted(b["nodeId"] for b in cluster["brokers"]), [1, 2, 3])
+        self.assertIn(cluster["controller"], [1, 2, 3])
+        self.assertTrue(cluster["clusterId"])
+        self.ok()
+
+
+if __name__ == "__main__":
+    run_suite(globals(), "kafka admin")
