@@ -100,6 +100,24 @@ std::string set_partition_leader(const topic_id& topic, std::int32_t partition, 
   return bytes_of(cmd);
 }
 
+std::string create_partitions(const topic_ref& topic, std::int32_t count, const replica_assignment& assignments,
+                              std::uint64_t nonce) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_create_partitions();
+  fill_ref(topic, m->mutable_topic());
+  m->set_count(count);
+  // The rows name the last partitions of the new count: current count + i, when they are as many as
+  // the partitions added (the appliers refuse them otherwise).
+  const auto first = static_cast<std::int64_t>(count) - static_cast<std::int64_t>(assignments.size());
+  for (std::size_t i = 0; i < assignments.size(); ++i) {
+    auto* a = m->add_assignments();
+    a->set_partition(static_cast<std::int32_t>(first + static_cast<std::int64_t>(i)));
+    for (node_id r : assignments[i]) a->add_replicas(r.value());
+  }
+  m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove) {
   pb::MetaCommand cmd;

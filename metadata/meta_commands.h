@@ -46,6 +46,11 @@ std::string set_broker_state(node_id id, std::string_view uuid, broker_state sta
 std::string create_topic(const topic_spec& spec);
 std::string delete_topic(const topic_ref& topic);
 std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch);
+// Grows `topic` to `count` partitions in all (Kafka's CreatePartitions). `assignments` empty: the
+// appliers place the new partitions; otherwise assignments[i] are the replicas of the i-th new one.
+// `nonce` (random, from the proposer) only makes the bytes of each proposal unique.
+std::string create_partitions(const topic_ref& topic, std::int32_t count, const replica_assignment& assignments,
+                              std::uint64_t nonce);
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove);
 

@@ -94,6 +94,8 @@ std::expected<topic_record, meta_errc> decode_topic(const pb::MetaTopic& m, grou
   for (int i = 0; i < m.partitions_size(); ++i) {
     auto p = decode_partition(m.partitions(i), i, rf, groups);
     if (!p) return std::unexpected(p.error());
+    // A partition is created by its topic's record or a later CreatePartitions record.
+    if (p->inc.value < t.created_index.value) return std::unexpected(meta_errc::malformed_snapshot);
     t.partitions.push_back(std::move(*p));
   }
   return t;

@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "meta.pb.h"
 #include "metadata/meta_rules.h"
+#include "metadata/partition_growth.h"
 #include "metadata/replica_assignment.h"
 
 namespace chronik::metadata {
@@ -111,25 +112,9 @@ result set_broker_state(meta_data& d, const pb::MetaSetBrokerState& c) {
   return done_if(command_kind::set_broker_state, changed);
 }
 
-// Kafka's automatic assignment, over the brokers that are alive when the record applies (not when
-// it was proposed), seeded by the group counter so consecutive topics start on different brokers.
+// Kafka's automatic assignment (partition_growth.h), shared with CreatePartitions.
 std::expected<replica_assignment, meta_errc> auto_assignment(const meta_data& d, const pb::MetaCreateTopic& c) {
-  if (c.partitions() < 1 || c.partitions() > max_partitions_per_topic) {
-    return std::unexpected(meta_errc::invalid_partitions);
-  }
-  if (c.replication_factor() < 1 || c.replication_factor() > max_replication_factor) {
-    return std::unexpected(meta_errc::invalid_replication_factor);
-  }
-  std::vector<assignment_broker> live;
-  for (const auto& [id, b] : d.brokers) {
-    if (b.state == broker_state::alive) live.push_back({id, b.rack});
-  }
-  auto a = assign_replicas(std::move(live), {c.partitions(), c.replication_factor(), d.next_group.value});
-  if (!a) {
-    return std::unexpected(a.error() == assignment_errc::invalid_partitions ? meta_errc::invalid_partitions
-                                                                             : meta_errc::invalid_replication_factor);
-  }
-  return std::move(*a);
+  return place_on_live_brokers(d, c.partitions(), c.replication_factor());
 }
 
 // Kafka's manual assignment: partitions 0..n-1 each exactly once, all of one size, distinct
@@ -205,6 +190,41 @@ result delete_topic(meta_data& d, const pb::MetaDeleteTopic& c) {
   return r;
 }
 
+// Kafka's CreatePartitions: the topic grows to c.count() partitions (partition_growth.h holds the
+// rules). Each new partition is a new Raft group, allocated from the counter, whose incarnation is
+// this record's index, exactly as create_topic does for a topic's partitions.
+result create_partitions(meta_data& d, const pb::MetaCreatePartitions& c, log_index index) {
+  auto t = find_topic(d, c.topic());
+  if (!t) return std::unexpected(t.error());
+  const auto current = static_cast<std::int32_t>((*t)->partitions.size());
+  std::optional<replica_assignment> manual;
+  if (!c.assignments().empty()) {
+    if (c.assignments_size() > max_partitions_per_topic) return std::unexpected(meta_errc::invalid_partitions);
+    manual.emplace();
+    for (int i = 0; i < c.assignments_size(); ++i) {
+      const auto& a = c.assignments(i);
+      // Rows come in index order, starting at the first new partition.
+      if (a.partition() != current + i || a.replicas_size() > max_replication_factor) {
+        return std::unexpected(meta_errc::invalid_replica_assignment);
+      }
+      auto& row = manual->emplace_back();
+      for (std::uint64_t r : a.replicas()) row.push_back(node_id_from_u64(r).value_or(no_node));  // wide: unknown
+    }
+  }
+  auto added = plan_partition_growth(d, **t, c.count(), manual);
+  if (!added) return std::unexpected(added.error());
+
+  apply_result r = done(command_kind::create_partitions);
+  for (auto& replicas : *added) {
+    partition_record pr{static_cast<std::int32_t>((*t)->partitions.size()), std::move(replicas), d.next_group,
+                        incarnation{index.value}, node_id{}, term_id{}};
+    ++d.next_group.value;
+    r.created.push_back(ref_of((*t)->id, pr));
+    (*t)->partitions.push_back(std::move(pr));
+  }
+  return r;
+}
+
 result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
   auto id = topic_id::from_bytes(c.topic_id());
   if (!id) return std::unexpected(meta_errc::invalid_topic_id);
@@ -268,6 +288,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kDeleteTopic: return delete_topic(d, cmd.delete_topic());
     case pb::MetaCommand::kSetPartitionLeader: return set_partition_leader(d, cmd.set_partition_leader());
     case pb::MetaCommand::kAlterTopicConfig: return alter_topic_config(d, cmd.alter_topic_config());
+    case pb::MetaCommand::kCreatePartitions: return create_partitions(d, cmd.create_partitions(), index);
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }
@@ -324,13 +345,15 @@ const partition_record* meta_state::partition(const topic_id& id, std::int32_t p
 
 bool meta_state::replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const {
   if (ref.replicas.size() < 2) return false;
-  const topic_record* t = topic(ref.topic);
-  if (t == nullptr) return false;
+  // The partition's own incarnation (the index of the record that created it), not its topic's:
+  // a partition added after this uuid registered was never held by an earlier life of the node.
+  const partition_record* p = partition(ref.topic, ref.partition);
+  if (p == nullptr) return false;
   const broker_record* b = broker(node);
   // Not registered under this uuid yet: the controller has not seen this data directory, so any
   // partition that lists the node id was placed on an earlier one.
   if (b == nullptr || b->uuid != uuid) return true;
-  return t->created_index < b->epoch;
+  return p->inc.value < b->epoch.value;
 }
 
 std::vector<partition_ref> meta_state::groups_for(node_id node) const {

@@ -148,6 +148,7 @@ enum class command_kind : std::uint8_t {
   delete_topic,
   set_partition_leader,
   alter_topic_config,
+  create_partitions,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -163,7 +164,7 @@ struct partition_ref {
 struct apply_result {
   command_kind kind = command_kind::set_cluster_id;
   bool changed = true;                 // false: a valid command that was already in effect
-  std::vector<partition_ref> created;  // create_topic: groups to start (where we are a replica)
+  std::vector<partition_ref> created;  // create_topic, create_partitions: groups to start (where we are a replica)
   std::vector<partition_ref> removed;  // delete_topic: groups to stop and delete
 };
 
@@ -187,7 +188,8 @@ class meta_state {
   std::vector<partition_ref> groups_for(node_id node) const;
   // Whether `node`, whose data directory holds `uuid`, must start its replica of `ref` as a
   // rejoining one when it has no durable state for it (docs/raft.md "Rejoining replicas"): the
-  // partition is older than the registration of this uuid (or the uuid is not registered yet), so
+  // partition (its incarnation: partitions added later are younger than their topic) is older than
+  // the registration of this uuid (or the uuid is not registered yet), so
   // an earlier life of this node id stored and acknowledged its entries and that log is gone. A
   // partition with one replica has nobody to catch up from: it starts fresh, its data lost with
   // the disk.
