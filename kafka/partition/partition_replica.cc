@@ -112,6 +112,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
                   b.snap->meta.index.value);
     }
     last_applied_term_ = b.snap->meta.term;
+    epochs_.clear();  // the entries after the snapshot say where their terms begin
     if (cache_ != nullptr) cache_->drop_group(ref_.group);  // the log before the snapshot is gone
     // Whether proposals it covers committed is unknown here: the producer must retry.
     while (!in_flight_.empty() && in_flight_.front().index <= b.snap->meta.index) {
@@ -124,6 +125,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
     if (e.index <= index_.applied()) continue;  // replayed below a snapshot
     apply_entry(e);
   }
+  epochs_.truncate_from_start(index_.log_start_offset());
   if (index_.high_watermark() != hw_before || b.snap) {
     if (hooks_.on_data) hooks_.on_data(ref_.group);
   }
@@ -132,6 +134,10 @@ void partition_replica::apply(consensus::apply_batch&& b) {
 
 void partition_replica::apply_entry(entry& e) {
   last_applied_term_ = e.term;
+  // Every entry, no-ops included, so that a new leader's epoch begins at its election's high
+  // watermark, where its records will go (leader_epochs.h). Its batches carry the same epoch:
+  // propose_validated stamps the term it proposes in.
+  epochs_.observe(epoch_of_term(e.term.value), index_.high_watermark());
   std::optional<std::int64_t> base;
   if (e.type == entry_type::normal && !e.data.empty()) {
     // Validated by the leader before proposing (batch_validation.h); only the headers are needed
@@ -269,7 +275,7 @@ void partition_replica::propose_validated(std::string records, const accepted_re
                  "accepted batches do not cover the records");
   // Stamp the offsets apply will assign and the leader epoch (= Raft term), both outside the CRC.
   const std::int64_t base = predicted_next(st->term);
-  const auto epoch = static_cast<std::int32_t>(std::min<std::uint64_t>(st->term.value, std::numeric_limits<std::int32_t>::max()));
+  const std::int32_t epoch = epoch_of_term(st->term.value);
   std::int64_t next = base;
   for (const accepted_batch& b : accepted.batches) {
     set_base_offset(records, b.offset, next);
@@ -380,6 +386,16 @@ std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std
   return first_record_at_or_after(*e, timestamp_ms);
 }
 
+std::expected<epoch_end, partition_errc> partition_replica::end_offset_for_epoch(std::int32_t epoch) const {
+  if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
+  // A leader that has not applied its own no-op yet would not know its current epoch.
+  if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
+  const epoch_end end = epochs_.end_offset_for(epoch, index_.log_start_offset(), index_.high_watermark());
+  log_->debug("[{}-{} g{}] OffsetForLeaderEpoch: epoch {} -> epoch {} ends at {}", topic_, ref_.partition,
+              ref_.group.value, epoch, end.epoch, end.end_offset);
+  return end;
+}
+
 // Kafka answers with the first *record* whose timestamp reaches the target, and that record's
 // timestamp; a producer's linger batch spans milliseconds, so it may lie inside a batch. The
 // entry's batches are read (cache or WAL) and looked into (kafka/protocol/batch_records.h). A
@@ -445,6 +461,7 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
     return;
   }
   index_.drop_through(*cut);
+  epochs_.truncate_from_start(index_.log_start_offset());
   if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
   log_->debug("[{}-{} g{}] retention: log start offset now {}", topic_, ref_.partition, ref_.group.value,
               cut->next_offset);

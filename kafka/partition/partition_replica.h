@@ -30,6 +30,7 @@
 
 #include "consensus/groups/raft_host.h"
 #include "kafka/partition/entry_cache.h"
+#include "kafka/partition/leader_epochs.h"
 #include "kafka/partition/partition_index.h"
 #include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/byte_chain.h"
@@ -173,6 +174,9 @@ class partition_replica {
   // -2: the log start; -1: the high watermark; else the first record with a timestamp at or after
   // `timestamp_ms` and that record's timestamp (offset -1 when none).
   std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
+  // OffsetForLeaderEpoch (KIP-101, KIP-320): the largest leader epoch at or below `epoch` that the
+  // log holds and the offset where it ends (leader_epochs.h), from the ready leader only.
+  std::expected<epoch_end, partition_errc> end_offset_for_epoch(std::int32_t epoch) const;
 
   // --- housekeeping (the manager's tick) ------------------------------------------------------
   // Answers timed_out to producers whose deadline passed, forgets answered proposals of older
@@ -199,6 +203,7 @@ class partition_replica {
   std::int64_t log_start_offset() const { return index_.log_start_offset(); }
   std::size_t in_flight() const { return in_flight_.size(); }
   const partition_index& index() const { return index_; }
+  const leader_epochs& epochs() const { return epochs_; }
 
  private:
   struct proposal {
@@ -234,6 +239,7 @@ class partition_replica {
   wall_clock wall_now_ms_;
 
   partition_index index_;
+  leader_epochs epochs_;  // rebuilt with the index: from every applied entry's term
   term_id last_applied_term_;
   std::deque<proposal> in_flight_;  // ascending by Raft index
   node_id reported_leader_;
