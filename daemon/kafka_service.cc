@@ -5,6 +5,7 @@
 #include "base/assert.h"
 #include "kafka/partition/partition_replica.h"
 #include "metadata/meta_commands.h"
+#include "metadata/partition_growth.h"
 
 namespace chronik::daemon {
 namespace {
@@ -25,6 +26,29 @@ topic_outcome outcome_of(metadata::meta_errc e) {
     case metadata::meta_errc::invalid_replica_assignment: return topic_outcome::invalid_assignment;
     case metadata::meta_errc::invalid_config: return topic_outcome::invalid_config;
     default: return topic_outcome::invalid_config;
+  }
+}
+
+// Why growing `t` to `count` was refused, in the words Kafka's controller uses.
+std::string growth_refusal(const metadata::topic_record& t, std::int32_t count, metadata::meta_errc e) {
+  const auto current = t.partitions.size();
+  switch (e) {
+    case metadata::meta_errc::invalid_partitions:
+      if (count > metadata::max_partitions_per_topic) {
+        return "a topic has at most " + std::to_string(metadata::max_partitions_per_topic) + " partitions";
+      }
+      if (static_cast<std::size_t>(std::max(count, 0)) == current) {
+        return "topic already has " + std::to_string(current) + " partitions";
+      }
+      return "topic currently has " + std::to_string(current) + " partitions, " + std::to_string(count) +
+             " would not be an increase";
+    case metadata::meta_errc::invalid_replica_assignment:
+      return "the assignment must name the " + std::to_string(count - static_cast<std::int64_t>(current)) +
+             " new partitions, each with " + std::to_string(t.replication_factor) + " distinct registered brokers";
+    case metadata::meta_errc::invalid_replication_factor:
+      return "fewer live brokers than the topic's replication factor " + std::to_string(t.replication_factor);
+    default:
+      return std::string(metadata::to_string(e));
   }
 }
 
@@ -332,6 +356,44 @@ void kafka_service::delete_topics(std::vector<std::string> names, std::chrono::m
       continue;
     }
     propose_for(req, i, metadata::commands::delete_topic(names[i]), timeout);
+  }
+}
+
+// Kafka's CreatePartitions. Each topic is checked here first by the rules the appliers run
+// (partition_growth.h), on this node's state, which the handler caught up with `__meta`: a request
+// sure to fail is answered without a proposal, and validate_only ends here. The record names the
+// topic by id, so a namesake created meanwhile is not grown. The new partitions' groups start on
+// their replicas from apply_result::created, as a new topic's do (on_partition_records).
+void kafka_service::create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
+                                      std::chrono::milliseconds timeout, topics_done done) {
+  auto req = std::make_shared<request_state>();
+  req->done = std::move(done);
+  req->open = topics.size();
+  for (const auto& t : topics) req->results.push_back({t.name, topic_outcome::done, {}});
+  if (topics.empty()) {
+    req->done(std::move(req->results));
+    return;
+  }
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    const auto& want = topics[i];
+    const auto* t = meta_.state().topic(want.name);
+    if (t == nullptr) {
+      settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + want.name + "'");
+      continue;
+    }
+    std::optional<metadata::replica_assignment> manual;
+    if (want.assignments) manual.emplace(want.assignments->begin(), want.assignments->end());
+    auto plan = metadata::plan_partition_growth(meta_.state().data(), *t, want.count, manual);
+    if (!plan) {
+      settle(*req, i, outcome_of(plan.error()), growth_refusal(*t, want.count, plan.error()));
+      continue;
+    }
+    if (validate_only) {
+      settle(*req, i, topic_outcome::done, {});
+      continue;
+    }
+    propose_for(req, i, metadata::commands::create_partitions(t->id, want.count, manual.value_or(metadata::replica_assignment{}), random_()),
+                timeout);
   }
 }
 

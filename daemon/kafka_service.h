@@ -73,6 +73,8 @@ class kafka_service : public kafka::broker_context {
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
+  void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
+                         std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;
   kafka::group_coordinator* groups() override { return &groups_; }
   // On validator_, answered on the io thread in submission order.

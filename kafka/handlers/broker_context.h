@@ -76,6 +76,15 @@ struct topic_result {
   std::string message;  // for the log and Kafka's error_message
 };
 
+// One topic of a CreatePartitions request (KIP-195).
+struct partitions_request {
+  std::string name;
+  std::int32_t count = 0;  // the new total partition count
+  // Absent: the controller places the new partitions; else rows[i] are the replicas of the i-th new
+  // one (an empty list names none, which is refused for any growth).
+  std::optional<std::vector<std::vector<chronik::node_id>>> assignments;
+};
+
 struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
@@ -133,6 +142,17 @@ class broker_context {
   // This node's partition replicas: Produce, Fetch and ListOffsets reach partitions only through
   // it (docs/kafka.md "Partitions"). Lives as long as the context.
   virtual partition_manager& partitions() = 0;
+
+  // Grows topics (CreatePartitions): one `__meta` command per topic, answered once it is applied
+  // here, refused or timed out; `validate_only` decides from this node's state by the same rules
+  // without proposing. The new partitions are new Raft groups (docs/kafka.md "Adding partitions").
+  // Default: refused, for contexts that cannot change `__meta`.
+  virtual void create_partitions(std::vector<partitions_request> topics, bool /*validate_only*/,
+                                 std::chrono::milliseconds /*timeout*/, topics_done done) {
+    std::vector<topic_result> out;
+    for (const auto& t : topics) out.push_back({t.name, topic_outcome::not_controller, "partitions cannot be added here"});
+    done(std::move(out));
+  }
 
   // This node's consumer group coordinator (docs/kafka.md "Consumer groups"), or nullptr when the
   // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its

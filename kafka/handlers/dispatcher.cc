@@ -28,6 +28,7 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &describe_groups_handler,
     &list_groups_handler,
     &describe_cluster_handler,
+    &create_partitions_handler,
 };
 
 const api_handler* find_handler(api_key key) {

@@ -71,5 +71,6 @@ extern const api_handler sync_group_handler;
 extern const api_handler describe_groups_handler;
 extern const api_handler list_groups_handler;
 extern const api_handler describe_cluster_handler;
+extern const api_handler create_partitions_handler;
 
 }  // namespace chronik::kafka
