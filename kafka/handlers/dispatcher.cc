@@ -18,6 +18,7 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &produce_handler,
     &fetch_handler,
     &list_offsets_handler,
+    &offset_for_leader_epoch_handler,
     &offset_commit_handler,
     &offset_fetch_handler,
     &find_coordinator_handler,

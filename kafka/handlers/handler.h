@@ -59,6 +59,7 @@ extern const api_handler create_topics_handler;
 extern const api_handler produce_handler;
 extern const api_handler fetch_handler;
 extern const api_handler list_offsets_handler;
+extern const api_handler offset_for_leader_epoch_handler;
 extern const api_handler delete_topics_handler;
 extern const api_handler describe_configs_handler;
 extern const api_handler offset_commit_handler;

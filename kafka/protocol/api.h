@@ -38,6 +38,7 @@ enum class api_key : std::int16_t {
   create_topics = 19,
   delete_topics = 20,
   init_producer_id = 22,
+  offset_for_leader_epoch = 23,
   describe_configs = 32,
   create_partitions = 37,
   describe_cluster = 60,

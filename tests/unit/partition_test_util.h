@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "consensus/groups/raft_host.h"
@@ -105,7 +106,21 @@ class partition_cluster {
     metadata::partition_ref ref{t.id, 0, group_id{group}, metadata::incarnation{group}, std::move(replicas)};
     for (auto& m : managers_) EXPECT_TRUE(m->ensure(ref, t).has_value());
     EXPECT_TRUE(settle());
+    created_.emplace_back(ref, std::move(t));
     return ref;
+  }
+
+  // Restarts node i as after a clean stop: its manager and host close and reopen on the same
+  // data directory, and the node ensures every created partition again, which reopens the groups
+  // the host recovered from the WAL and replays their logs into new replicas.
+  bool restart(std::size_t i) {
+    if (!settle()) return false;
+    managers_[i].reset();
+    hosts_[i].reset();
+    open(i);
+    for (const auto& [ref, t] : created_)
+      if (!managers_[i]->ensure(ref, t).has_value()) return false;
+    return settle();
   }
 
   bool settle() {
@@ -193,6 +208,7 @@ class partition_cluster {
   std::vector<std::unique_ptr<consensus::raft_host>> hosts_;
   std::vector<std::unique_ptr<partition_manager>> managers_;
   std::vector<bool> cut_;
+  std::vector<std::pair<metadata::partition_ref, metadata::topic_record>> created_;
 };
 
 // What a test sees of one produce: answered or not, and the answer.
