@@ -33,6 +33,8 @@ nlohmann::json cluster_status_json(const cluster_view& v) {
   if (!v.joining.empty()) j["joining"] = v.joining;
   j["nodes"] = formation_of_members(v.members);
   j["load"] = v.load;
+  j["partitions"] = v.partitions;
+  j["under_replicated_partitions"] = v.under_replicated_partitions;
   return j;
 }
 

@@ -48,11 +48,15 @@ struct cluster_view {
   std::string joining;            // the cluster this node asks to join, or empty
   std::vector<gossip::member_snapshot> members;  // gossip's member list, for "nodes"
   nlohmann::json load;            // meta_service::load_status()
+  // Partitions in `__meta`, and those with fewer in-sync replicas than replicas (Kafka's
+  // UnderReplicatedPartitions; docs/kafka.md "In-sync replicas").
+  std::uint64_t partitions = 0;
+  std::uint64_t under_replicated_partitions = 0;
 };
 
 // cluster_status_to_json's fields, then "read" ("linearizable" or "local"), "state_hash",
 // "formation" (its text form), "joining" (only while joining), "nodes" (every member's formation
-// state as gossip shows it) and "load".
+// state as gossip shows it), "load", "partitions" and "under_replicated_partitions".
 nlohmann::json cluster_status_json(const cluster_view& v);
 
 }  // namespace chronik::daemon

@@ -228,6 +228,12 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.num_partitions = static_cast<std::int32_t>(*n);
     return {};
   }
+  if (key == "replica_lag_time_max_ms") {
+    auto n = want_int(key, v, 100, 3'600'000, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.replica_lag_time_max_ms = *n;
+    return {};
+  }
   if (key == "fetch_cache_bytes") {
     auto n = want_int(key, v, 0, std::int64_t{64} << 30, flag);
     if (!n) return std::unexpected(n.error());
@@ -299,7 +305,7 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
                           std::string_view flag = {}) {
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
-      key == "fetch_cache_bytes" || find_bound_key(key) != nullptr ||
+      key == "fetch_cache_bytes" || key == "replica_lag_time_max_ms" || find_bound_key(key) != nullptr ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }

@@ -81,6 +81,10 @@ struct node_config {
   // partition on the node (kafka/partition/entry_cache.h); 0 serves every fetch from the WAL.
   // 0..64 GiB, default 256 MiB.
   std::uint64_t fetch_cache_bytes = 256ull << 20;
+  // Kafka: replica.lag.time.max.ms. A follower that has not caught up with its partition leader's
+  // log for this long leaves the in-sync replicas (docs/kafka.md "In-sync replicas").
+  // 100..3600000, default 30000.
+  std::int64_t replica_lag_time_max_ms = 30'000;
   // Kafka listener bounds (kafka/server/server_config.h; docs/kafka.md "Server"):
   // largest request frame (socket.request.max.bytes). 64..1 GiB, default 100 MiB.
   std::uint64_t kafka_max_request_bytes = 100ull << 20;

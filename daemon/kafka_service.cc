@@ -133,6 +133,7 @@ kafka::partition_manager* kafka_service::manager() {
   kafka::partition_manager_config pc;
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
+  pc.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
   pc.self_uuid = meta_.uuid().hex();
   manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), cfg_.node_id, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
@@ -181,13 +182,19 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
     if (rep == nullptr || rep->leader() != cfg_.node_id || !rep->leader_ready()) continue;
     const auto term = rep->leader_epoch();
     const auto* rec = meta_.state().partition(rep->ref().topic, rep->ref().partition);
-    if (rec == nullptr || (rec->leader == cfg_.node_id && rec->leader_epoch == term)) continue;
+    if (rec == nullptr) continue;
+    // The ISR goes with the leadership (Kafka's AlterPartition): reported when it changes.
+    std::vector<chronik::node_id> isr = rep->in_sync_replicas(now);
+    std::vector<chronik::node_id> ordered;
+    for (auto r : rec->replicas)
+      if (std::ranges::find(isr, r) != isr.end()) ordered.push_back(r);
+    if (rec->leader == cfg_.node_id && rec->leader_epoch == term && (ordered.empty() || ordered == rec->isr)) continue;
     auto& [proposed_term, at] = leader_proposed_[g.value];
     if (proposed_term == term.value && now < at + repeat_after) continue;
     proposed_term = term.value;
     at = now;
     auto cmd = metadata::commands::set_partition_leader(rep->ref().topic, rep->ref().partition,
-                                                        cfg_.node_id, term);
+                                                        cfg_.node_id, term, ordered);
     if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
   }
 }
@@ -257,9 +264,13 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const
     for (auto r : p.replicas) {
       const auto id = r;
       pi.replicas.push_back(id);
+    // In sync: what the leader last reported (docs/kafka.md "In-sync replicas"), and only on a
+    // broker that is alive and not fenced; before any report, every replica on such a broker.
       const auto* b = meta_.state().broker(r);
-      const bool in_sync = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value());
-      (in_sync ? pi.isr : pi.offline).push_back(id);
+      const bool up = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value());
+      const bool reported = p.isr.empty() || std::ranges::find(p.isr, r) != p.isr.end();
+      if (!up) pi.offline.push_back(id);
+      if (up && reported) pi.isr.push_back(id);
     }
     out.partitions.push_back(std::move(pi));
   }

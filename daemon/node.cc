@@ -204,6 +204,12 @@ void node::serve_cluster(admin_server::cluster_reply reply) {
     v.joining = formation_.joining();
     v.members = gossip_.members();
     v.load = meta_.load_status();
+    for (const auto& t : kafka_.topics()) {
+      for (const auto& p : t.partitions) {
+        ++v.partitions;
+        if (p.isr.size() < p.replicas.size()) ++v.under_replicated_partitions;
+      }
+    }
     reply(cluster_status_json(v));
   });
 }

@@ -90,13 +90,15 @@ std::string delete_topic(const topic_ref& topic) {
   return bytes_of(cmd);
 }
 
-std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch) {
+std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch,
+                                 const std::vector<node_id>& isr) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_set_partition_leader();
   m->set_topic_id(topic.to_bytes());
   m->set_partition(partition);
   m->set_leader(leader.value());
   m->set_leader_epoch(epoch.value);
+  for (node_id r : isr) m->add_isr(r.value());
   return bytes_of(cmd);
 }
 

@@ -45,7 +45,9 @@ std::string unregister_broker(node_id id, std::string_view uuid);
 std::string set_broker_state(node_id id, std::string_view uuid, broker_state state);
 std::string create_topic(const topic_spec& spec);
 std::string delete_topic(const topic_ref& topic);
-std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch);
+// `isr`: the leader's in-sync replicas (docs/kafka.md "In-sync replicas"); empty reports none.
+std::string set_partition_leader(const topic_id& topic, std::int32_t partition, node_id leader, term_id epoch,
+                                 const std::vector<node_id>& isr = {});
 // Grows `topic` to `count` partitions in all (Kafka's CreatePartitions). `assignments` empty: the
 // appliers place the new partitions; otherwise assignments[i] are the replicas of the i-th new one.
 // `nonce` (random, from the proposer) only makes the bytes of each proposal unique.

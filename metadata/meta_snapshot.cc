@@ -43,6 +43,7 @@ void encode_topic(const topic_record& t, pb::MetaTopic* out) {
     m->set_incarnation(p.inc.value);
     m->set_leader(p.leader.value());
     m->set_leader_epoch(p.leader_epoch.value);
+    for (node_id r : p.isr) m->add_isr(r.value());
   }
 }
 
@@ -77,6 +78,12 @@ std::expected<partition_record, meta_errc> decode_partition(const pb::MetaPartit
     p.replicas.push_back(id);
   }
   ok = ok && (p.leader == no_node || std::find(p.replicas.begin(), p.replicas.end(), p.leader) != p.replicas.end());
+  for (std::uint64_t r : m.isr()) {
+    const node_id id = node_id_from_u64(r).value_or(no_node);
+    ok = ok && std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end() &&
+         std::find(p.isr.begin(), p.isr.end(), id) == p.isr.end();
+    p.isr.push_back(id);
+  }
   if (!ok) return std::unexpected(meta_errc::malformed_snapshot);
   return p;
 }

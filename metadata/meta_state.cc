@@ -243,8 +243,30 @@ result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
     return std::unexpected(meta_errc::invalid_leader);
   }
   if (epoch < p.leader_epoch) return std::unexpected(meta_errc::stale_leader_epoch);
+  // The ISR a leader reports: replicas of this partition, each once, the leader among them
+  // (Kafka's AlterPartition rules). Kept in replica order, so equal sets are equal records.
+  std::vector<node_id> isr;
+  for (std::uint64_t r : c.isr()) {
+    const auto id = node_id_from_u64(r);
+    if (!id || std::find(p.replicas.begin(), p.replicas.end(), *id) == p.replicas.end() ||
+        std::find(isr.begin(), isr.end(), *id) != isr.end()) {
+      return std::unexpected(meta_errc::invalid_leader);
+    }
+    isr.push_back(*id);
+  }
+  if (!isr.empty() && (leader == no_node || std::find(isr.begin(), isr.end(), leader) == isr.end())) {
+    return std::unexpected(meta_errc::invalid_leader);
+  }
+  std::vector<node_id> ordered;
+  for (node_id r : p.replicas)
+    if (std::find(isr.begin(), isr.end(), r) != isr.end()) ordered.push_back(r);
   if (epoch == p.leader_epoch) {
-    if (leader == p.leader) return unchanged(command_kind::set_partition_leader);
+    if (leader == p.leader) {
+      // The same leader in the same term may report a changed ISR; an empty one changes nothing.
+      if (ordered.empty() || ordered == p.isr) return unchanged(command_kind::set_partition_leader);
+      p.isr = std::move(ordered);
+      return done(command_kind::set_partition_leader);
+    }
     // Raft allows at most one leader per term (Raft paper §5.2, Election Safety), so a second
     // leader for the same term is a stale or confused report. "No leader" may replace a leader and
     // a leader may replace "no leader" within one term.
@@ -252,6 +274,8 @@ result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
   }
   p.leader = leader;
   p.leader_epoch = epoch;
+  // A new leader's report without an ISR keeps the old one until it reports its own.
+  if (!ordered.empty()) p.isr = std::move(ordered);
   return done(command_kind::set_partition_leader);
 }
 

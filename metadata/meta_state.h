@@ -89,6 +89,9 @@ struct partition_record {
   incarnation inc;
   node_id leader;      // 0: none known
   term_id leader_epoch;  // the Raft term of that leader (docs/design.md "Leader epoch")
+  // The in-sync replicas the leader last reported (docs/kafka.md "In-sync replicas"), in replica
+  // order; empty until a leader reports them.
+  std::vector<node_id> isr;
   bool operator==(const partition_record&) const = default;
 };
 

@@ -11,6 +11,8 @@ namespace chronik::kafka {
 std::expected<void, std::string> partition_manager_config::validate() const {
   if (auto r = raft.validate(); !r) return std::unexpected("raft: " + r.error());
   if (retention_check_interval_ms <= 0) return std::unexpected("retention_check_interval_ms must be positive");
+  if (replica_lag_time_max_ms <= 0) return std::unexpected("replica_lag_time_max_ms must be positive");
+  if (isr_check_interval_ms <= 0) return std::unexpected("isr_check_interval_ms must be positive");
   if (max_fetch_waiters == 0) return std::unexpected("max_fetch_waiters must be positive");
   if (defaults.max_in_flight == 0) return std::unexpected("defaults.max_in_flight must be positive");
   if (defaults.max_message_bytes == 0) return std::unexpected("defaults.max_message_bytes must be positive");
@@ -63,6 +65,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   };
   auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_, &cache_,
                                                      cfg_.wall_now_ms);
+  replica->set_replica_lag_max_ms(cfg_.replica_lag_time_max_ms);
   // Listed first: create_group hands a reopened group's snapshot to apply before it returns.
   by_group_[ref.group.value] = replica;
   by_name_[{topic.name, ref.partition}] = ref.group;
@@ -171,6 +174,10 @@ void partition_manager::tick() {
 }
 
 void partition_manager::wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait,
+  if (t >= next_isr_check_) {
+    next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
+    for (const auto& r : replicas) r->track_isr(t);
+  }
                                       wake_fn wake) {
   if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty() || host_.failed()) {
     wake();  // the bound of docs/design.md "Size and bounds": answer now rather than park without limit

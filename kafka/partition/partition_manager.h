@@ -35,6 +35,11 @@ struct partition_manager_config {
   partition_config defaults;
   // How often retention is checked, in milliseconds of the steady clock. Default 5000.
   std::int64_t retention_check_interval_ms = 5'000;
+  // Kafka's replica.lag.time.max.ms: a follower that has not caught up with its leader's log for
+  // this long leaves the in-sync replicas (docs/kafka.md "In-sync replicas"). Default 30000.
+  std::int64_t replica_lag_time_max_ms = 30'000;
+  // How often leaders sample their followers' progress for the ISR. Default 500.
+  std::int64_t isr_check_interval_ms = 500;
   // Long-polling fetch requests parked at once; one beyond it is woken at once (its handler
   // answers with what it has). Default 4096.
   std::size_t max_fetch_waiters = 4'096;
@@ -133,3 +138,4 @@ class partition_manager {
 };
 
 }  // namespace chronik::kafka
+  clock::time_point next_isr_check_;

@@ -483,6 +483,31 @@ term_id partition_replica::leader_epoch() const {
   return st ? st->term : term_id{};
 }
 
+namespace {
+std::int64_t steady_ms(partition_replica::clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void partition_replica::track_isr(clock::time_point now) {
+  const auto st = host_.status(ref_.group);
+  if (!st || st->state != consensus::role::leader) {
+    isr_term_ = {};
+    return;
+  }
+  if (st->term != isr_term_) {
+    isr_term_ = st->term;
+    isr_.start(steady_ms(now), st->conf.voters);
+  }
+  isr_.observe(steady_ms(now), st->last_index, st->match);
+}
+
+std::vector<node_id> partition_replica::in_sync_replicas(clock::time_point now) const {
+  const auto st = host_.status(ref_.group);
+  if (!st || st->state != consensus::role::leader || st->term != isr_term_) return {};
+  return isr_.in_sync(steady_ms(now), st->conf.voters, st->id);
+}
+
 void partition_replica::check_leadership() {
   const auto st = host_.status(ref_.group);
   if (!st || st->leader == no_node) return;  // an election is running: report its outcome instead

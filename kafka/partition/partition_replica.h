@@ -30,6 +30,7 @@
 
 #include "consensus/groups/raft_host.h"
 #include "kafka/partition/entry_cache.h"
+#include "kafka/partition/isr_tracker.h"
 #include "kafka/partition/leader_epochs.h"
 #include "kafka/partition/partition_index.h"
 #include "kafka/protocol/batch_validation.h"
@@ -190,6 +191,12 @@ class partition_replica {
   // not say "not written": not_leader is kept for proposals known to be overwritten.
   void fail_all();
   void set_config(const partition_config& cfg) { cfg_ = cfg; }
+  // In-sync replicas (docs/kafka.md "In-sync replicas"): the leader records what its Raft core
+  // knows of each follower (track_isr, at the manager's tick) and answers which replicas caught up
+  // within replica.lag.time.max.ms (in_sync_replicas: empty when this node does not lead).
+  void set_replica_lag_max_ms(std::int64_t ms) { isr_ = isr_tracker(ms); isr_term_ = {}; }
+  void track_isr(clock::time_point now);
+  std::vector<node_id> in_sync_replicas(clock::time_point now) const;
 
   // --- state ----------------------------------------------------------------------------------
   const metadata::partition_ref& ref() const { return ref_; }
@@ -240,6 +247,8 @@ class partition_replica {
 
   partition_index index_;
   leader_epochs epochs_;  // rebuilt with the index: from every applied entry's term
+  isr_tracker isr_{30'000};
+  term_id isr_term_;  // the term isr_ tracks; {} while not leading
   term_id last_applied_term_;
   std::deque<proposal> in_flight_;  // ascending by Raft index
   node_id reported_leader_;

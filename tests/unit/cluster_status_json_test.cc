@@ -45,6 +45,8 @@ cluster_view sample_view() {
   v.formation.cluster_id = "c0ffee";
   v.formation.voters = {{chronik::node_id{1}, "u1"}, {chronik::node_id{2}, "u2"}, {chronik::node_id{3}, "u3"}};
   v.load = nlohmann::json{{"ticks", {{"raft_max_late_ms", 4}, {"gossip_max_late_ms", 5}}}};
+  v.partitions = 12;
+  v.under_replicated_partitions = 2;
   return v;
 }
 
@@ -68,6 +70,8 @@ TEST(cluster_status_json_test, carries_status_read_formation_nodes_and_load) {
   EXPECT_EQ(j["nodes"], nlohmann::json::array());
   EXPECT_EQ(j["load"]["ticks"]["raft_max_late_ms"], 4);
   EXPECT_EQ(j["load"]["ticks"]["gossip_max_late_ms"], 5);
+  EXPECT_EQ(j["partitions"], 12);
+  EXPECT_EQ(j["under_replicated_partitions"], 2);
 }
 
 TEST(cluster_status_json_test, local_read_joining_and_every_member_in_nodes) {

@@ -243,6 +243,41 @@ TEST(MetaState, PartitionLeaderFollowsRaftTerms) {
   EXPECT_EQ(m.s.partition(id, 0)->leader_epoch, term_id{5});
 }
 
+// The leader reports its in-sync replicas with its leadership (docs/kafka.md "In-sync replicas"):
+// the same leader in the same term may change the ISR; an ISR naming a non-replica, a replica twice,
+// or leaving out the leader is refused; a report without an ISR keeps the last one.
+TEST(MetaState, TheLeaderReportsItsInSyncReplicas) {
+  machine m;
+  register_brokers(m, 3);
+  auto spec = topic("t", 1, 1, 0);
+  spec.assignments = {{node_id{1}, node_id{2}, node_id{3}}};
+  ASSERT_TRUE(m.run(cmd::create_topic(spec)));
+  const topic_id id = make_id(1);
+  const auto isr = [&] { return m.s.partition(id, 0)->isr; };
+  EXPECT_TRUE(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3})));
+  EXPECT_TRUE(isr().empty());
+  EXPECT_TRUE(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}, {node_id{3}, node_id{2}}))->changed);
+  EXPECT_EQ(isr(), (std::vector<node_id>{node_id{2}, node_id{3}}));  // kept in replica order
+  EXPECT_FALSE(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}, {node_id{2}, node_id{3}}))->changed);
+  EXPECT_FALSE(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}))->changed);
+  EXPECT_EQ(isr(), (std::vector<node_id>{node_id{2}, node_id{3}}));
+  EXPECT_EQ(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}, {node_id{2}, node_id{4}})).error(),
+            meta_errc::invalid_leader);
+  EXPECT_EQ(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}, {node_id{2}, node_id{2}})).error(),
+            meta_errc::invalid_leader);
+  EXPECT_EQ(m.run(cmd::set_partition_leader(id, 0, node_id{2}, term_id{3}, {node_id{1}, node_id{3}})).error(),
+            meta_errc::invalid_leader);
+  // A new leader keeps the old ISR until it reports its own.
+  EXPECT_TRUE(m.run(cmd::set_partition_leader(id, 0, node_id{1}, term_id{4})));
+  EXPECT_EQ(isr(), (std::vector<node_id>{node_id{2}, node_id{3}}));
+  EXPECT_TRUE(m.run(cmd::set_partition_leader(id, 0, node_id{1}, term_id{4}, {node_id{1}, node_id{2}, node_id{3}})));
+  EXPECT_EQ(isr().size(), 3u);
+  // The snapshot carries it.
+  meta_state b;
+  ASSERT_TRUE(b.restore(m.s.snapshot()));
+  EXPECT_EQ(b.data(), m.s.data());
+}
+
 // Node ids are 64-bit in `__meta` records and 32-bit in memory (base/node_id.h): a leader or a
 // broker id that does not fit is refused, never truncated (2^32 + 1 would have named node 1).
 TEST(MetaState, NodeIdsWiderThanANodeIdAreRefused) {
