@@ -159,6 +159,9 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
     if (auto e = m->ensure(ref, *t, m->start_for(meta_.state(), ref)); !e) log_->warn("kafka: cannot start partition group {}: {}", ref.group.value, e.error().text);
   }
   for (const auto& ref : r.removed) m->remove(ref);
+  for (const auto& ref : r.reconfigured) {
+    if (const auto* t = meta_.state().topic(ref.topic)) m->reconfigure(ref, *t);
+  }
 }
 
 void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
@@ -406,6 +409,62 @@ void kafka_service::create_partitions(std::vector<kafka::partitions_request> top
     propose_for(req, i, metadata::commands::create_partitions(t->id, want.count, manual.value_or(metadata::replica_assignment{}), random_()),
                 timeout);
   }
+}
+
+void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> changes,
+                                        std::chrono::milliseconds timeout, topics_done done) {
+  auto req = std::make_shared<request_state>();
+  req->done = std::move(done);
+  req->open = changes.size();
+  for (const auto& c : changes) req->results.push_back({c.topic, topic_outcome::done, {}});
+  if (changes.empty()) {
+    req->done(std::move(req->results));
+    return;
+  }
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const auto& c = changes[i];
+    propose_for(req, i, metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, c.set, c.remove),
+                timeout);
+  }
+}
+
+// This node's settings under Kafka's names (DescribeConfigs of a broker): the base list, with the
+// values and the operator_set flags the node's config gives. A setting counts as set by the
+// operator when it differs from node_config's default (the loaded config does not keep which keys
+// the file named).
+std::vector<kafka::broker_config> kafka_service::broker_configs() const {
+  const node_config defaults{};
+  auto out = broker_context::broker_configs();
+  const auto set = [&](std::string_view name, std::string value, bool operator_set) {
+    for (auto& c : out) {
+      if (c.name != name) continue;
+      c.value = std::move(value);
+      c.operator_set = operator_set;
+      return;
+    }
+  };
+  set("num.partitions", std::to_string(cfg_.num_partitions), cfg_.num_partitions != defaults.num_partitions);
+  set("default.replication.factor", std::to_string(cfg_.default_replication_factor),
+      cfg_.default_replication_factor != defaults.default_replication_factor);
+  set("auto.create.topics.enable", cfg_.auto_create_topics ? "true" : "false",
+      cfg_.auto_create_topics != defaults.auto_create_topics);
+  const std::string listener = "PLAINTEXT://" + cfg_.kafka_addr();
+  if (std::ranges::none_of(out, [](const auto& c) { return c.name == "listeners"; })) {
+    out.push_back({"listeners", listener, kafka::config_type::list, true});
+    out.push_back({"advertised.listeners", listener, kafka::config_type::list, true});
+  }
+  const auto num = [](std::uint64_t v) { return std::to_string(v); };
+  out.push_back({"socket.request.max.bytes", num(cfg_.kafka_max_request_bytes), kafka::config_type::int32,
+                 cfg_.kafka_max_request_bytes != defaults.kafka_max_request_bytes});
+  out.push_back({"max.connections", num(cfg_.kafka_max_connections), kafka::config_type::int32,
+                 cfg_.kafka_max_connections != defaults.kafka_max_connections});
+  out.push_back({"max.connections.per.ip", num(cfg_.kafka_max_connections_per_ip), kafka::config_type::int32,
+                 cfg_.kafka_max_connections_per_ip != defaults.kafka_max_connections_per_ip});
+  out.push_back({"connections.max.idle.ms", num(cfg_.kafka_connections_max_idle_ms), kafka::config_type::int64,
+                 cfg_.kafka_connections_max_idle_ms != defaults.kafka_connections_max_idle_ms});
+  out.push_back({"group.initial.rebalance.delay.ms", std::to_string(groups_.config().initial_rebalance_delay_ms),
+                 kafka::config_type::int32, cfg_.preset != defaults.preset});
+  return out;
 }
 
 void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,

@@ -73,6 +73,9 @@ class kafka_service : public kafka::broker_context {
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
+  void alter_topic_configs(std::vector<kafka::topic_config_change> changes, std::chrono::milliseconds timeout,
+                           topics_done done) override;
+  std::vector<kafka::broker_config> broker_configs() const override;
   void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
                          std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;

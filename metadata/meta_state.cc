@@ -299,7 +299,11 @@ result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
   if (next.size() > max_configs_per_topic) return std::unexpected(meta_errc::invalid_config);
   const bool changed = next != (*t)->configs;
   (*t)->configs = std::move(next);
-  return done_if(command_kind::alter_topic_config, changed);
+  apply_result r = done_if(command_kind::alter_topic_config, changed);
+  if (changed) {
+    for (const auto& p : (*t)->partitions) r.reconfigured.push_back(ref_of((*t)->id, p));
+  }
+  return r;
 }
 
 result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {

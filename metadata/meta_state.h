@@ -169,6 +169,9 @@ struct apply_result {
   bool changed = true;                 // false: a valid command that was already in effect
   std::vector<partition_ref> created;  // create_topic, create_partitions: groups to start (where we are a replica)
   std::vector<partition_ref> removed;  // delete_topic: groups to stop and delete
+  // alter_topic_config that changed something: the topic's groups, whose replicas must take the
+  // new configs now (retention, max.message.bytes, timestamps), not at their next start.
+  std::vector<partition_ref> reconfigured;
 };
 
 class meta_state {

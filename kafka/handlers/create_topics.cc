@@ -2,9 +2,12 @@
 // once every one is applied, refused, or timed out (Kafka's timeout_ms).
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <set>
 
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/topic_config_schema.h"
 #include "kafka/handlers/topic_errors.h"
 #include "kafka/protocol/messages/create_topics.h"
 
@@ -44,14 +47,24 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   std::multiset<std::string> names;
   for (const auto& t : req->topics) names.insert(t.name);
   std::vector<topic_request> wanted;
-  for (const auto& t : req->topics)
-    if (names.count(t.name) == 1) wanted.push_back(to_request(t));
+  // Configs are checked against the schema before anything is proposed (docs/kafka.md "Configs"):
+  // an unknown key, a bad value or an unsupported one refuses the topic with INVALID_CONFIG.
+  auto config_errors = std::make_shared<std::map<std::string, std::string>>();
+  for (const auto& t : req->topics) {
+    if (names.count(t.name) != 1) continue;
+    auto r = to_request(t);
+    if (auto ok = validate_topic_configs(r.configs); !ok) {
+      (*config_errors)[t.name] = ok.error();
+      continue;
+    }
+    wanted.push_back(std::move(r));
+  }
 
   const auto timeout = std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
   auto order = std::make_shared<std::vector<std::string>>();
   for (const auto& t : req->topics) order->push_back(t.name);
   ctx.create_topics(std::move(wanted), req->validate_only, timeout,
-                    [out, version, order, names = std::move(names)](std::vector<topic_result> results) {
+                    [out, version, order, config_errors, names = std::move(names)](std::vector<topic_result> results) {
                       create_topics_response resp;
                       for (const auto& name : *order) {
                         created_topic_result r;
@@ -59,6 +72,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
                         if (names.count(name) > 1) {
                           r.error = error_code::invalid_request;
                           r.error_message = "topic named more than once in the request";
+                        } else if (auto bad = config_errors->find(name); bad != config_errors->end()) {
+                          r.error = error_code::invalid_config;
+                          r.error_message = bad->second;
                         } else {
                           auto it = std::ranges::find(results, name, &topic_result::name);
                           if (it != results.end()) {

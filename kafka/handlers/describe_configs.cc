@@ -1,10 +1,12 @@
-// DescribeConfigs (key 32): a topic's configs, each either set on the topic or Kafka's default
-// (topic_configs.h); broker resources answer with no entries, as a broker without dynamic
-// configs would.
+// DescribeConfigs (key 32): a topic's configs, every key of the topic config schema
+// (topic_config_schema.h), each either set on the topic (DYNAMIC_TOPIC_CONFIG) or its default
+// (DEFAULT_CONFIG); and this broker's settings (broker_context::broker_configs), read-only since
+// none changes while the node runs, each set by the operator (STATIC_BROKER_CONFIG) or a default.
+// docs/kafka.md "Configs".
 #include <algorithm>
 
 #include "kafka/handlers/handler.h"
-#include "kafka/handlers/topic_configs.h"
+#include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/describe_configs.h"
 
@@ -12,15 +14,36 @@ namespace chronik::kafka {
 namespace {
 
 // Kafka's ConfigSource values (v1+).
-constexpr std::int8_t source_topic = 1;    // DYNAMIC_TOPIC_CONFIG
-constexpr std::int8_t source_default = 5;  // DEFAULT_CONFIG
+constexpr std::int8_t source_topic = 1;          // DYNAMIC_TOPIC_CONFIG
+constexpr std::int8_t source_static_broker = 4;  // STATIC_BROKER_CONFIG
+constexpr std::int8_t source_default = 5;        // DEFAULT_CONFIG
 
 bool wanted(const describe_configs_resource& r, std::string_view name) {
   if (!r.configuration_keys) return true;
   return std::ranges::find(*r.configuration_keys, name) != r.configuration_keys->end();
 }
 
-describe_configs_result describe_topic(const broker_context& ctx, const describe_configs_resource& r) {
+describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& topic, bool synonyms, bool docs) {
+  describe_configs_entry e;
+  e.name = std::string(k.name);
+  auto set = topic.configs.find(e.name);
+  const bool explicit_value = set != topic.configs.end();
+  e.value = explicit_value ? set->second : std::string(k.default_value);
+  e.is_default = !explicit_value;
+  e.config_source = explicit_value ? source_topic : source_default;
+  e.config_type = static_cast<std::int8_t>(k.type);
+  if (docs) e.documentation = std::string(k.doc);
+  if (synonyms) {
+    // Most specific first, as Kafka lists them: the topic's own value, then the broker default.
+    if (explicit_value) e.synonyms.push_back({e.name, set->second, source_topic});
+    const std::string_view default_name = k.broker_synonym.empty() ? k.name : k.broker_synonym;
+    e.synonyms.push_back({std::string(default_name), std::string(k.default_value), source_default});
+  }
+  return e;
+}
+
+describe_configs_result describe_topic(const broker_context& ctx, const describe_configs_resource& r, bool synonyms,
+                                       bool docs) {
   describe_configs_result out;
   out.resource_type = r.resource_type;
   out.resource_name = r.resource_name;
@@ -30,46 +53,58 @@ describe_configs_result describe_topic(const broker_context& ctx, const describe
     out.error_message = "unknown topic '" + r.resource_name + "'";
     return out;
   }
-  for (const auto& d : topic_config_defaults) {
-    if (!wanted(r, d.name)) continue;
-    describe_configs_entry e;
-    e.name = std::string(d.name);
-    auto set = topic->configs.find(e.name);
-    const bool explicit_value = set != topic->configs.end();
-    e.value = explicit_value ? set->second : std::string(d.value);
-    e.is_default = !explicit_value;
-    e.config_source = explicit_value ? source_topic : source_default;
-    out.configs.push_back(std::move(e));
+  for (const auto& k : topic_config_keys()) {
+    if (wanted(r, k.name)) out.configs.push_back(topic_entry(k, *topic, synonyms, docs));
   }
-  // Configs set on the topic that chronik does not interpret are still reported as set.
+  // Keys stored before values were checked, and unknown to the schema, are still reported as set.
   for (const auto& [name, value] : topic->configs) {
-    const bool known = std::ranges::any_of(topic_config_defaults, [&](const auto& d) { return d.name == name; });
-    if (known || !wanted(r, name)) continue;
+    if (find_topic_config(name) != nullptr || !wanted(r, name)) continue;
     describe_configs_entry e;
     e.name = name;
     e.value = value;
     e.config_source = source_topic;
+    if (synonyms) e.synonyms.push_back({name, value, source_topic});
     out.configs.push_back(std::move(e));
   }
   return out;
 }
 
-void handle(broker_context& ctx, reader& body, const responder& out) {
-  const std::int16_t version = out.header().api_version;
-  auto req = decode_describe_configs_request(body, version);
-  if (!req) {
-    out.close("DescribeConfigs: " + describe(req.error()));
-    return;
+describe_configs_result describe_broker(const broker_context& ctx, const describe_configs_resource& r, bool synonyms) {
+  describe_configs_result out;
+  out.resource_type = r.resource_type;
+  out.resource_name = r.resource_name;
+  // "" names the cluster-wide dynamic defaults, of which chronik has none.
+  if (r.resource_name.empty()) return out;
+  if (r.resource_name != std::to_string(kafka_id(ctx.node_id()))) {
+    // Kafka answers a broker's configs only on that broker; clients send the request there.
+    out.error = error_code::invalid_request;
+    out.error_message = "broker " + std::to_string(kafka_id(ctx.node_id())) + " cannot describe broker '" +
+                        r.resource_name + "'";
+    return out;
   }
+  for (const auto& c : ctx.broker_configs()) {
+    if (!wanted(r, c.name)) continue;
+    describe_configs_entry e;
+    e.name = c.name;
+    e.value = c.value;
+    e.read_only = true;
+    e.is_default = !c.operator_set;
+    e.config_source = c.operator_set ? source_static_broker : source_default;
+    e.config_type = static_cast<std::int8_t>(c.type);
+    if (synonyms) e.synonyms.push_back({c.name, c.value, e.config_source == source_default ? source_default : source_static_broker});
+    out.configs.push_back(std::move(e));
+  }
+  return out;
+}
+
+void answer(const broker_context& ctx, const describe_configs_request& req, const responder& out) {
+  const std::int16_t version = out.header().api_version;
   describe_configs_response resp;
-  for (const auto& r : req->resources) {
+  for (const auto& r : req.resources) {
     if (r.resource_type == config_resource_type::topic) {
-      resp.results.push_back(describe_topic(ctx, r));
+      resp.results.push_back(describe_topic(ctx, r, req.include_synonyms, req.include_documentation));
     } else if (r.resource_type == config_resource_type::broker) {
-      describe_configs_result b;
-      b.resource_type = r.resource_type;
-      b.resource_name = r.resource_name;
-      resp.results.push_back(std::move(b));
+      resp.results.push_back(describe_broker(ctx, r, req.include_synonyms));
     } else {
       describe_configs_result bad;
       bad.resource_type = r.resource_type;
@@ -82,6 +117,16 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   writer w;
   encode_describe_configs_response(resp, version, w);
   out.respond(std::move(w));
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  auto req = decode_describe_configs_request(body, out.header().api_version);
+  if (!req) {
+    out.close("DescribeConfigs: " + describe(req.error()));
+    return;
+  }
+  // After a `__meta` read barrier, so a change acknowledged by any broker is seen here too.
+  ctx.catch_up([&ctx, req = std::move(*req), out] { answer(ctx, req, out); });
 }
 
 }  // namespace

@@ -12,6 +12,8 @@ namespace {
 constexpr std::array handlers = {  // element count deduced: add a handler by adding its line
     &delete_topics_handler,
     &describe_configs_handler,
+    &alter_configs_handler,
+    &incremental_alter_configs_handler,
     &metadata_handler,
     &api_versions_handler,
     &create_topics_handler,

@@ -62,6 +62,8 @@ extern const api_handler list_offsets_handler;
 extern const api_handler offset_for_leader_epoch_handler;
 extern const api_handler delete_topics_handler;
 extern const api_handler describe_configs_handler;
+extern const api_handler alter_configs_handler;
+extern const api_handler incremental_alter_configs_handler;
 extern const api_handler offset_commit_handler;
 extern const api_handler offset_fetch_handler;
 extern const api_handler find_coordinator_handler;

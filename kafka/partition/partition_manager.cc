@@ -94,6 +94,14 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   return {};
 }
 
+void partition_manager::reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic) {
+  auto it = by_group_.find(ref.group.value);
+  if (it == by_group_.end()) return;
+  it->second->set_config(partition_config::from_topic(topic.configs, cfg_.defaults));
+  log_->info("[{}] partition {}-{} (group {}) takes the topic's new configs", self_.value(), topic.name, ref.partition,
+             ref.group.value);
+}
+
 void partition_manager::remove(const metadata::partition_ref& ref) {
   auto it = by_group_.find(ref.group.value);
   if (it == by_group_.end()) return;

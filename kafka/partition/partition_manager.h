@@ -86,6 +86,10 @@ class partition_manager {
   // rejoin when `state` shows that this node id held the replica in an earlier life of its data
   // directory (docs/raft.md "Rejoining replicas"), else fresh.
   consensus::group_start start_for(const metadata::meta_state& state, const metadata::partition_ref& ref) const;
+  // The topic's configs changed in `__meta` (apply_result::reconfigured): the replica of `ref`
+  // running here takes them at once, so retention and produce rules change without a restart.
+  // A partition not running here is ignored; it reads the configs when it starts.
+  void reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic);
   // Stops the partition's group and deletes its data (raft_host::remove_group); waiting producers
   // get not_leader. A partition not running here is ignored.
   void remove(const metadata::partition_ref& ref);

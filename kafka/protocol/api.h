@@ -40,7 +40,9 @@ enum class api_key : std::int16_t {
   init_producer_id = 22,
   offset_for_leader_epoch = 23,
   describe_configs = 32,
+  alter_configs = 33,
   create_partitions = 37,
+  incremental_alter_configs = 44,
   describe_cluster = 60,
 };
 

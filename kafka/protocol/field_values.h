@@ -28,4 +28,13 @@ inline constexpr std::int8_t broker = 4;
 inline constexpr std::int8_t broker_logger = 8;
 }  // namespace config_resource_type
 
+// IncrementalAlterConfigs (schemas/kafka/incremental_alter_configs.api): `config_operation`,
+// Kafka's AlterConfigOp.OpType (KIP-339). APPEND and SUBTRACT apply to list configs only.
+namespace config_operation {
+inline constexpr std::int8_t set = 0;
+inline constexpr std::int8_t remove = 1;  // Kafka's DELETE
+inline constexpr std::int8_t append = 2;
+inline constexpr std::int8_t subtract = 3;
+}  // namespace config_operation
+
 }  // namespace chronik::kafka

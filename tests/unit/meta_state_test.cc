@@ -313,6 +313,24 @@ TEST(MetaState, AlterTopicConfig) {
   EXPECT_EQ(m.run(cmd::alter_topic_config(cmd::topic_ref{std::string("x")}, {}, {})).error(), meta_errc::unknown_topic);
 }
 
+// A config change names the topic's groups, so the replicas take it live (docs/kafka.md "Configs");
+// a change that changes nothing names none.
+TEST(MetaState, AlterTopicConfigNamesTheGroupsToReconfigure) {
+  machine m;
+  register_brokers(m, 3);
+  ASSERT_TRUE(m.run(cmd::create_topic(topic("t", 1, 2, 3))));
+  const cmd::topic_ref ref{std::string("t")};
+  auto r = m.run(cmd::alter_topic_config(ref, {{"retention.ms", "1000"}}, {}));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->reconfigured.size(), 2u);
+  EXPECT_EQ(r->reconfigured[0].group, m.s.topic("t")->partitions[0].group);
+  EXPECT_EQ(r->reconfigured[1].partition, 1);
+  EXPECT_EQ(r->reconfigured[1].replicas, m.s.topic("t")->partitions[1].replicas);
+  auto again = m.run(cmd::alter_topic_config(ref, {{"retention.ms", "1000"}}, {}));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->reconfigured.empty());
+}
+
 // Every partition spans min(rf, racks) racks, for many broker layouts and seeds.
 TEST(ReplicaAssignment, RackAwareSpreadsRacks) {
   const std::vector<std::vector<std::string>> layouts = {
