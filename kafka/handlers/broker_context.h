@@ -17,6 +17,7 @@
 
 #include "base/node_id.h"
 #include "kafka/groups/group_placement.h"
+#include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/batch_validation.h"
 
 namespace chronik::kafka {
@@ -94,6 +95,22 @@ struct broker_defaults {
   std::int32_t auto_create_max_per_request = 16;
 };
 
+// One topic's config change (AlterConfigs, IncrementalAlterConfigs), already checked against
+// topic_config_schema.h: keys to set, and keys to return to their defaults.
+struct topic_config_change {
+  std::string topic;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> remove;
+};
+
+// A setting of this broker under Kafka's name, as DescribeConfigs reports it (resource type 4).
+struct broker_config {
+  std::string name;
+  std::string value;
+  config_type type = config_type::string;
+  bool operator_set = false;  // set in the node's config file or command line, else a default
+};
+
 // The Kafka edge of a node id: the INT32 broker id, or Kafka's -1 for no node and for an id
 // Kafka cannot name (the config refuses those, and `__meta` registers none).
 inline std::int32_t kafka_id(chronik::node_id id) {
@@ -126,6 +143,41 @@ class broker_context {
   virtual void create_topics(std::vector<topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                              topics_done done) = 0;
   virtual void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) = 0;
+
+  // Proposes each change to `__meta` (one command per topic) and answers once each is applied
+  // here, refused or timed out; the partition replicas take the new configs as they apply it
+  // (docs/kafka.md "Configs"). Default: refused, for contexts that cannot change `__meta`.
+  virtual void alter_topic_configs(std::vector<topic_config_change> changes, std::chrono::milliseconds /*timeout*/,
+                                   topics_done done) {
+    std::vector<topic_result> out;
+    for (const auto& c : changes) out.push_back({c.topic, topic_outcome::not_controller, "topic configs cannot change here"});
+    done(std::move(out));
+  }
+
+  // This broker's settings for DescribeConfigs. Default: what the other calls tell (broker.id, the
+  // listener, the topic defaults) and each topic config's broker-side default under its synonym.
+  virtual std::vector<broker_config> broker_configs() const {
+    const broker_defaults d = defaults();
+    const std::string id = std::to_string(kafka_id(node_id()));
+    std::vector<broker_config> out{
+        {"broker.id", id, config_type::int32, true},
+        {"node.id", id, config_type::int32, true},
+        {"num.partitions", std::to_string(d.partitions), config_type::int32, false},
+        {"default.replication.factor", std::to_string(d.replication_factor), config_type::int32, false},
+        {"auto.create.topics.enable", d.auto_create_topics ? "true" : "false", config_type::boolean, false},
+    };
+    for (const auto& b : brokers()) {
+      if (b.id != node_id()) continue;
+      const std::string listener = "PLAINTEXT://" + b.host + ":" + std::to_string(b.port);
+      out.push_back({"listeners", listener, config_type::list, true});
+      out.push_back({"advertised.listeners", listener, config_type::list, true});
+      if (b.rack) out.push_back({"broker.rack", *b.rack, config_type::string, true});
+    }
+    for (const auto& k : topic_config_keys()) {
+      if (!k.broker_synonym.empty()) out.push_back({std::string(k.broker_synonym), std::string(k.default_value), k.type, false});
+    }
+    return out;
+  }
 
   using validated_fn = std::function<void(std::string records, std::expected<accepted_records, batch_rejection>)>;
   // Validates one partition's produced blob (batch_validation.h) and calls `done` on the io thread
