@@ -34,11 +34,23 @@ async function grow() {
   try {
     const entry = { topic, count: Number(third) };
     if (fourth && fourth !== '-') entry.assignments = JSON.parse(fourth);
-    try {
-      await admin.createPartitions({ validateOnly: fifth === 'validate', timeout: 15000, topicPartitions: [entry] });
-    } catch (e) {
-      console.log(JSON.stringify({ error: describeError(e) }));
-      return;
+    // kafkajs gives up at once when the Metadata it just fetched names a controller it has no
+    // broker for: a moment when the answering broker knows no `__meta` leader (controller id -1,
+    // as Kafka answers without a controller). Nothing reached a broker then, so asking again is
+    // safe; a bounded number of times, each logged.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createPartitions({ validateOnly: fifth === 'validate', timeout: 15000, topicPartitions: [entry] });
+        break;
+      } catch (e) {
+        if (attempt < 10 && ['KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded'].includes(e.name)) {
+          console.error(`createPartitions attempt ${attempt}: ${e.message}; again`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
+        console.log(JSON.stringify({ error: describeError(e) }));
+        return;
+      }
     }
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     const partitions = meta.topics[0].partitions
