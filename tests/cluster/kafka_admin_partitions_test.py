@@ -8,7 +8,8 @@ assignment. The new partitions are new Raft groups: they must get leaders, be li
 every broker, and take records with acks=all that a consumer then reads back. Requests that Kafka
 refuses are refused with Kafka's codes: a count that does not grow the topic (INVALID_PARTITIONS),
 an unknown topic (UNKNOWN_TOPIC_OR_PARTITION), an assignment naming an unknown broker or one broker
-twice (INVALID_REPLICA_ASSIGNMENT).
+twice (INVALID_REPLICA_ASSIGNMENT). Last, every node is killed and started again: the added
+partitions come back with their replicas, leaders and records, and take more.
 
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
          tests/cluster/kafka_admin_partitions_test.py --server build/daemon/chronik-server
@@ -261,6 +262,44 @@ class KafkaAdminPartitions(unittest.TestCase):
         sent = self.node(script, "produce", self.bootstrap, topic, "2", "3")
         self.assertEqual(sent["offsets"], [{"partition": 2, "offset": i} for i in range(3)])
         self.produce_and_consume(topic, 3, ["j-0", "j-1"])
+        self.ok()
+
+    # --- after a restart ----------------------------------------------------------------------------
+
+    def test_d_added_partitions_survive_a_restart_of_every_node(self):
+        """The new groups come back from the WAL and `__meta` (groups_for), with their records."""
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+        topic = "grow-confluent"  # grown to 4 by test_a, 5 records in partition 3
+        before = self.partitions_on(self.cluster.nodes[0], topic)
+        if before is None or len(before) != 4:
+            self.skipTest("test_a did not grow its topic")
+        for n in self.cluster.nodes:
+            n.kill()
+        for n in self.cluster.nodes:
+            n.start([m.gossip_addr for m in self.cluster.nodes if m is not n])
+        view = self.wait_partitions(topic, 4)
+        self.assertEqual({p: r for p, (_, r) in view.items()}, {p: r for p, (_, r) in before.items()})
+
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "read-after-restart",
+                             "enable.auto.commit": False})
+        consumer.assign([TopicPartition(topic, 3, OFFSET_BEGINNING)])
+        got = []
+        deadline = time.monotonic() + 30
+        try:
+            while len(got) < 5 and time.monotonic() < deadline:
+                m = consumer.poll(0.5)
+                if m is not None and not m.error():
+                    got.append((m.offset(), m.value().decode()))
+        finally:
+            consumer.close()
+        self.assertEqual(got, [(i, f"c-{i}") for i in range(5)])
+
+        producer = Producer({"bootstrap.servers": self.bootstrap, "acks": "all"})
+        acked = []
+        producer.produce(topic, value=b"after", partition=3, on_delivery=lambda err, msg: acked.append((err, msg.offset())))
+        self.assertEqual(producer.flush(30), 0)
+        self.assertEqual(acked, [(None, 5)])
         self.ok()
 
 
