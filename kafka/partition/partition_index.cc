@@ -88,6 +88,17 @@ void partition_index::drop_through(const log_cut& cut) {
   log_start_ = std::max(log_start_, cut.next_offset);
 }
 
+std::optional<log_cut> partition_index::delete_before(std::int64_t offset) {
+  log_start_ = std::max(log_start_, std::min(offset, next_));
+  std::optional<log_cut> cut;
+  while (!entries_.empty() && entries_.front().end_offset() <= log_start_) {
+    cut = log_cut{entries_.front().index, entries_.front().end_offset()};
+    bytes_ -= entries_.front().bytes;
+    entries_.pop_front();
+  }
+  return cut;
+}
+
 std::string partition_index::snapshot_at(const log_cut& cut) {
   std::string out;
   out.push_back(static_cast<char>(snapshot_version));

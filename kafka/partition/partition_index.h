@@ -80,6 +80,12 @@ class partition_index {
                                          std::int64_t retention_bytes) const;
   // Drops every entry at or below `cut.index`; the log start offset becomes cut.next_offset.
   void drop_through(const log_cut& cut);
+  // DeleteRecords (docs/kafka.md "Deleting records"): the log start offset moves up to `offset`
+  // (never down, never past the high watermark, so every replica applying the same command ends
+  // at the same start), and the entries wholly below it leave the index. The start may fall
+  // inside an entry: that entry stays, and readers skip its records below the start. Returns the
+  // cut through the last entry dropped, for the Raft log's compaction; nullopt when none was.
+  std::optional<log_cut> delete_before(std::int64_t offset);
 
   // A snapshot of the partition at a cut (Raft paper §7): the state there is just "offsets below
   // next_offset are gone"; the entries after the cut come back from the log. The Raft host stores

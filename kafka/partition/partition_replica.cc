@@ -104,6 +104,7 @@ partition_replica::~partition_replica() { fail_all(); }
 
 void partition_replica::apply(consensus::apply_batch&& b) {
   const std::int64_t hw_before = index_.high_watermark();
+  const std::int64_t start_before = index_.log_start_offset();
   if (b.snap) {
     // A leader's snapshot (or ours, at reopen): offsets below its cut are gone, the entries after
     // it come from the log (partition_index::snapshot_at).
@@ -120,13 +121,20 @@ void partition_replica::apply(consensus::apply_batch&& b) {
       in_flight_.pop_front();
       answer(p, std::unexpected(partition_errc::timed_out));
     }
+    while (!deletions_.empty() && deletions_.front().index <= b.snap->meta.index) {
+      auto done = std::move(deletions_.front().done);
+      deletions_.pop_front();
+      done(std::unexpected(partition_errc::timed_out));
+    }
+    pending_compaction_.reset();  // the snapshot replaced the index; its log starts after it
   }
   for (entry& e : b.committed) {
     if (e.index <= index_.applied()) continue;  // replayed below a snapshot
     apply_entry(e);
   }
   epochs_.truncate_from_start(index_.log_start_offset());
-  if (index_.high_watermark() != hw_before || b.snap) {
+  // A moved log start wakes fetchers parked below it: they now get OFFSET_OUT_OF_RANGE.
+  if (index_.high_watermark() != hw_before || index_.log_start_offset() != start_before || b.snap) {
     if (hooks_.on_data) hooks_.on_data(ref_.group);
   }
   check_leadership();
@@ -138,6 +146,13 @@ void partition_replica::apply_entry(entry& e) {
   // watermark, where its records will go (leader_epochs.h). Its batches carry the same epoch:
   // propose_validated stamps the term it proposes in.
   epochs_.observe(epoch_of_term(e.term.value), index_.high_watermark());
+  if (e.type == entry_type::normal && is_control_entry(e.data)) {
+    const bool deleted = apply_control(e);
+    index_.skip(e.index);  // a command, not records: it takes no offsets
+    resolve_through(e, std::nullopt);
+    resolve_deletions_through(e, deleted);
+    return;
+  }
   std::optional<std::int64_t> base;
   if (e.type == entry_type::normal && !e.data.empty()) {
     // Validated by the leader before proposing (batch_validation.h); only the headers are needed
@@ -171,6 +186,39 @@ void partition_replica::apply_entry(entry& e) {
   }
   if (!base) index_.skip(e.index);
   resolve_through(e, base);
+  resolve_deletions_through(e, false);
+}
+
+bool partition_replica::apply_control(const entry& e) {
+  auto cmd = decode_delete_records(e.data);
+  if (!cmd) {
+    // Every replica of this version skips it alike; a newer version's command is not guessed at.
+    log_->error("[{}-{} g{}] control entry {} not understood ({}); skipped", topic_, ref_.partition,
+                ref_.group.value, e.index.value, cmd.error() == control_errc::unknown_kind ? "unknown kind" : "malformed");
+    return false;
+  }
+  // The same committed command moves every replica's start to the same offset (the index clamps
+  // it to this entry's high watermark, equal everywhere). The Raft log is compacted through the
+  // dropped entries at the next retention check; until then they are only unreachable.
+  if (auto cut = index_.delete_before(cmd->offset)) {
+    if (!pending_compaction_ || pending_compaction_->index < cut->index) pending_compaction_ = cut;
+    if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
+  }
+  log_->info("[{}-{} g{}] DeleteRecords before {}: log start offset now {}", topic_, ref_.partition, ref_.group.value,
+             cmd->offset, index_.log_start_offset());
+  return true;
+}
+
+void partition_replica::resolve_deletions_through(const entry& e, bool e_deleted) {
+  while (!deletions_.empty() && deletions_.front().index <= e.index) {
+    deletion d = std::move(deletions_.front());
+    deletions_.pop_front();
+    if (d.index == e.index && d.term == e.term && e_deleted) {
+      d.done(index_.log_start_offset());
+    } else {
+      d.done(std::unexpected(partition_errc::not_leader));
+    }
+  }
 }
 
 // Answers every proposal at or before the applied entry `e`: the one at e's index succeeded iff
@@ -284,21 +332,8 @@ void partition_replica::propose_validated(std::string records, const accepted_re
   }
   const std::int64_t count = accepted.records;
   const std::int64_t append_time = accepted.log_append_time_ms;
-  auto index = host_.propose(ref_.group, std::move(records));
-  if (!index) {
-    const auto& e = index.error();
-    const bool busy = e.code == consensus::host_errc::raft && e.raft == consensus::raft_errc::dropped;
-    const bool leader_gone = e.code == consensus::host_errc::raft || e.code == consensus::host_errc::not_ready;
-    return done(std::unexpected(busy ? partition_errc::busy
-                                : leader_gone ? partition_errc::not_leader
-                                              : partition_errc::storage_failed));
-  }
-  // Proposals of older terms at or after this index are gone from our log: we just wrote there.
-  while (!in_flight_.empty() && in_flight_.back().index >= *index) {
-    proposal p = std::move(in_flight_.back());
-    in_flight_.pop_back();
-    answer(p, std::unexpected(partition_errc::not_leader));
-  }
+  auto index = propose_entry(std::move(records));
+  if (!index) return done(std::unexpected(index.error()));
   proposal p{*index, st->term, base, static_cast<std::int32_t>(count), append_time, acks, deadline, nullptr};
   if (acks == acks_mode::none) {
     in_flight_.push_back(std::move(p));
@@ -306,6 +341,52 @@ void partition_replica::propose_validated(std::string records, const accepted_re
   }
   p.done = std::move(done);
   in_flight_.push_back(std::move(p));
+}
+
+std::expected<log_index, partition_errc> partition_replica::propose_entry(std::string data) {
+  auto index = host_.propose(ref_.group, std::move(data));
+  if (!index) {
+    const auto& e = index.error();
+    const bool busy = e.code == consensus::host_errc::raft && e.raft == consensus::raft_errc::dropped;
+    const bool leader_gone = e.code == consensus::host_errc::raft || e.code == consensus::host_errc::not_ready;
+    return std::unexpected(busy ? partition_errc::busy
+                           : leader_gone ? partition_errc::not_leader
+                                         : partition_errc::storage_failed);
+  }
+  answer_overwritten(*index);
+  return *index;
+}
+
+void partition_replica::answer_overwritten(log_index index) {
+  // Proposals of older terms at or after this index are gone from our log: we just wrote there.
+  while (!in_flight_.empty() && in_flight_.back().index >= index) {
+    proposal p = std::move(in_flight_.back());
+    in_flight_.pop_back();
+    answer(p, std::unexpected(partition_errc::not_leader));
+  }
+  while (!deletions_.empty() && deletions_.back().index >= index) {
+    auto done = std::move(deletions_.back().done);
+    deletions_.pop_back();
+    done(std::unexpected(partition_errc::not_leader));
+  }
+}
+
+// ---- delete records ----------------------------------------------------------------------------
+
+void partition_replica::delete_records(std::int64_t offset, clock::time_point deadline, delete_done done) {
+  if (host_.failed()) return done(std::unexpected(partition_errc::storage_failed));
+  // Only the ready leader knows the committed high watermark the offset is checked against.
+  if (!leader_ready()) return done(std::unexpected(partition_errc::not_leader));
+  const std::int64_t hw = index_.high_watermark();
+  const std::int64_t target = offset == -1 ? hw : offset;  // Kafka: -1 means the high watermark
+  if (target < 0 || target > hw) return done(std::unexpected(partition_errc::offset_out_of_range));
+  if (target <= index_.log_start_offset()) return done(index_.log_start_offset());  // nothing to delete
+  if (in_flight_.size() + deletions_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
+  const auto st = host_.status(ref_.group);
+  CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
+  auto index = propose_entry(encode_delete_records({target}));
+  if (!index) return done(std::unexpected(index.error()));
+  deletions_.push_back(deletion{*index, st->term, deadline, std::move(done)});
 }
 
 // ---- reads -------------------------------------------------------------------------------------
@@ -442,6 +523,15 @@ void partition_replica::expire(clock::time_point now) {
     if (p.done && fenced) answer(p, std::unexpected(partition_errc::storage_failed));
     if (p.done && p.deadline <= now) answer(p, std::unexpected(partition_errc::timed_out));
   }
+  // A deletion answered here takes no offsets, so nothing needs it any longer: it goes.
+  // Taken out before answering: an answer may call back into this replica.
+  std::vector<delete_done> expired;
+  std::erase_if(deletions_, [&](deletion& d) {
+    if (!fenced && d.deadline > now) return false;
+    expired.push_back(std::move(d.done));
+    return true;
+  });
+  for (auto& done : expired) done(std::unexpected(fenced ? partition_errc::storage_failed : partition_errc::timed_out));
   // Answered proposals of older terms no longer count for predictions: drop them.
   const auto st = host_.status(ref_.group);
   if (st) {
@@ -451,15 +541,22 @@ void partition_replica::expire(clock::time_point now) {
 }
 
 void partition_replica::enforce_retention(std::int64_t now_ms) {
+  // The index holds only entries after a pending DeleteRecords cut, so a retention cut, when
+  // there is one, lies beyond it and covers it.
   const auto cut = index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes);
-  if (!cut) return;
+  const auto at = cut ? cut : pending_compaction_;
+  if (!at) return;
   // Compaction is local to each replica (Raft paper §7); a replica that falls behind the cut gets
-  // this snapshot from its leader instead of the entries.
-  if (auto r = host_.compact(ref_.group, cut->index, partition_index::snapshot_at(*cut)); !r) {
+  // this snapshot from its leader instead of the entries. A deletion's cut is an entry boundary
+  // at or below the new log start; the delete entry itself lies after it and is replayed from the
+  // log (or a later cut passes the log start too), so the snapshot format stays as it was.
+  if (auto r = host_.compact(ref_.group, at->index, partition_index::snapshot_at(*at)); !r) {
     log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
-               cut->index.value, r.error().text);
+               at->index.value, r.error().text);
     return;
   }
+  pending_compaction_.reset();
+  if (!cut) return;
   index_.drop_through(*cut);
   epochs_.truncate_from_start(index_.log_start_offset());
   if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
@@ -471,6 +568,9 @@ void partition_replica::fail_all() {
   std::deque<proposal> all;
   all.swap(in_flight_);
   for (auto& p : all) answer(p, std::unexpected(partition_errc::timed_out));
+  std::deque<deletion> deletions;
+  deletions.swap(deletions_);
+  for (auto& d : deletions) d.done(std::unexpected(partition_errc::timed_out));
 }
 
 node_id partition_replica::leader() const {

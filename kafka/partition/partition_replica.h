@@ -29,6 +29,7 @@
 #include <spdlog/logger.h>
 
 #include "consensus/groups/raft_host.h"
+#include "kafka/partition/control_entry.h"
 #include "kafka/partition/entry_cache.h"
 #include "kafka/partition/isr_tracker.h"
 #include "kafka/partition/leader_epochs.h"
@@ -114,6 +115,9 @@ struct produce_error {
 };
 using produce_done = std::function<void(std::expected<produce_ack, produce_error>)>;
 
+// DeleteRecords' outcome: the partition's log start offset once the deletion applied here.
+using delete_done = std::function<void(std::expected<std::int64_t, partition_errc>)>;
+
 struct fetch_data {
   std::int64_t high_watermark = 0;
   std::int64_t log_start_offset = 0;
@@ -175,6 +179,14 @@ class partition_replica {
   // -2: the log start; -1: the high watermark; else the first record with a timestamp at or after
   // `timestamp_ms` and that record's timestamp (offset -1 when none).
   std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
+  // DeleteRecords (KIP-107; docs/kafka.md "Deleting records"): moves the log start offset up to
+  // `offset` (-1: the high watermark) on every replica, through a control entry in the
+  // partition's Raft log (control_entry.h), so the move is replicated and replayed after a
+  // restart. `done` is called exactly once: with the log start offset once the entry is committed
+  // and applied here; offset_out_of_range for an offset above the high watermark (or below -1);
+  // not_leader from anything but the ready leader or when the entry was overwritten; timed_out
+  // at `deadline`. An offset at or below the log start changes nothing and is answered at once.
+  void delete_records(std::int64_t offset, clock::time_point deadline, delete_done done);
   // OffsetForLeaderEpoch (KIP-101, KIP-320): the largest leader epoch at or below `epoch` that the
   // log holds and the offset where it ends (leader_epochs.h), from the ready leader only.
   std::expected<epoch_end, partition_errc> end_offset_for_epoch(std::int32_t epoch) const;
@@ -184,7 +196,8 @@ class partition_replica {
   // terms, and reports a leadership change the applies did not show.
   void expire(clock::time_point now);
   // Drops entries beyond retention.ms / retention.bytes: snapshot + compaction in the Raft log,
-  // then the index (Raft paper §7).
+  // then the index (Raft paper §7). Also compacts the log through entries a DeleteRecords
+  // already removed from the index.
   void enforce_retention(std::int64_t now_ms);
   // Answers every waiting producer with timed_out (the replica is going away). Whether those
   // proposals commit is unknown here (a new leader may still commit them), so the answer must
@@ -224,7 +237,23 @@ class partition_replica {
     produce_done done;  // empty once answered
   };
 
+  // A DeleteRecords proposal awaiting its entry's apply.
+  struct deletion {
+    consensus::log_index index;
+    term_id term;
+    clock::time_point deadline;
+    delete_done done;
+  };
+
   void apply_entry(consensus::entry& e);
+  // A control entry (control_entry.h); true when it was a delete_records command that applied.
+  bool apply_control(const consensus::entry& e);
+  // Answers every deletion at or before the applied entry `e`: the one at e's index succeeded
+  // iff it is that very entry (same term) and `e` was a deletion; the others were overwritten.
+  void resolve_deletions_through(const consensus::entry& e, bool e_deleted);
+  // Our proposal just took `index`: waiting proposals of older terms there or after it are gone.
+  void answer_overwritten(consensus::log_index index);
+  std::expected<consensus::log_index, partition_errc> propose_entry(std::string data);
   // ListOffsets by timestamp inside entry `e` (the first whose max timestamp reaches it).
   offset_answer first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const;
   // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
@@ -251,6 +280,10 @@ class partition_replica {
   term_id isr_term_;  // the term isr_ tracks; {} while not leading
   term_id last_applied_term_;
   std::deque<proposal> in_flight_;  // ascending by Raft index
+  std::deque<deletion> deletions_;  // ascending by Raft index; each answered once, then removed
+  // A DeleteRecords applied here dropped index entries through this cut; the Raft log is compacted
+  // there at the next retention check (enforce_retention), off the apply path.
+  std::optional<log_cut> pending_compaction_;
   node_id reported_leader_;
   term_id reported_term_;
 };
