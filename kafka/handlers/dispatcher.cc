@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::array handlers = {  // element count deduced: add a handler by adding its line
     &delete_topics_handler,
+    &delete_records_handler,
     &describe_configs_handler,
     &alter_configs_handler,
     &incremental_alter_configs_handler,

@@ -32,6 +32,7 @@ constexpr api_info apis[] = {
     {api_key::api_versions, "ApiVersions", 3},
     {api_key::create_topics, "CreateTopics", 5},
     {api_key::delete_topics, "DeleteTopics", 4},
+    {api_key::delete_records, "DeleteRecords", 2},
     {api_key::init_producer_id, "InitProducerId", 2},
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 4},
     {api_key::describe_configs, "DescribeConfigs", 4},
