@@ -527,5 +527,37 @@ TEST(partition_manager, reports_leadership_and_follows_meta) {
   EXPECT_FALSE(c.host(0).status(g).has_value());
 }
 
+// A topic config change in `__meta` reaches the running replicas (partition_manager::reconfigure,
+// docs/kafka.md "Configs"): retention the topic did not have at creation compacts every replica,
+// followers included, with no restart. Before reconfigure, replicas read configs only at start.
+TEST(partition_manager, a_config_change_reaches_every_running_replica) {
+  partition_cluster c;
+  // Kept forever at first (make_batch's timestamps are far older than retention.ms's default).
+  const auto ref = c.create("t", g.value, three, {{"retention.ms", "-1"}});
+  ASSERT_TRUE(c.elect(g, 0));
+  std::deque<produce_probe> probes;
+  for (int k = 0; k < 10; ++k) produce(c, probes, 0, make_batch(1, 1, std::string(100, static_cast<char>('a' + k))));
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  ASSERT_TRUE(c.run_until([&] { return replica(c, 1).high_watermark() == 10 && replica(c, 2).high_watermark() == 10; }));
+  c.clock().advance(std::chrono::seconds(6));  // past retention_check_interval_ms
+  ASSERT_TRUE(c.tick_all());
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(replica(c, i).log_start_offset(), 0) << i;
+
+  metadata::topic_record changed;
+  changed.name = "t";
+  changed.id = ref.topic;
+  changed.configs = {{"retention.ms", "-1"}, {"retention.bytes", "1"}};
+  for (std::size_t i = 0; i < 3; ++i) c.manager(i).reconfigure(ref, changed);
+  c.clock().advance(std::chrono::seconds(6));
+  ASSERT_TRUE(c.tick_all());
+  // Everything but the newest entry goes, on the leader and on both followers.
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(replica(c, i).log_start_offset(), 9) << i;
+  // A partition not running on a node is left alone there.
+  metadata::partition_ref elsewhere = ref;
+  elsewhere.group = group_id{g.value + 1};
+  c.manager(0).reconfigure(elsewhere, changed);
+  EXPECT_EQ(c.manager(0).find(elsewhere.group), nullptr);
+}
+
 }  // namespace
 }  // namespace chronik::kafka
