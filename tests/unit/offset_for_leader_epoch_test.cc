@@ -2,9 +2,11 @@
 // every version, over three real partition replicas linked in memory
 // (tests/unit/partition_test_util.h), as tests/unit/kafka_data_handlers_test.cc drives Produce
 // and Fetch. Leader epochs are Raft terms, made by moving leadership between the nodes; the
-// answers must stay right when an old leader's uncommitted tail is truncated, after retention cuts
-// the log's start, on a replica that caught up from a snapshot, and after a restart.
+// answers must stay right when an old leader's uncommitted tail is truncated, after retention or
+// DeleteRecords cuts the log's start, on a replica that caught up from a snapshot, and after a
+// restart.
 #include <deque>
+#include <expected>
 #include <map>
 #include <memory>
 #include <optional>
@@ -241,6 +243,37 @@ TEST_F(offset_for_leader_epoch_test, a_restarted_replica_rebuilds_the_epochs_fro
   ASSERT_TRUE(c_.elect(g, 2));
   EXPECT_EQ(end_of(2, e1), std::make_pair(e1, std::int64_t{3}));
   EXPECT_EQ(end_of(2, e2), std::make_pair(e2, std::int64_t{7}));
+}
+
+// DeleteRecords moves the log start through a control entry in the partition's Raft log: inside
+// an epoch, that epoch begins at the new start; past it, the epoch's answer is where the kept log
+// starts. The restarted replica replays the deletion and answers the same.
+TEST_F(offset_for_leader_epoch_test, deleted_records_move_where_the_first_epoch_begins) {
+  const std::int32_t e1 = epoch(0);
+  produce(0, {2, 2});
+  ASSERT_TRUE(c_.elect(g, 1));
+  const std::int32_t e2 = epoch(1);
+  produce(1, {3, 3});
+  const auto delete_below = [&](std::int64_t offset) {
+    std::optional<std::expected<std::int64_t, partition_errc>> got;
+    replica(1).delete_records(offset, c_.clock().steady + std::chrono::seconds(30), [&](auto r) { got = r; });
+    EXPECT_TRUE(c_.run_until([&] { return got.has_value(); }));
+    EXPECT_TRUE(got && got->has_value() && **got == offset);
+  };
+  delete_below(3);
+  EXPECT_EQ(replica(1).epochs().entries().front(), (epoch_start{e1, 3}));
+  EXPECT_EQ(end_of(1, e1), std::make_pair(e1, std::int64_t{4}));
+  delete_below(7);
+  EXPECT_EQ(replica(1).epochs().entries().front(), (epoch_start{e2, 7}));
+  EXPECT_EQ(end_of(1, e1), std::make_pair(e1, std::int64_t{7})) << "older than the log: where it starts";
+  EXPECT_EQ(end_of(1, e2), std::make_pair(e2, std::int64_t{10}));
+  ASSERT_TRUE(c_.run_until([&] { return replica(2).log_start_offset() == 7; }));
+  ASSERT_TRUE(c_.restart(2));
+  ASSERT_TRUE(c_.run_until([&] { return replica(2).log_start_offset() == 7 && replica(2).high_watermark() == 10; }));
+  EXPECT_EQ(replica(2).epochs().entries(), replica(1).epochs().entries());
+  ASSERT_TRUE(c_.elect(g, 2));
+  EXPECT_EQ(end_of(2, e1), std::make_pair(e1, std::int64_t{7}));
+  EXPECT_EQ(end_of(2, e2), std::make_pair(e2, std::int64_t{10}));
 }
 
 class offset_for_leader_epoch_retention_test : public offset_for_leader_epoch_test {
