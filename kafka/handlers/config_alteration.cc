@@ -1,7 +1,7 @@
 #include "kafka/handlers/config_alteration.h"
 
-#include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "kafka/handlers/topic_errors.h"
@@ -64,12 +64,12 @@ void run(broker_context& ctx, const std::vector<config_alteration>& resources, b
          const std::shared_ptr<alteration_state>& st) {
   std::vector<topic_config_change> changes;
   std::vector<std::size_t> slots;  // changes[i] answers outcomes[slots[i]]
+  // Counted once, not per resource: a request may name millions of resources.
+  std::map<std::pair<std::int8_t, std::string_view>, std::size_t> named;
+  for (const auto& r : resources) ++named[{r.resource_type, r.resource_name}];
   for (std::size_t i = 0; i < resources.size(); ++i) {
     const auto& r = resources[i];
-    const auto named = static_cast<std::size_t>(std::ranges::count_if(resources, [&](const config_alteration& o) {
-      return o.resource_type == r.resource_type && o.resource_name == r.resource_name;
-    }));
-    auto change = plan(ctx, r, named);
+    auto change = plan(ctx, r, named[{r.resource_type, r.resource_name}]);
     if (!change) {
       st->outcomes[i] = change.error();
       continue;
