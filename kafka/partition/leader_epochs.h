@@ -58,7 +58,7 @@ class leader_epochs {
   // - the latest epoch: its end is log_end (it is still being written);
   // - an older epoch: the largest epoch at or below it, ending where the next larger one starts;
   // - older than every epoch the log still holds: the requested epoch itself, ending where the
-  //   first kept epoch starts (its records are gone; KAFKA-7448: answering "undefined" here would
+  //   first kept epoch starts (its records are gone; Kafka answers so too: "undefined" here would
   //   make consumers reset their position although nothing they read was truncated);
   // - undefined (-1), newer than the latest, or no epoch known: undefined / -1.
   // Epochs before log_start are read as truncate_from_start(log_start) would leave them, so the

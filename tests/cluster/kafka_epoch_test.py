@@ -11,6 +11,10 @@
 - kafka-python 3.0.12's protocol classes ask every broker directly, at v0-4: the leader answers,
   for each epoch the records carry, the offset where the next epoch's records begin (or the high
   watermark for the latest); followers answer NOT_LEADER_OR_FOLLOWER; current_leader_epoch is fenced.
+- kafka-python 3.0.12's consumer does the same validation (its fetcher's KIP-320 path): the killed
+  node is restarted, the new leader is killed mid-consume, and the consumer (auto_offset_reset=none,
+  so a truncation would raise) sends OffsetForLeaderEpoch, which the next leader answers, and reads
+  every offset once.
 - kafkajs 2.2.4 never sends OffsetForLeaderEpoch (its consumer has no KIP-320 validation), so it has
   no part here.
 
@@ -292,6 +296,81 @@ class KafkaEpoch(unittest.TestCase):
             self.assertEqual(ask(leader, 4, latest, topic="no-such-topic")[0], UNKNOWN_TOPIC_OR_PARTITION)
         finally:
             client.close()
+
+    # --- kafka-python: the consumer's own validation ---------------------------------------------------
+
+    def test_c_kafka_python_consumer_validates_after_the_leader_is_killed(self):
+        from confluent_kafka.admin import AdminClient
+        from kafka import KafkaConsumer, TopicPartition as KafkaTopicPartition
+
+        # Three replicas again: the node test_a killed restarts on its data directory and catches up.
+        for n in self.cluster.nodes:
+            if not n.running():
+                n.start([m.gossip_addr for m in self.cluster.nodes if m is not n], ["--log-level", "debug"])
+        admin = AdminClient({"bootstrap.servers": self.bootstrap()})
+
+        def all_in_sync():
+            t = admin.list_topics(TOPIC, timeout=5).topics.get(TOPIC)
+            return t is not None and t.error is None and len(t.partitions[0].isrs) == 3
+
+        self.cluster.wait_for(all_in_sync, 60, "three in-sync replicas again")
+        tp = KafkaTopicPartition(TOPIC, 0)
+        logs = ListHandler()
+        fetcher_log = logging.getLogger("kafka.consumer.fetcher")
+        fetcher_log.setLevel(logging.DEBUG)
+        fetcher_log.addHandler(logs)
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap(), group_id=None, enable_auto_commit=False,
+                                 auto_offset_reset="none",  # a truncation raises instead of resetting
+                                 max_partition_fetch_bytes=2048, metadata_max_age_ms=1000,
+                                 request_timeout_ms=10000)
+        try:
+            start = consumer.end_offsets([tp])[tp]
+            produced = self.produce(self.bootstrap(), [f"k-{i}" for i in range(2000)])
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            read, acked_after, killed, log_sizes = [], None, None, {}
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                batch = consumer.poll(timeout_ms=200, max_records=100).get(tp, [])
+                read += [(r.offset, r.value.decode(), r.leader_epoch) for r in batch]
+                if killed is None and len(read) >= 500:
+                    killed = self.leader(timeout=10)
+                    log_sizes = {n.node_id: os.path.getsize(n.log_path) for n in self.cluster.nodes}
+                    killed.kill()  # -9, while the consumer is fetching
+                    kill_line = len(logs.lines)
+                if killed is not None and acked_after is None:
+                    new_leader = self.leader(timeout=30)
+                    acked_after = self.produce(self.bootstrap(), [f"kk-{i}" for i in range(500)])
+                if acked_after is not None and (not batch or len(read) >= 2500):
+                    try:
+                        end = consumer.end_offsets([tp])[tp]
+                    except Exception:  # noqa: BLE001 the killed broker may still be asked: again
+                        continue
+                    if read and read[-1][0] + 1 >= end:
+                        break
+        finally:
+            consumer.close()
+            fetcher_log.removeHandler(logs)
+
+        self.assertIsNotNone(acked_after, "the leader was never killed")
+        offsets = [o for o, _, _ in read]
+        self.assertEqual(offsets, list(range(start, start + len(read))), "offsets skipped or duplicated")
+        values = [v for _, v, _ in read]
+        self.assertEqual(values[:len(produced)], produced)
+        self.assertTrue(set(acked_after) <= set(values), "an acknowledged message was not read")
+        before = {e for _, v, e in read if v.startswith("k-")}
+        after = {e for _, v, e in read if v.startswith("kk-")}
+        self.assertTrue(max(before) < min(after), f"epochs {before} then {after}")
+        since_kill = logs.lines[kill_line:]
+        sent = [line for line in since_kill if "Sending OffsetForLeaderEpochRequest" in line]
+        print(f"  kafka-python: {len(sent)} OffsetForLeaderEpoch request(s) after the kill; epochs "
+              f"{sorted(before)} then {sorted(after)}")
+        self.assertTrue(sent, "kafka-python never sent OffsetForLeaderEpoch after the leader change")
+        for line in since_kill:
+            self.assertNotIn("Truncation detected", line)
+        with open(new_leader.log_path, errors="replace") as f:
+            f.seek(log_sizes[new_leader.node_id])
+            self.assertIn("OffsetForLeaderEpoch: epoch", f.read())
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // kafka/partition/leader_epochs.h: where each leader epoch (Raft term) begins, and the
-// OffsetForLeaderEpoch answer (KIP-101, KIP-279, KIP-320, KAFKA-7448) for every requested epoch,
+// OffsetForLeaderEpoch answer (KIP-101, KIP-279, KIP-320; Kafka's LeaderEpochFileCache) for every requested epoch,
 // across elections without records, compaction from the start, a snapshot, and a rebuild.
 #include <gtest/gtest.h>
 
@@ -68,7 +68,7 @@ TEST(LeaderEpochs, TermsThatTookNoOffsetsAreReplacedByTheNext) {
 }
 
 // Retention (or DeleteRecords) moves the log start: the epoch holding it begins there. Epochs
-// whose records are all gone answer with the first kept epoch's start (KAFKA-7448), never with
+// whose records are all gone answer with the first kept epoch's start (as Kafka's epoch cache), never with
 // "undefined", which would make a consumer that read nothing truncated reset its position.
 TEST(LeaderEpochs, CompactionFromTheStartKeepsTheEpochHoldingTheLogStart) {
   auto m = three_terms();

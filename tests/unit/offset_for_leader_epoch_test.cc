@@ -282,7 +282,7 @@ class offset_for_leader_epoch_retention_test : public offset_for_leader_epoch_te
 };
 
 // Retention cuts the log's start inside the second epoch: the first epoch's records are gone, so
-// asking for it answers where the kept log starts (KAFKA-7448), never "undefined", which would
+// asking for it answers where the kept log starts (as Kafka does), never "undefined", which would
 // make a consumer reset. A replica that was cut off catches up from the leader's snapshot, a
 // restarted one replays its own, and both answer as the leader that compacted.
 TEST_F(offset_for_leader_epoch_retention_test, compaction_snapshot_and_restart_keep_the_answers) {
