@@ -278,6 +278,13 @@ class KafkaAdminConfigs(unittest.TestCase):
         victim = next(n for n in self.cluster.nodes if n.node_id == leader)
         victim.kill()
         rest = ",".join(kafka_addr(n) for n in self.cluster.nodes if n is not victim)
+        survivors = self.confluent(rest)
+
+        def new_leader():
+            leader = survivors.list_topics(RETENTION_TOPIC, timeout=5).topics[RETENTION_TOPIC].partitions[0].leader
+            return leader if leader not in (-1, victim.node_id) else None
+
+        self.assertIn(bounded_wait(new_leader, 60, "a follower to lead"), [n.node_id for n in self.cluster.nodes])
         low, high = bounded_wait(lambda: (w := log_start(rest)) and w[0] > 0 and w, 60,
                                  "a new leader with the new retention applied")
         self.assertEqual((low, high), (19, 20))
