@@ -70,11 +70,13 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
         c.member_id_seed = random_();
         return c;
       }()),
+      elections_(meta, cfg.node_id, log_),
       partition_tick_(meta.timing().tick),
       expiry_(expiry_interval) {
   meta_.on_applied([this](std::string_view command, const auto& r) {
     if (r) on_partition_records(*r);
     on_applied(command, r);
+    elections_.on_applied(command, r, manager(), raft_.host());
   });
   // A `__meta` snapshot replaces the state at once: start what it lists, drop what it no longer does.
   meta_.on_restored([this] {
@@ -104,7 +106,10 @@ void kafka_service::tick(std::chrono::steady_clock::time_point now) {
   if (!started_ || !*alive_) return;
   last_tick_ = now;
   if (partition_tick_.due(now)) tick_partitions(now);
-  if (expiry_.due(now)) expire_requests(now);
+  if (expiry_.due(now)) {
+    expire_requests(now);
+    elections_.tick(now);
+  }
 }
 
 void kafka_service::stop() {
@@ -116,6 +121,7 @@ void kafka_service::stop() {
   started_ = false;
   if (server_) server_->stop();
   pending_.clear();
+  elections_.clear();
   manager_.reset();  // before the node stops the host its groups run on
 }
 
@@ -465,6 +471,11 @@ std::vector<kafka::broker_config> kafka_service::broker_configs() const {
   out.push_back({"group.initial.rebalance.delay.ms", std::to_string(groups_.config().initial_rebalance_delay_ms),
                  kafka::config_type::int32, cfg_.preset != defaults.preset});
   return out;
+}
+
+void kafka_service::elect_preferred_leaders(std::vector<kafka::election_request> wanted,
+                                            std::chrono::milliseconds timeout, elections_done done) {
+  elections_.request(std::move(wanted), timeout, std::move(done), std::chrono::steady_clock::now());
 }
 
 void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,

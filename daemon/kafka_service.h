@@ -29,6 +29,7 @@
 #include <spdlog/logger.h>
 
 #include "daemon/config.h"
+#include "daemon/leader_elections.h"
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
 #include "daemon/node_raft.h"
@@ -76,6 +77,8 @@ class kafka_service : public kafka::broker_context {
   void alter_topic_configs(std::vector<kafka::topic_config_change> changes, std::chrono::milliseconds timeout,
                            topics_done done) override;
   std::vector<kafka::broker_config> broker_configs() const override;
+  void elect_preferred_leaders(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
+                               elections_done done) override;
   void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
                          std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;
@@ -130,6 +133,7 @@ class kafka_service : public kafka::broker_context {
   std::unique_ptr<kafka::partition_manager> manager_;
   // Consumer groups this node coordinates (kafka/groups); committed offsets live in memory here.
   kafka::group_coordinator groups_;
+  leader_elections elections_;  // ElectLeaders, both as the asking broker and as partition leader
   // Partition (Raft) ticks once per meta_timing tick, deadline sweeps every 100 ms, on the node
   // loop's grid; the time of the loop's latest tick serves a leadership change between ticks
   // (its report's repeat pause).

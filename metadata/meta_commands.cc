@@ -130,4 +130,15 @@ std::string alter_topic_config(const topic_ref& topic, const std::map<std::strin
   return bytes_of(cmd);
 }
 
+std::string elect_leaders(const topic_id& topic, const std::vector<std::int32_t>& partitions, std::int64_t expires_at_ms,
+                          std::uint64_t nonce) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_elect_leaders();
+  m->set_topic_id(topic.to_bytes());
+  for (std::int32_t p : partitions) m->add_partitions(p);
+  m->set_expires_at_ms(expires_at_ms);
+  m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
 }  // namespace chronik::metadata::commands

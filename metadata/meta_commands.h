@@ -53,6 +53,10 @@ std::string set_partition_leader(const topic_id& topic, std::int32_t partition, 
 // `nonce` (random, from the proposer) only makes the bytes of each proposal unique.
 std::string create_partitions(const topic_ref& topic, std::int32_t count, const replica_assignment& assignments,
                               std::uint64_t nonce);
+// Kafka's ElectLeaders: the leaders of `partitions` of `topic` hand leadership to each partition's
+// first replica if they apply it before `expires_at_ms` (wall clock). `nonce` as above.
+std::string elect_leaders(const topic_id& topic, const std::vector<std::int32_t>& partitions, std::int64_t expires_at_ms,
+                          std::uint64_t nonce);
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove);
 

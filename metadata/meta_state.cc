@@ -306,6 +306,25 @@ result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
   return r;
 }
 
+// Kafka's ElectLeaders: no state changes (changed stays false); the result names the partitions
+// whose leaders the shell asks to transfer. Every partition must exist, so a request racing a
+// topic deletion is refused as a whole and its proposer answers UNKNOWN_TOPIC_OR_PARTITION.
+result elect_leaders(meta_data& d, const pb::MetaElectLeaders& c) {
+  auto id = topic_id::from_bytes(c.topic_id());
+  if (!id) return std::unexpected(meta_errc::invalid_topic_id);
+  auto name = d.topic_names.find(*id);
+  if (name == d.topic_names.end()) return std::unexpected(meta_errc::unknown_topic);
+  const topic_record& t = d.topics.find(name->second)->second;
+  if (static_cast<std::size_t>(c.partitions_size()) > t.partitions.size()) return std::unexpected(meta_errc::unknown_partition);
+  apply_result r = unchanged(command_kind::elect_leaders);
+  r.elect_expires_at_ms = c.expires_at_ms();
+  for (std::int32_t p : c.partitions()) {
+    if (p < 0 || static_cast<std::size_t>(p) >= t.partitions.size()) return std::unexpected(meta_errc::unknown_partition);
+    r.elect.push_back(ref_of(t.id, t.partitions[static_cast<std::size_t>(p)]));
+  }
+  return r;
+}
+
 result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
   switch (cmd.command_case()) {
     case pb::MetaCommand::kSetClusterId: return set_cluster_id(d, cmd.set_cluster_id());
@@ -317,6 +336,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kSetPartitionLeader: return set_partition_leader(d, cmd.set_partition_leader());
     case pb::MetaCommand::kAlterTopicConfig: return alter_topic_config(d, cmd.alter_topic_config());
     case pb::MetaCommand::kCreatePartitions: return create_partitions(d, cmd.create_partitions(), index);
+    case pb::MetaCommand::kElectLeaders: return elect_leaders(d, cmd.elect_leaders());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }

@@ -152,6 +152,7 @@ enum class command_kind : std::uint8_t {
   set_partition_leader,
   alter_topic_config,
   create_partitions,
+  elect_leaders,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -172,6 +173,10 @@ struct apply_result {
   // alter_topic_config that changed something: the topic's groups, whose replicas must take the
   // new configs now (retention, max.message.bytes, timestamps), not at their next start.
   std::vector<partition_ref> reconfigured;
+  // elect_leaders: the partitions whose leader should transfer leadership to replicas[0] (as
+  // long as the record is not past its expires_at_ms, a wall-clock bound the shell checks).
+  std::vector<partition_ref> elect;
+  std::int64_t elect_expires_at_ms = 0;
 };
 
 class meta_state {

@@ -86,6 +86,23 @@ struct partitions_request {
   std::optional<std::vector<std::vector<chronik::node_id>>> assignments;
 };
 
+// One partition of an ElectLeaders request whose leadership should move to its preferred replica
+// (the first of its replicas, KIP-183), which the handler found alive, in sync and not leading.
+struct election_request {
+  std::string topic;
+  std::int32_t partition = 0;
+  chronik::node_id preferred;
+};
+
+enum class election_outcome : std::uint8_t {
+  elected,          // the preferred replica leads now
+  not_needed,       // it already led
+  unavailable,      // it is not in sync (or not a replica any more) at the leader
+  unknown,          // the topic or partition is gone
+  not_controller,   // this node cannot propose to `__meta` now
+  timed_out,        // not leading within the request's timeout
+};
+
 struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
@@ -204,6 +221,17 @@ class broker_context {
     std::vector<topic_result> out;
     for (const auto& t : topics) out.push_back({t.name, topic_outcome::not_controller, "partitions cannot be added here"});
     done(std::move(out));
+  }
+
+  using elections_done = std::function<void(std::vector<election_outcome>)>;
+  // Preferred-leader election as a Raft leadership transfer (Raft dissertation §3.10; docs/kafka.md
+  // "Preferred leaders"): from any broker, the request reaches each partition's leader through
+  // `__meta`, the leader transfers, and `done` gets one outcome per request, in order, once
+  // `__meta` shows the preferred replica leading or the timeout passed. Default: refused, for
+  // contexts that cannot change `__meta`.
+  virtual void elect_preferred_leaders(std::vector<election_request> wanted, std::chrono::milliseconds /*timeout*/,
+                                       elections_done done) {
+    done(std::vector<election_outcome>(wanted.size(), election_outcome::not_controller));
   }
 
   // This node's consumer group coordinator (docs/kafka.md "Consumer groups"), or nullptr when the

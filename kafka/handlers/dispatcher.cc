@@ -33,6 +33,7 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &list_groups_handler,
     &describe_cluster_handler,
     &create_partitions_handler,
+    &elect_leaders_handler,
 };
 
 const api_handler* find_handler(api_key key) {

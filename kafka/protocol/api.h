@@ -43,6 +43,7 @@ enum class api_key : std::int16_t {
   describe_configs = 32,
   alter_configs = 33,
   create_partitions = 37,
+  elect_leaders = 43,
   incremental_alter_configs = 44,
   describe_cluster = 60,
 };

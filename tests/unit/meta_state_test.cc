@@ -331,6 +331,35 @@ TEST(MetaState, AlterTopicConfigNamesTheGroupsToReconfigure) {
   EXPECT_TRUE(again->reconfigured.empty());
 }
 
+// ElectLeaders' record changes no state and names the partitions whose leaders must transfer
+// (docs/kafka.md "Preferred leaders"); one naming a partition or topic that does not exist is refused.
+TEST(MetaState, ElectLeadersNamesThePartitionsAndChangesNothing) {
+  machine m;
+  register_brokers(m, 3);
+  ASSERT_TRUE(m.run(cmd::create_topic(topic("t", 3, 3, 3))));
+  const auto* t = m.s.topic("t");
+  meta_data before = m.s.data();
+  auto r = m.run(cmd::elect_leaders(t->id, {2, 0}, 12345, 7));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, command_kind::elect_leaders);
+  EXPECT_FALSE(r->changed);
+  EXPECT_EQ(r->elect_expires_at_ms, 12345);
+  ASSERT_EQ(r->elect.size(), 2u);
+  EXPECT_EQ(r->elect[0].group, t->partitions[2].group);
+  EXPECT_EQ(r->elect[0].replicas, t->partitions[2].replicas);
+  EXPECT_EQ(r->elect[1].partition, 0);
+  before.applied = m.s.applied_index();  // only the applied index moves
+  EXPECT_EQ(m.s.data(), before);
+  auto bad = m.run(cmd::elect_leaders(t->id, {3}, 1, 8));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), meta_errc::unknown_partition);
+  topic_id other = t->id;
+  other.bytes[0] ^= 0xff;
+  auto gone = m.run(cmd::elect_leaders(other, {0}, 1, 9));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error(), meta_errc::unknown_topic);
+}
+
 // Every partition spans min(rf, racks) racks, for many broker layouts and seeds.
 TEST(ReplicaAssignment, RackAwareSpreadsRacks) {
   const std::vector<std::vector<std::string>> layouts = {
