@@ -112,9 +112,10 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) { return std::tolower(x) == std::tolower(y); });
 }
 
-// Kafka parses numbers with Java's parseInt/parseLong: an optional sign and decimal digits only.
+// Decimal digits after an optional '-', exactly as the partition replicas read the value
+// (partition_config::from_topic): Kafka would also trim spaces and take a '+', but a value stored
+// that way would be accepted here and then ignored by the replicas, so it is refused instead.
 std::optional<std::int64_t> parse_long(std::string_view v) {
-  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
   std::int64_t out = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (v.empty() || ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
@@ -149,7 +150,7 @@ std::expected<void, std::string> check_type(const topic_config_key& k, std::stri
     case int16:
     case int32:
     case int64: {
-      const auto v = parse_long(trim(value));
+      const auto v = parse_long(value);
       const bool fits = v && (k.type == int64 || (*v >= int32_min && *v <= int32_max));
       if (!fits) return refuse(k.type == int64 ? "not a long" : "not an int");
       if (*v < k.min || *v > k.max) {
@@ -159,7 +160,7 @@ std::expected<void, std::string> check_type(const topic_config_key& k, std::stri
       return {};
     }
     case float64: {
-      const auto v = parse_double(trim(value));
+      const auto v = parse_double(value);
       if (!v) return refuse("not a double");
       if (*v < static_cast<double>(k.min) || *v > static_cast<double>(k.max)) {
         return refuse("must be in [" + std::to_string(k.min) + ", " + std::to_string(k.max) + "]");
@@ -182,8 +183,8 @@ std::expected<void, std::string> check_type(const topic_config_key& k, std::stri
         }
       }
       return {};
-    default:
-      if (!k.allowed.empty() && std::ranges::find(k.allowed, trim(value)) == k.allowed.end()) {
+    default:  // compared exactly, as the replicas compare message.timestamp.type
+      if (!k.allowed.empty() && std::ranges::find(k.allowed, value) == k.allowed.end()) {
         return refuse("not one of the allowed values");
       }
       return {};
@@ -197,7 +198,7 @@ bool means_default(const topic_config_key& k, std::string_view value) {
     const auto items = split_config_list(value);
     return !items.empty() && std::ranges::all_of(items, [&](const std::string& i) { return i == k.default_value; });
   }
-  return trim(value) == k.default_value;
+  return value == k.default_value;
 }
 
 }  // namespace

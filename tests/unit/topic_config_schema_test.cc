@@ -44,6 +44,10 @@ TEST(TopicConfigSchema, LongsAndIntsAreCheckedForTypeAndRange) {
   EXPECT_FALSE(ok("retention.ms", "abc"));
   EXPECT_FALSE(ok("retention.ms", ""));
   EXPECT_FALSE(ok("retention.ms", "10s"));
+  // What the replicas could not read back is refused rather than stored and ignored.
+  EXPECT_FALSE(ok("retention.ms", " 100"));
+  EXPECT_FALSE(ok("retention.ms", "+100"));
+  EXPECT_FALSE(ok("message.timestamp.type", "CreateTime "));
   EXPECT_FALSE(ok("retention.ms", "99999999999999999999"));
   EXPECT_TRUE(ok("retention.bytes", "-5"));  // Kafka allows any long
   EXPECT_TRUE(ok("max.message.bytes", "2147483647"));
