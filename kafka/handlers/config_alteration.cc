@@ -14,9 +14,12 @@ namespace {
 // answer comes well before they give up.
 constexpr std::chrono::milliseconds apply_timeout{15'000};
 
+// The first few keys, for an error message that stays one line however many a request names.
 std::string joined(const std::vector<std::string>& keys) {
+  constexpr std::size_t shown = 8;
   std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  for (std::size_t i = 0; i < keys.size() && i < shown; ++i) out += (i == 0 ? "" : ", ") + keys[i];
+  if (keys.size() > shown) out += ", ... (" + std::to_string(keys.size()) + " keys)";
   return out;
 }
 
