@@ -4,7 +4,8 @@
 // (tests/unit/partition_test_util.h). The log start moves on every replica through the
 // partition's Raft log, survives restarts before and after the log is compacted, reaches a
 // replica that was cut off (from the entries or from the snapshot), and a fetch below it is out
-// of range.
+// of range. A deletion without a quorum times out, one overwritten after a leader change is
+// not_leader, and a moved start wakes long-polling fetchers.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -257,6 +258,37 @@ TEST_F(delete_records_replicas, without_a_quorum_the_deletion_times_out_and_move
   ASSERT_TRUE(c_.run_until([&] { return p.answered; }, 5));
   EXPECT_EQ(p.result.error(), partition_errc::timed_out);
   EXPECT_EQ(replica(0).log_start_offset(), 0) << "not committed";
+}
+
+// A deletion proposed by a leader that is cut off never commits: the new leader overwrites its
+// index, and the old leader, learning the new term, answers not_leader (known not applied).
+TEST_F(delete_records_replicas, a_deletion_overwritten_after_a_leader_change_is_not_leader) {
+  produce(0, 3);
+  c_.cut(0);
+  delete_probe p;
+  replica(0).delete_records(4, later(), p.callback());
+  ASSERT_TRUE(c_.elect(g, 1));
+  produce(1, 1);  // 6-7, at the index the lost deletion took on node 1
+  c_.heal(0);
+  ASSERT_TRUE(c_.run_until([&] { return p.answered; }));
+  EXPECT_EQ(p.result.error(), partition_errc::not_leader);
+  ASSERT_TRUE(c_.run_until([&] { return replica(0).high_watermark() == 8; }));
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(replica(i).log_start_offset(), 0) << "node " << i;
+}
+
+// A consumer long-polling below the new start is woken when the deletion applies, so it learns
+// OFFSET_OUT_OF_RANGE at once instead of at its max_wait.
+TEST_F(delete_records_replicas, a_moved_start_wakes_long_polling_fetchers) {
+  produce(0, 2);
+  bool woken = false;
+  c_.manager(0).wait_for_data({g}, std::chrono::minutes(1), [&] { woken = true; });
+  ASSERT_TRUE(c_.settle());
+  EXPECT_FALSE(woken);
+  delete_probe p;
+  replica(0).delete_records(4, later(), p.callback());
+  ASSERT_TRUE(c_.run_until([&] { return p.answered; }));
+  EXPECT_TRUE(woken);
+  EXPECT_EQ(replica(0).fetch(2, 1 << 20).error(), partition_errc::offset_out_of_range);
 }
 
 }  // namespace
