@@ -542,7 +542,12 @@ def emit_header(api):
             for f in s.fields:
                 ver = ""
                 if f.versions.lo > s.versions.lo or f.versions.hi < s.versions.hi:
-                    ver = f"v{f.versions.lo}+" if f.versions.hi >= api.versions.hi else f"v{f.versions.lo}-{f.versions.hi}"
+                    if f.versions.hi >= api.versions.hi:
+                        ver = f"v{f.versions.lo}+"
+                    elif f.versions.lo == f.versions.hi:
+                        ver = f"v{f.versions.lo} only"
+                    else:
+                        ver = f"v{f.versions.lo}-{f.versions.hi}"
                 if f.tag is not None:
                     ver = (ver + ", " if ver else "") + f"tag {f.tag}"
                 line = member_line(f)
