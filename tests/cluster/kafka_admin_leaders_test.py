@@ -1,0 +1,182 @@
+"""Preferred-leader elections (ElectLeaders), and later DescribeQuorum and DescribeLogDirs, from
+stock admin clients against a real 3-node chronik cluster on 127.0.0.x (issue 15; docs/kafka.md
+"Preferred leaders"): confluent-kafka 2.16.1 (librdkafka) and kafka-python 3.0.12 from PyPI.
+
+kafkajs 2.2.4 has none of these APIs (its admin client sends no ElectLeaders, DescribeQuorum or
+DescribeLogDirs), so it has no part here.
+
+For each client a topic (1 partition on all 3 brokers) first gets a leader other than its
+preferred replica (the first of its replicas): the preferred replica is killed, another replica
+leads, and it is started again and waited for until it is back in sync. The
+client's election then moves leadership back (NONE), Metadata from every broker names the preferred
+replica as leader, a second election is ELECTION_NOT_NEEDED, an unclean election is INVALID_REQUEST
+and an unknown partition UNKNOWN_TOPIC_OR_PARTITION. The requests go where the clients send them:
+to the controller (the `__meta` leader), which need not lead the partition.
+
+Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
+         tests/cluster/kafka_admin_leaders_test.py --server build/daemon/chronik-server
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chronik_nodes import Cluster, run_suite  # noqa: E402
+
+SERVER = None
+SEED = 0  # run_suite prints it; this suite makes no random choices
+READY_S = 20
+SETTLE_S = 40  # for a partition to have a leader, a new one after a kill, or a replica back in sync
+
+
+def kafka_addr(node):
+    return f"{node.ip}:{node.kafka_port}"
+
+
+class KafkaAdminLeaders(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = c = Cluster(SERVER, 3)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n])
+        cls.wait_ready()
+        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
+        cls.started = cls.passed = 0
+
+    @classmethod
+    def wait_ready(cls):
+        def all_ready():
+            views = [n.cluster() for n in cls.cluster.nodes if n.running()]
+            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
+
+        cls.cluster.wait_for(all_ready, READY_S, "3 registered brokers on every running node")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.cleanup(keep_logs_on_failure=cls.passed < cls.started)
+
+    def setUp(self):
+        type(self).started += 1
+
+    def ok(self):
+        type(self).passed += 1
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def partition(self, topic, via=None):
+        """(leader, replicas, isr) of partition 0 as Metadata from `via` (or any running broker)
+        shows it; None while there is no leader or the broker cannot answer."""
+        from confluent_kafka.admin import AdminClient
+
+        nodes = [via] if via else [n for n in self.cluster.nodes if n.running()]
+        admin = AdminClient({"bootstrap.servers": ",".join(kafka_addr(n) for n in nodes)})
+        try:
+            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
+        except Exception:  # noqa: BLE001 - a broker that is starting: ask again
+            return None
+        if t is None or t.error is not None or 0 not in t.partitions or t.partitions[0].leader < 0:
+            return None
+        p = t.partitions[0]
+        return p.leader, list(p.replicas), list(p.isrs)
+
+    def create_topic(self, name):
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=3)])[name].result(timeout=30)
+        self.cluster.wait_for(lambda: self.partition(name) is not None, SETTLE_S, f"a leader for {name}")
+
+    def lead_elsewhere(self, topic):
+        """Kills the preferred replica of `topic` (whether it leads or not) so that another replica
+        leads, and starts it again; returns its broker id once it is back in sync, not leading."""
+        _, replicas, _ = self.partition(topic)
+        preferred = replicas[0]
+        victim = next(n for n in self.cluster.nodes if n.node_id == preferred)
+        victim.kill()
+        self.cluster.wait_for(lambda: (self.partition(topic) or (None,))[0] not in (None, preferred), SETTLE_S,
+                              f"a leader of {topic} other than {preferred}")
+        victim.start([m.gossip_addr for m in self.cluster.nodes if m is not victim])
+        self.wait_ready()
+
+        def back_in_sync():
+            p = self.partition(topic)
+            return p is not None and p[0] != preferred and preferred in p[2] and len(p[2]) == 3
+
+        self.cluster.wait_for(back_in_sync, SETTLE_S, f"{preferred} in sync again, not leading {topic}")
+        return preferred
+
+    def assert_leader_everywhere(self, topic, leader):
+        seen = {}
+
+        def all_agree():
+            for n in self.cluster.nodes:
+                seen[n.node_id] = (self.partition(topic, via=n) or (None,))[0]
+            return all(v == leader for v in seen.values())
+
+        self.cluster.wait_for(all_agree, SETTLE_S, f"leader {leader} of {topic} on every broker")
+        self.assertTrue(seen)
+
+    # --- ElectLeaders: confluent-kafka (librdkafka) -------------------------------------------------
+
+    def test_a_confluent_elects_the_preferred_leader(self):
+        from confluent_kafka import KafkaError, TopicPartition
+        from confluent_kafka.admin import AdminClient
+        from confluent_kafka import ElectionType
+
+        topic = "elect-confluent"
+        self.create_topic(topic)
+        preferred = self.lead_elsewhere(topic)
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        tp = TopicPartition(topic, 0)
+
+        def elect(kind, partitions):
+            # No timeout keywords: confluent-kafka 2.16.1's binding fails on any ("more argument
+            # specifiers than keyword list entries"), so timeout_ms is socket.timeout.ms (60 s).
+            return admin.elect_leaders(kind, partitions).result()
+
+        def code(result):  # the partition's KafkaError (librdkafka 2.16 gives the error itself)
+            return result.code()
+
+        got = elect(ElectionType.PREFERRED, [tp])
+        self.assertIsNone(got[tp], "the preferred replica leads")
+        self.assert_leader_everywhere(topic, preferred)
+
+        again = elect(ElectionType.PREFERRED, [tp])
+        self.assertEqual(code(again[tp]), KafkaError.ELECTION_NOT_NEEDED)
+        unclean = elect(ElectionType.UNCLEAN, [tp])
+        self.assertEqual(code(unclean[tp]), KafkaError.INVALID_REQUEST, "Raft never elects an unclean leader")
+        missing = TopicPartition(topic, 5)
+        self.assertEqual(code(elect(ElectionType.PREFERRED, [missing])[missing]),
+                         KafkaError.UNKNOWN_TOPIC_OR_PART)
+        self.ok()
+
+    # --- ElectLeaders: kafka-python -----------------------------------------------------------------
+
+    def test_b_kafka_python_elects_the_preferred_leader(self):
+        from kafka.admin import KafkaAdminClient
+
+        topic = "elect-kafka-python"
+        self.create_topic(topic)
+        preferred = self.lead_elsewhere(topic)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=40000)
+
+        def codes(response):
+            return {(r.topic, p.partition_id): p.error_code
+                    for r in response.replica_election_results for p in r.partition_result}
+
+        try:
+            got = admin.elect_leaders(0, {topic: [0]}, timeout_ms=30000)
+            self.assertEqual(codes(got), {(topic, 0): 0})
+            self.assert_leader_everywhere(topic, preferred)
+            again = admin.elect_leaders(0, {topic: [0]}, timeout_ms=30000)  # ELECTION_NOT_NEEDED is not raised
+            self.assertEqual(codes(again), {(topic, 0): 84})
+            unclean = admin.elect_leaders(1, {topic: [0]}, timeout_ms=30000, raise_errors=False)
+            self.assertEqual(codes(unclean), {(topic, 0): 42})
+        finally:
+            admin.close()
+        self.ok()
+
+
+if __name__ == "__main__":
+    run_suite(globals(), "kafka admin leaders")
