@@ -174,6 +174,10 @@ void partition_manager::tick() {
   // replica, since no new data will come; retention cannot write its snapshots either.
   const bool fenced = host_.failed();
   wake_where([t, fenced](const waiter& w) { return fenced || w.deadline <= t; });
+  if (t >= next_isr_check_) {
+    next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
+    for (const auto& r : replicas) r->track_isr(t);
+  }
   if (!fenced && t >= next_retention_) {
     next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
     const std::int64_t wall = cfg_.wall_now_ms();
@@ -182,10 +186,6 @@ void partition_manager::tick() {
 }
 
 void partition_manager::wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait,
-  if (t >= next_isr_check_) {
-    next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
-    for (const auto& r : replicas) r->track_isr(t);
-  }
                                       wake_fn wake) {
   if (waiters_.size() >= cfg_.max_fetch_waiters || max_wait.count() <= 0 || groups.empty() || host_.failed()) {
     wake();  // the bound of docs/design.md "Size and bounds": answer now rather than park without limit
