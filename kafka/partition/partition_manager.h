@@ -139,7 +139,7 @@ class partition_manager {
   std::map<std::pair<std::string, std::int32_t>, consensus::group_id, std::less<>> by_name_;
   std::vector<waiter> waiters_;
   clock::time_point next_retention_;
+  clock::time_point next_isr_check_;
 };
 
 }  // namespace chronik::kafka
-  clock::time_point next_isr_check_;
