@@ -270,11 +270,11 @@ kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const
       pi.leader = no_node;
       pi.leader_epoch = -1;
     }
+    // In sync: what the leader last reported (docs/kafka.md "In-sync replicas"), and only on a
+    // broker that is alive and not fenced; before any report, every replica on such a broker.
     for (auto r : p.replicas) {
       const auto id = r;
       pi.replicas.push_back(id);
-    // In sync: what the leader last reported (docs/kafka.md "In-sync replicas"), and only on a
-    // broker that is alive and not fenced; before any report, every replica on such a broker.
       const auto* b = meta_.state().broker(r);
       const bool up = b != nullptr && b->state == metadata::broker_state::alive && !fenced.contains(r.value());
       const bool reported = p.isr.empty() || std::ranges::find(p.isr, r) != p.isr.end();
@@ -379,44 +379,6 @@ void kafka_service::delete_topics(std::vector<std::string> names, std::chrono::m
   }
 }
 
-// Kafka's CreatePartitions. Each topic is checked here first by the rules the appliers run
-// (partition_growth.h), on this node's state, which the handler caught up with `__meta`: a request
-// sure to fail is answered without a proposal, and validate_only ends here. The record names the
-// topic by id, so a namesake created meanwhile is not grown. The new partitions' groups start on
-// their replicas from apply_result::created, as a new topic's do (on_partition_records).
-void kafka_service::create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
-                                      std::chrono::milliseconds timeout, topics_done done) {
-  auto req = std::make_shared<request_state>();
-  req->done = std::move(done);
-  req->open = topics.size();
-  for (const auto& t : topics) req->results.push_back({t.name, topic_outcome::done, {}});
-  if (topics.empty()) {
-    req->done(std::move(req->results));
-    return;
-  }
-  for (std::size_t i = 0; i < topics.size(); ++i) {
-    const auto& want = topics[i];
-    const auto* t = meta_.state().topic(want.name);
-    if (t == nullptr) {
-      settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + want.name + "'");
-      continue;
-    }
-    std::optional<metadata::replica_assignment> manual;
-    if (want.assignments) manual.emplace(want.assignments->begin(), want.assignments->end());
-    auto plan = metadata::plan_partition_growth(meta_.state().data(), *t, want.count, manual);
-    if (!plan) {
-      settle(*req, i, outcome_of(plan.error()), growth_refusal(*t, want.count, plan.error()));
-      continue;
-    }
-    if (validate_only) {
-      settle(*req, i, topic_outcome::done, {});
-      continue;
-    }
-    propose_for(req, i, metadata::commands::create_partitions(t->id, want.count, manual.value_or(metadata::replica_assignment{}), random_()),
-                timeout);
-  }
-}
-
 void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> changes,
                                         std::chrono::milliseconds timeout, topics_done done) {
   auto req = std::make_shared<request_state>();
@@ -471,6 +433,44 @@ std::vector<kafka::broker_config> kafka_service::broker_configs() const {
   out.push_back({"group.initial.rebalance.delay.ms", std::to_string(groups_.config().initial_rebalance_delay_ms),
                  kafka::config_type::int32, cfg_.preset != defaults.preset});
   return out;
+}
+
+// Kafka's CreatePartitions. Each topic is checked here first by the rules the appliers run
+// (partition_growth.h), on this node's state, which the handler caught up with `__meta`: a request
+// sure to fail is answered without a proposal, and validate_only ends here. The record names the
+// topic by id, so a namesake created meanwhile is not grown. The new partitions' groups start on
+// their replicas from apply_result::created, as a new topic's do (on_partition_records).
+void kafka_service::create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
+                                      std::chrono::milliseconds timeout, topics_done done) {
+  auto req = std::make_shared<request_state>();
+  req->done = std::move(done);
+  req->open = topics.size();
+  for (const auto& t : topics) req->results.push_back({t.name, topic_outcome::done, {}});
+  if (topics.empty()) {
+    req->done(std::move(req->results));
+    return;
+  }
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    const auto& want = topics[i];
+    const auto* t = meta_.state().topic(want.name);
+    if (t == nullptr) {
+      settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + want.name + "'");
+      continue;
+    }
+    std::optional<metadata::replica_assignment> manual;
+    if (want.assignments) manual.emplace(want.assignments->begin(), want.assignments->end());
+    auto plan = metadata::plan_partition_growth(meta_.state().data(), *t, want.count, manual);
+    if (!plan) {
+      settle(*req, i, outcome_of(plan.error()), growth_refusal(*t, want.count, plan.error()));
+      continue;
+    }
+    if (validate_only) {
+      settle(*req, i, topic_outcome::done, {});
+      continue;
+    }
+    propose_for(req, i, metadata::commands::create_partitions(t->id, want.count, manual.value_or(metadata::replica_assignment{}), random_()),
+                timeout);
+  }
 }
 
 void kafka_service::elect_preferred_leaders(std::vector<kafka::election_request> wanted,
