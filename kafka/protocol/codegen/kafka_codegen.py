@@ -29,6 +29,8 @@ PRIMITIVES = {
     "uuid": ("uuid", "{}", "{r}.read_uuid()", "{w}.write_uuid({v});"),
     "error": ("error_code", "error_code::none", "static_cast<error_code>({r}.read_int16())",
               "{w}.write_int16(static_cast<std::int16_t>({v}));"),
+    "api_key": ("api_key", "api_key::produce", "static_cast<api_key>({r}.read_int16())",
+                "{w}.write_int16(static_cast<std::int16_t>({v}));"),
     "string": ("std::string", None, "{r}.read_string({f})", "{w}.write_string({v}, {f});"),
     "bytes": ("std::string", None, "{r}.read_bytes({f})", "{w}.write_bytes({v}, {f});"),
 }
@@ -330,9 +332,9 @@ def read_value(f, r, fr, version):
             return f"read_string_array({r}, {fr})"
         if f.elem in PRIMITIVES:
             one = PRIMITIVES[f.elem][2].format(r="in", f=fr)
-            body = f"[{fr_capture(fr)}](reader& in) {{ return {one}; }}"
+            body = f"[{captures(None, fr)}](reader& in) {{ return {one}; }}"
         else:
-            body = f"[{version_capture(version)}{fr_capture(fr)}](reader& in) {{ return read_{f.elem}(in, {version}, {fr}); }}"
+            body = f"[{captures(version, fr)}](reader& in) {{ return read_{f.elem}(in, {version}, {fr}); }}"
         return f"read_array<{elem_cpp(f)}>({r}, {fr}, {body})"
     if f.kind == "struct":
         return f"read_{f.elem}({r}, {version}, {fr})"
@@ -343,21 +345,19 @@ def read_nullable_value(f, r, fr, version):
     if f.kind == "array":
         if f.elem in PRIMITIVES:
             one = PRIMITIVES[f.elem][2].format(r="in", f=fr)
-            body = f"[{fr_capture(fr)}](reader& in) {{ return {one}; }}"
+            body = f"[{captures(None, fr)}](reader& in) {{ return {one}; }}"
         else:
-            body = f"[{version_capture(version)}{fr_capture(fr)}](reader& in) {{ return read_{f.elem}(in, {version}, {fr}); }}"
+            body = f"[{captures(version, fr)}](reader& in) {{ return read_{f.elem}(in, {version}, {fr}); }}"
         return f"read_nullable_array<{elem_cpp(f)}>({r}, {fr}, {body})"
     if f.kind == "records":
         return f"{r}.read_nullable_chain({fr})"
     return NULLABLE_READ[f.kind].format(r=r, f=fr)
 
 
-def fr_capture(fr):
-    return "f" if fr == "f" else ""
-
-
-def version_capture(version):
-    return "version, " if version == "version" else ""
+def captures(version, fr):
+    """The lambda capture list for an element reader or writer: what of `version` and `fr` it uses."""
+    names = [n for n, used in (("version", version == "version"), ("f", fr == "f")) if used]
+    return ", ".join(names)
 
 
 def write_value(f, w, v, fr, version):
@@ -373,7 +373,8 @@ def write_value(f, w, v, fr, version):
             one = PRIMITIVES[f.elem][3].format(w="out", v="x", f=fr)
         else:
             one = f"write_{f.elem}(out, x, {version}, {fr});"
-        return (f"write_array({w}, {fr}, {v}, [{version_capture(version)}{fr_capture(fr)}](writer& out, const "
+        cap = captures(version if f.elem not in PRIMITIVES else None, fr)
+        return (f"write_array({w}, {fr}, {v}, [{cap}](writer& out, const "
                 f"{elem_cpp(f)}& x) {{ {one} }});")
     if f.kind == "struct":
         return f"write_{f.elem}({w}, {v}, {version}, {fr});"
@@ -386,7 +387,8 @@ def write_nullable_value(f, w, v, fr, version):
             one = PRIMITIVES[f.elem][3].format(w="out", v="x", f=fr)
         else:
             one = f"write_{f.elem}(out, x, {version}, {fr});"
-        return (f"write_nullable_array({w}, {fr}, {v}, [{version_capture(version)}{fr_capture(fr)}](writer& out, "
+        cap = captures(version if f.elem not in PRIMITIVES else None, fr)
+        return (f"write_nullable_array({w}, {fr}, {v}, [{cap}](writer& out, "
                 f"const {elem_cpp(f)}& x) {{ {one} }});")
     if f.kind == "records":
         return f"{w}.write_nullable_bytes({v}, {fr});"
@@ -682,6 +684,7 @@ def sample_prim(k):
         "uint32": "static_cast<std::uint32_t>(g.number())",
         "uuid": "g.id()",
         "error": "static_cast<error_code>(g.number() % 120)",
+        "api_key": "static_cast<api_key>(g.number() % 100)",
         "string": "g.text(12)",
         "bytes": "g.text(20)",
     }[k]
