@@ -19,9 +19,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     out.close("DeleteTopics: " + describe(req.error()));
     return;
   }
+  // v0-5 name the topics in a plain array, v6 as {name, id} (KIP-516): one list from here on.
+  std::vector<delete_topic_state> topics = std::move(req->topics);
+  for (auto& name : req->topic_names) topics.push_back({std::move(name), uuid{}});
   // Resolve every entry to a name; an id we do not know stays unresolved (UNKNOWN_TOPIC_ID).
   std::vector<std::optional<std::string>> names;
-  for (const auto& t : req->topics) {
+  for (const auto& t : topics) {
     if (t.name && !t.name->empty()) {
       names.push_back(*t.name);
       continue;
@@ -36,7 +39,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     if (n) wanted.push_back(*n);
   const auto timeout = std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
   ctx.delete_topics(std::move(wanted), timeout,
-                    [out, version, topics = req->topics, names](std::vector<topic_result> results) {
+                    [out, version, topics = std::move(topics), names](std::vector<topic_result> results) {
                       delete_topics_response resp;
                       for (std::size_t i = 0; i < topics.size(); ++i) {
                         deletable_topic_result r;

@@ -452,18 +452,23 @@ TEST(kafka_metadata, v0_request_as_kafka_python_sends_it) {
   EXPECT_EQ(h->correlation_id, 2);
   auto body = decode_metadata_request(r, h->api_version);
   ASSERT_TRUE(body) << describe(body.error());
-  EXPECT_EQ(body->topics, std::nullopt);  // all topics
+  // The codec keeps the empty list; that v0 means all topics by it is the handler's rule
+  // (kafka_handlers_test metadata_empty_list_means_all_topics_in_v0_only).
+  EXPECT_EQ(body->topics, std::vector<metadata_request_topic>{});
   EXPECT_EQ(r.remaining(), 0u);
   // v1+: an empty array means no topics, null means all.
   const std::string v1_bytes = unhex("00000000");
   reader v1(v1_bytes);
-  EXPECT_EQ(decode_metadata_request(v1, 1)->topics, std::vector<std::string>{});
+  EXPECT_EQ(decode_metadata_request(v1, 1)->topics, std::vector<metadata_request_topic>{});
   const std::string v1_null_bytes = unhex("ffffffff");
   reader v1_null(v1_null_bytes);
   EXPECT_EQ(decode_metadata_request(v1_null, 1)->topics, std::nullopt);
   const std::string v0_null_bytes = unhex("ffffffff");
   reader v0_null(v0_null_bytes);
   EXPECT_FALSE(decode_metadata_request(v0_null, 0));  // v0's array is not nullable
+  writer v0_all;
+  encode_metadata_request(metadata_request{}, 0, v0_all);  // null goes out as v0's "all": empty
+  EXPECT_EQ(hex(v0_all.buffer()), "00000000");
 }
 
 TEST(kafka_metadata, v0_response_bytes) {
@@ -495,7 +500,7 @@ metadata_response sample_metadata_response() {
 
 TEST(kafka_metadata, every_version_round_trips) {
   metadata_request req;
-  req.topics = std::vector<std::string>{"orders", "payments"};
+  req.topics = std::vector<metadata_request_topic>{{.name = "orders"}, {.name = "payments"}};
   req.allow_auto_topic_creation = false;
   req.include_cluster_authorized_operations = true;
   req.include_topic_authorized_operations = true;
@@ -503,7 +508,8 @@ TEST(kafka_metadata, every_version_round_trips) {
   const auto resp = sample_metadata_response();
   for (std::int16_t v = metadata_versions.min; v <= metadata_versions.max; ++v) {
     expect_round_trips(req, v, encode_metadata_request, decode_metadata_request);
-    expect_round_trips(all, v, encode_metadata_request, decode_metadata_request);
+    // v0 cannot carry null: it goes out as the empty list that means all topics there.
+    if (v > 0) expect_round_trips(all, v, encode_metadata_request, decode_metadata_request);
     expect_round_trips(resp, v, encode_metadata_response, decode_metadata_response);
   }
   writer w;
@@ -656,18 +662,20 @@ TEST(kafka_list_offsets, every_version_round_trips) {
 TEST(kafka_delete_topics, every_version_round_trips) {
   uuid id{};
   id[3] = 9;
-  const delete_topics_request req{{{"orders", uuid{}}, {"payments", id}}, 15000};
+  // v0-5 carry plain names, v6 {name, id} entries (KIP-516).
+  const delete_topics_request by_name{{"orders", "payments"}, {}, 15000};
+  const delete_topics_request req{{}, {{"orders", uuid{}}, {"payments", id}}, 15000};
   const delete_topics_response resp{
       3, {{"orders", uuid{}, error_code::none, std::nullopt},
           {"missing", id, error_code::unknown_topic_or_partition, "no such topic"}}};
   for (std::int16_t v = delete_topics_versions.min; v <= delete_topics_versions.max; ++v) {
-    expect_round_trips(req, v, encode_delete_topics_request, decode_delete_topics_request);
+    expect_round_trips(v >= 6 ? req : by_name, v, encode_delete_topics_request, decode_delete_topics_request);
     expect_round_trips(resp, v, encode_delete_topics_response, decode_delete_topics_response);
   }
-  const delete_topics_request by_id{{{std::nullopt, id}}, 1000};
+  const delete_topics_request by_id{{}, {{std::nullopt, id}}, 1000};
   expect_round_trips(by_id, 6, encode_delete_topics_request, decode_delete_topics_request);
   writer w;
-  encode_delete_topics_request(req, 4, w);  // flexible string array: no per-element tags
+  encode_delete_topics_request(by_name, 4, w);  // flexible string array: no per-element tags
   EXPECT_EQ(hex(w.buffer()), "03" "076f7264657273" "097061796d656e7473" "00003a98" "00");
 }
 

@@ -166,6 +166,13 @@ TEST_F(kafka_handlers_test, unsupported_versions_unknown_keys_and_garbage_close_
   EXPECT_EQ(got->what, handler_reply::kind::close);
 }
 
+// A Metadata request's topic list naming these topics.
+std::vector<metadata_request_topic> asking_for(std::initializer_list<std::string> names) {
+  std::vector<metadata_request_topic> out;
+  for (const auto& n : names) out.push_back({.name = n});
+  return out;
+}
+
 TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
   for (std::int16_t v : {0, 1, 5, 9}) {
     auto r = call(api_key::metadata, v, [&](writer& w) { encode_metadata_request({}, v, w); });
@@ -184,6 +191,22 @@ TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
     EXPECT_EQ(resp.topics[0].partitions[0].error, error_code::none);
     EXPECT_EQ(resp.topics[0].partitions[1].error, error_code::leader_not_available);
   }
+}
+
+// v0 has no null list and asks for all topics with an empty one; from v1 an empty list asks for
+// none and null for all (Kafka's MetadataRequest.isAllTopics).
+TEST_F(kafka_handlers_test, metadata_empty_list_means_all_topics_in_v0_only) {
+  metadata_request none;
+  none.topics.emplace();
+  for (std::int16_t v : {0, 1, 4, 9}) {
+    auto r = call(api_key::metadata, v, [&](writer& w) { encode_metadata_request(none, v, w); });
+    auto resp = decode<metadata_response>(r, api_key::metadata, v, decode_metadata_response);
+    EXPECT_EQ(resp.topics.size(), v == 0 ? 1u : 0u) << "v" << v;
+  }
+  metadata_request all;
+  auto r = call(api_key::metadata, 1, [&](writer& w) { encode_metadata_request(all, 1, w); });
+  EXPECT_EQ(decode<metadata_response>(r, api_key::metadata, 1, decode_metadata_response).topics.size(), 1u);
+  EXPECT_TRUE(ctx_.created.empty());
 }
 
 TEST_F(kafka_handlers_test, metadata_answers_only_after_catching_up_and_shows_what_it_caught_up_to) {
@@ -209,7 +232,7 @@ TEST_F(kafka_handlers_test, metadata_answers_only_after_catching_up_and_shows_wh
 
 TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it) {
   metadata_request req;
-  req.topics = std::vector<std::string>{"fresh", "bad name!"};
+  req.topics = asking_for({"fresh", "bad name!"});
   auto r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
   auto resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
   ASSERT_EQ(resp.topics.size(), 2u);
@@ -234,7 +257,7 @@ TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it)
 TEST_F(kafka_handlers_test, metadata_auto_creation_is_capped_per_request_and_per_second) {
   ctx_.defaults_.auto_create_max_per_request = 3;
   metadata_request req;
-  req.topics = std::vector<std::string>{"orders", "t0", "t1", "t1", "t2", "t3", "t4"};
+  req.topics = asking_for({"orders", "t0", "t1", "t1", "t2", "t3", "t4"});
   auto r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
   auto resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
   ASSERT_EQ(resp.topics.size(), 7u);
@@ -250,7 +273,7 @@ TEST_F(kafka_handlers_test, metadata_auto_creation_is_capped_per_request_and_per
   EXPECT_EQ(ctx_.created[2].name, "t2");
 
   // The node's per-second cap (5 here): 3 were taken, 2 remain in this second.
-  req.topics = std::vector<std::string>{"u0", "u1", "u2"};
+  req.topics = asking_for({"u0", "u1", "u2"});
   r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
   resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
   EXPECT_EQ(resp.topics[0].error, error_code::leader_not_available);
@@ -260,7 +283,7 @@ TEST_F(kafka_handlers_test, metadata_auto_creation_is_capped_per_request_and_per
 
   // A second later the retry creates it.
   ctx_.now_ms += 1000;
-  req.topics = std::vector<std::string>{"u2"};
+  req.topics = asking_for({"u2"});
   r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
   resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
   EXPECT_EQ(resp.topics[0].error, error_code::leader_not_available);
@@ -305,8 +328,7 @@ TEST_F(kafka_handlers_test, create_topics_maps_outcomes_and_refuses_duplicates) 
 
 TEST_F(kafka_handlers_test, delete_topics_by_name_and_unknown_ids) {
   delete_topics_request req;
-  req.topics.push_back({std::string("orders"), {}});
-  req.topics.push_back({std::string("missing"), {}});
+  req.topic_names = {"orders", "missing"};
   auto r = call(api_key::delete_topics, 4, [&](writer& w) { encode_delete_topics_request(req, 4, w); });
   auto resp = decode<delete_topics_response>(r, api_key::delete_topics, 4, decode_delete_topics_response);
   ASSERT_EQ(resp.responses.size(), 2u);
