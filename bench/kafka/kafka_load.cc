@@ -100,7 +100,7 @@ class kafka_conn {
 std::map<int, std::string> leaders(const options& o) {
   kafka_conn c(o.broker);
   metadata_request req;
-  req.topics = std::vector<std::string>{o.topic};
+  req.topics = std::vector<metadata_request_topic>{{.name = o.topic}};
   writer w;
   encode_metadata_request(req, 1, w);
   reader r(c.call(api_key::metadata, 1, w.take()));

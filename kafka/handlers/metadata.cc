@@ -51,7 +51,9 @@ void answer(broker_context& ctx, const metadata_request& req, const responder& o
   resp.cluster_id = ctx.cluster_id();
   resp.controller_id = kafka_id(ctx.controller_id());
 
-  if (!req.topics) {
+  // v0 cannot send null and asks for all topics with an empty list; from v1 an empty list asks
+  // for none (what Kafka's MetadataRequest.isAllTopics decides, in the broker, not the codec).
+  if (!req.topics || (version == 0 && req.topics->empty())) {
     for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));
   } else {
     const auto defaults = ctx.defaults();
@@ -61,13 +63,14 @@ void answer(broker_context& ctx, const metadata_request& req, const responder& o
     // Legal unknown names this request may create: its own cap, then the node's per-second cap.
     std::size_t wanted = 0;
     if (create) {
-      for (const auto& name : *req.topics) {
-        if (legal_topic_name(name) && !ctx.topic(name)) ++wanted;
+      for (const auto& asked : *req.topics) {
+        if (legal_topic_name(asked.name) && !ctx.topic(asked.name)) ++wanted;
       }
       wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
     }
     std::size_t allowed = wanted > 0 ? ctx.auto_create_allowance(wanted) : 0;
-    for (const auto& name : *req.topics) {
+    for (const auto& asked : *req.topics) {
+      const std::string& name = asked.name;
       if (auto t = ctx.topic(name)) {
         resp.topics.push_back(describe_topic(*t));
         continue;
