@@ -79,6 +79,7 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::broker_config> broker_configs() const override;
   void elect_preferred_leaders(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
                                elections_done done) override;
+  std::optional<kafka::quorum_info> metadata_quorum() const override;  // daemon/kafka_quorum.cc
   void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
                          std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;

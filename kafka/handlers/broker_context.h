@@ -103,6 +103,26 @@ enum class election_outcome : std::uint8_t {
   timed_out,        // not leading within the request's timeout
 };
 
+// One replica of the `__meta` Raft group as DescribeQuorum reports it (KIP-595, KIP-836, KIP-853).
+struct quorum_replica {
+  chronik::node_id id;
+  std::array<std::uint8_t, 16> directory_id{};  // the node's data-directory uuid; zero when unknown
+  std::int64_t log_end_offset = -1;     // the leader's match index for it (its own last index); -1 unknown
+  std::int64_t last_fetch_ms = -1;      // wall clock; -1 unknown
+  std::int64_t last_caught_up_ms = -1;  // wall clock; -1 unknown
+};
+
+// The `__meta` group as this node sees it: KRaft's metadata quorum (docs/kafka.md "The metadata
+// quorum"). The replicas' progress is known only where the leader runs.
+struct quorum_info {
+  chronik::node_id leader;           // no_node: none known
+  std::int32_t leader_epoch = -1;    // the Raft term
+  std::int64_t high_watermark = -1;  // the commit index
+  bool leader_here = false;
+  std::vector<quorum_replica> voters;
+  std::vector<quorum_replica> observers;  // learners
+};
+
 struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
@@ -233,6 +253,10 @@ class broker_context {
                                        elections_done done) {
     done(std::vector<election_outcome>(wanted.size(), election_outcome::not_controller));
   }
+
+  // The `__meta` Raft group for DescribeQuorum, or nullopt when this node runs none (yet).
+  // Default: none.
+  virtual std::optional<quorum_info> metadata_quorum() const { return std::nullopt; }
 
   // This node's consumer group coordinator (docs/kafka.md "Consumer groups"), or nullptr when the
   // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its

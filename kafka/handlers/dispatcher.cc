@@ -34,6 +34,7 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &describe_cluster_handler,
     &create_partitions_handler,
     &elect_leaders_handler,
+    &describe_quorum_handler,
 };
 
 const api_handler* find_handler(api_key key) {

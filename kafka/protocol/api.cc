@@ -40,6 +40,7 @@ constexpr api_info apis[] = {
     {api_key::create_partitions, "CreatePartitions", 2},
     {api_key::elect_leaders, "ElectLeaders", 2},
     {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 1},
+    {api_key::describe_quorum, "DescribeQuorum", 0},
     {api_key::describe_cluster, "DescribeCluster", 0},
 };
 

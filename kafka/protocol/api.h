@@ -45,6 +45,7 @@ enum class api_key : std::int16_t {
   create_partitions = 37,
   elect_leaders = 43,
   incremental_alter_configs = 44,
+  describe_quorum = 55,
   describe_cluster = 60,
 };
 

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import unittest
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chronik_nodes import Cluster, run_suite  # noqa: E402
@@ -173,6 +174,71 @@ class KafkaAdminLeaders(unittest.TestCase):
             self.assertEqual(codes(again), {(topic, 0): 84})
             unclean = admin.elect_leaders(1, {topic: [0]}, timeout_ms=30000, raise_errors=False)
             self.assertEqual(codes(unclean), {(topic, 0): 42})
+        finally:
+            admin.close()
+        self.ok()
+
+    # --- DescribeQuorum: kafka-python ---------------------------------------------------------------
+
+    def test_c_kafka_python_describes_the_metadata_quorum(self):
+        """`__meta` as KRaft's __cluster_metadata partition 0, through kafka-python 3.0.12's
+        describe_metadata_quorum (sent to any broker) and its DescribeQuorumRequest class sent to
+        the `__meta` leader and to a follower. Kafka's own kafka-metadata-quorum tool is not run:
+        its jars come only from Maven Central, which this test environment may not fetch from;
+        confluent-kafka 2.16.1 and kafkajs 2.2.4 have no DescribeQuorum."""
+        from kafka.admin import KafkaAdminClient
+        from kafka.protocol.admin.cluster import DescribeQuorumRequest
+
+        topic_data = DescribeQuorumRequest.TopicData
+        request = DescribeQuorumRequest(topics=[
+            topic_data(topic_name="__cluster_metadata", partitions=[topic_data.PartitionData(partition_index=0)])])
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=20000)
+
+        async def ask(node_id):
+            return await admin._manager.send(request, node_id=node_id)  # noqa: SLF001 - a chosen broker
+
+        def partition0(response):
+            self.assertEqual(response.error_code, 0)
+            (t,) = response.topics
+            self.assertEqual(t.topic_name, "__cluster_metadata")
+            (p,) = t.partitions
+            self.assertEqual(p.error_code, 0)
+            return p
+
+        try:
+            # Metadata's controller id (kafka-python 3.0.12's describe_cluster needs DescribeCluster v1).
+            from confluent_kafka.admin import AdminClient
+            controller = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=10).controller_id
+            anywhere = admin.describe_metadata_quorum()
+            p = anywhere["topics"][0]["partitions"][0]
+            self.assertIsNone(p["error"])
+            self.assertEqual(p["leader_id"], controller, "the __meta leader is the controller")
+            self.assertGreaterEqual(p["leader_epoch"], 1)
+            self.assertGreater(p["high_watermark"], 0)
+            self.assertEqual(sorted(v["replica_id"] for v in p["current_voters"]), [1, 2, 3])
+            self.assertEqual(p["observers"], [])
+            self.assertEqual(sorted(n["node_id"] for n in anywhere["nodes"]), [1, 2, 3])
+            ports = {n["node_id"]: n["listeners"][0]["port"] for n in anywhere["nodes"]}
+            self.assertEqual(ports, {n.node_id: n.kafka_port for n in self.cluster.nodes})
+
+            lead = partition0(admin._manager.run(ask, controller))  # noqa: SLF001
+            self.assertEqual(lead.leader_id, controller)
+            for v in lead.current_voters:  # the leader knows every voter's progress
+                self.assertGreater(v.log_end_offset, 0, v)
+            dirs = {str(v.replica_directory_id) for v in lead.current_voters}  # each node's data-directory uuid
+            self.assertEqual(len(dirs), 3)
+            self.assertNotIn(str(uuid.UUID(int=0)), dirs)
+            me = next(v for v in lead.current_voters if v.replica_id == controller)
+            self.assertGreaterEqual(me.log_end_offset, lead.high_watermark)
+            self.assertGreater(me.last_caught_up_timestamp, 0, "the leader is caught up now (KIP-836)")
+
+            follower = next(n.node_id for n in self.cluster.nodes if n.node_id != controller)
+            other = partition0(admin._manager.run(ask, follower))  # noqa: SLF001
+            self.assertEqual(other.leader_id, controller, "a follower names the leader")
+            self.assertEqual(other.leader_epoch, lead.leader_epoch)
+            known = {v.replica_id: v.log_end_offset for v in other.current_voters}
+            self.assertGreater(known[follower], 0, "its own log end")
+            self.assertEqual([known[i] for i in known if i != follower], [-1, -1], "others' progress: unknown")
         finally:
             admin.close()
         self.ok()
