@@ -1,6 +1,8 @@
 // DescribeCluster (key 60, KIP-700): the brokers, the controller (the `__meta` leader) and the
 // cluster id, as Metadata reports them. Admin clients use it instead of Metadata to describe the
-// cluster.
+// cluster. Every chronik node is both broker and controller, so the controllers asked for by v1's
+// endpoint type 2 (KIP-919) are the `__meta` voters' brokers; a fenced broker (v2) is one whose
+// storage failed, which chronik reports offline rather than listing it.
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/describe_cluster.h"
 
@@ -23,7 +25,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.error_message = "the cluster has not formed yet";
   }
   resp.controller_id = kafka_id(ctx.controller_id());
-  for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack});
+  if (req->endpoint_type != 1 && req->endpoint_type != 2) {
+    resp.error = error_code::unsupported_endpoint_type;
+    resp.error_message = "endpoint type " + std::to_string(req->endpoint_type) + " is neither brokers (1) nor controllers (2)";
+  } else {
+    resp.endpoint_type = req->endpoint_type;
+    for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack, false});
+  }
   // No authorizer: the operations are not computed (INT32_MIN, KIP-430), whatever was asked.
   writer w;
   encode_describe_cluster_response(resp, version, w);

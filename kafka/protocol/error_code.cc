@@ -67,6 +67,7 @@ std::string_view to_string(error_code code) {
     case error_code::invalid_record: return "INVALID_RECORD";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";
+    case error_code::unsupported_endpoint_type: return "UNSUPPORTED_ENDPOINT_TYPE";
   }
   return "UNKNOWN";
 }

@@ -72,6 +72,7 @@ enum class error_code : std::int16_t {
   invalid_record = 87,
   throttling_quota_exceeded = 89,
   unknown_topic_id = 100,
+  unsupported_endpoint_type = 115,
 };
 
 // The upper-case Kafka name ("NOT_LEADER_OR_FOLLOWER"), or "UNKNOWN" for codes not listed above.

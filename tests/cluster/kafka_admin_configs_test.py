@@ -15,26 +15,21 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster, run_suite  # noqa: E402
+from admin_suite import AdminSuite, kafka_addr  # noqa: E402
+from chronik_nodes import run_suite  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
-READY_S = 20
 TOPIC = "configs-suite-topic"
 RETENTION_TOPIC = "configs-retention-topic"
 # Kafka's ConfigSource values, as kafkajs and kafka-python report them.
 DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = 1, 4, 5
 
-
-def kafka_addr(node):
-    return f"{node.ip}:{node.kafka_port}"
 
 
 def bounded_wait(predicate, timeout_s, what, step_s=0.2):
@@ -48,31 +43,14 @@ def bounded_wait(predicate, timeout_s, what, step_s=0.2):
         time.sleep(step_s)
 
 
-class KafkaAdminConfigs(unittest.TestCase):
+class KafkaAdminConfigs(AdminSuite):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = c = Cluster(SERVER, 3)
-        for n in c.nodes:
-            n.start([m.gossip_addr for m in c.nodes if m is not n])
-
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
-        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
-        cls.failed = True
+        super().setUpClass()
         from confluent_kafka.admin import AdminClient, NewTopic
 
         admin = AdminClient({"bootstrap.servers": cls.bootstrap})
         admin.create_topics([NewTopic(TOPIC, num_partitions=2, replication_factor=3)])[TOPIC].result(timeout=30)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.cleanup(keep_logs_on_failure=cls.failed)
-
-    def ok(self):
-        type(self).failed = False
 
     def confluent(self, bootstrap=None):
         from confluent_kafka.admin import AdminClient
@@ -204,18 +182,8 @@ class KafkaAdminConfigs(unittest.TestCase):
     # --- kafkajs ------------------------------------------------------------------------------------
 
     def kafkajs(self, *args):
-        if shutil.which("node") is None or shutil.which("npm") is None:
-            self.skipTest("node/npm not installed")
-        work = os.environ.get("CHRONIK_NPM_DIR") or os.path.join(self.cluster.root, "npm")
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafkajs")
-        os.makedirs(work, exist_ok=True)
-        for name in ("package.json", "kafkajs_configs.js"):
-            shutil.copy(os.path.join(src, name), os.path.join(work, name))
-        if not os.path.isdir(os.path.join(work, "node_modules", "kafkajs")):
-            out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                                 capture_output=True, text=True, timeout=300)
-            self.assertEqual(out.returncode, 0, f"npm install kafkajs: {out.stderr}")
-        out = subprocess.run(["node", os.path.join(work, "kafkajs_configs.js"), args[0], self.bootstrap, *args[1:]],
+        script = super().kafkajs("kafkajs_configs.js")
+        out = subprocess.run(["node", script, args[0], self.bootstrap, *args[1:]],
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stderr)
         return json.loads(out.stdout)

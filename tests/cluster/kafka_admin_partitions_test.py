@@ -17,49 +17,21 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster, run_suite  # noqa: E402
+from admin_suite import AdminSuite, kafka_addr  # noqa: E402
+from chronik_nodes import run_suite  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
-READY_S = 20
 LEADERS_S = 30  # for new partition groups to elect leaders that Metadata reports
 
 
-def kafka_addr(node):
-    return f"{node.ip}:{node.kafka_port}"
 
-
-class KafkaAdminPartitions(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = c = Cluster(SERVER, 3)
-        for n in c.nodes:
-            n.start([m.gossip_addr for m in c.nodes if m is not n])
-
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
-        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
-        cls.started = cls.passed = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.cleanup(keep_logs_on_failure=cls.passed < cls.started)
-
-    def setUp(self):
-        type(self).started += 1
-
-    def ok(self):
-        type(self).passed += 1
+class KafkaAdminPartitions(AdminSuite):
 
     # --- helpers: the cluster as each broker's Metadata shows it ------------------------------------
 
@@ -215,19 +187,7 @@ class KafkaAdminPartitions(unittest.TestCase):
     # --- kafkajs ------------------------------------------------------------------------------------
 
     def kafkajs(self):
-        """Path of kafkajs_partitions.js with kafkajs installed next to it, or skip when npm is missing."""
-        if shutil.which("node") is None or shutil.which("npm") is None:
-            self.skipTest("node/npm not installed")
-        work = os.environ.get("CHRONIK_NPM_DIR") or os.path.join(self.cluster.root, "npm")
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafkajs")
-        os.makedirs(work, exist_ok=True)
-        for name in ("package.json", "kafkajs_partitions.js"):
-            shutil.copy(os.path.join(src, name), os.path.join(work, name))
-        if not os.path.isdir(os.path.join(work, "node_modules", "kafkajs")):
-            out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                                 capture_output=True, text=True, timeout=300)
-            self.assertEqual(out.returncode, 0, f"npm install kafkajs: {out.stderr}")
-        return os.path.join(work, "kafkajs_partitions.js")
+        return super().kafkajs("kafkajs_partitions.js")
 
     def node(self, *args):
         out = subprocess.run(["node", *args], capture_output=True, text=True, timeout=120)

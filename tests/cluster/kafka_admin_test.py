@@ -13,41 +13,26 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt tests/c
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster, run_suite  # noqa: E402
+from admin_suite import AdminSuite  # noqa: E402
+from chronik_nodes import run_suite  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
-READY_S = 20
 GROUP = "admin-suite-group"
 TOPIC = "admin-suite-topic"
 
 
-def kafka_addr(node):
-    return f"{node.ip}:{node.kafka_port}"
 
-
-class KafkaAdmin(unittest.TestCase):
+class KafkaAdmin(AdminSuite):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = c = Cluster(SERVER, 3)
-        for n in c.nodes:
-            n.start([m.gossip_addr for m in c.nodes if m is not n])
-
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
-        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
+        super().setUpClass()
         cls.consumer = None
-        cls.failed = True
         cls.make_stable_group()
 
     @classmethod
@@ -70,10 +55,7 @@ class KafkaAdmin(unittest.TestCase):
     def tearDownClass(cls):
         if cls.consumer is not None:
             cls.consumer.close()
-        cls.cluster.cleanup(keep_logs_on_failure=cls.failed)
-
-    def ok(self):
-        type(self).failed = False
+        super().tearDownClass()
 
     # --- confluent-kafka (librdkafka) ---------------------------------------------------------------
 
@@ -118,23 +100,27 @@ class KafkaAdmin(unittest.TestCase):
     # --- kafka-python -------------------------------------------------------------------------------
 
     def test_c_kafka_python_lists_and_describes_the_group(self):
+        # kafka-python 3.0's admin API: list_groups, describe_groups, describe_cluster.
         from kafka.admin import KafkaAdminClient
 
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
         try:
-            listed = admin.list_consumer_groups()
-            self.assertIn(GROUP, [g[0] for g in listed])
-            [d] = admin.describe_consumer_groups([GROUP])
-            self.assertEqual(d.error_code, 0)
-            self.assertEqual(d.state, "Stable")
-            self.assertEqual(d.protocol_type, "consumer")
-            self.assertEqual(d.protocol, "range")
-            self.assertEqual(len(d.members), 1)
-            self.assertEqual(d.members[0].client_id, "suite-consumer")
-            self.assertTrue(d.members[0].client_host.startswith("/127."), d.members[0].client_host)
+            listed = admin.list_groups()
+            self.assertIn(GROUP, [g["group_id"] for g in listed])
+            self.assertIn(GROUP, [g["group_id"] for g in admin.list_groups(states_filter=["Stable"])])
+            self.assertNotIn(GROUP, [g["group_id"] for g in admin.list_groups(states_filter=["Empty"])])
+            d = admin.describe_groups([GROUP])[GROUP]
+            self.assertIsNone(d["error"])
+            self.assertEqual((d["group_state"], d["protocol_type"], d["protocol_data"]), ("Stable", "consumer", "range"))
+            self.assertEqual(len(d["members"]), 1)
+            m = d["members"][0]
+            self.assertEqual(m["client_id"], "suite-consumer")
+            self.assertTrue(m["client_host"].startswith("/127."), m["client_host"])
+            self.assertTrue(m["member_assignment"])  # the leader's assignment, decoded by kafka-python
             cluster = admin.describe_cluster()
-            self.assertEqual(sorted(b["node_id"] for b in cluster["brokers"]), [1, 2, 3])
+            self.assertEqual(sorted(b["broker_id"] for b in cluster["brokers"]), [1, 2, 3])
             self.assertIn(cluster["controller_id"], [1, 2, 3])
+            self.assertTrue(cluster["cluster_id"])
         finally:
             admin.close()
         self.ok()
@@ -142,19 +128,7 @@ class KafkaAdmin(unittest.TestCase):
     # --- kafkajs ------------------------------------------------------------------------------------
 
     def kafkajs(self):
-        """Path of kafkajs_admin.js with kafkajs installed next to it, or skip when npm is missing."""
-        if shutil.which("node") is None or shutil.which("npm") is None:
-            self.skipTest("node/npm not installed")
-        work = os.environ.get("CHRONIK_NPM_DIR") or os.path.join(self.cluster.root, "npm")
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafkajs")
-        os.makedirs(work, exist_ok=True)
-        for name in ("package.json", "kafkajs_admin.js"):
-            shutil.copy(os.path.join(src, name), os.path.join(work, name))
-        if not os.path.isdir(os.path.join(work, "node_modules", "kafkajs")):
-            out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                                 capture_output=True, text=True, timeout=300)
-            self.assertEqual(out.returncode, 0, f"npm install kafkajs: {out.stderr}")
-        return os.path.join(work, "kafkajs_admin.js")
+        return super().kafkajs("kafkajs_admin.js")
 
     def test_d_kafkajs_lists_and_describes_the_group_and_the_cluster(self):
         script = self.kafkajs()

@@ -356,6 +356,19 @@ TEST_F(kafka_group_handlers_test, describe_cluster_reports_the_brokers_and_the_c
   EXPECT_EQ(cluster.brokers[1].host, "127.0.0.2");
   EXPECT_EQ(cluster.brokers[1].port, 9093);
   EXPECT_EQ(cluster.cluster_authorized_operations, std::numeric_limits<std::int32_t>::min());
+
+  // v1 asks for brokers or controllers (every node is both); anything else is refused.
+  for (const std::int8_t type : {1, 2}) {
+    auto ok = send(api_key::describe_cluster, 2, [&](writer& w) { encode_describe_cluster_request({false, type, true}, 2, w); });
+    auto answer = decode(*ok, api_key::describe_cluster, 2, decode_describe_cluster_response);
+    EXPECT_EQ(answer.error, error_code::none);
+    EXPECT_EQ(answer.endpoint_type, type);
+    EXPECT_EQ(answer.brokers.size(), 3u);
+  }
+  auto bad = send(api_key::describe_cluster, 1, [&](writer& w) { encode_describe_cluster_request({false, 3}, 1, w); });
+  auto refused = decode(*bad, api_key::describe_cluster, 1, decode_describe_cluster_response);
+  EXPECT_EQ(refused.error, error_code::unsupported_endpoint_type);
+  EXPECT_TRUE(refused.brokers.empty());
 }
 
 }  // namespace

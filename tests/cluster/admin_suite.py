@@ -1,0 +1,76 @@
+"""What the admin-client suites share (tests/cluster/kafka_admin*_test.py, kafka_epoch_test.py): a
+3-node cluster started once per suite on 127.0.0.x and ready when every node has 3 registered
+brokers and reads `__meta` linearizably; the bootstrap list; logs kept when a test failed; and
+kafkajs installed from npm next to a script of tests/clients/kafkajs/.
+
+A suite subclasses AdminSuite; run_suite (chronik_nodes) stores --server in the suite module's
+SERVER, which setUpClass reads.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+from chronik_nodes import Cluster
+
+READY_S = 20
+
+
+def kafka_addr(node):
+    return f"{node.ip}:{node.kafka_port}"
+
+
+class AdminSuite(unittest.TestCase):
+    size = 3
+
+    @classmethod
+    def setUpClass(cls):
+        server = sys.modules[cls.__module__].SERVER
+        cls.cluster = c = Cluster(server, cls.size)
+        for n in c.nodes:
+            n.start([m.gossip_addr for m in c.nodes if m is not n], extra=cls.node_args())
+        cls.wait_ready()
+        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
+        cls.started = cls.passed = 0
+
+    @classmethod
+    def node_args(cls):
+        """Extra command-line arguments of every node."""
+        return []
+
+    @classmethod
+    def wait_ready(cls):
+        """Until every running node has every broker registered and reads `__meta` linearizably."""
+        def all_ready():
+            views = [n.cluster() for n in cls.cluster.nodes if n.running()]
+            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == cls.size for v in views)
+
+        cls.cluster.wait_for(all_ready, READY_S, f"{cls.size} registered brokers on every running node")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.cleanup(keep_logs_on_failure=cls.passed < cls.started)
+
+    def setUp(self):
+        type(self).started += 1
+
+    def ok(self):
+        """Called as a test's last line: the suite's logs are deleted only if every test got here."""
+        type(self).passed += 1
+
+    def kafkajs(self, script):
+        """Path of tests/clients/kafkajs/`script` with kafkajs installed next to it ($CHRONIK_NPM_DIR,
+        one per suite so parallel suites never share an npm install), or skip when npm is missing."""
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            self.skipTest("node/npm not installed")
+        work = os.environ.get("CHRONIK_NPM_DIR") or os.path.join(self.cluster.root, "npm")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafkajs")
+        os.makedirs(work, exist_ok=True)
+        for name in ("package.json", script):
+            shutil.copy(os.path.join(src, name), os.path.join(work, name))
+        if not os.path.isdir(os.path.join(work, "node_modules", "kafkajs")):
+            out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
+                                 capture_output=True, text=True, timeout=300)
+            self.assertEqual(out.returncode, 0, f"npm install kafkajs: {out.stderr}")
+        return os.path.join(work, script)
