@@ -80,6 +80,7 @@ class kafka_service : public kafka::broker_context {
   void elect_preferred_leaders(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
                                elections_done done) override;
   std::optional<kafka::quorum_info> metadata_quorum() const override;  // daemon/kafka_quorum.cc
+  std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
   void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
                          std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;

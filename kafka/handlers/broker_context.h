@@ -123,6 +123,21 @@ struct quorum_info {
   std::vector<quorum_replica> observers;  // learners
 };
 
+// This node's data directory for DescribeLogDirs (KIP-113, KIP-827): one log dir holds every
+// partition replica here.
+struct log_dir_info {
+  struct replica {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t size_bytes = 0;  // the record batches the replica's log holds (its index's count)
+  };
+  std::string path;
+  bool failed = false;            // the WAL failed here (docs/storage.md "Disk faults")
+  std::int64_t total_bytes = -1;  // of the file system holding it (statvfs); -1 unknown
+  std::int64_t usable_bytes = -1;
+  std::vector<replica> replicas;
+};
+
 struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
@@ -253,6 +268,10 @@ class broker_context {
                                        elections_done done) {
     done(std::vector<election_outcome>(wanted.size(), election_outcome::not_controller));
   }
+
+  // This node's log directory and its partition replicas (DescribeLogDirs), or nullopt when it
+  // has none to describe. Default: none.
+  virtual std::optional<log_dir_info> log_dir() { return std::nullopt; }
 
   // The `__meta` Raft group for DescribeQuorum, or nullopt when this node runs none (yet).
   // Default: none.

@@ -35,6 +35,7 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &create_partitions_handler,
     &elect_leaders_handler,
     &describe_quorum_handler,
+    &describe_log_dirs_handler,
 };
 
 const api_handler* find_handler(api_key key) {

@@ -65,6 +65,7 @@ extern const api_handler delete_records_handler;
 extern const api_handler describe_configs_handler;
 extern const api_handler elect_leaders_handler;
 extern const api_handler describe_quorum_handler;
+extern const api_handler describe_log_dirs_handler;
 extern const api_handler alter_configs_handler;
 extern const api_handler incremental_alter_configs_handler;
 extern const api_handler offset_commit_handler;

@@ -37,6 +37,7 @@ constexpr api_info apis[] = {
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 4},
     {api_key::describe_configs, "DescribeConfigs", 4},
     {api_key::alter_configs, "AlterConfigs", 2},
+    {api_key::describe_log_dirs, "DescribeLogDirs", 2},
     {api_key::create_partitions, "CreatePartitions", 2},
     {api_key::elect_leaders, "ElectLeaders", 2},
     {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 1},

@@ -1,24 +1,26 @@
-"""Preferred-leader elections (ElectLeaders), and later DescribeQuorum and DescribeLogDirs, from
-stock admin clients against a real 3-node chronik cluster on 127.0.0.x (issue 15; docs/kafka.md
+"""Preferred-leader elections (ElectLeaders), DescribeQuorum and DescribeLogDirs from stock admin
+clients against a real 3-node chronik cluster on 127.0.0.x (issue 15; docs/kafka.md
 "Preferred leaders"): confluent-kafka 2.16.1 (librdkafka) and kafka-python 3.0.12 from PyPI.
 
 kafkajs 2.2.4 has none of these APIs (its admin client sends no ElectLeaders, DescribeQuorum or
 DescribeLogDirs), so it has no part here.
 
-For each client a topic (1 partition on all 3 brokers) first gets a leader other than its
-preferred replica (the first of its replicas): the preferred replica is killed, another replica
-leads, and it is started again and waited for until it is back in sync. The
-client's election then moves leadership back (NONE), Metadata from every broker names the preferred
-replica as leader, a second election is ELECTION_NOT_NEEDED, an unclean election is INVALID_REQUEST
-and an unknown partition UNKNOWN_TOPIC_OR_PARTITION. The requests go where the clients send them:
-to the controller (the `__meta` leader), which need not lead the partition.
+ElectLeaders (tests a, b): for each client a topic (1 partition on all 3 brokers) first gets a
+leader other than its preferred replica (the first of its replicas): the preferred replica is
+killed, another replica leads, and it is started again and waited for until it is back in sync.
+The client's election then moves leadership back (NONE), Metadata from every broker names the
+preferred replica as leader, a second election is ELECTION_NOT_NEEDED, an unclean election is
+INVALID_REQUEST and an unknown partition UNKNOWN_TOPIC_OR_PARTITION. The requests go where the
+clients send them: to the controller (the `__meta` leader), which need not lead the partition.
+
+DescribeQuorum (test c, docs/kafka.md "The metadata quorum") and DescribeLogDirs (test d,
+"Log directories") are kafka-python's only: confluent-kafka 2.16.1 has neither.
 
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
          tests/cluster/kafka_admin_leaders_test.py --server build/daemon/chronik-server
 """
 import os
 import sys
-import time
 import unittest
 import uuid
 
@@ -239,6 +241,55 @@ class KafkaAdminLeaders(unittest.TestCase):
             known = {v.replica_id: v.log_end_offset for v in other.current_voters}
             self.assertGreater(known[follower], 0, "its own log end")
             self.assertEqual([known[i] for i in known if i != follower], [-1, -1], "others' progress: unknown")
+        finally:
+            admin.close()
+        self.ok()
+
+    # --- DescribeLogDirs: kafka-python -------------------------------------------------------------
+
+    def test_d_kafka_python_describes_log_dirs(self):
+        """Each broker's data directory as its one log dir, with the replica's size from its log
+        (kafka-python 3.0.12 asks every broker; confluent-kafka 2.16.1 and kafkajs 2.2.4 have no
+        DescribeLogDirs)."""
+        from confluent_kafka import Producer
+        from kafka.admin import KafkaAdminClient
+
+        topic = "log-dirs"
+        self.create_topic(topic)
+        producer = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 0})
+        for i in range(20):
+            producer.produce(topic, value=b"x" * 100, partition=0)
+        self.assertEqual(producer.flush(30), 0)
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=20000)
+        dirs = {n.node_id: os.path.abspath(n.data_dir) for n in self.cluster.nodes}
+        seen = {}
+
+        def sizes():
+            for answer in admin.describe_log_dirs({topic: [0]}):
+                (d,) = answer["log_dirs"]
+                seen[answer["broker"]] = d
+            return {b: [p["partition_size"] for t in d["topics"] for p in t["partitions"]] for b, d in seen.items()}
+
+        try:
+            # Every replica applies the same 20 batches; a follower may be a moment behind.
+            self.cluster.wait_for(lambda: len(set(map(tuple, sizes().values()))) == 1 and len(seen) == 3,
+                                  SETTLE_S, "equal sizes of log-dirs-0 on the three brokers")
+            for broker, d in seen.items():
+                self.assertEqual(d["error_code"], 0)
+                self.assertEqual(d["log_dir"], dirs[broker])
+                (t,) = d["topics"]
+                self.assertEqual(t["name"], topic)
+                (p,) = t["partitions"]
+                self.assertEqual(p["partition_index"], 0)
+                self.assertGreaterEqual(p["partition_size"], 20 * 100, "at least the values' bytes")
+                self.assertEqual(p["offset_lag"], 0)
+                self.assertFalse(p["is_future_key"])
+                self.assertGreater(d["usable_bytes"], 0, "v4: statvfs of the data directory")
+                self.assertGreaterEqual(d["total_bytes"], d["usable_bytes"])
+            everything = admin.describe_log_dirs()  # every topic: the election topics are there too
+            names = {t["name"] for a in everything for d in a["log_dirs"] for t in d["topics"]}
+            self.assertTrue({"log-dirs", "elect-confluent", "elect-kafka-python"} <= names, names)
         finally:
             admin.close()
         self.ok()
