@@ -2,9 +2,10 @@
 """Captures the Kafka seed corpora of the fuzz targets from real client traffic.
 
 Starts a one-node chronik on 127.0.0.1 (free ports) behind a small recording TCP proxy, drives
-kcat, kafka-python and confluent-kafka (librdkafka) through the proxy (metadata, create and
-delete topics, describe configs, produce with every codec, fetch, list offsets by time, consumer
-groups), and writes:
+kcat, kafka-python and confluent-kafka (librdkafka), and kafkajs from npm when node is installed,
+through the proxy (metadata, create and delete topics, configs, partitions, produce with every codec,
+fetch, list offsets by time, consumer groups, admin group and cluster calls, deleting records), and
+writes:
   corpus/kafka_request/seed-<api>-v<version>-<hash>   one request frame (size prefix stripped)
   corpus/record_batch/seed-<codec>-<hash>             0x01 + the records blob of one produced partition
 The proxy rewrites the broker port in responses (Metadata, FindCoordinator) to its own, so every
@@ -29,7 +30,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 API_NAMES = {0: "produce", 1: "fetch", 2: "list_offsets", 3: "metadata", 8: "offset_commit", 9: "offset_fetch",
              10: "find_coordinator", 11: "join_group", 12: "heartbeat", 13: "leave_group", 14: "sync_group",
-             18: "api_versions", 19: "create_topics", 20: "delete_topics", 32: "describe_configs"}
+             15: "describe_groups", 16: "list_groups", 18: "api_versions", 19: "create_topics", 20: "delete_topics",
+             21: "delete_records", 23: "offset_for_leader_epoch", 32: "describe_configs", 33: "alter_configs",
+             35: "describe_log_dirs", 37: "create_partitions", 43: "elect_leaders", 44: "incremental_alter_configs",
+             55: "describe_quorum", 60: "describe_cluster"}
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 MAX_PER_VERSION = 3          # distinct frames kept per (api, version)
 MAX_FRAME_BYTES = 64 * 1024  # larger frames are not useful seeds
@@ -193,6 +197,24 @@ def drive_confluent(bootstrap, topic):
         f.result(timeout=15)
 
 
+def drive_kafkajs(bootstrap, topic, work):
+    """kafkajs 2.2.4 from npm (tests/clients/kafkajs/package.json) into `work`; skipped without node."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        print("kafkajs: node/npm not installed, skipped")
+        return
+    src = os.path.join(HERE, "..", "clients", "kafkajs")
+    npm = os.path.join(work, "npm")
+    os.makedirs(npm, exist_ok=True)
+    for name in ("package.json", "kafkajs_capture.js"):
+        shutil.copy(os.path.join(src, name), os.path.join(npm, name))
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=npm, check=True,
+                   timeout=300)
+    out = subprocess.run(["node", os.path.join(npm, "kafkajs_capture.js"), bootstrap, topic], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0:
+        print(f"kafkajs: {out.stderr.strip()}")
+
+
 class Parser:
     """Just enough of the Kafka request encoding to find the records blobs in a Produce request."""
 
@@ -267,9 +289,20 @@ def write_corpus(frames):
     batch_dir = os.path.join(HERE, "corpus", "record_batch")
     for d in (kafka_dir, batch_dir):
         os.makedirs(d, exist_ok=True)
-        for f in os.listdir(d):
-            if f.startswith("seed-"):
-                os.remove(os.path.join(d, f))
+    # Captured record batches are replaced; captured requests only for the (api, version) pairs
+    # this capture saw, so seeds from clients it does not run (and seed-gen-*, written by
+    # fuzz_corpus_generator) stay.
+    for f in os.listdir(batch_dir):
+        if f.startswith("seed-"):
+            os.remove(os.path.join(batch_dir, f))
+    seen = {struct.unpack(">hh", frame[:4]) for frame in frames if len(frame) >= 4}
+    for f in os.listdir(kafka_dir):
+        parts = f.rsplit("-", 2)
+        if f.startswith("seed-gen-") or len(parts) != 3 or not parts[1].startswith("v"):
+            continue
+        api = next((k for k, n in API_NAMES.items() if parts[0] == f"seed-{n}"), None)
+        if api is not None and parts[1][1:].isdigit() and (api, int(parts[1][1:])) in seen:
+            os.remove(os.path.join(kafka_dir, f))
     kept = collections.defaultdict(list)
     for frame in frames:
         key, version = struct.unpack(">hh", frame[:4])
@@ -312,6 +345,7 @@ def main():
         drive_kcat(bootstrap, "capture")
         drive_kafka_python(bootstrap, "capture")
         drive_confluent(bootstrap, "capture")
+        drive_kafkajs(bootstrap, "capture", work)
         with proxy.lock:
             frames = list(proxy.frames)
         write_corpus(frames)
