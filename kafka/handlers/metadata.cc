@@ -9,7 +9,13 @@
 // treat it as retriable (producers wait for metadata and ask again, consumers keep polling), so
 // the topic is created by a later request once the window has room. THROTTLING_QUOTA_EXCEEDED
 // (KIP-599) is not an answer old Metadata versions may give.
+//
+// From v10 every topic in the answer carries its id (KIP-516), the topic_info::id `__meta` gave it
+// at creation, and a client may ask for topics by id. Kafka's own broker accepts ids only from v12
+// (its MetadataRequest builder never puts them in v10-11); we look them up in any version that
+// carries them.
 #include <algorithm>
+#include <map>
 
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_errors.h"
@@ -30,6 +36,7 @@ bool legal_topic_name(const std::string& name) {
 metadata_topic describe_topic(const topic_info& t) {
   metadata_topic out;
   out.name = t.name;
+  out.topic_id = t.id;
   for (const auto& p : t.partitions) {
     metadata_partition mp;
     mp.partition_index = p.partition;
@@ -44,54 +51,82 @@ metadata_topic describe_topic(const topic_info& t) {
   return out;
 }
 
+bool by_id(const metadata_request_topic& asked) { return asked.topic_id != uuid{}; }
+
+// The topics asked for by id (v10+, KIP-516), by their id. Built only when some are.
+std::map<uuid, topic_info> topics_by_id(broker_context& ctx, const std::vector<metadata_request_topic>& asked) {
+  std::map<uuid, topic_info> out;
+  if (std::ranges::none_of(asked, by_id)) return out;
+  for (auto& t : ctx.topics()) out.emplace(t.id, std::move(t));
+  return out;
+}
+
+// The topics a request names, in its order. A topic asked for by id is never created: an id only
+// names a topic that existed; an unknown one is answered UNKNOWN_TOPIC_ID with a null name (v12;
+// written empty before), as Kafka does. A topic asked for by name is created when both sides
+// allow it, within the caps.
+void describe_asked(broker_context& ctx, const metadata_request& req, metadata_response& resp) {
+  const auto defaults = ctx.defaults();
+  // v0-v3 requests have no flag and Kafka treats them as allowing creation.
+  const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
+  const auto known_ids = topics_by_id(ctx, *req.topics);
+  std::vector<topic_request> to_create;
+  // Legal unknown names this request may create: its own cap, then the node's per-second cap.
+  std::size_t wanted = 0;
+  if (create) {
+    for (const auto& asked : *req.topics) {
+      const std::string name = asked.name.value_or("");
+      if (!by_id(asked) && legal_topic_name(name) && !ctx.topic(name)) ++wanted;
+    }
+    wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
+  }
+  std::size_t allowed = wanted > 0 ? ctx.auto_create_allowance(wanted) : 0;
+  for (const auto& asked : *req.topics) {
+    if (by_id(asked)) {
+      auto it = known_ids.find(asked.topic_id);
+      if (it != known_ids.end()) {
+        resp.topics.push_back(describe_topic(it->second));
+      } else {
+        resp.topics.push_back({.error = error_code::unknown_topic_id, .topic_id = asked.topic_id});
+      }
+      continue;
+    }
+    const std::string name = asked.name.value_or("");
+    if (auto t = ctx.topic(name)) {
+      resp.topics.push_back(describe_topic(*t));
+      continue;
+    }
+    metadata_topic missing;
+    missing.name = asked.name;
+    if (!legal_topic_name(name)) {
+      missing.error = error_code::invalid_topic_exception;
+    } else if (create && std::ranges::any_of(to_create, [&](const topic_request& t) { return t.name == name; })) {
+      missing.error = error_code::leader_not_available;  // named twice: created once
+    } else if (create && allowed > 0) {
+      --allowed;
+      missing.error = error_code::leader_not_available;
+      to_create.push_back({name, -1, -1, {}, {}});
+    } else {
+      missing.error = error_code::unknown_topic_or_partition;
+    }
+    resp.topics.push_back(std::move(missing));
+  }
+  // Fire and forget: the client's next Metadata request sees the outcome.
+  if (!to_create.empty()) ctx.create_topics(std::move(to_create), false, std::chrono::milliseconds(0), [](auto) {});
+}
+
 void answer(broker_context& ctx, const metadata_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
   metadata_response resp;
   for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack});
   resp.cluster_id = ctx.cluster_id();
   resp.controller_id = kafka_id(ctx.controller_id());
-
   // v0 cannot send null and asks for all topics with an empty list; from v1 an empty list asks
   // for none (what Kafka's MetadataRequest.isAllTopics decides, in the broker, not the codec).
   if (!req.topics || (version == 0 && req.topics->empty())) {
     for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));
   } else {
-    const auto defaults = ctx.defaults();
-    // v0-v3 requests have no flag and Kafka treats them as allowing creation.
-    const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
-    std::vector<topic_request> to_create;
-    // Legal unknown names this request may create: its own cap, then the node's per-second cap.
-    std::size_t wanted = 0;
-    if (create) {
-      for (const auto& asked : *req.topics) {
-        if (legal_topic_name(asked.name) && !ctx.topic(asked.name)) ++wanted;
-      }
-      wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
-    }
-    std::size_t allowed = wanted > 0 ? ctx.auto_create_allowance(wanted) : 0;
-    for (const auto& asked : *req.topics) {
-      const std::string& name = asked.name;
-      if (auto t = ctx.topic(name)) {
-        resp.topics.push_back(describe_topic(*t));
-        continue;
-      }
-      metadata_topic missing;
-      missing.name = name;
-      if (!legal_topic_name(name)) {
-        missing.error = error_code::invalid_topic_exception;
-      } else if (create && std::ranges::any_of(to_create, [&](const topic_request& t) { return t.name == name; })) {
-        missing.error = error_code::leader_not_available;  // named twice: created once
-      } else if (create && allowed > 0) {
-        --allowed;
-        missing.error = error_code::leader_not_available;
-        to_create.push_back({name, -1, -1, {}, {}});
-      } else {
-        missing.error = error_code::unknown_topic_or_partition;
-      }
-      resp.topics.push_back(std::move(missing));
-    }
-    // Fire and forget: the client's next Metadata request sees the outcome.
-    if (!to_create.empty()) ctx.create_topics(std::move(to_create), false, std::chrono::milliseconds(0), [](auto) {});
+    describe_asked(ctx, req, resp);
   }
   writer w;
   encode_metadata_response(resp, version, w);
@@ -111,6 +146,6 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
 
 }  // namespace
 
-const api_handler metadata_handler{api_key::metadata, {0, 9}, handle};
+const api_handler metadata_handler{api_key::metadata, {0, 12}, handle};
 
 }  // namespace chronik::kafka

@@ -12,7 +12,9 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt tests/c
 (the clients come from PyPI into VENV; kafkajs from npm into $CHRONIK_NPM_DIR.)
 """
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +28,17 @@ SEED = 0  # run_suite prints it; this suite makes no random choices
 GROUP = "admin-suite-group"
 TOPIC = "admin-suite-topic"
 
+
+
+class LineLogger(logging.Logger):
+    """A logger for librdkafka's debug lines (confluent-kafka's `logger` setting) that keeps them."""
+
+    def __init__(self, lines):
+        super().__init__("librdkafka", logging.DEBUG)
+        self.lines = lines
+
+    def handle(self, record):
+        self.lines.append(record.getMessage())
 
 
 class KafkaAdmin(AdminSuite):
@@ -95,6 +108,29 @@ class KafkaAdmin(AdminSuite):
         ports = {n.id: n.port for n in d.nodes}
         for n in self.cluster.nodes:
             self.assertEqual(ports[n.node_id], n.kafka_port)
+        self.ok()
+
+    def test_e_confluent_describes_topics_with_ids_over_metadata_v12(self):
+        # librdkafka 2.16 sends Metadata v12 once ApiVersions offers it (KIP-516 topic ids); its
+        # protocol debug log names the version of every request it sends.
+        from confluent_kafka import TopicCollection
+        from confluent_kafka.admin import AdminClient
+
+        ids = set()
+        for n in self.cluster.nodes:
+            sent = []
+            admin = AdminClient({"bootstrap.servers": f"{n.ip}:{n.kafka_port}", "debug": "protocol",
+                                 "logger": LineLogger(sent)})
+            d = admin.describe_topics(TopicCollection([TOPIC]), request_timeout=15)[TOPIC].result()
+            admin.poll(0.5)  # serves the queued log lines
+            self.assertEqual(d.name, TOPIC)
+            self.assertEqual(len(d.partitions), 3)
+            self.assertIsNotNone(d.topic_id)
+            self.assertNotEqual(str(d.topic_id), "AAAAAAAAAAAAAAAAAAAAAA")  # the zero uuid
+            ids.add(str(d.topic_id))
+            versions = {int(v) for v in re.findall(r"Sent MetadataRequest \(v(\d+)", "\n".join(sent))}
+            self.assertIn(12, versions, sent[-20:])
+        self.assertEqual(len(ids), 1, ids)  # every broker knows the topic by the same id (`__meta`)
         self.ok()
 
     # --- kafka-python -------------------------------------------------------------------------------

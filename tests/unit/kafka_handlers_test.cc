@@ -174,7 +174,8 @@ std::vector<metadata_request_topic> asking_for(std::initializer_list<std::string
 }
 
 TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
-  for (std::int16_t v : {0, 1, 5, 9}) {
+  ctx_.topics_["orders"].id = {7, 7};
+  for (std::int16_t v : {0, 1, 5, 9, 10, 11, 12}) {
     auto r = call(api_key::metadata, v, [&](writer& w) { encode_metadata_request({}, v, w); });
     auto resp = decode<metadata_response>(r, api_key::metadata, v, decode_metadata_response);
     ASSERT_EQ(resp.brokers.size(), 2u);
@@ -186,6 +187,7 @@ TEST_F(kafka_handlers_test, metadata_lists_brokers_controller_and_partitions) {
       EXPECT_EQ(resp.cluster_id, "c0ffee");
     }
     ASSERT_EQ(resp.topics.size(), 1u);
+    EXPECT_EQ(resp.topics[0].topic_id, (v >= 10 ? uuid{7, 7} : uuid{})) << "v" << v;
     ASSERT_EQ(resp.topics[0].partitions.size(), 2u);
     EXPECT_EQ(resp.topics[0].partitions[0].leader_id, 2);
     EXPECT_EQ(resp.topics[0].partitions[0].error, error_code::none);
@@ -206,6 +208,34 @@ TEST_F(kafka_handlers_test, metadata_empty_list_means_all_topics_in_v0_only) {
   metadata_request all;
   auto r = call(api_key::metadata, 1, [&](writer& w) { encode_metadata_request(all, 1, w); });
   EXPECT_EQ(decode<metadata_response>(r, api_key::metadata, 1, decode_metadata_response).topics.size(), 1u);
+  EXPECT_TRUE(ctx_.created.empty());
+}
+
+// KIP-516: from v10 a topic may be asked for by id. A known id is answered with the topic and its
+// name, an unknown one with UNKNOWN_TOPIC_ID and a null name (v12; empty before), and an id never
+// auto-creates anything.
+TEST_F(kafka_handlers_test, metadata_answers_topics_asked_for_by_id) {
+  const uuid orders_id{1, 2, 3};
+  const uuid unknown_id{9, 9, 9};
+  ctx_.topics_["orders"].id = orders_id;
+  metadata_request req;
+  req.topics = std::vector<metadata_request_topic>{
+      {.topic_id = unknown_id}, {.topic_id = orders_id}, {.name = "orders"}};
+  for (std::int16_t v : {10, 12}) {
+    auto r = call(api_key::metadata, v, [&](writer& w) { encode_metadata_request(req, v, w); });
+    auto resp = decode<metadata_response>(r, api_key::metadata, v, decode_metadata_response);
+    ASSERT_EQ(resp.topics.size(), 3u);
+    EXPECT_EQ(resp.topics[0].error, error_code::unknown_topic_id);
+    EXPECT_EQ(resp.topics[0].topic_id, unknown_id);
+    EXPECT_EQ(resp.topics[0].name, v >= 12 ? std::nullopt : std::optional<std::string>(""));
+    EXPECT_TRUE(resp.topics[0].partitions.empty());
+    for (std::size_t i : {1u, 2u}) {
+      EXPECT_EQ(resp.topics[i].error, error_code::none);
+      EXPECT_EQ(resp.topics[i].name, "orders");
+      EXPECT_EQ(resp.topics[i].topic_id, orders_id);
+      EXPECT_EQ(resp.topics[i].partitions.size(), 2u);
+    }
+  }
   EXPECT_TRUE(ctx_.created.empty());
 }
 
