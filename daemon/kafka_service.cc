@@ -70,7 +70,14 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
         c.member_id_seed = random_();
         return c;
       }()),
-      elections_(meta, cfg.node_id, log_),
+      elections_({[&meta]() -> const metadata::meta_state& { return meta.state(); },
+                  [&meta](std::string command) { return meta.propose(std::move(command)); },
+                  [] {
+                    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+                  }},
+                 cfg.node_id, log_),
       partition_tick_(meta.timing().tick),
       expiry_(expiry_interval) {
   meta_.on_applied([this](std::string_view command, const auto& r) {

@@ -14,15 +14,11 @@ using kafka::election_outcome;
 // Partitions waiting at once over all requests; beyond it a request's partitions time out at once.
 constexpr std::size_t max_waiting = 100'000;
 
-std::int64_t wall_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
-leader_elections::leader_elections(meta_service& meta, chronik::node_id self, std::shared_ptr<spdlog::logger> log)
-    : meta_(meta), self_(self), log_(std::move(log)), random_(std::random_device{}()) {}
+leader_elections::leader_elections(leader_elections_meta meta, chronik::node_id self,
+                                   std::shared_ptr<spdlog::logger> log)
+    : meta_(std::move(meta)), self_(self), log_(std::move(log)), random_(std::random_device{}()) {}
 
 void leader_elections::request(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
                                kafka::broker_context::elections_done done, clock::time_point now) {
@@ -37,7 +33,7 @@ void leader_elections::request(std::vector<kafka::election_request> wanted, std:
   // One record per topic, naming the topic by id so that a namesake created meanwhile is untouched.
   std::map<std::string, std::vector<std::size_t>> by_topic;
   for (std::size_t i = 0; i < wanted.size(); ++i) by_topic[wanted[i].topic].push_back(i);
-  const std::int64_t expires = wall_now_ms() + timeout.count();
+  const std::int64_t expires = meta_.wall_now_ms() + timeout.count();
   for (const auto& [name, slots] : by_topic) {
     const auto* t = meta_.state().topic(name);
     if (t == nullptr || waiting_.size() + slots.size() > max_waiting) {
@@ -60,7 +56,7 @@ void leader_elections::on_applied(std::string_view command,
                                   const std::expected<metadata::apply_result, metadata::meta_errc>& r,
                                   kafka::partition_manager* partitions, consensus::raft_host* host) {
   if (r && r->kind == metadata::command_kind::elect_leaders && partitions != nullptr && host != nullptr &&
-      wall_now_ms() <= r->elect_expires_at_ms) {
+      meta_.wall_now_ms() <= r->elect_expires_at_ms) {
     for (const auto& ref : r->elect) transfer(ref, *partitions, *host);
   }
   for (auto it = waiting_.begin(); it != waiting_.end();) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,17 +23,26 @@
 
 #include <spdlog/logger.h>
 
-#include "daemon/meta_service.h"
 #include "kafka/handlers/broker_context.h"
 #include "kafka/partition/partition_manager.h"
 
 namespace chronik::daemon {
 
+// What the elections need of the node's `__meta` service (daemon/meta_service.h), as functions so
+// that tests can drive a meta_state by hand.
+struct leader_elections_meta {
+  std::function<const metadata::meta_state&()> state;
+  // Proposes command bytes from this node (a follower forwards them); the error is a log line.
+  std::function<std::expected<void, std::string>(std::string)> propose;
+  // Wall-clock milliseconds since the epoch: the records' expiry.
+  std::function<std::int64_t()> wall_now_ms;
+};
+
 class leader_elections {
  public:
   using clock = std::chrono::steady_clock;
 
-  leader_elections(meta_service& meta, chronik::node_id self, std::shared_ptr<spdlog::logger> log);
+  leader_elections(leader_elections_meta meta, chronik::node_id self, std::shared_ptr<spdlog::logger> log);
 
   // The broker context's elect_preferred_leaders: answers through `done` once every partition is
   // settled (from on_applied or tick).
@@ -68,7 +78,7 @@ class leader_elections {
   // Settles the waiting partitions whose preferred replica leads in `__meta` (or that are gone).
   void settle_led();
 
-  meta_service& meta_;
+  leader_elections_meta meta_;
   chronik::node_id self_;
   std::shared_ptr<spdlog::logger> log_;
   std::mt19937_64 random_;  // nonces: seeded from std::random_device
