@@ -1,8 +1,11 @@
-// ListOffsets (key 2), versions 1-6: the log start offset (timestamp -2), the high watermark
-// (-1), or the first record whose timestamp is at or after the one asked for (looked up inside
-// its batch) with that record's timestamp, from the partition's leader replica. v0's multi-offset form is legacy and not served; v7's max-timestamp
-// query (-3) needs per-record timestamps the index does not keep. There are no transactions, so
-// both isolation levels see the high watermark.
+// ListOffsets (key 2), versions 1-8: the log start offset (timestamp -2), the high watermark
+// (-1), the first record carrying the log's largest timestamp (-3, v7+, KIP-734), or the first
+// record whose timestamp is at or after the one asked for, each looked up inside its batch and
+// answered with that record's timestamp, from the partition's leader replica. v8's -4 (KIP-405)
+// asks for the start of the log kept locally; with no tiered storage that is the log start.
+// Like Kafka, the special timestamps are not checked against the version: a client only sends
+// them in the versions that define them. v0's multi-offset form is legacy and not served. There
+// are no transactions, so both isolation levels see the high watermark.
 #include <memory>
 
 #include "kafka/handlers/handler.h"
@@ -53,6 +56,6 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
 
 }  // namespace
 
-const api_handler list_offsets_handler{api_key::list_offsets, {1, 6}, handle};
+const api_handler list_offsets_handler{api_key::list_offsets, {1, 8}, handle};
 
 }  // namespace chronik::kafka

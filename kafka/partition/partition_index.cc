@@ -61,6 +61,16 @@ std::optional<indexed_entry> partition_index::entry_for_timestamp(std::int64_t t
   return std::nullopt;
 }
 
+std::optional<indexed_entry> partition_index::entry_with_max_timestamp() const {
+  // A scan like entry_for_timestamp's; a tie goes to the earlier entry, as Kafka's segments keep
+  // the first batch reaching their largest timestamp.
+  const indexed_entry* best = nullptr;
+  for (const auto& e : entries_)
+    if (e.max_timestamp >= 0 && (best == nullptr || e.max_timestamp > best->max_timestamp)) best = &e;
+  if (best == nullptr) return std::nullopt;
+  return *best;
+}
+
 std::optional<log_cut> partition_index::retention_point(std::int64_t now_ms, std::int64_t retention_ms,
                                                           std::int64_t retention_bytes) const {
   if (entries_.size() < 2) return std::nullopt;

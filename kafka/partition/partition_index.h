@@ -71,6 +71,9 @@ class partition_index {
   // nullopt when none is. The first record reaching it lies in this entry (the caller looks
   // inside, kafka/protocol/batch_records.h, and raises the answer to the log start).
   std::optional<indexed_entry> entry_for_timestamp(std::int64_t timestamp_ms) const;
+  // ListOffsets by max timestamp (KIP-734): the first entry holding the largest max timestamp of
+  // the log, or nullopt when no entry has a known one. The record carrying it lies in this entry.
+  std::optional<indexed_entry> entry_with_max_timestamp() const;
 
   // Retention (Kafka's retention.ms and retention.bytes; < 0 disables each): the last Raft index
   // that may be dropped so that no entry whose max timestamp is older than now - retention_ms

@@ -11,6 +11,7 @@
 #include "base/assert.h"
 #include "kafka/protocol/batch_records.h"
 #include "kafka/protocol/batch_validation.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/record_batch.h"
 
 namespace chronik::kafka {
@@ -460,8 +461,18 @@ bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, 
 std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
   if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
-  if (timestamp_ms == -2) return offset_answer{index_.log_start_offset(), -1};
-  if (timestamp_ms == -1) return offset_answer{index_.high_watermark(), -1};
+  // Without tiered storage the whole log is local: its local start is its start (KIP-405).
+  if (timestamp_ms == list_offsets_earliest || timestamp_ms == list_offsets_earliest_local) {
+    return offset_answer{index_.log_start_offset(), -1};
+  }
+  if (timestamp_ms == list_offsets_latest) return offset_answer{index_.high_watermark(), -1};
+  if (timestamp_ms == list_offsets_max_timestamp) {
+    // KIP-734: the first record carrying the log's largest timestamp, and that timestamp; none
+    // in an empty log (or one whose timestamps are all unknown).
+    const auto e = index_.entry_with_max_timestamp();
+    if (!e) return offset_answer{-1, -1};
+    return first_record_at_or_after(*e, e->max_timestamp);
+  }
   const auto e = index_.entry_for_timestamp(timestamp_ms);
   if (!e) return offset_answer{-1, -1};
   return first_record_at_or_after(*e, timestamp_ms);

@@ -176,8 +176,9 @@ class partition_replica {
   // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
   // records when offset is the high watermark.
   std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes) const;
-  // -2: the log start; -1: the high watermark; else the first record with a timestamp at or after
-  // `timestamp_ms` and that record's timestamp (offset -1 when none).
+  // -2 and -4: the log start; -1: the high watermark; -3: the first record with the log's largest
+  // timestamp; else the first record with a timestamp at or after `timestamp_ms`; with that
+  // record's timestamp (offset -1 when none). The names are in kafka/protocol/field_values.h.
   std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
   // DeleteRecords (KIP-107; docs/kafka.md "Deleting records"): moves the log start offset up to
   // `offset` (-1: the high watermark) on every replica, through a control entry in the

@@ -13,6 +13,7 @@ namespace chronik::kafka {
 inline constexpr std::int64_t list_offsets_latest = -1;         // the high watermark
 inline constexpr std::int64_t list_offsets_earliest = -2;       // the log start offset
 inline constexpr std::int64_t list_offsets_max_timestamp = -3;  // v7+ (KIP-734)
+inline constexpr std::int64_t list_offsets_earliest_local = -4;  // v8+ (KIP-405): the local log start
 
 // FindCoordinator (schemas/kafka/find_coordinator.api): `key_type`, v1+ (KIP-98).
 inline constexpr std::int8_t coordinator_key_group = 0;

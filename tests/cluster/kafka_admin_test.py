@@ -133,6 +133,33 @@ class KafkaAdmin(AdminSuite):
         self.assertEqual(len(ids), 1, ids)  # every broker knows the topic by the same id (`__meta`)
         self.ok()
 
+    def test_f_confluent_lists_the_offset_of_the_max_timestamp(self):
+        # ListOffsets v7+ with timestamp -3 (KIP-734): the record with the largest timestamp, here
+        # the second of three, whatever its offset. librdkafka 2.16 sends it once ApiVersions
+        # offers v7 (its protocol debug log names the version).
+        from confluent_kafka import Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+
+        topic = "admin-suite-max-timestamp"
+        sent = []
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "debug": "protocol", "logger": LineLogger(sent)})
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=3)])[topic].result(timeout=30)
+        now_ms = int(time.time() * 1000)
+        stamps = [now_ms - 3000, now_ms - 1000, now_ms - 2000]
+        producer = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 0})
+        for i, ts in enumerate(stamps):
+            producer.produce(topic, value=b"m%d" % i, partition=0, timestamp=ts)
+            producer.flush(30)  # one batch each: the max is found across batches
+        tp = TopicPartition(topic, 0)
+        got = admin.list_offsets({tp: OffsetSpec.max_timestamp()}, request_timeout=15)[tp].result()
+        self.assertEqual((got.offset, got.timestamp), (1, stamps[1]))
+        earliest = admin.list_offsets({tp: OffsetSpec.earliest()}, request_timeout=15)[tp].result()
+        self.assertEqual(earliest.offset, 0)
+        admin.poll(0.5)  # serves the queued log lines
+        versions = {int(v) for v in re.findall(r"Sent ListOffsetsRequest \(v(\d+)", "\n".join(sent))}
+        self.assertTrue(versions and min(versions) >= 7, versions)
+        self.ok()
+
     # --- kafka-python -------------------------------------------------------------------------------
 
     def test_c_kafka_python_lists_and_describes_the_group(self):

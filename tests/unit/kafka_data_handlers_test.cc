@@ -18,6 +18,7 @@
 #include "consensus/storage/file_io.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/fetch.h"
 #include "kafka/protocol/messages/list_offsets.h"
@@ -207,13 +208,20 @@ TEST_F(data_handlers_test, produce_fetch_and_list_offsets_at_every_version) {
       offset += (*batches)[k].header.last_offset_delta + 1;
     }
   }
-  for (std::int16_t v = 1; v <= 6; ++v) {
+  for (std::int16_t v = 1; v <= 8; ++v) {
     EXPECT_EQ(list_offsets(0, v, -2).offset, 0) << "v" << v;
     EXPECT_EQ(list_offsets(0, v, -1).offset, next) << "v" << v;
     EXPECT_EQ(list_offsets(0, v, 5000).offset, 3 + 4) << "v" << v;  // the v5 batch: after v3's and v4's
     EXPECT_EQ(list_offsets(0, v, 99'000).offset, -1) << "v" << v;
     if (v >= 4) {
       EXPECT_EQ(list_offsets(0, v, -1).leader_epoch, static_cast<std::int32_t>(c_.host(0).status(g)->term.value));
+    }
+    if (v >= 7) {  // KIP-734: the v9 batch holds the largest timestamp, 9000, from offset 3+...+8
+      EXPECT_EQ(list_offsets(0, v, list_offsets_max_timestamp).offset, 33) << "v" << v;
+      EXPECT_EQ(list_offsets(0, v, list_offsets_max_timestamp).timestamp, 9000) << "v" << v;
+    }
+    if (v >= 8) {  // KIP-405: no tiered storage, so the local log starts where the log does
+      EXPECT_EQ(list_offsets(0, v, list_offsets_earliest_local).offset, 0) << "v" << v;
     }
   }
 }

@@ -56,6 +56,24 @@ TEST(PartitionIndex, EntryForTimestampIsTheFirstEntryReachingIt) {
   EXPECT_EQ(ix.entry_for_timestamp(150)->index, log_index{2});
 }
 
+// KIP-734's max timestamp: the entry holding the log's largest timestamp, the earlier on a tie;
+// entries of unknown timestamp (-1) never answer.
+TEST(PartitionIndex, EntryWithMaxTimestampIsTheFirstHoldingTheLargest) {
+  partition_index ix;
+  EXPECT_EQ(ix.entry_with_max_timestamp(), std::nullopt) << "empty";
+  ix.append(log_index{1}, batch(5, -1));
+  EXPECT_EQ(ix.entry_with_max_timestamp(), std::nullopt) << "no known timestamp";
+  ix.append(log_index{2}, batch(5, 100));
+  ix.append(log_index{3}, batch(5, 300));
+  ix.append(log_index{4}, batch(5, 200));  // producer timestamps need not grow
+  ix.append(log_index{5}, batch(5, 300));
+  auto e = ix.entry_with_max_timestamp();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->index, log_index{3});
+  EXPECT_EQ(e->base_offset, 10);
+  EXPECT_EQ(e->max_timestamp, 300);
+}
+
 TEST(PartitionIndex, RetentionByTimeAndSizeKeepsTheNewestEntry) {
   partition_index ix;
   ix.append(log_index{1}, batch(1, 1'000, 100));

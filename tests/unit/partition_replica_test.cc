@@ -10,6 +10,7 @@
 #include <set>
 
 #include "kafka/partition/partition_manager.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/record_batch.h"
 #include "metadata/meta_commands.h"
 #include "tests/unit/partition_test_util.h"
@@ -313,6 +314,36 @@ TEST(partition_replica, list_offsets_by_timestamp_finds_the_record_inside_a_batc
     // Every record of the first batch carries 900 (make_batch): its first record answers.
     EXPECT_EQ(at(800).offset, 0);
     EXPECT_EQ(at(800).timestamp, 900);
+  }
+}
+
+// KIP-734 (ListOffsets v7, timestamp -3): the first record carrying the log's largest timestamp,
+// found inside its batch, though later batches are older; -4 (v8, KIP-405) is the log start, as
+// the whole log is local. From the cache and from the WAL alike.
+TEST(partition_replica, list_offsets_max_timestamp_finds_the_record_inside_a_batch) {
+  for (std::uint64_t cache_bytes : {std::uint64_t{1} << 20, std::uint64_t{0}}) {
+    partition_cluster c(3, cache_bytes);
+    c.create("t", g.value, three);
+    ASSERT_TRUE(c.elect(g, 0));
+    EXPECT_EQ(replica(c, 0).list_offsets(list_offsets_max_timestamp)->offset, -1) << "empty log";
+    std::deque<produce_probe> probes;
+    produce(c, probes, 0, make_batch(2, 900, "early"));
+    record_batch_header h;
+    h.last_offset_delta = 2;
+    h.records_count = 3;
+    h.base_timestamp = 1'000;
+    h.max_timestamp = 1'009;
+    produce(c, probes, 0, build_record_batch(h, testing::three_records()));  // offsets 2..4: 1000, 1005, 1009
+    produce(c, probes, 0, make_batch(1, 950, "late but older"));
+    produce(c, probes, 0, make_batch(1, 1'009, "a tie"));
+    ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+    ASSERT_EQ(replica(c, 0).high_watermark(), 7);
+    auto max = replica(c, 0).list_offsets(list_offsets_max_timestamp);
+    ASSERT_TRUE(max.has_value());
+    EXPECT_EQ(max->offset, 4) << "cache " << cache_bytes;
+    EXPECT_EQ(max->timestamp, 1'009);
+    EXPECT_EQ(replica(c, 0).list_offsets(list_offsets_earliest_local)->offset, 0);
+    EXPECT_EQ(replica(c, 2).list_offsets(list_offsets_max_timestamp).error(), partition_errc::not_leader);
   }
 }
 
