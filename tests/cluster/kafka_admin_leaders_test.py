@@ -16,10 +16,17 @@ clients send them: to the controller (the `__meta` leader), which need not lead 
 DescribeQuorum (test c, docs/kafka.md "The metadata quorum") and DescribeLogDirs (test d,
 "Log directories") are kafka-python's only: confluent-kafka 2.16.1 has neither.
 
+Test e runs Kafka 4.0.1's own kafka-metadata-quorum (describe --status, --replication),
+kafka-leader-election (PREFERRED) and kafka-log-dirs (--describe): their classes from Maven
+(tests/cluster/kafka-tools/pom.xml) with java; it is skipped where java, mvn or Maven are missing.
+
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
          tests/cluster/kafka_admin_leaders_test.py --server build/daemon/chronik-server
 """
+import json
 import os
+import shutil
+import subprocess
 import sys
 import unittest
 import uuid
@@ -185,8 +192,7 @@ class KafkaAdminLeaders(unittest.TestCase):
     def test_c_kafka_python_describes_the_metadata_quorum(self):
         """`__meta` as KRaft's __cluster_metadata partition 0, through kafka-python 3.0.12's
         describe_metadata_quorum (sent to any broker) and its DescribeQuorumRequest class sent to
-        the `__meta` leader and to a follower. Kafka's own kafka-metadata-quorum tool is not run:
-        its jars come only from Maven Central, which this test environment may not fetch from;
+        the `__meta` leader and to a follower (Kafka's own kafka-metadata-quorum: test e).
         confluent-kafka 2.16.1 and kafkajs 2.2.4 have no DescribeQuorum."""
         from kafka.admin import KafkaAdminClient
         from kafka.protocol.admin.cluster import DescribeQuorumRequest
@@ -292,6 +298,71 @@ class KafkaAdminLeaders(unittest.TestCase):
             self.assertTrue({"log-dirs", "elect-confluent", "elect-kafka-python"} <= names, names)
         finally:
             admin.close()
+        self.ok()
+
+    # --- Kafka's own tools --------------------------------------------------------------------------
+
+    def kafka_tool(self, main, *args):
+        """Runs Kafka 4.0.1's tool class `main` (org.apache.kafka.tools.*) with java; its classpath
+        comes from Maven (tests/cluster/kafka-tools/pom.xml), resolved once into
+        $CHRONIK_KAFKA_TOOLS_DIR. Skips when java or mvn is missing or Maven cannot resolve it."""
+        if shutil.which("java") is None or shutil.which("mvn") is None:
+            self.skipTest("java or mvn not installed")
+        work = os.environ.get("CHRONIK_KAFKA_TOOLS_DIR") or os.path.join(self.cluster.root, "kafka-tools")
+        os.makedirs(work, exist_ok=True)
+        cp_file = os.path.join(work, "classpath.txt")
+        if not os.path.exists(cp_file):
+            pom = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka-tools", "pom.xml")
+            out = subprocess.run(["mvn", "-q", "-B", "-f", pom, "dependency:build-classpath",
+                                  f"-Dmdep.outputFile={cp_file}.tmp"], capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                self.skipTest(f"Maven could not resolve kafka-tools 4.0.1: {out.stdout[-500:]}")
+            os.replace(cp_file + ".tmp", cp_file)
+        with open(cp_file) as f:
+            cp = f.read().strip()
+        out = subprocess.run(["java", "-cp", cp, f"org.apache.kafka.tools.{main}", *args],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        return out.stdout
+
+    def test_e_kafkas_own_tools(self):
+        """kafka-metadata-quorum, kafka-leader-election and kafka-log-dirs of Kafka 4.0.1, as an
+        operator runs them (their main classes, on Maven's classpath for kafka-tools)."""
+        from confluent_kafka.admin import AdminClient
+
+        controller = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=10).controller_id
+        at_controller = next(kafka_addr(n) for n in self.cluster.nodes if n.node_id == controller)
+
+        status = self.kafka_tool("MetadataQuorumCommand", "--bootstrap-server", at_controller, "describe", "--status")
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        self.assertEqual(int(fields["LeaderId"]), controller, status)
+        self.assertGreater(int(fields["HighWatermark"]), 0, status)
+        for n in self.cluster.nodes:
+            self.assertIn(f'"id": {n.node_id}', fields["CurrentVoters"], status)
+            self.assertIn(f"PLAINTEXT://{kafka_addr(n)}", fields["CurrentVoters"], status)
+        replication = self.kafka_tool("MetadataQuorumCommand", "--bootstrap-server", at_controller,
+                                      "describe", "--replication")
+        rows = [line.split() for line in replication.splitlines()[1:] if line.strip()]
+        self.assertEqual(sorted(int(r[0]) for r in rows), [1, 2, 3], replication)
+        self.assertEqual(sorted(r[-1] for r in rows), ["Follower", "Follower", "Leader"], replication)
+
+        topic = "elect-kafka-tool"
+        self.create_topic(topic)
+        preferred = self.lead_elsewhere(topic)
+        elected = self.kafka_tool("LeaderElectionCommand", "--bootstrap-server", self.bootstrap,
+                                  "--election-type", "PREFERRED", "--topic", topic, "--partition", "0")
+        self.assertIn(f"Successfully completed leader election (PREFERRED) for partitions {topic}-0", elected)
+        self.assert_leader_everywhere(topic, preferred)
+
+        dirs = self.kafka_tool("LogDirsCommand", "--bootstrap-server", self.bootstrap, "--describe",
+                               "--topic-list", topic)
+        described = json.loads(next(line for line in dirs.splitlines() if line.startswith("{")))
+        brokers = {b["broker"]: b["logDirs"] for b in described["brokers"]}
+        self.assertEqual(sorted(brokers), [1, 2, 3], dirs)
+        for n in self.cluster.nodes:
+            (d,) = brokers[n.node_id]
+            self.assertEqual(d["logDir"], os.path.abspath(n.data_dir))
+            self.assertEqual([p["partition"] for p in d["partitions"]], [f"{topic}-0"], dirs)
         self.ok()
 
 
