@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "kafka/handlers/handler.h"
@@ -64,10 +66,11 @@ std::vector<slot> partitions_of(const broker_context& ctx, const elect_leaders_r
       for (const auto& p : t.partitions) out.push_back({t.name, p.partition});
     return out;
   }
+  // A set, not a scan of `out`: a hostile request naming max_partitions would cost n^2 on the io thread.
+  std::set<std::pair<std::string_view, std::int32_t>> seen;
   for (const auto& t : *req.topic_partitions) {
     for (std::int32_t p : t.partitions) {
-      const bool seen = std::ranges::any_of(out, [&](const slot& s) { return s.topic == t.topic && s.partition == p; });
-      if (!seen) out.push_back({t.topic, p});
+      if (seen.emplace(t.topic, p).second) out.push_back({t.topic, p});
     }
   }
   return out;

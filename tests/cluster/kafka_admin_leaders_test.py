@@ -28,49 +28,19 @@ import os
 import shutil
 import subprocess
 import sys
-import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chronik_nodes import Cluster, run_suite  # noqa: E402
+from admin_suite import AdminSuite, kafka_addr  # noqa: E402
+from chronik_nodes import run_suite  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
-READY_S = 20
 SETTLE_S = 40  # for a partition to have a leader, a new one after a kill, or a replica back in sync
 
 
-def kafka_addr(node):
-    return f"{node.ip}:{node.kafka_port}"
 
-
-class KafkaAdminLeaders(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = c = Cluster(SERVER, 3)
-        for n in c.nodes:
-            n.start([m.gossip_addr for m in c.nodes if m is not n])
-        cls.wait_ready()
-        cls.bootstrap = ",".join(kafka_addr(n) for n in c.nodes)
-        cls.started = cls.passed = 0
-
-    @classmethod
-    def wait_ready(cls):
-        def all_ready():
-            views = [n.cluster() for n in cls.cluster.nodes if n.running()]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        cls.cluster.wait_for(all_ready, READY_S, "3 registered brokers on every running node")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.cleanup(keep_logs_on_failure=cls.passed < cls.started)
-
-    def setUp(self):
-        type(self).started += 1
-
-    def ok(self):
-        type(self).passed += 1
+class KafkaAdminLeaders(AdminSuite):
 
     # --- helpers ------------------------------------------------------------------------------------
 
