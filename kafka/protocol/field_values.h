@@ -15,6 +15,17 @@ inline constexpr std::int64_t list_offsets_earliest = -2;       // the log start
 inline constexpr std::int64_t list_offsets_max_timestamp = -3;  // v7+ (KIP-734)
 inline constexpr std::int64_t list_offsets_earliest_local = -4;  // v8+ (KIP-405): the local log start
 
+// DescribeConfigs v1+ and CreateTopics v5+ (schemas/kafka/describe_configs.api, create_topics.api):
+// `config_source`, Kafka's DescribeConfigsResponse.ConfigSource (KIP-226).
+namespace config_source {
+inline constexpr std::int8_t unknown = 0;
+inline constexpr std::int8_t dynamic_topic = 1;
+inline constexpr std::int8_t dynamic_broker = 2;
+inline constexpr std::int8_t dynamic_default_broker = 3;
+inline constexpr std::int8_t static_broker = 4;
+inline constexpr std::int8_t default_config = 5;
+}  // namespace config_source
+
 // FindCoordinator (schemas/kafka/find_coordinator.api): `key_type`, v1+ (KIP-98).
 inline constexpr std::int8_t coordinator_key_group = 0;
 inline constexpr std::int8_t coordinator_key_transaction = 1;

@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admin_suite import AdminSuite  # noqa: E402
@@ -186,6 +187,37 @@ class KafkaAdmin(AdminSuite):
             self.assertTrue(cluster["cluster_id"])
         finally:
             admin.close()
+        self.ok()
+
+    def test_g_kafka_python_creates_a_topic_over_create_topics_v7(self):
+        # kafka-python 3.0.12 sends CreateTopics up to v7 and returns the answer as a dict: the
+        # created topic's id (v7 only, KIP-516), partition count, replication factor and configs
+        # (v5+, KIP-525). The id is the one every broker's Metadata reports.
+        from confluent_kafka import TopicCollection
+        from confluent_kafka.admin import AdminClient
+        from kafka.admin import KafkaAdminClient
+
+        topic = "admin-suite-created-v7"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
+        try:
+            got = admin.create_topics({topic: {"num_partitions": 2, "configs": {"retention.ms": "3600000"}}})
+            dry = admin.create_topics({topic + "-dry": {}}, validate_only=True)
+        finally:
+            admin.close()
+        [t] = got["topics"]
+        self.assertEqual((t["name"], t["error_code"]), (topic, 0))
+        self.assertEqual((t["num_partitions"], t["replication_factor"]), (2, 3))
+        self.assertEqual(t["configs"]["retention.ms"]["value"], "3600000")
+        self.assertEqual(t["configs"]["cleanup.policy"]["value"], "delete")
+        # to_dict writes a uuid as its string, and the zero uuid as None
+        topic_id = uuid.UUID(t["topic_id"]).int
+        self.assertNotEqual(topic_id, 0)
+        [d] = dry["topics"]
+        self.assertEqual((d["error_code"], d["topic_id"], d["replication_factor"]), (0, None, 3))
+        confluent = AdminClient({"bootstrap.servers": self.bootstrap})
+        described = confluent.describe_topics(TopicCollection([topic]), request_timeout=15)[topic].result()
+        high, low = described.topic_id.get_most_significant_bits(), described.topic_id.get_least_significant_bits()
+        self.assertEqual(((high & (2**64 - 1)) << 64) | (low & (2**64 - 1)), topic_id)
         self.ok()
 
     # --- kafkajs ------------------------------------------------------------------------------------

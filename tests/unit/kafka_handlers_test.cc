@@ -16,6 +16,7 @@
 #include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/api_versions.h"
@@ -62,13 +63,30 @@ class fake_context : public broker_context {
       done();
     }
   }
-  void create_topics(std::vector<topic_request> topics, bool, std::chrono::milliseconds, topics_done done) override {
+  void create_topics(std::vector<topic_request> topics, bool validate_only, std::chrono::milliseconds,
+                     topics_done done) override {
     std::vector<topic_result> out;
     for (auto& t : topics) {
       created.push_back(t);
       out.push_back({t.name, topics_.contains(t.name) ? topic_outcome::already_exists : next_outcome, {}});
+      if (materialize && out.back().outcome == topic_outcome::done && !validate_only) add_created(t);
     }
     done(std::move(out));
+  }
+  // What the daemon's `__meta` would hold once `t` is applied: an id, the broker defaults for -1.
+  void add_created(const topic_request& t) {
+    topic_info info;
+    info.name = t.name;
+    info.id = {0x1d, static_cast<std::uint8_t>(topics_.size())};
+    const std::int32_t count = t.partitions < 0 ? defaults_.partitions : t.partitions;
+    const std::int16_t rf = t.replication_factor < 0 ? defaults_.replication_factor : t.replication_factor;
+    for (std::int32_t p = 0; p < count; ++p) {
+      std::vector<chronik::node_id> replicas;
+      for (std::int16_t r = 0; r < rf; ++r) replicas.push_back(chronik::node_id{static_cast<std::uint32_t>(r + 1)});
+      info.partitions.push_back({p, replicas[0], 0, replicas, replicas, {}});
+    }
+    info.configs = t.configs;
+    topics_[t.name] = info;
   }
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds, topics_done done) override {
     std::vector<topic_result> out;
@@ -82,6 +100,7 @@ class fake_context : public broker_context {
   broker_defaults defaults_;
   topic_outcome next_outcome = topic_outcome::done;
   std::vector<topic_request> created;
+  bool materialize = false;  // create_topics adds the created topics to topics_
   bool defer_catch_up = false;
   std::function<void()> caught_up;  // the deferred catch_up's continuation
   creation_rate_limit rate{5};      // auto-creations per second
@@ -354,6 +373,64 @@ TEST_F(kafka_handlers_test, create_topics_maps_outcomes_and_refuses_duplicates) 
   auto r = call(api_key::create_topics, 4, [&](writer& w) { encode_create_topics_request(one, 4, w); });
   auto resp = decode<create_topics_response>(r, api_key::create_topics, 4, decode_create_topics_response);
   EXPECT_EQ(resp.topics[0].error, error_code::not_controller);
+}
+
+// KIP-525 (v5+): a created topic is answered with its partition count, replication factor and
+// every config (set on the topic or default), and from v7 with its topic id (KIP-516), as
+// `__meta` holds them after the creation; validate_only answers what would be created, with the
+// zero id; a refused topic keeps -1, -1, null configs and the zero id.
+TEST_F(kafka_handlers_test, create_topics_answers_the_created_topic_settings_and_id) {
+  ctx_.materialize = true;
+  ctx_.defaults_.partitions = 4;
+  ctx_.defaults_.replication_factor = 2;
+  for (std::int16_t v : {4, 5, 6, 7}) {
+    ctx_.topics_.erase("fresh");
+    create_topics_request req;
+    req.topics.push_back({"fresh", -1, -1, {}, {{"retention.ms", std::string("5000")}}});
+    req.topics.push_back({"orders", 3, 2, {}, {}});
+    auto r = call(api_key::create_topics, v, [&](writer& w) { encode_create_topics_request(req, v, w); });
+    auto resp = decode<create_topics_response>(r, api_key::create_topics, v, decode_create_topics_response);
+    ASSERT_EQ(resp.topics.size(), 2u);
+    const auto& made = resp.topics[0];
+    EXPECT_EQ(made.error, error_code::none);
+    EXPECT_EQ(made.topic_id, (v >= 7 ? ctx_.topics_.at("fresh").id : uuid{})) << "v" << v;
+    EXPECT_EQ(made.num_partitions, v >= 5 ? 4 : -1) << "v" << v;
+    EXPECT_EQ(made.replication_factor, v >= 5 ? 2 : -1) << "v" << v;
+    ASSERT_EQ(made.configs.has_value(), v >= 5) << "v" << v;
+    const auto& refused = resp.topics[1];
+    EXPECT_EQ(refused.error, error_code::topic_already_exists);
+    EXPECT_EQ(refused.topic_id, uuid{});
+    EXPECT_EQ(refused.num_partitions, -1);
+    EXPECT_EQ(refused.configs, std::nullopt);
+    if (v < 5) continue;
+    ASSERT_EQ(made.configs->size(), topic_config_keys().size());
+    for (const auto& c : *made.configs) {
+      if (c.name == "retention.ms") {
+        EXPECT_EQ(c.value, "5000");
+        EXPECT_EQ(c.config_source, config_source::dynamic_topic);
+      } else {
+        EXPECT_EQ(c.value, std::string(find_topic_config(c.name)->default_value)) << c.name;
+        EXPECT_EQ(c.config_source, config_source::default_config) << c.name;
+      }
+      EXPECT_FALSE(c.read_only);
+      EXPECT_FALSE(c.is_sensitive);
+    }
+  }
+
+  create_topics_request dry;
+  dry.validate_only = true;
+  dry.topics.push_back({"dry", -1, 3, {}, {}});
+  dry.topics.push_back({"manual", -1, -1, {{0, {1, 2, 3}}, {1, {2, 3, 1}}}, {}});
+  auto r = call(api_key::create_topics, 7, [&](writer& w) { encode_create_topics_request(dry, 7, w); });
+  auto resp = decode<create_topics_response>(r, api_key::create_topics, 7, decode_create_topics_response);
+  ASSERT_EQ(resp.topics.size(), 2u);
+  EXPECT_EQ(resp.topics[0].error, error_code::none);
+  EXPECT_EQ(resp.topics[0].topic_id, uuid{}) << "nothing was created";
+  EXPECT_EQ(resp.topics[0].num_partitions, 4);
+  EXPECT_EQ(resp.topics[0].replication_factor, 3);
+  EXPECT_EQ(resp.topics[1].num_partitions, 2);
+  EXPECT_EQ(resp.topics[1].replication_factor, 3);
+  EXPECT_FALSE(ctx_.topics_.contains("dry"));
 }
 
 TEST_F(kafka_handlers_test, delete_topics_by_name_and_unknown_ids) {
