@@ -306,6 +306,12 @@ std::optional<kafka::topic_info> kafka_service::topic(std::string_view name) con
   return describe(*t, meta_.storage_failed_nodes());
 }
 
+std::optional<std::string> kafka_service::topic_name(const std::array<std::uint8_t, 16>& id) const {
+  const auto* t = meta_.state().topic(metadata::topic_id{id});
+  if (t == nullptr) return std::nullopt;
+  return t->name;
+}
+
 kafka::broker_defaults kafka_service::defaults() const {
   kafka::broker_defaults d;
   d.replication_factor = static_cast<std::int16_t>(

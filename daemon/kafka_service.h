@@ -68,6 +68,7 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::broker_info> brokers() const override;
   std::vector<kafka::topic_info> topics() const override;
   std::optional<kafka::topic_info> topic(std::string_view name) const override;
+  std::optional<std::string> topic_name(const std::array<std::uint8_t, 16>& id) const override;
   kafka::broker_defaults defaults() const override;
   std::size_t auto_create_allowance(std::size_t wanted) override;
   void catch_up(std::function<void()> done) override;

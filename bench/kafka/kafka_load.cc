@@ -270,7 +270,7 @@ int consume(const options& o) {
       req.max_wait_ms = 500;
       req.min_bytes = 1;
       req.max_bytes = o.fetch_max_bytes;
-      fetch_topic t{o.topic, {}};
+      fetch_topic t{.topic = o.topic};
       for (const auto& [p, at] : offset) t.partitions.push_back({p, -1, at, -1, -1, o.partition_max_bytes});
       req.topics.push_back(std::move(t));
       writer w;

@@ -179,6 +179,14 @@ class broker_context {
   virtual std::vector<broker_info> brokers() const = 0;  // registered and alive
   virtual std::vector<topic_info> topics() const = 0;
   virtual std::optional<topic_info> topic(std::string_view name) const = 0;
+  // The name of the topic with this id (KIP-516), or nullopt when none has it. Fetch v13+ asks it
+  // for every topic of every request. Default: a scan of topics(); the daemon looks the id up in
+  // `__meta`'s index.
+  virtual std::optional<std::string> topic_name(const std::array<std::uint8_t, 16>& id) const {
+    for (auto& t : topics())
+      if (t.id == id) return std::move(t.name);
+    return std::nullopt;
+  }
   virtual broker_defaults defaults() const = 0;
   // How many of `wanted` topics Metadata may auto-create now: the node-wide per-second cap
   // (kafka/handlers/creation_rate_limit.h). Each call takes what it is granted. Default: all.

@@ -1,7 +1,11 @@
-// Fetch (key 1), versions 4-12, for consumers: committed record batches from each partition's
+// Fetch (key 1), versions 4-13, for consumers: committed record batches from each partition's
 // leader replica, never past the high watermark (docs/design.md "Reads"). Long-poll: when fewer
 // than min_bytes are available, the request parks on the partition manager until one of its
 // partitions applies new records or max_wait_ms passes, then looks again.
+//
+// v13 names topics by id (KIP-516). The ids are resolved to names once per request, through
+// `__meta`'s index (broker_context::topic_name), not on every wake of a long poll; a topic whose id
+// no topic has is answered UNKNOWN_TOPIC_ID for each of its partitions, as Kafka does.
 //
 // Fetch sessions (KIP-227) are not kept: every request is a full fetch and the response carries
 // session id 0, which tells clients to keep sending full requests. A request naming a session id
@@ -10,6 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/node_id.h"
 #include "kafka/handlers/handler.h"
@@ -27,7 +33,15 @@ struct fetch_state {
   std::int16_t version = 0;
   partition_manager::clock::time_point deadline;
   responder out;
+  // v13+: the name of each of req.topics, resolved from its id; empty for an unknown id (a topic
+  // name never is). Unused before v13, where the request names the topics.
+  std::vector<std::string> resolved;
   fetch_state(fetch_request r, std::int16_t v, responder o) : req(std::move(r)), version(v), out(std::move(o)) {}
+  // The name of req.topics[i], or nullptr when its id is unknown.
+  const std::string* name_of(std::size_t i) const {
+    if (version < 13) return &req.topics[i].topic;
+    return resolved[i].empty() ? nullptr : &resolved[i];
+  }
 };
 
 struct collected {
@@ -78,14 +92,26 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
   return out;
 }
 
+fetch_partition_response unknown_topic_id(const fetch_partition& p) {
+  fetch_partition_response out;
+  out.partition_index = p.partition;
+  out.error = error_code::unknown_topic_id;
+  out.records = byte_chain();
+  return out;
+}
+
 collected collect(broker_context& ctx, const fetch_state& st) {
   collected c;
   c.resp.session_id = 0;
   std::uint64_t budget = static_cast<std::uint64_t>(std::max(0, st.req.max_bytes));
-  for (const auto& t : st.req.topics) {
-    fetch_topic_response tr{t.topic, {}};
+  for (std::size_t i = 0; i < st.req.topics.size(); ++i) {
+    const fetch_topic& t = st.req.topics[i];
+    const std::string* name = st.name_of(i);
+    fetch_topic_response tr;
+    tr.topic = t.topic;
+    tr.topic_id = t.topic_id;
     for (const auto& p : t.partitions) {
-      auto pr = one_partition(ctx, st, t.topic, p, budget, c);
+      auto pr = name != nullptr ? one_partition(ctx, st, *name, p, budget, c) : unknown_topic_id(p);
       if (pr.error != error_code::none) c.any_error = true;
       const std::uint64_t n = pr.records ? pr.records->size() : 0;
       budget -= std::min(budget, n);
@@ -131,6 +157,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   const auto wait = std::chrono::milliseconds(std::clamp(req->max_wait_ms, 0, max_wait_cap_ms));
   auto st = std::make_shared<fetch_state>(std::move(*req), version, out);
+  if (version >= 13) {
+    st->resolved.reserve(st->req.topics.size());
+    for (const auto& t : st->req.topics) st->resolved.push_back(ctx.topic_name(t.topic_id).value_or(std::string()));
+  }
   st->deadline = ctx.partitions().now() + wait;
   attempt(ctx, st);
 }

@@ -220,6 +220,55 @@ class KafkaAdmin(AdminSuite):
         self.assertEqual(((high & (2**64 - 1)) << 64) | (low & (2**64 - 1)), topic_id)
         self.ok()
 
+    def test_h_consumers_fetch_by_topic_id_over_fetch_v13(self):
+        # confluent-kafka 2.16.1 (librdkafka 2.16) and kafka-python 3.0.12 fetch with v13 once
+        # ApiVersions offers it, naming the topic by the id Metadata gave them (KIP-516). Every
+        # message comes back once, in order; librdkafka's protocol debug log names the version.
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        from kafka import KafkaConsumer
+        from kafka import TopicPartition as KpTopicPartition
+
+        topic = "admin-suite-fetch-v13"
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=3)])[topic].result(timeout=30)
+        producer = Producer({"bootstrap.servers": self.bootstrap, "acks": "all"})
+        values = [b"v13-%d" % i for i in range(200)]
+        for v in values:
+            producer.produce(topic, value=v, partition=0)
+        self.assertEqual(producer.flush(30), 0)
+
+        sent = []
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "fetch-v13", "debug": "protocol",
+                             "logger": LineLogger(sent), "enable.auto.commit": False})
+        try:
+            consumer.assign([TopicPartition(topic, 0, 0)])
+            got = []
+            deadline = time.monotonic() + 30
+            while len(got) < len(values) and time.monotonic() < deadline:
+                m = consumer.poll(0.5)
+                if m is not None and m.error() is None:
+                    got.append(m.value())
+        finally:
+            consumer.close()
+        self.assertEqual(got, values)
+        versions = {int(v) for v in re.findall(r"Sent FetchRequest \(v(\d+)", "\n".join(sent))}
+        self.assertEqual(versions, {13}, sent[-20:])
+
+        kp = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, consumer_timeout_ms=10000)
+        try:
+            kp.assign([KpTopicPartition(topic, 0)])
+            kp.seek_to_beginning()
+            read = []
+            for m in kp:
+                read.append(m.value)
+                if len(read) == len(values):
+                    break
+        finally:
+            kp.close()
+        self.assertEqual(read, values)
+        self.ok()
+
     # --- kafkajs ------------------------------------------------------------------------------------
 
     def kafkajs(self):

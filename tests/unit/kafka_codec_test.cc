@@ -623,8 +623,10 @@ TEST(kafka_produce, v3_request_bytes) {
 fetch_request sample_fetch_request() {
   return {.cluster_id = "cluster-xyz", .max_wait_ms = 500, .min_bytes = 1, .max_bytes = 52428800,
           .isolation_level = 1, .session_id = 12, .session_epoch = 3,
-          .topics = {{"orders", {{0, 5, 100, 4, -1, 1048576}, {1, 5, 7, 4, -1, 1048576}}}},
-          .forgotten_topics = {{"old", {2, 3}}}, .rack_id = "rack-a"};
+          .topics = {{.topic = "orders", .topic_id = uuid{0x0d, 1},
+                      .partitions = {{0, 5, 100, 4, -1, 1048576}, {1, 5, 7, 4, -1, 1048576}}}},
+          .forgotten_topics = {{.topic = "old", .topic_id = uuid{0x0d, 2}, .partitions = {2, 3}}},
+          .rack_id = "rack-a"};
 }
 
 fetch_response sample_fetch_response() {
@@ -636,7 +638,8 @@ fetch_response sample_fetch_response() {
       .preferred_read_replica = 2, .records = std::string("\x00\x01\x02", 3)};
   const fetch_partition_response p1{.partition_index = 1,
                                     .error = error_code::not_leader_or_follower};
-  return {.throttle_time_ms = 1, .session_id = 12, .topics = {{"orders", {p0, p1}}}};
+  return {.throttle_time_ms = 1, .session_id = 12,
+          .topics = {{.topic = "orders", .topic_id = uuid{0x0d, 1}, .partitions = {p0, p1}}}};
 }
 
 TEST(kafka_fetch, every_version_round_trips) {
@@ -646,14 +649,23 @@ TEST(kafka_fetch, every_version_round_trips) {
     expect_round_trips(req, v, encode_fetch_request, decode_fetch_request);
     expect_round_trips(resp, v, encode_fetch_response, decode_fetch_response);
   }
-  writer w;
-  encode_fetch_request(req, 12, w);
-  reader r(w.buffer());
-  EXPECT_EQ(decode_fetch_request(r, 12).value(), req);
-  writer rw;
-  encode_fetch_response(resp, 12, rw);
-  reader rr(rw.buffer());
-  EXPECT_EQ(decode_fetch_response(rr, 12).value(), resp);
+  // v12 carries every field of the samples but the topic ids, v13 every one but the names.
+  for (std::int16_t v : {12, 13}) {
+    auto want_req = req;
+    auto want_resp = resp;
+    const auto keep_one = [v](auto& topic) { v >= 13 ? topic.topic.clear() : void(topic.topic_id = uuid{}); };
+    std::ranges::for_each(want_req.topics, keep_one);
+    std::ranges::for_each(want_req.forgotten_topics, keep_one);
+    std::ranges::for_each(want_resp.topics, keep_one);
+    writer w;
+    encode_fetch_request(req, v, w);
+    reader r(w.buffer());
+    EXPECT_EQ(decode_fetch_request(r, v).value(), want_req) << "v" << v;
+    writer rw;
+    encode_fetch_response(resp, v, rw);
+    reader rr(rw.buffer());
+    EXPECT_EQ(decode_fetch_response(rr, v).value(), want_resp) << "v" << v;
+  }
   // Below v12 the tagged fields cannot travel.
   writer old;
   encode_fetch_response(resp, 11, old);
@@ -667,7 +679,7 @@ TEST(kafka_fetch, v12_partition_tags_bytes) {
   fetch_partition_response p;
   p.high_watermark = 1;
   p.current_leader = leader_id_and_epoch{2, 5};
-  m.topics = {{"t", {p}}};
+  m.topics = {{.topic = "t", .partitions = {p}}};
   writer w;
   encode_fetch_response(m, 12, w);
   // throttle, error, session, topics(1+1), "t", partitions(1+1), index, error, hw, lso, lso-start,
@@ -675,6 +687,40 @@ TEST(kafka_fetch, v12_partition_tags_bytes) {
   EXPECT_EQ(hex(w.buffer()), "00000000" "0000" "00000000" "02" "0274" "02" "00000000" "0000"
                              "0000000000000001" "ffffffffffffffff" "ffffffffffffffff" "00"
                              "ffffffff" "00" "01" "01" "09" "00000002" "00000005" "00" "00" "00");
+}
+
+// v13 (KIP-516) by hand: the topic is its 16-byte id where v12 had its name, in the request and
+// the answer.
+TEST(kafka_fetch, v13_topic_id_bytes) {
+  const uuid id{0xab, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xcd};
+  const std::string id_hex = "ab" "0000000000000000000000000000" "cd";
+  fetch_request req;
+  req.max_wait_ms = 500;
+  req.min_bytes = 1;
+  req.topics = {{.topic = "ignored", .topic_id = id, .partitions = {{.partition = 0, .fetch_offset = 7}}}};
+  writer w;
+  encode_fetch_request(req, 13, w);
+  // replica -1, max wait, min bytes, max bytes, isolation, session 0, epoch -1, topics [1] {id,
+  // partitions [1] {0, epoch -1, offset 7, last epoch -1, log start -1, max 0, no tags}, no tags},
+  // forgotten [0], rack "", no tags
+  EXPECT_EQ(hex(w.buffer()), "ffffffff" "000001f4" "00000001" "7fffffff" "00" "00000000" "ffffffff"
+                             "02" + id_hex + "02" "00000000" "ffffffff" "0000000000000007" "ffffffff"
+                             "ffffffffffffffff" "00000000" "00" "00" "01" "01" "00");
+  reader r(w.buffer());
+  auto back = decode_fetch_request(r, 13);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->topics.at(0).topic_id, id);
+  EXPECT_EQ(back->topics.at(0).topic, "") << "not on the wire in v13";
+
+  fetch_response m;
+  m.topics = {{.topic = "ignored", .topic_id = id, .partitions = {{.partition_index = 0, .error = error_code::unknown_topic_id}}}};
+  writer rw;
+  encode_fetch_response(m, 13, rw);
+  // throttle, error, session, topics [1] {id, partitions [1] {0, UNKNOWN_TOPIC_ID, hw -1, lso -1,
+  // log start -1, aborted null, preferred -1, records null, no tags}, no tags}, no tags
+  EXPECT_EQ(hex(rw.buffer()), "00000000" "0000" "00000000" "02" + id_hex + "02" "00000000" "0064"
+                              "ffffffffffffffff" "ffffffffffffffff" "ffffffffffffffff" "00" "ffffffff" "00"
+                              "00" "00" "00");
 }
 
 TEST(kafka_list_offsets, every_version_round_trips) {

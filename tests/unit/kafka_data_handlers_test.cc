@@ -42,12 +42,14 @@ using testing::partition_cluster;
 using testing::unstamped;
 
 constexpr group_id g{1024};
+constexpr uuid t_id{0x7a, 0x1d};  // topic "t"'s id (KIP-516), as Fetch v13 names it
 
 class data_context : public broker_context {
  public:
   data_context(partition_cluster& c, std::size_t node) : c_(c), node_(node) {
     topic_info t;
     t.name = "t";
+    t.id = t_id;
     t.partitions.push_back({0, n(1), 1, ns({1, 2, 3}), ns({1, 2, 3}), {}});
     topics_["t"] = t;
   }
@@ -152,7 +154,10 @@ class data_handlers_test : public ::testing::Test {
     req.max_wait_ms = max_wait_ms;
     req.min_bytes = min_bytes;
     req.max_bytes = 1 << 20;
-    req.topics.push_back({"t", {fetch_partition{.partition = 0, .fetch_offset = offset, .partition_max_bytes = 1 << 20}}});
+    // Named both ways: v4-12 read the name, v13 the id.
+    req.topics.push_back({.topic = "t",
+                          .topic_id = t_id,
+                          .partitions = {fetch_partition{.partition = 0, .fetch_offset = offset, .partition_max_bytes = 1 << 20}}});
     return req;
   }
   reply_slot send_fetch(std::size_t node, std::int16_t version, const fetch_request& req) {
@@ -189,7 +194,7 @@ TEST_F(data_handlers_test, produce_fetch_and_list_offsets_at_every_version) {
     EXPECT_EQ(p.base_offset, next) << "v" << v;
     next += v;
   }
-  for (std::int16_t v = 4; v <= 12; ++v) {
+  for (std::int16_t v = 4; v <= 13; ++v) {
     auto p = fetch(0, v, 0);
     EXPECT_EQ(p.error, error_code::none) << "v" << v;
     EXPECT_EQ(p.high_watermark, next);
@@ -394,6 +399,27 @@ TEST_F(data_handlers_test, fetch_and_list_offsets_errors) {
   EXPECT_EQ(session.error, error_code::fetch_session_id_not_found);
 }
 
+// KIP-516: Fetch v13 names topics by id. The answer names them by the same id; a topic whose id no
+// topic has is answered UNKNOWN_TOPIC_ID for each partition, at once though the request would
+// long-poll, next to the data of a known one.
+TEST_F(data_handlers_test, fetch_v13_reads_topics_by_id) {
+  EXPECT_EQ(produce(0, 9, make_batch(2, 1, "x")).topics[0].partitions[0].error, error_code::none);
+  auto req = fetch_req(0, 10'000, 1'000'000);
+  const uuid unknown{0xde, 0xad};
+  req.topics.push_back({.topic = "t", .topic_id = unknown, .partitions = {{.partition = 0}, {.partition = 3}}});
+  auto resp = decode<fetch_response>(wait(send_fetch(0, 13, req)), api_key::fetch, 13, decode_fetch_response);
+  ASSERT_EQ(resp.topics.size(), 2u);
+  EXPECT_EQ(resp.topics[0].topic_id, t_id);
+  EXPECT_EQ(resp.topics[0].topic, "") << "v13 carries no names";
+  EXPECT_EQ(resp.topics[0].partitions.at(0).error, error_code::none);
+  EXPECT_EQ(resp.topics[0].partitions.at(0).high_watermark, 2);
+  EXPECT_EQ(split_record_batches(resp.topics[0].partitions.at(0).records->flatten(), crc_check::verify)->size(), 1u);
+  EXPECT_EQ(resp.topics[1].topic_id, unknown);
+  ASSERT_EQ(resp.topics[1].partitions.size(), 2u);
+  for (const auto& p : resp.topics[1].partitions) EXPECT_EQ(p.error, error_code::unknown_topic_id);
+  EXPECT_EQ(resp.topics[1].partitions[1].partition_index, 3);
+}
+
 // A fuzz smoke run through the whole request path: valid requests of several APIs, mutated
 // (bytes flipped, cut short, bytes inserted), go to a live partition leader's dispatcher. Nothing
 // may crash, and no request is answered twice (the reply slot checks that); a mutated request may
@@ -413,7 +439,7 @@ TEST_F(data_handlers_test, mutated_requests_never_crash_and_never_answer_twice) 
     req.topics.push_back({"t", {{0, batch}}});
     add(api_key::produce, v, [&](writer& w) { encode_produce_request(req, v, w); });
   }
-  for (std::int16_t v : {4, 11, 12}) add(api_key::fetch, v, [&](writer& w) { encode_fetch_request(fetch_req(0), v, w); });
+  for (std::int16_t v : {4, 11, 12, 13}) add(api_key::fetch, v, [&](writer& w) { encode_fetch_request(fetch_req(0), v, w); });
   for (std::int16_t v : {1, 5}) {
     list_offsets_request req;
     req.topics.push_back({"t", {{0, -1, -1, 1}}});
