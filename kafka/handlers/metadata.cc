@@ -15,7 +15,7 @@
 // (its MetadataRequest builder never puts them in v10-11); we look them up in any version that
 // carries them.
 #include <algorithm>
-#include <map>
+#include <optional>
 
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_errors.h"
@@ -53,12 +53,11 @@ metadata_topic describe_topic(const topic_info& t) {
 
 bool by_id(const metadata_request_topic& asked) { return asked.topic_id != uuid{}; }
 
-// The topics asked for by id (v10+, KIP-516), by their id. Built only when some are.
-std::map<uuid, topic_info> topics_by_id(broker_context& ctx, const std::vector<metadata_request_topic>& asked) {
-  std::map<uuid, topic_info> out;
-  if (std::ranges::none_of(asked, by_id)) return out;
-  for (auto& t : ctx.topics()) out.emplace(t.id, std::move(t));
-  return out;
+// A topic asked for by id (v10+, KIP-516), through `__meta`'s id index.
+std::optional<topic_info> topic_by_id(const broker_context& ctx, const uuid& id) {
+  auto name = ctx.topic_name(id);
+  if (!name) return std::nullopt;
+  return ctx.topic(*name);
 }
 
 // The topics a request names, in its order. A topic asked for by id is never created: an id only
@@ -69,7 +68,6 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
   const auto defaults = ctx.defaults();
   // v0-v3 requests have no flag and Kafka treats them as allowing creation.
   const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
-  const auto known_ids = topics_by_id(ctx, *req.topics);
   std::vector<topic_request> to_create;
   // Legal unknown names this request may create: its own cap, then the node's per-second cap.
   std::size_t wanted = 0;
@@ -83,9 +81,8 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
   std::size_t allowed = wanted > 0 ? ctx.auto_create_allowance(wanted) : 0;
   for (const auto& asked : *req.topics) {
     if (by_id(asked)) {
-      auto it = known_ids.find(asked.topic_id);
-      if (it != known_ids.end()) {
-        resp.topics.push_back(describe_topic(it->second));
+      if (auto t = topic_by_id(ctx, asked.topic_id)) {
+        resp.topics.push_back(describe_topic(*t));
       } else {
         resp.topics.push_back({.error = error_code::unknown_topic_id, .topic_id = asked.topic_id});
       }
