@@ -713,7 +713,8 @@ TEST(kafka_fetch, v13_topic_id_bytes) {
   EXPECT_EQ(back->topics.at(0).topic, "") << "not on the wire in v13";
 
   fetch_response m;
-  m.topics = {{.topic = "ignored", .topic_id = id, .partitions = {{.partition_index = 0, .error = error_code::unknown_topic_id}}}};
+  const fetch_partition_response unknown{.partition_index = 0, .error = error_code::unknown_topic_id};
+  m.topics = {{.topic = "ignored", .topic_id = id, .partitions = {unknown}}};
   writer rw;
   encode_fetch_response(m, 13, rw);
   // throttle, error, session, topics [1] {id, partitions [1] {0, UNKNOWN_TOPIC_ID, hw -1, lso -1,

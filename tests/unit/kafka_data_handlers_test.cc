@@ -155,9 +155,8 @@ class data_handlers_test : public ::testing::Test {
     req.min_bytes = min_bytes;
     req.max_bytes = 1 << 20;
     // Named both ways: v4-12 read the name, v13 the id.
-    req.topics.push_back({.topic = "t",
-                          .topic_id = t_id,
-                          .partitions = {fetch_partition{.partition = 0, .fetch_offset = offset, .partition_max_bytes = 1 << 20}}});
+    const fetch_partition p{.partition = 0, .fetch_offset = offset, .partition_max_bytes = 1 << 20};
+    req.topics.push_back({.topic = "t", .topic_id = t_id, .partitions = {p}});
     return req;
   }
   reply_slot send_fetch(std::size_t node, std::int16_t version, const fetch_request& req) {
@@ -439,7 +438,9 @@ TEST_F(data_handlers_test, mutated_requests_never_crash_and_never_answer_twice) 
     req.topics.push_back({"t", {{0, batch}}});
     add(api_key::produce, v, [&](writer& w) { encode_produce_request(req, v, w); });
   }
-  for (std::int16_t v : {4, 11, 12, 13}) add(api_key::fetch, v, [&](writer& w) { encode_fetch_request(fetch_req(0), v, w); });
+  for (std::int16_t v : {4, 11, 12, 13}) {
+    add(api_key::fetch, v, [&](writer& w) { encode_fetch_request(fetch_req(0), v, w); });
+  }
   for (std::int16_t v : {1, 5}) {
     list_offsets_request req;
     req.topics.push_back({"t", {{0, -1, -1, 1}}});
