@@ -7,6 +7,12 @@ client lists the groups (ListGroups is asked of every broker and merged), descri
 assignor, an assignment) and describes the cluster (DescribeCluster, or Metadata for the clients
 that use it: 3 brokers, the controller, the cluster id).
 
+Then the newer versions issue 15 asks for, each reached by a stock client (librdkafka's protocol
+debug log names the version it sent): topic ids in Metadata v12 (the same id from every broker),
+ListOffsets v7's max timestamp, CreateTopics v7's topic id and v5's settings and configs
+(kafka-python), Fetch v13 by topic id (confluent-kafka and kafka-python consumers), and Metadata
+v12 and Fetch v13 asked by id of every broker directly, known and unknown ids.
+
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt tests/cluster/kafka_admin_test.py \\
          --server build/daemon/chronik-server
 (the clients come from PyPI into VENV; kafkajs from npm into $CHRONIK_NPM_DIR.)
@@ -27,6 +33,7 @@ from chronik_nodes import run_suite  # noqa: E402
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
 GROUP = "admin-suite-group"
+UNKNOWN_TOPIC_ID = 100  # Kafka's error code (KIP-516)
 TOPIC = "admin-suite-topic"
 
 
@@ -267,6 +274,51 @@ class KafkaAdmin(AdminSuite):
         finally:
             kp.close()
         self.assertEqual(read, values)
+        self.ok()
+
+    def test_i_every_broker_answers_by_topic_id(self):
+        # KIP-516 asked directly of each broker with kafka-python 3.0.12's protocol classes (no
+        # client library asks for a topic by id in Metadata): Metadata v12 names a known id's topic
+        # and answers an unknown id UNKNOWN_TOPIC_ID with a null name, creating nothing; Fetch v13
+        # answers an unknown id UNKNOWN_TOPIC_ID for each partition.
+        from confluent_kafka import TopicCollection
+        from confluent_kafka.admin import AdminClient
+        from kafka.net.compat import KafkaNetClient
+        from kafka.protocol.consumer import FetchRequest
+        from kafka.protocol.metadata import MetadataRequest
+
+        confluent = AdminClient({"bootstrap.servers": self.bootstrap})
+        d = confluent.describe_topics(TopicCollection([TOPIC]), request_timeout=15)[TOPIC].result()
+        high, low = d.topic_id.get_most_significant_bits(), d.topic_id.get_least_significant_bits()
+        known = uuid.UUID(int=((high & (2**64 - 1)) << 64) | (low & (2**64 - 1)))
+        unknown = uuid.UUID(int=0x5EED << 64 | 0xF00D)
+        Asked = MetadataRequest.MetadataRequestTopic
+        Topic, Partition = FetchRequest.FetchTopic, FetchRequest.FetchTopic.FetchPartition
+        client = KafkaNetClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        try:
+            client.check_version(timeout_ms=10000)
+            for n in self.cluster.nodes:
+                req = MetadataRequest[12](topics=[Asked(topic_id=known, name=None), Asked(topic_id=unknown, name=None)],
+                                          allow_auto_topic_creation=True)
+                resp = client.send_and_receive(n.node_id, req, timeout_ms=10000)
+                self.assertEqual([(t.error_code, t.name, t.topic_id) for t in resp.topics],
+                                 [(0, TOPIC, known), (UNKNOWN_TOPIC_ID, None, unknown)], f"node {n.node_id}")
+                self.assertEqual(len(resp.topics[0].partitions), 3)
+
+                fetch = FetchRequest[13](replica_id=-1, max_wait_ms=5000, min_bytes=1, max_bytes=1 << 20,
+                                         isolation_level=0, session_id=0, session_epoch=-1, rack_id="",
+                                         forgotten_topics_data=[],
+                                         topics=[Topic(topic_id=unknown, partitions=[
+                                             Partition(partition=p, current_leader_epoch=-1, fetch_offset=0,
+                                                       last_fetched_epoch=-1, log_start_offset=-1,
+                                                       partition_max_bytes=1 << 20) for p in (0, 1)])])
+                resp = client.send_and_receive(n.node_id, fetch, timeout_ms=10000)
+                [t] = resp.responses
+                self.assertEqual(t.topic_id, unknown)
+                self.assertEqual([(p.partition_index, p.error_code) for p in t.partitions],
+                                 [(0, UNKNOWN_TOPIC_ID), (1, UNKNOWN_TOPIC_ID)], f"node {n.node_id}")
+        finally:
+            client.close()
         self.ok()
 
     # --- kafkajs ------------------------------------------------------------------------------------
