@@ -75,6 +75,8 @@ class kafka_service : public kafka::broker_context {
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
+  void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
+                         std::chrono::milliseconds timeout, topics_done done) override;
   void alter_topic_configs(std::vector<kafka::topic_config_change> changes, std::chrono::milliseconds timeout,
                            topics_done done) override;
   std::vector<kafka::broker_config> broker_configs() const override;
@@ -82,8 +84,6 @@ class kafka_service : public kafka::broker_context {
                                elections_done done) override;
   std::optional<kafka::quorum_info> metadata_quorum() const override;  // daemon/kafka_quorum.cc
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
-  void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
-                         std::chrono::milliseconds timeout, topics_done done) override;
   kafka::partition_manager& partitions() override;
   kafka::group_coordinator* groups() override { return &groups_; }
   // On validator_, answered on the io thread in submission order.
