@@ -17,20 +17,12 @@
 #include "kafka/protocol/messages/offset_commit.h"
 #include "kafka/protocol/messages/offset_fetch.h"
 #include "kafka/protocol/messages/sync_group.h"
+#include "tests/unit/hex_bytes.h"
 
 namespace chronik::kafka {
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    const auto b = static_cast<std::uint8_t>(c);
-    out += digits[b >> 4];
-    out += digits[b & 0xF];
-  }
-  return out;
-}
+using test::hex;
 
 template <class T, class Enc, class Dec>
 void expect_round_trips(const T& sample, std::int16_t version, Enc encode, Dec decode) {
