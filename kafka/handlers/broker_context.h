@@ -103,6 +103,39 @@ enum class election_outcome : std::uint8_t {
   timed_out,        // not leading within the request's timeout
 };
 
+// One partition of an AlterPartitionReassignments request (KIP-455): its new replica set, or
+// nullopt to cancel the move in progress. The handler checked the shape (no duplicates, ids Kafka
+// can name); `__meta` checks the rest when it applies the record (docs/kafka.md "Moving replicas").
+struct reassignment_request {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::optional<std::vector<chronik::node_id>> replicas;
+};
+
+enum class reassignment_outcome : std::uint8_t {
+  accepted,         // `__meta` recorded the target; the partition's leader now moves the replicas
+  unknown,          // no such topic or partition
+  invalid_replicas, // empty, duplicated, unregistered or too many brokers
+  no_reassignment,  // a cancel, but no move is in progress
+  not_controller,   // this node cannot propose to `__meta` now
+  timed_out,        // proposed, but not applied within the request's timeout
+};
+
+struct reassignment_result {
+  reassignment_outcome outcome = reassignment_outcome::accepted;
+  std::string message;  // for Kafka's error_message
+};
+
+// A partition whose replicas are moving (ListPartitionReassignments): `replicas` holds every
+// replica taking part, the target first; `adding` and `removing` as KIP-455 defines them.
+struct reassignment_info {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::vector<chronik::node_id> replicas;
+  std::vector<chronik::node_id> adding;
+  std::vector<chronik::node_id> removing;
+};
+
 // One replica of the `__meta` Raft group as DescribeQuorum reports it (KIP-595, KIP-836, KIP-853).
 struct quorum_replica {
   chronik::node_id id;
@@ -276,6 +309,19 @@ class broker_context {
                                        elections_done done) {
     done(std::vector<election_outcome>(wanted.size(), election_outcome::not_controller));
   }
+
+  using reassignments_done = std::function<void(std::vector<reassignment_result>)>;
+  // Replica moves (AlterPartitionReassignments): one `__meta` record per partition, answered in
+  // request order once applied here (the move itself then runs on the partition's leader as
+  // learner-first Raft membership changes, docs/kafka.md "Moving replicas"), refused or timed out.
+  // Default: refused, for contexts that cannot change `__meta`.
+  virtual void alter_reassignments(std::vector<reassignment_request> wanted, std::chrono::milliseconds /*timeout*/,
+                                   reassignments_done done) {
+    done(std::vector<reassignment_result>(wanted.size(), {reassignment_outcome::not_controller, "cannot move replicas here"}));
+  }
+  // Every move in progress in this node's `__meta` state, by topic then partition. Callers that
+  // need it current catch_up() first.
+  virtual std::vector<reassignment_info> reassignments() const { return {}; }
 
   // This node's log directory and its partition replicas (DescribeLogDirs), or nullopt when it
   // has none to describe. Default: none.
