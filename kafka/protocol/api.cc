@@ -41,6 +41,8 @@ constexpr api_info apis[] = {
     {api_key::create_partitions, "CreatePartitions", 2},
     {api_key::elect_leaders, "ElectLeaders", 2},
     {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 1},
+    {api_key::alter_partition_reassignments, "AlterPartitionReassignments", 0},
+    {api_key::list_partition_reassignments, "ListPartitionReassignments", 0},
     {api_key::describe_quorum, "DescribeQuorum", 0},
     {api_key::describe_cluster, "DescribeCluster", 0},
 };

@@ -46,6 +46,8 @@ enum class api_key : std::int16_t {
   create_partitions = 37,
   elect_leaders = 43,
   incremental_alter_configs = 44,
+  alter_partition_reassignments = 45,
+  list_partition_reassignments = 46,
   describe_quorum = 55,
   describe_cluster = 60,
 };

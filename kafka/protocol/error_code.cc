@@ -64,6 +64,7 @@ std::string_view to_string(error_code code) {
     case error_code::preferred_leader_not_available: return "PREFERRED_LEADER_NOT_AVAILABLE";
     case error_code::group_max_size_reached: return "GROUP_MAX_SIZE_REACHED";
     case error_code::election_not_needed: return "ELECTION_NOT_NEEDED";
+    case error_code::no_reassignment_in_progress: return "NO_REASSIGNMENT_IN_PROGRESS";
     case error_code::invalid_record: return "INVALID_RECORD";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";

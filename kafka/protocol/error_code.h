@@ -69,6 +69,7 @@ enum class error_code : std::int16_t {
   preferred_leader_not_available = 80,
   group_max_size_reached = 81,
   election_not_needed = 84,
+  no_reassignment_in_progress = 85,
   invalid_record = 87,
   throttling_quota_exceeded = 89,
   unknown_topic_id = 100,
