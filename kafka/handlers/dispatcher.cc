@@ -36,6 +36,8 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &elect_leaders_handler,
     &describe_quorum_handler,
     &describe_log_dirs_handler,
+    &alter_partition_reassignments_handler,
+    &list_partition_reassignments_handler,
 };
 
 const api_handler* find_handler(api_key key) {

@@ -79,5 +79,7 @@ extern const api_handler describe_groups_handler;
 extern const api_handler list_groups_handler;
 extern const api_handler describe_cluster_handler;
 extern const api_handler create_partitions_handler;
+extern const api_handler alter_partition_reassignments_handler;
+extern const api_handler list_partition_reassignments_handler;
 
 }  // namespace chronik::kafka
