@@ -83,6 +83,7 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
   meta_.on_applied([this](std::string_view command, const auto& r) {
     if (r) on_partition_records(*r);
     on_applied(command, r);
+    on_move_applied(command, r);
     elections_.on_applied(command, r, manager(), raft_.host());
   });
   // A `__meta` snapshot replaces the state at once: start what it lists, drop what it no longer does.
@@ -115,6 +116,7 @@ void kafka_service::tick(std::chrono::steady_clock::time_point now) {
   if (partition_tick_.due(now)) tick_partitions(now);
   if (expiry_.due(now)) {
     expire_requests(now);
+    expire_moves(now);
     elections_.tick(now);
   }
 }
@@ -153,6 +155,7 @@ kafka::partition_manager* kafka_service::manager() {
     // Only the new leader reports, or every replica would propose the same record.
     if (leader == cfg_.node_id) report_leaders(last_tick_);
   });
+  manager_->set_move_done_callback([this](const metadata::partition_ref& ref) { report_move_done(ref); });
   manager_->sync(meta_.state());
   return manager_.get();
 }
@@ -172,6 +175,10 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
     if (auto e = m->ensure(ref, *t, m->start_for(meta_.state(), ref)); !e) log_->warn("kafka: cannot start partition group {}: {}", ref.group.value, e.error().text);
   }
   for (const auto& ref : r.removed) m->remove(ref);
+  for (const auto& ref : r.moved) {
+    if (const auto* t = meta_.state().topic(ref.topic)) m->apply_move(ref, *t, m->start_for(meta_.state(), ref));
+    if (ref.target.empty()) move_reported_.erase(ref.group.value);
+  }
   for (const auto& ref : r.reconfigured) {
     if (const auto* t = meta_.state().topic(ref.topic)) m->reconfigure(ref, *t);
   }

@@ -83,6 +83,10 @@ class kafka_service : public kafka::broker_context {
   void elect_preferred_leaders(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
                                elections_done done) override;
   std::optional<kafka::quorum_info> metadata_quorum() const override;  // daemon/kafka_quorum.cc
+  // daemon/kafka_moves.cc
+  void alter_reassignments(std::vector<kafka::reassignment_request> wanted, std::chrono::milliseconds timeout,
+                           reassignments_done done) override;
+  std::vector<kafka::reassignment_info> reassignments() const override;
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
   kafka::partition_manager& partitions() override;
   kafka::group_coordinator* groups() override { return &groups_; }
@@ -101,6 +105,23 @@ class kafka_service : public kafka::broker_context {
     std::size_t slot = 0;
     std::chrono::steady_clock::time_point deadline;
   };
+
+  // One AlterPartitionReassignments request, answered once every partition's record applied,
+  // was refused or timed out (daemon/kafka_moves.cc).
+  struct move_request {
+    std::vector<kafka::reassignment_result> results;
+    std::size_t open = 0;
+    reassignments_done done;
+  };
+  struct pending_move {
+    std::shared_ptr<move_request> request;
+    std::size_t slot = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void settle_move(move_request& req, std::size_t slot, kafka::reassignment_result result);
+  void on_move_applied(std::string_view command, const std::expected<metadata::apply_result, metadata::meta_errc>& r);
+  void expire_moves(std::chrono::steady_clock::time_point now);
+  void report_move_done(const metadata::partition_ref& ref);
 
   void propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,
                    std::chrono::milliseconds timeout);
@@ -133,6 +154,8 @@ class kafka_service : public kafka::broker_context {
   asio::thread_pool validator_{1};
   std::mt19937_64 random_;  // topic ids: seeded from std::random_device
   std::multimap<std::string, pending_command> pending_;  // by the proposed command bytes
+  std::multimap<std::string, pending_move> pending_moves_;  // by the proposed command bytes
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> move_reported_;  // group -> last report
   std::unique_ptr<kafka::partition_manager> manager_;
   // Consumer groups this node coordinates (kafka/groups); committed offsets live in memory here.
   kafka::group_coordinator groups_;

@@ -141,4 +141,30 @@ std::string elect_leaders(const topic_id& topic, const std::vector<std::int32_t>
   return bytes_of(cmd);
 }
 
+std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
+                               const std::optional<std::vector<node_id>>& replicas, std::uint64_t nonce) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_alter_reassignment();
+  m->set_topic_id(topic.to_bytes());
+  m->set_partition(partition);
+  if (replicas) {
+    for (node_id r : *replicas) m->add_replicas(r.value());
+  } else {
+    m->set_cancel(true);
+  }
+  m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
+std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc,
+                                  const std::vector<node_id>& replicas) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_complete_reassignment();
+  m->set_topic_id(topic.to_bytes());
+  m->set_partition(partition);
+  m->set_incarnation(inc.value);
+  for (node_id r : replicas) m->add_replicas(r.value());
+  return bytes_of(cmd);
+}
+
 }  // namespace chronik::metadata::commands

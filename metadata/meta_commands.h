@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -57,6 +58,15 @@ std::string create_partitions(const topic_ref& topic, std::int32_t count, const 
 // first replica if they apply it before `expires_at_ms` (wall clock). `nonce` as above.
 std::string elect_leaders(const topic_id& topic, const std::vector<std::int32_t>& partitions, std::int64_t expires_at_ms,
                           std::uint64_t nonce);
+// Kafka's AlterPartitionReassignments for one partition (docs/kafka.md "Moving replicas"):
+// `replicas` is the new replica set, preferred leader first; nullopt cancels the move in progress.
+// `nonce` as above.
+std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
+                               const std::optional<std::vector<node_id>>& replicas, std::uint64_t nonce);
+// The partition leader's report that its group's voters are `replicas`, the target of the move in
+// progress in incarnation `inc`, and that it has no other member.
+std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc,
+                                  const std::vector<node_id>& replicas);
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove);
 

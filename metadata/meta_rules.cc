@@ -38,6 +38,7 @@ std::string_view to_string(meta_errc e) {
     case meta_errc::invalid_replica_assignment: return "invalid replica assignment";
     case meta_errc::invalid_config: return "invalid config";
     case meta_errc::unknown_partition: return "unknown partition";
+    case meta_errc::no_reassignment: return "no replica move in progress";
     case meta_errc::invalid_leader: return "leader is not a replica";
     case meta_errc::stale_leader_epoch: return "stale leader epoch";
     case meta_errc::malformed_snapshot: return "malformed snapshot";

@@ -44,6 +44,14 @@ void encode_topic(const topic_record& t, pb::MetaTopic* out) {
     m->set_leader(p.leader.value());
     m->set_leader_epoch(p.leader_epoch.value);
     for (node_id r : p.isr) m->add_isr(r.value());
+    for (node_id r : p.adding) m->add_adding(r.value());
+    for (node_id r : p.removing) m->add_removing(r.value());
+    m->set_moved(p.moved);
+    for (const auto& r : p.retired) {
+      auto* x = m->add_retired();
+      x->set_node_id(r.node.value());
+      x->set_node_uuid(r.uuid);
+    }
   }
 }
 
@@ -66,23 +74,49 @@ struct group_check {
   }
 };
 
+// Distinct replicas of `p`, each once: the shape of isr, adding and removing.
+bool decode_subset(const google::protobuf::RepeatedField<std::uint64_t>& raw, const partition_record& p,
+                   std::vector<node_id>& out) {
+  for (std::uint64_t r : raw) {
+    const node_id id = node_id_from_u64(r).value_or(no_node);
+    if (std::find(p.replicas.begin(), p.replicas.end(), id) == p.replicas.end() ||
+        std::find(out.begin(), out.end(), id) != out.end()) {
+      return false;
+    }
+    out.push_back(id);
+  }
+  return true;
+}
+
 std::expected<partition_record, meta_errc> decode_partition(const pb::MetaPartition& m, std::int32_t index,
                                                             std::int32_t rf, group_check& groups) {
   const auto leader = node_id_from_u64(m.leader());  // 0 is "no leader"; too wide is refused
   partition_record p{m.partition(), {}, group_id{m.group_id()}, incarnation{m.incarnation()},
                      leader.value_or(no_node), term_id{m.leader_epoch()}};
-  bool ok = leader.has_value() && p.partition == index && m.replicas_size() == rf && p.inc.value != 0 && groups.take(p.group);
+  // A partition that never moved has its topic's replication factor; a move may change it (KIP-860)
+  // and, while it runs, list the target and the leaving replicas together.
+  const bool sized = m.moved() ? m.replicas_size() >= 1 && m.replicas_size() <= 2 * max_replication_factor
+                               : m.replicas_size() == rf;
+  bool ok = leader.has_value() && p.partition == index && sized && p.inc.value != 0 && groups.take(p.group);
   for (std::uint64_t r : m.replicas()) {
     const node_id id = node_id_from_u64(r).value_or(no_node);  // a wide r fails valid_node_id
     ok = ok && rules::valid_node_id(r) && std::find(p.replicas.begin(), p.replicas.end(), id) == p.replicas.end();
     p.replicas.push_back(id);
   }
   ok = ok && (p.leader == no_node || std::find(p.replicas.begin(), p.replicas.end(), p.leader) != p.replicas.end());
-  for (std::uint64_t r : m.isr()) {
-    const node_id id = node_id_from_u64(r).value_or(no_node);
-    ok = ok && std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end() &&
-         std::find(p.isr.begin(), p.isr.end(), id) == p.isr.end();
-    p.isr.push_back(id);
+  ok = ok && decode_subset(m.isr(), p, p.isr) && decode_subset(m.adding(), p, p.adding) &&
+       decode_subset(m.removing(), p, p.removing);
+  p.moved = m.moved();
+  // A move's adding and removing replicas are disjoint, it keeps a target, and only moved
+  // partitions have one.
+  for (node_id a : p.adding) ok = ok && std::find(p.removing.begin(), p.removing.end(), a) == p.removing.end();
+  ok = ok && (!p.moving() || (p.moved && p.removing.size() < p.replicas.size()));
+  ok = ok && m.retired_size() <= static_cast<int>(max_brokers);
+  for (const auto& r : m.retired()) {
+    const node_id id = node_id_from_u64(r.node_id()).value_or(no_node);
+    ok = ok && rules::valid_node_id(r.node_id()) && r.node_uuid().size() <= max_id_bytes &&
+         (p.retired.empty() || p.retired.back().node < id);  // one per node, by id
+    p.retired.push_back({id, r.node_uuid()});
   }
   if (!ok) return std::unexpected(meta_errc::malformed_snapshot);
   return p;

@@ -11,6 +11,7 @@
 #include "metadata/meta_rules.h"
 #include "metadata/partition_growth.h"
 #include "metadata/replica_assignment.h"
+#include "metadata/replica_moves.h"
 
 namespace chronik::metadata {
 namespace {
@@ -146,7 +147,12 @@ std::expected<replica_assignment, meta_errc> manual_assignment(const meta_data& 
 }
 
 partition_ref ref_of(const topic_id& topic, const partition_record& p) {
-  return partition_ref{topic, p.partition, p.group, p.inc, p.replicas};
+  // After a move, a replica without durable state joins empty (partition_record::moved); a single
+  // replica has nobody to learn from and starts over, its data lost with its disk, as before.
+  std::vector<node_id> bootstrap;
+  if (!p.moved || (p.replicas.size() == 1 && !p.moving())) bootstrap = p.replicas;
+  return partition_ref{topic, p.partition, p.group, p.inc, p.replicas, std::move(bootstrap),
+                       p.moving() ? p.target() : std::vector<node_id>{}};
 }
 
 result create_topic(meta_data& d, const pb::MetaCreateTopic& c, log_index index) {
@@ -325,6 +331,54 @@ result elect_leaders(meta_data& d, const pb::MetaElectLeaders& c) {
   return r;
 }
 
+// The partition a reassignment record names.
+std::expected<std::pair<topic_record*, partition_record*>, meta_errc> find_partition(meta_data& d, const std::string& raw_id,
+                                                                                    std::int32_t partition) {
+  auto id = topic_id::from_bytes(raw_id);
+  if (!id) return std::unexpected(meta_errc::invalid_topic_id);
+  auto name = d.topic_names.find(*id);
+  if (name == d.topic_names.end()) return std::unexpected(meta_errc::unknown_topic);
+  topic_record& t = d.topics.find(name->second)->second;
+  if (partition < 0 || static_cast<std::size_t>(partition) >= t.partitions.size()) {
+    return std::unexpected(meta_errc::unknown_partition);
+  }
+  return std::pair{&t, &t.partitions[static_cast<std::size_t>(partition)]};
+}
+
+// Kafka's AlterPartitionReassignments for one partition (replica_moves.h has the rules).
+result alter_reassignment(meta_data& d, const pb::MetaAlterReassignment& c) {
+  auto found = find_partition(d, c.topic_id(), c.partition());
+  if (!found) return std::unexpected(found.error());
+  auto [t, p] = *found;
+  std::expected<bool, meta_errc> changed = false;
+  if (c.cancel()) {
+    if (!c.replicas().empty()) return std::unexpected(meta_errc::malformed_command);
+    changed = cancel_move(d, *p);
+  } else {
+    if (c.replicas_size() > max_replication_factor) return std::unexpected(meta_errc::invalid_replica_assignment);
+    std::vector<node_id> target;
+    for (std::uint64_t r : c.replicas()) target.push_back(node_id_from_u64(r).value_or(no_node));  // wide: refused
+    changed = begin_move(d, *p, target);
+  }
+  if (!changed) return std::unexpected(changed.error());
+  apply_result r = done_if(command_kind::alter_reassignment, *changed);
+  if (*changed) r.moved.push_back(ref_of(t->id, *p));
+  return r;
+}
+
+// A partition leader's report that its group reached the move's target.
+result complete_reassignment(meta_data& d, const pb::MetaCompleteReassignment& c) {
+  auto found = find_partition(d, c.topic_id(), c.partition());
+  if (!found) return std::unexpected(found.error());
+  auto [t, p] = *found;
+  std::vector<node_id> target;
+  for (std::uint64_t r : c.replicas()) target.push_back(node_id_from_u64(r).value_or(no_node));
+  if (!finish_move(d, *p, incarnation{c.incarnation()}, target)) return unchanged(command_kind::complete_reassignment);
+  apply_result r = done(command_kind::complete_reassignment);
+  r.moved.push_back(ref_of(t->id, *p));
+  return r;
+}
+
 result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
   switch (cmd.command_case()) {
     case pb::MetaCommand::kSetClusterId: return set_cluster_id(d, cmd.set_cluster_id());
@@ -337,6 +391,8 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kAlterTopicConfig: return alter_topic_config(d, cmd.alter_topic_config());
     case pb::MetaCommand::kCreatePartitions: return create_partitions(d, cmd.create_partitions(), index);
     case pb::MetaCommand::kElectLeaders: return elect_leaders(d, cmd.elect_leaders());
+    case pb::MetaCommand::kAlterReassignment: return alter_reassignment(d, cmd.alter_reassignment());
+    case pb::MetaCommand::kCompleteReassignment: return complete_reassignment(d, cmd.complete_reassignment());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }

@@ -82,9 +82,16 @@ struct broker_record {
   bool operator==(const broker_record&) const = default;
 };
 
+// A node whose replica of a partition a finished move removed (MetaRetiredReplica).
+struct retired_replica {
+  node_id node;
+  std::string uuid;  // its data directory's; empty: not registered then
+  bool operator==(const retired_replica&) const = default;
+};
+
 struct partition_record {
   std::int32_t partition = 0;
-  std::vector<node_id> replicas;  // preferred leader first
+  std::vector<node_id> replicas;  // preferred leader first; during a move the target, then `removing`
   group_id group;
   incarnation inc;
   node_id leader;      // 0: none known
@@ -92,6 +99,19 @@ struct partition_record {
   // The in-sync replicas the leader last reported (docs/kafka.md "In-sync replicas"), in replica
   // order; empty until a leader reports them.
   std::vector<node_id> isr;
+  // A replica move in progress (Kafka's reassignment, KIP-455; docs/kafka.md "Moving replicas"):
+  // `adding` are target replicas that were not replicas when it began, `removing` the replicas
+  // outside the target. Both empty: no move.
+  std::vector<node_id> adding;
+  std::vector<node_id> removing;
+  // The group's voters differ from its creation voters: a replica without durable state must learn
+  // the log from the leader, because bootstrapping other voters would write entries at indexes 1..n
+  // that differ from the real log's, which Raft's Log Matching Property (§5.3) cannot detect.
+  bool moved = false;
+  std::vector<retired_replica> retired;
+  bool moving() const { return !adding.empty() || !removing.empty(); }
+  // The replicas a move in progress ends with (replicas without `removing`), else the replicas.
+  std::vector<node_id> target() const;
   bool operator==(const partition_record&) const = default;
 };
 
@@ -135,6 +155,7 @@ enum class meta_errc : std::uint8_t {
   invalid_replica_assignment,
   invalid_config,
   unknown_partition,
+  no_reassignment,             // a cancel, but no move is in progress
   invalid_leader,              // not a replica of the partition
   stale_leader_epoch,          // older term, or another leader in the same term
   malformed_snapshot,
@@ -153,6 +174,8 @@ enum class command_kind : std::uint8_t {
   alter_topic_config,
   create_partitions,
   elect_leaders,
+  alter_reassignment,
+  complete_reassignment,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -161,7 +184,13 @@ struct partition_ref {
   std::int32_t partition = 0;
   group_id group;
   incarnation inc;
-  std::vector<node_id> replicas;  // the group's initial voters
+  std::vector<node_id> replicas;  // every node that runs the group (partition_record::replicas)
+  // The voters a replica without durable state bootstraps the group with: the creation voters, so
+  // that every replica writes identical entries 1..n. Empty once the group has moved: such a
+  // replica joins empty and the leader sends it the log (docs/kafka.md "Moving replicas").
+  std::vector<node_id> bootstrap;
+  // A move in progress: the voters the partition's leader moves the group to. Empty: no move.
+  std::vector<node_id> target;
   bool operator==(const partition_ref&) const = default;
 };
 
@@ -177,6 +206,10 @@ struct apply_result {
   // long as the record is not past its expires_at_ms, a wall-clock bound the shell checks).
   std::vector<partition_ref> elect;
   std::int64_t elect_expires_at_ms = 0;
+  // alter_reassignment, complete_reassignment: the partition's replica set changed. Where this
+  // node is one of ref.replicas the shell starts the group (a no-op when running) and takes the new
+  // target; where it is not, it removes the group and its data (a no-op when not running).
+  std::vector<partition_ref> moved;
 };
 
 class meta_state {

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kafka/partition/move_planner.h"
+
 namespace chronik::kafka {
 
 std::expected<void, std::string> partition_manager_config::validate() const {
@@ -56,6 +58,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   const partition_config pc = partition_config::from_topic(topic.configs, cfg_.defaults);
   if (auto it = by_group_.find(ref.group.value); it != by_group_.end()) {
     it->second->set_config(pc);
+    it->second->set_ref(ref);  // a move may have begun or changed its target
     return {};
   }
   replica_hooks hooks;
@@ -72,8 +75,10 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
 
   std::weak_ptr<partition_replica> weak = replica;
   // Every replica derives the same voters, in the same order, from the same `__meta` record
-  // (docs/design.md "Partition groups"), so the bootstrap entries are identical everywhere.
-  consensus::conf_state initial{ref.replicas, {}};
+  // (docs/design.md "Partition groups"), so the bootstrap entries are identical everywhere. A group
+  // that has moved bootstraps nothing: this replica joins empty and its leader sends it the log
+  // (docs/kafka.md "Moving replicas"). A reopened group ignores both.
+  consensus::conf_state initial{ref.bootstrap, {}};
   auto r = host_.create_group(
       ref.group, std::move(initial), cfg_.raft,
       [weak](consensus::apply_batch&& b) {
@@ -163,6 +168,49 @@ std::vector<consensus::group_id> partition_manager::groups() const {
   return out;
 }
 
+void partition_manager::apply_move(const metadata::partition_ref& ref, const metadata::topic_record& topic,
+                                   consensus::group_start start) {
+  if (std::ranges::find(ref.replicas, self_) != ref.replicas.end()) {
+    if (auto r = ensure(ref, topic, start); !r) log_->warn("[{}] group {} not started for a move: {}", self_.value(), ref.group.value, r.error().text);
+    return;
+  }
+  // The group no longer counts this replica: `__meta` records a finished move only after the
+  // leader's membership change removing it committed.
+  remove(ref);
+}
+
+// The leader of each moving group takes the next step towards the target (move_planner.h). Run on
+// every tick: a step waits only for the previous membership change to commit.
+void partition_manager::drive_moves() {
+  for (const auto& [id, r] : by_group_) {
+    const auto& ref = r->ref();
+    if (ref.target.empty()) continue;
+    const auto st = host_.status(ref.group);
+    if (!st || st->state != consensus::role::leader) continue;
+    const move_step step = plan_move_step(ref.target, *st);
+    switch (step.what) {
+      case move_step::kind::wait:
+        break;
+      case move_step::kind::change:
+        // conf_change_pending (the previous step has not committed) is the common refusal.
+        if (auto c = host_.propose_conf_change(ref.group, step.change); c) {
+          log_->info("[{}] partition {}-{} (group {}) moves: {} ({})", self_.value(), r->topic(), ref.partition,
+                     ref.group.value, consensus::to_string(step.change), step.why);
+        }
+        break;
+      case move_step::kind::transfer:
+        if (host_.transfer_leadership(ref.group, step.to)) {
+          log_->info("[{}] partition {}-{} (group {}) moves: leadership to {} ({})", self_.value(), r->topic(),
+                     ref.partition, ref.group.value, step.to.value(), step.why);
+        }
+        break;
+      case move_step::kind::finish:
+        if (on_move_done_) on_move_done_(ref);
+        break;
+    }
+  }
+}
+
 void partition_manager::tick() {
   const auto t = now();
   // A copy: producers' callbacks run in here and may change the maps.
@@ -170,6 +218,7 @@ void partition_manager::tick() {
   replicas.reserve(by_group_.size());
   for (const auto& [id, r] : by_group_) replicas.push_back(r);
   for (const auto& r : replicas) r->expire(t);
+  if (!host_.failed()) drive_moves();
   // Fenced (the WAL failed): every long-poll is answered now, with KAFKA_STORAGE_ERROR from the
   // replica, since no new data will come; retention cannot write its snapshots either.
   const bool fenced = host_.failed();

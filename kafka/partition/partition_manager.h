@@ -90,6 +90,10 @@ class partition_manager {
   // running here takes them at once, so retention and produce rules change without a restart.
   // A partition not running here is ignored; it reads the configs when it starts.
   void reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic);
+  // `__meta` changed the partition's replica set (apply_result::moved; docs/kafka.md "Moving
+  // replicas"): ensure() where this node is one of ref.replicas, which also hands a running replica
+  // its new target, else remove().
+  void apply_move(const metadata::partition_ref& ref, const metadata::topic_record& topic, consensus::group_start start);
   // Stops the partition's group and deletes its data (raft_host::remove_group); waiting producers
   // get not_leader. A partition not running here is ignored.
   void remove(const metadata::partition_ref& ref);
@@ -107,6 +111,10 @@ class partition_manager {
   // retention_check_interval_ms.
   void tick();
   void set_leadership_callback(leadership_fn fn) { on_leadership_ = std::move(fn); }
+  // Called on every tick while this node leads a moving group whose voters are exactly its target:
+  // the owner reports the move's end to `__meta` (MetaCompleteReassignment), paced as it likes.
+  using move_done_fn = std::function<void(const metadata::partition_ref&)>;
+  void set_move_done_callback(move_done_fn fn) { on_move_done_ = std::move(fn); }
 
   // Long-poll (Kafka Fetch max_wait_ms): `wake` is called once, when any of `groups` applies new
   // records or changes leader, or when max_wait has passed (at a tick), whichever is first. The
@@ -126,6 +134,7 @@ class partition_manager {
   };
 
   void on_data(consensus::group_id group);
+  void drive_moves();
   void wake_where(const std::function<bool(const waiter&)>& pred);
 
   consensus::raft_host& host_;
@@ -133,6 +142,7 @@ class partition_manager {
   partition_manager_config cfg_;
   std::shared_ptr<spdlog::logger> log_;
   leadership_fn on_leadership_;
+  move_done_fn on_move_done_;
   entry_cache cache_;  // before the replicas, which point at it: destroyed after them
 
   std::map<std::uint64_t, std::shared_ptr<partition_replica>> by_group_;

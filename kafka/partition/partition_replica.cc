@@ -584,6 +584,11 @@ void partition_replica::fail_all() {
   for (auto& d : deletions) d.done(std::unexpected(partition_errc::timed_out));
 }
 
+void partition_replica::set_ref(const metadata::partition_ref& ref) {
+  CHRONIK_ASSERT(ref.group == ref_.group && ref.inc == ref_.inc, "a replica's group never changes");
+  ref_ = ref;
+}
+
 node_id partition_replica::leader() const {
   const auto st = host_.status(ref_.group);
   return st ? st->leader : node_id{};

@@ -205,6 +205,8 @@ class partition_replica {
   // not say "not written": not_leader is kept for proposals known to be overwritten.
   void fail_all();
   void set_config(const partition_config& cfg) { cfg_ = cfg; }
+  // The partition's `__meta` record changed its replicas or move target; its group is the same.
+  void set_ref(const metadata::partition_ref& ref);
   // In-sync replicas (docs/kafka.md "In-sync replicas"): the leader records what its Raft core
   // knows of each follower (track_isr, at the manager's tick) and answers which replicas caught up
   // within replica.lag.time.max.ms (in_sync_replicas: empty when this node does not lead).

@@ -1,0 +1,162 @@
+// Replica moves in the `__meta` state machine (metadata/replica_moves.h, KIP-455): starting,
+// replacing, cancelling and finishing a move, what replicas without durable state bootstrap, the
+// retirement of removed replicas, and snapshots of a move in progress.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "metadata/meta_commands.h"
+#include "metadata/meta_state.h"
+
+namespace chronik::metadata {
+namespace {
+
+namespace cmd = commands;
+
+using ids = std::vector<node_id>;
+
+node_id n(std::uint32_t v) { return node_id{v}; }
+
+struct machine {
+  meta_state s;
+  std::uint64_t next_index = 1;
+  std::uint64_t nonce = 1;
+  std::expected<apply_result, meta_errc> run(const std::string& bytes) { return s.apply(log_index{next_index++}, bytes); }
+
+  topic_id id;
+  machine(std::uint32_t brokers, ids replicas) {
+    for (std::uint32_t b = 1; b <= brokers; ++b) {
+      const std::string v = std::to_string(b);
+      EXPECT_TRUE(run(cmd::register_broker({n(b), "uuid-" + v, "127.0.0." + v + ":9092", "127.0.0." + v + ":7000", ""})));
+    }
+    id.bytes[0] = 0x42;
+    cmd::topic_spec t;
+    t.name = "moving";
+    t.id = id;
+    t.assignments = {replicas};
+    EXPECT_TRUE(run(cmd::create_topic(t)));
+  }
+  const partition_record& p() const { return *s.partition(id, 0); }
+  std::expected<apply_result, meta_errc> move(std::optional<ids> target) {
+    return run(cmd::alter_reassignment(id, 0, target, nonce++));
+  }
+  std::expected<apply_result, meta_errc> finish(const ids& target) {
+    return run(cmd::complete_reassignment(id, 0, p().inc, target));
+  }
+};
+
+TEST(ReplicaMoves, AMoveListsTheTargetFirstThenTheLeavingReplicas) {
+  machine m(4, {n(1), n(2), n(3)});
+  auto r = m.move(ids{n(4), n(2), n(3)});
+  ASSERT_TRUE(r && r->changed);
+  EXPECT_EQ(m.p().replicas, (ids{n(4), n(2), n(3), n(1)}));
+  EXPECT_EQ(m.p().adding, ids{n(4)});
+  EXPECT_EQ(m.p().removing, ids{n(1)});
+  EXPECT_TRUE(m.p().moving());
+  ASSERT_EQ(r->moved.size(), 1u);
+  // Every replica taking part runs the group; the new one joins empty, and the leader's target is set.
+  EXPECT_EQ(r->moved[0].replicas, m.p().replicas);
+  EXPECT_TRUE(r->moved[0].bootstrap.empty());
+  EXPECT_EQ(r->moved[0].target, (ids{n(4), n(2), n(3)}));
+  EXPECT_EQ(m.s.groups_for(n(4)).size(), 1u);
+  EXPECT_EQ(m.s.groups_for(n(1)).size(), 1u);
+
+  // The same target again changes nothing.
+  auto again = m.move(ids{n(4), n(2), n(3)});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+}
+
+TEST(ReplicaMoves, APartitionThatNeverMovedBootstrapsItsCreationVoters) {
+  machine m(3, {n(1), n(2), n(3)});
+  const auto refs = m.s.groups_for(n(2));
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].bootstrap, (ids{n(1), n(2), n(3)}));
+  EXPECT_TRUE(refs[0].target.empty());
+  // Reordering alone changes the bootstrap order, so it too makes replicas without state join empty.
+  ASSERT_TRUE(m.move(ids{n(3), n(1), n(2)})->changed);
+  EXPECT_FALSE(m.p().moving());
+  EXPECT_EQ(m.p().replicas, (ids{n(3), n(1), n(2)}));
+  EXPECT_TRUE(m.s.groups_for(n(2))[0].bootstrap.empty());
+}
+
+TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndRetiresTheLeavingReplicas) {
+  machine m(4, {n(1), n(2), n(3)});
+  ASSERT_TRUE(m.move(ids{n(4), n(2), n(3)}));
+  // Stale reports change nothing: another target, another incarnation.
+  EXPECT_FALSE(m.finish(ids{n(2), n(3), n(4)})->changed);
+  EXPECT_FALSE(m.run(cmd::complete_reassignment(m.id, 0, incarnation{m.p().inc.value + 1}, ids{n(4), n(2), n(3)}))->changed);
+  EXPECT_TRUE(m.p().moving());
+
+  auto r = m.finish(ids{n(4), n(2), n(3)});
+  ASSERT_TRUE(r && r->changed);
+  EXPECT_EQ(m.p().replicas, (ids{n(4), n(2), n(3)}));
+  EXPECT_FALSE(m.p().moving());
+  ASSERT_EQ(m.p().retired.size(), 1u);
+  EXPECT_EQ(m.p().retired[0].node, n(1));
+  EXPECT_EQ(m.p().retired[0].uuid, "uuid-1");
+  ASSERT_EQ(r->moved.size(), 1u);
+  EXPECT_TRUE(r->moved[0].target.empty());
+  EXPECT_TRUE(m.s.groups_for(n(1)).empty());  // node 1 removes its copy now
+  // A report after the end is stale too.
+  EXPECT_FALSE(m.finish(ids{n(4), n(2), n(3)})->changed);
+
+  // Node 1's Raft host removed the group for good: it may not be named again with this data
+  // directory, only once it comes back wiped (a new uuid).
+  EXPECT_EQ(m.move(ids{n(1), n(2), n(3)}).error(), meta_errc::invalid_replica_assignment);
+  ASSERT_TRUE(m.run(cmd::register_broker({n(1), "uuid-1-wiped", "127.0.0.1:9092", "127.0.0.1:7000", ""})));
+  EXPECT_TRUE(m.move(ids{n(1), n(2), n(3)})->changed);
+}
+
+TEST(ReplicaMoves, CancelTurnsBackToTheOriginAndTheAddedReplicasLeave) {
+  machine m(5, {n(1), n(2), n(3)});
+  EXPECT_EQ(m.move(std::nullopt).error(), meta_errc::no_reassignment);
+  ASSERT_TRUE(m.move(ids{n(4), n(5), n(3)}));
+  ASSERT_TRUE(m.move(std::nullopt)->changed);
+  EXPECT_EQ(m.p().target(), (ids{n(3), n(1), n(2)}));
+  EXPECT_TRUE(m.p().adding.empty());
+  EXPECT_EQ(m.p().removing, (ids{n(4), n(5)}));
+  EXPECT_TRUE(m.finish(ids{n(3), n(1), n(2)})->changed);
+  EXPECT_EQ(m.p().replicas, (ids{n(3), n(1), n(2)}));
+}
+
+TEST(ReplicaMoves, ANewTargetReplacesTheMoveInProgress) {
+  machine m(5, {n(1), n(2), n(3)});
+  ASSERT_TRUE(m.move(ids{n(4), n(2), n(3)}));
+  ASSERT_TRUE(m.move(ids{n(5), n(2), n(3)})->changed);
+  // Node 4 may already hold a copy: it leaves as a removing replica; adding counts from the origin.
+  EXPECT_EQ(m.p().replicas, (ids{n(5), n(2), n(3), n(4), n(1)}));
+  EXPECT_EQ(m.p().adding, ids{n(5)});
+  EXPECT_EQ(m.p().removing, (ids{n(4), n(1)}));
+}
+
+TEST(ReplicaMoves, TargetsAreCheckedBeforeAnythingChanges) {
+  machine m(4, {n(1), n(2), n(3)});
+  const partition_record before = m.p();
+  EXPECT_EQ(m.move(ids{}).error(), meta_errc::invalid_replica_assignment);
+  EXPECT_EQ(m.move(ids{n(4), n(4)}).error(), meta_errc::invalid_replica_assignment);
+  EXPECT_EQ(m.move(ids{n(9), n(2)}).error(), meta_errc::invalid_replica_assignment);  // not registered
+  ASSERT_TRUE(m.run(cmd::set_broker_state(n(4), "uuid-4", broker_state::dead)));
+  EXPECT_EQ(m.move(ids{n(4), n(2)}).error(), meta_errc::invalid_replica_assignment);  // not alive
+  EXPECT_EQ(m.run(cmd::alter_reassignment(m.id, 7, ids{n(1)}, 1)).error(), meta_errc::unknown_partition);
+  EXPECT_EQ(m.p(), before);
+  // A replica of the partition may stay whatever its broker's state: shrinking works with 4 dead.
+  EXPECT_TRUE(m.move(ids{n(1), n(2)})->changed);
+}
+
+TEST(ReplicaMoves, AMoveInProgressSurvivesASnapshot) {
+  machine m(4, {n(1), n(2), n(3)});
+  ASSERT_TRUE(m.move(ids{n(4), n(2), n(3)}));
+  ASSERT_TRUE(m.finish(ids{n(4), n(2), n(3)}));
+  ASSERT_TRUE(m.move(ids{n(2), n(3)}));
+  meta_state restored;
+  ASSERT_TRUE(restored.restore(m.s.snapshot()));
+  EXPECT_EQ(restored.data(), m.s.data());
+  EXPECT_EQ(restored.snapshot(), m.s.snapshot());
+}
+
+}  // namespace
+}  // namespace chronik::metadata
