@@ -195,7 +195,8 @@ TEST_F(kafka_reassignment_handlers_test, alter_maps_every_outcome_in_request_ord
   alter_partition_reassignments_request req;
   req.timeout_ms = 9'999'999;  // capped
   // u before t: the answer follows the request, not the cluster's order.
-  req.topics = {{"u", {cancel(1), move(0, {2, 5})}}, {"t", {move(3, {4, 5, 6}), cancel(0), move(1, {3, 1, 2}), move(2, {7})}}};
+  req.topics = {{"u", {cancel(1), move(0, {2, 5})}},
+                {"t", {move(3, {4, 5, 6}), cancel(0), move(1, {3, 1, 2}), move(2, {7})}}};
   auto reply = alter(ctx_, 0, req);
   ctx_.pending_catch_up();
   ASSERT_EQ(ctx_.wanted.size(), 6u);
@@ -227,7 +228,8 @@ TEST_F(kafka_reassignment_handlers_test, v1_without_replication_factor_change_re
   alter_partition_reassignments_request req;
   req.allow_replication_factor_change = false;
   req.timeout_ms = -5;  // do not wait
-  req.topics = {{"t", {move(0, {1, 2}), move(1, {3, 1, 2}), cancel(2), move(3, {5, 2, 3})}}, {"u", {move(0, {1, 2, 3})}}};
+  req.topics = {{"t", {move(0, {1, 2}), move(1, {3, 1, 2}), cancel(2), move(3, {5, 2, 3})}},
+                {"u", {move(0, {1, 2, 3})}}};
   auto reply = alter(ctx_, 1, req);
   ctx_.pending_catch_up();
   // t-3 is moving {1,2,3} -> {4,2,3}: its count before the move is 3, not the 4 taking part.
