@@ -153,6 +153,19 @@ class DataWorkload:
                  for (part, _, ta) in list(p.acked.values()) if part == partition and ta > t]
         return min(times) if times else None
 
+    def acked_between(self, t0, t1, partition):
+        """How many sends started in [t0, t1] on `partition` were acknowledged (any producer)."""
+        return sum(1 for p in self.producers for (part, _, ta) in list(p.acked.values())
+                   if part == partition and t0 <= ta <= t1)
+
+    def longest_ack_gap(self, t0, t1, partition):
+        """The longest stretch of [t0, t1] in which no send on `partition` that was acknowledged
+        started (any producer): how long the partition took no writes."""
+        starts = sorted(ta for p in self.producers for (part, _, ta) in list(p.acked.values())
+                        if part == partition and t0 <= ta <= t1)
+        edges = [t0] + starts + [t1]
+        return max(b - a for a, b in zip(edges, edges[1:]))
+
     # ---- reading back ------------------------------------------------------------------------
     def read_all(self, node, timeout_s=60):
         """{partition: [(offset, value)]} read from log start to the high watermark through node's

@@ -13,9 +13,10 @@ import threading
 import time
 
 import checkers
+import reassign
 from netharness import Harness
 from kafka_workload import DataWorkload
-from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, partition_leaders
+from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, metadata_topics, partition_leaders
 
 # Gossip timings of the presets (docs/config.md) and the `__meta` election timeout (10..20 ticks).
 PRESETS = {
@@ -186,6 +187,23 @@ class Run:
 
     def topics(self, i, timeout_s=8):
         return list_topics(self.client(i), i, self.h.kafka_addr(i), timeout_s)
+
+    def placement(self, topic, i, timeout_s=8):
+        """{partition: (leader, [replicas])} for `topic` from node i's own Metadata, or None."""
+        topics = metadata_topics(self.client(i), i, self.h.kafka_addr(i), [topic], timeout_s)
+        if topics is None:
+            return None
+        return {p[1]: (p[2], list(p[3])) for t in topics if t[1] == topic and t[0] == 0 for p in t[3]}
+
+    def alter_reassignments(self, i, moves, timeout_ms=10000):
+        """AlterPartitionReassignments through node i: moves = {(topic, partition): [broker ids]}.
+        Returns (top-level error, {(topic, partition): (error, message)})."""
+        return reassign.alter(self.client(i), self.h.kafka_addr(i), moves, timeout_ms)
+
+    def reassignments(self, i, timeout_s=5):
+        """The moves in progress as node i lists them: (error, {(topic, partition): {replicas,
+        adding, removing}})."""
+        return reassign.in_progress(self.client(i), self.h.kafka_addr(i), timeout_s)
 
     # ---- shared checks -----------------------------------------------------------------------
     def check_election_safety(self):

@@ -6,7 +6,7 @@ CI; `--hold-scale` stretches them for a longer run.
 import time
 
 import checkers
-from kafka_workload import REQUEST_TIMEOUT_MS
+from kafka_workload import PARTITIONS, REQUEST_TIMEOUT_MS
 from scenario_run import ScenarioFailed, convergence_bound, suspicion_min
 
 HOLD = {"scale": 1.0}
@@ -292,6 +292,154 @@ def rolling_restart(run):
         run.fail(f"topic {name} created before the restarts is gone")
 
 
+MOVE_SETTLE_S = 30   # a move's end: the victim back, its learner caught up, every node's Metadata
+FLOW_S = 10          # after a move's acceptance, a send on each partition must be acknowledged within
+# While a partition whose leader survives moves, a stretch without acknowledged writes longer than
+# this fails: no election is needed, so such a gap is the move's doing (typically it is 10-50 ms).
+MOVE_GAP_S = 2.0
+
+
+def stable_placement(run, topic, timeout=10):
+    """{partition: (leader, replicas)} from a running node once every partition names a leader
+    among its replicas (a moment after an election may show -1), else ScenarioFailed."""
+    deadline = run.now() + timeout
+    placement = None
+    while run.now() < deadline:
+        node = run.rng.choice([i for i in run.h.ids() if run.h.running(i)])
+        placement = run.placement(topic, node)
+        if placement and len(placement) == PARTITIONS and all(l in r for l, r in placement.values()):
+            return placement
+        time.sleep(0.1)
+    raise ScenarioFailed(f"no leader among the replicas of every partition of {topic} within {timeout}s: {placement}")
+
+
+def watch_moves(run, topic, targets, t_accepted, ended, until):
+    """Polls ListPartitionReassignments through running nodes until none of `targets`' partitions
+    is moving or `until`; records in `ended` each partition's first answer without it (seconds
+    from acceptance). The answer follows a `__meta` catch-up, so one node's word is the cluster's."""
+    moving = None
+    while len(ended) < len(targets) and run.now() < until:
+        node = run.rng.choice([i for i in run.h.ids() if run.h.running(i)])
+        try:
+            err, moving = run.reassignments(node)
+        except Exception:  # noqa: BLE001 - a node restarting refuses the connection: ask another
+            err = None
+        if err == 0:
+            for p in targets:
+                if p not in ended and (topic, p) not in moving:
+                    ended[p] = run.now() - t_accepted
+        time.sleep(0.05)
+    return moving
+
+
+def targets_everywhere(run, topic, targets, t_accepted):
+    """Waits until every running node's Metadata lists each partition with exactly its target
+    replicas and a leader among them; fails the scenario after MOVE_SETTLE_S."""
+    deadline = run.now() + MOVE_SETTLE_S
+    views = {}
+    while run.now() < deadline:
+        views = {i: run.placement(topic, i) for i in run.h.ids() if run.h.running(i)}
+        if all(v and all(v.get(p, (None, None))[1] == t and v[p][0] in t for p, t in targets.items())
+               for v in views.values()):
+            return run.now() - t_accepted
+        time.sleep(0.1)
+    run.fail(f"Metadata does not list the targets {targets} on every node within {MOVE_SETTLE_S}s: {views}")
+    return None
+
+
+def move_round(run, topic, label, placement, targets, victims):
+    """One AlterPartitionReassignments of every partition from `placement` to `targets`, a kill -9
+    of one of `victims` ({kind: nodes}) right after it is accepted and a start of it a little
+    later; the moves must end (List, then every node's Metadata), the cluster recover, and data
+    keep flowing."""
+    via = run.rng.choice(run.h.ids())
+    err, results = run.alter_reassignments(via, {(topic, p): t for p, t in targets.items()})
+    t_accepted = run.now()
+    refused = {k: v for k, v in results.items() if v[0] != 0}
+    if err != 0 or refused or len(results) != len(targets):
+        raise ScenarioFailed(f"{label}: AlterPartitionReassignments through node {via} answered {err}, {results}")
+    kind = run.rng.choice(sorted(victims))
+    victim = run.rng.choice(sorted(victims[kind]))
+    run.h.kill(victim)
+    t_kill = run.now()
+    run.fault(f"move {label} {targets}; kill -9 {kind} {victim}")
+    # The moves go on (or end) while the victim is down: watched, not slept through.
+    ended = {}
+    moving = watch_moves(run, topic, targets, t_accepted, ended, t_kill + 0.01)
+    run.notes.append(f"{label}: killed {kind} {victim} {t_kill - t_accepted:.2f}s after acceptance; "
+                     f"partitions moving then: {sorted(p for (t, p) in (moving or {}) if t == topic)}")
+    restart_at = t_kill + 1.0 * HOLD["scale"]
+    watch_moves(run, topic, targets, t_accepted, ended, restart_at)
+    time.sleep(max(0.0, restart_at - run.now()))
+    run.h.start(victim)
+    t_start = run.now()
+    run.fault(f"start {victim}")
+    moving = watch_moves(run, topic, targets, t_accepted, ended, t_start + MOVE_SETTLE_S)
+    if len(ended) < len(targets):
+        run.fail(f"{label}: moves still in progress {MOVE_SETTLE_S}s after the victim's restart: {moving}")
+    else:
+        run.notes.append(f"{label}: moves ended (List) after " + ", ".join(
+            f"p{p} {t:.2f}s ({run.data.acked_between(t_accepted, t_accepted + t, p)} acks during)"
+            for p, t in sorted(ended.items())) + f"; victim restarted at {t_start - t_accepted:.2f}s")
+        t_all = targets_everywhere(run, topic, targets, t_accepted)
+        if t_all is not None:
+            run.notes.append(f"{label}: every node's Metadata lists the targets {t_all:.2f}s after acceptance")
+    run.check_no_false_dead(t_kill, t_start, allowed=[victim])
+    run.check_election_safety()
+    run.check_recovery(t_start)
+    check_flowing(run, label, placement, ended, t_accepted, victim)
+
+
+def check_flowing(run, label, placement, ended, t_accepted, victim):
+    """Data keeps flowing during a move (issue 15): a partition whose leader was not the victim
+    has no stretch longer than MOVE_GAP_S without an acknowledged write while it moves, and every
+    partition takes a write within FLOW_S of the acceptance."""
+    gaps = []
+    for p, t_end in sorted(ended.items()):
+        gap = run.data.longest_ack_gap(t_accepted, t_accepted + t_end, p)
+        gaps.append(f"p{p} {gap:.2f}s")
+        leader = placement[p][0]
+        if leader != victim and gap > MOVE_GAP_S:
+            run.fail(f"{label}: partition {p} (leader {leader}, not the victim) took no acknowledged write "
+                     f"for {gap:.2f}s of its {t_end:.2f}s move")
+    if gaps:
+        run.notes.append(f"{label}: longest stretch without an acknowledged write while moving: {', '.join(gaps)}")
+    for p in sorted(placement):
+        t = run.data.first_ack_after(t_accepted, p, run.h.ids())
+        if t is None or t - t_accepted > FLOW_S:
+            run.fail(f"{label}: no send on partition {p} started within {FLOW_S}s of the move's acceptance "
+                     f"was acknowledged")
+
+
+def move_replicas(run):
+    """Replica moves (KIP-455) while the producers write, with a crash in each (issue 15). Round 1
+    swaps a follower of every partition for a node that never held it; round 2 moves every
+    partition's leader away, so leadership must be handed over (docs/kafka.md "Moving replicas").
+    A node a finished move removed cannot take that partition back with the same data directory,
+    so every new replica is one that never held it: with RF 3 on 5 nodes, two rounds use them all."""
+    topic = run.data.topic
+    held = {p: set(r) for p, (_, r) in stable_placement(run, topic).items()}
+    for label, leader_leaves in (("follower", False), ("leader", True)):
+        placement = stable_placement(run, topic)
+        targets, out, new = {}, {}, {}
+        for p, (leader, replicas) in sorted(placement.items()):
+            out[p] = leader if leader_leaves else run.rng.choice([r for r in replicas if r != leader])
+            fresh = sorted(set(run.h.ids()) - held[p])
+            if not fresh:
+                raise ScenarioFailed(f"partition {p}: no node left that never held it ({sorted(held[p])})")
+            new[p] = run.rng.choice(fresh)
+            held[p].add(new[p])
+            targets[p] = [new[p] if r == out[p] else r for r in replicas]
+        leaders = {l for l, _ in placement.values()}
+        victims = ({"leaving leader": set(out.values()), "new replica": set(new.values())} if leader_leaves else
+                   {"leader": leaders, "leaving replica": set(out.values()), "new replica": set(new.values())})
+        move_round(run, topic, f"{label} round", placement, targets, victims)
+        if leader_leaves:
+            after = stable_placement(run, topic)
+            run.notes.append("leaders handed over: " + ", ".join(
+                f"p{p} {placement[p][0]}->{after[p][0]}" for p in sorted(after)))
+
+
 # name -> (function, nodes, preset). The delay runs with the `lan` timings: under `local` the
 # `__meta` election timeout (100-200 ms) is below the 400 ms round trip, so no leader can hold, which
 # is configuration, not a fault tolerance property. 30% loss runs with `local`, where the gossip
@@ -310,4 +458,5 @@ SCENARIOS = {
     "delay-200ms": (delay, 3, "lan"),
     "skew-300s": (skew, 3, "local"),
     "rolling-restart": (rolling_restart, 3, "local"),
+    "move-replicas": (move_replicas, 5, "local"),
 }
