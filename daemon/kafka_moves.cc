@@ -24,8 +24,7 @@ kafka::reassignment_outcome move_outcome_of(metadata::meta_errc e) {
 
 std::string refusal(metadata::meta_errc e) {
   if (e == metadata::meta_errc::invalid_replica_assignment) {
-    return "every new replica must be a distinct, registered and alive broker that has not held this partition "
-           "before with its current data directory";
+    return "every new replica must be a distinct, registered and alive broker";
   }
   return std::string(metadata::to_string(e));
 }

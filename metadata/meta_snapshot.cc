@@ -47,11 +47,6 @@ void encode_topic(const topic_record& t, pb::MetaTopic* out) {
     for (node_id r : p.adding) m->add_adding(r.value());
     for (node_id r : p.removing) m->add_removing(r.value());
     m->set_moved(p.moved);
-    for (const auto& r : p.retired) {
-      auto* x = m->add_retired();
-      x->set_node_id(r.node.value());
-      x->set_node_uuid(r.uuid);
-    }
   }
 }
 
@@ -111,13 +106,6 @@ std::expected<partition_record, meta_errc> decode_partition(const pb::MetaPartit
   // partitions have one.
   for (node_id a : p.adding) ok = ok && std::find(p.removing.begin(), p.removing.end(), a) == p.removing.end();
   ok = ok && (!p.moving() || (p.moved && p.removing.size() < p.replicas.size()));
-  ok = ok && m.retired_size() <= static_cast<int>(max_brokers);
-  for (const auto& r : m.retired()) {
-    const node_id id = node_id_from_u64(r.node_id()).value_or(no_node);
-    ok = ok && rules::valid_node_id(r.node_id()) && r.node_uuid().size() <= max_id_bytes &&
-         (p.retired.empty() || p.retired.back().node < id);  // one per node, by id
-    p.retired.push_back({id, r.node_uuid()});
-  }
   if (!ok) return std::unexpected(meta_errc::malformed_snapshot);
   return p;
 }

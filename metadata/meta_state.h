@@ -82,13 +82,6 @@ struct broker_record {
   bool operator==(const broker_record&) const = default;
 };
 
-// A node whose replica of a partition a finished move removed (MetaRetiredReplica).
-struct retired_replica {
-  node_id node;
-  std::string uuid;  // its data directory's; empty: not registered then
-  bool operator==(const retired_replica&) const = default;
-};
-
 struct partition_record {
   std::int32_t partition = 0;
   std::vector<node_id> replicas;  // preferred leader first; during a move the target, then `removing`
@@ -108,7 +101,6 @@ struct partition_record {
   // the log from the leader, because bootstrapping other voters would write entries at indexes 1..n
   // that differ from the real log's, which Raft's Log Matching Property (§5.3) cannot detect.
   bool moved = false;
-  std::vector<retired_replica> retired;
   bool moving() const { return !adding.empty() || !removing.empty(); }
   // The replicas a move in progress ends with (replicas without `removing`), else the replicas.
   std::vector<node_id> target() const;

@@ -16,14 +16,6 @@ std::vector<node_id> without(const std::vector<node_id>& v, const std::vector<no
   return out;
 }
 
-// Its Raft host removed this group while the node ran the data directory it runs now.
-bool retired_here(const meta_data& d, const partition_record& p, node_id id) {
-  auto b = d.brokers.find(id);
-  if (b == d.brokers.end()) return false;
-  return std::any_of(p.retired.begin(), p.retired.end(),
-                     [&](const retired_replica& r) { return r.node == id && !r.uuid.empty() && r.uuid == b->second.uuid; });
-}
-
 // The record's new replica lists for `target`, from the replicas the move in progress began with.
 // `target` is valid and distinct here.
 bool retarget(partition_record& p, const std::vector<node_id>& target) {
@@ -62,7 +54,7 @@ std::expected<bool, meta_errc> begin_move(const meta_data& d, partition_record& 
     }
     if (has(p.replicas, id)) continue;  // it already runs the group, in whatever state its broker is
     auto b = d.brokers.find(id);
-    if (b == d.brokers.end() || b->second.state != broker_state::alive || retired_here(d, p, id)) {
+    if (b == d.brokers.end() || b->second.state != broker_state::alive) {
       return std::unexpected(meta_errc::invalid_replica_assignment);
     }
   }
@@ -76,14 +68,8 @@ std::expected<bool, meta_errc> cancel_move(const meta_data&, partition_record& p
   return retarget(p, origin);
 }
 
-bool finish_move(const meta_data& d, partition_record& p, incarnation inc, const std::vector<node_id>& target) {
+bool finish_move(const meta_data&, partition_record& p, incarnation inc, const std::vector<node_id>& target) {
   if (p.inc != inc || !p.moving() || p.target() != target) return false;
-  for (node_id gone : p.removing) {
-    auto b = d.brokers.find(gone);
-    std::erase_if(p.retired, [&](const retired_replica& r) { return r.node == gone; });  // one per node: bounded
-    p.retired.push_back({gone, b == d.brokers.end() ? std::string{} : b->second.uuid});
-  }
-  std::sort(p.retired.begin(), p.retired.end(), [](const retired_replica& a, const retired_replica& b) { return a.node < b.node; });
   p.replicas = target;
   p.adding.clear();
   p.removing.clear();

@@ -15,6 +15,7 @@ struct disk_op {
   enum class kind : std::uint8_t {
     snapshot_and_compact,  // save `snap` as the group's latest snapshot, then drop entries <= it
     remove,                // record the removal durably, then drop the group's entries
+    revive,                // the group is hosted again: drop it from the durable removed list
   };
   kind op = kind::snapshot_and_compact;
   group_id group;

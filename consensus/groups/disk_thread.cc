@@ -94,6 +94,12 @@ void disk_thread::run_op(const disk_op& op, disk_result& out) {
       }
       return;
     }
+    case disk_op::kind::revive:
+      // The group's first write since (its reset hard state, host_core::create_group) went in this
+      // batch's append or an earlier one; should the node crash before this, the group is simply
+      // revived again at the next start, and its durable state is found where it was.
+      if (auto r = removed_.erase(op.group); !r) return fail(r.error());
+      return;
   }
 }
 

@@ -102,6 +102,7 @@ std::expected<group_created, host_error> host_core::create_group(group_id group,
   groups_.emplace(group.value, std::move(owned));
 
   group_created out;
+  if (revived_.erase(group.value)) return recreate(g);
   if (durable) {
     out.reopened = true;
     snapshot snap = g.reader->latest_snapshot();
@@ -134,6 +135,42 @@ std::expected<group_created, host_error> host_core::create_group(group_id group,
   schedule_flush();
   out.bootstrap = true;
   return out;
+}
+
+// A group this node removed and hosts again (revive_group; docs/raft.md "Reviving a removed
+// group"). Its entries went with the removal, but the WAL may still hold its hard state and a
+// snapshot. The term and vote stay (they never go back), the commit index drops to what is still
+// stored, and the replica is marked rejoining: it acknowledged entries it no longer has, so it
+// must not vote before it has caught up again (Raft paper §5.4.1 assumes voters keep them). That
+// hard state is durable before the core starts, like a bootstrap.
+group_created host_core::recreate(hosted_group& g) {
+  group_created out;
+  hard_state hs = g.reader->initial_hard_state();
+  hs.commit = std::min(hs.commit, g.reader->last_index());
+  hs.rejoining = true;
+  g.last_state = hs;
+  g.in_flight = unbatched;  // nothing else of this group goes to disk before it
+  pending_writes_.push_back(group_write{g.id, hs, {}, std::nullopt});
+  schedule_flush();
+  out.bootstrap = true;
+  snapshot snap = g.reader->latest_snapshot();
+  if (!snap.empty()) {
+    apply_batch b{g.id, std::move(snap), {}, {}};
+    track_applied(g, b);
+    out.stored_snapshot = std::move(b);
+  }
+  return out;
+}
+
+std::expected<void, host_error> host_core::revive_group(group_id group) {
+  if (failed_) return std::unexpected(error(host_errc::storage_failed, "the WAL failed"));
+  if (find(group)) return std::unexpected(error(host_errc::group_exists, name(group)));
+  if (!removed_.contains(group.value)) return std::unexpected(error(host_errc::unknown_group, name(group) + " was not removed"));
+  removed_.erase(group.value);
+  revived_.insert(group.value);
+  pending_ops_.push_back(disk_op{disk_op::kind::revive, group, {}});
+  schedule_flush();
+  return {};
 }
 
 std::expected<void, host_error> host_core::remove_group(group_id group) {

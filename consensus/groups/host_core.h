@@ -105,6 +105,7 @@ class host_core {
   std::expected<group_created, host_error> create_group(group_id group, conf_state initial, raft_config cfg,
                                                         group_start start, std::unique_ptr<log_reader> reader);
   std::expected<void, host_error> remove_group(group_id group);
+  std::expected<void, host_error> revive_group(group_id group);
   std::expected<log_index, host_error> propose(group_id group, std::string data);
   std::expected<void, host_error> propose_anywhere(group_id group, std::string data);
   std::expected<log_index, host_error> propose_conf_change(group_id group, const conf_change& cc);
@@ -149,6 +150,7 @@ class host_core {
   hosted_group* find(group_id group) const;
   std::expected<hosted_group*, host_error> running(group_id group) const;
   void start_core(hosted_group& g);
+  group_created recreate(hosted_group& g);
   void track_applied(hosted_group& g, const apply_batch& b);
   conf_state conf_at(const hosted_group& g, log_index index) const;
 
@@ -168,6 +170,8 @@ class host_core {
   std::function<log_sink(group_id)> sink_;
   std::vector<group_id> recovered_;
   std::set<std::uint64_t> removed_;
+  // Revived (revive_group) and not created again yet: create_group resets their durable state.
+  std::set<std::uint64_t> revived_;
   std::unordered_map<std::uint64_t, std::unique_ptr<hosted_group>> groups_;
 
   std::vector<group_id> dirty_;              // groups touched since the last flush

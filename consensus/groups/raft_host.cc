@@ -111,6 +111,14 @@ std::expected<void, host_error> raft_host::remove_group(group_id group) {
   return {};
 }
 
+std::expected<void, host_error> raft_host::revive_group(group_id group) {
+  auto r = core_->revive_group(group);
+  if (!r) return r;
+  kick();
+  log_->info("[{}] group {} revived: it will start rejoining", cfg_.self.value(), group.value);
+  return {};
+}
+
 std::expected<log_index, host_error> raft_host::propose(group_id group, std::string data) {
   auto r = core_->propose(group, std::move(data));
   kick();

@@ -90,6 +90,11 @@ class raft_host {
                                                apply_fn on_apply, group_start start = group_start::fresh);
   // Stops hosting `group` at once and records the removal durably (on the disk thread).
   std::expected<void, host_error> remove_group(group_id group);
+  // Lets a group this node removed be created again (create_group then starts it rejoining, from
+  // what its storage still holds): a partition replica moved back to a node that once held it
+  // (docs/raft.md "Reviving a removed group"). Refused for a group that is running or was never
+  // removed.
+  std::expected<void, host_error> revive_group(group_id group);
 
   std::expected<log_index, host_error> propose(group_id group, std::string data);
   // From any replica: a follower forwards to its leader (raft::propose_anywhere); no index comes

@@ -55,9 +55,25 @@ std::expected<removed_groups, storage_error> removed_groups::open(
 
 std::expected<void, storage_error> removed_groups::add(group_id g) {
   if (ids_.contains(g.value)) return {};
+  std::set<std::uint64_t> next = ids_;
+  next.insert(g.value);
+  if (auto r = write(next); !r) return r;
+  ids_ = std::move(next);
+  return {};
+}
+
+std::expected<void, storage_error> removed_groups::erase(group_id g) {
+  if (!ids_.contains(g.value)) return {};
+  std::set<std::uint64_t> next = ids_;
+  next.erase(g.value);
+  if (auto r = write(next); !r) return r;
+  ids_ = std::move(next);
+  return {};
+}
+
+std::expected<void, storage_error> removed_groups::write(const std::set<std::uint64_t>& ids) const {
   std::string text(header);
-  for (std::uint64_t id : ids_) text += std::to_string(id) + "\n";
-  text += std::to_string(g.value) + "\n";
+  for (std::uint64_t id : ids) text += std::to_string(id) + "\n";
 
   const auto tmp = dir_ / (std::string(file_name) + ".tmp");
   std::error_code ec;
@@ -70,9 +86,7 @@ std::expected<void, storage_error> removed_groups::add(group_id g) {
   }
   std::filesystem::rename(tmp, dir_ / file_name, ec);
   if (ec) return std::unexpected(storage_error{storage_errc::io_error, "rename " + tmp.string() + ": " + ec.message()});
-  if (auto r = io::sync_dir(dir_); !r) return r;
-  ids_.insert(g.value);
-  return {};
+  return io::sync_dir(dir_);
 }
 
 }  // namespace chronik::consensus

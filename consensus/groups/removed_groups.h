@@ -26,8 +26,14 @@ class removed_groups {
 
   // Adds `g` and makes the new list durable before returning.
   std::expected<void, storage_error> add(group_id g);
+  // Drops `g` (the node hosts the group again, raft_host::revive_group) and makes the new list
+  // durable before returning.
+  std::expected<void, storage_error> erase(group_id g);
 
  private:
+  // Replaces the file with `ids` atomically; the list in memory changes only after it succeeded.
+  std::expected<void, storage_error> write(const std::set<std::uint64_t>& ids) const;
+
   std::filesystem::path dir_;
   std::set<std::uint64_t> ids_;
 };

@@ -79,12 +79,16 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   // that has moved bootstraps nothing: this replica joins empty and its leader sends it the log
   // (docs/kafka.md "Moving replicas"). A reopened group ignores both.
   consensus::conf_state initial{ref.bootstrap, {}};
-  auto r = host_.create_group(
-      ref.group, std::move(initial), cfg_.raft,
-      [weak](consensus::apply_batch&& b) {
-        if (auto p = weak.lock()) p->apply(std::move(b));
-      },
-      start);
+  const auto apply = [weak](consensus::apply_batch&& b) {
+    if (auto p = weak.lock()) p->apply(std::move(b));
+  };
+  auto r = host_.create_group(ref.group, initial, cfg_.raft, apply, start);
+  if (!r && r.error().code == consensus::host_errc::group_removed) {
+    // A move brought the partition back to this node, which deleted its copy when an earlier move
+    // took it away (docs/kafka.md "Moving replicas"): `__meta` lists it again only once the group
+    // counts it no more, so it comes back rejoining, as a new replica the leader catches up.
+    if (auto v = host_.revive_group(ref.group); v) r = host_.create_group(ref.group, initial, cfg_.raft, apply, start);
+  }
   if (!r) {
     by_group_.erase(ref.group.value);
     by_name_.erase({topic.name, ref.partition});

@@ -343,6 +343,58 @@ TEST(raft_host, removed_group_stays_removed_across_restart) {
   }));
 }
 
+// docs/raft.md "Reviving a removed group": a replica removed from the group and deleted here comes
+// back when the group adds it again (a partition moved back to this node). Its entries are gone, so
+// it starts rejoining, with its commit index lowered to what is still stored, also after a restart,
+// and it catches up as a learner.
+TEST(raft_host, a_removed_group_revived_rejoins_and_catches_up) {
+  host_cluster c;
+  create_and_elect(c, 1);
+  const std::size_t leader = c.leader_of(1).value() - 1;
+  const std::size_t gone = (leader + 1) % node_count;
+  const node_id gone_id{static_cast<std::uint32_t>(gone + 1)};
+  std::vector<std::string> want{"before-1", "before-2"};
+  for (const auto& s : want) ASSERT_TRUE(c.host(leader).propose(group_id{1}, s));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want); }));
+  ASSERT_GT(c.host(gone).status(group_id{1})->commit.value, 0u);
+
+  ASSERT_TRUE(c.host(leader).propose_conf_change(group_id{1}, conf_change{conf_change::kind::remove, gone_id}));
+  ASSERT_TRUE(c.run_until([&] { return c.host(leader).status(group_id{1})->conf.voters.size() == 2; }));
+  ASSERT_TRUE(c.host(gone).remove_group(group_id{1}));
+  ASSERT_TRUE(c.settle());
+  want.push_back("while-away");
+  ASSERT_TRUE(c.host(leader).propose(group_id{1}, "while-away"));
+
+  EXPECT_EQ(c.create(gone, 1, conf_state{}).error().code, host_errc::group_removed);
+  EXPECT_EQ(c.host(gone).revive_group(group_id{2}).error().code, host_errc::unknown_group) << "never removed";
+  ASSERT_TRUE(c.host(gone).revive_group(group_id{1}));
+  c.state(gone, 1) = {};
+  ASSERT_TRUE(c.create(gone, 1, conf_state{}));
+  EXPECT_EQ(c.host(gone).revive_group(group_id{1}).error().code, host_errc::group_exists);
+  ASSERT_TRUE(c.settle());
+  auto st = c.host(gone).status(group_id{1});
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->rejoining);
+  EXPECT_LE(st->commit, st->last_index) << "the commit index lowered to the entries still stored";
+
+  // The revival is durable: a restart finds the group as its own again, still rejoining.
+  c.close(gone);
+  c.open(gone);
+  EXPECT_EQ(c.host(gone).recovered_groups(), std::vector<group_id>{group_id{1}});
+  ASSERT_TRUE(c.create(gone, 1, conf_state{}));
+  EXPECT_TRUE(c.host(gone).status(group_id{1})->rejoining);
+
+  // The leader adds it back, as a learner and then a voter, and it catches up.
+  ASSERT_TRUE(c.host(leader).propose_conf_change(group_id{1}, conf_change{conf_change::kind::add_learner, gone_id}));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want); }));
+  ASSERT_TRUE(c.host(leader).propose_conf_change(group_id{1}, conf_change{conf_change::kind::add_voter, gone_id}));
+  want.push_back("after");
+  ASSERT_TRUE(c.run_until([&] {
+    return c.host(leader).status(group_id{1})->conf.voters.size() == 3 && c.host(leader).propose(group_id{1}, "after");
+  }));
+  ASSERT_TRUE(c.run_until([&] { return all_applied(c, 1, want) && !c.host(gone).status(group_id{1})->rejoining; }));
+}
+
 TEST(raft_host, idle_groups_coalesce_into_one_call_per_peer_per_tick) {
   host_cluster c;
   c.quiesce_after_ticks = 0;  // every leader keeps heartbeating: the worst case of coalescing

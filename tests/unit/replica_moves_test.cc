@@ -1,6 +1,6 @@
 // Replica moves in the `__meta` state machine (metadata/replica_moves.h, KIP-455): starting,
-// replacing, cancelling and finishing a move, what replicas without durable state bootstrap, the
-// retirement of removed replicas, and snapshots of a move in progress.
+// replacing, cancelling and finishing a move, what replicas without durable state bootstrap, moving
+// back to a node that left, and snapshots of a move in progress.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -83,7 +83,7 @@ TEST(ReplicaMoves, APartitionThatNeverMovedBootstrapsItsCreationVoters) {
   EXPECT_TRUE(m.s.groups_for(n(2))[0].bootstrap.empty());
 }
 
-TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndRetiresTheLeavingReplicas) {
+TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndDropsTheLeavingReplicas) {
   machine m(4, {n(1), n(2), n(3)});
   ASSERT_TRUE(m.move(ids{n(4), n(2), n(3)}));
   // Stale reports change nothing: another target, another incarnation.
@@ -95,20 +95,17 @@ TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndRetiresTheLeavingReplicas
   ASSERT_TRUE(r && r->changed);
   EXPECT_EQ(m.p().replicas, (ids{n(4), n(2), n(3)}));
   EXPECT_FALSE(m.p().moving());
-  ASSERT_EQ(m.p().retired.size(), 1u);
-  EXPECT_EQ(m.p().retired[0].node, n(1));
-  EXPECT_EQ(m.p().retired[0].uuid, "uuid-1");
   ASSERT_EQ(r->moved.size(), 1u);
   EXPECT_TRUE(r->moved[0].target.empty());
   EXPECT_TRUE(m.s.groups_for(n(1)).empty());  // node 1 removes its copy now
   // A report after the end is stale too.
   EXPECT_FALSE(m.finish(ids{n(4), n(2), n(3)})->changed);
 
-  // Node 1's Raft host removed the group for good: it may not be named again with this data
-  // directory, only once it comes back wiped (a new uuid).
-  EXPECT_EQ(m.move(ids{n(1), n(2), n(3)}).error(), meta_errc::invalid_replica_assignment);
-  ASSERT_TRUE(m.run(cmd::register_broker({n(1), "uuid-1-wiped", "127.0.0.1:9092", "127.0.0.1:7000", ""})));
-  EXPECT_TRUE(m.move(ids{n(1), n(2), n(3)})->changed);
+  // Node 1 may come back: it joins empty, as any new replica of a moved partition.
+  auto back = m.move(ids{n(1), n(2), n(3)});
+  ASSERT_TRUE(back && back->changed);
+  EXPECT_EQ(m.p().adding, ids{n(1)});
+  EXPECT_TRUE(back->moved[0].bootstrap.empty());
 }
 
 TEST(ReplicaMoves, CancelTurnsBackToTheOriginAndTheAddedReplicasLeave) {
