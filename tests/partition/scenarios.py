@@ -294,9 +294,13 @@ def rolling_restart(run):
 
 MOVE_SETTLE_S = 30   # a move's end: the victim back, its learner caught up, every node's Metadata
 FLOW_S = 10          # after a move's acceptance, a send on each partition must be acknowledged within
-# While a partition whose leader survives moves, a stretch without acknowledged writes longer than
-# this fails: no election is needed, so such a gap is the move's doing (typically it is 10-50 ms).
-MOVE_GAP_S = 2.0
+# While a partition moves, a stretch without an acknowledged write longer than this fails. Five
+# producers get a write acknowledged every few ms, and a killed leader cost 0.1-0.25 s (an election
+# of at most 20 ticks of 10 ms with `local`, then the clients find the new leader) in our runs.
+MOVE_GAP_S = 1.5
+# The victim stays down this long (times the hold scale), past MOVE_GAP_S even at scale 1, so that
+# a partition that cannot take writes without it shows as a stall.
+MOVE_VICTIM_DOWN_S = 2.0
 
 
 def stable_placement(run, topic, timeout=10):
@@ -368,7 +372,7 @@ def move_round(run, topic, label, placement, targets, victims):
     moving = watch_moves(run, topic, targets, t_accepted, ended, t_kill + 0.01)
     run.notes.append(f"{label}: killed {kind} {victim} {t_kill - t_accepted:.2f}s after acceptance; "
                      f"partitions moving then: {sorted(p for (t, p) in (moving or {}) if t == topic)}")
-    restart_at = t_kill + 1.0 * HOLD["scale"]
+    restart_at = t_kill + MOVE_VICTIM_DOWN_S * HOLD["scale"]
     watch_moves(run, topic, targets, t_accepted, ended, restart_at)
     time.sleep(max(0.0, restart_at - run.now()))
     run.h.start(victim)
@@ -387,21 +391,20 @@ def move_round(run, topic, label, placement, targets, victims):
     run.check_no_false_dead(t_kill, t_start, allowed=[victim])
     run.check_election_safety()
     run.check_recovery(t_start)
-    check_flowing(run, label, placement, ended, t_accepted, victim)
+    check_flowing(run, label, placement, ended, t_accepted)
 
 
-def check_flowing(run, label, placement, ended, t_accepted, victim):
-    """Data keeps flowing during a move (issue 15): a partition whose leader was not the victim
-    has no stretch longer than MOVE_GAP_S without an acknowledged write while it moves, and every
-    partition takes a write within FLOW_S of the acceptance."""
+def check_flowing(run, label, placement, ended, t_accepted):
+    """Data keeps flowing during a move (issue 15): no partition goes longer than MOVE_GAP_S
+    without an acknowledged write while it moves, whichever node died, and every partition takes a
+    write within FLOW_S of the acceptance."""
     gaps = []
     for p, t_end in sorted(ended.items()):
         gap = run.data.longest_ack_gap(t_accepted, t_accepted + t_end, p)
         gaps.append(f"p{p} {gap:.2f}s")
-        leader = placement[p][0]
-        if leader != victim and gap > MOVE_GAP_S:
-            run.fail(f"{label}: partition {p} (leader {leader}, not the victim) took no acknowledged write "
-                     f"for {gap:.2f}s of its {t_end:.2f}s move")
+        if gap > MOVE_GAP_S:
+            run.fail(f"{label}: partition {p} (leader {placement[p][0]} before the move) took no acknowledged "
+                     f"write for {gap:.2f}s of its {t_end:.2f}s move")
     if gaps:
         run.notes.append(f"{label}: longest stretch without an acknowledged write while moving: {', '.join(gaps)}")
     for p in sorted(placement):
