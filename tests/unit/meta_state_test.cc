@@ -152,7 +152,7 @@ TEST(MetaState, CreateTopicAssignsGroupsFromTheState) {
     EXPECT_EQ(part.group, group_id{first_partition_group_id.value + p});
     EXPECT_EQ(part.inc, incarnation{4});  // the creating record's index
     EXPECT_EQ(std::set<node_id>(part.replicas.begin(), part.replicas.end()).size(), 3u);
-    EXPECT_EQ(r->created[p], (partition_ref{t->id, part.partition, part.group, part.inc, part.replicas}));
+    EXPECT_EQ(r->created[p], (partition_ref{t->id, part.partition, part.group, part.inc, part.replicas, part.replicas, {}}));
     ++preferred[part.replicas.front()];
   }
   for (const auto& [id, n] : preferred) EXPECT_EQ(n, 2) << "preferred leaders spread evenly";

@@ -103,7 +103,8 @@ class partition_cluster {
     t.name = topic;
     t.id.bytes[0] = static_cast<std::uint8_t>(group);
     t.configs = std::move(configs);
-    metadata::partition_ref ref{t.id, 0, group_id{group}, metadata::incarnation{group}, std::move(replicas)};
+    // A partition that never moved: every replica bootstraps the creation voters.
+    metadata::partition_ref ref{t.id, 0, group_id{group}, metadata::incarnation{group}, replicas, replicas, {}};
     for (auto& m : managers_) EXPECT_TRUE(m->ensure(ref, t).has_value());
     EXPECT_TRUE(settle());
     created_.emplace_back(ref, std::move(t));
