@@ -35,7 +35,7 @@ list_offsets_partition_response one_partition(broker_context& ctx, std::int16_t 
   }
   out.offset = a->offset;
   out.timestamp = a->timestamp;
-  out.leader_epoch = static_cast<std::int32_t>(r->leader_epoch().value);
+  out.leader_epoch = a->leader_epoch;
   return out;
 }
 

@@ -38,6 +38,13 @@ epoch_end leader_epochs::end_offset_for(std::int32_t requested, std::int64_t log
   return {std::prev(higher)->epoch, higher_start};
 }
 
+std::int32_t leader_epochs::epoch_at(std::int64_t offset) const {
+  if (offset < 0 || epochs_.empty()) return undefined_epoch;
+  auto after = std::upper_bound(epochs_.begin(), epochs_.end(), offset,
+                                [](std::int64_t o, const epoch_start& e) { return o < e.start_offset; });
+  return after == epochs_.begin() ? epochs_.front().epoch : std::prev(after)->epoch;
+}
+
 void leader_epochs::truncate_from_start(std::int64_t log_start) {
   while (epochs_.size() >= 2 && epochs_[1].start_offset <= log_start) epochs_.pop_front();
   if (!epochs_.empty() && epochs_.front().start_offset < log_start) epochs_.front().start_offset = log_start;

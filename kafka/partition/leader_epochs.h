@@ -65,6 +65,11 @@ class leader_epochs {
   // answer is right even before the caller pruned.
   epoch_end end_offset_for(std::int32_t requested, std::int64_t log_start, std::int64_t log_end) const;
 
+  // The epoch of the record at `offset` (Kafka's epochForOffset, which ListOffsets answers with):
+  // the latest epoch starting at or before it; the first kept epoch for an offset before every
+  // start; undefined when no epoch is known or the offset is negative.
+  std::int32_t epoch_at(std::int64_t offset) const;
+
   // The log now starts at `log_start`: the epoch holding it begins there, the earlier ones go.
   void truncate_from_start(std::int64_t log_start);
   // Forgets everything (a snapshot replaced the log; the entries after it come again).

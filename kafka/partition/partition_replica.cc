@@ -461,6 +461,12 @@ bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, 
 std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
   if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
+  offset_answer a = locate(timestamp_ms);
+  a.leader_epoch = a.offset < 0 ? undefined_epoch : epochs_.epoch_at(a.offset);
+  return a;
+}
+
+offset_answer partition_replica::locate(std::int64_t timestamp_ms) const {
   // Without tiered storage the whole log is local: its local start is its start (KIP-405).
   if (timestamp_ms == list_offsets_earliest || timestamp_ms == list_offsets_earliest_local) {
     return offset_answer{index_.log_start_offset(), -1};

@@ -127,6 +127,10 @@ struct fetch_data {
 struct offset_answer {
   std::int64_t offset = -1;
   std::int64_t timestamp = -1;
+  // The leader epoch of the record at `offset` (for the latest offset, the epoch being written),
+  // -1 with no offset: consumers check it against OffsetForLeaderEpoch after a leader change
+  // (KIP-320), so the current epoch would hide a truncation between the two.
+  std::int32_t leader_epoch = -1;
 };
 
 // What a replica tells its owner.
@@ -258,6 +262,8 @@ class partition_replica {
   void answer_overwritten(consensus::log_index index);
   std::expected<consensus::log_index, partition_errc> propose_entry(std::string data);
   // ListOffsets by timestamp inside entry `e` (the first whose max timestamp reaches it).
+  // ListOffsets' offset and timestamp for `timestamp_ms` (a time or one of the special values).
+  offset_answer locate(std::int64_t timestamp_ms) const;
   offset_answer first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const;
   // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
   // (what was appended is a valid prefix).

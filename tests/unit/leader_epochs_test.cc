@@ -31,6 +31,18 @@ TEST(LeaderEpochs, OneEntryPerTermAtItsFirstOffset) {
   EXPECT_EQ(m.latest_epoch(), 5);
 }
 
+TEST(LeaderEpochs, EachOffsetHasTheEpochThatWroteIt) {
+  const auto m = three_terms();
+  EXPECT_EQ(m.epoch_at(0), 1);
+  EXPECT_EQ(m.epoch_at(9), 1);
+  EXPECT_EQ(m.epoch_at(10), 3);
+  EXPECT_EQ(m.epoch_at(19), 3);
+  EXPECT_EQ(m.epoch_at(20), 5);
+  EXPECT_EQ(m.epoch_at(1'000), 5);  // the log end: the epoch being written
+  EXPECT_EQ(m.epoch_at(-1), undefined_epoch);
+  EXPECT_EQ(leader_epochs{}.epoch_at(0), undefined_epoch);
+}
+
 TEST(LeaderEpochs, EndOffsetIsWhereTheNextLargerEpochStarts) {
   const auto m = three_terms();
   constexpr std::int64_t hw = 25;

@@ -17,6 +17,7 @@
 
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/offset_for_leader_epoch.h"
 #include "tests/unit/partition_test_util.h"
@@ -196,6 +197,16 @@ TEST_F(offset_for_leader_epoch_test, every_version_answers_where_each_epoch_ends
     check(e3 + 1, -1, -1);     // newer than the leader's
     check(-1, -1, -1);
   }
+  // ListOffsets answers with the epoch of the record it found, not the current one (KIP-320:
+  // a consumer validates a reset position against OffsetForLeaderEpoch with that epoch).
+  const auto earliest = replica(2).list_offsets(list_offsets_earliest);
+  ASSERT_TRUE(earliest);
+  EXPECT_EQ(earliest->offset, 0);
+  EXPECT_EQ(earliest->leader_epoch, e1);
+  const auto latest = replica(2).list_offsets(list_offsets_latest);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->offset, 10);
+  EXPECT_EQ(latest->leader_epoch, e3);
   // replica_id (v3+) changes nothing: no broker follows over the Kafka protocol.
   EXPECT_EQ(request(2, 4, {{e1}}, 2).topics.at(0).partitions.at(0).end_offset, 6);
   EXPECT_EQ(request(2, 3, {{e1}}, -2).topics.at(0).partitions.at(0).end_offset, 6);
