@@ -295,12 +295,12 @@ def rolling_restart(run):
 MOVE_SETTLE_S = 30   # a move's end: the victim back, its learner caught up, every node's Metadata
 FLOW_S = 10          # after a move's acceptance, a send on each partition must be acknowledged within
 # While a partition moves, a stretch without an acknowledged write longer than this fails. Five
-# producers get a write acknowledged every few ms, and a killed leader cost 0.1-0.25 s (an election
-# of at most 20 ticks of 10 ms with `local`, then the clients find the new leader) in our runs.
-MOVE_GAP_S = 1.5
+# producers get a write acknowledged every few ms; a killed leader cost 0.1-1.05 s in our runs (an
+# election of at most 20 ticks of 10 ms with `local`, then the clients' metadata, up to 1 s old).
+MOVE_GAP_S = 2.5
 # The victim stays down this long (times the hold scale), past MOVE_GAP_S even at scale 1, so that
 # a partition that cannot take writes without it shows as a stall.
-MOVE_VICTIM_DOWN_S = 2.0
+MOVE_VICTIM_DOWN_S = 3.0
 
 
 def stable_placement(run, topic, timeout=10):
