@@ -235,6 +235,10 @@ std::expected<void, raft_errc> raft::transfer_leadership(node_id to) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
   if (to == self_) return {};
   if (!is_voter(to)) return std::unexpected(raft_errc::invalid_conf_change);
+  // The same transfer asked again runs on its first deadline: restarting the election timer each
+  // time would keep an unreachable transferee pending, and the leader refusing proposals, forever
+  // (and it would hide a lost quorum from the check above, which counts on that timer).
+  if (lead_transferee_ == to) return std::unexpected(raft_errc::transfer_in_progress);
   wake();
   lead_transferee_ = to;
   election_elapsed_ = 0;  // the transfer must finish within an election timeout

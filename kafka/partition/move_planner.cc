@@ -45,14 +45,31 @@ move_step plan_move_step(const std::vector<node_id>& target, const consensus::ra
     if (v != st.id) return change(conf_change::kind::remove, v, "voter outside the target");
   }
   if (!has(target, st.id)) {
-    // Only this leader is left to leave: the first target replica (the preferred leader) takes over.
+    // Only this leader is left to leave: a target voter takes over, the first in target order (the
+    // preferred leader first) among those holding the whole log, else the one holding the most. A
+    // transferee that is down stops matching once the transfer timed out and writes went on
+    // without it, so the next try picks another.
     move_step s;
     s.what = move_step::kind::transfer;
-    s.to = target.front();
     s.why = "the leader leaves";
+    consensus::log_index best;
+    for (node_id t : target) {
+      auto m = st.match.find(t);
+      const consensus::log_index held = m == st.match.end() ? consensus::log_index{} : m->second;
+      if (s.to == consensus::no_node || held > best) {
+        s.to = t;
+        best = held;
+      }
+      if (held >= st.last_index) break;
+    }
     return s;
   }
   CHRONIK_ASSERT(conf.voters.size() == target.size(), "every voter is in the target and every target replica votes");
+  // `conf` is the committed configuration: a change still uncommitted in the log (an add_learner
+  // of a target a cancel just dropped) would take effect after the report and leave a member
+  // `__meta` no longer lists, which no move removes. Found by HostSim.MovesLoseNothing. Nothing
+  // uncommitted at the leader means no change pending anywhere that can still commit.
+  if (st.commit < st.last_index) return {};
   move_step s;
   s.what = move_step::kind::finish;
   s.why = "the group's voters are the target";

@@ -8,7 +8,7 @@
 // (§4.2.1: a new server with an empty log must not make the group unavailable); they become voters
 // only once caught up. Replicas leave last, after every target replica votes, so the group never
 // has fewer voters than the smaller of the old and new replica sets. A leader that is itself
-// leaving hands leadership to a target voter first (§3.10) rather than removing itself (§4.2.2):
+// leaving hands leadership to a caught-up target voter first (§3.10) rather than removing itself (§4.2.2):
 // the transfer keeps the partition writable, and the new leader finishes the move.
 #pragma once
 
@@ -23,7 +23,7 @@ struct move_step {
   enum class kind : std::uint8_t {
     wait,      // nothing to do now: a learner is catching up, or this node does not lead
     change,    // propose `change`
-    transfer,  // hand leadership to `to`
+    transfer,  // hand leadership to `to`, a target voter holding the most of the log
     finish,    // the group's members are exactly the target, all voters: report it to `__meta`
   };
   kind what = kind::wait;

@@ -62,10 +62,19 @@ TEST(MovePlanner, LeavingVotersGoLastAndTheLeaderTransfersInsteadOfRemovingItsel
   const ids target{n(4), n(2), n(3)};
   // Node 2 leads and node 1 leaves: removed once 4 votes.
   EXPECT_EQ(step(target, leader(2, {n(1), n(2), n(3), n(4)}, {}, 10)), change(conf_change::kind::remove, 1));
-  // Node 1 leads and is the one leaving: leadership goes to the preferred replica.
-  auto s = step(target, leader(1, {n(1), n(2), n(3), n(4)}, {}, 10));
+  // Node 1 leads and is the one leaving: leadership goes to the preferred replica when it holds
+  // the whole log...
+  auto st = leader(1, {n(1), n(2), n(3), n(4)}, {}, 10, {{n(2), log_index{12}}, {n(3), log_index{12}}, {n(4), log_index{12}}});
+  st.last_index = log_index{12};
+  auto s = step(target, st);
   EXPECT_EQ(s.what, move_step::kind::transfer);
   EXPECT_EQ(s.to, n(4));
+  // ...and else to the first that does (node 4 is down: writes went on without it).
+  st.match[n(4)] = log_index{9};
+  EXPECT_EQ(step(target, st).to, n(2));
+  // None does: the one holding the most.
+  st.match = {{n(2), log_index{10}}, {n(3), log_index{11}}, {n(4), log_index{9}}};
+  EXPECT_EQ(step(target, st).to, n(3));
 }
 
 TEST(MovePlanner, ALearnerOutsideTheTargetLeavesFirst) {
@@ -79,6 +88,16 @@ TEST(MovePlanner, TheMoveIsReportedOnceTheVotersAreTheTarget) {
   // Shrinking: remove the extra voter first.
   EXPECT_EQ(step({n(1), n(2)}, leader(1, {n(1), n(2), n(3)}, {}, 10)), change(conf_change::kind::remove, 3));
   EXPECT_EQ(step({n(1), n(2)}, leader(1, {n(1), n(2)}, {}, 10)).what, move_step::kind::finish);
+}
+
+// A cancel right after the leader proposed add_learner 4: the committed voters already are the
+// target, but the change still in the log would add a member `__meta` no longer lists.
+TEST(MovePlanner, NoReportWhileAnEntryIsUncommitted) {
+  auto st = leader(2, {n(2), n(3)}, {}, 111);
+  st.last_index = log_index{114};
+  EXPECT_EQ(step({n(3), n(2)}, st).what, move_step::kind::wait);
+  st.commit = log_index{114};
+  EXPECT_EQ(step({n(3), n(2)}, st).what, move_step::kind::finish);
 }
 
 }  // namespace

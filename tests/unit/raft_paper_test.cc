@@ -215,6 +215,31 @@ TEST(RaftPaper, LeaderTransfer) {
   EXPECT_EQ(net.node(1).leader(), nid(3));
 }
 
+// A transfer to an unreachable voter ends after one election timeout, however often it is asked
+// again meanwhile, and the leader takes proposals again (found by the partition suite's replica
+// moves: a move re-asked for the transfer on every tick, and the partition took no writes).
+TEST(RaftPaper, ATransferAskedAgainStillTimesOut) {
+  raft_net net(3);
+  net.elect(1);
+  net.isolate(3);
+  ASSERT_TRUE(net.node(1).transfer_leadership(nid(3)));
+  EXPECT_EQ(net.node(1).propose("refused").error(), raft_errc::transfer_in_progress);
+  // Asked again after every tick, the transfer still ends within one election timeout (20 ticks
+  // here), and a proposal made before the next ask goes through.
+  int accepted = 0;
+  for (int i = 0; i < 25; ++i) {
+    net.tick(1);
+    net.stabilize();
+    if (net.node(1).propose("between two asks")) ++accepted;
+    auto again = net.node(1).transfer_leadership(nid(3));
+    if (!again) {
+      EXPECT_EQ(again.error(), raft_errc::transfer_in_progress);
+    }
+  }
+  EXPECT_GE(accepted, 1);
+  EXPECT_EQ(net.node(1).state(), role::leader);
+}
+
 // Learners receive the log but do not vote or count for commit; promotion makes them voters.
 TEST(RaftPaper, LearnerReceivesLogAndIsPromoted) {
   raft_net net(4, test_config(), 3);
