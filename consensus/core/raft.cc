@@ -78,6 +78,10 @@ void raft::reset(term_id term) {
   heartbeat_elapsed_ = 0;
   reset_randomized_election_timeout();
   lead_transferee_ = node_id{};
+  // A change this node proposed while leading is either still in the log (conf_entries_ holds it
+  // until it commits) or was replaced by a newer leader's entries: either way the old index must
+  // not refuse the next leader's changes (RaftPaper.AReplacedChangeDoesNotBlockTheNextOne).
+  pending_conf_index_ = log_index{};
   votes_.clear();
   pending_reads_.clear();
   reads_before_first_commit_.clear();

@@ -288,6 +288,31 @@ TEST(RaftPaper, AddAndRemoveNodesIncludingLeader) {
   for (std::uint64_t id : {2, 3, 4}) EXPECT_EQ(net.applied_data(id), std::vector<std::string>{"after-removal"});
 }
 
+// Dissertation §4.1: a change a deposed leader appended but never committed is gone once a newer
+// leader's entries replace it; when that node leads again, it may change the configuration as
+// soon as an entry of its own term commits. HostSim.MovesLoseNothing found such a leader refusing
+// every change as pending until its commit index passed the replaced entry's index: an idle group
+// never got there, and its replica move stalled for good.
+TEST(RaftPaper, AReplacedChangeDoesNotBlockTheNextOne) {
+  raft_net net(4, no_prevote(), 3);
+  net.elect(1);
+  net.isolate(1);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(net.node(1).propose("lost"));
+  ASSERT_TRUE(net.node(1).propose_conf_change({conf_change::kind::add_learner, nid(4)}));
+  net.stabilize();
+  net.elect(2);
+  ASSERT_EQ(net.node(2).state(), role::leader);
+  net.heal();
+  net.tick(2, 2);  // a heartbeat deposes node 1 and replaces its log's tail
+  net.stabilize();
+  ASSERT_EQ(net.node(1).state(), role::follower);
+  net.elect(1);
+  ASSERT_EQ(net.node(1).state(), role::leader);
+  net.stabilize();  // its first entry commits
+  EXPECT_LT(net.node(1).log().last_index().value, 9u) << "the replaced change's index lies beyond the log";
+  EXPECT_TRUE(net.node(1).propose_conf_change({conf_change::kind::add_learner, nid(4)}));
+}
+
 // §7: a follower too far behind a compacted log catches up through a chunked snapshot.
 TEST(RaftPaper, SlowFollowerCatchesUpBySnapshot) {
   raft_config cfg = test_config();
