@@ -6,19 +6,6 @@ namespace chronik::sim {
 
 using namespace consensus;
 
-struct host_cluster::node {
-  node_id id;
-  host_disk disk;
-  std::unique_ptr<host_core> core;  // null while down
-  std::vector<std::uint64_t> applied;  // per group, the last index applied since the restart
-  std::optional<std::uint64_t> restart_at;
-  bool fenced_seen = false;
-};
-
-namespace {
-
-constexpr std::uint64_t group_base = 100;  // group ids 100.. (0 is no group)
-
 raft_config sim_raft_config() {
   raft_config c;
   c.election_timeout_ticks_min = 10;
@@ -28,16 +15,17 @@ raft_config sim_raft_config() {
   return c;
 }
 
-}  // namespace
-
 host_cluster::host_cluster(std::uint64_t seed, host_sim_options opt) : opt_(opt), rng_(seed) {
+  if (opt_.voters <= 0 || opt_.voters > opt_.hosts) opt_.voters = opt_.hosts;
   history_.resize(static_cast<std::size_t>(opt_.groups));
+  conf_log_.resize(static_cast<std::size_t>(opt_.groups));
   for (int i = 0; i < opt_.hosts; ++i) {
     auto n = std::make_unique<node>();
     n->id = node_id{static_cast<std::uint32_t>(static_cast<std::uint64_t>(i + 1))};
     n->disk.faults = opt_.disk;
     nodes_.push_back(std::move(n));
   }
+  if (opt_.moves) init_meta();
   for (int i = 0; i < opt_.hosts; ++i) restart(i);
 }
 
@@ -49,11 +37,20 @@ void host_cluster::violation(std::string what) {
 
 bool host_cluster::running(int host) const { return nodes_[static_cast<std::size_t>(host)]->core != nullptr; }
 
+consensus::group_id host_cluster::group_id_of(int group) const {
+  return group_id{group_base_ + static_cast<std::uint64_t>(group)};
+}
+
 void host_cluster::create_groups(node& n) {
+  if (opt_.moves) {
+    meta_catch_up(n, ~std::size_t{0}, false);
+    sync_groups(n);
+    return;
+  }
   conf_state voters;
   for (const auto& m : nodes_) voters.voters.push_back(m->id);
   for (int g = 0; g < opt_.groups; ++g) {
-    const group_id id{group_base + static_cast<std::uint64_t>(g)};
+    const group_id id = group_id_of(g);
     auto r = n.core->create_group(id, voters, sim_raft_config(), group_start::fresh, n.disk.reader(id));
     if (!r) violation("create_group failed: " + r.error().text);
     else if (r->stored_snapshot) apply(n, *r->stored_snapshot);
@@ -64,7 +61,7 @@ void host_cluster::restart(int host) {
   node& n = *nodes_[static_cast<std::size_t>(host)];
   if (n.core) return;
   const host_core_config cfg{n.id, rng_.next(), 4, 1u << 20};
-  n.core = std::make_unique<host_core>(cfg, nullptr, n.disk.recovered(), std::set<std::uint64_t>{});
+  n.core = std::make_unique<host_core>(cfg, nullptr, n.disk.recovered(), n.disk.removed());
   n.applied.assign(static_cast<std::size_t>(opt_.groups), 0);
   n.restart_at.reset();
   n.fenced_seen = false;
@@ -189,13 +186,13 @@ void host_cluster::carry_out(node& n, host_output& out) {
     const auto gi = static_cast<std::size_t>(g);
     if (n.applied[gi] < 30 || rng_.below(40) != 0) continue;
     const log_index at{n.applied[gi] - rng_.below(10)};
-    auto r = n.core->compact(group_id{group_base + gi}, at, "state at " + std::to_string(at.value));
+    auto r = n.core->compact(group_id_of(g), at, "state at " + std::to_string(at.value));
     if (r) ++counts_.compactions;
   }
 }
 
 void host_cluster::apply(node& n, apply_batch& b) {
-  const std::size_t g = b.group.value - group_base;
+  const std::size_t g = b.group.value - group_base_;
   const std::string who = "node " + std::to_string(n.id.value()) + " group " + std::to_string(b.group.value);
   const memory_storage* durable = n.disk.durable(b.group);
   if (b.snap) {
@@ -220,6 +217,10 @@ void host_cluster::apply(node& n, apply_batch& b) {
     auto [it, first] = history_[g].try_emplace(e.index.value, e.term.value, e.data);
     if (first) {
       ++counts_.acked;
+      if (e.type == entry_type::conf_change) {
+        if (auto cc = conf_change::decode(e.data); cc) conf_log_[g].emplace(e.index.value, *cc);
+        else violation(who + " applied an undecodable configuration change at " + std::to_string(e.index.value));
+      }
     } else if (it->second.first != e.term.value || it->second.second != e.data) {
       violation(who + " applied a different entry at index " + std::to_string(e.index.value) + " (term " +
                 std::to_string(e.term.value) + " vs " + std::to_string(it->second.first) + ")");
@@ -227,24 +228,47 @@ void host_cluster::apply(node& n, apply_batch& b) {
   }
 }
 
+// The group's committed configuration: the creation voters, changed by every configuration
+// entry applied anywhere, in index order (an applied entry is committed; the committed
+// configuration changes one server at a time, docs/raft.md "Configuration change entries").
+std::vector<node_id> host_cluster::current_voters(std::size_t g) const {
+  std::vector<node_id> voters;
+  for (int i = 0; i < opt_.voters; ++i) voters.push_back(node_id{static_cast<std::uint32_t>(i + 1)});
+  for (const auto& [index, cc] : conf_log_[g]) {
+    if (index <= static_cast<std::uint64_t>(opt_.voters)) continue;  // the bootstrap entries
+    std::erase(voters, cc.node);
+    if (cc.op == conf_change::kind::add_voter) voters.push_back(cc.node);
+  }
+  return voters;
+}
+
+// Raft's guarantee for a committed entry (§5.4): no majority of the voters lacks it, so every
+// election quorum holds a voter that refuses a candidate without it. With all hosts voting this
+// is "durable on a majority". With moves the voters change one at a time: an entry committed by a
+// majority of one configuration reaches, in the next one, at least half of the voters (rounded
+// up), which is exactly what this checks; a strict majority of the new voters is not guaranteed
+// right after a voter is added (Raft dissertation §4.1).
 void host_cluster::check_durable() {
-  const std::size_t majority = nodes_.size() / 2 + 1;
   for (std::size_t g = 0; g < history_.size(); ++g) {
-    const group_id id{group_base + g};
+    const group_id id = group_id_of(static_cast<int>(g));
+    const std::vector<node_id> voters = current_voters(g);
+    const std::size_t needed = voters.size() - voters.size() / 2;  // some member of every majority
     for (const auto& [index, te] : history_[g]) {
-      // The bootstrap entries (one per initial member, docs/raft.md "Design points") are
-      // committed by construction: every replica writes them itself before its core starts.
-      if (index <= nodes_.size()) continue;
+      // The bootstrap entries (one per creation voter, docs/raft.md "Design points") are
+      // committed by construction: every such replica writes them itself before its core starts.
+      if (index <= static_cast<std::uint64_t>(opt_.voters)) continue;
       std::size_t copies = 0;
-      for (const auto& n : nodes_) {
-        const memory_storage* d = n->disk.durable(id);
+      for (node_id v : voters) {
+        const memory_storage* d = nodes_[v.value() - 1]->disk.durable(id);
         const auto t = d ? d->term(log_index{index}) : std::unexpected(log_errc::unavailable);
         // An index a durable snapshot covers is kept in it: snapshots hold only applied entries.
         if ((t && t->value == te.first) || (d != nullptr && index < d->first_index().value)) ++copies;
       }
-      if (copies < majority) {
+      if (copies < needed) {
+        std::string who;
+        for (node_id v : voters) who += " " + std::to_string(v.value());
         violation("acknowledged entry " + std::to_string(index) + " of group " + std::to_string(id.value) +
-                  " is durable on " + std::to_string(copies) + " hosts only");
+                  " is durable on " + std::to_string(copies) + " of its voters {" + who + " } only");
         return;
       }
     }
@@ -252,7 +276,7 @@ void host_cluster::check_durable() {
 }
 
 bool host_cluster::propose(int group, std::string data) {
-  const group_id id{group_base + static_cast<std::uint64_t>(group)};
+  const group_id id = group_id_of(group);
   node* best = nullptr;
   std::uint64_t best_term = 0;
   for (const auto& n : nodes_) {
@@ -307,9 +331,21 @@ void host_cluster::run(int ticks) {
         continue;
       }
       n.core->tick();
+      // The partition manager's tick (partition_manager::tick): `__meta` records arrive, and the
+      // leaders of moving groups take their next step; a fenced host does neither.
+      if (opt_.moves && !n.core->failed()) {
+        if (rng_.below(2) == 0) meta_catch_up(n, 1 + rng_.below(3), true);
+        if (n.core) drive_moves(n);
+      }
       flush(n);
     }
   }
+}
+
+bool host_cluster::replica_of(int group, const node& n) const {
+  if (!opt_.moves) return true;
+  const auto* p = meta_.partition(topic_, group);
+  return p != nullptr && std::ranges::find(p->replicas, n.id) != p->replicas.end();
 }
 
 void host_cluster::converge(int ticks) {
@@ -319,10 +355,11 @@ void host_cluster::converge(int ticks) {
     nodes_[static_cast<std::size_t>(i)]->disk.faults.fail_per_mille = 0;
     if (!running(i)) restart(i);
   }
-  std::vector<std::uint64_t> marker_index(static_cast<std::size_t>(opt_.groups), 0);
   std::vector<bool> proposed(static_cast<std::size_t>(opt_.groups), false);
+  std::string unsettled;
   for (int t = 0; t < ticks; ++t) {
-    bool done = true;
+    // With moves, every move must end first (liveness of the planner and `__meta`).
+    bool done = !opt_.moves || moves_settled(&unsettled);
     for (int g = 0; g < opt_.groups; ++g) {
       const auto gi = static_cast<std::size_t>(g);
       if (!proposed[gi]) {
@@ -330,7 +367,7 @@ void host_cluster::converge(int ticks) {
         done = false;
         continue;
       }
-      // Done when every host applied the marker.
+      // Done when every replica applied the marker.
       std::uint64_t idx = 0;
       for (const auto& [index, te] : history_[gi])
         if (te.second == "final-" + std::to_string(g)) idx = index;
@@ -340,7 +377,7 @@ void host_cluster::converge(int ticks) {
         continue;
       }
       for (const auto& n : nodes_)
-        if (n->applied[gi] < idx) done = false;
+        if (replica_of(g, *n) && n->applied[gi] < idx) done = false;
     }
     if (done) {
       check_durable();
@@ -349,22 +386,40 @@ void host_cluster::converge(int ticks) {
     run(1);
   }
   std::string state;
-  for (int g = 0; g < opt_.groups; ++g) {
-    state += "\n    group " + std::to_string(group_base + static_cast<std::uint64_t>(g)) + ":";
-    for (const auto& n : nodes_) {
-      const auto st = n->core ? n->core->status(group_id{group_base + static_cast<std::uint64_t>(g)})
-                              : std::unexpected(host_error{});
-      if (!st) {
-        state += " [node " + std::to_string(n->id.value()) + " down or fenced]";
-        continue;
-      }
-      state += " [node " + std::to_string(n->id.value()) + " " + std::string(to_string(st->state)) + " term " +
-               std::to_string(st->term.value) + " commit " + std::to_string(st->commit.value) + " applied " +
-               std::to_string(n->applied[static_cast<std::size_t>(g)]) + " last " +
-               std::to_string(st->last_index.value) + (st->quiesced ? " quiesced" : "") + "]";
+  for (int g = 0; g < opt_.groups; ++g) state += describe(g);
+  violation("no convergence after healing within " + std::to_string(ticks) + " ticks:" +
+            (unsettled.empty() ? "" : " " + unsettled + ";") + state);
+}
+
+std::string host_cluster::describe(int g) const {
+  std::string state = "\n    group " + std::to_string(group_id_of(g).value) + ":";
+  if (opt_.moves) {
+    const auto* p = meta_.partition(topic_, g);
+    state += " replicas";
+    for (node_id r : p->replicas) state += " " + std::to_string(r.value());
+    if (p->moving()) {
+      state += ", target";
+      for (node_id r : p->target()) state += " " + std::to_string(r.value());
     }
+    state += ";";
   }
-  violation("no convergence after healing within " + std::to_string(ticks) + " ticks:" + state);
+  for (const auto& n : nodes_) {
+    const auto st = n->core ? n->core->status(group_id_of(g)) : std::unexpected(host_error{});
+    if (!st) {
+      state += " [node " + std::to_string(n->id.value()) + " -]";
+      continue;
+    }
+    std::string conf;
+    for (node_id v : st->conf.voters) conf += std::to_string(v.value());
+    if (!st->conf.learners.empty()) conf += "+";
+    for (node_id v : st->conf.learners) conf += std::to_string(v.value());
+    state += " [node " + std::to_string(n->id.value()) + " " + std::string(to_string(st->state)) + " term " +
+             std::to_string(st->term.value) + " commit " + std::to_string(st->commit.value) + " applied " +
+             std::to_string(n->applied[static_cast<std::size_t>(g)]) + " last " +
+             std::to_string(st->last_index.value) + " conf " + conf + (st->quiesced ? " quiesced" : "") +
+             (st->rejoining ? " rejoining" : "") + "]";
+  }
+  return state;
 }
 
 }  // namespace chronik::sim

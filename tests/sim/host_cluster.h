@@ -14,6 +14,14 @@
 //     term, a granted vote, an acknowledged index: Raft paper §5.1, Figure 2);
 //   - only heartbeats and their answers take the urgent lane, in outbox calls of their own;
 //   - after healing, every group elects a leader and commits on every host (liveness).
+//
+// With `moves` set, the shell also plays `__meta` and the partition manager (host_cluster_moves.cc):
+// the production meta_state holds each group's replicas and the move's target, every host applies
+// its records late and in order, starts a newly listed group empty (reviving one it removed
+// earlier) and removes one it is no longer listed for, and the leader of each moving group takes
+// the production planner's step (kafka/partition/move_planner.h) on every tick. The durability
+// check then counts the group's current voters only, and convergence also requires every move to
+// end with the group's voters exactly its replicas.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +35,8 @@
 
 #include "base/rng.h"
 #include "consensus/groups/host_core.h"
+#include "kafka/partition/move_planner.h"
+#include "metadata/meta_state.h"
 #include "tests/sim/host_disk.h"
 
 namespace chronik::sim {
@@ -37,6 +47,12 @@ struct host_sim_options {
   std::uint32_t loss_percent = 0;
   std::uint64_t max_delay_ticks = 3;  // delays uniform in [1, max]: reorders packets
   disk_faults disk;
+  int voters = 0;      // each group's creation voters: hosts 1..voters (0: every host)
+  bool moves = false;  // `__meta` and replica moves (host_cluster_moves.cc)
+  // Revive a removed group even while its removal is not durable yet (host_cluster::ensure).
+  bool revive_early = false;
+  // A stand-in for the move planner (the unsafe twins); null: kafka::plan_move_step.
+  kafka::move_step (*planner)(const std::vector<consensus::node_id>&, const consensus::raft_status&) = nullptr;
 };
 
 struct host_sim_counts {
@@ -47,7 +63,18 @@ struct host_sim_counts {
   std::uint64_t batches = 0;
   std::uint64_t compactions = 0;  // snapshots the owners asked for
   std::uint64_t snapshots_installed = 0;  // from a leader or the disk at restart
+  std::uint64_t moves_begun = 0;      // targets `__meta` accepted (new moves and retargets)
+  std::uint64_t moves_cancelled = 0;
+  std::uint64_t moves_finished = 0;   // completions `__meta` accepted
+  std::uint64_t conf_changes = 0;     // membership changes the planner proposed and a leader took
+  std::uint64_t transfers = 0;        // leadership handed over because the leader leaves
+  std::uint64_t removals = 0;         // replicas deleted because a move took them away
+  std::uint64_t revivals = 0;         // replicas brought back to a host that had removed them
+  std::uint64_t revivals_postponed = 0;  // a revival waiting for the removal to be durable
 };
+
+// The Raft settings of every simulated group (short timeouts, quick quiescence).
+consensus::raft_config sim_raft_config();
 
 class host_cluster {
  public:
@@ -70,12 +97,29 @@ class host_cluster {
   // `ticks`.
   void converge(int ticks);
 
+  // Replica moves (opt.moves): a new target of hosts (0-based) for `group`, or a cancel, as
+  // AlterPartitionReassignments proposes it; `__meta` decides. True if the record changed.
+  bool move(int group, const std::vector<int>& target);
+  bool cancel(int group);
+  bool moving(int group) const;
+  const metadata::partition_record& record(int group) const;
+
   const std::vector<std::string>& violations() const { return violations_; }
   const host_sim_counts& counts() const { return counts_; }
   int hosts() const { return static_cast<int>(nodes_.size()); }
 
  private:
-  struct node;
+  struct node {
+    consensus::node_id id;
+    host_disk disk;
+    std::unique_ptr<consensus::host_core> core;  // null while down
+    std::vector<std::uint64_t> applied;          // per group, the last index applied since the restart
+    std::optional<std::uint64_t> restart_at;
+    bool fenced_seen = false;
+    // Moves: this host's `__meta` replica, which applies the committed records late (kept across
+    // crashes: the real one replays its own durable log).
+    metadata::meta_state view;
+  };
   struct packet {
     int from = 0;
     int to = 0;
@@ -89,6 +133,21 @@ class host_cluster {
   void apply(node& n, consensus::apply_batch& b);
   void violation(std::string what);
   void create_groups(node& n);
+  consensus::group_id group_id_of(int group) const;
+  std::vector<consensus::node_id> current_voters(std::size_t group) const;
+  std::string describe(int group) const;
+  bool replica_of(int group, const node& n) const;
+
+  // host_cluster_moves.cc: `__meta` and the partition manager's part in moves.
+  void init_meta();
+  bool meta_propose(const std::string& command);
+  void meta_catch_up(node& n, std::size_t max_records, bool act);
+  void apply_move(node& n, const metadata::partition_ref& ref);
+  void ensure(node& n, const metadata::partition_ref& ref);
+  void remove(node& n, consensus::group_id id);
+  void sync_groups(node& n);
+  void drive_moves(node& n);
+  bool moves_settled(std::string* why) const;
 
   host_sim_options opt_;
   rng rng_;
@@ -101,6 +160,14 @@ class host_cluster {
   std::vector<std::map<std::uint64_t, std::pair<std::uint64_t, std::string>>> history_;
   std::vector<std::string> violations_;
   host_sim_counts counts_;
+  std::uint64_t group_base_ = 100;  // group ids group_base_, group_base_ + 1, ...
+  // Per group, the configuration changes applied anywhere (committed), by index.
+  std::vector<std::map<std::uint64_t, consensus::conf_change>> conf_log_;
+  // `__meta` (opt.moves): its committed log, the state after all of it, the topic's id.
+  std::vector<std::string> meta_log_;
+  metadata::meta_state meta_;
+  metadata::topic_id topic_;
+  std::uint64_t nonce_ = 0;
 };
 
 }  // namespace chronik::sim

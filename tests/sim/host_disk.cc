@@ -21,7 +21,7 @@ std::unique_ptr<log_reader> host_disk::reader(group_id group) {
 std::vector<group_id> host_disk::recovered() const {
   std::vector<group_id> out;
   for (const auto& [id, s] : stores_)
-    if (s->durable.last_index().value > 0 || s->durable.persisted_hard_state() != hard_state{}) out.push_back(group_id{id});
+    if (!removed_.contains(id) && (s->durable.last_index().value > 0 || s->durable.persisted_hard_state() != hard_state{})) out.push_back(group_id{id});
   return out;
 }
 
@@ -45,7 +45,8 @@ std::optional<disk_completion> host_disk::complete(rng& r) {
   disk_completion done;
   std::vector<disk_batch> taken;
   const auto take = [&] {
-    const std::size_t i = r.below(100) < faults.reorder_percent ? r.below(pending_.size()) : 0;
+    std::size_t i = r.below(100) < faults.reorder_percent ? r.below(pending_.size()) : 0;
+    if (!may_complete(i)) i = 0;  // the oldest batch may always complete
     taken.push_back(std::move(pending_[i]));
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
   };
@@ -77,9 +78,49 @@ std::optional<disk_completion> host_disk::complete(rng& r) {
   return done;
 }
 
+// Batch i may complete before the older pending ones unless it shares a group with one of them
+// through a removal or revival: those depend on the order of the group's writes.
+bool host_disk::may_complete(std::size_t i) const {
+  const auto touches = [](const disk_batch& b, std::uint64_t g) {
+    return std::ranges::any_of(b.writes, [&](const group_write& w) { return w.group.value == g; }) ||
+           std::ranges::any_of(b.ops, [&](const disk_op& o) { return o.group.value == g; });
+  };
+  const auto ordered = [](const disk_batch& b, std::set<std::uint64_t>& out) {
+    for (const disk_op& o : b.ops)
+      if (o.op != disk_op::kind::snapshot_and_compact) out.insert(o.group.value);
+  };
+  std::set<std::uint64_t> mine;
+  ordered(pending_[i], mine);
+  for (std::size_t j = 0; j < i; ++j) {
+    std::set<std::uint64_t> theirs;
+    ordered(pending_[j], theirs);
+    for (std::uint64_t g : mine)
+      if (touches(pending_[j], g)) return false;
+    for (std::uint64_t g : theirs)
+      if (touches(pending_[i], g)) return false;
+  }
+  return true;
+}
+
 void host_disk::run(const disk_op& op) {
-  if (op.op != disk_op::kind::snapshot_and_compact) return;  // the simulation removes no groups
   store& s = at(op.group);
+  if (op.op == disk_op::kind::remove) {
+    // Durable at once (the removed list is written first), then the entries go; the hard state
+    // and the snapshot stay, as after the WAL's truncation.
+    removed_.insert(op.group.value);
+    // Unsynced writes of the group came before the removal on the disk: it truncates them too.
+    std::erase_if(volatile_, [&](const group_write& w) { return w.group == op.group; });
+    for (memory_storage* m : {&s.live, &s.durable}) {
+      memory_storage kept;
+      kept.persist(m->persisted_hard_state(), m->latest_snapshot(), {});
+      *m = std::move(kept);
+    }
+    return;
+  }
+  if (op.op == disk_op::kind::revive) {
+    removed_.erase(op.group.value);
+    return;
+  }
   s.live.compact(op.snap.meta.index, op.snap.data, op.snap.meta.conf);
   // A lying disk's durable log may lag behind the snapshot: its compaction is lost with the cache.
   if (!faults.lying) s.durable.compact(op.snap.meta.index, op.snap.data, op.snap.meta.conf);

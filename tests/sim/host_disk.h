@@ -2,7 +2,10 @@
 // production host_core's disk batches, completes them late, in any order and several at once,
 // fails some, and on a crash keeps only what was synced plus any subset of what was not (the
 // contract of docs/storage.md "Disk faults": an unacknowledged write may or may not survive).
-// Snapshot-and-compact operations run after a batch's append, as on the disk thread.
+// Snapshot-and-compact, removal and revival operations run after a batch's append, as on the disk
+// thread; a removal or revival is never completed ahead of an earlier batch of its group (the
+// production disk thread completes in order, and a removal's truncation follows the group's last
+// write). A removal keeps the group's hard state and snapshot, as the WAL's truncation does.
 //
 // Each group's storage is a memory_storage (the consensus core's in-memory log_reader). `live` is
 // what readers see while the host runs; `durable` is what survives a crash. With an honest disk a
@@ -15,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "base/rng.h"
@@ -41,8 +45,10 @@ class host_disk {
 
   // A reader of `group`'s live storage for a core; valid until the next crash().
   std::unique_ptr<consensus::log_reader> reader(consensus::group_id group);
-  // Groups with durable state, ascending (host_core's `recovered`).
+  // Groups with durable state that are not removed, ascending (host_core's `recovered`).
   std::vector<consensus::group_id> recovered() const;
+  // The durable removed list (raft_host's removed-groups file).
+  const std::set<std::uint64_t>& removed() const { return removed_; }
 
   void submit(consensus::disk_batch b);
   // Completes at most one pending batch (possibly two, merged) if the disk is ready to; nullopt
@@ -64,10 +70,12 @@ class host_disk {
   store& at(consensus::group_id group);
   static void persist(consensus::memory_storage& s, const consensus::group_write& w);
   void run(const consensus::disk_op& op);
+  bool may_complete(std::size_t i) const;
 
   std::map<std::uint64_t, std::unique_ptr<store>> stores_;  // stable addresses for readers
   std::vector<consensus::disk_batch> pending_;               // submitted, not completed
   std::vector<consensus::group_write> volatile_;             // acknowledged by a lying disk only
+  std::set<std::uint64_t> removed_;                          // durable, like the removed-groups file
 };
 
 }  // namespace chronik::sim
