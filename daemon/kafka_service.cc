@@ -411,7 +411,15 @@ void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> 
   }
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const auto& c = changes[i];
-    propose_for(req, i, metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, c.set, c.remove),
+    // A list edit's key goes as the edit, which `__meta` applies to the value current then; its
+    // value in `set` is what the schema checked on this node's view.
+    std::map<std::string, std::string> set = c.set;
+    std::vector<metadata::commands::list_edit> edits;
+    for (const auto& e : c.edits) {
+      set.erase(e.key);
+      edits.push_back({e.key, e.append, e.items, e.base});
+    }
+    propose_for(req, i, metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, set, c.remove, edits),
                 timeout);
   }
 }

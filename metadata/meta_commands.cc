@@ -121,12 +121,19 @@ std::string create_partitions(const topic_ref& topic, std::int32_t count, const 
 }
 
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
-                               const std::vector<std::string>& remove) {
+                               const std::vector<std::string>& remove, const std::vector<list_edit>& edits) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_alter_topic_config();
   fill_ref(topic, m->mutable_topic());
   fill_configs(set, m->mutable_set());
   for (const auto& key : remove) m->add_remove(key);
+  for (const auto& e : edits) {
+    auto* x = m->add_edits();
+    x->set_key(e.key);
+    x->set_append(e.append);
+    for (const auto& item : e.items) x->add_items(item);
+    x->set_base(e.base);
+  }
   return bytes_of(cmd);
 }
 

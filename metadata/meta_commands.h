@@ -67,7 +67,16 @@ std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
 // progress in incarnation `inc`, and that it has no other member.
 std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc,
                                   const std::vector<node_id>& replicas);
+// IncrementalAlterConfigs' APPEND or SUBTRACT of `items` on list config `key`; `base` is the list
+// edited when the topic does not set the key (its default).
+struct list_edit {
+  std::string key;
+  bool append = true;
+  std::vector<std::string> items;
+  std::string base;
+};
+
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
-                               const std::vector<std::string>& remove);
+                               const std::vector<std::string>& remove, const std::vector<list_edit>& edits = {});
 
 }  // namespace chronik::metadata::commands

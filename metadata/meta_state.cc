@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/config_list.h"
 #include "meta.pb.h"
 #include "metadata/meta_rules.h"
 #include "metadata/partition_growth.h"
@@ -302,6 +303,25 @@ result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
     next.erase(key);
   }
   for (auto& [key, value] : *set) next[key] = value;
+  if (c.edits_size() > static_cast<int>(max_configs_per_topic)) return std::unexpected(meta_errc::invalid_config);
+  for (const auto& e : c.edits()) {
+    // A key edited here is neither set nor removed by the same record: the order would be unclear.
+    if (!rules::bounded(e.key(), max_config_key_bytes) || set->contains(e.key()) ||
+        std::find(c.remove().begin(), c.remove().end(), e.key()) != c.remove().end() ||
+        e.base().size() > max_config_value_bytes || e.items_size() > static_cast<int>(max_config_value_bytes)) {
+      return std::unexpected(meta_errc::invalid_config);
+    }
+    auto at = next.find(e.key());
+    auto items = config_list::split(at != next.end() ? std::string_view(at->second) : std::string_view(e.base()));
+    for (const std::string& item : e.items()) {
+      const bool there = std::find(items.begin(), items.end(), item) != items.end();
+      if (e.append() && !there) items.push_back(item);
+      if (!e.append()) std::erase(items, item);
+    }
+    std::string value = config_list::join(items);
+    if (value.size() > max_config_value_bytes) return std::unexpected(meta_errc::invalid_config);
+    next[e.key()] = std::move(value);
+  }
   if (next.size() > max_configs_per_topic) return std::unexpected(meta_errc::invalid_config);
   const bool changed = next != (*t)->configs;
   (*t)->configs = std::move(next);

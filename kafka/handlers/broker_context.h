@@ -180,12 +180,25 @@ struct broker_defaults {
   std::int32_t auto_create_max_per_request = 16;
 };
 
+// An APPEND or SUBTRACT of IncrementalAlterConfigs (KIP-339) on a list config. `__meta` applies
+// it to the value the key has when its record applies, so two concurrent edits of one list both
+// take effect instead of the later overwriting the earlier.
+struct config_list_edit {
+  std::string key;
+  bool append = true;  // false: subtract
+  std::vector<std::string> items;
+  std::string base;    // the key's default: the list edited when the topic does not set the key
+};
+
 // One topic's config change (AlterConfigs, IncrementalAlterConfigs), already checked against
-// topic_config_schema.h: keys to set, and keys to return to their defaults.
+// topic_config_schema.h: keys to set, keys to return to their defaults, and list edits. A key of
+// `edits` is also in `set`, with the value the edits give on this node's view, which is what the
+// schema checked; `__meta` recomputes it from the edits when it applies the change.
 struct topic_config_change {
   std::string topic;
   std::map<std::string, std::string> set;
   std::vector<std::string> remove;
+  std::vector<config_list_edit> edits;
 };
 
 // A setting of this broker under Kafka's name, as DescribeConfigs reports it (resource type 4).

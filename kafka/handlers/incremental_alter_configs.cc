@@ -17,22 +17,28 @@ using change_result = std::expected<topic_config_change, config_refusal>;
 
 config_refusal refuse(error_code e, std::string why) { return config_refusal{e, std::move(why)}; }
 
-// APPEND adds the items not there yet; SUBTRACT removes every item named.
-std::expected<std::string, config_refusal> edit_list(const incremental_alterable_config& c, const topic_info& topic) {
+// APPEND adds the items not there yet; SUBTRACT removes every item named. The value is what this
+// node's view gives, for the schema's checks; the edit itself goes to `__meta`, which applies it to
+// the value current when the record applies (config_list_edit).
+std::expected<std::string, config_refusal> edit_list(const incremental_alterable_config& c, const topic_info& topic,
+                                                     topic_config_change& change) {
   const topic_config_key* k = find_topic_config(c.name);
   if (k == nullptr || k->type != config_type::list) {
     return std::unexpected(refuse(error_code::invalid_config, "'" + c.name + "' is not a list config: APPEND and SUBTRACT need one"));
   }
+  config_list_edit e{c.name, c.config_operation == config_operation::append, config_list::split(*c.value),
+                     std::string(k->default_value)};
   auto it = topic.configs.find(c.name);
-  auto items = split_config_list(it != topic.configs.end() ? std::string_view(it->second) : k->default_value);
-  for (const auto& item : split_config_list(*c.value)) {
-    if (c.config_operation == config_operation::append) {
+  auto items = config_list::split(it != topic.configs.end() ? std::string_view(it->second) : e.base);
+  for (const auto& item : e.items) {
+    if (e.append) {
       if (std::ranges::find(items, item) == items.end()) items.push_back(item);
     } else {
       std::erase(items, item);
     }
   }
-  return join_config_list(items);
+  change.edits.push_back(std::move(e));
+  return config_list::join(items);
 }
 
 change_result to_change(const std::vector<incremental_alterable_config>& configs, const topic_info& topic) {
@@ -56,7 +62,7 @@ change_result to_change(const std::vector<incremental_alterable_config>& configs
       change.set[c.name] = *c.value;
       continue;
     }
-    auto edited = edit_list(c, topic);
+    auto edited = edit_list(c, topic, change);
     if (!edited) return std::unexpected(edited.error());
     change.set[c.name] = std::move(*edited);
   }

@@ -131,7 +131,7 @@ std::optional<double> parse_double(std::string_view v) {
 
 // A throttled-replicas list: "*", or partition:broker pairs of non-negative integers.
 bool throttle_list(std::string_view value) {
-  const auto items = split_config_list(value);
+  const auto items = config_list::split(value);
   if (items.size() == 1 && items[0] == "*") return true;
   return std::ranges::all_of(items, [](const std::string& item) {
     const auto colon = item.find(':');
@@ -177,7 +177,7 @@ std::expected<void, std::string> check_type(const topic_config_key& k, std::stri
         if (!throttle_list(value)) return refuse("must be '*' or a list of partition:broker");
         return {};
       }
-      for (const auto& item : split_config_list(value)) {
+      for (const auto& item : config_list::split(value)) {
         if (!k.allowed.empty() && std::ranges::find(k.allowed, item) == k.allowed.end()) {
           return refuse(quoted(item) + " is not one of the allowed values");
         }
@@ -195,7 +195,7 @@ std::expected<void, std::string> check_type(const topic_config_key& k, std::stri
 bool means_default(const topic_config_key& k, std::string_view value) {
   if (k.type == boolean) return equals_ignore_case(trim(value), k.default_value);
   if (k.type == list) {
-    const auto items = split_config_list(value);
+    const auto items = config_list::split(value);
     return !items.empty() && std::ranges::all_of(items, [&](const std::string& i) { return i == k.default_value; });
   }
   return value == k.default_value;
@@ -226,28 +226,6 @@ std::expected<void, std::string> validate_topic_configs(const std::map<std::stri
     if (auto ok = validate_topic_config(name, value); !ok) return ok;
   }
   return {};
-}
-
-std::vector<std::string> split_config_list(std::string_view value) {
-  std::vector<std::string> out;
-  if (trim(value).empty()) return out;
-  // Bounded by the value's length: each turn consumes at least the comma.
-  while (true) {
-    const auto comma = value.find(',');
-    out.emplace_back(trim(value.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-std::string join_config_list(std::span<const std::string> items) {
-  std::string out;
-  for (const auto& i : items) {
-    if (!out.empty()) out += ',';
-    out += i;
-  }
-  return out;
 }
 
 }  // namespace chronik::kafka

@@ -8,6 +8,7 @@
 // (docs/kafka.md "Configs").
 #pragma once
 
+#include "base/config_list.h"
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -69,8 +70,5 @@ std::expected<void, std::string> validate_topic_config(std::string_view name, st
 // The first refusal among `configs`, if any.
 std::expected<void, std::string> validate_topic_configs(const std::map<std::string, std::string>& configs);
 
-// A list value's items as Kafka splits them: on commas, each trimmed of spaces; "" has none.
-std::vector<std::string> split_config_list(std::string_view value);
-std::string join_config_list(std::span<const std::string> items);
 
 }  // namespace chronik::kafka

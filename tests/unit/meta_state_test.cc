@@ -313,6 +313,29 @@ TEST(MetaState, AlterTopicConfig) {
   EXPECT_EQ(m.run(cmd::alter_topic_config(cmd::topic_ref{std::string("x")}, {}, {})).error(), meta_errc::unknown_topic);
 }
 
+// IncrementalAlterConfigs' APPEND and SUBTRACT apply to the value current when the record applies:
+// two edits computed from the same old value, as two brokers would propose them at once, both take
+// effect (with a computed "set" the later one dropped the earlier one's item).
+TEST(MetaState, ConcurrentListEditsBothTakeEffect) {
+  machine m;
+  register_brokers(m, 1);
+  ASSERT_TRUE(m.run(cmd::create_topic(topic("t", 1, 1, 1))));
+  const cmd::topic_ref ref{std::string("t")};
+  const auto edit = [](bool append, std::vector<std::string> items) {
+    return cmd::list_edit{"x.list", append, std::move(items), "d"};
+  };
+  ASSERT_TRUE(m.run(cmd::alter_topic_config(ref, {}, {}, {edit(true, {"a"})}))->changed);
+  ASSERT_TRUE(m.run(cmd::alter_topic_config(ref, {}, {}, {edit(true, {"b", "a"})}))->changed);
+  EXPECT_EQ(m.s.topic("t")->configs.at("x.list"), "d,a,b") << "unset keys start from the default";
+  EXPECT_FALSE(m.run(cmd::alter_topic_config(ref, {}, {}, {edit(true, {"b"})}))->changed);
+  ASSERT_TRUE(m.run(cmd::alter_topic_config(ref, {}, {}, {edit(false, {"d", "zz"})}))->changed);
+  EXPECT_EQ(m.s.topic("t")->configs.at("x.list"), "a,b");
+  // An edit of a key the same record sets or removes is refused: the order would be unclear.
+  EXPECT_EQ(m.run(cmd::alter_topic_config(ref, {{"x.list", "q"}}, {}, {edit(true, {"c"})})).error(), meta_errc::invalid_config);
+  EXPECT_EQ(m.run(cmd::alter_topic_config(ref, {}, {"x.list"}, {edit(true, {"c"})})).error(), meta_errc::invalid_config);
+  EXPECT_EQ(m.s.topic("t")->configs.at("x.list"), "a,b");
+}
+
 // A config change names the topic's groups, so the replicas take it live (docs/kafka.md "Configs");
 // a change that changes nothing names none.
 TEST(MetaState, AlterTopicConfigNamesTheGroupsToReconfigure) {

@@ -102,10 +102,10 @@ TEST(TopicConfigSchema, TheEnforcedKeysAreTheOnesThePartitionsRead) {
 }
 
 TEST(TopicConfigSchema, ListsSplitAndJoinAsKafkaDoes) {
-  EXPECT_EQ(split_config_list(""), std::vector<std::string>{});
-  EXPECT_EQ(split_config_list(" a , b,c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(config_list::split(""), std::vector<std::string>{});
+  EXPECT_EQ(config_list::split(" a , b,c"), (std::vector<std::string>{"a", "b", "c"}));
   const std::vector<std::string> items{"a", "b"};
-  EXPECT_EQ(join_config_list(items), "a,b");
+  EXPECT_EQ(config_list::join(items), "a,b");
 }
 
 }  // namespace
