@@ -93,6 +93,7 @@ std::expected<group_created, host_error> host_core::create_group(group_id group,
   auto owned = std::make_unique<hosted_group>();
   hosted_group& g = *owned;
   g.id = group;
+  g.life = ++lives_;
   g.cfg = cfg;
   g.reader = std::move(reader);
   g.last_state = g.reader->initial_hard_state();
@@ -138,16 +139,20 @@ std::expected<group_created, host_error> host_core::create_group(group_id group,
 }
 
 // A group this node removed and hosts again (revive_group; docs/raft.md "Reviving a removed
-// group"). Its entries went with the removal, but the WAL may still hold its hard state and a
-// snapshot. The term and vote stay (they never go back), the commit index drops to what is still
-// stored, and the replica is marked rejoining: it acknowledged entries it no longer has, so it
-// must not vote before it has caught up again (Raft paper §5.4.1 assumes voters keep them). That
-// hard state is durable before the core starts, like a bootstrap.
+// group"). Its entries go with the removal, but the WAL may still hold its hard state and a
+// snapshot. The term and vote stay (they never go back), the commit index drops to the snapshot
+// (all the removal leaves), and the replica is marked rejoining: it acknowledged entries it no
+// longer has, so it must not vote before it has caught up again (Raft paper §5.4.1 assumes voters
+// keep them). That hard state is durable before the core starts, like a bootstrap. revive_group let
+// it come back only once its removal was durable, so the storage shows what the removal left: the
+// snapshot, whose index bounds the commit index.
 group_created host_core::recreate(hosted_group& g) {
   group_created out;
   hard_state hs = g.reader->initial_hard_state();
-  hs.commit = std::min(hs.commit, g.reader->last_index());
+  const log_index kept = g.reader->first_index().prev();
+  hs.commit = std::min(hs.commit, kept);
   hs.rejoining = true;
+  g.durable_last = kept;
   g.last_state = hs;
   g.in_flight = unbatched;  // nothing else of this group goes to disk before it
   pending_writes_.push_back(group_write{g.id, hs, {}, std::nullopt});
@@ -166,6 +171,11 @@ std::expected<void, host_error> host_core::revive_group(group_id group) {
   if (failed_) return std::unexpected(error(host_errc::storage_failed, "the WAL failed"));
   if (find(group)) return std::unexpected(error(host_errc::group_exists, name(group)));
   if (!removed_.contains(group.value)) return std::unexpected(error(host_errc::unknown_group, name(group) + " was not removed"));
+  // The removal first reaches the disk: a group revived over a removal still on its way would start
+  // from storage about to change under it (the host simulation's moves found liveness faults so).
+  if (removing_.contains(group.value)) {
+    return std::unexpected(error(host_errc::not_ready, name(group) + " is still being removed"));
+  }
   removed_.erase(group.value);
   revived_.insert(group.value);
   pending_ops_.push_back(disk_op{disk_op::kind::revive, group, {}});
@@ -182,6 +192,7 @@ std::expected<void, host_error> host_core::remove_group(group_id group) {
   deferred_.erase(group.value);
   std::erase_if(pending_writes_, [&](const group_write& w) { return w.group == group; });
   removed_.insert(group.value);
+  removing_.insert(group.value);
   pending_ops_.push_back(disk_op{disk_op::kind::remove, group, {}});
   schedule_flush();
   return {};

@@ -140,8 +140,14 @@ class host_core {
   // A submitted batch: each group it writes, with the last log index the write leaves durable
   // (none when it writes only a hard state).
   struct batch_record {
+    struct write {
+      group_id group;
+      std::uint64_t life = 0;  // hosted_group::life of the group that wrote it
+      std::optional<log_index> last;
+    };
     std::uint64_t id = 0;
-    std::vector<std::pair<group_id, std::optional<log_index>>> writes;
+    std::vector<write> writes;
+    std::vector<group_id> removals;  // remove ops it carries
   };
   // hosted_group::in_flight of a bootstrap write not yet in a batch.
   static constexpr std::uint64_t unbatched = ~std::uint64_t{0};
@@ -172,6 +178,9 @@ class host_core {
   std::set<std::uint64_t> removed_;
   // Revived (revive_group) and not created again yet: create_group resets their durable state.
   std::set<std::uint64_t> revived_;
+  std::uint64_t lives_ = 0;  // hosted_group::life of the last group created
+  // Groups whose removal is not durable yet (pending or in flight): revive_group waits for it.
+  std::set<std::uint64_t> removing_;
   std::unordered_map<std::uint64_t, std::unique_ptr<hosted_group>> groups_;
 
   std::vector<group_id> dirty_;              // groups touched since the last flush

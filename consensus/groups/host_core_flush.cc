@@ -198,8 +198,10 @@ void host_core::submit(disk_batch& batch, host_output& out) {
   for (const group_write& w : batch.writes) {
     const hosted_group* g = find(w.group);
     CHRONIK_ASSERT(g != nullptr && g->in_flight == batch.id, "every write of a batch is its group's only one in flight");
-    rec.writes.emplace_back(w.group, durable_last(w));
+    rec.writes.push_back({w.group, g->life, durable_last(w)});
   }
+  for (const disk_op& op : batch.ops)
+    if (op.op == disk_op::kind::remove) rec.removals.push_back(op.group);
   in_flight_.push_back(std::move(rec));
   ++next_batch_;
   ++stats_.disk_batches;
@@ -214,6 +216,7 @@ void host_core::on_disk_done(const disk_completion& done, host_output& out) {
     CHRONIK_ASSERT(it != in_flight_.end(), "a batch completes at most once, and only once submitted");
     const batch_record rec = std::move(*it);
     in_flight_.erase(it);
+    for (group_id g : rec.removals) removing_.erase(g.value);
     if (release) complete(rec, out);
   }
   if (failed_) return;
@@ -228,9 +231,9 @@ void host_core::on_disk_done(const disk_completion& done, host_output& out) {
 // The batch is durable (its fsync succeeded): the messages held for it may leave (raft.h
 // contract, step b: durable first, then sent), then its committed entries are handed out.
 void host_core::complete(const batch_record& rec, host_output& out) {
-  for (const auto& [id, last] : rec.writes) {
+  for (const auto& [id, life, last] : rec.writes) {
     hosted_group* g = find(id);
-    if (g == nullptr) continue;  // removed while its write was on the disk
+    if (g == nullptr || g->life != life) continue;  // removed (and maybe revived) while on the disk
     CHRONIK_ASSERT(g->in_flight == rec.id, "a write completes with the batch that carried it");
     g->in_flight = 0;
     if (last) g->durable_last = *last;

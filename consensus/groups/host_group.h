@@ -22,6 +22,9 @@ struct held_ready {
 
 struct hosted_group {
   group_id id;
+  // Which creation of the group this is: a group removed and revived (host_core::revive_group) is a
+  // new life, and a write of its previous life still on the disk completes as nobody's.
+  std::uint64_t life = 0;
   raft_config cfg;
   std::unique_ptr<log_reader> reader;  // durable storage's view; the core refers to it
   std::unique_ptr<raft> core;          // null until the bootstrap entries are durable

@@ -87,7 +87,16 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
     // A move brought the partition back to this node, which deleted its copy when an earlier move
     // took it away (docs/kafka.md "Moving replicas"): `__meta` lists it again only once the group
     // counts it no more, so it comes back rejoining, as a new replica the leader catches up.
-    if (auto v = host_.revive_group(ref.group); v) r = host_.create_group(ref.group, initial, cfg_.raft, apply, start);
+    auto v = host_.revive_group(ref.group);
+    if (v) r = host_.create_group(ref.group, initial, cfg_.raft, apply, start);
+    if (!v && v.error().code == consensus::host_errc::not_ready) {
+      // Its removal is still on its way to disk (a move back right after one away): tick() tries
+      // again once it is durable, a few milliseconds later.
+      by_group_.erase(ref.group.value);
+      by_name_.erase({topic.name, ref.partition});
+      retry_starts_[ref.group.value] = retry_start{ref, topic, start};
+      return {};
+    }
   }
   if (!r) {
     by_group_.erase(ref.group.value);
@@ -112,6 +121,7 @@ void partition_manager::reconfigure(const metadata::partition_ref& ref, const me
 }
 
 void partition_manager::remove(const metadata::partition_ref& ref) {
+  retry_starts_.erase(ref.group.value);
   auto it = by_group_.find(ref.group.value);
   if (it == by_group_.end()) return;
   auto replica = it->second;  // alive until the end of this call, even if removed from inside its apply
@@ -222,7 +232,12 @@ void partition_manager::tick() {
   replicas.reserve(by_group_.size());
   for (const auto& [id, r] : by_group_) replicas.push_back(r);
   for (const auto& r : replicas) r->expire(t);
-  if (!host_.failed()) drive_moves();
+  if (!host_.failed()) {
+    auto retries = std::move(retry_starts_);
+    retry_starts_.clear();
+    for (auto& [id, s] : retries) static_cast<void>(ensure(s.ref, s.topic, s.start));
+    drive_moves();
+  }
   // Fenced (the WAL failed): every long-poll is answered now, with KAFKA_STORAGE_ERROR from the
   // replica, since no new data will come; retention cannot write its snapshots either.
   const bool fenced = host_.failed();

@@ -148,6 +148,13 @@ class partition_manager {
   std::map<std::uint64_t, std::shared_ptr<partition_replica>> by_group_;
   std::map<std::pair<std::string, std::int32_t>, consensus::group_id, std::less<>> by_name_;
   std::vector<waiter> waiters_;
+  // Starts that wait for the host (a revival whose removal is not durable yet), retried each tick.
+  struct retry_start {
+    metadata::partition_ref ref;
+    metadata::topic_record topic;
+    consensus::group_start start = consensus::group_start::fresh;
+  };
+  std::map<std::uint64_t, retry_start> retry_starts_;
   clock::time_point next_retention_;
   clock::time_point next_isr_check_;
 };

@@ -49,8 +49,6 @@ struct host_sim_options {
   disk_faults disk;
   int voters = 0;      // each group's creation voters: hosts 1..voters (0: every host)
   bool moves = false;  // `__meta` and replica moves (host_cluster_moves.cc)
-  // Revive a removed group even while its removal is not durable yet (host_cluster::ensure).
-  bool revive_early = false;
   // A stand-in for the move planner (the unsafe twins); null: kafka::plan_move_step.
   kafka::move_step (*planner)(const std::vector<consensus::node_id>&, const consensus::raft_status&) = nullptr;
 };
@@ -69,8 +67,8 @@ struct host_sim_counts {
   std::uint64_t conf_changes = 0;     // membership changes the planner proposed and a leader took
   std::uint64_t transfers = 0;        // leadership handed over because the leader leaves
   std::uint64_t removals = 0;         // replicas deleted because a move took them away
-  std::uint64_t revivals = 0;         // replicas brought back to a host that had removed them
-  std::uint64_t revivals_postponed = 0;  // a revival waiting for the removal to be durable
+  std::uint64_t revivals = 0;            // replicas brought back to a host that had removed them
+  std::uint64_t revivals_postponed = 0;  // a revival refused while the removal was not durable
 };
 
 // The Raft settings of every simulated group (short timeouts, quick quiescence).

@@ -98,15 +98,14 @@ void host_cluster::ensure(node& n, const metadata::partition_ref& ref) {
   const conf_state initial{ref.bootstrap, {}};
   auto r = n.core->create_group(ref.group, initial, sim_raft_config(), group_start::fresh, n.disk.reader(ref.group));
   if (!r && r.error().code == host_errc::group_removed) {
-    // Reviving while the removal is still on its way to disk starts the group with a commit index
-    // past its log once the removal truncates it (host_core::recreate reads the stored log before
-    // the truncation): the host aborts. Until that is fixed the shell waits for the removal to be
-    // durable and tries again on a later tick (drive_moves); `revive_early` shows the abort.
-    if (!opt_.revive_early && !n.disk.removed().contains(ref.group.value)) {
+    // As partition_manager::ensure: revived, unless its removal is not durable yet (not_ready);
+    // then the shell tries again on a later tick (drive_moves), as partition_manager::tick does.
+    auto v = n.core->revive_group(ref.group);
+    if (!v && v.error().code == host_errc::not_ready) {
       ++counts_.revivals_postponed;
       return;
     }
-    if (auto v = n.core->revive_group(ref.group); v) {
+    if (v) {
       ++counts_.revivals;
       r = n.core->create_group(ref.group, initial, sim_raft_config(), group_start::fresh, n.disk.reader(ref.group));
     }

@@ -361,6 +361,8 @@ TEST(raft_host, a_removed_group_revived_rejoins_and_catches_up) {
   ASSERT_TRUE(c.host(leader).propose_conf_change(group_id{1}, conf_change{conf_change::kind::remove, gone_id}));
   ASSERT_TRUE(c.run_until([&] { return c.host(leader).status(group_id{1})->conf.voters.size() == 2; }));
   ASSERT_TRUE(c.host(gone).remove_group(group_id{1}));
+  // Not before the removal is durable: the group would start from storage about to change.
+  EXPECT_EQ(c.host(gone).revive_group(group_id{1}).error().code, host_errc::not_ready);
   ASSERT_TRUE(c.settle());
   want.push_back("while-away");
   ASSERT_TRUE(c.host(leader).propose(group_id{1}, "while-away"));
