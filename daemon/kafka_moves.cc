@@ -63,7 +63,7 @@ std::vector<kafka::reassignment_info> kafka_service::reassignments() const {
   std::vector<kafka::reassignment_info> out;
   for (const auto& [name, t] : meta_.state().topics()) {
     for (const auto& p : t.partitions) {
-      if (p.moving()) out.push_back({name, p.partition, p.replicas, p.adding, p.removing});
+      if (p.moving()) out.push_back({name, p.partition, p.replicas, p.adding(), p.removing()});
     }
   }
   return out;
@@ -112,7 +112,7 @@ void kafka_service::report_move_done(const metadata::partition_ref& ref) {
   auto [it, fresh] = move_reported_.try_emplace(ref.group.value, now);
   if (!fresh && now < it->second + repeat_after) return;
   it->second = now;
-  if (auto r = meta_.propose(metadata::commands::complete_reassignment(ref.topic, ref.partition, ref.inc, ref.target)); !r) {
+  if (auto r = meta_.propose(metadata::commands::complete_reassignment(ref.topic, ref.partition, ref.inc, ref.move_id, ref.target)); !r) {
     log_->debug("kafka: cannot report the end of group {}'s move: {}", ref.group.value, r.error());
   }
 }

@@ -163,7 +163,7 @@ std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
   return bytes_of(cmd);
 }
 
-std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc,
+std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc, log_index move_id,
                                   const std::vector<node_id>& replicas) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_complete_reassignment();
@@ -171,6 +171,7 @@ std::string complete_reassignment(const topic_id& topic, std::int32_t partition,
   m->set_partition(partition);
   m->set_incarnation(inc.value);
   for (node_id r : replicas) m->add_replicas(r.value());
+  m->set_move_id(move_id.value);
   return bytes_of(cmd);
 }
 

@@ -65,7 +65,7 @@ std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
                                const std::optional<std::vector<node_id>>& replicas, std::uint64_t nonce);
 // The partition leader's report that its group's voters are `replicas`, the target of the move in
 // progress in incarnation `inc`, and that it has no other member.
-std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc,
+std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc, log_index move_id,
                                   const std::vector<node_id>& replicas);
 // IncrementalAlterConfigs' APPEND or SUBTRACT of `items` on list config `key`; `base` is the list
 // edited when the topic does not set the key (its default).

@@ -44,9 +44,10 @@ void encode_topic(const topic_record& t, pb::MetaTopic* out) {
     m->set_leader(p.leader.value());
     m->set_leader_epoch(p.leader_epoch.value);
     for (node_id r : p.isr) m->add_isr(r.value());
-    for (node_id r : p.adding) m->add_adding(r.value());
-    for (node_id r : p.removing) m->add_removing(r.value());
+    for (node_id r : p.move_to) m->add_move_to(r.value());
+    for (node_id r : p.move_from) m->add_move_from(r.value());
     m->set_moved(p.moved);
+    m->set_move_id(p.move_id.value);
   }
 }
 
@@ -69,7 +70,7 @@ struct group_check {
   }
 };
 
-// Distinct replicas of `p`, each once: the shape of isr, adding and removing.
+// Distinct replicas of `p`, each once: the shape of isr, move_to and move_from.
 bool decode_subset(const google::protobuf::RepeatedField<std::uint64_t>& raw, const partition_record& p,
                    std::vector<node_id>& out) {
   for (std::uint64_t r : raw) {
@@ -99,13 +100,14 @@ std::expected<partition_record, meta_errc> decode_partition(const pb::MetaPartit
     p.replicas.push_back(id);
   }
   ok = ok && (p.leader == no_node || std::find(p.replicas.begin(), p.replicas.end(), p.leader) != p.replicas.end());
-  ok = ok && decode_subset(m.isr(), p, p.isr) && decode_subset(m.adding(), p, p.adding) &&
-       decode_subset(m.removing(), p, p.removing);
+  ok = ok && decode_subset(m.isr(), p, p.isr) && decode_subset(m.move_to(), p, p.move_to) &&
+       decode_subset(m.move_from(), p, p.move_from);
   p.moved = m.moved();
-  // A move's adding and removing replicas are disjoint, it keeps a target, and only moved
-  // partitions have one.
-  for (node_id a : p.adding) ok = ok && std::find(p.removing.begin(), p.removing.end(), a) == p.removing.end();
-  ok = ok && (!p.moving() || (p.moved && p.removing.size() < p.replicas.size()));
+  p.move_id = log_index{m.move_id()};
+  // Only a moved partition has a move, and a move has an origin; the replicas list its target first.
+  ok = ok && (p.moving() ? p.moved && !p.move_from.empty() && p.move_to.size() <= static_cast<std::size_t>(max_replication_factor) &&
+                                std::equal(p.move_to.begin(), p.move_to.end(), p.replicas.begin())
+                         : p.move_from.empty() && p.move_id.value == 0);
   if (!ok) return std::unexpected(meta_errc::malformed_snapshot);
   return p;
 }

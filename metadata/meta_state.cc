@@ -153,7 +153,7 @@ partition_ref ref_of(const topic_id& topic, const partition_record& p) {
   std::vector<node_id> bootstrap;
   if (!p.moved || (p.replicas.size() == 1 && !p.moving())) bootstrap = p.replicas;
   return partition_ref{topic, p.partition, p.group, p.inc, p.replicas, std::move(bootstrap),
-                       p.moving() ? p.target() : std::vector<node_id>{}};
+                       p.moving() ? p.target() : std::vector<node_id>{}, p.moving() ? p.move_id : log_index{}};
 }
 
 result create_topic(meta_data& d, const pb::MetaCreateTopic& c, log_index index) {
@@ -366,19 +366,19 @@ std::expected<std::pair<topic_record*, partition_record*>, meta_errc> find_parti
 }
 
 // Kafka's AlterPartitionReassignments for one partition (replica_moves.h has the rules).
-result alter_reassignment(meta_data& d, const pb::MetaAlterReassignment& c) {
+result alter_reassignment(meta_data& d, const pb::MetaAlterReassignment& c, log_index index) {
   auto found = find_partition(d, c.topic_id(), c.partition());
   if (!found) return std::unexpected(found.error());
   auto [t, p] = *found;
   std::expected<bool, meta_errc> changed = false;
   if (c.cancel()) {
     if (!c.replicas().empty()) return std::unexpected(meta_errc::malformed_command);
-    changed = cancel_move(d, *p);
+    changed = cancel_move(d, *p, index);
   } else {
     if (c.replicas_size() > max_replication_factor) return std::unexpected(meta_errc::invalid_replica_assignment);
     std::vector<node_id> target;
     for (std::uint64_t r : c.replicas()) target.push_back(node_id_from_u64(r).value_or(no_node));  // wide: refused
-    changed = begin_move(d, *p, target);
+    changed = begin_move(d, *p, target, index);
   }
   if (!changed) return std::unexpected(changed.error());
   apply_result r = done_if(command_kind::alter_reassignment, *changed);
@@ -393,7 +393,9 @@ result complete_reassignment(meta_data& d, const pb::MetaCompleteReassignment& c
   auto [t, p] = *found;
   std::vector<node_id> target;
   for (std::uint64_t r : c.replicas()) target.push_back(node_id_from_u64(r).value_or(no_node));
-  if (!finish_move(d, *p, incarnation{c.incarnation()}, target)) return unchanged(command_kind::complete_reassignment);
+  if (!finish_move(d, *p, incarnation{c.incarnation()}, log_index{c.move_id()}, target)) {
+    return unchanged(command_kind::complete_reassignment);
+  }
   apply_result r = done(command_kind::complete_reassignment);
   r.moved.push_back(ref_of(t->id, *p));
   return r;
@@ -411,7 +413,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kAlterTopicConfig: return alter_topic_config(d, cmd.alter_topic_config());
     case pb::MetaCommand::kCreatePartitions: return create_partitions(d, cmd.create_partitions(), index);
     case pb::MetaCommand::kElectLeaders: return elect_leaders(d, cmd.elect_leaders());
-    case pb::MetaCommand::kAlterReassignment: return alter_reassignment(d, cmd.alter_reassignment());
+    case pb::MetaCommand::kAlterReassignment: return alter_reassignment(d, cmd.alter_reassignment(), index);
     case pb::MetaCommand::kCompleteReassignment: return complete_reassignment(d, cmd.complete_reassignment());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }

@@ -93,17 +93,25 @@ struct partition_record {
   // order; empty until a leader reports them.
   std::vector<node_id> isr;
   // A replica move in progress (Kafka's reassignment, KIP-455; docs/kafka.md "Moving replicas"):
-  // `adding` are target replicas that were not replicas when it began, `removing` the replicas
-  // outside the target. Both empty: no move.
-  std::vector<node_id> adding;
-  std::vector<node_id> removing;
+  // the replicas it goes to, empty when none, and the replicas it began from, which a cancel goes
+  // back to. Both are kept as such, not derived from `replicas`: after a new target or a cancel,
+  // `replicas` also lists nodes that were neither.
+  std::vector<node_id> move_to;
+  std::vector<node_id> move_from;
+  // The index of the record that set `move_to`: the leader's completion report names it, so a late
+  // report of an earlier move to the same target cannot end this one.
+  log_index move_id;
   // The group's voters differ from its creation voters: a replica without durable state must learn
   // the log from the leader, because bootstrapping other voters would write entries at indexes 1..n
   // that differ from the real log's, which Raft's Log Matching Property (§5.3) cannot detect.
   bool moved = false;
-  bool moving() const { return !adding.empty() || !removing.empty(); }
-  // The replicas a move in progress ends with (replicas without `removing`), else the replicas.
-  std::vector<node_id> target() const;
+  bool moving() const { return !move_to.empty(); }
+  // The replicas a move in progress ends with, else the replicas.
+  std::vector<node_id> target() const { return moving() ? move_to : replicas; }
+  // KIP-455's lists of a move in progress: target replicas it began without, and replicas outside
+  // the target. Empty when no move runs.
+  std::vector<node_id> adding() const;
+  std::vector<node_id> removing() const;
   bool operator==(const partition_record&) const = default;
 };
 
@@ -181,8 +189,10 @@ struct partition_ref {
   // that every replica writes identical entries 1..n. Empty once the group has moved: such a
   // replica joins empty and the leader sends it the log (docs/kafka.md "Moving replicas").
   std::vector<node_id> bootstrap;
-  // A move in progress: the voters the partition's leader moves the group to. Empty: no move.
+  // A move in progress: the voters the partition's leader moves the group to, and the move's id for
+  // its completion report. Empty: no move.
   std::vector<node_id> target;
+  log_index move_id;
   bool operator==(const partition_ref&) const = default;
 };
 

@@ -22,16 +22,21 @@ namespace chronik::metadata {
 // progress, or only reorders the replicas when `target` holds exactly the current ones. Every
 // broker the partition does not already have must be registered and alive; else
 // invalid_replica_assignment. Returns whether the record changed; on error it is untouched.
-std::expected<bool, meta_errc> begin_move(const meta_data& d, partition_record& p, const std::vector<node_id>& target);
+// `index` is the record's, the new move's id.
+std::expected<bool, meta_errc> begin_move(const meta_data& d, partition_record& p, const std::vector<node_id>& target,
+                                          log_index index);
 
-// KIP-455's cancel: the move in progress turns back to the replicas it began with (its origin). The
-// replicas it was adding become the ones leaving. no_reassignment when no move is in progress.
-std::expected<bool, meta_errc> cancel_move(const meta_data& d, partition_record& p);
+// KIP-455's cancel: the move in progress turns back to the replicas it began with (its origin),
+// still a move until the leader reports its group back there: the replicas it was adding become the
+// ones leaving, and the ones it already removed come back. no_reassignment when no move is in
+// progress.
+std::expected<bool, meta_errc> cancel_move(const meta_data& d, partition_record& p, log_index index);
 
 // The leader's report that the group's voters are exactly `target` and it has no other member.
 // Ends the move when it is the one in progress for this incarnation: the replicas become `target`,
-// and the leaving ones delete their copy. A stale report (another incarnation or target, no move)
-// changes nothing and returns false.
-bool finish_move(const meta_data& d, partition_record& p, incarnation inc, const std::vector<node_id>& target);
+// and the leaving ones delete their copy. A stale report (another incarnation, move or target, no
+// move) changes nothing and returns false.
+bool finish_move(const meta_data& d, partition_record& p, incarnation inc, log_index move_id,
+                 const std::vector<node_id>& target);
 
 }  // namespace chronik::metadata

@@ -194,14 +194,18 @@ void partition_manager::apply_move(const metadata::partition_ref& ref, const met
 }
 
 // The leader of each moving group takes the next step towards the target (move_planner.h). Run on
-// every tick: a step waits only for the previous membership change to commit.
-void partition_manager::drive_moves() {
+// every tick for moving groups: a step waits only for the previous membership change to commit.
+// With `at_rest`, groups not moving are reconciled with their replicas too: a leader whose `__meta`
+// replica lagged may have stepped towards a target `__meta` had already left (found by the host
+// simulation), and only the leader can put the group back.
+void partition_manager::drive_moves(bool at_rest) {
   for (const auto& [id, r] : by_group_) {
     const auto& ref = r->ref();
-    if (ref.target.empty()) continue;
+    const bool moving = !ref.target.empty();
+    if (!moving && !at_rest) continue;
     const auto st = host_.status(ref.group);
     if (!st || st->state != consensus::role::leader) continue;
-    const move_step step = plan_move_step(ref.target, *st);
+    const move_step step = plan_move_step(moving ? ref.target : ref.replicas, *st);
     switch (step.what) {
       case move_step::kind::wait:
         break;
@@ -219,7 +223,7 @@ void partition_manager::drive_moves() {
         }
         break;
       case move_step::kind::finish:
-        if (on_move_done_) on_move_done_(ref);
+        if (moving && on_move_done_) on_move_done_(ref);
         break;
     }
   }
@@ -236,7 +240,7 @@ void partition_manager::tick() {
     auto retries = std::move(retry_starts_);
     retry_starts_.clear();
     for (auto& [id, s] : retries) static_cast<void>(ensure(s.ref, s.topic, s.start));
-    drive_moves();
+    drive_moves(t >= next_isr_check_);
   }
   // Fenced (the WAL failed): every long-poll is answered now, with KAFKA_STORAGE_ERROR from the
   // replica, since no new data will come; retention cannot write its snapshots either.

@@ -134,7 +134,7 @@ class partition_manager {
   };
 
   void on_data(consensus::group_id group);
-  void drive_moves();
+  void drive_moves(bool at_rest);
   void wake_where(const std::function<bool(const waiter&)>& pred);
 
   consensus::raft_host& host_;

@@ -144,16 +144,20 @@ void host_cluster::sync_groups(node& n) {
   }
 }
 
-// partition_manager::drive_moves: the leader of each moving group takes the planner's next step.
-// Every host that believes it leads does, as in production: a deposed leader's step fails or is
-// overruled, and its completion report names a target `__meta` may no longer hold.
+// partition_manager::drive_moves: the leader of each moving group takes the planner's next step,
+// and a group at rest is reconciled with its replicas (every few ticks, as production does at its
+// ISR interval). Every host that believes it leads does, as in production: a deposed leader's step
+// fails or is overruled, and its completion report names a move `__meta` may have ended.
 void host_cluster::drive_moves(node& n) {
+  const bool at_rest = now_ % 5 == 0;
   for (const auto& ref : n.view.groups_for(n.id)) {
     if (!n.core->hosts(ref.group)) ensure(n, ref);  // a revival postponed above
-    if (ref.target.empty()) continue;
+    const bool moving = !ref.target.empty();
+    if (!moving && !at_rest) continue;
     const auto st = n.core->status(ref.group);
     if (!st || st->state != role::leader) continue;
-    const kafka::move_step step = opt_.planner ? opt_.planner(ref.target, *st) : kafka::plan_move_step(ref.target, *st);
+    const auto& target = moving ? ref.target : ref.replicas;
+    const kafka::move_step step = opt_.planner ? opt_.planner(target, *st) : kafka::plan_move_step(target, *st);
     switch (step.what) {
       case kafka::move_step::kind::wait:
         break;
@@ -164,7 +168,9 @@ void host_cluster::drive_moves(node& n) {
         if (n.core->transfer_leadership(ref.group, step.to)) ++counts_.transfers;
         break;
       case kafka::move_step::kind::finish:
-        if (meta_propose(cmd::complete_reassignment(topic_, ref.partition, ref.inc, ref.target))) ++counts_.moves_finished;
+        if (moving && meta_propose(cmd::complete_reassignment(topic_, ref.partition, ref.inc, ref.move_id, ref.target))) {
+          ++counts_.moves_finished;
+        }
         break;
     }
   }

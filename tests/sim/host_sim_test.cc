@@ -152,21 +152,17 @@ void chaos_with_moves(host_cluster& c, int ticks, int groups) {
   rng& r = c.random();
   const auto hosts = static_cast<std::uint64_t>(c.hosts());
   std::uint64_t value = 0;
-  std::vector<bool> cancelled(static_cast<std::size_t>(groups), false);
   for (int step = 0; step < ticks && c.violations().empty(); ++step) {
     for (int k = 0; k < 2; ++k)
       if (r.below(2) == 0) c.propose(static_cast<int>(r.below(static_cast<std::uint64_t>(groups))), "v" + std::to_string(++value));
     if (r.below(15) == 0) {
-      // A move in progress is never given a new target, and is cancelled only once and only
-      // while it adds a replica: `__meta` derives the replicas a move began with from its lists,
-      // and a cancel that finds nothing to add or remove ends the move at once, although the
-      // group may have removed a voter already (docs/raft_host.md "Simulation").
-      const auto g = static_cast<std::size_t>(r.below(static_cast<std::uint64_t>(groups)));
-      if (!c.moving(static_cast<int>(g))) {
-        cancelled[g] = false;
-        c.move(static_cast<int>(g), random_target(r, c.hosts()));
-      } else if (!cancelled[g] && !c.record(static_cast<int>(g)).adding.empty() && r.below(3) == 0) {
-        cancelled[g] = c.cancel(static_cast<int>(g));
+      // A new target, for a group at rest or one moving; or a cancel of a move in progress (more
+      // than once too: `__meta` keeps the replicas a move began from).
+      const int g = static_cast<int>(r.below(static_cast<std::uint64_t>(groups)));
+      if (c.moving(g) && r.below(3) == 0) {
+        c.cancel(g);
+      } else {
+        c.move(g, random_target(r, c.hosts()));
       }
     }
     if (r.below(120) == 0) c.crash(static_cast<int>(r.below(hosts)));

@@ -44,7 +44,7 @@ struct machine {
     return run(cmd::alter_reassignment(id, 0, target, nonce++));
   }
   std::expected<apply_result, meta_errc> finish(const ids& target) {
-    return run(cmd::complete_reassignment(id, 0, p().inc, target));
+    return run(cmd::complete_reassignment(id, 0, p().inc, p().move_id, target));
   }
 };
 
@@ -53,8 +53,8 @@ TEST(ReplicaMoves, AMoveListsTheTargetFirstThenTheLeavingReplicas) {
   auto r = m.move(ids{n(4), n(2), n(3)});
   ASSERT_TRUE(r && r->changed);
   EXPECT_EQ(m.p().replicas, (ids{n(4), n(2), n(3), n(1)}));
-  EXPECT_EQ(m.p().adding, ids{n(4)});
-  EXPECT_EQ(m.p().removing, ids{n(1)});
+  EXPECT_EQ(m.p().adding(), ids{n(4)});
+  EXPECT_EQ(m.p().removing(), ids{n(1)});
   EXPECT_TRUE(m.p().moving());
   ASSERT_EQ(r->moved.size(), 1u);
   // Every replica taking part runs the group; the new one joins empty, and the leader's target is set.
@@ -88,7 +88,8 @@ TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndDropsTheLeavingReplicas) 
   ASSERT_TRUE(m.move(ids{n(4), n(2), n(3)}));
   // Stale reports change nothing: another target, another incarnation.
   EXPECT_FALSE(m.finish(ids{n(2), n(3), n(4)})->changed);
-  EXPECT_FALSE(m.run(cmd::complete_reassignment(m.id, 0, incarnation{m.p().inc.value + 1}, ids{n(4), n(2), n(3)}))->changed);
+  EXPECT_FALSE(m.run(cmd::complete_reassignment(m.id, 0, incarnation{m.p().inc.value + 1}, m.p().move_id,
+                                                ids{n(4), n(2), n(3)}))->changed);
   EXPECT_TRUE(m.p().moving());
 
   auto r = m.finish(ids{n(4), n(2), n(3)});
@@ -104,7 +105,7 @@ TEST(ReplicaMoves, FinishingNeedsTheTargetInProgressAndDropsTheLeavingReplicas) 
   // Node 1 may come back: it joins empty, as any new replica of a moved partition.
   auto back = m.move(ids{n(1), n(2), n(3)});
   ASSERT_TRUE(back && back->changed);
-  EXPECT_EQ(m.p().adding, ids{n(1)});
+  EXPECT_EQ(m.p().adding(), ids{n(1)});
   EXPECT_TRUE(back->moved[0].bootstrap.empty());
 }
 
@@ -113,11 +114,41 @@ TEST(ReplicaMoves, CancelTurnsBackToTheOriginAndTheAddedReplicasLeave) {
   EXPECT_EQ(m.move(std::nullopt).error(), meta_errc::no_reassignment);
   ASSERT_TRUE(m.move(ids{n(4), n(5), n(3)}));
   ASSERT_TRUE(m.move(std::nullopt)->changed);
-  EXPECT_EQ(m.p().target(), (ids{n(3), n(1), n(2)}));
-  EXPECT_TRUE(m.p().adding.empty());
-  EXPECT_EQ(m.p().removing, (ids{n(4), n(5)}));
-  EXPECT_TRUE(m.finish(ids{n(3), n(1), n(2)})->changed);
-  EXPECT_EQ(m.p().replicas, (ids{n(3), n(1), n(2)}));
+  EXPECT_EQ(m.p().target(), (ids{n(1), n(2), n(3)})) << "the origin, in its order";
+  EXPECT_TRUE(m.p().moving()) << "until the leader reports its group back there";
+  EXPECT_TRUE(m.p().adding().empty());
+  EXPECT_EQ(m.p().removing(), (ids{n(4), n(5)}));
+  // A second cancel changes nothing and is no error: a move is still in progress.
+  auto again = m.move(std::nullopt);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_TRUE(m.finish(ids{n(1), n(2), n(3)})->changed);
+  EXPECT_EQ(m.p().replicas, (ids{n(1), n(2), n(3)}));
+}
+
+// Found by the host simulation's moves: the origin was derived as replicas minus adding, which a new
+// target or a cancel of a pure shrink got wrong. It is kept as such now.
+TEST(ReplicaMoves, TheOriginSurvivesANewTargetAndACancelOfAShrink) {
+  machine m(4, {n(1), n(2), n(3)});
+  ASSERT_TRUE(m.move(ids{n(1), n(2), n(4)}));
+  ASSERT_TRUE(m.move(ids{n(1), n(2)}));
+  ASSERT_TRUE(m.move(std::nullopt));
+  EXPECT_EQ(m.p().target(), (ids{n(1), n(2), n(3)}));
+  EXPECT_EQ(m.p().removing(), ids{n(4)});
+  ASSERT_TRUE(m.finish(ids{n(1), n(2), n(3)})->changed);
+
+  // A shrink whose leader may already have removed node 3 is cancelled: still a move, back to 3
+  // voters, although it adds no replica the move began without.
+  ASSERT_TRUE(m.move(ids{n(1), n(2)}));
+  ASSERT_TRUE(m.move(std::nullopt)->changed);
+  EXPECT_TRUE(m.p().moving());
+  EXPECT_TRUE(m.p().adding().empty());
+  EXPECT_TRUE(m.p().removing().empty());
+  const auto refs = m.s.groups_for(n(3));
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].target, (ids{n(1), n(2), n(3)})) << "the leader adds node 3 back";
+  EXPECT_TRUE(m.finish(ids{n(1), n(2), n(3)})->changed);
+  EXPECT_FALSE(m.p().moving());
 }
 
 TEST(ReplicaMoves, ANewTargetReplacesTheMoveInProgress) {
@@ -126,8 +157,22 @@ TEST(ReplicaMoves, ANewTargetReplacesTheMoveInProgress) {
   ASSERT_TRUE(m.move(ids{n(5), n(2), n(3)})->changed);
   // Node 4 may already hold a copy: it leaves as a removing replica; adding counts from the origin.
   EXPECT_EQ(m.p().replicas, (ids{n(5), n(2), n(3), n(4), n(1)}));
-  EXPECT_EQ(m.p().adding, ids{n(5)});
-  EXPECT_EQ(m.p().removing, (ids{n(4), n(1)}));
+  EXPECT_EQ(m.p().adding(), ids{n(5)});
+  EXPECT_EQ(m.p().removing(), (ids{n(4), n(1)}));
+}
+
+// Found by the host simulation's moves: a leader's late report of a move to T1 ended a later move
+// that had gone elsewhere and back to T1, with the group not at T1. Each move has its own id.
+TEST(ReplicaMoves, ALateReportOfAnEarlierMoveToTheSameTargetIsStale) {
+  machine m(4, {n(1), n(2), n(3)});
+  ASSERT_TRUE(m.move(ids{n(1), n(2), n(4)}));
+  const log_index first = m.p().move_id;
+  ASSERT_TRUE(m.move(ids{n(1), n(2)}));
+  ASSERT_TRUE(m.move(ids{n(1), n(2), n(4)}));
+  EXPECT_NE(m.p().move_id, first);
+  EXPECT_FALSE(m.run(cmd::complete_reassignment(m.id, 0, m.p().inc, first, ids{n(1), n(2), n(4)}))->changed);
+  EXPECT_TRUE(m.p().moving());
+  EXPECT_TRUE(m.finish(ids{n(1), n(2), n(4)})->changed);
 }
 
 TEST(ReplicaMoves, TargetsAreCheckedBeforeAnythingChanges) {
