@@ -77,6 +77,28 @@ class Writer:
         return left
 
 
+def warm(admin):
+    """Connects a kafka-python admin client to the controller and the brokers before one is stopped:
+    it then sends to a connected broker rather than open a connection to the stopped one."""
+    admin.list_partition_reassignments()
+    admin.describe_cluster()
+    admin.list_topics()
+
+
+def while_paused(call, attempts=3):
+    """Runs a kafka-python admin call while a broker is stopped (SIGSTOP): the client may pick the
+    stopped broker for a new connection, whose TCP handshake the kernel completes although nothing
+    answers, and then time out (kafka-python 3.0.12 does not try another broker itself). Bounded."""
+    from kafka.errors import KafkaTimeoutError, RequestTimedOutError
+
+    for attempt in range(attempts):
+        try:
+            return call()
+        except (KafkaTimeoutError, RequestTimedOutError):
+            if attempt == attempts - 1:
+                raise
+
+
 class KafkaAdminMoves(AdminSuite):
     size = 4
 
@@ -276,17 +298,22 @@ class KafkaAdminMoves(AdminSuite):
         spare = paused.node_id
         admin = KafkaAdminClient(bootstrap_servers=awake, request_timeout_ms=30000)
         try:
+            warm(admin)
             paused.signal(signal.SIGSTOP)
-            self.assertEqual(admin.alter_partition_reassignments({tp: [spare, b, c]}), {tp: None})
-            listed = admin.list_partition_reassignments()
+            # Repeating the alter, or the lists, changes nothing.
+            self.assertEqual(while_paused(lambda: admin.alter_partition_reassignments({tp: [spare, b, c]})), {tp: None})
+            listed = while_paused(admin.list_partition_reassignments)
             self.assertEqual(listed.get(tp), {"replicas": [spare, b, c, a], "adding_replicas": [spare],
                                               "removing_replicas": [a]})
-            self.assertEqual(admin.list_partition_reassignments({topic: [0]}), listed)
-            self.assertEqual(admin.list_partition_reassignments({topic: [1]}), {}, "no partition 1")
-            self.assertEqual(admin.alter_partition_reassignments({tp: None}), {tp: None})
+            self.assertEqual(while_paused(lambda: admin.list_partition_reassignments({topic: [0]})), listed)
+            self.assertEqual(while_paused(lambda: admin.list_partition_reassignments({topic: [1]})), {}, "no partition 1")
+            # A repeated cancel may find the move already back at its origin.
+            from kafka.errors import NoReassignmentInProgressError
+            cancelled = while_paused(lambda: admin.alter_partition_reassignments({tp: None}))
+            self.assertIn(cancelled[tp], (None, NoReassignmentInProgressError))
             paused.signal(signal.SIGCONT)
             paused = None
-            self.wait_moved(topic, [b, c, a])
+            self.wait_moved(topic, [a, b, c])  # the origin, in its order
         finally:
             if paused is not None:
                 paused.signal(signal.SIGCONT)
@@ -335,16 +362,24 @@ class KafkaAdminMoves(AdminSuite):
         refused = reassign_clients.kafkajs_alter(script, self.bootstrap, {(topic, 0): [a, 9]})
         self.assertEqual([p["type"] for p in refused["error"]["partitions"]], ["INVALID_REPLICA_ASSIGNMENT"], refused)
 
+        from kafka import KafkaAdminClient, TopicPartition
+
+        admin = KafkaAdminClient(bootstrap_servers=awake, request_timeout_ms=30000)
         try:
+            warm(admin)
             paused.signal(signal.SIGSTOP)
             self.assertEqual(reassign_clients.kafkajs_alter(script, awake, {(topic, 0): [a, c, spare]}), {"ok": True})
             listed = reassign_clients.kafkajs_list(script, awake)
             want = {(topic, 0): {"replicas": [a, c, spare], "adding_replicas": [spare], "removing_replicas": []}}
             self.assertEqual(listed, want)
             self.assertEqual(reassign_clients.kafkajs_list(script, awake, [(topic, 0)]), want)
-            self.assertEqual(reassign_clients.kafka_python_alter(awake, {(topic, 0): None}), {(topic, 0): "NONE"})
+            from kafka.errors import NoReassignmentInProgressError
+            tp = TopicPartition(topic, 0)
+            cancelled = while_paused(lambda: admin.alter_partition_reassignments({tp: None}))
+            self.assertIn(cancelled[tp], (None, NoReassignmentInProgressError))
         finally:
             paused.signal(signal.SIGCONT)
+            admin.close()
         self.wait_moved(topic, [a, c])
         self.assert_nothing_lost(writer)
         self.ok()
