@@ -88,6 +88,7 @@ void raft::handle_snapshot_chunk(const message& m) {
   // have counted them for commit.
   if (index > log_.committed() && log_.match_term(index, m.snap_meta.term)) {
     log_.commit_to(index);
+    apply_conf_changes_up_to(log_.committed());  // as every other commit does
     incoming_snapshot_.reset();
   }
   if (index <= log_.committed()) {
@@ -118,8 +119,15 @@ void raft::handle_snapshot_chunk(const message& m) {
   snapshot snap = std::move(*incoming_snapshot_);
   incoming_snapshot_.reset();
   log_line(log_level::info, "installing snapshot at index " + std::to_string(index.value));
+  // The configuration becomes the snapshot's now, not when the snapshot is durable (advance):
+  // entries after it may arrive and commit meanwhile, and their changes apply on top of it. Taken
+  // at advance, it dropped such a change (found by the host simulation's moves: a replica promoted
+  // right after its snapshot stayed a learner in its own eyes while its leader counted it a voter).
+  conf_ = snap.meta.conf;
+  conf_applied_ = snap.meta.index;
   log_.restore(std::move(snap));
   conf_entries_.clear();
+  rebuild_progress(false);
   message r{message_type::append_response, self_, m.from, term_};
   r.index = index;
   send(std::move(r));

@@ -40,8 +40,14 @@ std::expected<log_index, raft_errc> raft::propose_conf_change(const conf_change&
 
 void raft::track_conf_entries(const std::vector<entry>& entries) {
   if (entries.empty()) return;
-  // New entries replace everything from their first index on, including pending changes there.
-  conf_entries_.erase(conf_entries_.lower_bound(entries.front().index), conf_entries_.end());
+  // Called once the entries are in the log. Pending changes at their indexes are theirs now, and
+  // a conflict truncated the log after them, so changes past its end are gone too. Changes past
+  // them still in the log stay: an append repeating part of the log (a late duplicate) truncates
+  // nothing, and dropping them lost a committed change (found by the host simulation's moves: a
+  // duplicate of entry 76 dropped the promotion at 77, and the replica never counted itself a
+  // voter while its leader did).
+  conf_entries_.erase(conf_entries_.lower_bound(entries.front().index), conf_entries_.upper_bound(entries.back().index));
+  conf_entries_.erase(conf_entries_.upper_bound(log_.last_index()), conf_entries_.end());
   for (const auto& e : entries) {
     if (e.type != entry_type::conf_change) continue;
     auto cc = conf_change::decode(e.data);

@@ -490,13 +490,8 @@ void raft::advance(const ready& rd) {
   expect_ready_done(rd);
   handed_.outstanding = false;
   if (rd.hard_state_update) persisted_hard_state_ = *rd.hard_state_update;
-  if (rd.snapshot_update) {
-    log_.stable_snapshot_to(rd.snapshot_update->meta.index);
-    conf_ = rd.snapshot_update->meta.conf;
-    conf_entries_.clear();
-    conf_applied_ = rd.snapshot_update->meta.index;
-    rebuild_progress(false);
-  }
+  // The snapshot's configuration took effect when it was installed (handle_snapshot_chunk).
+  if (rd.snapshot_update) log_.stable_snapshot_to(rd.snapshot_update->meta.index);
   if (!rd.entries.empty()) {
     const entry& last = rd.entries.back();
     log_.stable_to(last.index, last.term);

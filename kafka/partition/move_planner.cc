@@ -40,6 +40,18 @@ move_step plan_move_step(const std::vector<node_id>& target, const consensus::ra
     if (m != st.match.end() && m->second >= st.commit) return change(conf_change::kind::add_voter, t, "caught-up learner");
   }
   if (!conf.learners.empty()) return {};  // still catching up: the leaving voters stay meanwhile
+  // Nor does a voter leave while a target voter lags: removals shrink the quorum to the target's,
+  // and a lagging voter there (a promoted replica that went down, or one still rejoining, which
+  // votes only once caught up: docs/raft.md "Rejoining replicas") could leave the group unable to
+  // elect (found by the host simulation's moves: two voters, one of them behind and rejoining).
+  const bool leaving = std::any_of(conf.voters.begin(), conf.voters.end(), [&](node_id v) { return !has(target, v); });
+  if (leaving) {
+    for (node_id t : target) {
+      if (t == st.id) continue;
+      auto m = st.match.find(t);
+      if (m == st.match.end() || m->second < st.commit) return {};
+    }
+  }
   for (node_id v : conf.voters) {
     if (has(target, v)) continue;
     if (v != st.id) return change(conf_change::kind::remove, v, "voter outside the target");

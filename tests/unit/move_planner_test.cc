@@ -61,7 +61,8 @@ TEST(MovePlanner, ALearnerIsPromotedOnlyOnceItReachedTheCommitIndex) {
 TEST(MovePlanner, LeavingVotersGoLastAndTheLeaderTransfersInsteadOfRemovingItself) {
   const ids target{n(4), n(2), n(3)};
   // Node 2 leads and node 1 leaves: removed once 4 votes.
-  EXPECT_EQ(step(target, leader(2, {n(1), n(2), n(3), n(4)}, {}, 10)), change(conf_change::kind::remove, 1));
+  EXPECT_EQ(step(target, leader(2, {n(1), n(2), n(3), n(4)}, {}, 10, {{n(3), log_index{10}}, {n(4), log_index{10}}})),
+            change(conf_change::kind::remove, 1));
   // Node 1 leads and is the one leaving: leadership goes to the preferred replica when it holds
   // the whole log...
   auto st = leader(1, {n(1), n(2), n(3), n(4)}, {}, 10, {{n(2), log_index{12}}, {n(3), log_index{12}}, {n(4), log_index{12}}});
@@ -69,12 +70,24 @@ TEST(MovePlanner, LeavingVotersGoLastAndTheLeaderTransfersInsteadOfRemovingItsel
   auto s = step(target, st);
   EXPECT_EQ(s.what, move_step::kind::transfer);
   EXPECT_EQ(s.to, n(4));
-  // ...and else to the first that does (node 4 is down: writes went on without it).
+  // ...and else to the first that does (node 4 was down while entries past the commit index went out).
+  st.commit = log_index{9};
   st.match[n(4)] = log_index{9};
   EXPECT_EQ(step(target, st).to, n(2));
   // None does: the one holding the most.
   st.match = {{n(2), log_index{10}}, {n(3), log_index{11}}, {n(4), log_index{9}}};
   EXPECT_EQ(step(target, st).to, n(3));
+  // A target voter short of the commit index: the leader stays until it catches up.
+  st.match[n(4)] = log_index{8};
+  EXPECT_EQ(step(target, st).what, move_step::kind::wait);
+}
+
+TEST(MovePlanner, NoVoterLeavesWhileATargetVoterLags) {
+  const ids target{n(4), n(2), n(3)};
+  auto st = leader(2, {n(1), n(2), n(3), n(4)}, {}, 10, {{n(3), log_index{10}}, {n(4), log_index{7}}});
+  EXPECT_EQ(step(target, st).what, move_step::kind::wait) << "node 4 holds 7 of 10 committed";
+  st.match[n(4)] = log_index{10};
+  EXPECT_EQ(step(target, st), change(conf_change::kind::remove, 1));
 }
 
 TEST(MovePlanner, ALearnerOutsideTheTargetLeavesFirst) {
@@ -86,7 +99,7 @@ TEST(MovePlanner, ALearnerOutsideTheTargetLeavesFirst) {
 TEST(MovePlanner, TheMoveIsReportedOnceTheVotersAreTheTarget) {
   EXPECT_EQ(step({n(4), n(2), n(3)}, leader(4, {n(2), n(3), n(4)}, {}, 10)).what, move_step::kind::finish);
   // Shrinking: remove the extra voter first.
-  EXPECT_EQ(step({n(1), n(2)}, leader(1, {n(1), n(2), n(3)}, {}, 10)), change(conf_change::kind::remove, 3));
+  EXPECT_EQ(step({n(1), n(2)}, leader(1, {n(1), n(2), n(3)}, {}, 10, {{n(2), log_index{10}}})), change(conf_change::kind::remove, 3));
   EXPECT_EQ(step({n(1), n(2)}, leader(1, {n(1), n(2)}, {}, 10)).what, move_step::kind::finish);
 }
 

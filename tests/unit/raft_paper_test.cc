@@ -1,5 +1,7 @@
 // Tests in the spirit of etcd's raft_paper_test.go: each checks one rule of the Raft paper
 // (Ongaro & Ousterhout 2014) or of Ongaro's dissertation (2014), cited by section.
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/raft_test_net.h"
@@ -238,6 +240,29 @@ TEST(RaftPaper, ATransferAskedAgainStillTimesOut) {
   }
   EXPECT_GE(accepted, 1);
   EXPECT_EQ(net.node(1).state(), role::leader);
+}
+
+// A late duplicate of an earlier append repeats part of the log and truncates nothing, so it must not
+// drop a configuration change appended after it (found by the host simulation's moves: the
+// duplicate dropped a promotion, which the replica then never applied while its leader did).
+TEST(RaftPaper, ALateDuplicateAppendKeepsALaterChange) {
+  raft_net net(4, test_config(), 3);
+  net.elect(1);
+  ASSERT_TRUE(net.node(1).propose("x"));
+  net.collect();
+  std::optional<message> dup;
+  for (const auto& m : net.queue())
+    if (m.type == message_type::append && m.to == nid(3) && !m.entries.empty()) dup = m;
+  ASSERT_TRUE(dup.has_value());
+  net.deliver_all();  // the followers append "x"; their acknowledgements wait
+  ASSERT_TRUE(net.node(1).propose_conf_change({conf_change::kind::add_learner, nid(4)}));
+  net.collect();
+  net.deliver_all();  // the followers append the change; the leader learns "x" is held
+  net.collect();
+  net.deliver(*dup);  // the late duplicate of "x" reaches node 3, below what it holds
+  net.stabilize();    // the change commits; node 3 learns it, nothing is resent
+  EXPECT_EQ(net.node(1).conf().learners, std::vector<node_id>{nid(4)});
+  EXPECT_EQ(net.node(3).conf().learners, std::vector<node_id>{nid(4)}) << "node 3 applied the change too";
 }
 
 // Learners receive the log but do not vote or count for commit; promotion makes them voters.
