@@ -166,7 +166,19 @@ class KafkaAdminMoves(AdminSuite):
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"read-{topic}", "enable.auto.commit": False,
                       "auto.offset.reset": "earliest"})
         try:
-            _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+            from confluent_kafka import KafkaException
+
+            marks = []
+
+            def watermark():  # a fresh client may not know the partition yet ("Unknown partition")
+                try:
+                    marks.append(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1])
+                    return True
+                except KafkaException:
+                    return False
+
+            self.cluster.wait_for(watermark, SETTLE_S, f"the high watermark of {topic}")
+            high = marks[-1]
             c.assign([TopicPartition(topic, 0, 0)])
             got = {}
             idle = 30  # empty polls of up to 1 s each: a bound, not a synchronization
