@@ -59,6 +59,23 @@ class AdminSuite(unittest.TestCase):
         """Called as a test's last line: the suite's logs are deleted only if every test got here."""
         type(self).passed += 1
 
+    def partition(self, topic, via=None):
+        """(leader, replicas, sorted isr) of partition 0 of `topic` as Metadata from `via` (or every
+        running broker) shows it, through confluent-kafka; None while there is no leader or the
+        broker cannot answer."""
+        from confluent_kafka.admin import AdminClient
+
+        nodes = [via] if via else [n for n in self.cluster.nodes if n.running()]
+        admin = AdminClient({"bootstrap.servers": ",".join(kafka_addr(n) for n in nodes)})
+        try:
+            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
+        except Exception:  # noqa: BLE001 - a broker that is starting: ask again
+            return None
+        if t is None or t.error is not None or 0 not in t.partitions or t.partitions[0].leader < 0:
+            return None
+        p = t.partitions[0]
+        return p.leader, list(p.replicas), sorted(p.isrs)
+
     def kafkajs(self, script):
         """Path of tests/clients/kafkajs/`script` with kafkajs installed next to it ($CHRONIK_NPM_DIR,
         one per suite so parallel suites never share an npm install), or skip when npm is missing."""

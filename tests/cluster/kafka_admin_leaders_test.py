@@ -44,22 +44,6 @@ class KafkaAdminLeaders(AdminSuite):
 
     # --- helpers ------------------------------------------------------------------------------------
 
-    def partition(self, topic, via=None):
-        """(leader, replicas, isr) of partition 0 as Metadata from `via` (or any running broker)
-        shows it; None while there is no leader or the broker cannot answer."""
-        from confluent_kafka.admin import AdminClient
-
-        nodes = [via] if via else [n for n in self.cluster.nodes if n.running()]
-        admin = AdminClient({"bootstrap.servers": ",".join(kafka_addr(n) for n in nodes)})
-        try:
-            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
-        except Exception:  # noqa: BLE001 - a broker that is starting: ask again
-            return None
-        if t is None or t.error is not None or 0 not in t.partitions or t.partitions[0].leader < 0:
-            return None
-        p = t.partitions[0]
-        return p.leader, list(p.replicas), list(p.isrs)
-
     def create_topic(self, name):
         from confluent_kafka.admin import AdminClient, NewTopic
 

@@ -104,22 +104,6 @@ class KafkaAdminMoves(AdminSuite):
 
     # --- helpers ------------------------------------------------------------------------------------
 
-    def partition(self, topic, via=None):
-        """(leader, replicas, isr) of partition 0 as Metadata from `via` (or every running broker)
-        shows it; None while there is no leader or the broker cannot answer."""
-        from confluent_kafka.admin import AdminClient
-
-        nodes = [via] if via else [n for n in self.cluster.nodes if n.running()]
-        admin = AdminClient({"bootstrap.servers": ",".join(kafka_addr(n) for n in nodes)})
-        try:
-            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
-        except Exception:  # noqa: BLE001 - a broker that is starting: ask again
-            return None
-        if t is None or t.error is not None or 0 not in t.partitions or t.partitions[0].leader < 0:
-            return None
-        p = t.partitions[0]
-        return p.leader, list(p.replicas), sorted(p.isrs)
-
     def admin(self):
         from kafka.admin import KafkaAdminClient
 
@@ -135,6 +119,14 @@ class KafkaAdminMoves(AdminSuite):
             admin.close()
         self.cluster.wait_for(lambda: (self.partition(name) or (0, [], []))[2] == sorted(replicas), SETTLE_S,
                               f"{name} led and in sync on {replicas}")
+
+    def writing(self, topic, replicas, acked):
+        """Creates `topic` on `replicas` and starts a Writer on it; returns it once `acked` values
+        are acknowledged."""
+        self.create_topic(topic, replicas)
+        writer = Writer(self.bootstrap, topic)
+        self.cluster.wait_for(lambda: len(writer.acked) >= acked, SETTLE_S, f"writes to {topic} before the move")
+        return writer
 
     def wait_moved(self, topic, target):
         """Until no move of `topic` is in progress and every broker's Metadata lists `target` as the
@@ -217,9 +209,7 @@ class KafkaAdminMoves(AdminSuite):
         from kafka.errors import UnknownTopicOrPartitionError
 
         topic = "move-kafka-python"
-        self.create_topic(topic, [1, 2, 3])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 200, SETTLE_S, "writes before the move")
+        writer = self.writing(topic, [1, 2, 3], 200)
         admin = self.admin()
         tp = TopicPartition(topic, 0)
         try:
@@ -270,9 +260,7 @@ class KafkaAdminMoves(AdminSuite):
         from kafka import TopicPartition
 
         topic = "move-factor"
-        self.create_topic(topic, [2, 3])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 100, SETTLE_S, "writes before the moves")
+        writer = self.writing(topic, [2, 3], 100)
         admin = self.admin()
         tp = TopicPartition(topic, 0)
         try:
@@ -295,9 +283,7 @@ class KafkaAdminMoves(AdminSuite):
 
         topic = "move-cancel"
         paused, awake, (a, b, c) = self.spare()
-        self.create_topic(topic, [a, b, c])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 100, SETTLE_S, "writes before the move")
+        writer = self.writing(topic, [a, b, c], 100)
         tp = TopicPartition(topic, 0)
         spare = paused.node_id
         admin = KafkaAdminClient(bootstrap_servers=awake, request_timeout_ms=30000)
@@ -331,9 +317,7 @@ class KafkaAdminMoves(AdminSuite):
         from kafka import TopicPartition
 
         topic = "move-killed"
-        self.create_topic(topic, [1, 2, 3])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 200, SETTLE_S, "writes before the move")
+        writer = self.writing(topic, [1, 2, 3], 200)
         admin = self.admin()
         tp = TopicPartition(topic, 0)
         victim = self.node(4)
@@ -358,9 +342,7 @@ class KafkaAdminMoves(AdminSuite):
         topic = "move-kafkajs"
         paused, awake, (a, b, c) = self.spare()
         spare = paused.node_id
-        self.create_topic(topic, [a, b])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 100, SETTLE_S, "writes before the move")
+        writer = self.writing(topic, [a, b], 100)
         self.assertEqual(reassign_clients.kafkajs_alter(script, self.bootstrap, {(topic, 0): [a, c]}), {"ok": True})
         self.wait_moved(topic, [a, c])
         refused = reassign_clients.kafkajs_alter(script, self.bootstrap, {(topic, 0): [a, 9]})
@@ -398,9 +380,7 @@ class KafkaAdminMoves(AdminSuite):
         if cp is None:
             self.skipTest("java, mvn or Kafka 4.0.1's tools from Maven unavailable")
         topic = "move-kafka-tool"
-        self.create_topic(topic, [2, 3, 4])
-        writer = Writer(self.bootstrap, topic)
-        self.cluster.wait_for(lambda: len(writer.acked) >= 100, SETTLE_S, "writes before the move")
+        writer = self.writing(topic, [2, 3, 4], 100)
         moves = {(topic, 0): [1, 3, 4]}
         code, out = reassign_clients.kafka_reassign_tool(cp, self.bootstrap, "--execute", moves)
         self.assertEqual(code, 0, out)
