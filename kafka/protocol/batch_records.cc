@@ -157,15 +157,15 @@ std::expected<std::string, codec_error> decompress_records(compression_type code
 
 namespace {
 
-// A key, value or header value: -1 is null, anything else must lie inside the record.
-bool skip_sized(reader& rec, std::int32_t size, bool nullable, const char* what) {
-  if (size == -1 && nullable) return true;
+// A key, value or header value: -1 is null, anything else must lie inside the record. Returns a
+// view of its bytes (empty when null or damaged).
+std::string_view read_sized(reader& rec, std::int32_t size, bool nullable, const char* what) {
+  if (size == -1 && nullable) return {};
   if (size < 0 || static_cast<std::size_t>(size) > rec.remaining()) {
     rec.fail(codec_errc::invalid_length, what);
-    return false;
+    return {};
   }
-  rec.read_raw(static_cast<std::size_t>(size));
-  return rec.ok();
+  return rec.read_raw(static_cast<std::size_t>(size));
 }
 
 }  // namespace
@@ -185,15 +185,15 @@ std::expected<record_fields, codec_error> read_record(reader& r) {
   f.timestamp_delta = rec.read_varlong();
   f.offset_delta = rec.read_varint();
   f.key_bytes = rec.read_varint();
-  skip_sized(rec, f.key_bytes, true, "record key");
+  f.key = read_sized(rec, f.key_bytes, true, "record key");
   f.value_bytes = rec.read_varint();
-  skip_sized(rec, f.value_bytes, true, "record value");
+  f.value = read_sized(rec, f.value_bytes, true, "record value");
   f.headers = rec.read_varint();
   if (rec.ok() && f.headers < 0) rec.fail(codec_errc::invalid_value, "negative header count");
   // Every header takes at least two bytes, so this loop ends within the record's bytes.
   for (std::int32_t h = 0; rec.ok() && h < f.headers; ++h) {
-    skip_sized(rec, rec.read_varint(), false, "header key");
-    skip_sized(rec, rec.read_varint(), true, "header value");
+    read_sized(rec, rec.read_varint(), false, "header key");
+    read_sized(rec, rec.read_varint(), true, "header value");
   }
   // The length must cover the fields exactly: bytes left over mean the record lies about itself.
   if (rec.ok() && rec.remaining() != 0) rec.fail(codec_errc::invalid_length, "record length exceeds its fields");

@@ -41,7 +41,9 @@ inline constexpr std::size_t min_record_bytes = 7;
 
 // One record's fields, structure checked: the length prefix covers exactly the fields, key and
 // value lengths are -1 (null) or lie inside the record, header keys are not null and header values
-// are null or inside the record. Keys, values and headers themselves are skipped.
+// are null or inside the record. Headers are skipped; the key and value are views into the
+// reader's input (valid as long as it is), for the readers of internal topics (the
+// `__consumer_offsets` codec, kafka/groups/group_records.h).
 struct record_fields {
   std::int8_t attributes = 0;
   std::int64_t timestamp_delta = 0;
@@ -49,6 +51,8 @@ struct record_fields {
   std::int32_t key_bytes = -1;    // -1: null
   std::int32_t value_bytes = -1;  // -1: null
   std::int32_t headers = 0;
+  std::string_view key;    // empty when null (key_bytes -1)
+  std::string_view value;  // empty when null (value_bytes -1)
 };
 
 // Reads the record at `r`'s position and moves past it. A damaged record is an error naming the

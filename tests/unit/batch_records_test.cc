@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,41 @@ TEST(batch_records, damaged_input_is_an_error) {
   std::string short_records = three_records();
   short_records.resize(short_records.size() - 10);
   EXPECT_FALSE(positions_of(batch(compression_type::none, short_records)).has_value());
+}
+
+// One record with the given key and value (nullopt: null) and one header "h" with a null value.
+std::string keyed_record(const std::optional<std::string>& key, const std::optional<std::string>& value) {
+  std::string body(1, '\0');
+  testing::put_varlong(body, 0);  // timestamp delta
+  testing::put_varlong(body, 0);  // offset delta
+  for (const auto& field : {key, value}) {
+    testing::put_varlong(body, field ? static_cast<std::int64_t>(field->size()) : -1);
+    if (field) body += *field;
+  }
+  testing::put_varlong(body, 1);
+  testing::put_varlong(body, 1);
+  body += "h";
+  testing::put_varlong(body, -1);
+  std::string out;
+  testing::put_varlong(out, static_cast<std::int64_t>(body.size()));
+  return out + body;
+}
+
+TEST(batch_records, read_record_gives_views_of_the_key_and_value) {
+  const std::string records = keyed_record("k1", "value") + keyed_record(std::nullopt, std::nullopt);
+  reader r(records);
+  auto first = read_record(r);
+  ASSERT_TRUE(first.has_value()) << describe(first.error());
+  EXPECT_EQ(first->key, "k1");
+  EXPECT_EQ(first->value, "value");
+  EXPECT_EQ(first->headers, 1);
+  auto second = read_record(r);
+  ASSERT_TRUE(second.has_value()) << describe(second.error());
+  EXPECT_EQ(second->key_bytes, -1);
+  EXPECT_EQ(second->value_bytes, -1);
+  EXPECT_TRUE(second->key.empty());
+  EXPECT_TRUE(second->value.empty());
+  EXPECT_EQ(r.remaining(), 0u);
 }
 
 TEST(batch_records, output_beyond_the_limit_is_refused) {
