@@ -1,0 +1,321 @@
+#include "kafka/groups/group_records.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/assert.h"
+#include "kafka/protocol/batch_records.h"
+#include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/wire.h"
+
+namespace chronik::kafka {
+namespace {
+
+// Kafka's record types (the key's int16 prefix) and the value versions chronik writes.
+constexpr std::int16_t offset_key_type_legacy = 0;
+constexpr std::int16_t offset_key_type = 1;
+constexpr std::int16_t group_key_type = 2;
+constexpr std::int16_t offset_value_version = 3;
+constexpr std::int16_t group_value_version = 3;
+// The highest version of either value: 4, the first flexible one (KIP-915).
+constexpr std::int16_t max_value_version = 4;
+
+// --- decoding ------------------------------------------------------------------------------------
+
+// A reader that remembers which field its first failure happened in, so an error names it.
+class field_reader {
+ public:
+  field_reader(std::string_view input, std::string part) : r_(input), part_(std::move(part)) {}
+
+  reader& in() { return r_; }
+  // What is being read, once the key type or value version has said (for error messages).
+  void set_part(std::string part) { part_ = std::move(part); }
+  // Wraps one field's read: `value` was just read from in(); a failure is pinned to `field`.
+  template <class T>
+  T field(const char* name, T value) {
+    if (!r_.ok() && failed_ == nullptr) failed_ = name;
+    return value;
+  }
+  // Decoding ends here: an earlier failure, or bytes left over, is malformed.
+  std::optional<group_record_error> finish() {
+    if (r_.ok() && r_.remaining() != 0) {
+      return malformed(part_ + ": " + std::to_string(r_.remaining()) + " bytes after the last field");
+    }
+    if (r_.ok()) return std::nullopt;
+    return malformed(part_ + ": " + (failed_ != nullptr ? failed_ : "?") + ": " + describe(*r_.error()));
+  }
+
+  static group_record_error malformed(std::string message) {
+    return group_record_error{group_record_errc::malformed, std::move(message)};
+  }
+
+ private:
+  reader r_;
+  std::string part_;
+  const char* failed_ = nullptr;
+};
+
+std::expected<group_record_key_variant, group_record_error> decode_key(std::string_view bytes) {
+  field_reader d(bytes, "key");
+  const std::int16_t type = d.field("type", d.in().read_int16());
+  if (!d.in().ok()) return std::unexpected(*d.finish());
+  group_record_key_variant key;
+  if (type == offset_key_type_legacy || type == offset_key_type) {
+    d.set_part("offset commit key");
+    offset_record_key k;
+    k.group = d.field("group", d.in().read_string());
+    k.topic = d.field("topic", d.in().read_string());
+    k.partition = d.field("partition", d.in().read_int32());
+    key = std::move(k);
+  } else if (type == group_key_type) {
+    d.set_part("group metadata key");
+    key = group_record_key{d.field("group", d.in().read_string())};
+  } else {
+    return std::unexpected(group_record_error{group_record_errc::unknown_type,
+                                              "key type " + std::to_string(type) + " is not a classic group record"});
+  }
+  if (auto e = d.finish()) return std::unexpected(std::move(*e));
+  return key;
+}
+
+void skip_tags(field_reader& d, framing f) {
+  d.in().skip_tagged_fields(f);
+  d.field("tagged fields", 0);
+}
+
+// OffsetCommitValue after its version prefix.
+offset_record_value read_offset_value(field_reader& d, std::int16_t version) {
+  const framing f = version >= 4 ? framing::flexible : framing::classic;
+  reader& r = d.in();
+  offset_record_value v;
+  v.offset = d.field("offset", r.read_int64());
+  if (version >= 3) v.leader_epoch = d.field("leader_epoch", r.read_int32());
+  v.metadata = d.field("metadata", r.read_string(f));
+  v.commit_timestamp_ms = d.field("commit_timestamp", r.read_int64());
+  if (version == 1) v.expire_timestamp_ms = d.field("expire_timestamp", r.read_int64());
+  skip_tags(d, f);
+  return v;
+}
+
+group_member_record read_member(field_reader& d, std::int16_t version, framing f) {
+  reader& r = d.in();
+  group_member_record m;
+  m.member_id = d.field("member_id", r.read_string(f));
+  if (version >= 3) m.group_instance_id = d.field("group_instance_id", r.read_nullable_string(f));
+  m.client_id = d.field("client_id", r.read_string(f));
+  m.client_host = d.field("client_host", r.read_string(f));
+  if (version >= 1) m.rebalance_timeout_ms = d.field("rebalance_timeout", r.read_int32());
+  m.session_timeout_ms = d.field("session_timeout", r.read_int32());
+  // Version 0 had no rebalance timeout: Kafka loads such a member with its session timeout.
+  if (version == 0) m.rebalance_timeout_ms = m.session_timeout_ms;
+  m.subscription = d.field("subscription", r.read_bytes(f));
+  m.assignment = d.field("assignment", r.read_bytes(f));
+  skip_tags(d, f);
+  return m;
+}
+
+// GroupMetadataValue after its version prefix.
+group_record_value read_group_value(field_reader& d, std::int16_t version) {
+  const framing f = version >= 4 ? framing::flexible : framing::classic;
+  reader& r = d.in();
+  group_record_value v;
+  v.protocol_type = d.field("protocol_type", r.read_string(f));
+  v.generation = d.field("generation", r.read_int32());
+  v.protocol = d.field("protocol", r.read_nullable_string(f));
+  v.leader = d.field("leader", r.read_nullable_string(f));
+  if (version >= 2) v.current_state_timestamp_ms = d.field("current_state_timestamp", r.read_int64());
+  // read_count bounds the count by the bytes left, and every member takes several bytes, so this
+  // loop ends within the input.
+  const std::int32_t count = d.field("members", r.read_count(f));
+  v.members.reserve(static_cast<std::size_t>(std::min<std::int32_t>(count, 64)));
+  for (std::int32_t i = 0; i < count && r.ok(); ++i) v.members.push_back(read_member(d, version, f));
+  skip_tags(d, f);
+  return v;
+}
+
+std::expected<group_record_value_variant, group_record_error> decode_value(const group_record_key_variant& key,
+                                                                           std::string_view bytes) {
+  const bool offset = std::holds_alternative<offset_record_key>(key);
+  const std::string name = offset ? "offset commit value" : "group metadata value";
+  field_reader d(bytes, name);
+  const std::int16_t version = d.field("version", d.in().read_int16());
+  if (!d.in().ok()) return std::unexpected(*d.finish());
+  // Kafka refuses value versions it does not know rather than guess at their layout; so do we.
+  if (version < 0 || version > max_value_version) {
+    return std::unexpected(field_reader::malformed(name + ": version " + std::to_string(version) + " is not known"));
+  }
+  d.set_part(name + " v" + std::to_string(version));
+  group_record_value_variant value;
+  if (offset) {
+    value = read_offset_value(d, version);
+  } else {
+    value = read_group_value(d, version);
+  }
+  if (auto e = d.finish()) return std::unexpected(std::move(*e));
+  return value;
+}
+
+// --- encoding ------------------------------------------------------------------------------------
+
+void write_offset_value(writer& w, const offset_record_value& v) {
+  w.write_int16(offset_value_version);
+  w.write_int64(v.offset);
+  w.write_int32(v.leader_epoch);
+  w.write_string(v.metadata);
+  w.write_int64(v.commit_timestamp_ms);
+}
+
+void write_group_value(writer& w, const group_record_value& v) {
+  w.write_int16(group_value_version);
+  w.write_string(v.protocol_type);
+  w.write_int32(v.generation);
+  w.write_nullable_string(v.protocol);
+  w.write_nullable_string(v.leader);
+  w.write_int64(v.current_state_timestamp_ms);
+  w.write_array_length(v.members.size(), framing::classic);
+  for (const group_member_record& m : v.members) {
+    w.write_string(m.member_id);
+    w.write_nullable_string(m.group_instance_id);
+    w.write_string(m.client_id);
+    w.write_string(m.client_host);
+    w.write_int32(m.rebalance_timeout_ms);
+    w.write_int32(m.session_timeout_ms);
+    w.write_bytes(m.subscription);
+    w.write_bytes(m.assignment);
+  }
+}
+
+// One magic-v2 record: length | attributes | timestampDelta | offsetDelta | key | value | headers.
+void write_record(writer& out, std::int32_t offset_delta, std::string_view key,
+                  const std::optional<std::string>& value) {
+  writer body;
+  body.write_int8(0);
+  body.write_varlong(0);
+  body.write_varint(offset_delta);
+  body.write_varint(static_cast<std::int32_t>(key.size()));
+  body.write_raw(key);
+  body.write_varint(value ? static_cast<std::int32_t>(value->size()) : -1);
+  if (value) body.write_raw(*value);
+  body.write_varint(0);
+  const std::string& bytes = body.buffer();
+  out.write_varint(static_cast<std::int32_t>(bytes.size()));
+  out.write_raw(bytes);
+}
+
+codec_error batch_error(codec_errc code, const record_batch_view& batch, std::string text) {
+  return codec_error{code, batch.offset, "batch at offset " + std::to_string(batch.header.base_offset) + ": " + text};
+}
+
+// Appends the records of one whole batch to `out`.
+std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<group_log_entry>& out) {
+  const record_batch_header& h = batch.header;
+  if (!h.has_known_compression()) return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
+  const std::string_view section = batch.bytes.substr(record_batch_header_size);
+  std::string inflated;
+  std::string_view records = section;
+  if (h.compression() != compression_type::none) {
+    auto d = decompress_records(h.compression(), section);
+    if (!d) return std::unexpected(batch_error(d.error().code, batch, d.error().text));
+    inflated = std::move(*d);
+    records = inflated;
+  }
+  // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop.
+  const auto claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
+  out.reserve(out.size() + std::min(claimed, records.size() / min_record_bytes));
+  reader r(records);
+  for (std::size_t i = 0; i < claimed; ++i) {
+    auto rec = read_record(r);
+    if (!rec) {
+      return std::unexpected(batch_error(rec.error().code, batch, "record " + std::to_string(i) + ": " + rec.error().text));
+    }
+    std::int64_t offset = 0;
+    if (__builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &offset)) {
+      return std::unexpected(batch_error(codec_errc::invalid_value, batch, "record " + std::to_string(i) + " offset overflows"));
+    }
+    if (rec->key_bytes < 0) {
+      out.push_back({offset, std::unexpected(field_reader::malformed("key: null"))});
+      continue;
+    }
+    std::optional<std::string_view> value;
+    if (rec->value_bytes >= 0) value = rec->value;
+    out.push_back({offset, decode_group_record(rec->key, value)});
+  }
+  if (r.remaining() != 0) {
+    return std::unexpected(batch_error(codec_errc::corrupt_batch, batch,
+                                       std::to_string(r.remaining()) + " bytes after the batch's records"));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string encode_key(const group_log_record& record) {
+  writer w;
+  if (const auto* k = std::get_if<offset_record_key>(&record.key)) {
+    w.write_int16(offset_key_type);
+    w.write_string(k->group);
+    w.write_string(k->topic);
+    w.write_int32(k->partition);
+  } else {
+    w.write_int16(group_key_type);
+    w.write_string(std::get<group_record_key>(record.key).group);
+  }
+  return w.take();
+}
+
+std::optional<std::string> encode_value(const group_log_record& record) {
+  if (!record.value) return std::nullopt;
+  CHRONIK_EXPECTS(record.value->index() == record.key.index(), "a __consumer_offsets value of the other key's kind");
+  writer w;
+  if (const auto* v = std::get_if<offset_record_value>(&*record.value)) {
+    write_offset_value(w, *v);
+  } else {
+    write_group_value(w, std::get<group_record_value>(*record.value));
+  }
+  return w.take();
+}
+
+std::expected<group_log_record, group_record_error> decode_group_record(std::string_view key,
+                                                                        std::optional<std::string_view> value) {
+  auto k = decode_key(key);
+  if (!k) return std::unexpected(std::move(k.error()));
+  group_log_record out{std::move(*k), std::nullopt};
+  if (!value) return out;
+  auto v = decode_value(out.key, *value);
+  if (!v) return std::unexpected(std::move(v.error()));
+  out.value = std::move(*v);
+  return out;
+}
+
+std::string build_group_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms) {
+  CHRONIK_EXPECTS(!records.empty(), "a record batch holds at least one record");
+  writer payload;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    write_record(payload, static_cast<std::int32_t>(i), encode_key(records[i]), encode_value(records[i]));
+  }
+  record_batch_header h;
+  h.base_offset = 0;
+  h.partition_leader_epoch = -1;
+  h.attributes = 0;  // no compression, CreateTime, not transactional, not control
+  h.last_offset_delta = static_cast<std::int32_t>(records.size() - 1);
+  h.base_timestamp = timestamp_ms;
+  h.max_timestamp = timestamp_ms;
+  h.producer_id = -1;
+  h.producer_epoch = -1;
+  h.base_sequence = -1;
+  h.records_count = static_cast<std::int32_t>(records.size());
+  return build_record_batch(h, payload.buffer());
+}
+
+std::expected<std::vector<group_log_entry>, codec_error> read_group_records(std::string_view blob) {
+  auto batches = split_record_batches(blob, crc_check::verify, trailing_partial::ignore);
+  if (!batches) return std::unexpected(std::move(batches.error()));
+  std::vector<group_log_entry> out;
+  for (const record_batch_view& batch : *batches) {
+    if (batch.header.is_control()) continue;  // transaction markers carry no group state
+    if (auto ok = read_batch(batch, out); !ok) return std::unexpected(std::move(ok.error()));
+  }
+  return out;
+}
+
+}  // namespace chronik::kafka
