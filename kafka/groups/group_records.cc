@@ -100,17 +100,18 @@ offset_record_value read_offset_value(field_reader& d, std::int16_t version) {
 group_member_record read_member(field_reader& d, std::int16_t version, framing f) {
   reader& r = d.in();
   group_member_record m;
-  m.member_id = d.field("member_id", r.read_string(f));
-  if (version >= 3) m.group_instance_id = d.field("group_instance_id", r.read_nullable_string(f));
-  m.client_id = d.field("client_id", r.read_string(f));
-  m.client_host = d.field("client_host", r.read_string(f));
-  if (version >= 1) m.rebalance_timeout_ms = d.field("rebalance_timeout", r.read_int32());
-  m.session_timeout_ms = d.field("session_timeout", r.read_int32());
+  m.member_id = d.field("members.member_id", r.read_string(f));
+  if (version >= 3) m.group_instance_id = d.field("members.group_instance_id", r.read_nullable_string(f));
+  m.client_id = d.field("members.client_id", r.read_string(f));
+  m.client_host = d.field("members.client_host", r.read_string(f));
+  if (version >= 1) m.rebalance_timeout_ms = d.field("members.rebalance_timeout", r.read_int32());
+  m.session_timeout_ms = d.field("members.session_timeout", r.read_int32());
   // Version 0 had no rebalance timeout: Kafka loads such a member with its session timeout.
   if (version == 0) m.rebalance_timeout_ms = m.session_timeout_ms;
-  m.subscription = d.field("subscription", r.read_bytes(f));
-  m.assignment = d.field("assignment", r.read_bytes(f));
-  skip_tags(d, f);
+  m.subscription = d.field("members.subscription", r.read_bytes(f));
+  m.assignment = d.field("members.assignment", r.read_bytes(f));
+  d.in().skip_tagged_fields(f);
+  d.field("members.tagged fields", 0);
   return m;
 }
 
@@ -209,7 +210,9 @@ codec_error batch_error(codec_errc code, const record_batch_view& batch, std::st
 // Appends the records of one whole batch to `out`.
 std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<group_log_entry>& out) {
   const record_batch_header& h = batch.header;
-  if (!h.has_known_compression()) return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
+  if (!h.has_known_compression()) {
+    return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
+  }
   const std::string_view section = batch.bytes.substr(record_batch_header_size);
   std::string inflated;
   std::string_view records = section;
@@ -219,18 +222,17 @@ std::expected<void, codec_error> read_batch(const record_batch_view& batch, std:
     inflated = std::move(*d);
     records = inflated;
   }
-  // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop.
+  // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop
+  // (and `out` grows with the records actually read, not with the claim).
   const auto claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
-  out.reserve(out.size() + std::min(claimed, records.size() / min_record_bytes));
   reader r(records);
   for (std::size_t i = 0; i < claimed; ++i) {
+    const auto which = [i](std::string_view what) { return "record " + std::to_string(i) + ": " + std::string(what); };
     auto rec = read_record(r);
-    if (!rec) {
-      return std::unexpected(batch_error(rec.error().code, batch, "record " + std::to_string(i) + ": " + rec.error().text));
-    }
+    if (!rec) return std::unexpected(batch_error(rec.error().code, batch, which(rec.error().text)));
     std::int64_t offset = 0;
     if (__builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &offset)) {
-      return std::unexpected(batch_error(codec_errc::invalid_value, batch, "record " + std::to_string(i) + " offset overflows"));
+      return std::unexpected(batch_error(codec_errc::invalid_value, batch, which("offset overflows")));
     }
     if (rec->key_bytes < 0) {
       out.push_back({offset, std::unexpected(field_reader::malformed("key: null"))});

@@ -45,7 +45,8 @@ struct be {
 
 group_log_record offset_commit() {
   return {offset_record_key{"g1", "orders", 7},
-          offset_record_value{.offset = 1234, .leader_epoch = 5, .metadata = "m", .commit_timestamp_ms = 1'700'000'000'000}};
+          offset_record_value{
+              .offset = 1234, .leader_epoch = 5, .metadata = "m", .commit_timestamp_ms = 1'700'000'000'000}};
 }
 
 group_record_value two_members() {
@@ -113,7 +114,8 @@ TEST(group_records, writes_kafkas_group_metadata_key_2_and_value_3) {
                                    .i32(2)
                                    .str("c-1").null_str().str("client-a").str("/127.0.0.1").i32(300'000).i32(10'000)
                                    .blob("sub-a").blob("asg-a")
-                                   .str("c-2").str("instance-2").str("client-b").str("/127.0.0.2").i32(60'000).i32(45'000)
+                                   .str("c-2").str("instance-2").str("client-b").str("/127.0.0.2")
+                                   .i32(60'000).i32(45'000)
                                    .blob(std::string("\0\1", 2)).blob("")
                                    .out;
   EXPECT_EQ(encode_key(group_metadata()), be{}.i16(2).str("g1").out);
@@ -130,7 +132,8 @@ TEST(group_records, reads_every_offset_commit_value_version) {
   EXPECT_EQ(value_of(be{}.i16(0).i64(10).str("a").i64(100).out),
             (offset_record_value{.offset = 10, .metadata = "a", .commit_timestamp_ms = 100}));
   EXPECT_EQ(value_of(be{}.i16(1).i64(11).str("b").i64(101).i64(9101).out),
-            (offset_record_value{.offset = 11, .metadata = "b", .commit_timestamp_ms = 101, .expire_timestamp_ms = 9101}));
+            (offset_record_value{
+                .offset = 11, .metadata = "b", .commit_timestamp_ms = 101, .expire_timestamp_ms = 9101}));
   EXPECT_EQ(value_of(be{}.i16(2).i64(12).str("").i64(102).out),
             (offset_record_value{.offset = 12, .commit_timestamp_ms = 102}));
   EXPECT_EQ(value_of(be{}.i16(3).i64(13).i32(4).str("d").i64(103).out),
@@ -207,7 +210,8 @@ TEST(group_records, reads_flexible_group_metadata_value_4) {
 TEST(group_records, kip_848_and_later_key_types_are_unknown_not_malformed) {
   for (std::int16_t type : {3, 4, 5, 8, 100, -1}) {
     const std::string key = be{}.i16(type).str("g").out;
-    for (auto value : {std::optional<std::string_view>{}, std::optional<std::string_view>(std::string_view("\0\0", 2))}) {
+    const std::string_view version0("\0\0", 2);
+    for (auto value : {std::optional<std::string_view>{}, std::optional<std::string_view>(version0)}) {
       auto r = decode_group_record(key, value);
       ASSERT_FALSE(r.has_value()) << type;
       EXPECT_EQ(r.error().code, group_record_errc::unknown_type) << type;
@@ -233,6 +237,11 @@ TEST(group_records, damaged_records_are_malformed_and_name_the_field) {
   // Cut inside the metadata string.
   expect_malformed(okey, ovalue.substr(0, 2 + 8 + 4 + 2), "metadata");
   expect_malformed(okey, ovalue.substr(0, 2 + 8 + 4 + 2 + 1 + 3), "commit_timestamp");
+  // Cut inside the first member's client host: version, protocol type, generation, protocol,
+  // leader, state timestamp, member count, then member id, instance id (null), client id.
+  const std::size_t host_at = 2 + 10 + 4 + 7 + 5 + 8 + 4 + 5 + 2 + 10;
+  expect_malformed(encode_key(group_metadata()), encode_value(group_metadata())->substr(0, host_at + 3),
+                   "members.client_host");
 }
 
 TEST(group_records, every_truncation_of_a_valid_record_is_malformed) {
@@ -346,7 +355,8 @@ TEST(group_records, one_bad_record_does_not_hide_the_rest) {
   };
   const group_log_record good = offset_commit();
   const std::string section = one(0, be{}.i16(3).str("g").out, "whatever") + one(1, std::nullopt, "v") +
-                              one(2, encode_key(good), std::string("\0\3", 2)) + one(3, encode_key(good), *encode_value(good));
+                              one(2, encode_key(good), std::string("\0\3", 2)) +
+                              one(3, encode_key(good), *encode_value(good));
   record_batch_header h;
   h.last_offset_delta = 3;
   h.records_count = 4;
@@ -376,7 +386,8 @@ TEST(group_records, batch_damage_is_an_error_for_the_read) {
   // Bytes after the claimed records.
   h.last_offset_delta = 0;
   h.records_count = 1;
-  EXPECT_FALSE(read_group_records(build_record_batch(h, blob.substr(record_batch_header_size) + std::string(1, '\0'))).has_value());
+  const std::string extra = blob.substr(record_batch_header_size) + std::string(1, '\0');
+  EXPECT_FALSE(read_group_records(build_record_batch(h, extra)).has_value());
   // Nothing, and only a partial batch, read as no records.
   EXPECT_TRUE(read_group_records("").value().empty());
   EXPECT_TRUE(read_group_records(std::string_view(blob).substr(0, blob.size() - 1)).value().empty());
@@ -428,7 +439,8 @@ TEST(group_records, mutated_records_never_crash_and_what_decodes_reencodes) {
 
 TEST(group_records, mutated_batches_never_crash) {
   std::mt19937_64 rng(61220);
-  const std::vector<group_log_record> records = {offset_commit(), group_metadata(), {group_record_key{"g1"}, std::nullopt}};
+  const std::vector<group_log_record> records = {offset_commit(), group_metadata(),
+                                                 {group_record_key{"g1"}, std::nullopt}};
   const std::string seed = build_group_batch(records, 3);
   int read = 0;
   for (int i = 0; i < 5'000; ++i) {
