@@ -155,7 +155,7 @@ class KafkaGroupsDurable(AdminSuite):
 
         def served():
             c = self.coordinator(group)
-            if c is None or c == not_by or not self.node(c).running():
+            if c is None or c == not_by or not any(n.node_id == c and n.running() for n in self.cluster.nodes):
                 last["why"] = f"coordinator {c}"
                 return False
             try:
