@@ -175,7 +175,7 @@ struct bound_key {
   std::int64_t hi = 0;
   std::uint64_t node_config::*field = nullptr;
 };
-constexpr std::array<bound_key, 7> bound_keys{{
+constexpr std::array<bound_key, 10> bound_keys{{
     {"kafka_max_request_bytes", 64, std::int64_t{1} << 30, &node_config::kafka_max_request_bytes},
     {"kafka_max_queued_request_bytes", 64, std::int64_t{64} << 30, &node_config::kafka_max_queued_request_bytes},
     {"kafka_max_connections", 1, 1'000'000, &node_config::kafka_max_connections},
@@ -183,6 +183,9 @@ constexpr std::array<bound_key, 7> bound_keys{{
     {"kafka_connections_max_idle_ms", 1000, 604'800'000, &node_config::kafka_connections_max_idle_ms},
     {"auto_create_topics_max_per_request", 1, 10'000, &node_config::auto_create_topics_max_per_request},
     {"auto_create_topics_max_per_second", 1, 10'000, &node_config::auto_create_topics_max_per_second},
+    {"offsets_topic_num_partitions", 1, 1'000, &node_config::offsets_topic_num_partitions},
+    {"offsets_topic_replication_factor", 1, 16, &node_config::offsets_topic_replication_factor},
+    {"offsets_retention_minutes", 1, 5'256'000, &node_config::offsets_retention_minutes},
 }};
 
 const bound_key* find_bound_key(std::string_view key) {

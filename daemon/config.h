@@ -102,6 +102,15 @@ struct node_config {
   // rest are answered UNKNOWN_TOPIC_OR_PARTITION and clients retry. 1..10000, defaults 16, 32.
   std::uint64_t auto_create_topics_max_per_request = 16;
   std::uint64_t auto_create_topics_max_per_second = 32;
+  // Durable consumer groups (docs/kafka.md "Durable groups"): the internal topic
+  // `__consumer_offsets`, created on the first FindCoordinator, gets this many partitions
+  // (offsets.topic.num.partitions; 1..1000, default 50) with this many replicas, capped at the live
+  // brokers (offsets.topic.replication.factor; 1..16, default 3). Fixed once the topic exists.
+  std::uint64_t offsets_topic_num_partitions = 50;
+  std::uint64_t offsets_topic_replication_factor = 3;
+  // offsets.retention.minutes (KIP-211): committed offsets of a group without members expire this
+  // long after it became empty. 1..5256000 (ten years), default 10080 (7 days).
+  std::uint64_t offsets_retention_minutes = 10'080;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.

@@ -68,8 +68,10 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
         // The local preset skips Kafka's initial rebalance delay, as single-host clusters and tests want.
         auto c = cfg.preset == gossip_preset::local ? kafka::group_config::local() : kafka::group_config::lan();
         c.member_id_seed = random_();
+        c.offsets_retention_ms = static_cast<std::int64_t>(cfg.offsets_retention_minutes) * 60'000;
         return c;
       }()),
+      group_store_(groups_, cfg.node_id, log_),
       elections_({[&meta]() -> const metadata::meta_state& { return meta.state(); },
                   [&meta](std::string command) { return meta.propose(std::move(command)); },
                   [] {
@@ -131,6 +133,7 @@ void kafka_service::stop() {
   if (server_) server_->stop();
   pending_.clear();
   elections_.clear();
+  group_store_.release();
   manager_.reset();  // before the node stops the host its groups run on
 }
 
@@ -185,8 +188,13 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
 }
 
 void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
-  // Group rebalances, session timeouts and waiting JoinGroup/SyncGroup answers run on this tick too.
-  groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  // Group rebalances, session timeouts and waiting JoinGroup/SyncGroup answers run on this tick
+  // too; the wall clock stamps commits and measures offset retention, which must mean the same on
+  // the next coordinator.
+  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+  groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(), wall_ms);
+  group_store_.tick(manager(), offsets_partitions(), wall_ms);
   if (auto* m = manager()) {
     m->tick();
     if (now >= next_leader_report_) report_leaders(now);

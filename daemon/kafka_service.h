@@ -29,6 +29,7 @@
 #include <spdlog/logger.h>
 
 #include "daemon/config.h"
+#include "daemon/group_store.h"
 #include "daemon/leader_elections.h"
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
@@ -59,7 +60,10 @@ class kafka_service : public kafka::broker_context {
   void stop();
   // The node is about to replace its Raft host (node::replace_host): the partition replicas on it
   // go first. They come back from `__meta` on their next use, on the new host.
-  void drop_partitions() { manager_.reset(); }
+  void drop_partitions() {
+    group_store_.release();
+    manager_.reset();
+  }
 
   // kafka::broker_context
   chronik::node_id node_id() const override;
@@ -90,6 +94,9 @@ class kafka_service : public kafka::broker_context {
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
   kafka::partition_manager& partitions() override;
   kafka::group_coordinator* groups() override { return &groups_; }
+  // The leader of the group's `__consumer_offsets` partition, as `__meta` records it; creates the
+  // topic on first use (daemon/kafka_groups.cc).
+  std::optional<kafka::broker_info> coordinator_for(std::string_view group) override;
   // On validator_, answered on the io thread in submission order.
   void validate(std::string records, kafka::batch_rules rules, validated_fn done) override;
 
@@ -157,8 +164,15 @@ class kafka_service : public kafka::broker_context {
   std::multimap<std::string, pending_move> pending_moves_;  // by the proposed command bytes
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> move_reported_;  // group -> last report
   std::unique_ptr<kafka::partition_manager> manager_;
-  // Consumer groups this node coordinates (kafka/groups); committed offsets live in memory here.
+  // Consumer groups this node coordinates (kafka/groups), kept in `__consumer_offsets` by
+  // group_store_ (declared after the core: destroyed first, so no produce answer reaches a
+  // destroyed core).
   kafka::group_coordinator groups_;
+  group_store group_store_;
+  // The offsets topic's creation was last proposed then (daemon/kafka_groups.cc).
+  std::chrono::steady_clock::time_point offsets_topic_proposed_{};
+  void ensure_offsets_topic();
+  std::int32_t offsets_partitions() const;
   leader_elections elections_;  // ElectLeaders, both as the asking broker and as partition leader
   // Partition (Raft) ticks once per meta_timing tick, deadline sweeps every 100 ms, on the node
   // loop's grid; the time of the loop's latest tick serves a leadership change between ticks

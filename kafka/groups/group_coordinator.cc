@@ -41,6 +41,11 @@ std::expected<void, std::string> group_config::validate() const {
   if (max_members_per_group == 0) return std::unexpected("max_members_per_group must be > 0");
   if (max_groups == 0) return std::unexpected("max_groups must be > 0");
   if (max_offsets_per_group == 0) return std::unexpected("max_offsets_per_group must be > 0");
+  if (offsets_retention_check_interval_ms <= 0) {
+    return std::unexpected("offsets_retention_check_interval_ms must be > 0");
+  }
+  if (checkpoint_min_records <= 0) return std::unexpected("checkpoint_min_records must be > 0");
+  if (max_records_per_write == 0) return std::unexpected("max_records_per_write must be > 0");
   return {};
 }
 
@@ -59,6 +64,10 @@ std::string_view to_string(group_errc e) {
     case group_errc::not_coordinator: return "not_coordinator";
     case group_errc::metadata_too_large: return "metadata_too_large";
     case group_errc::too_many_offsets: return "too_many_offsets";
+    case group_errc::load_in_progress: return "load_in_progress";
+    case group_errc::non_empty_group: return "non_empty_group";
+    case group_errc::group_id_not_found: return "group_id_not_found";
+    case group_errc::group_subscribed_to_topic: return "group_subscribed_to_topic";
   }
   return "unknown";
 }
@@ -227,6 +236,8 @@ void group_coordinator::join(join_params params, join_callback done) {
   group* g = find(params.group_id);
   if (params.group_id.empty()) {
     refuse(group_errc::invalid_group_id);
+  } else if (const group_errc here = serves(params.group_id); here != group_errc::none) {
+    refuse(here);
   } else if (params.session_timeout_ms < config_.min_session_timeout_ms ||
              params.session_timeout_ms > config_.max_session_timeout_ms) {
     refuse(group_errc::invalid_session_timeout);
@@ -235,10 +246,7 @@ void group_coordinator::join(join_params params, join_callback done) {
   } else if (g == nullptr && groups_.size() >= config_.max_groups) {
     refuse(group_errc::coordinator_not_available);
   } else {
-    if (g == nullptr) {
-      g = &groups_.try_emplace(params.group_id).first->second;
-      g->id = params.group_id;
-    }
+    if (g == nullptr) g = create(params.group_id);
     if (params.rebalance_timeout_ms < 0) params.rebalance_timeout_ms = params.session_timeout_ms;
     if (g->state == group_state::dead) {
       refuse(group_errc::coordinator_not_available);
@@ -334,6 +342,7 @@ void group_coordinator::maybe_prepare_rebalance(group& g) {
 }
 
 void group_coordinator::prepare_rebalance(group& g) {
+  g.assignment_write = 0;
   if (g.state == group_state::completing_rebalance) {
     // The assignment being distributed is void: followers waiting for it must rejoin.
     for (auto& [id, m] : g.members) {
@@ -367,6 +376,9 @@ void group_coordinator::complete_join(group& g) {
   if (g.members.empty()) {
     g.state = group_state::empty;
     g.protocol_name.reset();
+    g.empty_since_wall_ms = wall_ms_;
+    // Kafka stores the empty generation too, so a new coordinator continues its numbering.
+    store_metadata(g);
     return;
   }
   g.protocol_name = select_protocol(g);
@@ -393,7 +405,9 @@ void group_coordinator::sync(sync_params params, sync_callback done) {
     auto it = g->members.find(params.member_id);
     if (it != g->members.end()) m = &it->second;
   }
-  if (g != nullptr && g->state == group_state::dead) {
+  if (const group_errc here = serves(params.group_id); here != group_errc::none) {
+    answer_now({.error = here});
+  } else if (g != nullptr && g->state == group_state::dead) {
     answer_now({.error = group_errc::coordinator_not_available});
   } else if (m == nullptr) {
     answer_now({.error = group_errc::unknown_member});
@@ -413,14 +427,16 @@ void group_coordinator::sync(sync_params params, sync_callback done) {
     m->session_deadline_ms = now_ms_ + m->session_timeout_ms;
     answer_sync(*m, sync_result{.error = group_errc::rebalance_in_progress});
     m->awaiting_sync = std::move(done);
-    if (m->id == g->leader_id) {
+    if (m->id == g->leader_id && g->assignment_write == 0) {
       // Members the leader left out get an empty assignment, as in Kafka.
       for (auto& [id, other] : g->members) other.assignment.clear();
       for (auto& [id, bytes] : params.assignments) {
         auto target = g->members.find(id);
         if (target != g->members.end()) target->second.assignment = std::move(bytes);
       }
-      complete_sync(*g);
+      // Answered once stored: a new coordinator then knows this generation's assignment and its
+      // members go on without a rebalance (Kafka's storeGroup before completing the sync).
+      store_assignment(*g);
     }
   } else {
     answer_now({.error = group_errc::unknown_member});
@@ -430,6 +446,7 @@ void group_coordinator::sync(sync_params params, sync_callback done) {
 
 void group_coordinator::complete_sync(group& g) {
   g.state = group_state::stable;
+  g.assignment_write = 0;
   for (auto& [id, m] : g.members) {
     answer_sync(m, {.protocol_type = g.protocol_type, .protocol_name = g.protocol_name,
                     .assignment = m.assignment});
@@ -441,6 +458,7 @@ void group_coordinator::complete_sync(group& g) {
 std::expected<void, group_errc> group_coordinator::heartbeat(std::string_view group_id,
                                                              std::int32_t generation_id,
                                                              std::string_view member_id) {
+  if (const group_errc here = serves(group_id); here != group_errc::none) return std::unexpected(here);
   group* g = find(group_id);
   if (g == nullptr) return std::unexpected(group_errc::unknown_member);
   if (g->state == group_state::dead) return std::unexpected(group_errc::coordinator_not_available);
@@ -466,6 +484,7 @@ std::expected<void, group_errc> group_coordinator::heartbeat(std::string_view gr
 
 std::expected<void, group_errc> group_coordinator::leave(std::string_view group_id,
                                                          std::string_view member_id) {
+  if (const group_errc here = serves(group_id); here != group_errc::none) return std::unexpected(here);
   group* g = find(group_id);
   if (g == nullptr) return std::unexpected(group_errc::unknown_member);
   if (g->state == group_state::dead) return std::unexpected(group_errc::coordinator_not_available);
@@ -533,16 +552,34 @@ void group_coordinator::expire(group& g) {
   }
 }
 
-void group_coordinator::tick(std::int64_t now_ms) {
+void group_coordinator::tick(std::int64_t now_ms, std::int64_t wall_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
+  wall_ms_ = wall_ms < 0 ? now_ms_ : wall_ms;
   for (auto it = groups_.begin(); it != groups_.end();) {
-    group& g = it->second;
-    expire(g);
-    const bool idle = g.state == group_state::empty && g.members.empty() && g.pending.empty() &&
-                      g.offsets.empty();
-    it = idle ? groups_.erase(it) : std::next(it);
+    auto next = std::next(it);
+    if (loaded(it->second.partition)) {
+      expire(it->second);
+      drop_if_idle(it);
+    }
+    it = next;
+  }
+  if (wall_ms_ >= next_retention_ms_) {
+    next_retention_ms_ = wall_ms_ + config_.offsets_retention_check_interval_ms;
+    expire_offsets();
   }
   flush();
+}
+
+void group_coordinator::drop_if_idle(std::map<std::string, group, std::less<>>::iterator it) {
+  group& g = it->second;
+  const bool idle = g.state == group_state::empty && g.members.empty() && g.pending.empty() &&
+                    g.offsets.empty();
+  if (!idle) return;
+  if (g.stored) {
+    // Kafka's group tombstone: a new coordinator must not bring the group back.
+    write(g.partition, {group_log_record{group_record_key{g.id}, std::nullopt}}, {});
+  }
+  groups_.erase(it);
 }
 
 void group_coordinator::unload(std::string_view group_id) {

@@ -2,27 +2,41 @@
 // membership protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup; KIP-394's two-step join) and
 // the group's committed offsets, for the groups this node coordinates.
 //
-// A pure core: no I/O, no clock, no Kafka error codes. The owner calls tick(now_ms) periodically
-// (every ~100 ms; it bounds how late a session or rebalance timeout is noticed) and every other
-// call uses the time of the last tick. Answers that must wait (a JoinGroup until the rebalance
-// completes, a follower's SyncGroup until the leader's assignment arrives) are callbacks, called
-// exactly once, from inside some later join/sync/leave/tick call, after the coordinator's state is
-// consistent again; a callback must not call back into the coordinator.
+// A pure core: no I/O, no clock, no Kafka error codes. The owner calls tick(now_ms, wall_ms)
+// periodically (every ~100 ms; it bounds how late a session or rebalance timeout is noticed) and
+// every other call uses the time of the last tick. Answers that must wait (a JoinGroup until the
+// rebalance completes, a follower's SyncGroup until the leader's assignment is stored, an
+// OffsetCommit until it is committed) are callbacks, called exactly once, from inside some later
+// call, after the coordinator's state is consistent again; a callback must not call back into the
+// coordinator.
+//
+// Durability (docs/kafka.md "Durable groups"). Group state lives in the partitions of the internal
+// topic `__consumer_offsets`, in Kafka's own record formats (group_records.h); group G belongs to
+// partition offsets_partition_for(G, N) and is coordinated by that partition's Raft leader. The
+// owner tells the core which partitions it leads: begin_load, then every record of the partition's
+// log in order (load), then finish_load; unload_partition when leadership goes. Until a partition
+// is loaded its groups answer load_in_progress, and groups of partitions not led here answer
+// not_coordinator. Every change worth keeping becomes a group_write the owner appends to the
+// partition (take_writes) and reports back (write_done): an OffsetCommit is answered, and its
+// offsets become visible, only once its records are committed in Raft (acks=all); a new
+// generation's assignment is answered to the members only once stored. A new coordinator therefore
+// rebuilds exactly what was acknowledged. Records accumulate; when a partition's log holds many
+// more records than its live state, the core writes the whole live state again as a checkpoint,
+// after which the owner drops the log before it (DeleteRecords' log start), so a load never
+// replays all of history.
 //
 // State machine per group (Kafka's GroupMetadata):
 //   empty --join--> preparing_rebalance --all rejoined / rebalance timeout--> completing_rebalance
-//   completing_rebalance --leader's SyncGroup--> stable
+//   completing_rebalance --leader's SyncGroup, stored--> stable
 //   stable / completing_rebalance --join with new member or metadata, leave, session timeout-->
 //     preparing_rebalance
 //   preparing_rebalance --nobody left--> empty (generation + 1)
 // `dead` is the state of a group being dropped (unload()); its pending answers get
 // not_coordinator.
-//
-// Limitation: committed offsets live only in this object. They are lost when the node restarts
-// or the group moves to another coordinator (group_placement.h).
 #pragma once
 
 #include <compare>
+#include <deque>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -32,6 +46,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "kafka/groups/group_records.h"
 
 namespace chronik::kafka {
 
@@ -59,6 +75,18 @@ struct group_config {
   // Member ids are "<client id>-<16 hex digits>" from a counter mixed with this seed: the daemon
   // seeds it randomly, tests use a fixed seed to get the same ids every run.
   std::uint64_t member_id_seed = 0;
+  // offsets.retention.minutes (KIP-211), in ms: committed offsets of a group without members expire
+  // this long after the group became empty, or for a group that only commits (no protocol type)
+  // this long after each commit. Kafka: 7 days. <= 0 keeps them forever.
+  std::int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;
+  // offsets.retention.check.interval.ms: how often expiry runs. Kafka: 600000.
+  std::int64_t offsets_retention_check_interval_ms = 600'000;
+  // A partition's log is rewritten as a checkpoint once it holds this many records and more than
+  // twice the records its live state needs (docs/kafka.md "Durable groups").
+  std::int64_t checkpoint_min_records = 10'000;
+  // Records per group_write (a write becomes one record batch, hence one Raft entry); a checkpoint
+  // is split into writes of at most this many records.
+  std::size_t max_records_per_write = 2'000;
 
   static group_config lan();    // Kafka's defaults
   static group_config wan();    // the same: the timeouts are the clients' to choose
@@ -81,6 +109,10 @@ enum class group_errc : std::uint8_t {
   not_coordinator,           // the group was unloaded while the request waited
   metadata_too_large,        // commit metadata over max_offset_metadata_bytes
   too_many_offsets,          // max_offsets_per_group
+  load_in_progress,          // this node leads the group's partition and is still loading it
+  non_empty_group,           // DeleteGroups of a group with members
+  group_id_not_found,        // DeleteGroups / OffsetDelete of a group this coordinator does not have
+  group_subscribed_to_topic, // OffsetDelete of a topic the group's members consume
 };
 
 std::string_view to_string(group_errc e);
@@ -164,6 +196,9 @@ struct committed_offset {
   bool operator==(const committed_offset&) const = default;
 };
 
+using commit_callback = std::function<void(std::expected<std::vector<group_errc>, group_errc>)>;
+using errc_callback = std::function<void(group_errc)>;
+
 struct commit_params {
   std::string group_id;
   std::int32_t generation_id = -1;  // -1 with an empty member id: not using group management
@@ -193,6 +228,32 @@ struct group_view {
   std::size_t pending_members = 0;       // KIP-394 ids handed out, not yet used
 };
 
+// The internal topic that holds every group's state, as Kafka names it.
+inline constexpr std::string_view offsets_topic_name = "__consumer_offsets";
+
+// The partition of `__consumer_offsets` that holds `group` among `partitions` (> 0): Kafka's
+// abs(String.hashCode(group)) mod partitions, over the id's UTF-16 code units as Java sees them, so
+// a group lands on the partition Kafka would choose.
+std::int32_t offsets_partition_for(std::string_view group, std::int32_t partitions);
+
+// Records the owner must append, in order, to partition `partition` of `__consumer_offsets`.
+struct group_write {
+  std::uint64_t id = 0;
+  std::int32_t partition = 0;
+  std::vector<group_log_record> records;
+  // Part of a checkpoint: once the last part is committed, the log before the first part's base
+  // offset holds nothing the checkpoint does not, and the owner trims it there.
+  bool checkpoint = false;
+  bool checkpoint_first = false;
+  bool checkpoint_last = false;
+};
+
+enum class write_outcome : std::uint8_t {
+  committed,   // committed in Raft: every later leader has it
+  not_leader,  // refused or overwritten: this node no longer leads the partition
+  failed,      // timed out or the storage failed: it may or may not commit
+};
+
 class group_coordinator {
  public:
   explicit group_coordinator(group_config config);
@@ -201,8 +262,10 @@ class group_coordinator {
   ~group_coordinator();
 
   // Advances the coordinator's time: expires sessions, pending members and rebalance deadlines,
-  // and drops empty groups without offsets. `now_ms` must not go backwards (it is clamped).
-  void tick(std::int64_t now_ms);
+  // committed offsets past retention, and drops empty groups without offsets. `now_ms` (steady)
+  // must not go backwards (it is clamped); `wall_ms` (milliseconds since the epoch) stamps commits
+  // and measures retention, which must survive a move to another node. wall_ms < 0: now_ms.
+  void tick(std::int64_t now_ms, std::int64_t wall_ms = -1);
   std::int64_t now_ms() const { return now_ms_; }
 
   // JoinGroup. `done` is called now (errors, member_id_required, a rejoin without change) or
@@ -217,12 +280,41 @@ class group_coordinator {
   std::expected<void, group_errc> leave(std::string_view group_id, std::string_view member_id);
 
   // OffsetCommit: either every offset is refused (the outer error) or each gets none,
-  // metadata_too_large or too_many_offsets.
-  std::expected<std::vector<group_errc>, group_errc> commit_offsets(const commit_params& params);
+  // metadata_too_large or too_many_offsets. `done` is called once the accepted offsets are
+  // committed in the partition's log (then they are visible), or with the outer error
+  // not_coordinator / coordinator_not_available when the write failed.
+  void commit_offsets(const commit_params& params, commit_callback done);
   // OffsetFetch of one partition: nullopt when nothing is committed.
   std::optional<committed_offset> committed(std::string_view group_id, const offset_key& key) const;
   // Every committed offset of the group (OffsetFetch with a null topic list), sorted by key.
   std::vector<std::pair<offset_key, committed_offset>> all_committed(std::string_view group_id) const;
+
+  // DeleteGroups of one group: refused with members (non_empty_group); else tombstones for its
+  // offsets and metadata are written and `done` gets none once they are committed.
+  void delete_group(std::string_view group_id, errc_callback done);
+  // OffsetDelete (KIP-496): forgets the group's committed offsets of `keys`; refused with
+  // group_subscribed_to_topic for a topic a member of a stable group is assigned.
+  void delete_offsets(std::string_view group_id, std::vector<offset_key> keys, errc_callback done);
+
+  // --- durability (the owner's side) -----------------------------------------------------------
+  // none when this node serves `group_id` now; load_in_progress or not_coordinator otherwise.
+  group_errc serves(std::string_view group_id) const;
+  // This node now leads partition `partition` of the `partitions` of `__consumer_offsets`: its
+  // groups answer load_in_progress until finish_load. Forgets what it held of it before.
+  void begin_load(std::int32_t partition, std::int32_t partitions);
+  // One record of the partition's log, in log order, between begin_load and finish_load.
+  void load(std::int32_t partition, const group_log_record& record);
+  void finish_load(std::int32_t partition);
+  // This node no longer leads the partition: its groups are dropped, waiting answers and
+  // unfinished writes get not_coordinator.
+  void unload_partition(std::int32_t partition);
+  std::vector<std::int32_t> partitions_served() const;  // loaded or loading, sorted
+  bool loaded(std::int32_t partition) const;
+  bool serving(std::int32_t partition) const { return served_.contains(partition); }  // loaded or loading
+  // Writes to append, oldest first; each is reported back once with write_done.
+  std::vector<group_write> take_writes();
+  void write_done(std::uint64_t id, write_outcome outcome);
+  std::size_t writes_in_flight() const;
 
   // Drops the group (this node no longer coordinates it): waiting answers get not_coordinator.
   void unload(std::string_view group_id);
@@ -246,6 +338,25 @@ class group_coordinator {
     std::int64_t session_deadline_ms = 0;    // no heartbeat by then: removed
   };
 
+  // A write handed out and not reported back yet, and what its outcome unblocks.
+  struct pending_write {
+    std::int32_t partition = 0;
+    std::function<void(write_outcome)> then;  // may be empty
+    bool checkpoint_last = false;
+  };
+
+  // A partition of `__consumer_offsets` this node leads.
+  struct partition_state {
+    bool loaded = false;
+    std::int64_t log_records = 0;       // records in its log from the log start (loaded + written)
+    std::size_t in_flight = 0;          // writes handed out, not reported back
+    // A checkpoint is wanted: new writes wait in `held` until in_flight drains, so the checkpoint
+    // is built from a state that includes every earlier write.
+    bool checkpoint_wanted = false;
+    bool checkpoint_in_flight = false;
+    std::deque<group_write> held;
+  };
+
   struct group {
     std::string id;
     group_state state = group_state::empty;
@@ -260,6 +371,12 @@ class group_coordinator {
     std::int64_t rebalance_deadline_ms = 0;
     bool initial_delay = false;  // group.initial.rebalance.delay.ms: wait for the deadline
     std::map<offset_key, committed_offset> offsets;
+    std::int32_t partition = 0;           // of `__consumer_offsets`
+    // The metadata last written to its log, which a checkpoint repeats (memory may be mid-rebalance,
+    // which Kafka never stores); nullopt when none is live there.
+    std::optional<group_record_value> stored;
+    std::uint64_t assignment_write = 0;   // completing_rebalance: the leader's assignment being stored
+    std::int64_t empty_since_wall_ms = 0; // when it last became empty (retention)
   };
 
   group* find(std::string_view group_id);
@@ -283,9 +400,30 @@ class group_coordinator {
   void answer_join(member& m, join_result result);
   void answer_sync(member& m, sync_result result);
   void flush();  // calls the answers queued by the call that just finished
+  group* create(std::string_view group_id);
+  // Queues a write of `records` to `partition`; `then` runs with its outcome.
+  void write(std::int32_t partition, std::vector<group_log_record> records,
+             std::function<void(write_outcome)> then);
+  group_log_record metadata_record(const group& g) const;
+  static group_log_record offset_record(const std::string& group_id, const offset_key& key,
+                                        const committed_offset& value);
+  void load_metadata(group& g, const group_record_value& value);
+  void store_metadata(group& g);            // fire and forget: the group's metadata as it is now
+  void store_assignment(group& g);          // completing_rebalance -> stable once stored
+  void maybe_checkpoint(std::int32_t partition);
+  void emit_checkpoint(std::int32_t partition, partition_state& ps);
+  void expire_offsets();
+  void drop_if_idle(std::map<std::string, group, std::less<>>::iterator it);
 
   group_config config_;
   std::int64_t now_ms_ = 0;
+  std::int64_t wall_ms_ = 0;
+  std::int64_t next_retention_ms_ = 0;  // wall clock
+  std::int32_t partitions_ = 0;          // of `__consumer_offsets`, once known
+  std::map<std::int32_t, partition_state> served_;
+  std::vector<group_write> writes_;      // ready for take_writes
+  std::map<std::uint64_t, pending_write> pending_writes_;
+  std::uint64_t next_write_id_ = 0;
   std::uint64_t member_counter_ = 0;
   std::map<std::string, group, std::less<>> groups_;
   std::vector<std::function<void()>> ready_;  // answers, called after the state is consistent

@@ -16,14 +16,13 @@
 #include <vector>
 
 #include "base/node_id.h"
-#include "kafka/groups/group_placement.h"
+#include "kafka/groups/group_coordinator.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/batch_validation.h"
 
 namespace chronik::kafka {
 
 class partition_manager;  // kafka/partition/partition_manager.h
-class group_coordinator;  // kafka/groups/group_coordinator.h
 
 // Nodes are chronik::node_id here, as everywhere in the node; the handlers turn them into Kafka's
 // INT32 broker ids with kafka_id() when they write a response (docs/design.md "Identity").
@@ -348,17 +347,15 @@ class broker_context {
   // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its
   // tick(now_ms) on the thread the handlers run on.
   virtual group_coordinator* groups() { return nullptr; }
-  // The broker that coordinates `group`: the same on every node that sees the same alive brokers
-  // (rendezvous hash, kafka/groups/group_placement.h); nullopt when no broker is alive. Group
-  // requests reaching any other broker answer NOT_COORDINATOR.
-  virtual std::optional<broker_info> coordinator_for(std::string_view group) const {
-    const std::vector<broker_info> alive = brokers();
-    std::vector<std::int32_t> ids;
-    ids.reserve(alive.size());
-    for (const auto& b : alive) ids.push_back(kafka_id(b.id));  // hashed as Kafka names them
-    const auto chosen = choose_group_coordinator(group, ids);
-    for (const auto& b : alive) {
-      if (chosen && kafka_id(b.id) == *chosen) return b;
+  // The broker that coordinates `group`: the leader of its `__consumer_offsets` partition
+  // (docs/kafka.md "Durable groups"); nullopt when there is none yet (the daemon then creates the
+  // topic, and FindCoordinator answers COORDINATOR_NOT_AVAILABLE, which clients retry). Default:
+  // this node when its coordinator serves the group, for contexts without `__meta`.
+  virtual std::optional<broker_info> coordinator_for(std::string_view group) {
+    group_coordinator* g = groups();
+    if (g == nullptr || g->serves(group) != group_errc::none) return std::nullopt;
+    for (auto& b : brokers()) {
+      if (b.id == node_id()) return std::move(b);
     }
     return std::nullopt;
   }

@@ -29,20 +29,24 @@ constexpr error_code to_error_code(group_errc e) {
     case group_errc::metadata_too_large: return error_code::offset_metadata_too_large;
     // Kafka has no bound on committed offsets, hence no code for it; clients log this one.
     case group_errc::too_many_offsets: return error_code::unknown_server_error;
+    case group_errc::load_in_progress: return error_code::coordinator_load_in_progress;
+    case group_errc::non_empty_group: return error_code::non_empty_group;
+    case group_errc::group_id_not_found: return error_code::group_id_not_found;
+    case group_errc::group_subscribed_to_topic: return error_code::group_subscribed_to_topic;
   }
   return error_code::unknown_server_error;
 }
 
-// The coordinator of `group` when it is this node, else what to answer: NOT_COORDINATOR when
-// another broker coordinates it (clients then ask FindCoordinator again), COORDINATOR_NOT_AVAILABLE
-// when no broker is alive or this node runs no coordinator.
+// The coordinator of `group` when it is this node, else what to answer: NOT_COORDINATOR when this
+// node does not lead the group's `__consumer_offsets` partition (clients then ask FindCoordinator
+// again), COORDINATOR_LOAD_IN_PROGRESS while it is loading it (clients retry here), and
+// COORDINATOR_NOT_AVAILABLE when this node runs no coordinator. The coordinator core decides, from
+// the partitions it was told it leads, rather than `__meta`'s record of leaders, which lags.
 inline std::expected<group_coordinator*, error_code> coordinator_here(broker_context& ctx,
                                                                       std::string_view group) {
-  const auto chosen = ctx.coordinator_for(group);
-  if (!chosen) return std::unexpected(error_code::coordinator_not_available);
-  if (chosen->id != ctx.node_id()) return std::unexpected(error_code::not_coordinator);
   group_coordinator* groups = ctx.groups();
   if (groups == nullptr) return std::unexpected(error_code::coordinator_not_available);
+  if (const group_errc e = groups->serves(group); e != group_errc::none) return std::unexpected(to_error_code(e));
   return groups;
 }
 

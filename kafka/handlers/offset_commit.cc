@@ -1,7 +1,7 @@
 // OffsetCommit (key 8): stores a group's consumed positions on its coordinator. Partitions of
 // topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION (as in Kafka); the rest are checked
-// against the group's membership by the coordinator. Offsets live in the coordinator's memory
-// only (docs/kafka.md "Consumer groups").
+// against the group's membership by the coordinator, which answers once they are committed in the
+// group's `__consumer_offsets` partition (docs/kafka.md "Durable groups").
 #include <algorithm>
 
 #include "kafka/handlers/group_errors.h"
@@ -45,31 +45,31 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
                                 {p.committed_offset, p.committed_leader_epoch, p.committed_metadata, 0}});
     }
   }
-  std::expected<std::vector<group_errc>, error_code> results{std::vector<group_errc>{}};
-  if (!coordinator) {
-    results = std::unexpected(coordinator.error());
-  } else if (!params.offsets.empty()) {
-    if (auto committed = (*coordinator)->commit_offsets(params)) {
-      results = std::move(*committed);
-    } else {
-      results = std::unexpected(to_error_code(committed.error()));
-    }
-  }
-  // Hand each partition that went to the coordinator its outcome, in the same order.
-  std::size_t next = 0;
-  for (auto& t : resp.topics) {
-    for (auto& p : t.partitions) {
-      if (p.error != error_code::none) continue;
-      if (!results) {
-        p.error = results.error();
-      } else if (next < results->size()) {
-        p.error = to_error_code((*results)[next++]);
+  // Hands each partition that went to the coordinator its outcome, in the same order.
+  auto finish = [out, version, resp = std::move(resp)](
+                    const std::expected<std::vector<group_errc>, error_code>& results) mutable {
+    std::size_t next = 0;
+    for (auto& t : resp.topics) {
+      for (auto& p : t.partitions) {
+        if (p.error != error_code::none) continue;
+        if (!results) {
+          p.error = results.error();
+        } else if (next < results->size()) {
+          p.error = to_error_code((*results)[next++]);
+        }
       }
     }
-  }
-  writer w;
-  encode_offset_commit_response(resp, version, w);
-  out.respond(std::move(w));
+    writer w;
+    encode_offset_commit_response(resp, version, w);
+    out.respond(std::move(w));
+  };
+  if (!coordinator) return finish(std::unexpected(coordinator.error()));
+  if (params.offsets.empty()) return finish(std::vector<group_errc>{});
+  (*coordinator)->commit_offsets(params, [finish = std::move(finish)](
+                                             std::expected<std::vector<group_errc>, group_errc> r) mutable {
+    if (!r) return finish(std::unexpected(to_error_code(r.error())));
+    finish(*r);
+  });
 }
 
 }  // namespace

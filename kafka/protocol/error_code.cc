@@ -52,6 +52,7 @@ std::string_view to_string(error_code code) {
     case error_code::invalid_producer_epoch: return "INVALID_PRODUCER_EPOCH";
     case error_code::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
     case error_code::unknown_producer_id: return "UNKNOWN_PRODUCER_ID";
+    case error_code::non_empty_group: return "NON_EMPTY_GROUP";
     case error_code::group_id_not_found: return "GROUP_ID_NOT_FOUND";
     case error_code::fetch_session_id_not_found: return "FETCH_SESSION_ID_NOT_FOUND";
     case error_code::invalid_fetch_session_epoch: return "INVALID_FETCH_SESSION_EPOCH";
@@ -63,8 +64,10 @@ std::string_view to_string(error_code code) {
     case error_code::member_id_required: return "MEMBER_ID_REQUIRED";
     case error_code::preferred_leader_not_available: return "PREFERRED_LEADER_NOT_AVAILABLE";
     case error_code::group_max_size_reached: return "GROUP_MAX_SIZE_REACHED";
+    case error_code::fenced_instance_id: return "FENCED_INSTANCE_ID";
     case error_code::election_not_needed: return "ELECTION_NOT_NEEDED";
     case error_code::no_reassignment_in_progress: return "NO_REASSIGNMENT_IN_PROGRESS";
+    case error_code::group_subscribed_to_topic: return "GROUP_SUBSCRIBED_TO_TOPIC";
     case error_code::invalid_record: return "INVALID_RECORD";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";

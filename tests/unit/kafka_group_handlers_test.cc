@@ -1,5 +1,6 @@
 // The consumer group handlers through the dispatcher, with a fake broker context over a real
-// group_coordinator: FindCoordinator agrees with the placement, a consumer's whole life (KIP-394
+// group_coordinator that leads partition 0 of a three-partition offsets topic (brokers 2 and 3 lead
+// the others): FindCoordinator agrees with the placement, a consumer's whole life (KIP-394
 // join, sync, heartbeat, commit, fetch, leave) in classic and flexible versions, deferred JoinGroup
 // answers, NOT_COORDINATOR on the wrong broker, COORDINATOR_NOT_AVAILABLE without a coordinator,
 // and unknown topics in OffsetCommit.
@@ -15,7 +16,6 @@
 #include <spdlog/spdlog.h>
 
 #include "kafka/groups/group_coordinator.h"
-#include "kafka/groups/group_placement.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/field_values.h"
@@ -30,6 +30,7 @@
 #include "kafka/protocol/messages/offset_commit.h"
 #include "kafka/protocol/messages/offset_fetch.h"
 #include "kafka/protocol/messages/sync_group.h"
+#include "tests/unit/group_test_util.h"
 
 namespace chronik::kafka {
 namespace {
@@ -64,6 +65,16 @@ class fake_context : public broker_context {
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done) override {}
   partition_manager& partitions() override { std::abort(); }  // not used by the group APIs
   group_coordinator* groups() override { return with_coordinator ? &coordinator : nullptr; }
+  // Broker b leads offsets partition b - 1.
+  std::optional<broker_info> coordinator_for(std::string_view group) override {
+    const auto p = offsets_partition_for(group, 3);
+    return brokers()[static_cast<std::size_t>(p)];
+  }
+
+  fake_context() {
+    coordinator.begin_load(0, 3);
+    coordinator.finish_load(0);
+  }
 
   bool with_coordinator = true;
   group_coordinator coordinator{[] {
@@ -73,12 +84,11 @@ class fake_context : public broker_context {
   }()};
 };
 
-// A group id that the placement puts on `broker` of {1, 2, 3}.
+// A group id whose offsets partition `broker` of {1, 2, 3} leads.
 std::string group_on(std::int32_t broker) {
-  const std::vector<std::int32_t> ids = {1, 2, 3};
   for (int i = 0;; ++i) {
     std::string g = "group-" + std::to_string(i);
-    if (choose_group_coordinator(g, ids) == broker) return g;
+    if (offsets_partition_for(g, 3) == broker - 1) return g;
   }
 }
 
@@ -92,6 +102,7 @@ class kafka_group_handlers_test : public ::testing::Test {
     body(w);
     auto slot = std::make_shared<std::optional<handler_reply>>();
     dispatcher_.handle(client_info{"127.0.0.9:40000", 1}, w.take(), [slot](handler_reply r) { *slot = std::move(r); });
+    testing::settle(ctx_.coordinator);  // group writes commit at once: there is no Raft log here
     return slot;
   }
   template <typename Decode>

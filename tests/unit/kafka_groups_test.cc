@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "kafka/groups/group_coordinator.h"
-#include "kafka/groups/group_placement.h"
+#include "tests/unit/group_test_util.h"
 
 namespace chronik::kafka {
 namespace {
+
+using testing::commit_now;
+using testing::serve_all;
+using testing::settle;
 
 constexpr std::int32_t session_ms = 10'000;
 constexpr std::int32_t rebalance_ms = 30'000;
@@ -46,6 +50,7 @@ class kafka_groups_test : public ::testing::Test {
       ASSERT_FALSE(slot->has_value()) << "answered twice";
       *slot = std::move(r);
     });
+    settle(coord_);
     return slot;
   }
 
@@ -62,6 +67,7 @@ class kafka_groups_test : public ::testing::Test {
       ASSERT_FALSE(slot->has_value()) << "answered twice";
       *slot = std::move(r);
     });
+    settle(coord_);
     return slot;
   }
 
@@ -77,6 +83,8 @@ class kafka_groups_test : public ::testing::Test {
 
   group_state state() const { return coord_.describe("g").value().state; }
   std::int32_t generation() const { return coord_.describe("g").value().generation_id; }
+
+  kafka_groups_test() { serve_all(coord_); }
 
   bool require_known_ = false;
   group_coordinator coord_{test_config()};
@@ -141,6 +149,7 @@ TEST_F(kafka_groups_test, unused_pending_member_ids_expire_after_the_session_tim
 
 TEST_F(kafka_groups_test, member_ids_are_deterministic_for_a_seed_and_unique) {
   group_coordinator other{test_config()};
+  serve_all(other);
   std::vector<std::string> ids_a, ids_b;
   for (int i = 0; i < 3; ++i) {
     for (auto* c : {&coord_, &other}) {
@@ -322,6 +331,7 @@ TEST_F(kafka_groups_test, the_initial_rebalance_delay_gathers_members_started_to
   group_config c = test_config();
   c.initial_rebalance_delay_ms = 3'000;
   group_coordinator coord{c};
+  serve_all(coord);
   std::vector<join_result> answers;
   join_params p{.group_id = "g", .client_id = "c", .session_timeout_ms = session_ms,
                 .rebalance_timeout_ms = rebalance_ms, .protocol_type = "consumer",
@@ -375,7 +385,7 @@ commit_params commit(std::string group, std::int32_t generation, std::string mem
 }
 
 TEST_F(kafka_groups_test, offsets_of_a_group_without_members_commit_and_fetch) {
-  auto r = coord_.commit_offsets(commit("solo", -1, "", {{{"t", 0}, {5, 2, "m", 0}},
+  auto r = commit_now(coord_, commit("solo", -1, "", {{{"t", 0}, {5, 2, "m", 0}},
                                                          {{"t", 1}, {9, -1, std::nullopt, 0}}}));
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, (std::vector<group_errc>{group_errc::none, group_errc::none}));
@@ -393,7 +403,7 @@ TEST_F(kafka_groups_test, offsets_of_a_group_without_members_commit_and_fetch) {
   coord_.tick(60'000);
   EXPECT_TRUE(coord_.committed("solo", {"t", 0}));  // groups with offsets are kept
   // A later commit overwrites.
-  ASSERT_TRUE(coord_.commit_offsets(commit("solo", -1, "", {{{"t", 0}, {6, 2, "", 0}}})));
+  ASSERT_TRUE(commit_now(coord_, commit("solo", -1, "", {{{"t", 0}, {6, 2, "", 0}}})));
   EXPECT_EQ(coord_.committed("solo", {"t", 0})->offset, 6);
   EXPECT_EQ(coord_.committed("solo", {"t", 0})->commit_time_ms, 60'000);
 }
@@ -401,24 +411,24 @@ TEST_F(kafka_groups_test, offsets_of_a_group_without_members_commit_and_fetch) {
 TEST_F(kafka_groups_test, member_commits_are_checked_against_membership_and_generation) {
   const std::string a = stable_single();
   const offset_key k{"t", 0};
-  EXPECT_TRUE(coord_.commit_offsets(commit("g", 1, a, {{k, {10, -1, "", 0}}})));
-  EXPECT_EQ(coord_.commit_offsets(commit("g", 0, a, {{k, {11, -1, "", 0}}})).error(),
+  EXPECT_TRUE(commit_now(coord_, commit("g", 1, a, {{k, {10, -1, "", 0}}})));
+  EXPECT_EQ(commit_now(coord_, commit("g", 0, a, {{k, {11, -1, "", 0}}})).error(),
             group_errc::illegal_generation);
-  EXPECT_EQ(coord_.commit_offsets(commit("g", 1, "x", {{k, {11, -1, "", 0}}})).error(),
+  EXPECT_EQ(commit_now(coord_, commit("g", 1, "x", {{k, {11, -1, "", 0}}})).error(),
             group_errc::unknown_member);
-  EXPECT_EQ(coord_.commit_offsets(commit("g", -1, "", {{k, {11, -1, "", 0}}})).error(),
+  EXPECT_EQ(commit_now(coord_, commit("g", -1, "", {{k, {11, -1, "", 0}}})).error(),
             group_errc::unknown_member);  // the group has members: not a simple commit
-  EXPECT_EQ(coord_.commit_offsets(commit("new", 3, "m", {{k, {11, -1, "", 0}}})).error(),
+  EXPECT_EQ(commit_now(coord_, commit("new", 3, "m", {{k, {11, -1, "", 0}}})).error(),
             group_errc::illegal_generation);
-  EXPECT_EQ(coord_.commit_offsets(commit("", -1, "", {{k, {11, -1, "", 0}}})).error(),
+  EXPECT_EQ(commit_now(coord_, commit("", -1, "", {{k, {11, -1, "", 0}}})).error(),
             group_errc::invalid_group_id);
   // Preparing a rebalance: the current generation may still commit (before it rejoins).
   auto jb = join("", "b");
-  EXPECT_TRUE(coord_.commit_offsets(commit("g", 1, a, {{k, {12, -1, "", 0}}})));
+  EXPECT_TRUE(commit_now(coord_, commit("g", 1, a, {{k, {12, -1, "", 0}}})));
   // Completing: not until the member has its new assignment.
   auto ja = join(a, "a");
   ASSERT_EQ(state(), group_state::completing_rebalance);
-  EXPECT_EQ(coord_.commit_offsets(commit("g", 2, a, {{k, {13, -1, "", 0}}})).error(),
+  EXPECT_EQ(commit_now(coord_, commit("g", 2, a, {{k, {13, -1, "", 0}}})).error(),
             group_errc::rebalance_in_progress);
   EXPECT_EQ(coord_.committed("g", k)->offset, 12);
 }
@@ -428,7 +438,8 @@ TEST_F(kafka_groups_test, commit_bounds_metadata_size_and_offset_count) {
   c.max_offset_metadata_bytes = 4;
   c.max_offsets_per_group = 2;
   group_coordinator coord{c};
-  auto r = coord.commit_offsets(commit("g", -1, "", {{{"t", 0}, {1, -1, "12345", 0}},
+  serve_all(coord);
+  auto r = commit_now(coord, commit("g", -1, "", {{{"t", 0}, {1, -1, "12345", 0}},
                                                      {{"t", 1}, {1, -1, "1234", 0}},
                                                      {{"t", 2}, {1, -1, "", 0}},
                                                      {{"t", 3}, {1, -1, "", 0}},
@@ -453,37 +464,21 @@ TEST(kafka_groups_config, presets_validate_and_bad_fields_are_named) {
 
 // --- placement ----------------------------------------------------------------------------------
 
-TEST(kafka_group_placement, fnv1a_matches_the_reference_vectors) {
-  // From the FNV reference (isthe.com/chongo/tech/comp/fnv): "" and "a" and "foobar".
-  EXPECT_EQ(fnv1a_64(""), 0xcbf29ce484222325ULL);
-  EXPECT_EQ(fnv1a_64("a"), 0xaf63dc4c8601ec8cULL);
-  EXPECT_EQ(fnv1a_64("foobar"), 0x85944171f73967e8ULL);
-}
-
-TEST(kafka_group_placement, every_node_picks_the_same_broker_and_few_groups_move) {
-  const std::vector<std::int32_t> three = {1, 2, 3};
-  const std::vector<std::int32_t> shuffled = {3, 1, 2, 2};
-  const std::vector<std::int32_t> two = {1, 3};
-  EXPECT_FALSE(choose_group_coordinator("g", {}));
-  std::map<std::int32_t, int> load;
-  int moved = 0;
-  for (int i = 0; i < 3000; ++i) {
-    const std::string group = "group-" + std::to_string(i);
-    const auto c = choose_group_coordinator(group, three);
-    ASSERT_TRUE(c);
-    EXPECT_EQ(c, choose_group_coordinator(group, shuffled));
-    ++load[*c];
-    // Broker 2 leaves: only its groups move.
-    const auto after = choose_group_coordinator(group, two);
-    if (*c != 2) {
-      EXPECT_EQ(after, c);
-    } else {
-      ++moved;
-    }
+TEST(kafka_group_placement, groups_land_where_kafka_puts_them) {
+  // Java's String.hashCode values: "" 0, "a" 97, "hello" 99162322; U+1F600 is the surrogate pair
+  // D83D DE00 in UTF-16, 31 * 0xD83D + 0xDE00 = 1772899.
+  EXPECT_EQ(offsets_partition_for("", 50), 0);
+  EXPECT_EQ(offsets_partition_for("a", 50), 97 % 50);
+  EXPECT_EQ(offsets_partition_for("hello", 50), 99162322 % 50);
+  EXPECT_EQ(offsets_partition_for("\xF0\x9F\x98\x80", 1'000'000), 1772899 % 1'000'000);
+  // "polygenelubricants" hashes to Integer.MIN_VALUE, which Kafka's Utils.abs maps to 0.
+  EXPECT_EQ(offsets_partition_for("polygenelubricants", 7), 0);
+  // A negative hash: "Aa\u00ff..." style ids land by their absolute value, always in range.
+  for (int i = 0; i < 2000; ++i) {
+    const auto p = offsets_partition_for("group-" + std::to_string(i) + "\xff", 50);
+    EXPECT_GE(p, 0);
+    EXPECT_LT(p, 50);
   }
-  ASSERT_EQ(load.size(), 3u);
-  for (const auto& [broker, n] : load) EXPECT_GT(n, 800) << "broker " << broker;
-  EXPECT_EQ(moved, load[2]);
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+// The shell that keeps consumer group state in `__consumer_offsets` (docs/kafka.md "Durable
+// groups"). The group coordinator core (kafka/groups/group_coordinator.h) decides everything: what
+// to write, when a commit is acknowledged, when to checkpoint. This shell only moves bytes: it
+// tells the core which offsets partitions this node leads, feeds it their logs when it takes one
+// over, appends the record batches the core asks for through the partition's produce path with
+// acks=all, reports each outcome, and trims the log at a committed checkpoint (DeleteRecords' log
+// start).
+//
+// Threading: the io thread, like the partition replicas it drives.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include <spdlog/logger.h>
+
+#include "base/node_id.h"
+#include "consensus/core/types.h"
+#include "kafka/groups/group_coordinator.h"
+#include "kafka/partition/partition_manager.h"
+
+namespace chronik::daemon {
+
+class group_store {
+ public:
+  group_store(kafka::group_coordinator& core, chronik::node_id self, std::shared_ptr<spdlog::logger> log);
+  ~group_store();
+  group_store(const group_store&) = delete;
+  group_store& operator=(const group_store&) = delete;
+
+  // Once per tick, after the core's own tick: follows the leadership of the `partitions`
+  // partitions of `__consumer_offsets` (0: the topic does not exist yet) on `mgr` (null while the
+  // node has no Raft host), loads what it took over, and appends what the core wrote.
+  void tick(kafka::partition_manager* mgr, std::int32_t partitions, std::int64_t wall_ms);
+  // The node stops or replaces its Raft host: every partition is given up.
+  void release();
+
+ private:
+  // A partition this node leads: the term it leads in and the next offset to load.
+  struct cursor {
+    consensus::term_id term;
+    std::int64_t next = 0;
+  };
+
+  void follow(kafka::partition_manager& mgr, std::int32_t partitions);
+  // Feeds the core a bounded slice of the partition's log; true once it reached the high watermark.
+  bool load_some(const kafka::partition_replica& rep, std::int32_t partition, cursor& c, std::uint64_t& budget);
+  void append(kafka::partition_manager& mgr, kafka::group_write w, std::int64_t wall_ms);
+  // Moves the log start of partitions whose checkpoint committed (DeleteRecords' control entry).
+  void trim(kafka::partition_manager& mgr);
+
+  kafka::group_coordinator& core_;
+  chronik::node_id self_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::map<std::int32_t, cursor> cursors_;
+  // The first part's base offset of the checkpoint being written, per partition: where the log
+  // may start once its last part is committed.
+  std::map<std::int32_t, std::int64_t> checkpoint_base_;
+  std::map<std::int32_t, std::int64_t> trims_;  // partition -> new log start, for the next tick
+  // Produce answers may come after this shell is gone (the partition manager answers its waiting
+  // producers when it is destroyed): they check this first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace chronik::daemon
