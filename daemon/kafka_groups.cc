@@ -43,6 +43,7 @@ void kafka_service::ensure_offsets_topic() {
   offsets_topic_proposed_ = now;
   kafka::topic_request t;
   t.name = std::string(kafka::offsets_topic_name);
+  t.internal = true;
   t.partitions = static_cast<std::int32_t>(cfg_.offsets_topic_num_partitions);
   // Kafka refuses to create it with fewer live brokers than offsets.topic.replication.factor; a
   // self-forming cluster creates it with what it has, up to that factor.

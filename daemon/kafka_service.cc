@@ -359,6 +359,10 @@ void kafka_service::create_topics(std::vector<kafka::topic_request> topics, bool
       settle(*req, i, topic_outcome::already_exists, "topic '" + t.name + "' already exists");
       continue;
     }
+    if (kafka::is_internal_topic(t.name) && !t.internal) {
+      settle(*req, i, topic_outcome::invalid_name, "'" + t.name + "' is an internal topic: the brokers create it");
+      continue;
+    }
     metadata::commands::topic_spec spec;
     spec.name = t.name;
     // A fresh random id per proposal: the appliers never invent one (docs/metadata.md).
@@ -403,6 +407,10 @@ void kafka_service::delete_topics(std::vector<std::string> names, std::chrono::m
       settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + names[i] + "'");
       continue;
     }
+    if (kafka::is_internal_topic(names[i])) {
+      settle(*req, i, topic_outcome::invalid_name, "'" + names[i] + "' is an internal topic: it holds every group's state");
+      continue;
+    }
     propose_for(req, i, metadata::commands::delete_topic(names[i]), timeout);
   }
 }
@@ -419,6 +427,11 @@ void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> 
   }
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const auto& c = changes[i];
+    if (kafka::is_internal_topic(c.topic)) {
+      // Its retention must stay off: only the coordinator's checkpoints may trim it.
+      settle(*req, i, topic_outcome::invalid_config, "'" + c.topic + "' is an internal topic: its configs are fixed");
+      continue;
+    }
     // A list edit's key goes as the edit, which `__meta` applies to the value current then; its
     // value in `set` is what the schema checked on this node's view.
     std::map<std::string, std::string> set = c.set;
@@ -491,6 +504,11 @@ void kafka_service::create_partitions(std::vector<kafka::partitions_request> top
     const auto* t = meta_.state().topic(want.name);
     if (t == nullptr) {
       settle(*req, i, topic_outcome::unknown_topic, "unknown topic '" + want.name + "'");
+      continue;
+    }
+    if (kafka::is_internal_topic(want.name)) {
+      // A group's partition is hash(group) mod the count: another count moves every group.
+      settle(*req, i, topic_outcome::invalid_partitions, "'" + want.name + "' is an internal topic: its partition count is fixed");
       continue;
     }
     std::optional<metadata::replica_assignment> manual;

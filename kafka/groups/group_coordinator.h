@@ -292,9 +292,11 @@ class group_coordinator {
   // DeleteGroups of one group: refused with members (non_empty_group); else tombstones for its
   // offsets and metadata are written and `done` gets none once they are committed.
   void delete_group(std::string_view group_id, errc_callback done);
-  // OffsetDelete (KIP-496): forgets the group's committed offsets of `keys`; refused with
-  // group_subscribed_to_topic for a topic a member of a stable group is assigned.
-  void delete_offsets(std::string_view group_id, std::vector<offset_key> keys, errc_callback done);
+  // OffsetDelete (KIP-496): forgets the group's committed offsets of `keys`. The outer error
+  // refuses them all (as for DeleteGroups; non_empty_group for a group with members whose protocol
+  // type is not "consumer"); else each key gets none, or group_subscribed_to_topic when a member
+  // subscribes to its topic (consumer_protocol.h). `done` is called once the tombstones commit.
+  void delete_offsets(std::string_view group_id, std::vector<offset_key> keys, commit_callback done);
 
   // --- durability (the owner's side) -----------------------------------------------------------
   // none when this node serves `group_id` now; load_in_progress or not_coordinator otherwise.

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <set>
 #include <type_traits>
 #include <variant>
 
 #include "base/assert.h"
+#include "kafka/groups/consumer_protocol.h"
 #include "kafka/groups/group_coordinator.h"
 
 namespace chronik::kafka {
@@ -411,6 +413,27 @@ void group_coordinator::expire_offsets() {
   }
 }
 
+namespace {
+
+// The topics the members of a "consumer" group subscribe to, which OffsetDelete must not forget
+// (Kafka's ClassicGroup.computeSubscribedTopics): each member's subscription for the group's
+// selected protocol, or, before one is selected, in every protocol it offers (Kafka knows no
+// subscription then and lets the offsets go, but a member still joining is about to consume them).
+// A subscription that does not parse names no topic, as in Kafka.
+template <class Members>
+std::set<std::string, std::less<>> subscribed_topics(const Members& members, const std::optional<std::string>& protocol) {
+  std::set<std::string, std::less<>> topics;
+  for (const auto& [id, m] : members) {
+    for (const member_protocol& p : m.protocols) {
+      if (protocol && p.name != *protocol) continue;
+      if (auto s = parse_consumer_subscription(p.metadata)) topics.insert(s->topics.begin(), s->topics.end());
+    }
+  }
+  return topics;
+}
+
+}  // namespace
+
 void group_coordinator::delete_group(std::string_view group_id, errc_callback done) {
   auto answer = [&](group_errc e) {
     ready_.push_back([d = std::move(done), e]() mutable { d(e); });
@@ -440,34 +463,48 @@ void group_coordinator::delete_group(std::string_view group_id, errc_callback do
 }
 
 void group_coordinator::delete_offsets(std::string_view group_id, std::vector<offset_key> keys,
-                                       errc_callback done) {
-  auto answer = [&](group_errc e) {
-    ready_.push_back([d = std::move(done), e]() mutable { d(e); });
+                                       commit_callback done) {
+  using outcome_t = std::expected<std::vector<group_errc>, group_errc>;
+  auto answer = [&](outcome_t r) {
+    ready_.push_back([d = std::move(done), r = std::move(r)]() mutable { d(std::move(r)); });
     flush();
   };
-  if (group_id.empty()) return answer(group_errc::invalid_group_id);
-  if (const group_errc here = serves(group_id); here != group_errc::none) return answer(here);
+  if (group_id.empty()) return answer(std::unexpected(group_errc::invalid_group_id));
+  if (const group_errc here = serves(group_id); here != group_errc::none) return answer(std::unexpected(here));
   group* g = find(group_id);
-  if (g == nullptr || g->state == group_state::dead) return answer(group_errc::group_id_not_found);
+  if (g == nullptr || g->state == group_state::dead) return answer(std::unexpected(group_errc::group_id_not_found));
+  // KIP-496, as Kafka's classic groups check it: an empty group's offsets all go; a group with
+  // members may lose only offsets of topics none of them consumes, and only when it is a group of
+  // consumers, whose subscriptions say which topics those are.
+  std::set<std::string, std::less<>> consumed;
+  if (g->state != group_state::empty || !g->members.empty()) {
+    if (g->protocol_type != consumer_protocol_type) return answer(std::unexpected(group_errc::non_empty_group));
+    consumed = subscribed_topics(g->members, g->protocol_name);
+  }
+  std::vector<group_errc> results;
   std::vector<group_log_record> tombstones;
   std::vector<offset_key> gone;
   for (auto& key : keys) {
-    if (!g->offsets.contains(key)) continue;
+    const bool subscribed = consumed.contains(key.topic);
+    results.push_back(subscribed ? group_errc::group_subscribed_to_topic : group_errc::none);
+    if (subscribed || !g->offsets.contains(key)) continue;  // nothing committed: nothing to forget
     tombstones.push_back(group_log_record{offset_record_key{g->id, key.topic, key.partition}, std::nullopt});
     gone.push_back(std::move(key));
   }
-  if (tombstones.empty()) return answer(group_errc::none);
+  if (tombstones.empty()) return answer(std::move(results));
   write(g->partition, std::move(tombstones),
-        [this, id = g->id, gone = std::move(gone), d = std::move(done)](write_outcome outcome) mutable {
-          group_errc e = group_errc::none;
+        [this, id = g->id, gone = std::move(gone), results = std::move(results),
+         d = std::move(done)](write_outcome outcome) mutable {
+          outcome_t r = std::move(results);
           if (outcome == write_outcome::committed) {
             if (group* target = find(id)) {
               for (const auto& key : gone) target->offsets.erase(key);
             }
           } else {
-            e = outcome == write_outcome::not_leader ? group_errc::not_coordinator : group_errc::coordinator_not_available;
+            r = std::unexpected(outcome == write_outcome::not_leader ? group_errc::not_coordinator
+                                                                     : group_errc::coordinator_not_available);
           }
-          ready_.push_back([d = std::move(d), e]() mutable { d(e); });
+          ready_.push_back([d = std::move(d), r = std::move(r)]() mutable { d(std::move(r)); });
         });
   flush();
 }

@@ -55,7 +55,14 @@ struct topic_request {
   std::int16_t replication_factor = -1;  // -1: the broker default
   std::vector<std::vector<chronik::node_id>> assignments;  // manual: assignments[p] = replicas of p
   std::map<std::string, std::string> configs;
+  // The broker's own topic (`__consumer_offsets`, daemon/kafka_groups.cc). A client's request
+  // never sets it, and internal names are refused without it.
+  bool internal = false;
 };
+
+// Topics the brokers keep for themselves, which clients may read about but not create, delete,
+// grow, reconfigure, produce to or trim (docs/kafka.md "Durable groups").
+inline bool is_internal_topic(std::string_view name) { return name == offsets_topic_name; }
 
 enum class topic_outcome : std::uint8_t {
   done,

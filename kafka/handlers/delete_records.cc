@@ -77,6 +77,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       const auto& p = t.partitions[pi];
       auto& slot = st->resp.topics[ti].partitions[pi];
+      if (is_internal_topic(t.name)) {
+        // Only the group coordinator trims it, at its checkpoints; a client's cut would drop
+        // committed offsets.
+        slot.error = error_code::invalid_topic_exception;
+        --st->open;
+        continue;
+      }
       partition_replica* r = mgr.find(t.name, p.partition_index);
       if (r == nullptr) {
         slot.error = missing_partition_error(ctx, t.name, p.partition_index);

@@ -37,6 +37,7 @@ metadata_topic describe_topic(const topic_info& t) {
   metadata_topic out;
   out.name = t.name;
   out.topic_id = t.id;
+  out.is_internal = is_internal_topic(t.name);
   for (const auto& p : t.partitions) {
     metadata_partition mp;
     mp.partition_index = p.partition;
@@ -74,7 +75,7 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
   if (create) {
     for (const auto& asked : *req.topics) {
       const std::string name = asked.name.value_or("");
-      if (!by_id(asked) && legal_topic_name(name) && !ctx.topic(name)) ++wanted;
+      if (!by_id(asked) && legal_topic_name(name) && !is_internal_topic(name) && !ctx.topic(name)) ++wanted;
     }
     wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
   }
@@ -97,6 +98,9 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
     missing.name = asked.name;
     if (!legal_topic_name(name)) {
       missing.error = error_code::invalid_topic_exception;
+    } else if (is_internal_topic(name)) {
+      // Created by the brokers on the first FindCoordinator, never as an ordinary topic.
+      missing.error = error_code::unknown_topic_or_partition;
     } else if (create && std::ranges::any_of(to_create, [&](const topic_request& t) { return t.name == name; })) {
       missing.error = error_code::leader_not_available;  // named twice: created once
     } else if (create && allowed > 0) {

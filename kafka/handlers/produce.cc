@@ -125,6 +125,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& p = t.partitions[pi];
       auto& slot = st->resp.topics[ti].partitions[pi];
+      if (is_internal_topic(t.name)) {
+        // Kafka's "Cannot append to internal topic": only the group coordinator writes there.
+        slot.error = error_code::invalid_topic_exception;
+        st->failed = true;
+        --st->open;
+        continue;
+      }
       partition_replica* r = mgr.find(t.name, p.index);
       if (r == nullptr) {
         slot.error = missing_partition_error(ctx, t.name, p.index);

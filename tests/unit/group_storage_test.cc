@@ -240,11 +240,12 @@ TEST(group_storage, deleted_groups_and_offsets_stay_deleted_after_a_load) {
   a.delete_group("nope", [&](group_errc e) { missing = e; });
   EXPECT_EQ(missing, group_errc::group_id_not_found);
 
-  std::optional<group_errc> offsets_gone;
-  a.delete_offsets("solo", {{"t", 1}}, [&](group_errc e) { offsets_gone = e; });
+  std::optional<std::expected<std::vector<group_errc>, group_errc>> offsets_gone;
+  a.delete_offsets("solo", {{"t", 1}}, [&](std::expected<std::vector<group_errc>, group_errc> r) { offsets_gone = r; });
   EXPECT_FALSE(offsets_gone);
   log.commit_all(a);
-  EXPECT_EQ(offsets_gone, group_errc::none);
+  ASSERT_TRUE(offsets_gone && *offsets_gone);
+  EXPECT_EQ(**offsets_gone, std::vector<group_errc>{group_errc::none});
   EXPECT_FALSE(a.committed("solo", {"t", 1}));
 
   ASSERT_TRUE(a.leave("g", member));

@@ -241,6 +241,9 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   EXPECT_EQ(produce_error(make_batch(1, 1, std::string(2'000'000, 'x'))), error_code::message_too_large);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 1), error_code::not_leader_or_follower);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "nope"), error_code::unknown_topic_or_partition);
+  // Only the group coordinator writes the internal offsets topic (Kafka: "Cannot append to internal
+  // topic"), whether or not a replica of it is here.
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "__consumer_offsets"), error_code::invalid_topic_exception);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
 }
 

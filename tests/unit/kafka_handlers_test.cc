@@ -302,6 +302,28 @@ TEST_F(kafka_handlers_test, metadata_auto_creates_only_when_both_sides_allow_it)
   EXPECT_EQ(ctx_.created.size(), 1u);
 }
 
+// `__consumer_offsets` is the brokers' own (docs/kafka.md "Durable groups"): Metadata never
+// auto-creates it as an ordinary topic (one partition and 7-day retention would lose offsets), and
+// reports it as internal once the brokers made it.
+TEST_F(kafka_handlers_test, metadata_neither_creates_nor_hides_the_internal_offsets_topic) {
+  metadata_request req;
+  req.topics = asking_for({"__consumer_offsets"});
+  auto r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  auto resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  ASSERT_EQ(resp.topics.size(), 1u);
+  EXPECT_EQ(resp.topics[0].error, error_code::unknown_topic_or_partition);
+  EXPECT_TRUE(ctx_.created.empty());
+
+  ctx_.add_created({"__consumer_offsets", 2, 1, {}, {}, true});
+  ctx_.add_created({"plain", 1, 1, {}, {}});
+  req.topics = asking_for({"__consumer_offsets", "plain"});
+  r = call(api_key::metadata, 9, [&](writer& w) { encode_metadata_request(req, 9, w); });
+  resp = decode<metadata_response>(r, api_key::metadata, 9, decode_metadata_response);
+  ASSERT_EQ(resp.topics.size(), 2u);
+  EXPECT_TRUE(resp.topics[0].is_internal);
+  EXPECT_FALSE(resp.topics[1].is_internal);
+}
+
 // One unauthenticated Metadata request used to auto-create every topic it named (1,000 in one go).
 TEST_F(kafka_handlers_test, metadata_auto_creation_is_capped_per_request_and_per_second) {
   ctx_.defaults_.auto_create_max_per_request = 3;
