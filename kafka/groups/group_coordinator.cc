@@ -68,6 +68,7 @@ std::string_view to_string(group_errc e) {
     case group_errc::non_empty_group: return "non_empty_group";
     case group_errc::group_id_not_found: return "group_id_not_found";
     case group_errc::group_subscribed_to_topic: return "group_subscribed_to_topic";
+    case group_errc::fenced_instance_id: return "fenced_instance_id";
   }
   return "unknown";
 }
@@ -119,7 +120,7 @@ std::optional<group_view> group_coordinator::describe(std::string_view group_id)
   v.leader_id = g->leader_id;
   for (const auto& [id, m] : g->members) {
     v.member_ids.push_back(id);
-    member_view mv{id, m.client_id, m.client_host, {}, m.assignment};
+    member_view mv{id, m.client_id, m.client_host, {}, m.assignment, m.instance_id};
     if (g->protocol_name) {
       for (const member_protocol& p : m.protocols) {
         if (p.name == *g->protocol_name) mv.metadata = p.metadata;
@@ -176,7 +177,7 @@ join_result group_coordinator::current_generation(const group& g, const member& 
   // assignment, KIP-62's "leader" of the group).
   for (const auto& [id, other] : g.members) {
     auto p = std::ranges::find(other.protocols, *g.protocol_name, &member_protocol::name);
-    r.members.push_back({id, p == other.protocols.end() ? std::string() : p->metadata});
+    r.members.push_back({id, p == other.protocols.end() ? std::string() : p->metadata, other.instance_id});
   }
   return r;
 }
@@ -254,6 +255,8 @@ void group_coordinator::join(join_params params, join_callback done) {
       refuse(group_errc::inconsistent_protocol);
     } else if (!params.member_id.empty()) {
       join_known(*g, params, done);
+    } else if (params.group_instance_id) {
+      join_static(*g, params, done);
     } else if (g->members.size() + g->pending.size() >= config_.max_members_per_group) {
       refuse(group_errc::group_full);
     } else {
@@ -272,20 +275,29 @@ void group_coordinator::join(join_params params, join_callback done) {
 }
 
 void group_coordinator::join_known(group& g, join_params& params, join_callback& done) {
-  if (auto p = g.pending.find(params.member_id); p != g.pending.end()) {
-    g.pending.erase(p);
-    add_member_and_rebalance(g, params.member_id, params, std::move(done));
-    return;
-  }
-  auto it = g.members.find(params.member_id);
-  if (it == g.members.end() || g.state == group_state::empty) {
+  auto refuse = [&](group_errc e) {
     join_result r;
-    r.error = group_errc::unknown_member;
+    r.error = e;
     r.member_id = params.member_id;
     ready_.push_back([d = std::move(done), r = std::move(r)]() mutable { d(std::move(r)); });
-    return;
+  };
+  if (auto p = g.pending.find(params.member_id); p != g.pending.end()) {
+    g.pending.erase(p);
+    if (!params.group_instance_id) {
+      add_member_and_rebalance(g, params.member_id, params, std::move(done));
+      return;
+    }
+    // KIP-394's ids are handed to dynamic members only (a static member joins without one);
+    // Kafka takes this for a broken client. The id is forgotten so it holds up no rebalance.
+    try_complete_join(g);
+    return refuse(group_errc::unknown_member);
   }
-  member& m = it->second;
+  // KIP-345: an instance id bound to another member id fences this one.
+  if (const group_errc e = check_member(g, params.member_id, params.group_instance_id); e != group_errc::none) {
+    return refuse(e);
+  }
+  if (g.state == group_state::empty) return refuse(group_errc::unknown_member);
+  member& m = g.members.find(params.member_id)->second;
   const bool changed = m.protocols != params.protocols;
   const bool rebalance = g.state == group_state::preparing_rebalance ||
                          (g.state == group_state::completing_rebalance && changed) ||
@@ -307,6 +319,8 @@ void group_coordinator::add_member_and_rebalance(group& g, std::string id, join_
   if (g.leader_id.empty()) g.leader_id = id;
   member m;
   m.id = id;
+  m.instance_id = params.group_instance_id;
+  if (m.instance_id) g.static_members.insert_or_assign(*m.instance_id, id);
   m.client_id = params.client_id;
   m.client_host = params.client_host;
   m.session_timeout_ms = params.session_timeout_ms;
@@ -366,12 +380,22 @@ void group_coordinator::try_complete_join(group& g) {
 }
 
 void group_coordinator::complete_join(group& g) {
-  // Members that did not rejoin within the rebalance timeout are out of the new generation.
-  std::erase_if(g.members, [](const auto& entry) { return !entry.second.awaiting_join; });
-  if (!g.members.contains(g.leader_id)) {
-    g.leader_id = g.members.empty() ? std::string() : g.members.begin()->first;
+  // Members that did not rejoin within the rebalance timeout are out of the new generation, except
+  // static ones (KIP-345): only their session timeout or a LeaveGroup removes them.
+  std::vector<std::string> gone;
+  for (const auto& [id, m] : g.members) {
+    if (!m.awaiting_join && !m.instance_id) gone.push_back(id);
   }
+  for (const auto& id : gone) erase_member(g, id);
   g.initial_delay = false;
+  if (!elect_joined_leader(g)) {
+    // Only static members that have not rejoined are left: Kafka's onCompleteJoin waits another
+    // rebalance timeout, until they rejoin or their sessions expire.
+    std::int32_t timeout_ms = 0;
+    for (const auto& [id, m] : g.members) timeout_ms = std::max(timeout_ms, m.rebalance_timeout_ms);
+    g.rebalance_deadline_ms = now_ms_ + timeout_ms;
+    return;
+  }
   ++g.generation_id;
   if (g.members.empty()) {
     g.state = group_state::empty;
@@ -405,12 +429,14 @@ void group_coordinator::sync(sync_params params, sync_callback done) {
     auto it = g->members.find(params.member_id);
     if (it != g->members.end()) m = &it->second;
   }
+  const group_errc who =
+      g == nullptr ? group_errc::unknown_member : check_member(*g, params.member_id, params.group_instance_id);
   if (const group_errc here = serves(params.group_id); here != group_errc::none) {
     answer_now({.error = here});
   } else if (g != nullptr && g->state == group_state::dead) {
     answer_now({.error = group_errc::coordinator_not_available});
-  } else if (m == nullptr) {
-    answer_now({.error = group_errc::unknown_member});
+  } else if (who != group_errc::none) {
+    answer_now({.error = who});
   } else if (params.generation_id != g->generation_id) {
     answer_now({.error = group_errc::illegal_generation});
   } else if ((params.protocol_type && *params.protocol_type != g->protocol_type) ||
@@ -457,13 +483,14 @@ void group_coordinator::complete_sync(group& g) {
 
 std::expected<void, group_errc> group_coordinator::heartbeat(std::string_view group_id,
                                                              std::int32_t generation_id,
-                                                             std::string_view member_id) {
+                                                             std::string_view member_id,
+                                                             std::optional<std::string_view> instance_id) {
   if (const group_errc here = serves(group_id); here != group_errc::none) return std::unexpected(here);
   group* g = find(group_id);
   if (g == nullptr) return std::unexpected(group_errc::unknown_member);
   if (g->state == group_state::dead) return std::unexpected(group_errc::coordinator_not_available);
+  if (const group_errc e = check_member(*g, member_id, instance_id); e != group_errc::none) return std::unexpected(e);
   auto it = g->members.find(member_id);
-  if (it == g->members.end()) return std::unexpected(group_errc::unknown_member);
   if (generation_id != g->generation_id) return std::unexpected(group_errc::illegal_generation);
   member& m = it->second;
   switch (g->state) {
@@ -483,18 +510,27 @@ std::expected<void, group_errc> group_coordinator::heartbeat(std::string_view gr
 }
 
 std::expected<void, group_errc> group_coordinator::leave(std::string_view group_id,
-                                                         std::string_view member_id) {
+                                                         std::string_view member_id,
+                                                         std::optional<std::string_view> instance_id) {
   if (const group_errc here = serves(group_id); here != group_errc::none) return std::unexpected(here);
   group* g = find(group_id);
   if (g == nullptr) return std::unexpected(group_errc::unknown_member);
   if (g->state == group_state::dead) return std::unexpected(group_errc::coordinator_not_available);
+  if (member_id.empty()) {
+    // KIP-345's administrative removal: by instance id alone, whichever member it is bound to.
+    auto bound = instance_id ? g->static_members.find(*instance_id) : g->static_members.end();
+    if (bound == g->static_members.end()) return std::unexpected(group_errc::unknown_member);
+    remove_member(*g, std::string(bound->second), group_errc::unknown_member);
+    flush();
+    return {};
+  }
   if (auto p = g->pending.find(member_id); p != g->pending.end()) {
     g->pending.erase(p);
     try_complete_join(*g);
     flush();
     return {};
   }
-  if (!g->members.contains(member_id)) return std::unexpected(group_errc::unknown_member);
+  if (const group_errc e = check_member(*g, member_id, instance_id); e != group_errc::none) return std::unexpected(e);
   remove_member(*g, std::string(member_id), group_errc::unknown_member);
   flush();
   return {};
@@ -505,7 +541,7 @@ void group_coordinator::remove_member(group& g, const std::string& id, group_err
   if (it == g.members.end()) return;
   answer_join(it->second, join_result{.error = why, .member_id = id});
   answer_sync(it->second, sync_result{.error = why});
-  g.members.erase(it);
+  erase_member(g, id);
   if (g.leader_id == id) {
     // Prefer a member that is already rejoining, so the next generation's leader is present.
     auto next = std::ranges::find_if(
@@ -526,6 +562,16 @@ void group_coordinator::remove_member(group& g, const std::string& id, group_err
     case group_state::dead:
       break;
   }
+}
+
+void group_coordinator::erase_member(group& g, const std::string& id) {
+  auto it = g.members.find(id);
+  if (it == g.members.end()) return;
+  if (it->second.instance_id) {
+    auto bound = g.static_members.find(*it->second.instance_id);
+    if (bound != g.static_members.end() && bound->second == id) g.static_members.erase(bound);
+  }
+  g.members.erase(it);
 }
 
 void group_coordinator::expire(group& g) {

@@ -33,6 +33,14 @@
 //   preparing_rebalance --nobody left--> empty (generation + 1)
 // `dead` is the state of a group being dropped (unload()); its pending answers get
 // not_coordinator.
+//
+// Static membership (KIP-345; group_static.cc). A member that joins with a group.instance.id is
+// bound to it: when the same instance joins again without a member id (the process restarted) it
+// takes over the bound member, under a new member id, with no rebalance if the group is stable and
+// the selected protocol stays; every request still carrying the old id with that instance id gets
+// fenced_instance_id. A static member that misses a rebalance stays in the group (only its
+// session timeout or a LeaveGroup removes it), and the binding is stored with the group's metadata
+// so it survives a coordinator move.
 #pragma once
 
 #include <compare>
@@ -113,6 +121,7 @@ enum class group_errc : std::uint8_t {
   non_empty_group,           // DeleteGroups of a group with members
   group_id_not_found,        // DeleteGroups / OffsetDelete of a group this coordinator does not have
   group_subscribed_to_topic, // OffsetDelete of a topic the group's members consume
+  fenced_instance_id,        // KIP-345: the instance id is bound to another member id now
 };
 
 std::string_view to_string(group_errc e);
@@ -145,11 +154,14 @@ struct join_params {
   // JoinGroup v4+ (KIP-394): a new member first gets member_id_required with its id and must
   // rejoin with it, so that a client that times out does not leave an orphan member behind.
   bool require_known_member_id = false;
+  // JoinGroup v5+ (KIP-345): a static member; such members skip KIP-394's extra round trip.
+  std::optional<std::string> group_instance_id;
 };
 
 struct join_member {
   std::string member_id;
   std::string metadata;  // for the selected protocol
+  std::optional<std::string> group_instance_id;
   bool operator==(const join_member&) const = default;
 };
 
@@ -170,6 +182,7 @@ struct sync_params {
   std::optional<std::string> protocol_type;  // SyncGroup v5+: checked when present
   std::optional<std::string> protocol_name;
   std::vector<std::pair<std::string, std::string>> assignments;  // leader: member id -> bytes
+  std::optional<std::string> group_instance_id;  // SyncGroup v3+ (KIP-345)
 };
 
 struct sync_result {
@@ -204,6 +217,7 @@ struct commit_params {
   std::int32_t generation_id = -1;  // -1 with an empty member id: not using group management
   std::string member_id;
   std::vector<std::pair<offset_key, committed_offset>> offsets;
+  std::optional<std::string> group_instance_id;  // OffsetCommit v7+ (KIP-345)
 };
 
 // One member as DescribeGroups shows it.
@@ -213,6 +227,7 @@ struct member_view {
   std::string client_host;
   std::string metadata;    // for the group's selected protocol; empty before one is selected
   std::string assignment;  // from the leader's last SyncGroup
+  std::optional<std::string> group_instance_id;  // KIP-345 static members
   bool operator==(const member_view&) const = default;
 };
 
@@ -274,10 +289,17 @@ class group_coordinator {
   // SyncGroup. `done` is called now or when the leader's assignment arrives (or the group
   // rebalances again: rebalance_in_progress).
   void sync(sync_params params, sync_callback done);
+  // Heartbeat v3+, SyncGroup v3+, OffsetCommit v7+ and LeaveGroup v3+ carry the member's instance
+  // id: with one, the member id must be the one bound to it (else fenced_instance_id, or
+  // unknown_member when it is bound to none).
   std::expected<void, group_errc> heartbeat(std::string_view group_id, std::int32_t generation_id,
-                                            std::string_view member_id);
-  // LeaveGroup for one member; a pending (KIP-394) id is forgotten too.
-  std::expected<void, group_errc> leave(std::string_view group_id, std::string_view member_id);
+                                            std::string_view member_id,
+                                            std::optional<std::string_view> instance_id = std::nullopt);
+  // LeaveGroup for one member; a pending (KIP-394) id is forgotten too. An empty member id with an
+  // instance id removes whichever member the instance is bound to (KIP-345's administrative
+  // removal). LeaveGroup v3+'s batch is one call per member, each with its own answer.
+  std::expected<void, group_errc> leave(std::string_view group_id, std::string_view member_id,
+                                        std::optional<std::string_view> instance_id = std::nullopt);
 
   // OffsetCommit: either every offset is refused (the outer error) or each gets none,
   // metadata_too_large or too_many_offsets. `done` is called once the accepted offsets are
@@ -338,6 +360,7 @@ class group_coordinator {
     sync_callback awaiting_sync;             // set while its SyncGroup waits for the leader
     bool synced = false;                     // sent SyncGroup in this generation
     std::int64_t session_deadline_ms = 0;    // no heartbeat by then: removed
+    std::optional<std::string> instance_id;  // KIP-345: a static member
   };
 
   // A write handed out and not reported back yet, and what its outcome unblocks.
@@ -368,6 +391,8 @@ class group_coordinator {
     std::string leader_id;
     std::map<std::string, member, std::less<>> members;
     std::map<std::string, std::int64_t, std::less<>> pending;  // KIP-394 id -> deadline
+    // KIP-345: instance id -> the member id bound to it; exactly the members with an instance id.
+    std::map<std::string, std::string, std::less<>> static_members;
     // preparing_rebalance: the join completes by then at the latest; completing_rebalance: members
     // that have not sent SyncGroup by then are removed.
     std::int64_t rebalance_deadline_ms = 0;
@@ -396,6 +421,18 @@ class group_coordinator {
   void complete_join(group& g);
   void complete_sync(group& g);
   void remove_member(group& g, const std::string& id, group_errc why);
+  void erase_member(group& g, const std::string& id);  // and its instance binding
+  // --- static membership (group_static.cc) ---
+  // Kafka's validateCurrentMember: none, unknown_member or fenced_instance_id.
+  group_errc check_member(const group& g, std::string_view member_id,
+                          std::optional<std::string_view> instance_id) const;
+  void join_static(group& g, join_params& params, join_callback& done);
+  void replace_static_member(group& g, const std::string& old_id, join_params& params,
+                             join_callback done);
+  // Moves member `from` to id `to` (and the binding, and the leadership): the restarted instance
+  // takes over its old self; whatever the old id waited for is answered fenced_instance_id.
+  member& rebind(group& g, const std::string& from, const std::string& to);
+  bool elect_joined_leader(group& g);
   void expire(group& g);
   join_result current_generation(const group& g, const member& m) const;
   std::optional<std::string> select_protocol(const group& g) const;

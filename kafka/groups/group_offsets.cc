@@ -28,6 +28,11 @@ void group_coordinator::commit_offsets(const commit_params& params, commit_callb
     g = create(params.group_id);
   } else if (g->state == group_state::dead) {
     return refuse(group_errc::coordinator_not_available);
+  } else if (const group_errc e = params.group_instance_id
+                                       ? check_member(*g, params.member_id, params.group_instance_id)
+                                       : group_errc::none;
+             e != group_errc::none) {
+    return refuse(e);  // KIP-345: fenced_instance_id for an old member id of the instance
   } else if (params.generation_id < 0 && g->state == group_state::empty) {
     // Offsets only: no membership to check.
   } else if (g->state == group_state::completing_rebalance) {

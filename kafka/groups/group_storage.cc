@@ -122,6 +122,7 @@ void group_coordinator::load(std::int32_t partition, const group_log_record& rec
             if (g == nullptr) return;
             g->stored.reset();
             g->members.clear();
+            g->static_members.clear();
             g->generation_id = 0;
             g->protocol_type.clear();
             g->protocol_name.reset();
@@ -143,9 +144,13 @@ void group_coordinator::load_metadata(group& g, const group_record_value& value)
   g.leader_id = value.leader.value_or("");
   g.empty_since_wall_ms = value.current_state_timestamp_ms;
   g.members.clear();
+  g.static_members.clear();
   for (const auto& rm : value.members) {
     member m;
     m.id = rm.member_id;
+    // KIP-345: the binding moves with the group, so the new coordinator fences the old ids too.
+    m.instance_id = rm.group_instance_id;
+    if (m.instance_id) g.static_members.insert_or_assign(*m.instance_id, m.id);
     m.client_id = rm.client_id;
     m.client_host = rm.client_host;
     m.session_timeout_ms = rm.session_timeout_ms;
@@ -174,7 +179,10 @@ void group_coordinator::finish_load(std::int32_t partition) {
     // stored); its members keep heartbeating and never notice the move. They get one session
     // timeout from now, as Kafka schedules their expiry on load.
     g.state = !g.members.empty() && g.protocol_name ? group_state::stable : group_state::empty;
-    if (g.state == group_state::empty) g.members.clear();
+    if (g.state == group_state::empty) {
+      g.members.clear();
+      g.static_members.clear();
+    }
     if (!g.members.contains(g.leader_id)) g.leader_id = g.members.empty() ? "" : g.members.begin()->first;
     for (auto& [mid, m] : g.members) m.session_deadline_ms = now_ms_ + m.session_timeout_ms;
   }
@@ -286,6 +294,7 @@ group_log_record group_coordinator::metadata_record(const group& g) const {
   for (const auto& [id, m] : g.members) {
     group_member_record rm;
     rm.member_id = id;
+    rm.group_instance_id = m.instance_id;
     rm.client_id = m.client_id;
     rm.client_host = m.client_host;
     rm.rebalance_timeout_ms = m.rebalance_timeout_ms;

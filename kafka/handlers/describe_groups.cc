@@ -33,6 +33,7 @@ described_group describe_one(broker_context& ctx, const std::string& group_id) {
     dm.member_id = m.member_id;
     dm.client_id = m.client_id;
     dm.client_host = m.client_host;
+    dm.group_instance_id = m.group_instance_id;  // v4+ (KIP-345)
     if (stable) {
       dm.member_metadata = m.metadata;
       dm.member_assignment = m.assignment;

@@ -33,6 +33,7 @@ constexpr error_code to_error_code(group_errc e) {
     case group_errc::non_empty_group: return error_code::non_empty_group;
     case group_errc::group_id_not_found: return error_code::group_id_not_found;
     case group_errc::group_subscribed_to_topic: return error_code::group_subscribed_to_topic;
+    case group_errc::fenced_instance_id: return error_code::fenced_instance_id;
   }
   return error_code::unknown_server_error;
 }

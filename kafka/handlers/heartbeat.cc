@@ -18,7 +18,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.error = error_code::invalid_group_id;
   } else if (auto coordinator = coordinator_here(ctx, req->group_id); !coordinator) {
     resp.error = coordinator.error();
-  } else if (auto beat = (*coordinator)->heartbeat(req->group_id, req->generation_id, req->member_id);
+  } else if (auto beat = (*coordinator)->heartbeat(req->group_id, req->generation_id, req->member_id,
+                                                    req->group_instance_id);  // v3+ (KIP-345)
              !beat) {
     resp.error = to_error_code(beat.error());
   }

@@ -1,7 +1,7 @@
 // JoinGroup (key 11): hands the join to this node's group coordinator and answers when the
 // coordinator does, which for a rebalance is after every member rejoined or the rebalance timeout
-// passed (up to the client's rebalance timeout later). group.instance.id (static membership,
-// KIP-345) is accepted but not honoured: such members are treated as dynamic ones.
+// passed (up to the client's rebalance timeout later). v5+ carries group.instance.id: static
+// membership (KIP-345), where a restarted consumer takes its old place without a rebalance.
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/join_group.h"
@@ -23,7 +23,9 @@ join_group_response to_response(join_result r) {
   resp.protocol_name = std::move(r.protocol_name);
   resp.leader = std::move(r.leader_id);
   resp.member_id = std::move(r.member_id);
-  for (auto& m : r.members) resp.members.push_back({std::move(m.member_id), std::nullopt, std::move(m.metadata)});
+  for (auto& m : r.members) {
+    resp.members.push_back({std::move(m.member_id), std::move(m.group_instance_id), std::move(m.metadata)});
+  }
   return resp;
 }
 
@@ -57,6 +59,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   p.protocol_type = std::move(req->protocol_type);
   for (auto& proto : req->protocols) p.protocols.push_back({std::move(proto.name), std::move(proto.metadata)});
   p.require_known_member_id = version >= 4;  // KIP-394
+  p.group_instance_id = std::move(req->group_instance_id);  // v5+, else absent
   (*coordinator)->join(std::move(p), [out, version](join_result r) {
     answer(out, version, to_response(std::move(r)));
   });

@@ -1,5 +1,7 @@
 // LeaveGroup (key 13): members leave at once instead of timing out, so the group rebalances
-// without waiting a session timeout. v3+ batches members and answers each.
+// without waiting a session timeout. v3+ batches members and answers each; a member is named by
+// its member id, its group.instance.id (KIP-345, which fences an old member id of the instance),
+// or by its instance id alone, which removes whichever member the instance is bound to.
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/leave_group.h"
@@ -7,8 +9,9 @@
 namespace chronik::kafka {
 namespace {
 
-error_code leave_one(group_coordinator& coordinator, const std::string& group, const std::string& member) {
-  auto left = coordinator.leave(group, member);
+error_code leave_one(group_coordinator& coordinator, const std::string& group, const std::string& member,
+                     const std::optional<std::string>& instance = std::nullopt) {
+  auto left = coordinator.leave(group, member, instance);
   return left ? error_code::none : to_error_code(left.error());
 }
 
@@ -28,7 +31,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.error = leave_one(**coordinator, req->group_id, req->member_id);
   } else {
     for (const auto& m : req->members) {
-      resp.members.push_back({m.member_id, m.group_instance_id, leave_one(**coordinator, req->group_id, m.member_id)});
+      resp.members.push_back(
+          {m.member_id, m.group_instance_id, leave_one(**coordinator, req->group_id, m.member_id, m.group_instance_id)});
     }
   }
   writer w;

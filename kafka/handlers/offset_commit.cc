@@ -36,7 +36,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.topics.push_back(std::move(tr));
   }
   auto coordinator = coordinator_here(ctx, req->group_id);
-  commit_params params{req->group_id, req->generation_id, req->member_id, {}};
+  commit_params params{req->group_id, req->generation_id, req->member_id, {}, req->group_instance_id};
   for (std::size_t i = 0; i < req->topics.size(); ++i) {
     for (std::size_t j = 0; j < req->topics[i].partitions.size(); ++j) {
       if (resp.topics[i].partitions[j].error != error_code::none) continue;

@@ -38,6 +38,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   p.member_id = std::move(req->member_id);
   p.protocol_type = std::move(req->protocol_type);
   p.protocol_name = std::move(req->protocol_name);
+  p.group_instance_id = std::move(req->group_instance_id);  // v3+ (KIP-345)
   for (auto& a : req->assignments) p.assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
   (*coordinator)->sync(std::move(p), [out, version](sync_result r) {
     sync_group_response resp;
