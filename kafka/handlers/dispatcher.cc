@@ -31,6 +31,8 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &sync_group_handler,
     &describe_groups_handler,
     &list_groups_handler,
+    &delete_groups_handler,
+    &offset_delete_handler,
     &describe_cluster_handler,
     &create_partitions_handler,
     &elect_leaders_handler,

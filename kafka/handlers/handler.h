@@ -77,6 +77,8 @@ extern const api_handler leave_group_handler;
 extern const api_handler sync_group_handler;
 extern const api_handler describe_groups_handler;
 extern const api_handler list_groups_handler;
+extern const api_handler delete_groups_handler;
+extern const api_handler offset_delete_handler;
 extern const api_handler describe_cluster_handler;
 extern const api_handler create_partitions_handler;
 extern const api_handler alter_partition_reassignments_handler;

@@ -39,10 +39,12 @@ constexpr api_info apis[] = {
     {api_key::alter_configs, "AlterConfigs", 2},
     {api_key::describe_log_dirs, "DescribeLogDirs", 2},
     {api_key::create_partitions, "CreatePartitions", 2},
+    {api_key::delete_groups, "DeleteGroups", 2},
     {api_key::elect_leaders, "ElectLeaders", 2},
     {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 1},
     {api_key::alter_partition_reassignments, "AlterPartitionReassignments", 0},
     {api_key::list_partition_reassignments, "ListPartitionReassignments", 0},
+    {api_key::offset_delete, "OffsetDelete", 1},
     {api_key::describe_quorum, "DescribeQuorum", 0},
     {api_key::describe_cluster, "DescribeCluster", 0},
 };
