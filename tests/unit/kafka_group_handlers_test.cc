@@ -3,7 +3,7 @@
 // the others): FindCoordinator agrees with the placement, a consumer's whole life (KIP-394
 // join, sync, heartbeat, commit, fetch, leave) in classic and flexible versions, deferred JoinGroup
 // answers, NOT_COORDINATOR on the wrong broker, COORDINATOR_NOT_AVAILABLE without a coordinator,
-// and unknown topics in OffsetCommit.
+// unknown topics in OffsetCommit, and static members (KIP-345) with LeaveGroup v3's batch.
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -380,6 +380,80 @@ TEST_F(kafka_group_handlers_test, describe_cluster_reports_the_brokers_and_the_c
   auto refused = decode(*bad, api_key::describe_cluster, 1, decode_describe_cluster_response);
   EXPECT_EQ(refused.error, error_code::unsupported_endpoint_type);
   EXPECT_TRUE(refused.brokers.empty());
+}
+
+// KIP-345 through the wire: static members join without MEMBER_ID_REQUIRED (JoinGroup v5), a
+// restarted instance takes its place without a rebalance, the old id is fenced (Heartbeat v3,
+// OffsetCommit v7), DescribeGroups v4 shows the instance ids, and one LeaveGroup v3 batch answers
+// each member: fenced, removed by instance id alone, unknown instance, removed by member id.
+TEST_F(kafka_group_handlers_test, static_members_restart_are_fenced_and_leave_in_one_batch) {
+  const std::string g = group_on(1);
+  auto join_static = [&](const std::string& member, const std::string& instance) {
+    auto r = send(api_key::join_group, 5, [&](writer& w) {
+      join_group_request req{g, 10'000, 30'000, member, instance, "consumer", {{"range", "sub"}}};
+      encode_join_group_request(req, 5, w);
+    });
+    return decode(*r, api_key::join_group, 5, decode_join_group_response);
+  };
+  auto heartbeat = [&](std::int32_t gen, const std::string& member, const std::string& instance) {
+    auto r = send(api_key::heartbeat, 3, [&](writer& w) { encode_heartbeat_request({g, gen, member, instance}, 3, w); });
+    return decode(*r, api_key::heartbeat, 3, decode_heartbeat_response).error;
+  };
+  auto first = join_static("", "i1");
+  ASSERT_EQ(first.error, error_code::none);  // no MEMBER_ID_REQUIRED round trip for static members
+  EXPECT_TRUE(first.member_id.starts_with("i1-"));
+  ASSERT_EQ(first.members.size(), 1u);
+  EXPECT_EQ(first.members[0].group_instance_id, "i1");
+  const std::string id1 = first.member_id;
+  auto s = send(api_key::sync_group, 3, [&](writer& w) {
+    encode_sync_group_request({g, first.generation_id, id1, "i1", std::nullopt, std::nullopt, {{id1, "A"}}}, 3, w);
+  });
+  ASSERT_EQ(decode(*s, api_key::sync_group, 3, decode_sync_group_response).error, error_code::none);
+
+  auto restarted = join_static("", "i1");
+  ASSERT_EQ(restarted.error, error_code::none);
+  EXPECT_EQ(restarted.generation_id, first.generation_id);  // no rebalance
+  EXPECT_EQ(restarted.leader, id1);
+  const std::string id1b = restarted.member_id;
+  EXPECT_NE(id1b, id1);
+  EXPECT_EQ(heartbeat(first.generation_id, id1, "i1"), error_code::fenced_instance_id);
+  EXPECT_EQ(heartbeat(first.generation_id, id1b, "i1"), error_code::none);
+  auto c = send(api_key::offset_commit, 7, [&](writer& w) {
+    encode_offset_commit_request({g, first.generation_id, id1, "i1", -1, {{"t", {{0, 1, -1, -1, {}}}}}}, 7, w);
+  });
+  EXPECT_EQ(decode(*c, api_key::offset_commit, 7, decode_offset_commit_response).topics.at(0).partitions.at(0).error,
+            error_code::fenced_instance_id);
+
+  auto d = send(api_key::describe_groups, 4, [&](writer& w) { encode_describe_groups_request({{g}, false}, 4, w); });
+  auto described = decode(*d, api_key::describe_groups, 4, decode_describe_groups_response);
+  ASSERT_EQ(described.groups.at(0).members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].member_id, id1b);
+  EXPECT_EQ(described.groups[0].members[0].group_instance_id, "i1");
+
+  // A dynamic member too, so the batch can also remove by member id.
+  auto dyn = join(g, "", 5);
+  auto dyn_joined = send(api_key::join_group, 5, [&](writer& w) {
+    encode_join_group_request({g, 10'000, 30'000, dyn.member_id, std::nullopt, "consumer", {{"range", "sub"}}}, 5, w);
+  });
+  EXPECT_FALSE(dyn_joined->has_value());  // a rebalance: it waits for i1 to rejoin
+  {
+    const std::int16_t leave_v = 3;
+    auto l = send(api_key::leave_group, leave_v, [&](writer& w) {
+      encode_leave_group_request(
+          {g, "", {{id1, "i1"}, {"", "i1"}, {"", "nobody"}, {dyn.member_id, std::nullopt}}}, leave_v, w);
+    });
+    auto left = decode(*l, api_key::leave_group, leave_v, decode_leave_group_response);
+    EXPECT_EQ(left.error, error_code::none);
+    ASSERT_EQ(left.members.size(), 4u);
+    EXPECT_EQ(left.members[0].error, error_code::fenced_instance_id);
+    EXPECT_EQ(left.members[0].group_instance_id, "i1");
+    EXPECT_EQ(left.members[1].error, error_code::none);
+    EXPECT_EQ(left.members[2].error, error_code::unknown_member_id);
+    EXPECT_EQ(left.members[3].error, error_code::none);
+  }
+  // i1's removal completed the rebalance the dynamic member waited for.
+  EXPECT_EQ(decode(*dyn_joined, api_key::join_group, 5, decode_join_group_response).error, error_code::none);
+  EXPECT_TRUE(ctx_.coordinator.describe(g)->member_ids.empty());
 }
 
 }  // namespace
