@@ -80,6 +80,7 @@ void host_cluster::crash(int host) {
   if (!n.core) return;
   ++counts_.crashes;
   n.core.reset();  // cores and readers first: the disk's live stores are replaced next
+  if (observer_.crashed) observer_.crashed(host);
   n.disk.crash(rng_);
   n.restart_at = now_ + 20 + rng_.below(60);
   for (const auto& m : nodes_)
@@ -184,7 +185,7 @@ void host_cluster::carry_out(node& n, host_output& out) {
   // replicas catch up from a snapshot and the disk runs compaction operations.
   for (int g = 0; g < opt_.groups; ++g) {
     const auto gi = static_cast<std::size_t>(g);
-    if (n.applied[gi] < 30 || rng_.below(40) != 0) continue;
+    if (!opt_.compact || n.applied[gi] < 30 || rng_.below(40) != 0) continue;
     const log_index at{n.applied[gi] - rng_.below(10)};
     auto r = n.core->compact(group_id_of(g), at, "state at " + std::to_string(at.value));
     if (r) ++counts_.compactions;
@@ -226,6 +227,7 @@ void host_cluster::apply(node& n, apply_batch& b) {
                 std::to_string(e.term.value) + " vs " + std::to_string(it->second.first) + ")");
     }
   }
+  if (observer_.applied) observer_.applied(static_cast<int>(n.id.value()) - 1, static_cast<int>(g), b);
 }
 
 // The group's committed configuration: the creation voters, changed by every configuration
@@ -291,6 +293,27 @@ bool host_cluster::propose(int group, std::string data) {
   const bool ok = best->core->propose(id, std::move(data)).has_value();
   flush(*best);
   return ok;
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> host_cluster::propose_on(int host, int group,
+                                                                                std::string data) {
+  node& n = *nodes_[static_cast<std::size_t>(host)];
+  if (!n.core) return std::nullopt;
+  const group_id id = group_id_of(group);
+  const auto s = n.core->status(id);
+  if (!s || s->state != role::leader) return std::nullopt;
+  const auto index = n.core->propose(id, std::move(data));
+  flush(n);
+  if (!index) return std::nullopt;
+  return std::pair{index->value, s->term.value};
+}
+
+std::optional<raft_status> host_cluster::status(int host, int group) const {
+  const node& n = *nodes_[static_cast<std::size_t>(host)];
+  if (!n.core) return std::nullopt;
+  auto s = n.core->status(group_id_of(group));
+  if (!s) return std::nullopt;
+  return *s;
 }
 
 void host_cluster::run(int ticks) {

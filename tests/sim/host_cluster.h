@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,6 +52,17 @@ struct host_sim_options {
   bool moves = false;  // `__meta` and replica moves (host_cluster_moves.cc)
   // A stand-in for the move planner (the unsafe twins); null: kafka::plan_move_step.
   kafka::move_step (*planner)(const std::vector<consensus::node_id>&, const consensus::raft_status&) = nullptr;
+  // The owner snapshots its state machine now and then (off: the owner's state is the log itself,
+  // as the group simulation's partitions are, and no replica skips entries).
+  bool compact = true;
+};
+
+// Hooks for a simulation that runs a state machine on top of the groups (tests/sim/group_cluster.h):
+// what each host applies, and when a host loses its memory. Called from inside run(), crash() and
+// restart(); they must not call back into the cluster.
+struct host_observer {
+  std::function<void(int host, int group, const consensus::apply_batch& batch)> applied;
+  std::function<void(int host)> crashed;  // power loss or a fenced host's recovery: memory is gone
 };
 
 struct host_sim_counts {
@@ -84,6 +96,11 @@ class host_cluster {
   void run(int ticks);
   // Proposes on the host that leads `group` with the highest term, if any.
   bool propose(int group, std::string data);
+  // Proposes on `host`, if it runs and leads `group`: the (index, term) the entry took there.
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> propose_on(int host, int group, std::string data);
+  // The host's Raft status of `group`, if the host runs.
+  std::optional<consensus::raft_status> status(int host, int group) const;
+  void observe(host_observer o) { observer_ = std::move(o); }
   void crash(int host);      // power loss: the disk keeps what survives; back 20-80 ticks later
   void restart(int host);    // reopen from the durable disk
   bool running(int host) const;
@@ -166,6 +183,7 @@ class host_cluster {
   metadata::meta_state meta_;
   metadata::topic_id topic_;
   std::uint64_t nonce_ = 0;
+  host_observer observer_;
 };
 
 }  // namespace chronik::sim

@@ -1,0 +1,160 @@
+// A seeded cluster of group coordinators for the group simulation (tests/sim/group_sim_test.cc):
+// the Raft groups of a host_cluster (host_cluster.h) stand for the partitions of
+// `__consumer_offsets`, every host runs the production group coordinator
+// (kafka/groups/group_coordinator.h), and this file is its shell, playing daemon/group_store's
+// part exactly as host_cluster plays raft_host's: it follows each partition's leadership (leader,
+// with an entry of its own term applied: partition_replica::leader_ready), loads the partition's
+// applied log from its start, appends the core's writes as Raft entries and reports each outcome,
+// and trims the log at a committed checkpoint with a replicated log-start entry (DeleteRecords).
+//
+// Clients commit ever larger offsets (OffsetCommit without group management) to whichever host
+// serves their group, retrying after errors, while the test crashes, isolates and heals hosts, so
+// commits are in flight when their coordinator fails over. A reader fetches offsets meanwhile.
+//
+// The checker (docs/kafka.md "Durable groups", Simulation):
+//   - no acknowledged commit is lost: after healing, the coordinator serves, for every key, at
+//     least the highest offset ever acknowledged for it (and so does a fresh load of every host's
+//     copy of the log);
+//   - a loaded coordinator never serves an offset below one acknowledged before the read began;
+//   - every host that loads a partition's log gets the same groups, and the serving coordinator
+//     holds exactly what its log loads to;
+//   - and everything host_cluster checks of Raft itself.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka/groups/group_coordinator.h"
+#include "tests/sim/host_cluster.h"
+
+namespace chronik::sim {
+
+struct group_sim_options {
+  host_sim_options raft;  // raft.groups is the number of `__consumer_offsets` partitions
+  int groups = 4;         // consumer groups, each with `keys` committing clients
+  int keys = 2;
+  std::uint64_t write_timeout_ticks = 80;  // offsets.commit.timeout.ms: then the write failed
+  std::int64_t checkpoint_min_records = 8;
+  std::size_t max_records_per_write = 3;  // checkpoints come in several parts
+  // The unsafe twin: the shell reports a write committed as soon as it is proposed.
+  bool early_ack = false;
+};
+
+struct group_sim_counts {
+  std::uint64_t commits_acked = 0;
+  std::uint64_t commits_refused = 0;  // answered with an error; the client retries
+  std::uint64_t commits_lost = 0;     // no answer: the host crashed or the client gave up
+  std::uint64_t in_flight_at_fault = 0;  // commits waiting on a host when it crashed or was cut off
+  std::uint64_t loads = 0;
+  std::uint64_t writes_committed = 0;
+  std::uint64_t writes_not_leader = 0;
+  std::uint64_t writes_failed = 0;
+  std::uint64_t trims = 0;  // log starts moved after a committed checkpoint
+  std::uint64_t reads = 0;
+  std::uint64_t reads_loading = 0;  // OffsetFetch answered load_in_progress
+};
+
+class group_cluster {
+ public:
+  group_cluster(std::uint64_t seed, group_sim_options opt);
+  ~group_cluster();
+
+  host_cluster& raft() { return raft_; }
+  rng& random() { return raft_.random(); }
+  // One tick: Raft, then every host's shell, then the clients and the reader.
+  void run(int ticks);
+  void crash(int host);
+  void isolate(int host, bool cut);
+  // The host that leads `partition` in the highest term, if any.
+  std::optional<int> leader(int partition) const;
+  // Stops the clients, heals, lets every partition settle on one loaded coordinator that every
+  // host has caught up with, and runs the final checks.
+  void converge(int ticks);
+
+  std::vector<std::string> violations() const;
+  const group_sim_counts& counts() const { return counts_; }
+
+ private:
+  struct proposal {
+    std::uint64_t write = 0;
+    int partition = 0;
+    std::uint64_t index = 0;
+    std::uint64_t term = 0;
+    std::uint64_t deadline = 0;
+    bool checkpoint_first = false;
+    bool checkpoint_last = false;
+  };
+  // A host's copy of one partition: the record batches applied, by Raft index (the offset), from
+  // the log start on.
+  struct partition_log {
+    std::map<std::uint64_t, std::string> batches;
+    std::uint64_t start = 0;
+    std::uint64_t last_index = 0;
+    std::uint64_t last_term = 0;
+  };
+  struct cursor {
+    std::uint64_t term = 0;
+    std::uint64_t next = 0;  // the next index to load
+    bool failed_write = false;  // a write of this load timed out: memory may lag the log
+  };
+  struct shell {
+    std::unique_ptr<kafka::group_coordinator> core;
+    std::uint64_t incarnation = 0;
+    std::vector<partition_log> logs;
+    std::map<int, cursor> cursors;
+    std::vector<proposal> proposals;
+    std::vector<std::pair<proposal, kafka::write_outcome>> resolved;  // from the apply observer
+    std::map<int, std::uint64_t> checkpoint_base;
+    std::map<int, std::uint64_t> trims;
+  };
+  using answer_slot = std::optional<std::expected<std::vector<kafka::group_errc>, kafka::group_errc>>;
+  struct client {
+    std::string group;
+    kafka::offset_key key;
+    std::int64_t next = 1;
+    std::uint64_t wait_until = 0;
+    // The commit in flight: the host and its incarnation, when sent, the offset, the answer.
+    bool busy = false;
+    int host = 0;
+    std::uint64_t incarnation = 0;
+    std::uint64_t sent = 0;
+    std::int64_t offset = 0;
+    std::shared_ptr<answer_slot> answer;
+  };
+
+  void reset(int host);
+  void applied(int host, int partition, const consensus::apply_batch& b);
+  void tick_shell(int host);
+  void report(int host, const proposal& p, kafka::write_outcome outcome);
+  void follow(int host);
+  void load_some(int host, int partition, cursor& c, int budget);
+  void append(int host, kafka::group_write w);
+  void tick_client(client& c);
+  void read_once();
+  bool settled(std::string* why) const;
+  void final_checks();
+  // The groups of `partition` a coordinator holds, as text: committed offsets and metadata.
+  std::string state_of(const kafka::group_coordinator& core, int partition) const;
+  std::unique_ptr<kafka::group_coordinator> load_fresh(int host, int partition) const;
+  kafka::group_config config() const;
+  void violation(std::string what);
+
+  group_sim_options opt_;
+  host_cluster raft_;
+  std::uint64_t now_ = 0;
+  std::uint64_t incarnations_ = 0;
+  std::vector<shell> shells_;
+  std::vector<client> clients_;
+  bool stopping_ = false;
+  // (group, key) -> the highest offset acknowledged to a client.
+  std::map<std::pair<std::string, kafka::offset_key>, std::int64_t> acked_;
+  std::vector<std::string> violations_;
+  group_sim_counts counts_;
+};
+
+}  // namespace chronik::sim
