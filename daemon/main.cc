@@ -1,6 +1,7 @@
 // chronik-server: `start` runs a node (daemon/node.h), `cluster members` asks a running node for
-// its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers).
-// This file only parses the command line.
+// its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers),
+// `group list|describe|delete|reset-offsets` administers consumer groups over the Kafka protocol
+// (daemon/group_command.h). This file only parses the command line.
 //
 // Exit codes (daemon::exit_code): 0 success, 1 runtime failure (cannot bind, corrupt data dir,
 // admin unreachable), 2 bad command line or bad configuration (one line naming the key), or a
@@ -18,6 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/config.h"
+#include "daemon/group_command.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
 #include "daemon/node.h"
@@ -79,6 +81,42 @@ int run_start(const start_args& args) {
   return static_cast<int>(run_node(*cfg));
 }
 
+struct group_subcommands {
+  CLI::App* list = nullptr;
+  CLI::App* describe = nullptr;
+  CLI::App* remove = nullptr;
+  CLI::App* reset = nullptr;
+};
+
+group_subcommands add_group_commands(CLI::App& app, group_command_options& opts) {
+  auto* group = app.add_subcommand("group", "administer consumer groups (over the Kafka protocol)");
+  group->require_subcommand(1);
+  auto common = [&opts](CLI::App* cmd) {
+    cmd->add_option("--bootstrap", opts.bootstrap, "Kafka address of any broker HOST:PORT")->capture_default_str();
+    cmd->add_flag("--json", opts.json, "print JSON");
+    return cmd;
+  };
+  group_subcommands out;
+  out.list = common(group->add_subcommand("list", "list every consumer group of the cluster"));
+  out.describe = common(group->add_subcommand(
+      "describe", "show a group's members, assignment, committed offsets and lag per partition"));
+  out.describe->add_option("group", opts.group, "group id")->required();
+  out.remove = common(group->add_subcommand("delete", "delete a group without members and its offsets"));
+  out.remove->add_option("group", opts.group, "group id")->required();
+  out.reset = common(group->add_subcommand(
+      "reset-offsets", "plan (or with --execute commit) new offsets for an empty group"));
+  out.reset->add_option("group", opts.group, "group id")->required();
+  out.reset->add_option("--topic", opts.topics, "TOPIC or TOPIC:P,Q,... (repeatable)")->required();
+  auto* earliest = out.reset->add_flag("--to-earliest", opts.to_earliest, "the log start offset");
+  auto* latest = out.reset->add_flag("--to-latest", opts.to_latest, "the log end offset");
+  auto* offset = out.reset->add_option_function<std::int64_t>(
+      "--to-offset", [&opts](const std::int64_t& v) { opts.to_offset = v; }, "this offset, clamped into the log");
+  earliest->excludes(latest)->excludes(offset);
+  latest->excludes(offset);
+  out.reset->add_flag("--execute", opts.execute, "commit the plan (default: only print it)");
+  return out;
+}
+
 // CLI11 errors become one line and exit 2; --help still prints the help and exits 0.
 int usage_error(CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
@@ -109,6 +147,9 @@ int main(int argc, char** argv) {
   status->add_option("--admin", status_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
   status->add_flag("--json", status_opts.json, "print the /v1/cluster JSON");
 
+  group_command_options group_opts;
+  const auto group = add_group_commands(app, group_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,5 +158,9 @@ int main(int argc, char** argv) {
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);
   if (status->parsed()) return run_status_command(status_opts);
+  if (group.list->parsed()) return run_group_list(group_opts);
+  if (group.describe->parsed()) return run_group_describe(group_opts);
+  if (group.remove->parsed()) return run_group_delete(group_opts);
+  if (group.reset->parsed()) return run_group_reset_offsets(group_opts);
   return 2;
 }
