@@ -171,7 +171,7 @@ void group_cluster::tick_shell(int host) {
   // this host took the partition over again, and its trim must not move the start under the new
   // load (which reads from the start it began at).
   for (const auto& [partition, start] : std::exchange(s.trims, {})) {
-    if (!s.cursors.contains(partition) || !s.core->loaded(partition)) continue;
+    if (!s.cursors.contains(partition) || (!s.core->loaded(partition) && !opt_.trim_while_loading)) continue;
     if (raft_.propose_on(host, partition, trim_tag + std::to_string(start))) ++counts_.trims;
   }
   for (int round = 0; round < 4; ++round) {
@@ -230,7 +230,9 @@ void group_cluster::follow(int host) {
       }
     // A bounded slice per tick, as group_store's load budget: groups answer load_in_progress
     // meanwhile.
-    if (!s.core->loaded(p)) load_some(host, p, c->second, 1 + static_cast<int>(raft_.random().below(4)));
+    const int budget = opt_.load_batches_per_tick > 0 ? opt_.load_batches_per_tick
+                                                      : 1 + static_cast<int>(raft_.random().below(4));
+    if (!s.core->loaded(p)) load_some(host, p, c->second, budget);
   }
 }
 

@@ -41,8 +41,12 @@ struct group_sim_options {
   std::uint64_t write_timeout_ticks = 80;  // offsets.commit.timeout.ms: then the write failed
   std::int64_t checkpoint_min_records = 8;
   std::size_t max_records_per_write = 3;  // checkpoints come in several parts
-  // The unsafe twin: the shell reports a write committed as soon as it is proposed.
+  int load_batches_per_tick = 0;  // a load's slice per tick, in batches; 0: 1 to 4 at random
+  // The unsafe twins: the shell reports a write committed as soon as it is proposed; the shell
+  // trims at a committed checkpoint while a new load of the partition is in progress (what
+  // daemon/group_store did before it waited for the load).
   bool early_ack = false;
+  bool trim_while_loading = false;
 };
 
 struct group_sim_counts {
