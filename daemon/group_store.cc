@@ -156,7 +156,11 @@ void group_store::trim(kafka::partition_manager& mgr) {
   for (auto it = trims_.begin(); it != trims_.end(); it = trims_.erase(it)) {
     const auto [partition, offset] = *it;
     kafka::partition_replica* rep = mgr.find(std::string(kafka::offsets_topic_name), partition);
-    if (rep == nullptr || !cursors_.contains(partition)) continue;
+    // Only while loaded: the last part of an earlier term's checkpoint commits together with the
+    // first entry of this node's next term, so its trim can arrive just as that term's load
+    // begins, and a load longer than a tick must not have the log start move under its cursor
+    // (load_some asserts it does not). Found by the group simulation (tests/sim/group_sim_test.cc).
+    if (rep == nullptr || !cursors_.contains(partition) || !core_.loaded(partition)) continue;
     // Everything before the checkpoint is in it (it was written with no other write in flight),
     // so dropping it loses nothing a load needs. A failed trim is harmless: the next checkpoint
     // trims further.
