@@ -2,9 +2,9 @@
 // docs/kafka.md "Static membership"): a restarted instance takes its old place without a rebalance
 // and the old member id is fenced everywhere (JoinGroup, SyncGroup, Heartbeat, OffsetCommit,
 // LeaveGroup); a restarted leader is not told it leads; a protocol change or a rebalance in
-// progress still rebalances; LeaveGroup by instance id; static members survive a rebalance timeout
-// but not a session timeout; a replacement that cannot be stored is undone; and the binding
-// survives a load by another coordinator.
+// progress still rebalances; KIP-394 ids are for dynamic members only; LeaveGroup by instance id;
+// static members survive a rebalance timeout but not a session timeout; a replacement that cannot
+// be stored is undone; and the binding survives a load by another coordinator.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -135,6 +135,18 @@ TEST_F(kafka_static_members_test, a_static_member_joins_without_the_member_id_ro
   EXPECT_EQ((*j)->error, group_errc::none);  // not member_id_required, though the join asks for it
   EXPECT_TRUE((*j)->member_id.starts_with("ia-"));
   EXPECT_EQ(view().members.at(0).group_instance_id, "ia");
+}
+
+TEST_F(kafka_static_members_test, a_pending_member_id_with_an_instance_id_is_refused_and_forgotten) {
+  auto dynamic = join("", std::nullopt);
+  ASSERT_EQ((*dynamic)->error, group_errc::member_id_required);
+  ASSERT_EQ(view().pending_members, 1u);
+  // KIP-394 ids go to dynamic members only; the id does not linger to hold up a rebalance.
+  auto mixed = join((*dynamic)->member_id, "ia");
+  ASSERT_TRUE(mixed->has_value());
+  EXPECT_EQ((*mixed)->error, group_errc::unknown_member);
+  EXPECT_EQ(view().pending_members, 0u);
+  EXPECT_TRUE(view().members.empty());
 }
 
 TEST_F(kafka_static_members_test, a_restarted_follower_takes_its_place_without_a_rebalance) {
