@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The data workload's history check (kafka_workload.check_history) on made-up histories: each
+"""The data and group workloads' history checks (kafka_workload.check_history,
+group_workload.check_group_history) on made-up histories: each
 anomaly the suite claims to catch must be caught, and a clean history must pass. Needs no root."""
 import os
 import sys
@@ -7,6 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from group_workload import check_group_history  # noqa: E402
 from kafka_workload import check_history  # noqa: E402
 
 TAG = "t-1"
@@ -89,6 +91,48 @@ class CheckHistoryTest(unittest.TestCase):
         p = FakeProducer(acked={v(1): (0, 0)})
         self.assertEqual(check_history([p], read_of({0: [(0, v(1)), (1, v(1))]}), TAG), [])
 
+
+
+class FakeConsumer:
+    def __init__(self, acked=(), delivered=()):
+        self.acked = list(acked)        # (time, {partition: offset})
+        self.delivered = set(delivered)
+
+
+class CheckGroupHistoryTest(unittest.TestCase):
+    values = {v(1): (0, 0, 0.0), v(2): (0, 1, 0.0), v(3): (1, 0, 0.0)}
+
+    def test_clean_history_passes(self):
+        c = FakeConsumer(acked=[(1.0, {0: 1}), (2.0, {0: 2, 1: 1})], delivered=[v(1), v(2), v(3)])
+        samples = [(0.5, {0: -1, 1: -1}), (1.5, {0: 1, 1: -1}), (2.5, {0: 2, 1: 1})]
+        self.assertEqual(check_group_history([c], samples, {0: 2, 1: 1}, self.values, {0: 2, 1: 1}), [])
+
+    def test_lost_acknowledged_commit(self):
+        c = FakeConsumer(acked=[(1.0, {0: 2})], delivered=[v(1), v(2)])
+        f = check_group_history([c], [], {0: 1, 1: -1}, self.values, None)
+        self.assertTrue(any("acknowledged commits lost" in x for x in f), f)
+
+    def test_sample_below_an_earlier_sample(self):
+        c = FakeConsumer(delivered=[v(1), v(2)])
+        f = check_group_history([c], [(1.0, {0: 2}), (2.0, {0: 1})], {0: 2}, self.values, None)
+        self.assertTrue(any("went backwards" in x and "earlier sample" in x for x in f), f)
+
+    def test_sample_below_a_commit_acknowledged_before_it(self):
+        c = FakeConsumer(acked=[(1.0, {0: 2})], delivered=[v(1), v(2)])
+        f = check_group_history([c], [(0.5, {0: -1}), (1.5, {0: 1})], {0: 2}, self.values, None)
+        self.assertTrue(any("acknowledged commit" in x for x in f), f)
+        # A sample asked before the commit returned may still show the older offset.
+        self.assertEqual(check_group_history([c], [(0.9, {0: 1})], {0: 2}, self.values, None), [])
+
+    def test_acknowledged_record_never_delivered(self):
+        c = FakeConsumer(acked=[(1.0, {0: 2})], delivered=[v(1)])
+        f = check_group_history([c], [], {0: 2}, self.values, None)
+        self.assertTrue(any("never delivered" in x for x in f), f)
+
+    def test_group_that_did_not_reach_the_end(self):
+        c = FakeConsumer(acked=[(1.0, {0: 1})], delivered=[v(1)])
+        f = check_group_history([c], [], {0: 1, 1: -1}, self.values, {0: 2, 1: 1})
+        self.assertTrue(any("did not consume to the end" in x for x in f), f)
 
 if __name__ == "__main__":
     unittest.main()

@@ -102,6 +102,7 @@ class DataWorkload:
         self.stopping = threading.Event()
         self.producers = []
         self.stats = None
+        self.read = None        # the read-back of finish(): {"begin", "end", "records"}
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -220,7 +221,12 @@ class DataWorkload:
             return failures + [f"data: could not read {self.topic} back within {budget:.0f}s: {last_error}"]
         failures += check_history(self.producers, read, self.tag)
         self.stats = self._counts(read)
+        self.read = read
         return failures
+
+    def acked_values(self):
+        """value -> (partition, offset, send start) of every acknowledged send."""
+        return {v: a for p in self.producers for v, a in list(p.acked.items())}
 
     def _counts(self, read):
         acked = {v: a for p in self.producers for v, a in p.acked.items()}

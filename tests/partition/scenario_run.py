@@ -15,6 +15,7 @@ import time
 import checkers
 import reassign
 from netharness import Harness
+from group_workload import GroupWorkload
 from kafka_workload import DataWorkload
 from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, metadata_topics, partition_leaders
 
@@ -69,6 +70,7 @@ class Run:
         self.collector = None
         self.client_workers = {}
         self.data = None        # the Kafka data workload (kafka_workload.py), running from up() on
+        self.group = None       # the consumer-group workload (group_workload.py) over the data topic
         self.t0 = time.monotonic()
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -93,6 +95,8 @@ class Run:
             self.data.start()
         except RuntimeError as e:
             raise ScenarioFailed(f"data workload: {e}") from e
+        self.group = GroupWorkload(self, self.data)
+        self.group.start()
 
     def finish_data(self):
         """After the scenario healed: stop the producers, read everything back, check it."""
@@ -101,8 +105,17 @@ class Run:
                 self.fail(f)
             st = self.data.stats
             self.notes.append(f"data: acknowledgement p50 {st['ack_p50_ms']} ms, p99 {st['ack_p99_ms']} ms")
+        if self.group and self.group.consumers:
+            for f in self.group.finish(self.data.read if self.data else None):
+                self.fail(f)
+            if self.group.stats:
+                g = self.group.stats
+                self.notes.append(f"group: {g['commits']} commits acknowledged, {g['commit_errors']} not, "
+                                  f"{g['samples']} samples, final {g['final']}")
 
     def close(self, keep):
+        if self.group:
+            self.group.stop()
         if self.data:
             self.data.stop()
         if self.collector:
