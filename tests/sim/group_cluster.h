@@ -38,6 +38,7 @@ struct group_sim_options {
   host_sim_options raft;  // raft.groups is the number of `__consumer_offsets` partitions
   int groups = 4;         // consumer groups, each with `keys` committing clients
   int keys = 2;
+  int managed_groups = 2;  // the first ones: their clients are members (JoinGroup, SyncGroup)
   std::uint64_t write_timeout_ticks = 80;  // offsets.commit.timeout.ms: then the write failed
   std::int64_t checkpoint_min_records = 8;
   std::size_t max_records_per_write = 3;  // checkpoints come in several parts
@@ -61,6 +62,9 @@ struct group_sim_counts {
   std::uint64_t trims = 0;  // log starts moved after a committed checkpoint
   std::uint64_t reads = 0;
   std::uint64_t reads_loading = 0;  // OffsetFetch answered load_in_progress
+  std::uint64_t generations = 0;    // SyncGroup answers with an assignment
+  std::uint64_t rejoins = 0;        // members sent back to JoinGroup by an error
+  std::uint64_t live_checked = 0;   // partitions whose serving coordinator was compared with its log
 };
 
 class group_cluster {
@@ -116,19 +120,32 @@ class group_cluster {
     std::map<int, std::uint64_t> checkpoint_base;
     std::map<int, std::uint64_t> trims;
   };
-  using answer_slot = std::optional<std::expected<std::vector<kafka::group_errc>, kafka::group_errc>>;
+  using commit_slot = std::optional<std::expected<std::vector<kafka::group_errc>, kafka::group_errc>>;
+  enum class request : std::uint8_t { none, commit, join, sync };
+  // One client per (group, key). In groups with `managed` set each is also a member (JoinGroup,
+  // SyncGroup, heartbeats) and commits in its generation; the others commit without membership.
   struct client {
     std::string group;
     kafka::offset_key key;
     std::int64_t next = 1;
     std::uint64_t wait_until = 0;
-    // The commit in flight: the host and its incarnation, when sent, the offset, the answer.
-    bool busy = false;
+    bool managed = false;
+    std::string client_id;
+    std::string member_id;
+    std::int32_t generation = -1;
+    bool joined = false;  // has this generation's join answer (with the members, if leader)
+    bool stable = false;  // has its assignment: may commit
+    std::vector<std::string> members;  // the leader's join answer
+    std::uint64_t next_heartbeat = 0;
+    // The request in flight: the host and its incarnation, when sent, the offset, the answer.
+    request req = request::none;
     int host = 0;
     std::uint64_t incarnation = 0;
     std::uint64_t sent = 0;
     std::int64_t offset = 0;
-    std::shared_ptr<answer_slot> answer;
+    std::shared_ptr<commit_slot> commit_answer;
+    std::shared_ptr<std::optional<kafka::join_result>> join_answer;
+    std::shared_ptr<std::optional<kafka::sync_result>> sync_answer;
   };
 
   void reset(int host);
@@ -138,12 +155,21 @@ class group_cluster {
   void follow(int host);
   void load_some(int host, int partition, cursor& c, int budget);
   void append(int host, kafka::group_write w);
+  // group_clients.cc: the clients and the reader.
   void tick_client(client& c);
+  void poll(client& c);
+  std::optional<int> find_coordinator(const std::string& group);
+  void send_commit(client& c, int host);
+  void send_join(client& c, int host);
+  void send_sync(client& c, int host);
+  void member_error(client& c, kafka::group_errc e);
   void read_once();
   bool settled(std::string* why) const;
   void final_checks();
-  // The groups of `partition` a coordinator holds, as text: committed offsets and metadata.
-  std::string state_of(const kafka::group_coordinator& core, int partition) const;
+  // The groups of `partition` a coordinator holds, as text by group id: metadata and offsets.
+  // `settled_only`: without groups in the middle of a rebalance (not what their log says yet).
+  std::map<std::string, std::string> state_of(const kafka::group_coordinator& core, int partition,
+                                              bool settled_only) const;
   std::unique_ptr<kafka::group_coordinator> load_fresh(int host, int partition) const;
   kafka::group_config config() const;
   void violation(std::string what);

@@ -36,6 +36,9 @@ struct tally {
     counts.trims += n.trims;
     counts.reads += n.reads;
     counts.reads_loading += n.reads_loading;
+    counts.generations += n.generations;
+    counts.rejoins += n.rejoins;
+    counts.live_checked += n.live_checked;
   }
 };
 
@@ -79,11 +82,12 @@ void report(const char* what, const tally& t) {
   const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
   std::printf("%s: %llu runs; %llu commits acknowledged, %llu refused, %llu unanswered, %llu in flight at a fault; "
               "%llu crashes, %llu loads, writes %llu committed / %llu not leader / %llu failed, %llu trims, "
-              "%llu reads (%llu while loading)\n",
+              "%llu reads (%llu while loading); %llu generations synced, %llu rejoins; %llu coordinators compared "
+              "with their log\n",
               what, u(t.runs), u(t.counts.commits_acked), u(t.counts.commits_refused), u(t.counts.commits_lost),
               u(t.counts.in_flight_at_fault), u(t.crashes), u(t.counts.loads), u(t.counts.writes_committed),
               u(t.counts.writes_not_leader), u(t.counts.writes_failed), u(t.counts.trims), u(t.counts.reads),
-              u(t.counts.reads_loading));
+              u(t.counts.reads_loading), u(t.counts.generations), u(t.counts.rejoins), u(t.counts.live_checked));
 }
 
 std::string all_of(const std::vector<std::string>& v) {
