@@ -7,9 +7,11 @@
 // applied log from its start, appends the core's writes as Raft entries and reports each outcome,
 // and trims the log at a committed checkpoint with a replicated log-start entry (DeleteRecords).
 //
-// Clients commit ever larger offsets (OffsetCommit without group management) to whichever host
-// serves their group, retrying after errors, while the test crashes, isolates and heals hosts, so
-// commits are in flight when their coordinator fails over. A reader fetches offsets meanwhile.
+// Clients commit ever larger offsets to whichever host serves their group, retrying after
+// errors, while the test crashes, isolates and heals hosts, so commits are in flight when their
+// coordinator fails over. In the first groups the clients are members (JoinGroup, SyncGroup,
+// heartbeats) and commit in their generation; in the others they commit without membership. A
+// reader fetches offsets meanwhile (group_clients.cc).
 //
 // The checker (docs/kafka.md "Durable groups", Simulation):
 //   - no acknowledged commit is lost: after healing, the coordinator serves, for every key, at
