@@ -432,6 +432,20 @@ class group_coordinator {
   // Moves member `from` to id `to` (and the binding, and the leadership): the restarted instance
   // takes over its old self; whatever the old id waited for is answered fenced_instance_id.
   member& rebind(group& g, const std::string& from, const std::string& to);
+  // A static member's replacement in a stable group, waiting for its binding to be stored: what
+  // answers the join once committed, and what undoes it otherwise.
+  struct static_replacement {
+    std::string group_id;
+    std::string old_id;
+    std::string new_id;
+    std::string leader_before;  // the leader id the join's answer names
+    std::int32_t generation = 0;
+    std::vector<member_protocol> old_protocols;
+    std::int32_t old_session_ms = 0;
+    std::int32_t old_rebalance_ms = 0;
+    std::optional<group_record_value> stored_before;
+  };
+  void finish_replacement(static_replacement undo, write_outcome outcome);
   bool elect_joined_leader(group& g);
   void expire(group& g);
   join_result current_generation(const group& g, const member& m) const;

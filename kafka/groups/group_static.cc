@@ -64,16 +64,19 @@ void group_coordinator::replace_static_member(group& g, const std::string& old_i
                                               join_callback done) {
   // The leader as members know it: a restarted leader is told the old id leads, so it does not
   // compute an assignment a stable group would never distribute (Kafka before JoinGroup v9).
-  const std::string leader_before = g.leader_id;
+  static_replacement undo{.group_id = g.id, .old_id = old_id, .leader_before = g.leader_id,
+                          .generation = g.generation_id};
   // Fencing needs an id the instance never had: another coordinator's generator (a different seed,
   // the same counters) may repeat one, so ids already in the group are skipped.
-  std::string new_id = next_member_id(*params.group_instance_id);
-  for (int tries = 0; g.members.contains(new_id) && tries < 64; ++tries) new_id = next_member_id(*params.group_instance_id);
-  CHRONIK_ASSERT(!g.members.contains(new_id), "64 member ids in a row are already taken");
-  member& m = rebind(g, old_id, new_id);
-  auto old_protocols = std::exchange(m.protocols, std::move(params.protocols));
-  const std::int32_t old_session_ms = std::exchange(m.session_timeout_ms, params.session_timeout_ms);
-  const std::int32_t old_rebalance_ms = std::exchange(m.rebalance_timeout_ms, params.rebalance_timeout_ms);
+  undo.new_id = next_member_id(*params.group_instance_id);
+  for (int tries = 0; g.members.contains(undo.new_id) && tries < 64; ++tries) {
+    undo.new_id = next_member_id(*params.group_instance_id);
+  }
+  CHRONIK_ASSERT(!g.members.contains(undo.new_id), "64 member ids in a row are already taken");
+  member& m = rebind(g, old_id, undo.new_id);
+  undo.old_protocols = std::exchange(m.protocols, std::move(params.protocols));
+  undo.old_session_ms = std::exchange(m.session_timeout_ms, params.session_timeout_ms);
+  undo.old_rebalance_ms = std::exchange(m.rebalance_timeout_ms, params.rebalance_timeout_ms);
   m.session_deadline_ms = now_ms_ + m.session_timeout_ms;
   m.awaiting_join = std::move(done);
   switch (g.state) {
@@ -83,38 +86,10 @@ void group_coordinator::replace_static_member(group& g, const std::string& old_i
         // No rebalance: the binding is stored first (a new coordinator must fence the old id too),
         // then the member gets the current generation and syncs for its old assignment.
         group_log_record r = metadata_record(g);
-        auto stored_before = std::exchange(g.stored, std::get<group_record_value>(*r.value));
-        write(g.partition, {std::move(r)},
-              [this, group_id = g.id, old_id, new_id, leader_before, generation = g.generation_id,
-               old_protocols = std::move(old_protocols), old_session_ms, old_rebalance_ms,
-               stored_before = std::move(stored_before)](write_outcome outcome) mutable {
-                group* t = find(group_id);
-                if (t == nullptr) return;
-                auto it = t->members.find(new_id);
-                // Removed, replaced again, or answered by a rebalance since: nothing left to answer.
-                if (it == t->members.end() || !it->second.awaiting_join) return;
-                // A rebalance started since: the member is in it, and its end answers the join.
-                if (t->state != group_state::stable || t->generation_id != generation) return;
-                if (outcome == write_outcome::committed) {
-                  answer_join(it->second, join_result{.generation_id = t->generation_id,
-                                                      .protocol_type = t->protocol_type,
-                                                      .protocol_name = t->protocol_name,
-                                                      .leader_id = leader_before,
-                                                      .member_id = new_id});
-                  return;
-                }
-                // Kafka reverts the replacement: the old id is bound again, and the new process
-                // gets the error without an id and joins afresh.
-                answer_join(it->second,
-                            join_result{.error = outcome == write_outcome::not_leader
-                                                     ? group_errc::not_coordinator
-                                                     : group_errc::coordinator_not_available});
-                member& back = rebind(*t, new_id, old_id);
-                back.protocols = std::move(old_protocols);
-                back.session_timeout_ms = old_session_ms;
-                back.rebalance_timeout_ms = old_rebalance_ms;
-                t->stored = std::move(stored_before);
-              });
+        undo.stored_before = std::exchange(g.stored, std::get<group_record_value>(*r.value));
+        write(g.partition, {std::move(r)}, [this, undo = std::move(undo)](write_outcome outcome) mutable {
+          finish_replacement(std::move(undo), outcome);
+        });
       }
       return;
     case group_state::completing_rebalance:
@@ -129,6 +104,34 @@ void group_coordinator::replace_static_member(group& g, const std::string& old_i
   }
   prepare_rebalance(g);
   try_complete_join(g);
+}
+
+void group_coordinator::finish_replacement(static_replacement undo, write_outcome outcome) {
+  group* g = find(undo.group_id);
+  if (g == nullptr) return;
+  auto it = g->members.find(undo.new_id);
+  // Removed, replaced again, or answered by a rebalance since: nothing left to answer.
+  if (it == g->members.end() || !it->second.awaiting_join) return;
+  // A rebalance started since: the member is in it, and its end answers the join.
+  if (g->state != group_state::stable || g->generation_id != undo.generation) return;
+  if (outcome == write_outcome::committed) {
+    answer_join(it->second, join_result{.generation_id = g->generation_id,
+                                        .protocol_type = g->protocol_type,
+                                        .protocol_name = g->protocol_name,
+                                        .leader_id = undo.leader_before,
+                                        .member_id = undo.new_id});
+    return;
+  }
+  // Kafka reverts the replacement: the old id is bound again, and the new process gets the error
+  // without an id and joins afresh.
+  answer_join(it->second, join_result{.error = outcome == write_outcome::not_leader
+                                                   ? group_errc::not_coordinator
+                                                   : group_errc::coordinator_not_available});
+  member& back = rebind(*g, undo.new_id, undo.old_id);
+  back.protocols = std::move(undo.old_protocols);
+  back.session_timeout_ms = undo.old_session_ms;
+  back.rebalance_timeout_ms = undo.old_rebalance_ms;
+  g->stored = std::move(undo.stored_before);
 }
 
 bool group_coordinator::elect_joined_leader(group& g) {
