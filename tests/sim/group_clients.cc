@@ -24,7 +24,7 @@ std::optional<int> group_cluster::find_coordinator(const std::string& group) {
   const auto first = raft_.random().below(hosts);
   for (std::uint64_t i = 0; i < hosts; ++i) {
     const int h = static_cast<int>((first + i) % hosts);
-    if (raft_.running(h) && shells_[static_cast<std::size_t>(h)].core->serves(group) == kafka::group_errc::none) return h;
+    if (responsive(h) && shells_[static_cast<std::size_t>(h)].core->serves(group) == kafka::group_errc::none) return h;
   }
   return std::nullopt;
 }
@@ -179,7 +179,7 @@ void group_cluster::read_once() {
   const client& c = clients_[r.below(clients_.size())];
   const int h = static_cast<int>(r.below(static_cast<std::uint64_t>(raft_.hosts())));
   const shell& s = shells_[static_cast<std::size_t>(h)];
-  if (!raft_.running(h)) return;
+  if (!responsive(h)) return;
   const kafka::group_errc serves = s.core->serves(c.group);
   if (serves == kafka::group_errc::load_in_progress) ++counts_.reads_loading;
   if (serves != kafka::group_errc::none) return;

@@ -124,6 +124,16 @@ void group_cluster::isolate(int host, bool cut) {
   raft_.isolate(host, cut);
 }
 
+void group_cluster::stall(int host, std::uint64_t ticks) {
+  ++counts_.stalls;
+  shell& s = shells_[static_cast<std::size_t>(host)];
+  s.stalled_until = std::max(s.stalled_until, now_ + ticks);
+}
+
+bool group_cluster::responsive(int host) const {
+  return raft_.running(host) && shells_[static_cast<std::size_t>(host)].stalled_until <= now_;
+}
+
 std::optional<int> group_cluster::leader(int partition) const {
   std::optional<int> best;
   std::uint64_t best_term = 0;
@@ -142,7 +152,7 @@ void group_cluster::run(int ticks) {
     ++now_;
     raft_.run(1);
     for (int h = 0; h < raft_.hosts(); ++h) {
-      if (raft_.running(h)) tick_shell(h);
+      if (responsive(h)) tick_shell(h);
     }
     for (client& c : clients_) tick_client(c);
     if (raft_.random().below(2) == 0) read_once();

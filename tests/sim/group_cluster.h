@@ -67,6 +67,7 @@ struct group_sim_counts {
   std::uint64_t generations = 0;    // SyncGroup answers with an assignment
   std::uint64_t rejoins = 0;        // members sent back to JoinGroup by an error
   std::uint64_t live_checked = 0;   // partitions whose serving coordinator was compared with its log
+  std::uint64_t stalls = 0;
 };
 
 class group_cluster {
@@ -80,6 +81,9 @@ class group_cluster {
   void run(int ticks);
   void crash(int host);
   void isolate(int host, bool cut);
+  // The host's io thread is busy for `ticks`: its shell neither follows Raft nor answers clients,
+  // while its Raft host goes on, so outcomes and leadership changes arrive together, late.
+  void stall(int host, std::uint64_t ticks);
   // The host that leads `partition` in the highest term, if any.
   std::optional<int> leader(int partition) const;
   // Stops the clients, heals, lets every partition settle on one loaded coordinator that every
@@ -121,7 +125,9 @@ class group_cluster {
     std::vector<std::pair<proposal, kafka::write_outcome>> resolved;  // from the apply observer
     std::map<int, std::uint64_t> checkpoint_base;
     std::map<int, std::uint64_t> trims;
+    std::uint64_t stalled_until = 0;
   };
+  bool responsive(int host) const;  // running, and its shell not stalled
   using commit_slot = std::optional<std::expected<std::vector<kafka::group_errc>, kafka::group_errc>>;
   enum class request : std::uint8_t { none, commit, join, sync };
   // One client per (group, key). In groups with `managed` set each is also a member (JoinGroup,
