@@ -216,49 +216,66 @@ std::expected<kafka::metadata_response, std::string> kafka_client::metadata(
       kafka::decode_metadata_response);
 }
 
+std::expected<std::expected<kafka_address, kafka::error_code>, std::string> kafka_client::lookup_coordinator(
+    const std::string& group) {
+  auto answer = call<kafka::find_coordinator_response>(
+      bootstrap_, kafka::api_key::find_coordinator, kafka::find_coordinator_versions,
+      [&](kafka::writer& w, std::int16_t v) {
+        kafka::find_coordinator_request req;
+        if (v >= 4) {
+          req.coordinator_keys = {group};
+        } else {
+          req.key = group;
+        }
+        kafka::encode_find_coordinator_request(req, v, w);
+      },
+      kafka::decode_find_coordinator_response);
+  if (!answer) return std::unexpected(answer.error());
+  // v4+ answers per key (KIP-699); earlier versions at the top level.
+  kafka::coordinator_entry e{group, answer->node_id, answer->host, answer->port, answer->error, answer->error_message};
+  if (!answer->coordinators.empty()) e = answer->coordinators.front();
+  using lookup = std::expected<kafka_address, kafka::error_code>;
+  if (e.error != kafka::error_code::none) return lookup(std::unexpect, e.error);
+  if (e.port <= 0 || e.port > 65535) return std::unexpected("FindCoordinator answered port " + std::to_string(e.port));
+  return lookup(kafka_address{e.host, static_cast<std::uint16_t>(e.port)});
+}
+
 std::expected<kafka_address, std::string> kafka_client::find_coordinator(const std::string& group) {
   std::string last_error;
   for (int attempt = 0; attempt < options_.coordinator_attempts; ++attempt) {
     if (attempt > 0) backoff();
-    auto answer = call<kafka::find_coordinator_response>(
-        bootstrap_, kafka::api_key::find_coordinator, kafka::find_coordinator_versions,
-        [&](kafka::writer& w, std::int16_t v) {
-          kafka::find_coordinator_request req;
-          if (v >= 4) {
-            req.coordinator_keys = {group};
-          } else {
-            req.key = group;
-          }
-          kafka::encode_find_coordinator_request(req, v, w);
-        },
-        kafka::decode_find_coordinator_response);
-    if (!answer) return std::unexpected(answer.error());
-    // v4+ answers per key (KIP-699); earlier versions at the top level.
-    kafka::coordinator_entry e{group, answer->node_id, answer->host, answer->port, answer->error, answer->error_message};
-    if (!answer->coordinators.empty()) e = answer->coordinators.front();
-    if (e.error == kafka::error_code::none) {
-      if (e.port <= 0 || e.port > 65535) return std::unexpected("FindCoordinator answered port " + std::to_string(e.port));
-      return kafka_address{e.host, static_cast<std::uint16_t>(e.port)};
-    }
-    last_error = std::string(kafka::to_string(e.error));
-    if (!is_coordinator_retriable(e.error)) break;
+    const auto found = lookup_coordinator(group);
+    if (!found) return std::unexpected(found.error());
+    if (*found) return **found;
+    last_error = std::string(kafka::to_string(found->error()));
+    if (!is_coordinator_retriable(found->error())) break;
   }
   return std::unexpected("no coordinator for group \"" + group + "\": " + last_error);
 }
 
 std::expected<void, std::string> kafka_client::at_coordinator(const std::string& group,
                                                               const coordinator_attempt& attempt) {
+  // One loop bounds both the lookups and the attempts: a coordinator that is not elected yet and
+  // one that moves under the request are retried alike.
   std::string last_error;
   for (int n = 0; n < options_.coordinator_attempts; ++n) {
     if (n > 0) backoff();
-    const auto coordinator = find_coordinator(group);
-    if (!coordinator) return std::unexpected(coordinator.error());
-    const auto outcome = attempt(*coordinator);
+    const auto found = lookup_coordinator(group);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) {
+      last_error = std::string(kafka::to_string(found->error()));
+      if (!is_coordinator_retriable(found->error())) {
+        return std::unexpected("no coordinator for group \"" + group + "\": " + last_error);
+      }
+      continue;
+    }
+    const kafka_address& coordinator = **found;
+    const auto outcome = attempt(coordinator);
     if (!outcome) return std::unexpected(outcome.error());
     if (*outcome == kafka::error_code::none) return {};
     last_error = std::string(kafka::to_string(*outcome));
     if (!is_coordinator_retriable(*outcome)) {
-      return std::unexpected("coordinator " + coordinator->text() + " answered " + last_error + " for group \"" +
+      return std::unexpected("coordinator " + coordinator.text() + " answered " + last_error + " for group \"" +
                              group + "\"");
     }
   }

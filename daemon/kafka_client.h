@@ -79,8 +79,9 @@ class kafka_client {
   std::expected<kafka_address, std::string> find_coordinator(const std::string& group);
 
   // Runs `attempt` at the coordinator of `group`. When it reports a coordinator error (see
-  // is_coordinator_retriable) the coordinator is looked up again and the attempt repeated, at most
-  // options.coordinator_attempts times; any other error code ends it with a line naming the code.
+  // is_coordinator_retriable) the coordinator is looked up again and the attempt repeated; a lookup
+  // answering such an error counts as a turn too, and there are options.coordinator_attempts turns
+  // in all. Any other error code ends it with a line naming the code.
   using coordinator_attempt = std::function<std::expected<kafka::error_code, std::string>(const kafka_address&)>;
   std::expected<void, std::string> at_coordinator(const std::string& group, const coordinator_attempt& attempt);
 
@@ -94,6 +95,9 @@ class kafka_client {
                                                    std::int16_t version,
                                                    const std::function<void(kafka::writer&)>& body);
   std::expected<connection*, std::string> connect(const kafka_address& at);
+  // One FindCoordinator: the coordinator's address, or the error code the broker answered.
+  std::expected<std::expected<kafka_address, kafka::error_code>, std::string> lookup_coordinator(
+      const std::string& group);
   std::expected<std::int16_t, std::string> pick_version(const kafka_address& at, kafka::api_key key,
                                                         kafka::version_range ours);
   void drop(const kafka_address& at);

@@ -182,6 +182,24 @@ TEST(kafka_client, at_coordinator_retries_coordinator_errors_a_bounded_number_of
   EXPECT_NE(refused.error().find("GROUP_AUTHORIZATION_FAILED"), std::string::npos) << refused.error();
 }
 
+// The lookups and the attempts share one bound: a group whose coordinator is never elected costs
+// coordinator_attempts lookups, not that many squared.
+TEST(kafka_client, lookups_that_keep_failing_share_the_bound) {
+  coordinator_script s{std::vector<error_code>(100, error_code::coordinator_not_available)};
+  scripted_broker broker([&s](const auto& h, auto& r) { return s(h, r); });
+  s.port = broker.port();
+  kafka_client client(broker.address(), fast());
+  int attempts = 0;
+  auto never = client.at_coordinator("g", [&](const kafka_address&) -> std::expected<error_code, std::string> {
+    ++attempts;
+    return error_code::none;
+  });
+  ASSERT_FALSE(never.has_value());
+  EXPECT_EQ(attempts, 0);
+  EXPECT_EQ(s.find_requests, 4);
+  EXPECT_NE(never.error().find("COORDINATOR_NOT_AVAILABLE"), std::string::npos) << never.error();
+}
+
 TEST(kafka_client, an_api_the_broker_lacks_is_a_clear_error) {
   coordinator_script s;
   scripted_broker broker([&s](const auto& h, auto& r) { return s(h, r); });
