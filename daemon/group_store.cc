@@ -43,8 +43,13 @@ void group_store::tick(kafka::partition_manager* mgr, std::int32_t partitions, s
   }
   follow(*mgr, partitions);
   trim(*mgr);
-  // Writes the core made since the last tick (answers to requests, expiry, checkpoints). Appends
-  // may report back at once; what they unblock is picked up on the next round.
+  flush(mgr, wall_ms);
+}
+
+void group_store::flush(kafka::partition_manager* mgr, std::int64_t wall_ms) {
+  if (mgr == nullptr) return;
+  // Writes the core made since the last flush (answers to requests, expiry, checkpoints). Appends
+  // may report back at once; what they unblock is picked up on the next round, or the next tick.
   for (int round = 0; round < 4; ++round) {
     auto writes = core_.take_writes();
     if (writes.empty()) break;

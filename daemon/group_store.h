@@ -33,6 +33,9 @@ class group_store {
   // partitions of `__consumer_offsets` (0: the topic does not exist yet) on `mgr` (null while the
   // node has no Raft host), loads what it took over, and appends what the core wrote.
   void tick(kafka::partition_manager* mgr, std::int32_t partitions, std::int64_t wall_ms);
+  // Appends what the core wrote since the last call, at once: a commit then waits for Raft alone,
+  // not for the next tick as well. The owner calls it right after the request that made the write.
+  void flush(kafka::partition_manager* mgr, std::int64_t wall_ms);
   // The node stops or replaces its Raft host: every partition is given up.
   void release();
 

@@ -4,6 +4,8 @@
 // daemon/group_store.h.
 #include <algorithm>
 
+#include <asio/post.hpp>
+
 #include "daemon/kafka_service.h"
 
 namespace chronik::daemon {
@@ -14,6 +16,20 @@ namespace {
 constexpr std::chrono::seconds offsets_topic_retry{2};
 
 }  // namespace
+
+kafka::group_coordinator* kafka_service::groups() {
+  if (!group_flush_posted_) {
+    group_flush_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+      if (!*alive) return;
+      group_flush_posted_ = false;
+      const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+      group_store_.flush(manager(), wall_ms);
+    });
+  }
+  return &groups_;
+}
 
 std::int32_t kafka_service::offsets_partitions() const {
   const auto* t = meta_.state().topic(kafka::offsets_topic_name);

@@ -93,7 +93,9 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::reassignment_info> reassignments() const override;
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
   kafka::partition_manager& partitions() override;
-  kafka::group_coordinator* groups() override { return &groups_; }
+  // Every group handler asks for the core first; the writes its call makes are appended right
+  // after the handler returns (daemon/kafka_groups.cc).
+  kafka::group_coordinator* groups() override;
   // The leader of the group's `__consumer_offsets` partition, as `__meta` records it; creates the
   // topic on first use (daemon/kafka_groups.cc).
   std::optional<kafka::broker_info> coordinator_for(std::string_view group) override;
@@ -172,6 +174,7 @@ class kafka_service : public kafka::broker_context {
   // The offsets topic's creation was last proposed then (daemon/kafka_groups.cc).
   std::chrono::steady_clock::time_point offsets_topic_proposed_{};
   void ensure_offsets_topic();
+  bool group_flush_posted_ = false;
   std::int32_t offsets_partitions() const;
   leader_elections elections_;  // ElectLeaders, both as the asking broker and as partition leader
   // Partition (Raft) ticks once per meta_timing tick, deadline sweeps every 100 ms, on the node

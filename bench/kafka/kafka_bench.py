@@ -14,7 +14,12 @@ In one call, on loopback:
      - consume MB/s reading everything back from offset 0 as a Kafka consumer does (kafka_load
        consume: one connection per leader broker, fetch.max.bytes 50 MiB,
        max.partition.fetch.bytes 1 MiB, answers decoded in place), against one TCP stream's
-       loopback bandwidth.
+       loopback bandwidth;
+  4. consumer groups on the same cluster (issue 16): OffsetCommit/s with 1 and 100 groups (one
+     connection per group to its coordinator, one commit in flight each; the commit is answered
+     once committed in `__consumer_offsets`), against etcd puts/s at the same concurrency, and the
+     coordinator failover time: kill -9 of a consuming group's coordinator until the group has
+     consumed a record produced after the kill and committed past it.
 Prints a table with the ratios to the anchors. Not a test: it asserts nothing.
 
 Run: /usr/bin/python3 bench/kafka/kafka_bench.py --server build/daemon/chronik-server --load build/bench/kafka/kafka_load
@@ -123,6 +128,75 @@ def start_with_topic(cluster, topic="bench", partitions=3):
     return broker
 
 
+def coordinator_failover(cluster, load_binary, broker):
+    """Seconds from kill -9 of a consuming group's coordinator until the group has consumed a
+    record produced after the kill and committed past it (kafka-python consumer, commits after
+    every poll; a producer writes one record every 10 ms)."""
+    import threading
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.errors import KafkaError
+    topic, group = "failover", "bench-failover"
+    create_topic(cluster.bootstrap(), topic, 1)
+    addr = load(load_binary, "coordinator", "--broker", broker, "--group", group)["coordinator"]
+    victim = next(n for n in cluster.nodes if f"{n.ip}:{n.kafka_port}" == addr)
+    others = ",".join(f"{n.ip}:{n.kafka_port}" for n in cluster.nodes if n is not victim)
+    stop = threading.Event()
+    produced = []  # (monotonic time, value)
+
+    def produce():
+        producer = KafkaProducer(bootstrap_servers=others, acks="all", linger_ms=0, retries=5,
+                                 request_timeout_ms=5000, reconnect_backoff_ms=50)
+        try:
+            seq = 0
+            while not stop.is_set():  # bounded by stop, set below in every path
+                seq += 1
+                value = f"{seq}".encode()
+                try:
+                    producer.send(topic, value=value).get(timeout=10)
+                    produced.append((time.monotonic(), value))
+                except KafkaError:
+                    pass
+                stop.wait(0.01)
+        finally:
+            producer.close(timeout=2)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    consumer = KafkaConsumer(topic, bootstrap_servers=others, group_id=group, enable_auto_commit=False,
+                             auto_offset_reset="earliest", session_timeout_ms=10000, heartbeat_interval_ms=1000,
+                             request_timeout_ms=11000, reconnect_backoff_ms=50, reconnect_backoff_max_ms=200,
+                             retry_backoff_ms=50, fetch_max_wait_ms=100)
+    try:
+        def consume_until(deadline, after=None):
+            """Polls and commits until a record produced after `after` was consumed and committed;
+            returns the time that happened, or None at the deadline."""
+            while time.monotonic() < deadline:
+                got = consumer.poll(timeout_ms=100)
+                seen = {r.value for recs in got.values() for r in recs}
+                if not got:
+                    continue
+                try:
+                    consumer.commit()
+                except KafkaError:
+                    continue
+                if after is None or any(t > after and v in seen for t, v in list(produced)):
+                    return time.monotonic()
+            return None
+
+        if consume_until(time.monotonic() + 60) is None:
+            raise RuntimeError("the failover group never consumed")
+        killed = time.monotonic()
+        victim.signal(9)
+        back = consume_until(killed + 60, after=killed)
+        if back is None:
+            raise RuntimeError("the group did not consume again within 60 s of the coordinator's kill -9")
+        return back - killed
+    finally:
+        stop.set()
+        writer.join(15)
+        consumer.close(autocommit=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
@@ -176,6 +250,17 @@ def main():
                        "--seconds", args.seconds * 2)
         rows.append(("consume", f"{consume['mb_per_s']:.1f} MB/s", f"loopback {loop['mb_per_s']:.0f} MB/s",
                      f"{consume['mb_per_s'] / loop['mb_per_s']:.2f}x"))
+        for groups in (1, 100):
+            ours = load(args.load, "commit", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                        "--groups", groups, "--seconds", args.seconds)
+            theirs = etcd_at[groups]
+            rows.append((f"offset commits/s, {groups} group(s)", f"{ours['requests_per_s']:.0f}",
+                         f"etcd puts/s {theirs['requests_per_s']:.0f}",
+                         f"{ours['requests_per_s'] / max(theirs['requests_per_s'], 1e-9):.2f}x"))
+            rows.append((f"offset commit, {groups} group(s): p50 / p99 ms", f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f}",
+                         "", ""))
+        failover = coordinator_failover(cluster, args.load, broker)
+        rows.append(("group coordinator failover (kill -9 to consuming again)", f"{failover:.2f} s", "", ""))
     finally:
         etcd.stop()
         cluster.cleanup()

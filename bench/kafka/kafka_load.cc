@@ -8,6 +8,11 @@
 //                      [--fetch-max-bytes B] [--partition-max-bytes B]   (Kafka's defaults:
 //                                        50 MiB and 1 MiB) reads from offset 0 to the high
 //                                        watermark, one connection per leader broker
+//   kafka_load commit  --broker IP:PORT --topic T --partitions P --groups G --seconds S
+//                                        one connection per group to its coordinator (found with
+//                                        FindCoordinator), committing one offset per OffsetCommit
+//                                        (v2, outside group membership) as fast as answers come
+//   kafka_load coordinator --broker IP:PORT --group G   prints {"coordinator": "IP:PORT"}
 //   kafka_load etcd    --endpoint IP:PORT --value-bytes B --concurrency C --seconds S
 //   kafka_load loopback --seconds S      one TCP stream over 127.0.0.1, 1 MiB writes: the
 //                                        loopback bandwidth consume is compared with
@@ -40,7 +45,9 @@
 
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/fetch.h"
+#include "kafka/protocol/messages/find_coordinator.h"
 #include "kafka/protocol/messages/metadata.h"
+#include "kafka/protocol/messages/offset_commit.h"
 #include "kafka/protocol/messages/produce.h"
 #include "kafka/protocol/record_batch.h"
 
@@ -50,7 +57,7 @@ using namespace chronik::kafka;
 using clock_type = std::chrono::steady_clock;
 
 struct options {
-  std::string mode, broker, topic, endpoint;
+  std::string mode, broker, topic, endpoint, group;
   int partitions = 1, record_bytes = 1024, records_per_request = 1, concurrency = 1, value_bytes = 1024;
   std::int32_t fetch_max_bytes = 50 << 20, partition_max_bytes = 1 << 20;  // Kafka consumer defaults
   double seconds = 5, rate = 0;
@@ -378,9 +385,10 @@ std::optional<options> parse(int argc, char** argv) {
     else if (k == "--topic") o.topic = v;
     else if (k == "--endpoint") o.endpoint = v;
     else if (k == "--partitions") o.partitions = std::stoi(v);
+    else if (k == "--group") o.group = v;
     else if (k == "--record-bytes") o.record_bytes = std::stoi(v);
     else if (k == "--records-per-request") o.records_per_request = std::stoi(v);
-    else if (k == "--concurrency") o.concurrency = std::stoi(v);
+    else if (k == "--concurrency" || k == "--groups") o.concurrency = std::stoi(v);
     else if (k == "--value-bytes") o.value_bytes = std::stoi(v);
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--rate") o.rate = std::stod(v);
@@ -391,17 +399,77 @@ std::optional<options> parse(int argc, char** argv) {
   return o;
 }
 
+// The coordinator's Kafka address for `group`, asked of `broker` until it answers one (the first
+// FindCoordinator creates `__consumer_offsets`, whose partitions then elect leaders), at most 30 s.
+std::string coordinator_of(const std::string& broker, const std::string& group) {
+  kafka_conn c(broker);
+  find_coordinator_request req;
+  req.key = group;
+  writer w;
+  encode_find_coordinator_request(req, 1, w);
+  const std::string body = w.take();
+  const auto deadline = clock_type::now() + std::chrono::seconds(30);
+  while (clock_type::now() < deadline) {
+    reader r(c.call(api_key::find_coordinator, 1, body));
+    auto resp = decode_find_coordinator_response(r, 1);
+    if (resp && resp->error == error_code::none) return resp->host + ":" + std::to_string(resp->port);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("no coordinator for " + group + " within 30 s");
+}
+
+int commit(const options& o) {
+  stats st;
+  // Coordinators first, so the run measures commits, not the offsets topic's creation.
+  std::vector<std::string> coordinator(static_cast<std::size_t>(o.concurrency));
+  for (int g = 0; g < o.concurrency; ++g) coordinator[static_cast<std::size_t>(g)] = coordinator_of(o.broker, "bench-group-" + std::to_string(g));
+  const auto start = clock_type::now();
+  run_workers(o, st, [&](int g, const clock_type::time_point& end) {
+    kafka_conn c(coordinator[static_cast<std::size_t>(g)]);
+    offset_commit_request req;
+    req.group_id = "bench-group-" + std::to_string(g);
+    req.topics.push_back({o.topic, {{g % o.partitions, 0, -1, -1, std::string()}}});
+    std::vector<double> lat;
+    std::uint64_t n = 0, errors = 0;
+    while (clock_type::now() < end) {
+      req.topics[0].partitions[0].committed_offset = static_cast<std::int64_t>(n);
+      writer w;
+      encode_offset_commit_request(req, 2, w);
+      const auto t0 = clock_type::now();
+      reader r(c.call(api_key::offset_commit, 2, w.take()));
+      lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      auto resp = decode_offset_commit_response(r, 2);
+      if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty() ||
+          resp->topics[0].partitions[0].error != error_code::none)
+        ++errors;
+      ++n;
+    }
+    std::lock_guard lock(st.mu);
+    st.requests += n;
+    st.records += n;
+    st.errors += errors;
+    st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
+  });
+  print("commit", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
-    std::fprintf(stderr, "usage: kafka_load produce|consume|etcd --key value ... (see the header comment)\n");
+    std::fprintf(stderr, "usage: kafka_load produce|consume|commit|etcd|loopback --key value ... (see the header comment)\n");
     return 2;
   }
   try {
     if (o->mode == "produce") return produce(*o);
     if (o->mode == "consume") return consume(*o);
+    if (o->mode == "commit") return commit(*o);
+    if (o->mode == "coordinator") {
+      std::printf("{\"coordinator\":\"%s\"}\n", coordinator_of(o->broker, o->group).c_str());
+      return 0;
+    }
     if (o->mode == "etcd") return etcd(*o);
     if (o->mode == "loopback") return loopback(*o);
   } catch (const std::exception& e) {
