@@ -55,6 +55,23 @@ std::expected<std::vector<kafka_address>, std::string> broker_addresses(kafka_cl
   return out;
 }
 
+// ListGroups at one broker. A broker still loading an offsets partition answers
+// COORDINATOR_LOAD_IN_PROGRESS (its groups would be missing): asked again, a bounded number of times.
+std::expected<kafka::list_groups_response, std::string> list_groups_at(kafka_client& client, const kafka_address& at) {
+  error_code last = error_code::none;
+  for (int n = 0; n < client.options().coordinator_attempts; ++n) {
+    if (n > 0) client.backoff();
+    auto answer = client.call<kafka::list_groups_response>(
+        at, kafka::api_key::list_groups, kafka::list_groups_versions,
+        [](kafka::writer& w, std::int16_t v) { kafka::encode_list_groups_request({}, v, w); },
+        kafka::decode_list_groups_response);
+    if (!answer || answer->error == error_code::none) return answer;
+    last = answer->error;
+    if (!is_coordinator_retriable(last)) break;
+  }
+  return std::unexpected("ListGroups on broker " + at.text() + " answered " + code_text(last));
+}
+
 }  // namespace
 
 std::expected<std::vector<group_listing>, std::string> list_groups(kafka_client& client) {
@@ -62,15 +79,8 @@ std::expected<std::vector<group_listing>, std::string> list_groups(kafka_client&
   if (!brokers) return std::unexpected(brokers.error());
   std::map<std::string, group_listing> groups;
   for (const auto& at : *brokers) {
-    auto answer = client.call<kafka::list_groups_response>(
-        at, kafka::api_key::list_groups, kafka::list_groups_versions,
-        [](kafka::writer& w, std::int16_t v) { kafka::encode_list_groups_request({}, v, w); },
-        kafka::decode_list_groups_response);
+    auto answer = list_groups_at(client, at);
     if (!answer) return std::unexpected(answer.error());
-    // A partition still loading answers COORDINATOR_LOAD_IN_PROGRESS: its groups would be missing.
-    if (answer->error != error_code::none) {
-      return std::unexpected("ListGroups on broker " + at.text() + " answered " + code_text(answer->error));
-    }
     for (const auto& g : answer->groups) groups[g.group_id] = {g.group_id, g.group_state, g.protocol_type};
   }
   std::vector<group_listing> out;

@@ -61,6 +61,9 @@ class kafka_client {
   kafka_client& operator=(const kafka_client&) = delete;
 
   const kafka_address& bootstrap() const { return bootstrap_; }
+  const kafka_client_options& options() const { return options_; }
+  // Waits options().retry_backoff before a retry.
+  void backoff() const;
 
   // Sends one request (encode writes its body) to `at` and decodes the answer with `decode`, at
   // the highest version of `key` that both `ours` and the broker cover.
@@ -101,7 +104,6 @@ class kafka_client {
   std::expected<std::int16_t, std::string> pick_version(const kafka_address& at, kafka::api_key key,
                                                         kafka::version_range ours);
   void drop(const kafka_address& at);
-  void backoff() const;
 
   kafka_address bootstrap_;
   kafka_client_options options_;
