@@ -14,6 +14,8 @@ and committed and against what kafka-python's admin client reads back (issue 16)
   checked through kafka-python's OffsetFetch.
 - `group delete` removes the group (then describe says it does not exist); a group with a member
   is refused.
+- The CLI bootstraps from a node that does not coordinate the group, so every group request
+  follows FindCoordinator.
 - A broker that is not there is one line and exit 1.
 
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
@@ -41,9 +43,11 @@ CLIENT_ID = "group-cli-consumer"
 
 class GroupCli(AdminSuite):
 
+    via = None  # the node the CLI bootstraps from: one that does not coordinate the group
+
     def cli(self, *args, bootstrap=None):
         """Runs `chronik-server group ARGS --bootstrap B`; returns the completed process."""
-        b = bootstrap or kafka_addr(self.cluster.nodes[1])
+        b = bootstrap or kafka_addr(self.via or self.cluster.nodes[1])
         return subprocess.run([SERVER, "group", *args, "--bootstrap", b], capture_output=True, text=True,
                               timeout=CLI_S)
 
@@ -95,6 +99,23 @@ class GroupCli(AdminSuite):
         self.assertEqual([tp.error for tp in done], [None] * 3, done)
         return consumer
 
+    def coordinator(self, group):
+        """The node id FindCoordinator names for `group` (through librdkafka's
+        DescribeConsumerGroups), or None while no broker answers for it."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        try:
+            return admin.describe_consumer_groups([group], request_timeout=10)[group].result().coordinator.id
+        except Exception:  # noqa: BLE001 - no coordinator reachable yet: poll asks again
+            return None
+
+    def bootstrap_elsewhere(self, group):
+        """Points the CLI at a node that does not coordinate `group`, so that it has to follow
+        FindCoordinator to the coordinator."""
+        c = self.poll(lambda: self.coordinator(group), f"a coordinator for {group}")
+        type(self).via = next(n for n in self.cluster.nodes if n.node_id != c)
+
     def committed(self, group, topic):
         return {p: om.offset for p, om in list_group_offsets(self.bootstrap, group, topic, 3).items()}
 
@@ -104,6 +125,7 @@ class GroupCli(AdminSuite):
         topic = group = "cli-orders"
         self.make_topic(topic)
         consumer = self.join_and_commit(group, topic)
+        self.bootstrap_elsewhere(group)
         try:
             self.check_list(group)
             self.check_describe(group, topic)
