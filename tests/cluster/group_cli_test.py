@@ -3,13 +3,14 @@ binary against a real 3-node cluster on 127.0.0.x, checked against what confluen
 and committed and against what kafka-python's admin client reads back (issue 16).
 
 - A topic of 3 partitions gets 10, 7 and 4 records. A confluent-kafka consumer of a group reads and
-  commits {p0: 6, p1: 7, p2: 0}, and stays in the group.
-- `group list` shows the group (Stable, protocol type consumer); `group describe` shows its one
-  member with its client id and all 3 partitions assigned, and per partition the committed offset,
-  the log end offset and the lag (4, 0, 4), in JSON and in the table.
-- `group reset-offsets --execute` is refused while the member is in the group (exit 1, one line
+  commits {p0: 6, p1: 7, p2: 0}; a second one joins and they split the partitions. Both stay.
+- `group list` shows the group (Stable, protocol type consumer); `group describe` shows its two
+  members with their client ids and disjoint assignments covering the 3 partitions, and per
+  partition its owner, the committed offset, the log end offset and the lag (4, 0, 4), in JSON and
+  in the table.
+- `group reset-offsets --execute` is refused while the members are in the group (exit 1, one line
   saying so), and the dry run prints the plan without committing.
-- After the consumer closes: --to-earliest --execute moves every committed offset to 0,
+- After the consumers close: --to-earliest --execute moves every committed offset to 0,
   --to-offset 5 on T:0 moves only partition 0, --to-latest moves all to the log ends, each
   checked through kafka-python's OffsetFetch.
 - `group delete` removes the group (then describe says it does not exist); a group with a member
@@ -38,7 +39,7 @@ SETTLE_S = 60  # for topic leaders, a consumer's assignment, a group to be serve
 CLI_S = 90  # one CLI run (it retries coordinator moves for about 10 s, each request 10 s at most)
 RECORDS = {0: 10, 1: 7, 2: 4}
 COMMITS = {0: 6, 1: 7, 2: 0}
-CLIENT_ID = "group-cli-consumer"
+CLIENT_IDS = ("group-cli-a", "group-cli-b")
 
 
 class GroupCli(AdminSuite):
@@ -83,21 +84,40 @@ class GroupCli(AdminSuite):
         self.assertEqual(producer.flush(SETTLE_S), 0, "records left unacknowledged")
         self.assertEqual(failed, [])
 
-    def join_and_commit(self, group, topic):
-        """A confluent-kafka consumer of `group` that owns all 3 partitions of `topic` and has
-        committed COMMITS; the caller closes it."""
-        from confluent_kafka import Consumer, TopicPartition
+    def consumer(self, group, topic, client_id):
+        from confluent_kafka import Consumer
 
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "client.id": CLIENT_ID,
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-        consumer.subscribe([topic])
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "client.id": client_id,
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        c.subscribe([topic])
+        return c
+
+    def join_and_commit(self, group, topic):
+        """Two confluent-kafka consumers of `group`: the first reads a record, owning all 3
+        partitions of `topic`, and commits COMMITS; then the second joins and the two split the
+        partitions. The caller closes them."""
+        from confluent_kafka import TopicPartition
+
+        first = self.consumer(group, topic, CLIENT_IDS[0])
         deadline = time.monotonic() + SETTLE_S
-        while len(consumer.assignment()) < 3 or consumer.poll(0.2) is None:
+        while len(first.assignment()) < 3 or first.poll(0.2) is None:
             self.assertLess(time.monotonic(), deadline, f"consumer of {group} got no records of all 3 partitions")
-            consumer.poll(0.2)
-        done = consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in COMMITS.items()], asynchronous=False)
+            first.poll(0.2)
+        done = first.commit(offsets=[TopicPartition(topic, p, o) for p, o in COMMITS.items()], asynchronous=False)
         self.assertEqual([tp.error for tp in done], [None] * 3, done)
-        return consumer
+        second = self.consumer(group, topic, CLIENT_IDS[1])
+        consumers = [first, second]
+
+        def split():
+            for c in consumers:  # both poll, so that the first rejoins while the second joins (eager rebalance)
+                c.poll(0.2)
+            owned = [{tp.partition for tp in c.assignment()} for c in consumers]
+            return all(owned) and not owned[0] & owned[1] and owned[0] | owned[1] == {0, 1, 2}
+
+        deadline = time.monotonic() + SETTLE_S
+        while not split():
+            self.assertLess(time.monotonic(), deadline, f"the two consumers of {group} never split the partitions")
+        return consumers
 
     def coordinator(self, group):
         """The node id FindCoordinator names for `group` (through librdkafka's
@@ -124,7 +144,7 @@ class GroupCli(AdminSuite):
     def test_describe_list_reset_delete(self):
         topic = group = "cli-orders"
         self.make_topic(topic)
-        consumer = self.join_and_commit(group, topic)
+        consumers = self.join_and_commit(group, topic)
         self.bootstrap_elsewhere(group)
         try:
             self.check_list(group)
@@ -132,7 +152,8 @@ class GroupCli(AdminSuite):
             self.check_reset_refused(group, topic)
             self.check_delete_refused(group)
         finally:
-            consumer.close()
+            for c in consumers:
+                c.close()
         self.poll(lambda: self.cli_json("describe", group)["state"] == "Empty", f"group {group} Empty after close")
         self.check_reset(group, topic)
         self.check_delete(group)
@@ -149,25 +170,30 @@ class GroupCli(AdminSuite):
                         table.stdout)
 
     def check_describe(self, group, topic):
-        d = self.poll(lambda: (lambda j: j if j["state"] == "Stable" else None)(self.cli_json("describe", group)),
-                      f"group describe {group} Stable")
+        d = self.poll(lambda: (lambda j: j if j["state"] == "Stable" and len(j["members"]) == 2 else None)(
+            self.cli_json("describe", group)), f"group describe {group} Stable with 2 members")
         self.assertEqual(d["protocol_type"], "consumer")
-        self.assertEqual(len(d["members"]), 1, d)
-        member = d["members"][0]
-        self.assertEqual(member["client_id"], CLIENT_ID)
-        self.assertTrue(member["host"], member)
-        self.assertEqual(sorted((a["topic"], a["partition"]) for a in member["assignment"]),
-                         [(topic, p) for p in range(3)])
+        self.assertEqual(sorted(m["client_id"] for m in d["members"]), list(CLIENT_IDS))
+        owner = {}
+        for m in d["members"]:
+            self.assertTrue(m["host"], m)
+            self.assertTrue(m["assignment"], m)
+            for a in m["assignment"]:
+                self.assertEqual(a["topic"], topic)
+                self.assertNotIn(a["partition"], owner, f"partition {a['partition']} assigned twice: {d}")
+                owner[a["partition"]] = m
+        self.assertEqual(sorted(owner), [0, 1, 2], d)
         rows = {r["partition"]: r for r in d["partitions"] if r["topic"] == topic}
         self.assertEqual(sorted(rows), [0, 1, 2], d)
         for p in range(3):
             self.assertEqual((rows[p]["committed"], rows[p]["log_end"], rows[p]["lag"]),
                              (COMMITS[p], RECORDS[p], RECORDS[p] - COMMITS[p]), f"partition {p}: {rows[p]}")
-            self.assertEqual(rows[p]["member_id"], member["member_id"])
+            self.assertEqual(rows[p]["member_id"], owner[p]["member_id"])
         table = self.cli("describe", group)
         self.assertEqual(table.returncode, 0, table.stderr)
         lines = [line.split() for line in table.stdout.splitlines()]
-        self.assertIn([topic, "0", "6", "10", "4", member["member_id"]], [line[:6] for line in lines], table.stdout)
+        self.assertIn([topic, "0", "6", "10", "4", owner[0]["member_id"], owner[0]["host"], owner[0]["client_id"]],
+                      lines, table.stdout)
 
     def check_reset_refused(self, group, topic):
         out = self.cli("reset-offsets", group, "--topic", topic, "--to-earliest", "--execute")
