@@ -441,6 +441,25 @@ std::set<std::string, std::less<>> subscribed_topics(const Members& members, con
   return topics;
 }
 
+// What a load of the log makes of a committed DeleteGroups (load()): the tombstoned offsets and
+// the stored metadata are gone, but an offset committed while the tombstones were on their way
+// (its write was queued before them, so it is in the log before them and none covers it) stays,
+// in a group without metadata. Forgetting the whole group instead would let the next coordinator
+// bring that offset back. A group left with nothing is dropped.
+template <class Groups>
+void forget_deleted(Groups& groups, typename Groups::iterator it, const std::vector<offset_key>& gone) {
+  auto& g = it->second;
+  for (const auto& key : gone) g.offsets.erase(key);
+  g.stored.reset();
+  if (!g.members.empty()) return;  // joined meanwhile: its next metadata write stores it again
+  g.generation_id = 0;
+  g.protocol_type.clear();
+  g.protocol_name.reset();
+  g.leader_id.clear();
+  g.static_members.clear();
+  if (g.offsets.empty() && g.pending.empty()) groups.erase(it);
+}
+
 }  // namespace
 
 void group_coordinator::delete_group(std::string_view group_id, errc_callback done) {
@@ -454,15 +473,17 @@ void group_coordinator::delete_group(std::string_view group_id, errc_callback do
   if (g == nullptr || g->state == group_state::dead) return answer(group_errc::group_id_not_found);
   if (g->state != group_state::empty || !g->members.empty()) return answer(group_errc::non_empty_group);
   std::vector<group_log_record> tombstones;
+  std::vector<offset_key> gone;
   for (const auto& [key, value] : g->offsets) {
     tombstones.push_back(group_log_record{offset_record_key{g->id, key.topic, key.partition}, std::nullopt});
+    gone.push_back(key);
   }
   tombstones.push_back(group_log_record{group_record_key{g->id}, std::nullopt});
   write(g->partition, std::move(tombstones),
-        [this, id = g->id, d = std::move(done)](write_outcome outcome) mutable {
+        [this, id = g->id, gone = std::move(gone), d = std::move(done)](write_outcome outcome) mutable {
           group_errc e = group_errc::none;
           if (outcome == write_outcome::committed) {
-            if (auto it = groups_.find(id); it != groups_.end() && it->second.members.empty()) groups_.erase(it);
+            if (auto it = groups_.find(id); it != groups_.end()) forget_deleted(groups_, it, gone);
           } else {
             e = outcome == write_outcome::not_leader ? group_errc::not_coordinator : group_errc::coordinator_not_available;
           }

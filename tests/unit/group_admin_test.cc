@@ -237,5 +237,36 @@ TEST(group_admin, deletions_survive_a_load_of_the_log) {
   EXPECT_FALSE(b.committed("live", {"u", 0}));
 }
 
+// A commit on its way when DeleteGroups comes commits first, and its offset is not among the
+// tombstones: the log keeps it, so the coordinator must too, or a coordinator loading the log would
+// bring back an offset the old one had forgotten.
+TEST(group_admin, an_offset_committed_under_a_deletion_stays_as_the_log_says) {
+  group_coordinator a(test_config());
+  serve_all(a);
+  std::vector<group_log_record> log;
+  auto append = [&](group_coordinator& c) {
+    for (auto& w : settle(c)) log.insert(log.end(), w.records.begin(), w.records.end());
+  };
+  commit_params first{"solo", -1, "", {{{"t", 0}, {1, -1, "", 0}}}};
+  a.commit_offsets(first, [](per_key) {});
+  append(a);
+  commit_params racing{"solo", -1, "", {{{"t", 1}, {2, -1, "", 0}}}};
+  a.commit_offsets(racing, [](per_key) {});
+  std::optional<group_errc> deleted;
+  a.delete_group("solo", [&](group_errc e) { deleted = e; });
+  append(a);
+  EXPECT_EQ(deleted, group_errc::none);
+
+  group_coordinator b(test_config());
+  b.begin_load(0, 1);
+  for (const auto& rec : log) b.load(0, rec);
+  b.finish_load(0);
+  for (const offset_key& k : {offset_key{"t", 0}, offset_key{"t", 1}}) {
+    EXPECT_EQ(a.committed("solo", k), b.committed("solo", k)) << k.topic << "-" << k.partition;
+  }
+  EXPECT_FALSE(a.committed("solo", {"t", 0}));
+  EXPECT_TRUE(a.committed("solo", {"t", 1}));
+}
+
 }  // namespace
 }  // namespace chronik::kafka
