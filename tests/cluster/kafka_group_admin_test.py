@@ -14,7 +14,8 @@ kafka-python from PyPI, kafkajs from npm, and Kafka 4.0.1's own kafka-consumer-g
   2.2.4 has no OffsetDelete at all.
 - Durability: after a group is deleted and another loses one offset, their coordinators are killed
   (kill -9) one at a time; whoever serves them next, and the restarted node, still finds the
-  deletions (the tombstones are in `__consumer_offsets`), and an untouched group keeps everything.
+  deletions (the tombstones are in `__consumer_offsets`): OffsetFetch, ListGroups and a second
+  DeleteGroups (GROUP_ID_NOT_FOUND) agree, and an untouched group keeps everything.
 - kafka-consumer-groups --delete-offsets and --delete (Kafka 4.0.1's tools, their classpath from
   Maven as kafka_admin_leaders_test gets it; skipped without java, mvn or the artifacts).
 
@@ -299,7 +300,21 @@ class KafkaGroupAdmin(AdminSuite):
             node.start([m.gossip_addr for m in self.cluster.nodes if m is not node])
             self.wait_all_ready()
             self.wait_state(expected, f"after node {node_id} restarted")
-        # The deleted group is gone from its coordinator's memory too, not merely without offsets.
+        # The deleted group is gone from its coordinator's memory too, not merely without offsets:
+        # ListGroups (once no broker is loading an offsets partition any more) does not list it,
+        # and deleting it again finds no group.
+        listed = {}
+
+        def listing():
+            try:
+                listed["groups"] = self.listed_groups()
+            except AssertionError:  # a broker still loading answers COORDINATOR_LOAD_IN_PROGRESS
+                return False
+            return True
+
+        self.cluster.wait_for(listing, SETTLE_S, "ListGroups from every broker")
+        self.assertNotIn(deleted, listed["groups"])
+        self.assertTrue({trimmed, kept} <= listed["groups"], listed["groups"])
         admin = KafkaAdminClient(bootstrap_servers=self.running_bootstrap(), request_timeout_ms=10000)
         try:
             self.assertEqual(admin.delete_groups([deleted]), {deleted: "GroupIdNotFoundError"})
