@@ -271,7 +271,15 @@ std::expected<void, std::string> kafka_client::at_coordinator(const std::string&
     }
     const kafka_address& coordinator = **found;
     const auto outcome = attempt(coordinator);
-    if (!outcome) return std::unexpected(outcome.error());
+    if (!outcome) {
+      // A coordinator that cannot be reached or dropped the connection (exchange() forgets a
+      // connection on any I/O failure) may be a node that just stopped while FindCoordinator
+      // still names it: look again, as Kafka's clients do after a disconnect. A broker that
+      // answered something unusable keeps its connection and ends the command.
+      if (connections_.contains(coordinator)) return std::unexpected(outcome.error());
+      last_error = outcome.error();
+      continue;
+    }
     if (*outcome == kafka::error_code::none) return {};
     last_error = std::string(kafka::to_string(*outcome));
     if (!is_coordinator_retriable(*outcome)) {
@@ -279,8 +287,8 @@ std::expected<void, std::string> kafka_client::at_coordinator(const std::string&
                              group + "\"");
     }
   }
-  return std::unexpected("group \"" + group + "\": the coordinator kept answering " + last_error + " after " +
-                         std::to_string(options_.coordinator_attempts) + " attempts");
+  return std::unexpected("group \"" + group + "\": still failing after " +
+                         std::to_string(options_.coordinator_attempts) + " attempts: " + last_error);
 }
 
 }  // namespace chronik::daemon

@@ -84,7 +84,8 @@ class kafka_client {
   // Runs `attempt` at the coordinator of `group`. When it reports a coordinator error (see
   // is_coordinator_retriable) the coordinator is looked up again and the attempt repeated; a lookup
   // answering such an error counts as a turn too, and there are options.coordinator_attempts turns
-  // in all. Any other error code ends it with a line naming the code.
+  // in all. A coordinator that cannot be reached, or drops the connection, is looked up again
+  // too (it may have just stopped). Any other error code ends it with a line naming the code.
   using coordinator_attempt = std::function<std::expected<kafka::error_code, std::string>(const kafka_address&)>;
   std::expected<void, std::string> at_coordinator(const std::string& group, const coordinator_attempt& attempt);
 

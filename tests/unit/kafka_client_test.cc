@@ -1,7 +1,7 @@
 // The CLI's blocking Kafka client (daemon/kafka_client.h) against a scripted broker on 127.0.0.1:
 // version negotiation through ApiVersions, FindCoordinator and its retried errors, the bounded
-// retry of coordinator errors in at_coordinator, a non-retriable code ending it, a broker that
-// never answers (the deadline ends the call), one that is not there, and an answer to another
+// retry of coordinator errors in at_coordinator, a non-retriable code ending it, a coordinator that
+// cannot be reached looked up again, a broker that never answers (the deadline ends the call), one that is not there, and an answer to another
 // request (a wrong correlation id).
 #include <atomic>
 #include <functional>
@@ -18,6 +18,7 @@
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/api_versions.h"
 #include "kafka/protocol/messages/find_coordinator.h"
+#include "kafka/protocol/messages/list_groups.h"
 
 namespace chronik::daemon {
 namespace {
@@ -119,13 +120,20 @@ struct coordinator_script {
   std::atomic<int> find_requests = 0;
   std::atomic<std::int16_t> find_version = -1;
   std::atomic<std::uint16_t> port = 0;
+  std::atomic<std::uint16_t> first_port = 0;  // named by the first answer instead, when set
 
   std::optional<std::string> operator()(const kafka::request_header& h, kafka::reader&) {
     if (h.key == api_key::api_versions) return api_versions_answer(h.api_version);
+    if (h.key == api_key::list_groups) {
+      kafka::writer w;
+      kafka::encode_list_groups_response({}, h.api_version, w);
+      return w.take();
+    }
     if (h.key != api_key::find_coordinator) return std::nullopt;
     find_version = h.api_version;
     const auto i = static_cast<std::size_t>(find_requests++);
-    return coordinator_answer(h.api_version, i < errors.size() ? errors[i] : error_code::none, port);
+    const std::uint16_t named = i == 0 && first_port != 0 ? first_port.load() : port.load();
+    return coordinator_answer(h.api_version, i < errors.size() ? errors[i] : error_code::none, named);
   }
 };
 
@@ -170,7 +178,7 @@ TEST(kafka_client, at_coordinator_retries_coordinator_errors_a_bounded_number_of
   });
   ASSERT_FALSE(never.has_value());
   EXPECT_EQ(attempts, 4);
-  EXPECT_NE(never.error().find("COORDINATOR_LOAD_IN_PROGRESS after 4 attempts"), std::string::npos) << never.error();
+  EXPECT_NE(never.error().find("after 4 attempts: COORDINATOR_LOAD_IN_PROGRESS"), std::string::npos) << never.error();
 
   attempts = 0;
   auto refused = client.at_coordinator("g", [&](const kafka_address&) -> std::expected<error_code, std::string> {
@@ -198,6 +206,38 @@ TEST(kafka_client, lookups_that_keep_failing_share_the_bound) {
   EXPECT_EQ(attempts, 0);
   EXPECT_EQ(s.find_requests, 4);
   EXPECT_NE(never.error().find("COORDINATOR_NOT_AVAILABLE"), std::string::npos) << never.error();
+}
+
+std::uint16_t unused_port() {
+  // A port that was just free: nothing listens on it any more.
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// FindCoordinator may still name a node that just stopped: the attempt fails to connect, and the
+// coordinator is looked up again instead of ending the command.
+TEST(kafka_client, a_coordinator_that_cannot_be_reached_is_looked_up_again) {
+  coordinator_script s;
+  scripted_broker broker([&s](const auto& h, auto& r) { return s(h, r); });
+  s.port = broker.port();
+  s.first_port = unused_port();
+  kafka_client client(broker.address(), fast());
+  std::vector<kafka_address> tried;
+  auto done = client.at_coordinator("g", [&](const kafka_address& at) -> std::expected<error_code, std::string> {
+    tried.push_back(at);
+    auto answer = client.call<kafka::list_groups_response>(
+        at, api_key::list_groups, kafka::list_groups_versions,
+        [](kafka::writer& w, std::int16_t v) { kafka::encode_list_groups_request({}, v, w); },
+        kafka::decode_list_groups_response);
+    if (!answer) return std::unexpected(answer.error());
+    return answer->error;
+  });
+  EXPECT_TRUE(done.has_value()) << done.error();
+  ASSERT_EQ(tried.size(), 2u);
+  EXPECT_EQ(tried[0].port, s.first_port.load());
+  EXPECT_EQ(tried[1], broker.address());
+  EXPECT_EQ(s.find_requests, 2);
 }
 
 TEST(kafka_client, an_api_the_broker_lacks_is_a_clear_error) {
@@ -230,13 +270,7 @@ TEST(kafka_client, an_answer_to_another_request_is_refused) {
 }
 
 TEST(kafka_client, a_broker_that_is_not_there_is_one_line) {
-  std::uint16_t port = 0;
-  {
-    // A port that was just free: nothing listens on it any more.
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    port = a.local_endpoint().port();
-  }
+  const std::uint16_t port = unused_port();
   kafka_client client({"127.0.0.1", port}, fast());
   const auto md = client.metadata(std::nullopt);
   ASSERT_FALSE(md.has_value());
