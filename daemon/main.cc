@@ -4,7 +4,7 @@
 // (daemon/group_command.h). This file only parses the command line.
 //
 // Exit codes (daemon::exit_code): 0 success, 1 runtime failure (cannot bind, corrupt data dir,
-// admin unreachable), 2 bad command line or bad configuration (one line naming the key), or a
+// admin or broker unreachable, a group command refused), 2 bad command line or bad configuration (one line naming the key), or a
 // node id that another live node holds (one line naming the holder; docs/bootstrap.md property
 // 7), 3 storage lost: the WAL could not be reopened after a disk fault (docs/operations.md "Full
 // disk").
