@@ -17,7 +17,9 @@
 //   - no acknowledged commit is lost: after healing, the coordinator serves, for every key, at
 //     least the highest offset ever acknowledged for it (and so does a fresh load of every host's
 //     copy of the log);
-//   - a loaded coordinator never serves an offset below one acknowledged before the read began;
+//   - a loaded coordinator never serves an offset below one acknowledged before the read began,
+//     unless a coordinator of a later term acknowledged it (this one is deposed and does not know
+//     it yet: counted as a stale read; Kafka's OffsetFetch has no fence against it either);
 //   - every host that loads a partition's log gets the same groups, and the serving coordinator
 //     holds exactly what its log loads to;
 //   - and everything host_cluster checks of Raft itself.
@@ -68,6 +70,7 @@ struct group_sim_counts {
   std::uint64_t rejoins = 0;        // members sent back to JoinGroup by an error
   std::uint64_t live_checked = 0;   // partitions whose serving coordinator was compared with its log
   std::uint64_t stalls = 0;
+  std::uint64_t stale_reads = 0;  // below an acknowledged commit, from a deposed coordinator
 };
 
 class group_cluster {
@@ -191,6 +194,8 @@ class group_cluster {
   bool stopping_ = false;
   // (group, key) -> the highest offset acknowledged to a client.
   std::map<std::pair<std::string, kafka::offset_key>, std::int64_t> acked_;
+  // (group, key) -> the highest Raft term of a coordinator that acknowledged a commit of it.
+  std::map<std::pair<std::string, kafka::offset_key>, std::uint64_t> acked_term_;
   std::vector<std::string> violations_;
   group_sim_counts counts_;
 };

@@ -40,6 +40,7 @@ struct tally {
     counts.rejoins += n.rejoins;
     counts.live_checked += n.live_checked;
     counts.stalls += n.stalls;
+    counts.stale_reads += n.stale_reads;
   }
 };
 
@@ -84,12 +85,12 @@ void report(const char* what, const tally& t) {
   const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
   std::printf("%s: %llu runs; %llu commits acknowledged, %llu refused, %llu unanswered, %llu in flight at a fault; "
               "%llu crashes, %llu stalls, %llu loads, writes %llu committed / %llu not leader / %llu failed, %llu trims, "
-              "%llu reads (%llu while loading); %llu generations synced, %llu rejoins; %llu coordinators compared "
+              "%llu reads (%llu while loading, %llu stale); %llu generations synced, %llu rejoins; %llu coordinators compared "
               "with their log\n",
               what, u(t.runs), u(t.counts.commits_acked), u(t.counts.commits_refused), u(t.counts.commits_lost),
               u(t.counts.in_flight_at_fault), u(t.crashes), u(t.counts.stalls), u(t.counts.loads), u(t.counts.writes_committed),
               u(t.counts.writes_not_leader), u(t.counts.writes_failed), u(t.counts.trims), u(t.counts.reads),
-              u(t.counts.reads_loading), u(t.counts.generations), u(t.counts.rejoins), u(t.counts.live_checked));
+              u(t.counts.reads_loading), u(t.counts.stale_reads), u(t.counts.generations), u(t.counts.rejoins), u(t.counts.live_checked));
 }
 
 std::string all_of(const std::vector<std::string>& v) {
@@ -153,12 +154,13 @@ TEST(GroupSim, AnEarlyAcknowledgementLosesCommits) {
 }
 
 // The regression twin of daemon/group_store's trim: a shell that moves the log start at a
-// checkpoint of its previous term while its next term's load is still reading the log. Loads of
-// one batch per tick and checkpoints of one record per part make the window wide.
+// checkpoint of its previous term while its next term's load is still reading the log (the last
+// part commits with the new term's first entry, just as the load begins: about 1 run in 10 here).
+// Loads of one batch per tick and checkpoints of one record per part make the window wide.
 TEST(GroupSim, ATrimDuringALoadIsCaught) {
   tally t;
   std::uint64_t caught = 0;
-  for (std::uint64_t seed : seeds(1000, 33)) {
+  for (std::uint64_t seed : seeds(200, 33)) {
     set_current_seed(seed);
     rng setup(seed ^ 0x5eedULL);
     group_sim_options o = options(setup);
@@ -178,7 +180,7 @@ TEST(GroupSim, ATrimDuringALoadIsCaught) {
   }
   report("trim while loading", t);
   std::printf("trim while loading: caught in %llu runs\n", static_cast<unsigned long long>(caught));
-  if (t.runs >= 500) {
+  if (t.runs >= 100) {
     EXPECT_GT(caught, 0u);
   }
 }
