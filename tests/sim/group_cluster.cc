@@ -237,7 +237,7 @@ void group_cluster::follow(int host) {
       c = s.cursors.insert_or_assign(p, cursor{st->term.value, log.start, false}).first;
       s.checkpoint_base.erase(p);
       ++counts_.loads;
-      }
+    }
     // A bounded slice per tick, as group_store's load budget: groups answer load_in_progress
     // meanwhile.
     const int budget = opt_.load_batches_per_tick > 0 ? opt_.load_batches_per_tick
