@@ -580,7 +580,9 @@ def emit_source(api):
     for top in (api.request, api.response):
         for s in structs_post_order(top, []):
             emit_struct_codec(api, s, out)
-    out.append(f"framing framing_of(std::int16_t version) {{ return {api.framing_expr('version')}; }}")
+    # An API with no flexible version frames every version alike: the parameter is then unused.
+    param = "std::int16_t version" if api.flexible is not None else "std::int16_t /*version*/"
+    out.append(f"framing framing_of({param}) {{ return {api.framing_expr('version')}; }}")
     out += ["", "}  // namespace", ""]
     for side in ("request", "response"):
         s = getattr(api, side)
