@@ -83,7 +83,9 @@ void group_cluster::reset(int host) {
 void group_cluster::applied(int host, int partition, const consensus::apply_batch& b) {
   shell& s = shells_[static_cast<std::size_t>(host)];
   partition_log& log = s.logs[static_cast<std::size_t>(partition)];
-  if (b.snap) violation("host " + std::to_string(host) + " installed a snapshot of partition " + std::to_string(partition));
+  if (b.snap) {
+    violation("host " + std::to_string(host) + " installed a snapshot of partition " + std::to_string(partition));
+  }
   for (const consensus::entry& e : b.committed) {
     log.last_index = e.index.value;
     log.last_term = e.term.value;
@@ -101,8 +103,10 @@ void group_cluster::applied(int host, int partition, const consensus::apply_batc
         ++it;
         continue;
       }
-      // The entry at the proposed index is ours only if it has our term (Raft's log matching, §5.3).
-      const auto outcome = it->term == e.term.value ? kafka::write_outcome::committed : kafka::write_outcome::not_leader;
+      // The entry at the proposed index is ours only if it has our term (Raft's log matching,
+      // §5.3); another entry there means ours was overwritten.
+      const auto outcome =
+          it->term == e.term.value ? kafka::write_outcome::committed : kafka::write_outcome::not_leader;
       s.resolved.emplace_back(*it, outcome);
       it = s.proposals.erase(it);
     }

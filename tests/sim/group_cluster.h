@@ -79,6 +79,7 @@ class group_cluster {
   ~group_cluster();
 
   host_cluster& raft() { return raft_; }
+  int partitions() const { return opt_.raft.groups; }
   rng& random() { return raft_.random(); }
   // One tick: Raft, then every host's shell, then the clients and the reader.
   void run(int ticks);

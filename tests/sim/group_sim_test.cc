@@ -1,9 +1,10 @@
 // Seeded simulation of durable consumer groups (docs/kafka.md "Durable groups", Simulation): 3
 // hosts, each the production group coordinator over the production multi-Raft host_core, with
-// `__consumer_offsets` as 2 Raft groups (tests/sim/group_cluster.h). Clients commit ever larger
-// offsets while coordinators crash, are cut off and lose leadership with commits in flight; the
-// checker requires that no acknowledged commit is lost, that no read goes below an acknowledged
-// commit, and that every host loads a partition's log to the same groups. Every failure prints
+// `__consumer_offsets` as 1 to 3 Raft groups (tests/sim/group_cluster.h). Clients commit ever
+// larger offsets while coordinators crash, are cut off, stall and lose leadership with commits in
+// flight; the checker requires that no acknowledged commit is lost, that no read from a current
+// coordinator goes below an acknowledged commit, and that every host loads a partition's log to
+// the same groups. Every failure prints
 // its seed; CHRONIK_SIM_SEED replays one, CHRONIK_SIM_SCALE scales the count (sim_seeds.h).
 #include <gtest/gtest.h>
 
@@ -47,7 +48,7 @@ struct tally {
 group_sim_options options(rng& r) {
   group_sim_options o;
   o.raft.hosts = 3;
-  o.raft.groups = 2;
+  o.raft.groups = 1 + static_cast<int>(r.below(3));
   o.raft.loss_percent = static_cast<std::uint32_t>(r.below(4));
   o.raft.max_delay_ticks = 1 + r.below(3);
   o.raft.disk.reorder_percent = static_cast<std::uint32_t>(r.below(101));
@@ -69,7 +70,7 @@ void chaos(group_cluster& c, int ticks) {
   const auto hosts = static_cast<std::uint64_t>(c.raft().hosts());
   for (int step = 0; step < ticks && c.violations().empty(); ++step) {
     if (r.below(100) == 0) {
-      const auto l = c.leader(static_cast<int>(r.below(2)));
+      const auto l = c.leader(static_cast<int>(r.below(static_cast<std::uint64_t>(c.partitions()))));
       const int victim = l ? *l : static_cast<int>(r.below(hosts));
       if (r.below(2) == 0) c.crash(victim);
       else c.isolate(victim, true);
@@ -83,14 +84,15 @@ void chaos(group_cluster& c, int ticks) {
 
 void report(const char* what, const tally& t) {
   const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  const group_sim_counts& n = t.counts;
   std::printf("%s: %llu runs; %llu commits acknowledged, %llu refused, %llu unanswered, %llu in flight at a fault; "
-              "%llu crashes, %llu stalls, %llu loads, writes %llu committed / %llu not leader / %llu failed, %llu trims, "
-              "%llu reads (%llu while loading, %llu stale); %llu generations synced, %llu rejoins; %llu coordinators compared "
-              "with their log\n",
-              what, u(t.runs), u(t.counts.commits_acked), u(t.counts.commits_refused), u(t.counts.commits_lost),
-              u(t.counts.in_flight_at_fault), u(t.crashes), u(t.counts.stalls), u(t.counts.loads), u(t.counts.writes_committed),
-              u(t.counts.writes_not_leader), u(t.counts.writes_failed), u(t.counts.trims), u(t.counts.reads),
-              u(t.counts.reads_loading), u(t.counts.stale_reads), u(t.counts.generations), u(t.counts.rejoins), u(t.counts.live_checked));
+              "%llu crashes, %llu stalls, %llu loads, writes %llu committed / %llu not leader / %llu failed, "
+              "%llu trims, %llu reads (%llu while loading, %llu stale); %llu generations synced, %llu rejoins; "
+              "%llu coordinators compared with their log\n",
+              what, u(t.runs), u(n.commits_acked), u(n.commits_refused), u(n.commits_lost), u(n.in_flight_at_fault),
+              u(t.crashes), u(n.stalls), u(n.loads), u(n.writes_committed), u(n.writes_not_leader), u(n.writes_failed),
+              u(n.trims), u(n.reads), u(n.reads_loading), u(n.stale_reads), u(n.generations), u(n.rejoins),
+              u(n.live_checked));
 }
 
 std::string all_of(const std::vector<std::string>& v) {
@@ -142,7 +144,9 @@ TEST(GroupSim, AnEarlyAcknowledgementLosesCommits) {
     t.add(c);
     for (const auto& v : c.violations()) {
       if (v.find("acknowledged") == std::string::npos) continue;
-      if (lost++ == 0) std::printf("early acknowledgement, seed %llu: %s\n", static_cast<unsigned long long>(seed), v.c_str());
+      if (lost++ == 0) {
+        std::printf("early acknowledgement, seed %llu: %s\n", static_cast<unsigned long long>(seed), v.c_str());
+      }
       break;
     }
   }
@@ -155,7 +159,7 @@ TEST(GroupSim, AnEarlyAcknowledgementLosesCommits) {
 
 // The regression twin of daemon/group_store's trim: a shell that moves the log start at a
 // checkpoint of its previous term while its next term's load is still reading the log (the last
-// part commits with the new term's first entry, just as the load begins: about 1 run in 10 here).
+// part commits with the new term's first entry, just as the load begins: a few runs in 100 here).
 // Loads of one batch per tick and checkpoints of one record per part make the window wide.
 TEST(GroupSim, ATrimDuringALoadIsCaught) {
   tally t;
@@ -165,6 +169,7 @@ TEST(GroupSim, ATrimDuringALoadIsCaught) {
     rng setup(seed ^ 0x5eedULL);
     group_sim_options o = options(setup);
     o.trim_while_loading = true;
+    o.raft.groups = 1;  // every fault hits the one partition
     o.load_batches_per_tick = 1;
     o.checkpoint_min_records = 4;
     o.max_records_per_write = 1;
@@ -174,7 +179,9 @@ TEST(GroupSim, ATrimDuringALoadIsCaught) {
     t.add(c);
     for (const auto& v : c.violations()) {
       if (v.find("under the load") == std::string::npos) continue;
-      if (caught++ == 0) std::printf("trim while loading, seed %llu: %s\n", static_cast<unsigned long long>(seed), v.c_str());
+      if (caught++ == 0) {
+        std::printf("trim while loading, seed %llu: %s\n", static_cast<unsigned long long>(seed), v.c_str());
+      }
       break;
     }
   }
