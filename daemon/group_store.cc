@@ -94,8 +94,9 @@ void group_store::follow(kafka::partition_manager& mgr, std::int32_t partitions)
 bool group_store::load_some(const kafka::partition_replica& rep, std::int32_t partition, cursor& c,
                             std::uint64_t& budget) {
   const std::int64_t hw = rep.high_watermark();
-  // The log start only moves at our own checkpoints, which wait for the load; a start beyond the
-  // cursor means the replica was trimmed under us, and the load begins again there.
+  // The log start only moves at this node's checkpoints, and trim() moves it only while the
+  // partition is loaded (a checkpoint of the previous term may commit with this term's first
+  // entry, just as the load begins): nothing before the cursor can go while it loads.
   CHRONIK_ASSERT(c.next >= rep.log_start_offset(), "nothing before the load cursor is trimmed while loading");
   while (c.next < hw && budget > 0) {
     auto got = rep.fetch(c.next, std::min(budget, load_fetch_bytes));

@@ -51,6 +51,19 @@ std::optional<kafka::broker_info> kafka_service::coordinator_for(std::string_vie
   return std::nullopt;  // its leader is not alive: a new one is being elected
 }
 
+void kafka_service::confirm_group_coordinator(std::string_view group, std::function<void(bool)> done) {
+  // As long as an OffsetCommit may wait for its write (group_store.cc's write timeout).
+  constexpr std::chrono::seconds confirm_timeout{5};
+  const std::int32_t partitions = offsets_partitions();
+  auto* m = manager();
+  kafka::partition_replica* rep =
+      partitions > 0 && m != nullptr
+          ? m->find(std::string(kafka::offsets_topic_name), kafka::offsets_partition_for(group, partitions))
+          : nullptr;
+  if (rep == nullptr) return done(false);
+  rep->confirm_leadership(m->now() + confirm_timeout, std::move(done));
+}
+
 void kafka_service::ensure_offsets_topic() {
   const auto now = std::chrono::steady_clock::now();
   if (offsets_topic_proposed_ != std::chrono::steady_clock::time_point{} && now < offsets_topic_proposed_ + offsets_topic_retry) {

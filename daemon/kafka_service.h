@@ -99,6 +99,7 @@ class kafka_service : public kafka::broker_context {
   // The leader of the group's `__consumer_offsets` partition, as `__meta` records it; creates the
   // topic on first use (daemon/kafka_groups.cc).
   std::optional<kafka::broker_info> coordinator_for(std::string_view group) override;
+  void confirm_group_coordinator(std::string_view group, std::function<void(bool)> done) override;
   // On validator_, answered on the io thread in submission order.
   void validate(std::string records, kafka::batch_rules rules, validated_fn done) override;
 

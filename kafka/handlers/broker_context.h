@@ -354,6 +354,12 @@ class broker_context {
   // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its
   // tick(now_ms) on the thread the handlers run on.
   virtual group_coordinator* groups() { return nullptr; }
+  // Confirms, before committed offsets are read from this node's coordinator, that it still leads
+  // the group's `__consumer_offsets` partition (Raft's ReadIndex, partition_replica::
+  // confirm_leadership): a coordinator cut off from the others and not yet aware of it must not
+  // answer offsets older than ones a newer coordinator acknowledged. `done(false)`: it does not,
+  // and the read answers NOT_COORDINATOR. Default: confirmed, for contexts without Raft.
+  virtual void confirm_group_coordinator(std::string_view /*group*/, std::function<void(bool)> done) { done(true); }
   // The broker that coordinates `group`: the leader of its `__consumer_offsets` partition
   // (docs/kafka.md "Durable groups"); nullopt when there is none yet (the daemon then creates the
   // topic, and FindCoordinator answers COORDINATOR_NOT_AVAILABLE, which clients retry). Default:

@@ -1,6 +1,9 @@
 // OffsetFetch (key 9): a group's committed positions, -1 where nothing is committed (the client
-// then applies auto.offset.reset). A null topic list (v2+) asks for every committed offset.
+// then applies auto.offset.reset). A null topic list (v2+) asks for every committed offset. The
+// offsets are read once the coordinator confirmed it still leads the group's partition
+// (broker_context::confirm_group_coordinator), so no answer is older than an acknowledged commit.
 #include <map>
+#include <memory>
 
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
@@ -42,22 +45,18 @@ void fill(offset_fetch_response& resp, const group_coordinator& coordinator, con
   }
 }
 
-void handle(broker_context& ctx, reader& body, const responder& out) {
-  const std::int16_t version = out.header().api_version;
-  auto req = decode_offset_fetch_request(body, version);
-  if (!req) {
-    out.close("OffsetFetch: " + describe(req.error()));
-    return;
-  }
+void answer(broker_context& ctx, const offset_fetch_request& req, std::int16_t version, const responder& out,
+            bool confirmed) {
   offset_fetch_response resp;
-  auto coordinator = coordinator_here(ctx, req->group_id);
+  std::expected<group_coordinator*, error_code> coordinator = std::unexpected(error_code::not_coordinator);
+  if (confirmed) coordinator = coordinator_here(ctx, req.group_id);
   if (coordinator) {
-    fill(resp, **coordinator, *req);
+    fill(resp, **coordinator, req);
   } else if (version >= 2) {
     resp.error = coordinator.error();
   } else {
     // v0-1 have no top-level error: every partition carries it.
-    for (const auto& t : req->topics.value_or(std::vector<offset_fetch_topic>{})) {
+    for (const auto& t : req.topics.value_or(std::vector<offset_fetch_topic>{})) {
       offset_fetch_topic_response tr{t.name, {}};
       for (const std::int32_t index : t.partition_indexes) {
         auto p = to_partition(index, std::nullopt);
@@ -70,6 +69,22 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   writer w;
   encode_offset_fetch_response(resp, version, w);
   out.respond(std::move(w));
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  const std::int16_t version = out.header().api_version;
+  auto req = decode_offset_fetch_request(body, version);
+  if (!req) {
+    out.close("OffsetFetch: " + describe(req.error()));
+    return;
+  }
+  if (!coordinator_here(ctx, req->group_id)) return answer(ctx, *req, version, out, true);  // its error
+  // Read only after this node confirmed it still leads the group's partition (ReadIndex): a
+  // coordinator cut off and not yet aware of it would answer offsets a newer one moved past.
+  auto shared = std::make_shared<offset_fetch_request>(std::move(*req));
+  ctx.confirm_group_coordinator(shared->group_id, [&ctx, shared, version, out](bool confirmed) {
+    answer(ctx, *shared, version, out, confirmed);
+  });
 }
 
 }  // namespace

@@ -134,6 +134,8 @@ void partition_replica::apply(consensus::apply_batch&& b) {
     apply_entry(e);
   }
   epochs_.truncate_from_start(index_.log_start_offset());
+  take_read_states(b.reads);
+  resolve_confirmations();
   // A moved log start wakes fetchers parked below it: they now get OFFSET_OUT_OF_RANGE.
   if (index_.high_watermark() != hw_before || index_.log_start_offset() != start_before || b.snap) {
     if (hooks_.on_data) hooks_.on_data(ref_.group);
@@ -549,6 +551,7 @@ void partition_replica::expire(clock::time_point now) {
     return true;
   });
   for (auto& done : expired) done(std::unexpected(fenced ? partition_errc::storage_failed : partition_errc::timed_out));
+  expire_confirmations(now, fenced);
   // Answered proposals of older terms no longer count for predictions: drop them.
   const auto st = host_.status(ref_.group);
   if (st) {
@@ -588,6 +591,7 @@ void partition_replica::fail_all() {
   std::deque<deletion> deletions;
   deletions.swap(deletions_);
   for (auto& d : deletions) d.done(std::unexpected(partition_errc::timed_out));
+  expire_confirmations(clock::time_point::max(), true);
 }
 
 void partition_replica::set_ref(const metadata::partition_ref& ref) {

@@ -118,6 +118,10 @@ using produce_done = std::function<void(std::expected<produce_ack, produce_error
 // DeleteRecords' outcome: the partition's log start offset once the deletion applied here.
 using delete_done = std::function<void(std::expected<std::int64_t, partition_errc>)>;
 
+// A confirmed leadership (confirm_leadership): true when this node still led the partition after
+// the call was made and has applied everything committed before it.
+using confirm_done = std::function<void(bool)>;
+
 struct fetch_data {
   std::int64_t high_watermark = 0;
   std::int64_t log_start_offset = 0;
@@ -192,6 +196,13 @@ class partition_replica {
   // not_leader from anything but the ready leader or when the entry was overwritten; timed_out
   // at `deadline`. An offset at or below the log start changes nothing and is answered at once.
   void delete_records(std::int64_t offset, clock::time_point deadline, delete_done done);
+  // Raft's ReadIndex (dissertation §6.4) for reads served from a state machine built on this
+  // partition, such as the group coordinator's offsets: `done(true)` once a majority confirmed this
+  // node still leads, after the call, and this node applied the log through the commit index of
+  // that moment. So nothing a newer leader acknowledged can be missing from what the caller reads
+  // next. `done(false)` when it does not lead, loses leadership, the host refuses or at `deadline`.
+  // Called exactly once, at once for a refusal.
+  void confirm_leadership(clock::time_point deadline, confirm_done done);
   // OffsetForLeaderEpoch (KIP-101, KIP-320): the largest leader epoch at or below `epoch` that the
   // log holds and the offset where it ends (leader_epochs.h), from the ready leader only.
   std::expected<epoch_end, partition_errc> end_offset_for_epoch(std::int32_t epoch) const;
@@ -244,6 +255,15 @@ class partition_replica {
     produce_done done;  // empty once answered
   };
 
+  // A ReadIndex awaiting its read point (`index` once Raft answered) and that point's apply.
+  struct confirmation {
+    std::string context;
+    term_id term;
+    std::optional<consensus::log_index> index;
+    clock::time_point deadline;
+    confirm_done done;
+  };
+
   // A DeleteRecords proposal awaiting its entry's apply.
   struct deletion {
     consensus::log_index index;
@@ -273,6 +293,10 @@ class partition_replica {
   void answer(proposal& p, std::expected<produce_ack, produce_error> r);
   std::int64_t predicted_next(term_id term) const;
   void check_leadership();
+  // partition_reads.cc: ReadIndex answers from an apply, and the ones that cannot come any more.
+  void take_read_states(std::vector<consensus::read_state>& reads);
+  void resolve_confirmations();
+  void expire_confirmations(clock::time_point now, bool all);
 
   consensus::raft_host& host_;
   metadata::partition_ref ref_;
@@ -290,6 +314,8 @@ class partition_replica {
   term_id last_applied_term_;
   std::deque<proposal> in_flight_;  // ascending by Raft index
   std::deque<deletion> deletions_;  // ascending by Raft index; each answered once, then removed
+  std::deque<confirmation> confirmations_;  // in the order asked
+  std::uint64_t next_confirmation_ = 0;
   // A DeleteRecords applied here dropped index entries through this cut; the Raft log is compacted
   // there at the next retention check (enforce_retention), off the apply path.
   std::optional<log_cut> pending_compaction_;

@@ -189,6 +189,33 @@ TEST(partition_replica, a_replica_going_away_answers_pending_proposals_timed_out
   EXPECT_EQ(p.result.error(), partition_errc::timed_out);
 }
 
+// Raft's ReadIndex for the group coordinator's reads (partition_reads.cc): the leader gets its
+// confirmation once a majority answers; a leader cut off from the others never does, and learns
+// it at the deadline; a follower is refused at once.
+TEST(partition_replica, only_a_leader_a_majority_still_follows_confirms_its_leadership) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  std::optional<bool> follower;
+  replica(c, 1).confirm_leadership(c.clock().steady + std::chrono::seconds(5), [&](bool ok) { follower = ok; });
+  EXPECT_EQ(follower, false);
+
+  std::optional<bool> confirmed;
+  replica(c, 0).confirm_leadership(c.clock().steady + std::chrono::seconds(5), [&](bool ok) { confirmed = ok; });
+  ASSERT_TRUE(c.settle());
+  EXPECT_EQ(confirmed, true);
+
+  c.cut(0);
+  std::optional<bool> cut_off;
+  const auto deadline = c.clock().steady + std::chrono::seconds(1);
+  replica(c, 0).confirm_leadership(deadline, [&](bool ok) { cut_off = ok; });
+  ASSERT_TRUE(c.settle());
+  EXPECT_FALSE(cut_off) << "no majority answered: no confirmation yet";
+  c.clock().advance(std::chrono::seconds(1));
+  replica(c, 0).expire(deadline);
+  EXPECT_EQ(cut_off, false);
+}
+
 TEST(partition_replica, a_leader_change_keeps_offsets_dense_and_unique) {
   partition_cluster c;
   c.create("t", g.value, three);
