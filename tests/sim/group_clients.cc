@@ -1,8 +1,9 @@
-// The clients of the group simulation (group_cluster.h): committers, members and the reader. They
-// play what a Kafka consumer does against a coordinator that moves: FindCoordinator (any host
-// that serves the group now), a request, and on NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
-// COORDINATOR_NOT_AVAILABLE or a broken connection the same request again; a member whose
-// generation is gone (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS) joins again.
+// The clients of the group simulation (group_cluster.h): committers and members (the readers are
+// in group_reads.cc). They play what a Kafka consumer does against a coordinator that moves:
+// FindCoordinator (any host that serves the group now), a request, and on NOT_COORDINATOR,
+// COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE or a broken connection the same request
+// again; a member whose generation is gone (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+// REBALANCE_IN_PROGRESS) joins again.
 #include <algorithm>
 
 #include "tests/sim/group_cluster.h"
@@ -86,11 +87,6 @@ void group_cluster::poll(client& c) {
       ++counts_.commits_acked;
       auto& best = acked_[{c.group, c.key}];
       best = std::max(best, c.offset);
-      // The term the coordinator serves in now: at least the term its write was proposed in.
-      if (const auto st = raft_.status(c.host, kafka::offsets_partition_for(c.group, opt_.raft.groups))) {
-        auto& term = acked_term_[{c.group, c.key}];
-        term = std::max(term, st->term.value);
-      }
       c.next = c.offset + 1 + static_cast<std::int64_t>(r.below(3));
       c.wait_until = now_ + r.below(4);
       return;
@@ -175,39 +171,6 @@ void group_cluster::send_sync(client& c, int host) {
     params.assignments.emplace_back(m, "generation " + std::to_string(c.generation) + " to " + m);
   }
   s.core->sync(std::move(params), [slot = c.sync_answer](kafka::sync_result r) { *slot = std::move(r); });
-}
-
-// A standalone OffsetFetch of one key from a host serving its group: never below what was
-// acknowledged before it, unless a later term acknowledged it and this coordinator has not
-// noticed yet that it was deposed (Kafka's OffsetFetch has no read fence either): those reads are
-// counted as stale. A coordinator of that term or later has every acknowledged commit (Raft's
-// leader completeness, §5.4, and its load).
-void group_cluster::read_once() {
-  rng& r = raft_.random();
-  const client& c = clients_[r.below(clients_.size())];
-  const int h = static_cast<int>(r.below(static_cast<std::uint64_t>(raft_.hosts())));
-  const shell& s = shells_[static_cast<std::size_t>(h)];
-  if (!responsive(h)) return;
-  const kafka::group_errc serves = s.core->serves(c.group);
-  if (serves == kafka::group_errc::load_in_progress) ++counts_.reads_loading;
-  if (serves != kafka::group_errc::none) return;
-  ++counts_.reads;
-  const auto it = acked_.find({c.group, c.key});
-  const std::int64_t before = it == acked_.end() ? -1 : it->second;
-  const auto got = s.core->committed(c.group, c.key);
-  const std::int64_t value = got ? got->offset : -1;
-  if (value >= before) return;
-  const int p = kafka::offsets_partition_for(c.group, opt_.raft.groups);
-  const auto st = raft_.status(h, p);
-  const std::uint64_t term = st ? st->term.value : 0;
-  if (term < acked_term_[{c.group, c.key}]) {
-    ++counts_.stale_reads;
-    return;
-  }
-  violation("host " + std::to_string(h) + " (term " + std::to_string(term) + ", " +
-            (st ? std::string(consensus::to_string(st->state)) : "down") + ") served " + c.group + "/" +
-            std::to_string(c.key.partition) + " = " + std::to_string(value) + " after " + std::to_string(before) +
-            " was acknowledged");
 }
 
 }  // namespace chronik::sim

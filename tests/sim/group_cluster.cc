@@ -39,6 +39,7 @@ group_cluster::group_cluster(std::uint64_t seed, group_sim_options opt)
       clients_.push_back(std::move(c));
     }
   }
+  readers_.resize(static_cast<std::size_t>(std::max(opt_.readers, 0)));
 }
 
 group_cluster::~group_cluster() = default;
@@ -76,10 +77,12 @@ void group_cluster::reset(int host) {
   s.resolved.clear();
   s.checkpoint_base.clear();
   s.trims.clear();
+  s.confirmations.clear();  // the connections broke: their readers ask again elsewhere
 }
 
-// The apply observer: the host's copy of the partition grows, and its own proposals at these
-// indexes are resolved (reported on the shell's next tick, outside Raft's call).
+// The apply observer: the host's copy of the partition grows, its own proposals at these indexes
+// are resolved (reported on the shell's next tick, outside Raft's call), and ReadIndex answers
+// find their confirmations (answered on that tick too).
 void group_cluster::applied(int host, int partition, const consensus::apply_batch& b) {
   shell& s = shells_[static_cast<std::size_t>(host)];
   partition_log& log = s.logs[static_cast<std::size_t>(partition)];
@@ -111,6 +114,7 @@ void group_cluster::applied(int host, int partition, const consensus::apply_batc
       it = s.proposals.erase(it);
     }
   }
+  take_read_states(host, partition, b.reads);
 }
 
 void group_cluster::crash(int host) {
@@ -156,7 +160,7 @@ void group_cluster::run(int ticks) {
       if (responsive(h)) tick_shell(h);
     }
     for (client& c : clients_) tick_client(c);
-    if (raft_.random().below(2) == 0) read_once();
+    for (reader& r : readers_) tick_reader(r);
   }
 }
 
@@ -167,6 +171,10 @@ void group_cluster::tick_shell(int host) {
   const auto now_ms = static_cast<std::int64_t>(now_) * ms_per_tick;
   s.core->tick(now_ms, now_ms);
   for (auto& [p, outcome] : std::exchange(s.resolved, {})) report(host, p, outcome);
+  // As partition_replica after an apply, then at its expiry check: ReadIndex answers whose read
+  // point is applied, and those that can no longer come.
+  resolve_confirmations(host);
+  expire_confirmations(host);
   // Writes not resolved by an apply in time failed: they may still commit, or be overwritten.
   // As partition_replica, a lost leadership alone answers nothing: the entry is resolved when its
   // index is applied here, and follow() unloads the partition, which answers the core's waiters.
@@ -223,10 +231,9 @@ void group_cluster::follow(int host) {
   shell& s = shells_[static_cast<std::size_t>(host)];
   for (int p = 0; p < opt_.raft.groups; ++p) {
     const auto st = raft_.status(host, p);
-    const partition_log& log = s.logs[static_cast<std::size_t>(p)];
     // Leading, with an entry of its own term applied: every entry of earlier terms is applied,
     // so the copy holds everything any earlier coordinator acknowledged (Raft §5.4).
-    const bool leads = st && st->state == consensus::role::leader && log.last_term == st->term.value;
+    const bool leads = leader_ready(host, p);
     auto c = s.cursors.find(p);
     if (!leads) {
       if (c != s.cursors.end()) {
@@ -238,7 +245,8 @@ void group_cluster::follow(int host) {
     }
     if (c == s.cursors.end() || c->second.term != st->term.value || !s.core->serving(p)) {
       s.core->begin_load(p, opt_.raft.groups);
-      c = s.cursors.insert_or_assign(p, cursor{st->term.value, log.start, false}).first;
+      const std::uint64_t start = s.logs[static_cast<std::size_t>(p)].start;
+      c = s.cursors.insert_or_assign(p, cursor{st->term.value, start, false}).first;
       s.checkpoint_base.erase(p);
       ++counts_.loads;
     }
@@ -304,6 +312,12 @@ bool group_cluster::settled(std::string* why) const {
   for (const client& c : clients_) {
     if (c.req != request::none) {
       *why = "a request of " + c.group + " is in flight";
+      return false;
+    }
+  }
+  for (const reader& r : readers_) {
+    if (r.in_flight) {
+      *why = "a read is in flight";
       return false;
     }
   }

@@ -10,22 +10,25 @@
 // Clients commit ever larger offsets to whichever host serves their group, retrying after
 // errors, while the test crashes, isolates and heals hosts, so commits are in flight when their
 // coordinator fails over. In the first groups the clients are members (JoinGroup, SyncGroup,
-// heartbeats) and commit in their generation; in the others they commit without membership. A
-// reader fetches offsets meanwhile (group_clients.cc).
+// heartbeats) and commit in their generation; in the others they commit without membership.
+// Readers fetch offsets meanwhile, as OffsetFetch does in production (group_reads.cc): the shell
+// first confirms with Raft's ReadIndex that its host still leads the group's partition
+// (partition_replica::confirm_leadership), then reads the coordinator.
 //
 // The checker (docs/kafka.md "Durable groups", Simulation):
 //   - no acknowledged commit is lost: after healing, the coordinator serves, for every key, at
 //     least the highest offset ever acknowledged for it (and so does a fresh load of every host's
 //     copy of the log);
-//   - a loaded coordinator never serves an offset below one acknowledged before the read began,
-//     unless a coordinator of a later term acknowledged it (this one is deposed and does not know
-//     it yet: counted as a stale read; Kafka's OffsetFetch has no fence against it either);
+//   - no OffsetFetch is served an offset below one acknowledged before the read began (the
+//     ReadIndex fence keeps a deposed coordinator that has not noticed yet from answering);
 //   - every host that loads a partition's log gets the same groups, and the serving coordinator
 //     holds exactly what its log loads to;
 //   - and everything host_cluster checks of Raft itself.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +55,10 @@ struct group_sim_options {
   // daemon/group_store did before it waited for the load).
   bool early_ack = false;
   bool trim_while_loading = false;
+  // The unsafe twin of the read fence: OffsetFetch answered from the coordinator at once, without
+  // ReadIndex (what Kafka's OffsetFetch does, and chronik's did before the fence).
+  bool unfenced_reads = false;
+  int readers = 2;  // OffsetFetch clients, each with one request in flight
 };
 
 struct group_sim_counts {
@@ -64,13 +71,13 @@ struct group_sim_counts {
   std::uint64_t writes_not_leader = 0;
   std::uint64_t writes_failed = 0;
   std::uint64_t trims = 0;  // log starts moved after a committed checkpoint
-  std::uint64_t reads = 0;
-  std::uint64_t reads_loading = 0;  // OffsetFetch answered load_in_progress
+  std::uint64_t reads = 0;           // OffsetFetch answers with offsets, each checked
+  std::uint64_t reads_loading = 0;   // OffsetFetch answered load_in_progress
+  std::uint64_t reads_unconfirmed = 0;  // ReadIndex failed: answered not coordinator, retried
   std::uint64_t generations = 0;    // SyncGroup answers with an assignment
   std::uint64_t rejoins = 0;        // members sent back to JoinGroup by an error
   std::uint64_t live_checked = 0;   // partitions whose serving coordinator was compared with its log
   std::uint64_t stalls = 0;
-  std::uint64_t stale_reads = 0;  // below an acknowledged commit, from a deposed coordinator
 };
 
 class group_cluster {
@@ -120,6 +127,16 @@ class group_cluster {
     std::uint64_t next = 0;  // the next index to load
     bool failed_write = false;  // a write of this load timed out: memory may lag the log
   };
+  // A ReadIndex awaiting its read point (`index` once Raft answered) and that point's apply, as
+  // partition_replica's confirmation.
+  struct confirmation {
+    std::string context;
+    int partition = 0;
+    std::uint64_t term = 0;
+    std::optional<std::uint64_t> index;
+    std::uint64_t deadline = 0;
+    std::function<void(bool)> done;
+  };
   struct shell {
     std::unique_ptr<kafka::group_coordinator> core;
     std::uint64_t incarnation = 0;
@@ -129,6 +146,7 @@ class group_cluster {
     std::vector<std::pair<proposal, kafka::write_outcome>> resolved;  // from the apply observer
     std::map<int, std::uint64_t> checkpoint_base;
     std::map<int, std::uint64_t> trims;
+    std::deque<confirmation> confirmations;  // in the order asked
     std::uint64_t stalled_until = 0;
   };
   bool responsive(int host) const;  // running, and its shell not stalled
@@ -160,6 +178,24 @@ class group_cluster {
     std::shared_ptr<std::optional<kafka::sync_result>> sync_answer;
   };
 
+  // An OffsetFetch client: one request at a time, for a random committing client's key. `before`
+  // is the highest offset acknowledged for it when the request was sent.
+  struct read_answer {
+    bool served = false;  // false: not coordinator (or loading), the reader asks again
+    std::int64_t value = -1;
+    std::uint64_t term = 0;  // the serving host's term of the group's partition
+  };
+  struct reader {
+    bool in_flight = false;
+    std::size_t of = 0;  // clients_[of] names the group and key
+    int host = 0;
+    std::uint64_t incarnation = 0;
+    std::uint64_t sent = 0;
+    std::int64_t before = -1;
+    std::uint64_t wait_until = 0;
+    std::shared_ptr<std::optional<read_answer>> answer;
+  };
+
   void reset(int host);
   void applied(int host, int partition, const consensus::apply_batch& b);
   void tick_shell(int host);
@@ -175,7 +211,15 @@ class group_cluster {
   void send_join(client& c, int host);
   void send_sync(client& c, int host);
   void member_error(client& c, kafka::group_errc e);
-  void read_once();
+  // group_reads.cc: partition_reads.cc's part in the shell (ReadIndex), and the readers.
+  void confirm_leadership(int host, int partition, std::function<void(bool)> done);
+  void take_read_states(int host, int partition, const std::vector<consensus::read_state>& reads);
+  void resolve_confirmations(int host);
+  void expire_confirmations(int host);
+  bool leader_ready(int host, int partition) const;
+  void tick_reader(reader& r);
+  void send_read(reader& r, int host);
+  void poll_read(reader& r);
   bool settled(std::string* why) const;
   void final_checks();
   // The groups of `partition` a coordinator holds, as text by group id: metadata and offsets.
@@ -192,11 +236,11 @@ class group_cluster {
   std::uint64_t incarnations_ = 0;
   std::vector<shell> shells_;
   std::vector<client> clients_;
+  std::vector<reader> readers_;
+  std::uint64_t next_confirmation_ = 0;
   bool stopping_ = false;
   // (group, key) -> the highest offset acknowledged to a client.
   std::map<std::pair<std::string, kafka::offset_key>, std::int64_t> acked_;
-  // (group, key) -> the highest Raft term of a coordinator that acknowledged a commit of it.
-  std::map<std::pair<std::string, kafka::offset_key>, std::uint64_t> acked_term_;
   std::vector<std::string> violations_;
   group_sim_counts counts_;
 };

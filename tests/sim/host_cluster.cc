@@ -15,6 +15,12 @@ raft_config sim_raft_config() {
   return c;
 }
 
+raft_config host_cluster::group_config() const {
+  raft_config c = sim_raft_config();
+  c.check_quorum = opt_.check_quorum;
+  return c;
+}
+
 host_cluster::host_cluster(std::uint64_t seed, host_sim_options opt) : opt_(opt), rng_(seed) {
   if (opt_.voters <= 0 || opt_.voters > opt_.hosts) opt_.voters = opt_.hosts;
   history_.resize(static_cast<std::size_t>(opt_.groups));
@@ -51,7 +57,7 @@ void host_cluster::create_groups(node& n) {
   for (const auto& m : nodes_) voters.voters.push_back(m->id);
   for (int g = 0; g < opt_.groups; ++g) {
     const group_id id = group_id_of(g);
-    auto r = n.core->create_group(id, voters, sim_raft_config(), group_start::fresh, n.disk.reader(id));
+    auto r = n.core->create_group(id, voters, group_config(), group_start::fresh, n.disk.reader(id));
     if (!r) violation("create_group failed: " + r.error().text);
     else if (r->stored_snapshot) apply(n, *r->stored_snapshot);
   }
@@ -306,6 +312,14 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> host_cluster::propose_on(
   flush(n);
   if (!index) return std::nullopt;
   return std::pair{index->value, s->term.value};
+}
+
+bool host_cluster::read_on(int host, int group, std::string context) {
+  node& n = *nodes_[static_cast<std::size_t>(host)];
+  if (!n.core) return false;
+  const bool ok = n.core->read_index(group_id_of(group), std::move(context)).has_value();
+  flush(n);
+  return ok;
 }
 
 std::optional<raft_status> host_cluster::status(int host, int group) const {

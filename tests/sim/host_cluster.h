@@ -55,6 +55,9 @@ struct host_sim_options {
   // The owner snapshots its state machine now and then (off: the owner's state is the log itself,
   // as the group simulation's partitions are, and no replica skips entries).
   bool compact = true;
+  // Raft §6.2's check-quorum step-down (off: a leader cut off learns it was deposed only when it
+  // hears the newer term; the group simulation's unfenced-read twin widens that window so).
+  bool check_quorum = true;
 };
 
 // Hooks for a simulation that runs a state machine on top of the groups (tests/sim/group_cluster.h):
@@ -98,6 +101,10 @@ class host_cluster {
   bool propose(int group, std::string data);
   // Proposes on `host`, if it runs and leads `group`: the (index, term) the entry took there.
   std::optional<std::pair<std::uint64_t, std::uint64_t>> propose_on(int host, int group, std::string data);
+  // Raft's ReadIndex (dissertation §6.4) on `host`'s replica of `group`, as raft_host::read_index:
+  // the answer, if any, comes as a read_state with `context` in a later apply batch
+  // (host_observer::applied). False if the host is down or its core refuses.
+  bool read_on(int host, int group, std::string context);
   // The host's Raft status of `group`, if the host runs.
   std::optional<consensus::raft_status> status(int host, int group) const;
   void observe(host_observer o) { observer_ = std::move(o); }
@@ -149,6 +156,7 @@ class host_cluster {
   void violation(std::string what);
   void create_groups(node& n);
   consensus::group_id group_id_of(int group) const;
+  consensus::raft_config group_config() const;  // sim_raft_config() with opt_'s Raft switches
   std::vector<consensus::node_id> current_voters(std::size_t group) const;
   std::string describe(int group) const;
   bool replica_of(int group, const node& n) const;

@@ -96,7 +96,7 @@ void host_cluster::ensure(node& n, const metadata::partition_ref& ref) {
   const auto gi = static_cast<std::size_t>(ref.group.value - group_base_);
   n.applied[gi] = 0;  // a new replica: its state machine starts over
   const conf_state initial{ref.bootstrap, {}};
-  auto r = n.core->create_group(ref.group, initial, sim_raft_config(), group_start::fresh, n.disk.reader(ref.group));
+  auto r = n.core->create_group(ref.group, initial, group_config(), group_start::fresh, n.disk.reader(ref.group));
   if (!r && r.error().code == host_errc::group_removed) {
     // As partition_manager::ensure: revived, unless its removal is not durable yet (not_ready);
     // then the shell tries again on a later tick (drive_moves), as partition_manager::tick does.
@@ -107,7 +107,7 @@ void host_cluster::ensure(node& n, const metadata::partition_ref& ref) {
     }
     if (v) {
       ++counts_.revivals;
-      r = n.core->create_group(ref.group, initial, sim_raft_config(), group_start::fresh, n.disk.reader(ref.group));
+      r = n.core->create_group(ref.group, initial, group_config(), group_start::fresh, n.disk.reader(ref.group));
     }
   }
   if (!r) {
@@ -140,7 +140,7 @@ void host_cluster::sync_groups(node& n) {
     if (!wanted.contains(id.value)) remove(n, id);
   for (group_id id : n.core->recovered()) {
     if (wanted.contains(id.value) || n.core->hosts(id)) continue;
-    if (n.core->create_group(id, {}, sim_raft_config(), group_start::fresh, n.disk.reader(id))) remove(n, id);
+    if (n.core->create_group(id, {}, group_config(), group_start::fresh, n.disk.reader(id))) remove(n, id);
   }
 }
 
