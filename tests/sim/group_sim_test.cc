@@ -2,10 +2,10 @@
 // hosts, each the production group coordinator over the production multi-Raft host_core, with
 // `__consumer_offsets` as 1 to 3 Raft groups (tests/sim/group_cluster.h). Clients commit ever
 // larger offsets while coordinators crash, are cut off, stall and lose leadership with commits in
-// flight; the checker requires that no acknowledged commit is lost, that no read from a current
-// coordinator goes below an acknowledged commit, and that every host loads a partition's log to
-// the same groups. Every failure prints
-// its seed; CHRONIK_SIM_SEED replays one, CHRONIK_SIM_SCALE scales the count (sim_seeds.h).
+// flight; the checker requires that no acknowledged commit is lost, that no OffsetFetch (fenced
+// by ReadIndex, as in production) is answered below a commit acknowledged before it began, and
+// that every host loads a partition's log to the same groups. Every failure prints its seed;
+// CHRONIK_SIM_SEED replays one, CHRONIK_SIM_SCALE scales the count (sim_seeds.h).
 #include <gtest/gtest.h>
 
 #include <cstdio>
