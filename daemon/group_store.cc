@@ -30,6 +30,12 @@ group_store::group_store(kafka::group_coordinator& core, chronik::node_id self, 
 
 group_store::~group_store() { *alive_ = false; }
 
+std::optional<consensus::term_id> group_store::loaded_term(std::int32_t partition) const {
+  auto c = cursors_.find(partition);
+  if (c == cursors_.end() || !core_.loaded(partition)) return std::nullopt;
+  return c->second.term;
+}
+
 void group_store::release() {
   for (const auto p : core_.partitions_served()) core_.unload_partition(p);
   cursors_.clear();

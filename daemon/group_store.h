@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <spdlog/logger.h>
 
@@ -38,6 +39,9 @@ class group_store {
   void flush(kafka::partition_manager* mgr, std::int64_t wall_ms);
   // The node stops or replaces its Raft host: every partition is given up.
   void release();
+  // The Raft term in which the core loaded `partition`, when it is loaded: a read confirmed by
+  // ReadIndex in another term must not be served from it (the shell has not followed yet).
+  std::optional<consensus::term_id> loaded_term(std::int32_t partition) const;
 
  private:
   // A partition this node leads: the term it leads in and the next offset to load.

@@ -61,7 +61,18 @@ void kafka_service::confirm_group_coordinator(std::string_view group, std::funct
           ? m->find(std::string(kafka::offsets_topic_name), kafka::offsets_partition_for(group, partitions))
           : nullptr;
   if (rep == nullptr) return done(false);
-  rep->confirm_leadership(m->now() + confirm_timeout, std::move(done));
+  // Confirmed leadership is not enough: the core must have loaded the partition in that very
+  // term. Between two ticks this node may lose and win it back, and the state loaded in the older
+  // term lacks what the leader in between acknowledged.
+  const std::int32_t p = kafka::offsets_partition_for(group, partitions);
+  rep->confirm_leadership(m->now() + confirm_timeout,
+                          [this, alive = alive_, p, done = std::move(done)](bool confirmed) {
+                            if (!*alive || !confirmed) return done(false);
+                            auto* mgr = manager();
+                            const auto* now = mgr == nullptr ? nullptr : mgr->find(std::string(kafka::offsets_topic_name), p);
+                            const auto loaded = group_store_.loaded_term(p);
+                            done(now != nullptr && loaded && *loaded == now->leader_epoch());
+                          });
 }
 
 void kafka_service::ensure_offsets_topic() {
