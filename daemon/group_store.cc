@@ -140,7 +140,11 @@ bool group_store::load_some(const kafka::partition_replica& rep, std::int32_t pa
 
 void group_store::append(kafka::partition_manager& mgr, kafka::group_write w, std::int64_t wall_ms) {
   kafka::partition_replica* rep = mgr.find(std::string(kafka::offsets_topic_name), w.partition);
-  if (rep == nullptr) {
+  // Written only in the term the core loaded the partition in: a node that lost and won back the
+  // leadership between two ticks decided this write on a state that lacks what the leader in
+  // between acknowledged. not_leader drops the partition, and the next tick loads it again.
+  const auto term = loaded_term(w.partition);
+  if (rep == nullptr || !term || *term != rep->leader_epoch()) {
     core_.write_done(w.id, kafka::write_outcome::not_leader);
     return;
   }
