@@ -19,7 +19,7 @@ committed offsets reach the end of every partition, then stop. The checks:
 import threading
 import time
 
-from observe import enter_netns
+from observe import NsWorker, enter_netns
 
 SAMPLE_PERIOD_S = 0.25
 COMMIT_TIMEOUT_MS = 3000
@@ -88,6 +88,10 @@ class GroupWorkload:
         self.samples = []        # (monotonic time asked, {partition: offset}), offsets -1 when none
         self.sample_errors = 0
         self.samplers = {}       # node -> the sampler's client through that node (used on its worker only)
+        # The workload's own namespace threads: kafka-python's committed() retries without bound
+        # while the coordinator is unreachable, and a job stuck on the scenario's shared worker of a
+        # cut-off node would starve the scenario's own checks there.
+        self.workers = {}
         self.sampler = threading.Thread(target=self._sample_main, daemon=True, name="group-sampler")
         self.stats = None
 
@@ -120,6 +124,22 @@ class GroupWorkload:
             consumer.close(autocommit=False)
         return got
 
+    def _worker(self, node):
+        if node not in self.workers:
+            self.workers[node] = NsWorker(self.run.h.ns(node))
+        return self.workers[node]
+
+    def _ask(self, node, keep, timeout):
+        """_committed through node on the workload's worker there; a worker whose job did not come
+        back in time is abandoned (its thread finishes the job later, alone) and replaced."""
+        try:
+            return self._worker(node).call(lambda: self._committed(node, keep=keep), timeout)
+        except TimeoutError:
+            stuck = self.workers.pop(node, None)
+            if stuck is not None:
+                stuck.close()
+            raise
+
     def _sample_main(self):
         """Samples through node i's namespace in turn; a node that cannot answer is skipped."""
         k = 0
@@ -131,7 +151,7 @@ class GroupWorkload:
                 k += 1
                 asked = time.monotonic()
                 try:
-                    got = self.run.client(node).call(lambda: self._committed(node, keep=True), 10)
+                    got = self._ask(node, True, 10)
                     self.samples.append((asked, got))
                 except Exception:  # noqa: BLE001 - a cut-off node: counted, not a failure
                     self.sample_errors += 1
@@ -145,10 +165,13 @@ class GroupWorkload:
         self.sampler.join(15)
         for node, consumer in list(self.samplers.items()):
             try:
-                self.run.client(node).call(lambda c=consumer: c.close(autocommit=False), 10)
+                self._worker(node).call(lambda c=consumer: c.close(autocommit=False), 10)
             except Exception:  # noqa: BLE001 - its namespace may be gone already
                 pass
         self.samplers.clear()
+        for w in self.workers.values():
+            w.close()
+        self.workers.clear()
 
     def finish(self, read):
         """After the data workload's finish (producers stopped, `read` its read-back or None): lets
@@ -165,10 +188,13 @@ class GroupWorkload:
         final, last_error = None, None
         for node in [i for i in self.run.h.ids() if self.run.h.running(i)]:
             try:
-                final = self.run.client(node).call(lambda n=node: self._committed(n), 20)
+                final = self._ask(node, False, 20)
                 break
             except Exception as e:  # noqa: BLE001 - try the next node
                 last_error = f"{type(e).__name__}: {e}"[:200]
+        for w in self.workers.values():
+            w.close()
+        self.workers.clear()
         if final is None:
             return failures + [f"group: could not read the committed offsets after heal: {last_error}"]
         failures += check_group_history(self.consumers, self.samples, final,
