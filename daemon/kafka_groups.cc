@@ -76,7 +76,7 @@ void kafka_service::confirm_group_coordinator(std::string_view group, std::funct
 }
 
 void kafka_service::ensure_offsets_topic() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = last_tick_;  // the node loop's reading: a shell reads no clock of its own
   if (offsets_topic_proposed_ != std::chrono::steady_clock::time_point{} && now < offsets_topic_proposed_ + offsets_topic_retry) {
     return;
   }

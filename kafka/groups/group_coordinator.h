@@ -269,6 +269,13 @@ enum class write_outcome : std::uint8_t {
   failed,      // timed out or the storage failed: it may or may not commit
 };
 
+// What a request whose write did not commit is told: not_coordinator when the partition's
+// leadership moved (the client finds the new coordinator), coordinator_not_available when the
+// outcome is unknown (the client retries).
+constexpr group_errc write_error(write_outcome outcome) {
+  return outcome == write_outcome::not_leader ? group_errc::not_coordinator : group_errc::coordinator_not_available;
+}
+
 class group_coordinator {
  public:
   explicit group_coordinator(group_config config);
@@ -464,6 +471,8 @@ class group_coordinator {
   void store_metadata(group& g);            // fire and forget: the group's metadata as it is now
   void store_assignment(group& g);          // completing_rebalance -> stable once stored
   void maybe_checkpoint(std::int32_t partition);
+  // Records the partition's live state needs: one per committed offset and per stored group.
+  std::int64_t live_records(std::int32_t partition) const;
   void emit_checkpoint(std::int32_t partition, partition_state& ps);
   void expire_offsets();
   void drop_if_idle(std::map<std::string, group, std::less<>>::iterator it);

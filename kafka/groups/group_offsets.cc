@@ -80,8 +80,7 @@ void group_coordinator::commit_offsets(const commit_params& params, commit_callb
         [this, group_id = params.group_id, accepted = std::move(accepted), results = std::move(results),
          d = std::move(done)](write_outcome outcome) mutable {
           if (outcome != write_outcome::committed) {
-            const group_errc e = outcome == write_outcome::not_leader ? group_errc::not_coordinator
-                                                                      : group_errc::coordinator_not_available;
+            const group_errc e = write_error(outcome);
             ready_.push_back([d = std::move(d), e]() mutable { d(std::unexpected(e)); });
             return;
           }

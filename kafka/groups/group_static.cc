@@ -124,9 +124,7 @@ void group_coordinator::finish_replacement(static_replacement undo, write_outcom
   }
   // Kafka reverts the replacement: the old id is bound again, and the new process gets the error
   // without an id and joins afresh.
-  answer_join(it->second, join_result{.error = outcome == write_outcome::not_leader
-                                                   ? group_errc::not_coordinator
-                                                   : group_errc::coordinator_not_available});
+  answer_join(it->second, join_result{.error = write_error(outcome)});
   member& back = rebind(*g, undo.new_id, undo.old_id);
   back.protocols = std::move(undo.old_protocols);
   back.session_timeout_ms = undo.old_session_ms;

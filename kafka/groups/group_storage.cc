@@ -256,11 +256,7 @@ void group_coordinator::write_done(std::uint64_t id, write_outcome outcome) {
     ps->second.checkpoint_in_flight = false;
     if (outcome == write_outcome::committed) {
       // The owner trims the log at the checkpoint's start: what remains is the live state.
-      std::int64_t live = 0;
-      for (const auto& [gid, g] : groups_) {
-        if (g.partition == pw.partition) live += static_cast<std::int64_t>(g.offsets.size()) + (g.stored ? 1 : 0);
-      }
-      ps->second.log_records = live;
+      ps->second.log_records = live_records(pw.partition);
     }
   }
   if (pw.then) pw.then(outcome);
@@ -330,8 +326,7 @@ void group_coordinator::store_assignment(group& g) {
             return;
           }
           // Kafka: a failed store sends the error to every member waiting and starts over.
-          const group_errc e = outcome == write_outcome::not_leader ? group_errc::not_coordinator
-                                                                    : group_errc::coordinator_not_available;
+          const group_errc e = write_error(outcome);
           for (auto& [mid, m] : target->members) {
             m.assignment.clear();
             answer_sync(m, sync_result{.error = e});
@@ -343,16 +338,21 @@ void group_coordinator::store_assignment(group& g) {
 
 // --- checkpoints --------------------------------------------------------------------------------
 
+std::int64_t group_coordinator::live_records(std::int32_t partition) const {
+  std::int64_t live = 0;
+  for (const auto& [gid, g] : groups_) {
+    if (g.partition == partition) live += static_cast<std::int64_t>(g.offsets.size()) + (g.stored ? 1 : 0);
+  }
+  return live;
+}
+
 void group_coordinator::maybe_checkpoint(std::int32_t partition) {
   auto ps = served_.find(partition);
   if (ps == served_.end() || !ps->second.loaded) return;
   partition_state& st = ps->second;
   if (!st.checkpoint_wanted && !st.checkpoint_in_flight) {
-    std::int64_t live = 0;
-    for (const auto& [gid, g] : groups_) {
-      if (g.partition == partition) live += static_cast<std::int64_t>(g.offsets.size()) + (g.stored ? 1 : 0);
-    }
-    st.checkpoint_wanted = st.log_records >= config_.checkpoint_min_records && st.log_records > 2 * live;
+    st.checkpoint_wanted =
+        st.log_records >= config_.checkpoint_min_records && st.log_records > 2 * live_records(partition);
   }
   if (st.checkpoint_wanted && st.in_flight == 0) emit_checkpoint(partition, st);
 }
@@ -485,7 +485,7 @@ void group_coordinator::delete_group(std::string_view group_id, errc_callback do
           if (outcome == write_outcome::committed) {
             if (auto it = groups_.find(id); it != groups_.end()) forget_deleted(groups_, it, gone);
           } else {
-            e = outcome == write_outcome::not_leader ? group_errc::not_coordinator : group_errc::coordinator_not_available;
+            e = write_error(outcome);
           }
           ready_.push_back([d = std::move(d), e]() mutable { d(e); });
         });
@@ -531,8 +531,7 @@ void group_coordinator::delete_offsets(std::string_view group_id, std::vector<of
               for (const auto& key : gone) target->offsets.erase(key);
             }
           } else {
-            r = std::unexpected(outcome == write_outcome::not_leader ? group_errc::not_coordinator
-                                                                     : group_errc::coordinator_not_available);
+            r = std::unexpected(write_error(outcome));
           }
           ready_.push_back([d = std::move(d), r = std::move(r)]() mutable { d(std::move(r)); });
         });

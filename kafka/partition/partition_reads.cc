@@ -18,6 +18,7 @@ void partition_replica::confirm_leadership(clock::time_point deadline, confirm_d
 }
 
 void partition_replica::take_read_states(std::vector<consensus::read_state>& reads) {
+  if (confirmations_.empty()) return;  // every apply comes here: nothing to look up for most
   for (auto& rs : reads) {
     auto it = std::ranges::find(confirmations_, rs.context, &confirmation::context);
     if (it != confirmations_.end()) it->index = rs.index;
@@ -26,6 +27,7 @@ void partition_replica::take_read_states(std::vector<consensus::read_state>& rea
 
 void partition_replica::resolve_confirmations() {
   // Answered after the whole apply batch: the read point's entries are in the index by then.
+  if (confirmations_.empty()) return;  // on every apply: no status lookup when nothing waits
   std::vector<confirm_done> ready;
   const term_id term = leader_epoch();
   std::erase_if(confirmations_, [&](confirmation& c) {
@@ -39,6 +41,7 @@ void partition_replica::resolve_confirmations() {
 
 void partition_replica::expire_confirmations(clock::time_point now, bool all) {
   // A leadership that moved on cannot be confirmed any more: answered now rather than at the deadline.
+  if (confirmations_.empty()) return;
   const auto st = host_.status(ref_.group);
   const bool leads = st && st->state == consensus::role::leader && !host_.failed();
   const term_id term = leader_epoch();
