@@ -175,7 +175,7 @@ struct bound_key {
   std::int64_t hi = 0;
   std::uint64_t node_config::*field = nullptr;
 };
-constexpr std::array<bound_key, 10> bound_keys{{
+constexpr std::array<bound_key, 15> bound_keys{{
     {"kafka_max_request_bytes", 64, std::int64_t{1} << 30, &node_config::kafka_max_request_bytes},
     {"kafka_max_queued_request_bytes", 64, std::int64_t{64} << 30, &node_config::kafka_max_queued_request_bytes},
     {"kafka_max_connections", 1, 1'000'000, &node_config::kafka_max_connections},
@@ -186,6 +186,11 @@ constexpr std::array<bound_key, 10> bound_keys{{
     {"offsets_topic_num_partitions", 1, 1'000, &node_config::offsets_topic_num_partitions},
     {"offsets_topic_replication_factor", 1, 16, &node_config::offsets_topic_replication_factor},
     {"offsets_retention_minutes", 1, 5'256'000, &node_config::offsets_retention_minutes},
+    {"producer_id_expiration_ms", 1'000, 31'536'000'000, &node_config::producer_id_expiration_ms},
+    {"transaction_state_log_num_partitions", 1, 1'000, &node_config::transaction_state_log_num_partitions},
+    {"transaction_state_log_replication_factor", 1, 16, &node_config::transaction_state_log_replication_factor},
+    {"transaction_max_timeout_ms", 1, 2'147'483'647, &node_config::transaction_max_timeout_ms},
+    {"transactional_id_expiration_ms", 1'000, 31'536'000'000, &node_config::transactional_id_expiration_ms},
 }};
 
 const bound_key* find_bound_key(std::string_view key) {
@@ -296,6 +301,11 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
   } else if (key == "data_dir") {
     if (s->empty()) return fail(key, "must not be empty", flag);
     cfg.data_dir = *s;
+  } else if (key == "gossip_key") {
+    // The key itself is never echoed: error lines end up in logs.
+    auto k = gossip::key_from_base64(*s);
+    if (!k) return fail(key, "must be the base64 of 32 random bytes (chronik-server keygen prints one)", flag);
+    cfg.gossip_key = *k;
   } else if (key == "log_level") {
     auto level = parse_log_level(*s);
     if (!level) return fail(key, "\"" + *s + "\" is not one of trace, debug, info, warn, error, critical, off", flag);
@@ -313,13 +323,15 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
     return apply_number_key(cfg, key, v, flag);
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
-  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level") {
+  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key") {
     return apply_string_key(cfg, key, v, flag);
   }
-  if (key == "auto_create_topics") {
+  if (key == "auto_create_topics" || key == "gossip_verify_incoming" || key == "gossip_verify_outgoing") {
     const auto* b = std::get_if<bool>(&v);
     if (b == nullptr) return fail(key, "expected a boolean, got " + std::string(raw_type_name(v)), flag);
-    cfg.auto_create_topics = *b;
+    (key == "auto_create_topics"       ? cfg.auto_create_topics
+     : key == "gossip_verify_incoming" ? cfg.gossip_verify_incoming
+                                       : cfg.gossip_verify_outgoing) = *b;
     return {};
   }
   if (key == "preset" || key == "gossip") return {};  // handled before the other keys
@@ -509,6 +521,7 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
       {"meta_snapshot_entries", "--meta-snapshot-entries", opt(cli.meta_snapshot_entries)},
       {"cluster_name", "--cluster-name", opt(cli.cluster_name)},
       {"log_level", "--log-level", opt(cli.log_level)},
+      {"gossip_key", "--gossip-key", opt(cli.gossip_key)},
   };
   for (const auto& e : entries) {
     if (!e.value) continue;
@@ -654,6 +667,11 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   }
   if (auto r = cfg.gossip.validate(); !r) return std::unexpected("config error: gossip." + r.error());
   if (auto r = check_distinct_ports(cfg); !r) return std::unexpected(r.error());
+  // Nodes that send plaintext but refuse it cannot talk to each other: no step of the rolling
+  // switch-on (docs/security.md "Gossip encryption") has this pair.
+  if (!cfg.gossip_verify_outgoing && cfg.gossip_verify_incoming) {
+    return fail("gossip_verify_outgoing", "false needs gossip_verify_incoming = false too (plaintext senders must accept plaintext)");
+  }
   // One request of the largest size must always fit in the node-wide budget.
   if (cfg.kafka_max_queued_request_bytes < cfg.kafka_max_request_bytes) {
     return fail("kafka_max_queued_request_bytes",

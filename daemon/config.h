@@ -19,6 +19,7 @@
 
 #include "gossip/core/config.h"
 #include "gossip/core/types.h"
+#include "gossip/keyring/keyring.h"
 
 namespace chronik::daemon {
 
@@ -111,6 +112,31 @@ struct node_config {
   // offsets.retention.minutes (KIP-211): committed offsets of a group without members expire this
   // long after it became empty. 1..5256000 (ten years), default 10080 (7 days).
   std::uint64_t offsets_retention_minutes = 10'080;
+  // producer.id.expiration.ms (docs/kafka.md "Idempotent producers"): a partition forgets an
+  // idempotent producer that wrote nothing to it for this long. 1000..31536000000 (a year), default
+  // 86400000 (1 day, Kafka's).
+  std::uint64_t producer_id_expiration_ms = 86'400'000;
+  // Transactions (docs/transactions.md "The `__transaction_state` topic"): the internal topic
+  // `__transaction_state`, created on the first FindCoordinator for a transactional id, gets this
+  // many partitions (transaction.state.log.num.partitions; 1..1000, default 50) with this many
+  // replicas, capped at the live brokers (transaction.state.log.replication.factor; 1..16, default
+  // 3). Fixed once the topic exists.
+  std::uint64_t transaction_state_log_num_partitions = 50;
+  std::uint64_t transaction_state_log_replication_factor = 3;
+  // transaction.max.timeout.ms: InitProducerId asking for a longer transaction timeout is refused.
+  // 1..2147483647, default 900000 (15 min).
+  std::uint64_t transaction_max_timeout_ms = 900'000;
+  // transactional.id.expiration.ms: a transactional id idle this long is forgotten.
+  // 1000..31536000000, default 604800000 (7 days).
+  std::uint64_t transactional_id_expiration_ms = 604'800'000;
+  // Gossip encryption (docs/security.md "Gossip encryption"): base64 of 32 random bytes (an
+  // AES-256 key, `chronik-server keygen`). Installed into the data dir's keyring and made its
+  // primary at start. Default none (then a keyring persisted earlier still applies).
+  std::optional<gossip::gossip_key> gossip_key;
+  // Consul's rolling switch-on, meaningful only with a keyring. Default true: with a key nothing
+  // unencrypted is sent (outgoing) or accepted (incoming); false sends, or also accepts, plaintext.
+  bool gossip_verify_incoming = true;
+  bool gossip_verify_outgoing = true;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.
@@ -140,6 +166,7 @@ struct cli_overrides {
   std::optional<std::string> cluster_name;
   std::optional<std::string> preset;
   std::optional<std::string> log_level;
+  std::optional<std::string> gossip_key;
 };
 
 // Loads, overrides and validates. `file` absent means defaults + flags only.

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace chronik::daemon {
@@ -38,11 +39,17 @@ std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir) {
 }
 
 std::expected<void, std::string> write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                                    std::string_view contents) {
+                                                    std::string_view contents, unsigned mode) {
   const auto final_path = dir / name;
   const auto tmp_path = dir / (std::string(name) + ".tmp");
-  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return std::unexpected("cannot create " + tmp_path.string() + ": " + errno_text(errno));
+  // A stale temp file left by a crash keeps its old mode through O_CREAT; set it before writing.
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return std::unexpected("cannot chmod " + tmp_path.string() + ": " + errno_text(err));
+  }
   const bool written = write_all(fd, contents);
   int err = errno;
   const bool synced = written && ::fsync(fd) == 0;

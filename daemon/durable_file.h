@@ -11,8 +11,9 @@
 
 namespace chronik::daemon {
 
+// `mode` is the file's permission bits (0600 for secrets such as the gossip keyring).
 std::expected<void, std::string> write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                                    std::string_view contents);
+                                                    std::string_view contents, unsigned mode = 0644);
 
 // fsyncs a directory, so that renames and removals in it survive a crash.
 std::expected<void, std::string> fsync_dir(const std::filesystem::path& dir);

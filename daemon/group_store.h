@@ -6,6 +6,20 @@
 // acks=all, reports each outcome, and trims the log at a committed checkpoint (DeleteRecords' log
 // start).
 //
+// Transactions (docs/kafka.md "Transactional offsets"). A TxnOffsetCommit's write is appended as
+// the producer's transactional batch (partition_replica::produce_as_coordinator). Its marker is
+// written into the partition by the transaction coordinator, not by this node's core, so the core
+// must be told of it: the simplest correct route is the log itself. After the load the shell keeps
+// its cursor and reads what was appended since (only the transactional batches and markers are
+// decoded), every tick and before it reports one of the core's writes committed when something
+// lies between the cursor and that write, and hands the core each marker (txn_marker_applied) and
+// each transactional record (load_txn) in log order. So the core sees markers and its own writes in
+// exactly the log's order, as a load would. A marker after the last write takes effect up to a tick
+// after it commits; OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT meanwhile, and
+// the client retries. A checkpoint is appended only while every transaction it was
+// built as open is still open in the partition (transaction_open, checked as it is proposed, so no
+// marker can slip in between); otherwise the shell catches up and the core builds it again.
+//
 // Threading: the io thread, like the partition replicas it drives.
 #pragma once
 
@@ -52,7 +66,15 @@ class group_store {
 
   void follow(kafka::partition_manager& mgr, std::int32_t partitions);
   // Feeds the core a bounded slice of the partition's log; true once it reached the high watermark.
-  bool load_some(const kafka::partition_replica& rep, std::int32_t partition, cursor& c, std::uint64_t& budget);
+  // While loading every record; once loaded (`loaded`), only transactional records and markers.
+  bool load_some(const kafka::partition_replica& rep, std::int32_t partition, cursor& c, std::uint64_t& budget,
+                 bool loaded = false);
+  // A write of the core committed at [base, base + count) of the partition in `term`: hands the
+  // core what lies between the cursor and it first (markers), then moves the cursor past it.
+  void caught_up_to(const kafka::partition_replica& rep, std::int32_t partition, consensus::term_id term,
+                    std::int64_t base, std::int64_t count);
+  // Whether a checkpoint's first part may be appended now (group_write::open_producers).
+  bool checkpoint_allowed(const kafka::partition_replica& rep, const kafka::group_write& w);
   void append(kafka::partition_manager& mgr, kafka::group_write w, std::int64_t wall_ms);
   // Moves the log start of partitions whose checkpoint committed (DeleteRecords' control entry).
   void trim(kafka::partition_manager& mgr);
@@ -65,6 +87,10 @@ class group_store {
   // may start once its last part is committed.
   std::map<std::int32_t, std::int64_t> checkpoint_base_;
   std::map<std::int32_t, std::int64_t> trims_;  // partition -> new log start, for the next tick
+  // Where the checkpoint being written may trim at most (its first part's keep_from), per partition.
+  std::map<std::int32_t, std::int64_t> checkpoint_keep_;
+  // Partitions whose current checkpoint was refused: its remaining parts are reported failed.
+  std::map<std::int32_t, bool> refusing_checkpoint_;
   // Produce answers may come after this shell is gone (the partition manager answers its waiting
   // producers when it is destroyed): they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -69,20 +69,22 @@ namespace {
 
 // Runs one asynchronous operation on `io` to completion or until `timeout`; on timeout the socket
 // is closed (which aborts the operation) and timed_out returned. Asio's blocking calls have no
-// deadline, hence the asynchronous form run for a bounded time.
+// deadline, hence the asynchronous form run for a bounded time. interrupt() stops `io` after
+// setting `interrupted`; the flag is read after restart(), so a stop that restart() cleared is
+// never missed: the operation is aborted and operation_aborted returned.
 template <class Start>
 asio::error_code run_bounded(asio::io_context& io, asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout,
-                             Start&& start) {
+                             const std::atomic<bool>& interrupted, Start&& start) {
   std::optional<asio::error_code> result;
   start([&result](asio::error_code ec, auto&&...) { result = ec; });
   io.restart();
-  io.run_for(timeout);
-  if (result) return *result;
+  if (!interrupted.load()) io.run_for(timeout);
+  if (result && !interrupted.load()) return *result;
   asio::error_code ignored;
   socket.close(ignored);
   io.restart();
   io.run();  // the aborted handler runs now, while `result` still exists
-  return asio::error::timed_out;
+  return interrupted.load() ? asio::error::operation_aborted : asio::error::timed_out;
 }
 
 }  // namespace
@@ -94,6 +96,11 @@ kafka_client::~kafka_client() = default;
 
 void kafka_client::drop(const kafka_address& at) { connections_.erase(at); }
 
+void kafka_client::interrupt() {
+  interrupted_.store(true);
+  io_->context.stop();
+}
+
 void kafka_client::backoff() const { std::this_thread::sleep_for(options_.retry_backoff); }
 
 std::expected<kafka_client::connection*, std::string> kafka_client::connect(const kafka_address& at) {
@@ -103,7 +110,7 @@ std::expected<kafka_client::connection*, std::string> kafka_client::connect(cons
   const auto endpoints = resolver.resolve(at.host, std::to_string(at.port), ec);
   if (ec) return std::unexpected("cannot resolve " + at.text() + ": " + ec.message());
   auto conn = std::make_unique<connection>(io_->context);
-  ec = run_bounded(io_->context, conn->socket, options_.connect_timeout, [&](auto handler) {
+  ec = run_bounded(io_->context, conn->socket, options_.connect_timeout, interrupted_, [&](auto handler) {
     asio::async_connect(conn->socket, endpoints, handler);
   });
   if (ec) {
@@ -124,11 +131,11 @@ std::expected<std::string, std::string> kafka_client::exchange(const kafka_addre
   const std::string request = frame({key, version, correlation_id, std::string(client_id)}, body);
   const std::string what = std::string(kafka::to_string(key)) + " to broker " + at.text();
 
-  auto ec = run_bounded(io_->context, socket, options_.request_timeout,
+  auto ec = run_bounded(io_->context, socket, options_.request_timeout, interrupted_,
                         [&](auto handler) { asio::async_write(socket, asio::buffer(request), handler); });
   std::array<unsigned char, 4> size_bytes{};
   if (!ec) {
-    ec = run_bounded(io_->context, socket, options_.request_timeout,
+    ec = run_bounded(io_->context, socket, options_.request_timeout, interrupted_,
                      [&](auto handler) { asio::async_read(socket, asio::buffer(size_bytes), handler); });
   }
   if (ec) {
@@ -142,7 +149,7 @@ std::expected<std::string, std::string> kafka_client::exchange(const kafka_addre
     return std::unexpected(what + ": response of " + std::to_string(size) + " bytes is over the limit");
   }
   std::string response(size, '\0');
-  ec = run_bounded(io_->context, socket, options_.request_timeout,
+  ec = run_bounded(io_->context, socket, options_.request_timeout, interrupted_,
                    [&](auto handler) { asio::async_read(socket, asio::buffer(response), handler); });
   if (ec) {
     drop(at);

@@ -9,6 +9,7 @@
 // an operator, naming the broker and what went wrong.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -89,6 +90,11 @@ class kafka_client {
   using coordinator_attempt = std::function<std::expected<kafka::error_code, std::string>(const kafka_address&)>;
   std::expected<void, std::string> at_coordinator(const std::string& group, const coordinator_attempt& attempt);
 
+  // From any thread: the exchange in progress on the client's thread ends at once, and so does
+  // every later one, failing as aborted (an owner stopping the thread that uses the client,
+  // daemon/txn_marker_client.h). Not undone.
+  void interrupt();
+
   // The broker's version range for `key`, from ApiVersions (asked once per broker).
   std::expected<kafka::version_range, std::string> broker_versions(const kafka_address& at, kafka::api_key key);
 
@@ -113,6 +119,7 @@ class kafka_client {
   std::map<kafka_address, std::unique_ptr<connection>> connections_;
   std::map<kafka_address, std::map<std::int16_t, kafka::version_range>> versions_;
   std::int32_t next_correlation_id_ = 1;
+  std::atomic<bool> interrupted_{false};
 };
 
 // "what failed: <codec description>" for a response that did not decode.

@@ -72,6 +72,10 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
         return c;
       }()),
       group_store_(groups_, cfg.node_id, log_),
+      txns_(txn_config_of(cfg), [this](std::string_view group) { return offsets_partition_of_group(group); }),
+      txn_store_(txns_, cfg.node_id, log_, [this] { kick_transactions(); }),
+      marker_client_(io, log_),
+      marker_router_(txns_, cfg.node_id, marker_router_io(), log_),
       elections_({[&meta]() -> const metadata::meta_state& { return meta.state(); },
                   [&meta](std::string command) { return meta.propose(std::move(command)); },
                   [] {
@@ -80,6 +84,10 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
                         .count();
                   }},
                  cfg.node_id, log_),
+      producer_ids_(cfg.node_id,
+                    [this](std::string command, std::chrono::milliseconds timeout, producer_ids::block_done done) {
+                      propose_producer_ids(std::move(command), timeout, std::move(done));
+                    }),
       partition_tick_(meta.timing().tick),
       expiry_(expiry_interval) {
   meta_.on_applied([this](std::string_view command, const auto& r) {
@@ -120,6 +128,7 @@ void kafka_service::tick(std::chrono::steady_clock::time_point now) {
     expire_requests(now);
     expire_moves(now);
     elections_.tick(now);
+    producer_ids_.expire(now);
   }
 }
 
@@ -133,7 +142,10 @@ void kafka_service::stop() {
   if (server_) server_->stop();
   pending_.clear();
   elections_.clear();
+  producer_ids_.clear();
   group_store_.release();
+  txn_store_.release();
+  marker_router_.release();
   manager_.reset();  // before the node stops the host its groups run on
 }
 
@@ -152,6 +164,7 @@ kafka::partition_manager* kafka_service::manager() {
   pc.raft = meta_.timing().raft;
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   pc.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
+  pc.defaults.producer_id_expiration_ms = static_cast<std::int64_t>(cfg_.producer_id_expiration_ms);
   pc.self_uuid = meta_.uuid().hex();
   manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), cfg_.node_id, pc, log_);
   manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
@@ -195,6 +208,7 @@ void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
                            std::chrono::system_clock::now().time_since_epoch()).count();
   groups_.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(), wall_ms);
   group_store_.tick(manager(), offsets_partitions(), wall_ms);
+  tick_transactions(now, wall_ms);
   if (auto* m = manager()) {
     m->tick();
     if (now >= next_leader_report_) report_leaders(now);
@@ -408,7 +422,7 @@ void kafka_service::delete_topics(std::vector<std::string> names, std::chrono::m
       continue;
     }
     if (kafka::is_internal_topic(names[i])) {
-      settle(*req, i, topic_outcome::invalid_name, "'" + names[i] + "' is an internal topic: it holds every group's state");
+      settle(*req, i, topic_outcome::invalid_name, "'" + names[i] + "' is an internal topic: it holds the coordinators' state");
       continue;
     }
     propose_for(req, i, metadata::commands::delete_topic(names[i]), timeout);
@@ -507,7 +521,7 @@ void kafka_service::create_partitions(std::vector<kafka::partitions_request> top
       continue;
     }
     if (kafka::is_internal_topic(want.name)) {
-      // A group's partition is hash(group) mod the count: another count moves every group.
+      // A group's (a transactional id's) partition is hash(id) mod the count: another count moves them all.
       settle(*req, i, topic_outcome::invalid_partitions, "'" + want.name + "' is an internal topic: its partition count is fixed");
       continue;
     }
@@ -533,7 +547,7 @@ void kafka_service::elect_preferred_leaders(std::vector<kafka::election_request>
 }
 
 void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, applied_hook applied) {
   if (auto r = meta_.propose(command); !r) {
     settle(*req, slot, topic_outcome::not_controller, r.error());
     return;
@@ -543,7 +557,8 @@ void kafka_service::propose_for(const std::shared_ptr<request_state>& req, std::
     settle(*req, slot, topic_outcome::done, {});
     return;
   }
-  pending_.emplace(std::move(command), pending_command{req, slot, std::chrono::steady_clock::now() + timeout});
+  pending_.emplace(std::move(command),
+                   pending_command{req, slot, std::chrono::steady_clock::now() + timeout, std::move(applied)});
 }
 
 void kafka_service::settle(request_state& req, std::size_t slot, topic_outcome outcome, std::string message) {
@@ -561,6 +576,7 @@ void kafka_service::on_applied(std::string_view command,
   for (auto it = lo; it != hi;) {
     auto p = std::move(it->second);
     it = pending_.erase(it);
+    if (p.applied) p.applied(r);
     if (r) {
       settle(*p.request, p.slot, topic_outcome::done, {});
     } else {

@@ -34,12 +34,17 @@
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
 #include "daemon/node_raft.h"
+#include "daemon/producer_ids.h"
+#include "daemon/txn_marker_client.h"
+#include "daemon/txn_marker_router.h"
+#include "daemon/txn_store.h"
 #include "kafka/handlers/broker_context.h"
 #include "kafka/handlers/creation_rate_limit.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/groups/group_coordinator.h"
 #include "kafka/partition/partition_manager.h"
 #include "kafka/server/kafka_server.h"
+#include "kafka/txn/txn_coordinator.h"
 
 namespace chronik::daemon {
 
@@ -62,6 +67,8 @@ class kafka_service : public kafka::broker_context {
   // go first. They come back from `__meta` on their next use, on the new host.
   void drop_partitions() {
     group_store_.release();
+    txn_store_.release();
+    marker_router_.release();
     manager_.reset();
   }
 
@@ -91,6 +98,8 @@ class kafka_service : public kafka::broker_context {
   void alter_reassignments(std::vector<kafka::reassignment_request> wanted, std::chrono::milliseconds timeout,
                            reassignments_done done) override;
   std::vector<kafka::reassignment_info> reassignments() const override;
+  // daemon/kafka_producer_ids.cc
+  void allocate_producer_id(std::chrono::milliseconds timeout, producer_id_done done) override;
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
   kafka::partition_manager& partitions() override;
   // Every group handler asks for the core first; the writes its call makes are appended right
@@ -100,6 +109,12 @@ class kafka_service : public kafka::broker_context {
   // topic on first use (daemon/kafka_groups.cc).
   std::optional<kafka::broker_info> coordinator_for(std::string_view group) override;
   void confirm_group_coordinator(std::string_view group, std::function<void(bool)> done) override;
+  // Transactions (daemon/kafka_transactions.cc): the core, whose writes and markers go out right
+  // after the handler returns; the leader of the id's `__transaction_state` partition, creating the
+  // topic on first use; ReadIndex before an answer from memory.
+  kafka::txn_coordinator* transactions() override;
+  std::optional<kafka::broker_info> transaction_coordinator_for(std::string_view transactional_id) override;
+  void confirm_transaction_coordinator(std::string_view transactional_id, std::function<void(bool)> done) override;
   // On validator_, answered on the io thread in submission order.
   void validate(std::string records, kafka::batch_rules rules, validated_fn done) override;
 
@@ -110,10 +125,12 @@ class kafka_service : public kafka::broker_context {
     std::size_t open = 0;
     topics_done done;
   };
+  using applied_hook = std::function<void(const std::expected<metadata::apply_result, metadata::meta_errc>&)>;
   struct pending_command {
     std::shared_ptr<request_state> request;
     std::size_t slot = 0;
     std::chrono::steady_clock::time_point deadline;
+    applied_hook applied;  // sees what the appliers returned, before the slot settles; may be empty
   };
 
   // One AlterPartitionReassignments request, answered once every partition's record applied,
@@ -134,7 +151,9 @@ class kafka_service : public kafka::broker_context {
   void report_move_done(const metadata::partition_ref& ref);
 
   void propose_for(const std::shared_ptr<request_state>& req, std::size_t slot, std::string command,
-                   std::chrono::milliseconds timeout);
+                   std::chrono::milliseconds timeout, applied_hook applied = {});
+  // producer_ids' proposals, on the same path (daemon/kafka_producer_ids.cc).
+  void propose_producer_ids(std::string command, std::chrono::milliseconds timeout, producer_ids::block_done done);
   void settle(request_state& req, std::size_t slot, kafka::topic_outcome outcome, std::string message);
   void on_applied(std::string_view command, const std::expected<metadata::apply_result, metadata::meta_errc>& r);
   void expire_requests(std::chrono::steady_clock::time_point now);
@@ -177,7 +196,27 @@ class kafka_service : public kafka::broker_context {
   void ensure_offsets_topic();
   bool group_flush_posted_ = false;
   std::int32_t offsets_partitions() const;
+  // Transactions (daemon/kafka_transactions.cc): the core (kafka/txn), its shell on
+  // `__transaction_state` and its marker delivery, declared in that order so that the router goes
+  // first, then the client (joining its worker), the shell, and the core last.
+  static kafka::txn_config txn_config_of(const node_config& cfg);
+  std::int32_t offsets_partition_of_group(std::string_view group) const;
+  std::int32_t transaction_state_partitions() const;
+  void ensure_transaction_state_topic();
+  // The core's tick, the shell's and the router's, once per partition tick.
+  void tick_transactions(std::chrono::steady_clock::time_point now, std::int64_t wall_ms);
+  // Appends the core's writes and sends due markers soon, once for any number of calls.
+  void kick_transactions();
+  marker_route marker_route_for(const kafka::txn_partition& p) const;
+  txn_marker_router_io marker_router_io();
+  kafka::txn_coordinator txns_;
+  txn_store txn_store_;
+  txn_marker_client marker_client_;
+  txn_marker_router marker_router_;
+  std::chrono::steady_clock::time_point state_topic_proposed_{};
+  bool txn_kick_posted_ = false;
   leader_elections elections_;  // ElectLeaders, both as the asking broker and as partition leader
+  producer_ids producer_ids_;    // InitProducerId's ids, in blocks from `__meta`
   // Partition (Raft) ticks once per meta_timing tick, deadline sweeps every 100 ms, on the node
   // loop's grid; the time of the loop's latest tick serves a leadership change between ticks
   // (its report's repeat pause).

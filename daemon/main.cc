@@ -1,7 +1,8 @@
 // chronik-server: `start` runs a node (daemon/node.h), `cluster members` asks a running node for
 // its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers),
 // `group list|describe|delete|reset-offsets` administers consumer groups over the Kafka protocol
-// (daemon/group_command.h). This file only parses the command line.
+// (daemon/group_command.h), `keygen` prints a new gossip key, `keyring` edits a stopped node's
+// gossip keyring. This file only parses the command line.
 //
 // Exit codes (daemon::exit_code): 0 success, 1 runtime failure (cannot bind, corrupt data dir,
 // admin or broker unreachable, a group command refused), 2 bad command line or bad configuration (one line naming the key), or a
@@ -19,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/config.h"
+#include "daemon/gossip_keyring_store.h"
 #include "daemon/group_command.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
@@ -64,6 +66,7 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
   text("--preset", cli.preset, "gossip timings: lan, wan or local");
   text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");
+  text("--gossip-key", cli.gossip_key, "gossip encryption key, base64 of 32 bytes (chronik-server keygen)");
   cmd.add_flag("--replace-node", args.replace_node,
                "take over the node id of a dead or departed node at another address (docs/operations.md)");
 }
@@ -117,6 +120,22 @@ group_subcommands add_group_commands(CLI::App& app, group_command_options& opts)
   return out;
 }
 
+// `keyring list|install|use|remove`: one action per call, on a stopped node's data dir.
+CLI::App* add_keyring_command(CLI::App& app, keyring_command_options& opts) {
+  auto* cmd = app.add_subcommand("keyring", "edit a stopped node's gossip keyring (docs/security.md)");
+  cmd->require_subcommand(1);
+  const std::pair<const char*, keyring_action> actions[] = {
+      {"list", keyring_action::list}, {"install", keyring_action::install},
+      {"use", keyring_action::use}, {"remove", keyring_action::remove}};
+  for (const auto& [name, action] : actions) {
+    auto* sub = cmd->add_subcommand(name, std::string(name) + (action == keyring_action::list ? " the keys" : " a key"));
+    sub->callback([&opts, action = action] { opts.action = action; });
+    sub->add_option("--data-dir", opts.data_dir, "the node's data directory")->required();
+    if (action != keyring_action::list) sub->add_option("key", opts.key, "base64 key")->required();
+  }
+  return cmd;
+}
+
 // CLI11 errors become one line and exit 2; --help still prints the help and exits 0.
 int usage_error(CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
@@ -150,6 +169,10 @@ int main(int argc, char** argv) {
   group_command_options group_opts;
   const auto group = add_group_commands(app, group_opts);
 
+  auto* keygen = app.add_subcommand("keygen", "print a new random gossip encryption key (base64)");
+  keyring_command_options keyring_opts;
+  auto* keyring_cmd = add_keyring_command(app, keyring_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -158,6 +181,8 @@ int main(int argc, char** argv) {
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);
   if (status->parsed()) return run_status_command(status_opts);
+  if (keygen->parsed()) return run_keygen_command();
+  if (keyring_cmd->parsed()) return run_keyring_command(keyring_opts);
   if (group.list->parsed()) return run_group_list(group_opts);
   if (group.describe->parsed()) return run_group_describe(group_opts);
   if (group.remove->parsed()) return run_group_delete(group_opts);

@@ -58,7 +58,10 @@ nlohmann::json meta_service::load_status() const {
            {{"suspicions_started", m.suspicions_started},
             {"declared_dead", m.declared_dead},
             {"probes_failed", m.probes_failed},
-            {"refutations", m.refutations}}},
+            {"refutations", m.refutations},
+            // Dropped by the keyring (docs/security.md "Gossip encryption").
+            {"auth_failed_dropped", gossip_.stats().auth_failed_dropped},
+            {"plaintext_dropped", gossip_.stats().plaintext_dropped}}},
           {"ticks",
            {{"raft_max_late_ms", tick_late_max_.count()}, {"gossip_max_late_ms", gossip_.stats().tick_late_max_ms}}}};
 }

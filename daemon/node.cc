@@ -9,6 +9,7 @@
 
 #include "daemon/cluster_status_json.h"
 #include "daemon/formation_store.h"
+#include "daemon/gossip_keyring_store.h"
 #include "daemon/logging.h"
 #include "daemon/node_meta.h"
 
@@ -37,8 +38,12 @@ const char* event_name(gossip::member_event_kind kind) {
   return "event";
 }
 
-gossip::node_options gossip_options(const node_config& cfg, const node_uuid& uuid) {
+gossip::node_options gossip_options(const node_config& cfg, const node_uuid& uuid,
+                                    std::optional<gossip::keyring> keys) {
   gossip::node_options opts;
+  opts.keys = std::move(keys);
+  opts.verify_incoming = cfg.gossip_verify_incoming;
+  opts.verify_outgoing = cfg.gossip_verify_outgoing;
   opts.bind_ip = cfg.bind;
   opts.port = cfg.gossip_port;
   opts.seeds = cfg.seeds;
@@ -58,12 +63,13 @@ std::chrono::milliseconds loop_period(const node_config& cfg) {
 
 }  // namespace
 
-node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored)
+node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
+           std::optional<gossip::keyring> gossip_keys)
     : cfg_(cfg),
       uuid_(uuid),
       log_(module_logger("daemon")),
       raft_(io_, cfg, uuid, module_logger("raft")),
-      gossip_(io_, gossip_options(cfg, uuid), module_logger("gossip")),
+      gossip_(io_, gossip_options(cfg, uuid, std::move(gossip_keys)), module_logger("gossip")),
       meta_(raft_, gossip_, cfg, uuid, module_logger("meta")),
       formation_(gossip_, cfg, uuid, std::move(restored),
                  formation_actions{[this](const metadata::formation& f) { meta_.start_group(f); },
@@ -233,9 +239,21 @@ exit_code run_node(const node_config& cfg) {
     log->critical("{}", restored.error());
     return exit_code::failure;
   }
+  auto keys = load_gossip_keyring(cfg.data_dir, cfg.gossip_key);
+  if (!keys) {
+    log->critical("{}", keys.error());
+    return exit_code::failure;
+  }
+  if (*keys) {
+    log->info("gossip encryption on: {} key(s), incoming {}, outgoing {}", (*keys)->keys().size(),
+              cfg.gossip_verify_incoming ? "verified" : "plaintext accepted",
+              cfg.gossip_verify_outgoing ? "sealed" : "plaintext");
+  } else {
+    log->warn("gossip is not encrypted: set gossip_key (docs/security.md \"Gossip encryption\")");
+  }
   exit_code code = exit_code::failure;
   {
-    node n(cfg, *uuid, std::move(*restored));
+    node n(cfg, *uuid, std::move(*restored), std::move(*keys));
     if (auto r = n.start(); !r) {
       log->critical("{}", r.error());
     } else {

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio/io_context.hpp>
@@ -55,7 +56,9 @@ enum class exit_code : int {
 class node {
  public:
   // `cfg` must outlive the node. `restored`: the formation state read from the data directory.
-  node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored);
+  // `gossip_keys`: the data dir's gossip keyring (daemon/gossip_keyring_store.h); none: plaintext.
+  node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
+       std::optional<gossip::keyring> gossip_keys = std::nullopt);
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 

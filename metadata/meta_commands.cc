@@ -175,4 +175,12 @@ std::string complete_reassignment(const topic_id& topic, std::int32_t partition,
   return bytes_of(cmd);
 }
 
+std::string allocate_producer_ids(node_id id, std::uint64_t nonce) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_allocate_producer_ids();
+  m->set_node_id(id.value());
+  m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
 }  // namespace chronik::metadata::commands

@@ -67,6 +67,9 @@ std::string alter_reassignment(const topic_id& topic, std::int32_t partition,
 // progress in incarnation `inc`, and that it has no other member.
 std::string complete_reassignment(const topic_id& topic, std::int32_t partition, incarnation inc, log_index move_id,
                                   const std::vector<node_id>& replicas);
+// The next block of producer ids for broker `id` (KIP-730). `nonce` as above: the proposer finds
+// its block in the apply result of the record with exactly these bytes.
+std::string allocate_producer_ids(node_id id, std::uint64_t nonce);
 // IncrementalAlterConfigs' APPEND or SUBTRACT of `items` on list config `key`; `base` is the list
 // edited when the topic does not set the key (its default).
 struct list_edit {

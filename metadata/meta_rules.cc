@@ -42,6 +42,7 @@ std::string_view to_string(meta_errc e) {
     case meta_errc::invalid_leader: return "leader is not a replica";
     case meta_errc::stale_leader_epoch: return "stale leader epoch";
     case meta_errc::malformed_snapshot: return "malformed snapshot";
+    case meta_errc::producer_ids_exhausted: return "producer ids exhausted";
   }
   return "unknown meta error";
 }

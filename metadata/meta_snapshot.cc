@@ -136,13 +136,15 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
   if (s.format_version() != snapshot_format_version || s.cluster_id().size() > max_id_bytes ||
       s.next_group_id() < first_partition_group_id.value ||
       static_cast<std::size_t>(s.brokers_size()) > max_brokers ||
-      static_cast<std::size_t>(s.topics_size()) > max_topics) {
+      static_cast<std::size_t>(s.topics_size()) > max_topics ||
+      s.next_producer_id() > static_cast<std::uint64_t>(INT64_MAX)) {
     return std::unexpected(meta_errc::malformed_snapshot);
   }
   meta_data d;
   d.applied = log_index{s.applied_index()};
   d.cluster_id = s.cluster_id();
   d.next_group = group_id{s.next_group_id()};
+  d.next_producer_id = static_cast<std::int64_t>(s.next_producer_id());  // absent: 0 (older snapshots)
   std::set<std::string_view> uuids;
   for (const auto& m : s.brokers()) {
     auto b = decode_broker(m);
@@ -181,6 +183,7 @@ std::string meta_state::snapshot() const {
     m->set_epoch(b.epoch.value);
   }
   for (const auto& [name, t] : d_.topics) encode_topic(t, s.add_topics());
+  s.set_next_producer_id(static_cast<std::uint64_t>(d_.next_producer_id));
   // The message has no map fields, so its encoding is already canonical; asking for deterministic
   // output anyway keeps it so if a map is ever added.
   std::string out;

@@ -401,6 +401,24 @@ result complete_reassignment(meta_data& d, const pb::MetaCompleteReassignment& c
   return r;
 }
 
+// Kafka's AllocateProducerIds (KIP-730): the next block of producer ids, for a registered broker.
+// The counter only grows, and snapshots carry it, so no id is handed out twice even after every
+// node restarts; a block a broker never finishes is simply never used.
+result allocate_producer_ids(meta_data& d, const pb::MetaAllocateProducerIds& c) {
+  if (!rules::valid_node_id(c.node_id())) return std::unexpected(meta_errc::invalid_broker);
+  if (!d.brokers.contains(node_id_from_u64(c.node_id()).value_or(no_node))) {
+    return std::unexpected(meta_errc::unknown_broker);
+  }
+  CHRONIK_ASSERT(d.next_producer_id >= 0, "the producer id counter never goes negative");
+  // The counter after this block must still be an INT64: Kafka's producer id is one, and >= 0.
+  if (d.next_producer_id > INT64_MAX - producer_id_block_size) return std::unexpected(meta_errc::producer_ids_exhausted);
+  apply_result r = done(command_kind::allocate_producer_ids);
+  r.producer_ids_first = d.next_producer_id;
+  r.producer_ids_count = producer_id_block_size;
+  d.next_producer_id += producer_id_block_size;
+  return r;
+}
+
 result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
   switch (cmd.command_case()) {
     case pb::MetaCommand::kSetClusterId: return set_cluster_id(d, cmd.set_cluster_id());
@@ -415,6 +433,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kElectLeaders: return elect_leaders(d, cmd.elect_leaders());
     case pb::MetaCommand::kAlterReassignment: return alter_reassignment(d, cmd.alter_reassignment(), index);
     case pb::MetaCommand::kCompleteReassignment: return complete_reassignment(d, cmd.complete_reassignment());
+    case pb::MetaCommand::kAllocateProducerIds: return allocate_producer_ids(d, cmd.allocate_producer_ids());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }

@@ -67,6 +67,9 @@ inline constexpr std::size_t max_config_key_bytes = 255;
 inline constexpr std::size_t max_config_value_bytes = 4096;
 inline constexpr std::size_t max_id_bytes = 64;      // cluster id, node uuid
 inline constexpr std::size_t max_field_bytes = 255;  // addresses, rack
+// Kafka producer ids go out in blocks of this many per MetaAllocateProducerIds record, as Kafka's
+// controller hands them out (KIP-730): one `__meta` write serves a broker's next 1000 producers.
+inline constexpr std::int64_t producer_id_block_size = 1000;
 
 enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
 std::string_view to_string(broker_state s);  // "alive", "dead", "draining"
@@ -133,6 +136,9 @@ struct meta_data {
   std::map<node_id, broker_record> brokers;
   std::map<std::string, topic_record, std::less<>> topics;  // by name
   std::map<topic_id, std::string> topic_names;              // index: id -> name
+  // The first Kafka producer id not handed out yet: ids below it belong to some block, so none is
+  // ever handed out twice. Kafka's producer id is an INT64 that must stay >= 0.
+  std::int64_t next_producer_id = 0;
   bool operator==(const meta_data&) const = default;
 };
 
@@ -159,6 +165,7 @@ enum class meta_errc : std::uint8_t {
   invalid_leader,              // not a replica of the partition
   stale_leader_epoch,          // older term, or another leader in the same term
   malformed_snapshot,
+  producer_ids_exhausted,      // another block would take producer ids past INT64_MAX
 };
 
 std::string_view to_string(meta_errc e);
@@ -176,6 +183,7 @@ enum class command_kind : std::uint8_t {
   elect_leaders,
   alter_reassignment,
   complete_reassignment,
+  allocate_producer_ids,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -212,6 +220,9 @@ struct apply_result {
   // node is one of ref.replicas the shell starts the group (a no-op when running) and takes the new
   // target; where it is not, it removes the group and its data (a no-op when not running).
   std::vector<partition_ref> moved;
+  // allocate_producer_ids: the block handed out, [first, first + count).
+  std::int64_t producer_ids_first = 0;
+  std::int64_t producer_ids_count = 0;
 };
 
 class meta_state {

@@ -10,6 +10,13 @@ In one call, on loopback:
      - produce requests/s with 1 record per request at 1 and 100 concurrent connections (against
        etcd at the same concurrency),
      - produce throughput (MB/s, records/s) with 1 KiB records in batches,
+     - the same throughput from idempotent producers (issue 17: producer ids and sequence numbers,
+       deduplicated at each partition), each round one idempotent and one plain run back to back,
+       the median of the rounds' ratios,
+     - transactional produce (KIP-98) at 10 and 100 records per transaction: each of 6
+       connections one transactional producer writing one partition, AddPartitionsToTxn + one
+       Produce of the transaction's records + EndTxn(commit) per transaction, against plain acks=all
+       produce of the same batches (one request in flight per connection) run right after,
      - p50/p99 produce latency at half of that peak,
      - consume MB/s reading everything back from offset 0 as a Kafka consumer does (kafka_load
        consume: one connection per leader broker, fetch.max.bytes 50 MiB,
@@ -28,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -202,6 +210,7 @@ def main():
     ap.add_argument("--server", required=True)
     ap.add_argument("--load", required=True)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--idempotent-rounds", type=int, default=5)
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="chronik-kafka-bench-")
     rows = []
@@ -229,15 +238,54 @@ def main():
             rows.append((f"produce 1 record/request, {c} client(s): p50 ms", f"{ours['p50_ms']:.2f}",
                          f"etcd p50 {theirs['p50_ms']:.2f}", f"{ours['p50_ms'] / max(theirs['p50_ms'], 1e-9):.2f}x"))
 
-        peak = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
-                    "--record-bytes", 1024, "--records-per-request", 256, "--concurrency", 6,
-                    "--seconds", args.seconds)
+        def peak_produce(idempotent=False):
+            return load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                        "--record-bytes", 1024, "--records-per-request", 256, "--concurrency", 6,
+                        "--seconds", args.seconds, "--idempotent", int(idempotent))
+
+        peak = peak_produce()
         # All three replicas write to this one disk, so the disk-bound limit for RF=3 here is a third
         # of its bandwidth; on three machines it would be the whole of each disk.
         limit = disk / 3
         rows.append(("produce throughput, 1 KiB records, RF=3 acks=all", f"{peak['mb_per_s']:.1f} MB/s",
                      f"disk/RF {limit:.1f} MB/s", f"{peak['mb_per_s'] / limit:.2f}x"))
         rows.append(("produce throughput, records/s", f"{peak['records_per_s']:.0f}", "", ""))
+        # Idempotent producers (issue 17): the same load, each connection an idempotent producer
+        # (its own producer id, sequence numbers in every batch). Each round runs one idempotent
+        # and one plain run back to back, in alternating order, and the ratio is the median of the
+        # rounds' ratios: throughput drifts by 2x within a minute here (the first heavy run on a
+        # fresh cluster was 124 MB/s against 52-58 for the seven after it, and in another series
+        # runs fell from 96 to 35 MB/s with what else the machine did), which a ratio of two
+        # medians would take for a difference between the modes.
+        pairs, idem_errors = [], 0
+        for r in range(args.idempotent_rounds):
+            got = {}
+            for idempotent in ((True, False) if r % 2 == 0 else (False, True)):
+                got[idempotent] = peak_produce(idempotent)
+            idem_errors += got[True]["errors"]
+            pairs.append((got[True]["mb_per_s"], got[False]["mb_per_s"]))
+        ratio = statistics.median(i / p for i, p in pairs)
+        rows.append((f"produce throughput, idempotent (median of {len(pairs)})",
+                     f"{statistics.median(i for i, _ in pairs):.1f} MB/s",
+                     f"acks=all {statistics.median(p for _, p in pairs):.1f} MB/s", f"{ratio:.2f}x"))
+        rows.append(("produce throughput, idempotent/plain MB/s by round", " ".join(f"{i:.0f}/{p:.0f}" for i, p in pairs),
+                     f"idempotent errors {idem_errors}", ""))
+        # Transactions (issue 17): a transaction costs three round trips where a plain batch costs
+        # one (AddPartitionsToTxn and EndTxn at the coordinator, each answered once `__transaction_state`
+        # committed it), so the ratio to plain produce of the same batches shows that overhead.
+        for per_txn in (10, 100):
+            txn = load(args.load, "txn", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                       "--record-bytes", 1024, "--records-per-request", per_txn, "--concurrency", 6,
+                       "--seconds", args.seconds)
+            plain = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
+                         "--record-bytes", 1024, "--records-per-request", per_txn, "--concurrency", 6,
+                         "--seconds", args.seconds)
+            rows.append((f"transactions, {per_txn} records each: records/s", f"{txn['records_per_s']:.0f}",
+                         f"acks=all {plain['records_per_s']:.0f}",
+                         f"{txn['records_per_s'] / max(plain['records_per_s'], 1e-9):.2f}x"))
+            rows.append((f"transactions, {per_txn} records each: txn/s, p50 / p99 ms",
+                         f"{txn['requests_per_s']:.0f}, {txn['p50_ms']:.1f} / {txn['p99_ms']:.1f}",
+                         f"errors {txn['errors']}", ""))
         half = load(args.load, "produce", "--broker", broker, "--topic", "bench", "--partitions", 3,
                     "--record-bytes", 1024, "--records-per-request", 256, "--concurrency", 6,
                     "--seconds", args.seconds, "--rate", f"{peak['requests_per_s'] / 2:.1f}")

@@ -4,6 +4,15 @@
 //
 //   kafka_load produce --broker IP:PORT --topic T --partitions P --record-bytes B
 //                      --records-per-request R --concurrency C --seconds S [--rate REQ_PER_S]
+//                      [--idempotent 1]  each worker an idempotent producer (KIP-98): its own
+//                                        InitProducerId, and its producer id, epoch and sequence
+//                                        numbers in every batch
+//   kafka_load txn     --broker IP:PORT --topic T --partitions P --record-bytes B
+//                      --records-per-request R --concurrency C --seconds S
+//                                        each worker a transactional producer (KIP-98) writing
+//                                        one partition: AddPartitionsToTxn, one Produce of a
+//                                        transactional batch of R records, EndTxn(commit), one
+//                                        transaction after the other; latencies per transaction
 //   kafka_load consume --broker IP:PORT --topic T --partitions P --seconds S
 //                      [--fetch-max-bytes B] [--partition-max-bytes B]   (Kafka's defaults:
 //                                        50 MiB and 1 MiB) reads from offset 0 to the high
@@ -36,6 +45,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -43,9 +54,13 @@
 #include <asio/write.hpp>
 #include <httplib.h>
 
+#include "base/crc32c.h"
 #include "kafka/protocol/header.h"
+#include "kafka/protocol/messages/add_partitions_to_txn.h"
+#include "kafka/protocol/messages/end_txn.h"
 #include "kafka/protocol/messages/fetch.h"
 #include "kafka/protocol/messages/find_coordinator.h"
+#include "kafka/protocol/messages/init_producer_id.h"
 #include "kafka/protocol/messages/metadata.h"
 #include "kafka/protocol/messages/offset_commit.h"
 #include "kafka/protocol/messages/produce.h"
@@ -54,6 +69,8 @@
 namespace {
 
 using namespace chronik::kafka;
+using chronik::crc32c;
+using chronik::crc32c_extend;
 using clock_type = std::chrono::steady_clock;
 
 struct options {
@@ -61,6 +78,7 @@ struct options {
   int partitions = 1, record_bytes = 1024, records_per_request = 1, concurrency = 1, value_bytes = 1024;
   std::int32_t fetch_max_bytes = 50 << 20, partition_max_bytes = 1 << 20;  // Kafka consumer defaults
   double seconds = 5, rate = 0;
+  bool idempotent = false;
 };
 
 // One Kafka connection: a request out, its answer back (the bench keeps one in flight).
@@ -131,7 +149,7 @@ void put_varint(std::string& out, std::int64_t v) {
 }
 
 // A magic-v2 batch of `count` records of `bytes` each (no key, no headers).
-std::string make_batch(int count, int bytes) {
+std::string make_batch(int count, int bytes, std::int16_t attributes = 0) {
   std::string payload;
   const std::string value(static_cast<std::size_t>(bytes), 'x');
   for (int i = 0; i < count; ++i) {
@@ -149,11 +167,78 @@ std::string make_batch(int count, int bytes) {
   record_batch_header h;
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
+  h.attributes = attributes;
   h.last_offset_delta = count - 1;
   h.base_timestamp = now;
   h.max_timestamp = now;
   h.records_count = count;
   return build_record_batch(h, payload);
+}
+
+// An idempotent producer's request (KIP-98): the encoded Produce body of one batch whose producer
+// id, epoch and base sequence change from request to request. The CRC covers them, but only the
+// 40 header bytes after the CRC change, so the new CRC is the CRC of those bytes carried past the
+// fixed records (a linear map over 32-bit values, tabulated once) combined with the records' own
+// CRC, as zlib's crc32_combine does. A pass over the 256 KiB batch per request would add load
+// generator work the plain row does not have, on the 2 cores the brokers use.
+class sequenced_body {
+ public:
+  sequenced_body(std::string body, std::string_view batch) : body_(std::move(body)) {
+    const auto at = body_.rfind(batch);
+    if (at == std::string::npos) throw std::runtime_error("batch not found in the produce body");
+    batch_at_ = at;
+    const std::string_view records = batch.substr(record_batch_header_size);
+    records_crc_ = crc32c(records);
+    // carry_[b]: the CRC register holding only bit b, after the records' length of zero bytes.
+    // Over zero bytes the register update is linear, so any register is the XOR of its bits' images.
+    const std::string zeros(records.size(), '\0');
+    for (int b = 0; b < 32; ++b)
+      carry_[static_cast<std::size_t>(b)] = ~crc32c_extend(~(std::uint32_t{1} << b), zeros.data(), zeros.size());
+  }
+
+  // The body for `producer_id`/`epoch` with base sequence `sequence`; checked against a full CRC
+  // pass on the first call, so a wrong combination stops the bench instead of drawing errors.
+  const std::string& at(std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence) {
+    put(43, static_cast<std::uint64_t>(producer_id), 8);
+    put(51, static_cast<std::uint16_t>(epoch), 2);
+    put(53, static_cast<std::uint32_t>(sequence), 4);
+    const std::string_view head = std::string_view(body_).substr(batch_at_ + record_batch_attributes_offset,
+                                                                 record_batch_header_size - record_batch_attributes_offset);
+    std::uint32_t crc = records_crc_;
+    const std::uint32_t head_crc = crc32c(head);
+    for (std::size_t b = 0; b < 32; ++b)
+      if ((head_crc >> b) & 1u) crc ^= carry_[b];
+    put(record_batch_crc_offset, crc, 4);
+    if (!checked_) {
+      const auto size = parse_record_batch_header(std::string_view(body_).substr(batch_at_))->size_bytes();
+      if (compute_record_batch_crc(std::string_view(body_).substr(batch_at_, size)) != crc)
+        throw std::runtime_error("combined batch CRC differs from a full pass");
+      checked_ = true;
+    }
+    return body_;
+  }
+
+ private:
+  void put(std::size_t field, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      body_[batch_at_ + field + static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
+  }
+
+  std::string body_;
+  std::size_t batch_at_ = 0;
+  std::uint32_t records_crc_ = 0;
+  std::array<std::uint32_t, 32> carry_{};
+  bool checked_ = false;
+};
+
+// A fresh producer id and epoch for an idempotent producer (no transactional id), asked on `c`.
+std::pair<std::int64_t, std::int16_t> init_producer_id(kafka_conn& c) {
+  writer w;
+  encode_init_producer_id_request({}, 1, w);
+  reader r(c.call(api_key::init_producer_id, 1, w.take()));
+  auto resp = decode_init_producer_id_response(r, 1);
+  if (!resp || resp->error != error_code::none) throw std::runtime_error("InitProducerId failed");
+  return {resp->producer_id, resp->producer_epoch};
 }
 
 struct stats {
@@ -221,17 +306,30 @@ int produce(const options& o) {
     writer w0;
     encode_produce_request(req, 7, w0);
     const std::string body = w0.take();
+    // Idempotent: this worker is one producer writing one partition with one request in flight,
+    // so its sequence only moves on once the previous batch is acknowledged (or was a duplicate).
+    std::optional<sequenced_body> sequenced;
+    std::pair<std::int64_t, std::int16_t> producer{-1, -1};
+    std::int32_t sequence = 0;
+    if (o.idempotent) {
+      sequenced.emplace(body, batch);
+      producer = init_producer_id(c);
+    }
     std::vector<double> lat;
     std::uint64_t n = 0, errors = 0;
     while (clock_type::now() < end) {
       pace.wait();
+      const std::string& out = sequenced ? sequenced->at(producer.first, producer.second, sequence) : body;
       const auto t0 = clock_type::now();
-      reader r(c.call(api_key::produce, 7, body));
+      reader r(c.call(api_key::produce, 7, out));
       lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
       auto resp = decode_produce_response(r, 7);
-      if (!resp || resp->topics.empty() || resp->topics[0].partitions.empty() ||
-          resp->topics[0].partitions[0].error != error_code::none)
-        ++errors;
+      const error_code e = !resp || resp->topics.empty() || resp->topics[0].partitions.empty()
+                               ? error_code::unknown_server_error
+                               : resp->topics[0].partitions[0].error;
+      if (e == error_code::none || e == error_code::duplicate_sequence_number)
+        sequence += o.records_per_request;
+      if (e != error_code::none) ++errors;
       ++n;
     }
     std::lock_guard lock(st.mu);
@@ -241,7 +339,7 @@ int produce(const options& o) {
     st.bytes += n * static_cast<std::uint64_t>(o.records_per_request) * static_cast<std::uint64_t>(o.record_bytes);
     st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
   });
-  print("produce", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  print(o.idempotent ? "produce-idempotent" : "produce", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
   return 0;
 }
 
@@ -392,6 +490,7 @@ std::optional<options> parse(int argc, char** argv) {
     else if (k == "--value-bytes") o.value_bytes = std::stoi(v);
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--rate") o.rate = std::stod(v);
+    else if (k == "--idempotent") o.idempotent = v == "1";
     else if (k == "--fetch-max-bytes") o.fetch_max_bytes = std::stoi(v);
     else if (k == "--partition-max-bytes") o.partition_max_bytes = std::stoi(v);
     else return std::nullopt;
@@ -399,12 +498,14 @@ std::optional<options> parse(int argc, char** argv) {
   return o;
 }
 
-// The coordinator's Kafka address for `group`, asked of `broker` until it answers one (the first
-// FindCoordinator creates `__consumer_offsets`, whose partitions then elect leaders), at most 30 s.
-std::string coordinator_of(const std::string& broker, const std::string& group) {
+// The coordinator's Kafka address for `key` (a group, or with key_type 1 a transactional id), asked
+// of `broker` until it answers one (the first FindCoordinator of a kind creates `__consumer_offsets`
+// or `__transaction_state`, whose partitions then elect leaders), at most 30 s.
+std::string coordinator_of(const std::string& broker, const std::string& group, std::int8_t key_type = 0) {
   kafka_conn c(broker);
   find_coordinator_request req;
   req.key = group;
+  req.key_type = key_type;
   writer w;
   encode_find_coordinator_request(req, 1, w);
   const std::string body = w.take();
@@ -454,18 +555,137 @@ int commit(const options& o) {
   return 0;
 }
 
+// A coordinator request `call` (its error code), again while the coordinator answers that an
+// earlier transition is still completing (CONCURRENT_TRANSACTIONS: the previous transaction's
+// markers are being written; clients retry it after a short backoff, as here) or that it is
+// loading, for at most 10 s.
+error_code until_settled(const std::function<error_code()>& call) {
+  const auto deadline = clock_type::now() + std::chrono::seconds(10);
+  error_code e = call();
+  while ((e == error_code::concurrent_transactions || e == error_code::coordinator_load_in_progress) &&
+         clock_type::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    e = call();
+  }
+  return e;
+}
+
+int transactional(const options& o) {
+  const auto leader_of = leaders(o);
+  if (static_cast<int>(leader_of.size()) < o.partitions) {
+    std::fprintf(stderr, "not every partition has a leader\n");
+    return 1;
+  }
+  // Coordinators first, so the run measures transactions, not `__transaction_state`'s creation.
+  std::vector<std::string> ids, coordinator;
+  for (int w = 0; w < o.concurrency; ++w) {
+    ids.push_back("kafka_load-" + std::to_string(::getpid()) + "-" + std::to_string(w));
+    coordinator.push_back(coordinator_of(o.broker, ids.back(), 1));
+  }
+  stats st;
+  const auto start = clock_type::now();
+  run_workers(o, st, [&](int w, const clock_type::time_point& end) {
+    const int partition = w % o.partitions;
+    const std::string& id = ids[static_cast<std::size_t>(w)];
+    kafka_conn coord(coordinator[static_cast<std::size_t>(w)]);
+    kafka_conn data(leader_of.at(partition));
+    init_producer_id_response producer;
+    const error_code init = until_settled([&] {
+      init_producer_id_request req;
+      req.transactional_id = id;
+      req.transaction_timeout_ms = 60'000;
+      writer wr;
+      encode_init_producer_id_request(req, 1, wr);
+      reader r(coord.call(api_key::init_producer_id, 1, wr.take()));
+      auto resp = decode_init_producer_id_response(r, 1);
+      if (!resp) return error_code::unknown_server_error;
+      producer = *resp;
+      return resp->error;
+    });
+    if (init != error_code::none) throw std::runtime_error("InitProducerId for " + id + " failed");
+    const std::string batch = make_batch(o.records_per_request, o.record_bytes, 0x10);  // transactional
+    produce_request preq;
+    preq.transactional_id = id;
+    preq.acks = -1;
+    preq.timeout_ms = 30000;
+    preq.topics.push_back({o.topic, {{partition, batch}}});
+    writer w0;
+    encode_produce_request(preq, 7, w0);
+    sequenced_body sequenced(w0.take(), batch);
+    add_partitions_to_txn_request add;
+    add.transactional_id = id;
+    add.producer_id = producer.producer_id;
+    add.producer_epoch = producer.producer_epoch;
+    add.topics.push_back({o.topic, {partition}});
+    writer wa;
+    encode_add_partitions_to_txn_request(add, 1, wa);
+    const std::string add_body = wa.take();
+    end_txn_request commit;
+    commit.transactional_id = id;
+    commit.producer_id = producer.producer_id;
+    commit.producer_epoch = producer.producer_epoch;
+    std::vector<double> lat;
+    std::uint64_t n = 0, errors = 0;
+    std::int32_t sequence = 0;
+    while (clock_type::now() < end) {
+      const auto t0 = clock_type::now();
+      const error_code added = until_settled([&] {
+        reader r(coord.call(api_key::add_partitions_to_txn, 1, add_body));
+        auto resp = decode_add_partitions_to_txn_response(r, 1);
+        return !resp || resp->results.empty() || resp->results[0].results.empty()
+                   ? error_code::unknown_server_error
+                   : resp->results[0].results[0].error;
+      });
+      error_code written = error_code::unknown_server_error;
+      if (added == error_code::none) {
+        reader r(data.call(api_key::produce, 7, sequenced.at(producer.producer_id, producer.producer_epoch, sequence)));
+        auto resp = decode_produce_response(r, 7);
+        written = !resp || resp->topics.empty() || resp->topics[0].partitions.empty()
+                      ? error_code::unknown_server_error
+                      : resp->topics[0].partitions[0].error;
+        if (written == error_code::none) sequence += o.records_per_request;
+      }
+      // A transaction whose write failed is aborted, as a client must.
+      commit.committed = written == error_code::none;
+      const error_code ended = until_settled([&] {
+        writer we;
+        encode_end_txn_request(commit, 1, we);
+        reader r(coord.call(api_key::end_txn, 1, we.take()));
+        auto resp = decode_end_txn_response(r, 1);
+        return resp ? resp->error : error_code::unknown_server_error;
+      });
+      lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      if (commit.committed && ended == error_code::none) {
+        ++n;
+      } else {
+        ++errors;
+        if (added != error_code::none && added != error_code::concurrent_transactions) break;
+      }
+    }
+    std::lock_guard lock(st.mu);
+    st.requests += n;
+    st.errors += errors;
+    st.records += n * static_cast<std::uint64_t>(o.records_per_request);
+    st.bytes += n * static_cast<std::uint64_t>(o.records_per_request) * static_cast<std::uint64_t>(o.record_bytes);
+    st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
+  });
+  print("txn", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
-    std::fprintf(stderr, "usage: kafka_load produce|consume|commit|etcd|loopback --key value ... (see the header comment)\n");
+    std::fprintf(stderr, "usage: kafka_load produce|txn|consume|commit|etcd|loopback --key value ... (see the header comment)\n");
     return 2;
   }
   try {
     if (o->mode == "produce") return produce(*o);
     if (o->mode == "consume") return consume(*o);
     if (o->mode == "commit") return commit(*o);
+    if (o->mode == "txn") return transactional(*o);
     if (o->mode == "coordinator") {
       std::printf("{\"coordinator\":\"%s\"}\n", coordinator_of(o->broker, o->group).c_str());
       return 0;

@@ -2,7 +2,8 @@
 //  (a) anchor: one Cap'n Proto call per Raft message, unbatched (a window of calls pipelined on
 //      one connection, the best an unbatched design can do), messages/s;
 //  (b) chronik's transport: 64-byte append messages of 100 groups through two raft_transports
-//      (batching, one call in flight per peer), messages/s per node pair, and the ratio to (a);
+//      (batching, max_calls_in_flight calls per peer), messages/s per node pair, and the ratio
+//      to (a);
 //  (c) idle cost, the anchor: 1, 100 and 1000 groups each sending one heartbeat per 100 ms tick
 //      (and the peer answering each), as every group did before quiescence; RPC calls/s,
 //      messages/s and CPU% of the node pair (getrusage);
@@ -11,6 +12,7 @@
 //      quiescence off, then on and measured once every group has quiesced (docs/raft.md
 //      "Quiescence"); calls/s, messages/s, CPU%, and the ratio of messages/s to (c).
 // Usage: transport_bench [seconds per throughput run, default 3] [seconds per idle run, 3]
+//                        [max_calls_in_flight per peer, default: the local preset's]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -44,6 +46,9 @@ using namespace chronik::consensus;
 using clock_type = std::chrono::steady_clock;
 
 constexpr std::size_t payload_bytes = 64;
+// transport_config::max_calls_in_flight for the transports of (b), (c) and (d); 0 keeps the
+// preset's, so that one binary can compare values (docs/performance.md "Transport").
+std::uint32_t calls_in_flight = 0;
 constexpr std::uint64_t groups_in_flight = 100;
 
 double seconds_since(clock_type::time_point start) {
@@ -154,6 +159,7 @@ struct pair_of_nodes {
       c.self = node_id{static_cast<std::uint32_t>(id)};
       c.node_uuid = "uuid-" + std::to_string(id);
       c.cluster_id = "bench";
+      if (calls_in_flight != 0) c.max_calls_in_flight = calls_in_flight;
       return c;
     };
     a = std::make_unique<raft_transport>(io, cfg(1), log);
@@ -211,11 +217,13 @@ double run_batched(double duration_s, std::uint64_t window) {
   }
   const double rate = static_cast<double>(pair.received_at_b) / seconds_since(start);
   const auto c = pair.a->counters();
-  std::printf("  window %llu: %llu calls, %.0f messages per call on average, %llu dropped\n",
+  std::printf("  window %llu: %llu calls, %.0f messages per call on average, %llu dropped, %llu "
+              "failed calls\n",
               static_cast<unsigned long long>(window),
               static_cast<unsigned long long>(c.batches_sent),
               c.batches_sent ? static_cast<double>(c.messages_sent) / c.batches_sent : 0.0,
-              static_cast<unsigned long long>(c.drops_outbox_full + c.drops_failed));
+              static_cast<unsigned long long>(c.drops_outbox_full + c.drops_failed),
+              static_cast<unsigned long long>(c.call_failures));
   return rate;
 }
 
@@ -293,6 +301,7 @@ struct host_pair {
       c.self = node_id{static_cast<std::uint32_t>(i + 1)};
       c.node_uuid = "uuid-" + std::to_string(i + 1);
       c.cluster_id = "bench";
+      if (calls_in_flight != 0) c.max_calls_in_flight = calls_in_flight;
       transports[i] = std::make_unique<raft_transport>(io, c, log);
       transports[i]->on_receive([this, i](inbound_batch&& b) {
         if (hosts[i]) hosts[i]->step(b.from, std::move(b.messages));
@@ -392,10 +401,13 @@ idle_figures run_idle_hosts(std::uint64_t groups, std::uint32_t quiesce_after_ti
 int main(int argc, char** argv) {
   const double throughput_s = argc > 1 ? std::atof(argv[1]) : 3.0;
   const double idle_s = argc > 2 ? std::atof(argv[2]) : 3.0;
+  calls_in_flight = argc > 3 ? static_cast<std::uint32_t>(std::atoi(argv[3])) : 0;
+  const std::uint32_t effective =
+      calls_in_flight != 0 ? calls_in_flight : transport_config::local().max_calls_in_flight;
   std::printf("transport bench: %zu-byte append messages of %llu groups on 127.0.0.1, %.1f s per "
-              "throughput run, %u hardware threads\n",
+              "throughput run, %u calls in flight per peer, %u hardware threads\n",
               payload_bytes, static_cast<unsigned long long>(groups_in_flight), throughput_s,
-              std::thread::hardware_concurrency());
+              effective, std::thread::hardware_concurrency());
 
   const double anchor_1 = run_anchor(throughput_s, 1);
   std::printf("(a) anchor, one call per message, 1 call outstanding:  %10.0f messages/s\n",

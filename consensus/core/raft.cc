@@ -119,10 +119,20 @@ void raft::become_candidate() {
 
 void raft::become_leader() {
   CHRONIK_ASSERT(role_ == role::candidate, "only a candidate becomes leader");
+  // §6.2's check-quorum asks for contact with a majority within each election timeout. The votes
+  // that elected us are such contact, received within this election, which lasted less than one
+  // election timeout: they count for the first window. Otherwise a leader whose followers answer
+  // its first appends only after a window (a round trip close to the election timeout) steps
+  // down before hearing them, and so does every leader after it.
+  std::vector<node_id> voted_for_us;
+  for (const auto& [id, granted] : votes_)
+    if (granted && id != self_) voted_for_us.push_back(id);
   reset(term_);
   leader_ = self_;
   role_ = role::leader;
   for (auto& [id, pr] : progress_) pr.become_probe();
+  for (const node_id id : voted_for_us)
+    if (auto it = progress_.find(id); it != progress_.end()) it->second.recent_active = true;
   progress_.at(self_).match = log_.last_stable_index();
   // §5.4.2 and §8: an entry of the new term must commit before earlier ones count as committed,
   // before ReadIndex can answer and before a configuration change may start.

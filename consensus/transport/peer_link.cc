@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/assert.h"
 #include "consensus/transport/codec.h"
 
 namespace chronik::consensus {
@@ -38,7 +39,7 @@ peer_link::peer_link(link_env& env, node_id peer)
 peer_link::~peer_link() = default;
 
 void peer_link::kick() {
-  if (state_ != link_state::idle) return;
+  if (state_ != link_state::ready) return;
   const std::string address = env_.bridge.peer_address(peer_);
   if (conn_.get() != nullptr && address != address_) drop_connection();
   if (address.empty() || !env_.bridge.has_pending(peer_)) return;
@@ -47,7 +48,9 @@ void peer_link::kick() {
     connect();
     return;
   }
-  call();
+  // Bounded by max_calls_in_flight: each call() that sends raises in_flight_.
+  while (in_flight_ < env_.cfg.max_calls_in_flight && call()) {
+  }
 }
 
 void peer_link::connect() {
@@ -70,56 +73,83 @@ void peer_link::connect() {
 void peer_link::on_connected(kj::Own<kj::AsyncIoStream> stream) {
   conn_ = kj::heap<connection>(kj::mv(stream));
   bump(env_.bridge.counters.connects);
-  state_ = link_state::idle;
+  state_ = link_state::ready;
   kick();
 }
 
-void peer_link::call() {
+bool peer_link::call() {
+  // The bytes in flight stay within one batch (a single message above the room still travels,
+  // as it would alone): a call queued behind others on the connection then never waits for
+  // more than one batch ahead of it, as with one call in flight, so call_timeout_ms keeps its
+  // meaning on a slow link and a deep queue goes out in full-size batches.
+  if (in_flight_bytes_ >= env_.cfg.max_batch_bytes) return false;
   std::vector<group_message> items;
-  const std::size_t count = env_.bridge.take_batch(peer_, env_.cfg.max_batch_bytes, items);
-  if (count == 0) return;
-  state_ = link_state::calling;
+  const std::size_t count =
+      env_.bridge.take_batch(peer_, env_.cfg.max_batch_bytes - in_flight_bytes_, items);
+  if (count == 0) return false;
+  std::size_t bytes = 0;
+  for (const auto& item : items) bytes += estimate_bytes(item.msg);
   auto request = conn_->cap.deliverRequest();
   auto batch = request.initBatch();
   const batch_header header{transport_protocol_version, env_.bridge.cluster_id(),
                             env_.cfg.node_uuid, env_.cfg.self};
   encode_batch(batch, header, items, peer_);
-  const std::size_t coalesced = batch.getHeartbeats().size();
+  const call_info info{generation_, count, batch.getHeartbeats().size(), bytes};
   items = {};  // the request holds its own copy; free ours before the call is on the wire
+  ++in_flight_;
+  in_flight_bytes_ += bytes;
+  CHRONIK_ASSERT(in_flight_ <= env_.cfg.max_calls_in_flight,
+                 "peer_link: calls in flight above the bound");
+  // Calls on one connection are delivered in the order sent (Cap'n Proto's E-order), so the
+  // peer sees batch k before batch k+1 even with both in flight (docs/transport.md "Ordering
+  // guarantee"). Raft would tolerate reordering; keeping order spares it rejected appends.
   const auto timeout = env_.cfg.call_timeout_ms * kj::MILLISECONDS;
   env_.tasks.add(
       env_.timer.timeoutAfter(timeout, request.send())
           .then(
-              [this, count, coalesced](
-                  capnp::Response<schemas::RaftTransport::DeliverResults>&& reply) {
-                if (reply.getAccepted())
-                  bump(env_.bridge.counters.heartbeats_coalesced_sent, coalesced);
-                on_reply(reply.getAccepted(), reply.getReason().cStr(), count);
+              [this, info](capnp::Response<schemas::RaftTransport::DeliverResults>&& reply) {
+                on_reply(info, reply.getAccepted(), reply.getReason().cStr());
               },
-              [this, count](kj::Exception&& e) {
-                bump(env_.bridge.counters.call_failures);
-                on_failure("call", e, count);
-              }));
+              [this, info](kj::Exception&& e) { on_call_failed(info, e); }));
+  return true;
 }
 
-void peer_link::on_reply(bool accepted, std::string_view reason, std::size_t count) {
-  state_ = link_state::idle;
-  failures_ = 0;
-  backoff_ms_ = env_.cfg.reconnect_backoff_min_ms;
+void peer_link::on_reply(const call_info& call, bool accepted, std::string_view reason) {
+  // Counted whatever the generation: the peer did answer this batch.
   bump(env_.bridge.counters.batches_sent);
   if (accepted) {
-    bump(env_.bridge.counters.messages_sent, count);
+    bump(env_.bridge.counters.messages_sent, call.count);
+    bump(env_.bridge.counters.heartbeats_coalesced_sent, call.coalesced);
   } else {
     // The peer is reachable but will not take our traffic (other cluster, other uuid, version
     // skew, or busy); Raft retries, so the batch is simply lost, loudly.
     bump(env_.bridge.counters.refusals_received);
-    bump(env_.bridge.counters.drops_failed, count);
+    bump(env_.bridge.counters.drops_failed, call.count);
     std::uint64_t suppressed = 0;
     if (env_.refusal_log.allow(suppressed))
       env_.log.warn("node {} at {} refused a batch of {} messages: {} ({} similar suppressed)",
-                    peer_.value(), address_, count, reason, suppressed);
+                    peer_.value(), address_, call.count, reason, suppressed);
   }
+  // A reply from a connection already dropped says nothing about the current one.
+  if (call.generation != generation_) return;
+  CHRONIK_ASSERT(in_flight_ > 0 && in_flight_bytes_ >= call.bytes,
+                 "peer_link: a reply for more than is in flight");
+  --in_flight_;
+  in_flight_bytes_ -= call.bytes;
+  failures_ = 0;
+  backoff_ms_ = env_.cfg.reconnect_backoff_min_ms;
   kick();
+}
+
+void peer_link::on_call_failed(const call_info& call, const kj::Exception& e) {
+  bump(env_.bridge.counters.call_failures);
+  if (call.generation != generation_) {
+    // A sibling's failure already dropped this call's connection (and logged, and backed off):
+    // its messages are lost, nothing else.
+    bump(env_.bridge.counters.drops_failed, call.count);
+    return;
+  }
+  on_failure("call", e, call.count);
 }
 
 void peer_link::on_failure(std::string_view what, const kj::Exception& e, std::size_t lost) {
@@ -139,13 +169,17 @@ void peer_link::on_failure(std::string_view what, const kj::Exception& e, std::s
   const auto delay = backoff_ms_ * kj::MILLISECONDS;
   backoff_ms_ = std::min(backoff_ms_ * 2, env_.cfg.reconnect_backoff_max_ms);
   env_.tasks.add(env_.timer.afterDelay(delay).then([this] {
-    state_ = link_state::idle;
+    state_ = link_state::ready;
     kick();
   }));
 }
 
 void peer_link::drop_connection() {
   if (conn_.get() == nullptr) return;
+  // The calls still in flight on it end later, as stale (peer_link.h).
+  ++generation_;
+  in_flight_ = 0;
+  in_flight_bytes_ = 0;
   // We may be inside a continuation the RPC system is still running for this connection;
   // destroying it on the next turn of the event loop keeps its stack frames valid.
   env_.tasks.add(kj::evalLater([dead = kj::mv(conn_)]() mutable { dead = nullptr; }));

@@ -1,11 +1,15 @@
-// One outbound peer on the KJ thread (internal to consensus/transport): its connection, its
-// single call in flight, its call timeout and its reconnect backoff (docs/design.md
-// "Connections").
+// One outbound peer on the KJ thread (internal to consensus/transport): its connection, the
+// calls in flight on it (at most transport_config::max_calls_in_flight), its call timeout and its
+// reconnect backoff (docs/design.md "Connections", docs/transport.md "Batching and coalescing").
 //
-// States: idle -> connecting -> idle (connected) -> calling -> idle ... and, after any failure,
-// backing_off -> idle. kick() acts only when idle, and every state change back to idle kicks
-// again, so messages queued while a call is in flight go out together in the next call: that is
-// the batching.
+// States: ready -> connecting -> ready (connected) ... and, after any failure, backing_off ->
+// ready. While ready and connected, kick() sends calls until the bound is reached (in calls, or
+// one batch's worth of bytes) or nothing is queued; every answered call kicks again, so messages
+// queued while the bound is reached go out together in the next call: that is the batching.
+//
+// A failed call drops the connection. The other calls in flight on it end later (answered,
+// failed or timed out); each carries the generation of the connection it was sent on, and one
+// from an older generation only updates the counters, never the new connection's state.
 #pragma once
 
 #include <chrono>
@@ -57,25 +61,38 @@ class peer_link {
   peer_link(const peer_link&) = delete;
   peer_link& operator=(const peer_link&) = delete;
 
-  // Something changed (messages queued, address set): connect or send if idle.
+  // Something changed (messages queued, address set, a call ended): connect, or send while
+  // below the bound of calls in flight.
   void kick();
 
  private:
-  enum class link_state : std::uint8_t { idle, connecting, calling, backing_off };
+  enum class link_state : std::uint8_t { ready, connecting, backing_off };
   struct connection;
+  // What one call's continuation needs once it ends.
+  struct call_info {
+    std::uint64_t generation = 0;  // of the connection it was sent on
+    std::size_t count = 0;         // messages in it
+    std::size_t coalesced = 0;     // of which travelled as coalesced heartbeats
+    std::size_t bytes = 0;         // their estimate_bytes()
+  };
 
   void connect();
   void on_connected(kj::Own<kj::AsyncIoStream> stream);
-  void call();
-  void on_reply(bool accepted, std::string_view reason, std::size_t count);
+  // Sends one call with what is queued; false if nothing was.
+  bool call();
+  void on_reply(const call_info& call, bool accepted, std::string_view reason);
+  void on_call_failed(const call_info& call, const kj::Exception& e);
   void on_failure(std::string_view what, const kj::Exception& e, std::size_t lost);
   void drop_connection();
 
   link_env& env_;
   node_id peer_;
-  link_state state_ = link_state::idle;
+  link_state state_ = link_state::ready;
   std::string address_;  // the address conn_ (or the connect in progress) uses
   kj::Own<connection> conn_;
+  std::uint64_t generation_ = 0;   // bumped each time conn_ is dropped
+  std::uint32_t in_flight_ = 0;    // calls on conn_ (this generation) not yet ended
+  std::size_t in_flight_bytes_ = 0;  // their estimated bytes; at most one batch (see call())
   std::uint32_t backoff_ms_;
   std::uint32_t failures_ = 0;  // consecutive failures; reset by an answered call
 };

@@ -10,10 +10,12 @@
 // io_context with asio::post. No KJ object or exception ever leaves the KJ thread.
 //
 // Ordering. Messages of one group sent to one peer arrive in send order or not at all: one
-// connection per peer, one call in flight on it, and batches are built in outbox order.
+// connection per peer, batches built in outbox order, and the calls in flight on a connection
+// (up to transport_config::max_calls_in_flight) delivered in the order sent (E-order).
 //
 // Loss. Raft tolerates message loss, so the transport drops (and counts) rather than blocks: a
-// full outbox drops new messages, a failed call drops its batch and everything queued behind it.
+// full outbox drops new messages, a failed call drops its batch, the calls in flight with it and
+// everything queued behind it.
 #pragma once
 
 #include <atomic>

@@ -36,6 +36,9 @@ std::expected<void, transport_error> transport_config::validate() const {
     return std::unexpected(transport_error{transport_errc::invalid_config, key + ": " + why});
   };
   constexpr std::size_t traversal_headroom_bytes = 48u << 20;
+  // More calls than this buy nothing (a heartbeat every 50 ms over a 2 s call timeout is 40) and
+  // each one holds a request and its promise chain on the KJ thread.
+  constexpr std::uint32_t max_calls_in_flight_limit = 64;
   if (self == no_node) return fail("self", "must be a non-zero node id");
   if (node_uuid.empty()) return fail("node_uuid", "must not be empty");
   if (listen_address.find(':') == std::string::npos)
@@ -43,6 +46,8 @@ std::expected<void, transport_error> transport_config::validate() const {
   if (max_batch_bytes < 1024) return fail("max_batch_bytes", "must be at least 1024");
   if (max_message_bytes < max_batch_bytes || max_message_bytes > traversal_headroom_bytes)
     return fail("max_message_bytes", "must be in max_batch_bytes..48 MiB");
+  if (max_calls_in_flight == 0 || max_calls_in_flight > max_calls_in_flight_limit)
+    return fail("max_calls_in_flight", "must be in 1..64");
   if (outbox_max_messages == 0) return fail("outbox_max_messages", "must be positive");
   if (outbox_max_bytes < max_message_bytes)
     return fail("outbox_max_bytes", "must be >= max_message_bytes");

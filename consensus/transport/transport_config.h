@@ -33,6 +33,20 @@ struct transport_config {
   // the receiver accepts. Must be >= max_batch_bytes and <= 48 MiB so a batch always stays under
   // Cap'n Proto's 64 MiB traversal limit. Bytes, default 16 MiB.
   std::size_t max_message_bytes = 16u << 20;
+  // Deliver calls one peer link keeps in flight on its connection at once (docs/transport.md
+  // "Batching and coalescing"). With one, a follower's replies reach the leader at most once per
+  // round trip; over a 400 ms round trip that is close to the leader's check-quorum window (one
+  // election timeout, Ongaro's dissertation §6.2), and a slower call made it step down. With
+  // several, a call leaves every heartbeat while earlier ones are still unanswered. Messages
+  // queued while the bound is reached still go out together (the batching), and the calls in
+  // flight carry at most max_batch_bytes between them, so a deep queue still travels in full
+  // batches and no call waits behind more than one. Cap'n Proto delivers the calls of one
+  // connection in the order they were sent (E-order), so ordering between the calls of one peer
+  // is kept (Raft would tolerate reordering; keeping it spares rejected appends). Calls, 1..64,
+  // default 2 in every preset; 1 restores the old one-call-at-a-time behaviour. Why not 4: in
+  // transport_bench's deep-queue run on the loaded 2-vCPU VM, 4 made a call time out in about
+  // one run in five (docs/performance.md "Transport"), 2 and 1 never did.
+  std::uint32_t max_calls_in_flight = 2;
   // Per-peer outbox bound; send() drops (and counts) messages beyond it instead of blocking.
   // Messages, default 100000 (about 1 s of traffic at the benchmark's rate).
   std::size_t outbox_max_messages = 100'000;

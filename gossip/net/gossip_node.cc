@@ -26,6 +26,9 @@
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <openssl/rand.h>
+
+#include "base/assert.h"
 #include "gossip/net/codec.h"
 
 namespace chronik::gossip {
@@ -54,7 +57,8 @@ using counter = std::atomic<std::uint64_t>;
 struct atomic_net_stats {
   counter bytes_sent{0}, bytes_received{0}, datagrams_sent{0}, datagrams_received{0},
       streams_sent{0}, streams_received{0}, malformed_dropped{0}, oversized_dropped{0},
-      send_errors{0}, bounces_received{0}, tick_late_max_ms{0};
+      send_errors{0}, bounces_received{0}, tick_late_max_ms{0}, auth_failed_dropped{0},
+      plaintext_dropped{0};
 };
 void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -278,9 +282,40 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
   void on_datagram(std::size_t size) {
     bump(st.datagrams_received);
     bump(st.bytes_received, size);
-    if (size > opts.cfg.max_datagram_bytes) return bump(st.oversized_dropped);
-    handle(decode(std::string_view(recv_buf.data(), size), opts.cfg.max_datagram_bytes),
-           "datagram", to_string(tcp::endpoint(recv_from.address(), recv_from.port())));
+    // The core bounds the envelope; sealing adds its fixed overhead on top.
+    if (size > opts.cfg.max_datagram_bytes + (opts.keys ? sealed_overhead : 0)) {
+      return bump(st.oversized_dropped);
+    }
+    const auto from = to_string(tcp::endpoint(recv_from.address(), recv_from.port()));
+    auto plain = open_in(std::string_view(recv_buf.data(), size), "datagram", from);
+    if (!plain) return;
+    handle(decode(*plain, opts.cfg.max_datagram_bytes), "datagram", from);
+  }
+
+  // Seals an encoded envelope with the primary key, unless there is no keyring or
+  // verify_outgoing is off (docs/security.md "Gossip encryption"). The nonce comes from
+  // OpenSSL's CSPRNG: 96 random bits per message, as memberlist draws them.
+  std::string seal_out(std::string plain) {
+    if (!opts.keys || !opts.verify_outgoing || plain.empty()) return plain;
+    gossip_nonce nonce{};
+    CHRONIK_ASSERT(RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) == 1,
+                   "RAND_bytes failed: no randomness for a gossip nonce");
+    return opts.keys->seal(plain, nonce, opts.self.cluster);
+  }
+  // Opens received bytes, or counts and drops them: sealed traffic that no key authenticates
+  // always, plaintext unless verify_incoming is off. Without a keyring the bytes pass as they are.
+  std::optional<std::string> open_in(std::string_view bytes, const char* kind, const std::string& from) {
+    if (!opts.keys) return std::string(bytes);
+    auto opened = opts.keys->open(bytes, opts.self.cluster);
+    if (opened) return std::move(*opened);
+    const bool plaintext = opened.error() == keyring_errc::not_sealed;
+    if (plaintext && !opts.verify_incoming) return std::string(bytes);
+    bump(plaintext ? st.plaintext_dropped : st.auth_failed_dropped);
+    if (auto s = auth_log.allow()) {
+      log->warn("gossip dropped {} {} from {}: {} ({} similar suppressed)",
+                plaintext ? "plaintext" : "unauthenticated", kind, from, to_string(opened.error()), *s);
+    }
+    return std::nullopt;
   }
 
   // Steps one decoded envelope from either transport, or counts and drops a bad one.
@@ -340,7 +375,7 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
   void send_datagram(const std::string& to, const envelope& env) {
     auto ep = resolve(to);
     auto buf = std::make_shared<std::string>();
-    if (ep && pending_datagrams < max_pending_datagrams) *buf = encode(env);
+    if (ep && pending_datagrams < max_pending_datagrams) *buf = seal_out(encode(env));
     if (buf->empty()) return send_failed("datagram", to, pending_datagrams);
     ++pending_datagrams;
     send_buffer(std::move(buf), *ep, max_send_attempts);
@@ -418,7 +453,7 @@ struct gossip_node::impl : std::enable_shared_from_this<gossip_node::impl> {
   std::unordered_map<std::uint64_t, std::weak_ptr<stream_conn>> conns;
   std::function<void()> leave_done;
   steady_clock::time_point leave_deadline{};
-  log_limiter malformed_log, send_log, accept_log;
+  log_limiter malformed_log, send_log, accept_log, auth_log;
 };
 
 // One TCP connection carrying exactly one length-prefixed frame (4-byte big-endian length, then
@@ -479,7 +514,7 @@ struct stream_conn : std::enable_shared_from_this<stream_conn> {
       if (rec) return self->fail("header from", rec);
       std::uint32_t len = 0;
       for (unsigned char byte : self->header) len = (len << 8) | byte;
-      if (len > max_stream_frame_bytes) {  // refuse before allocating
+      if (len > max_stream_frame_bytes + sealed_overhead) {  // refuse before allocating
         bump(self->owner->st.oversized_dropped);
         return self->close();
       }
@@ -490,7 +525,9 @@ struct stream_conn : std::enable_shared_from_this<stream_conn> {
                          self->close();
                          auto& owner = *self->owner;
                          bump(owner.st.bytes_received, n + self->header.size());
-                         auto env = decode(std::string_view(self->frame), max_stream_frame_bytes);
+                         auto plain = owner.open_in(self->frame, "stream", self->peer);
+                         if (!plain) return;
+                         auto env = decode(*plain, max_stream_frame_bytes);
                          if (env) bump(owner.st.streams_received);
                          owner.handle(std::move(env), "stream", self->peer);
                        });
@@ -538,6 +575,7 @@ void gossip_node::impl::send_stream(const std::string& to, const envelope& env) 
   if (body.empty() || body.size() > max_stream_frame_bytes) {
     return send_failed("stream", to, outbound_streams);
   }
+  body = seal_out(std::move(body));
   auto conn = make_conn(tcp::socket(io), direction::outbound);
   const auto len = static_cast<std::uint32_t>(body.size());
   conn->frame.reserve(4 + body.size());
@@ -590,7 +628,8 @@ net_stats gossip_node::stats() const {
   return net_stats{get(s.bytes_sent),        get(s.bytes_received),   get(s.datagrams_sent),
                    get(s.datagrams_received), get(s.streams_sent),    get(s.streams_received),
                    get(s.malformed_dropped), get(s.oversized_dropped), get(s.send_errors),
-                   get(s.bounces_received),  get(s.tick_late_max_ms)};
+                   get(s.bounces_received),  get(s.tick_late_max_ms),   get(s.auth_failed_dropped),
+                   get(s.plaintext_dropped)};
 }
 void gossip_node::on_member_event(std::function<void(const member_event&)> cb) {
   impl_->event_cb = std::move(cb);

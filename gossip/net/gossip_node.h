@@ -15,6 +15,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 
 #include "gossip/core/config.h"
 #include "gossip/core/membership.h"
+#include "gossip/keyring/keyring.h"
 
 namespace chronik::gossip {
 
@@ -42,6 +44,14 @@ struct node_options {
   // none, and its owner calls tick(now) at least every cfg.tick_ms from the owner's one tick loop
   // (chronik-server's daemon/node.h), so that one timer drives every service of a process.
   bool external_tick = false;
+  // Gossip encryption (docs/security.md "Gossip encryption"). With a keyring every datagram and
+  // push-pull frame is sealed with its primary key and self.cluster as the label; without one,
+  // everything is sent and accepted in plaintext.
+  std::optional<keyring> keys;
+  // Consul's rolling switch-on, meaningful only with a keyring: false sends plaintext.
+  bool verify_outgoing = true;
+  // false also accepts plaintext (sealed traffic must still authenticate).
+  bool verify_incoming = true;
 };
 
 struct member_snapshot {
@@ -55,7 +65,9 @@ struct net_stats {
                 streams_sent = 0, streams_received = 0, malformed_dropped = 0, oversized_dropped = 0,
                 send_errors = 0,
                 bounces_received = 0,  // ICMP port unreachable for our datagrams
-                tick_late_max_ms = 0;  // the latest the tick loop ran after its due time, since start
+                tick_late_max_ms = 0,  // the latest the tick loop ran after its due time, since start
+                auth_failed_dropped = 0,  // sealed, but no key of the ring opens it (or garbage)
+                plaintext_dropped = 0;    // plaintext while verify_incoming requires sealing
 };
 
 class gossip_node {

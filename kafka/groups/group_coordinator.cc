@@ -69,6 +69,7 @@ std::string_view to_string(group_errc e) {
     case group_errc::group_id_not_found: return "group_id_not_found";
     case group_errc::group_subscribed_to_topic: return "group_subscribed_to_topic";
     case group_errc::fenced_instance_id: return "fenced_instance_id";
+    case group_errc::invalid_producer_epoch: return "invalid_producer_epoch";
   }
   return "unknown";
 }
@@ -619,7 +620,7 @@ void group_coordinator::tick(std::int64_t now_ms, std::int64_t wall_ms) {
 void group_coordinator::drop_if_idle(std::map<std::string, group, std::less<>>::iterator it) {
   group& g = it->second;
   const bool idle = g.state == group_state::empty && g.members.empty() && g.pending.empty() &&
-                    g.offsets.empty();
+                    g.offsets.empty() && g.txn_offsets.empty();
   if (!idle) return;
   if (g.stored) {
     // Kafka's group tombstone: a new coordinator must not bring the group back.

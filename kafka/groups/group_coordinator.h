@@ -25,6 +25,11 @@
 // after which the owner drops the log before it (DeleteRecords' log start), so a load never
 // replays all of history.
 //
+// Transactional offsets (TxnOffsetCommit, KIP-98; group_txn_offsets.cc): written as the producer's
+// transactional batch and pending until the transaction coordinator's marker appears in the same
+// partition, which the owner reports (txn_marker_applied) in log order with the core's own writes;
+// a COMMIT makes them committed offsets, an ABORT drops them. Loads replay the same.
+//
 // State machine per group (Kafka's GroupMetadata):
 //   empty --join--> preparing_rebalance --all rejoined / rebalance timeout--> completing_rebalance
 //   completing_rebalance --leader's SyncGroup, stored--> stable
@@ -50,6 +55,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -122,6 +128,7 @@ enum class group_errc : std::uint8_t {
   group_id_not_found,        // DeleteGroups / OffsetDelete of a group this coordinator does not have
   group_subscribed_to_topic, // OffsetDelete of a topic the group's members consume
   fenced_instance_id,        // KIP-345: the instance id is bound to another member id now
+  invalid_producer_epoch,    // TxnOffsetCommit: the partition saw a newer epoch of the producer
 };
 
 std::string_view to_string(group_errc e);
@@ -261,20 +268,50 @@ struct group_write {
   bool checkpoint = false;
   bool checkpoint_first = false;
   bool checkpoint_last = false;
+  // TxnOffsetCommit (KIP-98): the records are part of this producer's transaction. The owner
+  // appends them as one transactional batch with the producer's id and epoch
+  // (partition_replica::produce_as_coordinator), so the partition's producer state holds the
+  // transaction open until the coordinator's marker closes it. -1: a plain write.
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  // A checkpoint's first part: the offset of the oldest record of a transaction still open here
+  // (its offsets are pending, so the checkpoint does not hold them); the owner trims the log no
+  // further than this. -1: no transaction is open.
+  std::int64_t keep_from = -1;
+  // A checkpoint's first part: the producers whose transactions the checkpoint was built as open.
+  // The owner appends it only while none of them has a marker in the log that the core has not
+  // been told of (txn_marker_applied); otherwise it reports the parts failed and the core builds
+  // the checkpoint again. A checkpoint restating offsets after a marker it did not know of would
+  // undo that transaction's offsets at the next load.
+  std::vector<std::int64_t> open_producers;
 };
 
 enum class write_outcome : std::uint8_t {
   committed,   // committed in Raft: every later leader has it
   not_leader,  // refused or overwritten: this node no longer leads the partition
   failed,      // timed out or the storage failed: it may or may not commit
+  fenced,      // a transactional write refused: the partition saw a newer epoch of its producer
 };
 
 // What a request whose write did not commit is told: not_coordinator when the partition's
 // leadership moved (the client finds the new coordinator), coordinator_not_available when the
 // outcome is unknown (the client retries).
 constexpr group_errc write_error(write_outcome outcome) {
+  if (outcome == write_outcome::fenced) return group_errc::invalid_producer_epoch;
   return outcome == write_outcome::not_leader ? group_errc::not_coordinator : group_errc::coordinator_not_available;
 }
+
+// TxnOffsetCommit (KIP-98, KIP-447): offsets a transactional producer commits for a group.
+struct txn_commit_params {
+  std::string group_id;
+  std::int64_t producer_id = -1;   // >= 0
+  std::int16_t producer_epoch = -1;  // >= 0
+  // v3+ (KIP-447): the consumer's membership, checked as Kafka checks it; -1 / "" / null skip it.
+  std::int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::vector<std::pair<offset_key, committed_offset>> offsets;
+};
 
 class group_coordinator {
  public:
@@ -313,6 +350,15 @@ class group_coordinator {
   // committed in the partition's log (then they are visible), or with the outer error
   // not_coordinator / coordinator_not_available when the write failed.
   void commit_offsets(const commit_params& params, commit_callback done);
+  // TxnOffsetCommit (group_txn_offsets.cc): like commit_offsets, but the accepted offsets are
+  // written as part of the producer's transaction and stay pending, invisible to committed(), until
+  // its COMMIT marker reaches the group's partition (txn_marker_applied); an ABORT drops them.
+  // `done` is called once the records are committed in the log, or with the outer error
+  // invalid_producer_epoch when the partition refused the producer's epoch.
+  void commit_txn_offsets(const txn_commit_params& params, commit_callback done);
+  // Whether a transaction holds offsets of `key` for the group that are not decided yet: OffsetFetch
+  // v7+ with require_stable answers UNSTABLE_OFFSET_COMMIT for it (KIP-447).
+  bool has_pending_txn_offsets(std::string_view group_id, const offset_key& key) const;
   // OffsetFetch of one partition: nullopt when nothing is committed.
   std::optional<committed_offset> committed(std::string_view group_id, const offset_key& key) const;
   // Every committed offset of the group (OffsetFetch with a null topic list), sorted by key.
@@ -335,6 +381,15 @@ class group_coordinator {
   void begin_load(std::int32_t partition, std::int32_t partitions);
   // One record of the partition's log, in log order, between begin_load and finish_load.
   void load(std::int32_t partition, const group_log_record& record);
+  // A record of a transactional batch of `producer_id` at `offset` of the log: a pending
+  // transactional offset until that producer's marker. While loading, in log order with load();
+  // once loaded, the owner feeds the transactional records it finds as it follows the log (a
+  // TxnOffsetCommit whose outcome was unknown may have committed); one already known is ignored.
+  void load_txn(std::int32_t partition, std::int64_t producer_id, std::int64_t offset, const group_log_record& record);
+  // A transaction marker of `producer_id` at `offset` of the partition's log: the producer's
+  // pending offsets written before it become committed (COMMIT) or are dropped (ABORT). Loading
+  // and loaded alike: the owner reads the markers of a loaded partition as its log grows.
+  void txn_marker_applied(std::int32_t partition, std::int64_t producer_id, std::int64_t offset, bool commit);
   void finish_load(std::int32_t partition);
   // This node no longer leads the partition: its groups are dropped, waiting answers and
   // unfinished writes get not_coordinator.
@@ -344,7 +399,9 @@ class group_coordinator {
   bool serving(std::int32_t partition) const { return served_.contains(partition); }  // loaded or loading
   // Writes to append, oldest first; each is reported back once with write_done.
   std::vector<group_write> take_writes();
-  void write_done(std::uint64_t id, write_outcome outcome);
+  // `base_offset`: where a committed write's first record went (TxnOffsetCommit's pending offsets
+  // are placed by it, so that a marker settles exactly the records before it).
+  void write_done(std::uint64_t id, write_outcome outcome, std::int64_t base_offset = -1);
   std::size_t writes_in_flight() const;
 
   // Drops the group (this node no longer coordinates it): waiting answers get not_coordinator.
@@ -375,6 +432,8 @@ class group_coordinator {
     std::int32_t partition = 0;
     std::function<void(write_outcome)> then;  // may be empty
     bool checkpoint_last = false;
+    // A transactional write's continuation: also told where its records went once committed.
+    std::function<void(write_outcome, std::int64_t base_offset)> then_placed;
   };
 
   // A partition of `__consumer_offsets` this node leads.
@@ -387,6 +446,14 @@ class group_coordinator {
     bool checkpoint_wanted = false;
     bool checkpoint_in_flight = false;
     std::deque<group_write> held;
+    // Producers with pending transactional offsets here -> the groups holding them.
+    std::map<std::int64_t, std::set<std::string, std::less<>>> txn_groups;
+  };
+
+  // A transactional offset waiting for its producer's marker.
+  struct txn_offset {
+    offset_key key;
+    committed_offset value;
   };
 
   struct group {
@@ -405,6 +472,8 @@ class group_coordinator {
     std::int64_t rebalance_deadline_ms = 0;
     bool initial_delay = false;  // group.initial.rebalance.delay.ms: wait for the deadline
     std::map<offset_key, committed_offset> offsets;
+    // Pending transactional offsets: producer id -> log offset of the record -> the offset.
+    std::map<std::int64_t, std::map<std::int64_t, txn_offset>> txn_offsets;
     std::int32_t partition = 0;           // of `__consumer_offsets`
     // The metadata last written to its log, which a checkpoint repeats (memory may be mid-rebalance,
     // which Kafka never stores); nullopt when none is live there.
@@ -464,6 +533,18 @@ class group_coordinator {
   // Queues a write of `records` to `partition`; `then` runs with its outcome.
   void write(std::int32_t partition, std::vector<group_log_record> records,
              std::function<void(write_outcome)> then);
+  // The same for the records of a producer's transaction (group_write::producer_id).
+  void write_txn(std::int32_t partition, std::int64_t producer_id, std::int16_t producer_epoch,
+                 std::vector<group_log_record> records,
+                 std::function<void(write_outcome, std::int64_t base_offset)> then);
+  void enqueue(group_write w, pending_write pw);
+  // --- transactional offsets (group_txn_offsets.cc) ---
+  group_errc check_txn_member(const group& g, const txn_commit_params& params) const;
+  void add_txn_offset(group& g, std::int64_t producer_id, std::int64_t offset, txn_offset value);
+  // The log offset of the partition's oldest pending transactional record, -1 with none (a
+  // checkpoint's keep_from); the pending offsets a group holds.
+  std::int64_t first_txn_offset(std::int32_t partition) const;
+  std::size_t txn_offset_count(const group& g) const;
   group_log_record metadata_record(const group& g) const;
   static group_log_record offset_record(const std::string& group_id, const offset_key& key,
                                         const committed_offset& value);

@@ -6,6 +6,7 @@
 #include "base/assert.h"
 #include "kafka/protocol/batch_records.h"
 #include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/txn_marker.h"
 #include "kafka/protocol/wire.h"
 
 namespace chronik::kafka {
@@ -207,8 +208,9 @@ codec_error batch_error(codec_errc code, const record_batch_view& batch, std::st
   return codec_error{code, batch.offset, "batch at offset " + std::to_string(batch.header.base_offset) + ": " + text};
 }
 
-// Appends the records of one whole batch to `out`.
-std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<group_log_entry>& out) {
+// Appends the records of one whole batch to `out`, each with the batch's producer when it is
+// transactional.
+std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<group_log_item>& out) {
   const record_batch_header& h = batch.header;
   if (!h.has_known_compression()) {
     return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
@@ -225,6 +227,8 @@ std::expected<void, codec_error> read_batch(const record_batch_view& batch, std:
   // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop
   // (and `out` grows with the records actually read, not with the claim).
   const auto claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
+  const std::int64_t producer = h.is_transactional() ? h.producer_id : -1;
+  const std::int16_t epoch = h.is_transactional() ? h.producer_epoch : std::int16_t{-1};
   reader r(records);
   for (std::size_t i = 0; i < claimed; ++i) {
     const auto which = [i](std::string_view what) { return "record " + std::to_string(i) + ": " + std::string(what); };
@@ -235,12 +239,12 @@ std::expected<void, codec_error> read_batch(const record_batch_view& batch, std:
       return std::unexpected(batch_error(codec_errc::invalid_value, batch, which("offset overflows")));
     }
     if (rec->key_bytes < 0) {
-      out.push_back({offset, std::unexpected(field_reader::malformed("key: null"))});
+      out.push_back(group_log_entry{offset, std::unexpected(field_reader::malformed("key: null")), producer, epoch});
       continue;
     }
     std::optional<std::string_view> value;
     if (rec->value_bytes >= 0) value = rec->value;
-    out.push_back({offset, decode_group_record(rec->key, value)});
+    out.push_back(group_log_entry{offset, decode_group_record(rec->key, value), producer, epoch});
   }
   if (r.remaining() != 0) {
     return std::unexpected(batch_error(codec_errc::corrupt_batch, batch,
@@ -289,7 +293,10 @@ std::expected<group_log_record, group_record_error> decode_group_record(std::str
   return out;
 }
 
-std::string build_group_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms) {
+namespace {
+
+std::string build_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms,
+                        std::int64_t producer_id, std::int16_t producer_epoch) {
   CHRONIK_EXPECTS(!records.empty(), "a record batch holds at least one record");
   writer payload;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -298,24 +305,56 @@ std::string build_group_batch(std::span<const group_log_record> records, std::in
   record_batch_header h;
   h.base_offset = 0;
   h.partition_leader_epoch = -1;
-  h.attributes = 0;  // no compression, CreateTime, not transactional, not control
+  // No compression, CreateTime, not control; transactional when written for a producer.
+  h.attributes = producer_id >= 0 ? std::int16_t{0x10} : std::int16_t{0};  // 0x10: transactional
   h.last_offset_delta = static_cast<std::int32_t>(records.size() - 1);
   h.base_timestamp = timestamp_ms;
   h.max_timestamp = timestamp_ms;
-  h.producer_id = -1;
-  h.producer_epoch = -1;
-  h.base_sequence = -1;
+  h.producer_id = producer_id;
+  h.producer_epoch = producer_epoch;
+  h.base_sequence = -1;  // a coordinator's write: no client sequence to continue
   h.records_count = static_cast<std::int32_t>(records.size());
   return build_record_batch(h, payload.buffer());
 }
 
-std::expected<std::vector<group_log_entry>, codec_error> read_group_records(std::string_view blob) {
+}  // namespace
+
+std::string build_group_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms) {
+  return build_batch(records, timestamp_ms, -1, -1);
+}
+
+std::string build_group_txn_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms,
+                                  std::int64_t producer_id, std::int16_t producer_epoch) {
+  CHRONIK_EXPECTS(producer_id >= 0 && producer_epoch >= 0, "a transactional batch names its producer");
+  return build_batch(records, timestamp_ms, producer_id, producer_epoch);
+}
+
+std::expected<std::vector<group_log_item>, codec_error> read_group_log(std::string_view blob,
+                                                                       group_log_filter filter) {
   auto batches = split_record_batches(blob, crc_check::verify, trailing_partial::ignore);
   if (!batches) return std::unexpected(std::move(batches.error()));
-  std::vector<group_log_entry> out;
+  std::vector<group_log_item> out;
   for (const record_batch_view& batch : *batches) {
-    if (batch.header.is_control()) continue;  // transaction markers carry no group state
+    const record_batch_header& h = batch.header;
+    if (h.is_control()) {
+      // A marker closes its producer's transaction here (docs/kafka.md "Durable groups"); any
+      // other control record carries no group state.
+      if (auto m = read_txn_marker(batch)) out.push_back(group_log_marker{h.base_offset, h.producer_id, h.producer_epoch, m->commit});
+      continue;
+    }
+    if (filter == group_log_filter::transactions && !h.is_transactional()) continue;
     if (auto ok = read_batch(batch, out); !ok) return std::unexpected(std::move(ok.error()));
+  }
+  return out;
+}
+
+std::expected<std::vector<group_log_entry>, codec_error> read_group_records(std::string_view blob) {
+  auto items = read_group_log(blob);
+  if (!items) return std::unexpected(std::move(items.error()));
+  std::vector<group_log_entry> out;
+  out.reserve(items->size());
+  for (auto& item : *items) {
+    if (auto* e = std::get_if<group_log_entry>(&item)) out.push_back(std::move(*e));
   }
   return out;
 }

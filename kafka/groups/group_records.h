@@ -133,20 +133,51 @@ std::expected<group_log_record, group_record_error> decode_group_record(std::str
 // (-1), not transactional. `records` must not be empty.
 std::string build_group_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms);
 
+// The same batch as part of a producer's transaction (TxnOffsetCommit, KIP-98): the transactional
+// attribute, the producer's id and epoch, and no sequence (-1), as a coordinator writes it. Only
+// partition_replica::produce_as_coordinator appends such a batch (a client's batch with a producer id
+// must carry a sequence); the producer's transaction then stays open in the partition until the
+// transaction coordinator's marker closes it.
+std::string build_group_txn_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms,
+                                  std::int64_t producer_id, std::int16_t producer_epoch);
+
 // One record read back from the topic, with its offset. A record that does not decode carries its
 // error, so one bad record does not hide the rest of the log.
 struct group_log_entry {
   std::int64_t offset = 0;
   std::expected<group_log_record, group_record_error> record;
+  // A record of a transactional batch: it belongs to this producer's transaction and counts only
+  // once that producer's COMMIT marker follows it in the log. -1: a plain record.
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
 };
 
-// Every record of every whole batch in `blob`, as partition_replica::fetch returns it (base
-// offsets stamped; a partial batch at the end is ignored), decompressing where needed. Control
-// batches (transaction markers) are skipped. Damage to a batch (its header, CRC, compression or
-// record framing) is an error for the whole read: the log itself is broken there.
-//
-// Transactional offset commits are not treated specially: chronik never writes them, and clients
-// cannot produce to the topic.
+// A transaction marker (a control batch, kafka/protocol/txn_marker.h): `producer_id`'s transaction
+// ends at `offset`, committed or aborted.
+struct group_log_marker {
+  std::int64_t offset = 0;
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  bool commit = false;
+  bool operator==(const group_log_marker&) const = default;
+};
+
+using group_log_item = std::variant<group_log_entry, group_log_marker>;
+
+// Which batches read_group_log decodes: everything, or only what transactions need (the records of
+// transactional batches and the markers), which the coordinator's owner reads as the log grows.
+enum class group_log_filter : std::uint8_t { all, transactions };
+
+// Every record and every transaction marker of every whole batch in `blob`, in log order, as
+// partition_replica::fetch returns it (base offsets stamped; a partial batch at the end is ignored),
+// decompressing where needed. A control batch that is not a transaction marker (a newer control
+// record type) is skipped. Damage to a batch (its header, CRC, compression or record framing) is
+// an error for the whole read: the log itself is broken there.
+std::expected<std::vector<group_log_item>, codec_error> read_group_log(std::string_view blob,
+                                                                       group_log_filter filter = group_log_filter::all);
+
+// The records alone (markers skipped), for readers that need no transaction: read_group_log's
+// records, each carrying its batch's producer when transactional.
 std::expected<std::vector<group_log_entry>, codec_error> read_group_records(std::string_view blob);
 
 }  // namespace chronik::kafka

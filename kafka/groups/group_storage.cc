@@ -171,7 +171,7 @@ void group_coordinator::finish_load(std::int32_t partition) {
   // Groups whose every record was tombstoned are gone, as if never written.
   std::erase_if(groups_, [&](const auto& entry) {
     const group& g = entry.second;
-    return g.partition == partition && !g.stored && g.offsets.empty();
+    return g.partition == partition && !g.stored && g.offsets.empty() && g.txn_offsets.empty();
   });
   for (auto& [id, g] : groups_) {
     if (g.partition != partition) continue;
@@ -193,18 +193,21 @@ void group_coordinator::unload_partition(std::int32_t partition) {
   auto ps = served_.find(partition);
   if (ps == served_.end()) return;
   // Unfinished writes first: their answers say the node no longer coordinates.
-  std::vector<std::function<void(write_outcome)>> thens;
+  std::vector<pending_write> unfinished;
   for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
     if (it->second.partition != partition) {
       ++it;
       continue;
     }
-    if (it->second.then) thens.push_back(std::move(it->second.then));
+    unfinished.push_back(std::move(it->second));
     it = pending_writes_.erase(it);
   }
   std::erase_if(writes_, [&](const group_write& w) { return w.partition == partition; });
   served_.erase(ps);
-  for (auto& then : thens) then(write_outcome::not_leader);
+  for (auto& pw : unfinished) {
+    if (pw.then) pw.then(write_outcome::not_leader);
+    if (pw.then_placed) pw.then_placed(write_outcome::not_leader, -1);
+  }
   std::vector<std::string> gone;
   for (const auto& [id, g] : groups_) {
     if (g.partition == partition) gone.push_back(id);
@@ -229,11 +232,26 @@ std::size_t group_coordinator::writes_in_flight() const { return pending_writes_
 
 void group_coordinator::write(std::int32_t partition, std::vector<group_log_record> records,
                               std::function<void(write_outcome)> then) {
-  auto ps = served_.find(partition);
-  CHRONIK_ASSERT(ps != served_.end() && ps->second.loaded, "only a loaded partition is written");
   CHRONIK_ASSERT(!records.empty(), "a write holds records");
   group_write w{++next_write_id_, partition, std::move(records), false, false, false};
-  pending_writes_[w.id] = pending_write{partition, std::move(then), false};
+  enqueue(std::move(w), pending_write{partition, std::move(then), false, {}});
+}
+
+void group_coordinator::write_txn(std::int32_t partition, std::int64_t producer_id, std::int16_t producer_epoch,
+                                  std::vector<group_log_record> records,
+                                  std::function<void(write_outcome, std::int64_t)> then) {
+  CHRONIK_ASSERT(!records.empty() && producer_id >= 0 && producer_epoch >= 0, "a transactional write names its producer");
+  group_write w{++next_write_id_, partition, std::move(records), false, false, false};
+  w.producer_id = producer_id;
+  w.producer_epoch = producer_epoch;
+  enqueue(std::move(w), pending_write{partition, {}, false, std::move(then)});
+}
+
+void group_coordinator::enqueue(group_write w, pending_write pw) {
+  const std::int32_t partition = w.partition;
+  auto ps = served_.find(partition);
+  CHRONIK_ASSERT(ps != served_.end() && ps->second.loaded, "only a loaded partition is written");
+  pending_writes_[w.id] = std::move(pw);
   if (ps->second.checkpoint_wanted) {
     ps->second.held.push_back(std::move(w));  // after the checkpoint, in order
     return;
@@ -244,7 +262,7 @@ void group_coordinator::write(std::int32_t partition, std::vector<group_log_reco
   maybe_checkpoint(partition);
 }
 
-void group_coordinator::write_done(std::uint64_t id, write_outcome outcome) {
+void group_coordinator::write_done(std::uint64_t id, write_outcome outcome, std::int64_t base_offset) {
   auto it = pending_writes_.find(id);
   if (it == pending_writes_.end()) return;  // its partition was unloaded: already answered
   pending_write pw = std::move(it->second);
@@ -260,6 +278,7 @@ void group_coordinator::write_done(std::uint64_t id, write_outcome outcome) {
     }
   }
   if (pw.then) pw.then(outcome);
+  if (pw.then_placed) pw.then_placed(outcome, base_offset);
   if (outcome == write_outcome::not_leader) {
     // Everything later in this partition's log is overwritten too (Raft's log matching, §5.3):
     // nothing is served from it until the owner loads it again as its leader.
@@ -341,7 +360,9 @@ void group_coordinator::store_assignment(group& g) {
 std::int64_t group_coordinator::live_records(std::int32_t partition) const {
   std::int64_t live = 0;
   for (const auto& [gid, g] : groups_) {
-    if (g.partition == partition) live += static_cast<std::int64_t>(g.offsets.size()) + (g.stored ? 1 : 0);
+    if (g.partition == partition) {
+      live += static_cast<std::int64_t>(g.offsets.size() + txn_offset_count(g)) + (g.stored ? 1 : 0);
+    }
   }
   return live;
 }
@@ -377,7 +398,14 @@ void group_coordinator::emit_checkpoint(std::int32_t partition, partition_state&
     group_write w{++next_write_id_, partition, {}, true, i == 0, end == all.size()};
     w.records.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(i)),
                      std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
-    pending_writes_[w.id] = pending_write{partition, {}, w.checkpoint_last};
+    if (w.checkpoint_first) {
+      // Pending transactional offsets are not restated (they are not committed): their records
+      // stay in the log, which the owner therefore trims no further than the oldest of them. Their
+      // markers then come after the checkpoint, and settle them on a load as they do now.
+      w.keep_from = first_txn_offset(partition);
+      for (const auto& [producer, groups] : st.txn_groups) w.open_producers.push_back(producer);
+    }
+    pending_writes_[w.id] = pending_write{partition, {}, w.checkpoint_last, {}};
     parts.push_back(std::move(w));
   }
   st.checkpoint_in_flight = !parts.empty();
@@ -457,7 +485,7 @@ void forget_deleted(Groups& groups, typename Groups::iterator it, const std::vec
   g.protocol_name.reset();
   g.leader_id.clear();
   g.static_members.clear();
-  if (g.offsets.empty() && g.pending.empty()) groups.erase(it);
+  if (g.offsets.empty() && g.pending.empty() && g.txn_offsets.empty()) groups.erase(it);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "kafka/groups/group_coordinator.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/batch_validation.h"
+#include "kafka/txn/txn_coordinator.h"
 
 namespace chronik::kafka {
 
@@ -61,8 +63,11 @@ struct topic_request {
 };
 
 // Topics the brokers keep for themselves, which clients may read about but not create, delete,
-// grow, reconfigure, produce to or trim (docs/kafka.md "Durable groups").
-inline bool is_internal_topic(std::string_view name) { return name == offsets_topic_name; }
+// grow, reconfigure, produce to or trim (docs/kafka.md "Durable groups"; docs/transactions.md
+// "The `__transaction_state` topic").
+inline bool is_internal_topic(std::string_view name) {
+  return name == offsets_topic_name || name == transaction_state_topic_name;
+}
 
 enum class topic_outcome : std::uint8_t {
   done,
@@ -130,6 +135,15 @@ enum class reassignment_outcome : std::uint8_t {
 struct reassignment_result {
   reassignment_outcome outcome = reassignment_outcome::accepted;
   std::string message;  // for Kafka's error_message
+};
+
+// Why no producer id was handed out (InitProducerId; docs/kafka.md "Producer ids").
+// kafka/handlers/producer_id_errors.h turns it into Kafka's error code.
+enum class producer_id_outcome : std::uint8_t {
+  not_available,  // this node cannot get a block from `__meta` now (no leader, not registered)
+  busy,           // too many InitProducerId requests already wait for the next block
+  timed_out,      // the next block was not applied here within the timeout
+  exhausted,      // `__meta` has handed out every INT64 producer id
 };
 
 // A partition whose replicas are moving (ListPartitionReassignments): `replicas` holds every
@@ -342,6 +356,16 @@ class broker_context {
   // need it current catch_up() first.
   virtual std::vector<reassignment_info> reassignments() const { return {}; }
 
+  using producer_id_done = std::function<void(std::expected<std::int64_t, producer_id_outcome>)>;
+  // A producer id never handed out before anywhere in the cluster (Kafka's InitProducerId without
+  // a transactional id): taken from this node's block, which `__meta` allocates 1000 at a time
+  // (KIP-730; docs/kafka.md "Producer ids"). `done` runs on the io thread, at once when the block
+  // has an id, else once the next block applied or `timeout` passed. Default: refused, for
+  // contexts that cannot change `__meta`.
+  virtual void allocate_producer_id(std::chrono::milliseconds /*timeout*/, producer_id_done done) {
+    done(std::unexpected(producer_id_outcome::not_available));
+  }
+
   // This node's log directory and its partition replicas (DescribeLogDirs), or nullopt when it
   // has none to describe. Default: none.
   virtual std::optional<log_dir_info> log_dir() { return std::nullopt; }
@@ -371,6 +395,26 @@ class broker_context {
       if (b.id == node_id()) return std::move(b);
     }
     return std::nullopt;
+  }
+
+  // This node's transaction coordinator (docs/transactions.md "The coordinator core"), or nullptr
+  // when the node runs none: the transaction APIs then answer COORDINATOR_NOT_AVAILABLE. As for
+  // groups(), the writes a call makes are appended right after the handler returns, and the owner
+  // drives its tick(now_ms) on the thread the handlers run on. Default: none.
+  virtual txn_coordinator* transactions() { return nullptr; }
+  // The broker that coordinates `transactional_id`: the leader of its `__transaction_state`
+  // partition (docs/transactions.md "Finding the coordinator"); nullopt when there is none yet
+  // (the daemon then creates the topic, and FindCoordinator answers COORDINATOR_NOT_AVAILABLE,
+  // which clients retry). Default: none, for contexts without transactions.
+  virtual std::optional<broker_info> transaction_coordinator_for(std::string_view /*transactional_id*/) {
+    return std::nullopt;
+  }
+  // As confirm_group_coordinator, before an answer the transaction coordinator gave from memory
+  // (no write of its own behind it) is sent: this node still leads the id's `__transaction_state`
+  // partition, in the term its core loaded it in. `done(false)` answers NOT_COORDINATOR. Default:
+  // not confirmed, for contexts without transactions.
+  virtual void confirm_transaction_coordinator(std::string_view /*transactional_id*/, std::function<void(bool)> done) {
+    done(false);
   }
 };
 

@@ -40,6 +40,15 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &describe_log_dirs_handler,
     &alter_partition_reassignments_handler,
     &list_partition_reassignments_handler,
+    &init_producer_id_handler,
+    &describe_producers_handler,
+    &write_txn_markers_handler,
+    &add_partitions_to_txn_handler,
+    &add_offsets_to_txn_handler,
+    &end_txn_handler,
+    &describe_transactions_handler,
+    &list_transactions_handler,
+    &txn_offset_commit_handler,
 };
 
 const api_handler* find_handler(api_key key) {

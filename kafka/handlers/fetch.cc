@@ -9,8 +9,10 @@
 //
 // Fetch sessions (KIP-227) are not kept: every request is a full fetch and the response carries
 // session id 0, which tells clients to keep sending full requests. A request naming a session id
-// gets FETCH_SESSION_ID_NOT_FOUND. There are no transactions, so the last stable offset is the
-// high watermark and no transaction is ever aborted.
+// gets FETCH_SESSION_ID_NOT_FOUND. Every answer reports the last stable offset; a read_committed
+// fetch (KIP-98) gets records only below it and the aborted transactions among them, which the
+// consumer drops; read_uncommitted gets no aborted list (null). Control batches (transaction
+// markers) are returned as stored: clients skip them.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -70,7 +72,8 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
   // comes, or a consumer could never pass it); with the request's budget spent, that entry is
   // dropped and only the offsets are reported.
   const std::uint64_t max = std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(std::max(0, p.partition_max_bytes)));
-  auto data = r->fetch(p.fetch_offset, max);
+  const isolation level = st.req.isolation_level == 1 ? isolation::read_committed : isolation::read_uncommitted;
+  auto data = r->fetch(p.fetch_offset, max, level);
   if (!data) {
     out.error = to_error_code(data.error());
     if (data.error() == partition_errc::offset_out_of_range || data.error() == partition_errc::not_leader) {
@@ -86,7 +89,13 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
     return out;
   }
   out.high_watermark = data->high_watermark;
-  out.last_stable_offset = data->high_watermark;
+  out.last_stable_offset = data->last_stable_offset;
+  if (level == isolation::read_committed) {
+    std::vector<aborted_transaction> aborted;
+    aborted.reserve(data->aborted.size());
+    for (const auto& a : data->aborted) aborted.push_back(aborted_transaction{a.producer_id, a.first_offset});
+    out.aborted_transactions = std::move(aborted);
+  }
   out.log_start_offset = data->log_start_offset;
   if (max != 0) out.records = std::move(data->records);
   return out;

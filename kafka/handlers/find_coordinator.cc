@@ -1,6 +1,8 @@
-// FindCoordinator (key 10): which broker coordinates a group, the same answer on every broker
-// (broker_context::coordinator_for). Transactions are not implemented, so there is no
-// transaction coordinator.
+// FindCoordinator (key 10): which broker coordinates a group (key type 0: the leader of the
+// group's `__consumer_offsets` partition, broker_context::coordinator_for) or a transactional id
+// (key type 1, KIP-98: the leader of the id's `__transaction_state` partition,
+// broker_context::transaction_coordinator_for; docs/transactions.md "Finding the coordinator"), the
+// same answer on every broker. v4+ (KIP-699) asks for several keys of one type at once.
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/find_coordinator.h"
@@ -14,17 +16,19 @@ coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_
   // Kafka answers errors with node -1, empty host and port -1.
   e.node_id = -1;
   e.port = -1;
-  if (key_type == coordinator_key_transaction) {
-    e.error = error_code::coordinator_not_available;
-    e.error_message = "transactions are not supported";
-    return e;
-  }
-  if (key_type != coordinator_key_group) {
+  if (key_type != coordinator_key_group && key_type != coordinator_key_transaction) {
     e.error = error_code::invalid_request;
     e.error_message = "unknown coordinator key type";
     return e;
   }
-  const auto broker = ctx.coordinator_for(key);
+  if (key_type == coordinator_key_transaction && key.empty()) {
+    // Kafka's answer: a transactional id is never empty.
+    e.error = error_code::invalid_request;
+    e.error_message = "empty transactional id";
+    return e;
+  }
+  const auto broker =
+      key_type == coordinator_key_group ? ctx.coordinator_for(key) : ctx.transaction_coordinator_for(key);
   if (!broker) {
     e.error = error_code::coordinator_not_available;
     return e;

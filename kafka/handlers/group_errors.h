@@ -4,7 +4,10 @@
 // the group.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <expected>
+#include <optional>
 #include <string_view>
 
 #include "kafka/groups/group_coordinator.h"
@@ -12,6 +15,13 @@
 #include "kafka/protocol/error_code.h"
 
 namespace chronik::kafka {
+
+// Whether `topic` (as ctx.topic() found it, or nullopt) has `partition`: the offset handlers
+// (OffsetCommit, TxnOffsetCommit, OffsetDelete) answer UNKNOWN_TOPIC_OR_PARTITION for one it lacks.
+inline bool partition_exists(const std::optional<topic_info>& topic, std::int32_t partition) {
+  return topic && std::ranges::any_of(topic->partitions,
+                                      [&](const partition_info& p) { return p.partition == partition; });
+}
 
 constexpr error_code to_error_code(group_errc e) {
   switch (e) {
@@ -34,6 +44,7 @@ constexpr error_code to_error_code(group_errc e) {
     case group_errc::group_id_not_found: return error_code::group_id_not_found;
     case group_errc::group_subscribed_to_topic: return error_code::group_subscribed_to_topic;
     case group_errc::fenced_instance_id: return error_code::fenced_instance_id;
+    case group_errc::invalid_producer_epoch: return error_code::invalid_producer_epoch;
   }
   return error_code::unknown_server_error;
 }

@@ -83,5 +83,14 @@ extern const api_handler describe_cluster_handler;
 extern const api_handler create_partitions_handler;
 extern const api_handler alter_partition_reassignments_handler;
 extern const api_handler list_partition_reassignments_handler;
+extern const api_handler init_producer_id_handler;
+extern const api_handler describe_producers_handler;
+extern const api_handler write_txn_markers_handler;
+extern const api_handler add_partitions_to_txn_handler;
+extern const api_handler add_offsets_to_txn_handler;
+extern const api_handler end_txn_handler;
+extern const api_handler describe_transactions_handler;
+extern const api_handler list_transactions_handler;
+extern const api_handler txn_offset_commit_handler;
 
 }  // namespace chronik::kafka

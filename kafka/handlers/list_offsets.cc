@@ -4,8 +4,8 @@
 // answered with that record's timestamp, from the partition's leader replica. v8's -4 (KIP-405)
 // asks for the start of the log kept locally; with no tiered storage that is the log start.
 // Like Kafka, the special timestamps are not checked against the version: a client only sends
-// them in the versions that define them. v0's multi-offset form is legacy and not served. There
-// are no transactions, so both isolation levels see the high watermark.
+// them in the versions that define them. v0's multi-offset form is legacy and not served. v2+'s
+// read_committed (KIP-98) sees the last stable offset as the latest, and no record at or past it.
 #include <memory>
 
 #include "kafka/handlers/handler.h"
@@ -15,8 +15,8 @@
 namespace chronik::kafka {
 namespace {
 
-list_offsets_partition_response one_partition(broker_context& ctx, std::int16_t version, const std::string& topic,
-                                              const list_offsets_partition& p) {
+list_offsets_partition_response one_partition(broker_context& ctx, std::int16_t version, isolation level,
+                                              const std::string& topic, const list_offsets_partition& p) {
   list_offsets_partition_response out;
   out.partition_index = p.partition_index;
   partition_replica* r = ctx.partitions().find(topic, p.partition_index);
@@ -28,7 +28,7 @@ list_offsets_partition_response one_partition(broker_context& ctx, std::int16_t 
     out.error = e;
     return out;
   }
-  auto a = r->list_offsets(p.timestamp);
+  auto a = r->list_offsets(p.timestamp, level);
   if (!a) {
     out.error = to_error_code(a.error());
     return out;
@@ -44,9 +44,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   auto req = decode_list_offsets_request(body, version);
   if (!req) return out.close("ListOffsets: " + describe(req.error()));
   list_offsets_response resp;
+  const isolation level = req->isolation_level == 1 ? isolation::read_committed : isolation::read_uncommitted;
   for (const auto& t : req->topics) {
     list_offsets_topic_response tr{t.name, {}};
-    for (const auto& p : t.partitions) tr.partitions.push_back(one_partition(ctx, version, t.name, p));
+    for (const auto& p : t.partitions) tr.partitions.push_back(one_partition(ctx, version, level, t.name, p));
     resp.topics.push_back(std::move(tr));
   }
   writer w;

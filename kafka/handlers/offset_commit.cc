@@ -2,19 +2,12 @@
 // topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION (as in Kafka); the rest are checked
 // against the group's membership by the coordinator, which answers once they are committed in the
 // group's `__consumer_offsets` partition (docs/kafka.md "Durable groups").
-#include <algorithm>
-
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/offset_commit.h"
 
 namespace chronik::kafka {
 namespace {
-
-bool partition_exists(const std::optional<topic_info>& topic, std::int32_t partition) {
-  return topic && std::ranges::any_of(topic->partitions,
-                                      [&](const partition_info& p) { return p.partition == partition; });
-}
 
 void handle(broker_context& ctx, reader& body, const responder& out) {
   const std::int16_t version = out.header().api_version;

@@ -6,19 +6,12 @@
 // with members that is not a group of consumers), and otherwise a partition of a topic a member
 // subscribes to gets GROUP_SUBSCRIBED_TO_TOPIC. The answer comes once the deletions are committed
 // in the group's `__consumer_offsets` partition.
-#include <algorithm>
-
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/offset_delete.h"
 
 namespace chronik::kafka {
 namespace {
-
-bool partition_exists(const std::optional<topic_info>& topic, std::int32_t partition) {
-  return topic && std::ranges::any_of(topic->partitions,
-                                      [&](const partition_info& p) { return p.partition == partition; });
-}
 
 void handle(broker_context& ctx, reader& body, const responder& out) {
   auto req = decode_offset_delete_request(body, out.header().api_version);

@@ -2,6 +2,9 @@
 // then applies auto.offset.reset). A null topic list (v2+) asks for every committed offset. The
 // offsets are read once the coordinator confirmed it still leads the group's partition
 // (broker_context::confirm_group_coordinator), so no answer is older than an acknowledged commit.
+// v7+ with require_stable (KIP-447; librdkafka sets it for read_committed consumers): a partition
+// with transactional offsets still waiting for their marker answers UNSTABLE_OFFSET_COMMIT instead
+// of an offset, and the client asks again (docs/kafka.md "Transactional offsets").
 #include <map>
 #include <memory>
 
@@ -32,6 +35,10 @@ void fill(offset_fetch_response& resp, const group_coordinator& coordinator, con
       auto& t = by_topic[key.topic];
       t.name = key.topic;
       t.partitions.push_back(to_partition(key.partition, value));
+      if (req.require_stable && coordinator.has_pending_txn_offsets(req.group_id, key)) {
+        t.partitions.back() = to_partition(key.partition, std::nullopt);
+        t.partitions.back().error = error_code::unstable_offset_commit;
+      }
     }
     for (auto& [name, t] : by_topic) resp.topics.push_back(std::move(t));
     return;
@@ -39,7 +46,14 @@ void fill(offset_fetch_response& resp, const group_coordinator& coordinator, con
   for (const auto& t : *req.topics) {
     offset_fetch_topic_response tr{t.name, {}};
     for (const std::int32_t index : t.partition_indexes) {
-      tr.partitions.push_back(to_partition(index, coordinator.committed(req.group_id, {t.name, index})));
+      const offset_key key{t.name, index};
+      if (req.require_stable && coordinator.has_pending_txn_offsets(req.group_id, key)) {
+        auto p = to_partition(index, std::nullopt);
+        p.error = error_code::unstable_offset_commit;
+        tr.partitions.push_back(std::move(p));
+        continue;
+      }
+      tr.partitions.push_back(to_partition(index, coordinator.committed(req.group_id, key)));
     }
     resp.topics.push_back(std::move(tr));
   }

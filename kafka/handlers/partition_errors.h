@@ -28,6 +28,11 @@ constexpr error_code to_error_code(partition_errc e) {
     // Retriable for every client: it backs off and sends again once proposals have drained.
     case partition_errc::busy: return error_code::request_timed_out;
     case partition_errc::storage_failed: return error_code::kafka_storage_error;
+    // An idempotent producer's gap: the client bumps its epoch (KIP-360) or fails the batch.
+    case partition_errc::out_of_order_sequence: return error_code::out_of_order_sequence_number;
+    case partition_errc::invalid_producer_epoch: return error_code::invalid_producer_epoch;
+    case partition_errc::invalid_txn_state: return error_code::invalid_txn_state;
+    case partition_errc::coordinator_fenced: return error_code::transaction_coordinator_fenced;
   }
   return error_code::unknown_server_error;
 }

@@ -17,7 +17,10 @@ std::uint64_t get_u64(std::string_view in, std::size_t at) {
   return v;
 }
 
-constexpr std::uint8_t snapshot_version = 1;
+// Version 1: the cut alone. Version 2: the cut, then the state of the partition's other state
+// machines at the cut (the idempotent producers, kafka/partition/producer_state.h) to the end.
+constexpr std::uint8_t snapshot_version_cut = 1;
+constexpr std::uint8_t snapshot_version = 2;
 constexpr std::size_t snapshot_size = 1 + 2 * 8;
 
 }  // namespace
@@ -109,16 +112,20 @@ std::optional<log_cut> partition_index::delete_before(std::int64_t offset) {
   return cut;
 }
 
-std::string partition_index::snapshot_at(const log_cut& cut) {
+std::string partition_index::snapshot_at(const log_cut& cut, std::string_view state) {
   std::string out;
+  out.reserve(snapshot_size + state.size());
   out.push_back(static_cast<char>(snapshot_version));
   put_u64(out, cut.index.value);
   put_u64(out, static_cast<std::uint64_t>(cut.next_offset));
+  out.append(state);
   return out;
 }
 
-std::expected<void, index_errc> partition_index::restore(std::string_view bytes) {
-  if (bytes.size() != snapshot_size || static_cast<std::uint8_t>(bytes[0]) != snapshot_version)
+std::expected<std::string_view, index_errc> partition_index::restore(std::string_view bytes) {
+  if (bytes.size() < snapshot_size) return std::unexpected(index_errc::malformed_snapshot);
+  const auto version = static_cast<std::uint8_t>(bytes[0]);
+  if (version != snapshot_version && (version != snapshot_version_cut || bytes.size() != snapshot_size))
     return std::unexpected(index_errc::malformed_snapshot);
   const auto applied = get_u64(bytes, 1);
   const auto next = static_cast<std::int64_t>(get_u64(bytes, 9));
@@ -128,7 +135,7 @@ std::expected<void, index_errc> partition_index::restore(std::string_view bytes)
   next_ = next;
   bytes_ = 0;
   entries_.clear();
-  return {};
+  return bytes.substr(snapshot_size);
 }
 
 }  // namespace chronik::kafka

@@ -90,12 +90,15 @@ class partition_index {
   // cut through the last entry dropped, for the Raft log's compaction; nullopt when none was.
   std::optional<log_cut> delete_before(std::int64_t offset);
 
-  // A snapshot of the partition at a cut (Raft paper §7): the state there is just "offsets below
-  // next_offset are gone"; the entries after the cut come back from the log. The Raft host stores
-  // it when it compacts the log through cut.index, and sends it to a replica that is behind.
-  static std::string snapshot_at(const log_cut& cut);
+  // A snapshot of the partition at a cut (Raft paper §7): for the index, the state there is just
+  // "offsets below next_offset are gone"; the entries after the cut come back from the log. `state`
+  // is the rest of the partition's state machine at the cut (its idempotent producers), carried
+  // as is. The Raft host stores the snapshot when it compacts the log through cut.index, and sends
+  // it to a replica that is behind.
+  static std::string snapshot_at(const log_cut& cut, std::string_view state);
   // Resets the index to a snapshot: applied = cut.index, log start = high watermark = next_offset.
-  std::expected<void, index_errc> restore(std::string_view bytes);
+  // Returns the snapshot's `state` (empty for a snapshot written before it had one).
+  std::expected<std::string_view, index_errc> restore(std::string_view bytes);
 
  private:
   log_index applied_;

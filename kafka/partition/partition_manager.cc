@@ -253,7 +253,10 @@ void partition_manager::tick() {
   if (!fenced && t >= next_retention_) {
     next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
     const std::int64_t wall = cfg_.wall_now_ms();
-    for (const auto& r : replicas) r->enforce_retention(wall);
+    for (const auto& r : replicas) {
+      r->enforce_retention(wall);
+      r->expire_producers(wall);
+    }
   }
 }
 

@@ -61,6 +61,10 @@ std::string_view to_string(partition_errc e) {
     case partition_errc::offset_out_of_range: return "offset_out_of_range";
     case partition_errc::busy: return "busy";
     case partition_errc::storage_failed: return "storage_failed";
+    case partition_errc::out_of_order_sequence: return "out_of_order_sequence";
+    case partition_errc::invalid_producer_epoch: return "invalid_producer_epoch";
+    case partition_errc::invalid_txn_state: return "invalid_txn_state";
+    case partition_errc::coordinator_fenced: return "coordinator_fenced";
   }
   return "unknown";
 }
@@ -109,10 +113,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
   if (b.snap) {
     // A leader's snapshot (or ours, at reopen): offsets below its cut are gone, the entries after
     // it come from the log (partition_index::snapshot_at).
-    if (auto r = index_.restore(b.snap->data); !r) {
-      log_->error("[{}-{} g{}] malformed partition snapshot at index {}", topic_, ref_.partition, ref_.group.value,
-                  b.snap->meta.index.value);
-    }
+    restore_snapshot(*b.snap);
     last_applied_term_ = b.snap->meta.term;
     epochs_.clear();  // the entries after the snapshot say where their terms begin
     if (cache_ != nullptr) cache_->drop_group(ref_.group);  // the log before the snapshot is gone
@@ -133,6 +134,7 @@ void partition_replica::apply(consensus::apply_batch&& b) {
     if (e.index <= index_.applied()) continue;  // replayed below a snapshot
     apply_entry(e);
   }
+  producer_guard_.applied_through(index_.applied());
   epochs_.truncate_from_start(index_.log_start_offset());
   take_read_states(b.reads);
   resolve_confirmations();
@@ -172,6 +174,7 @@ void partition_replica::apply_entry(entry& e) {
       s.records = static_cast<std::int32_t>(std::min<std::int64_t>(records, std::numeric_limits<std::int32_t>::max()));
       s.bytes = e.data.size();
       base = index_.append(e.index, s).base_offset;
+      apply_producers(e, *batches, *base);
       if (cache_ != nullptr) {
         // Stamped once here, then shared as is by every fetch that finds it cached. The apply
         // batch is ours, so the entry's bytes move into the cache without a copy.
@@ -193,6 +196,25 @@ void partition_replica::apply_entry(entry& e) {
 }
 
 bool partition_replica::apply_control(const entry& e) {
+  if (const auto kind = control_kind_of(e.data); kind && *kind == control_kind::expire_producers) {
+    auto cmd = decode_expire_producers(e.data);
+    if (!cmd) {
+      log_->error("[{}-{} g{}] control entry {} (producer expiry) malformed; skipped", topic_, ref_.partition,
+                  ref_.group.value, e.index.value);
+      return false;
+    }
+    std::vector<producer_event> events;
+    events.reserve(cmd->producers.size());
+    for (const auto& p : cmd->producers) {
+      producer_event ev;
+      ev.what = producer_event::kind::expire;
+      ev.id.producer_id = p.id;
+      ev.batch.index = log_index{static_cast<std::uint64_t>(p.last_index)};
+      events.push_back(ev);
+    }
+    producers_.apply(e.index, std::move(events));
+    return false;
+  }
   auto cmd = decode_delete_records(e.data);
   if (!cmd) {
     // Every replica of this version skips it alike; a newer version's command is not guessed at.
@@ -206,6 +228,7 @@ bool partition_replica::apply_control(const entry& e) {
   if (auto cut = index_.delete_before(cmd->offset)) {
     if (!pending_compaction_ || pending_compaction_->index < cut->index) pending_compaction_ = cut;
     if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
+    producers_.drop_through(cut->index, index_.log_start_offset());
   }
   log_->info("[{}-{} g{}] DeleteRecords before {}: log start offset now {}", topic_, ref_.partition, ref_.group.value,
              cmd->offset, index_.log_start_offset());
@@ -244,10 +267,13 @@ void partition_replica::resolve_through(const entry& e, std::optional<std::int64
 }
 
 void partition_replica::answer(proposal& p, std::expected<produce_ack, produce_error> r) {
-  if (!p.done) return;
+  // Taken out before calling: an answer may produce again and so reach this proposal.
+  auto retries = std::move(p.retries);
+  p.retries.clear();
   auto done = std::move(p.done);
   p.done = nullptr;
-  done(std::move(r));
+  if (done) done(r);
+  for (auto& w : retries) w.done(r);
 }
 
 void partition_replica::persisted(log_index last, term_id term) {
@@ -324,9 +350,17 @@ void partition_replica::propose_validated(std::string records, const accepted_re
                  "accepted record count outside what the bytes can hold");
   CHRONIK_ASSERT(accepted.batches.back().offset + accepted.batches.back().size == records.size(),
                  "accepted batches do not cover the records");
+  const auto producer = check_producer(accepted, st->term, deadline, done);
+  if (!done) return;  // answered: a duplicate, or refused by its producer's sequence
+  propose_checked(std::move(records), accepted, acks, deadline, std::move(done), st->term, producer);
+}
+
+void partition_replica::propose_checked(std::string records, const accepted_records& accepted, acks_mode acks,
+                                        clock::time_point deadline, produce_done done, term_id term,
+                                        const std::optional<producer_batch_id>& producer) {
   // Stamp the offsets apply will assign and the leader epoch (= Raft term), both outside the CRC.
-  const std::int64_t base = predicted_next(st->term);
-  const std::int32_t epoch = epoch_of_term(st->term.value);
+  const std::int64_t base = predicted_next(term);
+  const std::int32_t epoch = epoch_of_term(term.value);
   std::int64_t next = base;
   for (const accepted_batch& b : accepted.batches) {
     set_base_offset(records, b.offset, next);
@@ -335,9 +369,15 @@ void partition_replica::propose_validated(std::string records, const accepted_re
   }
   const std::int64_t count = accepted.records;
   const std::int64_t append_time = accepted.log_append_time_ms;
+  const std::int64_t max_timestamp = append_time >= 0 ? append_time : accepted.batches.front().header.max_timestamp;
   auto index = propose_entry(std::move(records));
   if (!index) return done(std::unexpected(index.error()));
-  proposal p{*index, st->term, base, static_cast<std::int32_t>(count), append_time, acks, deadline, nullptr};
+  if (producer) {
+    producer_guard_.proposed(producers_.current(), *producer,
+                             producer_batch{producer->first_seq, producer->last_seq, base, max_timestamp, *index},
+                             term);
+  }
+  proposal p{*index, term, base, static_cast<std::int32_t>(count), append_time, acks, deadline, nullptr, {}};
   if (acks == acks_mode::none) {
     in_flight_.push_back(std::move(p));
     return done(produce_ack{base, index_.log_start_offset(), append_time});
@@ -401,15 +441,27 @@ bool partition_replica::leader_ready() const {
   return st && st->state == consensus::role::leader && last_applied_term_ == st->term;
 }
 
-std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t offset, std::uint64_t max_bytes) const {
+std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t offset, std::uint64_t max_bytes,
+                                                                   isolation level) const {
   if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
-  fetch_data out{index_.high_watermark(), index_.log_start_offset(), {}};
+  fetch_data out;
+  out.high_watermark = index_.high_watermark();
+  out.last_stable_offset = last_stable_offset();
+  out.log_start_offset = index_.log_start_offset();
   if (offset == out.high_watermark) return out;
   if (offset < out.log_start_offset || offset > out.high_watermark) {
     return std::unexpected(partition_errc::offset_out_of_range);
   }
-  const auto wanted = index_.from_offset(offset, max_bytes);
+  const bool committed_only = level == isolation::read_committed;
+  // read_committed: nothing at or past the last stable offset, which is an entry's first offset (an
+  // open transaction begins with its first batch, and an idempotent batch is alone in its entry).
+  if (committed_only && offset >= out.last_stable_offset) return out;
+  auto wanted = index_.from_offset(offset, max_bytes);
+  if (committed_only) {
+    std::erase_if(wanted, [&](const indexed_entry& e) { return e.base_offset >= out.last_stable_offset; });
+    if (!wanted.empty()) out.aborted = producers_.current().aborted_between(offset, wanted.back().end_offset());
+  }
   // Cached entries are taken as they are; each run of uncached ones is read from the WAL. A
   // failed read ends the answer there: what it holds so far is a valid prefix.
   const auto cached = [&](std::size_t i) {
@@ -460,10 +512,20 @@ bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, 
   return next == to;
 }
 
-std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms) const {
+std::expected<offset_answer, partition_errc> partition_replica::list_offsets(std::int64_t timestamp_ms,
+                                                                           isolation level) const {
   if (host_.failed()) return std::unexpected(partition_errc::storage_failed);
   if (!leader_ready()) return std::unexpected(partition_errc::not_leader);
   offset_answer a = locate(timestamp_ms);
+  if (level == isolation::read_committed) {
+    // Kafka: the latest is the last stable offset, and a record at or past it is not found yet.
+    const std::int64_t lso = last_stable_offset();
+    if (timestamp_ms == list_offsets_latest) {
+      a = offset_answer{lso, -1};
+    } else if (a.offset >= lso && timestamp_ms != list_offsets_earliest && timestamp_ms != list_offsets_earliest_local) {
+      a = offset_answer{-1, -1};
+    }
+  }
   a.leader_epoch = a.offset < 0 ? undefined_epoch : epochs_.epoch_at(a.offset);
   return a;
 }
@@ -541,6 +603,14 @@ void partition_replica::expire(clock::time_point now) {
     proposal& p = in_flight_[i];
     if (p.done && fenced) answer(p, std::unexpected(partition_errc::storage_failed));
     if (p.done && p.deadline <= now) answer(p, std::unexpected(partition_errc::timed_out));
+    // Retries wait on their own deadlines. Taken out before answering: an answer may produce.
+    std::vector<produce_done> due;
+    std::erase_if(in_flight_[i].retries, [&](retry_waiter& w) {
+      if (!fenced && w.deadline > now) return false;
+      due.push_back(std::move(w.done));
+      return true;
+    });
+    for (auto& d : due) d(std::unexpected(fenced ? partition_errc::storage_failed : partition_errc::timed_out));
   }
   // A deletion answered here takes no offsets, so nothing needs it any longer: it goes.
   // Taken out before answering: an answer may call back into this replica.
@@ -555,7 +625,7 @@ void partition_replica::expire(clock::time_point now) {
   // Answered proposals of older terms no longer count for predictions: drop them.
   const auto st = host_.status(ref_.group);
   if (st) {
-    std::erase_if(in_flight_, [&](const proposal& p) { return !p.done && p.term < st->term; });
+    std::erase_if(in_flight_, [&](const proposal& p) { return !p.done && p.retries.empty() && p.term < st->term; });
   }
   check_leadership();
 }
@@ -570,7 +640,9 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
   // this snapshot from its leader instead of the entries. A deletion's cut is an entry boundary
   // at or below the new log start; the delete entry itself lies after it and is replayed from the
   // log (or a later cut passes the log start too), so the snapshot format stays as it was.
-  if (auto r = host_.compact(ref_.group, at->index, partition_index::snapshot_at(*at)); !r) {
+  // The snapshot holds the producers as of the cut: the entries after it are replayed over them.
+  const std::string snapshot = partition_index::snapshot_at(*at, producers_.at(at->index).encode());
+  if (auto r = host_.compact(ref_.group, at->index, snapshot); !r) {
     log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
                at->index.value, r.error().text);
     return;
@@ -578,6 +650,7 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
   pending_compaction_.reset();
   if (!cut) return;
   index_.drop_through(*cut);
+  producers_.drop_through(cut->index, index_.log_start_offset());
   epochs_.truncate_from_start(index_.log_start_offset());
   if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
   log_->debug("[{}-{} g{}] retention: log start offset now {}", topic_, ref_.partition, ref_.group.value,

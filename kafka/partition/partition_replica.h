@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -34,9 +35,11 @@
 #include "kafka/partition/isr_tracker.h"
 #include "kafka/partition/leader_epochs.h"
 #include "kafka/partition/partition_index.h"
+#include "kafka/partition/producer_state.h"
 #include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/byte_chain.h"
 #include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/txn_marker.h"
 #include "metadata/meta_state.h"
 
 namespace chronik::kafka {
@@ -57,6 +60,10 @@ enum class partition_errc : std::uint8_t {
   offset_out_of_range,  // before the log start or past the high watermark
   busy,                 // too many proposals in flight, or Raft's uncommitted-bytes bound
   storage_failed,       // the Raft host refused (WAL failed, group gone)
+  out_of_order_sequence,   // an idempotent batch leaves a gap in its producer's sequence (producer_state.h)
+  invalid_producer_epoch,  // an idempotent batch from an epoch older than its producer's
+  invalid_txn_state,       // a plain batch from a producer whose transaction is open here
+  coordinator_fenced,      // a marker from an older transaction coordinator than the last one
 };
 std::string_view to_string(partition_errc e);
 
@@ -89,6 +96,10 @@ struct partition_config {
   // Proposals of one partition awaiting commit. A producer beyond it gets `busy` (Kafka's
   // REQUEST_TIMED_OUT, which clients retry). Bounds memory when the quorum stalls. Default 1024.
   std::size_t max_in_flight = 1024;
+  // Kafka's producer.id.expiration.ms: an idempotent producer that has appended nothing to this
+  // partition for this long is forgotten (its next batch may start at any sequence). Default
+  // 86400000 (1 day, Kafka's).
+  std::int64_t producer_id_expiration_ms = 86'400'000;
 
   // Reads the topic configs above from `configs` (values that do not parse keep the default in
   // `base`).
@@ -124,9 +135,16 @@ using confirm_done = std::function<void(bool)>;
 
 struct fetch_data {
   std::int64_t high_watermark = 0;
+  std::int64_t last_stable_offset = 0;  // below it every transaction is decided (producer_state.h)
   std::int64_t log_start_offset = 0;
   byte_chain records;  // whole batches, base offsets and leader epochs stamped; shared, not copied
+  // read_committed: the aborted transactions overlapping the records returned, for the consumer to
+  // drop (KIP-98). Empty for read_uncommitted.
+  std::vector<aborted_txn> aborted;
 };
+
+// Kafka's isolation.level for Fetch and ListOffsets.
+enum class isolation : std::uint8_t { read_uncommitted, read_committed };
 
 struct offset_answer {
   std::int64_t offset = -1;
@@ -182,12 +200,33 @@ class partition_replica {
   // The answer to a blob validation refused.
   static produce_error refusal(const batch_rejection& why);
   // Committed data from `offset`, at most about max_bytes (the first entry always comes). Empty
-  // records when offset is the high watermark.
-  std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes) const;
+  // records when offset is the high watermark. read_committed stops at the last stable offset
+  // (an offset between it and the high watermark is no error: the answer is empty).
+  std::expected<fetch_data, partition_errc> fetch(std::int64_t offset, std::uint64_t max_bytes,
+                                                  isolation level = isolation::read_uncommitted) const;
   // -2 and -4: the log start; -1: the high watermark; -3: the first record with the log's largest
   // timestamp; else the first record with a timestamp at or after `timestamp_ms`; with that
   // record's timestamp (offset -1 when none). The names are in kafka/protocol/field_values.h.
-  std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms) const;
+  // read_committed answers the last stable offset for the latest, and nothing at or past it.
+  std::expected<offset_answer, partition_errc> list_offsets(std::int64_t timestamp_ms,
+                                                            isolation level = isolation::read_uncommitted) const;
+  // A transaction marker from the coordinator (WriteTxnMarkers; kafka/protocol/txn_marker.h): ends
+  // `producer_id`'s open transaction here, committed or aborted. Checked like Kafka (an older epoch
+  // or coordinator epoch is refused), proposed as one batch, answered once committed (acks=all).
+  void write_marker(std::int64_t producer_id, std::int16_t producer_epoch, const txn_marker& marker,
+                    clock::time_point deadline, produce_done done);
+  // A batch the group coordinator writes into its `__consumer_offsets` partition for a
+  // transactional producer (TxnOffsetCommit; kafka/groups/group_records.h build_group_txn_batch):
+  // exactly one transactional batch with the producer's id and epoch and no sequence. Kafka's
+  // AppendOrigin.COORDINATOR: only the epoch is checked (an older one is invalid_producer_epoch),
+  // never the sequence, since the coordinator has none to continue; the batch opens the producer's
+  // transaction here, which its marker closes. acks=all. Not reachable from Produce: a client's
+  // batch with a producer id and no sequence is refused by validation (batch_validation.h).
+  void produce_as_coordinator(std::string records, clock::time_point deadline, produce_done done);
+  // Whether `producer_id` has a transaction open here, counting this leader's proposals not yet
+  // applied (a marker proposed closes it). The group coordinator's owner checks it before a
+  // checkpoint (kafka/groups/group_coordinator.h group_write::open_producers).
+  bool transaction_open(std::int64_t producer_id) const;
   // DeleteRecords (KIP-107; docs/kafka.md "Deleting records"): moves the log start offset up to
   // `offset` (-1: the high watermark) on every replica, through a control entry in the
   // partition's Raft log (control_entry.h), so the move is replicated and replayed after a
@@ -215,6 +254,9 @@ class partition_replica {
   // then the index (Raft paper §7). Also compacts the log through entries a DeleteRecords
   // already removed from the index.
   void enforce_retention(std::int64_t now_ms);
+  // As leader, proposes forgetting the idempotent producers idle beyond producer_id_expiration_ms
+  // by `now_ms` (wall clock): a control entry every replica applies alike (control_entry.h).
+  void expire_producers(std::int64_t now_ms);
   // Answers every waiting producer with timed_out (the replica is going away). Whether those
   // proposals commit is unknown here (a new leader may still commit them), so the answer must
   // not say "not written": not_leader is kept for proposals known to be overwritten.
@@ -238,12 +280,22 @@ class partition_replica {
   // Leader, and every entry of earlier terms applied, so predictions and reads are exact.
   bool leader_ready() const;
   std::int64_t high_watermark() const { return index_.high_watermark(); }
+  // The offset below which every transaction is decided: the first open transaction's first
+  // offset, or the high watermark when none is open (never below the log start).
+  std::int64_t last_stable_offset() const;
   std::int64_t log_start_offset() const { return index_.log_start_offset(); }
   std::size_t in_flight() const { return in_flight_.size(); }
   const partition_index& index() const { return index_; }
   const leader_epochs& epochs() const { return epochs_; }
+  // Idempotent producers' state as applied here (producer_state.h).
+  const producer_table& producers() const { return producers_.current(); }
 
  private:
+  // A retry of an idempotent batch still in flight: answered with the proposal it repeats.
+  struct retry_waiter {
+    clock::time_point deadline;
+    produce_done done;
+  };
   struct proposal {
     consensus::log_index index;
     term_id term;
@@ -253,6 +305,7 @@ class partition_replica {
     acks_mode acks = acks_mode::all;
     clock::time_point deadline;
     produce_done done;  // empty once answered
+    std::vector<retry_waiter> retries;  // answered with the proposal, whenever that is
   };
 
   // A ReadIndex awaiting its read point (`index` once Raft answered) and that point's apply.
@@ -273,6 +326,8 @@ class partition_replica {
   };
 
   void apply_entry(consensus::entry& e);
+  // A leader's snapshot (or ours at reopen): the index and the producers as of its cut.
+  void restore_snapshot(const consensus::snapshot& snap);
   // A control entry (control_entry.h); true when it was a delete_records command that applied.
   bool apply_control(const consensus::entry& e);
   // Answers every deletion at or before the applied entry `e`: the one at e's index succeeded
@@ -291,6 +346,18 @@ class partition_replica {
                      byte_chain& out) const;
   void resolve_through(const consensus::entry& e, std::optional<std::int64_t> base_offset);
   void answer(proposal& p, std::expected<produce_ack, produce_error> r);
+  // partition_producers.cc: idempotent producers and transactions at this partition.
+  // The idempotence check of a blob's one producer batch (producer_state.h): nullopt to propose
+  // it; else the batch was answered here (a duplicate, or refused).
+  std::optional<producer_batch_id> check_producer(const accepted_records& accepted, term_id term,
+                                                  clock::time_point deadline, produce_done& done);
+  // Stamps and proposes records whose producer check passed (`producer`: the batch to project).
+  void propose_checked(std::string records, const accepted_records& accepted, acks_mode acks,
+                       clock::time_point deadline, produce_done done, term_id term,
+                       const std::optional<producer_batch_id>& producer);
+  // The idempotent batches of an entry being applied, stamped from `base`.
+  void apply_producers(const consensus::entry& e, const std::vector<record_batch_view>& batches, std::int64_t base);
+
   std::int64_t predicted_next(term_id term) const;
   void check_leadership();
   // partition_reads.cc: ReadIndex answers from an apply, and the ones that cannot come any more.
@@ -309,6 +376,12 @@ class partition_replica {
 
   partition_index index_;
   leader_epochs epochs_;  // rebuilt with the index: from every applied entry's term
+  producer_history producers_;  // applied, and as of any cut still in the log (snapshots)
+  producer_guard producer_guard_;  // the leader's projection over its proposals of this term
+  // Wall ms when this replica applied each producer's newest batch: expiry's idle clock, local and
+  // not replicated (the leader's decision is, through the expiry entry).
+  std::unordered_map<std::int64_t, std::int64_t> producer_seen_ms_;
+  term_id guard_term_;
   isr_tracker isr_{30'000};
   term_id isr_term_;  // the term isr_ tracks; {} while not leading
   term_id last_applied_term_;

@@ -35,6 +35,11 @@ constexpr api_info apis[] = {
     {api_key::delete_records, "DeleteRecords", 2},
     {api_key::init_producer_id, "InitProducerId", 2},
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 4},
+    {api_key::add_partitions_to_txn, "AddPartitionsToTxn", 3},
+    {api_key::add_offsets_to_txn, "AddOffsetsToTxn", 3},
+    {api_key::end_txn, "EndTxn", 3},
+    {api_key::write_txn_markers, "WriteTxnMarkers", 1},
+    {api_key::txn_offset_commit, "TxnOffsetCommit", 3},
     {api_key::describe_configs, "DescribeConfigs", 4},
     {api_key::alter_configs, "AlterConfigs", 2},
     {api_key::describe_log_dirs, "DescribeLogDirs", 2},
@@ -47,6 +52,9 @@ constexpr api_info apis[] = {
     {api_key::offset_delete, "OffsetDelete", 1},
     {api_key::describe_quorum, "DescribeQuorum", 0},
     {api_key::describe_cluster, "DescribeCluster", 0},
+    {api_key::describe_producers, "DescribeProducers", 0},
+    {api_key::describe_transactions, "DescribeTransactions", 0},
+    {api_key::list_transactions, "ListTransactions", 0},
 };
 
 const api_info* find(api_key key) {

@@ -40,6 +40,11 @@ enum class api_key : std::int16_t {
   delete_records = 21,
   init_producer_id = 22,
   offset_for_leader_epoch = 23,
+  add_partitions_to_txn = 24,
+  add_offsets_to_txn = 25,
+  end_txn = 26,
+  write_txn_markers = 27,
+  txn_offset_commit = 28,
   describe_configs = 32,
   alter_configs = 33,
   describe_log_dirs = 35,
@@ -52,6 +57,9 @@ enum class api_key : std::int16_t {
   offset_delete = 47,
   describe_quorum = 55,
   describe_cluster = 60,
+  describe_producers = 61,
+  describe_transactions = 65,
+  list_transactions = 66,
 };
 
 // An inclusive range of API versions.

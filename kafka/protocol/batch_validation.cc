@@ -38,7 +38,7 @@ std::expected<void, batch_rejection> check_header(const record_batch_header& h, 
   if (h.base_offset != 0) {
     return reject(batch_fault::invalid_record, index, "baseOffset must be 0, is " + std::to_string(h.base_offset));
   }
-  if (h.producer_id >= 0 && h.base_sequence < 0) {
+  if (h.producer_id >= 0 && h.base_sequence < 0 && !(rules.coordinator_write && h.is_transactional())) {
     return reject(batch_fault::invalid_record, index, "producer id without a sequence number");
   }
   if (h.records_count <= 0) return reject(batch_fault::invalid_record, index, "recordsCount must be positive");
@@ -176,12 +176,22 @@ std::expected<accepted_records, batch_rejection> validate_produced_records(std::
     if (!c) return std::unexpected(c.error());
     const std::size_t size = c->header.size_bytes();
     CHRONIK_ASSERT(size >= record_batch_header_size && pos + size <= blob.size(), "accepted batch outside the blob");
-    out.batches.push_back({pos, size, c->header.records_count});
+    out.batches.push_back({pos, size, c->header.records_count, c->header});
     out.records += c->header.records_count;
     checked.push_back(*c);
     pos += size;
   }
   if (out.batches.empty()) return reject(batch_fault::corrupt, 0, "no record batch");
+  // As Kafka's Produce v3+: an idempotent producer sends one batch per partition and request, so
+  // the partition checks and remembers its sequence as one unit (kafka/partition/producer_state.h).
+  if (out.batches.size() > 1) {
+    for (std::size_t i = 0; i < checked.size(); ++i) {
+      if (checked[i].header.producer_id >= 0) {
+        return reject(batch_fault::invalid_record, static_cast<std::int32_t>(i),
+                      "a batch with a producer id must be the only batch for its partition");
+      }
+    }
+  }
   if (rules.timestamps == timestamp_type::log_append_time) out.log_append_time_ms = rules.now_ms;
   // Only now that every batch passed is the blob touched: a rejection leaves it as it came.
   for (std::size_t i = 0; i < checked.size(); ++i) {

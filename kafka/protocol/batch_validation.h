@@ -62,13 +62,19 @@ struct batch_rules {
   std::int64_t now_ms = 0;
   // Bound on one batch's decompressed records: a bomb of a few KiB must not take gigabytes.
   std::size_t max_inflated_bytes = max_decompressed_records;
+  // A transaction's coordinator writing for a producer (TxnOffsetCommit into `__consumer_offsets`,
+  // partition_replica::produce_as_coordinator): a transactional batch with a producer id may carry
+  // no sequence (-1), as Kafka's coordinator writes it. Never set for a client's Produce.
+  bool coordinator_write = false;
 };
 
-// One accepted batch: where it lies in the blob and how many records (= offsets) it holds.
+// One accepted batch: where it lies in the blob, how many records (= offsets) it holds, and its
+// header as the producer sent it (the producer id and sequence decide idempotence).
 struct accepted_batch {
   std::size_t offset = 0;
   std::size_t size = 0;
   std::int32_t records = 0;
+  record_batch_header header;
 };
 
 struct accepted_records {

@@ -50,6 +50,12 @@ std::string_view to_string(error_code code) {
     case error_code::out_of_order_sequence_number: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
     case error_code::duplicate_sequence_number: return "DUPLICATE_SEQUENCE_NUMBER";
     case error_code::invalid_producer_epoch: return "INVALID_PRODUCER_EPOCH";
+    case error_code::invalid_txn_state: return "INVALID_TXN_STATE";
+    case error_code::invalid_producer_id_mapping: return "INVALID_PRODUCER_ID_MAPPING";
+    case error_code::invalid_transaction_timeout: return "INVALID_TRANSACTION_TIMEOUT";
+    case error_code::concurrent_transactions: return "CONCURRENT_TRANSACTIONS";
+    case error_code::transaction_coordinator_fenced: return "TRANSACTION_COORDINATOR_FENCED";
+    case error_code::operation_not_attempted: return "OPERATION_NOT_ATTEMPTED";
     case error_code::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
     case error_code::unknown_producer_id: return "UNKNOWN_PRODUCER_ID";
     case error_code::non_empty_group: return "NON_EMPTY_GROUP";
@@ -69,8 +75,11 @@ std::string_view to_string(error_code code) {
     case error_code::no_reassignment_in_progress: return "NO_REASSIGNMENT_IN_PROGRESS";
     case error_code::group_subscribed_to_topic: return "GROUP_SUBSCRIBED_TO_TOPIC";
     case error_code::invalid_record: return "INVALID_RECORD";
+    case error_code::unstable_offset_commit: return "UNSTABLE_OFFSET_COMMIT";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
+    case error_code::producer_fenced: return "PRODUCER_FENCED";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";
+    case error_code::transactional_id_not_found: return "TRANSACTIONAL_ID_NOT_FOUND";
     case error_code::unsupported_endpoint_type: return "UNSUPPORTED_ENDPOINT_TYPE";
   }
   return "UNKNOWN";

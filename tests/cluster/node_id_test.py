@@ -163,7 +163,10 @@ class NodeId(unittest.TestCase):
     def kafka_still_works(self, c, real):
         from kafka import KafkaConsumer, KafkaProducer, TopicPartition
         bootstrap = [f"{n.ip}:{n.kafka_port}" for n in c.nodes]
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        # Retries, as a client has: the topic is auto-created by the first send, and its new leader
+        # answers NOT_LEADER_OR_FOLLOWER until it is ready (kafka-python 2.0.2 defaults to none).
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5, retry_backoff_ms=200,
+                                 max_in_flight_requests_per_connection=1)
         for i in range(10):
             producer.send("node-id-test", f"m{i}".encode()).get(timeout=30)
         hosts = {b.nodeId: (b.host, b.port) for b in producer._metadata.brokers()}

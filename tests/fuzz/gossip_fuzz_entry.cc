@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gossip/core/membership.h"
+#include "gossip/keyring/keyring.h"
 #include "gossip/net/codec.h"
 #include "tests/fuzz/fuzz_entries.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -30,6 +31,24 @@ membership known_cluster(const config& cfg) {
   return m;
 }
 
+// The keyring on the same bytes (docs/security.md "Gossip encryption"): hostile input never opens
+// (a forgery would need the key), and sealing it opens back to itself, under both keys of a ring.
+void check_keyring(std::string_view input) {
+  gossip_key k1{}, k2{};
+  k1.fill(0x11);
+  k2.fill(0x22);
+  keyring ring(k1);
+  if (!ring.install(k2)) oracle_failed(target, "installing a second key failed");
+  if (ring.open(input, "fuzz")) oracle_failed(target, "unsealed input authenticated");
+  gossip_nonce nonce{};
+  for (std::size_t i = 0; i < nonce.size() && i < input.size(); ++i) nonce[i] = static_cast<std::uint8_t>(input[i]);
+  const std::string by_k1 = ring.seal(input, nonce, "fuzz");
+  if (!ring.use(k2)) oracle_failed(target, "using the second key failed");
+  auto opened = ring.open(by_k1, "fuzz");
+  if (!opened || *opened != input) oracle_failed(target, "sealed input does not open to itself");
+  if (ring.open(by_k1, "fuzz2")) oracle_failed(target, "sealed input opened under another label");
+}
+
 // Every packet the core sends after hostile input must still encode, decode and fit its transport.
 void check_ready(const membership& m, const config& cfg) {
   for (const outbound_packet& p : m.ready().packets) {
@@ -51,6 +70,7 @@ verdict gossip_run(const std::uint8_t* data, std::size_t size) {
   static const config cfg = config::lan();
   const bool datagram = (data[0] & 1u) == 0;
   const std::size_t limit = datagram ? cfg.max_datagram_bytes : stream_frame_bytes;
+  check_keyring(as_text(data + 1, size - 1));
   auto env = decode(as_text(data + 1, size - 1), limit);
   if (!env) return verdict::refused;
 

@@ -90,9 +90,9 @@ def print_table(rows, seed):
         print("  ".join(str(r[c])[:width[c]].ljust(width[c]) for c in cols))
     print("detect: fault to detection (all observers see the victim dead, or a new leader); "
           "recover: heal to converged views, one linearizable leader and every broker alive;\n"
-          "sent/acked/failed/indet: values the acks=all producers sent, had acknowledged, had refused "
-          "(known not written) and left undecided (timeouts); lost: acknowledged values not read back; "
-          "dup: values read more than once")
+          "sent/acked/failed/indet: values the idempotent acks=all producers sent, had acknowledged, had "
+          "refused (known not written) and left undecided (timeouts); lost: acknowledged values not read back; "
+          "dup: values read more than once (must be 0)")
 
 
 def main():
@@ -110,9 +110,10 @@ def main():
         print("partition suite skipped: needs root (network namespaces, iptables)")
         return 77
     try:
+        import confluent_kafka  # noqa: F401
         import kafka  # noqa: F401
-    except ImportError:
-        print("partition suite skipped: python3-kafka is not installed")
+    except ImportError as e:
+        print(f"partition suite skipped: {e.name} is not installed (python3-kafka, python3-confluent-kafka)")
         return 77
     seed_env = os.environ.get("CHRONIK_TEST_SEED")
     seed = args.seed if args.seed is not None else int(seed_env) if seed_env else random.randrange(1 << 30)

@@ -17,6 +17,7 @@ import reassign
 from netharness import Harness
 from group_workload import GroupWorkload
 from kafka_workload import DataWorkload
+from txn_workload import TxnWorkload
 from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, metadata_topics, partition_leaders
 
 # Gossip timings of the presets (docs/config.md) and the `__meta` election timeout (10..20 ticks).
@@ -25,6 +26,9 @@ PRESETS = {
     "lan": {"probe": 1.0, "gossip": 0.2, "suspicion_mult": 4, "join_retry_max": 5.0, "meta_tick": 0.05},
 }
 FORM_S = 40            # formation of a fresh cluster
+# CreateTopics answers an admin client retries: REQUEST_TIMED_OUT (7), NOT_CONTROLLER (41, no
+# `__meta` leader known), COORDINATOR_NOT_AVAILABLE (15).
+RETRIABLE_CREATE_CODES = {7, 15, 41}
 POLL_SLACK_S = 0.35    # one poll interval plus an HTTP round trip: what sampling adds to a measurement
 
 
@@ -71,6 +75,7 @@ class Run:
         self.client_workers = {}
         self.data = None        # the Kafka data workload (kafka_workload.py), running from up() on
         self.group = None       # the consumer-group workload (group_workload.py) over the data topic
+        self.txn = None         # the transactional workload (txn_workload.py), on its own topic
         self.t0 = time.monotonic()
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -97,6 +102,11 @@ class Run:
             raise ScenarioFailed(f"data workload: {e}") from e
         self.group = GroupWorkload(self, self.data)
         self.group.start()
+        self.txn = TxnWorkload(self)
+        try:
+            self.txn.start()
+        except RuntimeError as e:
+            raise ScenarioFailed(f"transactional workload: {e}") from e
 
     def finish_data(self):
         """After the scenario healed: stop the producers, read everything back, check it."""
@@ -104,7 +114,14 @@ class Run:
             for f in self.data.finish():
                 self.fail(f)
             st = self.data.stats
-            self.notes.append(f"data: acknowledgement p50 {st['ack_p50_ms']} ms, p99 {st['ack_p99_ms']} ms")
+            self.notes.append(f"data: acknowledgement p50 {st['ack_p50_ms']} ms, p99 {st['ack_p99_ms']} ms; "
+                              f"client retried {st['retries']} requests ({st['timeouts']} timed out), "
+                              f"{st['pids']} producer ids assigned")
+            for line in self.data.client_resends:
+                self.notes.append(f"data (client resends, not a failure): {line[:400]}")
+            for node, fatal in st["restarts"]:
+                self.notes.append(f"data: producer {node} made a new client after librdkafka 2.0.2's known "
+                                  f"fatal error (kafka_workload.KNOWN_CLIENT_FATAL): {fatal[:300]}")
         if self.group and self.group.consumers:
             for f in self.group.finish(self.data.read if self.data else None):
                 self.fail(f)
@@ -112,8 +129,18 @@ class Run:
                 g = self.group.stats
                 self.notes.append(f"group: {g['commits']} commits acknowledged, {g['commit_errors']} not, "
                                   f"{g['samples']} samples, final {g['final']}")
+        if self.txn and self.txn.producers:
+            for f in self.txn.finish():
+                self.fail(f)
+            t = self.txn.stats
+            self.notes.append(f"txn: {t['committed']} transactions committed, {t['aborted']} aborted, "
+                              f"{t['indeterminate']} undecided; {t['instances']} client instances"
+                              + (f", undecided by {t['undecided_by']}" if t["undecided_by"] else "")
+                              + (f", fatal errors {t['fatal']}" if t["fatal"] else ""))
 
     def close(self, keep):
+        if self.txn:
+            self.txn.stop()
         if self.group:
             self.group.stop()
         if self.data:
@@ -290,12 +317,27 @@ class Run:
             self.fail(f"topic lists differ after heal: {lists}")
         return lists
 
-    def check_write(self, label, nodes=None):
-        """A topic created through a live node succeeds (the cluster takes writes)."""
+    def check_write(self, label, nodes=None, patience_s=0.0):
+        """A topic created through a live node succeeds (the cluster takes writes). With patience,
+        retriable answers are retried as an admin client would, for up to patience_s: under a
+        fault that only slows the network (delay), the claim is that writes go through within a
+        bound, not that no election ever happens (docs/partition-testing.md "Scenarios")."""
         nodes = nodes or [i for i in self.h.ids() if self.h.running(i)]
         node = self.rng.choice(nodes)
         name = f"{self.name}-{label}-{self.seed % 100000}"
-        r = self.create_topic(node, name, 1, 5000)
+        deadline = time.monotonic() + patience_s
+        attempts = []
+        # Bounded: each attempt waits at most its 5 s timeout, and retries stop at the deadline.
+        while True:
+            r = self.create_topic(node, name, 1, 5000)
+            attempts.append(r)
+            if r == 36 and len(attempts) > 1:
+                r = 0  # TOPIC_ALREADY_EXISTS: an earlier attempt that timed out did create it
+            if r == 0 or r not in RETRIABLE_CREATE_CODES or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)  # an admin client's retry backoff, not a synchronization
+        if len(attempts) > 1:
+            self.notes.append(f"{label}: create took {len(attempts)} attempts ({attempts})")
         if r != 0:
             self.fail(f"create {name} through node {node}: {r}")
         return r

@@ -239,7 +239,10 @@ def delay(run, ms=200, seconds=6.0):
     run.h.delay(ms)
     run.fault(f"{ms} ms delay {seconds * HOLD['scale']:.0f}s")
     hold(seconds / 2)
-    run.check_write("during")
+    # A 400 ms round trip is close to the `lan` election timeout (500-1000 ms): a leader may step
+    # down or a follower lose it for an election or two, and CreateTopics then answers a retriable
+    # code. What must hold is that writes go through within a bound, as a retrying client sees.
+    run.check_write("during", patience_s=15.0)
     hold(seconds / 2)
     heal_and_check(run, t0, "during delay")
 

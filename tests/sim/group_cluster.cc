@@ -208,6 +208,7 @@ void group_cluster::report(int host, const proposal& p, kafka::write_outcome out
   switch (outcome) {
     case kafka::write_outcome::committed: ++counts_.writes_committed; break;
     case kafka::write_outcome::not_leader: ++counts_.writes_not_leader; break;
+    case kafka::write_outcome::fenced:  // only a transactional write, which the sim's clients never make
     case kafka::write_outcome::failed:
       ++counts_.writes_failed;
       if (auto c = s.cursors.find(p.partition); c != s.cursors.end()) c->second.failed_write = true;

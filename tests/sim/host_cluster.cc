@@ -193,8 +193,11 @@ void host_cluster::carry_out(node& n, host_output& out) {
     const auto gi = static_cast<std::size_t>(g);
     if (!opt_.compact || n.applied[gi] < 30 || rng_.below(40) != 0) continue;
     const log_index at{n.applied[gi] - rng_.below(10)};
-    auto r = n.core->compact(group_id_of(g), at, "state at " + std::to_string(at.value));
-    if (r) ++counts_.compactions;
+    std::string data = observer_.snapshot ? observer_.snapshot(self, g, at.value) : "state at " + std::to_string(at.value);
+    auto r = n.core->compact(group_id_of(g), at, std::move(data));
+    if (!r) continue;
+    ++counts_.compactions;
+    if (observer_.compacted) observer_.compacted(self, g, at.value);
   }
 }
 

@@ -66,6 +66,10 @@ struct host_sim_options {
 struct host_observer {
   std::function<void(int host, int group, const consensus::apply_batch& batch)> applied;
   std::function<void(int host)> crashed;  // power loss or a fenced host's recovery: memory is gone
+  // With opt.compact: the owner's snapshot of `group` at `index`, asked for when the host compacts
+  // (null: a placeholder text), and the news that the core took it, so the log before may go.
+  std::function<std::string(int host, int group, std::uint64_t index)> snapshot;
+  std::function<void(int host, int group, std::uint64_t index)> compacted;
 };
 
 struct host_sim_counts {

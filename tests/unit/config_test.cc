@@ -360,6 +360,52 @@ TEST_F(config_test, bad_preset_log_level_cluster_name_data_dir_bootstrap_expect)
   EXPECT_EQ(error_of("bootstrap_expect = 0\n"), "config error: bootstrap_expect: 0 is out of range 1..1000");
 }
 
+// --- gossip encryption (docs/security.md "Gossip encryption") -------------------------------
+
+TEST_F(config_test, gossip_key_and_verify_flags) {
+  const std::string key = gossip::key_to_base64(gossip::gossip_key{1, 2, 3});
+  auto none = load_node_config(std::nullopt, {});
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(none->gossip_key.has_value());
+  EXPECT_TRUE(none->gossip_verify_incoming);
+  EXPECT_TRUE(none->gossip_verify_outgoing);
+
+  auto cfg = load("gossip_key = \"" + key + "\"\ngossip_verify_incoming = false\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  ASSERT_TRUE(cfg->gossip_key.has_value());
+  EXPECT_EQ(gossip::key_to_base64(*cfg->gossip_key), key);
+  EXPECT_FALSE(cfg->gossip_verify_incoming);
+  EXPECT_TRUE(cfg->gossip_verify_outgoing);
+
+  // The flag overrides the file.
+  cli_overrides cli;
+  const std::string other = gossip::key_to_base64(gossip::gossip_key{9});
+  cli.gossip_key = other;
+  auto flagged = load("gossip_key = \"" + key + "\"\n", cli);
+  ASSERT_TRUE(flagged) << flagged.error();
+  EXPECT_EQ(gossip::key_to_base64(*flagged->gossip_key), other);
+}
+
+TEST_F(config_test, bad_gossip_key_is_refused_without_echoing_it) {
+  const std::string problem = "must be the base64 of 32 random bytes (chronik-server keygen prints one)";
+  EXPECT_EQ(error_of("gossip_key = \"c2VjcmV0\"\n"), "config error: gossip_key: " + problem);  // 6 bytes
+  EXPECT_EQ(error_of("gossip_key = \"" + std::string(24, 'A') + "\"\n"),  // 16 bytes: AES-128
+            "config error: gossip_key: " + problem);
+  EXPECT_EQ(error_of("gossip_key = \"" + std::string(42, 'A') + "!=\"\n"), "config error: gossip_key: " + problem);
+  EXPECT_EQ(error_of("gossip_key = 5\n"), "config error: gossip_key: expected a string, got integer");
+  EXPECT_EQ(error_of("gossip_verify_incoming = \"no\"\n"),
+            "config error: gossip_verify_incoming: expected a boolean, got string");
+  EXPECT_EQ(error_of("gossip_verify_outgoing = 0\n"),
+            "config error: gossip_verify_outgoing: expected a boolean, got integer");
+  EXPECT_EQ(error_of("gossip_verify_outgoing = false\n"),
+            "config error: gossip_verify_outgoing: false needs gossip_verify_incoming = false too (plaintext "
+            "senders must accept plaintext)");
+  EXPECT_TRUE(load("gossip_verify_outgoing = false\ngossip_verify_incoming = false\n"));
+  cli_overrides cli;
+  cli.gossip_key = "c2VjcmV0";
+  EXPECT_EQ(cli_error_of(cli), "config error: gossip_key: " + problem + " (from --gossip-key)");
+}
+
 TEST_F(config_test, meta_voters_and_voter_replace_after) {
   EXPECT_EQ(error_of("meta_voters = 4\n"), "config error: meta_voters: must be 0 (automatic) or odd: 1, 3, 5, 7 or 9");
   EXPECT_EQ(error_of("meta_voters = 11\n"), "config error: meta_voters: 11 is out of range 0..9");
@@ -414,6 +460,28 @@ TEST_F(config_test, resource_bounds_have_defaults_and_ranges) {
             "config error: kafka_max_request_bytes: 2147483648 is out of range 64..1073741824");
   EXPECT_EQ(error_of("kafka_max_queued_request_bytes = 1048576\n"),
             "config error: kafka_max_queued_request_bytes: 1048576 is less than kafka_max_request_bytes (104857600)");
+}
+
+TEST_F(config_test, transaction_coordinator_keys_have_kafkas_defaults_and_ranges) {
+  auto d = load_node_config(std::nullopt, {});
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->transaction_state_log_num_partitions, 50u);
+  EXPECT_EQ(d->transaction_state_log_replication_factor, 3u);
+  EXPECT_EQ(d->transaction_max_timeout_ms, 900'000u);
+  EXPECT_EQ(d->transactional_id_expiration_ms, 604'800'000u);
+  auto cfg = load_node_config(
+      write("transaction_state_log_num_partitions = 4\ntransaction_state_log_replication_factor = 1\n"
+            "transaction_max_timeout_ms = 60000\ntransactional_id_expiration_ms = 3600000\n"),
+      {});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->transaction_state_log_num_partitions, 4u);
+  EXPECT_EQ(cfg->transaction_state_log_replication_factor, 1u);
+  EXPECT_EQ(cfg->transaction_max_timeout_ms, 60'000u);
+  EXPECT_EQ(cfg->transactional_id_expiration_ms, 3'600'000u);
+  EXPECT_EQ(error_of("transaction_state_log_num_partitions = 0\n"),
+            "config error: transaction_state_log_num_partitions: 0 is out of range 1..1000");
+  EXPECT_EQ(error_of("transaction_max_timeout_ms = 2147483648\n"),
+            "config error: transaction_max_timeout_ms: 2147483648 is out of range 1..2147483647");
 }
 
 TEST_F(config_test, kafka_topic_defaults) {

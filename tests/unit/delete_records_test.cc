@@ -56,6 +56,25 @@ TEST(control_entry, unknown_kinds_and_bad_lengths_are_refused) {
   EXPECT_EQ(decode_delete_records(negative).error(), control_errc::malformed);
 }
 
+TEST(control_entry, a_producer_expiry_round_trips_and_every_truncation_is_refused) {
+  const expire_producers_command c{{{7, 1'700'000'000'000}, {1LL << 40, -1}}};
+  const std::string e = encode_expire_producers(c);
+  ASSERT_TRUE(is_control_entry(e));
+  EXPECT_EQ(control_kind_of(e).value(), control_kind::expire_producers);
+  EXPECT_EQ(control_kind_of(encode_delete_records({5})).value(), control_kind::delete_records);
+  auto d = decode_expire_producers(e);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->producers, c.producers);
+  EXPECT_EQ(decode_delete_records(e).error(), control_errc::unknown_kind) << "each decoder takes its own kind";
+  for (std::size_t n = 9; n < e.size(); ++n) EXPECT_FALSE(decode_expire_producers(e.substr(0, n))) << n;
+  EXPECT_FALSE(decode_expire_producers(e + "x"));
+  std::string negative = encode_expire_producers({{{-3, 0}}});
+  EXPECT_EQ(decode_expire_producers(negative).error(), control_errc::malformed);
+  std::string lying = e;
+  lying[9] = '\x7f';  // a count the bytes cannot hold
+  EXPECT_EQ(decode_expire_producers(lying).error(), control_errc::malformed);
+}
+
 // ---- the index ---------------------------------------------------------------------------------
 
 partition_index three_entries() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kafka/protocol/record_batch.h"
+#include "kafka/protocol/txn_marker.h"
 #include "tests/fuzz/mutate.h"
 #include "tests/unit/compression_test_util.h"
 #include "tests/unit/record_test_util.h"
@@ -336,6 +337,66 @@ TEST(group_records, control_batches_are_skipped) {
   ASSERT_TRUE(read.has_value()) << describe(read.error());
   ASSERT_EQ(read->size(), 1u);
   EXPECT_EQ((*read)[0].record.value_or(group_log_record{}), offset_commit());
+}
+
+TEST(group_records, a_transactional_batch_names_its_producer_and_has_no_sequence) {
+  const std::vector<group_log_record> records = {offset_commit(), offset_commit()};
+  std::string blob = build_group_txn_batch(records, 77, 4242, 3);
+  auto views = split_record_batches(blob, crc_check::verify);
+  ASSERT_TRUE(views.has_value()) << describe(views.error());
+  const record_batch_header& h = views->front().header;
+  EXPECT_EQ(h.attributes, 0x10) << "transactional, not control, uncompressed, CreateTime";
+  EXPECT_TRUE(h.is_transactional());
+  EXPECT_FALSE(h.is_control());
+  EXPECT_EQ(h.producer_id, 4242);
+  EXPECT_EQ(h.producer_epoch, 3);
+  EXPECT_EQ(h.base_sequence, -1);
+  EXPECT_EQ(h.records_count, 2);
+  set_base_offset(blob, 0, 10);
+  auto read = read_group_records(blob);
+  ASSERT_TRUE(read.has_value()) << describe(read.error());
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[1].offset, 11);
+  EXPECT_EQ((*read)[1].producer_id, 4242);
+  EXPECT_EQ((*read)[1].producer_epoch, 3);
+  // A plain batch's records carry no producer.
+  auto plain = read_group_records(build_group_batch(records, 77));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->front().producer_id, -1);
+}
+
+TEST(group_records, the_log_reads_records_and_markers_in_order) {
+  const std::vector<group_log_record> one = {offset_commit()};
+  std::string plain = build_group_batch(one, 1);
+  std::string txn = build_group_txn_batch(one, 1, 9, 1);
+  std::string commit = build_txn_marker_batch(9, 1, txn_marker{true, 5}, 2);
+  std::string abort = build_txn_marker_batch(8, 0, txn_marker{false, 5}, 2);
+  set_base_offset(plain, 0, 20);
+  set_base_offset(txn, 0, 21);
+  set_base_offset(commit, 0, 22);
+  set_base_offset(abort, 0, 23);
+  const std::string blob = plain + txn + commit + abort;
+  auto all = read_group_log(blob);
+  ASSERT_TRUE(all.has_value()) << describe(all.error());
+  ASSERT_EQ(all->size(), 4u);
+  const auto& p = std::get<group_log_entry>((*all)[0]);
+  EXPECT_EQ(p.offset, 20);
+  EXPECT_EQ(p.producer_id, -1);
+  const auto& t = std::get<group_log_entry>((*all)[1]);
+  EXPECT_EQ(t.offset, 21);
+  EXPECT_EQ(t.producer_id, 9);
+  EXPECT_EQ(t.record.value_or(group_log_record{}), offset_commit());
+  EXPECT_EQ(std::get<group_log_marker>((*all)[2]), (group_log_marker{22, 9, 1, true}));
+  EXPECT_EQ(std::get<group_log_marker>((*all)[3]), (group_log_marker{23, 8, 0, false}));
+  // What the owner reads once loaded: the plain batch is not decoded.
+  auto txns = read_group_log(blob, group_log_filter::transactions);
+  ASSERT_TRUE(txns.has_value());
+  ASSERT_EQ(txns->size(), 3u);
+  EXPECT_EQ(std::get<group_log_entry>((*txns)[0]).offset, 21);
+  // read_group_records leaves the markers out.
+  auto records = read_group_records(blob);
+  ASSERT_TRUE(records.has_value());
+  EXPECT_EQ(records->size(), 2u);
 }
 
 TEST(group_records, one_bad_record_does_not_hide_the_rest) {

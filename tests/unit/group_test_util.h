@@ -17,6 +17,9 @@ inline void serve_all(group_coordinator& c) {
   c.finish_load(0);
 }
 
+// Where settle() places the writes it reports committed: offsets that only grow, as in a log.
+inline std::int64_t settled_log_end = 0;
+
 // Reports every write the core made, and those they lead to, as `outcome`; returns them in order.
 inline std::vector<group_write> settle(group_coordinator& c, write_outcome outcome = write_outcome::committed) {
   std::vector<group_write> all;
@@ -24,7 +27,9 @@ inline std::vector<group_write> settle(group_coordinator& c, write_outcome outco
     auto writes = c.take_writes();
     if (writes.empty()) break;
     for (auto& w : writes) {
-      c.write_done(w.id, outcome);
+      const std::int64_t base = settled_log_end;
+      settled_log_end += static_cast<std::int64_t>(w.records.size());
+      c.write_done(w.id, outcome, base);
       all.push_back(std::move(w));
     }
   }

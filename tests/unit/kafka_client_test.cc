@@ -1,10 +1,12 @@
 // The CLI's blocking Kafka client (daemon/kafka_client.h) against a scripted broker on 127.0.0.1:
 // version negotiation through ApiVersions, FindCoordinator and its retried errors, the bounded
 // retry of coordinator errors in at_coordinator, a non-retriable code ending it, a coordinator that
-// cannot be reached looked up again, a broker that never answers (the deadline ends the call), one that is not there, and an answer to another
+// cannot be reached looked up again, a broker that never answers (the deadline ends the call, or
+// interrupt() from another thread), one that is not there, and an answer to another
 // request (a wrong correlation id).
 #include <atomic>
 #include <functional>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -258,6 +260,28 @@ TEST(kafka_client, a_broker_that_never_answers_ends_at_the_deadline) {
   ASSERT_FALSE(at.has_value());
   EXPECT_NE(at.error().find("ApiVersions to broker " + broker.address().text() + " failed"), std::string::npos)
       << at.error();
+}
+
+TEST(kafka_client, interrupt_ends_a_call_in_progress_and_every_later_one) {
+  std::promise<void> asked;
+  std::atomic<bool> first = true;
+  scripted_broker broker([&](const auto&, auto&) -> std::optional<std::string> {
+    if (first.exchange(false)) asked.set_value();
+    return std::nullopt;  // never answers
+  });
+  auto options = fast();
+  options.request_timeout = std::chrono::hours(1);  // only interrupt() can end the call in time
+  kafka_client client(broker.address(), options);
+  std::expected<kafka::metadata_response, std::string> md;
+  std::thread caller([&] { md = client.metadata(std::nullopt); });
+  asked.get_future().wait();
+  client.interrupt();
+  caller.join();
+  ASSERT_FALSE(md.has_value());
+  EXPECT_NE(md.error().find("ApiVersions to broker " + broker.address().text() + " failed"), std::string::npos)
+      << md.error();
+  const auto again = client.metadata(std::nullopt);
+  ASSERT_FALSE(again.has_value()) << "interrupted for good";
 }
 
 TEST(kafka_client, an_answer_to_another_request_is_refused) {

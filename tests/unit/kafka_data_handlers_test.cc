@@ -244,6 +244,8 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   // Only the group coordinator writes the internal offsets topic (Kafka: "Cannot append to internal
   // topic"), whether or not a replica of it is here.
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "__consumer_offsets"), error_code::invalid_topic_exception);
+  // Nor may anyone but the transaction coordinator write `__transaction_state`.
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "__transaction_state"), error_code::invalid_topic_exception);
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
 }
 

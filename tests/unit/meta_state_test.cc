@@ -433,6 +433,7 @@ std::vector<std::string> history() {
   out.push_back(cmd::delete_topic(cmd::topic_ref{std::string("topic-2")}));
   out.push_back(cmd::set_broker_state(node_id{4}, "uuid-4", broker_state::draining));
   out.push_back(cmd::alter_topic_config(cmd::topic_ref{make_id(3)}, {{"retention.ms", "5"}}, {"segment.bytes"}));
+  out.push_back(cmd::allocate_producer_ids(node_id{2}, 11));  // the snapshot then carries the counter
   return out;
 }
 
@@ -510,6 +511,7 @@ TEST(MetaState, ReplicasFedTheSameCommandsAgree) {
       ++accepted;
       EXPECT_EQ(ra->created, rb->created);
       EXPECT_EQ(ra->removed, rb->removed);
+      EXPECT_EQ(ra->producer_ids_first, rb->producer_ids_first);
     } else {
       EXPECT_EQ(ra.error(), rb.error());
     }

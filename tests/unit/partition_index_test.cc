@@ -104,7 +104,9 @@ TEST(PartitionIndex, SnapshotAtACutRestoresStartAndNextAndEntriesFollowFromTheLo
   ix.append(log_index{2}, batch(4));
   const auto cut = log_cut{log_index{2}, 8};
   partition_index replica;
-  ASSERT_TRUE(replica.restore(partition_index::snapshot_at(cut)));
+  auto state = replica.restore(partition_index::snapshot_at(cut, "producers"));
+  ASSERT_TRUE(state);
+  EXPECT_EQ(*state, "producers") << "the rest of the state machine comes back as it went";
   EXPECT_EQ(replica.applied(), log_index{2});
   EXPECT_EQ(replica.log_start_offset(), 8);
   EXPECT_EQ(replica.high_watermark(), 8);
@@ -117,10 +119,23 @@ TEST(PartitionIndex, MalformedSnapshotsAreRefusedAndChangeNothing) {
   ix.append(log_index{1}, batch(4));
   EXPECT_FALSE(ix.restore(""));
   EXPECT_FALSE(ix.restore(std::string(17, '\x07')));
-  std::string negative = partition_index::snapshot_at({log_index{1}, 0});
+  std::string negative = partition_index::snapshot_at({log_index{1}, 0}, "");
   negative[9] = '\xff';
   EXPECT_FALSE(ix.restore(negative));
   EXPECT_EQ(ix.high_watermark(), 4);
+}
+
+TEST(PartitionIndex, AVersionOneSnapshotOfTheCutAloneStillRestores) {
+  // Written before snapshots carried the producers: version 1, exactly the cut.
+  std::string v1 = partition_index::snapshot_at({log_index{5}, 40}, "");
+  v1[0] = '\x01';
+  partition_index ix;
+  auto state = ix.restore(v1);
+  ASSERT_TRUE(state);
+  EXPECT_TRUE(state->empty());
+  EXPECT_EQ(ix.high_watermark(), 40);
+  v1 += "x";
+  EXPECT_FALSE(ix.restore(v1)) << "version 1 is the cut and nothing else";
 }
 
 }  // namespace

@@ -58,6 +58,39 @@ inline std::string make_batch(std::int32_t records, std::int64_t max_timestamp, 
   return build_record_batch(h, body);
 }
 
+// make_batch from an idempotent producer: its id, epoch and first sequence.
+inline std::string make_idempotent_batch(std::int32_t records, std::int64_t max_timestamp, const std::string& payload,
+                                         std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence) {
+  record_batch_header h;
+  h.last_offset_delta = records - 1;
+  h.records_count = records;
+  h.base_timestamp = max_timestamp;
+  h.max_timestamp = max_timestamp;
+  h.producer_id = producer_id;
+  h.producer_epoch = epoch;
+  h.base_sequence = sequence;
+  std::string body;
+  for (std::int32_t i = 0; i < records; ++i) body += record(0, i, i == 0 ? payload : std::string());
+  return build_record_batch(h, body);
+}
+
+// make_idempotent_batch inside a transaction (the transactional attribute bit, KIP-98).
+inline std::string make_transactional_batch(std::int32_t records, std::int64_t max_timestamp, const std::string& payload,
+                                            std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence) {
+  record_batch_header h;
+  h.attributes = 0x10;
+  h.last_offset_delta = records - 1;
+  h.records_count = records;
+  h.base_timestamp = max_timestamp;
+  h.max_timestamp = max_timestamp;
+  h.producer_id = producer_id;
+  h.producer_epoch = epoch;
+  h.base_sequence = sequence;
+  std::string body;
+  for (std::int32_t i = 0; i < records; ++i) body += record(0, i, i == 0 ? payload : std::string());
+  return build_record_batch(h, body);
+}
+
 // A batch with its base offset and leader epoch zeroed: what the producer sent, for comparisons.
 inline std::string unstamped(std::string batch) {
   set_base_offset(batch, 0, 0);
@@ -68,8 +101,10 @@ inline std::string unstamped(std::string batch) {
 class partition_cluster {
  public:
   // cache_bytes: each node's entry cache (partition_manager_config::entry_cache_bytes).
-  explicit partition_cluster(std::size_t nodes = 3, std::uint64_t cache_bytes = partition_manager_config{}.entry_cache_bytes)
-      : cache_bytes_(cache_bytes), dirs_(nodes), hosts_(nodes), managers_(nodes), cut_(nodes, false) {
+  // defaults: each manager's partition defaults (partition_manager_config::defaults).
+  explicit partition_cluster(std::size_t nodes = 3, std::uint64_t cache_bytes = partition_manager_config{}.entry_cache_bytes,
+                             partition_config defaults = {})
+      : cache_bytes_(cache_bytes), defaults_(defaults), dirs_(nodes), hosts_(nodes), managers_(nodes), cut_(nodes, false) {
     log_ = std::make_shared<spdlog::logger>("partition_test", std::make_shared<spdlog::sinks::null_sink_mt>());
     for (std::size_t i = 0; i < nodes; ++i) open(i);
   }
@@ -197,10 +232,12 @@ class partition_cluster {
     mc.steady_now = [this] { return clock_.steady; };
     mc.wall_now_ms = [this] { return clock_.wall_ms; };
     mc.entry_cache_bytes = cache_bytes_;
+    mc.defaults = defaults_;
     managers_[i] = std::make_unique<partition_manager>(*hosts_[i], node_id{static_cast<std::uint32_t>(i + 1)}, mc, log_);
   }
 
   std::uint64_t cache_bytes_;
+  partition_config defaults_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_{io_.get_executor()};
   std::shared_ptr<spdlog::logger> log_;

@@ -204,6 +204,32 @@ TEST(RaftPaper, CheckQuorumStepsDownIsolatedLeader) {
   EXPECT_EQ(net.node(1).state(), role::follower);
 }
 
+// Dissertation §6.2: the votes that just elected a leader are contact with a quorum inside the
+// current election timeout. A new leader whose first appends are answered only after one election
+// timeout (a round trip close to it: the partition suite's 400 ms delay against a 500 ms window)
+// keeps leading; one still cut off a window later steps down. Without counting the votes, every
+// leader elected over such a link stepped down one window after winning, and the next one too.
+TEST(RaftPaper, CheckQuorumCountsTheVotesThatElectedTheLeader) {
+  raft_net net(3);
+  // Node 3 never answers: node 2's vote elects node 1, and nothing arrives after it (a late second
+  // vote would itself be contact inside the window).
+  net.cut(1, 3);
+  net.node(1).campaign();
+  for (int round = 0; round < 10 && net.node(1).state() != role::leader; ++round) exchange(net);
+  ASSERT_EQ(net.node(1).state(), role::leader);
+  net.isolate(1);  // nothing of the new term is answered yet
+  for (int i = 0; i < 10; ++i) {
+    net.tick(1);
+    net.stabilize();
+  }
+  EXPECT_EQ(net.node(1).state(), role::leader) << "the votes count for the first window";
+  for (int i = 0; i < 10; ++i) {
+    net.tick(1);
+    net.stabilize();
+  }
+  EXPECT_EQ(net.node(1).state(), role::follower) << "but not for the next one";
+}
+
 // Dissertation §3.10: leadership transfer brings the target up to date and has it campaign at once.
 TEST(RaftPaper, LeaderTransfer) {
   raft_net net(3);

@@ -1,6 +1,7 @@
 // The Raft transport over real loopback sockets: two and three transports in one process, one
 // Asio io_context driven by the test thread in bounded slices (consensus/transport).
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <filesystem>
@@ -333,6 +334,301 @@ TEST_F(TransportTest, SilentPeerTimesOutAndStopIsCleanWithCallsInFlight) {
   b.transport->stop();
   a.transport->stop();  // idempotent
   EXPECT_EQ(a.transport->bound_port(), 0);
+}
+
+// --- Several calls in flight per peer (transport_config::max_calls_in_flight) ---
+
+// A RaftTransport server on the test thread's own KJ loop that answers no call until the test
+// releases it (or fails it), and records what each call carried and how many were held at once.
+class holding_service final : public schemas::RaftTransport::Server {
+ public:
+  struct held_call {
+    std::vector<std::uint64_t> append_indexes;  // of the full messages, in batch order
+    std::size_t heartbeats = 0;
+    kj::Own<kj::PromiseFulfiller<void>> answer;  // null once answered or failed
+  };
+
+  kj::Promise<void> deliver(DeliverContext context) override {
+    auto batch = context.getParams().getBatch();
+    held_call call;
+    for (auto m : batch.getMessages()) call.append_indexes.push_back(m.getIndex());
+    call.heartbeats = batch.getHeartbeats().size();
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    call.answer = kj::mv(paf.fulfiller);
+    calls.push_back(kj::mv(call));
+    ++held;
+    most_held = std::max(most_held, held);
+    return paf.promise.then([context]() mutable { context.getResults().setAccepted(true); });
+  }
+
+  void release(std::size_t i) { end(i).fulfill(); }
+  void fail(std::size_t i) { end(i).reject(KJ_EXCEPTION(FAILED, "failed by the test")); }
+  void release_all() {
+    for (std::size_t i = 0; i < calls.size(); ++i)
+      if (calls[i].answer.get() != nullptr) release(i);
+  }
+
+  std::vector<held_call> calls;  // in arrival order
+  std::size_t held = 0;          // calls arrived and not yet answered
+  std::size_t most_held = 0;
+
+ private:
+  kj::PromiseFulfiller<void>& end(std::size_t i) {
+    EXPECT_NE(calls.at(i).answer.get(), nullptr) << "call " << i << " already ended";
+    --held;
+    // Moved out first: the caller ends it right away, and the record stays for the asserts.
+    ended_.push_back(kj::mv(calls[i].answer));
+    return *ended_.back();
+  }
+  std::vector<kj::Own<kj::PromiseFulfiller<void>>> ended_;
+};
+
+// The holding service listening on 127.0.0.1 on a KJ loop of the test thread.
+struct holding_server {
+  explicit holding_server(kj::AsyncIoContext& io)
+      : io_(io),
+        server(make_service(service)),
+        listener(io.provider->getNetwork().parseAddress("127.0.0.1:0").wait(io.waitScope)->listen()),
+        listening(server.listen(*listener).eagerlyEvaluate(nullptr)) {}
+
+  std::string address() { return "127.0.0.1:" + std::to_string(listener->getPort()); }
+
+  // Turns the KJ loop in 5 ms slices (the accepts and calls are handled inside them) until
+  // `done` or 10 s; returns whether `done` held.
+  bool pump_until(const std::function<bool()>& done) {
+    auto& timer = io_.provider->getTimer();
+    const auto end = timer.now() + 10 * kj::SECONDS;
+    while (!done()) {
+      if (timer.now() >= end) return false;
+      timer.afterDelay(5 * kj::MILLISECONDS).wait(io_.waitScope);
+    }
+    return true;
+  }
+
+  static kj::Own<holding_service> make_service(holding_service*& out) {
+    auto made = kj::heap<holding_service>();
+    out = made.get();
+    return made;
+  }
+
+  kj::AsyncIoContext& io_;
+  holding_service* service = nullptr;  // owned by `server`'s bootstrap capability
+  capnp::TwoPartyServer server;
+  kj::Own<kj::ConnectionReceiver> listener;
+  kj::Promise<void> listening;
+};
+
+// Messages to node 9 (the holding server), one append per index.
+void send_appends(test_node& a, std::uint64_t first, std::size_t count) {
+  a.transport->send(node_id{9}, testing::appends(1, 1, 9, first, count));
+}
+
+// With one call in flight, replies came at most once per round trip; over the partition suite's
+// 400 ms round trip that let the leader's 500 ms check-quorum window pass without a quorum
+// (docs/transport.md "Batching and coalescing"). Now calls leave while earlier ones are
+// unanswered, up to the bound, and what queues behind the bound still goes out as one batch.
+TEST_F(TransportTest, SeveralCallsAreInFlightUpToTheBound) {
+  auto io = kj::setupAsyncIo();
+  holding_server held(io);
+  auto cfg = test_config(1);
+  cfg.max_calls_in_flight = 3;
+  auto& a = add(cfg);
+  a.transport->set_peer(node_id{9}, held.address());
+  auto& svc = *held.service;
+
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    send_appends(a, i, 1);
+    ASSERT_TRUE(held.pump_until([&] { return svc.held == i; }))
+        << "call " << i << " should leave while " << i - 1 << " are unanswered; "
+        << testing::describe(a.transport->counters());
+  }
+  // The bound is reached: these wait, and go out together once a call is answered.
+  send_appends(a, 4, 1);
+  a.transport->send(node_id{9}, {testing::heartbeat(2, 1, 9), testing::heartbeat(3, 1, 9)});
+  send_appends(a, 5, 1);
+  svc.release(0);
+  ASSERT_TRUE(held.pump_until([&] { return svc.calls.size() == 4; }));
+  EXPECT_EQ(svc.calls[3].append_indexes, (std::vector<std::uint64_t>{4, 5}));
+  EXPECT_EQ(svc.calls[3].heartbeats, 2u);
+
+  svc.release_all();
+  ASSERT_TRUE(held.pump_until([&] { return a.transport->counters().batches_sent == 4; }));
+  EXPECT_EQ(svc.most_held, 3u);
+  std::vector<std::uint64_t> order;
+  for (const auto& call : svc.calls)
+    order.insert(order.end(), call.append_indexes.begin(), call.append_indexes.end());
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{1, 2, 3, 4, 5})) << "calls arrive in order";
+  const auto c = a.transport->counters();
+  EXPECT_EQ(c.messages_sent, 7u);
+  EXPECT_EQ(c.heartbeats_coalesced_sent, 2u);
+  EXPECT_EQ(c.drops_failed + c.call_failures, 0u);
+}
+
+// A failed call drops the connection while others are in flight on it. Those end afterwards
+// and are only counted: every message is answered or counted lost exactly once, the link backs
+// off once and reconnects once, and the new connection gets the full bound again. (That a stale
+// end leaves the new connection alone is pinned by CallsLeftOnAnOldAddress... below.)
+TEST_F(TransportTest, AFailureWithCallsInFlightRecoversAndCountsEveryCallOnce) {
+  auto io = kj::setupAsyncIo();
+  holding_server held(io);
+  auto cfg = test_config(1);
+  cfg.max_calls_in_flight = 3;
+  auto& a = add(cfg);
+  a.transport->set_peer(node_id{9}, held.address());
+  auto& svc = *held.service;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    send_appends(a, i, 1);
+    ASSERT_TRUE(held.pump_until([&] { return svc.held == i; }));
+  }
+  send_appends(a, 4, 2);  // queued behind the bound; dropped with the connection
+  // In one turn: the first call fails, the two behind it are answered.
+  svc.fail(0);
+  svc.release(1);
+  svc.release(2);
+  ASSERT_TRUE(held.pump_until([&] {
+    const auto c = a.transport->counters();
+    return c.call_failures + c.batches_sent == 3;
+  })) << testing::describe(a.transport->counters());
+
+  // The next connection gets the full bound again, one call per send.
+  for (std::uint64_t i = 6; i <= 8; ++i) {
+    send_appends(a, i, 1);
+    ASSERT_TRUE(held.pump_until([&] { return svc.held == i - 5; }))
+        << testing::describe(a.transport->counters());
+  }
+  EXPECT_EQ(svc.calls.size(), 6u);
+  EXPECT_EQ(svc.most_held, 3u);
+  svc.release_all();
+  ASSERT_TRUE(held.pump_until([&] {
+    const auto c = a.transport->counters();
+    return c.call_failures + c.batches_sent == 6;
+  })) << testing::describe(a.transport->counters());
+
+  const auto c = a.transport->counters();
+  EXPECT_EQ(c.connects, 2u) << testing::describe(c);
+  EXPECT_EQ(c.reconnects, 1u);
+  EXPECT_EQ(c.connect_failures, 0u);
+  EXPECT_GE(c.call_failures, 1u);
+  // Each of the 8 messages is either answered or counted lost, exactly once.
+  EXPECT_EQ(c.messages_sent + c.drops_failed, 8u) << testing::describe(c);
+  EXPECT_GE(c.messages_sent, 3u);   // 6, 7 and 8 at least
+  EXPECT_GE(c.drops_failed, 3u);    // 1, and 4 and 5 queued behind it
+}
+
+// A new address drops the connection with calls in flight on it and dials the new one at once.
+// The old calls then fail; those failures belong to a connection that is gone, so they must not
+// put the link into backoff or drop what is queued for the new one (without the generation
+// check the next connect came only after a backoff and counted as a reconnect).
+TEST_F(TransportTest, CallsLeftOnAnOldAddressDoNotDisturbTheNewConnection) {
+  auto io = kj::setupAsyncIo();
+  holding_server first(io);
+  holding_server second(io);
+  auto cfg = test_config(1);
+  cfg.max_calls_in_flight = 3;
+  auto& a = add(cfg);
+  a.transport->set_peer(node_id{9}, first.address());
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    send_appends(a, i, 1);
+    ASSERT_TRUE(first.pump_until([&] { return first.service->held == i; }));
+  }
+  a.transport->set_peer(node_id{9}, second.address());
+  ASSERT_TRUE(second.pump_until([&] { return a.transport->counters().call_failures == 3; }))
+      << testing::describe(a.transport->counters());
+  for (std::uint64_t i = 4; i <= 6; ++i) {
+    send_appends(a, i, 1);
+    ASSERT_TRUE(second.pump_until([&] { return second.service->held == i - 3; }))
+        << testing::describe(a.transport->counters());
+  }
+  second.service->release_all();
+  ASSERT_TRUE(second.pump_until([&] { return a.transport->counters().batches_sent == 3; }));
+  const auto c = a.transport->counters();
+  EXPECT_EQ(c.connects, 2u) << testing::describe(c);
+  EXPECT_EQ(c.reconnects, 0u) << "the new connection never failed";
+  EXPECT_EQ(c.messages_sent, 3u);
+  EXPECT_EQ(c.drops_failed, 3u);
+  EXPECT_EQ(second.service->most_held, 3u);
+}
+
+// max_calls_in_flight = 1 is the old behaviour: the next call leaves only once the previous one
+// is answered, with everything queued meanwhile in it.
+TEST_F(TransportTest, OneCallInFlightWaitsForTheAnswer) {
+  auto io = kj::setupAsyncIo();
+  holding_server held(io);
+  auto cfg = test_config(1);
+  cfg.max_calls_in_flight = 1;
+  auto& a = add(cfg);
+  auto& b = add(2);
+  link(a, b);
+  a.transport->set_peer(node_id{9}, held.address());
+  auto& svc = *held.service;
+  send_appends(a, 1, 1);
+  ASSERT_TRUE(held.pump_until([&] { return svc.held == 1; }));
+  send_appends(a, 2, 1);
+  send_appends(a, 3, 1);
+  // A message to node 2 sent after them and received: the KJ thread has kicked node 9's link
+  // by then (peers are kicked in the order they changed), and a second call would have been
+  // written before this one.
+  a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
+  ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 1; }));
+  io.waitScope.poll();
+  EXPECT_EQ(svc.calls.size(), 1u);
+  svc.release(0);
+  ASSERT_TRUE(held.pump_until([&] { return svc.calls.size() == 2; }));
+  EXPECT_EQ(svc.calls[1].append_indexes, (std::vector<std::uint64_t>{2, 3}));
+  svc.release_all();
+  // Three to node 9 and the heartbeat to node 2.
+  ASSERT_TRUE(held.pump_until([&] { return a.transport->counters().messages_sent == 4; }));
+  EXPECT_EQ(svc.most_held, 1u);
+}
+
+// The bytes in flight stay within one batch: behind a call that fills it, nothing else leaves
+// until it is answered, so a call never waits behind more than one batch on a slow link (and
+// call_timeout_ms keeps its meaning). What queued meanwhile then goes out together.
+TEST_F(TransportTest, ABatchWorthOfBytesInFlightHoldsFurtherCalls) {
+  auto io = kj::setupAsyncIo();
+  holding_server held(io);
+  auto cfg = test_config(1);
+  cfg.max_calls_in_flight = 4;
+  cfg.max_batch_bytes = 64 * 1024;
+  cfg.max_message_bytes = 1 << 20;
+  auto& a = add(cfg);
+  auto& b = add(2);
+  link(a, b);
+  a.transport->set_peer(node_id{9}, held.address());
+  auto& svc = *held.service;
+  a.transport->send(node_id{9}, testing::appends(1, 1, 9, 1, 1, 70 * 1024));
+  ASSERT_TRUE(held.pump_until([&] { return svc.held == 1; }));
+  send_appends(a, 2, 1);
+  // As in OneCallInFlightWaitsForTheAnswer: once this reached node 2, node 9's link has been
+  // kicked for message 2, and a call with it alone would have been sent.
+  a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
+  ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 1; }));
+  send_appends(a, 3, 1);
+  svc.release(0);
+  ASSERT_TRUE(held.pump_until([&] { return svc.calls.size() == 2; }));
+  EXPECT_EQ(svc.calls[1].append_indexes, (std::vector<std::uint64_t>{2, 3}));
+  // Small calls share the room again: a third one leaves with the second unanswered.
+  send_appends(a, 4, 1);
+  ASSERT_TRUE(held.pump_until([&] { return svc.held == 2; }));
+  svc.release_all();
+  ASSERT_TRUE(held.pump_until([&] { return a.transport->counters().messages_sent == 5; }));
+}
+
+TEST(TransportConfigTest, MaxCallsInFlightIsValidated) {
+  auto cfg = test_config(1);
+  for (const std::uint32_t bad : {0u, 65u}) {
+    cfg.max_calls_in_flight = bad;
+    auto checked = cfg.validate();
+    ASSERT_FALSE(checked.has_value()) << bad;
+    EXPECT_NE(checked.error().text.find("max_calls_in_flight"), std::string::npos);
+  }
+  for (const std::uint32_t good : {1u, 64u}) {
+    cfg.max_calls_in_flight = good;
+    EXPECT_TRUE(cfg.validate().has_value()) << good;
+  }
+  EXPECT_EQ(transport_config::lan().max_calls_in_flight, 2u);
+  EXPECT_EQ(transport_config::wan().max_calls_in_flight, 2u);
+  EXPECT_EQ(transport_config::local().max_calls_in_flight, 2u);
 }
 
 TEST_F(TransportTest, StartsAgainAfterStop) {

@@ -1,0 +1,103 @@
+// Sends transaction markers to other brokers (docs/transactions.md "Markers between brokers").
+//
+// A transaction coordinator must write a COMMIT or ABORT control batch into every partition the
+// transaction touched (KIP-98 "WriteTxnMarkers"); the partitions this node does not lead are
+// written by their leaders, asked with Kafka's own WriteTxnMarkers request over the Kafka port,
+// exactly as a Kafka coordinator asks its peers. chronik has no broker-to-broker Kafka connection
+// on the io thread, so the requests are sent by one worker thread with the blocking
+// daemon::kafka_client (one connection per broker, bounded connect and request timeouts), in the
+// order they were queued; each outcome is posted back to the io_context.
+//
+// The queue is bounded: a send beyond the bound fails at once (posted, never inline), so a broker
+// that stops answering cannot make the coordinator grow memory without limit. Destruction wakes
+// the worker, joins it and drops the callbacks of sends not yet answered, so nothing runs on the io
+// thread after the owner is gone.
+//
+// Threading: send() and the destructor on the io thread; the callbacks run on the io thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <spdlog/logger.h>
+
+#include "daemon/kafka_client.h"
+#include "kafka/protocol/error_code.h"
+#include "kafka/txn/txn_coordinator.h"
+
+namespace chronik::daemon {
+
+struct remote_marker {  // one marker of a WriteTxnMarkers request
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  bool commit = false;
+  std::int32_t coordinator_epoch = 0;
+  std::vector<kafka::txn_partition> partitions;  // kafka/txn/txn_coordinator.h
+};
+
+// Per marker (request order), per partition (request order): Kafka's error code.
+using remote_marker_results = std::vector<std::vector<kafka::error_code>>;
+using remote_marker_done = std::function<void(std::expected<remote_marker_results, std::string>)>;
+
+// Bounds of the worker; the defaults suit a coordinator, tests shorten them.
+struct txn_marker_client_options {
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{10000};
+  // Sends queued and not yet answered (the one in flight included).
+  std::size_t max_queued = 1024;
+};
+
+class txn_marker_client {
+ public:
+  txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log);
+  txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log, txn_marker_client_options options);
+  ~txn_marker_client();  // stops and joins its worker; pending callbacks are dropped
+  txn_marker_client(const txn_marker_client&) = delete;
+  txn_marker_client& operator=(const txn_marker_client&) = delete;
+
+  // Sends one WriteTxnMarkers (v1, or what the broker supports) to `broker`. `done` runs on the
+  // io thread exactly once (unless destroyed first): the per-partition codes, or one line saying
+  // why the request failed as a whole (connect, timeout, decode). Never blocks the io thread.
+  void send(kafka_address broker, std::vector<remote_marker> markers, remote_marker_done done);
+
+ private:
+  struct job {
+    kafka_address broker;
+    std::vector<remote_marker> markers;
+    remote_marker_done done;
+  };
+  // State shared with the callbacks posted to the io_context: they check `alive` (under the
+  // mutex) so that a callback posted just before destruction is dropped rather than run.
+  struct shared;
+
+  void run();
+  // One request on the worker thread, with the worker's client.
+  std::expected<remote_marker_results, std::string> deliver(kafka_client& client, const job& j);
+  // Runs `done(result)` on the io thread unless this client is destroyed first.
+  void post_result(remote_marker_done done, std::expected<remote_marker_results, std::string> result);
+
+  asio::io_context& io_;
+  std::shared_ptr<spdlog::logger> log_;
+  txn_marker_client_options options_;
+  std::shared_ptr<shared> shared_;
+  std::mutex mu_;
+  kafka_client* client_ = nullptr;  // the worker's, while it runs; guarded by mu_ (to interrupt it)
+  std::condition_variable wake_;
+  std::deque<job> queue_;  // guarded by mu_
+  std::size_t in_flight_ = 0;  // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace chronik::daemon
