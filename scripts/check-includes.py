@@ -38,6 +38,8 @@ RULES = [
     ("metadata/", ["base/", "metadata/", "consensus/", "gossip/", "proto"]),
     # The Kafka wire codec is pure: base/ and itself only (no consensus headers, no WAL library).
     ("kafka/protocol/", ["base/", "kafka/protocol/"]),
+    # The ACL model and decision are pure: base/ and itself only.
+    ("kafka/acl/", ["base/", "kafka/acl/"]),
     ("kafka/", ["base/", "kafka/", "metadata/", "consensus/"]),
     ("daemon/", ["*"]),
     ("tests/", ["*"]),
@@ -45,7 +47,7 @@ RULES = [
 ]
 
 # Directories whose angle-bracket includes must be standard headers only.
-PURE = ("base/", "consensus/core/", "gossip/core/", "metadata/core/")
+PURE = ("base/", "consensus/core/", "gossip/core/", "metadata/core/", "kafka/acl/")
 # Non-standard angle includes a pure file may still use, each with its reason.
 PURE_EXCEPTIONS = {
     # The compiler's own SSE4.2 intrinsics (no library): CRC-32C's hardware path.
