@@ -1,5 +1,6 @@
 #include "consensus/transport/kj_side.h"
 
+#include <optional>
 #include <utility>
 
 #include <asio/post.hpp>
@@ -31,12 +32,14 @@ std::string printable(const std::string& bytes) {
 }
 
 // The RaftTransport capability every inbound connection bootstraps to.
+// One per connection, so it knows which node (if any) the connection's certificate names.
 class inbound_service final : public schemas::RaftTransport::Server {
  public:
-  explicit inbound_service(kj_side& owner) : owner_(owner) {}
+  inbound_service(kj_side& owner, peer_auth auth, node_id certified)
+      : owner_(owner), auth_(auth), certified_(certified) {}
 
   kj::Promise<void> deliver(DeliverContext context) override {
-    std::string reason = owner_.accept(context.getParams().getBatch());
+    std::string reason = owner_.accept(context.getParams().getBatch(), auth_, certified_);
     // The decoded copy is on its way to Asio; free the received message now, not at return.
     context.releaseParams();
     auto results = context.getResults(capnp::MessageSize{8 + reason.size() / 8, 0});
@@ -47,6 +50,8 @@ class inbound_service final : public schemas::RaftTransport::Server {
 
  private:
   kj_side& owner_;
+  peer_auth auth_;
+  node_id certified_;
 };
 
 // One accepted connection: the RPC system serving the bootstrap capability over the socket.
@@ -78,14 +83,20 @@ kj_side::kj_side(kj::AsyncIoContext& io, const transport_config& cfg,
       failure_log_(cfg.refusal_log_interval_ms),
       refusal_log_(cfg.refusal_log_interval_ms),
       inbound_refusal_log_(cfg.refusal_log_interval_ms),
+      tls_log_(cfg.refusal_log_interval_ms),
       env_{cfg_, *bridge_, *log_, io.provider->getNetwork(), io.provider->getTimer(), tasks_,
            failure_log_, refusal_log_},
-      bootstrap_(kj::heap<inbound_service>(*this)),
       tasks_(*this) {}
 
 kj_side::~kj_side() = default;
 
 std::expected<std::uint16_t, transport_error> kj_side::bind() {
+  if (cfg_.tls) {
+    auto material = make_tls_material(*cfg_.tls);
+    if (!material) return std::unexpected(material.error());
+    tls_ = kj::mv(*material);
+    if (cfg_.tls->verify_outgoing) env_.tls = tls_->context.get();
+  }
   try {
     auto address = io_.provider->getNetwork().parseAddress(cfg_.listen_address).wait(io_.waitScope);
     listener_ = address->listen();
@@ -106,14 +117,12 @@ void kj_side::run(kj::Promise<void> stop) {
 kj::Promise<void> kj_side::accept_loop() {
   // accept() throws synchronously when the syscall fails; evalNow turns that into a rejected
   // promise, so that the error branch below sees it.
-  return kj::evalNow([this] { return listener_->accept(); }).then(
-      [this](kj::Own<kj::AsyncIoStream>&& stream) {
+  return kj::evalNow([this] { return listener_->acceptAuthenticated(); }).then(
+      [this](kj::AuthenticatedStream&& stream) {
         accept_delay_ms_ = 0;
-        auto conn = kj::heap<inbound_connection>(kj::mv(stream), bootstrap_);
-        auto closed = conn->network.onDisconnect();
-        // The connection lives until its peer hangs up or the protocol fails (malformed bytes);
-        // either way the error is logged by taskFailed and the listener carries on.
-        tasks_.add(closed.attach(kj::mv(conn)));
+        // The handshake (if any) runs on its own, so a slow or silent client never holds the
+        // accept loop.
+        tasks_.add(serve(kj::mv(stream)));
         return accept_loop();
       },
       [this](kj::Exception&& e) -> kj::Promise<void> {
@@ -133,6 +142,75 @@ kj::Promise<void> kj_side::accept_loop() {
       });
 }
 
+kj::Promise<void> kj_side::serve(kj::AuthenticatedStream stream) {
+  if (!tls_) {
+    serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, no_node);
+    return kj::READY_NOW;
+  }
+  std::string from = stream.peerIdentity->toString().cStr();
+  if (cfg_.tls->verify_incoming) return serve_tls(kj::mv(stream), kj::mv(from));
+  // Rolling switch-on: plaintext is still served, so look at the first byte (tls_stream.h).
+  auto first = kj::heapArray<kj::byte>(1);
+  auto read = stream.stream->tryRead(first.begin(), 1, 1);
+  const auto timeout = cfg_.tls_handshake_timeout_ms * kj::MILLISECONDS;
+  return io_.provider->getTimer()
+      .timeoutAfter(timeout, kj::mv(read))
+      .then([this, stream = kj::mv(stream), first = kj::mv(first),
+             from = kj::mv(from)](size_t n) mutable -> kj::Promise<void> {
+        if (n == 0) return kj::READY_NOW;  // hung up before a byte
+        stream.stream = kj::heap<prefixed_stream>(kj::mv(stream.stream), first[0]);
+        if (first[0] == tls_handshake_record_type) return serve_tls(kj::mv(stream), kj::mv(from));
+        bump(bridge_->counters.plaintext_connections);
+        serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, no_node);
+        return kj::READY_NOW;
+      });
+}
+
+kj::Promise<void> kj_side::serve_tls(kj::AuthenticatedStream stream, std::string from) {
+  const auto timeout = cfg_.tls_handshake_timeout_ms * kj::MILLISECONDS;
+  // kj::TlsContext checks the chain to the cluster CA and requires a client certificate
+  // (verifyClients); a connection without one, with one from another CA, or that does not
+  // speak TLS fails here and never reaches the RPC system.
+  auto handshake = kj::evalNow([&] { return tls_->context->wrapServer(kj::mv(stream)); });
+  return io_.provider->getTimer()
+      .timeoutAfter(timeout, kj::mv(handshake))
+      .then(
+          [this, from](kj::AuthenticatedStream&& secured) {
+            auto* identity = dynamic_cast<kj::TlsPeerIdentity*>(secured.peerIdentity.get());
+            if (identity == nullptr || !identity->hasCertificate())
+              return tls_refused(from, "no client certificate");
+            std::optional<node_id> node;
+            try {
+              node = node_id_from_certificate_name(identity->getCommonName().cStr());
+            } catch (const kj::Exception&) {
+              node = std::nullopt;  // a certificate without a common name
+            }
+            if (!node) return tls_refused(from, "the certificate's common name names no node");
+            bump(bridge_->counters.tls_connections);
+            serve_rpc(kj::mv(secured.stream), peer_auth::authenticated, *node);
+          },
+          [this, from](kj::Exception&& e) {
+            tls_refused(from, e.getDescription().cStr());
+          });
+}
+
+void kj_side::tls_refused(const std::string& from, const char* why) {
+  bump(bridge_->counters.tls_handshake_failures);
+  std::uint64_t suppressed = 0;
+  if (tls_log_.allow(suppressed))
+    log_->warn("raft transport: refused a connection from {}: TLS: {} ({} similar suppressed)",
+               from, why, suppressed);
+}
+
+void kj_side::serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, node_id certified) {
+  auto conn = kj::heap<inbound_connection>(kj::mv(stream),
+                                           kj::heap<inbound_service>(*this, auth, certified));
+  auto closed = conn->network.onDisconnect();
+  // The connection lives until its peer hangs up or the protocol fails (malformed bytes);
+  // either way the error is logged by taskFailed and the listener carries on.
+  tasks_.add(closed.attach(kj::mv(conn)));
+}
+
 kj::Promise<void> kj_side::wake_loop() {
   auto wake = kj::newPromiseAndCrossThreadFulfiller<void>();
   for (node_id peer : bridge_->arm_wake(kj::mv(wake.fulfiller))) link_for(peer).kick();
@@ -145,40 +223,56 @@ peer_link& kj_side::link_for(node_id peer) {
   return *slot;
 }
 
-std::expected<void, transport_error> kj_side::check_identity(const batch_header& header) {
-  auto mismatch = [](std::string text) {
-    return std::unexpected(transport_error{transport_errc::identity_mismatch, std::move(text)});
+std::expected<void, transport_error> kj_side::check_identity(const batch_header& header,
+                                                             std::string& detail) {
+  auto mismatch = [&detail](std::string sent, std::string local) {
+    detail = std::move(local);
+    return std::unexpected(transport_error{transport_errc::identity_mismatch, std::move(sent)});
   };
   if (header.protocol_version != transport_protocol_version)
     return mismatch("protocol version " + std::to_string(header.protocol_version) +
-                    ", this node speaks " + std::to_string(transport_protocol_version));
+                        ", this node speaks " + std::to_string(transport_protocol_version),
+                    {});
   const std::string local = bridge_->cluster_id();
   if (!local.empty() && header.cluster_id != local)
-    return mismatch("cluster_id " + printable(header.cluster_id) + " is not this node's " +
-                    printable(local));
+    return mismatch("cluster_id does not match this node's",
+                    "cluster_id " + printable(header.cluster_id) + " is not this node's " +
+                        printable(local));
   const std::string expected = bridge_->expected_uuid(header.sender);
   if (!expected.empty() && header.node_uuid != expected)
-    return mismatch("node " + std::to_string(header.sender.value()) + " has node_uuid " +
-                    printable(expected) + ", not " + printable(header.node_uuid));
+    return mismatch("node_uuid is not the one this cluster knows for the sender",
+                    "node " + std::to_string(header.sender.value()) + " has node_uuid " +
+                        printable(expected) + ", not " + printable(header.node_uuid));
   return {};
 }
 
-std::string kj_side::refuse(const transport_error& error, node_id sender) {
+std::string kj_side::refuse(const transport_error& error, node_id sender, const std::string& detail) {
   bump(bridge_->counters.refusals_sent);
   std::uint64_t suppressed = 0;
   if (inbound_refusal_log_.allow(suppressed))
     log_->warn("refused a batch from node {}: {}: {} ({} similar suppressed)", sender.value(),
-               to_string(error.code), error.text, suppressed);
+               to_string(error.code), detail.empty() ? error.text : detail, suppressed);
   return std::string(to_string(error.code)) + ": " + error.text;
 }
 
-std::string kj_side::accept(schemas::Batch::Reader batch) {
+std::string kj_side::accept(schemas::Batch::Reader batch, peer_auth auth, node_id certified) {
   auto decoded = decode_batch(batch, cfg_.self, cfg_.max_message_bytes);
   // A primitive field of an already-opened struct is read without following pointers, so this
   // cannot throw even for a batch that failed to decode; it only names the claimed sender.
   if (!decoded) return refuse(decoded.error(), node_id_from_u64(batch.getSenderNode()).value_or(no_node));
   const node_id sender = decoded->header.sender;
-  if (auto ok = check_identity(decoded->header); !ok) return refuse(ok.error(), sender);
+  // Before anything else about the batch: a certificate speaks for one node only. The codec has
+  // already tied every message's `from` to the batch's sender.
+  if (check_sender(auth, certified, sender) != sender_verdict::accept) {
+    bump(bridge_->counters.tls_identity_refusals);
+    return refuse({transport_errc::identity_mismatch, "the sender is not the node its certificate names"},
+                  sender,
+                  "the batch claims node " + std::to_string(sender.value()) +
+                      " but the connection's certificate names node " +
+                      std::to_string(certified.value()));
+  }
+  std::string detail;
+  if (auto ok = check_identity(decoded->header, detail); !ok) return refuse(ok.error(), sender, detail);
   if (bridge_->inbound_pending.load() >= cfg_.inbound_max_pending_batches)
     return refuse({transport_errc::oversized, "receiver busy: inbound queue full"}, sender);
   bump(bridge_->counters.batches_received);

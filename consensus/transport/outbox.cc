@@ -13,6 +13,10 @@ transport_counters counter_cells::snapshot() const {
   out.refusals_sent = v(refusals_sent);
   out.refusals_received = v(refusals_received);
   out.accept_errors = v(accept_errors);
+  out.tls_handshake_failures = v(tls_handshake_failures);
+  out.tls_identity_refusals = v(tls_identity_refusals);
+  out.tls_connections = v(tls_connections);
+  out.plaintext_connections = v(plaintext_connections);
   out.connects = v(connects);
   out.reconnects = v(reconnects);
   out.connect_failures = v(connect_failures);

@@ -30,7 +30,9 @@ struct counter_cells {
   std::atomic<std::uint64_t> batches_sent{0}, messages_sent{0}, heartbeats_coalesced_sent{0},
       batches_received{0}, messages_received{0}, refusals_sent{0}, refusals_received{0},
       connects{0}, reconnects{0}, connect_failures{0}, call_failures{0}, drops_outbox_full{0},
-      drops_no_route{0}, drops_oversized{0}, drops_failed{0}, accept_errors{0};
+      drops_no_route{0}, drops_oversized{0}, drops_failed{0}, accept_errors{0},
+      tls_handshake_failures{0}, tls_identity_refusals{0}, tls_connections{0},
+      plaintext_connections{0};
   transport_counters snapshot() const;
 };
 

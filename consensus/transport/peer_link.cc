@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "consensus/transport/codec.h"
+#include "consensus/transport/peer_identity.h"
 
 namespace chronik::consensus {
 
@@ -56,8 +57,19 @@ void peer_link::kick() {
 void peer_link::connect() {
   state_ = link_state::connecting;
   if (failures_ > 0) bump(env_.bridge.counters.reconnects);
-  auto connecting = env_.network.parseAddress(address_).then(
+  kj::Promise<kj::Own<kj::AsyncIoStream>> connecting = env_.network.parseAddress(address_).then(
       [](kj::Own<kj::NetworkAddress> addr) { return addr->connect().attach(kj::mv(addr)); });
+  if (env_.tls != nullptr) {
+    // The handshake checks the peer's chain to the cluster CA and that its certificate names the
+    // node dialled (peer_identity.h): an address that now answers for another node, or for no
+    // node of ours, never gets a batch.
+    connecting = connecting.then([tls = env_.tls, name = node_certificate_name(peer_)](
+                                     kj::Own<kj::AsyncIoStream> stream) {
+      auto host = kj::heapString(name.c_str());
+      auto secured = tls->wrapClient(kj::mv(stream), host);
+      return secured.attach(kj::mv(host));
+    });
+  }
   // A silent host (SYN dropped, paused process) must not hold the link for long.
   const auto timeout = env_.cfg.call_timeout_ms * kj::MILLISECONDS;
   env_.tasks.add(env_.timer.timeoutAfter(timeout, kj::mv(connecting))

@@ -20,6 +20,7 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
+#include <kj/compat/tls.h>
 #include <kj/timer.h>
 #include <spdlog/logger.h>
 
@@ -52,6 +53,8 @@ struct link_env {
   kj::TaskSet& tasks;
   log_limiter& failure_log;
   log_limiter& refusal_log;
+  // Set when outbound connections use TLS (transport_tls::verify_outgoing); owned by kj_side.
+  kj::TlsContext* tls = nullptr;
 };
 
 class peer_link {

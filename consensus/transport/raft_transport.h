@@ -65,6 +65,13 @@ struct transport_counters {
   std::uint64_t drops_oversized = 0;    // single messages larger than max_message_bytes
   std::uint64_t drops_failed = 0;       // messages lost with a failed, timed-out or refused call
   std::uint64_t accept_errors = 0;      // failed accepts (EMFILE, ...), each followed by a backoff
+  // Mutual TLS (docs/transport.md "TLS"): inbound connections whose handshake failed or timed
+  // out (no certificate, another CA, not TLS while TLS is required) or whose certificate names
+  // no node; and inbound batches refused because they claim another node than the certificate.
+  std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t tls_identity_refusals = 0;
+  std::uint64_t tls_connections = 0;      // inbound connections authenticated by a certificate
+  std::uint64_t plaintext_connections = 0;  // inbound connections served without TLS
 };
 
 class transport_bridge;

@@ -56,6 +56,14 @@ std::expected<void, transport_error> transport_config::validate() const {
   if (call_timeout_ms == 0) return fail("call_timeout_ms", "must be positive");
   if (reconnect_backoff_min_ms == 0 || reconnect_backoff_max_ms < reconnect_backoff_min_ms)
     return fail("reconnect_backoff_min_ms", "must be in 1..reconnect_backoff_max_ms");
+  if (tls) {
+    if (tls->ca_pem.empty()) return fail("tls.ca_pem", "must not be empty");
+    if (tls->cert_pem.empty()) return fail("tls.cert_pem", "must not be empty");
+    if (tls->key_pem.empty()) return fail("tls.key_pem", "must not be empty");
+    if (!tls->verify_outgoing && tls->verify_incoming)
+      return fail("tls.verify_outgoing", "false needs verify_incoming = false too");
+    if (tls_handshake_timeout_ms == 0) return fail("tls_handshake_timeout_ms", "must be positive");
+  }
   return {};
 }
 

@@ -5,12 +5,30 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 
 #include "consensus/core/types.h"
 #include "consensus/transport/transport_error.h"
 
 namespace chronik::consensus {
+
+// Mutual TLS between nodes (docs/security.md "Between nodes: mutual TLS", docs/transport.md
+// "TLS"). PEM text, not paths: the daemon reads and checks the files (daemon/rpc_tls_files.h),
+// the transport only builds its kj::TlsContext from them on the KJ thread.
+struct transport_tls {
+  std::string ca_pem;    // the cluster CA: the only issuer trusted, for both directions
+  std::string cert_pem;  // this node's certificate (CN "chronik-node-<self>", peer_identity.h)
+  std::string key_pem;   // its private key (unencrypted PEM)
+  // Consul's rolling switch-on, as for gossip (docs/security.md): true refuses every inbound
+  // connection that does not start a TLS handshake; false also serves plaintext connections
+  // (unauthenticated, as before TLS) on the same port. A TLS connection always needs a client
+  // certificate from the CA. Default true.
+  bool verify_incoming = true;
+  // true dials peers with TLS and checks that the peer's certificate names the node dialled;
+  // false dials plaintext (only meaningful while the peers still accept plaintext). Default true.
+  bool verify_outgoing = true;
+};
 
 struct transport_config {
   // This node's configured id; every batch carries it and every message in it must be from it.
@@ -67,6 +85,13 @@ struct transport_config {
   // At most one log line per this interval for refused inbound batches and for refusals reported
   // by peers, so a misconfigured neighbour cannot flood the log. Milliseconds, default 1000.
   std::uint32_t refusal_log_interval_ms = 1000;
+
+  // Mutual TLS; nullopt is plaintext RPC as before (every peer trusted). Default nullopt.
+  std::optional<transport_tls> tls;
+  // A TLS handshake (accepted or dialled) that has not finished after this long is abandoned, so
+  // a peer that connects and stays silent holds one socket for a bounded time. Milliseconds,
+  // default 2000.
+  std::uint32_t tls_handshake_timeout_ms = 2000;
 
   // Presets (same fields, different timings): lan is the default; wan tolerates slower links;
   // local is for processes on one machine (tests, `make run`).

@@ -287,13 +287,25 @@ TEST_F(TransportTest, HandBuiltBadBatchesAreRefusedOverRpc) {
                 .find("unknown message type 99"), std::string::npos);
   EXPECT_NE(deliver([](auto bt) { bt.setProtocolVersion(2); }).find("protocol version 2"),
             std::string::npos);
-  EXPECT_NE(deliver([](auto bt) { bt.setClusterId(kj::StringPtr("zz").asBytes()); })
-                .find("cluster_id zz"), std::string::npos);
+  // Refusals name the field, never the cluster's identity (issue 18): neither this node's
+  // cluster id ("c1") nor the value sent comes back; the node logs them locally.
+  const std::string wrong_cluster =
+      deliver([](auto bt) { bt.setClusterId(kj::StringPtr("zz").asBytes()); });
+  EXPECT_NE(wrong_cluster.find("cluster_id"), std::string::npos) << wrong_cluster;
+  EXPECT_EQ(wrong_cluster.find("c1"), std::string::npos) << wrong_cluster;
+  EXPECT_EQ(wrong_cluster.find("zz"), std::string::npos) << wrong_cluster;
   EXPECT_NE(deliver([](auto bt) { bt.disownNodeUuid(); }).find("node_uuid"), std::string::npos);
   EXPECT_NE(deliver([](auto bt) {
               bt.getMessages()[0].setSnapData(kj::heapArray<kj::byte>(17u << 20));
             }).find("oversized"), std::string::npos);
-  EXPECT_EQ(b.transport->counters().refusals_sent, 5u);
+  // A known node under another uuid: the reason does not give away the uuid the cluster knows.
+  b.transport->set_peer(node_id{1}, "127.0.0.1:1", "uuid-the-cluster-knows");
+  const std::string wrong_uuid = deliver([](auto) {});
+  EXPECT_NE(wrong_uuid.find("node_uuid"), std::string::npos) << wrong_uuid;
+  EXPECT_EQ(wrong_uuid.find("uuid-the-cluster-knows"), std::string::npos) << wrong_uuid;
+  EXPECT_EQ(wrong_uuid.find("uuid-1"), std::string::npos) << wrong_uuid;
+  b.transport->set_peer(node_id{1}, "127.0.0.1:1", "uuid-1");
+  EXPECT_EQ(b.transport->counters().refusals_sent, 6u);
   EXPECT_EQ(deliver([](auto) {}), "accepted");
   ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 2; }));
 }

@@ -1,0 +1,48 @@
+#include "consensus/transport/tls_stream.h"
+
+#include <string>
+
+namespace chronik::consensus {
+namespace {
+
+kj::TlsContext::Options context_options(const kj::TlsCertificate& ca, const kj::TlsKeypair& keypair) {
+  kj::TlsContext::Options options;
+  // The cluster CA is the only authority: a certificate from a public CA names no node of ours.
+  options.useSystemTrustStore = false;
+  options.verifyClients = true;
+  options.trustedCertificates = kj::arrayPtr(&ca, 1);
+  options.defaultKeypair = keypair;
+  // kj 0.9 names versions up to 1.2 and sets no maximum, so OpenSSL negotiates 1.3 when both
+  // sides have it.
+  options.minVersion = kj::TlsVersion::TLS_1_2;
+  return options;
+}
+
+}  // namespace
+
+tls_material::tls_material(const transport_tls& cfg)
+    : ca(kj::StringPtr(cfg.ca_pem.c_str())),
+      keypair{kj::TlsPrivateKey(kj::StringPtr(cfg.key_pem.c_str())),
+              kj::TlsCertificate(kj::StringPtr(cfg.cert_pem.c_str()))},
+      context(kj::heap<kj::TlsContext>(context_options(ca, keypair))) {}
+
+std::expected<kj::Own<tls_material>, transport_error> make_tls_material(const transport_tls& cfg) {
+  try {
+    return kj::heap<tls_material>(cfg);
+  } catch (const kj::Exception& e) {
+    return std::unexpected(transport_error{
+        transport_errc::invalid_config,
+        std::string("tls: cannot use the CA, certificate or key: ") + e.getDescription().cStr()});
+  }
+}
+
+kj::Promise<size_t> prefixed_stream::tryRead(void* buffer, size_t min_bytes, size_t max_bytes) {
+  if (first_taken_ || max_bytes == 0) return inner_->tryRead(buffer, min_bytes, max_bytes);
+  first_taken_ = true;
+  auto* out = static_cast<kj::byte*>(buffer);
+  out[0] = first_;
+  if (min_bytes <= 1) return size_t{1};
+  return inner_->tryRead(out + 1, min_bytes - 1, max_bytes - 1).then([](size_t n) { return n + 1; });
+}
+
+}  // namespace chronik::consensus
