@@ -1,6 +1,7 @@
 #include "metadata/meta_commands.h"
 
 #include "meta.pb.h"
+#include "metadata/meta_acls.h"
 #include "metadata/meta_rules.h"
 
 namespace chronik::metadata::commands {
@@ -180,6 +181,20 @@ std::string allocate_producer_ids(node_id id, std::uint64_t nonce) {
   auto* m = cmd.mutable_allocate_producer_ids();
   m->set_node_id(id.value());
   m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
+std::string create_acls(const std::vector<acl_record>& bindings) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_create_acls();
+  for (const auto& a : bindings) acls::encode(a, m->add_bindings());
+  return bytes_of(cmd);
+}
+
+std::string delete_acls(const std::vector<acl_record>& bindings) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_delete_acls();
+  for (const auto& a : bindings) acls::encode(a, m->add_bindings());
   return bytes_of(cmd);
 }
 

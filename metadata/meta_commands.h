@@ -79,6 +79,11 @@ struct list_edit {
   std::string base;
 };
 
+// CreateAcls: adds `bindings` (docs/security.md "Authorization: ACLs"); DeleteAcls: removes exactly
+// `bindings`, the ones the broker's filters matched.
+std::string create_acls(const std::vector<acl_record>& bindings);
+std::string delete_acls(const std::vector<acl_record>& bindings);
+
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove, const std::vector<list_edit>& edits = {});
 

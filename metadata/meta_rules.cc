@@ -43,6 +43,8 @@ std::string_view to_string(meta_errc e) {
     case meta_errc::stale_leader_epoch: return "stale leader epoch";
     case meta_errc::malformed_snapshot: return "malformed snapshot";
     case meta_errc::producer_ids_exhausted: return "producer ids exhausted";
+    case meta_errc::invalid_acl: return "invalid ACL binding";
+    case meta_errc::too_many_acls: return "too many ACL bindings";
   }
   return "unknown meta error";
 }

@@ -12,6 +12,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "metadata/meta_acls.h"
 #include "metadata/meta_rules.h"
 
 namespace chronik::metadata {
@@ -137,7 +138,8 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
       s.next_group_id() < first_partition_group_id.value ||
       static_cast<std::size_t>(s.brokers_size()) > max_brokers ||
       static_cast<std::size_t>(s.topics_size()) > max_topics ||
-      s.next_producer_id() > static_cast<std::uint64_t>(INT64_MAX)) {
+      s.next_producer_id() > static_cast<std::uint64_t>(INT64_MAX) ||
+      static_cast<std::size_t>(s.acls_size()) > max_acl_bindings) {
     return std::unexpected(meta_errc::malformed_snapshot);
   }
   meta_data d;
@@ -150,6 +152,10 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
     auto b = decode_broker(m);
     if (!b || !uuids.insert(m.node_uuid()).second) return std::unexpected(meta_errc::malformed_snapshot);
     if (!d.brokers.emplace(b->id, std::move(*b)).second) return std::unexpected(meta_errc::malformed_snapshot);
+  }
+  for (const auto& m : s.acls()) {
+    auto a = acls::decode(m);
+    if (!a || !d.acls.insert(std::move(*a)).second) return std::unexpected(meta_errc::malformed_snapshot);
   }
   group_check groups{d.next_group, {}};
   for (const auto& m : s.topics()) {
@@ -184,6 +190,7 @@ std::string meta_state::snapshot() const {
   }
   for (const auto& [name, t] : d_.topics) encode_topic(t, s.add_topics());
   s.set_next_producer_id(static_cast<std::uint64_t>(d_.next_producer_id));
+  for (const auto& a : d_.acls) acls::encode(a, s.add_acls());
   // The message has no map fields, so its encoding is already canonical; asking for deterministic
   // output anyway keeps it so if a map is ever added.
   std::string out;

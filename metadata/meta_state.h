@@ -20,6 +20,7 @@
 #include <expected>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,10 @@ inline constexpr std::size_t max_field_bytes = 255;  // addresses, rack
 // Kafka producer ids go out in blocks of this many per MetaAllocateProducerIds record, as Kafka's
 // controller hands them out (KIP-730): one `__meta` write serves a broker's next 1000 producers.
 inline constexpr std::int64_t producer_id_block_size = 1000;
+// ACL bindings (docs/security.md "Authorization: ACLs"): in all, and per CreateAcls/DeleteAcls
+// record.
+inline constexpr std::size_t max_acl_bindings = 100'000;
+inline constexpr std::size_t max_acls_per_command = 10'000;
 
 enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
 std::string_view to_string(broker_state s);  // "alive", "dead", "draining"
@@ -118,6 +123,19 @@ struct partition_record {
   bool operator==(const partition_record&) const = default;
 };
 
+// One Kafka ACL binding, Kafka's INT8 codes as they are (kafka/acl/acl_types.h gives their
+// meaning; `__meta` checks only their ranges and sizes, meta_acls.cc).
+struct acl_record {
+  std::int8_t resource_type = 0;
+  std::string resource_name;
+  std::int8_t pattern_type = 0;
+  std::string principal;
+  std::string host;
+  std::int8_t operation = 0;
+  std::int8_t permission = 0;
+  auto operator<=>(const acl_record&) const = default;
+};
+
 struct topic_record {
   std::string name;
   topic_id id;
@@ -139,6 +157,7 @@ struct meta_data {
   // The first Kafka producer id not handed out yet: ids below it belong to some block, so none is
   // ever handed out twice. Kafka's producer id is an INT64 that must stay >= 0.
   std::int64_t next_producer_id = 0;
+  std::set<acl_record> acls;  // the ACL bindings every broker authorizes from
   bool operator==(const meta_data&) const = default;
 };
 
@@ -166,6 +185,8 @@ enum class meta_errc : std::uint8_t {
   stale_leader_epoch,          // older term, or another leader in the same term
   malformed_snapshot,
   producer_ids_exhausted,      // another block would take producer ids past INT64_MAX
+  invalid_acl,                 // an ACL binding out of range or shape
+  too_many_acls,               // the record would take the bindings past max_acl_bindings
 };
 
 std::string_view to_string(meta_errc e);
@@ -184,6 +205,8 @@ enum class command_kind : std::uint8_t {
   alter_reassignment,
   complete_reassignment,
   allocate_producer_ids,
+  create_acls,
+  delete_acls,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -251,6 +274,7 @@ class meta_state {
   // partition with one replica has nobody to catch up from: it starts fresh, its data lost with
   // the disk.
   bool replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const;
+  const std::set<acl_record>& acls() const { return d_.acls; }
   const meta_data& data() const { return d_; }
 
   // Canonical bytes of the whole state (a MetaSnapshot): equal states give equal bytes.
