@@ -198,4 +198,22 @@ std::string delete_acls(const std::vector<acl_record>& bindings) {
   return bytes_of(cmd);
 }
 
+std::string alter_scram_credentials(std::string_view user, const std::vector<scram_record>& upsertions,
+                                    const std::vector<std::int8_t>& deletions, std::uint64_t nonce) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_alter_scram_credentials();
+  m->set_user(std::string(user));
+  for (const auto& r : upsertions) {
+    auto* k = m->add_upsertions();
+    k->set_mechanism(r.mechanism);
+    k->set_salt(r.salt);
+    k->set_iterations(r.iterations);
+    k->set_stored_key(r.stored_key);
+    k->set_server_key(r.server_key);
+  }
+  for (std::int8_t d : deletions) m->add_deletions(d);
+  m->set_nonce(nonce);
+  return bytes_of(cmd);
+}
+
 }  // namespace chronik::metadata::commands

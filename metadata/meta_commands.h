@@ -84,6 +84,11 @@ struct list_edit {
 std::string create_acls(const std::vector<acl_record>& bindings);
 std::string delete_acls(const std::vector<acl_record>& bindings);
 
+// AlterUserScramCredentials for one user (metadata/meta_scram.h): credentials to set and
+// mechanisms to delete. `nonce` as in create_partitions.
+std::string alter_scram_credentials(std::string_view user, const std::vector<scram_record>& upsertions,
+                                    const std::vector<std::int8_t>& deletions, std::uint64_t nonce);
+
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove, const std::vector<list_edit>& edits = {});
 

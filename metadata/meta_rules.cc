@@ -43,6 +43,9 @@ std::string_view to_string(meta_errc e) {
     case meta_errc::stale_leader_epoch: return "stale leader epoch";
     case meta_errc::malformed_snapshot: return "malformed snapshot";
     case meta_errc::producer_ids_exhausted: return "producer ids exhausted";
+    case meta_errc::invalid_scram_credential: return "invalid SCRAM credential";
+    case meta_errc::unknown_scram_credential: return "no such SCRAM credential";
+    case meta_errc::too_many_scram_users: return "too many SCRAM users";
     case meta_errc::invalid_acl: return "invalid ACL binding";
     case meta_errc::too_many_acls: return "too many ACL bindings";
   }

@@ -14,6 +14,7 @@
 
 #include "metadata/meta_acls.h"
 #include "metadata/meta_rules.h"
+#include "metadata/meta_scram.h"
 
 namespace chronik::metadata {
 namespace {
@@ -139,6 +140,7 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
       static_cast<std::size_t>(s.brokers_size()) > max_brokers ||
       static_cast<std::size_t>(s.topics_size()) > max_topics ||
       s.next_producer_id() > static_cast<std::uint64_t>(INT64_MAX) ||
+      static_cast<std::size_t>(s.scram_users_size()) > max_scram_users ||
       static_cast<std::size_t>(s.acls_size()) > max_acl_bindings) {
     return std::unexpected(meta_errc::malformed_snapshot);
   }
@@ -156,6 +158,10 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
   for (const auto& m : s.acls()) {
     auto a = acls::decode(m);
     if (!a || !d.acls.insert(std::move(*a)).second) return std::unexpected(meta_errc::malformed_snapshot);
+  }
+  for (const auto& m : s.scram_users()) {
+    auto u = scram::decode(m);
+    if (!u || !d.scram_users.insert(std::move(*u)).second) return std::unexpected(meta_errc::malformed_snapshot);
   }
   group_check groups{d.next_group, {}};
   for (const auto& m : s.topics()) {
@@ -190,6 +196,7 @@ std::string meta_state::snapshot() const {
   }
   for (const auto& [name, t] : d_.topics) encode_topic(t, s.add_topics());
   s.set_next_producer_id(static_cast<std::uint64_t>(d_.next_producer_id));
+  for (const auto& [user, creds] : d_.scram_users) scram::encode(user, creds, s.add_scram_users());
   for (const auto& a : d_.acls) acls::encode(a, s.add_acls());
   // The message has no map fields, so its encoding is already canonical; asking for deterministic
   // output anyway keeps it so if a map is ever added.

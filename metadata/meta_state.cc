@@ -11,6 +11,7 @@
 #include "meta.pb.h"
 #include "metadata/meta_acls.h"
 #include "metadata/meta_rules.h"
+#include "metadata/meta_scram.h"
 #include "metadata/partition_growth.h"
 #include "metadata/replica_assignment.h"
 #include "metadata/replica_moves.h"
@@ -435,6 +436,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kAlterReassignment: return alter_reassignment(d, cmd.alter_reassignment(), index);
     case pb::MetaCommand::kCompleteReassignment: return complete_reassignment(d, cmd.complete_reassignment());
     case pb::MetaCommand::kAllocateProducerIds: return allocate_producer_ids(d, cmd.allocate_producer_ids());
+    case pb::MetaCommand::kAlterScramCredentials: return scram::alter(d, cmd.alter_scram_credentials());
     case pb::MetaCommand::kCreateAcls: return acls::create(d, cmd.create_acls());
     case pb::MetaCommand::kDeleteAcls: return acls::remove(d, cmd.delete_acls());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know

@@ -71,6 +71,15 @@ inline constexpr std::size_t max_field_bytes = 255;  // addresses, rack
 // Kafka producer ids go out in blocks of this many per MetaAllocateProducerIds record, as Kafka's
 // controller hands them out (KIP-730): one `__meta` write serves a broker's next 1000 producers.
 inline constexpr std::int64_t producer_id_block_size = 1000;
+// SCRAM credentials (metadata/meta_scram.h): users in all, the user name's bytes, and the bounds
+// of a credential, equal to kafka/sasl/scram_credential.h's. Mechanisms are Kafka's ids.
+inline constexpr std::size_t max_scram_users = 100'000;
+inline constexpr std::size_t max_scram_user_bytes = 255;
+inline constexpr std::size_t max_scram_salt_bytes = 128;
+inline constexpr std::uint32_t scram_min_iterations = 4096;
+inline constexpr std::uint32_t scram_max_iterations = 16384;
+inline constexpr std::int8_t scram_sha_256 = 1;
+inline constexpr std::int8_t scram_sha_512 = 2;
 // ACL bindings (docs/security.md "Authorization: ACLs"): in all, and per CreateAcls/DeleteAcls
 // record.
 inline constexpr std::size_t max_acl_bindings = 100'000;
@@ -136,6 +145,16 @@ struct acl_record {
   auto operator<=>(const acl_record&) const = default;
 };
 
+// One user's SCRAM credential for one mechanism: salt, iterations, StoredKey, ServerKey (RFC 5802).
+struct scram_record {
+  std::int8_t mechanism = scram_sha_512;
+  std::string salt;
+  std::uint32_t iterations = scram_min_iterations;
+  std::string stored_key;
+  std::string server_key;
+  bool operator==(const scram_record&) const = default;
+};
+
 struct topic_record {
   std::string name;
   topic_id id;
@@ -157,6 +176,8 @@ struct meta_data {
   // The first Kafka producer id not handed out yet: ids below it belong to some block, so none is
   // ever handed out twice. Kafka's producer id is an INT64 that must stay >= 0.
   std::int64_t next_producer_id = 0;
+  // SCRAM credentials: user -> mechanism -> credential. A user is listed while it has one.
+  std::map<std::string, std::map<std::int8_t, scram_record>, std::less<>> scram_users;
   std::set<acl_record> acls;  // the ACL bindings every broker authorizes from
   bool operator==(const meta_data&) const = default;
 };
@@ -185,6 +206,9 @@ enum class meta_errc : std::uint8_t {
   stale_leader_epoch,          // older term, or another leader in the same term
   malformed_snapshot,
   producer_ids_exhausted,      // another block would take producer ids past INT64_MAX
+  invalid_scram_credential,    // a user name, mechanism or credential out of shape
+  unknown_scram_credential,    // a deletion of a credential the user does not have
+  too_many_scram_users,        // the record would take the users past max_scram_users
   invalid_acl,                 // an ACL binding out of range or shape
   too_many_acls,               // the record would take the bindings past max_acl_bindings
 };
@@ -205,6 +229,7 @@ enum class command_kind : std::uint8_t {
   alter_reassignment,
   complete_reassignment,
   allocate_producer_ids,
+  alter_scram_credentials,
   create_acls,
   delete_acls,
 };
@@ -275,6 +300,9 @@ class meta_state {
   // the disk.
   bool replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const;
   const std::set<acl_record>& acls() const { return d_.acls; }
+  const std::map<std::string, std::map<std::int8_t, scram_record>, std::less<>>& scram_users() const {
+    return d_.scram_users;
+  }
   const meta_data& data() const { return d_; }
 
   // Canonical bytes of the whole state (a MetaSnapshot): equal states give equal bytes.
