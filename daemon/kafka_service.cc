@@ -106,8 +106,7 @@ kafka_service::~kafka_service() { stop(); }
 
 std::expected<void, std::string> kafka_service::start() {
   kafka::server_config sc;
-  sc.bind_ip = cfg_.bind;
-  sc.port = cfg_.kafka_port;
+  sc.listeners = {kafka::listener_spec{"PLAINTEXT", kafka::security_protocol::plaintext, cfg_.bind, cfg_.kafka_port}};
   sc.max_request_bytes = cfg_.kafka_max_request_bytes;
   sc.max_queued_request_bytes = cfg_.kafka_max_queued_request_bytes;
   sc.max_connections = cfg_.kafka_max_connections;

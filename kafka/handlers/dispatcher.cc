@@ -77,8 +77,8 @@ std::span<const api_handler> all_handlers() {
   return sorted;
 }
 
-responder::responder(const request_header& h, reply_fn reply, std::string client_host)
-    : request_(std::make_shared<const request_context>(request_context{h, std::move(client_host)})),
+responder::responder(const request_header& h, reply_fn reply, std::string client_host, client_info client)
+    : request_(std::make_shared<const request_context>(request_context{h, std::move(client_host), std::move(client)})),
       reply_(std::move(reply)) {}
 
 void responder::respond(writer body) const {
@@ -122,7 +122,7 @@ void dispatcher::handle(const client_info& client, std::string frame, reply_fn r
   }
   log_->trace("kafka: {} v{} from {} (client {})", to_string(header->key), header->api_version, client.peer,
               header->client_id.value_or(""));
-  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer)));
+  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer), client));
 }
 
 }  // namespace chronik::kafka

@@ -22,8 +22,9 @@ namespace chronik::kafka {
 // connection also keeps only the first).
 class responder {
  public:
-  // `client_host` is the client's address as Kafka reports it ("/127.0.0.1"; DescribeGroups).
-  responder(const request_header& h, reply_fn reply, std::string client_host = {});
+  // `client_host` is the client's address as Kafka reports it ("/127.0.0.1"; DescribeGroups);
+  // `client` is the connection's identity (its listener, security protocol and principal).
+  responder(const request_header& h, reply_fn reply, std::string client_host = {}, client_info client = {});
   // Sends `body` (the encoded response body of the request's version) after the response header.
   void respond(writer body) const;
   // No response on the wire (Produce with acks=0).
@@ -32,11 +33,16 @@ class responder {
   void close(std::string why) const;
   const request_header& header() const { return request_->header; }
   const std::string& client_host() const { return request_->client_host; }
+  const client_info& client() const { return request_->client; }
+  // The listener the request arrived on: Metadata, FindCoordinator and DescribeCluster answer
+  // each broker's endpoint of this listener (kafka/handlers/listener_endpoints.h).
+  const std::string& listener() const { return request_->client.listener; }
 
  private:
   struct request_context {
     request_header header;
     std::string client_host;
+    client_info client;
   };
   std::shared_ptr<const request_context> request_;  // one allocation, shared by the copies
   reply_fn reply_;

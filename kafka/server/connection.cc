@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <asio/read.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 
 namespace chronik::kafka {
@@ -29,33 +30,74 @@ std::string peer_of(const asio::ip::tcp::socket& s) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+client_stream open_stream(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
+  if (tls != nullptr) return client_stream(std::move(socket), *tls);
+  return client_stream(std::move(socket));
+}
+
 }  // namespace
 
-connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const server_config& cfg,
-                       request_handler& handler, request_budget& budget, std::shared_ptr<spdlog::logger> log,
-                       closed_fn on_closed)
-    : socket_(std::move(socket)),
-      cfg_(cfg),
-      handler_(handler),
-      budget_(budget),
-      log_(std::move(log)),
+connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const listener_spec& listener,
+                       asio::ssl::context* tls, shared env, closed_fn on_closed)
+    : stream_(open_stream(std::move(socket), tls)),
+      handshake_timer_(stream_.socket().get_executor()),
+      tls_failures_(env.tls_failures),
+      cfg_(env.cfg),
+      handler_(env.handler),
+      budget_(env.budget),
+      log_(std::move(env.log)),
       on_closed_(std::move(on_closed)) {
   client_.connection_id = id;
-  client_.peer = peer_of(socket_);
+  client_.peer = peer_of(stream_.socket());
+  client_.listener = listener.name;
+  client_.protocol = listener.protocol;
 }
 
 void connection::start() {
   asio::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // answers are small and latency-bound
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);  // answers are small and latency-bound
+  if (stream_.tls()) {
+    handshake();
+    return;
+  }
+  read_size();
+}
+
+void connection::handshake() {
+  handshaking_ = true;
+  handshake_timer_.expires_after(std::chrono::milliseconds(cfg_.tls.handshake_timeout_ms));
+  handshake_timer_.async_wait([weak = std::weak_ptr<connection>(shared_from_this())](asio::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_ || !self->handshaking_) return;
+    self->on_handshake(asio::error::timed_out);
+  });
+  stream_.async_handshake([self = shared_from_this()](asio::error_code ec) { self->on_handshake(ec); });
+}
+
+void connection::on_handshake(asio::error_code ec) {
+  if (closed_ || !handshaking_) return;
+  handshaking_ = false;
+  handshake_timer_.cancel();
+  if (ec) {
+    // Whatever the client sent (plaintext Kafka, HTTP, random bytes, a certificate the CA did
+    // not sign) ends here. One line a second at most: a scanner must not flood the log.
+    if (auto held = tls_failures_.allow(clock::now())) {
+      log_->info("kafka: TLS handshake on listener {} from {} failed: {}; closing ({} similar lines suppressed)",
+                 client_.listener, client_.peer, ec == asio::error::timed_out ? "timed out" : ec.message(), *held);
+    }
+    close();
+    return;
+  }
+  last_activity_ = clock::now();
+  if (auto cn = stream_.peer_common_name()) client_.principal = "User:" + *cn;
   read_size();
 }
 
 void connection::close() {
   if (closed_) return;
   closed_ = true;
-  asio::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  handshake_timer_.cancel();
+  stream_.close();
   std::size_t requests = 0;
   for (const auto& s : slots_) requests += s.request_bytes;
   // frame_ holds the bytes arrived plus the chunk reserved for the outstanding read, which
@@ -76,16 +118,16 @@ void connection::fail(const std::string& why) {
 
 void connection::read_size() {
   // frame_size_ != 0: a frame is half read and waits for budget; resume() goes on with it.
-  if (closed_ || reading_ || frame_size_ != 0) return;
+  if (closed_ || reading_ || handshaking_ || frame_size_ != 0) return;
   // Backpressure: at the in-flight bound, stop reading until an answer leaves.
   if (slots_.size() >= cfg_.max_in_flight) return;
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(size_buf_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
+  stream_.async_read_exact(asio::buffer(size_buf_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
     self->reading_ = false;
     if (self->closed_) return;
     if (ec) {
       // A client closing its side is the normal end of a connection.
-      if (ec != asio::error::eof && ec != asio::error::connection_reset) {
+      if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::ssl::error::stream_truncated) {
         self->log_->debug("kafka: connection {} read error: {}", self->client_.connection_id, ec.message());
       }
       self->close();
@@ -123,7 +165,7 @@ void connection::read_body() {
   // the copies of a large frame add up to about its size.
   frame_.resize(have + chunk);
   reading_ = true;
-  socket_.async_read_some(asio::buffer(frame_.data() + have, chunk),
+  stream_.async_read_some(asio::buffer(frame_.data() + have, chunk),
                           [self = shared_from_this(), chunk](asio::error_code ec, std::size_t n) {
                             self->on_body(chunk, n, ec);
                           });
@@ -189,25 +231,66 @@ void connection::flush() {
     out_ = std::move(r.frame);
     put_size(out_size_, out_prefix_.size() + out_.size());
     writing_ = true;
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(2 + out_.pieces().size());
-    buffers.push_back(asio::buffer(out_size_));
-    if (!out_prefix_.empty()) buffers.push_back(asio::buffer(out_prefix_));
-    for (const auto& p : out_.pieces()) buffers.push_back(asio::buffer(p.view.data(), p.view.size()));
-    asio::async_write(socket_, buffers, [self = shared_from_this()](asio::error_code ec, std::size_t) {
-      self->writing_ = false;
-      self->out_ = byte_chain();  // lets go of shared record batches now, not at the next answer
-      if (self->closed_) return;
-      self->last_activity_ = clock::now();
-      if (ec) {
-        self->close();
-        return;
-      }
-      self->flush();
-    });
+    out_buffers_.clear();
+    out_buffers_.reserve(2 + out_.pieces().size());
+    out_buffers_.push_back(asio::buffer(out_size_));
+    if (!out_prefix_.empty()) out_buffers_.push_back(asio::buffer(out_prefix_));
+    for (const auto& p : out_.pieces()) out_buffers_.push_back(asio::buffer(p.view.data(), p.view.size()));
+    if (stream_.tls()) {
+      out_index_ = 0;
+      out_offset_ = 0;
+      write_tls_chunk();
+    } else {
+      stream_.async_write_all(out_buffers_, [self = shared_from_this()](asio::error_code ec, std::size_t) {
+        self->on_written(ec);
+      });
+    }
     break;
   }
   read_size();  // a slot may have freed up
+}
+
+void connection::write_tls_chunk() {
+  // A piece of at least a chunk goes out from where it lies; smaller ones are gathered by copy.
+  const asio::const_buffer* next = &out_buffers_[out_index_];
+  if (next->size() - out_offset_ >= tls_chunk_bytes) {
+    const asio::const_buffer whole = *next + out_offset_;
+    ++out_index_;
+    out_offset_ = 0;
+    stream_.async_write_all(whole, [self = shared_from_this()](asio::error_code ec, std::size_t) {
+      if (!ec && !self->closed_ && self->out_index_ < self->out_buffers_.size()) return self->write_tls_chunk();
+      self->on_written(ec);
+    });
+    return;
+  }
+  tls_chunk_.clear();
+  while (out_index_ < out_buffers_.size() && tls_chunk_.size() < tls_chunk_bytes) {
+    const asio::const_buffer& b = out_buffers_[out_index_];
+    const std::size_t take = std::min(b.size() - out_offset_, tls_chunk_bytes - tls_chunk_.size());
+    tls_chunk_.append(static_cast<const char*>(b.data()) + out_offset_, take);
+    out_offset_ += take;
+    if (out_offset_ == b.size()) {
+      ++out_index_;
+      out_offset_ = 0;
+    }
+  }
+  stream_.async_write_all(asio::buffer(tls_chunk_), [self = shared_from_this()](asio::error_code ec, std::size_t) {
+    if (!ec && !self->closed_ && self->out_index_ < self->out_buffers_.size()) return self->write_tls_chunk();
+    self->on_written(ec);
+  });
+}
+
+void connection::on_written(asio::error_code ec) {
+  writing_ = false;
+  out_ = byte_chain();  // lets go of shared record batches now, not at the next answer
+  out_buffers_.clear();
+  if (closed_) return;
+  last_activity_ = clock::now();
+  if (ec) {
+    close();
+    return;
+  }
+  flush();
 }
 
 }  // namespace chronik::kafka

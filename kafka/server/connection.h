@@ -9,6 +9,11 @@
 // Memory: a frame's buffer grows as its bytes arrive, read_chunk_bytes per read, each chunk
 // reserved in the node-wide request_budget first; a 100 MiB size prefix allocates nothing.
 //
+// TLS (a listener whose protocol uses_tls): the connection first runs the server side of the
+// handshake, bounded by tls_config::handshake_timeout_ms; a failed one (a plaintext client, garbage,
+// an unverified client certificate) closes the connection with one log line (rate-limited by the
+// server). Then the same framing runs over the TLS stream; the bounds above hold unchanged.
+//
 // Threading: everything runs on the io thread. The server owns each connection until it closes
 // (the closed callback); replies that arrive after that are dropped.
 #pragma once
@@ -20,10 +25,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
+#include "kafka/server/accept_backoff.h"
+#include "kafka/server/client_stream.h"
 #include "kafka/server/request_budget.h"
 #include "kafka/server/request_handler.h"
 #include "kafka/server/server_config.h"
@@ -36,8 +46,18 @@ class connection : public std::enable_shared_from_this<connection> {
 
   using clock = std::chrono::steady_clock;
 
-  connection(asio::ip::tcp::socket socket, std::uint64_t id, const server_config& cfg, request_handler& handler,
-             request_budget& budget, std::shared_ptr<spdlog::logger> log, closed_fn on_closed);
+  // What a connection shares with its listener and server. `tls` is set exactly when the
+  // listener's protocol uses_tls; `tls_failures` rate-limits the handshake failure lines.
+  struct shared {
+    const server_config& cfg;
+    request_handler& handler;
+    request_budget& budget;
+    std::shared_ptr<spdlog::logger> log;
+    log_rate_limit& tls_failures;
+  };
+
+  connection(asio::ip::tcp::socket socket, std::uint64_t id, const listener_spec& listener,
+             asio::ssl::context* tls, shared env, closed_fn on_closed);
   void start();
   // The request budget has room again for the chunk this connection waits to read.
   void resume();
@@ -62,15 +82,22 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t request_bytes = 0;       // held in the request budget until the slot is popped
   };
 
+  void handshake();
+  void on_handshake(asio::error_code ec);
   void read_size();
   void read_body();
   void on_body(std::size_t reserved, std::size_t arrived, asio::error_code ec);
   void frame_complete();
   void on_reply(std::uint64_t seq, handler_reply reply);
   void flush();
+  void write_tls_chunk();
+  void on_written(asio::error_code ec);
   void fail(const std::string& why);
 
-  asio::ip::tcp::socket socket_;
+  client_stream stream_;
+  asio::steady_timer handshake_timer_;
+  log_rate_limit& tls_failures_;
+  bool handshaking_ = false;
   const server_config& cfg_;
   request_handler& handler_;
   request_budget& budget_;
@@ -93,6 +120,14 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint8_t out_size_[4] = {};  // the size prefix of the answer being written
   std::string out_prefix_;         // its response header
   byte_chain out_;                 // the answer being written (kept alive until written)
+  std::vector<asio::const_buffer> out_buffers_;  // its size, prefix and pieces
+  // TLS writes: an ssl::stream encrypts only the first buffer of a sequence per write, so the
+  // answer's small pieces would each become a TLS record of their own. They are copied into
+  // tls_chunk_bytes chunks instead (a piece that large alone goes out as it is).
+  static constexpr std::size_t tls_chunk_bytes = 64u << 10;
+  std::size_t out_index_ = 0;   // next buffer of out_buffers_ to send
+  std::size_t out_offset_ = 0;  // bytes of it already sent
+  std::string tls_chunk_;
 };
 
 }  // namespace chronik::kafka

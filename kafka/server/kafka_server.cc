@@ -5,9 +5,29 @@
 
 #include <asio/ip/address.hpp>
 
+#include "kafka/server/tls_context.h"
+
 namespace chronik::kafka {
 
 std::expected<void, std::string> server_config::validate() const {
+  if (listeners.empty()) return std::unexpected("at least one listener is needed");
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (listeners[i].name == listeners[j].name) return std::unexpected("listener " + listeners[i].name + " is named twice");
+      if (listeners[i].port != 0 && listeners[i].port == listeners[j].port) {
+        return std::unexpected("listeners " + listeners[j].name + " and " + listeners[i].name + " share port " +
+                               std::to_string(listeners[i].port));
+      }
+    }
+  }
+  const bool any_tls = std::ranges::any_of(listeners, [](const listener_spec& l) { return uses_tls(l.protocol); });
+  if (any_tls && (tls.cert_file.empty() || tls.key_file.empty())) {
+    return std::unexpected("a TLS listener needs a certificate and a key file");
+  }
+  if (any_tls && tls.client_auth != tls_client_auth::none && tls.ca_file.empty()) {
+    return std::unexpected("TLS client authentication needs a CA file");
+  }
+  if (any_tls && tls.handshake_timeout_ms == 0) return std::unexpected("the TLS handshake timeout must be at least 1 ms");
   if (max_request_bytes < 64) return std::unexpected("max_request_bytes must be at least 64");
   if (max_request_bytes > (1u << 30)) return std::unexpected("max_request_bytes must be at most 1 GiB");
   if (max_queued_request_bytes < max_request_bytes)
@@ -31,10 +51,8 @@ kafka_server::kafka_server(asio::io_context& io, server_config cfg, request_hand
       cfg_(std::move(cfg)),
       handler_(handler),
       log_(std::move(log)),
-      acceptor_(io),
       budget_(cfg_.max_queued_request_bytes),
-      idle_timer_(io),
-      accept_timer_(io) {
+      idle_timer_(io) {
   budget_.set_resume([this](std::uint64_t id) {
     if (auto it = connections_.find(id); it != connections_.end()) it->second.conn->resume();
   });
@@ -44,20 +62,40 @@ kafka_server::~kafka_server() { stop(); }
 
 std::expected<void, std::string> kafka_server::start() {
   if (auto v = cfg_.validate(); !v) return std::unexpected("kafka listener: " + v.error());
-  asio::error_code ec;
-  const auto address = asio::ip::make_address(cfg_.bind_ip, ec);
-  if (ec) return std::unexpected("kafka listener: bad address " + cfg_.bind_ip);
-  const asio::ip::tcp::endpoint ep(address, cfg_.port);
-  const std::string where = cfg_.bind_ip + ":" + std::to_string(cfg_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return std::unexpected("kafka listener: cannot listen on " + where + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
-  accept();
+  if (std::ranges::any_of(cfg_.listeners, [](const listener_spec& l) { return uses_tls(l.protocol); })) {
+    auto ctx = make_tls_context(cfg_.tls);
+    if (!ctx) return std::unexpected("kafka listener: " + ctx.error());
+    tls_ = std::move(*ctx);
+  }
+  for (const auto& spec : cfg_.listeners) {
+    acceptors_.push_back(std::make_unique<acceptor>(acceptor{spec, asio::ip::tcp::acceptor(io_), asio::steady_timer(io_), {}, 0}));
+    if (auto r = listen(*acceptors_.back()); !r) return r;
+  }
+  for (auto& a : acceptors_) accept(*a);
   arm_idle_sweep();
   return {};
+}
+
+std::expected<void, std::string> kafka_server::listen(acceptor& a) {
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(a.spec.bind_ip, ec);
+  if (ec) return std::unexpected("kafka listener " + a.spec.name + ": bad address " + a.spec.bind_ip);
+  const asio::ip::tcp::endpoint ep(address, a.spec.port);
+  const std::string where = a.spec.bind_ip + ":" + std::to_string(a.spec.port);
+  a.socket.open(ep.protocol(), ec);
+  if (!ec) a.socket.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.socket.bind(ep, ec);
+  if (!ec) a.socket.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return std::unexpected("kafka listener " + a.spec.name + ": cannot listen on " + where + ": " + ec.message());
+  a.port = a.socket.local_endpoint().port();
+  return {};
+}
+
+std::uint16_t kafka_server::port(std::string_view name) const {
+  for (const auto& a : acceptors_) {
+    if (a->spec.name == name) return a->port;
+  }
+  return 0;
 }
 
 void kafka_server::stop() {
@@ -65,9 +103,11 @@ void kafka_server::stop() {
   stopped_ = true;
   *alive_ = false;
   asio::error_code ec;
-  acceptor_.close(ec);
+  for (auto& a : acceptors_) {
+    a->socket.close(ec);
+    a->retry.cancel();
+  }
   idle_timer_.cancel();
-  accept_timer_.cancel();
   auto open = std::move(connections_);
   connections_.clear();
   per_ip_.clear();
@@ -86,37 +126,37 @@ server_stats kafka_server::stats() const {
   return s;
 }
 
-void kafka_server::accept() {
-  acceptor_.async_accept([this, alive = alive_](asio::error_code ec, asio::ip::tcp::socket socket) {
+void kafka_server::accept(acceptor& a) {
+  a.socket.async_accept([this, &a, alive = alive_](asio::error_code ec, asio::ip::tcp::socket socket) {
     if (!*alive || stopped_ || ec == asio::error::operation_aborted) return;
     if (ec) {
-      on_accept_error(ec);
+      on_accept_error(a, ec);
       return;
     }
-    accept_backoff_.succeeded();
-    admit(std::move(socket));
-    accept();
+    a.backoff.succeeded();
+    admit(a, std::move(socket));
+    accept(a);
   });
 }
 
-void kafka_server::on_accept_error(const asio::error_code& ec) {
+void kafka_server::on_accept_error(acceptor& a, const asio::error_code& ec) {
   // At the descriptor limit accept fails again at once for as long as it lasts: retrying at
   // once spun the io thread (and so gossip and Raft) and logged 461,000 lines in 4 s. Wait
   // instead, and log at most one line a second (accept_backoff.h).
   ++stats_.accept_errors;
-  const auto delay = accept_backoff_.failed();
+  const auto delay = a.backoff.failed();
   if (auto held = accept_log_.allow(std::chrono::steady_clock::now())) {
-    log_->warn("kafka: accept failed: {}; retrying in {} ms ({} similar lines suppressed)", ec.message(),
-               delay.count(), *held);
+    log_->warn("kafka: accept on listener {} failed: {}; retrying in {} ms ({} similar lines suppressed)", a.spec.name,
+               ec.message(), delay.count(), *held);
   }
-  accept_timer_.expires_after(delay);
-  accept_timer_.async_wait([this, alive = alive_](asio::error_code wait_ec) {
+  a.retry.expires_after(delay);
+  a.retry.async_wait([this, &a, alive = alive_](asio::error_code wait_ec) {
     if (!*alive || stopped_ || wait_ec) return;
-    accept();
+    accept(a);
   });
 }
 
-void kafka_server::admit(asio::ip::tcp::socket socket) {
+void kafka_server::admit(acceptor& a, asio::ip::tcp::socket socket) {
   asio::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   const std::string ip = ec ? std::string("unknown") : peer.address().to_string();
@@ -129,7 +169,9 @@ void kafka_server::admit(asio::ip::tcp::socket socket) {
   }
   ++stats_.accepted;
   const std::uint64_t id = ++next_id_;
-  auto c = std::make_shared<connection>(std::move(socket), id, cfg_, handler_, budget_, log_,
+  asio::ssl::context* tls = uses_tls(a.spec.protocol) ? tls_.get() : nullptr;
+  auto c = std::make_shared<connection>(std::move(socket), id, a.spec, tls,
+                                        connection::shared{cfg_, handler_, budget_, log_, tls_failure_log_},
                                         [this, alive = alive_](std::uint64_t gone) {
                                           if (*alive) on_closed(gone);
                                         });

@@ -1,7 +1,9 @@
-// The Kafka listener (docs/design.md "Kafka data path"; docs/kafka.md "Server"): accepts client
-// connections on bind_ip:port and runs one kafka::connection per client on the node's io thread.
-// What a request means is the request handler's business (kafka/handlers); this layer only frames,
-// bounds and orders.
+// The Kafka listeners (docs/design.md "Kafka data path"; docs/kafka.md "Server" and "Listeners"):
+// one acceptor per configured listener (Kafka's `listeners`), each running one kafka::connection
+// per client on the node's io thread, plain or TLS as its protocol says. The bounds (connections,
+// connections per IP, the request budget, the idle sweep) are the node's, shared by every
+// listener. What a request means is the request handler's business (kafka/handlers); this layer
+// only frames, bounds and orders.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +11,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
@@ -43,17 +48,28 @@ class kafka_server {
   kafka_server(const kafka_server&) = delete;
   kafka_server& operator=(const kafka_server&) = delete;
 
-  // Binds and starts accepting; the error is one log-ready line.
+  // Loads the TLS context (if a listener needs it), binds every listener and starts accepting;
+  // the error is one log-ready line.
   std::expected<void, std::string> start();
   // Stops accepting and closes every connection. Idempotent; io thread only.
   void stop();
-  std::uint16_t port() const { return port_; }
+  // The bound port of the first listener, or of the listener named `name` (0: no such listener).
+  std::uint16_t port() const { return acceptors_.empty() ? 0 : acceptors_.front()->port; }
+  std::uint16_t port(std::string_view name) const;
   server_stats stats() const;
 
  private:
-  void accept();
-  void on_accept_error(const asio::error_code& ec);
-  void admit(asio::ip::tcp::socket socket);
+  struct acceptor {
+    listener_spec spec;
+    asio::ip::tcp::acceptor socket;
+    asio::steady_timer retry;  // the wait after a failed accept
+    accept_backoff backoff;
+    std::uint16_t port = 0;
+  };
+  std::expected<void, std::string> listen(acceptor& a);
+  void accept(acceptor& a);
+  void on_accept_error(acceptor& a, const asio::error_code& ec);
+  void admit(acceptor& a, asio::ip::tcp::socket socket);
   void on_closed(std::uint64_t id);
   void arm_idle_sweep();
   void sweep_idle();
@@ -62,8 +78,9 @@ class kafka_server {
   server_config cfg_;
   request_handler& handler_;
   std::shared_ptr<spdlog::logger> log_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
+  std::vector<std::unique_ptr<acceptor>> acceptors_;  // one per listener, in configuration order
+  std::unique_ptr<asio::ssl::context> tls_;            // when some listener uses_tls
+  log_rate_limit tls_failure_log_;
   bool stopped_ = false;
   std::uint64_t next_id_ = 0;
   // Owned here: a connection at its in-flight bound has no asynchronous operation keeping it
@@ -76,8 +93,6 @@ class kafka_server {
   std::map<std::string, std::size_t> per_ip_;  // open connections by client IP; no zero entries
   request_budget budget_;
   asio::steady_timer idle_timer_;
-  asio::steady_timer accept_timer_;  // the wait after a failed accept
-  accept_backoff accept_backoff_;
   log_rate_limit accept_log_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   server_stats stats_;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "kafka/protocol/byte_chain.h"
+#include "kafka/server/security_protocol.h"
 
 namespace chronik::kafka {
 
@@ -37,10 +38,20 @@ struct handler_reply {
 
 using reply_fn = std::function<void(handler_reply)>;
 
-// Who sent a request, for handlers that care (logging, quotas later).
+// Who sent a request, for handlers that care (logging, the listener's endpoints in Metadata,
+// authorization). Fixed per connection once its TLS handshake (and SASL exchange) is done.
 struct client_info {
   std::string peer;  // "ip:port"
   std::uint64_t connection_id = 0;
+  // The listener the connection arrived on (Kafka's listener name, e.g. "PLAINTEXT", "SSL",
+  // "INTERNAL") and what it speaks. Metadata, FindCoordinator and DescribeCluster answer each
+  // broker's endpoint of this listener (KIP-103). Empty only in tests that build one by hand.
+  std::string listener;
+  security_protocol protocol = security_protocol::plaintext;
+  // Who the client is, as Kafka's KafkaPrincipal prints it: "User:ANONYMOUS" until authenticated;
+  // "User:<name>" after SASL; "User:<subject CN>" for a TLS client certificate verified against
+  // kafka_tls_ca_file (docs/security.md "Kafka listeners and TLS").
+  std::string principal = "User:ANONYMOUS";
 };
 
 class request_handler {

@@ -7,12 +7,43 @@
 #include <cstdint>
 #include <expected>
 #include <string>
+#include <vector>
+
+#include "kafka/server/security_protocol.h"
 
 namespace chronik::kafka {
 
+// One listener: an acceptor on bind_ip:port whose connections speak `protocol` (Kafka's
+// `listeners` entry "NAME://host:port" with NAME mapped to its protocol; KIP-103).
+struct listener_spec {
+  std::string name = "PLAINTEXT";
+  security_protocol protocol = security_protocol::plaintext;
+  std::string bind_ip = "127.0.0.1";  // "0.0.0.0": every IPv4 interface
+  std::uint16_t port = 9092;          // 0: any free port (tests)
+};
+
+// Kafka's ssl.client.auth: whether a TLS listener asks for a client certificate.
+enum class tls_client_auth : std::uint8_t {
+  none,       // no certificate asked for
+  requested,  // asked for; a client without one is still accepted, one with a bad one is not
+  required,   // a client without a certificate that verifies against ca_file is refused
+};
+
+// The server side of TLS (PEM files, read once at start). Shared by every TLS listener.
+struct tls_config {
+  std::string cert_file;  // the node's certificate chain (leaf first)
+  std::string key_file;   // its private key, unencrypted
+  std::string ca_file;    // CAs that client certificates must chain to; needed unless auth is none
+  tls_client_auth client_auth = tls_client_auth::none;
+  // A TLS handshake that has not completed this long after the TCP connection is closed, so a
+  // client that connects and sends nothing (or a byte a minute) holds no descriptor for long.
+  std::uint32_t handshake_timeout_ms = 10'000;
+};
+
 struct server_config {
-  std::string bind_ip = "127.0.0.1";
-  std::uint16_t port = 9092;  // 0: any free port (tests)
+  // At least one; names and ports distinct. Default: one PLAINTEXT listener on 127.0.0.1:9092.
+  std::vector<listener_spec> listeners{listener_spec{}};
+  tls_config tls;  // used when a listener's protocol uses_tls
   // Largest request frame accepted, size prefix excluded. Kafka's socket.request.max.bytes
   // defaults to 100 MiB; a larger prefix is a malformed frame and closes the connection. The
   // frame's buffer grows as its bytes arrive (read_chunk_bytes at a time), never from the prefix.

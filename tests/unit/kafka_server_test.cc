@@ -78,7 +78,7 @@ std::string frame_of(char kind, const std::string& tag) { return std::string(1, 
 class kafka_server_test : public ::testing::Test {
  protected:
   void start(server_config cfg = {}) {
-    cfg.port = 0;
+    cfg.listeners[0].port = 0;
     auto log = std::make_shared<spdlog::logger>("kafka", std::make_shared<spdlog::sinks::null_sink_mt>());
     server_.emplace(io_, cfg, handler_, log);
     ASSERT_TRUE(server_->start());
