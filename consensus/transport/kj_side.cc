@@ -187,7 +187,7 @@ kj::Promise<void> kj_side::serve_tls(kj::AuthenticatedStream stream, std::string
             }
             if (!node) return tls_refused(from, "the certificate's common name names no node");
             bump(bridge_->counters.tls_connections);
-            serve_rpc(kj::mv(secured.stream), peer_auth::authenticated, *node);
+            serve_rpc(kj::heap<coalescing_stream>(kj::mv(secured.stream)), peer_auth::authenticated, *node);
           },
           [this, from](kj::Exception&& e) {
             tls_refused(from, e.getDescription().cStr());

@@ -6,6 +6,7 @@
 #include "base/assert.h"
 #include "consensus/transport/codec.h"
 #include "consensus/transport/peer_identity.h"
+#include "consensus/transport/tls_stream.h"
 
 namespace chronik::consensus {
 
@@ -66,7 +67,9 @@ void peer_link::connect() {
     connecting = connecting.then([tls = env_.tls, name = node_certificate_name(peer_)](
                                      kj::Own<kj::AsyncIoStream> stream) {
       auto host = kj::heapString(name.c_str());
-      auto secured = tls->wrapClient(kj::mv(stream), host);
+      auto secured = tls->wrapClient(kj::mv(stream), host).then([](kj::Own<kj::AsyncIoStream> s) {
+        return kj::Own<kj::AsyncIoStream>(kj::heap<coalescing_stream>(kj::mv(s)));
+      });
       return secured.attach(kj::mv(host));
     });
   }

@@ -1,5 +1,6 @@
 #include "consensus/transport/tls_stream.h"
 
+#include <cstring>
 #include <string>
 
 namespace chronik::consensus {
@@ -43,6 +44,20 @@ kj::Promise<size_t> prefixed_stream::tryRead(void* buffer, size_t min_bytes, siz
   out[0] = first_;
   if (min_bytes <= 1) return size_t{1};
   return inner_->tryRead(out + 1, min_bytes - 1, max_bytes - 1).then([](size_t n) { return n + 1; });
+}
+
+kj::Promise<void> coalescing_stream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) {
+  if (pieces.size() == 1) return inner_->write(pieces[0].begin(), pieces[0].size());
+  size_t total = 0;
+  for (auto piece : pieces) total += piece.size();
+  auto joined = kj::heapArray<kj::byte>(total);
+  size_t at = 0;
+  for (auto piece : pieces) {
+    memcpy(joined.begin() + at, piece.begin(), piece.size());
+    at += piece.size();
+  }
+  auto written = inner_->write(joined.begin(), joined.size());
+  return written.attach(kj::mv(joined));
 }
 
 }  // namespace chronik::consensus

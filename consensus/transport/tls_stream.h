@@ -1,6 +1,7 @@
 // The TLS pieces of the transport's KJ side (internal to consensus/transport, KJ thread only):
-// the kj::TlsContext built from the configured PEM text, and the stream that gives back the one
-// byte read to tell a TLS handshake from plaintext Cap'n Proto (docs/transport.md "TLS").
+// the kj::TlsContext built from the configured PEM text, the stream that gives back the one byte
+// read to tell a TLS handshake from plaintext Cap'n Proto, and the one that hands the TLS stream
+// whole messages (docs/transport.md "TLS").
 #pragma once
 
 #include <cstdint>
@@ -34,14 +35,14 @@ std::expected<kj::Own<tls_material>, transport_error> make_tls_material(const tr
 // first byte is 0, never 22.
 inline constexpr std::uint8_t tls_handshake_record_type = 22;
 
-// An AsyncIoStream that returns `first` before the rest of `inner`: the byte the listener read
-// to choose between TLS and plaintext goes back to whoever reads the stream next.
-class prefixed_stream final : public kj::AsyncIoStream {
+// Forwards every call to `inner`; the streams below override what they change.
+class forwarding_stream : public kj::AsyncIoStream {
  public:
-  prefixed_stream(kj::Own<kj::AsyncIoStream> inner, kj::byte first)
-      : inner_(kj::mv(inner)), first_(first) {}
+  explicit forwarding_stream(kj::Own<kj::AsyncIoStream> inner) : inner_(kj::mv(inner)) {}
 
-  kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override;
+  kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override {
+    return inner_->tryRead(buffer, min_bytes, max_bytes);
+  }
   kj::Promise<void> write(const void* buffer, size_t size) override {
     return inner_->write(buffer, size);
   }
@@ -64,10 +65,32 @@ class prefixed_stream final : public kj::AsyncIoStream {
     inner_->getpeername(addr, length);
   }
 
- private:
+ protected:
   kj::Own<kj::AsyncIoStream> inner_;
+};
+
+// Returns `first` before the rest of `inner`: the byte the listener read to choose between TLS
+// and plaintext goes back to whoever reads the stream next.
+class prefixed_stream final : public forwarding_stream {
+ public:
+  prefixed_stream(kj::Own<kj::AsyncIoStream> inner, kj::byte first)
+      : forwarding_stream(kj::mv(inner)), first_(first) {}
+  kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override;
+
+ private:
   kj::byte first_;
   bool first_taken_ = false;
+};
+
+// Joins the pieces of one write into one buffer before they reach the TLS stream. Cap'n Proto
+// writes a message as its segment table and segments, and kj's TLS stream turns each piece into
+// its own SSL_write, so its own TLS record and socket write; one buffer is one record per 16 KiB
+// instead. The copy costs less than the records it saves (docs/transport.md "TLS").
+class coalescing_stream final : public forwarding_stream {
+ public:
+  using forwarding_stream::forwarding_stream;
+  using forwarding_stream::write;
+  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override;
 };
 
 }  // namespace chronik::consensus
