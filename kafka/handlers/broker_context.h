@@ -18,8 +18,10 @@
 
 #include "base/node_id.h"
 #include "kafka/groups/group_coordinator.h"
+#include "kafka/handlers/scram_users.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/batch_validation.h"
+#include "kafka/sasl/sasl_session.h"
 #include "kafka/txn/txn_coordinator.h"
 
 namespace chronik::kafka {
@@ -415,6 +417,27 @@ class broker_context {
   // not confirmed, for contexts without transactions.
   virtual void confirm_transaction_coordinator(std::string_view /*transactional_id*/, std::function<void(bool)> done) {
     done(false);
+  }
+
+  // SASL (docs/security.md "Client authentication: SASL"): the mechanisms a SASL listener offers,
+  // and a user's stored SCRAM credential, which PLAIN checks passwords against as well. Default:
+  // every mechanism, and no users (nobody authenticates).
+  virtual std::vector<sasl::sasl_mechanism> sasl_mechanisms() const {
+    return {sasl::sasl_mechanism::plain, sasl::sasl_mechanism::scram_sha_256, sasl::sasl_mechanism::scram_sha_512};
+  }
+  virtual std::optional<sasl::scram_credential> scram_credential(std::string_view /*user*/,
+                                                                 sasl::scram_mechanism /*m*/) const {
+    return std::nullopt;
+  }
+  // Every user with a SCRAM credential, by name (DescribeUserScramCredentials). Callers that need
+  // it current catch_up() first. Default: none.
+  virtual std::vector<scram_user_info> scram_users() const { return {}; }
+  using scram_done = std::function<void(std::vector<scram_result>)>;
+  // AlterUserScramCredentials: one `__meta` record per user, answered in request order once each
+  // is applied here, refused or timed out. Default: refused, for contexts without `__meta`.
+  virtual void alter_scram_credentials(std::vector<scram_alteration> users, std::chrono::milliseconds /*timeout*/,
+                                       scram_done done) {
+    done(std::vector<scram_result>(users.size(), {scram_outcome::not_controller, "credentials cannot change here"}));
   }
 };
 

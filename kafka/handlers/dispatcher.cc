@@ -4,6 +4,7 @@
 #include <array>
 
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/sasl_gate.h"
 #include "kafka/protocol/messages/api_versions.h"
 
 namespace chronik::kafka {
@@ -49,6 +50,10 @@ constexpr std::array handlers = {  // element count deduced: add a handler by ad
     &describe_transactions_handler,
     &list_transactions_handler,
     &txn_offset_commit_handler,
+    &sasl_handshake_handler,
+    &sasl_authenticate_handler,
+    &describe_user_scram_credentials_handler,
+    &alter_user_scram_credentials_handler,
 };
 
 const api_handler* find_handler(api_key key) {
@@ -90,6 +95,10 @@ void responder::respond(writer body) const {
 void responder::no_response() const { reply_(handler_reply::no_response()); }
 
 void responder::close(std::string why) const { reply_(handler_reply::close_connection(std::move(why))); }
+
+std::unique_ptr<authenticator> dispatcher::new_authenticator(const client_info&) {
+  return std::make_unique<sasl_gate>(ctx_, log_);
+}
 
 void dispatcher::handle(const client_info& client, std::string frame, reply_fn reply) {
   reader r(frame);

@@ -20,6 +20,8 @@ class dispatcher : public request_handler {
  public:
   dispatcher(broker_context& ctx, std::shared_ptr<spdlog::logger> log) : ctx_(ctx), log_(std::move(log)) {}
   void handle(const client_info& client, std::string frame, reply_fn reply) override;
+  // A sasl_gate (sasl_gate.h) over this broker's mechanisms and SCRAM credentials.
+  std::unique_ptr<authenticator> new_authenticator(const client_info& client) override;
 
  private:
   broker_context& ctx_;

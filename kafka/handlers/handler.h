@@ -98,5 +98,9 @@ extern const api_handler end_txn_handler;
 extern const api_handler describe_transactions_handler;
 extern const api_handler list_transactions_handler;
 extern const api_handler txn_offset_commit_handler;
+extern const api_handler sasl_handshake_handler;
+extern const api_handler sasl_authenticate_handler;
+extern const api_handler describe_user_scram_credentials_handler;
+extern const api_handler alter_user_scram_credentials_handler;
 
 }  // namespace chronik::kafka

@@ -37,6 +37,7 @@ std::string_view to_string(error_code code) {
     case error_code::cluster_authorization_failed: return "CLUSTER_AUTHORIZATION_FAILED";
     case error_code::invalid_timestamp: return "INVALID_TIMESTAMP";
     case error_code::unsupported_sasl_mechanism: return "UNSUPPORTED_SASL_MECHANISM";
+    case error_code::illegal_sasl_state: return "ILLEGAL_SASL_STATE";
     case error_code::unsupported_version: return "UNSUPPORTED_VERSION";
     case error_code::topic_already_exists: return "TOPIC_ALREADY_EXISTS";
     case error_code::invalid_partitions: return "INVALID_PARTITIONS";
@@ -57,6 +58,7 @@ std::string_view to_string(error_code code) {
     case error_code::transaction_coordinator_fenced: return "TRANSACTION_COORDINATOR_FENCED";
     case error_code::operation_not_attempted: return "OPERATION_NOT_ATTEMPTED";
     case error_code::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
+    case error_code::sasl_authentication_failed: return "SASL_AUTHENTICATION_FAILED";
     case error_code::unknown_producer_id: return "UNKNOWN_PRODUCER_ID";
     case error_code::non_empty_group: return "NON_EMPTY_GROUP";
     case error_code::group_id_not_found: return "GROUP_ID_NOT_FOUND";
@@ -78,6 +80,9 @@ std::string_view to_string(error_code code) {
     case error_code::unstable_offset_commit: return "UNSTABLE_OFFSET_COMMIT";
     case error_code::throttling_quota_exceeded: return "THROTTLING_QUOTA_EXCEEDED";
     case error_code::producer_fenced: return "PRODUCER_FENCED";
+    case error_code::resource_not_found: return "RESOURCE_NOT_FOUND";
+    case error_code::duplicate_resource: return "DUPLICATE_RESOURCE";
+    case error_code::unacceptable_credential: return "UNACCEPTABLE_CREDENTIAL";
     case error_code::unknown_topic_id: return "UNKNOWN_TOPIC_ID";
     case error_code::transactional_id_not_found: return "TRANSACTIONAL_ID_NOT_FOUND";
     case error_code::unsupported_endpoint_type: return "UNSUPPORTED_ENDPOINT_TYPE";

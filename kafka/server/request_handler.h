@@ -54,10 +54,17 @@ struct client_info {
   std::string principal = "User:ANONYMOUS";
 };
 
+class authenticator;  // kafka/server/authenticator.h
+
 class request_handler {
  public:
   virtual ~request_handler() = default;
   virtual void handle(const client_info& client, std::string frame, reply_fn reply) = 0;
+  // Runs a connection's SASL exchange before any of its requests reach handle(), on a listener
+  // whose protocol uses_sasl (authenticator.h). nullptr: no SASL here; such a listener then closes
+  // every connection at its first request.
+  // Default: nullptr (authenticator.cc).
+  virtual std::unique_ptr<authenticator> new_authenticator(const client_info& client);
 };
 
 }  // namespace chronik::kafka
