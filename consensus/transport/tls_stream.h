@@ -6,24 +6,33 @@
 
 #include <cstdint>
 #include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <kj/async-io.h>
 #include <kj/compat/tls.h>
+#include <kj/vector.h>
 
 #include "consensus/transport/transport_config.h"
 #include "consensus/transport/transport_error.h"
 
 namespace chronik::consensus {
 
-// The CA, this node's key pair and the context made from them; kj::TlsContext keeps pointers
+// The CAs, this node's key pair and the context made from them; kj::TlsContext keeps pointers
 // into the options it was built with, so they live together.
 struct tls_material {
-  kj::TlsCertificate ca;
+  kj::Vector<kj::TlsCertificate> cas;
   kj::TlsKeypair keypair;
   kj::Own<kj::TlsContext> context;
 
-  tls_material(const transport_tls& cfg);
+  explicit tls_material(const transport_tls& cfg);
 };
+
+// The CA file may hold several certificates (a bundle, old and new CA while the CA is rotated,
+// docs/security.md): each PEM certificate block of `pem`, in order, at most max_trusted_cas.
+inline constexpr std::size_t max_trusted_cas = 16;
+std::vector<std::string> split_pem_certificates(std::string_view pem);
 
 // Parses the PEM text and builds the context: only the cluster CA is trusted (not the system
 // store), clients must present a certificate (verifyClients), TLS 1.2 at least. Never throws.
