@@ -314,8 +314,25 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
   return {};
 }
 
+// sasl_enabled_mechanisms: Kafka's mechanism names, at least one, each once.
+step_result apply_sasl_mechanisms(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  if (list->empty()) return fail(key, "at least one mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+  std::vector<kafka::sasl::sasl_mechanism> out;
+  for (const auto& name : *list) {
+    auto m = kafka::sasl::sasl_mechanism_named(name);
+    if (!m) return fail(key, "\"" + name + "\" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+    if (std::find(out.begin(), out.end(), *m) != out.end()) return fail(key, "\"" + name + "\" is listed twice", flag);
+    out.push_back(*m);
+  }
+  cfg.sasl_enabled_mechanisms = std::move(out);
+  return {};
+}
+
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
+  if (key == "sasl_enabled_mechanisms") return apply_sasl_mechanisms(cfg, key, v, flag);
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
       key == "fetch_cache_bytes" || key == "replica_lag_time_max_ms" || find_bound_key(key) != nullptr ||

@@ -20,6 +20,7 @@
 #include "gossip/core/config.h"
 #include "gossip/core/types.h"
 #include "gossip/keyring/keyring.h"
+#include "kafka/sasl/sasl_session.h"
 
 namespace chronik::daemon {
 
@@ -129,6 +130,13 @@ struct node_config {
   // transactional.id.expiration.ms: a transactional id idle this long is forgotten.
   // 1000..31536000000, default 604800000 (7 days).
   std::uint64_t transactional_id_expiration_ms = 604'800'000;
+  // SASL on SASL_PLAINTEXT / SASL_SSL listeners (docs/security.md "Client authentication: SASL"):
+  // the mechanisms offered, any of "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" (Kafka's
+  // sasl.enabled.mechanisms), at least one, no repeats. PLAIN checks passwords against the same
+  // SCRAM credentials (`chronik-server user create`). Default all three.
+  std::vector<kafka::sasl::sasl_mechanism> sasl_enabled_mechanisms{
+      kafka::sasl::sasl_mechanism::plain, kafka::sasl::sasl_mechanism::scram_sha_256,
+      kafka::sasl::sasl_mechanism::scram_sha_512};
   // Gossip encryption (docs/security.md "Gossip encryption"): base64 of 32 random bytes (an
   // AES-256 key, `chronik-server keygen`). Installed into the data dir's keyring and made its
   // primary at start. Default none (then a keyring persisted earlier still applies).

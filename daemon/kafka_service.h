@@ -98,6 +98,13 @@ class kafka_service : public kafka::broker_context {
   void alter_reassignments(std::vector<kafka::reassignment_request> wanted, std::chrono::milliseconds timeout,
                            reassignments_done done) override;
   std::vector<kafka::reassignment_info> reassignments() const override;
+  // daemon/kafka_scram.cc
+  std::vector<kafka::sasl::sasl_mechanism> sasl_mechanisms() const override;
+  std::optional<kafka::sasl::scram_credential> scram_credential(std::string_view user,
+                                                                kafka::sasl::scram_mechanism m) const override;
+  std::vector<kafka::scram_user_info> scram_users() const override;
+  void alter_scram_credentials(std::vector<kafka::scram_alteration> users, std::chrono::milliseconds timeout,
+                               scram_done done) override;
   // daemon/kafka_producer_ids.cc
   void allocate_producer_id(std::chrono::milliseconds timeout, producer_id_done done) override;
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc

@@ -51,6 +51,10 @@ connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const lis
   client_.peer = peer_of(stream_.socket());
   client_.listener = listener.name;
   client_.protocol = listener.protocol;
+  if (uses_sasl(listener.protocol)) {
+    sasl_pending_ = true;
+    auth_ = handler_.new_authenticator(client_);
+  }
 }
 
 void connection::start() {
@@ -118,7 +122,7 @@ void connection::fail(const std::string& why) {
 
 void connection::read_size() {
   // frame_size_ != 0: a frame is half read and waits for budget; resume() goes on with it.
-  if (closed_ || reading_ || handshaking_ || frame_size_ != 0) return;
+  if (closed_ || reading_ || handshaking_ || frame_size_ != 0 || close_after_seq_) return;
   // Backpressure: at the in-flight bound, stop reading until an answer leaves.
   if (slots_.size() >= cfg_.max_in_flight) return;
   reading_ = true;
@@ -134,12 +138,22 @@ void connection::read_size() {
       return;
     }
     const std::uint32_t size = big_endian_u32(self->size_buf_);
-    // The smallest request header (api key, version, correlation id, client id length) is 10 bytes.
-    if (size < 10 || size > self->cfg_.max_request_bytes) {
-      self->fail("request size " + std::to_string(size) + " outside 10.." + std::to_string(self->cfg_.max_request_bytes));
+    // The smallest request header (api key, version, correlation id, client id length) is 10 bytes;
+    // a raw SASL token may be empty. Before SASL authentication frames are bounded tighter.
+    const bool raw_token = self->sasl_pending_ && self->next_frame_ == frame_kind::sasl_token;
+    const std::size_t least = raw_token ? 0 : 10;
+    const std::size_t most = self->sasl_pending_ ? std::min(self->cfg_.max_request_bytes, max_unauthenticated_frame_bytes)
+                                                 : self->cfg_.max_request_bytes;
+    if (size < least || size > most) {
+      self->fail("request size " + std::to_string(size) + " outside " + std::to_string(least) + ".." +
+                 std::to_string(most) + (self->sasl_pending_ ? " before SASL authentication" : ""));
       return;
     }
     self->last_activity_ = clock::now();
+    if (size == 0) {
+      self->frame_complete();  // an empty token: nothing to read
+      return;
+    }
     self->frame_size_ = size;
     self->read_body();
   });
@@ -193,11 +207,44 @@ void connection::frame_complete() {
   const std::uint64_t seq = next_seq_++;
   slots_.push_back({std::nullopt, frame_size_});
   budget_.complete(client_.connection_id, std::exchange(frame_size_, 0));
+  if (sasl_pending_) {
+    authenticate(seq, std::exchange(frame_, std::string()));
+    read_size();
+    return;
+  }
   std::weak_ptr<connection> weak = shared_from_this();
   handler_.handle(client_, std::exchange(frame_, std::string()), [weak, seq](handler_reply reply) {
     if (auto c = weak.lock()) c->on_reply(seq, std::move(reply));
   });
   read_size();
+}
+
+void connection::authenticate(std::uint64_t seq, std::string frame) {
+  if (!auth_) return fail("listener " + client_.listener + " requires SASL, which this node does not run");
+  auth_decision d = auth_->on_frame(client_, next_frame_, frame);
+  next_frame_ = d.next;
+  if (d.principal) {
+    client_.principal = std::move(*d.principal);
+    sasl_pending_ = false;
+    auth_.reset();
+    log_->debug("kafka: connection {} from {} authenticated as {}", client_.connection_id, client_.peer, client_.principal);
+  }
+  switch (d.what) {
+    case auth_decision::action::forward: {
+      std::weak_ptr<connection> weak = shared_from_this();
+      handler_.handle(client_, std::move(frame), [weak, seq](handler_reply reply) {
+        if (auto c = weak.lock()) c->on_reply(seq, std::move(reply));
+      });
+      return;
+    }
+    case auth_decision::action::respond: return on_reply(seq, std::move(d.reply));
+    case auth_decision::action::close:
+      // Kafka answers a failed SASL step (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM)
+      // and then closes; nothing after this frame is read.
+      if (d.reply.what != handler_reply::kind::respond) return fail(d.reply.why);
+      close_after_seq_ = seq;
+      return on_reply(seq, std::move(d.reply));
+  }
 }
 
 void connection::on_reply(std::uint64_t seq, handler_reply reply) {
@@ -286,7 +333,8 @@ void connection::on_written(asio::error_code ec) {
   out_buffers_.clear();
   if (closed_) return;
   last_activity_ = clock::now();
-  if (ec) {
+  // The answer before a SASL failure's close has left (its slot was popped when it was written).
+  if (ec || (close_after_seq_ && first_seq_ > *close_after_seq_)) {
     close();
     return;
   }

@@ -14,6 +14,12 @@
 // an unverified client certificate) closes the connection with one log line (rate-limited by the
 // server). Then the same framing runs over the TLS stream; the bounds above hold unchanged.
 //
+// SASL (a listener whose protocol uses_sasl): until the client authenticates, every frame goes to
+// the connection's authenticator (authenticator.h) instead of the request handler, and frames are
+// bounded by max_unauthenticated_frame_bytes. The authenticator's decision is carried out here:
+// forward the request, answer it, or answer it and close once the answer is written; the next
+// frame may be a raw SASL token (after SaslHandshake v0). Its principal then becomes client_info's.
+//
 // Threading: everything runs on the io thread. The server owns each connection until it closes
 // (the closed callback); replies that arrive after that are dropped.
 #pragma once
@@ -32,6 +38,7 @@
 #include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
+#include "kafka/server/authenticator.h"
 #include "kafka/server/accept_backoff.h"
 #include "kafka/server/client_stream.h"
 #include "kafka/server/request_budget.h"
@@ -88,6 +95,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void read_body();
   void on_body(std::size_t reserved, std::size_t arrived, asio::error_code ec);
   void frame_complete();
+  void authenticate(std::uint64_t seq, std::string frame);
   void on_reply(std::uint64_t seq, handler_reply reply);
   void flush();
   void write_tls_chunk();
@@ -128,6 +136,12 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t out_index_ = 0;   // next buffer of out_buffers_ to send
   std::size_t out_offset_ = 0;  // bytes of it already sent
   std::string tls_chunk_;
+  // SASL: the exchange before authentication (null on other listeners and once authenticated),
+  // how the next frame is framed, and the slot whose answer is the last before closing.
+  std::unique_ptr<authenticator> auth_;
+  bool sasl_pending_ = false;
+  frame_kind next_frame_ = frame_kind::request;
+  std::optional<std::uint64_t> close_after_seq_;
 };
 
 }  // namespace chronik::kafka
