@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/admin_token.h"
 #include "daemon/config.h"
 
 namespace chronik::daemon {
@@ -24,18 +25,35 @@ std::string describe(httplib::Error err) {
 }
 }  // namespace
 
+std::expected<admin_response, std::string> admin_request(const std::string& admin, const admin_credentials& creds,
+                                                          const std::string& path, const std::string& body) {
+  auto endpoint = parse_ipv4_endpoint(admin);
+  if (!endpoint) return std::unexpected("--admin: \"" + admin + "\": " + endpoint.error());
+  auto token = read_cli_admin_token(creds.token_file, creds.data_dir);
+  if (!token) return std::unexpected(token.error());
+  httplib::Client client(endpoint->ip, endpoint->port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  // A cluster-wide keyring request waits for every member (each bounded by 2 s + 5 s).
+  client.set_read_timeout(std::chrono::seconds(body.empty() && !path.starts_with("/v1/keyring") ? 5 : 30));
+  if (*token) client.set_bearer_token_auth(**token);
+  auto res = body.empty() ? client.Get(path) : client.Post(path, body, "application/json");
+  if (!res) return std::unexpected("cannot reach admin endpoint " + admin + ": " + describe(res.error()));
+  if (res->status == 401) {
+    return std::unexpected("admin endpoint " + admin + " answered 401: " +
+                           (*token ? std::string("the admin token is not this node's")
+                                   : std::string("give --admin-token-file FILE or the node's --data-dir DIR")));
+  }
+  return admin_response{res->status, res->body};
+}
+
 int run_admin_query(const admin_query& q) {
-  auto endpoint = parse_ipv4_endpoint(q.admin);
-  if (!endpoint) {
+  if (auto endpoint = parse_ipv4_endpoint(q.admin); !endpoint) {
     print_error("--admin: \"" + q.admin + "\": " + endpoint.error());
     return 2;
   }
-  httplib::Client client(endpoint->ip, endpoint->port);
-  client.set_connection_timeout(std::chrono::seconds(2));
-  client.set_read_timeout(std::chrono::seconds(5));
-  auto res = client.Get(q.path);
+  auto res = admin_request(q.admin, q.creds, q.path);
   if (!res) {
-    print_error("cannot reach admin endpoint " + q.admin + ": " + describe(res.error()));
+    print_error(res.error());
     return 1;
   }
   if (res->status != 200) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <expected>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -13,8 +15,16 @@ namespace chronik::daemon {
 
 enum class json_shape : unsigned char { array, object };
 
+// Where the CLI finds the admin token (daemon/admin_token.h read_cli_admin_token):
+// --admin-token-file, else the node's --data-dir; neither: no token, and the endpoint answers 401.
+struct admin_credentials {
+  std::optional<std::filesystem::path> token_file;
+  std::optional<std::filesystem::path> data_dir;
+};
+
 struct admin_query {
   std::string admin;  // IP:PORT of the admin endpoint
+  admin_credentials creds;
   std::string path;   // e.g. "/v1/members"
   json_shape shape = json_shape::object;
   bool json = false;  // print the document instead of formatting it
@@ -23,5 +33,14 @@ struct admin_query {
 
 // Returns the process exit code: 0 printed, 1 unreachable or bad answer, 2 bad --admin.
 int run_admin_query(const admin_query& q);
+
+// One request with the token: the HTTP status and body, or one line for the operator (bad
+// --admin, unreadable token file, unreachable endpoint). `body` empty: GET, else POST of JSON.
+struct admin_response {
+  int status = 0;
+  std::string body;
+};
+std::expected<admin_response, std::string> admin_request(const std::string& admin, const admin_credentials& creds,
+                                                          const std::string& path, const std::string& body = {});
 
 }  // namespace chronik::daemon

@@ -16,6 +16,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/admin_auth.h"
 #include "daemon/node_identity.h"
 #include "daemon/node_meta.h"
 
@@ -52,6 +53,13 @@ struct admin_server::impl {
   std::thread thread;
   // Shared with posted tasks, which can outlive this object inside the io_context's queue.
   std::shared_ptr<std::atomic<bool>> serving = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<std::uint64_t> unauthorized{0};
+  struct route {
+    method m;
+    std::string path_regex;
+    route_handler handler;
+  };
+  std::vector<route> routes;
 
   impl(asio::io_context& io_ctx, admin_options o, members_source s, std::shared_ptr<spdlog::logger> l)
       : io(io_ctx), opts(std::move(o)), source(std::move(s)), log(std::move(l)) {}
@@ -63,6 +71,7 @@ struct admin_server::impl {
   void handle_health(httplib::Response& res) const;
   void handle_members(httplib::Response& res);
   void handle_cluster(httplib::Response& res);
+  httplib::Server::HandlerResponse check_auth(const httplib::Request& req, httplib::Response& res);
   void install_routes();
 };
 
@@ -109,10 +118,9 @@ void admin_server::impl::handle_health(httplib::Response& res) const {
     is_ready = ready;
     reason = health_reason;
   }
-  nlohmann::json body{{"status", is_ready ? "ready" : "not ready"},
-                      {"node_id", opts.node_id},
-                      {"node_uuid", opts.node_uuid_hex},
-                      {"cluster_name", opts.cluster_name}};
+  // Anyone may ask: nothing here helps to impersonate a node (issue 18: the uuids and the cluster
+  // id from an open endpoint were enough to forge Raft messages).
+  nlohmann::json body{{"status", is_ready ? "ready" : "not ready"}, {"node_id", opts.node_id}};
   if (!is_ready) body["reason"] = reason;
   res.status = is_ready ? 200 : 503;
   res.set_content(to_body(body), json_type);
@@ -144,10 +152,46 @@ void admin_server::impl::handle_members(httplib::Response& res) {
   res.set_content(to_body(body), json_type);
 }
 
+// Before routing, so that an unauthenticated client learns nothing, not even which paths exist.
+httplib::Server::HandlerResponse admin_server::impl::check_auth(const httplib::Request& req, httplib::Response& res) {
+  if (req.method == "GET" && req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+  // get_header_value returns a copy: keep it alive while the view into it is checked.
+  const std::string value = req.get_header_value("Authorization");
+  std::optional<std::string_view> header;
+  if (req.has_header("Authorization")) header = value;
+  const auto verdict = check_admin_auth(header, opts.token);
+  if (verdict == admin_auth::ok) return httplib::Server::HandlerResponse::Unhandled;
+  const auto n = unauthorized.fetch_add(1, std::memory_order_relaxed) + 1;
+  // Rate-limited by count: the first few, then every 100th, so a scanner cannot flood the log.
+  if (n <= 5 || n % 100 == 0) {
+    log->warn("admin: {} {} from {} refused: {} bearer token ({} refused so far)", req.method, req.path,
+              req.remote_addr, verdict == admin_auth::missing ? "no" : "wrong", n);
+  }
+  res.set_header("WWW-Authenticate", "Bearer realm=\"chronik-admin\"");
+  set_json_error(res, 401, "unauthorized: send Authorization: Bearer <admin token> (docs/security.md \"Admin HTTP\")");
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 void admin_server::impl::install_routes() {
+  http.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return check_auth(req, res); });
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { handle_health(res); });
   http.Get("/v1/members", [this](const httplib::Request&, httplib::Response& res) { handle_members(res); });
   http.Get("/v1/cluster", [this](const httplib::Request&, httplib::Response& res) { handle_cluster(res); });
+  for (const auto& r : routes) {
+    auto serve = [handler = r.handler](const httplib::Request& req, httplib::Response& res) {
+      request in{req.body, req.matches.size() > 1 ? std::string(req.matches[1]) : std::string(),
+                 req.get_param_value("scope")};
+      const auto out = handler(in);
+      res.status = out.status;
+      res.set_content(to_body(out.body), json_type);
+    };
+    if (r.m == method::get) {
+      http.Get(r.path_regex, serve);
+    } else {
+      http.Post(r.path_regex, serve);
+    }
+  }
   // Runs for every status >= 400 without a body, notably 404 for unknown paths.
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) set_json_error(res, res.status, res.status == 404 ? "not found" : "error");
@@ -179,6 +223,8 @@ void admin_server::impl::install_routes() {
   http.new_task_queue = [] { return new httplib::ThreadPool(admin_worker_threads); };
   http.set_keep_alive_timeout(0);
   http.set_keep_alive_max_count(10);
+  // Request bodies are a key in a few bytes of JSON; refuse anything large before reading it.
+  http.set_payload_max_length(64 * 1024);
   http.set_read_timeout(std::chrono::seconds(2));
   http.set_write_timeout(std::chrono::seconds(2));
 }
@@ -192,6 +238,7 @@ admin_server::~admin_server() { stop(); }
 std::expected<void, std::string> admin_server::start() {
   auto& s = *impl_;
   if (s.thread.joinable()) return std::unexpected("admin: already started");
+  if (s.opts.token.empty()) return std::unexpected("admin: no admin token");
   s.install_routes();
   const std::string where = s.opts.bind_ip + ":" + std::to_string(s.opts.port);
   errno = 0;
@@ -216,6 +263,18 @@ std::expected<void, std::string> admin_server::start() {
 }
 
 void admin_server::set_cluster_source(cluster_source source) { impl_->cluster = std::move(source); }
+
+void admin_server::add_route(method m, std::string path_regex, route_handler handler) {
+  impl_->routes.push_back(impl::route{m, std::move(path_regex), std::move(handler)});
+}
+
+std::expected<nlohmann::json, std::string> admin_server::call_on_io(std::function<nlohmann::json()> fn) {
+  return impl_->on_io<nlohmann::json>(fn);
+}
+
+std::uint64_t admin_server::unauthorized_count() const {
+  return impl_->unauthorized.load(std::memory_order_relaxed);
+}
 
 void admin_server::set_health(bool ready, std::string reason) {
   std::lock_guard lock(impl_->health_mu);

@@ -1,10 +1,14 @@
-// The admin HTTP endpoint (cpp-httplib) on bind:admin_port:
-//   GET /health      -> 200 {"status":"ready","node_id":N,...} once this node is a registered broker
-//                       of a cluster with a known `__meta` leader; otherwise 503 with "reason"
+// The admin HTTP endpoint (cpp-httplib) on admin_bind:admin_port:
+//   GET /health      -> 200 {"status":"ready","node_id":N} once this node is a registered broker
+//                       of a cluster with a known `__meta` leader; otherwise 503 with "reason".
+//                       Open to anyone, so it says nothing more (no uuid, no cluster name or id).
+//   Everything else needs `Authorization: Bearer <admin token>` (daemon/admin_auth.h): without
+//   it, or with another token, 401 (counted, unauthorized_count()) before any routing.
 //   GET /v1/members  -> 200 [ {node_id, address, state, incarnation, last_change, uuid,
 //                              kafka_addr, rpc_addr, admin_addr, cluster_name, formation}, ... ]
 //   GET /v1/cluster  -> 200 {cluster_id, meta_leader, term, commit, voters, brokers, formation, ...}
 //                       (503 when no cluster source is set or the io thread does not answer)
+//   routes added with add_route (the keyring endpoints, daemon/keyring_admin.h)
 //   anything else    -> 404
 //
 // Threading (docs/design.md "Threads"): httplib serves requests on its own threads, which must
@@ -24,7 +28,7 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>  // admin_server::answer holds a json by value
 #include <spdlog/logger.h>
 
 #include "gossip/net/gossip_node.h"
@@ -38,6 +42,8 @@ struct admin_options {
   std::uint32_t node_id = 0;
   std::string node_uuid_hex;
   std::string cluster_name;
+  // The bearer token every request but GET /health must present; never empty.
+  std::string token;
   // Longest wait for the io thread to answer a /v1/members request. Default 2000 ms.
   std::chrono::milliseconds io_timeout{2000};
 };
@@ -51,6 +57,20 @@ class admin_server {
   using cluster_reply = std::function<void(nlohmann::json)>;
   using cluster_source = std::function<void(cluster_reply reply)>;
 
+  // An extra route: its handler runs on an HTTP thread after the token check and may block for a
+  // bounded time (call_on_io, requests to other nodes).
+  struct request {
+    std::string body;
+    std::string match;  // the path's first regex group, e.g. "install"
+    std::string scope;  // the query parameter `scope`, empty if absent
+  };
+  struct answer {
+    int status = 200;
+    nlohmann::json body;
+  };
+  using route_handler = std::function<answer(const request&)>;
+  enum class method : std::uint8_t { get, post };
+
   admin_server(asio::io_context& io, admin_options opts, members_source source,
                std::shared_ptr<spdlog::logger> log);
   ~admin_server();  // calls stop()
@@ -62,6 +82,12 @@ class admin_server {
   std::expected<void, std::string> start();
   // Set before start().
   void set_cluster_source(cluster_source source);
+  // Set before start(). `path_regex` is matched whole (httplib), e.g. "/v1/keyring/(install|use)".
+  void add_route(method m, std::string path_regex, route_handler handler);
+  // From an HTTP thread: runs fn on the io thread and waits at most io_timeout for it.
+  std::expected<nlohmann::json, std::string> call_on_io(std::function<nlohmann::json()> fn);
+  // Requests refused with 401 since start; any thread.
+  std::uint64_t unauthorized_count() const;
   // Thread-safe. Until the first call /health answers 503 with reason "starting".
   void set_health(bool ready, std::string reason);
   // Stops accepting, finishes in-flight requests and joins the threads; idempotent. After it

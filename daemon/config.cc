@@ -295,6 +295,14 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
     // Every listener advertises the bind address to peers and clients, so it must be routable.
     if (*s == "0.0.0.0") return fail(key, "0.0.0.0 cannot be advertised; give the node's own IPv4 address", flag);
     cfg.bind = *s;
+  } else if (key == "admin_bind") {
+    if (!is_ipv4(*s)) return fail(key, "\"" + *s + "\" is not an IPv4 address", flag);
+    // The admin address is advertised in gossip for keyring propagation, so it must be routable.
+    if (*s == "0.0.0.0") return fail(key, "0.0.0.0 cannot be advertised; give one of the node's addresses", flag);
+    cfg.admin_bind = *s;
+  } else if (key == "admin_token_file") {
+    if (s->empty()) return fail(key, "must not be empty", flag);
+    cfg.admin_token_file = *s;
   } else if (key == "cluster_name") {
     if (!valid_cluster_name(*s)) return fail(key, "\"" + *s + "\" must be 1..64 characters of [A-Za-z0-9._-]", flag);
     cfg.cluster_name = *s;
@@ -340,7 +348,8 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
     return apply_number_key(cfg, key, v, flag);
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
-  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key") {
+  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key" ||
+      key == "admin_bind" || key == "admin_token_file") {
     return apply_string_key(cfg, key, v, flag);
   }
   if (key == "auto_create_topics" || key == "gossip_verify_incoming" || key == "gossip_verify_outgoing") {
@@ -530,6 +539,8 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
       {"rpc_port", "--rpc-port", opt(cli.rpc_port)},
       {"kafka_port", "--kafka-port", opt(cli.kafka_port)},
       {"admin_port", "--admin-port", opt(cli.admin_port)},
+      {"admin_bind", "--admin-bind", opt(cli.admin_bind)},
+      {"admin_token_file", "--admin-token-file", opt(cli.admin_token_file)},
       {"seeds", "--seed", cli.seeds.empty() ? std::nullopt : std::optional<raw_value>(cli.seeds)},
       {"data_dir", "--data-dir", opt(cli.data_dir)},
       {"bootstrap_expect", "--bootstrap-expect", opt(cli.bootstrap_expect)},
@@ -565,6 +576,11 @@ step_result check_distinct_ports(const node_config& cfg) {
 }
 
 }  // namespace
+
+std::string node_config::admin_ip() const {
+  if (!admin_bind.empty()) return admin_bind;
+  return bind.starts_with("127.") ? bind : std::string("127.0.0.1");
+}
 
 std::string_view to_string(gossip_preset preset) {
   switch (preset) {

@@ -55,6 +55,14 @@ struct node_config {
   std::uint16_t rpc_port = 9093;     // Cap'n Proto cluster RPC
   std::uint16_t kafka_port = 9092;   // Kafka protocol
   std::uint16_t admin_port = 9644;   // admin HTTP (/health, /v1/members)
+  // IPv4 address the admin HTTP endpoint binds and advertises (docs/security.md "Admin HTTP").
+  // Default (empty): `bind` when that is a loopback address (127.0.0.0/8), else 127.0.0.1, so the
+  // admin endpoint is reachable from the node's host only unless configured otherwise.
+  std::string admin_bind;
+  // File holding the admin bearer token (mode 0600; a looser mode is warned about). The same file
+  // on every node gives the cluster-wide token that keyring propagation needs. Default none: the
+  // token is `<data_dir>/admin_token`, generated at the first start.
+  std::optional<std::filesystem::path> admin_token_file;
   // Gossip addresses "IP:PORT" to join through; any order, any of them may be down. Default none.
   std::vector<std::string> seeds;
   // Holds node_uuid and, later, Raft state. Default "./data/node-<node_id>".
@@ -153,7 +161,8 @@ struct node_config {
   std::string gossip_addr() const { return bind + ":" + std::to_string(gossip_port); }
   std::string rpc_addr() const { return bind + ":" + std::to_string(rpc_port); }
   std::string kafka_addr() const { return bind + ":" + std::to_string(kafka_port); }
-  std::string admin_addr() const { return bind + ":" + std::to_string(admin_port); }
+  std::string admin_ip() const;
+  std::string admin_addr() const { return admin_ip() + ":" + std::to_string(admin_port); }
 };
 
 // Values given on the command line. Numbers stay wide (int64) so that the loader, not the CLI
@@ -165,6 +174,8 @@ struct cli_overrides {
   std::optional<std::int64_t> rpc_port;
   std::optional<std::int64_t> kafka_port;
   std::optional<std::int64_t> admin_port;
+  std::optional<std::string> admin_bind;
+  std::optional<std::string> admin_token_file;
   std::vector<std::string> seeds;  // non-empty replaces the file's seeds
   std::optional<std::string> data_dir;
   std::optional<std::int64_t> bootstrap_expect;

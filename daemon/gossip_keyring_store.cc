@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "daemon/durable_file.h"
+#include "daemon/keyring_admin.h"
 #include "daemon/node_identity.h"
 
 namespace chronik::daemon {
@@ -68,22 +69,9 @@ std::expected<gossip::keyring, std::string> edit_stored_keyring(const keyring_co
   if (opts.action == keyring_action::list) return ring;
   auto key = gossip::key_from_base64(opts.key);
   if (!key) return std::unexpected("keyring: the key must be the base64 of 32 bytes (chronik-server keygen)");
-  std::expected<void, gossip::keyring_errc> done;
-  switch (opts.action) {
-    case keyring_action::install: done = ring.install(*key); break;
-    case keyring_action::use: done = ring.use(*key); break;
-    case keyring_action::remove: done = ring.remove(*key); break;
-    case keyring_action::list: break;
-  }
-  if (!done) {
-    const auto code = done.error();
-    const std::string_view why = code == gossip::keyring_errc::unknown_key ? "the key is not installed"
-                                 : code == gossip::keyring_errc::remove_primary
-                                     ? "the primary key cannot be removed; use another key first"
-                                 : code == gossip::keyring_errc::full ? "the keyring is full; remove a key first"
-                                                                      : gossip::to_string(code);
-    return std::unexpected("keyring: " + std::string(why));
-  }
+  auto next = apply_keyring_action(ring, opts.action, *key);
+  if (!next) return std::unexpected("keyring: " + next.error());
+  ring = std::move(*next);
   if (auto saved = save_gossip_keyring(opts.data_dir, ring); !saved) return std::unexpected(saved.error());
   return ring;
 }
@@ -95,7 +83,8 @@ int run_keyring_command(const keyring_command_options& opts) {
     return 1;
   }
   for (const auto& key : ring->keys()) {
-    std::cout << gossip::key_to_base64(key) << (key == ring->primary() ? "  primary" : "") << "\n";
+    // Fingerprints only: a listing ends up in terminals and logs (docs/security.md "Admin HTTP").
+    std::cout << gossip::key_fingerprint(key) << (key == ring->primary() ? "  primary" : "") << "\n";
   }
   return 0;
 }

@@ -57,7 +57,7 @@ std::expected<std::string, std::string> format_members_table(const nlohmann::jso
 }
 
 int run_members_command(const members_command_options& opts) {
-  return run_admin_query({opts.admin, "/v1/members", json_shape::array, opts.json, format_members_table});
+  return run_admin_query({opts.admin, opts.creds, "/v1/members", json_shape::array, opts.json, format_members_table});
 }
 
 }  // namespace chronik::daemon

@@ -7,10 +7,13 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "daemon/admin_client.h"
+
 namespace chronik::daemon {
 
 struct members_command_options {
   std::string admin = "127.0.0.1:9644";
+  admin_credentials creds;
   bool json = false;
 };
 

@@ -9,6 +9,7 @@
 
 #include "daemon/cluster_status_json.h"
 #include "daemon/formation_store.h"
+#include "daemon/admin_token.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/logging.h"
 #include "daemon/node_meta.h"
@@ -64,7 +65,7 @@ std::chrono::milliseconds loop_period(const node_config& cfg) {
 }  // namespace
 
 node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
-           std::optional<gossip::keyring> gossip_keys)
+           std::optional<gossip::keyring> gossip_keys, std::string admin_token)
     : cfg_(cfg),
       uuid_(uuid),
       log_(module_logger("daemon")),
@@ -80,8 +81,12 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
                                    }},
                  module_logger("formation")),
       kafka_(io_, cfg, raft_, meta_, module_logger("kafka")),
-      admin_(io_, admin_options{cfg.bind, cfg.admin_port, cfg.node_id.value(), uuid.hex(), cfg.cluster_name},
+      admin_(io_,
+             admin_options{cfg.admin_ip(), cfg.admin_port, cfg.node_id.value(), uuid.hex(), cfg.cluster_name,
+                           admin_token},
              [this] { return gossip_.members(); }, module_logger("admin")),
+      keyring_(admin_, gossip_, keyring_service_options{cfg.node_id.value(), uuid.hex(), cfg.data_dir, admin_token},
+               module_logger("admin")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
       signals_(io_, SIGINT, SIGTERM) {
@@ -216,7 +221,9 @@ void node::serve_cluster(admin_server::cluster_reply reply) {
         if (p.isr.size() < p.replicas.size()) ++v.under_replicated_partitions;
       }
     }
-    reply(cluster_status_json(v));
+    auto body = cluster_status_json(v);
+    body["load"]["admin"] = {{"unauthorized_rejected", admin_.unauthorized_count()}};
+    reply(std::move(body));
   });
 }
 
@@ -251,9 +258,16 @@ exit_code run_node(const node_config& cfg) {
   } else {
     log->warn("gossip is not encrypted: set gossip_key (docs/security.md \"Gossip encryption\")");
   }
+  auto token = load_node_admin_token(cfg.data_dir, cfg.admin_token_file);
+  if (!token) {
+    log->critical("{}", token.error());
+    return exit_code::failure;
+  }
+  if (token->warning) log->warn("{}", *token->warning);
+  log->info("admin token {} {}", token->generated ? "generated in" : "from", token->path.string());
   exit_code code = exit_code::failure;
   {
-    node n(cfg, *uuid, std::move(*restored), std::move(*keys));
+    node n(cfg, *uuid, std::move(*restored), std::move(*keys), std::move(token->token));
     if (auto r = n.start(); !r) {
       log->critical("{}", r.error());
     } else {

@@ -36,6 +36,7 @@
 #include "daemon/config.h"
 #include "daemon/formation_service.h"
 #include "daemon/kafka_service.h"
+#include "daemon/keyring_service.h"
 #include "daemon/meta_service.h"
 #include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
@@ -57,8 +58,9 @@ class node {
  public:
   // `cfg` must outlive the node. `restored`: the formation state read from the data directory.
   // `gossip_keys`: the data dir's gossip keyring (daemon/gossip_keyring_store.h); none: plaintext.
+  // `admin_token`: the bearer token of the admin endpoint (daemon/admin_token.h).
   node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
-       std::optional<gossip::keyring> gossip_keys = std::nullopt);
+       std::optional<gossip::keyring> gossip_keys, std::string admin_token);
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
@@ -97,6 +99,8 @@ class node {
   formation_service formation_;
   kafka_service kafka_;
   admin_server admin_;
+  // Routes on admin_ that reach gossip_ on the io thread (online key rotation).
+  keyring_service keyring_;
   // The one tick loop, and the signals; both stop before any service does.
   periodic loop_;
   asio::steady_timer tick_timer_;

@@ -83,7 +83,7 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
 }
 
 int run_status_command(const status_command_options& opts) {
-  return run_admin_query({opts.admin, "/v1/cluster", json_shape::object, opts.json, format_cluster_status});
+  return run_admin_query({opts.admin, opts.creds, "/v1/cluster", json_shape::object, opts.json, format_cluster_status});
 }
 
 }  // namespace chronik::daemon

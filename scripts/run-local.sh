@@ -34,12 +34,19 @@ server=${1:-"$top/build/daemon/chronik-server"}
 mkdir -p "$run_dir"
 stop_nodes
 
+# One admin token for the whole local cluster (docs/security.md "Admin HTTP"): every node reads it,
+# so the CLI's requests and keyring propagation between nodes carry the same bearer token.
+token_file="$run_dir/admin_token"
+if [[ ! -s "$token_file" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token_file")
+fi
+
 addr() { echo "127.0.0.$1"; }
 for i in $(printf '%s\n' "${nodes[@]}" | shuf); do
   seeds=()
   for j in "${nodes[@]}"; do [[ $j == "$i" ]] || seeds+=(--seed "$(addr "$j"):7946"); done
   "$server" start --node-id "$i" --bind "$(addr "$i")" --data-dir "$run_dir/node-$i" \
-    --bootstrap-expect 3 --preset local "${seeds[@]}" >"$run_dir/node-$i.log" 2>&1 &
+    --admin-token-file "$token_file" --bootstrap-expect 3 --preset local "${seeds[@]}" >"$run_dir/node-$i.log" 2>&1 &
   echo $! >"$run_dir/node-$i.pid"
   echo "started node $i on $(addr "$i") (pid $!, log .run/node-$i.log)"
   sleep "0.$((RANDOM % 5))"  # a random start order with gaps, as users start nodes
@@ -49,7 +56,7 @@ done
 wait_all() {
   local path=$1 pattern=$2 what=$3 deadline=$((SECONDS + 30))
   for i in "${nodes[@]}"; do
-    until [[ $(curl -sf "http://$(addr "$i"):9644$path" | grep -oE "$pattern" | wc -l) -eq 3 ]]; do
+    until [[ $(curl -sf -H "Authorization: Bearer $(cat "$token_file")" "http://$(addr "$i"):9644$path" | grep -oE "$pattern" | wc -l) -eq 3 ]]; do
       if ((SECONDS > deadline)); then
         echo "node $i does not show $what after 30 s; see .run/node-$i.log" >&2
         exit 1
@@ -75,9 +82,9 @@ for i in "${nodes[@]}"; do
 done
 
 echo
-"$server" cluster members --admin "$(addr 1):9644"
+"$server" cluster members --admin "$(addr 1):9644" --admin-token-file "$token_file"
 echo
-"$server" cluster status --admin "$(addr 1):9644"
+"$server" cluster status --admin "$(addr 1):9644" --admin-token-file "$token_file"
 echo
 kcat -b "$(addr 1):9092" -L -m 2
 echo

@@ -109,6 +109,18 @@ fi
 # The unit's StateDirectory= creates it too; made here so that it exists before the first start.
 install -d -m 0750 -o chronik -g chronik "$state_dir"
 
+# --- admin token ---------------------------------------------------------------------------------
+# One bearer token for the whole cluster (docs/security.md "Admin HTTP"): the Vagrantfile writes
+# vagrant/.admin_token on the host (ignored by git) before the rsync, so every node and the host's
+# CLI share it, as keyring propagation needs. Without it (a provisioner run by hand) this node
+# makes its own. Readable by chronik only.
+shared_token="$src/vagrant/.admin_token"
+if [[ ! -s $shared_token ]]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$shared_token")
+fi
+install -d -m 0755 /etc/chronik
+install -m 0600 -o chronik -g chronik "$shared_token" /etc/chronik/admin_token
+
 # --- configuration ------------------------------------------------------------------------------
 seed_list=""
 for s in "${seeds[@]}"; do seed_list+="${seed_list:+, }\"$s\""; done
@@ -122,6 +134,9 @@ gossip_port = 7946
 rpc_port = 9093
 kafka_port = 9092
 admin_port = $admin_port
+# Reachable from the other nodes and the host (keyring propagation, the CLI), behind the token.
+admin_bind = "$bind"
+admin_token_file = "/etc/chronik/admin_token"
 seeds = [$seed_list]
 data_dir = "$state_dir"
 bootstrap_expect = $expect

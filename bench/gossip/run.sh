@@ -210,18 +210,27 @@ start_ch_chain() {
     ((i > 0)) && seed=(--seed "127.0.0.1:$((base + i - 1))")
     ip netns exec "$ns" "$SERVER" start --node-id $((i + 1)) --bind 127.0.0.1 --gossip-port $((base + i)) \
       --admin-port $((base + 100 + i)) --rpc-port $((base + 200 + i)) --kafka-port $((base + 300 + i)) \
-      "${seed[@]}" --data-dir "$OUT/ns-data-$n/node-$((i + 1))" --preset lan --bootstrap-expect 1000 --log-level warn \
+      "${seed[@]}" --data-dir "$OUT/ns-data-$n/node-$((i + 1))" --admin-token-file "$(bench_admin_token)" \
+      --preset lan --bootstrap-expect 1000 --log-level warn \
       >>"$OUT/ns-ch-$n.log" 2>&1 &
     PIDS+=($!)
     ns_wait_listen "$ns" $((base + i)) || die "chronik node $((i + 1)) did not listen in $ns (log: $OUT/ns-ch-$n.log)"
   done
 }
 
+# The admin token every chronik node of the run reads (docs/security.md "Admin HTTP"), made once.
+bench_admin_token() {
+  local f="$OUT/admin_token"
+  [[ -s "$f" ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+  echo "$f"
+}
+
 # Smallest number of alive members any chronik node reports through its admin /v1/members.
 ch_min_alive() {
-  local ns=$1 n=$2 i c min=999999
+  local ns=$1 n=$2 i c min=999999 auth
+  auth="Authorization: Bearer $(cat "$(bench_admin_token)")"
   for ((i = 0; i < n; i++)); do
-    c=$(ip netns exec "$ns" curl -s -m 2 "http://127.0.0.1:$((20100 + i))/v1/members" | grep -c '"state": *"alive"' || true)
+    c=$(ip netns exec "$ns" curl -s -m 2 -H "$auth" "http://127.0.0.1:$((20100 + i))/v1/members" | grep -c '"state": *"alive"' || true)
     ((c < min)) && min=$c
   done
   echo "$min"

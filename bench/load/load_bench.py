@@ -37,8 +37,8 @@ RECORD = b"x" * 100
 def load_stats(node):
     """The node's /v1/cluster "load" section (None if it does not answer)."""
     try:
-        with urllib.request.urlopen(f"http://{node.admin_addr}/v1/cluster", timeout=5) as r:
-            return json.loads(r.read()).get("load")
+        status, doc = node.admin("/v1/cluster", timeout=5)  # with the cluster's admin token
+        return doc.get("load") if status == 200 and isinstance(doc, dict) else None
     except Exception:  # noqa: BLE001 - a node that does not answer counts as no data
         return None
 

@@ -175,4 +175,18 @@ std::expected<gossip_key, keyring_errc> key_from_base64(std::string_view text) {
   return key;
 }
 
+std::string key_fingerprint(const gossip_key& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const bool ok = EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) == 1;
+  CHRONIK_ASSERT(ok && len >= 4, "SHA-256 failed");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 4; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
 }  // namespace chronik::gossip

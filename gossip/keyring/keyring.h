@@ -82,4 +82,8 @@ class keyring {
 std::string key_to_base64(const gossip_key& key);
 std::expected<gossip_key, keyring_errc> key_from_base64(std::string_view text);
 
+// What may be shown of a key (docs/security.md "Admin HTTP"): the first 8 hex digits of the
+// SHA-256 of its 32 bytes. It names a key among the few of a ring without revealing it.
+std::string key_fingerprint(const gossip_key& key);
+
 }  // namespace chronik::gossip

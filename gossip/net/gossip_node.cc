@@ -622,6 +622,14 @@ std::vector<member_snapshot> gossip_node::members() const {
   }
   return out;
 }
+const std::optional<keyring>& gossip_node::keys() const { return impl_->opts.keys; }
+std::expected<void, std::string> gossip_node::replace_keys(keyring ring) {
+  // Without a keyring the size bound and verify flags were chosen for plaintext; a ring appearing
+  // on one node at run time would also cut it off from plaintext peers.
+  if (!impl_->opts.keys) return std::unexpected("gossip encryption is off on this node (set gossip_key)");
+  impl_->opts.keys = std::move(ring);
+  return {};
+}
 net_stats gossip_node::stats() const {
   const auto& s = impl_->st;
   auto get = [](const counter& c) { return c.load(std::memory_order_relaxed); };

@@ -94,6 +94,12 @@ class gossip_node {
   void stop();
 
   std::vector<member_snapshot> members() const;  // io thread only
+  // The keyring in use, none when gossip runs in plaintext (io thread only).
+  const std::optional<keyring>& keys() const;
+  // Replaces the keyring of a running node (online rotation, docs/security.md "Key rotation"):
+  // the next datagram is sealed with the new primary, and only its keys open. Refused when the
+  // node started without a keyring: switching encryption on is the rolling procedure (io thread).
+  std::expected<void, std::string> replace_keys(keyring ring);
   net_stats stats() const;                        // any thread
   const membership& core() const;
   void on_member_event(std::function<void(const member_event&)> cb);

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import random
+import secrets
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,37 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+
+def ensure_admin_token(path):
+    """A cluster-wide admin token (docs/security.md "Admin HTTP"): every node of a data root reads
+    the same file through --admin-token-file, as keyring propagation needs. Made once, mode 0600."""
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    with open(path) as f:
+        return f.read().strip()
+
+
+def admin_call(addr, path, token, body=None, timeout=2):
+    """(HTTP status, parsed JSON body or None) of one admin request; raises OSError when there is
+    no answer. `token` None sends no Authorization header; `body` (a dict) makes it a POST."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://{addr}{path}", data=data, method="GET" if body is None else "POST")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
 
 
 class Node:
@@ -28,6 +60,8 @@ class Node:
         self.log_path = os.path.join(data_root, f"node-{node_id}.log")
         self.preset = preset
         self.proc = None
+        self.admin_token_file = os.path.join(data_root, "admin_token")
+        self.admin_token = ensure_admin_token(self.admin_token_file)
 
     @property
     def gossip_addr(self):
@@ -41,7 +75,8 @@ class Node:
         cmd = [self.server, "start", "--node-id", str(self.node_id), "--bind", self.ip,
                "--gossip-port", str(self.gossip_port), "--rpc-port", str(self.rpc_port),
                "--kafka-port", str(self.kafka_port), "--admin-port", str(self.admin_port),
-               "--data-dir", self.data_dir, "--preset", self.preset, "--cluster-name", "cluster-test"]
+               "--data-dir", self.data_dir, "--preset", self.preset, "--cluster-name", "cluster-test",
+               "--admin-token-file", self.admin_token_file]
         for s in seeds:
             cmd += ["--seed", s]
         return cmd + list(extra)
@@ -69,21 +104,27 @@ class Node:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
-    def members(self):
-        """The node's /v1/members as {node_id: member}, or None when it does not answer."""
+    def admin(self, path, body=None, token=True, timeout=2):
+        """(status, JSON) of an admin request with the cluster's token (token=None: without one,
+        a string: that one); raises OSError when the node does not answer."""
+        return admin_call(self.admin_addr, path, self.admin_token if token is True else token, body, timeout)
+
+    def admin_json(self, path):
+        """The JSON of a 200 answer to GET `path`, or None when the node does not answer so."""
         try:
-            with urllib.request.urlopen(f"http://{self.admin_addr}/v1/members", timeout=2) as r:
-                return {m["node_id"]: m for m in json.load(r)}
+            status, doc = self.admin(path)
         except (urllib.error.URLError, OSError, ValueError):
             return None
+        return doc if status == 200 else None
+
+    def members(self):
+        """The node's /v1/members as {node_id: member}, or None when it does not answer."""
+        doc = self.admin_json("/v1/members")
+        return None if doc is None else {m["node_id"]: m for m in doc}
 
     def cluster(self):
         """The node's /v1/cluster (cluster id, meta_leader, term, voters, brokers), or None."""
-        try:
-            with urllib.request.urlopen(f"http://{self.admin_addr}/v1/cluster", timeout=2) as r:
-                return json.load(r)
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
+        return self.admin_json("/v1/cluster")
 
 
 class Cluster:

@@ -78,7 +78,8 @@ class GossipCluster(unittest.TestCase):
         first.start([c.nodes[1].gossip_addr])
         c.wait_for(c.converged, CONVERGE_S, "joins to retry until the seed is up")
 
-        out = subprocess.run([SERVER, "cluster", "members", "--admin", first.admin_addr, "--json"],
+        out = subprocess.run([SERVER, "cluster", "members", "--admin", first.admin_addr, "--json",
+                              "--admin-token-file", first.admin_token_file],
                              capture_output=True, text=True, timeout=10)
         self.assertEqual(out.returncode, 0, out.stderr)
         import json
@@ -87,7 +88,8 @@ class GossipCluster(unittest.TestCase):
         for m in members:
             for key in ("node_id", "address", "state", "incarnation"):
                 self.assertIn(key, m)
-        table = subprocess.run([SERVER, "cluster", "members", "--admin", first.admin_addr],
+        table = subprocess.run([SERVER, "cluster", "members", "--admin", first.admin_addr,
+                                "--admin-token-file", first.admin_token_file],
                                capture_output=True, text=True, timeout=10)
         self.assertEqual(table.returncode, 0, table.stderr)
         self.assertEqual(table.stdout.count("alive"), 5, table.stdout)

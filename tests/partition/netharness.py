@@ -10,6 +10,7 @@ process we started.
 """
 import json
 import os
+import secrets
 import random
 import signal
 import subprocess
@@ -119,6 +120,19 @@ class Harness:
     def admin_addr(self, i):
         return f"{self.ip(i)}:{ADMIN_PORT}"
 
+    def admin_token_file(self):
+        return os.path.join(self.state_dir, "admin_token")
+
+    def admin_token(self):
+        """The bearer token every node of the run reads (docs/security.md "Admin HTTP"), made once."""
+        path = self.admin_token_file()
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+        with open(path) as f:
+            return f.read().strip()
+
     def kafka_addr(self, i):
         return f"{self.ip(i)}:{KAFKA_PORT}"
 
@@ -159,7 +173,10 @@ class Harness:
                "--gossip-port", str(GOSSIP_PORT), "--rpc-port", str(RPC_PORT),
                "--kafka-port", str(KAFKA_PORT), "--admin-port", str(ADMIN_PORT),
                "--data-dir", self.data_dir(i), "--preset", self.state["preset"],
-               "--cluster-name", f"partition-{self.tag}"]
+               "--cluster-name", f"partition-{self.tag}",
+               # The observers reach the admin endpoint over the test network, with the run's token.
+               "--admin-bind", self.ip(i), "--admin-token-file", self.admin_token_file()]
+        self.admin_token()
         for s in seeds:
             cmd += ["--seed", s]
         return cmd + list(self.state.get("extra", []))

@@ -80,8 +80,12 @@ class NsWorker:
             pass
 
 
-def http_get_json(addr, path, timeout):
-    with urllib.request.urlopen(f"http://{addr}{path}", timeout=timeout) as r:
+def http_get_json(addr, path, timeout, token=None):
+    """GET an admin endpoint; `token` is the run's admin bearer token (netharness.admin_token)."""
+    req = urllib.request.Request(f"http://{addr}{path}")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.load(r)
 
 
@@ -109,19 +113,20 @@ class Collector:
 
     def _poll(self, i):
         addr = self.h.admin_addr(i)
+        token = self.h.admin_token()
         w = self.workers[i]
         # Bounded: the loop ends with stop(), and every request has a timeout.
         while not self.stop_event.is_set():
             t0 = time.monotonic()
             members = cluster = None
             try:
-                members = w.call(lambda: http_get_json(addr, "/v1/members", self.http_timeout),
+                members = w.call(lambda: http_get_json(addr, "/v1/members", self.http_timeout, token),
                                  self.http_timeout + 1)
                 members = {m["node_id"]: m for m in members}
             except Exception:  # noqa: BLE001 - a silent node is data
                 members = None
             try:
-                cluster = w.call(lambda: http_get_json(addr, "/v1/cluster", self.http_timeout),
+                cluster = w.call(lambda: http_get_json(addr, "/v1/cluster", self.http_timeout, token),
                                  self.http_timeout + 1)
             except Exception:  # noqa: BLE001
                 cluster = None
@@ -151,7 +156,7 @@ class Collector:
         return None
 
     def query(self, i, path, timeout=2.0):
-        return self.workers[i].call(lambda: http_get_json(self.h.admin_addr(i), path, timeout), timeout + 1)
+        return self.workers[i].call(lambda: http_get_json(self.h.admin_addr(i), path, timeout, self.h.admin_token()), timeout + 1)
 
 
 LAST_ERROR = {}  # node -> the last Metadata failure, for failure messages

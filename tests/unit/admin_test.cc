@@ -65,7 +65,10 @@ TEST(admin_format_test, node_meta_round_trip) {
   EXPECT_EQ(view->formation, "fresh");
   EXPECT_EQ(view->rpc_addr, "10.0.0.4:9093");
   EXPECT_EQ(view->kafka_addr, "10.0.0.4:9092");
-  EXPECT_EQ(view->admin_addr, "10.0.0.4:9644");
+  // The admin endpoint stays on loopback for a node on a routable address unless admin_bind says.
+  EXPECT_EQ(view->admin_addr, "127.0.0.1:9644");
+  cfg.admin_bind = "10.0.0.4";
+  EXPECT_EQ(decode_node_meta(encode_fresh_node_meta(cfg, *uuid))->admin_addr, "10.0.0.4:9644");
   EXPECT_EQ(view->version, "0.1.0");
   EXPECT_FALSE(view->storage_failed);
   EXPECT_FALSE(decode_node_meta(""));
@@ -177,8 +180,14 @@ class admin_server_test : public ::testing::Test {
     for (int attempt = 0; attempt < 20; ++attempt) {
       // Below 32768, where Linux picks ephemeral ports for outgoing connections.
       const auto port = static_cast<std::uint16_t>(28000 + rd() % 4000);
-      admin_options opts{"127.0.0.1", port, 7, "00112233445566778899aabbccddeeff", "chronik", 300ms};
+      admin_options opts{"127.0.0.1", port, 7, "00112233445566778899aabbccddeeff", "chronik", token, 300ms};
       server_.emplace(io_, opts, [this] { return members_; }, module_logger("admin"));
+      // A route of the kind the keyring endpoints add: it reaches the io thread through call_on_io.
+      server_->add_route(admin_server::method::post, "/v1/echo/(one|two)", [this](const admin_server::request& req) {
+        auto on_io = server_->call_on_io([&req] { return nlohmann::json{{"body", req.body}}; });
+        if (!on_io) return admin_server::answer{503, nlohmann::json{{"error", on_io.error()}}};
+        return admin_server::answer{201, nlohmann::json{{"match", req.match}, {"scope", req.scope}, {"io", *on_io}}};
+      });
       server_->set_cluster_source([this](admin_server::cluster_reply reply) {
         switch (cluster_answer_.load()) {
           case answer::now: reply(cluster_status_to_json(sample_cluster())); break;
@@ -204,11 +213,15 @@ class admin_server_test : public ::testing::Test {
     io_.stop();
     if (io_thread_.joinable()) io_thread_.join();
   }
-  httplib::Result get(const std::string& path) {
+  // With the server's token unless `bearer` says otherwise (nullopt: no Authorization header).
+  httplib::Result get(const std::string& path, std::optional<std::string> bearer = token) {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(5s);
+    if (bearer) client.set_bearer_token_auth(*bearer);
     return client.Get(path.c_str());
   }
+
+  static constexpr const char* token = "test-token-0123456789abcdef";
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
@@ -267,6 +280,64 @@ TEST_F(admin_server_test, health_members_cluster_and_not_found) {
   EXPECT_EQ(missing->status, 404);
 }
 
+// Issue 18: /v1/members gave the cluster name, id and every uuid to anyone. Now everything but
+// /health needs the bearer token, and /health itself names no uuid, cluster name or id.
+TEST_F(admin_server_test, everything_but_health_needs_the_token_and_refusals_are_counted) {
+  start_server(true);
+  server_->set_health(true, "ready");
+  EXPECT_EQ(server_->unauthorized_count(), 0u);
+  for (const std::string path : {"/v1/members", "/v1/cluster", "/v2/nothing", "/health/x"}) {
+    auto none = get(path, std::nullopt);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"chronik-admin\"");
+    EXPECT_EQ(none->body.find("node_id"), std::string::npos);
+    auto wrong = get(path, std::string("test-token-0123456789abcdeX"));
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401) << path;
+    auto prefix = get(path, std::string("test-token"));
+    ASSERT_TRUE(prefix);
+    EXPECT_EQ(prefix->status, 401) << path;
+  }
+  EXPECT_EQ(server_->unauthorized_count(), 12u);
+  // Another scheme with the right token is still not a bearer token.
+  httplib::Client basic("127.0.0.1", port_);
+  basic.set_basic_auth("admin", token);
+  auto refused = basic.Get("/v1/members");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(server_->unauthorized_count(), 13u);
+
+  auto health = get("/health", std::nullopt);
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  const auto h = nlohmann::json::parse(health->body);
+  EXPECT_EQ(h["node_id"], 7);
+  EXPECT_FALSE(h.contains("node_uuid"));
+  EXPECT_FALSE(h.contains("cluster_name"));
+  EXPECT_EQ(health->body.find("00112233445566778899aabbccddeeff"), std::string::npos);
+  EXPECT_EQ(server_->unauthorized_count(), 13u);
+}
+
+TEST_F(admin_server_test, added_routes_are_protected_and_reach_the_io_thread) {
+  start_server(true);
+  httplib::Client client("127.0.0.1", port_);
+  auto refused = client.Post("/v1/echo/one", "{}", "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  client.set_bearer_token_auth(token);
+  auto res = client.Post("/v1/echo/two?scope=node", R"({"k":1})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 201);
+  const auto j = nlohmann::json::parse(res->body);
+  EXPECT_EQ(j["match"], "two");
+  EXPECT_EQ(j["scope"], "node");
+  EXPECT_EQ(j["io"]["body"], R"({"k":1})");
+  auto missing = client.Post("/v1/echo/three", "{}", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
 TEST_F(admin_server_test, cluster_answered_later_is_served_and_never_answered_is_503) {
   cluster_answer_ = answer::later;
   start_server(true);
@@ -317,7 +388,7 @@ TEST_F(admin_server_test, idle_connections_do_not_take_health_offline) {
 
 TEST_F(admin_server_test, second_server_on_the_same_port_fails) {
   start_server(true);
-  admin_options opts{"127.0.0.1", port_, 8, "", "chronik", 300ms};
+  admin_options opts{"127.0.0.1", port_, 8, "", "chronik", token, 300ms};
   admin_server other(io_, opts, [] { return std::vector<gossip::member_snapshot>{}; }, module_logger("admin"));
   auto started = other.start();
   ASSERT_FALSE(started);

@@ -307,9 +307,9 @@ cluster_view() {
   local i=$1 ip
   ip=$(ip_of "$i")
   {
-    in_node "$i" timeout 5 chronik-server cluster status --admin "$ip:9644" --json 2>/dev/null || echo null
+    in_node "$i" timeout 5 chronik-server cluster status --admin "$ip:9644" --admin-token-file /etc/chronik/admin_token --json 2>/dev/null || echo null
     echo
-    in_node "$i" timeout 5 chronik-server cluster members --admin "$ip:9644" --json 2>/dev/null || echo null
+    in_node "$i" timeout 5 chronik-server cluster members --admin "$ip:9644" --admin-token-file /etc/chronik/admin_token --json 2>/dev/null || echo null
   } | /usr/bin/python3 -c '
 import json, sys
 docs = sys.stdin.read().split("\n\n", 1)
@@ -354,7 +354,7 @@ phase check-formation "check: one cluster"
 wait_formed "formation"
 first_id=$formed_id
 for i in $(seq "$count"); do
-  in_node 1 chronik-server cluster status --admin "$(ip_of "$i"):9644" | sed "s/^/[node$i status] /"
+  in_node 1 chronik-server cluster status --admin "$(ip_of "$i"):9644" --admin-token-file /etc/chronik/admin_token | sed "s/^/[node$i status] /"
 done
 # kcat_brokers FROM TO: kcat -L in node FROM against node TO's Kafka port lists $count brokers, all
 # at the plan's addresses (polled, 60 s: a restarted broker may take a moment to re-register).
