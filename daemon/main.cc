@@ -2,7 +2,7 @@
 // its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers),
 // `group list|describe|delete|reset-offsets` administers consumer groups over the Kafka protocol
 // (daemon/group_command.h), `keygen` prints a new gossip key, `keyring` edits a stopped node's
-// gossip keyring. This file only parses the command line.
+// gossip keyring (online through --admin, or a stopped node's). This file only parses the command line.
 //
 // Exit codes (daemon::exit_code): 0 success, 1 runtime failure (cannot bind, corrupt data dir,
 // admin or broker unreachable, a group command refused), 2 bad command line or bad configuration (one line naming the key), or a
@@ -22,6 +22,7 @@
 #include "daemon/config.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/group_command.h"
+#include "daemon/keyring_command.h"
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
 #include "daemon/node.h"
@@ -56,6 +57,8 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   number("--rpc-port", cli.rpc_port, "cluster RPC port");
   number("--kafka-port", cli.kafka_port, "Kafka protocol port");
   number("--admin-port", cli.admin_port, "admin HTTP port");
+  text("--admin-bind", cli.admin_bind, "IPv4 address of the admin HTTP endpoint (default: loopback)");
+  text("--admin-token-file", cli.admin_token_file, "file with the admin bearer token (default <data-dir>/admin_token)");
   cmd.add_option("--seed", cli.seeds, "seed gossip address IP:GOSSIP_PORT (repeatable)")
       ->allow_extra_args(false)
       ->delimiter(',');
@@ -121,9 +124,18 @@ group_subcommands add_group_commands(CLI::App& app, group_command_options& opts)
   return out;
 }
 
-// `keyring list|install|use|remove`: one action per call, on a stopped node's data dir.
-CLI::App* add_keyring_command(CLI::App& app, keyring_command_options& opts) {
-  auto* cmd = app.add_subcommand("keyring", "edit a stopped node's gossip keyring (docs/security.md)");
+// Where the CLI finds the admin token: --admin-token-file, or the node's --data-dir.
+void add_admin_credentials(CLI::App* cmd, admin_credentials& creds) {
+  cmd->add_option_function<std::string>(
+      "--admin-token-file", [&creds](const std::string& v) { creds.token_file = v; }, "file with the admin token");
+  cmd->add_option_function<std::string>(
+      "--data-dir", [&creds](const std::string& v) { creds.data_dir = v; }, "the node's data dir (its admin_token)");
+}
+
+// `keyring list|install|use|remove`: one action per call, online through --admin (every live
+// node) or offline on a stopped node's --data-dir.
+CLI::App* add_keyring_command(CLI::App& app, keyring_cli_options& opts) {
+  auto* cmd = app.add_subcommand("keyring", "list or change the gossip keyring of a cluster (docs/security.md)");
   cmd->require_subcommand(1);
   const std::pair<const char*, keyring_action> actions[] = {
       {"list", keyring_action::list}, {"install", keyring_action::install},
@@ -131,7 +143,16 @@ CLI::App* add_keyring_command(CLI::App& app, keyring_command_options& opts) {
   for (const auto& [name, action] : actions) {
     auto* sub = cmd->add_subcommand(name, std::string(name) + (action == keyring_action::list ? " the keys" : " a key"));
     sub->callback([&opts, action = action] { opts.action = action; });
-    sub->add_option("--data-dir", opts.data_dir, "the node's data directory")->required();
+    sub->add_option_function<std::string>(
+        "--admin", [&opts](const std::string& v) { opts.admin = v; },
+        "admin endpoint IP:PORT of any node: applies to every live node");
+    sub->add_option_function<std::string>(
+        "--admin-token-file", [&opts](const std::string& v) { opts.admin_token_file = v; },
+        "file with the admin token (with --admin)");
+    sub->add_option_function<std::string>(
+        "--data-dir", [&opts](const std::string& v) { opts.data_dir = v; },
+        "without --admin: edit this stopped node's keyring; with it: read its admin_token");
+    sub->add_flag("--json", opts.json, "with --admin: print the JSON report");
     if (action != keyring_action::list) sub->add_option("key", opts.key, "base64 key")->required();
   }
   return cmd;
@@ -162,16 +183,18 @@ int main(int argc, char** argv) {
   auto* members = cluster->add_subcommand("members", "list the members a node sees");
   members->add_option("--admin", members_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
   members->add_flag("--json", members_opts.json, "print a JSON array");
+  add_admin_credentials(members, members_opts.creds);
   status_command_options status_opts;
   auto* status = cluster->add_subcommand("status", "show the cluster id, the __meta leader and the brokers");
   status->add_option("--admin", status_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
   status->add_flag("--json", status_opts.json, "print the /v1/cluster JSON");
+  add_admin_credentials(status, status_opts.creds);
 
   group_command_options group_opts;
   const auto group = add_group_commands(app, group_opts);
 
   auto* keygen = app.add_subcommand("keygen", "print a new random gossip encryption key (base64)");
-  keyring_command_options keyring_opts;
+  keyring_cli_options keyring_opts;
   auto* keyring_cmd = add_keyring_command(app, keyring_opts);
 
   user_command_options user_opts;
@@ -186,7 +209,7 @@ int main(int argc, char** argv) {
   if (members->parsed()) return run_members_command(members_opts);
   if (status->parsed()) return run_status_command(status_opts);
   if (keygen->parsed()) return run_keygen_command();
-  if (keyring_cmd->parsed()) return run_keyring_command(keyring_opts);
+  if (keyring_cmd->parsed()) return run_keyring_cli(keyring_opts);
   if (user_cmd->parsed()) return run_user_command(user_opts);
   if (group.list->parsed()) return run_group_list(group_opts);
   if (group.describe->parsed()) return run_group_describe(group_opts);
