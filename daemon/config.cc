@@ -338,8 +338,62 @@ step_result apply_sasl_mechanisms(node_config& cfg, std::string_view key, const 
   return {};
 }
 
+// The Kafka listener keys (daemon/kafka_listeners.h): strings and arrays of strings.
+step_result apply_listener_key(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  std::expected<void, std::string> r;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    r = set_kafka_listener_key(cfg.kafka_listeners, key, *s);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
+    r = set_kafka_listener_key(cfg.kafka_listeners, key, *list);
+  } else {
+    return fail(key, "expected a string or an array of strings, got " + std::string(raw_type_name(v)), flag);
+  }
+  if (!r) return fail(key, r.error(), flag);
+  return {};
+}
+
+// The authorization keys (docs/config.md "Authorization").
+step_result apply_authorization_key(node_config& cfg, std::string_view key, const raw_value& v,
+                                    std::string_view flag) {
+  if (key == "no_acl_found") {
+    auto s = want_string(key, v, flag);
+    if (!s) return std::unexpected(s.error());
+    auto rule = kafka::acl::parse_no_acl_rule(*s);
+    if (!rule) return fail(key, "\"" + *s + "\" is not one of allow_unauthenticated, allow, deny", flag);
+    cfg.no_acl_found = *rule;
+    return {};
+  }
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  for (const auto& p : *list) {
+    const auto colon = p.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == p.size() || p.size() > kafka::acl::max_principal_bytes) {
+      return fail(key, "\"" + p + "\" is not a principal of the form User:name", flag);
+    }
+  }
+  cfg.super_users = *list;
+  return {};
+}
+
+// sasl_enabled_mechanisms: Kafka's mechanism names, at least one, each once.
+step_result apply_sasl_mechanisms(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  if (list->empty()) return fail(key, "at least one mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+  std::vector<kafka::sasl::sasl_mechanism> out;
+  for (const auto& name : *list) {
+    auto m = kafka::sasl::sasl_mechanism_named(name);
+    if (!m) return fail(key, "\"" + name + "\" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+    if (std::find(out.begin(), out.end(), *m) != out.end()) return fail(key, "\"" + name + "\" is listed twice", flag);
+    out.push_back(*m);
+  }
+  cfg.sasl_enabled_mechanisms = std::move(out);
+  return {};
+}
+
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
+  if (is_kafka_listener_key(key)) return apply_listener_key(cfg, key, v, flag);
   if (key == "sasl_enabled_mechanisms") return apply_sasl_mechanisms(cfg, key, v, flag);
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
@@ -704,6 +758,11 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   // switch-on (docs/security.md "Gossip encryption") has this pair.
   if (!cfg.gossip_verify_outgoing && cfg.gossip_verify_incoming) {
     return fail("gossip_verify_outgoing", "false needs gossip_verify_incoming = false too (plaintext senders must accept plaintext)");
+  }
+  if (auto r = resolve_kafka_listeners(cfg.kafka_listeners, cfg.bind, cfg.kafka_port,
+                                      {{"gossip_port", cfg.gossip_port}, {"rpc_port", cfg.rpc_port}, {"admin_port", cfg.admin_port}});
+      !r) {
+    return std::unexpected(r.error());
   }
   // One request of the largest size must always fit in the node-wide budget.
   if (cfg.kafka_max_queued_request_bytes < cfg.kafka_max_request_bytes) {

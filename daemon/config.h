@@ -19,6 +19,7 @@
 
 #include "gossip/core/config.h"
 #include "gossip/core/types.h"
+#include "daemon/kafka_listeners.h"
 #include "gossip/keyring/keyring.h"
 #include "kafka/sasl/sasl_session.h"
 
@@ -153,6 +154,10 @@ struct node_config {
   // unencrypted is sent (outgoing) or accepted (incoming); false sends, or also accepts, plaintext.
   bool gossip_verify_incoming = true;
   bool gossip_verify_outgoing = true;
+  // Kafka listeners and their TLS files (daemon/kafka_listeners.h; docs/config.md "Kafka listeners
+  // and TLS"). Default: one PLAINTEXT listener on bind:kafka_port; with `listeners` set,
+  // kafka_port is not used.
+  kafka_listener_settings kafka_listeners;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.
@@ -160,7 +165,13 @@ struct node_config {
 
   std::string gossip_addr() const { return bind + ":" + std::to_string(gossip_port); }
   std::string rpc_addr() const { return bind + ":" + std::to_string(rpc_port); }
-  std::string kafka_addr() const { return bind + ":" + std::to_string(kafka_port); }
+  // The advertised address of the inter-broker listener (the one registered as kafka_addr), once
+  // load_node_config has resolved the listeners; bind:kafka_port before.
+  std::string kafka_addr() const {
+    if (kafka_listeners.resolved.empty()) return bind + ":" + std::to_string(kafka_port);
+    return kafka_listeners.resolved[kafka_listeners.inter_broker].advertised();
+  }
+  std::string admin_ip() const;
   std::string admin_ip() const;
   std::string admin_addr() const { return admin_ip() + ":" + std::to_string(admin_port); }
 };

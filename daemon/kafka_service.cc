@@ -1,6 +1,8 @@
 #include "daemon/kafka_service.h"
 
 #include <algorithm>
+#include <charconv>
+#include <system_error>
 
 #include "base/assert.h"
 #include "kafka/partition/partition_replica.h"
@@ -105,8 +107,7 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
 kafka_service::~kafka_service() { stop(); }
 
 std::expected<void, std::string> kafka_service::start() {
-  kafka::server_config sc;
-  sc.listeners = {kafka::listener_spec{"PLAINTEXT", kafka::security_protocol::plaintext, cfg_.bind, cfg_.kafka_port}};
+  kafka::server_config sc = kafka_server_listeners(cfg_.kafka_listeners);
   sc.max_request_bytes = cfg_.kafka_max_request_bytes;
   sc.max_queued_request_bytes = cfg_.kafka_max_queued_request_bytes;
   sc.max_connections = cfg_.kafka_max_connections;
@@ -114,7 +115,10 @@ std::expected<void, std::string> kafka_service::start() {
   sc.connections_max_idle_ms = static_cast<std::uint32_t>(cfg_.kafka_connections_max_idle_ms);
   server_ = std::make_unique<kafka::kafka_server>(io_, sc, dispatcher_, log_);
   if (auto r = server_->start(); !r) return r;
-  log_->info("kafka: listening on {}", cfg_.kafka_addr());
+  for (const auto& l : cfg_.kafka_listeners.resolved) {
+    log_->info("kafka: listener {} ({}) on {}:{}, advertised as {}", l.name, kafka::to_string(l.protocol), l.bind_ip,
+               l.port, l.advertised());
+  }
   started_ = true;
   return {};
 }
@@ -268,8 +272,18 @@ std::vector<kafka::broker_info> kafka_service::brokers() const {
     if (b.state != metadata::broker_state::alive) continue;
     auto ep = parse_ipv4_endpoint(b.kafka_addr);
     if (!ep) continue;  // registered by a node whose address we cannot advertise
-    kafka::broker_info info{id, ep->ip, ep->port, std::nullopt};
+    kafka::broker_info info{id, ep->ip, ep->port, std::nullopt, {}};
     if (!b.rack.empty()) info.rack = b.rack;
+    for (const auto& l : b.listeners) {
+      // Advertised hosts may be names, not only IPv4 addresses (advertised_listeners).
+      const auto colon = l.addr.rfind(':');
+      std::int32_t port = 0;
+      if (colon == std::string::npos ||
+          std::from_chars(l.addr.data() + colon + 1, l.addr.data() + l.addr.size(), port).ec != std::errc{}) {
+        continue;
+      }
+      info.endpoints.push_back({l.name, l.addr.substr(0, colon), port});
+    }
     out.push_back(std::move(info));
   }
   return out;
@@ -478,10 +492,23 @@ std::vector<kafka::broker_config> kafka_service::broker_configs() const {
       cfg_.default_replication_factor != defaults.default_replication_factor);
   set("auto.create.topics.enable", cfg_.auto_create_topics ? "true" : "false",
       cfg_.auto_create_topics != defaults.auto_create_topics);
-  const std::string listener = "PLAINTEXT://" + cfg_.kafka_addr();
   if (std::ranges::none_of(out, [](const auto& c) { return c.name == "listeners"; })) {
-    out.push_back({"listeners", listener, kafka::config_type::list, true});
-    out.push_back({"advertised.listeners", listener, kafka::config_type::list, true});
+    std::string listeners;
+    std::string advertised;
+    std::string protocols;
+    for (const auto& l : cfg_.kafka_listeners.resolved) {
+      const std::string sep = listeners.empty() ? "" : ",";
+      listeners += sep + l.name + "://" + l.bind_ip + ":" + std::to_string(l.port);
+      advertised += sep + l.name + "://" + l.advertised();
+      protocols += sep + l.name + ":" + std::string(kafka::to_string(l.protocol));
+    }
+    out.push_back({"listeners", listeners, kafka::config_type::list, true});
+    out.push_back({"advertised.listeners", advertised, kafka::config_type::list, true});
+    out.push_back({"listener.security.protocol.map", protocols, kafka::config_type::list, true});
+    if (!cfg_.kafka_listeners.resolved.empty()) {
+      out.push_back({"inter.broker.listener.name", cfg_.kafka_listeners.resolved[cfg_.kafka_listeners.inter_broker].name,
+                     kafka::config_type::string, true});
+    }
   }
   const auto num = [](std::uint64_t v) { return std::to_string(v); };
   out.push_back({"socket.request.max.bytes", num(cfg_.kafka_max_request_bytes), kafka::config_type::int32,

@@ -314,6 +314,7 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
       info.since_change = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now - snap.last_change);
       info.announced = meta->formation_state;
       info.joining_cluster = meta->joining_cluster;
+      info.listeners = std::move(meta->kafka_listeners);
       members.push_back(std::move(info));
     }
     if (m.id == cfg_.node_id) continue;

@@ -45,6 +45,18 @@ std::string encode_node_meta(const node_config& cfg, const node_uuid& uuid, cons
   meta.set_admin_addr(cfg.admin_addr());
   meta.set_version(std::string(software_version));
   meta.set_storage_failed(storage_failed);
+  // The default (one PLAINTEXT listener at kafka_addr) goes unsaid: gossip metadata is small.
+  const auto& listeners = cfg.kafka_listeners.resolved;
+  const bool default_only = listeners.size() == 1 && listeners[0].name == "PLAINTEXT" &&
+                            listeners[0].protocol == kafka::security_protocol::plaintext &&
+                            listeners[0].advertised() == cfg.kafka_addr();
+  if (!default_only) {
+    for (const auto& l : listeners) {
+      auto* e = meta.add_kafka_listeners();
+      e->set_name(l.name);
+      e->set_addr(l.advertised());
+    }
+  }
   std::string out;
   // Serializing a message of plain fields cannot fail short of running out of memory.
   meta.SerializeToString(&out);
@@ -83,6 +95,8 @@ std::optional<node_meta_view> decode_node_meta(std::string_view bytes) {
   view.admin_addr = meta.admin_addr();
   view.version = meta.version();
   view.storage_failed = meta.storage_failed();
+  // Bounded by gossip's max_meta_bytes already; a peer's list beyond __meta's bound is cut there.
+  for (const auto& l : meta.kafka_listeners()) view.kafka_listeners.push_back({l.name(), l.addr()});
   return view;
 }
 

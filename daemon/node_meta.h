@@ -12,6 +12,7 @@
 #include "daemon/config.h"
 #include "daemon/node_identity.h"
 #include "metadata/core/bootstrap.h"
+#include "metadata/meta_state.h"
 
 namespace chronik::daemon {
 
@@ -34,6 +35,8 @@ struct node_meta_view {
   metadata::formation formation_state;  // the bootstrap coordinator's view of this peer
   std::string joining_cluster;
   bool storage_failed = false;  // its WAL failed and it is fenced (docs/storage.md "Disk faults")
+  // Its advertised Kafka listeners; empty: the one PLAINTEXT listener at kafka_addr.
+  std::vector<metadata::listener_endpoint> kafka_listeners;
 };
 
 // NodeMeta bytes: identity, addresses "bind:port", version, the formation state (cluster ids

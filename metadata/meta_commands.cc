@@ -49,6 +49,11 @@ std::string register_broker(const broker_registration& b) {
   m->set_kafka_addr(b.kafka_addr);
   m->set_rpc_addr(b.rpc_addr);
   m->set_rack(b.rack);
+  for (const auto& l : b.listeners) {
+    auto* e = m->add_listeners();
+    e->set_name(l.name);
+    e->set_addr(l.addr);
+  }
   return bytes_of(cmd);
 }
 

@@ -23,6 +23,7 @@ struct broker_registration {
   std::string kafka_addr;
   std::string rpc_addr;
   std::string rack;  // empty: no rack
+  std::vector<listener_endpoint> listeners;  // empty: one PLAINTEXT listener at kafka_addr
 };
 
 // A topic by name or by id (Kafka's DeleteTopics accepts either).

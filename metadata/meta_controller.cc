@@ -74,8 +74,8 @@ void plan_registry(const controller_input& in, controller_plan& out) {
     }
     if (wiped_in_conf(in, n)) continue;  // registered again once its old replica is removed
     const bool needs = b == nullptr || b->uuid != n.uuid || b->kafka_addr != n.kafka_addr ||
-                       b->rpc_addr != n.rpc_addr || b->state != broker_state::alive;
-    if (needs) out.registrations.push_back({n.id, n.uuid, n.kafka_addr, n.rpc_addr, {}});
+                       b->rpc_addr != n.rpc_addr || b->listeners != n.listeners || b->state != broker_state::alive;
+    if (needs) out.registrations.push_back({n.id, n.uuid, n.kafka_addr, n.rpc_addr, {}, n.listeners});
   }
 }
 

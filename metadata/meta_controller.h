@@ -54,6 +54,7 @@ struct node_view {
   swim_view swim = swim_view::live;
   std::chrono::milliseconds down_for{0};
   cluster_relation relation = cluster_relation::member;
+  std::vector<listener_endpoint> listeners;  // its advertised Kafka listeners (gossiped)
 };
 
 struct controller_input {

@@ -136,6 +136,7 @@ std::vector<node_view> meta_node::cluster_view(const std::vector<member_info>& m
     if (!member && !joining) continue;
     node_view n{m.id, m.uuid, m.kafka_addr, m.rpc_addr};
     n.relation = member ? cluster_relation::member : cluster_relation::joining;
+    n.listeners = m.listeners;
     if (m.down) {
       n.swim = swim_view::down;
       n.down_for = std::max(std::chrono::milliseconds(0), m.since_change);

@@ -71,6 +71,7 @@ struct member_info {
   std::chrono::milliseconds since_change{0};  // how long SWIM's view of it has not changed
   formation announced;                        // its bootstrap state
   std::string joining_cluster;                // the cluster it asks to join, if any
+  std::vector<listener_endpoint> listeners;   // its Kafka listeners; empty: PLAINTEXT at kafka_addr
 };
 
 // What the shell sees at a tick.

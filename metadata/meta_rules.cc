@@ -65,8 +65,13 @@ bool valid_topic_name(std::string_view name) {
 }
 
 bool valid_broker(const broker_record& b) {
+  const bool listeners_ok =
+      b.listeners.size() <= max_listeners_per_broker &&
+      std::all_of(b.listeners.begin(), b.listeners.end(), [](const listener_endpoint& l) {
+        return bounded(l.name, max_field_bytes) && bounded(l.addr, max_field_bytes);
+      });
   return valid_node_id(b.id.value()) && bounded(b.uuid, max_id_bytes) && bounded(b.kafka_addr, max_field_bytes) &&
-         bounded(b.rpc_addr, max_field_bytes) && b.rack.size() <= max_field_bytes;
+         bounded(b.rpc_addr, max_field_bytes) && b.rack.size() <= max_field_bytes && listeners_ok;
 }
 
 std::expected<broker_state, meta_errc> decode_state(int raw) {

@@ -57,6 +57,8 @@ std::expected<broker_record, meta_errc> decode_broker(const pb::MetaBroker& m) {
   // An id too wide for a node id becomes no_node, which valid_broker refuses: never truncated.
   broker_record b{node_id_from_u64(m.node_id()).value_or(no_node), m.node_uuid(), m.kafka_addr(), m.rpc_addr(), m.rack(),
                   broker_state::alive, log_index{m.epoch()}};
+  if (m.listeners_size() > static_cast<int>(max_listeners_per_broker)) return std::unexpected(meta_errc::malformed_snapshot);
+  for (const auto& l : m.listeners()) b.listeners.push_back({l.name(), l.addr()});
   auto state = rules::decode_state(m.state());
   if (!rules::valid_broker(b) || !state) return std::unexpected(meta_errc::malformed_snapshot);
   b.state = *state;
@@ -193,6 +195,11 @@ std::string meta_state::snapshot() const {
     m->set_rack(b.rack);
     m->set_state(rules::encode_state(b.state));
     m->set_epoch(b.epoch.value);
+    for (const auto& l : b.listeners) {
+      auto* e = m->add_listeners();
+      e->set_name(l.name);
+      e->set_addr(l.addr);
+    }
   }
   for (const auto& [name, t] : d_.topics) encode_topic(t, s.add_topics());
   s.set_next_producer_id(static_cast<std::uint64_t>(d_.next_producer_id));

@@ -62,6 +62,8 @@ result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index 
   // An id too wide for a node id becomes no_node, which valid_broker refuses: never truncated.
   broker_record b{node_id_from_u64(c.node_id()).value_or(no_node), c.node_uuid(), c.kafka_addr(), c.rpc_addr(), c.rack(),
                   broker_state::alive, index};
+  if (c.listeners_size() > static_cast<int>(max_listeners_per_broker)) return std::unexpected(meta_errc::invalid_broker);
+  for (const auto& l : c.listeners()) b.listeners.push_back({l.name(), l.addr()});
   if (!rules::valid_broker(b)) return std::unexpected(meta_errc::invalid_broker);
   // A uuid belongs to one data directory, so two ids with one uuid means a misconfigured node id.
   for (const auto& [id, other] : d.brokers) {

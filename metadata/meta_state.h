@@ -88,6 +88,14 @@ inline constexpr std::size_t max_acls_per_command = 10'000;
 enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
 std::string_view to_string(broker_state s);  // "alive", "dead", "draining"
 
+// One advertised Kafka listener of a broker (KIP-103): its name and "host:port".
+struct listener_endpoint {
+  std::string name;
+  std::string addr;
+  bool operator==(const listener_endpoint&) const = default;
+};
+inline constexpr std::size_t max_listeners_per_broker = 16;
+
 struct broker_record {
   node_id id;
   std::string uuid;
@@ -96,6 +104,8 @@ struct broker_record {
   std::string rack;
   broker_state state = broker_state::alive;
   log_index epoch;  // index of the registration that brought this uuid (Kafka's broker epoch)
+  // Every advertised listener; empty: one PLAINTEXT listener at kafka_addr (older records).
+  std::vector<listener_endpoint> listeners;
   bool operator==(const broker_record&) const = default;
 };
 

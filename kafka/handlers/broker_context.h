@@ -28,13 +28,24 @@ namespace chronik::kafka {
 
 class partition_manager;  // kafka/partition/partition_manager.h
 
+// One advertised listener of a broker: its name ("PLAINTEXT", "SSL", "INTERNAL") and endpoint.
+struct broker_endpoint {
+  std::string listener;
+  std::string host;
+  std::int32_t port = 0;
+  bool operator==(const broker_endpoint&) const = default;
+};
+
 // Nodes are chronik::node_id here, as everywhere in the node; the handlers turn them into Kafka's
 // INT32 broker ids with kafka_id() when they write a response (docs/design.md "Identity").
 struct broker_info {
   chronik::node_id id;
-  std::string host;
+  std::string host;  // the inter-broker listener's endpoint
   std::int32_t port = 0;
   std::optional<std::string> rack;
+  // Every advertised listener (KIP-103); empty: one PLAINTEXT listener at host:port. Handlers
+  // answer the endpoint of the request's listener (kafka/handlers/listener_endpoints.h).
+  std::vector<broker_endpoint> endpoints;
 };
 
 struct partition_info {

@@ -4,6 +4,7 @@
 // endpoint type 2 (KIP-919) are the `__meta` voters' brokers; a fenced broker (v2) is one whose
 // storage failed, which chronik reports offline rather than listing it.
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/listener_endpoints.h"
 #include "kafka/protocol/messages/describe_cluster.h"
 
 namespace chronik::kafka {
@@ -30,7 +31,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.error_message = "endpoint type " + std::to_string(req->endpoint_type) + " is neither brokers (1) nor controllers (2)";
   } else {
     resp.endpoint_type = req->endpoint_type;
-    for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack, false});
+    for (const auto& b : on_listener(ctx.brokers(), out.listener())) {
+      resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack, false});
+    }
   }
   // No authorizer: the operations are not computed (INT32_MIN, KIP-430), whatever was asked.
   writer w;

@@ -86,8 +86,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
       n.node_id = kafka_id(v.id);
       for (const auto& b : brokers) {
         if (b.id != v.id) continue;
-        // uint16 on the wire, held as int16: the port's two bytes unchanged.
-        n.listeners.push_back({"PLAINTEXT", b.host, static_cast<std::int16_t>(static_cast<std::uint16_t>(b.port))});
+        // uint16 on the wire, held as int16: the port's two bytes unchanged. Every listener.
+        const auto as_int16 = [](std::int32_t port) { return static_cast<std::int16_t>(static_cast<std::uint16_t>(port)); };
+        if (b.endpoints.empty()) n.listeners.push_back({"PLAINTEXT", b.host, as_int16(b.port)});
+        for (const auto& e : b.endpoints) n.listeners.push_back({e.listener, e.host, as_int16(e.port)});
       }
       resp.nodes.push_back(std::move(n));
     }

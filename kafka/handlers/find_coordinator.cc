@@ -4,13 +4,14 @@
 // broker_context::transaction_coordinator_for; docs/transactions.md "Finding the coordinator"), the
 // same answer on every broker. v4+ (KIP-699) asks for several keys of one type at once.
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/listener_endpoints.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/messages/find_coordinator.h"
 
 namespace chronik::kafka {
 namespace {
 
-coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_t key_type) {
+coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_t key_type, std::string_view listener) {
   coordinator_entry e;
   e.key = key;
   // Kafka answers errors with node -1, empty host and port -1.
@@ -27,8 +28,11 @@ coordinator_entry locate(broker_context& ctx, const std::string& key, std::int8_
     e.error_message = "empty transactional id";
     return e;
   }
-  const auto broker =
+  const auto leader =
       key_type == coordinator_key_group ? ctx.coordinator_for(key) : ctx.transaction_coordinator_for(key);
+  // The coordinator's endpoint of the request's listener; one without that listener cannot be
+  // reached by this client, as if unavailable (Kafka's answer too).
+  const auto broker = leader ? on_listener(*leader, listener) : std::nullopt;
   if (!broker) {
     e.error = error_code::coordinator_not_available;
     return e;
@@ -49,10 +53,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   find_coordinator_response resp;
   if (version >= 4) {
     for (const auto& key : req->coordinator_keys) {
-      resp.coordinators.push_back(locate(ctx, key, req->key_type));
+      resp.coordinators.push_back(locate(ctx, key, req->key_type, out.listener()));
     }
   } else {
-    coordinator_entry e = locate(ctx, req->key, req->key_type);
+    coordinator_entry e = locate(ctx, req->key, req->key_type, out.listener());
     resp.error = e.error;
     resp.error_message = std::move(e.error_message);
     resp.node_id = e.node_id;

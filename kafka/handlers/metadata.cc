@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/listener_endpoints.h"
 #include "kafka/handlers/topic_errors.h"
 #include "kafka/protocol/messages/metadata.h"
 
@@ -119,7 +120,10 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
 void answer(broker_context& ctx, const metadata_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
   metadata_response resp;
-  for (const auto& b : ctx.brokers()) resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack});
+  // Each broker at its endpoint of the listener this request came in on (KIP-103).
+  for (const auto& b : on_listener(ctx.brokers(), out.listener())) {
+    resp.brokers.push_back({kafka_id(b.id), b.host, b.port, b.rack});
+  }
   resp.cluster_id = ctx.cluster_id();
   resp.controller_id = kafka_id(ctx.controller_id());
   // v0 cannot send null and asks for all topics with an empty list; from v1 an empty list asks
