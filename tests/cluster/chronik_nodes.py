@@ -60,6 +60,9 @@ class Node:
         self.log_path = os.path.join(data_root, f"node-{node_id}.log")
         self.preset = preset
         self.proc = None
+        self.listener_ports = {}  # extra Kafka listeners by name (use_kafka_listeners)
+        # A TOML file passed with --config; None starts from flags only.
+        self.config_path = None
         self.admin_token_file = os.path.join(data_root, "admin_token")
         self.admin_token = ensure_admin_token(self.admin_token_file)
 
@@ -79,7 +82,33 @@ class Node:
                "--admin-token-file", self.admin_token_file]
         for s in seeds:
             cmd += ["--seed", s]
+        if self.config_path:
+            cmd += ["--config", self.config_path]
         return cmd + list(extra)
+
+    def use_kafka_listeners(self, listeners, pki, client_auth="none"):
+        """From the next start, Kafka listeners beyond the PLAINTEXT one on kafka_port
+        (docs/config.md "Kafka listeners and TLS"): `listeners` is [(name, protocol, port)], e.g.
+        [("SSL", "SSL", 31000)]; TLS ones use pki's CA and server certificate (TestPki). Appends to
+        the node's TOML (call it after use_rpc_tls, which rewrites the file); ports are in
+        self.listener_ports by name."""
+        self.listener_ports = {name: port for name, _, port in listeners}
+        entries = [f"PLAINTEXT://{self.ip}:{self.kafka_port}"] + [f"{name}://{self.ip}:{port}" for name, _, port in listeners]
+        custom = [f"{name}:{proto}" for name, proto, _ in listeners if name != proto]
+        if self.config_path is None:
+            self.config_path = os.path.join(os.path.dirname(self.data_dir), f"node-{self.node_id}.toml")
+        with open(self.config_path, "a") as f:
+            f.write("listeners = [" + ", ".join(f'"{e}"' for e in entries) + "]\n")
+            if custom:
+                f.write("listener_security_protocol_map = [" + ", ".join(f'"{c}"' for c in custom) + "]\n")
+            f.write('inter_broker_listener_name = "PLAINTEXT"\n')
+            f.write(f'kafka_tls_cert_file = "{pki.server_cert}"\nkafka_tls_key_file = "{pki.server_key}"\n'
+                    f'kafka_tls_ca_file = "{pki.ca}"\nkafka_tls_client_auth = "{client_auth}"\n')
+
+    def listener_addr(self, name="PLAINTEXT"):
+        """host:port of the node's listener `name`."""
+        port = self.kafka_port if name == "PLAINTEXT" else self.listener_ports[name]
+        return f"{self.ip}:{port}"
 
     def start(self, seeds, extra=()):
         log = open(self.log_path, "ab")
@@ -135,6 +164,17 @@ class Cluster:
         base = 20000 + (os.getpid() % 2000) * 4
         self.nodes = [Node(server, i + 1, f"127.0.0.{10 + i + 1}", base, self.root, preset)
                       for i in range(size)]
+
+    def add_kafka_listener(self, name="SSL", protocol=None, client_auth="none"):
+        """Gives every node a second Kafka listener `name` speaking `protocol` (default: the name),
+        next to PLAINTEXT on kafka_port, on port kafka_port + 10000 (outside every run's base
+        range). TLS uses a throwaway CA and one server certificate for all node IPs (self.pki).
+        Call before starting the nodes; returns the pki."""
+        if getattr(self, "pki", None) is None:
+            self.pki = TestPki(os.path.join(self.root, "kafka-pki"), [n.ip for n in self.nodes])
+        for n in self.nodes:
+            n.use_kafka_listeners([(name, protocol or name, n.kafka_port + 10000)], self.pki, client_auth)
+        return self.pki
 
     def start_all(self, extra=()):
         """Starts every node, each seeded with all the others."""
@@ -198,6 +238,43 @@ class Cluster:
             if alive != running:
                 return False
         return True
+
+
+class TestPki:
+    """A throwaway CA and certificates for TLS on the Kafka listeners, made with the openssl CLI:
+    ca.pem, and server.pem/server.key valid for every IP in `ips` (clients check the host name
+    against the certificate's subjectAltName). client_cert(cn) makes a client certificate."""
+
+    def __init__(self, directory, ips):
+        os.makedirs(directory, exist_ok=True)
+        self.dir = directory
+        self.ca = os.path.join(directory, "ca.pem")
+        self.ca_key = os.path.join(directory, "ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                      "-keyout", self.ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=chronik test CA")
+        san = ",".join([f"IP:{ip}" for ip in ips] + ["DNS:localhost"])
+        self.server_cert, self.server_key = self._issue("server", "chronik-broker", san)
+
+    def client_cert(self, cn):
+        """(certificate, key) paths of a client certificate whose subject CN is `cn`."""
+        return self._issue(f"client-{cn}", cn, None)
+
+    def _issue(self, stem, cn, san):
+        key = os.path.join(self.dir, f"{stem}.key")
+        csr = os.path.join(self.dir, f"{stem}.csr")
+        cert = os.path.join(self.dir, f"{stem}.pem")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                      "-out", csr, "-subj", f"/CN={cn}")
+        ext = os.path.join(self.dir, f"{stem}.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n" + (f"subjectAltName={san}\n" if san else ""))
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+                      "-out", cert, "-days", "2", "-extfile", ext)
+        return cert, key
+
+    @staticmethod
+    def _openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
 
 def connected_seed_lists(rng, nodes):
