@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/acl/acl_authorizer.h"
 #include "gossip/core/config.h"
 #include "gossip/core/types.h"
 #include "daemon/kafka_listeners.h"
@@ -139,6 +140,14 @@ struct node_config {
   // transactional.id.expiration.ms: a transactional id idle this long is forgotten.
   // 1000..31536000000, default 604800000 (7 days).
   std::uint64_t transactional_id_expiration_ms = 604'800'000;
+  // Authorization (docs/security.md "Authorization: ACLs"). super_users: principals allowed
+  // everything whatever the ACLs say ("User:admin"; Kafka's super.users). Default none.
+  std::vector<std::string> super_users;
+  // no_acl_found: the decision for a resource that has no ACL binding at all (Kafka's
+  // allow.everyone.if.no.acl.found, per listener): "allow_unauthenticated" (default) allows
+  // requests from listeners that do not authenticate (User:ANONYMOUS) and denies authenticated
+  // ones; "allow" allows everyone; "deny" denies everyone but super users.
+  kafka::acl::no_acl_rule no_acl_found = kafka::acl::no_acl_rule::allow_unauthenticated;
   // SASL on SASL_PLAINTEXT / SASL_SSL listeners (docs/security.md "Client authentication: SASL"):
   // the mechanisms offered, any of "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" (Kafka's
   // sasl.enabled.mechanisms), at least one, no repeats. PLAIN checks passwords against the same
@@ -171,6 +180,7 @@ struct node_config {
     if (kafka_listeners.resolved.empty()) return bind + ":" + std::to_string(kafka_port);
     return kafka_listeners.resolved[kafka_listeners.inter_broker].advertised();
   }
+  std::string admin_ip() const;
   std::string admin_ip() const;
   std::string admin_addr() const { return admin_ip() + ":" + std::to_string(admin_port); }
 };

@@ -124,6 +124,13 @@ class kafka_service : public kafka::broker_context {
   void confirm_transaction_coordinator(std::string_view transactional_id, std::function<void(bool)> done) override;
   // On validator_, answered on the io thread in submission order.
   void validate(std::string records, kafka::batch_rules rules, validated_fn done) override;
+  // ACLs (daemon/kafka_acls.cc): the authorizer over the bindings committed in `__meta`, with the
+  // node's super_users and no_acl_found; CreateAcls/DeleteAcls as one `__meta` record each.
+  const kafka::acl::authorizer& authorizer() const override;
+  void create_acls(std::vector<kafka::acl::binding> bindings, std::chrono::milliseconds timeout,
+                   acls_done done) override;
+  void delete_acls(std::vector<kafka::acl::binding> bindings, std::chrono::milliseconds timeout,
+                   acls_done done) override;
 
  private:
   // One CreateTopics/DeleteTopics request: its results, filled as commands apply or time out.
@@ -234,6 +241,12 @@ class kafka_service : public kafka::broker_context {
   // Partition leaderships proposed to `__meta` and not applied yet: (group -> term), to propose
   // each at most once per second.
   std::map<std::uint64_t, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> leader_proposed_;
+  // The authorizer, rebuilt from `__meta`'s bindings when they differ from the ones it holds (checked
+  // only when `__meta` applied something since the last look), daemon/kafka_acls.cc.
+  void propose_acls(std::string command, std::chrono::milliseconds timeout, acls_done done);
+  mutable std::optional<kafka::acl::authorizer> authorizer_;
+  mutable metadata::log_index acls_checked_at_{};
+  mutable std::set<metadata::acl_record> acls_held_;
 };
 
 }  // namespace chronik::daemon

@@ -4,6 +4,7 @@
 // transaction, so that the commit or abort marker reaches the offsets too (docs/transactions.md
 // "Handlers"). Answered once stored, or at once when the partition already was (then only after
 // the coordinator's leadership is confirmed).
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/txn_errors.h"
 #include "kafka/protocol/messages/add_offsets_to_txn.h"
@@ -23,6 +24,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const std::int16_t version = out.header().api_version;
   auto req = decode_add_offsets_to_txn_request(body, version);
   if (!req) return out.close("AddOffsetsToTxn: " + describe(req.error()));
+  // WRITE on the transactional id, READ on the group (Kafka's rules).
+  if (!authorized_on_transactional_id(ctx, out, acl::operation::write, req->transactional_id)) {
+    return respond(out, version, error_code::transactional_id_authorization_failed);
+  }
+  if (!authorized_on_group(ctx, out, acl::operation::read, req->group_id)) {
+    return respond(out, version, error_code::group_authorization_failed);
+  }
   txn_coordinator* core = ctx.transactions();
   if (core == nullptr) return respond(out, version, error_code::coordinator_not_available);
   const producer_id_and_epoch producer{req->producer_id, req->producer_epoch};

@@ -13,6 +13,7 @@
 // transaction unfinished.
 #include <algorithm>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/txn_errors.h"
 #include "kafka/protocol/messages/add_partitions_to_txn.h"
@@ -46,6 +47,18 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const auto none = [](const std::string&, std::int32_t) { return false; };
   const auto all_fail = [&](error_code e) { respond(out, version, results(*req, none, e, e)); };
   txn_coordinator* core = ctx.transactions();
+  // WRITE on the transactional id, then on each topic (Kafka's rules): a refused topic's partitions
+  // are answered TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED.
+  if (!authorized_on_transactional_id(ctx, out, acl::operation::write, req->transactional_id)) {
+    return all_fail(error_code::transactional_id_authorization_failed);
+  }
+  const auto unauthorized = [&ctx, &out](const std::string& topic, std::int32_t) {
+    return !authorized_on_topic(ctx, out, acl::operation::write, topic);
+  };
+  if (std::ranges::any_of(req->topics, [&](const auto& t) { return unauthorized(t.name, 0); })) {
+    return respond(out, version,
+                   results(*req, unauthorized, error_code::topic_authorization_failed, error_code::operation_not_attempted));
+  }
   if (core == nullptr) return all_fail(error_code::coordinator_not_available);
 
   const auto missing = [&ctx](const std::string& topic, std::int32_t p) {

@@ -3,6 +3,7 @@
 // and the change goes through `__meta` (config_alteration.h, docs/kafka.md "Configs").
 #include <set>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/config_alteration.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/alter_configs.h"
@@ -38,7 +39,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   std::vector<config_alteration> resources;
-  for (const auto& r : req->resources) resources.push_back(to_alteration(r));
+  for (const auto& r : req->resources) {
+    resources.push_back(to_alteration(r));
+    resources.back().unauthorized =
+        config_authorization(ctx, out, acl::operation::alter_configs, r.resource_type, r.resource_name);
+  }
   alter_configs(ctx, std::move(resources), req->validate_only,
                 [out, version, named = req->resources](std::vector<config_refusal> outcomes) {
                   alter_configs_response resp;

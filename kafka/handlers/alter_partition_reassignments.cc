@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/alter_partition_reassignments.h"
 
@@ -189,11 +190,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   std::size_t named = 0;
   for (const auto& t : req->topics) named += t.partitions.size();
-  if (named > max_partitions) {
+  const bool allowed = authorized_on_cluster(ctx, out, acl::operation::alter);  // Kafka's rule
+  if (!allowed || named > max_partitions) {
     alter_partition_reassignments_response resp;
     resp.allow_replication_factor_change = req->allow_replication_factor_change;
-    resp.error = error_code::invalid_request;
-    resp.error_message = "more than " + std::to_string(max_partitions) + " partitions in one request";
+    resp.error = allowed ? error_code::invalid_request : error_code::cluster_authorization_failed;
+    if (allowed) resp.error_message = "more than " + std::to_string(max_partitions) + " partitions in one request";
     writer w;
     encode_alter_partition_reassignments_response(resp, version, w);
     out.respond(std::move(w));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/node_id.h"
+#include "kafka/acl/acl_authorizer.h"
 #include "kafka/groups/group_coordinator.h"
 #include "kafka/handlers/scram_users.h"
 #include "kafka/handlers/topic_config_schema.h"
@@ -204,6 +205,14 @@ struct log_dir_info {
   std::vector<replica> replicas;
 };
 
+// How a CreateAcls or DeleteAcls change to `__meta` ended.
+enum class acl_outcome : std::uint8_t {
+  done,
+  invalid,         // `__meta` refused the record (a binding out of shape, too many bindings)
+  not_controller,  // this node cannot propose to `__meta` now
+  timed_out,       // proposed, but not applied within the timeout
+};
+
 struct broker_defaults {
   std::int32_t partitions = 1;           // Kafka's num.partitions
   std::int16_t replication_factor = 3;   // capped at the live brokers when topics are auto-created
@@ -275,6 +284,26 @@ class broker_context {
   // that a topic created through one broker is listed by the next Metadata answer of any other.
   // Without a leader it answers with the local view after a bounded wait. Default: at once.
   virtual void catch_up(std::function<void()> done) { done(); }
+
+  // The authorizer every handler asks (kafka/handlers/authorization.h), holding the ACL bindings
+  // committed in `__meta`. Default: one with no bindings and the default no-ACL rule (requests
+  // from listeners that do not authenticate are allowed, authenticated ones denied).
+  virtual const acl::authorizer& authorizer() const {
+    static const acl::authorizer none;
+    return none;
+  }
+  using acls_done = std::function<void(acl_outcome, std::string message)>;
+  // CreateAcls / DeleteAcls: one `__meta` record adding, or removing exactly, `bindings` (already
+  // checked with acl::validate), answered once applied here, refused or timed out; the authorizer
+  // holds the new set from then on. Default: refused, for contexts that cannot change `__meta`.
+  virtual void create_acls(std::vector<acl::binding> /*bindings*/, std::chrono::milliseconds /*timeout*/,
+                           acls_done done) {
+    done(acl_outcome::not_controller, "ACLs cannot change here");
+  }
+  virtual void delete_acls(std::vector<acl::binding> /*bindings*/, std::chrono::milliseconds /*timeout*/,
+                           acls_done done) {
+    done(acl_outcome::not_controller, "ACLs cannot change here");
+  }
 
   using topics_done = std::function<void(std::vector<topic_result>)>;
   // Proposes the topics to `__meta` and answers once each is applied here (or refused, or the

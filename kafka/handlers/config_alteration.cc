@@ -39,6 +39,7 @@ std::expected<void, config_refusal> check_change(const topic_config_change& c, c
 std::expected<topic_config_change, config_refusal> plan(const broker_context& ctx, const config_alteration& r,
                                                         std::size_t named) {
   using enum error_code;
+  if (r.unauthorized != none) return std::unexpected(config_refusal{r.unauthorized, std::nullopt});
   if (named > 1) return std::unexpected(config_refusal{invalid_request, "resource named more than once in the request"});
   if (r.resource_type == config_resource_type::broker) {
     if (r.keys.empty()) return std::unexpected(config_refusal{});

@@ -26,6 +26,9 @@ struct config_alteration {
   std::int8_t resource_type = 0;
   std::string resource_name;
   std::vector<std::string> keys;  // the keys the request names, for a broker's refusal
+  // Set by the API when ALTER_CONFIGS is refused (kafka/handlers/authorization.h): the resource is
+  // answered with it and nothing else is looked at.
+  error_code unauthorized = error_code::none;
   // The topic's change from its current configs (`topic.configs`), or why there is none. Set
   // values are checked against the schema afterwards, by alter_configs().
   std::function<std::expected<topic_config_change, config_refusal>(const topic_info& topic)> change;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_errors.h"
 #include "kafka/protocol/messages/create_partitions.h"
@@ -37,6 +38,7 @@ partitions_request to_request(const create_partitions_topic& t) {
 }
 
 create_partitions_response answer(const std::vector<std::string>& order, const std::multiset<std::string>& names,
+                                  const std::set<std::string>& unauthorized,
                                   const std::vector<topic_result>& results) {
   create_partitions_response resp;
   for (const auto& name : order) {
@@ -46,6 +48,8 @@ create_partitions_response answer(const std::vector<std::string>& order, const s
       // Kafka answers a topic named twice with INVALID_REQUEST for every mention, and does nothing.
       r.error = error_code::invalid_request;
       r.error_message = "topic named more than once in the request";
+    } else if (unauthorized.contains(name)) {
+      r.error = error_code::topic_authorization_failed;
     } else if (auto it = std::ranges::find(results, name, &topic_result::name); it != results.end()) {
       r.error = to_error_code(it->outcome);
       if (r.error != error_code::none && !it->message.empty()) r.error_message = it->message;
@@ -69,12 +73,18 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     std::vector<partitions_request> wanted;
     std::vector<std::string> order;
     std::multiset<std::string> names;
+    std::set<std::string> unauthorized;  // no ALTER on the topic (Kafka's rule)
   };
   auto topics = std::make_shared<request_topics>();
   for (const auto& t : req->topics) topics->names.insert(t.name);
   for (const auto& t : req->topics) {
     topics->order.push_back(t.name);
-    if (topics->names.count(t.name) == 1) topics->wanted.push_back(to_request(t));
+    if (topics->names.count(t.name) != 1) continue;
+    if (!authorized_on_topic(ctx, out, acl::operation::alter, t.name)) {
+      topics->unauthorized.insert(t.name);
+      continue;
+    }
+    topics->wanted.push_back(to_request(t));
   }
   const auto timeout = std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
   const bool validate_only = req->validate_only;
@@ -83,7 +93,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     ctx.create_partitions(std::move(topics->wanted), validate_only, timeout,
                           [out, version, topics](std::vector<topic_result> results) {
                             writer w;
-                            encode_create_partitions_response(answer(topics->order, topics->names, results), version, w);
+                            encode_create_partitions_response(answer(topics->order, topics->names, topics->unauthorized, results), version, w);
                             out.respond(std::move(w));
                           });
   });

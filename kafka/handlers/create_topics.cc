@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/handlers/topic_errors.h"
@@ -86,6 +87,7 @@ struct pending_request {
   std::vector<std::string> order;                     // the topics' names as asked
   std::multiset<std::string> names;                   // a name given twice is refused for both
   std::map<std::string, std::string> config_errors;   // refused before proposing: INVALID_CONFIG
+  std::set<std::string> unauthorized;                 // no CREATE: TOPIC_AUTHORIZATION_FAILED
   std::map<std::string, topic_request> asked;         // proposed, by name
   bool validate_only = false;
   broker_defaults defaults;
@@ -100,6 +102,8 @@ void answer(const broker_context& ctx, const pending_request& p, const std::vect
     if (p.names.count(name) > 1) {
       r.error = error_code::invalid_request;
       r.error_message = "topic named more than once in the request";
+    } else if (p.unauthorized.contains(name)) {
+      r.error = error_code::topic_authorization_failed;
     } else if (auto bad = p.config_errors.find(name); bad != p.config_errors.end()) {
       r.error = error_code::invalid_config;
       r.error_message = bad->second;
@@ -131,10 +135,16 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     p->order.push_back(t.name);
   }
   std::vector<topic_request> wanted;
+  // CREATE on the cluster, or on the topic (Kafka's rule).
+  const bool create_on_cluster = authorized_on_cluster(ctx, out, acl::operation::create);
   // Configs are checked against the schema before anything is proposed (docs/kafka.md "Configs"):
   // an unknown key, a bad value or an unsupported one refuses the topic with INVALID_CONFIG.
   for (const auto& t : req->topics) {
     if (p->names.count(t.name) != 1) continue;
+    if (!create_on_cluster && !authorized_on_topic(ctx, out, acl::operation::create, t.name)) {
+      p->unauthorized.insert(t.name);
+      continue;
+    }
     auto r = to_request(t);
     if (auto ok = validate_topic_configs(r.configs); !ok) {
       p->config_errors[t.name] = ok.error();

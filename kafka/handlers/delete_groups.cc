@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/delete_groups.h"
 
@@ -51,6 +52,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   pending->waiting = req->groups_names.size() + 1;
   for (std::size_t i = 0; i < req->groups_names.size(); ++i) {
     const std::string& id = req->groups_names[i];
+    if (!authorized_on_group(ctx, out, acl::operation::remove, id)) {  // DELETE on the group (Kafka's rule)
+      pending->answered(i, error_code::group_authorization_failed);
+      continue;
+    }
     if (id.empty()) {
       pending->answered(i, error_code::invalid_group_id);
       continue;

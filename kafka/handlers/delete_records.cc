@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/delete_records.h"
@@ -70,6 +71,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   st->open = partitions + 1;
 
+  // DELETE on each topic (Kafka's rule).
+  std::vector<bool> allowed;
+  for (const auto& t : req->topics) allowed.push_back(authorized_on_topic(ctx, out, acl::operation::remove, t.name));
   partition_manager& mgr = ctx.partitions();
   const auto deadline = mgr.now() + std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
   for (std::size_t ti = 0; ti < req->topics.size(); ++ti) {
@@ -77,6 +81,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       const auto& p = t.partitions[pi];
       auto& slot = st->resp.topics[ti].partitions[pi];
+      if (!allowed[ti]) {
+        slot.error = error_code::topic_authorization_failed;
+        --st->open;
+        continue;
+      }
       if (is_internal_topic(t.name)) {
         // Only the group coordinator trims it, at its checkpoints; a client's cut would drop
         // committed offsets.

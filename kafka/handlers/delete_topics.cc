@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_errors.h"
 #include "kafka/protocol/messages/delete_topics.h"
@@ -34,12 +35,16 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
       if (info.id == t.topic_id) found = info.name;
     names.push_back(found);
   }
+  // DELETE on each topic (Kafka's rule); a refused one is answered TOPIC_AUTHORIZATION_FAILED.
+  std::vector<bool> allowed;
   std::vector<std::string> wanted;
-  for (const auto& n : names)
-    if (n) wanted.push_back(*n);
+  for (const auto& n : names) {
+    allowed.push_back(n && authorized_on_topic(ctx, out, acl::operation::remove, *n));
+    if (allowed.back()) wanted.push_back(*n);
+  }
   const auto timeout = std::chrono::milliseconds(std::clamp(req->timeout_ms, 0, max_timeout_ms));
   ctx.delete_topics(std::move(wanted), timeout,
-                    [out, version, topics = std::move(topics), names](std::vector<topic_result> results) {
+                    [out, version, topics = std::move(topics), names, allowed](std::vector<topic_result> results) {
                       delete_topics_response resp;
                       for (std::size_t i = 0; i < topics.size(); ++i) {
                         deletable_topic_result r;
@@ -47,6 +52,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
                         r.topic_id = topics[i].topic_id;
                         if (!names[i]) {
                           r.error = error_code::unknown_topic_id;
+                        } else if (!allowed[i]) {
+                          r.error = error_code::topic_authorization_failed;
                         } else {
                           auto it = std::ranges::find(results, *names[i], &topic_result::name);
                           r.error = it == results.end() ? error_code::unknown_server_error : to_error_code(it->outcome);

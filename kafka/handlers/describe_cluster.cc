@@ -3,6 +3,7 @@
 // cluster. Every chronik node is both broker and controller, so the controllers asked for by v1's
 // endpoint type 2 (KIP-919) are the `__meta` voters' brokers; a fenced broker (v2) is one whose
 // storage failed, which chronik reports offline rather than listing it.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/listener_endpoints.h"
 #include "kafka/protocol/messages/describe_cluster.h"
@@ -36,6 +37,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     }
   }
   // No authorizer: the operations are not computed (INT32_MIN, KIP-430), whatever was asked.
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {  // DESCRIBE on the cluster (Kafka's rule)
+    resp = describe_cluster_response{};
+    resp.error = error_code::cluster_authorization_failed;
+  }
   writer w;
   encode_describe_cluster_response(resp, version, w);
   out.respond(std::move(w));

@@ -7,6 +7,7 @@
 #include <set>
 #include <string_view>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/field_values.h"
@@ -111,6 +112,16 @@ void answer(const broker_context& ctx, const describe_configs_request& req, cons
   const std::int16_t version = out.header().api_version;
   describe_configs_response resp;
   for (const auto& r : req.resources) {
+    // DESCRIBE_CONFIGS on the topic, or on the cluster for a broker (Kafka's rules).
+    if (auto e = config_authorization(ctx, out, acl::operation::describe_configs, r.resource_type, r.resource_name);
+        e != error_code::none) {
+      describe_configs_result refused;
+      refused.resource_type = r.resource_type;
+      refused.resource_name = r.resource_name;
+      refused.error = e;
+      resp.results.push_back(std::move(refused));
+      continue;
+    }
     if (r.resource_type == config_resource_type::topic) {
       resp.results.push_back(describe_topic(ctx, r, req.include_synonyms, req.include_documentation));
     } else if (r.resource_type == config_resource_type::broker) {

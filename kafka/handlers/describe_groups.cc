@@ -5,6 +5,7 @@
 // is Stable, when they are settled.
 #include "kafka/groups/group_coordinator.h"
 #include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/describe_groups.h"
 
@@ -52,6 +53,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   describe_groups_response resp;
   for (const std::string& id : req->groups) {
+    if (!authorized_on_group(ctx, out, acl::operation::describe, id)) {  // Kafka's rule
+      resp.groups.push_back({.error = error_code::group_authorization_failed, .group_id = id});
+      continue;
+    }
     if (id.empty()) {
       resp.groups.push_back({.error = error_code::invalid_group_id, .group_id = id});
       continue;

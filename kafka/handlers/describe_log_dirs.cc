@@ -5,6 +5,7 @@
 // and it is never a future replica, as chronik moves no replica between directories.
 #include <algorithm>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/describe_log_dirs.h"
 
@@ -48,7 +49,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   describe_log_dirs_response resp;
-  if (auto dir = ctx.log_dir()) resp.results.push_back(describe(*dir, *req));
+  // DESCRIBE on the cluster (Kafka's rule): refused, v3+ says so, older versions get no directory.
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {
+    resp.error = error_code::cluster_authorization_failed;
+  } else if (auto dir = ctx.log_dir()) {
+    resp.results.push_back(describe(*dir, *req));
+  }
   writer w;
   encode_describe_log_dirs_response(resp, version, w);
   out.respond(std::move(w));

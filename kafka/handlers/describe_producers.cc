@@ -12,6 +12,7 @@
 // --start-offset` names a hanging transaction by (-1 when none is open), as Kafka reports them.
 #include <string>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/describe_producers.h"
@@ -60,7 +61,18 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   for (const auto& t : req->topics) {
     describe_producers_topic_response tr;
     tr.name = t.name;
-    for (std::int32_t p : t.partition_indexes) tr.partitions.push_back(one_partition(ctx, t.name, p));
+    // READ on the topic (Kafka's rule).
+    const bool allowed = authorized_on_topic(ctx, out, acl::operation::read, t.name);
+    for (std::int32_t p : t.partition_indexes) {
+      if (!allowed) {
+        describe_producers_partition_response r;
+        r.partition_index = p;
+        r.error = error_code::topic_authorization_failed;
+        tr.partitions.push_back(std::move(r));
+        continue;
+      }
+      tr.partitions.push_back(one_partition(ctx, t.name, p));
+    }
     resp.topics.push_back(std::move(tr));
   }
   writer w;

@@ -11,6 +11,7 @@
 // leader's answer has every replica's progress; a client wanting it asks the leader named.
 #include <string_view>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/describe_quorum.h"
 
@@ -93,6 +94,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
       }
       resp.nodes.push_back(std::move(n));
     }
+  }
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {  // DESCRIBE on the cluster (Kafka's rule)
+    resp = describe_quorum_response{};
+    resp.error = error_code::cluster_authorization_failed;
   }
   writer w;
   encode_describe_quorum_response(resp, version, w);

@@ -6,6 +6,7 @@
 // coordinator's leadership of the id's partition is confirmed.
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/txn_errors.h"
 #include "kafka/protocol/messages/describe_transactions.h"
@@ -59,6 +60,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   txn_coordinator* core = ctx.transactions();
   auto answer = std::make_shared<pending_answer>(pending_answer{{}, 1, out, version});
   for (const auto& id : req->transactional_ids) {
+    // DESCRIBE on the transactional id (Kafka's rule).
+    if (!authorized_on_transactional_id(ctx, out, acl::operation::describe, id)) {
+      answer->resp.transaction_states.push_back(failed(id, error_code::transactional_id_authorization_failed));
+      continue;
+    }
     if (core == nullptr) {
       answer->resp.transaction_states.push_back(failed(id, error_code::coordinator_not_available));
       continue;

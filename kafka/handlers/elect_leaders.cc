@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/elect_leaders.h"
 
@@ -157,6 +158,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   if (!req) {
     out.close("ElectLeaders: " + describe(req.error()));
     return;
+  }
+  if (!authorized_on_cluster(ctx, out, acl::operation::alter)) {  // ALTER on the cluster (Kafka's rule)
+    elect_leaders_response resp;
+    resp.error = error_code::cluster_authorization_failed;
+    writer w;
+    encode_elect_leaders_response(resp, version, w);
+    return out.respond(std::move(w));
   }
   std::size_t named = 0;
   if (req->topic_partitions)

@@ -8,6 +8,7 @@
 //
 // v0-4; v4 only allows TRANSACTION_ABORTABLE, which chronik never answers (it belongs to KIP-890's
 // verification). v5+ (KIP-890 part 2) are not served.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/txn_errors.h"
 #include "kafka/protocol/messages/end_txn.h"
@@ -27,6 +28,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const std::int16_t version = out.header().api_version;
   auto req = decode_end_txn_request(body, version);
   if (!req) return out.close("EndTxn: " + describe(req.error()));
+  // WRITE on the transactional id (Kafka's rule).
+  if (!authorized_on_transactional_id(ctx, out, acl::operation::write, req->transactional_id)) {
+    return respond(out, version, error_code::transactional_id_authorization_failed);
+  }
   txn_coordinator* core = ctx.transactions();
   if (core == nullptr) return respond(out, version, error_code::coordinator_not_available);
   const producer_id_and_epoch producer{req->producer_id, req->producer_epoch};

@@ -13,6 +13,10 @@
 // fetch (KIP-98) gets records only below it and the aborted transactions among them, which the
 // consumer drops; read_uncommitted gets no aborted list (null). Control batches (transaction
 // markers) are returned as stored: clients skip them.
+//
+// Authorization: READ on each topic (Kafka's rule for consumers; replication is Raft, so there is
+// no follower fetch), decided once per request; an unauthorized topic's partitions are answered
+// TOPIC_AUTHORIZATION_FAILED.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "base/node_id.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/fetch.h"
@@ -38,6 +43,7 @@ struct fetch_state {
   // v13+: the name of each of req.topics, resolved from its id; empty for an unknown id (a topic
   // name never is). Unused before v13, where the request names the topics.
   std::vector<std::string> resolved;
+  std::vector<bool> authorized;  // per req.topics: READ allowed
   fetch_state(fetch_request r, std::int16_t v, responder o) : req(std::move(r)), version(v), out(std::move(o)) {}
   // The name of req.topics[i], or nullptr when its id is unknown.
   const std::string* name_of(std::size_t i) const {
@@ -101,10 +107,10 @@ fetch_partition_response one_partition(broker_context& ctx, const fetch_state& s
   return out;
 }
 
-fetch_partition_response unknown_topic_id(const fetch_partition& p) {
+fetch_partition_response refused(const fetch_partition& p, error_code e) {
   fetch_partition_response out;
   out.partition_index = p.partition;
-  out.error = error_code::unknown_topic_id;
+  out.error = e;
   out.records = byte_chain();
   return out;
 }
@@ -120,7 +126,9 @@ collected collect(broker_context& ctx, const fetch_state& st) {
     tr.topic = t.topic;
     tr.topic_id = t.topic_id;
     for (const auto& p : t.partitions) {
-      auto pr = name != nullptr ? one_partition(ctx, st, *name, p, budget, c) : unknown_topic_id(p);
+      auto pr = name == nullptr        ? refused(p, error_code::unknown_topic_id)
+                : !st.authorized[i]    ? refused(p, error_code::topic_authorization_failed)
+                                       : one_partition(ctx, st, *name, p, budget, c);
       if (pr.error != error_code::none) c.any_error = true;
       const std::uint64_t n = pr.records ? pr.records->size() : 0;
       budget -= std::min(budget, n);
@@ -169,6 +177,10 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   if (version >= 13) {
     st->resolved.reserve(st->req.topics.size());
     for (const auto& t : st->req.topics) st->resolved.push_back(ctx.topic_name(t.topic_id).value_or(std::string()));
+  }
+  for (std::size_t i = 0; i < st->req.topics.size(); ++i) {
+    const std::string* name = st->name_of(i);
+    st->authorized.push_back(name != nullptr && authorized_on_topic(ctx, out, acl::operation::read, *name));
   }
   st->deadline = ctx.partitions().now() + wait;
   attempt(ctx, st);

@@ -3,6 +3,7 @@
 // (key type 1, KIP-98: the leader of the id's `__transaction_state` partition,
 // broker_context::transaction_coordinator_for; docs/transactions.md "Finding the coordinator"), the
 // same answer on every broker. v4+ (KIP-699) asks for several keys of one type at once.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/listener_endpoints.h"
 #include "kafka/protocol/field_values.h"
@@ -62,6 +63,25 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     resp.node_id = e.node_id;
     resp.host = std::move(e.host);
     resp.port = e.port;
+  }
+  // DESCRIBE on the group or the transactional id (Kafka's rule), per key.
+  const bool txn = req->key_type == coordinator_key_transaction;
+  const error_code refused = txn ? error_code::transactional_id_authorization_failed : error_code::group_authorization_failed;
+  const auto allowed = [&](const std::string& key) {
+    return txn ? authorized_on_transactional_id(ctx, out, acl::operation::describe, key)
+               : authorized_on_group(ctx, out, acl::operation::describe, key);
+  };
+  if (version >= 4) {
+    for (auto& e : resp.coordinators) {
+      if (allowed(e.key)) continue;
+      e = coordinator_entry{e.key, -1, "", -1, refused, std::nullopt};
+    }
+  } else if (!allowed(req->key)) {
+    resp.error = refused;
+    resp.error_message = std::nullopt;
+    resp.node_id = -1;
+    resp.host.clear();
+    resp.port = -1;
   }
   writer w;
   encode_find_coordinator_response(resp, version, w);

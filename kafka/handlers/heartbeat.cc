@@ -1,4 +1,5 @@
 // Heartbeat (key 12): keeps a member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/heartbeat.h"
@@ -14,7 +15,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   heartbeat_response resp;
-  if (req->group_id.empty()) {
+  if (!authorized_on_group(ctx, out, acl::operation::read, req->group_id)) {
+    resp.error = error_code::group_authorization_failed;  // READ on the group (Kafka's rule)
+  } else if (req->group_id.empty()) {
     resp.error = error_code::invalid_group_id;
   } else if (auto coordinator = coordinator_here(ctx, req->group_id); !coordinator) {
     resp.error = coordinator.error();

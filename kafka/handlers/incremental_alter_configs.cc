@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/config_alteration.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/field_values.h"
@@ -83,6 +84,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     a.resource_name = r.resource_name;
     for (const auto& c : r.configs) a.keys.push_back(c.name);
     a.change = [configs = r.configs](const topic_info& topic) { return to_change(configs, topic); };
+    a.unauthorized = config_authorization(ctx, out, acl::operation::alter_configs, r.resource_type, r.resource_name);
     resources.push_back(std::move(a));
   }
   alter_configs(ctx, std::move(resources), req->validate_only,

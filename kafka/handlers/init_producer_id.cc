@@ -14,6 +14,11 @@
 // a new id (or an exhausted epoch) it answers need_producer_id, and the handler calls it again
 // with one from this node's block, so a request that only bumps an epoch spends none. The answer
 // is sent once the new epoch is stored.
+//
+// Authorization (Kafka's rules, KIP-679): with a transactional id, WRITE on it, else
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; without one, IDEMPOTENT_WRITE on the cluster or WRITE on
+// at least one topic, else CLUSTER_AUTHORIZATION_FAILED.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/producer_id_errors.h"
 #include "kafka/handlers/txn_errors.h"
@@ -64,12 +69,19 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   auto req = decode_init_producer_id_request(body, version);
   if (!req) return out.close("InitProducerId: " + describe(req.error()));
   if (req->transactional_id && !req->transactional_id->empty()) {
+    if (!authorized_on_transactional_id(ctx, out, acl::operation::write, *req->transactional_id)) {
+      return answer(out, version, error_code::transactional_id_authorization_failed, -1, -1);
+    }
     init_producer_params params;
     params.transactional_id = std::move(*req->transactional_id);
     params.transaction_timeout_ms = req->transaction_timeout_ms;
     // v3+ (KIP-360): -1/-1 means the producer has none yet.
     if (req->producer_id >= 0) params.expected = producer_id_and_epoch{req->producer_id, req->producer_epoch};
     return init_transactional(ctx, std::move(params), out);
+  }
+  if (!authorized_on_cluster(ctx, out, acl::operation::idempotent_write) &&
+      !authorized_on_any(ctx, out, acl::operation::write, acl::resource_type::topic)) {
+    return answer(out, version, error_code::cluster_authorization_failed, -1, -1);
   }
   ctx.allocate_producer_id(block_wait, [out, version](std::expected<std::int64_t, producer_id_outcome> id) {
     if (!id) return answer(out, version, to_error_code(id.error()), -1, -1);

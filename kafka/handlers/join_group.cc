@@ -2,6 +2,7 @@
 // coordinator does, which for a rebalance is after every member rejoined or the rebalance timeout
 // passed (up to the client's rebalance timeout later). v5+ carries group.instance.id: static
 // membership (KIP-345), where a restarted consumer takes its old place without a rebalance.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/join_group.h"
@@ -38,6 +39,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   join_group_response refused;
   refused.member_id = req->member_id;
+  if (!authorized_on_group(ctx, out, acl::operation::read, req->group_id)) {
+    refused.error = error_code::group_authorization_failed;  // READ on the group (Kafka's rule)
+    answer(out, version, std::move(refused));
+    return;
+  }
   if (req->group_id.empty()) {
     refused.error = error_code::invalid_group_id;
     answer(out, version, std::move(refused));

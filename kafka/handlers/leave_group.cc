@@ -2,6 +2,7 @@
 // without waiting a session timeout. v3+ batches members and answers each; a member is named by
 // its member id, its group.instance.id (KIP-345, which fences an old member id of the instance),
 // or by its instance id alone, which removes whichever member the instance is bound to.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/leave_group.h"
@@ -23,7 +24,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   leave_group_response resp;
-  if (req->group_id.empty()) {
+  if (!authorized_on_group(ctx, out, acl::operation::read, req->group_id)) {
+    resp.error = error_code::group_authorization_failed;  // READ on the group (Kafka's rule)
+  } else if (req->group_id.empty()) {
     resp.error = error_code::invalid_group_id;
   } else if (auto coordinator = coordinator_here(ctx, req->group_id); !coordinator) {
     resp.error = coordinator.error();

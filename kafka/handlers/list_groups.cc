@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "kafka/groups/group_coordinator.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/list_groups.h"
 
@@ -28,7 +29,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   if (const group_coordinator* groups = ctx.groups(); groups == nullptr) {
     resp.error = error_code::coordinator_not_available;
   } else {
+    // DESCRIBE on the cluster lists every group; otherwise only those the asker may describe
+    // (Kafka's rule).
+    const bool all = authorized_on_cluster(ctx, out, acl::operation::describe);
     for (const std::string& id : groups->group_ids()) {
+      if (!all && !authorized_on_group(ctx, out, acl::operation::describe, id)) continue;
       const auto view = groups->describe(id);
       if (!view) continue;
       const std::string_view state = to_string(view->state);

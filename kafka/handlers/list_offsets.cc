@@ -8,6 +8,7 @@
 // read_committed (KIP-98) sees the last stable offset as the latest, and no record at or past it.
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/list_offsets.h"
@@ -47,7 +48,18 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const isolation level = req->isolation_level == 1 ? isolation::read_committed : isolation::read_uncommitted;
   for (const auto& t : req->topics) {
     list_offsets_topic_response tr{t.name, {}};
-    for (const auto& p : t.partitions) tr.partitions.push_back(one_partition(ctx, version, level, t.name, p));
+    // DESCRIBE on the topic (Kafka's rule); else TOPIC_AUTHORIZATION_FAILED for its partitions.
+    const bool allowed = authorized_on_topic(ctx, out, acl::operation::describe, t.name);
+    for (const auto& p : t.partitions) {
+      if (!allowed) {
+        list_offsets_partition_response pr;
+        pr.partition_index = p.partition_index;
+        pr.error = error_code::topic_authorization_failed;
+        tr.partitions.push_back(pr);
+        continue;
+      }
+      tr.partitions.push_back(one_partition(ctx, version, level, t.name, p));
+    }
     resp.topics.push_back(std::move(tr));
   }
   writer w;

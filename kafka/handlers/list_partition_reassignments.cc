@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/list_partition_reassignments.h"
 
@@ -67,6 +68,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   if (!req) {
     out.close("ListPartitionReassignments: " + describe(req.error()));
     return;
+  }
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {  // DESCRIBE on the cluster (Kafka's rule)
+    list_partition_reassignments_response resp;
+    resp.error = error_code::cluster_authorization_failed;
+    writer w;
+    encode_list_partition_reassignments_response(resp, version, w);
+    return out.respond(std::move(w));
   }
   // The context outlives every request it is handed (it owns the dispatcher).
   auto shared = std::make_shared<const list_partition_reassignments_request>(std::move(*req));

@@ -4,6 +4,7 @@
 // docs/transactions.md "Handlers"). As Kafka, a state name it does not know is returned in
 // unknown_state_filters and matches nothing; while a partition of the coordinator loads, the answer
 // is COORDINATOR_LOAD_IN_PROGRESS. A node without a coordinator lists nothing.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/txn_errors.h"
 #include "kafka/protocol/messages/list_transactions.h"
@@ -47,6 +48,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   for (const auto& l : *listed) {
     if (req->duration_filter >= 0 && !runs_longer(*core, l.transactional_id, req->duration_filter)) continue;
+    // Only the ids the asker may DESCRIBE (Kafka's rule).
+    if (!authorized_on_transactional_id(ctx, out, acl::operation::describe, l.transactional_id)) continue;
     resp.transaction_states.push_back({l.transactional_id, l.producer_id, std::string(to_string(l.state))});
   }
   respond(out, version, resp);

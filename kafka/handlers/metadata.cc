@@ -14,9 +14,16 @@
 // at creation, and a client may ask for topics by id. Kafka's own broker accepts ids only from v12
 // (its MetadataRequest builder never puts them in v10-11); we look them up in any version that
 // carries them.
+//
+// Authorization (Kafka's rules): a topic needs DESCRIBE. Listing all topics leaves out those the
+// asker may not describe; a topic asked for by name or id that the asker may not describe is
+// answered TOPIC_AUTHORIZATION_FAILED (whether or not it exists, so the answer does not tell). A
+// topic that does not exist is auto-created only for an asker allowed CREATE on the cluster or on
+// the topic; else it is answered TOPIC_AUTHORIZATION_FAILED.
 #include <algorithm>
 #include <optional>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/listener_endpoints.h"
 #include "kafka/handlers/topic_errors.h"
@@ -66,8 +73,23 @@ std::optional<topic_info> topic_by_id(const broker_context& ctx, const uuid& id)
 // names a topic that existed; an unknown one is answered UNKNOWN_TOPIC_ID with a null name (v12;
 // written empty before), as Kafka does. A topic asked for by name is created when both sides
 // allow it, within the caps.
-void describe_asked(broker_context& ctx, const metadata_request& req, metadata_response& resp) {
+metadata_topic unauthorized(std::optional<std::string> name, const uuid& id) {
+  metadata_topic t;
+  t.name = std::move(name);
+  t.topic_id = id;
+  t.error = error_code::topic_authorization_failed;
+  return t;
+}
+
+void describe_asked(broker_context& ctx, const metadata_request& req, const responder& out, metadata_response& resp) {
   const auto defaults = ctx.defaults();
+  const bool create_on_cluster = authorized_on_cluster(ctx, out, acl::operation::create);
+  const auto may_describe = [&](const std::string& name) {
+    return authorized_on_topic(ctx, out, acl::operation::describe, name);
+  };
+  const auto may_create = [&](const std::string& name) {
+    return create_on_cluster || authorized_on_topic(ctx, out, acl::operation::create, name);
+  };
   // v0-v3 requests have no flag and Kafka treats them as allowing creation.
   const bool create = defaults.auto_create_topics && req.allow_auto_topic_creation;
   std::vector<topic_request> to_create;
@@ -76,7 +98,10 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
   if (create) {
     for (const auto& asked : *req.topics) {
       const std::string name = asked.name.value_or("");
-      if (!by_id(asked) && legal_topic_name(name) && !is_internal_topic(name) && !ctx.topic(name)) ++wanted;
+      if (!by_id(asked) && legal_topic_name(name) && !is_internal_topic(name) && !ctx.topic(name) &&
+          may_describe(name) && may_create(name)) {
+        ++wanted;
+      }
     }
     wanted = std::min<std::size_t>(wanted, static_cast<std::size_t>(std::max(0, defaults.auto_create_max_per_request)));
   }
@@ -84,6 +109,10 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
   for (const auto& asked : *req.topics) {
     if (by_id(asked)) {
       if (auto t = topic_by_id(ctx, asked.topic_id)) {
+        if (!may_describe(t->name)) {
+          resp.topics.push_back(unauthorized(std::nullopt, asked.topic_id));
+          continue;
+        }
         resp.topics.push_back(describe_topic(*t));
       } else {
         resp.topics.push_back({.error = error_code::unknown_topic_id, .topic_id = asked.topic_id});
@@ -91,6 +120,10 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
       continue;
     }
     const std::string name = asked.name.value_or("");
+    if (legal_topic_name(name) && !may_describe(name)) {
+      resp.topics.push_back(unauthorized(asked.name, {}));
+      continue;
+    }
     if (auto t = ctx.topic(name)) {
       resp.topics.push_back(describe_topic(*t));
       continue;
@@ -102,6 +135,8 @@ void describe_asked(broker_context& ctx, const metadata_request& req, metadata_r
     } else if (is_internal_topic(name)) {
       // Created by the brokers on the first FindCoordinator, never as an ordinary topic.
       missing.error = error_code::unknown_topic_or_partition;
+    } else if (create && !may_create(name)) {
+      missing.error = error_code::topic_authorization_failed;
     } else if (create && std::ranges::any_of(to_create, [&](const topic_request& t) { return t.name == name; })) {
       missing.error = error_code::leader_not_available;  // named twice: created once
     } else if (create && allowed > 0) {
@@ -129,9 +164,11 @@ void answer(broker_context& ctx, const metadata_request& req, const responder& o
   // v0 cannot send null and asks for all topics with an empty list; from v1 an empty list asks
   // for none (what Kafka's MetadataRequest.isAllTopics decides, in the broker, not the codec).
   if (!req.topics || (version == 0 && req.topics->empty())) {
-    for (const auto& t : ctx.topics()) resp.topics.push_back(describe_topic(t));
+    for (const auto& t : ctx.topics()) {
+      if (authorized_on_topic(ctx, out, acl::operation::describe, t.name)) resp.topics.push_back(describe_topic(t));
+    }
   } else {
-    describe_asked(ctx, req, resp);
+    describe_asked(ctx, req, out, resp);
   }
   writer w;
   encode_metadata_response(resp, version, w);

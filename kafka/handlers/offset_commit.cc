@@ -2,6 +2,10 @@
 // topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION (as in Kafka); the rest are checked
 // against the group's membership by the coordinator, which answers once they are committed in the
 // group's `__consumer_offsets` partition (docs/kafka.md "Durable groups").
+//
+// Authorization (Kafka's rules): READ on the group, else every partition is answered
+// GROUP_AUTHORIZATION_FAILED; READ on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/offset_commit.h"
@@ -18,13 +22,17 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   }
   offset_commit_response resp;
   // Every partition's answer, in request order; the ones still `none` go to the coordinator.
+  const bool group_allowed = authorized_on_group(ctx, out, acl::operation::read, req->group_id);
   for (const auto& t : req->topics) {
     const auto topic = ctx.topic(t.name);
+    const bool topic_allowed = authorized_on_topic(ctx, out, acl::operation::read, t.name);
     offset_commit_topic_response tr{t.name, {}};
     for (const auto& p : t.partitions) {
-      tr.partitions.push_back({p.partition_index, partition_exists(topic, p.partition_index)
-                                                      ? error_code::none
-                                                      : error_code::unknown_topic_or_partition});
+      const error_code e = !group_allowed                               ? error_code::group_authorization_failed
+                           : !topic_allowed                             ? error_code::topic_authorization_failed
+                           : partition_exists(topic, p.partition_index) ? error_code::none
+                                                                        : error_code::unknown_topic_or_partition;
+      tr.partitions.push_back({p.partition_index, e});
     }
     resp.topics.push_back(std::move(tr));
   }

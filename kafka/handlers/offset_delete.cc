@@ -7,6 +7,7 @@
 // subscribes to gets GROUP_SUBSCRIBED_TO_TOPIC. The answer comes once the deletions are committed
 // in the group's `__consumer_offsets` partition.
 #include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/offset_delete.h"
 
@@ -24,11 +25,15 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   std::vector<offset_key> keys;
   for (const auto& t : req->topics) {
     const auto topic = ctx.topic(t.name);
+    // READ on each topic (Kafka's rule); DELETE on the group is checked below.
+    const bool allowed = authorized_on_topic(ctx, out, acl::operation::read, t.name);
     offset_delete_response_topic rt{t.name, {}};
     for (const auto& p : t.partitions) {
       const bool exists = partition_exists(topic, p.partition_index);
-      rt.partitions.push_back({p.partition_index, exists ? error_code::none : error_code::unknown_topic_or_partition});
-      if (exists) keys.push_back({t.name, p.partition_index});
+      rt.partitions.push_back({p.partition_index, !allowed ? error_code::topic_authorization_failed
+                                                  : exists ? error_code::none
+                                                           : error_code::unknown_topic_or_partition});
+      if (allowed && exists) keys.push_back({t.name, p.partition_index});
     }
     resp.topics.push_back(std::move(rt));
   }
@@ -51,6 +56,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     encode_offset_delete_response(resp, out.header().api_version, w);
     out.respond(std::move(w));
   };
+  if (!authorized_on_group(ctx, out, acl::operation::remove, req->group_id)) {
+    return finish(std::unexpected(error_code::group_authorization_failed));
+  }
   if (req->group_id.empty()) return finish(std::unexpected(error_code::invalid_group_id));
   auto coordinator = coordinator_here(ctx, req->group_id);
   if (!coordinator) return finish(std::unexpected(coordinator.error()));

@@ -5,9 +5,14 @@
 // v7+ with require_stable (KIP-447; librdkafka sets it for read_committed consumers): a partition
 // with transactional offsets still waiting for their marker answers UNSTABLE_OFFSET_COMMIT instead
 // of an offset, and the client asks again (docs/kafka.md "Transactional offsets").
+//
+// Authorization (Kafka's rules): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED; DESCRIBE
+// on each topic: a topic asked for that the asker may not describe is answered
+// TOPIC_AUTHORIZATION_FAILED per partition, and one the asker did not name is left out.
 #include <map>
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/offset_fetch.h"
@@ -63,9 +68,22 @@ void answer(broker_context& ctx, const offset_fetch_request& req, std::int16_t v
             bool confirmed) {
   offset_fetch_response resp;
   std::expected<group_coordinator*, error_code> coordinator = std::unexpected(error_code::not_coordinator);
-  if (confirmed) coordinator = coordinator_here(ctx, req.group_id);
+  if (!authorized_on_group(ctx, out, acl::operation::describe, req.group_id)) {
+    coordinator = std::unexpected(error_code::group_authorization_failed);
+  } else if (confirmed) {
+    coordinator = coordinator_here(ctx, req.group_id);
+  }
   if (coordinator) {
     fill(resp, **coordinator, req);
+    std::erase_if(resp.topics, [&](offset_fetch_topic_response& t) {
+      if (authorized_on_topic(ctx, out, acl::operation::describe, t.name)) return false;
+      if (!req.topics) return true;
+      for (auto& p : t.partitions) {
+        p = to_partition(p.partition_index, std::nullopt);
+        p.error = error_code::topic_authorization_failed;
+      }
+      return false;
+    });
   } else if (version >= 2) {
     resp.error = coordinator.error();
   } else {
@@ -92,7 +110,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     out.close("OffsetFetch: " + describe(req.error()));
     return;
   }
-  if (!coordinator_here(ctx, req->group_id)) return answer(ctx, *req, version, out, true);  // its error
+  if (!authorized_on_group(ctx, out, acl::operation::describe, req->group_id) || !coordinator_here(ctx, req->group_id)) {
+    return answer(ctx, *req, version, out, true);  // its error
+  }
   // Read only after this node confirmed it still leads the group's partition (ReadIndex): a
   // coordinator cut off and not yet aware of it would answer offsets a newer one moved past.
   auto shared = std::make_shared<offset_fetch_request>(std::move(*req));

@@ -9,6 +9,7 @@
 // current_leader_epoch (v2+) is fenced as KIP-320 says. replica_id (v3+) is read and not used:
 // Raft replicates partitions, so no broker follows a chronik leader over the Kafka protocol, and
 // whoever asks gets the leader's answer.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/partition/leader_epochs.h"
@@ -50,7 +51,18 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   for (const auto& t : req->topics) {
     offset_for_leader_topic_result tr;
     tr.topic = t.topic;
-    for (const auto& p : t.partitions) tr.partitions.push_back(one_partition(ctx, version, t.topic, p));
+    // DESCRIBE on the topic (Kafka's rule for clients).
+    const bool allowed = authorized_on_topic(ctx, out, acl::operation::describe, t.topic);
+    for (const auto& p : t.partitions) {
+      if (!allowed) {
+        offset_for_leader_partition_result r;
+        r.error = error_code::topic_authorization_failed;
+        r.partition = p.partition;
+        tr.partitions.push_back(r);
+        continue;
+      }
+      tr.partitions.push_back(one_partition(ctx, version, t.topic, p));
+    }
     resp.topics.push_back(std::move(tr));
   }
   writer w;

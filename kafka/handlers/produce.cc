@@ -2,10 +2,16 @@
 // local replica (kafka/partition/partition_replica.h), which proposes them to the partition's
 // Raft group, and answers once every partition is acknowledged as acks asks (docs/design.md
 // "acks"): acks=all at commit, acks=1 at the leader's fsync, acks=0 never.
+//
+// Authorization (Kafka's rules): a transactional produce needs WRITE on its transactional id, else
+// the whole request is answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED; each topic needs WRITE, else
+// its partitions are answered TOPIC_AUTHORIZATION_FAILED. Idempotent produce needs no more (since
+// KIP-679 WRITE on the topic implies IDEMPOTENT_WRITE; InitProducerId checks it).
 #include <algorithm>
 #include <chrono>
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/produce.h"
@@ -106,6 +112,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return st->finish();
   }
   st->no_acks = req->acks == 0;
+  if (req->transactional_id &&
+      !authorized_on_transactional_id(ctx, out, acl::operation::write, *req->transactional_id)) {
+    refuse_all(st->resp, *req, error_code::transactional_id_authorization_failed);
+    st->failed = true;
+    return st->finish();
+  }
   // The skeleton first, so callbacks that answer at once find their slots; the extra count keeps
   // the request open until every partition has been handed out.
   std::size_t partitions = 0;
@@ -122,9 +134,16 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const acks_mode acks = to_acks(req->acks);
   for (std::size_t ti = 0; ti < req->topics.size(); ++ti) {
     auto& t = req->topics[ti];
+    const bool allowed = authorized_on_topic(ctx, out, acl::operation::write, t.name);
     for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& p = t.partitions[pi];
       auto& slot = st->resp.topics[ti].partitions[pi];
+      if (!allowed) {
+        slot.error = error_code::topic_authorization_failed;
+        st->failed = true;
+        --st->open;
+        continue;
+      }
       if (is_internal_topic(t.name)) {
         // Kafka's "Cannot append to internal topic": only the group coordinator writes there.
         slot.error = error_code::invalid_topic_exception;

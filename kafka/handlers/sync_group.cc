@@ -1,5 +1,6 @@
 // SyncGroup (key 14): the leader hands in every member's assignment, each member gets its own.
 // A follower's answer waits in the coordinator until the leader's SyncGroup arrives.
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/group_errors.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/sync_group.h"
@@ -21,6 +22,11 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   sync_group_response refused;
+  if (!authorized_on_group(ctx, out, acl::operation::read, req->group_id)) {
+    refused.error = error_code::group_authorization_failed;  // READ on the group (Kafka's rule)
+    answer(out, version, std::move(refused));
+    return;
+  }
   if (req->group_id.empty()) {
     refused.error = error_code::invalid_group_id;
     answer(out, version, std::move(refused));

@@ -11,6 +11,7 @@
 // without transaction verification, the coordinator does not ask the transaction coordinator
 // whether the group was added to the transaction.
 #include "kafka/handlers/group_errors.h"
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/txn_offset_commit.h"
 
@@ -25,14 +26,24 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   txn_offset_commit_response resp;
+  // Authorization (Kafka's rules): WRITE on the transactional id, READ on the group, READ on each
+  // topic; the first two refuse every partition, the last its topic's.
+  const error_code refused =
+      !authorized_on_transactional_id(ctx, out, acl::operation::write, req->transactional_id)
+          ? error_code::transactional_id_authorization_failed
+      : !authorized_on_group(ctx, out, acl::operation::read, req->group_id) ? error_code::group_authorization_failed
+                                                                            : error_code::none;
   // Every partition's answer, in request order; the ones still `none` go to the coordinator.
   for (const auto& t : req->topics) {
     const auto topic = ctx.topic(t.name);
+    const bool topic_allowed = authorized_on_topic(ctx, out, acl::operation::read, t.name);
     txn_offset_commit_response_topic tr{t.name, {}};
     for (const auto& p : t.partitions) {
-      tr.partitions.push_back({p.partition_index, partition_exists(topic, p.partition_index)
-                                                      ? error_code::none
-                                                      : error_code::unknown_topic_or_partition});
+      const error_code e = refused != error_code::none                  ? refused
+                           : !topic_allowed                             ? error_code::topic_authorization_failed
+                           : partition_exists(topic, p.partition_index) ? error_code::none
+                                                                        : error_code::unknown_topic_or_partition;
+      tr.partitions.push_back({p.partition_index, e});
     }
     resp.topics.push_back(std::move(tr));
   }

@@ -56,6 +56,7 @@ std::string_view to_string(error_code code) {
     case error_code::invalid_transaction_timeout: return "INVALID_TRANSACTION_TIMEOUT";
     case error_code::concurrent_transactions: return "CONCURRENT_TRANSACTIONS";
     case error_code::transaction_coordinator_fenced: return "TRANSACTION_COORDINATOR_FENCED";
+    case error_code::transactional_id_authorization_failed: return "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
     case error_code::operation_not_attempted: return "OPERATION_NOT_ATTEMPTED";
     case error_code::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
     case error_code::sasl_authentication_failed: return "SASL_AUTHENTICATION_FAILED";

@@ -61,6 +61,7 @@ enum class error_code : std::int16_t {
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
   transaction_coordinator_fenced = 52,
+  transactional_id_authorization_failed = 53,
   operation_not_attempted = 55,
   kafka_storage_error = 56,
   sasl_authentication_failed = 58,
