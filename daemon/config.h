@@ -181,7 +181,6 @@ struct node_config {
     return kafka_listeners.resolved[kafka_listeners.inter_broker].advertised();
   }
   std::string admin_ip() const;
-  std::string admin_ip() const;
   std::string admin_addr() const { return admin_ip() + ":" + std::to_string(admin_port); }
 };
 
