@@ -14,6 +14,8 @@
 
 #include <toml.hpp>
 
+#include "daemon/rpc_tls_files.h"
+
 namespace chronik::daemon {
 
 namespace {
@@ -375,8 +377,82 @@ step_result apply_authorization_key(node_config& cfg, std::string_view key, cons
   return {};
 }
 
+// The [rpc_tls] keys (docs/config.md "Between nodes"): three paths and the two switches.
+step_result apply_rpc_tls_key(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  if (key == "rpc_tls_verify_incoming" || key == "rpc_tls_verify_outgoing") {
+    const auto* b = std::get_if<bool>(&v);
+    if (b == nullptr) return fail(key, "expected a boolean, got " + std::string(raw_type_name(v)), flag);
+    (key == "rpc_tls_verify_incoming" ? cfg.rpc_tls_verify_incoming : cfg.rpc_tls_verify_outgoing) = *b;
+    return {};
+  }
+  std::filesystem::path* path = key == "rpc_tls_ca_file"     ? &cfg.rpc_tls_ca_file
+                                : key == "rpc_tls_cert_file" ? &cfg.rpc_tls_cert_file
+                                : key == "rpc_tls_key_file"  ? &cfg.rpc_tls_key_file
+                                                             : nullptr;
+  if (path == nullptr) return fail(key, "unknown key", flag);
+  auto s = want_string(key, v, flag);
+  if (!s) return std::unexpected(s.error());
+  if (s->empty()) return fail(key, "must not be empty", flag);
+  *path = *s;
+  return {};
+}
+
+// The Kafka listener keys (daemon/kafka_listeners.h): strings and arrays of strings.
+step_result apply_listener_key(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  std::expected<void, std::string> r;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    r = set_kafka_listener_key(cfg.kafka_listeners, key, *s);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
+    r = set_kafka_listener_key(cfg.kafka_listeners, key, *list);
+  } else {
+    return fail(key, "expected a string or an array of strings, got " + std::string(raw_type_name(v)), flag);
+  }
+  if (!r) return fail(key, r.error(), flag);
+  return {};
+}
+
+// The authorization keys (docs/config.md "Authorization").
+step_result apply_authorization_key(node_config& cfg, std::string_view key, const raw_value& v,
+                                    std::string_view flag) {
+  if (key == "no_acl_found") {
+    auto s = want_string(key, v, flag);
+    if (!s) return std::unexpected(s.error());
+    auto rule = kafka::acl::parse_no_acl_rule(*s);
+    if (!rule) return fail(key, "\"" + *s + "\" is not one of allow_unauthenticated, allow, deny", flag);
+    cfg.no_acl_found = *rule;
+    return {};
+  }
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  for (const auto& p : *list) {
+    const auto colon = p.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == p.size() || p.size() > kafka::acl::max_principal_bytes) {
+      return fail(key, "\"" + p + "\" is not a principal of the form User:name", flag);
+    }
+  }
+  cfg.super_users = *list;
+  return {};
+}
+
+// sasl_enabled_mechanisms: Kafka's mechanism names, at least one, each once.
+step_result apply_sasl_mechanisms(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
+  const auto* list = std::get_if<std::vector<std::string>>(&v);
+  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
+  if (list->empty()) return fail(key, "at least one mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+  std::vector<kafka::sasl::sasl_mechanism> out;
+  for (const auto& name : *list) {
+    auto m = kafka::sasl::sasl_mechanism_named(name);
+    if (!m) return fail(key, "\"" + name + "\" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
+    if (std::find(out.begin(), out.end(), *m) != out.end()) return fail(key, "\"" + name + "\" is listed twice", flag);
+    out.push_back(*m);
+  }
+  cfg.sasl_enabled_mechanisms = std::move(out);
+  return {};
+}
+
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
+  if (key.starts_with("rpc_tls_")) return apply_rpc_tls_key(cfg, key, v, flag);
   if (key == "super_users" || key == "no_acl_found") return apply_authorization_key(cfg, key, v, flag);
   if (is_kafka_listener_key(key)) return apply_listener_key(cfg, key, v, flag);
   if (key == "sasl_enabled_mechanisms") return apply_sasl_mechanisms(cfg, key, v, flag);
@@ -621,6 +697,31 @@ std::string node_config::admin_ip() const {
   return bind.starts_with("127.") ? bind : std::string("127.0.0.1");
 }
 
+namespace {
+// All three files or none; then the files themselves (rpc_tls_files.h), so a bad one stops `start`
+// with one line naming its key, before anything binds.
+step_result load_rpc_tls(node_config& cfg) {
+  const int given = !cfg.rpc_tls_ca_file.empty() + !cfg.rpc_tls_cert_file.empty() + !cfg.rpc_tls_key_file.empty();
+  if (given == 0) return {};
+  if (given != 3) {
+    const char* missing = cfg.rpc_tls_ca_file.empty()     ? "rpc_tls_ca_file"
+                          : cfg.rpc_tls_cert_file.empty() ? "rpc_tls_cert_file"
+                                                          : "rpc_tls_key_file";
+    return fail(missing, "needed with the other rpc_tls_*_file keys (all three or none)");
+  }
+  // As for gossip: nodes that dial plaintext but refuse it cannot talk to each other.
+  if (!cfg.rpc_tls_verify_outgoing && cfg.rpc_tls_verify_incoming) {
+    return fail("rpc_tls_verify_outgoing", "false needs rpc_tls_verify_incoming = false too (plaintext senders must accept plaintext)");
+  }
+  auto pems = load_rpc_tls_files({cfg.rpc_tls_ca_file, cfg.rpc_tls_cert_file, cfg.rpc_tls_key_file}, cfg.node_id);
+  if (!pems) return std::unexpected("config error: " + pems.error());
+  cfg.rpc_tls_ca_pem = std::move(pems->ca_pem);
+  cfg.rpc_tls_cert_pem = std::move(pems->cert_pem);
+  cfg.rpc_tls_key_pem = std::move(pems->key_pem);
+  return {};
+}
+}  // namespace
+
 std::string_view to_string(gossip_preset preset) {
   switch (preset) {
     case gossip_preset::lan: return "lan";
@@ -749,6 +850,7 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
       !r) {
     return std::unexpected(r.error());
   }
+  if (auto r = load_rpc_tls(cfg); !r) return std::unexpected(r.error());
   // One request of the largest size must always fit in the node-wide budget.
   if (cfg.kafka_max_queued_request_bytes < cfg.kafka_max_request_bytes) {
     return fail("kafka_max_queued_request_bytes",

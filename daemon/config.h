@@ -167,6 +167,27 @@ struct node_config {
   // and TLS"). Default: one PLAINTEXT listener on bind:kafka_port; with `listeners` set,
   // kafka_port is not used.
   kafka_listener_settings kafka_listeners;
+  // Mutual TLS between nodes on the RPC port (docs/security.md "Between nodes: mutual TLS"): PEM
+  // files of the cluster CA, this node's certificate (CN "chronik-node-<node_id>", made by
+  // `chronik-server certs`) and its unencrypted private key. All three or none; none keeps
+  // plaintext RPC, where anyone who reaches the port is trusted. Default none.
+  std::filesystem::path rpc_tls_ca_file;
+  std::filesystem::path rpc_tls_cert_file;
+  std::filesystem::path rpc_tls_key_file;
+  // The rolling switch-on, as for gossip; meaningful only with the files. Default true: only TLS
+  // connections with a certificate from the CA are served (incoming) and peers are dialled with
+  // TLS (outgoing); false also serves plaintext, or also dials plaintext.
+  bool rpc_tls_verify_incoming = true;
+  bool rpc_tls_verify_outgoing = true;
+  // The three files' PEM text, read and checked by load_node_config (daemon/node_certs.h: the key
+  // is the certificate's, the certificate verifies against the CA and names node_id). Not keys.
+  std::string rpc_tls_ca_pem;
+  std::string rpc_tls_cert_pem;
+  std::string rpc_tls_key_pem;
+  // Kafka listeners and their TLS files (daemon/kafka_listeners.h; docs/config.md "Kafka listeners
+  // and TLS"). Default: one PLAINTEXT listener on bind:kafka_port; with `listeners` set,
+  // kafka_port is not used.
+  kafka_listener_settings kafka_listeners;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.

@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "daemon/certs_command.h"
 #include "daemon/config.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/group_command.h"
@@ -193,6 +194,8 @@ int main(int argc, char** argv) {
   group_command_options group_opts;
   const auto group = add_group_commands(app, group_opts);
 
+  certs_options certs_opts;
+  auto* certs = add_certs_command(app, certs_opts);
   auto* keygen = app.add_subcommand("keygen", "print a new random gossip encryption key (base64)");
   keyring_cli_options keyring_opts;
   auto* keyring_cmd = add_keyring_command(app, keyring_opts);
@@ -208,6 +211,7 @@ int main(int argc, char** argv) {
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);
   if (status->parsed()) return run_status_command(status_opts);
+  if (certs->parsed()) return run_certs_command(certs_opts);
   if (keygen->parsed()) return run_keygen_command();
   if (keyring_cmd->parsed()) return run_keyring_cli(keyring_opts);
   if (user_cmd->parsed()) return run_user_command(user_opts);

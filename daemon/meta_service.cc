@@ -53,6 +53,7 @@ nlohmann::json meta_service::load_status() const {
     }
   }
   const auto& m = gossip_.core().stats();
+  const auto rpc = raft_.transport().counters();
   return {{"groups", std::move(groups)},
           {"gossip",
            {{"suspicions_started", m.suspicions_started},
@@ -62,6 +63,13 @@ nlohmann::json meta_service::load_status() const {
             // Dropped by the keyring (docs/security.md "Gossip encryption").
             {"auth_failed_dropped", gossip_.stats().auth_failed_dropped},
             {"plaintext_dropped", gossip_.stats().plaintext_dropped}}},
+          // The RPC port's refusals (docs/security.md "Between nodes: mutual TLS").
+          {"rpc",
+           {{"refusals_sent", rpc.refusals_sent},
+            {"tls_handshake_failures", rpc.tls_handshake_failures},
+            {"tls_identity_refusals", rpc.tls_identity_refusals},
+            {"tls_connections", rpc.tls_connections},
+            {"plaintext_connections", rpc.plaintext_connections}}},
           {"ticks",
            {{"raft_max_late_ms", tick_late_max_.count()}, {"gossip_max_late_ms", gossip_.stats().tick_late_max_ms}}}};
 }

@@ -16,6 +16,11 @@ consensus::transport_config transport_config_for(const node_config& cfg, const n
   tc.self = cfg.node_id;
   tc.node_uuid = uuid.hex();
   tc.listen_address = cfg.rpc_addr();
+  // load_node_config read and checked the files (daemon/rpc_tls_files.h).
+  if (!cfg.rpc_tls_cert_pem.empty()) {
+    tc.tls = consensus::transport_tls{cfg.rpc_tls_ca_pem, cfg.rpc_tls_cert_pem, cfg.rpc_tls_key_pem,
+                                      cfg.rpc_tls_verify_incoming, cfg.rpc_tls_verify_outgoing};
+  }
   return tc;
 }
 

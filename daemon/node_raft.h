@@ -47,6 +47,7 @@ class node_raft {
   consensus::raft_host* host() { return host_.get(); }
   const consensus::raft_host* host() const { return host_.get(); }
   consensus::raft_transport& transport() { return *transport_; }
+  const consensus::raft_transport& transport() const { return *transport_; }
 
  private:
   std::expected<void, std::string> open_host();

@@ -3,7 +3,9 @@
 //      one connection, the best an unbatched design can do), messages/s;
 //  (b) chronik's transport: 64-byte append messages of 100 groups through two raft_transports
 //      (batching, max_calls_in_flight calls per peer), messages/s per node pair, and the ratio
-//      to (a);
+//      to (a); then the same with mutual TLS between the two (certificates from
+//      daemon/node_certs.h, docs/security.md "Between nodes: mutual TLS") and its ratio to
+//      plaintext, in the same run;
 //  (c) idle cost, the anchor: 1, 100 and 1000 groups each sending one heartbeat per 100 ms tick
 //      (and the peer answering each), as every group did before quiescence; RPC calls/s,
 //      messages/s and CPU% of the node pair (getrusage);
@@ -11,7 +13,8 @@
 //      raft_transports, 1, 100 and 1000 groups (node 1 campaigns in each), 100 ms ticks; first with
 //      quiescence off, then on and measured once every group has quiesced (docs/raft.md
 //      "Quiescence"); calls/s, messages/s, CPU%, and the ratio of messages/s to (c).
-// Usage: transport_bench [seconds per throughput run, default 3] [seconds per idle run, 3]
+// Usage: transport_bench [seconds per throughput run, default 3] [seconds per idle run, 3; 0
+//                        skips (c) and (d)]
 //                        [max_calls_in_flight per peer, default: the local preset's]
 #include <sys/resource.h>
 
@@ -39,6 +42,7 @@
 #include "consensus/groups/raft_host.h"
 #include "consensus/transport/codec.h"
 #include "consensus/transport/raft_transport.h"
+#include "daemon/node_certs.h"
 
 namespace {
 
@@ -143,6 +147,15 @@ double run_anchor(double duration_s, std::size_t window) {
 
 // --- (b) and (c): two raft_transports driven by one Asio thread ---
 
+// Mutual TLS for (b): one CA and a certificate per node, made once in main.
+struct bench_pki {
+  chronik::daemon::pem_pair ca;
+  chronik::daemon::pem_pair node1;
+  chronik::daemon::pem_pair node2;
+};
+const bench_pki* pki = nullptr;
+enum class wire : std::uint8_t { plaintext, tls };
+
 struct pair_of_nodes {
   asio::io_context io;
   std::unique_ptr<raft_transport> a;
@@ -150,16 +163,20 @@ struct pair_of_nodes {
   std::uint64_t received_at_b = 0;
   std::uint64_t received_at_a = 0;
 
-  pair_of_nodes() {
+  explicit pair_of_nodes(wire w = wire::plaintext) {
     auto log = std::make_shared<spdlog::logger>(
         "transport", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     log->set_level(spdlog::level::warn);
-    auto cfg = [](std::uint64_t id) {
+    auto cfg = [w](std::uint64_t id) {
       transport_config c = transport_config::local();
       c.self = node_id{static_cast<std::uint32_t>(id)};
       c.node_uuid = "uuid-" + std::to_string(id);
       c.cluster_id = "bench";
       if (calls_in_flight != 0) c.max_calls_in_flight = calls_in_flight;
+      if (w == wire::tls) {
+        const auto& mine = id == 1 ? pki->node1 : pki->node2;
+        c.tls = transport_tls{pki->ca.cert_pem, mine.cert_pem, mine.key_pem};
+      }
       return c;
     };
     a = std::make_unique<raft_transport>(io, cfg(1), log);
@@ -197,8 +214,8 @@ struct pair_of_nodes {
 
 // `window` bounds the messages sent but not yet delivered, so the outbox never overflows and
 // the figure counts delivered messages only. A small window shows batching needs no deep queue.
-double run_batched(double duration_s, std::uint64_t window) {
-  pair_of_nodes pair;
+double run_batched(double duration_s, std::uint64_t window, wire w = wire::plaintext) {
+  pair_of_nodes pair(w);
   const std::uint64_t chunk = std::min<std::uint64_t>(1'000, window / 2);
   std::uint64_t sent = 0;
   const auto start = clock_type::now();
@@ -421,7 +438,27 @@ int main(int argc, char** argv) {
   std::printf("    ratio (b)/(a, pipelined): %.1fx   (b)/(a, 1 outstanding): %.1fx   goal: >= "
               "200000 messages/s\n",
               batched / anchor, batched / anchor_1);
+  const auto must = [](auto r) {
+    if (!r) {
+      std::fprintf(stderr, "cannot make bench certificates: %s\n", r.error().c_str());
+      std::exit(1);
+    }
+    return *r;
+  };
+  bench_pki made;
+  made.ca = must(chronik::daemon::make_ca(1));
+  made.node1 = must(chronik::daemon::make_node_certificate(made.ca, node_id{1}, 1));
+  made.node2 = must(chronik::daemon::make_node_certificate(made.ca, node_id{2}, 1));
+  pki = &made;
+  const double tls_batched = run_batched(throughput_s, 50'000, wire::tls);
+  std::printf("(b) with mutual TLS, per node pair:                   %10.0f messages/s  (%.2fx plaintext)\n",
+              tls_batched, tls_batched / batched);
+  const double tls_shallow = run_batched(throughput_s, 1'000, wire::tls);
+  std::printf("(b) same, at most 1000 messages in flight:            %10.0f messages/s  (%.2fx plaintext)\n",
+              tls_shallow, tls_shallow / shallow);
+  std::printf("    goal with TLS: >= 200000 messages/s per node pair\n");
 
+  if (idle_s <= 0) return 0;  // idle seconds 0: the throughput runs only
   constexpr std::array<std::uint64_t, 3> idle_groups{1, 100, 1000};
   std::printf("(c) idle cost, anchor: one heartbeat per group per 100 ms tick, answered; node pair:\n");
   std::array<idle_figures, 3> anchor_idle{};

@@ -86,6 +86,18 @@ class Node:
             cmd += ["--config", self.config_path]
         return cmd + list(extra)
 
+    def use_rpc_tls(self, certs_dir, verify_incoming=True, verify_outgoing=True):
+        """From the next start, mutual TLS between nodes with DIR/ca.crt and DIR/node-<id>.crt/.key
+        (`chronik-server certs`, docs/security.md "Between nodes: mutual TLS"); the switches are the
+        rolling switch-on's. Writes the node's TOML (docs/config.md) and passes it with --config."""
+        self.config_path = os.path.join(os.path.dirname(self.data_dir), f"node-{self.node_id}.toml")
+        with open(self.config_path, "w") as f:
+            f.write(f'rpc_tls_ca_file = "{os.path.join(certs_dir, "ca.crt")}"\n'
+                    f'rpc_tls_cert_file = "{os.path.join(certs_dir, f"node-{self.node_id}.crt")}"\n'
+                    f'rpc_tls_key_file = "{os.path.join(certs_dir, f"node-{self.node_id}.key")}"\n'
+                    f"rpc_tls_verify_incoming = {str(verify_incoming).lower()}\n"
+                    f"rpc_tls_verify_outgoing = {str(verify_outgoing).lower()}\n")
+
     def use_kafka_listeners(self, listeners, pki, client_auth="none"):
         """From the next start, Kafka listeners beyond the PLAINTEXT one on kafka_port
         (docs/config.md "Kafka listeners and TLS"): `listeners` is [(name, protocol, port)], e.g.
@@ -159,11 +171,18 @@ class Node:
 class Cluster:
     """A set of nodes on 127.0.0.(10+i) with ports from a per-run base, so parallel runs do not clash."""
 
-    def __init__(self, server, size, preset="local"):
+    def __init__(self, server, size, preset="local", rpc_tls=False):
+        """rpc_tls=True: a development CA and node certificates in <root>/certs (make_certs), and
+        every node starts with mutual TLS between nodes on."""
         self.root = tempfile.mkdtemp(prefix="chronik-cluster-")
         base = 20000 + (os.getpid() % 2000) * 4
         self.nodes = [Node(server, i + 1, f"127.0.0.{10 + i + 1}", base, self.root, preset)
                       for i in range(size)]
+        self.certs_dir = None
+        if rpc_tls:
+            self.certs_dir = make_certs(server, os.path.join(self.root, "certs"), [n.node_id for n in self.nodes])
+            for n in self.nodes:
+                n.use_rpc_tls(self.certs_dir)
 
     def add_kafka_listener(self, name="SSL", protocol=None, client_auth="none"):
         """Gives every node a second Kafka listener `name` speaking `protocol` (default: the name),
@@ -275,6 +294,16 @@ class TestPki:
     @staticmethod
     def _openssl(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def make_certs(server, certs_dir, node_ids):
+    """`chronik-server certs`: a development CA in certs_dir (kept if there) and node-<id>.crt/.key
+    for each id; returns certs_dir."""
+    cmd = [server, "certs", "--dir", certs_dir]
+    for i in node_ids:
+        cmd += ["--node", str(i)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60)
+    return certs_dir
 
 
 def connected_seed_lists(rng, nodes):

@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/node_identity.h"
+#include "daemon/rpc_tls_files.h"
 
 namespace chronik::daemon {
 namespace {
@@ -642,6 +643,48 @@ TEST(node_identity_test, hex_round_trip) {
   EXPECT_EQ(*back, *id);
   EXPECT_FALSE(node_uuid::from_hex("zz"));
   EXPECT_EQ(to_hex(std::string("\x00\xff\x10", 3)), "00ff10");
+}
+
+// --- mutual TLS between nodes (docs/config.md "Between nodes: mutual TLS") -------------------
+
+TEST_F(config_test, rpc_tls_files_are_read_and_checked_at_load) {
+  const auto certs = dir_.path() / "certs";
+  ASSERT_TRUE(make_certs({certs, {1, 2}, 30, false}).has_value());
+  auto keys = [&](const std::string& ca, const std::string& cert, const std::string& key) {
+    return "rpc_tls_ca_file = \"" + (certs / ca).string() + "\"\nrpc_tls_cert_file = \"" + (certs / cert).string() +
+           "\"\nrpc_tls_key_file = \"" + (certs / key).string() + "\"\n";
+  };
+  auto cfg = load(keys("ca.crt", "node-1.crt", "node-1.key"));
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_NE(cfg->rpc_tls_cert_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+  EXPECT_NE(cfg->rpc_tls_key_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_TRUE(cfg->rpc_tls_verify_incoming);
+  EXPECT_TRUE(cfg->rpc_tls_verify_outgoing);
+  auto none = load("");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->rpc_tls_cert_pem.empty());
+
+  // Each failure is one line naming the key at fault.
+  auto starts = [](const std::string& e, const std::string& prefix) {
+    EXPECT_TRUE(e.starts_with(prefix)) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  };
+  starts(error_of(keys("ca.crt", "node-2.crt", "node-2.key")), "config error: rpc_tls_cert_file: ");
+  EXPECT_NE(error_of(keys("ca.crt", "node-2.crt", "node-2.key")).find("is for node 2, this node is 1"), std::string::npos);
+  starts(error_of(keys("ca.crt", "node-1.crt", "node-2.key")), "config error: rpc_tls_key_file: ");
+  starts(error_of(keys("absent.crt", "node-1.crt", "node-1.key")), "config error: rpc_tls_ca_file: ");
+  starts(error_of(keys("ca.crt", "ca.key", "node-1.key")), "config error: rpc_tls_cert_file: ");
+  starts(error_of("rpc_tls_cert_file = \"" + (certs / "node-1.crt").string() + "\"\n"), "config error: rpc_tls_ca_file: ");
+  starts(error_of(keys("ca.crt", "node-1.crt", "node-1.key") + "rpc_tls_verify_outgoing = false\n"),
+         "config error: rpc_tls_verify_outgoing: ");
+  starts(error_of("rpc_tls_verify_incoming = \"no\"\n"), "config error: rpc_tls_verify_incoming: ");
+  starts(error_of("rpc_tls_cert = \"x\"\n"), "config error: rpc_tls_cert: unknown key");
+
+  // The rolling switch-on's steps load.
+  cfg = load(keys("ca.crt", "node-1.crt", "node-1.key") + "rpc_tls_verify_incoming = false\nrpc_tls_verify_outgoing = false\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_FALSE(cfg->rpc_tls_verify_incoming);
+  EXPECT_FALSE(cfg->rpc_tls_verify_outgoing);
 }
 
 }  // namespace
