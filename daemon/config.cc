@@ -397,59 +397,6 @@ step_result apply_rpc_tls_key(node_config& cfg, std::string_view key, const raw_
   return {};
 }
 
-// The Kafka listener keys (daemon/kafka_listeners.h): strings and arrays of strings.
-step_result apply_listener_key(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
-  std::expected<void, std::string> r;
-  if (const auto* s = std::get_if<std::string>(&v)) {
-    r = set_kafka_listener_key(cfg.kafka_listeners, key, *s);
-  } else if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
-    r = set_kafka_listener_key(cfg.kafka_listeners, key, *list);
-  } else {
-    return fail(key, "expected a string or an array of strings, got " + std::string(raw_type_name(v)), flag);
-  }
-  if (!r) return fail(key, r.error(), flag);
-  return {};
-}
-
-// The authorization keys (docs/config.md "Authorization").
-step_result apply_authorization_key(node_config& cfg, std::string_view key, const raw_value& v,
-                                    std::string_view flag) {
-  if (key == "no_acl_found") {
-    auto s = want_string(key, v, flag);
-    if (!s) return std::unexpected(s.error());
-    auto rule = kafka::acl::parse_no_acl_rule(*s);
-    if (!rule) return fail(key, "\"" + *s + "\" is not one of allow_unauthenticated, allow, deny", flag);
-    cfg.no_acl_found = *rule;
-    return {};
-  }
-  const auto* list = std::get_if<std::vector<std::string>>(&v);
-  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
-  for (const auto& p : *list) {
-    const auto colon = p.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == p.size() || p.size() > kafka::acl::max_principal_bytes) {
-      return fail(key, "\"" + p + "\" is not a principal of the form User:name", flag);
-    }
-  }
-  cfg.super_users = *list;
-  return {};
-}
-
-// sasl_enabled_mechanisms: Kafka's mechanism names, at least one, each once.
-step_result apply_sasl_mechanisms(node_config& cfg, std::string_view key, const raw_value& v, std::string_view flag) {
-  const auto* list = std::get_if<std::vector<std::string>>(&v);
-  if (list == nullptr) return fail(key, "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
-  if (list->empty()) return fail(key, "at least one mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
-  std::vector<kafka::sasl::sasl_mechanism> out;
-  for (const auto& name : *list) {
-    auto m = kafka::sasl::sasl_mechanism_named(name);
-    if (!m) return fail(key, "\"" + name + "\" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", flag);
-    if (std::find(out.begin(), out.end(), *m) != out.end()) return fail(key, "\"" + name + "\" is listed twice", flag);
-    out.push_back(*m);
-  }
-  cfg.sasl_enabled_mechanisms = std::move(out);
-  return {};
-}
-
 step_result apply_top_key(node_config& cfg, std::string_view key, const raw_value& v,
                           std::string_view flag = {}) {
   if (key.starts_with("rpc_tls_")) return apply_rpc_tls_key(cfg, key, v, flag);

@@ -184,10 +184,6 @@ struct node_config {
   std::string rpc_tls_ca_pem;
   std::string rpc_tls_cert_pem;
   std::string rpc_tls_key_pem;
-  // Kafka listeners and their TLS files (daemon/kafka_listeners.h; docs/config.md "Kafka listeners
-  // and TLS"). Default: one PLAINTEXT listener on bind:kafka_port; with `listeners` set,
-  // kafka_port is not used.
-  kafka_listener_settings kafka_listeners;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
   // Starts as preset_config(preset); [gossip] keys override single fields.
