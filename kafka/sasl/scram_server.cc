@@ -147,7 +147,10 @@ std::expected<std::string, std::string> scram_server::client_final(std::string_v
   // Without channel binding, c= is the gs2 header the client-first message began with.
   const auto header = base64_decode(*binding);
   if (!header || *header != gs2_header_) return fail("invalid SCRAM client-final message: channel binding does not match");
-  if (*nonce != nonce_) return fail("invalid SCRAM client-final message: nonce does not match");
+  // Kafka's ScramSaslServer accepts a nonce that ends with the server-first one, and librdkafka
+  // relies on it: it sends its client nonce again in front of the whole nonce it was given. The
+  // proof is over the message as sent, so this admits nothing a proof does not.
+  if (!nonce->ends_with(nonce_)) return fail("invalid SCRAM client-final message: nonce does not match");
   const auto proof = base64_decode(message.substr(proof_at + 3));
   if (!proof) return fail("invalid SCRAM client-final message: the proof is not base64");
   // RFC 5802 section 3: ClientSignature = HMAC(StoredKey, AuthMessage); ClientKey = proof XOR

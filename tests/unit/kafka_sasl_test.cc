@@ -125,6 +125,26 @@ TEST(ScramServer, ReplaysTheRfc7677TestVector) {
   EXPECT_TRUE(s.complete());
 }
 
+// librdkafka repeats its client nonce in front of the server-first nonce (Kafka accepts that).
+TEST(ScramServer, AcceptsLibrdkafkasRepeatedClientNonce) {
+  const auto cred = make_credential(scram_mechanism::sha_512, "pw", "0123456789abcdef", 4096);
+  scram_server s(scram_mechanism::sha_512, "server-nonce-0123456789");
+  const std::string bare = "n=alice,r=cnonce";
+  ASSERT_TRUE(s.client_first("n,," + bare));
+  const std::string server_first = s.server_first(cred);
+  std::string final_message = client_final_for(scram_mechanism::sha_512, "pw", bare, server_first);
+  // Rebuild it with r=cnonce+<whole nonce>, proof over that message.
+  const std::string nonce = server_first.substr(2, server_first.find(',') - 2);
+  const std::string salted = scram_salted_password(scram_mechanism::sha_512, "pw", "0123456789abcdef", 4096);
+  const std::string client_key = scram_hmac(scram_mechanism::sha_512, salted, "Client Key");
+  const std::string without_proof = "c=biws,r=cnonce" + nonce;
+  std::string proof = scram_hmac(scram_mechanism::sha_512, scram_hash(scram_mechanism::sha_512, client_key),
+                                 bare + "," + server_first + "," + without_proof);
+  for (std::size_t i = 0; i < proof.size(); ++i) proof[i] = static_cast<char>(proof[i] ^ client_key[i]);
+  auto r = s.client_final(without_proof + ",p=" + base64_encode(proof));
+  EXPECT_TRUE(r) << r.error();
+}
+
 TEST(ScramServer, RefusesAWrongProof) {
   scram_server s(scram_mechanism::sha_256, std::string(rfc_server_nonce));
   ASSERT_TRUE(s.client_first("n,,n=user,r=" + std::string(rfc_client_nonce)));
