@@ -75,8 +75,38 @@ def run_scenario(name, args, seed):
             print(f"    note: {n}")
         if keep:
             print(f"    logs kept in {run.dir}")
+        if run.failures:
+            print_failure_digest(run.dir)
         print(f"    {row['result']} in {row['secs']:.1f}s", flush=True)
     return row
+
+
+# What a failed scenario's node logs say about the `__meta` group and the links: CI keeps only the
+# printed output, so the lines that tell a lost leader from a broken network are printed here.
+DIGEST_MARKS = ("[g1] ", "lost contact with a quorum", "transport", "connection", "suspect", "dead")
+DIGEST_LINES = 12
+
+
+def print_failure_digest(run_dir):
+    try:
+        names = sorted(os.listdir(run_dir))
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(run_dir, name)
+        if not name.endswith(".log") or not os.path.isfile(path):
+            continue
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+        if name.startswith("nfq-"):
+            picked = [line for line in lines if "delayed" in line]
+        elif name.startswith("node-"):
+            picked = [line for line in lines if any(m in line for m in DIGEST_MARKS) and "applied configuration" not in line]
+        else:
+            continue
+        print(f"    digest {name}: {len(picked)} lines" + (f", last {DIGEST_LINES}" if len(picked) > DIGEST_LINES else ""))
+        for line in picked[-DIGEST_LINES:]:
+            print(f"      {line[:220]}")
 
 
 def print_table(rows, seed):
