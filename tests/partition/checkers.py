@@ -149,3 +149,49 @@ def agreement(cluster_by_node):
         if c.get("applied") is not None and c.get("commit") is not None and c["applied"] != c["commit"]:
             diffs.append(f"node {n} applied {c['applied']} != commit {c['commit']}")
     return diffs
+
+
+def security_counters(cluster):
+    """The security counters of one /v1/cluster answer (docs/security.md): RPC connections
+    accepted over TLS and in plaintext, TLS handshake failures, batches refused for the sender's
+    certificate, and gossip traffic dropped for failing authentication or for being plaintext.
+    None when the answer has no `load.rpc` (a node without TLS support)."""
+    load = (cluster or {}).get("load") or {}
+    rpc, gossip = load.get("rpc"), load.get("gossip") or {}
+    if rpc is None:
+        return None
+    return {"tls": rpc.get("tls_connections", 0), "plaintext": rpc.get("plaintext_connections", 0),
+            "handshake_failures": rpc.get("tls_handshake_failures", 0),
+            "identity_refusals": rpc.get("tls_identity_refusals", 0),
+            "gossip_auth_failed": gossip.get("auth_failed_dropped", 0),
+            "gossip_plaintext": gossip.get("plaintext_dropped", 0)}
+
+
+def rpc_tls_in_use(nodes):
+    """Predicate: every node has accepted at least one RPC connection over TLS and none in plaintext
+    (mutual TLS is what carries Raft between them)."""
+    def pred(_members, cluster):
+        for n in nodes:
+            s = security_counters(cluster.get(n))
+            if s is None or s["tls"] < 1 or s["plaintext"] != 0:
+                return False
+        return True
+    return pred
+
+
+def security_violations(cluster_by_node):
+    """What must never happen between nodes that all hold the cluster's certificates and gossip key,
+    whatever the network does: a plaintext RPC connection, a batch whose sender is not the node its
+    certificate names, plaintext gossip. Cut connections and lost or delayed packets may fail a TLS
+    handshake or a sealed frame, so those counts are reported, not judged. Returns a list of
+    problems (a node without a status is one)."""
+    problems = []
+    for n, c in sorted(cluster_by_node.items()):
+        s = security_counters(c)
+        if s is None:
+            problems.append(f"node {n}: " + ("no status" if not c else "no load.rpc counters in /v1/cluster"))
+            continue
+        for key in ("plaintext", "identity_refusals", "gossip_plaintext"):
+            if s[key]:
+                problems.append(f"node {n}: {key} = {s[key]}")
+    return problems

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """The data, group and transactional workloads' history checks (kafka_workload.check_history,
-group_workload.check_group_history, txn_workload.check_txn_history) on made-up histories: each
-anomaly the suite claims to catch must be caught, and a clean history must pass. Needs no root."""
+group_workload.check_group_history, txn_workload.check_txn_history) on made-up histories, and the
+security checks (checkers.rpc_tls_in_use, checkers.security_violations) on made-up /v1/cluster
+answers: each anomaly the suite claims to catch must be caught, and a clean history must pass.
+Needs no root."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import checkers  # noqa: E402
 from group_workload import check_group_history  # noqa: E402
 from kafka_workload import Producer, check_history, duplicate_sources, resent_by_client  # noqa: E402
 from txn_workload import check_txn_history  # noqa: E402
@@ -363,6 +366,39 @@ class CheckTxnHistoryTest(unittest.TestCase):
         read[0].append(tv(1, 9, 0))
         f = check_txn_history([self.p], read)
         self.assertTrue(any("never sent" in x for x in f), f)
+
+
+def status(tls=2, plaintext=0, handshake_failures=0, identity_refusals=0, auth_failed=0, gossip_plaintext=0):
+    """A /v1/cluster answer's `load` section as daemon/meta_service.cc writes it."""
+    return {"load": {"rpc": {"tls_connections": tls, "plaintext_connections": plaintext,
+                             "tls_handshake_failures": handshake_failures,
+                             "tls_identity_refusals": identity_refusals, "refusals_sent": 0},
+                     "gossip": {"auth_failed_dropped": auth_failed, "plaintext_dropped": gossip_plaintext}}}
+
+
+class SecurityCheckTest(unittest.TestCase):
+    def test_tls_in_use_on_every_node(self):
+        self.assertTrue(checkers.rpc_tls_in_use([1, 2])({}, {1: status(), 2: status(tls=1)}))
+
+    def test_a_node_without_a_tls_connection_is_not_in_use(self):
+        self.assertFalse(checkers.rpc_tls_in_use([1, 2])({}, {1: status(), 2: status(tls=0)}))
+
+    def test_a_plaintext_connection_is_not_in_use(self):
+        self.assertFalse(checkers.rpc_tls_in_use([1, 2])({}, {1: status(), 2: status(plaintext=1)}))
+
+    def test_a_node_without_counters_or_status_is_not_in_use(self):
+        self.assertFalse(checkers.rpc_tls_in_use([1, 2])({}, {1: status(), 2: {"load": {}}}))
+        self.assertFalse(checkers.rpc_tls_in_use([1, 2])({}, {1: status(), 2: None}))
+
+    def test_faults_may_fail_handshakes_and_frames(self):
+        views = {1: status(handshake_failures=3, auth_failed=2), 2: status()}
+        self.assertEqual(checkers.security_violations(views), [])
+
+    def test_plaintext_identity_refusals_and_plaintext_gossip_are_violations(self):
+        views = {1: status(plaintext=1), 2: status(identity_refusals=1), 3: status(gossip_plaintext=4), 4: None}
+        f = checkers.security_violations(views)
+        self.assertEqual(f, ["node 1: plaintext = 1", "node 2: identity_refusals = 1", "node 3: gossip_plaintext = 4",
+                             "node 4: no status"])
 
 
 if __name__ == "__main__":

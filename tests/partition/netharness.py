@@ -4,7 +4,10 @@ One namespace per node, each joined to one bridge by a veth pair. The node addre
 inside the namespaces; the root namespace gets an `unreachable` route for the range so that nothing
 there ever sends to it by accident. Faults are iptables rules inside a node's namespace (DROP for
 cuts and loss, NFQUEUE to our nfq_delay helper for delay), SIGSTOP/SIGCONT, SIGKILL, and libfaketime
-for the wall clock. Every object is named with the harness prefix, recorded in a state file, and
+for the wall clock. Nodes run with security on between them unless asked otherwise (`up(security=
+"off")`): mutual TLS on the RPC port with certificates from `chronik-server certs` and gossip sealed
+with a key from `chronik-server keygen` (docs/security.md), both made per run in the state
+directory. Every object is named with the harness prefix, recorded in a state file, and
 removed by `teardown()`; processes are ended by PID only, after checking that the PID is still the
 process we started.
 """
@@ -18,6 +21,8 @@ import time
 
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 GOSSIP_PORT, RPC_PORT, KAFKA_PORT, ADMIN_PORT = 7946, 9093, 9092, 9644
+# What the nodes protect between them: "on" = RPC mutual TLS + gossip key; "off" = plaintext.
+SECURITY_MODES = ("on", "off")
 
 
 class HarnessError(Exception):
@@ -75,7 +80,7 @@ class Harness:
         self.subnet = f"10.77.{self.tag}.0/24"
         self.state = {"tag": self.tag, "size": 0, "nodes": {}, "namespaces": [], "veths": [],
                       "bridge": None, "route": None, "helpers": {}, "server": server,
-                      "nfq_delay": nfq_delay, "preset": "local", "extra": []}
+                      "nfq_delay": nfq_delay, "preset": "local", "extra": [], "security": "on"}
         if os.path.exists(self.state_path):
             with open(self.state_path) as f:
                 self.state.update(json.load(f))
@@ -136,6 +141,30 @@ class Harness:
     def kafka_addr(self, i):
         return f"{self.ip(i)}:{KAFKA_PORT}"
 
+    # ---- security ----------------------------------------------------------------------------
+    def pki_dir(self):
+        return os.path.join(self.state_dir, "pki")
+
+    def config_path(self, i):
+        return os.path.join(self.state_dir, f"node-{i}.toml")
+
+    def _make_security(self, size):
+        """A development CA and node-<i> certificates (`chronik-server certs`), one gossip key
+        (`chronik-server keygen`) and each node's TOML with the keys that have no flag (rpc_tls_*) and
+        the gossip key, which stays off the command line. Files with keys are mode 0600."""
+        server = self.state["server"]
+        run([server, "certs", "--dir", self.pki_dir()] + [a for i in range(1, size + 1) for a in ("--node", str(i))])
+        key = run([server, "keygen"]).strip()
+        for i in range(1, size + 1):
+            text = (f"# Written by tests/partition/netharness.py: security between the nodes (docs/security.md).\n"
+                    f'gossip_key = "{key}"\n'
+                    f'rpc_tls_ca_file = "{os.path.join(self.pki_dir(), "ca.crt")}"\n'
+                    f'rpc_tls_cert_file = "{os.path.join(self.pki_dir(), f"node-{i}.crt")}"\n'
+                    f'rpc_tls_key_file = "{os.path.join(self.pki_dir(), f"node-{i}.key")}"\n')
+            fd = os.open(self.config_path(i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+
     # ---- network -----------------------------------------------------------------------------
     def _create_network(self, size):
         if os.path.exists(f"/sys/class/net/{self.bridge}"):
@@ -177,6 +206,8 @@ class Harness:
                # The observers reach the admin endpoint over the test network, with the run's token.
                "--admin-bind", self.ip(i), "--admin-token-file", self.admin_token_file()]
         self.admin_token()
+        if self.state.get("security", "on") == "on":
+            cmd += ["--config", self.config_path(i)]
         for s in seeds:
             cmd += ["--seed", s]
         return cmd + list(self.state.get("extra", []))
@@ -287,16 +318,20 @@ class Harness:
         self.save()
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def up(self, size, preset="local", extra=()):
+    def up(self, size, preset="local", extra=(), security="on"):
         if self.state["namespaces"] or self.state["nodes"]:
             raise HarnessError(f"harness {self.prefix} is up already: run `nemesis down` first")
         if size < 1 or size > 9:
             raise HarnessError("size must be 1..9")
         if not self.state["server"] or not os.access(self.state["server"], os.X_OK):
             raise HarnessError(f"no chronik-server binary: {self.state['server']}")
+        if security not in SECURITY_MODES:
+            raise HarnessError(f"security must be one of {SECURITY_MODES}")
         os.makedirs(self.state_dir, exist_ok=True)
-        self.state.update(size=size, preset=preset, extra=list(extra))
+        self.state.update(size=size, preset=preset, extra=list(extra), security=security)
         self.save()
+        if security == "on":
+            self._make_security(size)
         self._create_network(size)
         for i in self.ids():
             self.start(i)

@@ -29,6 +29,8 @@ FORM_S = 40            # formation of a fresh cluster
 # CreateTopics answers an admin client retries: REQUEST_TIMED_OUT (7), NOT_CONTROLLER (41, no
 # `__meta` leader known), COORDINATOR_NOT_AVAILABLE (15).
 RETRIABLE_CREATE_CODES = {7, 15, 41}
+SECURITY_S = 10        # after formation, every node has accepted RPC over TLS within this
+GOSSIP_SEALED = "gossip encryption on: 1 key(s), incoming verified, outgoing sealed"  # daemon/node.cc
 POLL_SLACK_S = 0.35    # one poll interval plus an HTTP round trip: what sampling adds to a measurement
 
 
@@ -95,6 +97,7 @@ class Run:
         t = self.wait(settled, FORM_S, self.h.ids())
         if t is None:
             raise ScenarioFailed(f"cluster of {self.size} did not form within {FORM_S}s")
+        self.check_security_on()
         self.data = DataWorkload(self)
         try:
             self.data.start()
@@ -109,7 +112,9 @@ class Run:
             raise ScenarioFailed(f"transactional workload: {e}") from e
 
     def finish_data(self):
-        """After the scenario healed: stop the producers, read everything back, check it."""
+        """After the scenario healed: the security counters, then stop the producers, read
+        everything back, check it."""
+        self.check_security_after()
         if self.data and self.data.producers:
             for f in self.data.finish():
                 self.fail(f)
@@ -244,6 +249,55 @@ class Run:
         """The moves in progress as node i lists them: (error, {(topic, partition): {replicas,
         adding, removing}})."""
         return reassign.in_progress(self.client(i), self.h.kafka_addr(i), timeout_s)
+
+    # ---- security between the nodes (docs/security.md) ---------------------------------------
+    def check_security_on(self):
+        """Once per scenario, after formation: every node seals gossip with the run's key (its log
+        says so at start) and has accepted RPC connections over TLS, none in plaintext. The scenario
+        fails otherwise, so no scenario can pass on a plaintext cluster by accident."""
+        if self.h.state.get("security") != "on":
+            self.notes.append("security: off (plaintext RPC and gossip)")
+            return
+        ids = self.h.ids()
+        if self.wait(checkers.rpc_tls_in_use(ids), SECURITY_S, ids) is None:
+            counts = {i: checkers.security_counters(self.cluster(i)) for i in ids}
+            raise ScenarioFailed(f"not every node accepted RPC over TLS (and none in plaintext) within "
+                                 f"{SECURITY_S}s of formation: {counts}")
+        unsealed = []
+        for i in ids:
+            with open(self.h.log_path(i), errors="replace") as f:
+                if GOSSIP_SEALED not in f.read():
+                    unsealed.append(i)
+        if unsealed:
+            raise ScenarioFailed(f"nodes {unsealed} do not log '{GOSSIP_SEALED}'")
+        tls = {i: checkers.security_counters(self.cluster(i))["tls"] for i in ids}
+        self.notes.append(f"security on: RPC mutual TLS on every node (TLS connections accepted {tls}, "
+                          f"0 plaintext), gossip sealed with the run's key (AES-256-GCM)")
+
+    def check_security_after(self):
+        """After the scenario: no plaintext RPC connection, no batch refused for its sender's
+        certificate, no plaintext gossip on any running node (checkers.security_violations); the
+        counts the faults may raise (failed handshakes, gossip frames failing authentication) are
+        noted."""
+        if self.h.state.get("security") != "on":
+            return
+        ids = [i for i in self.h.ids() if self.h.running(i)]
+        t_from = self.now()
+        views = {}
+        deadline = t_from + SECURITY_S
+        while self.now() < deadline and len(views) < len(ids):
+            time.sleep(0.2)
+            for s in self.collector.snapshot(since=t_from):
+                if s[1] in ids and s[3]:
+                    views[s[1]] = s[3]
+        views.update({i: None for i in ids if i not in views})
+        for problem in checkers.security_violations(views):
+            self.fail(f"security: {problem}")
+        c = {i: checkers.security_counters(v) or {} for i, v in views.items()}
+        self.notes.append("security after: " + "; ".join(
+            f"node {i} TLS {s.get('tls')}, plaintext {s.get('plaintext')}, handshake failures "
+            f"{s.get('handshake_failures')}, gossip auth failures {s.get('gossip_auth_failed')}"
+            for i, s in sorted(c.items())))
 
     # ---- shared checks -----------------------------------------------------------------------
     def check_election_safety(self):
