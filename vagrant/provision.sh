@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Provisions one chronik node on Debian 12, as root: installs the packages (scripts/install-deps.sh),
-# builds chronik-server with CMake, installs it as /usr/local/bin/chronik-server, writes
-# /etc/chronik/node.toml and an /etc/hosts block, creates the `chronik` system user, and installs,
-# enables and (re)starts chronik.service. Safe to rerun: every file is rewritten only when its
+# builds chronik-server with CMake, installs it as /usr/local/bin/chronik-server, creates the
+# `chronik` system user, issues this node's certificate from the cluster CA (`chronik-server certs`),
+# writes /etc/chronik/node.toml (with the gossip key and mutual TLS between nodes) and an /etc/hosts
+# block, and installs, enables and (re)starts chronik.service. Safe to rerun: every file is rewritten only when its
 # content changes, and the service restarts only when the binary, the config or the unit changed.
 #
 # The Vagrantfile passes the node's place in the cluster (computed in vagrant/plan.rb):
@@ -11,6 +12,10 @@
 #   CHRONIK_SEEDS             comma-separated IP:PORT gossip addresses of the other nodes
 #   CHRONIK_BOOTSTRAP_EXPECT  nodes that must see each other before the cluster forms
 #   CHRONIK_HOSTS             comma-separated "IP NAME" lines for /etc/hosts
+# The cluster's shared secrets come with the repository, made on the host by the Vagrantfile
+# (vagrant/plan.rb ensure_secrets): $CHRONIK_SRC/vagrant/.admin_token, .gossip_key and .pki/ca.crt,
+# .pki/ca.key (docs/security.md). Without the gossip key or the CA the script stops: a node that made
+# its own would never join the others.
 # Optional: CHRONIK_SRC (repository, default /vagrant), CHRONIK_BUILD_DIR (default
 # /var/cache/chronik/build), CHRONIK_JOBS (default nproc), CHRONIK_BUILD_TYPE (default
 # RelWithDebInfo), CHRONIK_CLUSTER_NAME (default chronik), CHRONIK_PRESET (default lan),
@@ -40,6 +45,7 @@ log_level=${CHRONIK_LOG_LEVEL:-info}
 binary=/usr/local/bin/chronik-server
 config=/etc/chronik/node.toml
 unit=/etc/systemd/system/chronik.service
+tls_dir=/etc/chronik/tls
 state_dir=/var/lib/chronik
 admin_port=9644
 hosts_begin="# BEGIN chronik nodes (vagrant/provision.sh)"
@@ -73,15 +79,16 @@ trap 'rm -rf "$work"' EXIT
 
 changed=()  # what changed this run; the service restarts when anything did
 
-# install_if_changed SRC DEST MODE: puts SRC at DEST (atomically, root-owned) unless DEST already
-# has that content and mode. Records DEST in `changed` when it wrote.
+# install_if_changed SRC DEST MODE [OWNER:GROUP]: puts SRC at DEST (atomically; owned by root:root
+# unless given) unless DEST already has that content, mode and owner. Records DEST in `changed` when
+# it wrote.
 install_if_changed() {
-  local from=$1 to=$2 mode=$3
-  if [[ -f $to ]] && cmp -s "$from" "$to" && [[ $(stat -c %a "$to") == "$mode" ]]; then
+  local from=$1 to=$2 mode=$3 owner=${4:-root:root}
+  if [[ -f $to ]] && cmp -s "$from" "$to" && [[ $(stat -c %a:%U:%G "$to") == "$mode:$owner" ]]; then
     return 0
   fi
   install -d -m 0755 "$(dirname "$to")"
-  install -m "$mode" -o root -g root "$from" "$to.provision-new"
+  install -m "$mode" -o "${owner%%:*}" -g "${owner#*:}" "$from" "$to.provision-new"
   mv -f "$to.provision-new" "$to"
   changed+=("$to")
   log "wrote $to"
@@ -121,6 +128,38 @@ fi
 install -d -m 0755 /etc/chronik
 install -m 0600 -o chronik -g chronik "$shared_token" /etc/chronik/admin_token
 
+# --- security between the nodes: gossip key and this node's certificate -------------------------
+# docs/security.md. The gossip key and the CA are the cluster's, made once on the host (the rsync
+# synced folder only copies host to VM, so no VM could hand them to the others). This node's key pair
+# is made here, by `chronik-server certs` with the CA, so it never leaves the node; the CA key is used
+# only in this run's private work directory and is not kept under /etc.
+shared_key="$src/vagrant/.gossip_key"
+shared_pki="$src/vagrant/.pki"
+for f in "$shared_key" "$shared_pki/ca.crt" "$shared_pki/ca.key"; do
+  [[ -s $f ]] || die "missing $f: the Vagrantfile makes it on the host (vagrant/plan.rb ensure_secrets); run vagrant up or vagrant provision from vagrant/"
+done
+gossip_key=$(tr -d ' \n' <"$shared_key")
+[[ $gossip_key =~ ^[A-Za-z0-9+/]{43}=$ ]] || die "$shared_key: not base64 of 32 bytes (chronik-server keygen makes one)"
+
+install -d -m 0750 -o root -g chronik "$tls_dir"
+install_if_changed "$shared_pki/ca.crt" "$tls_dir/ca.crt" 644
+node_crt="$tls_dir/node-$node_id.crt"
+node_key="$tls_dir/node-$node_id.key"
+# A new CA (or a missing file) needs a new certificate; otherwise the one issued before is kept, so
+# rerunning the provisioner does not restart the node.
+if [[ " ${changed[*]} " == *" $tls_dir/ca.crt "* || ! -s $node_crt || ! -s $node_key ]]; then
+  install -d -m 0700 "$work/pki"
+  install -m 0644 "$shared_pki/ca.crt" "$work/pki/ca.crt"
+  install -m 0600 "$shared_pki/ca.key" "$work/pki/ca.key"
+  "$binary" certs --dir "$work/pki" --node "$node_id" >"$work/certs.log" 2>&1 ||
+    { cat "$work/certs.log"; die "chronik-server certs failed"; }
+  # Owner-only: the key is the node's identity (docs/security.md "Between nodes: mutual TLS").
+  install_if_changed "$work/pki/node-$node_id.crt" "$node_crt" 600 chronik:chronik
+  install_if_changed "$work/pki/node-$node_id.key" "$node_key" 600 chronik:chronik
+  rm -f "$work/pki/ca.key"
+  log "issued $node_crt (chronik-node-$node_id) from the cluster CA"
+fi
+
 # --- configuration ------------------------------------------------------------------------------
 seed_list=""
 for s in "${seeds[@]}"; do seed_list+="${seed_list:+, }\"$s\""; done
@@ -142,8 +181,15 @@ data_dir = "$state_dir"
 bootstrap_expect = $expect
 preset = "$preset"
 log_level = "$log_level"
+# Security between the nodes (docs/security.md): gossip sealed with the cluster's key, and mutual
+# TLS on the RPC port with this node's certificate from the cluster CA. Holding the gossip key, this
+# file is readable by root and the chronik group only.
+gossip_key = "$gossip_key"
+rpc_tls_ca_file = "$tls_dir/ca.crt"
+rpc_tls_cert_file = "$node_crt"
+rpc_tls_key_file = "$node_key"
 EOF
-install_if_changed "$work/node.toml" "$config" 644
+install_if_changed "$work/node.toml" "$config" 640 root:chronik
 
 # --- /etc/hosts: one block between markers, replaced on every run ------------------------------
 {

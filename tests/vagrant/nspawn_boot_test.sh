@@ -8,7 +8,8 @@
 # copy of the working tree taken once at the start (with the Vagrantfile's excludes), so edits made
 # to the checkout during a run do not reach the nodes half-way. Then the test checks:
 #   1. the three chronik.service units form one cluster: every node lists 3 alive members and 3
-#      alive brokers with one cluster id, and Kafka Metadata (kcat -L) lists 3 brokers;
+#      alive brokers with one cluster id, has accepted RPC connections over mutual TLS and none in
+#      plaintext (load.rpc of /v1/cluster), and Kafka Metadata (kcat -L) lists 3 brokers;
 #   2. a daemon killed with kill -9 is restarted by systemd (new MainPID, NRestarts + 1) and
 #      rejoins: the restarted process and the others see the same cluster with 3 alive members and
 #      brokers, and kcat -L lists 3 brokers again;
@@ -196,6 +197,10 @@ own_excludes=()
 [[ $work/ == "$top"/* ]] && own_excludes+=("--exclude=/${work#"$top"/}/")
 mkdir -p "$src"
 rsync -a --delete "${rsync_excludes[@]}" "${own_excludes[@]}" "$top/" "$src/"
+# What the Vagrantfile makes on the host before the rsync (admin token, gossip key, the cluster CA;
+# vagrant/plan.rb ensure_secrets): kept when the working tree has them, made in the snapshot if not.
+ruby -e 'require ARGV[0]; ChronikPlan.ensure_secrets(ARGV[1])' "$src/vagrant/plan.rb" "$src/vagrant" ||
+  fail "ruby could not make the cluster secrets (vagrant/plan.rb ensure_secrets)"
 
 # systemd-nspawn keeps per-machine state under /run/systemd/nspawn; on this kind of machine that
 # must be a tmpfs (docs/design.md "Testing").
@@ -302,7 +307,8 @@ for i in $order; do
 done
 
 # --- checks -------------------------------------------------------------------------------------
-# cluster_view I: "CLUSTER_ID ALIVE_MEMBERS ALIVE_BROKERS LEFT_MEMBERS" as node I sees them.
+# cluster_view I: "CLUSTER_ID ALIVE_MEMBERS ALIVE_BROKERS LEFT_MEMBERS RPC_TLS RPC_PLAINTEXT" as node I
+# sees them (the last two: RPC connections it accepted over TLS and in plaintext).
 cluster_view() {
   local i=$1 ip
   ip=$(ip_of "$i")
@@ -316,30 +322,31 @@ docs = sys.stdin.read().split("\n\n", 1)
 try:
     status, members = json.loads(docs[0]), json.loads(docs[1])
 except (ValueError, IndexError):
-    print("- 0 0 0"); sys.exit()
+    print("- 0 0 0 0 0"); sys.exit()
 status = status or {}
 members = members or []
 cid = status.get("cluster_id") or "-"
 brokers = [b for b in status.get("brokers", []) if b.get("state") == "alive"]
 alive = [m for m in members if m.get("state") == "alive"]
 left = [m for m in members if m.get("state") == "left"]
-print(cid, len(alive), len(brokers), len(left))'
+rpc = (status.get("load") or {}).get("rpc") or {}
+print(cid, len(alive), len(brokers), len(left), rpc.get("tls_connections", 0), rpc.get("plaintext_connections", 0))'
 }
 
 # wait_formed WHAT: waits (bounded, 120 s) until every node sees 3 alive members, 3 alive brokers
-# and the same cluster id; prints that id.
+# and the same cluster id, and has accepted RPC over TLS and none in plaintext; prints that id.
 wait_formed() {
   local what=$1 deadline=$((SECONDS + 120)) views=() ids=() i
   while :; do
     views=() ids=()
     for i in $(seq "$count"); do
       read -r -a v <<<"$(cluster_view "$i")"
-      views+=("node$i: cluster ${v[0]}, ${v[1]} alive members, ${v[2]} alive brokers")
-      [[ ${v[0]} != - && ${v[1]} == "$count" && ${v[2]} == "$count" ]] && ids+=("${v[0]}")
+      views+=("node$i: cluster ${v[0]}, ${v[1]} alive members, ${v[2]} alive brokers, RPC ${v[4]} TLS ${v[5]} plaintext")
+      [[ ${v[0]} != - && ${v[1]} == "$count" && ${v[2]} == "$count" && ${v[4]} != 0 && ${v[5]} == 0 ]] && ids+=("${v[0]}")
     done
     if ((${#ids[@]} == count)) && [[ $(printf '%s\n' "${ids[@]}" | sort -u | wc -l) -eq 1 ]]; then
       formed_id=${ids[0]}
-      echo "$what: every node sees cluster $formed_id with $count alive members and brokers"
+      echo "$what: every node sees cluster $formed_id with $count alive members and brokers, RPC over mutual TLS"
       return 0
     fi
     if ((SECONDS > deadline)); then

@@ -2,8 +2,12 @@
 
 # Checks vagrant/plan.rb, the layout the Vagrantfile builds, with plain Ruby (no Vagrant needed):
 # addresses inside VirtualBox's default host-only range, seed lists, the /etc/hosts block and the
-# provisioner's environment, for NODES = 1, 3 and 5, and the errors for bad NODES values.
+# provisioner's environment, for NODES = 1, 3 and 5, and the errors for bad NODES values; and the
+# cluster's shared secrets (ensure_secrets): file modes, the CA's shape, kept on a second call, a lone
+# half of a CA refused.
+require "base64"
 require "ipaddr"
+require "tmpdir"
 require_relative "../../vagrant/plan"
 
 $passed = 0
@@ -69,6 +73,42 @@ check("CHRONIK_SUBNET accepted", ChronikPlan.subnet("192.168.57") == "192.168.57
   check("CHRONIK_SUBNET=#{bad} refused", raises?(/CHRONIK_SUBNET/) { ChronikPlan.subnet(bad) })
 end
 check("rsync excludes build trees", (%w[/build/ /build-*/ /.run/ /data/] - ChronikPlan::RSYNC_EXCLUDE).empty?)
+
+Dir.mktmpdir("chronik-plan-test") do |tmp|
+  dir = File.join(tmp, "vagrant")
+  paths = ChronikPlan.ensure_secrets(dir)
+  mode = ->(f) { File.stat(f).mode & 0o777 }
+  check("admin token is 64 hex digits", File.read(paths[:admin_token]).match?(/\A\h{64}\n\z/))
+  check("gossip key is base64 of 32 bytes", Base64.strict_decode64(File.read(paths[:gossip_key]).strip).bytesize == 32)
+  %i[admin_token gossip_key ca_key].each { |k| check("#{k} mode 0600", mode.call(paths[k]) == 0o600) }
+  check("ca.crt mode 0644", mode.call(paths[:ca_crt]) == 0o644)
+  check("pki directory mode 0700", mode.call(File.join(dir, ".pki")) == 0o700)
+  check("no temporary files left", Dir.glob(File.join(dir, "**", "*.new"), File::FNM_DOTMATCH).empty?)
+
+  cert = OpenSSL::X509::Certificate.new(File.read(paths[:ca_crt]))
+  key = OpenSSL::PKey.read(File.read(paths[:ca_key]))
+  ext = cert.extensions.to_h { |e| [e.oid, e] }
+  check("CA key is ECDSA P-256", key.is_a?(OpenSSL::PKey::EC) && key.group.curve_name == "prime256v1")
+  check("CA key belongs to the certificate", cert.check_private_key(key))
+  check("CA is self-signed", cert.issuer.to_s == cert.subject.to_s && cert.verify(key))
+  check("CA CN names a chronik cluster CA", cert.subject.to_s.match?(%r{\A/CN=chronik cluster CA \h{8}\z}))
+  check("CA basicConstraints critical CA:TRUE", ext["basicConstraints"]&.critical? && ext["basicConstraints"].value == "CA:TRUE")
+  check("CA keyUsage critical keyCertSign, cRLSign",
+        ext["keyUsage"]&.critical? && ext["keyUsage"].value == "Certificate Sign, CRL Sign")
+  check("CA has key identifiers", ext.key?("subjectKeyIdentifier") && ext.key?("authorityKeyIdentifier"))
+  check("CA signed with SHA-256", cert.signature_algorithm == "ecdsa-with-SHA256")
+  check("CA valid now, for 4 x 825 days",
+        cert.not_before <= Time.now && (cert.not_after - cert.not_before - (ChronikPlan::CA_DAYS * 86_400 + 300)).abs < 5)
+
+  before = paths.values.to_h { |f| [f, File.read(f)] }
+  ChronikPlan.ensure_secrets(dir)
+  check("a second call keeps every secret", before.all? { |f, text| File.read(f) == text })
+
+  File.delete(paths[:ca_key])
+  check("a CA certificate without its key is refused",
+        raises?(/ca.crt and ca.key must both exist/) { ChronikPlan.ensure_secrets(dir) })
+  check("the lone CA certificate is not replaced", File.read(paths[:ca_crt]) == before[paths[:ca_crt]])
+end
 
 puts "plan: #{$passed} passed, #{$failed} failed"
 exit($failed.zero? ? 0 : 1)
