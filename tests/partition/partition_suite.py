@@ -3,9 +3,10 @@
 faults injected while clients work, and checkers for what was lost (docs/partition-testing.md).
 
   partition_suite.py --server PATH [--nfq-delay PATH] [--work-dir DIR] [--seed S]
-                     [--only NAME,...] [--hold-scale X] [--soak SECONDS]
+                     [--only NAME,...] [--hold-scale X] [--soak SECONDS] [--security on|off]
 
-Needs root; without it prints one line and exits 77 (ctest SKIP_RETURN_CODE). Prints its seed
+Nodes run with security on between them (RPC mutual TLS, a gossip key; docs/security.md) unless
+--security off, which is for comparing a scenario with and without it. Needs root; without it prints one line and exits 77 (ctest SKIP_RETURN_CODE). Prints its seed
 first and a table of every scenario last. Logs and samples of a failed scenario stay in
 <work-dir>/<scenario>/; the others are removed. Exit status 1 when any scenario failed.
 """
@@ -49,7 +50,7 @@ def run_scenario(name, args, seed):
     from scenario_run import Run, ScenarioFailed
     from scenarios import SCENARIOS
     fn, size, preset = SCENARIOS[name]
-    run = Run(name, size, preset, seed, args.work_dir, args.server, args.nfq_delay, TAG)
+    run = Run(name, size, preset, seed, args.work_dir, args.server, args.nfq_delay, TAG, security=args.security)
     t0 = time.monotonic()
     print(f"--- {name}: {size} nodes, preset {preset}", flush=True)
     try:
@@ -109,12 +110,12 @@ def print_failure_digest(run_dir):
             print(f"      {line[:220]}")
 
 
-def print_table(rows, seed):
+def print_table(rows, seed, security):
     cols = ["scenario", "nodes", "faults", "detect", "recover", "sent", "acked", "failed", "indet", "lost", "dup",
             "result"]
     width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     width["faults"] = min(width["faults"], 70)
-    print(f"\npartition suite, seed {seed}")
+    print(f"\npartition suite, seed {seed}, security {security}")
     print("  ".join(c.ljust(width[c]) for c in cols))
     for r in rows:
         print("  ".join(str(r[c])[:width[c]].ljust(width[c]) for c in cols))
@@ -135,6 +136,8 @@ def main():
     p.add_argument("--hold-scale", type=float, default=1.0)
     p.add_argument("--soak", type=float, default=0.0, help="seconds of randomized fault mix instead")
     p.add_argument("--keep", action="store_true", help="keep logs of passing scenarios too")
+    p.add_argument("--security", default="on", choices=["on", "off"],
+                   help="RPC mutual TLS and a gossip key between the nodes (off: to compare)")
     args = p.parse_args()
     if os.geteuid() != 0:
         print("partition suite skipped: needs root (network namespaces, iptables)")
@@ -147,7 +150,8 @@ def main():
         return 77
     seed_env = os.environ.get("CHRONIK_TEST_SEED")
     seed = args.seed if args.seed is not None else int(seed_env) if seed_env else random.randrange(1 << 30)
-    print(f"partition suite seed {seed} (rerun: --seed {seed})", flush=True)
+    print(f"partition suite seed {seed} (rerun: --seed {seed}), security {args.security}"
+          + (" (RPC mutual TLS, gossip key; Kafka clients PLAINTEXT)" if args.security == "on" else ""), flush=True)
     args.server = os.path.abspath(args.server)
     args.nfq_delay = os.path.abspath(args.nfq_delay) if args.nfq_delay else None
     args.work_dir = os.path.abspath(args.work_dir)
@@ -180,7 +184,7 @@ def main():
         return 1
     finally:
         if rows:
-            print_table(rows, seed)
+            print_table(rows, seed, args.security)
     failed = [r["scenario"] for r in rows if r["result"] != "ok"]
     if failed:
         print(f"failed: {', '.join(failed)} (seed {seed}; logs under {args.work_dir})")

@@ -62,8 +62,9 @@ class ScenarioFailed(Exception):
 
 
 class Run:
-    def __init__(self, name, size, preset, seed, work_dir, server, nfq_delay, tag):
+    def __init__(self, name, size, preset, seed, work_dir, server, nfq_delay, tag, security="on"):
         self.name, self.size, self.preset, self.seed = name, size, preset, seed
+        self.security = security  # netharness.SECURITY_MODES
         self.rng = random.Random(f"{seed}/{name}")
         self.dir = os.path.join(work_dir, name)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -82,7 +83,7 @@ class Run:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def up(self):
-        self.h.up(self.size, preset=self.preset)
+        self.h.up(self.size, preset=self.preset, security=self.security)
         self.collector = Collector(self.h)
         self.collector.start()
         # Formed means settled: every broker registered and the voter set at its target size

@@ -72,7 +72,7 @@ def one_round(run, rng, k):
 
 def soak(args, seed, tag):
     rng = random.Random(seed)
-    run = Run("soak", 5, "local", seed, args.work_dir, args.server, args.nfq_delay, tag)
+    run = Run("soak", 5, "local", seed, args.work_dir, args.server, args.nfq_delay, tag, security=args.security)
     deadline = time.monotonic() + args.soak
     rounds = 0
     try:
