@@ -13,9 +13,10 @@ packages=(
   kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard python3-protobuf
   iptables libnetfilter-queue-dev libfaketime faketime
 )
-# The gossip benchmark's anchor (bench/) is hashicorp/memberlist from Debian.
+# The gossip benchmark's anchor (bench/gossip/memberlist_anchor) is a Go module: the go tool fetches
+# hashicorp/memberlist through the module proxy; the Kafka benchmark's anchor is etcd.
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(golang-go golang-github-hashicorp-memberlist-dev etcd-server)
+  packages+=(golang-go etcd-server)
 fi
 # libFuzzer targets (make fuzz) need clang >= 19 for libstdc++ 12's std::expected.
 if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then

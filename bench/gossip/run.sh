@@ -12,12 +12,16 @@
 #      lo TX counter of that namespace over a fixed window. Counting at the interface is the only
 #      way to measure both the same way (the anchor has no byte counter); needs root.
 # Then the pause test: a real extra process is SIGSTOPped for each of $PAUSES seconds.
+# With ENCRYPT=1 (the default) each repetition and the byte window also run both systems with one
+# 32-byte gossip key, AES-256-GCM on both sides (chronik --gossip-key / gossip_bench --encrypt,
+# memberlist Config.SecretKey through the anchor's -key), and a second table gives the sealed
+# figures, their ratio and each system's sealed/plaintext overhead.
 # The crash is a killed process on a live host (its port bounces datagrams as ICMP port
 # unreachable, which chronik's probes use) and, for chronik, again with the host silent.
 # The crash figures are also split at the first suspicion of the victim (memberlist's comes from
 # its -v log, timestamped as it is read): the time to the first failed probe is a lottery over the
 # survivors' probe orders and phases, while the rest is the suspicion and dissemination rules.
-# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, PAUSE_N, JOBS.
+# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, PAUSE_N, ENCRYPT, JOBS.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/gossip/run.sh BUILD_DIR}
@@ -29,6 +33,7 @@ WINDOW_S=${WINDOW_S:-20}   # netns byte window
 STEADY_S=${STEADY_S:-10}   # in-process payload byte window (gossip_bench --steady-s)
 REPEATS=${REPEATS:-7}      # in-process runs per N and system: one crash run says little (see run_inprocess)
 SEED_BASE=${SEED_BASE:-$RANDOM}  # chronik run r uses seed SEED_BASE + r, so repeated calls differ
+ENCRYPT=${ENCRYPT:-1}      # 1: also run both systems with a gossip key (the second table)
 SETTLE_S=5                 # after convergence, before the byte window
 ML_PORT=18100              # in-process memberlist nodes use ML_PORT + i
 CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports stay below the
@@ -37,6 +42,8 @@ CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports sta
 ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 ANCHOR="$ROOT/bench/gossip/memberlist_anchor"
 MLB=/tmp/mlb/mlbench
+# One key per call, the same 32 bytes for both systems (the cost does not depend on its value).
+GOSSIP_KEY=$(head -c 32 /dev/urandom | base64)
 GB="$BUILD/bench/gossip_bench"
 SERVER="$BUILD/daemon/chronik-server"
 OUT=$(mktemp -d /tmp/chronik-gossip-bench.XXXXXX)
@@ -59,16 +66,21 @@ die() { printf 'bench/gossip/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- building --------------------------------------------------------------------------------
 
-# Builds the anchor offline in GOPATH mode from Debian's memberlist package only.
+# Builds the anchor, a Go module: go.mod pins memberlist 0.2.2 and go.sum every dependency, which
+# the go tool fetches through the module proxy (GOPROXY) into its module cache; nothing is vendored.
 build_anchor() {
-  [[ -f "$ANCHOR/main.go" ]] ||
-    die "memberlist anchor not found: expected $ANCHOR/main.go"
-  [[ -x "$MLB" && "$MLB" -nt "$ANCHOR/main.go" ]] && return 0
-  command -v go >/dev/null || die "go not found: apt-get install -y golang-go golang-github-hashicorp-memberlist-dev"
-  log "building the memberlist anchor into /tmp/mlb"
-  mkdir -p /tmp/mlb/src/mlbench && cp "$ANCHOR/main.go" /tmp/mlb/src/mlbench/
-  (cd /tmp/mlb/src/mlbench && GOPATH=/tmp/mlb:/usr/share/gocode GO111MODULE=off GOPROXY=off \
-    GOCACHE=/tmp/mlb/cache go build -o /tmp/mlb/mlbench .) || die "building the memberlist anchor failed"
+  local f
+  [[ -f "$ANCHOR/main.go" && -f "$ANCHOR/go.mod" ]] ||
+    die "memberlist anchor not found: expected $ANCHOR/main.go and go.mod"
+  if [[ -x "$MLB" ]]; then
+    for f in main.go go.mod go.sum; do [[ "$ANCHOR/$f" -nt "$MLB" ]] && break; done
+    [[ "$ANCHOR/$f" -nt "$MLB" ]] || return 0
+  fi
+  command -v go >/dev/null || die "go not found: apt-get install -y golang-go"
+  log "building the memberlist anchor into $MLB (go modules: memberlist 0.2.2 through the module proxy)"
+  mkdir -p "$(dirname "$MLB")"
+  (cd "$ANCHOR" && GO111MODULE=on GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$MLB" .) ||
+    die "building the memberlist anchor failed"
 }
 
 build_chronik() {
@@ -127,31 +139,9 @@ minus() { [[ -z "$1" || -z "$2" ]] || awk -v a="$1" -v b="$2" 'BEGIN { printf "%
 # such an instant; chronik's nodes probe at independent random phases, as separate processes of
 # either system do (docs/performance.md, "Failure detection at N = 32").
 run_inprocess() {
-  local n=$1 r=$2 f steady=(--settle-s 0 --steady-s 1)
-  f="$OUT/ml-crash-$n-$r.txt"
-  log "memberlist in-process n=$n run $r/$REPEATS"
-  { timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" -v 2>&1 || log "mlbench n=$n failed (see $f)"; } | stamp >"$f"
-  add ml conv "$n" "$(go_dur_s "$(field "$f" full-convergence-after-last-join)")"
-  add ml suspect "$n" "$(ml_first_suspect "$f" "$n")"
-  add ml first "$n" "$(secs "$f" first)"
-  add ml median "$n" "$(secs "$f" median)"
-  add ml last "$n" "$(secs "$f" last)"
-  add ml seen "$n" "$(field "$f" seen-by)"
-  add ml spread "$n" "$(minus "$(secs "$f" median)" "$(ml_first_suspect "$f" "$n")")"
-
-  f="$OUT/ch-crash-$n-$r.txt"
-  log "chronik in-process n=$n run $r/$REPEATS"
-  ((r == 1)) && steady=(--steady-s "$STEADY_S")  # the payload figure needs only one window
-  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed $((SEED_BASE + r)) "${steady[@]}" >"$f" 2>&1 ||
-    log "gossip_bench n=$n failed (see $f)"
-  add ch conv "$n" "$(field "$f" converge_s)"
-  add ch suspect "$n" "$(field "$f" suspect_first_s)"
-  add ch spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
-  add ch first "$n" "$(field "$f" detect_first_s)"
-  add ch median "$n" "$(field "$f" detect_median_s)"
-  add ch last "$n" "$(field "$f" detect_last_s)"
-  add ch seen "$n" "$(field "$f" seen_by)"
-  ((r == 1)) && add ch payload "$n" "$(field "$f" payload_bytes_per_s_per_node)"
+  local n=$1 r=$2 f
+  ml_crash ml "$n" "$r"
+  ch_crash ch "$n" "$r"
 
   # The same crash with the victim's host silent: no port unreachable comes back, so chronik's
   # probes wait for their deadline as memberlist's always do (gossip_bench --silent-crash).
@@ -162,6 +152,51 @@ run_inprocess() {
   add chs suspect "$n" "$(field "$f" suspect_first_s)"
   add chs spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
   add chs median "$n" "$(field "$f" detect_median_s)"
+
+  # Both systems again with a gossip key (systems mle and che), in the same repetition, so that
+  # the sealed and plaintext runs share the machine's load too.
+  if ((ENCRYPT)); then
+    ml_crash mle "$n" "$r" -key "$GOSSIP_KEY"
+    ch_crash che "$n" "$r" --encrypt
+  fi
+  return 0
+}
+
+# One in-process crash run of the anchor as system $1 (ml, or mle with a key), extra args after $3.
+ml_crash() {
+  local sys=$1 n=$2 r=$3 f
+  shift 3
+  f="$OUT/$sys-crash-$n-$r.txt"
+  log "memberlist in-process n=$n run $r/$REPEATS${1:+, sealed}"
+  { timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" -v "$@" 2>&1 || log "mlbench n=$n failed (see $f)"; } |
+    stamp >"$f"
+  add "$sys" conv "$n" "$(go_dur_s "$(field "$f" full-convergence-after-last-join)")"
+  add "$sys" suspect "$n" "$(ml_first_suspect "$f" "$n")"
+  add "$sys" first "$n" "$(secs "$f" first)"
+  add "$sys" median "$n" "$(secs "$f" median)"
+  add "$sys" last "$n" "$(secs "$f" last)"
+  add "$sys" seen "$n" "$(field "$f" seen-by)"
+  add "$sys" spread "$n" "$(minus "$(secs "$f" median)" "$(ml_first_suspect "$f" "$n")")"
+}
+
+# One in-process crash run of gossip_bench as system $1 (ch, or che with --encrypt), extra args
+# after $3; the first repetition also measures the payload bytes.
+ch_crash() {
+  local sys=$1 n=$2 r=$3 f steady=(--settle-s 0 --steady-s 1)
+  shift 3
+  f="$OUT/$sys-crash-$n-$r.txt"
+  log "chronik in-process n=$n run $r/$REPEATS${1:+, sealed}"
+  ((r == 1)) && steady=(--steady-s "$STEADY_S")  # the payload figure needs only one window
+  timeout 300 "$GB" -n "$n" --preset lan --port "$CH_PORT" --seed $((SEED_BASE + r)) "${steady[@]}" "$@" >"$f" 2>&1 ||
+    log "gossip_bench n=$n $* failed (see $f)"
+  add "$sys" conv "$n" "$(field "$f" converge_s)"
+  add "$sys" suspect "$n" "$(field "$f" suspect_first_s)"
+  add "$sys" spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
+  add "$sys" first "$n" "$(field "$f" detect_first_s)"
+  add "$sys" median "$n" "$(field "$f" detect_median_s)"
+  add "$sys" last "$n" "$(field "$f" detect_last_s)"
+  add "$sys" seen "$n" "$(field "$f" seen_by)"
+  ((r == 1)) && add "$sys" payload "$n" "$(field "$f" payload_bytes_per_s_per_node)"
   return 0
 }
 
@@ -188,33 +223,41 @@ ns_wait_listen() {
 }
 
 # Starts N memberlist processes chain-joined inside namespace $1 (node 0 joins itself, which
-# memberlist accepts; -single needs a seed).
+# memberlist accepts; -single needs a seed) as system $3 (ml, or mle with the key); extra anchor
+# args after $3.
 start_ml_chain() {
-  local ns=$1 n=$2 base=20000 i seed
+  local ns=$1 n=$2 sys=$3 base=20000 i seed log
+  shift 3
+  log="$OUT/ns-$sys-$n.log"
   for ((i = 0; i < n; i++)); do
     seed=$((i == 0 ? base : base + i - 1))
-    ip netns exec "$ns" "$MLB" -single "node-$i" -port $((base + i)) -seed "127.0.0.1:$seed" -profile lan \
-      >>"$OUT/ns-ml-$n.log" 2>&1 &
+    ip netns exec "$ns" "$MLB" -single "node-$i" -port $((base + i)) -seed "127.0.0.1:$seed" -profile lan "$@" \
+      >>"$log" 2>&1 &
     PIDS+=($!)
-    ns_wait_listen "$ns" $((base + i)) || die "memberlist node $i did not listen in $ns (log: $OUT/ns-ml-$n.log)"
+    ns_wait_listen "$ns" $((base + i)) || die "memberlist node $i did not listen in $ns (log: $log)"
   done
 }
 
 # The same chain with real chronik-server processes (node ids 1..N, ports apart by 100 per kind).
 # --bootstrap-expect 1000 keeps them from forming a cluster, so the bytes measured are gossip
 # bytes only, as memberlist's are: a formed cluster adds `__meta` Raft traffic on the same loopback.
+# System $3 is ch, or che with the key; extra chronik-server args after $3.
 start_ch_chain() {
-  local ns=$1 n=$2 base=20000 i seed
+  local ns=$1 n=$2 sys=$3 base=20000 i seed log data
+  shift 3
+  log="$OUT/ns-$sys-$n.log"
+  data="$OUT/ns-data-$n"
+  [[ $sys == ch ]] || data="$OUT/ns-data-$sys-$n"
   for ((i = 0; i < n; i++)); do
     seed=()
     ((i > 0)) && seed=(--seed "127.0.0.1:$((base + i - 1))")
     ip netns exec "$ns" "$SERVER" start --node-id $((i + 1)) --bind 127.0.0.1 --gossip-port $((base + i)) \
       --admin-port $((base + 100 + i)) --rpc-port $((base + 200 + i)) --kafka-port $((base + 300 + i)) \
-      "${seed[@]}" --data-dir "$OUT/ns-data-$n/node-$((i + 1))" --admin-token-file "$(bench_admin_token)" \
-      --preset lan --bootstrap-expect 1000 --log-level warn \
-      >>"$OUT/ns-ch-$n.log" 2>&1 &
+      "${seed[@]}" --data-dir "$data/node-$((i + 1))" --admin-token-file "$(bench_admin_token)" \
+      --preset lan --bootstrap-expect 1000 --log-level warn "$@" \
+      >>"$log" 2>&1 &
     PIDS+=($!)
-    ns_wait_listen "$ns" $((base + i)) || die "chronik node $((i + 1)) did not listen in $ns (log: $OUT/ns-ch-$n.log)"
+    ns_wait_listen "$ns" $((base + i)) || die "chronik node $((i + 1)) did not listen in $ns (log: $log)"
   done
 }
 
@@ -236,36 +279,57 @@ ch_min_alive() {
   echo "$min"
 }
 
-# Both clusters run at once, so both windows see the same machine load.
+# All clusters run at once (memberlist and chronik, each also sealed with ENCRYPT=1), so every
+# window sees the same machine load.
 run_netns_bytes() {
-  local n=$1 ml_ns="chronik-bench-$$-ml$1" ch_ns="chronik-bench-$$-ch$1" i t0 t1 m0 m1 c0 c1 first_pid running=0
-  log "netns bytes n=$n: starting $n memberlist and $n chronik-server processes"
-  first_pid=${#PIDS[@]}
-  ns_create "$ml_ns"
-  ns_create "$ch_ns"
-  start_ml_chain "$ml_ns" "$n"
-  start_ch_chain "$ch_ns" "$n"
+  local n=$1 sys i t0 t1 first running
+  local -a systems=(ml ch)
+  local -A ns=() b0=() b1=() pid0=() pid1=()
+  ((ENCRYPT)) && systems+=(mle che)
+  log "netns bytes n=$n: starting $n processes for each of: ${systems[*]}"
+  for sys in "${systems[@]}"; do
+    ns[$sys]="chronik-bench-$$-$sys$n"
+    ns_create "${ns[$sys]}"
+  done
+  for sys in "${systems[@]}"; do
+    pid0[$sys]=${#PIDS[@]}
+    case $sys in
+      ml) start_ml_chain "${ns[$sys]}" "$n" "$sys" ;;
+      mle) start_ml_chain "${ns[$sys]}" "$n" "$sys" -key "$GOSSIP_KEY" ;;
+      ch) start_ch_chain "${ns[$sys]}" "$n" "$sys" ;;
+      che) start_ch_chain "${ns[$sys]}" "$n" "$sys" --gossip-key "$GOSSIP_KEY" ;;
+    esac
+    pid1[$sys]=${#PIDS[@]}
+  done
   # memberlist -single has no query interface; chronik's admin API tells when every node sees N.
   # memberlist converged in well under a second in-process, so it is settled by then too.
-  for ((i = 0; i < 60; i++)); do
-    [[ $(ch_min_alive "$ch_ns" "$n") -ge $n ]] && break
-    sleep 1
+  for sys in ch che; do
+    [[ -n ${ns[$sys]:-} ]] || continue
+    for ((i = 0; i < 60; i++)); do
+      [[ $(ch_min_alive "${ns[$sys]}" "$n") -ge $n ]] && break
+      sleep 1
+    done
+    R[$sys,nsconv,$n]=$(ch_min_alive "${ns[$sys]}" "$n")
   done
-  R[ch,nsconv,$n]=$(ch_min_alive "$ch_ns" "$n")
   sleep "$SETTLE_S"
-  t0=$(date +%s.%N); m0=$(ns_lo_tx "$ml_ns"); c0=$(ns_lo_tx "$ch_ns")
+  t0=$(date +%s.%N)
+  for sys in "${systems[@]}"; do b0[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
   sleep "$WINDOW_S"
-  t1=$(date +%s.%N); m1=$(ns_lo_tx "$ml_ns"); c1=$(ns_lo_tx "$ch_ns")
-  R[ml,lo,$n]=$(awk -v a="$m0" -v b="$m1" -v t="$t0" -v u="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
-  R[ch,lo,$n]=$(awk -v a="$c0" -v b="$c1" -v t="$t0" -v u="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
-  for ((i = first_pid; i < first_pid + n; i++)); do
-    if kill -0 "${PIDS[$i]}" 2>/dev/null; then running=$((running + 1)); fi
+  t1=$(date +%s.%N)
+  for sys in "${systems[@]}"; do b1[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
+  for sys in "${systems[@]}"; do
+    R[$sys,lo,$n]=$(awk -v a="${b0[$sys]}" -v b="${b1[$sys]}" -v t="$t0" -v u="$t1" -v n="$n" \
+      'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
+    running=0
+    for ((i = pid0[$sys]; i < pid1[$sys]; i++)); do
+      if kill -0 "${PIDS[$i]}" 2>/dev/null; then running=$((running + 1)); fi
+    done
+    R[$sys,alive_procs,$n]=$running
   done
-  R[ml,alive_procs,$n]=$running
-  for ((i = first_pid; i < ${#PIDS[@]}; i++)); do kill -KILL "${PIDS[$i]}" 2>/dev/null || true; done
-  for ((i = first_pid; i < ${#PIDS[@]}; i++)); do wait "${PIDS[$i]}" 2>/dev/null || true; done
-  ip netns del "$ml_ns"
-  ip netns del "$ch_ns"
+  first=${pid0[ml]}
+  for ((i = first; i < ${#PIDS[@]}; i++)); do kill -KILL "${PIDS[$i]}" 2>/dev/null || true; done
+  for ((i = first; i < ${#PIDS[@]}; i++)); do wait "${PIDS[$i]}" 2>/dev/null || true; done
+  for sys in "${systems[@]}"; do ip netns del "${ns[$sys]}"; done
 }
 
 # --- 3. pause test ---------------------------------------------------------------------------
@@ -300,7 +364,7 @@ row() {  # N, figure label, key[, chronik variant]: the median over the runs, it
 }
 
 print_table() {
-  local n d
+  local n d sys
   echo
   echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, preset/profile lan, chronik seeds $((SEED_BASE + 1))..$((SEED_BASE + REPEATS)); raw output in $OUT"
   echo
@@ -329,10 +393,48 @@ print_table() {
     printf '| %s s | %s | %s | %s |\n' "$d" "${R[ml,pause,$d]:-n/a}" "${R[ch,pause,$d]:-n/a}" "${R[ch,pause_suspected,$d]:-n/a}"
   done
   for n in $SIZES; do
-    [[ -n ${R[ch,nsconv,$n]:-} && ${R[ch,nsconv,$n]} -lt $n ]] &&
-      echo "warning: netns n=$n: a chronik node saw only ${R[ch,nsconv,$n]} alive members before the byte window"
-    [[ -n ${R[ml,alive_procs,$n]:-} && ${R[ml,alive_procs,$n]} -lt $n ]] &&
-      echo "warning: netns n=$n: only ${R[ml,alive_procs,$n]} of $n memberlist processes were still running"
+    for sys in ch che; do
+      [[ -n ${R[$sys,nsconv,$n]:-} && ${R[$sys,nsconv,$n]} -lt $n ]] &&
+        echo "warning: netns n=$n: a chronik${sys#ch} node saw only ${R[$sys,nsconv,$n]} alive members before the byte window"
+    done
+    for sys in ml mle ch che; do
+      [[ -n ${R[$sys,alive_procs,$n]:-} && ${R[$sys,alive_procs,$n]} -lt $n ]] &&
+        echo "warning: netns n=$n: only ${R[$sys,alive_procs,$n]} of $n $sys processes were still running"
+    done
+  done
+  return 0
+}
+
+# A row of the sealed table: the sealed medians [ranges] of both systems, their ratio, and each
+# system's sealed/plaintext ratio of medians (its own cost of encryption in this call).
+row_sealed() {  # N, figure label, key
+  local ml=${R[ml,$3,$1]:-} mle=${R[mle,$3,$1]:-} ch=${R[ch,$3,$1]:-} che=${R[che,$3,$1]:-}
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${mle:+$(med "$mle")$(span "$mle")}" \
+    "${che:+$(med "$che")$(span "$che")}" "$(ratio "$(med "$che")" "$(med "$mle")")" \
+    "$(ratio "$(med "$mle")" "$(med "$ml")")" "$(ratio "$(med "$che")" "$(med "$ch")")"
+}
+
+print_sealed_table() {
+  local n
+  ((ENCRYPT)) || return 0
+  echo
+  echo "Sealed gossip: the same call, each repetition also run with one 32-byte key on both sides, AES-256-GCM"
+  echo "(chronik gossip_key / gossip_bench --encrypt; memberlist 0.2.2 Config.SecretKey, encryption version 1,"
+  echo "its defaults otherwise: compression on, no label, GossipVerifyIncoming/Outgoing on). Both add 29 bytes"
+  echo "per datagram. Medians over $REPEATS runs [min-max]; sealed/plain is each system against its own plaintext runs."
+  echo
+  echo "| N | figure | memberlist sealed | chronik sealed | chronik/memberlist sealed | memberlist sealed/plain | chronik sealed/plain |"
+  echo "|---|---|---|---|---|---|---|"
+  for n in $SIZES; do
+    row_sealed "$n" "convergence after last join (s)" conv
+    row_sealed "$n" "first suspicion of the victim (s)" suspect
+    row_sealed "$n" "first suspicion to death seen by median survivor (s)" spread
+    row_sealed "$n" "death seen, median survivor (s)" median
+    row_sealed "$n" "death seen, last survivor (s)" last
+    printf '| %s | survivors that saw the death, per run | %s | %s | | | |\n' "$n" "${R[mle,seen,$n]:-n/a}" "${R[che,seen,$n]:-n/a}"
+    row_sealed "$n" "bytes/s per node on lo (netns, N processes)" lo
+    printf '| %s | payload bytes/s per node (in-process stats) | n/a | %s | | | %s |\n' "$n" "${R[che,payload,$n]:-n/a}" \
+      "$(ratio "${R[che,payload,$n]:-}" "${R[ch,payload,$n]:-}")"
   done
   return 0
 }
@@ -351,7 +453,7 @@ main() {
     log "netns byte measurement skipped: it needs root and iproute2"
   fi
   for d in $PAUSES; do run_pause "$d"; done
-  print_table | tee "$OUT/table.md"
+  { print_table; print_sealed_table; } | tee "$OUT/table.md"
 }
 
 main

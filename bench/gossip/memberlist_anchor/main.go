@@ -9,10 +9,16 @@
 //     (SIGSTOP) and resumed; prints how many nodes declared it dead;
 //   - -single NAME: one node as its own process, joining -seed, until killed.
 //
-// Built offline from Debian's packages in GOPATH mode (run.sh build_anchor).
+// -key BASE64 (32 bytes) sets Config.SecretKey on every node, the extra and -single ones included:
+// memberlist then seals every packet and stream with AES-256-GCM, as chronik's gossip_key does
+// (docs/security.md "Gossip encryption"). Everything else stays DefaultLANConfig/DefaultLocalConfig.
+//
+// A Go module (go.mod pins memberlist 0.2.2, the version the earlier tables used, and go.sum its
+// dependencies); run.sh build_anchor builds it with the go tool through the module proxy.
 package main
 
 import (
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -50,6 +56,9 @@ func (d *departures) at(name string) (time.Time, bool) {
 	return t, ok
 }
 
+// secretKey is -key decoded, nil without it; set once in main before any node starts.
+var secretKey []byte
+
 func config(profile, name string, port int, verbose bool) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	if profile == "local" {
@@ -61,6 +70,12 @@ func config(profile, name string, port int, verbose bool) *memberlist.Config {
 	if !verbose {
 		c.LogOutput = io.Discard
 	}
+	// With a key, memberlist 0.2.2 seals with encryption version 1 (its default protocol version
+	// 2): a version byte, a 12-byte nonce and the 16-byte GCM tag, 29 bytes like chronik's sealed
+	// form. GossipVerifyIncoming/Outgoing keep their default, true. This version has no label
+	// (Config.Label came later), so nothing is sent or authenticated beside the message;
+	// EnableCompression keeps its default, true, in both the plaintext and the sealed runs.
+	c.SecretKey = secretKey
 	return c
 }
 
@@ -99,7 +114,15 @@ func main() {
 	single := flag.String("single", "", "run one node of this name, joining -seed, until killed")
 	seed := flag.String("seed", "", "seed address for -single")
 	pause := flag.Duration("pause", 0, "pause test: stop an extra node (its own process) for this long")
+	key := flag.String("key", "", "base64 of a 32-byte key: Config.SecretKey (AES-256-GCM) on every node")
 	flag.Parse()
+	if *key != "" {
+		k, err := base64.StdEncoding.DecodeString(*key)
+		if err != nil || len(k) != 32 {
+			log.Fatalf("-key: want base64 of exactly 32 bytes (AES-256), like chronik's gossip_key")
+		}
+		secretKey = k
+	}
 
 	if *single != "" {
 		start(config(*profile, *single, *base, *verbose), *seed)
@@ -131,11 +154,11 @@ func main() {
 	}) {
 		log.Fatal("no convergence within 120 s")
 	}
-	fmt.Printf("profile=%s n=%d create+join=%v full-convergence-after-last-join=%v\n", *profile, *n,
-		joined.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("profile=%s n=%d create+join=%v full-convergence-after-last-join=%v encrypt=%t\n", *profile, *n,
+		joined.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond), secretKey != nil)
 
 	if *pause > 0 {
-		pauseTest(nodes, seen, *n, *base, *profile, *pause)
+		pauseTest(nodes, seen, *n, *base, *profile, *key, *pause)
 		return
 	}
 	crashTest(nodes, seen, *n)
@@ -143,10 +166,14 @@ func main() {
 
 // pauseTest stops an extra node (a process of its own, so SIGSTOP freezes it alone) for `pause`,
 // resumes it, and counts the nodes that declared it dead meanwhile.
-func pauseTest(nodes []*memberlist.Memberlist, seen []*departures, n, base int, profile string, pause time.Duration) {
+func pauseTest(nodes []*memberlist.Memberlist, seen []*departures, n, base int, profile, key string, pause time.Duration) {
 	const ext = "ext-node"
-	cmd := exec.Command(os.Args[0], "-single", ext, "-port", fmt.Sprint(base+n),
-		"-seed", fmt.Sprintf("127.0.0.1:%d", base), "-profile", profile)
+	args := []string{"-single", ext, "-port", fmt.Sprint(base + n), "-seed", fmt.Sprintf("127.0.0.1:%d", base),
+		"-profile", profile}
+	if key != "" {
+		args = append(args, "-key", key)
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
