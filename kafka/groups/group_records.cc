@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "base/assert.h"
-#include "kafka/protocol/batch_records.h"
+#include "kafka/protocol/keyed_records.h"
 #include "kafka/protocol/record_batch.h"
 #include "kafka/protocol/txn_marker.h"
 #include "kafka/protocol/wire.h"
@@ -187,72 +187,6 @@ void write_group_value(writer& w, const group_record_value& v) {
   }
 }
 
-// One magic-v2 record: length | attributes | timestampDelta | offsetDelta | key | value | headers.
-void write_record(writer& out, std::int32_t offset_delta, std::string_view key,
-                  const std::optional<std::string>& value) {
-  writer body;
-  body.write_int8(0);
-  body.write_varlong(0);
-  body.write_varint(offset_delta);
-  body.write_varint(static_cast<std::int32_t>(key.size()));
-  body.write_raw(key);
-  body.write_varint(value ? static_cast<std::int32_t>(value->size()) : -1);
-  if (value) body.write_raw(*value);
-  body.write_varint(0);
-  const std::string& bytes = body.buffer();
-  out.write_varint(static_cast<std::int32_t>(bytes.size()));
-  out.write_raw(bytes);
-}
-
-codec_error batch_error(codec_errc code, const record_batch_view& batch, std::string text) {
-  return codec_error{code, batch.offset, "batch at offset " + std::to_string(batch.header.base_offset) + ": " + text};
-}
-
-// Appends the records of one whole batch to `out`, each with the batch's producer when it is
-// transactional.
-std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<group_log_item>& out) {
-  const record_batch_header& h = batch.header;
-  if (!h.has_known_compression()) {
-    return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
-  }
-  const std::string_view section = batch.bytes.substr(record_batch_header_size);
-  std::string inflated;
-  std::string_view records = section;
-  if (h.compression() != compression_type::none) {
-    auto d = decompress_records(h.compression(), section);
-    if (!d) return std::unexpected(batch_error(d.error().code, batch, d.error().text));
-    inflated = std::move(*d);
-    records = inflated;
-  }
-  // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop
-  // (and `out` grows with the records actually read, not with the claim).
-  const auto claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
-  const std::int64_t producer = h.is_transactional() ? h.producer_id : -1;
-  const std::int16_t epoch = h.is_transactional() ? h.producer_epoch : std::int16_t{-1};
-  reader r(records);
-  for (std::size_t i = 0; i < claimed; ++i) {
-    const auto which = [i](std::string_view what) { return "record " + std::to_string(i) + ": " + std::string(what); };
-    auto rec = read_record(r);
-    if (!rec) return std::unexpected(batch_error(rec.error().code, batch, which(rec.error().text)));
-    std::int64_t offset = 0;
-    if (__builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &offset)) {
-      return std::unexpected(batch_error(codec_errc::invalid_value, batch, which("offset overflows")));
-    }
-    if (rec->key_bytes < 0) {
-      out.push_back(group_log_entry{offset, std::unexpected(field_reader::malformed("key: null")), producer, epoch});
-      continue;
-    }
-    std::optional<std::string_view> value;
-    if (rec->value_bytes >= 0) value = rec->value;
-    out.push_back(group_log_entry{offset, decode_group_record(rec->key, value), producer, epoch});
-  }
-  if (r.remaining() != 0) {
-    return std::unexpected(batch_error(codec_errc::corrupt_batch, batch,
-                                       std::to_string(r.remaining()) + " bytes after the batch's records"));
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string encode_key(const group_log_record& record) {
@@ -295,38 +229,23 @@ std::expected<group_log_record, group_record_error> decode_group_record(std::str
 
 namespace {
 
-std::string build_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms,
-                        std::int64_t producer_id, std::int16_t producer_epoch) {
-  CHRONIK_EXPECTS(!records.empty(), "a record batch holds at least one record");
-  writer payload;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    write_record(payload, static_cast<std::int32_t>(i), encode_key(records[i]), encode_value(records[i]));
-  }
-  record_batch_header h;
-  h.base_offset = 0;
-  h.partition_leader_epoch = -1;
-  // No compression, CreateTime, not control; transactional when written for a producer.
-  h.attributes = producer_id >= 0 ? std::int16_t{0x10} : std::int16_t{0};  // 0x10: transactional
-  h.last_offset_delta = static_cast<std::int32_t>(records.size() - 1);
-  h.base_timestamp = timestamp_ms;
-  h.max_timestamp = timestamp_ms;
-  h.producer_id = producer_id;
-  h.producer_epoch = producer_epoch;
-  h.base_sequence = -1;  // a coordinator's write: no client sequence to continue
-  h.records_count = static_cast<std::int32_t>(records.size());
-  return build_record_batch(h, payload.buffer());
+std::string build_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms, batch_producer producer) {
+  std::vector<keyed_record> keyed;
+  keyed.reserve(records.size());
+  for (const group_log_record& r : records) keyed.push_back({encode_key(r), encode_value(r)});
+  return build_keyed_batch(keyed, timestamp_ms, producer);
 }
 
 }  // namespace
 
 std::string build_group_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms) {
-  return build_batch(records, timestamp_ms, -1, -1);
+  return build_batch(records, timestamp_ms, {});
 }
 
 std::string build_group_txn_batch(std::span<const group_log_record> records, std::int64_t timestamp_ms,
                                   std::int64_t producer_id, std::int16_t producer_epoch) {
   CHRONIK_EXPECTS(producer_id >= 0 && producer_epoch >= 0, "a transactional batch names its producer");
-  return build_batch(records, timestamp_ms, producer_id, producer_epoch);
+  return build_batch(records, timestamp_ms, {producer_id, producer_epoch});
 }
 
 std::expected<std::vector<group_log_item>, codec_error> read_group_log(std::string_view blob,
@@ -343,7 +262,17 @@ std::expected<std::vector<group_log_item>, codec_error> read_group_log(std::stri
       continue;
     }
     if (filter == group_log_filter::transactions && !h.is_transactional()) continue;
-    if (auto ok = read_batch(batch, out); !ok) return std::unexpected(std::move(ok.error()));
+    // Each record carries the batch's producer when the batch is transactional: its marker decides.
+    const std::int64_t producer = h.is_transactional() ? h.producer_id : -1;
+    const std::int16_t epoch = h.is_transactional() ? h.producer_epoch : std::int16_t{-1};
+    auto ok = for_each_keyed_record(batch, [&](const keyed_record_view& rec) {
+      if (!rec.key) {
+        out.push_back(group_log_entry{rec.offset, std::unexpected(field_reader::malformed("key: null")), producer, epoch});
+        return;
+      }
+      out.push_back(group_log_entry{rec.offset, decode_group_record(*rec.key, rec.value), producer, epoch});
+    });
+    if (!ok) return std::unexpected(std::move(ok.error()));
   }
   return out;
 }

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "base/assert.h"
-#include "kafka/protocol/batch_records.h"
+#include "kafka/protocol/keyed_records.h"
 #include "kafka/protocol/record_batch.h"
 #include "kafka/protocol/wire.h"
 
@@ -127,67 +127,6 @@ std::expected<txn_record_value, txn_record_error> decode_value(std::string_view 
   return v;
 }
 
-// One magic-v2 record: length | attributes | timestampDelta | offsetDelta | key | value | headers.
-void write_record(writer& out, std::int32_t offset_delta, std::string_view key,
-                  const std::optional<std::string>& value) {
-  writer body;
-  body.write_int8(0);
-  body.write_varlong(0);
-  body.write_varint(offset_delta);
-  body.write_varint(static_cast<std::int32_t>(key.size()));
-  body.write_raw(key);
-  body.write_varint(value ? static_cast<std::int32_t>(value->size()) : -1);
-  if (value) body.write_raw(*value);
-  body.write_varint(0);
-  out.write_varint(static_cast<std::int32_t>(body.buffer().size()));
-  out.write_raw(body.buffer());
-}
-
-codec_error batch_error(codec_errc code, const record_batch_view& batch, const std::string& text) {
-  return codec_error{code, batch.offset, "batch at offset " + std::to_string(batch.header.base_offset) + ": " + text};
-}
-
-// Appends the records of one whole batch to `out`.
-std::expected<void, codec_error> read_batch(const record_batch_view& batch, std::vector<txn_log_entry>& out) {
-  const record_batch_header& h = batch.header;
-  if (!h.has_known_compression()) {
-    return std::unexpected(batch_error(codec_errc::invalid_value, batch, "unknown compression"));
-  }
-  const std::string_view section = batch.bytes.substr(record_batch_header_size);
-  std::string inflated;
-  std::string_view records = section;
-  if (h.compression() != compression_type::none) {
-    auto d = decompress_records(h.compression(), section);
-    if (!d) return std::unexpected(batch_error(d.error().code, batch, d.error().text));
-    inflated = std::move(*d);
-    records = inflated;
-  }
-  // The header's count is a claim: read_record fails once the bytes run out, which bounds the loop.
-  const auto claimed = static_cast<std::size_t>(std::max<std::int32_t>(h.records_count, 0));
-  reader r(records);
-  for (std::size_t i = 0; i < claimed; ++i) {
-    const std::string which = "record " + std::to_string(i) + ": ";
-    auto rec = read_record(r);
-    if (!rec) return std::unexpected(batch_error(rec.error().code, batch, which + rec.error().text));
-    std::int64_t offset = 0;
-    if (__builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &offset)) {
-      return std::unexpected(batch_error(codec_errc::invalid_value, batch, which + "offset overflows"));
-    }
-    if (rec->key_bytes < 0) {
-      out.push_back({offset, std::unexpected(txn_record_error{"transaction log key: null"})});
-      continue;
-    }
-    std::optional<std::string_view> value;
-    if (rec->value_bytes >= 0) value = rec->value;
-    out.push_back({offset, decode_txn_record(rec->key, value)});
-  }
-  if (r.remaining() != 0) {
-    return std::unexpected(batch_error(codec_errc::corrupt_batch, batch,
-                                       std::to_string(r.remaining()) + " bytes after the batch's records"));
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string_view to_string(txn_status s) {
@@ -247,23 +186,10 @@ std::expected<txn_log_record, txn_record_error> decode_txn_record(std::string_vi
 }
 
 std::string build_txn_batch(std::span<const txn_log_record> records, std::int64_t timestamp_ms) {
-  CHRONIK_EXPECTS(!records.empty(), "a record batch holds at least one record");
-  writer payload;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    write_record(payload, static_cast<std::int32_t>(i), encode_txn_key(records[i]), encode_txn_value(records[i]));
-  }
-  record_batch_header h;
-  h.base_offset = 0;
-  h.partition_leader_epoch = -1;
-  h.attributes = 0;  // no compression, CreateTime, not transactional, not control
-  h.last_offset_delta = static_cast<std::int32_t>(records.size() - 1);
-  h.base_timestamp = timestamp_ms;
-  h.max_timestamp = timestamp_ms;
-  h.producer_id = -1;
-  h.producer_epoch = -1;
-  h.base_sequence = -1;
-  h.records_count = static_cast<std::int32_t>(records.size());
-  return build_record_batch(h, payload.buffer());
+  std::vector<keyed_record> keyed;
+  keyed.reserve(records.size());
+  for (const txn_log_record& r : records) keyed.push_back({encode_txn_key(r), encode_txn_value(r)});
+  return build_keyed_batch(keyed, timestamp_ms);
 }
 
 std::expected<std::vector<txn_log_entry>, codec_error> read_txn_records(std::string_view blob) {
@@ -272,7 +198,14 @@ std::expected<std::vector<txn_log_entry>, codec_error> read_txn_records(std::str
   std::vector<txn_log_entry> out;
   for (const record_batch_view& batch : *batches) {
     if (batch.header.is_control()) continue;
-    if (auto ok = read_batch(batch, out); !ok) return std::unexpected(std::move(ok.error()));
+    auto ok = for_each_keyed_record(batch, [&out](const keyed_record_view& rec) {
+      if (!rec.key) {
+        out.push_back({rec.offset, std::unexpected(txn_record_error{"transaction log key: null"})});
+        return;
+      }
+      out.push_back({rec.offset, decode_txn_record(*rec.key, rec.value)});
+    });
+    if (!ok) return std::unexpected(std::move(ok.error()));
   }
   return out;
 }
