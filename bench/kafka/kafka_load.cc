@@ -26,6 +26,12 @@
 //   kafka_load loopback --seconds S      one TCP stream over 127.0.0.1, 1 MiB writes: the
 //                                        loopback bandwidth consume is compared with
 //
+// Every Kafka mode also takes a client's security settings (kafka_conn.h), as librdkafka's
+// security.protocol, ssl.ca.location, sasl.mechanisms, sasl.username and sasl.password:
+//   --security-protocol PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL  --ca CA.pem
+//   --sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512  --sasl-username U  --sasl-password P
+// produce makes and logs in every connection before its clock starts.
+//
 // Latencies are per request, send to answer. --rate paces the whole run (for "p50/p99 at half of
 // peak"); without it every worker sends as fast as answers come back.
 #include <algorithm>
@@ -55,6 +61,7 @@
 #include <httplib.h>
 
 #include "base/crc32c.h"
+#include "bench/kafka/kafka_conn.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/add_partitions_to_txn.h"
 #include "kafka/protocol/messages/end_txn.h"
@@ -72,6 +79,7 @@ using namespace chronik::kafka;
 using chronik::crc32c;
 using chronik::crc32c_extend;
 using clock_type = std::chrono::steady_clock;
+using chronik::bench::kafka_conn;
 
 struct options {
   std::string mode, broker, topic, endpoint, group;
@@ -79,51 +87,12 @@ struct options {
   std::int32_t fetch_max_bytes = 50 << 20, partition_max_bytes = 1 << 20;  // Kafka consumer defaults
   double seconds = 5, rate = 0;
   bool idempotent = false;
-};
-
-// One Kafka connection: a request out, its answer back (the bench keeps one in flight).
-class kafka_conn {
- public:
-  explicit kafka_conn(const std::string& addr) : socket_(io_) {
-    const auto colon = addr.rfind(':');
-    asio::ip::tcp::resolver resolver(io_);
-    asio::connect(socket_, resolver.resolve(addr.substr(0, colon), addr.substr(colon + 1)));
-    socket_.set_option(asio::ip::tcp::no_delay(true));
-  }
-  // Sends header + body; returns a reader over the response body (after the response header).
-  // The answer is read into a buffer that is reused once nothing decoded from it holds it.
-  reader call(api_key key, std::int16_t version, const std::string& body) {
-    writer w;
-    encode_request_header({key, version, ++correlation_, std::string("kafka_load")}, w);
-    w.write_raw(body);
-    std::string frame = w.take();
-    const auto n = static_cast<std::uint32_t>(frame.size());
-    const char size[4] = {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
-    std::array<asio::const_buffer, 2> out{asio::buffer(size, 4), asio::buffer(frame)};
-    asio::write(socket_, out);
-    std::uint8_t in[4];
-    asio::read(socket_, asio::buffer(in));
-    const std::size_t length =
-        (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3];
-    if (resp_.use_count() != 1) resp_ = std::make_shared<std::string>();
-    // The read fills it; the size comes from the capture (GCC 12 passes the grown capacity).
-    resp_->resize_and_overwrite(length, [length](char*, std::size_t) { return length; });
-    asio::read(socket_, asio::buffer(*resp_));
-    reader h{std::string_view(*resp_)};
-    if (!decode_response_header(h, key, version)) throw std::runtime_error("bad response header");
-    return reader(std::string_view(*resp_).substr(h.offset()), resp_);
-  }
-
- private:
-  asio::io_context io_;
-  asio::ip::tcp::socket socket_;
-  std::int32_t correlation_ = 0;
-  std::shared_ptr<std::string> resp_ = std::make_shared<std::string>();
+  chronik::bench::client_security security;  // every Kafka connection's TLS and SASL settings
 };
 
 // Partition -> leader's Kafka address, from a Metadata v1 request.
 std::map<int, std::string> leaders(const options& o) {
-  kafka_conn c(o.broker);
+  kafka_conn c(o.broker, o.security);
   metadata_request req;
   req.topics = std::vector<metadata_request_topic>{{.name = o.topic}};
   writer w;
@@ -245,6 +214,7 @@ struct stats {
   std::mutex mu;
   std::vector<double> latencies_ms;
   std::uint64_t requests = 0, records = 0, bytes = 0, errors = 0;
+  std::atomic<std::uint64_t> reconnects{0};  // produce: connections remade after NOT_LEADER_OR_FOLLOWER
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -280,10 +250,10 @@ void run_workers(const options& o, stats& st, const std::function<void(int worke
 void print(const char* mode, const options& o, stats& st, double elapsed) {
   std::printf(
       "{\"mode\":\"%s\",\"concurrency\":%d,\"seconds\":%.3f,\"requests_per_s\":%.1f,\"records_per_s\":%.1f,"
-      "\"mb_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu}\n",
+      "\"mb_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu,\"reconnects\":%llu}\n",
       mode, o.concurrency, elapsed, static_cast<double>(st.requests) / elapsed, static_cast<double>(st.records) / elapsed,
       static_cast<double>(st.bytes) / elapsed / 1e6, percentile(st.latencies_ms, 0.5), percentile(st.latencies_ms, 0.99),
-      static_cast<unsigned long long>(st.errors));
+      static_cast<unsigned long long>(st.errors), static_cast<unsigned long long>(st.reconnects.load()));
 }
 
 int produce(const options& o) {
@@ -292,12 +262,16 @@ int produce(const options& o) {
     std::fprintf(stderr, "not every partition has a leader\n");
     return 1;
   }
+  // Every worker's connection is made (TLS handshake and SASL login included) before the clock
+  // starts: the figure is steady-state produce, not connection setup.
+  std::vector<std::unique_ptr<kafka_conn>> conns;
+  for (int w = 0; w < o.concurrency; ++w) conns.push_back(std::make_unique<kafka_conn>(leader_of.at(w % o.partitions), o.security));
   stats st;
   pacer pace(o.rate);
   const auto start = clock_type::now();
   run_workers(o, st, [&](int w, const clock_type::time_point& end) {
     const int partition = w % o.partitions;
-    kafka_conn c(leader_of.at(partition));
+    auto& conn = conns[static_cast<std::size_t>(w)];
     const std::string batch = make_batch(o.records_per_request, o.record_bytes);
     produce_request req;
     req.acks = -1;
@@ -313,15 +287,15 @@ int produce(const options& o) {
     std::int32_t sequence = 0;
     if (o.idempotent) {
       sequenced.emplace(body, batch);
-      producer = init_producer_id(c);
+      producer = init_producer_id(*conn);
     }
     std::vector<double> lat;
-    std::uint64_t n = 0, errors = 0;
+    std::uint64_t n = 0, acked = 0, errors = 0;
     while (clock_type::now() < end) {
       pace.wait();
       const std::string& out = sequenced ? sequenced->at(producer.first, producer.second, sequence) : body;
       const auto t0 = clock_type::now();
-      reader r(c.call(api_key::produce, 7, out));
+      reader r(conn->call(api_key::produce, 7, out));
       lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
       auto resp = decode_produce_response(r, 7);
       const error_code e = !resp || resp->topics.empty() || resp->topics[0].partitions.empty()
@@ -329,14 +303,25 @@ int produce(const options& o) {
                                : resp->topics[0].partitions[0].error;
       if (e == error_code::none || e == error_code::duplicate_sequence_number)
         sequence += o.records_per_request;
-      if (e != error_code::none) ++errors;
+      if (e == error_code::none) ++acked;
+      else ++errors;
       ++n;
+      // The partition moved (an election on a busy machine): find its leader and connect there,
+      // as a client does, instead of knocking at the old one for the rest of the run.
+      if (e == error_code::not_leader_or_follower) {
+        const auto now_leader_of = leaders(o);
+        if (auto l = now_leader_of.find(partition); l != now_leader_of.end()) {
+          conn = std::make_unique<kafka_conn>(l->second, o.security);
+          ++st.reconnects;
+        }
+      }
     }
     std::lock_guard lock(st.mu);
     st.requests += n;
     st.errors += errors;
-    st.records += n * static_cast<std::uint64_t>(o.records_per_request);
-    st.bytes += n * static_cast<std::uint64_t>(o.records_per_request) * static_cast<std::uint64_t>(o.record_bytes);
+    // Only acknowledged records count as throughput.
+    st.records += acked * static_cast<std::uint64_t>(o.records_per_request);
+    st.bytes += acked * static_cast<std::uint64_t>(o.records_per_request) * static_cast<std::uint64_t>(o.record_bytes);
     st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
   });
   print(o.idempotent ? "produce-idempotent" : "produce", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
@@ -366,7 +351,7 @@ int consume(const options& o) {
   const auto start = clock_type::now();
   run_workers(one, st, [&](int worker, const clock_type::time_point& end) {
     const auto& [addr, partitions] = brokers[static_cast<std::size_t>(worker)];
-    kafka_conn c(addr);
+    kafka_conn c(addr, o.security);
     std::map<int, std::int64_t> offset;  // partitions not yet read to their high watermark
     for (int p : partitions) offset[p] = 0;
     std::uint64_t bytes = 0, n = 0, records = 0;
@@ -493,6 +478,11 @@ std::optional<options> parse(int argc, char** argv) {
     else if (k == "--idempotent") o.idempotent = v == "1";
     else if (k == "--fetch-max-bytes") o.fetch_max_bytes = std::stoi(v);
     else if (k == "--partition-max-bytes") o.partition_max_bytes = std::stoi(v);
+    else if (k == "--security-protocol") o.security.protocol = v;
+    else if (k == "--ca") o.security.ca_file = v;
+    else if (k == "--sasl-mechanism") o.security.sasl_mechanism = v;
+    else if (k == "--sasl-username") o.security.sasl_username = v;
+    else if (k == "--sasl-password") o.security.sasl_password = v;
     else return std::nullopt;
   }
   return o;
@@ -501,8 +491,9 @@ std::optional<options> parse(int argc, char** argv) {
 // The coordinator's Kafka address for `key` (a group, or with key_type 1 a transactional id), asked
 // of `broker` until it answers one (the first FindCoordinator of a kind creates `__consumer_offsets`
 // or `__transaction_state`, whose partitions then elect leaders), at most 30 s.
-std::string coordinator_of(const std::string& broker, const std::string& group, std::int8_t key_type = 0) {
-  kafka_conn c(broker);
+std::string coordinator_of(const options& o, const std::string& broker, const std::string& group,
+                           std::int8_t key_type = 0) {
+  kafka_conn c(broker, o.security);
   find_coordinator_request req;
   req.key = group;
   req.key_type = key_type;
@@ -523,10 +514,10 @@ int commit(const options& o) {
   stats st;
   // Coordinators first, so the run measures commits, not the offsets topic's creation.
   std::vector<std::string> coordinator(static_cast<std::size_t>(o.concurrency));
-  for (int g = 0; g < o.concurrency; ++g) coordinator[static_cast<std::size_t>(g)] = coordinator_of(o.broker, "bench-group-" + std::to_string(g));
+  for (int g = 0; g < o.concurrency; ++g) coordinator[static_cast<std::size_t>(g)] = coordinator_of(o, o.broker, "bench-group-" + std::to_string(g));
   const auto start = clock_type::now();
   run_workers(o, st, [&](int g, const clock_type::time_point& end) {
-    kafka_conn c(coordinator[static_cast<std::size_t>(g)]);
+    kafka_conn c(coordinator[static_cast<std::size_t>(g)], o.security);
     offset_commit_request req;
     req.group_id = "bench-group-" + std::to_string(g);
     req.topics.push_back({o.topic, {{g % o.partitions, 0, -1, -1, std::string()}}});
@@ -580,15 +571,15 @@ int transactional(const options& o) {
   std::vector<std::string> ids, coordinator;
   for (int w = 0; w < o.concurrency; ++w) {
     ids.push_back("kafka_load-" + std::to_string(::getpid()) + "-" + std::to_string(w));
-    coordinator.push_back(coordinator_of(o.broker, ids.back(), 1));
+    coordinator.push_back(coordinator_of(o, o.broker, ids.back(), 1));
   }
   stats st;
   const auto start = clock_type::now();
   run_workers(o, st, [&](int w, const clock_type::time_point& end) {
     const int partition = w % o.partitions;
     const std::string& id = ids[static_cast<std::size_t>(w)];
-    kafka_conn coord(coordinator[static_cast<std::size_t>(w)]);
-    kafka_conn data(leader_of.at(partition));
+    kafka_conn coord(coordinator[static_cast<std::size_t>(w)], o.security);
+    kafka_conn data(leader_of.at(partition), o.security);
     init_producer_id_response producer;
     const error_code init = until_settled([&] {
       init_producer_id_request req;
@@ -687,7 +678,7 @@ int main(int argc, char** argv) {
     if (o->mode == "commit") return commit(*o);
     if (o->mode == "txn") return transactional(*o);
     if (o->mode == "coordinator") {
-      std::printf("{\"coordinator\":\"%s\"}\n", coordinator_of(o->broker, o->group).c_str());
+      std::printf("{\"coordinator\":\"%s\"}\n", coordinator_of(*o, o->broker, o->group).c_str());
       return 0;
     }
     if (o->mode == "etcd") return etcd(*o);
