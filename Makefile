@@ -38,6 +38,7 @@ bench: build
 	/usr/bin/python3 bench/formation/formation_bench.py --server $(BUILD)/daemon/chronik-server
 	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
 	/usr/bin/python3 bench/kafka/kafka_bench.py --server $(BUILD)/daemon/chronik-server --load $(BUILD)/bench/kafka/kafka_load
+	/usr/bin/python3 bench/kafka/tls_bench.py --server $(BUILD)/daemon/chronik-server --load $(BUILD)/bench/kafka/kafka_load
 	/usr/bin/python3 bench/load/load_bench.py --server $(BUILD)/daemon/chronik-server
 	$(MAKE) bench-gossip
 
