@@ -57,6 +57,10 @@ const kafka::acl::authorizer& kafka_service::authorizer() const {
   return *authorizer_;
 }
 
+std::string kafka_service::inter_broker_listener() const {
+  return cfg_.kafka_listeners.resolved[cfg_.kafka_listeners.inter_broker].name;
+}
+
 void kafka_service::create_acls(std::vector<kafka::acl::binding> bindings, std::chrono::milliseconds timeout,
                                 acls_done done) {
   propose_acls(metadata::commands::create_acls(records_of(bindings)), timeout, std::move(done));

@@ -21,6 +21,12 @@
 //         listener denies by default.
 //       - allow: allow everyone (allow.everyone.if.no.acl.found=true).
 //       - deny: deny everyone (Kafka's default once an authorizer is configured).
+// Between 1 and 2: CLUSTER_ACTION on the cluster is allowed to every request of the inter-broker
+// listener. It is the one operation only brokers need (Kafka: WriteTxnMarkers), and chronik's
+// brokers send it over that listener, which must be PLAINTEXT (no principal but User:ANONYMOUS):
+// the listener is their identity until brokers authenticate to each other. Kafka with a PLAINTEXT
+// inter-broker listener needs User:ANONYMOUS as a super user instead, which would open every
+// PLAINTEXT listener; this opens one operation on one listener.
 #pragma once
 
 #include <map>
@@ -42,12 +48,17 @@ std::optional<no_acl_rule> parse_no_acl_rule(std::string_view text);
 // presented a certificate (a principal other than User:ANONYMOUS).
 enum class authentication : std::uint8_t { none, authenticated };
 
+// Whether the request arrived on the broker's inter-broker listener (`inter_broker_listener_name`),
+// where the other brokers send what only brokers send.
+enum class listener_role : std::uint8_t { clients, inter_broker };
+
 // Who asks: the principal ("User:alice"), the client's IP address without Kafka's leading "/"
-// ("127.0.0.1"), and whether the listener authenticated it.
+// ("127.0.0.1"), whether the listener authenticated it, and which listener it came in on.
 struct requester {
   std::string principal = std::string(anonymous_principal);
   std::string host;
   authentication auth = authentication::none;
+  listener_role listener = listener_role::clients;
 };
 
 struct authorizer_config {

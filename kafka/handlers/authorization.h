@@ -16,9 +16,11 @@ namespace chronik::kafka {
 
 // The requester of a request. A SASL listener lets requests through only once authenticated; a
 // TLS listener sets a principal other than User:ANONYMOUS only for a verified client certificate.
-inline acl::requester requester_of(const responder& out) {
+inline acl::requester requester_of(const broker_context& ctx, const responder& out) {
   const client_info& c = out.client();
   acl::requester who;
+  who.listener = !c.listener.empty() && c.listener == ctx.inter_broker_listener() ? acl::listener_role::inter_broker
+                                                                                  : acl::listener_role::clients;
   who.principal = c.principal.empty() ? std::string(acl::anonymous_principal) : c.principal;
   const std::string& host = out.client_host();
   who.host = host.starts_with('/') ? host.substr(1) : host;
@@ -29,7 +31,7 @@ inline acl::requester requester_of(const responder& out) {
 
 inline bool authorized(const broker_context& ctx, const responder& out, acl::operation op, acl::resource_type type,
                        std::string_view name) {
-  return ctx.authorizer().authorize(requester_of(out), op, type, name) == acl::decision::allowed;
+  return ctx.authorizer().authorize(requester_of(ctx, out), op, type, name) == acl::decision::allowed;
 }
 
 inline bool authorized_on_topic(const broker_context& ctx, const responder& out, acl::operation op,
@@ -51,10 +53,17 @@ inline bool authorized_on_cluster(const broker_context& ctx, const responder& ou
   return authorized(ctx, out, op, acl::resource_type::cluster, acl::cluster_resource_name);
 }
 
+// What only brokers may send (Kafka: WriteTxnMarkers): CLUSTER_ACTION on the cluster. Allowed to
+// every request of the inter-broker listener, where chronik's brokers send their markers, and
+// elsewhere to whom the ACLs allow it (kafka/acl/acl_authorizer.h).
+inline bool authorized_as_broker(const broker_context& ctx, const responder& out) {
+  return authorized_on_cluster(ctx, out, acl::operation::cluster_action);
+}
+
 // Whether `op` is allowed on at least one resource of `type` (Kafka's authorizeByResourceType).
 inline bool authorized_on_any(const broker_context& ctx, const responder& out, acl::operation op,
                               acl::resource_type type) {
-  return ctx.authorizer().authorize_any(requester_of(out), op, type) == acl::decision::allowed;
+  return ctx.authorizer().authorize_any(requester_of(ctx, out), op, type) == acl::decision::allowed;
 }
 
 // The config APIs' check of one resource (Kafka's rules): `op` (DESCRIBE_CONFIGS or ALTER_CONFIGS)

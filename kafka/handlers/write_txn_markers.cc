@@ -5,10 +5,14 @@
 // answers once the marker is committed; the response goes back when every partition has answered
 // or timed out.
 //
-// Kafka gates this API by the CLUSTER_ACTION ACL so that only brokers send it. chronik has no ACLs:
-// any client may send it, as Kafka's own `kafka-transactions.sh abort` does to end a hanging
-// transaction. The partition's checks still hold (an older producer or coordinator epoch is
-// refused), so a stray request can end an open transaction early but not rewrite a decided one.
+// Only brokers may send it: it needs CLUSTER_ACTION on the cluster, as in Kafka
+// (kafka/handlers/authorization.h authorized_as_broker). chronik's brokers send it over the
+// inter-broker listener, where that is granted; a client elsewhere needs an ACL (or to be a super
+// user), as Kafka's `kafka-transactions.sh abort` does to end a hanging transaction. Refused, every
+// partition of the request is answered CLUSTER_AUTHORIZATION_FAILED and nothing is written (Kafka
+// answers the whole request with the error). Allowed, the partition's checks still hold (an older
+// producer or coordinator epoch is refused), so even an authorized stray request can end an open
+// transaction early but not rewrite a decided one.
 //
 // Errors per partition: NOT_LEADER_OR_FOLLOWER from anything but the ready leader (the coordinator
 // looks up the leader again and retries), UNKNOWN_TOPIC_OR_PARTITION (the coordinator counts the
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <memory>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/messages/write_txn_markers.h"
@@ -90,6 +95,13 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     st->resp.markers.push_back(std::move(mr));
   }
   st->open = partitions + 1;
+  if (!authorized_as_broker(ctx, out)) {
+    for (auto& mr : st->resp.markers)
+      for (auto& tr : mr.topics)
+        for (auto& pr : tr.partitions) pr.error = error_code::cluster_authorization_failed;
+    st->finish();
+    return;
+  }
 
   partition_manager& mgr = ctx.partitions();
   const auto deadline = mgr.now() + marker_deadline;

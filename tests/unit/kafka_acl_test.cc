@@ -168,6 +168,38 @@ TEST(AclAuthorizer, ClusterResource) {
   EXPECT_EQ(a.authorize(anonymous(), operation::alter, resource_type::cluster, "kafka-cluster"), no);
 }
 
+requester on_inter_broker_listener(requester who) {
+  who.listener = listener_role::inter_broker;
+  return who;
+}
+
+// WriteTxnMarkers' CLUSTER_ACTION: the brokers' own requests on the inter-broker listener pass
+// whatever the ACLs and the no-ACL rule say; on any other listener it is an ordinary operation.
+TEST(AclAuthorizer, ClusterActionIsGrantedOnTheInterBrokerListenerOnly) {
+  constexpr auto cluster = resource_type::cluster;
+  constexpr std::string_view name = cluster_resource_name;
+  authorizer a({{"User:admin"}, no_acl_rule::deny});
+  a.set_bindings({allow(cluster, std::string(name), "User:ops", operation::alter),
+                  deny(cluster, std::string(name), "User:*", operation::cluster_action)});
+  EXPECT_EQ(a.authorize(on_inter_broker_listener(anonymous()), operation::cluster_action, cluster, name), ok);
+  EXPECT_EQ(a.authorize(anonymous(), operation::cluster_action, cluster, name), no);
+  EXPECT_EQ(a.authorize(user("ops"), operation::cluster_action, cluster, name), no);  // ALTER does not imply it
+  EXPECT_EQ(a.authorize(user("admin"), operation::cluster_action, cluster, name), ok);
+  // Only CLUSTER_ACTION on the cluster: the inter-broker listener is no super user.
+  EXPECT_EQ(a.authorize(on_inter_broker_listener(anonymous()), operation::alter, cluster, name), no);
+  EXPECT_EQ(a.authorize(on_inter_broker_listener(anonymous()), operation::write, topic, "t"), no);
+  EXPECT_EQ(a.authorize(on_inter_broker_listener(anonymous()), operation::cluster_action, topic, "t"), no);
+
+  authorizer by_acl({{}, no_acl_rule::deny});
+  by_acl.set_bindings({allow(cluster, std::string(name), "User:tool", operation::cluster_action)});
+  EXPECT_EQ(by_acl.authorize(user("tool"), operation::cluster_action, cluster, name), ok);
+  EXPECT_EQ(by_acl.authorize(user("alice"), operation::cluster_action, cluster, name), no);
+  // Without bindings the default rule lets unauthenticated clients through, as for every operation.
+  authorizer by_default;
+  EXPECT_EQ(by_default.authorize(anonymous(), operation::cluster_action, cluster, name), ok);
+  EXPECT_EQ(by_default.authorize(user("alice"), operation::cluster_action, cluster, name), no);
+}
+
 TEST(AclAuthorizer, AuthorizeAnyByResourceType) {
   authorizer a;
   a.set_bindings({allow(topic, "t", "User:alice", operation::write)});

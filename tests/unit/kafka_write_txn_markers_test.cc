@@ -5,7 +5,9 @@
 // partitions are answered in request order with each one's error; a follower answers
 // NOT_LEADER_OR_FOLLOWER; a stale producer epoch and a stale coordinator epoch are refused; a
 // marker that cannot commit is answered REQUEST_TIMED_OUT at the handler's deadline; a malformed
-// request closes the connection.
+// request closes the connection. Authorization (CLUSTER_ACTION, kafka/handlers/authorization.h):
+// a client that may not is answered CLUSTER_AUTHORIZATION_FAILED everywhere and nothing is
+// written; a request on the inter-broker listener (the brokers' own) passes under deny-by-default.
 #include <deque>
 #include <memory>
 #include <optional>
@@ -14,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kafka/acl/acl_authorizer.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/header.h"
@@ -57,6 +60,10 @@ class node_context : public broker_context {
   void create_topics(std::vector<topic_request>, bool, std::chrono::milliseconds, topics_done done) override { done({}); }
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done done) override { done({}); }
   partition_manager& partitions() override { return c_.manager(node_); }
+  const acl::authorizer& authorizer() const override { return auth; }
+  std::string inter_broker_listener() const override { return "INTERNAL"; }
+
+  acl::authorizer auth;  // default: no bindings, unauthenticated listeners allowed
 
  private:
   partition_cluster& c_;
@@ -116,9 +123,9 @@ class kafka_write_txn_markers_test : public ::testing::Test {
   // Sends the request to node i; the answer is decoded once it comes (the cluster runs until
   // then, at most `ticks` ticks).
   std::optional<write_txn_markers_response> request(std::size_t i, std::int16_t version, const std::vector<ask>& asks,
-                                                    int ticks = 400) {
+                                                    int ticks = 400, client_info who = client_info{"test", 1}) {
     auto reply = std::make_shared<std::optional<handler_reply>>();
-    disp_[i]->handle(client_info{"test", 1}, encode(version, asks), [reply](handler_reply r) { *reply = std::move(r); });
+    disp_[i]->handle(who, encode(version, asks), [reply](handler_reply r) { *reply = std::move(r); });
     if (!c_.run_until([&] { return reply->has_value(); }, ticks)) return std::nullopt;
     return decode(**reply, version);
   }
@@ -136,8 +143,8 @@ class kafka_write_txn_markers_test : public ::testing::Test {
   }
 
   // The single partition's error of a one-marker, one-partition request.
-  error_code one(std::size_t i, ask a) {
-    const auto resp = request(i, 1, {std::move(a)});
+  error_code one(std::size_t i, ask a, client_info who = client_info{"test", 1}) {
+    const auto resp = request(i, 1, {std::move(a)}, 400, std::move(who));
     if (!resp || resp->markers.size() != 1 || resp->markers[0].topics.size() != 1 ||
         resp->markers[0].topics[0].partitions.size() != 1) {
       ADD_FAILURE() << "not one answer";
@@ -240,6 +247,53 @@ TEST_F(kafka_write_txn_markers_test, a_marker_that_cannot_commit_is_answered_tim
   const auto resp = decode(*reply, 1);
   ASSERT_TRUE(resp.has_value());
   EXPECT_EQ(resp->markers.at(0).topics.at(0).partitions.at(0).error, error_code::request_timed_out);
+}
+
+client_info on_listener(std::string listener, security_protocol protocol, std::string principal) {
+  client_info c{"10.0.0.9:5000", 1};
+  c.listener = std::move(listener);
+  c.protocol = protocol;
+  c.principal = std::move(principal);
+  return c;
+}
+
+// Kafka: WriteTxnMarkers needs CLUSTER_ACTION on the cluster, so that only brokers end transactions.
+TEST_F(kafka_write_txn_markers_test, only_cluster_action_may_write_markers_and_the_inter_broker_listener_has_it) {
+  const std::int64_t t0 = c_.clock().wall_ms;
+  produce(make_transactional_batch(2, t0, "a", 70, 0, 0));
+  produce(make_transactional_batch(1, t0, "o", 70, 0, 0), offsets_g);
+  ctx_[0]->auth = acl::authorizer({{"User:admin"}, acl::no_acl_rule::deny});
+  const auto alice = on_listener("SASL_SSL", security_protocol::sasl_ssl, "User:alice");
+  const auto outside_plaintext = on_listener("PLAINTEXT", security_protocol::plaintext, "User:ANONYMOUS");
+
+  for (const auto& who : {alice, outside_plaintext}) {
+    const auto resp = request(0, 1, {{70, 0, true, 1, {{"t", 0}, {"nope", 0}}}, {71, 0, false, 1, {{"t", 0}}}}, 400, who);
+    ASSERT_TRUE(resp.has_value());
+    ASSERT_EQ(resp->markers.size(), 2u);
+    EXPECT_EQ(resp->markers[0].producer_id, 70);
+    ASSERT_EQ(resp->markers[0].topics.size(), 2u);
+    EXPECT_EQ(resp->markers[0].topics[0].partitions.at(0).error, error_code::cluster_authorization_failed);
+    EXPECT_EQ(resp->markers[0].topics[1].partitions.at(0).error, error_code::cluster_authorization_failed);
+    EXPECT_EQ(resp->markers[1].topics.at(0).partitions.at(0).error, error_code::cluster_authorization_failed);
+  }
+  ASSERT_TRUE(c_.tick_all());
+  EXPECT_EQ(replica(0).high_watermark(), 2) << "no marker was written";
+  EXPECT_EQ(replica(0).last_stable_offset(), 0) << "the transaction is still open";
+
+  // An ACL granting CLUSTER_ACTION to a tool's principal (kafka-transactions.sh abort) lets it.
+  ctx_[0]->auth.set_bindings({{acl::resource_type::cluster, std::string(acl::cluster_resource_name),
+                               acl::pattern_type::literal, "User:alice", "*", acl::operation::cluster_action,
+                               acl::permission::allow}});
+  EXPECT_EQ(one(0, {70, 0, true, 1, {{std::string(offsets_topic_name), 0}}}, alice), error_code::none);
+  EXPECT_EQ(replica(0, offsets_g).last_stable_offset(), 2);
+  // The brokers' own markers, on the inter-broker listener, pass under deny-by-default.
+  EXPECT_EQ(one(0, {70, 0, true, 1, {{"t", 0}}}, on_listener("INTERNAL", security_protocol::plaintext, "User:ANONYMOUS")),
+            error_code::none);
+  EXPECT_EQ(replica(0).last_stable_offset(), 3);
+  // A super user may as well.
+  produce(make_transactional_batch(1, t0, "b", 72, 0, 0));
+  EXPECT_EQ(one(0, {72, 0, false, 1, {{"t", 0}}}, on_listener("SASL_SSL", security_protocol::sasl_ssl, "User:admin")),
+            error_code::none);
 }
 
 TEST_F(kafka_write_txn_markers_test, an_empty_request_is_answered_and_a_malformed_one_closes_the_connection) {
