@@ -8,11 +8,16 @@
 // outside 4096..16384 are UNACCEPTABLE_CREDENTIAL, an unknown mechanism UNSUPPORTED_SASL_MECHANISM,
 // one (user, mechanism) named twice DUPLICATE_RESOURCE, and deleting a credential that does not
 // exist RESOURCE_NOT_FOUND. Each remaining user becomes one `__meta` record, applied all or none.
+//
+// It needs ALTER on the cluster (Kafka's rule, KIP-554): without it every user is answered
+// CLUSTER_AUTHORIZATION_FAILED and nothing changes. Otherwise any authenticated user could set the
+// password of a super user and log in as one.
 #include <chrono>
 #include <map>
 #include <set>
 #include <string>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/scram_errors.h"
 #include "kafka/protocol/messages/alter_user_scram_credentials.h"
@@ -89,6 +94,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     if (auto m = mechanism_of(p, d.mechanism)) p.change.deletions.push_back(*m);
   }
   for (const auto& u : req->upsertions) add_upsertion(part_of(parts, u.name), u);
+  if (!authorized_on_cluster(ctx, out, acl::operation::alter)) {
+    for (auto& p : parts) {
+      p.error = error_code::cluster_authorization_failed;
+      p.message = "Cluster authorization failed";
+    }
+  }
 
   std::vector<scram_alteration> wanted;
   std::vector<std::size_t> slot_of;  // wanted[i] answers parts[slot_of[i]]

@@ -5,10 +5,14 @@
 //
 // Answered from this node's `__meta` state after catch_up(), so a user created through another
 // broker a moment ago is listed (`chronik-server user list` relies on it).
+//
+// It needs DESCRIBE on the cluster (Kafka's rule, KIP-554); without it the whole request is
+// answered CLUSTER_AUTHORIZATION_FAILED with no user, so the user names stay unknown.
 #include <map>
 #include <set>
 #include <string>
 
+#include "kafka/handlers/authorization.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/protocol/messages/describe_user_scram_credentials.h"
 
@@ -56,6 +60,14 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   const std::int16_t version = out.header().api_version;
   auto req = decode_describe_user_scram_credentials_request(body, version);
   if (!req) return out.close("DescribeUserScramCredentials: " + describe(req.error()));
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {
+    describe_user_scram_credentials_response refused;
+    refused.error = error_code::cluster_authorization_failed;
+    refused.error_message = "Cluster authorization failed";
+    writer w;
+    encode_describe_user_scram_credentials_response(refused, version, w);
+    return out.respond(std::move(w));
+  }
   ctx.catch_up([&ctx, req = std::move(*req), out, version] {
     writer w;
     encode_describe_user_scram_credentials_response(answer(ctx.scram_users(), req), version, w);

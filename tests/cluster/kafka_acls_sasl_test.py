@@ -1,8 +1,10 @@
 """ACLs for SASL principals on a real 3-node chronik cluster on 127.0.0.x (issue 18; docs/security.md
-"Authorization: ACLs"). Every node has a PLAINTEXT listener (the inter-broker one, and where
-`chronik-server user create` makes the users) and a SASL_SSL listener, `super_users =
-["User:admin"]` and `no_acl_found = "deny"`: a resource without ACLs is closed to everyone but the
-super user. Users admin, alice and bob log in with SCRAM-SHA-512.
+"Authorization: ACLs"). Every node has a PLAINTEXT listener and a SASL_SSL listener, and
+`no_acl_found = "deny"`: a resource without ACLs is closed to everyone but the super users,
+`User:admin` and `User:ANONYMOUS`. The latter is the operator's door: the PLAINTEXT listener
+(loopback in production) is where `chronik-server user create`, which speaks no SASL, makes the
+users, and creating users needs ALTER on the cluster. Users admin, alice and bob log in with
+SCRAM-SHA-512 on SASL_SSL, which is all this suite's clients use.
 
 1. The super user needs no ACL: admin creates two topics, produces and consumes in any group,
    and creates ACLs through kafka-python's KafkaAdminClient (CreateAcls over SASL_SSL).
@@ -13,6 +15,11 @@ super user. Users admin, alice and bob log in with SCRAM-SHA-512.
    cannot create ACLs or topics either (CLUSTER_ / TOPIC_AUTHORIZATION_FAILED).
 4. bob has no ACL at all: he sees no topic and is refused producing, consuming, creating topics
    and creating ACLs.
+
+InterBrokerMarkers, on a second cluster (PLAINTEXT only, the default no-ACL rule): once the CLUSTER
+resource has a binding, User:ANONYMOUS no longer holds CLUSTER_ACTION by the ACLs, yet the brokers'
+own WriteTxnMarkers (sent over the inter-broker listener as ANONYMOUS) still pass: a transaction
+over partitions led by different brokers commits and a read_committed consumer reads it.
 
 Run: /usr/bin/python3 tests/cluster/kafka_acls_sasl_test.py --server build/daemon/chronik-server
 """
@@ -35,6 +42,13 @@ ALICE_TOPIC, OTHER_TOPIC = "alice-orders", "other-orders"
 ALICE_GROUP, OTHER_GROUP = "alice-group", "other-group"
 
 
+def allow_acl(principal, resource_type, name, operation):
+    """A kafka-python ALLOW binding on a literal resource, from every host."""
+    from kafka.admin import ACL, ACLPermissionType, ACLResourcePatternType, ResourcePattern
+    return ACL(principal=principal, host="*", operation=operation, permission_type=ACLPermissionType.ALLOW,
+               resource_pattern=ResourcePattern(resource_type, name, ACLResourcePatternType.LITERAL))
+
+
 class KafkaAclsSasl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -42,7 +56,7 @@ class KafkaAclsSasl(unittest.TestCase):
         cls.pki = c.add_kafka_listener("SASL_SSL")
         for n in c.nodes:
             with open(n.config_path, "a") as f:
-                f.write('super_users = ["User:admin"]\nno_acl_found = "deny"\n')
+                f.write('super_users = ["User:admin", "User:ANONYMOUS"]\nno_acl_found = "deny"\n')
         c.start_all()
 
         def all_ready():
@@ -126,11 +140,6 @@ class KafkaAclsSasl(unittest.TestCase):
                              capture_output=True, text=True, timeout=30)
         return out.returncode == 0 and "3 brokers:" in out.stdout
 
-    def acl(self, principal, resource_type, name, operation):
-        from kafka.admin import ACL, ACLPermissionType, ACLResourcePatternType, ResourcePattern
-        return ACL(principal=principal, host="*", operation=operation, permission_type=ACLPermissionType.ALLOW,
-                   resource_pattern=ResourcePattern(resource_type, name, ACLResourcePatternType.LITERAL))
-
     # --- the suite, in order ----------------------------------------------------------------
 
     def test_a_users_are_created_and_known_everywhere(self):
@@ -153,9 +162,9 @@ class KafkaAclsSasl(unittest.TestCase):
         try:
             admin.create_topics([NewTopic(t, 1, 3) for t in (ALICE_TOPIC, OTHER_TOPIC)], timeout_ms=30000)
             created = admin.create_acls([
-                self.acl("User:alice", ResourceType.TOPIC, ALICE_TOPIC, ACLOperation.WRITE),
-                self.acl("User:alice", ResourceType.TOPIC, ALICE_TOPIC, ACLOperation.READ),
-                self.acl("User:alice", ResourceType.GROUP, ALICE_GROUP, ACLOperation.READ),
+                allow_acl("User:alice", ResourceType.TOPIC, ALICE_TOPIC, ACLOperation.WRITE),
+                allow_acl("User:alice", ResourceType.TOPIC, ALICE_TOPIC, ACLOperation.READ),
+                allow_acl("User:alice", ResourceType.GROUP, ALICE_GROUP, ACLOperation.READ),
             ])
             self.assertEqual(len(created["succeeded"]), 3, created)
             self.assertEqual(created["failed"], [])
@@ -219,7 +228,7 @@ class KafkaAclsSasl(unittest.TestCase):
         from kafka.errors import ClusterAuthorizationFailedError, TopicAuthorizationFailedError
         client = self.kp_admin(user)
         try:
-            grab = self.acl(f"User:{user}", ResourceType.TOPIC, OTHER_TOPIC, ACLOperation.ALL)
+            grab = allow_acl(f"User:{user}", ResourceType.TOPIC, OTHER_TOPIC, ACLOperation.ALL)
             result = client.create_acls([grab])
             self.assertEqual(result["succeeded"], [], result)
             self.assertEqual(len(result["failed"]), 1)
@@ -240,6 +249,62 @@ class KafkaAclsSasl(unittest.TestCase):
                               ("User:alice", ALICE_TOPIC, "WRITE")])
         finally:
             admin.close()
+
+
+class InterBrokerMarkers(unittest.TestCase):
+    def setUp(self):
+        self.cluster = c = Cluster(SERVER, 3)
+        c.start_all()
+        c.wait_for(lambda: all((v := n.cluster()) and v.get("read") == "linearizable" and len(v["brokers"]) == 3
+                               for n in c.nodes), READY_S, "3 registered brokers on every node")
+        self.failed = True
+
+    def tearDown(self):
+        self.cluster.cleanup(keep_logs_on_failure=self.failed)
+
+    def test_brokers_markers_pass_when_the_cluster_has_acls(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        from kafka.admin import ACLOperation, KafkaAdminClient, ResourceType
+        topic, partitions = "txn-orders", 6
+        bootstrap = self.cluster.bootstrap()
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=3)])[topic].result(timeout=30)
+
+        def leaders():
+            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
+            return {p.leader for p in t.partitions.values()} if t and t.error is None else set()
+        self.cluster.wait_for(lambda: len(leaders() - {-1}) >= 2 and -1 not in leaders(), SETTLE_S,
+                              "partitions led by at least two brokers")
+        # A binding on the CLUSTER resource (for someone else): ANONYMOUS's CLUSTER_ACTION is no
+        # longer granted by the no-ACL rule (kafka/acl/acl_authorizer.h step 4).
+        kp = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+        try:
+            grant = allow_acl("User:ops", ResourceType.CLUSTER, "kafka-cluster", ACLOperation.ALTER)
+            self.assertEqual(len(kp.create_acls([grant])["succeeded"]), 1)
+        finally:
+            kp.close()
+
+        producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "acl-txn", "acks": "all"})
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        for i in range(60):
+            producer.produce(topic, value=f"txn-{i}".encode(), partition=i % partitions)
+        producer.commit_transaction(60)
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "acl-txn-reader",
+                             "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        seen = set()
+        deadline = time.monotonic() + SETTLE_S
+        try:
+            while len(seen) < 60 and time.monotonic() < deadline:
+                m = consumer.poll(0.5)
+                if m is not None and not m.error():
+                    seen.add(m.value().decode())
+        finally:
+            consumer.close()
+        self.assertEqual(seen, {f"txn-{i}" for i in range(60)}, "committed records behind a marker")
+        self.failed = False
 
 
 if __name__ == "__main__":

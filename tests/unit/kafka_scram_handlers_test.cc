@@ -4,7 +4,8 @@
 // SASL listener's connection runs (sasl_gate.h): ApiVersions forwarded, SaslHandshake v1 +
 // SaslAuthenticate for PLAIN and SCRAM-SHA-512, the raw tokens after SaslHandshake v0,
 // UNSUPPORTED_SASL_MECHANISM and SASL_AUTHENTICATION_FAILED followed by a close, and any other
-// request before authentication closing the connection.
+// request before authentication closing the connection. Authorization: Alter needs ALTER and
+// Describe DESCRIBE on the cluster (KIP-554), so a user cannot reset a super user's password.
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -17,6 +18,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "kafka/acl/acl_authorizer.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/sasl_gate.h"
@@ -48,6 +50,7 @@ class fake_context : public broker_context {
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done) override {}
   partition_manager& partitions() override { std::abort(); }
 
+  const acl::authorizer& authorizer() const override { return auth; }
   std::vector<sasl::sasl_mechanism> sasl_mechanisms() const override { return mechanisms; }
   std::optional<sasl::scram_credential> scram_credential(std::string_view user, scram_mechanism m) const override {
     auto it = store.find({std::string(user), m});
@@ -83,6 +86,7 @@ class fake_context : public broker_context {
                                                sasl::sasl_mechanism::scram_sha_512};
   std::map<std::pair<std::string, scram_mechanism>, sasl::scram_credential> store;
   std::vector<scram_alteration> altered;
+  acl::authorizer auth;  // default: no bindings, unauthenticated listeners allowed
 };
 
 class kafka_scram_handlers_test : public ::testing::Test {
@@ -95,7 +99,7 @@ class kafka_scram_handlers_test : public ::testing::Test {
     encode(req, version, w);
     std::optional<handler_reply> reply;
     dispatcher d{ctx_, log_};
-    d.handle(client_info{"127.0.0.9:40000", 1}, w.take(), [&](handler_reply r) { reply = std::move(r); });
+    d.handle(who_, w.take(), [&](handler_reply r) { reply = std::move(r); });
     EXPECT_TRUE(reply.has_value());
     if (!reply) return {};
     EXPECT_EQ(reply->what, handler_reply::kind::respond) << reply->why;
@@ -136,6 +140,7 @@ class kafka_scram_handlers_test : public ::testing::Test {
 
   std::shared_ptr<spdlog::logger> log_ = std::make_shared<spdlog::logger>("k", std::make_shared<spdlog::sinks::null_sink_mt>());
   fake_context ctx_;
+  client_info who_{"127.0.0.9:40000", 1};  // who sends call()'s requests
 };
 
 TEST_F(kafka_scram_handlers_test, alter_stores_derived_keys_and_describe_lists_mechanisms) {
@@ -170,6 +175,54 @@ TEST_F(kafka_scram_handlers_test, alter_stores_derived_keys_and_describe_lists_m
   EXPECT_EQ(some.results[1].error, error_code::resource_not_found);
   EXPECT_EQ(some.results[2].user, "alice");
   EXPECT_EQ(some.results[2].error, error_code::duplicate_resource);
+}
+
+// Found by the ACL cluster test's review: both APIs were unauthorized, so any client (alice over
+// SASL, anyone on a PLAINTEXT listener under no_acl_found = deny) could set admin's password.
+TEST_F(kafka_scram_handlers_test, alter_needs_alter_and_describe_needs_describe_on_the_cluster) {
+  ctx_.auth = acl::authorizer({{"User:admin"}, acl::no_acl_rule::deny});
+  alter_user_scram_credentials_request req;
+  req.upsertions.push_back(upsertion("admin", scram_mechanism::sha_512, "taken-over"));
+  req.upsertions.push_back(upsertion("", scram_mechanism::sha_512, "p"));  // refused for authorization first
+  req.deletions.push_back({"bob", 2});
+  auto refused_everywhere = [&] {
+    const auto r = alter(req);
+    ASSERT_EQ(r.results.size(), 3u);
+    for (const auto& x : r.results) EXPECT_EQ(x.error, error_code::cluster_authorization_failed) << x.user;
+    EXPECT_TRUE(ctx_.altered.empty()) << "nothing reached __meta";
+    const auto d = describe(std::nullopt);
+    EXPECT_EQ(d.error, error_code::cluster_authorization_failed);
+    EXPECT_TRUE(d.results.empty()) << "no user name is revealed";
+  };
+  refused_everywhere();  // ANONYMOUS on a plaintext listener, no_acl_found = deny
+  who_.listener = "SASL_SSL";
+  who_.protocol = security_protocol::sasl_ssl;
+  who_.principal = "User:alice";
+  ctx_.auth = acl::authorizer();  // the default rule denies an authenticated user without ACLs
+  refused_everywhere();
+  // A topic ACL is no cluster ACL; DESCRIBE is not ALTER.
+  const auto cluster_acl = [](acl::operation op) {
+    return acl::binding{acl::resource_type::cluster, std::string(acl::cluster_resource_name), acl::pattern_type::literal,
+                        "User:alice", "*", op, acl::permission::allow};
+  };
+  ctx_.auth.set_bindings({cluster_acl(acl::operation::describe),
+                          {acl::resource_type::topic, "*", acl::pattern_type::literal, "User:alice", "*",
+                           acl::operation::all, acl::permission::allow}});
+  EXPECT_EQ(alter(req).results.at(0).error, error_code::cluster_authorization_failed);
+  EXPECT_TRUE(ctx_.altered.empty());
+  EXPECT_EQ(describe(std::nullopt).error, error_code::none);
+
+  ctx_.auth.set_bindings({cluster_acl(acl::operation::alter)});  // ALTER implies DESCRIBE
+  alter_user_scram_credentials_request ok;
+  ok.upsertions.push_back(upsertion("carol", scram_mechanism::sha_512, "p"));
+  EXPECT_EQ(alter(ok).results.at(0).error, error_code::none);
+  EXPECT_EQ(describe(std::nullopt).results.size(), 1u);
+  // A super user needs no ACL.
+  ctx_.auth = acl::authorizer({{"User:admin"}, acl::no_acl_rule::deny});
+  who_.principal = "User:admin";
+  ok.upsertions[0].name = "dave";
+  EXPECT_EQ(alter(ok).results.at(0).error, error_code::none);
+  EXPECT_EQ(describe(std::nullopt).results.size(), 2u);
 }
 
 TEST_F(kafka_scram_handlers_test, alter_refuses_bad_users_alone) {
