@@ -33,10 +33,27 @@ using raw_value = std::variant<std::int64_t, std::string, std::vector<std::strin
 
 using step_result = std::expected<void, std::string>;
 
+// Appends `text` with control bytes written as \xNN, so that an error stays one line whatever a
+// quoted key or value holds.
+void append_one_line(std::string& line, std::string_view text) {
+  constexpr char hex[] = "0123456789abcdef";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      line.push_back(c);
+    } else {
+      line.append("\\x").push_back(hex[byte >> 4]);
+      line.push_back(hex[byte & 0xf]);
+    }
+  }
+}
+
 std::unexpected<std::string> fail(std::string_view key, std::string_view problem,
                                   std::string_view flag = {}) {
   std::string line = "config error: ";
-  line.append(key).append(": ").append(problem);
+  append_one_line(line, key);
+  line.append(": ");
+  append_one_line(line, problem);
   if (!flag.empty()) line.append(" (from ").append(flag).append(")");
   return std::unexpected(std::move(line));
 }

@@ -645,6 +645,68 @@ TEST(node_identity_test, hex_round_trip) {
   EXPECT_EQ(to_hex(std::string("\x00\xff\x10", 3)), "00ff10");
 }
 
+// --- authorization (docs/config.md "Authorization", docs/security.md "Authorization: ACLs") --
+
+TEST_F(config_test, super_users_and_no_acl_found) {
+  auto defaults = load("");
+  ASSERT_TRUE(defaults) << defaults.error();
+  EXPECT_TRUE(defaults->super_users.empty());
+  EXPECT_EQ(defaults->no_acl_found, kafka::acl::no_acl_rule::allow_unauthenticated);
+  for (const auto& [text, rule] : {std::pair{"allow_unauthenticated", kafka::acl::no_acl_rule::allow_unauthenticated},
+                                   std::pair{"allow", kafka::acl::no_acl_rule::allow},
+                                   std::pair{"deny", kafka::acl::no_acl_rule::deny}}) {
+    auto cfg = load(std::string("no_acl_found = \"") + text + "\"\n");
+    ASSERT_TRUE(cfg) << cfg.error();
+    EXPECT_EQ(cfg->no_acl_found, rule) << text;
+  }
+  // Any principal type, a TLS client certificate's CN, the longest principal Kafka's wire allows.
+  const std::string longest = "User:" + std::string(kafka::acl::max_principal_bytes - 5, 'a');
+  auto cfg = load("super_users = [\"User:admin\", \"User:broker-1.example.com\", \"Group:ops\", \"" + longest +
+                  "\"]\nno_acl_found = \"deny\"\n");
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(cfg->super_users,
+            (std::vector<std::string>{"User:admin", "User:broker-1.example.com", "Group:ops", longest}));
+  EXPECT_EQ(cfg->no_acl_found, kafka::acl::no_acl_rule::deny);
+  auto none = load("super_users = []\n");
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_TRUE(none->super_users.empty());
+}
+
+TEST_F(config_test, bad_super_users_and_no_acl_found_are_refused_in_one_line_naming_the_key) {
+  const std::string rules = " is not one of allow_unauthenticated, allow, deny";
+  EXPECT_EQ(error_of("no_acl_found = \"denied\"\n"), "config error: no_acl_found: \"denied\"" + rules);
+  EXPECT_EQ(error_of("no_acl_found = \"Deny\"\n"), "config error: no_acl_found: \"Deny\"" + rules);
+  EXPECT_EQ(error_of("no_acl_found = \"\"\n"), "config error: no_acl_found: \"\"" + rules);
+  EXPECT_EQ(error_of("no_acl_found = false\n"), "config error: no_acl_found: expected a string, got boolean");
+  EXPECT_EQ(error_of("no_acl_found = [\"deny\"]\n"),
+            "config error: no_acl_found: expected a string, got array of strings");
+
+  const std::string form = " is not a principal of the form User:name";
+  EXPECT_EQ(error_of("super_users = \"User:admin\"\n"),
+            "config error: super_users: expected an array of strings, got string");
+  EXPECT_EQ(error_of("super_users = [1]\n"),
+            "config error: super_users: expected an array of strings, got array containing a integer");
+  EXPECT_EQ(error_of("super_users = [\"admin\"]\n"), "config error: super_users: \"admin\"" + form);
+  EXPECT_EQ(error_of("super_users = [\":admin\"]\n"), "config error: super_users: \":admin\"" + form);
+  EXPECT_EQ(error_of("super_users = [\"User:\"]\n"), "config error: super_users: \"User:\"" + form);
+  EXPECT_EQ(error_of("super_users = [\"\"]\n"), "config error: super_users: \"\"" + form);
+  // The first bad entry is named, after good ones.
+  EXPECT_EQ(error_of("super_users = [\"User:admin\", \"alice\"]\n"), "config error: super_users: \"alice\"" + form);
+  const std::string too_long = "User:" + std::string(kafka::acl::max_principal_bytes - 4, 'a');
+  EXPECT_EQ(error_of("super_users = [\"" + too_long + "\"]\n"), "config error: super_users: \"" + too_long + "\"" + form);
+
+  // Whatever the value holds, the error stays one line.
+  for (const std::string toml : {"no_acl_found = \"de\\nny\"\n", "super_users = [\"ad\\nmin\"]\n",
+                                 "super_users = [\"\\r\\nadmin\"]\n"}) {
+    const std::string e = error_of(toml);
+    EXPECT_EQ(e.find_first_of("\r\n"), std::string::npos) << e;
+    EXPECT_TRUE(e.starts_with("config error: no_acl_found: ") || e.starts_with("config error: super_users: ")) << e;
+  }
+  EXPECT_EQ(error_of("no_acl_found = \"de\\nny\"\n"), "config error: no_acl_found: \"de\\x0any\"" + rules);
+  EXPECT_EQ(error_of("super_users = [\"ad\\tmin\"]\n"), "config error: super_users: \"ad\\x09min\"" + form);
+  EXPECT_EQ(error_of("\"no_acl\\nfound\" = \"deny\"\n"), "config error: no_acl\\x0afound: unknown key");
+}
+
 // --- mutual TLS between nodes (docs/config.md "Between nodes: mutual TLS") -------------------
 
 TEST_F(config_test, rpc_tls_files_are_read_and_checked_at_load) {
