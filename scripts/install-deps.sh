@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   curl iproute2 procps python3
   kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard python3-protobuf
+  python3-cryptography
   iptables libnetfilter-queue-dev libfaketime faketime
 )
 # The gossip benchmark's anchor (bench/gossip/memberlist_anchor) is a Go module: the go tool fetches
