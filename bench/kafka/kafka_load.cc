@@ -23,6 +23,10 @@
 //                                        (v2, outside group membership) as fast as answers come
 //   kafka_load coordinator --broker IP:PORT --group G   prints {"coordinator": "IP:PORT"}
 //   kafka_load etcd    --endpoint IP:PORT --value-bytes B --concurrency C --seconds S
+//   kafka_load login   --broker IP:PORT --concurrency C --seconds S
+//                                        each worker connects, logs in (TLS, SASL), sends one
+//                                        ApiVersions and closes, again and again: logins/s
+//                                        (requests_per_s) and connect-to-answer latency
 //   kafka_load loopback --seconds S      one TCP stream over 127.0.0.1, 1 MiB writes: the
 //                                        loopback bandwidth consume is compared with
 //
@@ -432,6 +436,36 @@ int etcd(const options& o) {
   return 0;
 }
 
+// Connects, logs in (TLS handshake and SASL exchange as --security-protocol says) and closes, as
+// fast as the broker lets it, from --concurrency threads: what a reconnect storm costs the broker.
+// The connection's first request after the login (ApiVersions, as every client sends) proves it
+// is served. Latency: connect to answered ApiVersions.
+int login(const options& o) {
+  stats st;
+  const auto start = clock_type::now();
+  run_workers(o, st, [&](int, const clock_type::time_point& end) {
+    std::vector<double> lat;
+    std::uint64_t n = 0, errors = 0;
+    while (clock_type::now() < end) {
+      const auto t0 = clock_type::now();
+      try {
+        kafka_conn c(o.broker, o.security);
+        reader r(c.call(api_key::api_versions, 0, std::string()));
+        ++n;
+      } catch (const std::exception&) {
+        ++errors;
+      }
+      lat.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+    }
+    std::lock_guard lock(st.mu);
+    st.requests += n;
+    st.errors += errors;
+    st.latencies_ms.insert(st.latencies_ms.end(), lat.begin(), lat.end());
+  });
+  print("login", o, st, std::chrono::duration<double>(clock_type::now() - start).count());
+  return 0;
+}
+
 int loopback(const options& o) {
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -669,7 +703,7 @@ int transactional(const options& o) {
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
-    std::fprintf(stderr, "usage: kafka_load produce|txn|consume|commit|etcd|loopback --key value ... (see the header comment)\n");
+    std::fprintf(stderr, "usage: kafka_load produce|txn|consume|commit|login|etcd|loopback --key value ... (see the header comment)\n");
     return 2;
   }
   try {
@@ -683,6 +717,7 @@ int main(int argc, char** argv) {
     }
     if (o->mode == "etcd") return etcd(*o);
     if (o->mode == "loopback") return loopback(*o);
+    if (o->mode == "login") return login(*o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kafka_load: %s\n", e.what());
     return 1;

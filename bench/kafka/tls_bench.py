@@ -190,6 +190,40 @@ def check_sasl_is_enforced(c, pki, load):
     print(f"check: the brokers logged {failures} failed SASL logins (the wrong passwords above)")
 
 
+def node_cpu_s(n):
+    with open(f"/proc/{n.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def login_costs(c, pki, load, seconds=3, concurrency=8):
+    """Reconnect storms at node 1: `concurrency` kafka_load threads connect, log in, send one
+    ApiVersions and close, again and again, per protocol. Prints logins/s, connect-to-answer p50,
+    node 1's CPU per login and its worst Raft and gossip tick lateness so far (/v1/cluster "load":
+    the io thread that runs the login also ticks consensus and gossip)."""
+    node = c.nodes[0]
+    print(f"login storms at node 1 ({concurrency} threads, {seconds} s each): logins/s, p50, node 1 CPU per login, "
+          "worst tick lateness so far (Raft / gossip)")
+    for name, listener, mechanism in MODES:
+        args = [load, "login", "--broker", node.listener_addr(listener), "--concurrency", str(concurrency),
+                "--seconds", str(seconds)]
+        if listener != "PLAINTEXT":
+            args += ["--security-protocol", listener, "--ca", pki.ca]
+        if mechanism:
+            args += ["--sasl-mechanism", mechanism, "--sasl-username", USER, "--sasl-password", PASSWORD]
+        cpu0 = node_cpu_s(node)
+        out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+        cpu_ms = (node_cpu_s(node) - cpu0) * 1000
+        if out.returncode != 0:
+            raise RuntimeError(f"kafka_load login failed: {out.stderr.strip()}")
+        f = json.loads(out.stdout.strip().splitlines()[-1])
+        logins = f["requests_per_s"] * f["seconds"]
+        ticks = ((node.cluster() or {}).get("load") or {}).get("ticks") or {}
+        print(f"  {name:24} {f['requests_per_s']:7.0f} logins/s  p50 {f['p50_ms']:6.2f} ms  "
+              f"{cpu_ms / max(logins, 1):6.3f} CPU ms/login  errors {f['errors']}  "
+              f"late {ticks.get('raft_max_late_ms', '?')} / {ticks.get('gossip_max_late_ms', '?')} ms", flush=True)
+
+
 def make_cluster(server):
     # The lan preset (50 ms Raft ticks, 0.5-1 s election timeouts), as kafka_bench.py: the local
     # preset's 100-200 ms ones fire on this shared machine under full load, and every election
@@ -289,6 +323,8 @@ def main():
         admin = AdminClient(client_conf(c, pki, "PLAINTEXT", None))
         admin.create_topics([NewTopic(TOPIC, num_partitions=PARTITIONS, replication_factor=3)])[TOPIC].result(30)
         check_sasl_is_enforced(c, pki, args.load)
+        if args.load:
+            login_costs(c, pki, args.load)
         print(f"target: SASL_SSL produce MB/s >= {TARGET}x of PLAINTEXT in the same run")
         if not args.skip_librdkafka:
             rounds("confluent-kafka", args.rounds,
