@@ -25,6 +25,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "kafka/acl/acl_authorizer.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/api_versions.h"
@@ -57,6 +58,12 @@ class fake_context : public broker_context {
     return sasl::make_credential(m, "wonderland", "salt-of-alice", 4096);
   }
   std::vector<scram_user_info> scram_users() const override { return {{"alice", {}}}; }
+  // Everyone may everything: describe_users_answers() probes that a request passes after
+  // authentication, and DescribeUserScramCredentials needs DESCRIBE on the cluster.
+  const acl::authorizer& authorizer() const override { return auth_; }
+
+ private:
+  acl::authorizer auth_{{{}, acl::no_acl_rule::allow}};
 };
 
 // The dispatcher, remembering the principal of the last request it handled.
