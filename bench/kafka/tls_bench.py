@@ -149,44 +149,58 @@ def produce_kafka_load(load, c, pki, listener, mechanism, seconds):
 
 
 def login_refused(conf):
-    """True if a client with `conf` cannot fetch metadata; the reason librdkafka gives."""
+    """(True, librdkafka's errors) if a client with `conf` cannot fetch metadata."""
     from confluent_kafka import KafkaException, Producer
     errors = []
     p = Producer({**conf, "error_cb": lambda e: errors.append(e.str())})
     try:
         p.list_topics(timeout=5)
     except KafkaException as e:
+        p.poll(0.5)  # serves the error callbacks, which carry the broker's reason
         return True, "; ".join(errors[:2]) or str(e)
     return False, "metadata answered"
 
 
+def broker_log_count(c, text):
+    return sum(open(n.log_path, errors="replace").read().count(text) for n in c.nodes)
+
+
 def check_sasl_is_enforced(c, pki, load):
-    """The SASL_SSL listener refuses a wrong password and a client that skips SASL, and the right
-    password logs in at every node (each answers logins from its own replica of __meta)."""
+    """The right password logs in at every node (each answers logins from its own replica of
+    __meta); the SASL_SSL listener refuses a wrong password (the broker's answer says so) and a TLS
+    client that skips SASL (the broker closes its connection at its first Metadata request)."""
     for n in c.nodes:
         one = {"bootstrap.servers": n.listener_addr("SASL_SSL"), "security.protocol": "sasl_ssl",
                "ssl.ca.location": pki.ca, "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": USER,
                "sasl.password": PASSWORD}
         c.wait_for(lambda one=one: not login_refused(one)[0], 60, f"{USER} logs in at node {n.node_id}")
+    skipped = "request before SASL authentication completed"
     for what, conf in [("wrong password (SCRAM-SHA-512)", client_conf(c, pki, "SASL_SSL", "SCRAM-SHA-512", "wrong")),
                        ("wrong password (PLAIN)", client_conf(c, pki, "SASL_SSL", "PLAIN", "wrong")),
                        ("TLS without SASL", {**client_conf(c, pki, "SSL", None),
                                              "bootstrap.servers": c.nodes[0].listener_addr("SASL_SSL")})]:
+        closed_before = broker_log_count(c, skipped)
         refused, why = login_refused(conf)
-        print(f"check: {what} on the SASL_SSL listener: {'refused' if refused else 'ACCEPTED'} ({why[:120]})")
+        if what.startswith("wrong password"):
+            refused = refused and "Authentication failed" in why
+        else:
+            refused = refused and broker_log_count(c, skipped) > closed_before
+            why = f"the brokers closed {broker_log_count(c, skipped) - closed_before} connection(s): {skipped}"
+        print(f"check: {what} on the SASL_SSL listener: {'refused' if refused else 'NOT REFUSED'} ({why[:140]})")
         if not refused:
-            raise RuntimeError(f"the SASL_SSL listener accepted a client with {what}")
+            raise RuntimeError(f"the SASL_SSL listener did not refuse a client with {what}: {why}")
     if load:
         args = [load, "produce", "--broker", c.nodes[0].listener_addr("SASL_SSL"), "--topic", TOPIC,
                 "--partitions", str(PARTITIONS), "--concurrency", "1", "--seconds", "0.1",
                 "--security-protocol", "SASL_SSL", "--ca", pki.ca, "--sasl-mechanism", "SCRAM-SHA-512",
                 "--sasl-username", USER, "--sasl-password", "wrong"]
         out = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        print(f"check: kafka_load with a wrong password: {'refused' if out.returncode else 'ACCEPTED'} "
+        refused = out.returncode != 0 and "SASL authentication failed" in out.stderr
+        print(f"check: kafka_load with a wrong password: {'refused' if refused else 'NOT REFUSED'} "
               f"({out.stderr.strip()[:120]})")
-        if out.returncode == 0:
-            raise RuntimeError("kafka_load logged in with a wrong password")
-    failures = sum(open(n.log_path, errors="replace").read().count("SASL authentication failed") for n in c.nodes)
+        if not refused:
+            raise RuntimeError(f"kafka_load with a wrong password was not refused: {out.stderr.strip()}")
+    failures = broker_log_count(c, "SASL authentication failed")
     print(f"check: the brokers logged {failures} failed SASL logins (the wrong passwords above)")
 
 
