@@ -69,7 +69,13 @@ nlohmann::json meta_service::load_status() const {
             {"tls_handshake_failures", rpc.tls_handshake_failures},
             {"tls_identity_refusals", rpc.tls_identity_refusals},
             {"tls_connections", rpc.tls_connections},
-            {"plaintext_connections", rpc.plaintext_connections}}},
+            {"plaintext_connections", rpc.plaintext_connections},
+            // Raft's outbound links: a call that fails or times out drops its connection and the
+            // messages with it (docs/transport.md "Loss").
+            {"connects", rpc.connects},
+            {"call_failures", rpc.call_failures},
+            {"drops_failed", rpc.drops_failed},
+            {"drops_outbox_full", rpc.drops_outbox_full}}},
           {"ticks",
            {{"raft_max_late_ms", tick_late_max_.count()}, {"gossip_max_late_ms", gossip_.stats().tick_late_max_ms}}}};
 }

@@ -118,7 +118,7 @@ bool peer_link::call() {
   // Calls on one connection are delivered in the order sent (Cap'n Proto's E-order), so the
   // peer sees batch k before batch k+1 even with both in flight (docs/transport.md "Ordering
   // guarantee"). Raft would tolerate reordering; keeping order spares it rejected appends.
-  const auto timeout = env_.cfg.call_timeout_ms * kj::MILLISECONDS;
+  const auto timeout = call_deadline_ms(env_.cfg, in_flight_bytes_) * kj::MILLISECONDS;
   env_.tasks.add(
       env_.timer.timeoutAfter(timeout, request.send())
           .then(

@@ -16,6 +16,15 @@ std::string_view to_string(transport_errc code) {
 
 transport_config transport_config::lan() { return {}; }
 
+std::uint64_t call_deadline_ms(const transport_config& cfg, std::size_t bytes_ahead) {
+  const std::uint64_t rate = cfg.call_timeout_floor_bytes_per_s;
+  if (rate == 0) return cfg.call_timeout_ms;
+  // Rounded up: a byte ahead never costs nothing. bytes_ahead is at most a few batches (the
+  // bytes in flight stay within max_batch_bytes), so the product cannot overflow.
+  const std::uint64_t transfer_ms = (static_cast<std::uint64_t>(bytes_ahead) * 1000 + rate - 1) / rate;
+  return std::uint64_t{cfg.call_timeout_ms} + transfer_ms;
+}
+
 transport_config transport_config::wan() {
   transport_config c;
   c.call_timeout_ms = 5000;

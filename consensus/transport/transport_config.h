@@ -78,6 +78,16 @@ struct transport_config {
   // Every call (and every connect) fails after this long; a peer that is paused or silent then
   // costs one timer, never a blocked thread. Milliseconds, default 2000.
   std::uint32_t call_timeout_ms = 2000;
+  // A call's deadline also grows with the bytes on the connection ahead of its reply (its own
+  // and those of the calls sent before it): call_timeout_ms plus the time they take at this rate.
+  // Over a long round trip a fresh TCP connection sends slowly while its congestion window opens
+  // (slow start, RFC 5681 §3.1): a 4 MiB catch-up batch over a 400 ms round trip needs about nine
+  // round trips, past a flat 2 s. The timeout then dropped the connection, the next one started
+  // cold again, and the link never delivered that batch while heartbeats queued behind it were
+  // lost with it (partition suite, delay-200ms: `__meta` leaders stepped down for want of their
+  // followers' replies). A silent peer still fails a small call within call_timeout_ms.
+  // Bytes per second, default 1 MiB/s; 0 turns the allowance off.
+  std::uint64_t call_timeout_floor_bytes_per_s = 1u << 20;
   // Reconnect backoff after a failed connect or call: starts here and doubles per failure up to
   // reconnect_backoff_max_ms; a successful call resets it. Milliseconds, defaults 50 and 2000.
   std::uint32_t reconnect_backoff_min_ms = 50;
@@ -102,5 +112,10 @@ struct transport_config {
   // Fails with transport_errc::invalid_config naming the first bad key.
   std::expected<void, transport_error> validate() const;
 };
+
+// The deadline of a call whose reply waits behind `bytes_ahead` bytes on its connection (its own
+// batch included): call_timeout_ms plus their time at call_timeout_floor_bytes_per_s.
+// Milliseconds.
+std::uint64_t call_deadline_ms(const transport_config& cfg, std::size_t bytes_ahead);
 
 }  // namespace chronik::consensus

@@ -643,6 +643,21 @@ TEST(TransportConfigTest, MaxCallsInFlightIsValidated) {
   EXPECT_EQ(transport_config::local().max_calls_in_flight, 2u);
 }
 
+// A call's deadline grows with the bytes ahead of its reply: a full batch on a link still in TCP
+// slow start over a long round trip is not a silent peer (partition suite delay-200ms dropped such
+// links every 2 s and lost the heartbeat replies queued behind them).
+TEST(TransportConfigTest, CallDeadlineGrowsWithTheBytesAhead) {
+  auto cfg = test_config(1);
+  cfg.call_timeout_ms = 2000;
+  cfg.call_timeout_floor_bytes_per_s = 1u << 20;
+  EXPECT_EQ(call_deadline_ms(cfg, 0), 2000u);
+  EXPECT_EQ(call_deadline_ms(cfg, 1), 2001u);  // rounded up
+  EXPECT_EQ(call_deadline_ms(cfg, 1u << 20), 3000u);
+  EXPECT_EQ(call_deadline_ms(cfg, cfg.max_batch_bytes), 2000u + 1000u * (cfg.max_batch_bytes >> 20));
+  cfg.call_timeout_floor_bytes_per_s = 0;  // the allowance off: the flat timeout
+  EXPECT_EQ(call_deadline_ms(cfg, cfg.max_batch_bytes), 2000u);
+}
+
 TEST_F(TransportTest, StartsAgainAfterStop) {
   auto& a = add(1);
   auto& b = add(2);
