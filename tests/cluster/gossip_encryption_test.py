@@ -325,7 +325,15 @@ class GossipEncryption(unittest.TestCase):
     def restart(self, node, keyed, action=None, extra=()):
         """SIGTERM (a graceful leave), optionally one keyring action on the stopped node, start."""
         others = [m for m in keyed if m is not node]
-        inc = max(m.members()[node.node_id]["incarnation"] for m in others)
+        # Each view read until it answers: a loaded node's admin request can time out (members()
+        # is then None), which must not end the test.
+        incs = []
+
+        def views_read():
+            incs[:] = [((m.members() or {}).get(node.node_id) or {}).get("incarnation") for m in others]
+            return None not in incs
+        self.cluster.wait_for(views_read, CONVERGE_S, f"the others' views of node {node.node_id}")
+        inc = max(incs)
         node.signal(signal.SIGTERM)
         self.assertEqual(node.wait_exit(15), 0, f"node {node.node_id} must exit 0 after SIGTERM")
         if action:
