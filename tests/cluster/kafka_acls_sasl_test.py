@@ -19,7 +19,9 @@ SCRAM-SHA-512 on SASL_SSL, which is all this suite's clients use.
 InterBrokerMarkers, on a second cluster (PLAINTEXT only, the default no-ACL rule): once the CLUSTER
 resource has a binding, User:ANONYMOUS no longer holds CLUSTER_ACTION by the ACLs, yet the brokers'
 own WriteTxnMarkers (sent over the inter-broker listener as ANONYMOUS) still pass: a transaction
-over partitions led by different brokers commits and a read_committed consumer reads it.
+over partitions led by different brokers commits and a read_committed consumer reads it. The same
+binding takes ANONYMOUS's ALTER and DESCRIBE on the cluster: `chronik-server user create` and
+`user list` through PLAINTEXT, which worked before it, are refused CLUSTER_AUTHORIZATION_FAILED.
 
 Run: /usr/bin/python3 tests/cluster/kafka_acls_sasl_test.py --server build/daemon/chronik-server
 """
@@ -262,6 +264,11 @@ class InterBrokerMarkers(unittest.TestCase):
     def tearDown(self):
         self.cluster.cleanup(keep_logs_on_failure=self.failed)
 
+    def user_cli(self, *args):
+        node = self.cluster.nodes[0]
+        return subprocess.run([SERVER, "user", *args, "--bootstrap", f"{node.ip}:{node.kafka_port}"],
+                              capture_output=True, text=True, timeout=60)
+
     def test_brokers_markers_pass_when_the_cluster_has_acls(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
         from confluent_kafka.admin import AdminClient, NewTopic
@@ -276,6 +283,7 @@ class InterBrokerMarkers(unittest.TestCase):
             return {p.leader for p in t.partitions.values()} if t and t.error is None else set()
         self.cluster.wait_for(lambda: len(leaders() - {-1}) >= 2 and -1 not in leaders(), SETTLE_S,
                               "partitions led by at least two brokers")
+        self.assertEqual(self.user_cli("create", "--name", "carol", "--password", "carol-secret-42").returncode, 0)
         # A binding on the CLUSTER resource (for someone else): ANONYMOUS's CLUSTER_ACTION is no
         # longer granted by the no-ACL rule (kafka/acl/acl_authorizer.h step 4).
         kp = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
@@ -284,6 +292,12 @@ class InterBrokerMarkers(unittest.TestCase):
             self.assertEqual(len(kp.create_acls([grant])["succeeded"]), 1)
         finally:
             kp.close()
+        # Nor its ALTER and DESCRIBE, which the user CLI needs (AlterUserScramCredentials,
+        # DescribeUserScramCredentials): ANONYMOUS can no longer make itself a user.
+        for args in (("create", "--name", "mallory", "--password", "mallory-secret-42"), ("list",)):
+            refused = self.user_cli(*args)
+            self.assertNotEqual(refused.returncode, 0, refused.stdout)
+            self.assertIn("CLUSTER_AUTHORIZATION_FAILED", refused.stderr)
 
         producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "acl-txn", "acks": "all"})
         producer.init_transactions(30)
