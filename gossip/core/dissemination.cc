@@ -95,11 +95,19 @@ void membership::sync_with_stranger(const envelope& env) {
 }
 
 void membership::push_pull_tick() {
-  if (now_ < next_push_pull_at_ || leaving_) return;
-  // memberlist pushPullScale: above 32 members, sync less often so the total load stays flat.
-  const double n = static_cast<double>(members_.size());
-  const std::uint64_t scale = n <= 32 ? 1 : static_cast<std::uint64_t>(std::ceil(std::log2(n) - std::log2(32.0))) + 1;
-  next_push_pull_at_ = now_ + cfg_.ticks(cfg_.push_pull_interval_ms) * scale;
+  const bool periodic = now_ >= next_push_pull_at_;
+  const bool pass_on = pass_on_push_pull_at_ && now_ >= *pass_on_push_pull_at_;
+  if ((!periodic && !pass_on) || leaving_) return;
+  // One sync serves both when they fall due together. A passed-on sync leaves the periodic
+  // schedule where it was, so nodes keep the random phases they started with (memberlist's
+  // pushPullTrigger keeps its random initial offset the same way).
+  pass_on_push_pull_at_.reset();
+  if (periodic) {
+    // memberlist pushPullScale: above 32 members, sync less often so the total load stays flat.
+    const double n = static_cast<double>(members_.size());
+    const std::uint64_t scale = n <= 32 ? 1 : static_cast<std::uint64_t>(std::ceil(std::log2(n) - std::log2(32.0))) + 1;
+    next_push_pull_at_ = now_ + cfg_.ticks(cfg_.push_pull_interval_ms) * scale;
+  }
   auto peers = random_members(1, self_.id, false);
   if (!peers.empty()) send_push_pull(members_.at(peers.front()).addr, false, false);
 }

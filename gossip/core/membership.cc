@@ -115,8 +115,8 @@ void membership::dispatch(const envelope& env, const message& msg) {
             // A full sync that taught us something (say, a whole group we had never heard of) is
             // passed on by another full sync soon, instead of relying on piggyback gossip alone,
             // which reaches each member only with high probability (SWIM §4.1).
-            if (events_emitted_ != before)
-              next_push_pull_at_ = std::min(next_push_pull_at_, now_ + cfg_.ticks(cfg_.gossip_interval_ms));
+            if (events_emitted_ != before && !pass_on_push_pull_at_)
+              pass_on_push_pull_at_ = now_ + cfg_.ticks(cfg_.gossip_interval_ms);
           }
         },
         msg);

@@ -246,7 +246,11 @@ class membership {
   std::uint32_t seq_ = 0;
 
   tick_count next_gossip_at_ = 0;
-  tick_count next_push_pull_at_ = 0;
+  tick_count next_push_pull_at_ = 0;  // the periodic full sync, at a random phase per node
+  // A full sync that passes on what another one taught us (membership::step). It is kept apart
+  // from the periodic schedule: moving that schedule to it put every node of a cluster started
+  // together on the same phase, all pushing and pulling within a few seconds of each other.
+  std::optional<tick_count> pass_on_push_pull_at_;
   tick_count next_reconnect_at_ = 0;
   bool joined_ = false;
   // Seeds that have not answered yet. Each is retried until it does (or is a live member), not

@@ -1,6 +1,8 @@
 // Scenario tests of single membership rules, driving one or two cores by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -490,6 +492,58 @@ TEST(Membership, NewIdentityTakesOverTheIdOfADeadHolder) {
   // node 3's view: the newcomer yields rather than outbid it.
   wiped.step(from(3, {push_pull_msg{false, true, {{node_id{2}, incarnation{6}, member_state::alive, "uuid-2", addr_of(2), ""}}}}));
   EXPECT_TRUE(wiped.conflict().has_value());
+}
+
+// The ticks at which m starts a full sync of its own (a push-pull that is not a reply).
+std::vector<tick_count> own_syncs(membership& m, int ticks) {
+  std::vector<tick_count> at;
+  for (int t = 0; t <= ticks; ++t) {
+    if (t > 0) m.tick();
+    for (const auto& p : m.ready().packets) {
+      for (const auto& msg : p.env.messages) {
+        const auto* pp = std::get_if<push_pull_msg>(&msg);
+        if (p.via == transport::stream && pp != nullptr && !pp->reply) at.push_back(m.now());
+      }
+    }
+    m.advance();
+  }
+  return at;
+}
+
+// Regression (found by bench/gossip): the full sync that passes on what a push-pull taught us
+// used to move the periodic schedule to it. The join cascade teaches every node of a cluster
+// started together, so all of them ended up on one phase and pushed and pulled within the same
+// second, once per period. A passed-on sync must leave the periodic phase drawn at start alone.
+TEST(Membership, PassedOnSyncLeavesThePeriodicPushPullPhase) {
+  config cfg = test_config();
+  cfg.probe_interval_ms = 600000;  // no probes: nobody turns suspect or dead, so no other syncs
+  const tick_count pass_on = cfg.ticks(cfg.gossip_interval_ms);
+  const tick_count period = cfg.ticks(cfg.push_pull_interval_ms);
+  for (std::uint32_t id = 1; id <= 8; ++id) {
+    SCOPED_TRACE("node " + std::to_string(id));
+    auto node = [&] {
+      self_identity self{node_id{id}, "uuid-" + std::to_string(id), addr_of(id), "", "c"};
+      return membership(cfg, self, {}, id);
+    };
+    // The same node, with the same seed, learns the same two members by gossip (nothing to pass
+    // on) or from a push-pull (passed on one gossip interval later).
+    auto quiet = node();
+    quiet.step(from(20, {alive(21, 0), alive(22, 0)}));
+    auto taught = node();
+    taught.step(from(20, {push_pull_msg{false, false,
+                                        {{node_id{21}, incarnation{0}, member_state::alive, "uuid-21", addr_of(21), ""},
+                                         {node_id{22}, incarnation{0}, member_state::alive, "uuid-22", addr_of(22), ""}}}}));
+    const auto q = own_syncs(quiet, static_cast<int>(3 * period));
+    const auto t = own_syncs(taught, static_cast<int>(3 * period));
+    ASSERT_TRUE(std::find(t.begin(), t.end(), pass_on) != t.end()) << "the news was not passed on";
+    // After the passed-on sync both keep the phase drawn at start: the same periodic syncs, at
+    // the same ticks (before the fix the taught node's came one period after the passed-on one).
+    std::vector<tick_count> q_later, t_later;
+    std::copy_if(q.begin(), q.end(), std::back_inserter(q_later), [&](tick_count x) { return x > pass_on; });
+    std::copy_if(t.begin(), t.end(), std::back_inserter(t_later), [&](tick_count x) { return x > pass_on; });
+    EXPECT_GE(q_later.size(), 2u);
+    EXPECT_EQ(t_later, q_later);
+  }
 }
 
 }  // namespace
