@@ -1,5 +1,5 @@
 // The gossip benchmark's anchor (bench/gossip/run.sh; docs/performance.md "Reproduce"):
-// hashicorp/memberlist as Debian 12 packages it (0.2.2), driven the way run.sh drives chronik.
+// hashicorp/memberlist 0.2.2 (Debian 12's version; go.mod pins it), driven the way run.sh drives chronik.
 //
 // Modes (output lines are key=value pairs that run.sh parses):
 //   - default: N nodes on 127.0.0.1, each joining only the previous one; prints the time to full
