@@ -2,7 +2,8 @@
 // its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers),
 // `group list|describe|delete|reset-offsets` administers consumer groups over the Kafka protocol
 // (daemon/group_command.h), `keygen` prints a new gossip key, `keyring` edits a stopped node's
-// gossip keyring (online through --admin, or a stopped node's). This file only parses the command line.
+// gossip keyring (online through --admin, or a stopped node's), `version` (or --version) prints the
+// release and the git commit it was built from. This file only parses the command line.
 //
 // Exit codes (daemon::exit_code): 0 success, 1 runtime failure (cannot bind, corrupt data dir,
 // admin or broker unreachable, a group command refused), 2 bad command line or bad configuration (one line naming the key), or a
@@ -19,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "daemon/build_info.h"
 #include "daemon/certs_command.h"
 #include "daemon/config.h"
 #include "daemon/gossip_keyring_store.h"
@@ -27,6 +29,7 @@
 #include "daemon/logging.h"
 #include "daemon/members_command.h"
 #include "daemon/node.h"
+#include "daemon/node_meta.h"
 #include "daemon/user_command.h"
 #include "daemon/status_command.h"
 
@@ -79,6 +82,8 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
 int run_start(const start_args& args) {
   // A peer closing a socket must not kill the process (docs/design.md "Connections").
   std::signal(SIGPIPE, SIG_IGN);
+  // Until the node's signal set takes SIGHUP over (a reload), a SIGHUP must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   auto cfg = load_node_config(args.config_file, args.cli);
   if (!cfg) {
     std::cerr << "chronik-server: " << cfg.error() << "\n";
@@ -86,7 +91,10 @@ int run_start(const start_args& args) {
   }
   cfg->replace_node = args.replace_node;
   init_logging(cfg->node_id, cfg->level);
-  return static_cast<int>(run_node(*cfg));
+  // SIGHUP loads the same file with the same flags again (daemon/config_reload.h).
+  config_reloader reloader{args.config_file ? reload_config_file::given : reload_config_file::none,
+                           [&args] { return load_node_config(args.config_file, args.cli); }};
+  return static_cast<int>(run_node(*cfg, std::move(reloader)));
 }
 
 struct group_subcommands {
@@ -173,6 +181,8 @@ int usage_error(CLI::App& app, const CLI::ParseError& e) {
 int main(int argc, char** argv) {
   CLI::App app{"chronik: a Kafka-compatible broker daemon", "chronik-server"};
   app.require_subcommand(1);
+  const auto version = version_line(software_version, build_commit());
+  app.set_version_flag("--version", version, "print the version and the git commit, and exit");
 
   start_args args;
   auto* start = app.add_subcommand("start", "run a node");
@@ -197,6 +207,7 @@ int main(int argc, char** argv) {
   certs_options certs_opts;
   auto* certs = add_certs_command(app, certs_opts);
   auto* keygen = app.add_subcommand("keygen", "print a new random gossip encryption key (base64)");
+  auto* version_cmd = app.add_subcommand("version", "print the version and the git commit");
   keyring_cli_options keyring_opts;
   auto* keyring_cmd = add_keyring_command(app, keyring_opts);
 
@@ -213,6 +224,10 @@ int main(int argc, char** argv) {
   if (status->parsed()) return run_status_command(status_opts);
   if (certs->parsed()) return run_certs_command(certs_opts);
   if (keygen->parsed()) return run_keygen_command();
+  if (version_cmd->parsed()) {
+    std::cout << version << "\n";
+    return 0;
+  }
   if (keyring_cmd->parsed()) return run_keyring_cli(keyring_opts);
   if (user_cmd->parsed()) return run_user_command(user_opts);
   if (group.list->parsed()) return run_group_list(group_opts);

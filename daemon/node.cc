@@ -65,10 +65,12 @@ std::chrono::milliseconds loop_period(const node_config& cfg) {
 }  // namespace
 
 node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
-           std::optional<gossip::keyring> gossip_keys, std::string admin_token)
+           std::optional<gossip::keyring> gossip_keys, std::string admin_token, config_reloader reloader)
     : cfg_(cfg),
       uuid_(uuid),
       log_(module_logger("daemon")),
+      reloader_(std::move(reloader)),
+      level_(cfg.level),
       raft_(io_, cfg, uuid, module_logger("raft")),
       gossip_(io_, gossip_options(cfg, uuid, std::move(gossip_keys)), module_logger("gossip")),
       meta_(raft_, gossip_, cfg, uuid, module_logger("meta")),
@@ -89,7 +91,7 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
                module_logger("admin")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
-      signals_(io_, SIGINT, SIGTERM) {
+      signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   gossip_.on_member_event([log = log_](const gossip::member_event& ev) {
     log->info("member {} {}: addr {} state {} incarnation {}", ev.who.id.value(), event_name(ev.kind), ev.who.addr,
               gossip::to_string(ev.who.state), ev.who.inc.value);
@@ -187,6 +189,11 @@ std::expected<void, std::string> node::replace_host(bool discard_state) {
 
 void node::on_signal(const asio::error_code& ec, int sig) {
   if (ec) return;
+  if (sig == SIGHUP) {  // reloads, never stops: SIGHUP's default action would end the process
+    reload_config();
+    signals_.async_wait([this](const asio::error_code& e, int s) { on_signal(e, s); });
+    return;
+  }
   if (leaving_) {  // a second signal: the operator does not want to wait for the leave
     log_->warn("signal {} again: stopping without waiting for the leave", sig);
     finish(exit_);
@@ -200,6 +207,28 @@ void node::on_signal(const asio::error_code& ec, int sig) {
     finish(exit_);
   });
   signals_.async_wait([this](const asio::error_code& e, int s) { on_signal(e, s); });
+}
+
+// SIGHUP (docs/operations.md "Reloading the configuration"): loads the configuration again and
+// applies what decide_reload allows. The line is logged while the more verbose of the old and the
+// new level is in effect, so that a change in either direction shows at the level it leaves or
+// enters.
+void node::reload_config() {
+  const auto d = decide_reload(level_, reloader_.file,
+                               reloader_.load ? reloader_.load() : std::expected<node_config, std::string>(cfg_));
+  if (d.error) {
+    log_->error("{}", d.line);
+    return;
+  }
+  if (!d.new_level) {
+    log_->info("{}", d.line);
+    return;
+  }
+  const bool more_verbose = *d.new_level < level_;
+  if (!more_verbose) log_->info("{}", d.line);
+  level_ = *d.new_level;
+  init_logging(cfg_.node_id, level_);
+  if (more_verbose) log_->info("{}", d.line);
 }
 
 // A linearizable read first (ReadIndex), so the status shows every change committed anywhere;
@@ -227,7 +256,7 @@ void node::serve_cluster(admin_server::cluster_reply reply) {
   });
 }
 
-exit_code run_node(const node_config& cfg) {
+exit_code run_node(const node_config& cfg, config_reloader reloader) {
   auto log = module_logger("daemon");
   auto lock = data_dir_lock::acquire(cfg.data_dir);
   if (!lock) {
@@ -267,7 +296,7 @@ exit_code run_node(const node_config& cfg) {
   log->info("admin token {} {}", token->generated ? "generated in" : "from", token->path.string());
   exit_code code = exit_code::failure;
   {
-    node n(cfg, *uuid, std::move(*restored), std::move(*keys), std::move(token->token));
+    node n(cfg, *uuid, std::move(*restored), std::move(*keys), std::move(token->token), std::move(reloader));
     if (auto r = n.start(); !r) {
       log->critical("{}", r.error());
     } else {

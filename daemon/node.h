@@ -34,6 +34,7 @@
 
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
+#include "daemon/config_reload.h"
 #include "daemon/formation_service.h"
 #include "daemon/kafka_service.h"
 #include "daemon/keyring_service.h"
@@ -59,8 +60,9 @@ class node {
   // `cfg` must outlive the node. `restored`: the formation state read from the data directory.
   // `gossip_keys`: the data dir's gossip keyring (daemon/gossip_keyring_store.h); none: plaintext.
   // `admin_token`: the bearer token of the admin endpoint (daemon/admin_token.h).
+  // `reloader`: how a SIGHUP loads the configuration again (daemon/config_reload.h).
   node(const node_config& cfg, const node_uuid& uuid, metadata::formation restored,
-       std::optional<gossip::keyring> gossip_keys, std::string admin_token);
+       std::optional<gossip::keyring> gossip_keys, std::string admin_token, config_reloader reloader);
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
@@ -75,6 +77,7 @@ class node {
   void arm_tick();
   void on_tick();
   void on_signal(const asio::error_code& ec, int sig);
+  void reload_config();
   void serve_cluster(admin_server::cluster_reply reply);
   std::expected<void, std::string> replace_host(bool discard_state);
   void finish(exit_code code);
@@ -84,6 +87,8 @@ class node {
   std::shared_ptr<spdlog::logger> log_;
   exit_code exit_ = exit_code::ok;
   bool leaving_ = false;
+  config_reloader reloader_;
+  log_level level_;  // in effect: cfg_.level until a SIGHUP reloads another
 
   // Dependency order = start order; the reverse is the shutdown order. The io_context goes last,
   // after every member that posts to it or holds its timers and sockets (docs/design.md
@@ -101,7 +106,8 @@ class node {
   admin_server admin_;
   // Routes on admin_ that reach gossip_ on the io thread (online key rotation).
   keyring_service keyring_;
-  // The one tick loop, and the signals; both stop before any service does.
+  // The one tick loop, and the signals (SIGINT and SIGTERM leave, SIGHUP reloads); both stop
+  // before any service does.
   periodic loop_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
@@ -109,6 +115,6 @@ class node {
 
 // `chronik-server start` after its configuration loaded: takes the data directory's lock, reads
 // or creates the node uuid and the formation state, then builds, starts and runs the node.
-exit_code run_node(const node_config& cfg);
+exit_code run_node(const node_config& cfg, config_reloader reloader);
 
 }  // namespace chronik::daemon

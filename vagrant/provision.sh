@@ -224,6 +224,8 @@ Type=exec
 User=chronik
 Group=chronik
 ExecStart=$binary start --config $config
+# systemctl reload: SIGHUP reloads log_level from the config file (docs/operations.md).
+ExecReload=/bin/kill -HUP \$MAINPID
 WorkingDirectory=$state_dir
 StateDirectory=chronik
 StateDirectoryMode=0750
