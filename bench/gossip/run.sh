@@ -21,7 +21,7 @@
 # The crash figures are also split at the first suspicion of the victim (memberlist's comes from
 # its -v log, timestamped as it is read): the time to the first failed probe is a lottery over the
 # survivors' probe orders and phases, while the rest is the suspicion and dissemination rules.
-# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, PAUSE_N, ENCRYPT, JOBS.
+# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, NS_SETTLE_S, PAUSE_N, ENCRYPT, JOBS.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/gossip/run.sh BUILD_DIR}
@@ -38,7 +38,10 @@ STEADY_S=${STEADY_S:-30}   # in-process payload byte window (gossip_bench --stea
 REPEATS=${REPEATS:-7}      # in-process runs per N and system: one crash run says little (see run_inprocess)
 SEED_BASE=${SEED_BASE:-$RANDOM}  # chronik run r uses seed SEED_BASE + r, so repeated calls differ
 ENCRYPT=${ENCRYPT:-1}      # 1: also run both systems with a gossip key (the second table)
-SETTLE_S=5                 # after convergence, before the byte window
+# The netns window opens this long after the last memberlist process started, so not before its
+# first periodic push-pull, which comes a random stagger of up to one period and then one more
+# period after its start (pushPullTrigger): 60 s. chronik's first one comes within one period.
+NS_SETTLE_S=${NS_SETTLE_S:-61}
 ML_PORT=18100              # in-process memberlist nodes use ML_PORT + i
 CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports stay below the
                            # ephemeral range 32768+, where outgoing connections could hold them)
@@ -286,16 +289,17 @@ ch_min_alive() {
 # All clusters run at once (memberlist and chronik, each also sealed with ENCRYPT=1), so every
 # window sees the same machine load.
 run_netns_bytes() {
-  local n=$1 sys i t0 t1 first running
+  local n=$1 sys i t0 t1 first running started
   local -a systems=(ml ch)
   local -A ns=() b0=() b1=() pid0=() pid1=()
-  ((ENCRYPT)) && systems+=(mle che)
+  ((ENCRYPT)) && systems=(ml mle ch che)  # memberlist first: see NS_SETTLE_S
   log "netns bytes n=$n: starting $n processes for each of: ${systems[*]}"
   for sys in "${systems[@]}"; do
     ns[$sys]="chronik-bench-$$-$sys$n"
     ns_create "${ns[$sys]}"
   done
   for sys in "${systems[@]}"; do
+    [[ $sys == ch ]] && started=$(date +%s.%N)  # every memberlist process is up
     pid0[$sys]=${#PIDS[@]}
     case $sys in
       ml) start_ml_chain "${ns[$sys]}" "$n" "$sys" ;;
@@ -315,7 +319,8 @@ run_netns_bytes() {
     done
     R[$sys,nsconv,$n]=$(ch_min_alive "${ns[$sys]}" "$n")
   done
-  sleep "$SETTLE_S"
+  # Convergence is done by now; wait out the rest of NS_SETTLE_S.
+  sleep "$(awk -v t0="$started" -v now="$(date +%s.%N)" -v s="$NS_SETTLE_S" 'BEGIN { w = t0 + s - now; printf "%.1f", w > 0 ? w : 0 }')"
   t0=$(date +%s.%N)
   for sys in "${systems[@]}"; do b0[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
   sleep "$WINDOW_S"
