@@ -176,8 +176,12 @@ void connection::read_body() {
   reserved_ = chunk;
   // The buffer grows by what may arrive now, not by what the prefix announced: a client that
   // announces 100 MiB and sends nothing costs one chunk. std::string grows geometrically, so
-  // the copies of a large frame add up to about its size.
-  frame_.resize(have + chunk);
+  // the copies of a large frame add up to about its size. The new room is not zero-filled
+  // (resize would): the read writes it and on_body trims what did not arrive. Over TLS a read
+  // returns one record (at most 16 KiB), so zero-filling a 64 KiB chunk per read cost 4 bytes of
+  // memset per byte received (docs/performance.md "Kafka over TLS and SASL").
+  // (The size comes from the capture: GCC 12's resize_and_overwrite passes the grown capacity.)
+  frame_.resize_and_overwrite(have + chunk, [size = have + chunk](char*, std::size_t) { return size; });
   reading_ = true;
   stream_.async_read_some(asio::buffer(frame_.data() + have, chunk),
                           [self = shared_from_this(), chunk](asio::error_code ec, std::size_t n) {

@@ -1,8 +1,9 @@
 // kafka/server listeners and TLS (docs/security.md "Kafka listeners and TLS"): one acceptor per
 // listener, each connection tagged with its listener and protocol; requests and large answers over
-// TLS; a plaintext client, garbage and a silent client on a TLS listener are closed and the server
-// keeps serving; with client authentication, a client without a certificate is refused and one
+// TLS, and a large request in small TLS records; a plaintext client, garbage and a silent client
+// on a TLS listener are closed and the server keeps serving; with client authentication, a client without a certificate is refused and one
 // with a certificate gets the principal "User:<CN>". Certificates are made here with OpenSSL.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -252,6 +253,28 @@ TEST_F(kafka_server_tls_test, large_answers_arrive_whole_over_tls) {
       ASSERT_TRUE(answer.has_value());
       EXPECT_EQ(*answer, kind == 'P' ? "head:" + frame : frame) << kind << " " << size;
     }
+  }
+}
+
+// The frame buffer grows without zero-filling (connection::read_body) and is trimmed to what each
+// read brought. Written 700 bytes at a time, every piece is its own TLS record and so, mostly, its
+// own read: a request of 300,000 bytes (a 64 KiB chunk's room reused many times over, the
+// buffer reallocated as it grows) and the two after it must arrive byte for byte.
+TEST_F(kafka_server_tls_test, a_large_request_in_small_tls_records_arrives_whole) {
+  start();
+  auto tls = tls_client(false);
+  tls->handshake(asio::ssl::stream_base::client);
+  for (const std::size_t size : {std::size_t{300'000}, std::size_t{65'536 + 700}, std::size_t{20}}) {
+    std::string frame(size, 'x');
+    frame[0] = 'E';
+    for (std::size_t i = 1; i < size; ++i) frame[i] = static_cast<char>('A' + (i * 7 + size) % 53);
+    const std::string wire = framed(frame);
+    for (std::size_t at = 0; at < wire.size(); at += 700) {
+      asio::write(*tls, asio::buffer(wire.data() + at, std::min<std::size_t>(700, wire.size() - at)));
+    }
+    const auto answer = receive(*tls);
+    ASSERT_TRUE(answer.has_value()) << size;
+    EXPECT_TRUE(*answer == frame) << size;
   }
 }
 
