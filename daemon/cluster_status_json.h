@@ -17,8 +17,8 @@ namespace chronik::daemon {
 struct broker_status {
   std::uint64_t node_id = 0;
   std::string uuid;
-  std::string kafka_address;
-  std::string rpc_address;
+  std::string kafka_addr;
+  std::string rpc_addr;
   std::string state;  // alive, dead or draining, as `__meta` records it
 };
 
@@ -37,7 +37,7 @@ struct cluster_status {
 };
 
 // The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
-// brokers [{node_id, uuid, kafka_address, rpc_address, state}].
+// brokers [{node_id, uuid, kafka_addr, rpc_addr, state}].
 nlohmann::json cluster_status_to_json(const cluster_status& s);
 
 struct cluster_view {
@@ -54,7 +54,8 @@ struct cluster_view {
   std::uint64_t under_replicated_partitions = 0;
 };
 
-// cluster_status_to_json's fields, then "read" ("linearizable" or "local"), "state_hash",
+// cluster_status_to_json's fields (a dead broker that gossip shows `left` under the same uuid is
+// shown `left`), then "read" ("linearizable" or "local"), "state_hash",
 // "formation" (its text form), "joining" (only while joining), "nodes" (every member's formation
 // state as gossip shows it), "load", "partitions" and "under_replicated_partitions".
 nlohmann::json cluster_status_json(const cluster_view& v);

@@ -66,7 +66,7 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
     const std::string id = text(b, "node_id");
     std::string role = listed("voters", id) ? "voter" : listed("learners", id) ? "learner" : "broker";
     if (id == leader) role = "leader";
-    rows.push_back({id, text(b, "kafka_address"), text(b, "rpc_address"), role, text(b, "state"), text(b, "uuid")});
+    rows.push_back({id, text(b, "kafka_addr"), text(b, "rpc_addr"), role, text(b, "state"), text(b, "uuid")});
   }
   std::array<std::size_t, columns> width{};
   for (const auto& r : rows)

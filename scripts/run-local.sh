@@ -104,7 +104,7 @@ wait_all() {
 }
 wait_all /v1/members '"state": *"alive"' "3 alive members"
 # Then until each node's /v1/cluster lists the 3 brokers registered in `__meta`.
-wait_all /v1/cluster '"kafka_address"' "3 registered brokers"
+wait_all /v1/cluster '"kafka_addr"' "3 registered brokers"
 
 # Then until Kafka Metadata on every node lists the 3 brokers.
 deadline=$((SECONDS + 30))

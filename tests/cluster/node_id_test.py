@@ -99,7 +99,7 @@ class NodeId(unittest.TestCase):
             registered_everywhere(c, 3)
         real = c.nodes[1]
         before = brokers(views[0])[2]
-        self.assertTrue(before["kafka_address"].startswith(real.ip))
+        self.assertTrue(before["kafka_addr"].startswith(real.ip))
 
         self.impostor = start_impostor(c, real, self.rng)
         self.assertEqual(refusal(self.impostor), (before["uuid"], real.gossip_addr))
@@ -110,8 +110,8 @@ class NodeId(unittest.TestCase):
             view = n.cluster()
             self.assertIsNotNone(view)
             b = brokers(view)[2]
-            self.assertEqual((b["uuid"], b["kafka_address"], b["rpc_address"], b["state"]),
-                             (before["uuid"], before["kafka_address"], before["rpc_address"], "alive"), n.node_id)
+            self.assertEqual((b["uuid"], b["kafka_addr"], b["rpc_addr"], b["state"]),
+                             (before["uuid"], before["kafka_addr"], before["rpc_addr"], "alive"), n.node_id)
             member = (n.members() or {}).get(2)
             self.assertIsNotNone(member)
             self.assertEqual((member["address"], member["state"]), (real.gossip_addr, "alive"), n.node_id)
@@ -151,7 +151,7 @@ class NodeId(unittest.TestCase):
         def replaced():
             for n in c.nodes[:2]:
                 b = brokers(n.cluster() or {"brokers": []}).get(3)
-                if not b or b["uuid"] == before["uuid"] or not b["kafka_address"].startswith("127.0.0.16:"):
+                if not b or b["uuid"] == before["uuid"] or not b["kafka_addr"].startswith("127.0.0.16:"):
                     return False
                 if b["state"] != "alive":
                     return False

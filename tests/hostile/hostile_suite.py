@@ -453,7 +453,7 @@ class Suite:
             imp.kill()
         for n in self.cluster.nodes:
             b = next(b for b in n.cluster()["brokers"] if b["node_id"] == 2)
-            assert (b["uuid"], b["kafka_address"]) == (holder["uuid"], holder["kafka_address"]), b
+            assert (b["uuid"], b["kafka_addr"]) == (holder["uuid"], holder["kafka_addr"]), b
 
     def probe_wiped_node(self):
         """Issue 13 'Wiped node': node 2 is killed, its data dir wiped, and it restarts with the

@@ -150,7 +150,10 @@ TEST(admin_format_test, cluster_json_and_status_text) {
   EXPECT_EQ(j["voters"], nlohmann::json::array({1, 2, 3}));
   ASSERT_EQ(j["brokers"].size(), 3u);
   EXPECT_EQ(j["brokers"][2]["node_id"], 4);
-  EXPECT_EQ(j["brokers"][2]["kafka_address"], "127.0.0.4:9092");
+  // The same address names as /v1/members (kafka_addr, rpc_addr), never a second spelling.
+  EXPECT_EQ(j["brokers"][2]["kafka_addr"], "127.0.0.4:9092");
+  EXPECT_EQ(j["brokers"][2]["rpc_addr"], "127.0.0.4:9093");
+  EXPECT_FALSE(j["brokers"][2].contains("kafka_address"));
   EXPECT_EQ(j["brokers"][2]["state"], "dead");
   EXPECT_TRUE(cluster_status_to_json(cluster_status{})["cluster_id"].is_null());
 

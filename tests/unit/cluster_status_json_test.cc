@@ -96,5 +96,33 @@ TEST(cluster_status_json_test, local_read_joining_and_every_member_in_nodes) {
   EXPECT_TRUE(j["nodes"][1]["formation"].is_null());  // its meta does not decode
 }
 
+// `__meta` marks a gracefully left broker dead like a crashed one; `cluster status` showed `dead`
+// while `cluster members` showed `left`. Gossip's `left` under the registered uuid is shown.
+TEST(cluster_status_json_test, a_broker_that_left_gracefully_shows_left) {
+  node_config cfg;
+  auto member_meta = [&cfg](std::uint32_t id, const node_uuid& uuid) {
+    cfg.node_id = gossip::node_id{id};
+    return encode_fresh_node_meta(cfg, uuid);
+  };
+  const auto u2 = node_uuid::random(), u3 = node_uuid::random(), u4 = node_uuid::random(),
+             u5 = node_uuid::random(), other = node_uuid::random();
+  ASSERT_TRUE(u2 && u3 && u4 && u5 && other);
+  auto v = sample_view();
+  v.status.brokers = {{2, u2->hex(), "127.0.0.2:9092", "127.0.0.2:9093", "dead"},
+                      {3, u3->hex(), "127.0.0.3:9092", "127.0.0.3:9093", "dead"},
+                      {4, u4->hex(), "127.0.0.4:9092", "127.0.0.4:9093", "dead"},
+                      {5, u5->hex(), "127.0.0.5:9092", "127.0.0.5:9093", "alive"}};
+  v.members = {member_with(2, gossip::member_state::left, member_meta(2, *u2)),      // left: shown left
+               member_with(3, gossip::member_state::dead, member_meta(3, *u3)),      // crashed: dead
+               member_with(4, gossip::member_state::left, member_meta(4, *other)),   // another uuid left
+               member_with(5, gossip::member_state::left, member_meta(5, *u5))};     // `__meta` not caught up
+  const auto j = cluster_status_json(v);
+  ASSERT_EQ(j["brokers"].size(), 4u);
+  EXPECT_EQ(j["brokers"][0]["state"], "left");
+  EXPECT_EQ(j["brokers"][1]["state"], "dead");
+  EXPECT_EQ(j["brokers"][2]["state"], "dead");
+  EXPECT_EQ(j["brokers"][3]["state"], "alive");  // clients are still sent to it until `__meta` says dead
+}
+
 }  // namespace
 }  // namespace chronik::daemon
