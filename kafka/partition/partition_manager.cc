@@ -44,6 +44,18 @@ partition_manager::~partition_manager() {
   waiters_.clear();
 }
 
+namespace {
+
+// A move (docs/kafka.md "Moving replicas") is the one way besides its topic's deletion that a
+// partition's group leaves a node; `moved` stays set from the first move on.
+bool ever_moved(const metadata::topic_record& topic, const metadata::partition_ref& ref) {
+  const auto& ps = topic.partitions;
+  if (ref.partition < 0 || static_cast<std::size_t>(ref.partition) >= ps.size()) return true;  // unknown: as before
+  return ps[static_cast<std::size_t>(ref.partition)].moved;
+}
+
+}  // namespace
+
 consensus::group_start partition_manager::start_for(const metadata::meta_state& state,
                                                     const metadata::partition_ref& ref) const {
   if (cfg_.self_uuid.empty()) return consensus::group_start::fresh;
@@ -83,6 +95,18 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
     if (auto p = weak.lock()) p->apply(std::move(b));
   };
   auto r = host_.create_group(ref.group, initial, cfg_.raft, apply, start);
+  if (!r && r.error().code == consensus::host_errc::group_removed && !ever_moved(topic, ref)) {
+    // Removed here and never moved: only a deletion of its topic removes such a group, and group
+    // ids are never reused, so it is gone for good. `__meta` is replaying, after a restart, a
+    // state older than that deletion (the topic's creation record, or a snapshot taken before it).
+    // Reviving it would write it back to disk only for the deletion to remove it again, once per
+    // partition on every restart.
+    by_group_.erase(ref.group.value);
+    by_name_.erase({topic.name, ref.partition});
+    log_->debug("[{}] partition {}-{} (group {}) was deleted here: not started", self_.value(), topic.name,
+                ref.partition, ref.group.value);
+    return {};
+  }
   if (!r && r.error().code == consensus::host_errc::group_removed) {
     // A move brought the partition back to this node, which deleted its copy when an earlier move
     // took it away (docs/kafka.md "Moving replicas"): `__meta` lists it again only once the group

@@ -585,6 +585,61 @@ TEST(partition_manager, reports_leadership_and_follows_meta) {
   EXPECT_FALSE(c.host(0).status(g).has_value());
 }
 
+// After a restart `__meta` replays states older than a topic's deletion (its creation record, or a
+// snapshot taken before it): the deleted groups must not be looked for, revived and removed again
+// on every restart (it logged four lines per partition, and before that an error per partition).
+// A group that a move took away is still revived when a move brings it back.
+TEST(partition_manager, a_deleted_topic_is_not_started_again_when_meta_replays_it) {
+  namespace cmd = metadata::commands;
+  partition_cluster c;
+  metadata::meta_state meta;
+  std::uint64_t index = 1;
+  for (std::uint32_t id = 1; id <= 3; ++id) {
+    const std::string n = std::to_string(id);
+    ASSERT_TRUE(meta.apply(consensus::log_index{index++},
+                           cmd::register_broker({node_id{id}, "uuid-" + n, "127.0.0." + n + ":9092", "127.0.0." + n + ":7000", ""})));
+  }
+  cmd::topic_spec spec;
+  spec.name = "t";
+  spec.id.bytes[0] = 7;
+  spec.assignments = {{node_id{1}, node_id{2}}};
+  ASSERT_TRUE(meta.apply(consensus::log_index{index++}, cmd::create_topic(spec)));
+  const metadata::meta_state before_delete = meta;
+  for (std::size_t i = 0; i < 3; ++i) c.manager(i).sync(meta);
+  ASSERT_TRUE(c.settle());
+  ASSERT_TRUE(c.host(1).status(g).has_value());
+  ASSERT_TRUE(meta.apply(consensus::log_index{index++}, cmd::delete_topic(std::string("t"))));
+  for (std::size_t i = 0; i < 3; ++i) c.manager(i).sync(meta);
+  ASSERT_TRUE(c.settle());
+  ASSERT_FALSE(c.host(1).status(g).has_value());
+
+  ASSERT_TRUE(c.restart(1));
+  // The replay: the creation record's partitions, then a state from before the deletion.
+  const auto* topic = before_delete.topic(spec.id);
+  ASSERT_NE(topic, nullptr);
+  for (const auto& ref : before_delete.groups_for(node_id{2})) {
+    EXPECT_TRUE(c.manager(1).ensure(ref, *topic, c.manager(1).start_for(before_delete, ref)).has_value());
+  }
+  c.manager(1).sync(before_delete);
+  ASSERT_TRUE(c.settle());
+  EXPECT_EQ(c.manager(1).find(g), nullptr);
+  EXPECT_FALSE(c.host(1).status(g).has_value());  // not revived on disk either
+  c.manager(1).sync(meta);
+  EXPECT_EQ(c.manager(1).find(g), nullptr);
+
+  // The host cannot tell why a group was removed; the partition's `moved` flag does. Had a move
+  // taken node 1's copy away and now brought it back, the group is revived and runs again.
+  const auto moved_ref = before_delete.groups_for(node_id{1}).front();
+  metadata::topic_record moved_topic = *topic;
+  moved_topic.partitions[0].moved = true;
+  metadata::partition_ref back = moved_ref;
+  back.bootstrap.clear();  // a moved group bootstraps nothing (meta_state.h partition_ref)
+  ASSERT_TRUE(c.manager(0).ensure(back, moved_topic, consensus::group_start::rejoin).has_value());
+  ASSERT_TRUE(c.settle());
+  EXPECT_NE(c.manager(0).find(g), nullptr);
+  EXPECT_TRUE(c.host(0).status(g).has_value());
+}
+
 // A topic config change in `__meta` reaches the running replicas (partition_manager::reconfigure,
 // docs/kafka.md "Configs"): retention the topic did not have at creation compacts every replica,
 // followers included, with no restart. Before reconfigure, replicas read configs only at start.
