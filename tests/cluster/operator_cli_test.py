@@ -6,6 +6,8 @@
   ("log level: info -> debug", or that nothing reloadable changed); a file that no longer loads is
   logged as an error and changes nothing; the node keeps serving its admin API throughout and still
   leaves and exits 0 on SIGTERM afterwards.
+- A node that left gracefully shows `left` in `cluster status` (/v1/cluster), as in `cluster members`.
+- After a topic is deleted, a restarted node does not start, revive or remove its partitions again.
 
 Run: /usr/bin/python3 tests/cluster/operator_cli_test.py --server build/daemon/chronik-server
 """
@@ -21,6 +23,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chronik_nodes import Cluster, run_suite  # noqa: E402
+
+try:
+    from kafka.admin import KafkaAdminClient, NewTopic  # Debian python3-kafka
+except ImportError:
+    KafkaAdminClient = None
 
 SERVER = None
 SEED = int(os.environ.get("CHRONIK_TEST_SEED", str(random.randrange(1 << 30))))
@@ -125,6 +132,61 @@ class SighupTest(unittest.TestCase):
         # SIGTERM still leaves and exits 0.
         self.node.signal(signal.SIGTERM)
         self.assertEqual(self.node.wait_exit(FORM_S), 0)
+
+
+class ClusterViewTest(unittest.TestCase):
+    def tearDown(self):
+        failed = any(e for _, e in self._outcome.result.errors + self._outcome.result.failures)
+        self.cluster.cleanup(keep_logs_on_failure=failed)
+
+    def test_a_node_that_left_shows_left_in_status(self):
+        self.cluster = c = Cluster(SERVER, 3)
+        c.start_all(["--bootstrap-expect", "3"])
+        c.wait_brokers(3, timeout=FORM_S)
+        gone, others = c.nodes[2], c.nodes[:2]
+        gone.signal(signal.SIGTERM)
+        self.assertEqual(gone.wait_exit(FORM_S), 0)
+
+        def shown_left():
+            for n in others:
+                brokers = {b["node_id"]: b for b in (n.cluster() or {}).get("brokers", [])}
+                if brokers.get(gone.node_id, {}).get("state") != "left":
+                    return False
+            return True
+        c.wait_for(shown_left, FORM_S, "the left node shown left in /v1/cluster")
+        self.assertTrue(c.all_see(gone, "left", others))
+        out = subprocess.run([SERVER, "cluster", "status", "--admin", others[0].admin_addr, "--admin-token-file",
+                              others[0].admin_token_file], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        row = next(line for line in out.stdout.splitlines() if line.startswith(f"{gone.node_id} "))
+        self.assertRegex(row, r"\sleft\s", out.stdout)
+
+    @unittest.skipIf(KafkaAdminClient is None, "python3-kafka is not installed")
+    def test_a_deleted_topic_is_not_looked_for_after_a_restart(self):
+        self.cluster = c = Cluster(SERVER, 1)
+        n = c.nodes[0]
+        n.start([], ["--bootstrap-expect", "1"])
+        c.wait_brokers(1, timeout=FORM_S)
+        admin = KafkaAdminClient(bootstrap_servers=c.bootstrap(), request_timeout_ms=30000)
+        try:
+            admin.create_topics([NewTopic("doomed", num_partitions=50, replication_factor=1)], timeout_ms=30000)
+            c.wait_for(lambda: (n.cluster() or {}).get("partitions") == 50, FORM_S, "50 partitions")
+            admin.delete_topics(["doomed"], timeout_ms=30000)
+            c.wait_for(lambda: (n.cluster() or {}).get("partitions") == 0, FORM_S, "the topic deleted")
+        finally:
+            admin.close()
+        applied = n.cluster()["applied"]
+        n.signal(signal.SIGTERM)
+        self.assertEqual(n.wait_exit(FORM_S), 0)
+        mark = len(log_text(n))
+        n.start([], ["--bootstrap-expect", "1"])
+        # Past the deletion again: `__meta` replayed everything it had applied before the stop.
+        c.wait_for(lambda: (n.cluster() or {}).get("read") == "linearizable" and n.cluster()["applied"] >= applied,
+                   FORM_S, "the restarted node past the deletion")
+        after = log_text(n)[mark:]
+        about_doomed = [line for line in after.splitlines() if "doomed-" in line or "revived" in line
+                        or "not started" in line]
+        self.assertEqual(about_doomed, [], "the restarted node looked for the deleted topic's partitions")
 
 
 if __name__ == "__main__":
