@@ -320,7 +320,7 @@ run_netns_bytes() {
     R[$sys,nsconv,$n]=$(ch_min_alive "${ns[$sys]}" "$n")
   done
   # Convergence is done by now; wait out the rest of NS_SETTLE_S.
-  sleep "$(awk -v t0="$started" -v now="$(date +%s.%N)" -v s="$NS_SETTLE_S" 'BEGIN { w = t0 + s - now; printf "%.1f", w > 0 ? w : 0 }')"
+  sleep "$(awk -v t0="$started" -v now="$(date +%s.%N)" -v s="$NS_SETTLE_S" 'BEGIN { w = t0 + s - now; printf "%.1f", (w > 0 ? w : 0) }')"
   t0=$(date +%s.%N)
   for sys in "${systems[@]}"; do b0[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
   sleep "$WINDOW_S"
