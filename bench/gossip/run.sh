@@ -404,7 +404,7 @@ print_table() {
   for n in $SIZES; do
     for sys in ch che; do
       [[ -n ${R[$sys,nsconv,$n]:-} && ${R[$sys,nsconv,$n]} -lt $n ]] &&
-        echo "warning: netns n=$n: a chronik${sys#ch} node saw only ${R[$sys,nsconv,$n]} alive members before the byte window"
+        echo "warning: netns n=$n: a $sys node (chronik) saw only ${R[$sys,nsconv,$n]} alive members before the byte window"
     done
     for sys in ml mle ch che; do
       [[ -n ${R[$sys,alive_procs,$n]:-} && ${R[$sys,alive_procs,$n]} -lt $n ]] &&
