@@ -42,11 +42,7 @@ class AdminSuite(unittest.TestCase):
     @classmethod
     def wait_ready(cls):
         """Until every running node has every broker registered and reads `__meta` linearizably."""
-        def all_ready():
-            views = [n.cluster() for n in cls.cluster.nodes if n.running()]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == cls.size for v in views)
-
-        cls.cluster.wait_for(all_ready, READY_S, f"{cls.size} registered brokers on every running node")
+        cls.cluster.wait_ready(READY_S, count=cls.size)
 
     @classmethod
     def tearDownClass(cls):

@@ -209,6 +209,19 @@ class Cluster:
         self.wait_for(lambda: all(len((n.cluster() or {}).get("brokers", [])) == count for n in self.nodes),
                       timeout, f"{count} brokers")
 
+    def wait_ready(self, timeout, count=None, alive=False):
+        """Waits until every running node reads `__meta` linearizably and lists `count` brokers
+        (default: every node), all of them alive if `alive`: the cluster is ready for clients."""
+        count = len(self.nodes) if count is None else count
+
+        def ready():
+            views = [n.cluster() for n in self.nodes if n.running()]
+            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == count
+                       and (not alive or all(b["state"] == "alive" for b in v["brokers"])) for v in views)
+
+        what = f"{count} {'alive' if alive else 'registered'} brokers on every running node"
+        return self.wait_for(ready, timeout, what)
+
     def stop_all(self):
         for n in self.nodes:
             n.kill()

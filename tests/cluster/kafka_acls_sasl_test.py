@@ -61,11 +61,7 @@ class KafkaAclsSasl(unittest.TestCase):
                 f.write('super_users = ["User:admin", "User:ANONYMOUS"]\nno_acl_found = "deny"\n')
         c.start_all()
 
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
+        c.wait_ready(READY_S)
         cls.failed = True
 
     @classmethod
@@ -257,8 +253,7 @@ class InterBrokerMarkers(unittest.TestCase):
     def setUp(self):
         self.cluster = c = Cluster(SERVER, 3)
         c.start_all()
-        c.wait_for(lambda: all((v := n.cluster()) and v.get("read") == "linearizable" and len(v["brokers"]) == 3
-                               for n in c.nodes), READY_S, "3 registered brokers on every node")
+        c.wait_ready(READY_S)
         self.failed = True
 
     def tearDown(self):

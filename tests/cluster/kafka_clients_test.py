@@ -45,11 +45,7 @@ class KafkaClients(unittest.TestCase):
         for n in c.nodes:
             n.start([m.gossip_addr for m in c.nodes if m is not n])
 
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
+        c.wait_ready(READY_S)
         cls.failed = True
 
     @classmethod

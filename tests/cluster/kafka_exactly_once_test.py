@@ -89,12 +89,7 @@ class KafkaExactlyOnce(AdminSuite):
     def restart(self, node):
         node.start([m.gossip_addr for m in self.cluster.nodes if m is not node])
 
-        def all_alive():
-            views = [n.cluster() for n in self.cluster.nodes if n.running()]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == self.size
-                       and all(b["state"] == "alive" for b in v["brokers"]) for v in views)
-
-        self.cluster.wait_for(all_alive, READY_S, f"{self.size} alive brokers on every running node")
+        self.cluster.wait_ready(READY_S, count=self.size, alive=True)
 
     def tearDown(self):
         for n in [n for n in self.cluster.nodes if not n.running()]:

@@ -265,12 +265,7 @@ class KafkaGroupAdmin(AdminSuite):
             raise AssertionError(f"{e}; expected {expected}, last {last}") from None
 
     def wait_all_ready(self):
-        def all_ready():
-            views = [n.cluster() for n in self.cluster.nodes if n.running()]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == self.size
-                       and all(b["state"] == "alive" for b in v["brokers"]) for v in views)
-
-        self.cluster.wait_for(all_ready, READY_S, f"{self.size} alive brokers on every running node")
+        self.cluster.wait_ready(READY_S, count=self.size, alive=True)
 
     def tearDown(self):
         """A test that failed with a node down leaves the next one a whole cluster."""

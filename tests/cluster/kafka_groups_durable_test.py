@@ -96,12 +96,7 @@ class KafkaGroupsDurable(AdminSuite):
         """Every running node reads `__meta` linearizably and sees every broker registered and alive
         (a restarted broker is dead in `__meta` until the controller marks it alive again, and
         CreateTopics with replication factor 3 is refused until then)."""
-        def all_ready():
-            views = [n.cluster() for n in self.cluster.nodes if n.running()]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == self.size
-                       and all(b["state"] == "alive" for b in v["brokers"]) for v in views)
-
-        self.cluster.wait_for(all_ready, READY_S, f"{self.size} alive brokers on every running node")
+        self.cluster.wait_ready(READY_S, count=self.size, alive=True)
 
     def views(self):
         """Each running node's `__meta` leader and broker states, for failure messages."""

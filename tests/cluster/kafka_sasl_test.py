@@ -41,11 +41,7 @@ class KafkaSasl(unittest.TestCase):
                 f.write('no_acl_found = "allow"\n')
         c.start_all()
 
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
+        c.wait_ready(READY_S)
         cls.failed = True
 
     @classmethod

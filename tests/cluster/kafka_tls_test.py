@@ -62,11 +62,7 @@ class KafkaTls(unittest.TestCase):
         cls.pki = c.add_kafka_listener("SSL")
         c.start_all()
 
-        def all_ready():
-            views = [n.cluster() for n in c.nodes]
-            return all(v and v.get("read") == "linearizable" and len(v["brokers"]) == 3 for v in views)
-
-        c.wait_for(all_ready, READY_S, "3 registered brokers on every node")
+        c.wait_ready(READY_S)
         cls.failed = True
 
     @classmethod
