@@ -86,8 +86,9 @@ struct transport_config {
   // cold again, and the link never delivered that batch while heartbeats queued behind it were
   // lost with it (partition suite, delay-200ms: `__meta` leaders stepped down for want of their
   // followers' replies). A silent peer still fails a small call within call_timeout_ms.
-  // Bytes per second, default 1 MiB/s; 0 turns the allowance off.
-  std::uint64_t call_timeout_floor_bytes_per_s = 1u << 20;
+  // Bytes per second, default 256 KiB/s (1 MiB/s still let ~1 MiB calls over a cold 400 ms link
+  // time out: slow start needs 6-7 round trips for them); 0 turns the allowance off.
+  std::uint64_t call_timeout_floor_bytes_per_s = 256u << 10;
   // Reconnect backoff after a failed connect or call: starts here and doubles per failure up to
   // reconnect_backoff_max_ms; a successful call resets it. Milliseconds, defaults 50 and 2000.
   std::uint32_t reconnect_backoff_min_ms = 50;
