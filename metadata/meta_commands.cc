@@ -74,6 +74,14 @@ std::string set_broker_state(node_id id, std::string_view uuid, broker_state sta
   return bytes_of(cmd);
 }
 
+std::string set_broker_drained(node_id id, drain_state state) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_set_broker_drained();
+  m->set_node_id(id.value());
+  m->set_drained(state == drain_state::drained);
+  return bytes_of(cmd);
+}
+
 std::string create_topic(const topic_spec& spec) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_create_topic();

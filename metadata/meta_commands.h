@@ -45,6 +45,9 @@ std::string register_broker(const broker_registration& b);
 // An empty uuid matches whatever uuid the broker has (an operator's forced removal).
 std::string unregister_broker(node_id id, std::string_view uuid);
 std::string set_broker_state(node_id id, std::string_view uuid, broker_state state);
+// Maintenance mode on (drained) or off for a node id (docs/operations.md "Maintenance: drain").
+enum class drain_state : std::uint8_t { undrained, drained };
+std::string set_broker_drained(node_id id, drain_state state);
 std::string create_topic(const topic_spec& spec);
 std::string delete_topic(const topic_ref& topic);
 // `isr`: the leader's in-sync replicas (docs/kafka.md "In-sync replicas"); empty reports none.

@@ -62,6 +62,7 @@ std::expected<broker_record, meta_errc> decode_broker(const pb::MetaBroker& m) {
   auto state = rules::decode_state(m.state());
   if (!rules::valid_broker(b) || !state) return std::unexpected(meta_errc::malformed_snapshot);
   b.state = *state;
+  b.drained = m.drained();
   return b;
 }
 
@@ -195,6 +196,7 @@ std::string meta_state::snapshot() const {
     m->set_rack(b.rack);
     m->set_state(rules::encode_state(b.state));
     m->set_epoch(b.epoch.value);
+    m->set_drained(b.drained);
     for (const auto& l : b.listeners) {
       auto* e = m->add_listeners();
       e->set_name(l.name);

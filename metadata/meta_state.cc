@@ -70,6 +70,7 @@ result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index 
     if (id != b.id && other.uuid == b.uuid) return std::unexpected(meta_errc::broker_uuid_conflict);
   }
   auto it = d.brokers.find(b.id);
+  if (it != d.brokers.end()) b.drained = it->second.drained;  // the operator's word outlives a restart or a wipe
   if (it == d.brokers.end()) {
     if (d.brokers.size() >= max_brokers) return std::unexpected(meta_errc::too_many_brokers);
     d.brokers.emplace(b.id, std::move(b));
@@ -116,6 +117,15 @@ result set_broker_state(meta_data& d, const pb::MetaSetBrokerState& c) {
   const bool changed = (*b)->state != *state;
   (*b)->state = *state;
   return done_if(command_kind::set_broker_state, changed);
+}
+
+// Maintenance mode: no uuid fence, the drain is about the node id whatever disk it runs on.
+result set_broker_drained(meta_data& d, const pb::MetaSetBrokerDrained& c) {
+  auto b = fenced_broker(d, c.node_id(), {});
+  if (!b) return std::unexpected(b.error());
+  const bool changed = (*b)->drained != c.drained();
+  (*b)->drained = c.drained();
+  return done_if(command_kind::set_broker_drained, changed);
 }
 
 // Kafka's automatic assignment (partition_growth.h), shared with CreatePartitions.
@@ -441,6 +451,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kAlterScramCredentials: return scram::alter(d, cmd.alter_scram_credentials());
     case pb::MetaCommand::kCreateAcls: return acls::create(d, cmd.create_acls());
     case pb::MetaCommand::kDeleteAcls: return acls::remove(d, cmd.delete_acls());
+    case pb::MetaCommand::kSetBrokerDrained: return set_broker_drained(d, cmd.set_broker_drained());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }

@@ -106,6 +106,9 @@ struct broker_record {
   log_index epoch;  // index of the registration that brought this uuid (Kafka's broker epoch)
   // Every advertised listener; empty: one PLAINTEXT listener at kafka_addr (older records).
   std::vector<listener_endpoint> listeners;
+  // Maintenance mode (MetaSetBrokerDrained, docs/operations.md "Maintenance: drain"): the node
+  // should lead nothing. Kept through re-registrations, including one with a new uuid.
+  bool drained = false;
   bool operator==(const broker_record&) const = default;
 };
 
@@ -242,6 +245,7 @@ enum class command_kind : std::uint8_t {
   alter_scram_credentials,
   create_acls,
   delete_acls,
+  set_broker_drained,
 };
 
 // A partition's group as a replica needs it to create or remove that group.

@@ -66,6 +66,14 @@ hard_state raft::current_hard_state() const { return hard_state{term_, vote_, lo
 void raft::reset_randomized_election_timeout() {
   const auto span = cfg_.election_timeout_ticks_max - cfg_.election_timeout_ticks_min;
   randomized_election_timeout_ = cfg_.election_timeout_ticks_min + static_cast<std::uint32_t>(rng_.below(span));
+  // A reluctant node's whole range lies past every eager node's: [min + max, 2 max).
+  if (campaign_mode_ == campaign_mode::reluctant) randomized_election_timeout_ += cfg_.election_timeout_ticks_max;
+}
+
+void raft::set_campaign_mode(campaign_mode mode) {
+  if (campaign_mode_ == mode) return;
+  campaign_mode_ = mode;
+  reset_randomized_election_timeout();
 }
 
 void raft::reset(term_id term) {

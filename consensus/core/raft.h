@@ -52,6 +52,15 @@ enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
 inline constexpr std::string_view rejoin_context = "rejoining";
 std::string_view to_string(role r);
 
+// How eagerly a node stands for election (docs/operations.md "Maintenance: drain"). A reluctant
+// node (its operator drained it) lengthens its randomized election timeout by
+// election_timeout_ticks_max, so it times out only after every eager voter that heard the same
+// leader has had its whole timeout: an eager voter campaigns first and wins (§5.2 with §9.6
+// pre-vote), and the reluctant one still campaigns when none does (the others are down), so
+// availability never waits on the operator. It still votes, and still answers a leadership
+// transfer's timeout_now (§3.10), which is an explicit request to lead.
+enum class campaign_mode : std::uint8_t { eager, reluctant };
+
 enum class raft_errc : std::uint8_t {
   not_leader,            // only the leader accepts this
   transfer_in_progress,  // proposals wait while leadership moves
@@ -145,6 +154,8 @@ class raft {
   // Ends quiescence: ticks count again, the election timer resuming where it stopped. For the
   // shell when its failure detector declares leader() dead. A no-op when awake.
   void wake();
+  // Takes effect at once: the running election timer is drawn again for the new mode.
+  void set_campaign_mode(campaign_mode mode);
 
   // --- outputs --------------------------------------------------------------------------------
   bool has_ready() const;
@@ -167,6 +178,7 @@ class raft {
   const raft_log& log() const { return log_; }
   // True while the group is idle and tick() does nothing (docs/raft.md "Quiescence").
   bool quiesced() const { return quiesced_; }
+  campaign_mode current_campaign_mode() const { return campaign_mode_; }
 
  private:
   // raft.cc: roles, elections, message dispatch
@@ -268,6 +280,7 @@ class raft {
   std::uint32_t election_elapsed_ = 0;
   std::uint32_t heartbeat_elapsed_ = 0;
   std::uint32_t randomized_election_timeout_ = 0;
+  campaign_mode campaign_mode_ = campaign_mode::eager;
 
   // Quiescence: while set, tick() is a no-op. The leader counts consecutive idle ticks in which
   // it could quiesce; any growth of the log (idle_mark_ is the last index seen) or a read starts

@@ -79,6 +79,7 @@ void host_core::start_core(hosted_group& g) {
   // Replicas of a group, and groups of a node, get different election timeouts (Raft paper §5.2).
   const std::uint64_t seed = cfg_.rng_seed ^ (g.id.value * 0x9e3779b97f4a7c15ULL) ^ (std::uint64_t{cfg_.self.value()} << 32);
   g.core = std::make_unique<raft>(g.cfg, cfg_.self, *g.reader, seed, sink_ ? sink_(g.id) : log_sink{});
+  g.core->set_campaign_mode(campaign_mode_);
   mark_dirty(g);
 }
 
@@ -357,6 +358,13 @@ void host_core::set_node_liveness(node_id node, node_liveness state) {
   // quiesced follower never ticks and never notices that its leader is gone.
   for (auto& [id, g] : groups_)
     if (g->core && g->core->quiesced() && g->core->leader() == node) track_awake(*g);
+}
+
+void host_core::set_campaign_mode(campaign_mode mode) {
+  if (campaign_mode_ == mode) return;
+  campaign_mode_ = mode;
+  for (auto& [id, g] : groups_)
+    if (g->core) g->core->set_campaign_mode(mode);
 }
 
 void host_core::step(node_id from, std::vector<group_message> messages) {

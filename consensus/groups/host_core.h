@@ -115,6 +115,9 @@ class host_core {
   std::expected<void, host_error> compact(group_id group, log_index index, std::string data);
   void tick();
   void set_node_liveness(node_id node, node_liveness state);
+  // Every group's, now and for groups started later (raft::set_campaign_mode).
+  void set_campaign_mode(campaign_mode mode);
+  campaign_mode current_campaign_mode() const { return campaign_mode_; }
   void step(node_id from, std::vector<group_message> messages);
 
   // --- the shell's loop ------------------------------------------------------------------------
@@ -186,6 +189,7 @@ class host_core {
   std::vector<group_id> dirty_;              // groups touched since the last flush
   std::vector<group_id> awake_;              // groups tick() visits: not quiesced (or just woken)
   std::vector<group_id> ticking_;            // tick()'s scratch copy of awake_, kept for capacity
+  campaign_mode campaign_mode_ = campaign_mode::eager;  // docs/operations.md "Maintenance: drain"
   std::set<std::uint64_t> dead_nodes_;       // nodes the owner's failure detector says are dead
   std::vector<group_write> pending_writes_;  // bootstrap writes waiting for a disk slot
   std::vector<disk_op> pending_ops_;         // snapshots and removals waiting for a disk slot

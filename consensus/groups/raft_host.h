@@ -55,6 +55,7 @@
 
 #include "consensus/core/raft.h"
 #include "consensus/groups/disk_thread.h"
+#include "consensus/groups/group_metrics.h"
 #include "consensus/groups/host_config.h"
 #include "consensus/groups/host_core.h"
 #include "consensus/groups/host_types.h"
@@ -130,6 +131,9 @@ class raft_host {
   // now or when it quiesces later, so its followers' election timers run and they elect a new
   // leader (docs/raft_host.md "Quiescence"). This node's own liveness is ignored.
   void set_node_liveness(node_id node, node_liveness state);
+  // Reluctant while this node is drained (docs/operations.md "Maintenance: drain"): every group,
+  // and every group created later, campaigns only when no eager voter does (raft.h campaign_mode).
+  void set_campaign_mode(campaign_mode mode);
   // An inbound batch from `from`. Messages for groups not hosted (yet) are dropped: Raft
   // tolerates loss, and the sender retries.
   void step(node_id from, std::vector<group_message> messages);
@@ -180,6 +184,7 @@ class raft_host {
   std::unordered_map<std::uint64_t, callbacks> callbacks_;
   std::uint64_t outbox_calls_ = 0;
   std::uint64_t messages_sent_ = 0;
+  group_metrics metrics_;  // commit latency and elections, for stats()
 
   std::unique_ptr<disk_thread> disk_;  // last: joined first, while everything it uses exists
 };
