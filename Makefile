@@ -40,6 +40,7 @@ bench: build
 	/usr/bin/python3 bench/kafka/kafka_bench.py --server $(BUILD)/daemon/chronik-server --load $(BUILD)/bench/kafka/kafka_load
 	/usr/bin/python3 bench/kafka/tls_bench.py --server $(BUILD)/daemon/chronik-server --load $(BUILD)/bench/kafka/kafka_load
 	/usr/bin/python3 bench/load/load_bench.py --server $(BUILD)/daemon/chronik-server
+	tests/cluster/venv_run.sh $(BUILD)/venv-admin tests/cluster/admin-requirements.txt bench/drain/rolling_restart_bench.py --server $(BUILD)/daemon/chronik-server
 	$(MAKE) bench-gossip
 
 bench-gossip: build

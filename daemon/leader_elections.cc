@@ -4,6 +4,7 @@
 #include <map>
 
 #include "kafka/partition/partition_replica.h"
+#include "metadata/leadership_drain.h"
 #include "metadata/meta_commands.h"
 
 namespace chronik::daemon {
@@ -40,15 +41,25 @@ void leader_elections::request(std::vector<kafka::election_request> wanted, std:
       for (auto i : slots) settle(*req, i, t == nullptr ? election_outcome::unknown : election_outcome::timed_out);
       continue;
     }
+    // A drained preferred replica takes no leadership (docs/operations.md "Maintenance: drain").
     std::vector<std::int32_t> parts;
-    for (auto i : slots) parts.push_back(wanted[i].partition);
+    std::vector<std::size_t> asked;
+    for (auto i : slots) {
+      if (!metadata::may_take_leadership(meta_.state(), wanted[i].preferred)) {
+        settle(*req, i, election_outcome::drained);
+        continue;
+      }
+      parts.push_back(wanted[i].partition);
+      asked.push_back(i);
+    }
+    if (parts.empty()) continue;
     std::string cmd = metadata::commands::elect_leaders(t->id, parts, expires, random_());
     if (auto r = meta_.propose(cmd); !r) {
       log_->debug("kafka: cannot propose a leader election for '{}': {}", name, r.error());
-      for (auto i : slots) settle(*req, i, election_outcome::not_controller);
+      for (auto i : asked) settle(*req, i, election_outcome::not_controller);
       continue;
     }
-    for (auto i : slots) waiting_.push_back({req, i, t->id, wanted[i].partition, wanted[i].preferred, cmd, now + timeout});
+    for (auto i : asked) waiting_.push_back({req, i, t->id, wanted[i].partition, wanted[i].preferred, cmd, now + timeout});
   }
 }
 
@@ -88,6 +99,11 @@ void leader_elections::transfer(const metadata::partition_ref& ref, kafka::parti
   const chronik::node_id target = ref.replicas.front();
   auto* rep = partitions.find(ref.group);
   if (rep == nullptr || rep->leader() != self_ || !rep->leader_ready() || target == self_) return;
+  if (!metadata::may_take_leadership(meta_.state(), target)) {
+    log_->info("kafka: not transferring leadership of group {} to its preferred replica {}: drained", ref.group.value,
+               target.value());
+    return;
+  }
   if (auto t = host.transfer_leadership(ref.group, target); !t) {
     log_->info("kafka: cannot transfer leadership of group {} to {}: {}", ref.group.value, target.value(), t.error().text);
     return;

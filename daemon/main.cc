@@ -23,6 +23,7 @@
 #include "daemon/build_info.h"
 #include "daemon/certs_command.h"
 #include "daemon/config.h"
+#include "daemon/drain_command.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/group_command.h"
 #include "daemon/keyring_command.h"
@@ -214,6 +215,10 @@ int main(int argc, char** argv) {
   user_command_options user_opts;
   auto* user_cmd = add_user_command(app, user_opts);
 
+  drain_command_options drain_opts;  // `node drain|undrain` (daemon/drain_command.h)
+  drain_action drain_act = drain_action::drain;
+  auto* node_cmd = add_node_command(app, drain_opts, drain_act);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,6 +235,7 @@ int main(int argc, char** argv) {
   }
   if (keyring_cmd->parsed()) return run_keyring_cli(keyring_opts);
   if (user_cmd->parsed()) return run_user_command(user_opts);
+  if (node_cmd->parsed()) return run_drain_command(drain_opts, drain_act);
   if (group.list->parsed()) return run_group_list(group_opts);
   if (group.describe->parsed()) return run_group_describe(group_opts);
   if (group.remove->parsed()) return run_group_delete(group_opts);

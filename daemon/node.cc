@@ -89,6 +89,7 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
              [this] { return gossip_.members(); }, module_logger("admin")),
       keyring_(admin_, gossip_, keyring_service_options{cfg.node_id.value(), uuid.hex(), cfg.data_dir, admin_token},
                module_logger("admin")),
+      drain_(meta_, raft_, admin_, cfg.node_id, module_logger("meta")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
@@ -175,6 +176,7 @@ void node::on_tick() {
   meta_.tick(now, wall_now);
   formation_.tick(now);
   kafka_.tick(now);
+  drain_.tick(now);
   arm_tick();
 }
 

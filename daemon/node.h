@@ -35,6 +35,7 @@
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
 #include "daemon/config_reload.h"
+#include "daemon/drain_service.h"
 #include "daemon/formation_service.h"
 #include "daemon/kafka_service.h"
 #include "daemon/keyring_service.h"
@@ -106,6 +107,7 @@ class node {
   admin_server admin_;
   // Routes on admin_ that reach gossip_ on the io thread (online key rotation).
   keyring_service keyring_;
+  drain_service drain_;  // maintenance mode: routes on admin_, transfers on the host
   // The one tick loop, and the signals (SIGINT and SIGTERM leave, SIGHUP reloads); both stop
   // before any service does.
   periodic loop_;

@@ -126,6 +126,7 @@ enum class election_outcome : std::uint8_t {
   unknown,          // the topic or partition is gone
   not_controller,   // this node cannot propose to `__meta` now
   timed_out,        // not leading within the request's timeout
+  drained,          // its node is in maintenance mode and takes no leadership (docs/operations.md)
 };
 
 // One partition of an AlterPartitionReassignments request (KIP-455): its new replica set, or

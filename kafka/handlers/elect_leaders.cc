@@ -42,6 +42,7 @@ error_code error_of(election_outcome o) {
     case election_outcome::unknown: return error_code::unknown_topic_or_partition;
     case election_outcome::not_controller: return error_code::not_controller;
     case election_outcome::timed_out: return error_code::request_timed_out;
+    case election_outcome::drained: return error_code::preferred_leader_not_available;
   }
   return error_code::unknown_server_error;
 }
@@ -54,6 +55,7 @@ std::string_view message_of(election_outcome o) {
     case election_outcome::unknown: return "the partition no longer exists";
     case election_outcome::not_controller: return "this broker cannot reach __meta now";
     case election_outcome::timed_out: return "the leadership transfer did not finish within the timeout";
+    case election_outcome::drained: return "the preferred replica's node is drained (maintenance mode)";
   }
   return {};
 }

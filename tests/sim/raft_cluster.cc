@@ -47,10 +47,21 @@ void raft_cluster::violation(std::string what) {
   violations_.push_back("tick " + std::to_string(net_.now()) + ": " + std::move(what));
 }
 
+void raft_cluster::set_campaign_mode(int i, consensus::campaign_mode mode) {
+  nodes_[i].mode = mode;
+  if (nodes_[i].core) nodes_[i].core->set_campaign_mode(mode);
+}
+
+bool raft_cluster::transfer(int i, int to) {
+  if (!nodes_[i].core) return false;
+  return nodes_[i].core->transfer_leadership(node_id{static_cast<std::uint32_t>(to + 1)}).has_value();
+}
+
 void raft_cluster::restart(int i) {
   node& n = nodes_[i];
   n.core = std::make_unique<consensus::raft>(cfg_, node_id{static_cast<std::uint32_t>(static_cast<std::uint64_t>(i + 1))}, *n.disk,
                                              net_.random().next());
+  n.core->set_campaign_mode(n.mode);
   n.writing.reset();
   // The state machine is volatile: rebuild it from the snapshot; the core re-delivers the rest.
   const auto snap = n.disk->latest_snapshot();

@@ -47,6 +47,11 @@ class raft_cluster {
   bool running(int i) const { return nodes_[i].core != nullptr; }
   // Snapshot and compact node i's log up to what it applied (§7).
   void compact(int i);
+  // Maintenance mode (docs/raft.md "Reluctant campaigns"): node i's campaign mode, kept across its
+  // restarts as the node's drain service keeps it. A leadership transfer from a running leader i
+  // to `to` (dissertation §3.10); false when the core refuses it.
+  void set_campaign_mode(int i, consensus::campaign_mode mode);
+  bool transfer(int i, int to);
 
   // The node that leads in the highest term among running nodes, if any.
   std::optional<int> leader() const;
@@ -77,6 +82,7 @@ class raft_cluster {
     std::vector<std::pair<consensus::log_index, std::string>> applied;  // what this node applied
     consensus::log_index applied_index;
     consensus::hard_state last_hard_state;
+    consensus::campaign_mode mode = consensus::campaign_mode::eager;
   };
 
   void tick_node(int i);

@@ -119,6 +119,39 @@ TEST_F(leader_elections_test, a_broker_without_a_replica_gets_the_preferred_repl
   EXPECT_EQ(*got, std::vector<election_outcome>{election_outcome::elected});
 }
 
+// Maintenance mode (docs/operations.md "Maintenance: drain"): a drained preferred replica takes no
+// leadership. The asker answers at once and proposes nothing.
+TEST_F(leader_elections_test, a_drained_preferred_replica_is_not_elected) {
+  ASSERT_TRUE(apply(cmd::set_broker_drained(node_id{1}, cmd::drain_state::drained)));
+  auto asker = make(4);
+  std::optional<std::vector<election_outcome>> got;
+  asker->request({{"t", 0, node_id{1}}}, std::chrono::seconds(30), [&](auto o) { got = std::move(o); },
+                 std::chrono::steady_clock::now());
+  EXPECT_TRUE(proposed_.empty());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, std::vector<election_outcome>{election_outcome::drained});
+}
+
+// The leader's half checks again: a record proposed before the drain applies after it and moves
+// nothing, since the leader reads the drain from its own `__meta` replica.
+TEST_F(leader_elections_test, a_leader_does_not_hand_leadership_to_a_node_drained_meanwhile) {
+  auto n1 = make(1), n2 = make(2), n3 = make(3), asker = make(4);
+  std::vector<leader_elections*> all = {n1.get(), n2.get(), n3.get(), asker.get()};
+  std::optional<std::vector<election_outcome>> got;
+  const auto now = std::chrono::steady_clock::now();
+  asker->request({{"t", 0, node_id{1}}}, std::chrono::seconds(5), [&](auto o) { got = std::move(o); }, now);
+  ASSERT_EQ(proposed_.size(), 1u);
+  ASSERT_TRUE(apply(cmd::set_broker_drained(node_id{1}, cmd::drain_state::drained)));
+  commit_proposals(all);
+  EXPECT_FALSE(cluster_.run_until([] { return false; }, 60)) << "60 ticks: several election timeouts";
+  auto s = cluster_.host(1).status(consensus::group_id{group});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, consensus::role::leader) << "node 2 still leads";
+  asker->tick(now + std::chrono::seconds(5));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, std::vector<election_outcome>{election_outcome::timed_out});
+}
+
 TEST_F(leader_elections_test, an_expired_record_moves_nothing_and_the_asker_times_out) {
   auto n1 = make(1), n2 = make(2), n3 = make(3), asker = make(4);
   std::vector<leader_elections*> all = {n1.get(), n2.get(), n3.get(), asker.get()};
