@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-compare soak fuzz test-vagrant partition-soak clean
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-compare soak fuzz test-vagrant partition-soak clean install deb vagrant-package
 
 all: build
 
@@ -22,6 +22,22 @@ run: build
 
 stop:
 	scripts/run-local.sh --stop
+
+# Installs what the package holds (packaging/packaging.cmake) under PREFIX (default /usr/local) and
+# /etc/chronik; DESTDIR stages it elsewhere. docs/operations.md "Installing the package".
+PREFIX ?=
+install: build
+	$(if $(DESTDIR),DESTDIR=$(DESTDIR)) cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# The Debian package chronik-server_<version>_<arch>.deb in $(BUILD)/packages (CPack).
+deb: build
+	cd $(BUILD) && cpack -G DEB
+
+# The package the Vagrant nodes install (vagrant/.pkg/, rsynced with the repository; vagrant/README.md).
+vagrant-package: deb
+	rm -f vagrant/.pkg/chronik-server_*.deb
+	mkdir -p vagrant/.pkg
+	cp $(BUILD)/packages/chronik-server_*.deb vagrant/.pkg/
 
 test: build
 	scripts/test-all.sh $(BUILD)
@@ -86,10 +102,11 @@ fuzz:
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzzers.sh
 
 # As root: boots 3 nodes provisioned by vagrant/provision.sh in systemd-nspawn containers (Debian 12
-# debootstrap image cached in build-vagrant/) and checks that they form one cluster. Minutes; not in `make test`.
-test-vagrant: deps
+# debootstrap image cached in build-vagrant/), each installing the .deb built from $(BUILD), and checks
+# that they form one cluster. Minutes; not in `make test`.
+test-vagrant: build
 	CHRONIK_NSPAWN_DEPS=1 scripts/install-deps.sh
-	JOBS=$(JOBS) tests/vagrant/nspawn_boot_test.sh
+	CHRONIK_BUILD_DIR=$(abspath $(BUILD)) tests/vagrant/nspawn_boot_test.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -22,6 +22,7 @@
 
 #include "daemon/build_info.h"
 #include "daemon/certs_command.h"
+#include "daemon/completion_command.h"
 #include "daemon/config.h"
 #include "daemon/drain_command.h"
 #include "daemon/gossip_keyring_store.h"
@@ -31,6 +32,7 @@
 #include "daemon/members_command.h"
 #include "daemon/node.h"
 #include "daemon/node_meta.h"
+#include "daemon/usage_footer.h"
 #include "daemon/user_command.h"
 #include "daemon/status_command.h"
 
@@ -184,6 +186,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const auto version = version_line(software_version, build_commit());
   app.set_version_flag("--version", version, "print the version and the git commit, and exit");
+  app.set_help_all_flag("--help-all", "print the help of every subcommand, and exit");
+  app.footer(usage_footer);
 
   start_args args;
   auto* start = app.add_subcommand("start", "run a node");
@@ -219,10 +223,16 @@ int main(int argc, char** argv) {
   drain_action drain_act = drain_action::drain;
   auto* node_cmd = add_node_command(app, drain_opts, drain_act);
 
+  auto* completion = add_completion_command(app);  // hidden: the bash script for this whole tree
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return usage_error(app, e);
+  }
+  if (completion->parsed()) {
+    std::cout << bash_completion_script(app);
+    return 0;
   }
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);

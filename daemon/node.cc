@@ -119,7 +119,10 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
   // reopened ends the process with exit code 3, for its supervisor to restart it.
   meta_.on_storage([this](bool failed) { formation_.set_storage_failed(failed); });
   meta_.on_storage_lost([this](const std::string&) { finish(exit_code::storage_lost); });
-  meta_.on_health([this](bool ready, const std::string& reason) { admin_.set_health(ready, reason); });
+  meta_.on_health([this](bool ready, const std::string& reason) {
+    admin_.set_health(ready, reason);
+    notify_.on_health(ready, reason);
+  });
   meta_.on_replace_host([this](bool discard_state) { return replace_host(discard_state); });
   admin_.set_cluster_source([this](admin_server::cluster_reply reply) { serve_cluster(std::move(reply)); });
 }
@@ -136,6 +139,7 @@ std::expected<void, std::string> node::start() {
   if (auto r = admin_.start(); !r) return r;
   signals_.async_wait([this](const asio::error_code& ec, int sig) { on_signal(ec, sig); });
   arm_tick();
+  notify_.listeners_up();
   log_->info("node {} up: gossip {}, admin {}, {} seed(s), tick loop every {} ms", cfg_.node_id.value(),
              cfg_.gossip_addr(), cfg_.admin_addr(), cfg_.seeds.size(), loop_.period().count());
   return {};
@@ -148,6 +152,7 @@ exit_code node::run() {
 
 // Stops the io thread; the members stop after run() returns, in the node's destructor.
 void node::finish(exit_code code) {
+  notify_.stopping();
   exit_ = code;
   io_.stop();
 }
@@ -192,7 +197,9 @@ std::expected<void, std::string> node::replace_host(bool discard_state) {
 void node::on_signal(const asio::error_code& ec, int sig) {
   if (ec) return;
   if (sig == SIGHUP) {  // reloads, never stops: SIGHUP's default action would end the process
+    notify_.reloading();
     reload_config();
+    notify_.reloaded();
     signals_.async_wait([this](const asio::error_code& e, int s) { on_signal(e, s); });
     return;
   }
@@ -202,6 +209,7 @@ void node::on_signal(const asio::error_code& ec, int sig) {
     return;
   }
   leaving_ = true;
+  notify_.stopping();
   const auto wait = leave_wait(cfg_.gossip);
   log_->info("signal {}: leaving the cluster (waiting at most {} ms)", sig, wait.count());
   gossip_.leave(wait, [this] {

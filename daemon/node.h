@@ -43,6 +43,7 @@
 #include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
 #include "daemon/node_raft.h"
+#include "daemon/systemd_notify.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
 
@@ -90,6 +91,8 @@ class node {
   bool leaving_ = false;
   config_reloader reloader_;
   log_level level_;  // in effect: cfg_.level until a SIGHUP reloads another
+  // READY=1, RELOADING=1, STOPPING=1 to systemd when it runs the node (daemon/systemd_notify.h).
+  systemd_notifier notify_;
 
   // Dependency order = start order; the reverse is the shutdown order. The io_context goes last,
   // after every member that posts to it or holds its timers and sockets (docs/design.md

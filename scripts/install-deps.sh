@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ccache pkg-config
   libasio-dev libprotobuf-dev protobuf-compiler capnproto libcapnp-dev
   libspdlog-dev libtoml11-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
+  libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   curl iproute2 procps python3

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Provisions one chronik node on Debian 12, as root: installs the packages (scripts/install-deps.sh),
-# builds chronik-server with CMake, installs it as /usr/local/bin/chronik-server, creates the
-# `chronik` system user, issues this node's certificate from the cluster CA (`chronik-server certs`),
-# writes /etc/chronik/node.toml (with the gossip key and mutual TLS between nodes) and an /etc/hosts
-# block, and installs, enables and (re)starts chronik.service. Safe to rerun: every file is rewritten only when its
-# content changes, and the service restarts only when the binary, the config or the unit changed.
+# Provisions one chronik node on Debian 12, as root: installs the chronik-server Debian package
+# (the binary, the Type=notify unit chronik.service, the `chronik` system user and /var/lib/chronik;
+# built once on the host by `make vagrant-package`, or here when the host has none), issues this
+# node's certificate from the cluster CA (`chronik-server certs`), writes /etc/chronik/node.toml
+# (with the gossip key and mutual TLS between nodes) and an /etc/hosts block, and enables and
+# (re)starts chronik.service. Safe to rerun: every file is rewritten only when its content changes,
+# the package is reinstalled only when its content changed, and the service restarts only when the
+# package, the config or the certificate changed.
 #
 # The Vagrantfile passes the node's place in the cluster (computed in vagrant/plan.rb):
 #   CHRONIK_NODE_ID           this node's id (1..)
@@ -16,9 +18,11 @@
 # (vagrant/plan.rb ensure_secrets): $CHRONIK_SRC/vagrant/.admin_token, .gossip_key and .pki/ca.crt,
 # .pki/ca.key (docs/security.md). Without the gossip key or the CA the script stops: a node that made
 # its own would never join the others.
+# The package: $CHRONIK_SRC/vagrant/.pkg/chronik-server_*.deb, rsynced like the secrets; without it
+# this VM builds one from the repository (CMake and CPack in CHRONIK_BUILD_DIR).
 # Optional: CHRONIK_SRC (repository, default /vagrant), CHRONIK_BUILD_DIR (default
 # /var/cache/chronik/build), CHRONIK_JOBS (default nproc), CHRONIK_BUILD_TYPE (default
-# RelWithDebInfo), CHRONIK_CLUSTER_NAME (default chronik), CHRONIK_PRESET (default lan),
+# RelWithDebInfo; the last three only when building here), CHRONIK_CLUSTER_NAME (default chronik), CHRONIK_PRESET (default lan),
 # CHRONIK_LOG_LEVEL (default info).
 set -euo pipefail
 
@@ -42,9 +46,10 @@ cluster_name=${CHRONIK_CLUSTER_NAME:-chronik}
 preset=${CHRONIK_PRESET:-lan}
 log_level=${CHRONIK_LOG_LEVEL:-info}
 
-binary=/usr/local/bin/chronik-server
+binary=/usr/bin/chronik-server
+pkg_dir=$src/vagrant/.pkg
+pkg_stamp=/var/lib/chronik-provision/package.sha256
 config=/etc/chronik/node.toml
-unit=/etc/systemd/system/chronik.service
 tls_dir=/etc/chronik/tls
 state_dir=/var/lib/chronik
 admin_port=9644
@@ -94,27 +99,63 @@ install_if_changed() {
   log "wrote $to"
 }
 
-# --- packages -----------------------------------------------------------------------------------
-# The same list `make run` and `make test` use; the Vagrant tooling itself is not needed in a VM.
-log "packages"
-CHRONIK_VAGRANT_DEPS=0 "$src/scripts/install-deps.sh"
+# --- the chronik-server package ----------------------------------------------------------------
+# apt_install ARGS...: apt-get install, non-interactive, keeping our /etc/chronik/node.toml (a
+# conffile the package ships) on upgrades. Offline first: every dependency may be installed already.
+apt_install() {
+  local opts=(-y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >"$work/apt.log" 2>&1 && return 0
+  if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$work/apt.log" 2>&1 ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >>"$work/apt.log" 2>&1; then
+    cat "$work/apt.log"
+    die "apt-get install $* failed"
+  fi
+}
 
-# --- build --------------------------------------------------------------------------------------
-log "building chronik-server in $build ($build_type, -j$jobs)"
-mkdir -p "$build"
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" >"$build/provision-configure.log" ||
-  { cat "$build/provision-configure.log"; die "cmake configure failed"; }
-cmake --build "$build" -j"$jobs" --target chronik-server
-install_if_changed "$build/daemon/chronik-server" "$binary" 755
-
-# --- user and state directory ------------------------------------------------------------------
-if ! getent passwd chronik >/dev/null; then
-  useradd --system --user-group --home-dir "$state_dir" --no-create-home \
-    --shell /usr/sbin/nologin --comment "chronik broker" chronik
-  log "created system user chronik"
+debs=()
+for f in "$pkg_dir"/chronik-server_*.deb; do [[ -f $f ]] && debs+=("$f"); done
+((${#debs[@]} <= 1)) || die "$pkg_dir holds ${#debs[@]} chronik-server packages; keep one (make vagrant-package does)"
+if ((${#debs[@]} == 1)); then
+  deb=${debs[0]}
+  log "package $deb (made on the host)"
+else
+  # No package from the host (it may not be Debian 12): this VM builds one, as `make deb` would.
+  log "no package in $pkg_dir (make vagrant-package on a Debian 12 host makes one); building it in $build ($build_type, -j$jobs)"
+  CHRONIK_VAGRANT_DEPS=0 "$src/scripts/install-deps.sh"
+  mkdir -p "$build"
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="$build_type" >"$build/provision-configure.log" ||
+    { cat "$build/provision-configure.log"; die "cmake configure failed"; }
+  cmake --build "$build" -j"$jobs" --target chronik-server chronik_completion
+  rm -rf "$build/provision-package"
+  (cd "$build" && cpack -G DEB -B "$build/provision-package") >"$build/provision-cpack.log" 2>&1 ||
+    { cat "$build/provision-cpack.log"; die "cpack failed"; }
+  deb=$(echo "$build"/provision-package/chronik-server_*.deb)
+  [[ -f $deb ]] || die "cpack made no chronik-server package in $build/provision-package"
 fi
-# The unit's StateDirectory= creates it too; made here so that it exists before the first start.
-install -d -m 0750 -o chronik -g chronik "$state_dir"
+# What the package holds, whatever its timestamps: a rebuild of the same tree installs nothing.
+pkg_sum=$({ dpkg-deb --fsys-tarfile "$deb" | tar -xO; dpkg-deb --ctrl-tarfile "$deb" | tar -xO; } | sha256sum | cut -d' ' -f1)
+installed=$(dpkg-query -W -f='${Status}' chronik-server 2>/dev/null || true)
+if [[ $installed != "install ok installed" || ! -f $pkg_stamp || $(cat "$pkg_stamp") != "$pkg_sum" ]]; then
+  apt_install "$deb" curl openssl
+  install -d -m 0755 "$(dirname "$pkg_stamp")"
+  echo "$pkg_sum" >"$pkg_stamp"
+  changed+=("$deb")
+  log "installed $(dpkg-query -W -f='${Package} ${Version}' chronik-server) from $deb"
+fi
+# What earlier versions of this script installed by hand; the package's binary and unit replace them.
+old_unit=/etc/systemd/system/chronik.service
+if [[ -f $old_unit ]] && grep -q '^# Written by vagrant/provision.sh' "$old_unit"; then
+  rm -f "$old_unit"
+  changed+=("$old_unit")
+  log "removed $old_unit (the package's unit replaces it)"
+fi
+if [[ -f /usr/local/bin/chronik-server ]]; then
+  rm -f /usr/local/bin/chronik-server
+  log "removed /usr/local/bin/chronik-server (the package's is $binary)"
+fi
+# The package made the user chronik and its data directory.
+getent passwd chronik >/dev/null || die "the package did not create the user chronik"
+[[ -d $state_dir ]] || die "the package did not create $state_dir"
 
 # --- admin token ---------------------------------------------------------------------------------
 # One bearer token for the whole cluster (docs/security.md "Admin HTTP"): the Vagrantfile writes
@@ -208,56 +249,17 @@ if ! cmp -s "$work/hosts" /etc/hosts; then
   log "updated the chronik block of /etc/hosts"
 fi
 
-# --- systemd unit -------------------------------------------------------------------------------
-cat >"$work/chronik.service" <<EOF
-# Written by vagrant/provision.sh.
-[Unit]
-Description=chronik Kafka-compatible broker
-Documentation=file://$src/docs/operations.md
-Wants=network-online.target
-After=network-online.target
-# Keep retrying without a limit: the node's address may come up after the unit does.
-StartLimitIntervalSec=0
-
-[Service]
-Type=exec
-User=chronik
-Group=chronik
-ExecStart=$binary start --config $config
-# systemctl reload: SIGHUP reloads log_level from the config file (docs/operations.md).
-ExecReload=/bin/kill -HUP \$MAINPID
-WorkingDirectory=$state_dir
-StateDirectory=chronik
-StateDirectoryMode=0750
-# A crash, kill -9 or a bind failure restarts the node; exit 2 is a configuration error that a
-# restart would only repeat (docs/config.md).
-Restart=on-failure
-RestartSec=2
-RestartPreventExitStatus=2
-# SIGTERM makes the node gossip that it left and wait for that, at most 3 s, before it exits 0.
-KillSignal=SIGTERM
-TimeoutStopSec=20
-LimitNOFILE=65536
-StandardOutput=journal
-StandardError=journal
-SyslogIdentifier=chronik
-NoNewPrivileges=yes
-ProtectSystem=full
-ProtectHome=yes
-PrivateTmp=yes
-
-[Install]
-WantedBy=multi-user.target
-EOF
-install_if_changed "$work/chronik.service" "$unit" 644
-
-if [[ " ${changed[*]} " == *" $unit "* ]]; then systemctl daemon-reload; fi
+# --- systemd unit: the package's, /usr/lib/systemd/system/chronik.service -----------------------
+# Type=notify: a start returns once the node serves, which needs the cluster formed, so for a node
+# whose peers are not provisioned yet it would wait for them. --no-block: the provisioner waits for
+# this node's admin endpoint below instead.
+systemctl daemon-reload
 systemctl enable --quiet chronik.service
 if ((${#changed[@]} > 0)) && systemctl is-active --quiet chronik.service; then
   log "restarting chronik.service (changed: ${changed[*]})"
-  systemctl restart chronik.service
+  systemctl restart --no-block chronik.service
 else
-  systemctl start chronik.service
+  systemctl start --no-block chronik.service
 fi
 
 # --- wait (bounded) until the admin endpoint answers -------------------------------------------

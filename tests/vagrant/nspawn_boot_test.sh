@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # `make test-vagrant` (root, minutes; not part of `make test`): what `vagrant up` does, without a
-# hypervisor. Three Debian 12 containers boot with systemd as init (`systemd-nspawn -b`), each in
+# hypervisor, with the chronik-server Debian package that `make vagrant-package` gives the VMs: the
+# test builds it with CPack from the build tree (CHRONIK_BUILD_DIR, default build/, built by make)
+# and puts it where the Vagrantfile's rsync carries it, vagrant/.pkg/ of the snapshot. Three Debian 12 containers boot with systemd as init (`systemd-nspawn -b`), each in
 # its own network namespace with a veth on a bridge and the address the Vagrantfile gives that node.
 # The real vagrant/provision.sh runs in each, in a random order, with the environment the
 # Vagrantfile passes; names, addresses and that environment come from vagrant/plan.rb itself (ruby,
 # which Vagrant depends on). Like Vagrant's rsync synced folder, /vagrant in every container is a
 # copy of the working tree taken once at the start (with the Vagrantfile's excludes), so edits made
 # to the checkout during a run do not reach the nodes half-way. Then the test checks:
+#   0. the package is installed as an operator gets it: chronik-server installed, the conffile
+#      /etc/chronik/node.toml, the system user chronik owning /var/lib/chronik, the unit
+#      Type=notify (and `active` means the node sent READY=1), the bash completion loads;
 #   1. the three chronik.service units form one cluster: every node lists 3 alive members and 3
 #      alive brokers with one cluster id, has accepted RPC connections over mutual TLS and none in
 #      plaintext (load.rpc of /v1/cluster), and Kafka Metadata (kcat -L) lists 3 brokers;
@@ -14,7 +19,8 @@
 #      rejoins: the restarted process and the others see the same cluster with 3 alive members and
 #      brokers, and kcat -L lists 3 brokers again;
 #   3. `systemctl stop` is a graceful leave (exit 0, others show the node "left"), and it rejoins;
-#   4. rerunning the provisioner changes nothing and does not restart the daemon.
+#   4. `systemctl reload` (SIGHUP; RELOADING=1, READY=1) keeps the daemon and it logs the reload;
+#   5. rerunning the provisioner changes nothing and does not restart the daemon.
 # It removes what it created (containers, bridge, veths, node copies, the tmpfs it mounted) on
 # success and on failure (EXIT trap; INT and TERM interrupt the long steps, which run in the
 # background), and stops only the systemd-nspawn processes it started, by PID. The containers have
@@ -22,17 +28,14 @@
 # between its own containers (only the image refresh uses the host's network, to reach the Debian
 # mirror). Every wait polls for its condition with a deadline.
 #
-# Cached in build-vagrant/ (CHRONIK_VAGRANT_WORK): image/ (debootstrap plus the packages the
-# provisioner installs, refreshed with the snapshot's scripts/install-deps.sh each run), src/ (the
-# snapshot, updated with rsync) and build/ (the CMake tree the containers share at
-# /var/cache/chronik/build, so that only the first node compiles).
-# JOBS (default 2) is the provisioner's -j.
+# Cached in build-vagrant/ (CHRONIK_VAGRANT_WORK): image/ (debootstrap plus the package's
+# dependencies, kcat and curl, refreshed each run) and src/ (the snapshot, updated with rsync).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${CHRONIK_VAGRANT_WORK:-$top/build-vagrant}
+build_dir=${CHRONIK_BUILD_DIR:-$top/build}
 image=$work/image
 src=$work/src
-jobs=${JOBS:-2}
 mirror=${CHRONIK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 count=3
 bridge=chronikvg0
@@ -202,6 +205,20 @@ rsync -a --delete "${rsync_excludes[@]}" "${own_excludes[@]}" "$top/" "$src/"
 ruby -e 'require ARGV[0]; ChronikPlan.ensure_secrets(ARGV[1])' "$src/vagrant/plan.rb" "$src/vagrant" ||
   fail "ruby could not make the cluster secrets (vagrant/plan.rb ensure_secrets)"
 
+# The package, as `make vagrant-package` makes it on the host: CPack from the build tree.
+phase package "cpack -G DEB in $build_dir"
+[[ -x $build_dir/daemon/chronik-server && -f $build_dir/CPackConfig.cmake ]] ||
+  fail "no built chronik-server in $build_dir (make build, or set CHRONIK_BUILD_DIR)"
+rm -rf "$work/pkg"
+(cd "$build_dir" && cpack -G DEB -B "$work/pkg") >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack failed"; }
+deb=$(echo "$work"/pkg/chronik-server_*.deb)
+[[ -f $deb ]] || fail "cpack made no chronik-server package"
+rm -rf "$src/vagrant/.pkg"
+mkdir -p "$src/vagrant/.pkg"
+cp "$deb" "$src/vagrant/.pkg/"
+deb_in_node=/vagrant/vagrant/.pkg/$(basename "$deb")
+echo "package $(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
+
 # systemd-nspawn keeps per-machine state under /run/systemd/nspawn; on this kind of machine that
 # must be a tmpfs (docs/design.md "Testing").
 mkdir -p /run/systemd/nspawn
@@ -222,12 +239,17 @@ if [[ ! -f $image/.chronik-image-ready ]]; then
   touch "$image.tmp/.chronik-image-ready"
   mv "$image.tmp" "$image"
 fi
-# The provisioner installs packages with scripts/install-deps.sh; the containers have no route out,
-# so the image gets them here, with the host's network (a no-op once they are installed).
-phase image-packages "packages in the image (scripts/install-deps.sh)"
+# The provisioner installs the package with apt-get, which takes its dependencies from the Debian
+# mirror in a VM; the containers have no route out, so the image gets them here, with the host's
+# network: the package's Depends (apt-get satisfy, the package itself is not installed), curl for the
+# provisioner's wait and kcat for the checks. A no-op once they are installed.
+phase image-packages "the package's dependencies in the image"
+# shellcheck disable=SC2016
 run_bg systemd-nspawn "${nspawn_common[@]}" -D "$image" --resolv-conf=copy-host --bind-ro="$src:/vagrant" \
-  --setenv=CHRONIK_VAGRANT_DEPS=0 /vagrant/scripts/install-deps.sh ||
-  fail "scripts/install-deps.sh failed in the image"
+  --setenv=DEBIAN_FRONTEND=noninteractive /bin/sh -c \
+  'apt-get update -qq && apt-get satisfy -y -qq --no-install-recommends "$(dpkg-deb -f "$1" Depends)" >/dev/null &&
+   apt-get install -y -qq --no-install-recommends curl kcat openssl >/dev/null' sh "$deb_in_node" ||
+  fail "installing the package's dependencies in the image failed"
 
 # --- the bridge and the node copies -------------------------------------------------------------
 ip link add "$bridge" type bridge
@@ -235,7 +257,6 @@ created_bridge=1
 ip link set "$bridge" up
 mkdir "$run_dir"
 created_run_dir=1
-mkdir -p "$work/build"
 
 prepare_node() {
   local i=$1 root=$run_dir/node$1
@@ -259,7 +280,7 @@ EOF
 boot_node() {
   local i=$1 root=$run_dir/node$1
   systemd-nspawn "${nspawn_common[@]}" -b -D "$root" --machine="cvg-node$i" --hostname="${node_name[$i]}" \
-    --network-bridge="$bridge" --bind-ro="$src:/vagrant" --bind="$work/build:/var/cache/chronik/build" \
+    --network-bridge="$bridge" --bind-ro="$src:/vagrant" \
     --console=read-only >"$work/node$i.console.log" 2>&1 &
   nspawn_pid[$i]=$!
   # The container's init is systemd-nspawn's child once it has exec'ed systemd.
@@ -288,7 +309,7 @@ boot_node() {
 provision_node() {
   local i=$1 env_lines=()
   mapfile -t env_lines < <(printf '%s' "${node_env[$i]}")
-  in_node "$i" timeout 3600 env "${env_lines[@]}" CHRONIK_JOBS="$jobs" bash /vagrant/vagrant/provision.sh
+  in_node "$i" timeout 600 env "${env_lines[@]}" bash /vagrant/vagrant/provision.sh
 }
 # provision_logged I: the same, its output prefixed with [nodeI].
 provision_logged() {
@@ -357,6 +378,25 @@ wait_formed() {
   done
 }
 
+phase check-package "check: the package as installed"
+# shellcheck disable=SC2016
+for i in $(seq "$count"); do
+  got=$(in_node "$i" dpkg-query -W -f='${Status} ${Version}' chronik-server)
+  [[ $got == "install ok installed $(dpkg-deb -f "$deb" Version)" ]] || fail "node $i: chronik-server: $got"
+  in_node "$i" dpkg-query -W -f='${Conffiles}' chronik-server | grep -q '^ /etc/chronik/node.toml ' ||
+    fail "node $i: /etc/chronik/node.toml is not a conffile"
+  [[ $(in_node "$i" stat -c '%a %U:%G' /etc/chronik/node.toml) == "640 root:chronik" ]] || fail "node $i: node.toml mode"
+  [[ $(in_node "$i" stat -c '%U' /var/lib/chronik) == chronik ]] || fail "node $i: /var/lib/chronik not owned by chronik"
+  uid=$(in_node "$i" id -u chronik)
+  ((uid < 1000)) || fail "node $i: chronik is not a system user (uid $uid)"
+  [[ $(in_node "$i" systemctl show -p Type --value chronik.service) == notify ]] || fail "node $i: the unit is not Type=notify"
+  [[ $(in_node "$i" systemctl show -p FragmentPath --value chronik.service) == /usr/lib/systemd/system/chronik.service ]] ||
+    fail "node $i: chronik.service is not the package's unit"
+  in_node "$i" bash -c 'source /usr/share/bash-completion/completions/chronik-server && complete -p chronik-server' >/dev/null ||
+    fail "node $i: the bash completion does not load"
+done
+echo "every node: chronik-server $(dpkg-deb -f "$deb" Version) installed, conffile node.toml (0640 root:chronik), system user chronik (uid $uid) owning /var/lib/chronik, the package's Type=notify unit, bash completion"
+
 phase check-formation "check: one cluster"
 wait_formed "formation"
 first_id=$formed_id
@@ -423,9 +463,25 @@ until read -r -a v <<<"$(cluster_view 1)" && [[ ${v[3]} -ge 1 ]]; do
   sleep 0.5
 done
 echo "node 3 stopped with exit 0; node 1 shows it left"
-in_node 3 systemctl start chronik.service
+# Type=notify: `systemctl start` returns once the node sent READY=1, when /health already answers 200.
+in_node 3 timeout 120 systemctl start chronik.service || fail "node 3: systemctl start failed"
+code=$(in_node 3 curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of 3):9644/health" || true)
+[[ $code == 200 ]] || fail "node 3: systemctl start returned but /health answers $code: READY=1 came too early"
+echo "node 3: systemctl start returned after READY=1, /health 200 at once"
 wait_formed "after stop and start"
 [[ $formed_id == "$first_id" ]] || fail "after restart the cluster id changed: $first_id -> $formed_id"
+
+phase check-reload "check: systemctl reload on node 1 (SIGHUP) keeps the daemon"
+pid_before=$(in_node 1 systemctl show -p MainPID --value chronik.service)
+in_node 1 timeout 30 systemctl reload chronik.service || fail "node 1: systemctl reload failed"
+[[ $(in_node 1 systemctl is-active chronik.service) == active ]] || fail "node 1: not active after reload"
+[[ $(in_node 1 systemctl show -p MainPID --value chronik.service) == "$pid_before" ]] || fail "node 1: reload restarted the daemon"
+deadline=$((SECONDS + 10))
+until in_node 1 journalctl -u chronik.service --no-pager -o cat | grep -q 'SIGHUP: reloaded the --config file'; do
+  ((SECONDS < deadline)) || fail "node 1: no reload line in the journal"
+  sleep 0.2
+done
+echo "node 1: systemctl reload: still active as pid $pid_before, reload logged"
 
 phase check-reprovision "check: rerunning the provisioner on node 1 changes nothing"
 pid_before=$(in_node 1 systemctl show -p MainPID --value chronik.service)
