@@ -1,6 +1,9 @@
 #include "daemon/cluster_status_json.h"
 
+#include <algorithm>
+
 #include "daemon/admin_server.h"
+#include "daemon/formation_progress.h"
 #include "daemon/node_meta.h"
 #include "metadata/core/formation_codec.h"
 
@@ -46,7 +49,47 @@ void show_graceful_leaves(nlohmann::json& brokers, const std::vector<gossip::mem
   }
 }
 
+std::vector<std::uint64_t> ids_of(const std::vector<chronik::node_id>& ids) {
+  std::vector<std::uint64_t> out;
+  for (auto id : ids) out.push_back(id.value());
+  return out;
+}
+
+nlohmann::json problem_json(const partition_problem& p) {
+  return {{"topic", p.topic},       {"partition", p.partition},   {"leader", p.leader},
+          {"replicas", p.replicas}, {"isr", p.isr},               {"leaderless", p.leaderless},
+          {"under_replicated", p.under_replicated}};
+}
+
+// What formation waits for, from gossip's view of the other nodes (formation_progress.h).
+std::string waiting_of(const cluster_view& v) {
+  formation_progress_input in{v.self_id, v.formation, v.joining, v.bootstrap_expect, v.seeds, {}};
+  for (const auto& snap : v.members) {
+    if (snap.m.id.value() == v.self_id) continue;
+    formation_peer p;
+    p.node_id = snap.m.id.value();
+    p.address = snap.m.addr;
+    p.alive = snap.m.state == gossip::member_state::alive || snap.m.state == gossip::member_state::suspect;
+    if (const auto meta = decode_node_meta(snap.m.meta)) {
+      p.announced = true;
+      p.bootstrap_expect = meta->bootstrap_expect;
+      p.formation = meta->formation_state.state;
+      p.cluster_id = meta->formation_state.cluster_id;
+    }
+    in.peers.push_back(std::move(p));
+  }
+  return formation_waiting(in);
+}
+
 }  // namespace
+
+std::optional<partition_problem> partition_problem_of(const std::string& topic, const kafka::partition_info& p) {
+  const bool leader_down = p.leader == chronik::node_id{} || std::ranges::find(p.offline, p.leader) != p.offline.end();
+  const bool under = p.isr.size() < p.replicas.size();
+  if (!leader_down && !under) return std::nullopt;
+  return partition_problem{topic, p.partition, leader_down ? 0 : p.leader.value(), ids_of(p.replicas), ids_of(p.isr),
+                           leader_down, under};
+}
 
 nlohmann::json cluster_status_json(const cluster_view& v) {
   auto j = cluster_status_to_json(v.status);
@@ -59,6 +102,15 @@ nlohmann::json cluster_status_json(const cluster_view& v) {
   j["load"] = v.load;
   j["partitions"] = v.partitions;
   j["under_replicated_partitions"] = v.under_replicated_partitions;
+  j["leaderless_partitions"] = v.leaderless_partitions;
+  auto problems = nlohmann::json::array();
+  for (const auto& p : v.partition_problems) {
+    if (problems.size() >= max_listed_partition_problems) break;
+    problems.push_back(problem_json(p));
+  }
+  j["partition_problems"] = std::move(problems);
+  j["fenced"] = v.fenced;
+  if (auto waiting = waiting_of(v); !waiting.empty()) j["waiting"] = std::move(waiting);
   return j;
 }
 

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "gossip/net/gossip_node.h"
+#include "kafka/handlers/broker_context.h"
 #include "metadata/core/bootstrap.h"
 
 namespace chronik::daemon {
@@ -40,6 +42,24 @@ struct cluster_status {
 // brokers [{node_id, uuid, kafka_addr, rpc_addr, state}].
 nlohmann::json cluster_status_to_json(const cluster_status& s);
 
+// A partition without a live leader or with fewer in-sync replicas than replicas, for
+// `cluster health` (daemon/cluster_health.h).
+struct partition_problem {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::uint64_t leader = 0;  // 0: none
+  std::vector<std::uint64_t> replicas;
+  std::vector<std::uint64_t> isr;
+  bool leaderless = false;        // no leader known, or the leader's broker is dead or fenced
+  bool under_replicated = false;  // |isr| < |replicas|
+};
+
+// The partition's problem, or nullopt when it has a live leader and every replica in sync.
+std::optional<partition_problem> partition_problem_of(const std::string& topic, const kafka::partition_info& p);
+
+// At most this many problem partitions are listed in /v1/cluster; the counts cover all of them.
+inline constexpr std::size_t max_listed_partition_problems = 100;
+
 struct cluster_view {
   cluster_status status;          // meta_service::status()
   bool linearizable = false;      // the ReadIndex round finished; otherwise a local read
@@ -52,12 +72,22 @@ struct cluster_view {
   // UnderReplicatedPartitions; docs/kafka.md "In-sync replicas").
   std::uint64_t partitions = 0;
   std::uint64_t under_replicated_partitions = 0;
+  std::uint64_t leaderless_partitions = 0;
+  std::vector<partition_problem> partition_problems;  // the first max_listed_partition_problems
+  std::vector<std::uint64_t> fenced;  // nodes whose WAL failed (docs/storage.md "Disk faults")
+  // For "waiting" (daemon/formation_progress.h): this node's id, bootstrap_expect and seeds.
+  std::uint64_t self_id = 0;
+  std::uint32_t bootstrap_expect = 0;
+  std::vector<std::string> seeds;
 };
 
 // cluster_status_to_json's fields (a dead broker that gossip shows `left` under the same uuid is
 // shown `left`), then "read" ("linearizable" or "local"), "state_hash",
 // "formation" (its text form), "joining" (only while joining), "nodes" (every member's formation
-// state as gossip shows it), "load", "partitions" and "under_replicated_partitions".
+// state as gossip shows it), "load", "partitions", "under_replicated_partitions",
+// "leaderless_partitions", "partition_problems" (each {topic, partition, leader, replicas, isr,
+// leaderless, under_replicated}), "fenced", and "waiting" (what formation waits for; only while
+// this node is not a member).
 nlohmann::json cluster_status_json(const cluster_view& v);
 
 }  // namespace chronik::daemon

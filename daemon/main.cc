@@ -1,7 +1,8 @@
 // chronik-server: `start` runs a node (daemon/node.h), `cluster members` asks a running node for
 // its members, `cluster status` for its view of the cluster (`__meta` leader, voters, brokers),
-// `group list|describe|delete|reset-offsets` administers consumer groups over the Kafka protocol
-// (daemon/group_command.h), `keygen` prints a new gossip key, `keyring` edits a stopped node's
+// `cluster health` judges the whole cluster (daemon/cluster_health.h), `topic
+// create|list|describe|alter|delete` administers topics and `group list|describe|delete|reset-offsets`
+// consumer groups over the Kafka protocol (daemon/topic_command.h, daemon/group_command.h), `keygen` prints a new gossip key, `keyring` edits a stopped node's
 // gossip keyring (online through --admin, or a stopped node's), `version` (or --version) prints the
 // release and the git commit it was built from. This file only parses the command line.
 //
@@ -23,6 +24,7 @@
 #include "daemon/build_info.h"
 #include "daemon/certs_command.h"
 #include "daemon/completion_command.h"
+#include "daemon/cluster_health.h"
 #include "daemon/config.h"
 #include "daemon/drain_command.h"
 #include "daemon/gossip_keyring_store.h"
@@ -35,6 +37,7 @@
 #include "daemon/usage_footer.h"
 #include "daemon/user_command.h"
 #include "daemon/status_command.h"
+#include "daemon/topic_command.h"
 
 namespace {
 
@@ -136,6 +139,52 @@ group_subcommands add_group_commands(CLI::App& app, group_command_options& opts)
   return out;
 }
 
+struct topic_subcommands {
+  CLI::App* create = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* describe = nullptr;
+  CLI::App* alter = nullptr;
+  CLI::App* remove = nullptr;
+};
+
+topic_subcommands add_topic_commands(CLI::App& app, topic_command_options& opts) {
+  auto* topic = app.add_subcommand("topic", "administer topics (over the Kafka protocol)");
+  topic->require_subcommand(1);
+  auto common = [&opts](CLI::App* cmd) {
+    cmd->add_option("--bootstrap", opts.bootstrap, "Kafka address of any broker HOST:PORT")->capture_default_str();
+    cmd->add_flag("--json", opts.json, "print JSON");
+    return cmd;
+  };
+  auto named = [&opts, &common](CLI::App* cmd) {
+    cmd->add_option("topic", opts.topic, "topic name")->required();
+    return common(cmd);
+  };
+  auto partitions = [&opts](CLI::App* cmd, const char* help) {
+    return cmd->add_option_function<std::int32_t>(
+        "--partitions", [&opts](const std::int32_t& v) { opts.partitions = v; }, help);
+  };
+  auto configs = [&opts](CLI::App* cmd) {
+    cmd->add_option("--config", opts.configs, "topic config NAME=VALUE (repeatable)")->allow_extra_args(false);
+  };
+  topic_subcommands out;
+  out.create = named(topic->add_subcommand("create", "create a topic"));
+  partitions(out.create, "partition count")->required();
+  out.create->add_option_function<std::int32_t>(
+      "--replication-factor", [&opts](const std::int32_t& v) { opts.replication_factor = v; }, "replicas per partition")
+      ->required();
+  configs(out.create);
+  out.list = common(topic->add_subcommand("list", "list every topic with its partitions and replication factor"));
+  out.describe = named(topic->add_subcommand(
+      "describe", "show each partition's leader, replicas, in-sync replicas and offsets, and the topic's configs"));
+  out.alter = named(topic->add_subcommand("alter", "add partitions or change configs of a topic"));
+  partitions(out.alter, "the new partition count in all (only grows)");
+  configs(out.alter);
+  out.alter->add_option("--delete-config", opts.delete_configs, "config NAME back to its default (repeatable)")
+      ->allow_extra_args(false);
+  out.remove = named(topic->add_subcommand("delete", "delete a topic and its records"));
+  return out;
+}
+
 // Where the CLI finds the admin token: --admin-token-file, or the node's --data-dir.
 void add_admin_credentials(CLI::App* cmd, admin_credentials& creds) {
   cmd->add_option_function<std::string>(
@@ -205,6 +254,15 @@ int main(int argc, char** argv) {
   status->add_option("--admin", status_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
   status->add_flag("--json", status_opts.json, "print the /v1/cluster JSON");
   add_admin_credentials(status, status_opts.creds);
+  health_command_options health_opts;
+  auto* health = cluster->add_subcommand(
+      "health", "judge the cluster: nodes, __meta quorum, partitions without a leader or in-sync replicas");
+  health->add_option("--admin", health_opts.admin, "admin endpoint IP:PORT")->capture_default_str();
+  health->add_flag("--json", health_opts.json, "print the report as JSON");
+  add_admin_credentials(health, health_opts.creds);
+
+  topic_command_options topic_opts;
+  const auto topic = add_topic_commands(app, topic_opts);
 
   group_command_options group_opts;
   const auto group = add_group_commands(app, group_opts);
@@ -237,6 +295,7 @@ int main(int argc, char** argv) {
   if (start->parsed()) return run_start(args);
   if (members->parsed()) return run_members_command(members_opts);
   if (status->parsed()) return run_status_command(status_opts);
+  if (health->parsed()) return run_health_command(health_opts);
   if (certs->parsed()) return run_certs_command(certs_opts);
   if (keygen->parsed()) return run_keygen_command();
   if (version_cmd->parsed()) {
@@ -250,5 +309,10 @@ int main(int argc, char** argv) {
   if (group.describe->parsed()) return run_group_describe(group_opts);
   if (group.remove->parsed()) return run_group_delete(group_opts);
   if (group.reset->parsed()) return run_group_reset_offsets(group_opts);
+  if (topic.create->parsed()) return run_topic_create(topic_opts);
+  if (topic.list->parsed()) return run_topic_list(topic_opts);
+  if (topic.describe->parsed()) return run_topic_describe(topic_opts);
+  if (topic.alter->parsed()) return run_topic_alter(topic_opts);
+  if (topic.remove->parsed()) return run_topic_delete(topic_opts);
   return 2;
 }

@@ -254,10 +254,18 @@ void node::serve_cluster(admin_server::cluster_reply reply) {
     v.joining = formation_.joining();
     v.members = gossip_.members();
     v.load = meta_.load_status();
+    v.self_id = cfg_.node_id.value();
+    v.bootstrap_expect = cfg_.bootstrap_expect;
+    v.seeds = cfg_.seeds;
+    for (auto id : meta_.storage_failed_nodes()) v.fenced.push_back(id);
     for (const auto& t : kafka_.topics()) {
       for (const auto& p : t.partitions) {
         ++v.partitions;
         if (p.isr.size() < p.replicas.size()) ++v.under_replicated_partitions;
+        if (auto problem = partition_problem_of(t.name, p)) {
+          if (problem->leaderless) ++v.leaderless_partitions;
+          if (v.partition_problems.size() < max_listed_partition_problems) v.partition_problems.push_back(*problem);
+        }
       }
     }
     auto body = cluster_status_json(v);

@@ -36,6 +36,10 @@ std::expected<std::string, std::string> format_cluster_status(const nlohmann::js
   std::string out;
   out += "cluster id:   " + text(c, "cluster_id") + "\n";
   out += "formation:    " + text(c, "formation") + "\n";
+  // While forming: what the node waits for (daemon/formation_progress.h).
+  if (const auto waiting = c.find("waiting"); waiting != c.end() && waiting->is_string()) {
+    out += "waiting:      " + waiting->get<std::string>() + "\n";
+  }
   out += "meta leader:  " + (leader == "0" ? std::string("none") : leader) + "\n";
   out += "term:         " + text(c, "term") + "\n";
   out += "commit:       " + text(c, "commit") + "\n";
