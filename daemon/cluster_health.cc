@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -23,9 +24,17 @@ std::string str(const nlohmann::json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A JSON number that is a whole number >= 0 (the node writes unsigned ones; a signed one reads
+// the same), else nullopt.
+std::optional<std::uint64_t> whole(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  return std::nullopt;
+}
+
 std::uint64_t num(const nlohmann::json& obj, const char* key) {
   const auto it = obj.find(key);
-  return it != obj.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  return it != obj.end() ? whole(*it).value_or(0) : 0;
 }
 
 std::vector<std::uint64_t> ids(const nlohmann::json& obj, const char* key) {
@@ -33,7 +42,7 @@ std::vector<std::uint64_t> ids(const nlohmann::json& obj, const char* key) {
   const auto it = obj.find(key);
   if (it == obj.end() || !it->is_array()) return out;
   for (const auto& v : *it) {
-    if (v.is_number_unsigned()) out.push_back(v.get<std::uint64_t>());
+    if (const auto id = whole(v)) out.push_back(*id);
   }
   return out;
 }
@@ -133,7 +142,9 @@ void check_partitions(const nlohmann::json& c, health_report& r) {
         leaderless.push_back(partition_name(p) + " (replicas " + id_list(ids(p, "replicas")) + ")");
       }
       if (p.value("under_replicated", false) && under.size() < named_partitions) {
-        under.push_back(partition_name(p) + " (in sync " + id_list(ids(p, "isr")) + " of " +
+        auto isr = ids(p, "isr");
+        std::ranges::sort(isr);
+        under.push_back(partition_name(p) + " (in sync " + id_list(isr) + " of " +
                         id_list(ids(p, "replicas")) + ")");
       }
     }
