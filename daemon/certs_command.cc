@@ -10,6 +10,8 @@ CLI::App* add_certs_command(CLI::App& app, certs_options& opts) {
   cmd->add_option("--dir", opts.dir, "directory for the CA and the node files")->required();
   cmd->add_option("--node", opts.nodes, "node id to issue a certificate for (repeatable)")
       ->check(CLI::Range(1u, 4294967295u));
+  cmd->add_option("--data-dir", opts.data_dir,
+                  "with one --node: bind the certificate to the node_uuid of this data directory (created if missing)");
   cmd->add_option("--days", opts.days, "validity of node certificates in days (the CA gets 4x)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 36500u));

@@ -8,7 +8,7 @@
 
 namespace chronik::daemon {
 
-// Registers `certs --dir DIR --node ID [--node ID]... [--days N] [--force]` on `app`.
+// Registers `certs --dir DIR --node ID [--node ID]... [--data-dir DATA] [--days N] [--force]` on `app`.
 CLI::App* add_certs_command(CLI::App& app, certs_options& opts);
 
 // Writes the files and prints one line per file; exit code 0, or 1 with one error line.

@@ -12,6 +12,7 @@
 #include "daemon/admin_token.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/logging.h"
+#include "daemon/node_certs.h"
 #include "daemon/node_meta.h"
 
 namespace chronik::daemon {
@@ -285,6 +286,12 @@ exit_code run_node(const node_config& cfg, config_reloader reloader) {
   if (!uuid) {
     log->critical("{}", uuid.error());
     return exit_code::failure;
+  }
+  if (!cfg.rpc_tls_cert_pem.empty()) {
+    if (auto bound = check_certificate_uuid(cfg.rpc_tls_cert_pem, uuid->hex()); !bound) {
+      log->critical("config error: rpc_tls_cert_file: {}: {}", cfg.rpc_tls_cert_file.string(), bound.error());
+      return exit_code::failure;
+    }
   }
   log->info("starting chronik {} node {} uuid {} cluster \"{}\" preset {} data_dir {}", software_version,
             cfg.node_id.value(), uuid->hex(), cfg.cluster_name, to_string(cfg.preset), cfg.data_dir.string());

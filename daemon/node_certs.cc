@@ -164,8 +164,11 @@ std::expected<pem_pair, std::string> make_ca(std::uint32_t days) {
   return to_pems(c, key->get());
 }
 
-std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, node_id id, std::uint32_t days) {
+std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, node_id id, std::string_view node_uuid,
+                                                           std::uint32_t days) {
   if (id == no_node) return std::unexpected("node id 0 is not a node");
+  if (!node_uuid.empty() && !consensus::is_node_uuid_hex(node_uuid))
+    return std::unexpected("a node_uuid is 32 lowercase hex digits");
   auto ca_cert = read_cert(ca.cert_pem);
   if (!ca_cert) return std::unexpected("CA certificate: " + ca_cert.error());
   auto ca_key = read_key(ca.key_pem);
@@ -176,13 +179,12 @@ std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, n
   }
   auto key = new_p256_key();
   if (!key) return std::unexpected(key.error());
-  const std::string name = consensus::node_certificate_name(id);
-  auto cert = new_cert(key->get(), name, days);
+  auto cert = new_cert(key->get(), consensus::node_certificate_name(id, node_uuid), days);
   if (!cert) return std::unexpected(cert.error());
   X509* c = cert->get();
   if (X509_set_issuer_name(c, X509_get_subject_name(ca_cert->get())) != 1)
     return std::unexpected(ssl_error("cannot set the issuer"));
-  const std::string san = "DNS:" + name;
+  const std::string san = "DNS:" + consensus::node_host_name(id);
   for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
                             std::pair{NID_key_usage, "critical,digitalSignature"},
                             std::pair{NID_ext_key_usage, "serverAuth,clientAuth"},
@@ -195,15 +197,27 @@ std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, n
   return to_pems(c, key->get());
 }
 
-std::expected<node_id, std::string> certificate_node_id(const std::string& cert_pem) {
+std::expected<consensus::certified_identity, std::string> certificate_identity(const std::string& cert_pem) {
   auto cert = read_cert(cert_pem);
   if (!cert) return std::unexpected(cert.error());
   auto cn = common_name(cert->get());
   if (!cn) return std::unexpected("the certificate has no subject common name");
-  auto id = consensus::node_id_from_certificate_name(*cn);
+  auto identity = consensus::identity_from_certificate_name(*cn);
   // The name comes from a file an operator chose; it is printable enough to quote in an error.
-  if (!id) return std::unexpected("the certificate's common name \"" + cn->substr(0, 80) + "\" is not chronik-node-<id>");
-  return *id;
+  if (!identity)
+    return std::unexpected("the certificate's common name \"" + cn->substr(0, 80) +
+                           "\" is not chronik-node-<id> or chronik-node-<id>.<node_uuid hex>");
+  return std::move(*identity);
+}
+
+std::expected<void, std::string> check_certificate_uuid(const std::string& cert_pem, std::string_view node_uuid) {
+  auto identity = certificate_identity(cert_pem);
+  if (!identity) return std::unexpected(identity.error());
+  if (identity->node_uuid.empty() || identity->node_uuid == node_uuid) return {};
+  return std::unexpected("the certificate binds node_uuid " + identity->node_uuid +
+                         " but this data directory's node_uuid is " + std::string(node_uuid) +
+                         " (a wiped data directory needs a new certificate: chronik-server certs --node " +
+                         std::to_string(identity->node.value()) + " --data-dir DIR --force)");
 }
 
 std::expected<void, tls_check_error> check_node_tls(const std::string& ca_pem, const std::string& cert_pem,
@@ -240,10 +254,11 @@ std::expected<void, tls_check_error> check_node_tls(const std::string& ca_pem, c
     ERR_clear_error();
     return fail(tls_file::cert, std::string("does not verify against the CA: ") + X509_verify_cert_error_string(err));
   }
-  auto id = certificate_node_id(cert_pem);
-  if (!id) return fail(tls_file::cert, id.error());
-  if (*id != self)
-    return fail(tls_file::cert, "is for node " + std::to_string(id->value()) + ", this node is " + std::to_string(self.value()));
+  auto identity = certificate_identity(cert_pem);
+  if (!identity) return fail(tls_file::cert, identity.error());
+  if (identity->node != self)
+    return fail(tls_file::cert, "is for node " + std::to_string(identity->node.value()) + ", this node is " +
+                                    std::to_string(self.value()));
   return {};
 }
 

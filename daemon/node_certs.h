@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/node_id.h"
+#include "consensus/transport/peer_identity.h"
 
 namespace chronik::daemon {
 
@@ -23,13 +24,15 @@ struct pem_pair {
 // CA:TRUE (critical), keyUsage keyCertSign+cRLSign, valid `days` days from now.
 std::expected<pem_pair, std::string> make_ca(std::uint32_t days);
 
-// A node certificate signed by `ca`: ECDSA P-256, CN and DNS name "chronik-node-<id>",
-// keyUsage digitalSignature, extendedKeyUsage serverAuth+clientAuth (every node is both), a
-// random 128-bit serial, valid `days` days from now.
-std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, node_id id, std::uint32_t days);
+// A node certificate signed by `ca`: ECDSA P-256, DNS name "chronik-node-<id>", common name
+// "chronik-node-<id>.<uuid>" when `node_uuid` (32 lowercase hex digits) is given and "chronik-node-<id>"
+// when it is empty (peer_identity.h), keyUsage digitalSignature, extendedKeyUsage
+// serverAuth+clientAuth (every node is both), a random 128-bit serial, valid `days` days from now.
+std::expected<pem_pair, std::string> make_node_certificate(const pem_pair& ca, node_id id, std::string_view node_uuid,
+                                                           std::uint32_t days);
 
-// The node id a certificate's subject common name names (peer_identity.h), or why not.
-std::expected<node_id, std::string> certificate_node_id(const std::string& cert_pem);
+// The identity a certificate's subject common name names (peer_identity.h), or why not.
+std::expected<consensus::certified_identity, std::string> certificate_identity(const std::string& cert_pem);
 
 // The checks `start` runs on the configured PEM text (daemon/rpc_tls_files.h reads the files):
 // each parses; the key is the certificate's; the certificate verifies against the CA (chain,
@@ -41,5 +44,10 @@ struct tls_check_error {
 };
 std::expected<void, tls_check_error> check_node_tls(const std::string& ca_pem, const std::string& cert_pem,
                                                     const std::string& key_pem, node_id self);
+
+// The check `run_node` adds once the data directory's node_uuid is known: a certificate that
+// binds a uuid must bind this one (a wiped data directory has a new uuid and needs a new
+// certificate). A certificate that binds the id only passes.
+std::expected<void, std::string> check_certificate_uuid(const std::string& cert_pem, std::string_view node_uuid);
 
 }  // namespace chronik::daemon

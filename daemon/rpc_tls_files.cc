@@ -6,6 +6,7 @@
 #include "consensus/transport/peer_identity.h"
 #include "daemon/durable_file.h"
 #include "daemon/node_certs.h"
+#include "daemon/node_identity.h"
 
 namespace chronik::daemon {
 namespace {
@@ -39,6 +40,13 @@ std::expected<std::vector<std::string>, std::string> make_certs(const certs_opti
   std::filesystem::create_directories(opts.dir, ec);
   if (ec) return std::unexpected("--dir " + opts.dir.string() + ": " + ec.message());
   if (opts.days == 0) return std::unexpected("--days must be positive");
+  std::string bound_uuid;  // hex; empty: the certificates bind the node id only
+  if (!opts.data_dir.empty()) {
+    if (opts.nodes.size() != 1) return std::unexpected("--data-dir binds one node's certificate: give exactly one --node");
+    auto uuid = load_or_create_node_uuid(opts.data_dir);
+    if (!uuid) return std::unexpected("--data-dir: " + uuid.error());
+    bound_uuid = uuid->hex();
+  }
   auto existing = [](const std::filesystem::path& p) { return std::filesystem::exists(p); };
   const auto ca_crt = opts.dir / "ca.crt";
   const auto ca_key = opts.dir / "ca.key";
@@ -66,14 +74,21 @@ std::expected<std::vector<std::string>, std::string> make_certs(const certs_opti
     const std::string base = "node-" + std::to_string(raw);
     const auto crt = opts.dir / (base + ".crt");
     if (!opts.force && existing(crt) && existing(opts.dir / (base + ".key"))) {
-      lines.push_back("kept " + crt.string());
-      continue;
+      auto kept = read_small_file(crt, max_pem_bytes);
+      auto identity = kept && *kept ? certificate_identity(**kept) : std::unexpected(std::string("unreadable"));
+      // Without --data-dir any certificate for the node is kept; with it, only one that binds
+      // that directory's uuid (a wiped data directory needs a new certificate).
+      if (opts.data_dir.empty() || (identity && identity->node_uuid == bound_uuid)) {
+        lines.push_back("kept " + crt.string());
+        continue;
+      }
+      lines.push_back("replacing " + crt.string() + ": it does not bind the node_uuid of " + opts.data_dir.string());
     }
-    auto made = make_node_certificate(ca, id, opts.days);
+    auto made = make_node_certificate(ca, id, bound_uuid, opts.days);
     if (!made) return std::unexpected("node " + std::to_string(raw) + ": " + made.error());
     if (auto r = write_file_durably(opts.dir, base + ".key", made->key_pem, 0600); !r) return std::unexpected(r.error());
     if (auto r = write_file_durably(opts.dir, base + ".crt", made->cert_pem, 0644); !r) return std::unexpected(r.error());
-    lines.push_back("wrote " + crt.string() + " (" + consensus::node_certificate_name(id) + ")");
+    lines.push_back("wrote " + crt.string() + " (" + consensus::node_certificate_name(id, bound_uuid) + ")");
   }
   return lines;
 }

@@ -46,13 +46,15 @@ if [[ ! -s "$token_file" ]]; then
 fi
 
 # Mutual TLS between the nodes (docs/security.md "Between nodes: mutual TLS"): a development CA and
-# one certificate per node. `certs` keeps the CA and every node file that exists, so this only fills
-# in what is missing (the first run, or a deleted file).
+# one certificate per node, bound to the node_uuid of its data directory. `certs` keeps the CA and
+# every node file that still binds its directory's uuid, so this only fills in what is missing (the
+# first run, a deleted file, a wiped data directory).
 pki_dir="$run_dir/pki"
-certs_args=()
-for i in "${nodes[@]}"; do certs_args+=(--node "$i"); done
-"$server" certs --dir "$pki_dir" "${certs_args[@]}" >"$run_dir/certs.log" 2>&1 ||
-  { cat "$run_dir/certs.log" >&2; echo "chronik-server certs failed" >&2; exit 1; }
+: >"$run_dir/certs.log"
+for i in "${nodes[@]}"; do
+  "$server" certs --dir "$pki_dir" --node "$i" --data-dir "$run_dir/node-$i" >>"$run_dir/certs.log" 2>&1 ||
+    { cat "$run_dir/certs.log" >&2; echo "chronik-server certs failed" >&2; exit 1; }
+done
 
 # One gossip key for the cluster (docs/security.md "Gossip encryption"), kept across runs; each node
 # also keeps it in its data directory's keyring.

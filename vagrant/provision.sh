@@ -186,19 +186,27 @@ install -d -m 0750 -o root -g chronik "$tls_dir"
 install_if_changed "$shared_pki/ca.crt" "$tls_dir/ca.crt" 644
 node_crt="$tls_dir/node-$node_id.crt"
 node_key="$tls_dir/node-$node_id.key"
-# A new CA (or a missing file) needs a new certificate; otherwise the one issued before is kept, so
-# rerunning the provisioner does not restart the node.
-if [[ " ${changed[*]} " == *" $tls_dir/ca.crt "* || ! -s $node_crt || ! -s $node_key ]]; then
+# The certificate binds the node's uuid (docs/security.md "Binding the uuid"); `certs --data-dir`
+# creates it in the data directory before the first start.
+uuid_file="$state_dir/node_uuid"
+binds_node_uuid() {
+  [[ -s $uuid_file ]] && openssl x509 -noout -subject -in "$node_crt" 2>/dev/null | grep -qF "$(tr -d ' \n' <"$uuid_file")"
+}
+# A new CA, a missing file or a wiped data directory (a new uuid) needs a new certificate; otherwise
+# the one issued before is kept, so rerunning the provisioner does not restart the node.
+if [[ " ${changed[*]} " == *" $tls_dir/ca.crt "* || ! -s $node_crt || ! -s $node_key ]] || ! binds_node_uuid; then
   install -d -m 0700 "$work/pki"
   install -m 0644 "$shared_pki/ca.crt" "$work/pki/ca.crt"
   install -m 0600 "$shared_pki/ca.key" "$work/pki/ca.key"
-  "$binary" certs --dir "$work/pki" --node "$node_id" >"$work/certs.log" 2>&1 ||
+  rm -f "$work/pki/node-$node_id.crt" "$work/pki/node-$node_id.key"
+  "$binary" certs --dir "$work/pki" --node "$node_id" --data-dir "$state_dir" >"$work/certs.log" 2>&1 ||
     { cat "$work/certs.log"; die "chronik-server certs failed"; }
+  chown chronik:chronik "$uuid_file"
   # Owner-only: the key is the node's identity (docs/security.md "Between nodes: mutual TLS").
   install_if_changed "$work/pki/node-$node_id.crt" "$node_crt" 600 chronik:chronik
   install_if_changed "$work/pki/node-$node_id.key" "$node_key" 600 chronik:chronik
   rm -f "$work/pki/ca.key"
-  log "issued $node_crt (chronik-node-$node_id) from the cluster CA"
+  log "issued $node_crt (chronik-node-$node_id, node_uuid $(tr -d ' \n' <"$uuid_file")) from the cluster CA"
 fi
 
 # --- configuration ------------------------------------------------------------------------------

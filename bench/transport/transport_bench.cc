@@ -447,8 +447,8 @@ int main(int argc, char** argv) {
   };
   bench_pki made;
   made.ca = must(chronik::daemon::make_ca(1));
-  made.node1 = must(chronik::daemon::make_node_certificate(made.ca, node_id{1}, 1));
-  made.node2 = must(chronik::daemon::make_node_certificate(made.ca, node_id{2}, 1));
+  made.node1 = must(chronik::daemon::make_node_certificate(made.ca, node_id{1}, {}, 1));
+  made.node2 = must(chronik::daemon::make_node_certificate(made.ca, node_id{2}, {}, 1));
   pki = &made;
   const double tls_batched = run_batched(throughput_s, 50'000, wire::tls);
   std::printf("(b) with mutual TLS, per node pair:                   %10.0f messages/s  (%.2fx plaintext)\n",

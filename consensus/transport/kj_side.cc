@@ -35,8 +35,8 @@ std::string printable(const std::string& bytes) {
 // One per connection, so it knows which node (if any) the connection's certificate names.
 class inbound_service final : public schemas::RaftTransport::Server {
  public:
-  inbound_service(kj_side& owner, peer_auth auth, node_id certified)
-      : owner_(owner), auth_(auth), certified_(certified) {}
+  inbound_service(kj_side& owner, peer_auth auth, certified_identity certified)
+      : owner_(owner), auth_(auth), certified_(std::move(certified)) {}
 
   kj::Promise<void> deliver(DeliverContext context) override {
     std::string reason = owner_.accept(context.getParams().getBatch(), auth_, certified_);
@@ -51,7 +51,7 @@ class inbound_service final : public schemas::RaftTransport::Server {
  private:
   kj_side& owner_;
   peer_auth auth_;
-  node_id certified_;
+  certified_identity certified_;
 };
 
 // One accepted connection: the RPC system serving the bootstrap capability over the socket.
@@ -144,7 +144,7 @@ kj::Promise<void> kj_side::accept_loop() {
 
 kj::Promise<void> kj_side::serve(kj::AuthenticatedStream stream) {
   if (!tls_) {
-    serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, no_node);
+    serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, {});
     return kj::READY_NOW;
   }
   std::string from = stream.peerIdentity->toString().cStr();
@@ -161,7 +161,7 @@ kj::Promise<void> kj_side::serve(kj::AuthenticatedStream stream) {
         stream.stream = kj::heap<prefixed_stream>(kj::mv(stream.stream), first[0]);
         if (first[0] == tls_handshake_record_type) return serve_tls(kj::mv(stream), kj::mv(from));
         bump(bridge_->counters.plaintext_connections);
-        serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, no_node);
+        serve_rpc(kj::mv(stream.stream), peer_auth::plaintext, {});
         return kj::READY_NOW;
       });
 }
@@ -179,15 +179,16 @@ kj::Promise<void> kj_side::serve_tls(kj::AuthenticatedStream stream, std::string
             auto* identity = dynamic_cast<kj::TlsPeerIdentity*>(secured.peerIdentity.get());
             if (identity == nullptr || !identity->hasCertificate())
               return tls_refused(from, "no client certificate");
-            std::optional<node_id> node;
+            std::optional<certified_identity> certified;
             try {
-              node = node_id_from_certificate_name(identity->getCommonName().cStr());
+              certified = identity_from_certificate_name(identity->getCommonName().cStr());
             } catch (const kj::Exception&) {
-              node = std::nullopt;  // a certificate without a common name
+              certified = std::nullopt;  // a certificate without a common name
             }
-            if (!node) return tls_refused(from, "the certificate's common name names no node");
+            if (!certified) return tls_refused(from, "the certificate's common name names no node");
             bump(bridge_->counters.tls_connections);
-            serve_rpc(kj::heap<coalescing_stream>(kj::mv(secured.stream)), peer_auth::authenticated, *node);
+            serve_rpc(kj::heap<coalescing_stream>(kj::mv(secured.stream)), peer_auth::authenticated,
+                      std::move(*certified));
           },
           [this, from](kj::Exception&& e) {
             tls_refused(from, e.getDescription().cStr());
@@ -202,9 +203,9 @@ void kj_side::tls_refused(const std::string& from, const char* why) {
                from, why, suppressed);
 }
 
-void kj_side::serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, node_id certified) {
+void kj_side::serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, certified_identity certified) {
   auto conn = kj::heap<inbound_connection>(kj::mv(stream),
-                                           kj::heap<inbound_service>(*this, auth, certified));
+                                           kj::heap<inbound_service>(*this, auth, std::move(certified)));
   auto closed = conn->network.onDisconnect();
   // The connection lives until its peer hangs up or the protocol fails (malformed bytes);
   // either way the error is logged by taskFailed and the listener carries on.
@@ -255,21 +256,30 @@ std::string kj_side::refuse(const transport_error& error, node_id sender, const 
   return std::string(to_string(error.code)) + ": " + error.text;
 }
 
-std::string kj_side::accept(schemas::Batch::Reader batch, peer_auth auth, node_id certified) {
+std::string kj_side::accept(schemas::Batch::Reader batch, peer_auth auth, const certified_identity& certified) {
   auto decoded = decode_batch(batch, cfg_.self, cfg_.max_message_bytes);
   // A primitive field of an already-opened struct is read without following pointers, so this
   // cannot throw even for a batch that failed to decode; it only names the claimed sender.
   if (!decoded) return refuse(decoded.error(), node_id_from_u64(batch.getSenderNode()).value_or(no_node));
   const node_id sender = decoded->header.sender;
-  // Before anything else about the batch: a certificate speaks for one node only. The codec has
-  // already tied every message's `from` to the batch's sender.
-  if (check_sender(auth, certified, sender) != sender_verdict::accept) {
-    bump(bridge_->counters.tls_identity_refusals);
-    return refuse({transport_errc::identity_mismatch, "the sender is not the node its certificate names"},
-                  sender,
-                  "the batch claims node " + std::to_string(sender.value()) +
-                      " but the connection's certificate names node " +
-                      std::to_string(certified.value()));
+  // Before anything else about the batch: a certificate speaks for one node (and, if it binds
+  // one, one node_uuid) only. The codec has already tied every message's `from` to the sender.
+  switch (check_sender(auth, certified, sender, decoded->header.node_uuid)) {
+    case sender_verdict::accept:
+      break;
+    case sender_verdict::claim_mismatch:
+      bump(bridge_->counters.tls_identity_refusals);
+      return refuse({transport_errc::identity_mismatch, "the sender is not the node its certificate names"},
+                    sender,
+                    "the batch claims node " + std::to_string(sender.value()) +
+                        " but the connection's certificate names node " +
+                        std::to_string(certified.node.value()));
+    case sender_verdict::uuid_mismatch:
+      bump(bridge_->counters.tls_identity_refusals);
+      return refuse({transport_errc::identity_mismatch, "the sender's node_uuid is not the one its certificate binds"},
+                    sender,
+                    "the batch claims node_uuid " + printable(decoded->header.node_uuid) +
+                        " but the connection's certificate binds " + printable(certified.node_uuid));
   }
   std::string detail;
   if (auto ok = check_identity(decoded->header, detail); !ok) return refuse(ok.error(), sender, detail);

@@ -42,10 +42,10 @@ class kj_side final : private kj::TaskSet::ErrorHandler {
   void run(kj::Promise<void> stop);
 
   // Checks one received batch, which arrived on a connection authenticated as `auth`
-  // (`certified` names the certificate's node), and hands it to the Asio side. Returns the
+  // (`certified` names the certificate's node, and its uuid if bound), and hands it to the Asio side. Returns the
   // refusal reason sent back to the peer, or an empty string if the batch was accepted. Never
   // throws.
-  std::string accept(schemas::Batch::Reader batch, peer_auth auth, node_id certified);
+  std::string accept(schemas::Batch::Reader batch, peer_auth auth, const certified_identity& certified);
 
  private:
   kj::Promise<void> accept_loop();
@@ -53,7 +53,7 @@ class kj_side final : private kj::TaskSet::ErrorHandler {
   // its first byte announces (docs/transport.md "TLS").
   kj::Promise<void> serve(kj::AuthenticatedStream stream);
   kj::Promise<void> serve_tls(kj::AuthenticatedStream stream, std::string from);
-  void serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, node_id certified);
+  void serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, certified_identity certified);
   void tls_refused(const std::string& from, const char* why);
   kj::Promise<void> wake_loop();
   peer_link& link_for(node_id peer);

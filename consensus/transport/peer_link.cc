@@ -64,7 +64,7 @@ void peer_link::connect() {
     // The handshake checks the peer's chain to the cluster CA and that its certificate names the
     // node dialled (peer_identity.h): an address that now answers for another node, or for no
     // node of ours, never gets a batch.
-    connecting = connecting.then([tls = env_.tls, name = node_certificate_name(peer_)](
+    connecting = connecting.then([tls = env_.tls, name = node_host_name(peer_)](
                                      kj::Own<kj::AsyncIoStream> stream) {
       auto host = kj::heapString(name.c_str());
       auto secured = tls->wrapClient(kj::mv(stream), host).then([](kj::Own<kj::AsyncIoStream> s) {

@@ -180,7 +180,8 @@ class Cluster:
                       for i in range(size)]
         self.certs_dir = None
         if rpc_tls:
-            self.certs_dir = make_certs(server, os.path.join(self.root, "certs"), [n.node_id for n in self.nodes])
+            self.certs_dir = make_certs(server, os.path.join(self.root, "certs"), [n.node_id for n in self.nodes],
+                                        {n.node_id: n.data_dir for n in self.nodes})
             for n in self.nodes:
                 n.use_rpc_tls(self.certs_dir)
 
@@ -309,9 +310,15 @@ class TestPki:
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
 
-def make_certs(server, certs_dir, node_ids):
+def make_certs(server, certs_dir, node_ids, data_dirs=None):
     """`chronik-server certs`: a development CA in certs_dir (kept if there) and node-<id>.crt/.key
-    for each id; returns certs_dir."""
+    for each id; returns certs_dir. With data_dirs ({id: data dir}) each certificate also binds
+    that directory's node_uuid (`certs --data-dir`, one node per call)."""
+    if data_dirs:
+        for i in node_ids:
+            subprocess.run([server, "certs", "--dir", certs_dir, "--node", str(i), "--data-dir", data_dirs[i]],
+                           check=True, capture_output=True, text=True, timeout=60)
+        return certs_dir
     cmd = [server, "certs", "--dir", certs_dir]
     for i in node_ids:
         cmd += ["--node", str(i)]

@@ -6,6 +6,8 @@ follower, claiming to be the leader with the leader's uuid and the cluster id:
   - without a certificate (plaintext),
   - with a certificate for the leader's node id signed by another CA,
   - with a valid certificate of the third node,
+  - with a certificate for the leader's node id from the cluster CA that binds another node_uuid
+    (a key from an incarnation of the node before its data directory was wiped),
 and none of them moves any node's `__meta` term or leader; each is counted on the follower
 (/v1/cluster load.rpc). Last, the control: the same heartbeat with the leader's own certificate is
 delivered and does move the follower's term, so the probe is a real attack that only the
@@ -17,6 +19,8 @@ Run: /usr/bin/python3 tests/cluster/rpc_tls_test.py --server build/daemon/chroni
 import json
 import os
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -48,7 +52,7 @@ class RpcTlsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.cluster.cleanup(keep_logs_on_failure=cls.passed != {"a", "b"})
+        cls.cluster.cleanup(keep_logs_on_failure=cls.passed != {"a", "b", "c"})
 
     def setUp(self):
         self.nodes = self.cluster.nodes
@@ -155,6 +159,20 @@ class RpcTlsTest(unittest.TestCase):
         self.assertEqual(out["refusals_received"], 1, out)
         self.poll(counted("tls_identity_refusals", refusals), "the claim mismatch counted")
 
+        # 4. The leader's node id from the cluster CA, but bound to another incarnation's uuid.
+        stale = os.path.join(self.cluster.root, "stale-pki")
+        os.makedirs(stale, mode=0o700)
+        for name in ("ca.crt", "ca.key"):
+            with open(os.path.join(certs, name), "rb") as src, open(os.path.join(stale, name), "wb") as dst:
+                dst.write(src.read())
+        make_certs(SERVER, stale, [leader_id], {leader_id: os.path.join(self.cluster.root, "wiped-data")})
+        refusals = self.rpc(follower)["tls_identity_refusals"]
+        out = self.probe(follower, leader_id, cluster_id, uuids[leader_id], term,
+                         cert=os.path.join(stale, f"node-{leader_id}"), ca=ca)
+        self.assertEqual(out["messages_sent"], 0, out)
+        self.assertEqual(out["refusals_received"], 1, out)
+        self.poll(counted("tls_identity_refusals", refusals), "the uuid mismatch counted")
+
         after = self.meta_view()
         self.assertEqual({l for l, _ in after}, {leader_id}, f"before {before}, after {after}")
         self.assertLess(max(t for _, t in after), term, f"a hostile term arrived: before {before}, after {after}")
@@ -165,12 +183,37 @@ class RpcTlsTest(unittest.TestCase):
         self.assertIn("TLS", log)
 
         # Control: the leader's own certificate delivers the same heartbeat, and the follower
-        # takes its term. Without it, the three refusals above would prove nothing.
+        # takes its term. Without it, the four refusals above would prove nothing.
         out = self.probe(follower, leader_id, cluster_id, uuids[leader_id], term,
                          cert=os.path.join(certs, f"node-{leader_id}"), ca=ca)
         self.assertEqual(out["messages_sent"], 1, out)
         self.poll(lambda: (follower.cluster() or {}).get("term", 0) >= term, "the control heartbeat's term")
         self.passed.add("b")
+
+    def test_c_a_wiped_node_refuses_its_old_certificate(self):
+        """A node whose data directory was wiped has a new uuid: the certificate issued for the old
+        one no longer speaks for it, and `start` says so in one line naming the fix. Restored,
+        the same data directory starts and rejoins."""
+        node = self.nodes[-1]
+        node.signal(signal.SIGTERM)
+        self.assertIsNotNone(node.wait_exit(30), "node did not stop")
+        kept = node.data_dir + ".kept"
+        os.rename(node.data_dir, kept)
+        seeds = [m.gossip_addr for m in self.nodes if m is not node]
+        node.start(seeds)
+        code = node.wait_exit(30)
+        self.assertIsNotNone(code, "a node with a certificate for another uuid started")
+        self.assertNotEqual(code, 0)
+        with open(node.log_path, errors="replace") as f:
+            log = f.read()
+        self.assertIn("rpc_tls_cert_file", log)
+        self.assertIn("binds node_uuid", log)
+        self.assertIn("chronik-server certs --node", log)
+        shutil.rmtree(node.data_dir)
+        os.rename(kept, node.data_dir)
+        node.start(seeds)
+        self.cluster.wait_ready(FORM_S, alive=True)
+        self.passed.add("c")
 
 
 if __name__ == "__main__":

@@ -149,11 +149,13 @@ class Harness:
         return os.path.join(self.state_dir, f"node-{i}.toml")
 
     def _make_security(self, size):
-        """A development CA and node-<i> certificates (`chronik-server certs`), one gossip key
+        """A development CA and node-<i> certificates bound to each node's uuid (`chronik-server certs`), one gossip key
         (`chronik-server keygen`) and each node's TOML with the keys that have no flag (rpc_tls_*) and
         the gossip key, which stays off the command line. Files with keys are mode 0600."""
         server = self.state["server"]
-        run([server, "certs", "--dir", self.pki_dir()] + [a for i in range(1, size + 1) for a in ("--node", str(i))])
+        # Each certificate binds its node's uuid, made in the data directory before the first start.
+        for i in range(1, size + 1):
+            run([server, "certs", "--dir", self.pki_dir(), "--node", str(i), "--data-dir", self.data_dir(i)])
         key = run([server, "keygen"]).strip()
         for i in range(1, size + 1):
             text = (f"# Written by tests/partition/netharness.py: security between the nodes (docs/security.md).\n"

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/node_certs.h"
+#include "daemon/node_identity.h"
 #include "daemon/rpc_tls_files.h"
 
 namespace chronik::daemon {
@@ -45,7 +46,7 @@ TEST_F(RpcTlsFiles, CertsWritesACaAndNodeFilesWithPrivateKeys) {
   EXPECT_EQ(mode(dir_ / "ca.key"), 0600u);
   for (std::uint32_t id : {1u, 2u, 3u}) {
     EXPECT_EQ(mode(paths(id).key_file), 0600u);
-    EXPECT_EQ(certificate_node_id(read(paths(id).cert_file)), node_id{id});
+    EXPECT_EQ(certificate_identity(read(paths(id).cert_file)).value().node, node_id{id});
     auto loaded = load_rpc_tls_files(paths(id), node_id{id});
     ASSERT_TRUE(loaded.has_value()) << loaded.error();
     EXPECT_EQ(loaded->cert_pem, read(paths(id).cert_file));
@@ -65,6 +66,35 @@ TEST_F(RpcTlsFiles, ASecondRunKeepsTheCaAndSignsNewNodesWithIt) {
   EXPECT_NE(read(paths(1).cert_file), node1);
   EXPECT_EQ(read(dir_ / "ca.crt"), ca);
   EXPECT_TRUE(load_rpc_tls_files(paths(1), node_id{1}).has_value());
+}
+
+TEST_F(RpcTlsFiles, DataDirBindsTheCertificateToThatDirectorysUuid) {
+  const fs::path data = dir_ / "data-1";
+  auto lines = make_certs({dir_, {1}, 30, false, data});
+  ASSERT_TRUE(lines.has_value()) << lines.error();
+  // The node_uuid exists before the node ever starts, and the certificate binds it.
+  auto uuid = load_or_create_node_uuid(data);
+  ASSERT_TRUE(uuid.has_value());
+  const std::string first = read(paths(1).cert_file);
+  EXPECT_EQ(certificate_identity(first), (consensus::certified_identity{node_id{1}, uuid->hex()}));
+  EXPECT_TRUE(check_certificate_uuid(first, uuid->hex()).has_value());
+  // A second run keeps it; a wiped data directory (a new uuid) gets a new certificate.
+  ASSERT_TRUE(make_certs({dir_, {1}, 30, false, data}).has_value());
+  EXPECT_EQ(read(paths(1).cert_file), first);
+  fs::remove_all(data);
+  lines = make_certs({dir_, {1}, 30, false, data});
+  ASSERT_TRUE(lines.has_value()) << lines.error();
+  const std::string second = read(paths(1).cert_file);
+  EXPECT_NE(second, first);
+  auto new_uuid = load_or_create_node_uuid(data);
+  ASSERT_TRUE(new_uuid.has_value());
+  EXPECT_NE(new_uuid->hex(), uuid->hex());
+  EXPECT_EQ(certificate_identity(second).value().node_uuid, new_uuid->hex());
+  EXPECT_FALSE(check_certificate_uuid(first, new_uuid->hex()).has_value());
+  // One data directory binds one node.
+  auto two = make_certs({dir_, {1, 2}, 30, false, data});
+  ASSERT_FALSE(two.has_value());
+  EXPECT_NE(two.error().find("exactly one --node"), std::string::npos) << two.error();
 }
 
 TEST_F(RpcTlsFiles, HalfACaIsRefusedRatherThanReplaced) {

@@ -19,7 +19,7 @@ using testing::test_node;
 struct pki {
   pem_pair ca = daemon::make_ca(30).value();
   pem_pair other_ca = daemon::make_ca(30).value();
-  pem_pair node(std::uint32_t id) const { return daemon::make_node_certificate(ca, node_id{id}, 30).value(); }
+  pem_pair node(std::uint32_t id) const { return daemon::make_node_certificate(ca, node_id{id}, {}, 30).value(); }
 };
 
 const pki& certs() {
@@ -81,6 +81,31 @@ TEST_F(TransportTlsTest, ACertificateForOneNodeCannotSpeakForAnother) {
   EXPECT_EQ(b.transport->counters().refusals_sent, 1u);
 }
 
+TEST_F(TransportTlsTest, ACertificateThatBindsAUuidSpeaksForThatUuidOnly) {
+  auto& b = add(tls_config(2));
+  // As the daemon sets transport_config::node_uuid: the 32 hex digits of the data dir's uuid.
+  const std::string uuid_1(32, '1');
+  const std::string uuid_3(32, '3');
+  // Node 1 with a certificate bound to its own uuid: delivered.
+  auto honest_cfg = tls_config(1, daemon::make_node_certificate(certs().ca, node_id{1}, uuid_1, 30).value(),
+                               certs().ca.cert_pem);
+  honest_cfg.node_uuid = uuid_1;
+  auto& honest = add(honest_cfg);
+  send_one(honest, b);
+  ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 1; })) << testing::describe(b.transport->counters());
+  // Node 3 holding a valid node-3 certificate bound to another incarnation's uuid (a copied key
+  // from before a wipe): every batch is refused before the cluster's own uuid check.
+  auto liar_cfg = tls_config(3, daemon::make_node_certificate(certs().ca, node_id{3}, uuid_3, 30).value(),
+                             certs().ca.cert_pem);
+  liar_cfg.node_uuid = std::string(32, '4');
+  auto& liar = add(liar_cfg);
+  send_one(liar, b);
+  ASSERT_TRUE(run_until(io_, [&] { return liar.transport->counters().refusals_received >= 1; }))
+      << testing::describe(liar.transport->counters());
+  EXPECT_EQ(b.received_messages, 1u);
+  EXPECT_EQ(b.transport->counters().tls_identity_refusals, 1u);
+}
+
 TEST_F(TransportTlsTest, NoCertificateOrAnotherCaDeliversNothing) {
   auto& b = add(tls_config(2));
   // Plaintext: bytes that are not a TLS handshake.
@@ -88,7 +113,7 @@ TEST_F(TransportTlsTest, NoCertificateOrAnotherCaDeliversNothing) {
   send_one(plain, b);
   ASSERT_TRUE(run_until(io_, [&] { return b.transport->counters().tls_handshake_failures >= 1; }));
   // A certificate for node 3 signed by another CA (it trusts ours, so only our side refuses).
-  auto& foreign = add(tls_config(3, daemon::make_node_certificate(certs().other_ca, node_id{3}, 30).value(),
+  auto& foreign = add(tls_config(3, daemon::make_node_certificate(certs().other_ca, node_id{3}, {}, 30).value(),
                                  certs().ca.cert_pem));
   send_one(foreign, b);
   ASSERT_TRUE(run_until(io_, [&] { return b.transport->counters().tls_handshake_failures >= 2; }))
@@ -146,7 +171,7 @@ TEST_F(TransportTlsTest, ACaBundleTrustsEveryCaInIt) {
   auto& b = add(tls_config(2, certs().node(2), bundle));
   auto& old_cert = add(tls_config(1, certs().node(1), bundle));
   auto& new_cert =
-      add(tls_config(3, daemon::make_node_certificate(certs().other_ca, node_id{3}, 30).value(), bundle));
+      add(tls_config(3, daemon::make_node_certificate(certs().other_ca, node_id{3}, {}, 30).value(), bundle));
   send_one(old_cert, b);
   send_one(new_cert, b);
   ASSERT_TRUE(run_until(io_, [&] { return b.received_messages == 2; })) << testing::describe(b.transport->counters());

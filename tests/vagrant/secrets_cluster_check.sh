@@ -3,7 +3,7 @@
 # Vagrantfile makes on the host (vagrant/plan.rb ensure_secrets: admin token, gossip key, a CA made
 # with Ruby's OpenSSL) work the way vagrant/provision.sh uses them? Without a VM: two nodes on
 # loopback, each with its own copy of the CA issuing its own certificate with
-# `chronik-server certs --dir DIR --node ID` (as each VM's provisioner does), each started with the
+# `chronik-server certs --dir DIR --node ID --data-dir DATA` (as each VM's provisioner does), each started with the
 # node.toml security keys the provisioner writes. Passes when both see each other alive, every node
 # has accepted RPC connections over TLS and none in plaintext (load.rpc of /v1/cluster) and logs
 # gossip sealed with one key. Bounded waits; stops only the processes it started, by PID.
@@ -45,7 +45,7 @@ for i in 1 2; do
   install -d -m 0700 "$pki"
   install -m 0644 "$tmp/host/.pki/ca.crt" "$pki/ca.crt"
   install -m 0600 "$tmp/host/.pki/ca.key" "$pki/ca.key"
-  "$server" certs --dir "$pki" --node "$i" >"$tmp/certs-$i.log" 2>&1 || { cat "$tmp/certs-$i.log" >&2; fail "certs for node $i"; }
+  "$server" certs --dir "$pki" --node "$i" --data-dir "$tmp/vm-$i/data" >"$tmp/certs-$i.log" 2>&1 || { cat "$tmp/certs-$i.log" >&2; fail "certs for node $i"; }
   rm -f "$pki/ca.key"
   [[ $(stat -c %a "$pki/node-$i.key") == 600 ]] || fail "node-$i.key is not mode 0600"
   cat >"$tmp/vm-$i/node.toml" <<EOF

@@ -37,7 +37,7 @@ expect_in_provisioner() {
 }
 # shellcheck disable=SC2016
 {
-  expect_in_provisioner '"$binary" certs --dir "$work/pki" --node "$node_id"' "issue the node certificate with chronik-server certs"
+  expect_in_provisioner '"$binary" certs --dir "$work/pki" --node "$node_id" --data-dir "$state_dir"' "issue the node certificate, bound to the node's uuid, with chronik-server certs"
   expect_in_provisioner 'install_if_changed "$work/pki/node-$node_id.key" "$node_key" 600 chronik:chronik' "install the node key owner-only"
   expect_in_provisioner 'install_if_changed "$work/pki/node-$node_id.crt" "$node_crt" 600 chronik:chronik' "install the node certificate owner-only"
   expect_in_provisioner 'rm -f "$work/pki/ca.key"' "remove its copy of the CA key"
