@@ -57,7 +57,7 @@ const kafka::acl::authorizer& kafka_service::authorizer() const {
   return *authorizer_;
 }
 
-std::string kafka_service::inter_broker_listener() const {
+std::string_view kafka_service::inter_broker_listener() const {
   return cfg_.kafka_listeners.resolved[cfg_.kafka_listeners.inter_broker].name;
 }
 

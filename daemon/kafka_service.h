@@ -127,7 +127,7 @@ class kafka_service : public kafka::broker_context {
   // ACLs (daemon/kafka_acls.cc): the authorizer over the bindings committed in `__meta`, with the
   // node's super_users and no_acl_found; CreateAcls/DeleteAcls as one `__meta` record each.
   const kafka::acl::authorizer& authorizer() const override;
-  std::string inter_broker_listener() const override;
+  std::string_view inter_broker_listener() const override;
   void create_acls(std::vector<kafka::acl::binding> bindings, std::chrono::milliseconds timeout,
                    acls_done done) override;
   void delete_acls(std::vector<kafka::acl::binding> bindings, std::chrono::milliseconds timeout,

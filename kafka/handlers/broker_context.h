@@ -296,7 +296,7 @@ class broker_context {
   // The name of this broker's inter-broker listener (`inter_broker_listener_name`), on which the
   // other brokers send their WriteTxnMarkers (kafka/handlers/authorization.h). Default: the
   // default listener's name.
-  virtual std::string inter_broker_listener() const { return "PLAINTEXT"; }
+  virtual std::string_view inter_broker_listener() const { return "PLAINTEXT"; }
   using acls_done = std::function<void(acl_outcome, std::string message)>;
   // CreateAcls / DeleteAcls: one `__meta` record adding, or removing exactly, `bindings` (already
   // checked with acl::validate), answered once applied here, refused or timed out; the authorizer

@@ -74,7 +74,26 @@ auth_decision sasl_gate::on_authenticate(const client_info& client, const reques
   }
   auto req = decode_sasl_authenticate_request(body, h.api_version);
   if (!req) return close_now("SaslAuthenticate: " + describe(req.error()));
-  auto step = session_.step(req->auth_bytes);
+  if (session_.plain_pending()) {
+    return defer_plain(req->auth_bytes, [this, client, h](step_result step) { return answer_authenticate(client, h, std::move(step)); });
+  }
+  return answer_authenticate(client, h, session_.step(req->auth_bytes));
+}
+
+auth_decision sasl_gate::defer_plain(std::string_view token, std::function<auth_decision(step_result)> answer) {
+  auto begun = session_.begin_plain(token);
+  if (!begun) return answer(std::unexpected(begun.error()));
+  auto check = std::make_shared<sasl::plain_check>(std::move(*begun));
+  // The PBKDF2 runs on the auth worker with its own copy of the credential; the session is only
+  // touched again by finish, back on the connection's thread (which reads no frame meanwhile).
+  deferred_auth deferred{[check] { sasl::check_plain(*check); },
+                         [this, check, answer = std::move(answer)] {
+                           return answer(session_.finish_plain(std::move(*check)));
+                         }};
+  return {action::defer, handler_reply::no_response(), frame_kind::request, {}, std::move(deferred)};
+}
+
+auth_decision sasl_gate::answer_authenticate(const client_info& client, const request_header& h, step_result step) {
   sasl_authenticate_response resp;
   if (!step) {
     resp.error = error_code::sasl_authentication_failed;
@@ -96,7 +115,13 @@ auth_decision sasl_gate::on_authenticate(const client_info& client, const reques
 }
 
 auth_decision sasl_gate::on_raw_token(const client_info& client, std::string_view token) {
-  auto step = session_.step(token);
+  if (session_.plain_pending()) {
+    return defer_plain(token, [this, client](step_result step) { return answer_raw(client, std::move(step)); });
+  }
+  return answer_raw(client, session_.step(token));
+}
+
+auth_decision sasl_gate::answer_raw(const client_info& client, step_result step) {
   if (!step) {
     // The legacy exchange has no way to say why: Kafka closes the connection, and so do we.
     log_->warn("kafka: connection {} from {}: SASL authentication failed: {}", client.connection_id, client.peer,

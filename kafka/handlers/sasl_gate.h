@@ -13,10 +13,12 @@
 //
 // On success the connection's principal is "User:<name>" and every later request goes to the
 // dispatcher. The handshake-before-authenticate order and one exchange per connection are
-// enforced here; the messages themselves are checked by sasl_session.
+// enforced here; the messages themselves are checked by sasl_session. A PLAIN token is answered
+// by a deferred decision: its PBKDF2 runs off the connection's thread (authenticator.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include <spdlog/logger.h>
@@ -38,6 +40,12 @@ class sasl_gate : public authenticator {
   auth_decision on_handshake(const client_info& client, const request_header& h, reader& body);
   auth_decision on_authenticate(const client_info& client, const request_header& h, reader& body);
   auth_decision on_raw_token(const client_info& client, std::string_view token);
+  using step_result = std::expected<sasl::sasl_step, std::string>;
+  // How a step's outcome is answered: a SaslAuthenticate response, or a raw token (v0 exchange).
+  auth_decision answer_authenticate(const client_info& client, const request_header& h, step_result step);
+  auth_decision answer_raw(const client_info& client, step_result step);
+  // A PLAIN token: parsed and looked up now, checked on the auth worker, answered by `answer`.
+  auth_decision defer_plain(std::string_view token, std::function<auth_decision(step_result)> answer);
 
   std::shared_ptr<spdlog::logger> log_;
   sasl::sasl_session session_;

@@ -10,6 +10,16 @@ namespace {
 
 constexpr std::string_view invalid_credentials = "authentication failed: invalid credentials";
 
+// What PLAIN checks an unknown user's password against, so that the login costs the same PBKDF2
+// as a known user's with default iterations (`chronik-server user create` and Kafka's clients use
+// 4096): the time of a failure does not tell whether the user exists. The stored key matches no
+// password (it is not even the size of a SHA-512 digest).
+const scram_credential& stand_in_credential() {
+  static const scram_credential c{scram_mechanism::sha_512, "chronik-unknown-user-salt", scram_min_iterations,
+                                  "no-user", "no-user"};
+  return c;
+}
+
 scram_mechanism scram_of(sasl_mechanism m) {
   return m == sasl_mechanism::scram_sha_256 ? scram_mechanism::sha_256 : scram_mechanism::sha_512;
 }
@@ -69,18 +79,36 @@ std::expected<sasl_step, std::string> sasl_session::step(std::string_view token)
     case state::failed: return std::unexpected("the SASL exchange already failed");
     case state::exchanging: break;
   }
-  return mechanism_ == sasl_mechanism::plain ? step_plain(token) : step_scram(token);
+  if (mechanism_ != sasl_mechanism::plain) return step_scram(token);
+  auto check = begin_plain(token);
+  if (!check) return std::unexpected(check.error());
+  check_plain(*check);
+  return finish_plain(std::move(*check));
 }
 
-std::expected<sasl_step, std::string> sasl_session::step_plain(std::string_view token) {
+void check_plain(plain_check& check) {
+  check.password_matches = password_matches(check.credential, check.password) && check.known_user;
+}
+
+std::expected<plain_check, std::string> sasl_session::begin_plain(std::string_view token) {
+  if (!plain_pending() || plain_begun_) return fail("no PLAIN login is expected now");
   auto msg = parse_plain(token);
   if (!msg) return fail(msg.error());
   // Either SCRAM credential will do: both come from the same password when the CLI creates a user.
   auto cred = lookup_(msg->user, scram_mechanism::sha_512);
   if (!cred) cred = lookup_(msg->user, scram_mechanism::sha_256);
-  if (!cred || !password_matches(*cred, msg->password)) return fail(std::string(invalid_credentials));
+  plain_begun_ = true;
+  const bool known = cred.has_value();
+  return plain_check{std::move(msg->user), std::move(msg->password), known ? std::move(*cred) : stand_in_credential(),
+                     known, false};
+}
+
+std::expected<sasl_step, std::string> sasl_session::finish_plain(plain_check&& check) {
+  if (!plain_pending() || !plain_begun_) return fail("no PLAIN login was begun");
+  plain_begun_ = false;
+  if (!check.password_matches) return fail(std::string(invalid_credentials));
   state_ = state::authenticated;
-  return sasl_step{{}, std::move(msg->user)};
+  return sasl_step{{}, std::move(check.user)};
 }
 
 std::expected<sasl_step, std::string> sasl_session::step_scram(std::string_view token) {

@@ -10,7 +10,14 @@
 // (password_matches). So no password is stored anywhere, and a user created once logs in with any
 // enabled mechanism.
 //
-// Failures are worded alike for an unknown user and a wrong password (no user enumeration).
+// Failures are worded alike for an unknown user and a wrong password (no user enumeration), and
+// cost alike: PLAIN checks an unknown user's password against a stand-in credential.
+//
+// PLAIN's check is one PBKDF2 of the credential's iteration count (3 to 13 ms of CPU), too slow
+// for the thread that also ticks Raft. So a PLAIN step comes in three parts that a caller may run
+// on different threads: begin_plain (parse and look up, on the session's thread), check_plain (the
+// PBKDF2, pure: touches only its argument) and finish_plain (on the session's thread again).
+// step() runs all three in a row.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +46,18 @@ using credential_lookup = std::function<std::optional<scram_credential>(std::str
 using nonce_source = std::function<std::string()>;
 std::string random_nonce();
 
+// One PLAIN login between begin_plain and finish_plain.
+struct plain_check {
+  std::string user;
+  std::string password;
+  scram_credential credential;  // the user's, or a stand-in when the user is unknown
+  bool known_user = false;
+  bool password_matches = false;  // set by check_plain
+};
+
+// The PBKDF2 of a PLAIN login: sets `check.password_matches`. Thread-free.
+void check_plain(plain_check& check);
+
 struct sasl_step {
   std::string challenge;                           // the server's token (empty for PLAIN)
   std::optional<std::string> authenticated_user;   // set by the step that completed the exchange
@@ -55,6 +74,14 @@ class sasl_session {
   // credentials, or no mechanism selected); every later step fails too.
   std::expected<sasl_step, std::string> step(std::string_view token);
 
+  // Whether the next step() is a PLAIN login, which a caller may split as below.
+  bool plain_pending() const { return state_ == state::exchanging && mechanism_ == sasl_mechanism::plain; }
+  // PLAIN only (plain_pending()): parses the token and looks the user up. Error: the exchange
+  // failed (malformed token), as for step().
+  std::expected<plain_check, std::string> begin_plain(std::string_view token);
+  // Completes the PLAIN login that begin_plain started, after check_plain ran on it.
+  std::expected<sasl_step, std::string> finish_plain(plain_check&& check);
+
   bool authenticated() const { return state_ == state::authenticated; }
   bool failed() const { return state_ == state::failed; }
   bool mechanism_selected() const { return state_ != state::choosing; }
@@ -65,13 +92,13 @@ class sasl_session {
  private:
   enum class state : std::uint8_t { choosing, exchanging, authenticated, failed };
   std::unexpected<std::string> fail(std::string why);
-  std::expected<sasl_step, std::string> step_plain(std::string_view token);
   std::expected<sasl_step, std::string> step_scram(std::string_view token);
 
   std::vector<sasl_mechanism> enabled_;
   credential_lookup lookup_;
   nonce_source nonce_;
   state state_ = state::choosing;
+  bool plain_begun_ = false;  // between begin_plain and finish_plain
   sasl_mechanism mechanism_ = sasl_mechanism::plain;
   std::unique_ptr<scram_server> scram_;
   std::string scram_user_;

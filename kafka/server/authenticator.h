@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,11 +29,22 @@ inline constexpr std::size_t max_unauthenticated_frame_bytes = 512u << 10;
 // token with only its size in front (the legacy exchange after SaslHandshake v0).
 enum class frame_kind : std::uint8_t { request, sasl_token };
 
+struct auth_decision;
+
+// Work too slow for the connection's thread, which also ticks Raft: a PLAIN login's PBKDF2.
+// `work` runs on the server's auth worker (auth_worker.h) and touches only what it captured;
+// `finish` runs on the connection's thread afterwards and decides, as on_frame would have.
+struct deferred_auth {
+  std::function<void()> work;
+  std::function<auth_decision()> finish;
+};
+
 struct auth_decision {
   enum class action : std::uint8_t {
     forward,  // a request allowed before authentication (ApiVersions): to the request handler
     respond,  // `reply` answers the frame
     close,    // `reply` answers the frame (unless it is close_connection), then the connection closes
+    defer,    // run `deferred`; its finish() gives the decision. No frame is read meanwhile.
   };
   action what = action::respond;
   handler_reply reply = handler_reply::no_response();
@@ -40,6 +52,7 @@ struct auth_decision {
   // Set once: the client is authenticated as this principal ("User:alice"), and every later frame
   // is a request for the request handler.
   std::optional<std::string> principal;
+  std::optional<deferred_auth> deferred;  // with action::defer only
 };
 
 class authenticator {

@@ -1,9 +1,11 @@
 #include "kafka/server/connection.h"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 #include <vector>
 
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
@@ -46,7 +48,8 @@ connection::connection(asio::ip::tcp::socket socket, std::uint64_t id, const lis
       handler_(env.handler),
       budget_(env.budget),
       log_(std::move(env.log)),
-      on_closed_(std::move(on_closed)) {
+      on_closed_(std::move(on_closed)),
+      slow_auth_(env.slow_auth) {
   client_.connection_id = id;
   client_.peer = peer_of(stream_.socket());
   client_.listener = listener.name;
@@ -122,7 +125,7 @@ void connection::fail(const std::string& why) {
 
 void connection::read_size() {
   // frame_size_ != 0: a frame is half read and waits for budget; resume() goes on with it.
-  if (closed_ || reading_ || handshaking_ || frame_size_ != 0 || close_after_seq_) return;
+  if (closed_ || reading_ || handshaking_ || auth_busy_ || frame_size_ != 0 || close_after_seq_) return;
   // Backpressure: at the in-flight bound, stop reading until an answer leaves.
   if (slots_.size() >= cfg_.max_in_flight) return;
   reading_ = true;
@@ -226,6 +229,14 @@ void connection::frame_complete() {
 void connection::authenticate(std::uint64_t seq, std::string frame) {
   if (!auth_) return fail("listener " + client_.listener + " requires SASL, which this node does not run");
   auth_decision d = auth_->on_frame(client_, next_frame_, frame);
+  apply_auth(seq, std::move(d), std::move(frame));
+}
+
+void connection::apply_auth(std::uint64_t seq, auth_decision d, std::string frame) {
+  if (d.what == auth_decision::action::defer) {
+    assert(d.deferred && d.deferred->work && d.deferred->finish);
+    return defer_auth(seq, std::move(*d.deferred));
+  }
   next_frame_ = d.next;
   if (d.principal) {
     client_.principal = std::move(*d.principal);
@@ -234,6 +245,7 @@ void connection::authenticate(std::uint64_t seq, std::string frame) {
     log_->debug("kafka: connection {} from {} authenticated as {}", client_.connection_id, client_.peer, client_.principal);
   }
   switch (d.what) {
+    case auth_decision::action::defer: break;  // handled above
     case auth_decision::action::forward: {
       std::weak_ptr<connection> weak = shared_from_this();
       handler_.handle(client_, std::move(frame), [weak, seq](handler_reply reply) {
@@ -249,6 +261,30 @@ void connection::authenticate(std::uint64_t seq, std::string frame) {
       close_after_seq_ = seq;
       return on_reply(seq, std::move(d.reply));
   }
+}
+
+void connection::defer_auth(std::uint64_t seq, deferred_auth deferred) {
+  assert(!auth_busy_);
+  auth_busy_ = true;
+  auto executor = stream_.socket().get_executor();
+  std::function<void()> job = [self = shared_from_this(), executor, seq, work = std::move(deferred.work),
+                               finish = std::move(deferred.finish)]() mutable {
+    work();
+    // The connection goes back with the result, so the worker never holds its last reference.
+    asio::post(executor, [self = std::move(self), seq, finish = std::move(finish)] { self->on_auth_done(seq, finish); });
+  };
+  if (!slow_auth_.submit(job)) {
+    auth_busy_ = false;
+    fail("too many logins waiting on this node (auth worker queue full)");
+  }
+}
+
+void connection::on_auth_done(std::uint64_t seq, const std::function<auth_decision()>& finish) {
+  assert(auth_busy_);
+  auth_busy_ = false;
+  if (closed_) return;
+  apply_auth(seq, finish(), {});
+  read_size();
 }
 
 void connection::on_reply(std::uint64_t seq, handler_reply reply) {

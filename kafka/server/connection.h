@@ -40,6 +40,7 @@
 
 #include "kafka/server/authenticator.h"
 #include "kafka/server/accept_backoff.h"
+#include "kafka/server/auth_worker.h"
 #include "kafka/server/client_stream.h"
 #include "kafka/server/request_budget.h"
 #include "kafka/server/request_handler.h"
@@ -61,6 +62,7 @@ class connection : public std::enable_shared_from_this<connection> {
     request_budget& budget;
     std::shared_ptr<spdlog::logger> log;
     log_rate_limit& tls_failures;
+    auth_worker& slow_auth;  // runs deferred SASL work (a PLAIN login's PBKDF2)
   };
 
   connection(asio::ip::tcp::socket socket, std::uint64_t id, const listener_spec& listener,
@@ -96,6 +98,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_body(std::size_t reserved, std::size_t arrived, asio::error_code ec);
   void frame_complete();
   void authenticate(std::uint64_t seq, std::string frame);
+  void apply_auth(std::uint64_t seq, auth_decision d, std::string frame);
+  void defer_auth(std::uint64_t seq, deferred_auth deferred);
+  void on_auth_done(std::uint64_t seq, const std::function<auth_decision()>& finish);
   void on_reply(std::uint64_t seq, handler_reply reply);
   void flush();
   void write_tls_chunk();
@@ -139,7 +144,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // SASL: the exchange before authentication (null on other listeners and once authenticated),
   // how the next frame is framed, and the slot whose answer is the last before closing.
   std::unique_ptr<authenticator> auth_;
+  auth_worker& slow_auth_;
   bool sasl_pending_ = false;
+  bool auth_busy_ = false;  // a deferred SASL step runs on slow_auth_: no frame is read meanwhile
   frame_kind next_frame_ = frame_kind::request;
   std::optional<std::uint64_t> close_after_seq_;
 };

@@ -171,7 +171,7 @@ void kafka_server::admit(acceptor& a, asio::ip::tcp::socket socket) {
   const std::uint64_t id = ++next_id_;
   asio::ssl::context* tls = uses_tls(a.spec.protocol) ? tls_.get() : nullptr;
   auto c = std::make_shared<connection>(std::move(socket), id, a.spec, tls,
-                                        connection::shared{cfg_, handler_, budget_, log_, tls_failure_log_},
+                                        connection::shared{cfg_, handler_, budget_, log_, tls_failure_log_, slow_auth_},
                                         [this, alive = alive_](std::uint64_t gone) {
                                           if (*alive) on_closed(gone);
                                         });

@@ -96,6 +96,9 @@ class kafka_server {
   log_rate_limit accept_log_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   server_stats stats_;
+  // SASL/PLAIN's PBKDF2, off this thread (auth_worker.h). Declared after what connections use and
+  // destroyed before it: its queued jobs hold connections.
+  auth_worker slow_auth_;
 };
 
 }  // namespace chronik::kafka

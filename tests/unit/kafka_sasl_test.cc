@@ -266,6 +266,55 @@ TEST(SaslSession, UnknownUserAndWrongPasswordLookAlike) {
   EXPECT_EQ(a.step("\0alice\0wrong"s).error(), b.step("\0nobody\0wrong"s).error());
 }
 
+TEST(SaslSession, PlainSplitsIntoBeginCheckAndFinish) {
+  // What the connection layer does: begin on its thread, the PBKDF2 on the auth worker, finish on
+  // its thread again (kafka/server/auth_worker.h).
+  user_store store;
+  sasl_session s(all_mechanisms, store.lookup());
+  ASSERT_TRUE(s.select("PLAIN"));
+  ASSERT_TRUE(s.plain_pending());
+  auto check = s.begin_plain("\0alice\0wonderland"s);
+  ASSERT_TRUE(check) << check.error();
+  EXPECT_TRUE(check->known_user);
+  EXPECT_FALSE(check->password_matches);
+  // A second begin, or a step, before finish: the exchange fails rather than running twice.
+  sasl_session twice(all_mechanisms, store.lookup());
+  ASSERT_TRUE(twice.select("PLAIN"));
+  ASSERT_TRUE(twice.begin_plain("\0alice\0wonderland"s));
+  EXPECT_FALSE(twice.begin_plain("\0alice\0wonderland"s));
+  EXPECT_TRUE(twice.failed());
+  check_plain(*check);
+  EXPECT_TRUE(check->password_matches);
+  auto done = s.finish_plain(std::move(*check));
+  ASSERT_TRUE(done) << done.error();
+  EXPECT_EQ(done->authenticated_user, "alice");
+  EXPECT_TRUE(s.authenticated());
+  EXPECT_FALSE(s.plain_pending());
+  // Finish without a check that matched: refused, worded as any bad password.
+  sasl_session unchecked(all_mechanisms, store.lookup());
+  ASSERT_TRUE(unchecked.select("PLAIN"));
+  auto begun = unchecked.begin_plain("\0alice\0wonderland"s);
+  ASSERT_TRUE(begun);
+  EXPECT_FALSE(unchecked.finish_plain(std::move(*begun)));
+  EXPECT_TRUE(unchecked.failed());
+}
+
+TEST(SaslSession, AnUnknownUsersPlainLoginCostsAPbkdf2AsAKnownOnesDoes) {
+  // The timing of a failure must not tell whether the user exists: an unknown user is checked
+  // against a stand-in credential with the default 4096 iterations, and never matches.
+  user_store store;
+  sasl_session s(all_mechanisms, store.lookup());
+  ASSERT_TRUE(s.select("PLAIN"));
+  auto check = s.begin_plain("\0nobody\0wonderland"s);
+  ASSERT_TRUE(check);
+  EXPECT_FALSE(check->known_user);
+  EXPECT_EQ(check->credential.iterations, scram_min_iterations);
+  EXPECT_EQ(check->credential.iterations, store.creds.at({"alice", scram_mechanism::sha_512}).iterations);
+  check_plain(*check);
+  EXPECT_FALSE(check->password_matches);
+  EXPECT_FALSE(s.finish_plain(std::move(*check)));
+}
+
 TEST(SaslSession, ScramSha512ExchangeAuthenticates) {
   user_store store;
   sasl_session s(all_mechanisms, store.lookup(), [] { return "fixed-server-nonce-123"s; });

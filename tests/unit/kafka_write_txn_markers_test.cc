@@ -61,7 +61,7 @@ class node_context : public broker_context {
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done done) override { done({}); }
   partition_manager& partitions() override { return c_.manager(node_); }
   const acl::authorizer& authorizer() const override { return auth; }
-  std::string inter_broker_listener() const override { return "INTERNAL"; }
+  std::string_view inter_broker_listener() const override { return "INTERNAL"; }
 
   acl::authorizer auth;  // default: no bindings, unauthenticated listeners allowed
 
