@@ -45,6 +45,8 @@ struct admin_server::impl {
   admin_options opts;
   members_source source;
   cluster_source cluster;
+  metrics_source metrics;
+  ready_source ready_check;
   std::shared_ptr<spdlog::logger> log;
   mutable std::mutex health_mu;
   bool ready = false;                 // guarded by health_mu
@@ -69,6 +71,8 @@ struct admin_server::impl {
   template <typename T>
   std::expected<T, std::string> on_io_async(const std::function<void(std::function<void(T)>)>& fn);
   void handle_health(httplib::Response& res) const;
+  void handle_ready(httplib::Response& res);
+  void handle_metrics(httplib::Response& res);
   void handle_members(httplib::Response& res);
   void handle_cluster(httplib::Response& res);
   httplib::Server::HandlerResponse check_auth(const httplib::Request& req, httplib::Response& res);
@@ -126,6 +130,43 @@ void admin_server::impl::handle_health(httplib::Response& res) const {
   res.set_content(to_body(body), json_type);
 }
 
+// Readiness for orchestrators and load balancers: /health's answer first (it never waits), then the
+// io thread's own check. An io thread that does not answer in time is itself a reason not to send
+// traffic here. Like /health, it names only the node id and a reason.
+void admin_server::impl::handle_ready(httplib::Response& res) {
+  bool is_ready = false;
+  std::string reason;
+  {
+    std::lock_guard lock(health_mu);
+    is_ready = ready;
+    reason = health_reason;
+  }
+  if (is_ready && ready_check) {
+    auto r = on_io_async<std::string>(ready_check);
+    reason = r ? *r : r.error();
+    is_ready = r && r->empty();
+  }
+  nlohmann::json body{{"status", is_ready ? "ready" : "not ready"}, {"node_id", opts.node_id}};
+  if (!is_ready) body["reason"] = reason;
+  res.status = is_ready ? 200 : 503;
+  res.set_content(to_body(body), json_type);
+}
+
+void admin_server::impl::handle_metrics(httplib::Response& res) {
+  if (!metrics) {
+    set_json_error(res, 503, "no metrics on this node");
+    return;
+  }
+  auto text = on_io<std::string>(metrics);
+  if (!text) {
+    log->warn("GET /metrics: {}", text.error());
+    set_json_error(res, 503, text.error());
+    return;
+  }
+  // The text exposition format's content type (version 0.0.4).
+  res.set_content(std::move(*text), "text/plain; version=0.0.4; charset=utf-8");
+}
+
 void admin_server::impl::handle_cluster(httplib::Response& res) {
   if (!cluster) {
     set_json_error(res, 503, "no cluster status on this node");
@@ -154,7 +195,10 @@ void admin_server::impl::handle_members(httplib::Response& res) {
 
 // Before routing, so that an unauthenticated client learns nothing, not even which paths exist.
 httplib::Server::HandlerResponse admin_server::impl::check_auth(const httplib::Request& req, httplib::Response& res) {
-  if (req.method == "GET" && req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+  // /health and /ready are open (docs/security.md "Admin HTTP"): probes carry no token.
+  if (req.method == "GET" && (req.path == "/health" || req.path == "/ready")) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
   // get_header_value returns a copy: keep it alive while the view into it is checked.
   const std::string value = req.get_header_value("Authorization");
   std::optional<std::string_view> header;
@@ -176,6 +220,8 @@ void admin_server::impl::install_routes() {
   http.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return check_auth(req, res); });
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { handle_health(res); });
+  http.Get("/ready", [this](const httplib::Request&, httplib::Response& res) { handle_ready(res); });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { handle_metrics(res); });
   http.Get("/v1/members", [this](const httplib::Request&, httplib::Response& res) { handle_members(res); });
   http.Get("/v1/cluster", [this](const httplib::Request&, httplib::Response& res) { handle_cluster(res); });
   for (const auto& r : routes) {
@@ -263,6 +309,10 @@ std::expected<void, std::string> admin_server::start() {
 }
 
 void admin_server::set_cluster_source(cluster_source source) { impl_->cluster = std::move(source); }
+
+void admin_server::set_metrics_source(metrics_source source) { impl_->metrics = std::move(source); }
+
+void admin_server::set_ready_source(ready_source source) { impl_->ready_check = std::move(source); }
 
 void admin_server::add_route(method m, std::string path_regex, route_handler handler) {
   impl_->routes.push_back(impl::route{m, std::move(path_regex), std::move(handler)});

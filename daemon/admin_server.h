@@ -2,12 +2,19 @@
 //   GET /health      -> 200 {"status":"ready","node_id":N} once this node is a registered broker
 //                       of a cluster with a known `__meta` leader; otherwise 503 with "reason".
 //                       Open to anyone, so it says nothing more (no uuid, no cluster name or id).
+//   GET /ready       -> 200 {"status":"ready","node_id":N} while the node serves: /health's
+//                       conditions, its WAL is not fenced, and its `__meta` copy has caught up
+//                       with the leader's commit index (a ReadIndex round, the ready source, asked
+//                       on the io thread within io_timeout); otherwise
+//                       503 with "reason". Open like /health, and says no more than it does.
 //   Everything else needs `Authorization: Bearer <admin token>` (daemon/admin_auth.h): without
 //   it, or with another token, 401 (counted, unauthorized_count()) before any routing.
 //   GET /v1/members  -> 200 [ {node_id, address, state, incarnation, last_change, uuid,
 //                              kafka_addr, rpc_addr, admin_addr, cluster_name, formation}, ... ]
 //   GET /v1/cluster  -> 200 {cluster_id, meta_leader, term, commit, voters, brokers, formation, ...}
 //                       (503 when no cluster source is set or the io thread does not answer)
+//   GET /metrics     -> 200 Prometheus text format 0.0.4 from the metrics source, rendered on the
+//                       io thread (docs/operations.md "Metrics and readiness"); 503 as /v1/cluster
 //   routes added with add_route (the keyring endpoints, daemon/keyring_admin.h)
 //   anything else    -> 404
 //
@@ -56,6 +63,12 @@ class admin_server {
   // now or later (after a ReadIndex round), at most once.
   using cluster_reply = std::function<void(nlohmann::json)>;
   using cluster_source = std::function<void(cluster_reply reply)>;
+  // Called on the io thread: the /metrics body.
+  using metrics_source = std::function<std::string()>;
+  // Called on the io thread once /health is ready: answers through `reply`, on the io thread, now
+  // or after a ReadIndex round, with "" when the node serves and otherwise why not.
+  using ready_reply = std::function<void(std::string reason)>;
+  using ready_source = std::function<void(ready_reply reply)>;
 
   // An extra route: its handler runs on an HTTP thread after the token check and may block for a
   // bounded time (call_on_io, requests to other nodes).
@@ -82,6 +95,9 @@ class admin_server {
   std::expected<void, std::string> start();
   // Set before start().
   void set_cluster_source(cluster_source source);
+  // Set before start().
+  void set_metrics_source(metrics_source source);
+  void set_ready_source(ready_source source);
   // Set before start(). `path_regex` is matched whole (httplib), e.g. "/v1/keyring/(install|use)".
   void add_route(method m, std::string path_regex, route_handler handler);
   // From an HTTP thread: runs fn on the io thread and waits at most io_timeout for it.

@@ -48,6 +48,8 @@
 
 namespace chronik::daemon {
 
+struct metrics_view;  // daemon/node_metrics.h
+
 class kafka_service : public kafka::broker_context {
  public:
   kafka_service(asio::io_context& io, const node_config& cfg, node_raft& raft, meta_service& meta,
@@ -108,6 +110,9 @@ class kafka_service : public kafka::broker_context {
   // daemon/kafka_producer_ids.cc
   void allocate_producer_id(std::chrono::milliseconds timeout, producer_id_done done) override;
   std::optional<kafka::log_dir_info> log_dir() override;               // daemon/kafka_log_dirs.cc
+  // The Kafka part of /metrics: requests, the listener, partitions, consumer lag
+  // (daemon/kafka_metrics.cc).
+  void collect_metrics(metrics_view& v) const;
   kafka::partition_manager& partitions() override;
   // Every group handler asks for the core first; the writes its call makes are appended right
   // after the handler returns (daemon/kafka_groups.cc).

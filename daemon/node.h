@@ -81,6 +81,9 @@ class node {
   void on_signal(const asio::error_code& ec, int sig);
   void reload_config();
   void serve_cluster(admin_server::cluster_reply reply);
+  // /metrics and /ready, on the io thread (daemon/node_metrics_source.cc).
+  std::string metrics_text() const;
+  void check_ready(admin_server::ready_reply reply);
   std::expected<void, std::string> replace_host(bool discard_state);
   void finish(exit_code code);
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/latency_histogram.h"
 #include "consensus/core/raft.h"
 // {group, message}: shared with the transport; a plain header, so the host does not link it.
 #include "consensus/transport/group_message.h"
@@ -75,6 +76,11 @@ struct host_stats {
   std::uint64_t deferred_commits = 0;    // commit-only hard states that skipped the disk
   std::uint64_t awake_groups = 0;        // groups tick() visits (the others are quiesced)
   std::uint64_t liveness_wakes = 0;      // quiesced groups woken because their leader died
+  // group_metrics.h: proposals made here timed to their apply, elections this node started, and
+  // higher terms written (the shell fills these; the core has no clock).
+  latency_snapshot commit_latency;
+  std::uint64_t elections_started = 0;
+  std::uint64_t term_changes = 0;
 };
 
 }  // namespace chronik::consensus

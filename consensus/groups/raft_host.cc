@@ -26,7 +26,7 @@ host_error error(host_errc code, std::string text) { return {code, raft_errc::no
 
 raft_host::raft_host(asio::io_context& io, host_config cfg, outbox_fn outbox,
                      std::shared_ptr<spdlog::logger> log)
-    : io_(io), cfg_(std::move(cfg)), outbox_(std::move(outbox)), log_(std::move(log)) {}
+    : io_(io), cfg_(std::move(cfg)), outbox_(std::move(outbox)), log_(std::move(log)), metrics_(cfg_.self) {}
 
 std::expected<std::unique_ptr<raft_host>, host_error> raft_host::open(
     asio::io_context& io, host_config cfg, outbox_fn outbox, std::shared_ptr<spdlog::logger> log) {
@@ -106,6 +106,7 @@ std::expected<void, host_error> raft_host::remove_group(group_id group) {
   auto r = core_->remove_group(group);
   if (!r) return r;
   callbacks_.erase(group.value);
+  metrics_.forget(group);
   kick();
   log_->info("[{}] group {} removed", cfg_.self.value(), group.value);
   return {};
@@ -121,6 +122,7 @@ std::expected<void, host_error> raft_host::revive_group(group_id group) {
 
 std::expected<log_index, host_error> raft_host::propose(group_id group, std::string data) {
   auto r = core_->propose(group, std::move(data));
+  if (r) metrics_.proposed(group, *r, std::chrono::steady_clock::now());
   kick();
   return r;
 }
@@ -206,6 +208,9 @@ host_stats raft_host::stats() const {
     s.group_writes = d.group_writes;
     s.max_groups_per_append = d.max_groups_per_append;
   }
+  s.commit_latency = metrics_.commit_latency();
+  s.elections_started = metrics_.elections_started();
+  s.term_changes = metrics_.term_changes();
   return s;
 }
 

@@ -55,6 +55,7 @@
 
 #include "consensus/core/raft.h"
 #include "consensus/groups/disk_thread.h"
+#include "consensus/groups/group_metrics.h"
 #include "consensus/groups/host_config.h"
 #include "consensus/groups/host_core.h"
 #include "consensus/groups/host_types.h"
@@ -183,6 +184,7 @@ class raft_host {
   std::unordered_map<std::uint64_t, callbacks> callbacks_;
   std::uint64_t outbox_calls_ = 0;
   std::uint64_t messages_sent_ = 0;
+  group_metrics metrics_;  // commit latency and elections, for stats()
 
   std::unique_ptr<disk_thread> disk_;  // last: joined first, while everything it uses exists
 };

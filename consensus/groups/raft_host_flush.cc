@@ -56,7 +56,10 @@ void raft_host::log_if_fenced(bool was_failed) {
 // raft.h contract, step b), persisted notices, then applies.
 void raft_host::carry_out(host_output& out) {
   send(out.urgent);
-  for (disk_batch& b : out.disk) disk_->submit(std::move(b));
+  for (disk_batch& b : out.disk) {
+    for (const group_write& w : b.writes) metrics_.persisting(w);
+    disk_->submit(std::move(b));
+  }
   send(out.sends);
   for (const auto& [id, last] : out.persisted) {
     auto it = callbacks_.find(id.value);  // an earlier callback may have removed the group
@@ -68,6 +71,8 @@ void raft_host::carry_out(host_output& out) {
     auto it = callbacks_.find(b.group.value);
     if (it == callbacks_.end()) continue;  // removed by an earlier callback
     const auto cb = it->second.on_apply;   // the callback may remove this very group
+    // Timed before the apply: acks=all is answered inside it (group_metrics.h).
+    if (!b.committed.empty()) metrics_.applied(b.group, b.committed.back().index, std::chrono::steady_clock::now());
     (*cb)(std::move(b));
   }
   kick();

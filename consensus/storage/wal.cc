@@ -3,6 +3,7 @@
 #include "consensus/storage/wal.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -233,7 +234,11 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
     return poison(r.error());
   }
   ++fsyncs;
+  const auto sync_start = std::chrono::steady_clock::now();
   if (auto r = io::datasync(seg.fd.get(), seg.path); !r) return poison(r.error());
+  fsync_latency.observe_us(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start).count()));
+  bytes_written.store(bytes_written.load(std::memory_order_relaxed) + buf.size(), std::memory_order_relaxed);
   ++frames_written;
 
   // Durable: now readers may see it. Replaying the very header recovery would read keeps the
@@ -442,6 +447,8 @@ wal_stats wal::stats() const {
   s.frames_written = impl_->frames_written.load();
   s.fsyncs = impl_->fsyncs.load();
   s.groups = impl_->index.groups().size();
+  s.bytes_written = impl_->bytes_written.load(std::memory_order_relaxed);
+  s.fsync_latency = impl_->fsync_latency.snapshot();
   return s;
 }
 

@@ -26,6 +26,7 @@
 #include <span>
 #include <vector>
 
+#include "base/latency_histogram.h"
 #include "consensus/core/log_reader.h"
 #include "consensus/core/types.h"
 #include "consensus/storage/storage_error.h"
@@ -70,6 +71,10 @@ struct wal_stats {
   std::uint64_t frames_written = 0;
   std::uint64_t fsyncs = 0;       // fdatasync/fsync calls made by this instance
   std::uint64_t groups = 0;
+  std::uint64_t bytes_written = 0;  // bytes of the frames appended (group-commit frames)
+  // The fdatasync of each group-commit frame, the wait every acknowledged write pays
+  // (docs/operations.md "Metrics and readiness").
+  latency_snapshot fsync_latency;
 };
 
 class wal {

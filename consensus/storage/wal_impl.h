@@ -37,6 +37,9 @@ struct wal::impl {
   std::string buf;       // frame being built; reused to avoid an allocation per batch
   std::atomic<std::uint64_t> frames_written{0};
   std::atomic<std::uint64_t> fsyncs{0};
+  // Written by the writer thread only, read by stats() on any thread.
+  std::atomic<std::uint64_t> bytes_written{0};
+  shared_latency_histogram fsync_latency;
 
   void log(log_level level, std::string_view text) const {
     if (options.sink) options.sink(level, text);

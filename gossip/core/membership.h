@@ -63,6 +63,7 @@ struct ready_batch {
 // Counters for /v1/members and the benchmark; they never decide anything.
 struct membership_stats {
   std::uint64_t envelopes_foreign_cluster = 0;
+  std::uint64_t probes_started = 0;  // direct probes sent (SWIM §3.1), one per probe period
   std::uint64_t probes_failed = 0;
   std::uint64_t probes_refused = 0;  // failed probes that ended early on a port unreachable
   std::uint64_t refutations = 0;

@@ -62,6 +62,7 @@ void membership::start_probe() {
   p.indirect_at = now_ + awareness_.scale(cfg_.ticks(cfg_.probe_timeout_ms));
   p.deadline = now_ + interval;
   probe_ = p;
+  ++stats_.probes_started;
   std::vector<message> msgs{ping_msg{p.seq, p.target}};
   // Lifeguard §4.2 "buddy system": tell a suspect directly, so it can refute before the timeout.
   if (mem.state == member_state::suspect) msgs.push_back(suspect_msg{mem.id, mem.inc, self_.id});

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <utility>
 
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/sasl_gate.h"
@@ -85,25 +87,50 @@ std::span<const api_handler> all_handlers() {
   return sorted;
 }
 
-responder::responder(const request_header& h, reply_fn reply, std::string client_host, client_info client)
-    : request_(std::make_shared<const request_context>(request_context{h, std::move(client_host), std::move(client)})),
+responder::responder(const request_header& h, reply_fn reply, std::string client_host, client_info client,
+                     request_metrics* metrics)
+    : request_(std::make_shared<const request_context>(
+          request_context{h, std::move(client_host), std::move(client), metrics,
+                          metrics != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}})),
       reply_(std::move(reply)) {}
 
-void responder::respond(writer body) const {
-  writer head;
-  encode_response_header(request_->header.correlation_id, request_->header.key, request_->header.api_version, head);
-  reply_(handler_reply::respond(head.take(), body.take_chain()));
+void responder::note_error(error_code e) const {
+  const auto code = static_cast<std::int32_t>(e);
+  auto& noted = request_->noted;
+  if (noted == request_metrics::unrecorded || (noted == 0 && code != 0)) noted = code;
 }
 
-void responder::no_response() const { reply_(handler_reply::no_response()); }
+void responder::count(std::int32_t outcome) const {
+  if (request_->metrics == nullptr || std::exchange(request_->counted, true)) return;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request_->start);
+  request_->metrics->record(request_->header.key, outcome, static_cast<std::uint64_t>(us.count()));
+}
 
-void responder::close(std::string why) const { reply_(handler_reply::close_connection(std::move(why))); }
+void responder::respond(writer body) const {
+  count(request_->noted);
+  writer head;
+  encode_response_header(request_->header.correlation_id, request_->header.key, request_->header.api_version, head);
+  auto out = handler_reply::respond(head.take(), body.take_chain());
+  if (request_->metrics != nullptr) request_->metrics->sent(out.prefix.size() + out.frame.size());
+  reply_(std::move(out));
+}
+
+void responder::no_response() const {
+  count(request_->noted);
+  reply_(handler_reply::no_response());
+}
+
+void responder::close(std::string why) const {
+  count(request_metrics::connection_closed);
+  reply_(handler_reply::close_connection(std::move(why)));
+}
 
 std::unique_ptr<authenticator> dispatcher::new_authenticator(const client_info&) {
   return std::make_unique<sasl_gate>(ctx_, log_);
 }
 
 void dispatcher::handle(const client_info& client, std::string frame, reply_fn reply) {
+  metrics_.received(frame.size());
   reader r(frame);
   auto header = decode_request_header(r);
   if (!header) {
@@ -134,7 +161,7 @@ void dispatcher::handle(const client_info& client, std::string frame, reply_fn r
   }
   log_->trace("kafka: {} v{} from {} (client {})", to_string(header->key), header->api_version, client.peer,
               header->client_id.value_or(""));
-  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer), client));
+  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer), client, &metrics_));
 }
 
 }  // namespace chronik::kafka

@@ -12,6 +12,7 @@
 #include <spdlog/logger.h>
 
 #include "kafka/handlers/broker_context.h"
+#include "kafka/handlers/request_metrics.h"
 #include "kafka/server/request_handler.h"
 
 namespace chronik::kafka {
@@ -22,10 +23,13 @@ class dispatcher : public request_handler {
   void handle(const client_info& client, std::string frame, reply_fn reply) override;
   // A sasl_gate (sasl_gate.h) over this broker's mechanisms and SCRAM credentials.
   std::unique_ptr<authenticator> new_authenticator(const client_info& client) override;
+  // Requests answered since start, per API (io thread; request_metrics.h).
+  const request_metrics& metrics() const { return metrics_; }
 
  private:
   broker_context& ctx_;
   std::shared_ptr<spdlog::logger> log_;
+  request_metrics metrics_;
 };
 
 }  // namespace chronik::kafka

@@ -141,6 +141,9 @@ collected collect(broker_context& ctx, const fetch_state& st) {
 }
 
 void respond(const fetch_state& st, const fetch_response& resp) {
+  st.out.note_error(resp.error);
+  for (const auto& t : resp.topics)
+    for (const auto& p : t.partitions) st.out.note_error(p.error);
   writer w;
   encode_fetch_response(resp, st.version, w);
   st.out.respond(std::move(w));
@@ -168,6 +171,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   if (version >= 7 && req->session_id != 0) {
     fetch_response resp;
     resp.error = error_code::fetch_session_id_not_found;
+    out.note_error(resp.error);
     writer w;
     encode_fetch_response(resp, version, w);
     return out.respond(std::move(w));

@@ -4,6 +4,7 @@
 // wraps the body a handler writes in the right response header.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,7 +12,9 @@
 #include <string>
 
 #include "kafka/handlers/broker_context.h"
+#include "kafka/handlers/request_metrics.h"
 #include "kafka/protocol/api.h"
+#include "kafka/protocol/error_code.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/wire.h"
 #include "kafka/server/request_handler.h"
@@ -24,13 +27,18 @@ class responder {
  public:
   // `client_host` is the client's address as Kafka reports it ("/127.0.0.1"; DescribeGroups);
   // `client` is the connection's identity (its listener, security protocol and principal).
-  responder(const request_header& h, reply_fn reply, std::string client_host = {}, client_info client = {});
+  // `metrics`: where the answer is counted (the dispatcher's; none in tests that build one by hand).
+  responder(const request_header& h, reply_fn reply, std::string client_host = {}, client_info client = {},
+            request_metrics* metrics = nullptr);
   // Sends `body` (the encoded response body of the request's version) after the response header.
   void respond(writer body) const;
   // No response on the wire (Produce with acks=0).
   void no_response() const;
   // The request cannot be answered (a malformed body): the connection closes with `why` logged.
   void close(std::string why) const;
+  // The request's outcome for /metrics (request_metrics.h): the first error other than NONE that
+  // the handler notes wins; NONE once noted counts the request as a success.
+  void note_error(error_code e) const;
   const request_header& header() const { return request_->header; }
   const std::string& client_host() const { return request_->client_host; }
   const client_info& client() const { return request_->client; }
@@ -43,7 +51,13 @@ class responder {
     request_header header;
     std::string client_host;
     client_info client;
+    request_metrics* metrics = nullptr;
+    std::chrono::steady_clock::time_point start{};
+    // Shared by the copies of one responder, all on the io thread.
+    mutable std::int32_t noted = request_metrics::unrecorded;
+    mutable bool counted = false;
   };
+  void count(std::int32_t outcome) const;
   std::shared_ptr<const request_context> request_;  // one allocation, shared by the copies
   reply_fn reply_;
 };

@@ -64,6 +64,8 @@ struct produce_state {
       if (failed) return out.close("Produce with acks=0 failed on a partition");
       return out.no_response();
     }
+    for (const auto& t : resp.topics)
+      for (const auto& p : t.partitions) out.note_error(p.error);
     writer w;
     encode_produce_response(resp, version, w);
     out.respond(std::move(w));

@@ -249,6 +249,27 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
 }
 
+// /metrics (request_metrics.h): each answered Produce counts once, under its partition's error, and
+// its latency; a request on another node counts there.
+TEST_F(data_handlers_test, answered_requests_are_counted_by_api_and_error) {
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x")), error_code::none);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "y")), error_code::none);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 0, "nope"), error_code::unknown_topic_or_partition);
+  EXPECT_EQ(produce_error(make_batch(1, 1, "x"), -1, 1), error_code::not_leader_or_follower);
+  const auto at0 = disp_[0]->metrics().snapshot();
+  ASSERT_EQ(at0.size(), 1u);
+  EXPECT_EQ(at0[0].key, api_key::produce);
+  EXPECT_EQ(at0[0].by_error.at(0), 2u);
+  EXPECT_EQ(at0[0].by_error.at(static_cast<std::int32_t>(error_code::unknown_topic_or_partition)), 1u);
+  EXPECT_EQ(at0[0].latency.count, 3u);
+  // Three produce requests in, three answers out, each frame with its 4-byte size prefix.
+  EXPECT_GT(disp_[0]->metrics().bytes_received(), 3u * 4u);
+  EXPECT_GT(disp_[0]->metrics().bytes_sent(), 3u * 4u);
+  const auto at1 = disp_[1]->metrics().snapshot();
+  ASSERT_EQ(at1.size(), 1u);
+  EXPECT_EQ(at1[0].by_error.at(static_cast<std::int32_t>(error_code::not_leader_or_follower)), 1u);
+}
+
 // Issue 13, disk faults: once node 1's WAL fails (an fdatasync here), it answers Kafka's
 // KAFKA_STORAGE_ERROR (56) to Produce, Fetch and ListOffsets, as Kafka does for a partition on
 // an offline log dir; so does the producer that was waiting when the write failed (acks=all),

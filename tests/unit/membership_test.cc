@@ -202,6 +202,7 @@ TEST(Membership, BouncedProbeAsksRelaysAtOnceAndFailsWhenAllNack) {
   auto m = with_peers(1, {2, 3, 4});
   auto ping = tick_until_ping(m);
   ASSERT_TRUE(ping);
+  EXPECT_EQ(m.stats().probes_started, 1u);  // counted for /metrics (chronik_gossip_probes_total)
   const tick_count started = m.now();
   m.refused(addr_of(9));  // a bounce from elsewhere is not about this probe
   EXPECT_TRUE(indirect_pings(m).empty());
