@@ -135,9 +135,19 @@ int run_drain_command(const drain_command_options& given, drain_action action) {
     return 2;
   }
   const bool drain = action == drain_action::drain;
-  if (auto p = propose(o, action); !p) return fail(std::string(drain ? "drain" : "undrain") + " node " + std::to_string(*o.node) + ": " + p.error());
   const auto start = clock::now();
   const auto deadline = start + std::chrono::seconds(o.timeout_s);
+  // The first proposal is retried on a transport error (a busy or restarting endpoint) until the
+  // deadline; an answer that refuses it (no such broker, a bad token) ends the command at once.
+  for (;;) {
+    auto p = propose(o, action);
+    if (p) break;
+    const bool refused = p.error().starts_with("HTTP 4");
+    if (refused || clock::now() + poll_every >= deadline) {
+      return fail(std::string(drain ? "drain" : "undrain") + " node " + std::to_string(*o.node) + ": " + p.error());
+    }
+    std::this_thread::sleep_for(poll_every);
+  }
   auto proposed_at = start;
   std::optional<std::uint64_t> shown;
   std::string last_error;

@@ -46,7 +46,8 @@ struct drain_service::impl {
   std::map<std::uint64_t, asked> transfers;  // by group id: the last transfer this node asked for
 
   void tick(std::chrono::steady_clock::time_point now);
-  void hand_over(consensus::group_id group, std::vector<chronik::node_id> preference, const std::set<chronik::node_id>& drained,
+  // True while this node leads `group`.
+  bool hand_over(consensus::group_id group, std::vector<chronik::node_id> preference, const std::set<chronik::node_id>& drained,
                  const std::set<chronik::node_id>& dead, std::chrono::steady_clock::time_point now);
   admin_server::answer set(const admin_server::request& req, metadata::commands::drain_state state);
   admin_server::answer progress(const admin_server::request& req);
@@ -68,32 +69,34 @@ void drain_service::impl::tick(std::chrono::steady_clock::time_point now) {
   std::set<chronik::node_id> dead;
   for (const auto& [id, b] : state.brokers())
     if (b.state == metadata::broker_state::dead) dead.insert(id);
-  hand_over(metadata::meta_group_id, {}, drained, dead, now);
+  std::size_t led = 0;
   for (const auto& [name, t] : state.topics())
     for (const auto& p : t.partitions)
-      hand_over(p.group, p.replicas, drained, dead, now);  // status() refuses a group not hosted here
+      led += hand_over(p.group, p.replicas, drained, dead, now) ? 1 : 0;  // status() refuses a group not hosted here
+  if (metadata::meta_goes_now(led)) hand_over(metadata::meta_group_id, {}, drained, dead, now);
 }
 
-void drain_service::impl::hand_over(consensus::group_id group, std::vector<chronik::node_id> preference,
+bool drain_service::impl::hand_over(consensus::group_id group, std::vector<chronik::node_id> preference,
                                     const std::set<chronik::node_id>& drained, const std::set<chronik::node_id>& dead,
                                     std::chrono::steady_clock::time_point now) {
   consensus::raft_host& host = *raft.host();
   auto s = host.status(group);
   if (!s || s->state != consensus::role::leader) {
     transfers.erase(group.value);
-    return;
+    return false;
   }
   const metadata::drain_group_view view{self, std::move(preference), s->conf.voters, s->match, s->last_index};
   const auto target = metadata::drain_target(view, drained, dead);
-  if (!target) return;  // nowhere to go: the drain reports the leadership as left
+  if (!target) return true;  // nowhere to go: the drain reports the leadership as left
   auto it = transfers.find(group.value);
-  if (it != transfers.end() && it->second.target == *target && now < it->second.at + ask_again_after) return;
+  if (it != transfers.end() && it->second.target == *target && now < it->second.at + ask_again_after) return true;
   transfers[group.value] = {*target, now};
   if (auto r = host.transfer_leadership(group, *target); !r) {
     log->debug("drain: cannot transfer group {} to {}: {}", group.value, target->value(), r.error().text);
-    return;
+    return true;
   }
   log->info("drain: transferring leadership of group {} to {}", group.value, target->value());
+  return true;
 }
 
 admin_server::answer drain_service::impl::set(const admin_server::request& req, metadata::commands::drain_state state) {

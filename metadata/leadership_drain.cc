@@ -51,6 +51,8 @@ std::optional<node_id> drain_target(const drain_group_view& group, const std::se
   return best;
 }
 
+bool meta_goes_now(std::size_t partition_groups_led_here) { return partition_groups_led_here == 0; }
+
 std::size_t partitions_led_by(const meta_state& state, node_id node) {
   std::size_t n = 0;
   for (const auto& [name, t] : state.topics())

@@ -51,6 +51,13 @@ struct drain_group_view {
 std::optional<node_id> drain_target(const drain_group_view& group, const std::set<node_id>& drained,
                                     const std::set<node_id>& unavailable);
 
+// Whether a drained leader of `__meta` hands it over now: only once it leads no partition group.
+// Partition leaders report their leadership to `__meta` (SetPartitionLeader), and Metadata answers
+// from those records where a broker's own replica knows no newer leader; moving `__meta` while
+// those reports are on their way delays them (a forwarded proposal lost in the change is proposed
+// again only a second later), and clients keep asking the old leader meanwhile.
+bool meta_goes_now(std::size_t partition_groups_led_here);
+
 // Leaderships `__meta` shows on `node`: partitions whose recorded leader it is.
 std::size_t partitions_led_by(const meta_state& state, node_id node);
 

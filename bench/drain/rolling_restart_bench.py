@@ -34,6 +34,7 @@ PARTITIONS = 4
 PROBE_MS = 20
 GAP_SLACK_MS = 100
 SETTLE_S = 60
+SETTLE_AFTER_RESTART_S = 3
 
 
 class Probe:
@@ -46,6 +47,7 @@ class Probe:
                                   "message.timeout.ms": 60000, "retry.backoff.ms": 20})
         self.acks = {(t, p): [] for t in TOPICS for p in range(PARTITIONS)}
         self.failed = 0
+        self.events = []  # (time, what): the restart's steps, for --verbose
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -65,6 +67,17 @@ class Probe:
                         pass  # the queue is full while a partition is leaderless: that is measured anyway
             self.producer.poll(PROBE_MS / 1000)
         self.producer.flush(60)
+
+    def mark(self, what):
+        self.events.append((time.monotonic(), what))
+
+    def gaps(self, start, end):
+        """Every gap beyond GAP_SLACK_MS in [start, end]: (begin, seconds, (topic, partition))."""
+        out = []
+        for k, times in self.acks.items():
+            ts = [start] + [t for t in times if start <= t <= end] + [end]
+            out += [(a, b - a, k) for a, b in zip(ts, ts[1:]) if b - a > GAP_SLACK_MS / 1000]
+        return sorted(out)
 
     def leaderless_s(self, start, end):
         """Per partition: the seconds beyond GAP_SLACK_MS of every gap between acknowledgements in
@@ -118,7 +131,7 @@ def preferred_leaders(cluster, bootstrap):
     return True
 
 
-def rolling_restart(cluster, server, bootstrap, drain):
+def rolling_restart(cluster, server, bootstrap, drain, verbose=False):
     """Restarts every node in turn; returns (seconds it took, leaderless seconds per partition, and
     the drain commands' seconds)."""
     probe = Probe(bootstrap)
@@ -129,17 +142,25 @@ def rolling_restart(cluster, server, bootstrap, drain):
     try:
         for node in cluster.nodes:
             other = next(m for m in cluster.nodes if m is not node)
+            probe.mark(f"drain {node.node_id}" if drain else f"stop {node.node_id}")
             if drain:
                 t0 = time.monotonic()
                 r = cli(server, other, "drain", str(node.node_id), "--timeout-s", "60")
                 drain_s.append(time.monotonic() - t0)
                 if r.returncode != 0:
                     print(f"  drain of node {node.node_id} failed: {r.stderr.strip()}")
+            if drain:
+                probe.mark(f"stop {node.node_id}")
             node.signal(15)
             node.wait_exit(60)
+            probe.mark(f"start {node.node_id}")
             node.start([m.gossip_addr for m in cluster.nodes if m is not node], ["--bootstrap-expect", "3"])
             cluster.wait_ready(SETTLE_S, count=len(cluster.nodes))
             cluster.wait_for(lambda: in_sync(bootstrap), SETTLE_S, "every replica in sync")
+            probe.mark(f"in sync {node.node_id}")
+            # Metadata's ISR counts a live broker's replicas in sync until their leader reports
+            # otherwise, so give the restarted node time to catch up before the next step.
+            time.sleep(SETTLE_AFTER_RESTART_S)
             if drain:
                 r = cli(server, other, "undrain", str(node.node_id), "--timeout-s", "60")
                 if r.returncode != 0:
@@ -149,6 +170,10 @@ def rolling_restart(cluster, server, bootstrap, drain):
     finally:
         probe.stop.set()
         probe.thread.join(90)
+    if verbose:
+        events = sorted(probe.events + [(a, f"gap {d:.3f} s {k[0]}-{k[1]}") for a, d, k in probe.gaps(start, end)])
+        for t, what in events:
+            print(f"  {t - start:8.3f} {what}")
     return end - start, probe.leaderless_s(start, end), drain_s, probe.failed
 
 
@@ -156,6 +181,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--rounds", type=int, default=1, help="rolling restarts of each kind, alternated")
+    parser.add_argument("--verbose", action="store_true", help="print each restart's steps and write gaps")
     args = parser.parse_args()
     server = os.path.abspath(args.server)
     cluster = Cluster(server, 3, preset="lan")
@@ -176,7 +202,7 @@ def main():
                 rebalanced = preferred_leaders(cluster, bootstrap)
                 cluster.wait_for(lambda: in_sync(bootstrap), SETTLE_S, "every replica in sync")
                 time.sleep(2)  # the elections' leaders reported to __meta
-                results[drain].append((rolling_restart(cluster, server, bootstrap, drain), rebalanced))
+                results[drain].append((rolling_restart(cluster, server, bootstrap, drain, args.verbose), rebalanced))
         n = len(TOPICS) * PARTITIONS
         print(f"rolling restart of 3 nodes, lan preset, {n} partitions x 3 replicas, probe every {PROBE_MS} ms "
               f"(gap slack {GAP_SLACK_MS} ms); leaders balanced before each: {results[False][0][1]}")
@@ -194,7 +220,7 @@ def main():
         ratio = f"{with_drain / base:.2f}" if base > 0 else "-"
         print(f"leaderless time with drain / without (sum over partitions, median of rounds): {ratio}")
     finally:
-        cluster.cleanup()
+        cluster.cleanup(keep_logs_on_failure=bool(os.environ.get("CHRONIK_BENCH_KEEP_LOGS")))
 
 
 if __name__ == "__main__":

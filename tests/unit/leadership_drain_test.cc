@@ -99,6 +99,12 @@ TEST(DrainDecisions, ADrainedNodeCampaignsReluctantlyAndTakesNoLeadership) {
   EXPECT_TRUE(may_take_leadership(m.s, nid(7)));  // not registered: nobody drained it
 }
 
+TEST(DrainDecisions, MetaGoesLastAfterThePartitions) {
+  EXPECT_FALSE(meta_goes_now(3));
+  EXPECT_FALSE(meta_goes_now(1));
+  EXPECT_TRUE(meta_goes_now(0));
+}
+
 TEST(DrainDecisions, CountsThePartitionsANodeLeads) {
   machine m = three_brokers();
   cmd::topic_spec t;
