@@ -126,6 +126,8 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
   });
   meta_.on_replace_host([this](bool discard_state) { return replace_host(discard_state); });
   admin_.set_cluster_source([this](admin_server::cluster_reply reply) { serve_cluster(std::move(reply)); });
+  admin_.set_metrics_source([this] { return metrics_text(); });
+  admin_.set_ready_source([this](admin_server::ready_reply reply) { check_ready(std::move(reply)); });
 }
 
 std::expected<void, std::string> node::start() {
