@@ -31,7 +31,7 @@ install: build
 
 # The Debian package chronik-server_<version>_<arch>.deb in $(BUILD)/packages (CPack).
 deb: build
-	cd $(BUILD) && cpack -G DEB
+	cd $(BUILD) && cpack -G DEB -B packages
 
 # The package the Vagrant nodes install (vagrant/.pkg/, rsynced with the repository; vagrant/README.md).
 vagrant-package: deb

@@ -13,6 +13,11 @@
 # names the binary under the prefix it is installed to: it is written at install time.
 # The postinst creates the `chronik` system user and /var/lib/chronik (packaging/postinst).
 
+# `install` and CPack install what is built; they do not build `all` first (the tests and benchmarks
+# are not installed): `make install` and `make deb` build first, and the test package_deb runs after
+# the build.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 set(CHRONIK_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
 set(CHRONIK_GENERATED_DIR ${PROJECT_BINARY_DIR}/packaging)
 
@@ -64,12 +69,12 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Stripped: the RelWithDebInfo binary is about 90 MB with its debug info.
+set(CPACK_STRIP_FILES ON)
 # adduser for the postinst, init-system-helpers for deb-systemd-invoke.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CHRONIK_PACKAGING_DIR}/conffiles ${CHRONIK_PACKAGING_DIR}/postinst ${CHRONIK_PACKAGING_DIR}/prerm
     ${CHRONIK_PACKAGING_DIR}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-# Only what install() names above, not the tests' or benchmarks' targets.
-set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/packages)
 include(CPack)

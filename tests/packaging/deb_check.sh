@@ -6,7 +6,8 @@
 #   - the control data: the postinst creates the chronik system user and /var/lib/chronik, the
 #     dependencies include what dpkg-shlibdeps found (libsystemd0 for sd_notify) and adduser;
 #   - the unit: Type=notify, ExecStart of the packaged binary with the packaged config, ExecReload
-#     sending SIGHUP, and ExecStop draining the node if the unit has one;
+#     sending SIGHUP, ExecStop draining the node (`node drain --self`, whose options the packaged
+#     binary must accept);
 #   - the completion: sourced into bash it offers every subcommand --help lists, at every level,
 #     and the options of a subcommand;
 #   - the shipped node.toml starts a node that reports ready (data dir and ports moved by flags).
@@ -31,7 +32,7 @@ fail() {
 echo "== cpack -G DEB"
 (cd "$build" && cpack -G DEB -B "$work/out" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; fail "cpack failed"; }
 debs=("$work"/out/chronik-server_*.deb)
-((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || fail "no single chronik-server_*.deb in $work/out"
+if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then fail "no single chronik-server_*.deb in $work/out"; fi
 deb=${debs[0]}
 echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 
@@ -46,7 +47,6 @@ grep -q '^-rwxr-xr-x root/root .* ./usr/bin/chronik-server$' <<<"$contents" || f
 if grep -qE ' ./(build|tests|bench)/|_test$' <<<"$contents"; then fail "the package carries build or test files"; fi
 echo "files: binary, config, unit, completion, man page, docs"
 
-info=$(dpkg-deb -I "$deb")
 [[ $(dpkg-deb -f "$deb" Package) == chronik-server ]] || fail "package name"
 depends=$(dpkg-deb -f "$deb" Depends)
 for d in libsystemd0 adduser libc6; do
@@ -67,12 +67,11 @@ dpkg-deb -x "$deb" "$work/root"
 unit=$work/root/usr/lib/systemd/system/chronik.service
 grep -qx 'Type=notify' "$unit" || fail "the unit is not Type=notify"
 grep -qx 'ExecStart=/usr/bin/chronik-server start --config /etc/chronik/node.toml' "$unit" || fail "ExecStart"
+# shellcheck disable=SC2016
 grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" || fail "ExecReload"
 grep -qx 'User=chronik' "$unit" || fail "User=chronik"
-if grep -q '^ExecStop=' "$unit"; then
-  grep -q '^ExecStop=.*/usr/bin/chronik-server node drain' "$unit" || fail "ExecStop is not a drain: $(grep ^ExecStop= "$unit")"
-  echo "unit: ExecStop: $(grep '^ExecStop=' "$unit")"
-fi
+grep -qx 'ExecStop=-/usr/bin/chronik-server node drain --self --config /etc/chronik/node.toml --timeout-s 60 --quiet' "$unit" ||
+  fail "ExecStop does not drain the node: $(grep ^ExecStop= "$unit" || echo none)"
 if command -v systemd-analyze >/dev/null; then
   # Only the unit's own syntax: the binary and user exist in the package's root, not on this host.
   analyze=$(systemd-analyze verify "$unit" 2>&1 || true)
@@ -80,10 +79,13 @@ if command -v systemd-analyze >/dev/null; then
     fail "systemd-analyze verify: $analyze"
   fi
 fi
-echo "unit: Type=notify, ExecStart, ExecReload=kill -HUP, User=chronik"
+echo "unit: Type=notify, ExecStart, ExecReload=kill -HUP, ExecStop=-... node drain --self, User=chronik"
 
 server=$work/root/usr/bin/chronik-server
 "$server" --version | grep -q '^chronik-server ' || fail "the packaged binary does not run"
+# The ExecStop command line parses: its options exist (--help after them only prints the help).
+"$server" node drain --self --config /etc/chronik/node.toml --timeout-s 60 --quiet --help >/dev/null ||
+  fail "the packaged binary does not take the unit's ExecStop options"
 zcat "$work/root/usr/share/man/man1/chronik-server.1.gz" | grep -q '^\.TH CHRONIK-SERVER 1' || fail "man page"
 
 # The completion, as bash-completion would load it: COMP_WORDS up to the cursor, COMPREPLY back.
@@ -96,11 +98,13 @@ complete_words() {
 listed_subcommands() {
   "$server" "$@" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }'
 }
+# One line: the words of stdin, sorted, space-separated.
+words_sorted() { tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' '; }
 checked=0
 check_level() {
   local sub want got
-  want=$(listed_subcommands "$@" | sort | tr '\n' ' ')
-  got=$(complete_words "$@" "" | tr ' ' '\n' | sort | tr '\n' ' ')
+  want=$(listed_subcommands "$@" | words_sorted)
+  got=$(complete_words "$@" "" | words_sorted)
   [[ $want == "$got" ]] || fail "completion after 'chronik-server $*' offers '$got', --help lists '$want'"
   checked=$((checked + 1))
   for sub in $want; do check_level "$@" "$sub"; done

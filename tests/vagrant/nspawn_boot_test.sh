@@ -453,10 +453,12 @@ kcat_brokers 3 1
 echo "after kill -9: kcat -L lists $count brokers from node 2 (restarted) and from nodes 1 and 3"
 
 phase check-stop "check: systemctl stop on node 3 is a graceful leave; start rejoins"
-in_node 3 timeout 30 systemctl stop chronik.service
+in_node 3 timeout 120 systemctl stop chronik.service
 result=$(in_node 3 systemctl show -p Result --value chronik.service)
 status=$(in_node 3 systemctl show -p ExecMainStatus --value chronik.service)
 [[ $result == success && $status == 0 ]] || fail "node 3: stop ended with Result=$result ExecMainStatus=$status"
+# The unit's ExecStop drained node 3 first (docs/operations.md "Maintenance: drain").
+in_node 3 journalctl -u chronik.service --no-pager -o cat | grep -q 'node 3 drained: it leads nothing' || fail "node 3: the stop did not drain it (no 'node 3 drained' in the journal)"
 deadline=$((SECONDS + 30))
 until read -r -a v <<<"$(cluster_view 1)" && [[ ${v[3]} -ge 1 ]]; do
   ((SECONDS < deadline)) || fail "node 1 does not show node 3 as left after 30 s"
