@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/config.h"
@@ -174,9 +175,18 @@ std::string summary_of(const nlohmann::json& c, const std::map<std::uint64_t, no
          "): " + figures;
 }
 
+void check_readiness(const std::vector<node_readiness>& readiness, health_report& r) {
+  for (const auto& n : readiness) {
+    const std::string who = "node " + std::to_string(n.node_id);
+    if (n.state == node_readiness::answer::not_ready) r.problems.push_back(who + " is not ready: " + n.detail);
+    if (n.state == node_readiness::answer::unknown) r.notes.push_back(who + "'s readiness is unknown: " + n.detail);
+  }
+}
+
 }  // namespace
 
-std::expected<health_report, std::string> assess_cluster_health(const nlohmann::json& c) {
+std::expected<health_report, std::string> assess_cluster_health(const nlohmann::json& c,
+                                                                const std::vector<node_readiness>& readiness) {
   if (!c.is_object()) return std::unexpected("expected a JSON object");
   if (const auto b = c.find("brokers"); b == c.end() || !b->is_array()) {
     return std::unexpected("expected a \"brokers\" array");
@@ -193,6 +203,7 @@ std::expected<health_report, std::string> assess_cluster_health(const nlohmann::
   const auto nodes = collect_nodes(c);
   check_meta(c, nodes, r);
   check_nodes(nodes, r);
+  check_readiness(readiness, r);
   check_partitions(c, r);
   r.healthy = r.problems.empty();
   r.summary = summary_of(c, nodes, r);
@@ -210,6 +221,57 @@ nlohmann::json health_report_json(const health_report& r) {
   return {{"healthy", r.healthy}, {"summary", r.summary}, {"problems", r.problems}, {"notes", r.notes}};
 }
 
+namespace {
+
+// GET /ready at `admin_addr` (no token: the probe is open), expecting node `id` to answer.
+node_readiness ask_ready(std::uint64_t id, const std::string& admin_addr) {
+  node_readiness out{id, node_readiness::answer::unknown, {}};
+  const auto endpoint = parse_ipv4_endpoint(admin_addr);
+  if (!endpoint) {
+    out.detail = "it gossips no usable admin address (\"" + admin_addr + "\")";
+    return out;
+  }
+  httplib::Client client(endpoint->ip, endpoint->port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(5));
+  const auto res = client.Get("/ready");
+  if (!res) {
+    out.detail = "its admin endpoint " + admin_addr + " cannot be reached from here";
+    return out;
+  }
+  const auto body = nlohmann::json::parse(res->body, nullptr, false);
+  if (!body.is_object() || num(body, "node_id") != id) {
+    // A loopback admin address names whichever node runs on this host.
+    out.detail = "its admin address " + admin_addr + " answers for another node";
+    return out;
+  }
+  if (res->status == 200) {
+    out.state = node_readiness::answer::ready;
+  } else if (res->status == 503) {
+    out.state = node_readiness::answer::not_ready;
+    out.detail = body.value("reason", std::string("no reason given"));
+  } else {
+    out.detail = admin_addr + " answered /ready with HTTP " + std::to_string(res->status);
+  }
+  return out;
+}
+
+// Every node gossip shows alive, asked for /ready at the admin address it announces.
+std::vector<node_readiness> ask_every_node(const health_command_options& opts) {
+  std::vector<node_readiness> out;
+  auto res = admin_request(opts.admin, opts.creds, "/v1/members");
+  if (!res || res->status != 200) return out;
+  const auto members = nlohmann::json::parse(res->body, nullptr, false);
+  if (!members.is_array()) return out;
+  for (const auto& m : members) {
+    if (!m.is_object() || str(m, "state") != "alive" || str(m, "admin_addr").empty()) continue;
+    out.push_back(ask_ready(num(m, "node_id"), str(m, "admin_addr")));
+  }
+  return out;
+}
+
+}  // namespace
+
 int run_health_command(const health_command_options& opts) {
   auto fail = [](const std::string& line, int code) {
     std::cerr << "chronik-server: " << line << "\n";
@@ -222,7 +284,8 @@ int run_health_command(const health_command_options& opts) {
   if (!res) return fail(res.error(), 1);
   if (res->status != 200) return fail("admin endpoint " + opts.admin + " answered HTTP " + std::to_string(res->status), 1);
   const auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  auto report = assess_cluster_health(doc);
+  const bool formed = doc.is_object() && str(doc, "formation").starts_with("member");
+  auto report = assess_cluster_health(doc, formed ? ask_every_node(opts) : std::vector<node_readiness>{});
   if (!report) return fail("admin endpoint " + opts.admin + ": " + report.error(), 1);
   if (opts.json) {
     std::cout << health_report_json(*report).dump(2) << "\n";

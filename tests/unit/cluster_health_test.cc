@@ -134,6 +134,20 @@ TEST(cluster_health_test, a_node_still_forming_says_what_it_waits_for) {
   EXPECT_EQ(r.summary, "unhealthy: the cluster has not formed");
 }
 
+TEST(cluster_health_test, a_node_not_ready_is_a_problem_and_one_not_asked_a_note) {
+  using answer = node_readiness::answer;
+  const std::vector<node_readiness> readiness{{1, answer::ready, ""},
+                                              {2, answer::not_ready, "catching up: __meta has not reached the leader's commit index"},
+                                              {3, answer::unknown, "its admin endpoint 127.0.0.1:9644 cannot be reached from here"}};
+  const auto r = assess_cluster_health(healthy_cluster(), readiness).value();
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.problems, (std::vector<std::string>{
+                            "node 2 is not ready: catching up: __meta has not reached the leader's commit index"}));
+  EXPECT_EQ(r.notes, (std::vector<std::string>{
+                         "node 3's readiness is unknown: its admin endpoint 127.0.0.1:9644 cannot be reached from here"}));
+  EXPECT_TRUE(assess_cluster_health(healthy_cluster(), {{1, answer::ready, ""}, {3, answer::unknown, "x"}})->healthy);
+}
+
 TEST(cluster_health_test, not_a_cluster_body_is_an_error) {
   EXPECT_FALSE(assess_cluster_health(nlohmann::json::array()).has_value());
   EXPECT_FALSE(assess_cluster_health(nlohmann::json{{"cluster_id", "x"}}).has_value());
