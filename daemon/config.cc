@@ -13,6 +13,7 @@
 
 #include <toml.hpp>
 
+#include "daemon/node_addresses.h"
 #include "daemon/rpc_tls_files.h"
 #include "daemon/toml_text_checks.h"
 
@@ -298,7 +299,7 @@ step_result apply_seeds(node_config& cfg, const raw_value& v, std::string_view f
     return fail("seeds", "expected an array of strings, got " + std::string(raw_type_name(v)), flag);
   }
   for (const auto& seed : *list) {
-    auto ep = parse_ipv4_endpoint(seed);
+    auto ep = parse_host_port(seed);  // names are resolved with the other addresses (node_addresses.h)
     if (!ep) return fail("seeds", "\"" + seed + "\": " + ep.error(), flag);
   }
   cfg.seeds = *list;
@@ -311,9 +312,13 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
   if (!s) return std::unexpected(s.error());
   if (key == "bind") {
     if (!is_ipv4(*s)) return fail(key, "\"" + *s + "\" is not an IPv4 address", flag);
-    // Every listener advertises the bind address to peers and clients, so it must be routable.
-    if (*s == "0.0.0.0") return fail(key, "0.0.0.0 cannot be advertised; give the node's own IPv4 address", flag);
-    cfg.bind = *s;
+    cfg.bind = *s;  // 0.0.0.0 needs `advertise` (checked in resolve_node_addresses)
+  } else if (key == "advertise") {
+    if (!is_ipv4(*s) && !valid_host_name(*s)) return fail(key, "\"" + *s + "\" is neither an IPv4 address nor a host name", flag);
+    cfg.advertise = *s;
+  } else if (key == "gossip_advertise" || key == "rpc_advertise") {
+    if (auto hp = parse_host_port(*s); !hp) return fail(key, "\"" + *s + "\": " + hp.error(), flag);
+    (key == "gossip_advertise" ? cfg.gossip_advertise : cfg.rpc_advertise) = *s;
   } else if (key == "admin_bind") {
     if (!is_ipv4(*s)) return fail(key, "\"" + *s + "\" is not an IPv4 address", flag);
     // The admin address is advertised in gossip for keyring propagation, so it must be routable.
@@ -427,7 +432,8 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
     return apply_number_key(cfg, key, v, flag);
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
-  if (key == "bind" || key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key" ||
+  if (key == "bind" || key == "advertise" || key == "gossip_advertise" || key == "rpc_advertise" ||
+      key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key" ||
       key == "admin_bind" || key == "admin_token_file") {
     return apply_string_key(cfg, key, v, flag);
   }
@@ -523,6 +529,9 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
   const entry entries[] = {
       {"node_id", "--node-id", opt(cli.node_id)},
       {"bind", "--bind", opt(cli.bind)},
+      {"advertise", "--advertise", opt(cli.advertise)},
+      {"gossip_advertise", "--gossip-advertise", opt(cli.gossip_advertise)},
+      {"rpc_advertise", "--rpc-advertise", opt(cli.rpc_advertise)},
       {"gossip_port", "--gossip-port", opt(cli.gossip_port)},
       {"rpc_port", "--rpc-port", opt(cli.rpc_port)},
       {"kafka_port", "--kafka-port", opt(cli.kafka_port)},
@@ -718,7 +727,8 @@ std::expected<node_config, std::string> load_node_config(std::optional<std::file
   if (!cfg.gossip_verify_outgoing && cfg.gossip_verify_incoming) {
     return fail("gossip_verify_outgoing", "false needs gossip_verify_incoming = false too (plaintext senders must accept plaintext)");
   }
-  if (auto r = resolve_kafka_listeners(cfg.kafka_listeners, cfg.bind, cfg.kafka_port,
+  if (auto r = resolve_node_addresses(cfg); !r) return std::unexpected(r.error());
+  if (auto r = resolve_kafka_listeners(cfg.kafka_listeners, cfg.bind, cfg.advertise_ip, cfg.kafka_port,
                                       {{"gossip_port", cfg.gossip_port}, {"rpc_port", cfg.rpc_port}, {"admin_port", cfg.admin_port}});
       !r) {
     return std::unexpected(r.error());

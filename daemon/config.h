@@ -51,8 +51,21 @@ struct node_config {
   gossip::node_id node_id{1};
   // Nodes only gossip with members of the same cluster name. Default "chronik".
   std::string cluster_name = "chronik";
-  // IPv4 address every listener binds and advertises; so it cannot be 0.0.0.0. Default 127.0.0.1.
+  // IPv4 address every listener binds; 0.0.0.0 binds every interface and then needs `advertise`.
+  // Default 127.0.0.1 (docs/config.md "Addresses").
   std::string bind = "127.0.0.1";
+  // The address peers and clients are told to use for gossip, Raft RPC and the default Kafka
+  // listener: an IPv4 address or a host name, resolved to IPv4 when the config is loaded.
+  // Default (empty): `bind`.
+  std::string advertise;
+  // "HOST:PORT" advertised for gossip / Raft RPC instead of advertise:gossip_port /
+  // advertise:rpc_port, where a port is mapped (NAT, container port publishing). Default empty.
+  std::string gossip_advertise;
+  std::string rpc_advertise;
+  // Filled by load_node_config (daemon/node_addresses.h): numeric forms of the three above.
+  std::string advertise_ip;
+  std::string advertised_gossip;
+  std::string advertised_rpc;
   std::uint16_t gossip_port = 7946;  // UDP + TCP, SWIM gossip
   std::uint16_t rpc_port = 9093;     // Cap'n Proto cluster RPC
   std::uint16_t kafka_port = 9092;   // Kafka protocol
@@ -65,7 +78,8 @@ struct node_config {
   // on every node gives the cluster-wide token that keyring propagation needs. Default none: the
   // token is `<data_dir>/admin_token`, generated at the first start.
   std::optional<std::filesystem::path> admin_token_file;
-  // Gossip addresses "IP:PORT" to join through; any order, any of them may be down. Default none.
+  // Gossip addresses "HOST:PORT" to join through (HOST an IPv4 address or a host name, resolved
+  // when the config is loaded); any order, any of them may be down. Default none.
   std::vector<std::string> seeds;
   // Holds node_uuid and, later, Raft state. Default "./data/node-<node_id>".
   std::filesystem::path data_dir;
@@ -189,8 +203,14 @@ struct node_config {
   // Starts as preset_config(preset); [gossip] keys override single fields.
   gossip::config gossip = gossip::config::lan();
 
-  std::string gossip_addr() const { return bind + ":" + std::to_string(gossip_port); }
-  std::string rpc_addr() const { return bind + ":" + std::to_string(rpc_port); }
+  // The advertised gossip and RPC addresses, once load_node_config has resolved them; bind:port
+  // before (and in tests that build a config by hand).
+  std::string gossip_addr() const {
+    return advertised_gossip.empty() ? bind + ":" + std::to_string(gossip_port) : advertised_gossip;
+  }
+  std::string rpc_addr() const { return advertised_rpc.empty() ? rpc_listen_addr() : advertised_rpc; }
+  // Where the Raft transport listens.
+  std::string rpc_listen_addr() const { return bind + ":" + std::to_string(rpc_port); }
   // The advertised address of the inter-broker listener (the one registered as kafka_addr), once
   // load_node_config has resolved the listeners; bind:kafka_port before.
   std::string kafka_addr() const {
@@ -206,6 +226,9 @@ struct node_config {
 struct cli_overrides {
   std::optional<std::int64_t> node_id;
   std::optional<std::string> bind;
+  std::optional<std::string> advertise;
+  std::optional<std::string> gossip_advertise;
+  std::optional<std::string> rpc_advertise;
   std::optional<std::int64_t> gossip_port;
   std::optional<std::int64_t> rpc_port;
   std::optional<std::int64_t> kafka_port;

@@ -159,7 +159,7 @@ std::expected<void, std::string> check_tls_files(const kafka_listener_settings& 
 }  // namespace
 
 std::expected<void, std::string> resolve_kafka_listeners(
-    kafka_listener_settings& s, const std::string& bind, std::uint16_t kafka_port,
+    kafka_listener_settings& s, const std::string& bind, const std::string& advertise_ip, std::uint16_t kafka_port,
     const std::vector<std::pair<std::string_view, std::uint16_t>>& other_ports) {
   s.resolved.clear();
   s.inter_broker = 0;
@@ -167,7 +167,7 @@ std::expected<void, std::string> resolve_kafka_listeners(
   if (!map) return std::unexpected(map.error());
   if (!s.listeners) {
     if (s.advertised_listeners) return fail("advertised_listeners", "needs listeners too");
-    s.resolved.push_back({"PLAINTEXT", kafka::security_protocol::plaintext, bind, kafka_port, bind, kafka_port});
+    s.resolved.push_back({"PLAINTEXT", kafka::security_protocol::plaintext, bind, kafka_port, advertise_ip, kafka_port});
   } else {
     // `__meta` keeps at most 16 endpoints per broker (metadata::max_listeners_per_broker).
     if (s.listeners->size() > 16) return fail("listeners", "at most 16 listeners");
@@ -183,9 +183,9 @@ std::expected<void, std::string> resolve_kafka_listeners(
         if (l.name == a->name) return fail("listeners", "listener " + a->name + " is named twice");
         if (l.port == a->port) return fail("listeners", "listeners " + l.name + " and " + a->name + " share port " + std::to_string(a->port));
       }
-      // 0.0.0.0 cannot be advertised: clients are told the node's own address unless
-      // advertised_listeners says otherwise.
-      const std::string advertised = ip == "0.0.0.0" ? bind : ip;
+      // 0.0.0.0, or the node's bind address, cannot or need not be advertised as it is: clients
+      // are told the node's advertised address unless advertised_listeners says otherwise.
+      const std::string advertised = ip == "0.0.0.0" || ip == bind ? advertise_ip : ip;
       s.resolved.push_back({a->name, p->second, ip, a->port, advertised, a->port});
     }
   }

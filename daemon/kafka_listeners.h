@@ -7,7 +7,8 @@
 //   listener_security_protocol_map = ["INTERNAL:PLAINTEXT", "EXTERNAL:SASL_SSL"]
 //   inter_broker_listener_name = "PLAINTEXT"
 //
-// Without `listeners` the node has today's single PLAINTEXT listener on bind:kafka_port. The config
+// Without `listeners` the node has today's single PLAINTEXT listener on bind:kafka_port,
+// advertised as advertise:kafka_port. The config
 // loader (config.cc) hands the raw keys here and calls resolve_kafka_listeners once every key is
 // read; every failure is one line "config error: <key>: <problem>".
 #pragma once
@@ -72,9 +73,11 @@ std::expected<void, std::string> set_kafka_listener_key(kafka_listener_settings&
                                                         const std::vector<std::string>& value);
 
 // Parses, checks and fills `resolved`; `other_ports` are the node's other ports by key, which no
-// listener may take. The error is one whole "config error: <key>: <problem>" line.
+// listener may take. A listener on `bind` or 0.0.0.0 advertises `advertise_ip` (the node's
+// `advertise`, resolved) unless advertised_listeners names another address. The error is one whole
+// "config error: <key>: <problem>" line.
 std::expected<void, std::string> resolve_kafka_listeners(
-    kafka_listener_settings& s, const std::string& bind, std::uint16_t kafka_port,
+    kafka_listener_settings& s, const std::string& bind, const std::string& advertise_ip, std::uint16_t kafka_port,
     const std::vector<std::pair<std::string_view, std::uint16_t>>& other_ports);
 
 // "NAME://host:port" split (Kafka's listener syntax; host may be empty). The error names the problem.

@@ -62,7 +62,10 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   };
   auto& cli = args.cli;
   number("--node-id", cli.node_id, "node id, unique in the cluster (>= 1)");
-  text("--bind", cli.bind, "IPv4 address every listener binds and advertises");
+  text("--bind", cli.bind, "IPv4 address every listener binds (0.0.0.0: every interface; then --advertise)");
+  text("--advertise", cli.advertise, "address (IPv4 or host name) peers and clients use; default: --bind");
+  text("--gossip-advertise", cli.gossip_advertise, "HOST:PORT advertised for gossip (a mapped port)");
+  text("--rpc-advertise", cli.rpc_advertise, "HOST:PORT advertised for Raft RPC (a mapped port)");
   number("--gossip-port", cli.gossip_port, "SWIM gossip port, UDP and TCP");
   number("--rpc-port", cli.rpc_port, "cluster RPC port");
   number("--kafka-port", cli.kafka_port, "Kafka protocol port");

@@ -15,7 +15,7 @@ consensus::transport_config transport_config_for(const node_config& cfg, const n
                                                : consensus::transport_config::lan();
   tc.self = cfg.node_id;
   tc.node_uuid = uuid.hex();
-  tc.listen_address = cfg.rpc_addr();
+  tc.listen_address = cfg.rpc_listen_addr();
   // load_node_config read and checked the files (daemon/rpc_tls_files.h).
   if (!cfg.rpc_tls_cert_pem.empty()) {
     tc.tls = consensus::transport_tls{cfg.rpc_tls_ca_pem, cfg.rpc_tls_cert_pem, cfg.rpc_tls_key_pem,
@@ -44,7 +44,7 @@ node_raft::~node_raft() { stop(); }
 
 std::expected<void, std::string> node_raft::start() {
   if (auto r = transport_->start(); !r) {
-    return std::unexpected("raft transport: cannot listen on " + cfg_.rpc_addr() + ": " + r.error().text);
+    return std::unexpected("raft transport: cannot listen on " + cfg_.rpc_listen_addr() + ": " + r.error().text);
   }
   if (auto r = remove_discarded_raft_state(cfg_.data_dir); !r) return std::unexpected("raft host: " + r.error());
   return open_host();

@@ -52,6 +52,7 @@ class Node:
         self.server = server
         self.node_id = node_id
         self.ip = ip
+        self.bind = ip  # what --bind gets; a test may set "0.0.0.0" with --advertise in `extra`
         self.gossip_port = base_port
         self.rpc_port = base_port + 1
         self.kafka_port = base_port + 2
@@ -75,7 +76,7 @@ class Node:
         return f"{self.ip}:{self.admin_port}"
 
     def command(self, seeds, extra=()):
-        cmd = [self.server, "start", "--node-id", str(self.node_id), "--bind", self.ip,
+        cmd = [self.server, "start", "--node-id", str(self.node_id), "--bind", self.bind,
                "--gossip-port", str(self.gossip_port), "--rpc-port", str(self.rpc_port),
                "--kafka-port", str(self.kafka_port), "--admin-port", str(self.admin_port),
                "--data-dir", self.data_dir, "--preset", self.preset, "--cluster-name", "cluster-test",

@@ -339,12 +339,54 @@ TEST_F(config_test, bad_bind_addresses) {
   EXPECT_EQ(error_of("bind = \"1.2.3.4.5\"\n"), "config error: bind: \"1.2.3.4.5\" is not an IPv4 address");
   EXPECT_EQ(error_of("bind = \"::1\"\n"), "config error: bind: \"::1\" is not an IPv4 address");
   EXPECT_EQ(error_of("bind = \"\"\n"), "config error: bind: \"\" is not an IPv4 address");
-  EXPECT_NE(error_of("bind = \"0.0.0.0\"\n").find("config error: bind: 0.0.0.0 cannot be advertised"), std::string::npos);
+  // 0.0.0.0 binds every interface but names none: it needs `advertise`.
+  EXPECT_EQ(error_of("bind = \"0.0.0.0\"\n"),
+            "config error: advertise: needed when bind is 0.0.0.0: the address peers and clients use");
+}
+
+TEST_F(config_test, bind_every_interface_and_advertise_another_address) {
+  auto cfg = load("bind = \"0.0.0.0\"\nadvertise = \"10.1.2.3\"\nkafka_port = 19092\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_EQ(cfg->bind, "0.0.0.0");
+  EXPECT_EQ(cfg->gossip_addr(), "10.1.2.3:7946");
+  EXPECT_EQ(cfg->rpc_addr(), "10.1.2.3:9093");
+  EXPECT_EQ(cfg->rpc_listen_addr(), "0.0.0.0:9093");
+  EXPECT_EQ(cfg->kafka_addr(), "10.1.2.3:19092");
+  EXPECT_EQ(cfg->admin_ip(), "127.0.0.1");  // the admin endpoint stays on loopback
+  // Mapped ports (NAT, published container ports) and host names, resolved when loaded.
+  cfg = load("bind = \"0.0.0.0\"\nadvertise = \"localhost\"\ngossip_advertise = \"localhost:17946\"\n"
+             "rpc_advertise = \"127.0.0.9:19093\"\nseeds = [\"localhost:7000\", \"127.0.0.2:7000\"]\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_EQ(cfg->advertise_ip, "127.0.0.1");
+  EXPECT_EQ(cfg->gossip_addr(), "127.0.0.1:17946");
+  EXPECT_EQ(cfg->rpc_addr(), "127.0.0.9:19093");
+  EXPECT_EQ(cfg->seeds, (std::vector<std::string>{"127.0.0.1:7000", "127.0.0.2:7000"}));
+  // Without advertise everything advertises bind, as before.
+  cfg = load("bind = \"127.0.0.7\"\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_EQ(cfg->gossip_addr(), "127.0.0.7:7946");
+  EXPECT_EQ(cfg->kafka_addr(), "127.0.0.7:9092");
+}
+
+TEST_F(config_test, bad_advertised_addresses) {
+  EXPECT_EQ(error_of("advertise = \"bad host\"\n"),
+            "config error: advertise: \"bad host\" is neither an IPv4 address nor a host name");
+  EXPECT_NE(error_of("advertise = \"no-such-host.invalid\"\n").find("config error: advertise: cannot resolve \"no-such-host.invalid\""),
+            std::string::npos);
+  EXPECT_EQ(error_of("bind = \"0.0.0.0\"\nadvertise = \"0.0.0.0\"\n"), "config error: advertise: 0.0.0.0 cannot be advertised");
+  EXPECT_EQ(error_of("gossip_advertise = \"10.0.0.1\"\n"), "config error: gossip_advertise: \"10.0.0.1\": expected HOST:PORT");
+  EXPECT_EQ(error_of("rpc_advertise = \"10.0.0.1:0\"\n"),
+            "config error: rpc_advertise: \"10.0.0.1:0\": port \"0\" is not in 1..65535");
+  EXPECT_NE(error_of("rpc_advertise = \"no-such-host.invalid:9093\"\n").find("config error: rpc_advertise: cannot resolve"),
+            std::string::npos);
 }
 
 TEST_F(config_test, bad_seeds) {
-  EXPECT_EQ(error_of("seeds = [\"127.0.0.1\"]\n"), "config error: seeds: \"127.0.0.1\": expected IP:PORT");
-  EXPECT_EQ(error_of("seeds = [\"host:7946\"]\n"), "config error: seeds: \"host:7946\": \"host\" is not an IPv4 address");
+  EXPECT_EQ(error_of("seeds = [\"127.0.0.1\"]\n"), "config error: seeds: \"127.0.0.1\": expected HOST:PORT");
+  EXPECT_EQ(error_of("seeds = [\"bad host:7946\"]\n"),
+            "config error: seeds: \"bad host:7946\": \"bad host\" is neither an IPv4 address nor a host name");
+  EXPECT_NE(error_of("seeds = [\"no-such-host.invalid:7946\"]\n").find("config error: seeds: \"no-such-host.invalid:7946\": cannot resolve"),
+            std::string::npos);
   EXPECT_EQ(error_of("seeds = [\"127.0.0.1:0\"]\n"), "config error: seeds: \"127.0.0.1:0\": port \"0\" is not in 1..65535");
   EXPECT_EQ(error_of("seeds = [\"127.0.0.1:70000\"]\n"), "config error: seeds: \"127.0.0.1:70000\": port \"70000\" is not in 1..65535");
   EXPECT_EQ(error_of("seeds = [\"127.0.0.1:\"]\n"), "config error: seeds: \"127.0.0.1:\": port \"\" is not in 1..65535");
@@ -521,7 +563,7 @@ TEST_F(config_test, flag_errors_name_key_and_flag) {
   EXPECT_EQ(cli_error_of(c), "config error: bind: \"example.com\" is not an IPv4 address (from --bind)");
   cli_overrides d;
   d.seeds = {"127.0.0.1:7946", "nope"};
-  EXPECT_EQ(cli_error_of(d), "config error: seeds: \"nope\": expected IP:PORT (from --seed)");
+  EXPECT_EQ(cli_error_of(d), "config error: seeds: \"nope\": expected HOST:PORT (from --seed)");
   cli_overrides e;
   e.preset = "turbo";
   EXPECT_EQ(cli_error_of(e), "config error: preset: \"turbo\" is not one of lan, wan, local (from --preset)");
