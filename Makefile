@@ -44,7 +44,7 @@ test: build
 
 sanitize: deps
 	cmake -S . -B build-asan -DCHRONIK_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-asan -j$(JOBS)
+	cmake --build build-asan -j$(JOBS) --target sanitized_suites
 	cd build-asan && ctest --output-on-failure -L unit
 
 bench: build
