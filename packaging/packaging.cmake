@@ -71,8 +71,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Stripped: the RelWithDebInfo binary is about 90 MB with its debug info.
 set(CPACK_STRIP_FILES ON)
-# adduser for the postinst, init-system-helpers for deb-systemd-invoke.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers")
+# adduser for the postinst, init-system-helpers for deb-systemd-invoke, procps for the unit's /bin/kill.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers, procps")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CHRONIK_PACKAGING_DIR}/conffiles ${CHRONIK_PACKAGING_DIR}/postinst ${CHRONIK_PACKAGING_DIR}/prerm
     ${CHRONIK_PACKAGING_DIR}/postrm)

@@ -49,7 +49,7 @@ echo "files: binary, config, unit, completion, man page, docs"
 
 [[ $(dpkg-deb -f "$deb" Package) == chronik-server ]] || fail "package name"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in libsystemd0 adduser libc6; do
+for d in libsystemd0 adduser procps libc6; do
   grep -q "\\b$d\\b" <<<"$depends" || fail "Depends lacks $d: $depends"
 done
 dpkg-deb -e "$deb" "$work/control"

@@ -390,8 +390,10 @@ for i in $(seq "$count"); do
   uid=$(in_node "$i" id -u chronik)
   ((uid < 1000)) || fail "node $i: chronik is not a system user (uid $uid)"
   [[ $(in_node "$i" systemctl show -p Type --value chronik.service) == notify ]] || fail "node $i: the unit is not Type=notify"
-  [[ $(in_node "$i" systemctl show -p FragmentPath --value chronik.service) == /usr/lib/systemd/system/chronik.service ]] ||
-    fail "node $i: chronik.service is not the package's unit"
+  # /lib is /usr/lib on Debian 12 (merged /usr): systemd may name either.
+  fragment=$(in_node "$i" systemctl show -p FragmentPath --value chronik.service)
+  [[ $(in_node "$i" readlink -f "$fragment") == /usr/lib/systemd/system/chronik.service ]] ||
+    fail "node $i: chronik.service is $fragment, not the package's unit"
   in_node "$i" bash -c 'source /usr/share/bash-completion/completions/chronik-server && complete -p chronik-server' >/dev/null ||
     fail "node $i: the bash completion does not load"
 done
@@ -464,7 +466,7 @@ until read -r -a v <<<"$(cluster_view 1)" && [[ ${v[3]} -ge 1 ]]; do
   ((SECONDS < deadline)) || fail "node 1 does not show node 3 as left after 30 s"
   sleep 0.5
 done
-echo "node 3 stopped with exit 0; node 1 shows it left"
+echo "node 3 drained (the unit's ExecStop), stopped with exit 0; node 1 shows it left"
 # Type=notify: `systemctl start` returns once the node sent READY=1, when /health already answers 200.
 in_node 3 timeout 120 systemctl start chronik.service || fail "node 3: systemctl start failed"
 code=$(in_node 3 curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of 3):9644/health" || true)
