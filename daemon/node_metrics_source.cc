@@ -49,7 +49,7 @@ void node::check_ready(admin_server::ready_reply reply) {
   if (host == nullptr || host->failed()) return reply("storage failed, node fenced");
   const auto st = meta_.status();
   if (!st.running) return reply("forming: __meta does not run on this node yet");
-  if (st.meta_leader == 0) return reply("no __meta leader known");
+  if (st.meta_leader == 0) return reply("no known __meta leader");
   meta_.read_linearizable([reply = std::move(reply)](bool caught_up) {
     reply(caught_up ? std::string() : std::string("catching up: __meta has not reached the leader's commit index"));
   });

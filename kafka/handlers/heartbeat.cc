@@ -26,6 +26,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
              !beat) {
     resp.error = to_error_code(beat.error());
   }
+  out.note_error(resp.error);
   writer w;
   encode_heartbeat_response(resp, version, w);
   out.respond(std::move(w));

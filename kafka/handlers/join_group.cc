@@ -11,6 +11,7 @@ namespace chronik::kafka {
 namespace {
 
 void answer(const responder& out, std::int16_t version, join_group_response resp) {
+  out.note_error(resp.error);
   writer w;
   encode_join_group_response(resp, version, w);
   out.respond(std::move(w));

@@ -38,6 +38,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
           {m.member_id, m.group_instance_id, leave_one(**coordinator, req->group_id, m.member_id, m.group_instance_id)});
     }
   }
+  out.note_error(resp.error);
+  for (const auto& m : resp.members) out.note_error(m.error);
   writer w;
   encode_leave_group_response(resp, version, w);
   out.respond(std::move(w));

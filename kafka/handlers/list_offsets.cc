@@ -62,6 +62,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     }
     resp.topics.push_back(std::move(tr));
   }
+  for (const auto& t : resp.topics)
+    for (const auto& p : t.partitions) out.note_error(p.error);
   writer w;
   encode_list_offsets_response(resp, version, w);
   out.respond(std::move(w));

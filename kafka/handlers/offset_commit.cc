@@ -60,6 +60,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
         }
       }
     }
+    for (const auto& t : resp.topics)
+      for (const auto& p : t.partitions) out.note_error(p.error);
     writer w;
     encode_offset_commit_response(resp, version, w);
     out.respond(std::move(w));

@@ -3,7 +3,8 @@
 // (no lock: the io thread is the only writer, and the admin endpoint copies them on that thread).
 //
 // A request is counted once, when its handler answers: under the first error code the handler
-// noted for it (responder::note_error; Produce and Fetch note each partition's error), NONE when
+// noted for it (responder::note_error; Produce, Fetch, ListOffsets and OffsetCommit note each
+// partition's error, JoinGroup, SyncGroup, Heartbeat and LeaveGroup their group's), NONE when
 // it noted none and answered, and under the pseudo error "unrecorded" for APIs whose handlers do
 // not note errors yet. Requests that close the connection (malformed, acks=0 failure) count
 // under "connection_closed". The latency runs from the dispatcher's decoding of the header to the

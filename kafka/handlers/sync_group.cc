@@ -9,6 +9,7 @@ namespace chronik::kafka {
 namespace {
 
 void answer(const responder& out, std::int16_t version, sync_group_response resp) {
+  out.note_error(resp.error);
   writer w;
   encode_sync_group_response(resp, version, w);
   out.respond(std::move(w));

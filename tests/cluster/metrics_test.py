@@ -183,6 +183,8 @@ class MetricsTest(unittest.TestCase):
         self.assertGreaterEqual(grew("chronik_kafka_requests_total", api="Produce", error="NONE"), 1)
         self.assertGreaterEqual(grew("chronik_kafka_requests_total", api="Fetch", error="NONE"), 1)
         self.assertGreaterEqual(grew("chronik_kafka_requests_total", api="Metadata"), 1)
+        for api in ("JoinGroup", "SyncGroup", "OffsetCommit"):  # the consumer group's requests
+            self.assertGreaterEqual(grew("chronik_kafka_requests_total", api=api, error="NONE"), 1, api)
         self.assertGreaterEqual(grew("chronik_kafka_request_duration_seconds_count", api="Produce"), 1)
         self.assertGreater(grew("chronik_kafka_request_duration_seconds_sum", api="Produce"), 0)
         self.assertGreaterEqual(grew("chronik_kafka_received_bytes_total"), count * len(payload))
