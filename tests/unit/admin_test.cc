@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <random>
+#include <mutex>
 #include <thread>
 
 #include <asio/executor_work_guard.hpp>
@@ -201,6 +202,11 @@ class admin_server_test : public ::testing::Test {
           case answer::never: break;
         }
       });
+      server_->set_metrics_source([] { return std::string("chronik_up 1\n"); });
+      server_->set_ready_source([this](admin_server::ready_reply reply) {
+        // Like the node's ReadIndex round: answered from a later io task.
+        asio::post(io_, [this, reply = std::move(reply)] { reply(ready_reason()); });
+      });
       if (server_->start()) {
         port_ = port;
         break;
@@ -232,6 +238,17 @@ class admin_server_test : public ::testing::Test {
                                                 sample_member(2, gossip::member_state::dead, "")};
   enum class answer { now, later, never };
   std::atomic<answer> cluster_answer_{answer::now};  // read on the io thread
+  // The ready source's answer: set by the test, read on the io thread.
+  std::mutex ready_mu_;
+  std::string ready_reason_;
+  std::string ready_reason() {
+    std::lock_guard lock(ready_mu_);
+    return ready_reason_;
+  }
+  void set_ready_reason(std::string r) {
+    std::lock_guard lock(ready_mu_);
+    ready_reason_ = std::move(r);
+  }
   std::optional<admin_server> server_;
   std::thread io_thread_;
   std::uint16_t port_ = 0;
@@ -339,6 +356,45 @@ TEST_F(admin_server_test, added_routes_are_protected_and_reach_the_io_thread) {
   auto missing = client.Post("/v1/echo/three", "{}", "application/json");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// docs/operations.md "Metrics and readiness": /ready is open like /health, follows /health first
+// and then the io thread's answer; /metrics needs the token and is Prometheus text.
+TEST_F(admin_server_test, ready_is_open_and_metrics_need_the_token) {
+  start_server(true);
+  auto ready = get("/ready", std::nullopt);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(ready->body)["reason"], "starting");  // /health's, not asked further
+  server_->set_health(true, "ready");
+  set_ready_reason("catching up: __meta has not reached the leader's commit index");
+  ready = get("/ready", std::nullopt);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(ready->body)["reason"], "catching up: __meta has not reached the leader's commit index");
+  set_ready_reason("");
+  ready = get("/ready", std::nullopt);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(ready->body), (nlohmann::json{{"status", "ready"}, {"node_id", 7}}));
+
+  auto anonymous = get("/metrics", std::nullopt);
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(metrics->body, "chronik_up 1\n");
+}
+
+TEST_F(admin_server_test, ready_is_503_when_io_thread_does_not_answer) {
+  start_server(false);
+  server_->set_health(true, "ready");
+  auto ready = get("/ready", std::nullopt);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(ready->body)["reason"], "io thread did not answer in time");
 }
 
 TEST_F(admin_server_test, cluster_answered_later_is_served_and_never_answered_is_503) {
