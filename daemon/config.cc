@@ -342,6 +342,9 @@ step_result apply_string_key(node_config& cfg, std::string_view key, const raw_v
     auto level = parse_log_level(*s);
     if (!level) return fail(key, "\"" + *s + "\" is not one of trace, debug, info, warn, error, critical, off", flag);
     cfg.level = *level;
+  } else if (key == "log_format") {
+    if (*s != "text" && *s != "json") return fail(key, "\"" + *s + "\" is not text or json", flag);
+    cfg.format = *s == "json" ? log_format::json : log_format::text;
   }
   return {};
 }
@@ -433,7 +436,7 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
   }
   if (key == "seeds") return apply_seeds(cfg, v, flag);
   if (key == "bind" || key == "advertise" || key == "gossip_advertise" || key == "rpc_advertise" ||
-      key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "gossip_key" ||
+      key == "cluster_name" || key == "data_dir" || key == "log_level" || key == "log_format" || key == "gossip_key" ||
       key == "admin_bind" || key == "admin_token_file") {
     return apply_string_key(cfg, key, v, flag);
   }
@@ -445,7 +448,7 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
                                        : cfg.gossip_verify_outgoing) = *b;
     return {};
   }
-  if (key == "preset" || key == "gossip") return {};  // handled before the other keys
+  if (key == "preset" || key == "gossip" || key == "log_levels") return {};  // tables: apply_file
   return fail(key, "unknown key", flag);
 }
 
@@ -507,6 +510,19 @@ step_result apply_file(node_config& cfg, const toml_value& root) {
   for (const auto& [key, value] : table) {
     if (auto r = apply_top_key(cfg, key, to_raw(value)); !r) return r;
   }
+  if (auto levels = table.find("log_levels"); levels != table.end()) {
+    if (!levels->second.is_table()) return fail("log_levels", "expected a table of module = \"level\"");
+    // The names module_logger is called with (daemon/logging.h); a typo would otherwise be ignored.
+    constexpr std::string_view modules[] = {"admin", "daemon", "formation", "gossip", "kafka", "meta", "raft"};
+    for (const auto& [module, value] : levels->second.as_table(std::nothrow)) {
+      if (std::ranges::find(modules, std::string_view(module)) == std::end(modules))
+        return fail("log_levels." + module, "unknown module; one of admin, daemon, formation, gossip, kafka, meta, raft");
+      const auto* text = value.is_string() ? &value.as_string(std::nothrow).str : nullptr;
+      auto level = text ? parse_log_level(*text) : std::nullopt;
+      if (!level) return fail("log_levels." + module, "expected one of trace, debug, info, warn, error, critical, off");
+      cfg.module_levels[module] = *level;
+    }
+  }
   auto it = table.find("gossip");
   if (it == table.end()) return {};
   if (!it->second.is_table()) return fail("gossip", "expected a table, got " + std::string(type_name(it->second.type())));
@@ -546,6 +562,7 @@ step_result apply_cli(node_config& cfg, const cli_overrides& cli) {
       {"meta_snapshot_entries", "--meta-snapshot-entries", opt(cli.meta_snapshot_entries)},
       {"cluster_name", "--cluster-name", opt(cli.cluster_name)},
       {"log_level", "--log-level", opt(cli.log_level)},
+      {"log_format", "--log-format", opt(cli.log_format)},
       {"gossip_key", "--gossip-key", opt(cli.gossip_key)},
   };
   for (const auto& e : entries) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,8 @@ std::uint32_t preset_voter_replace_after_ms(gossip_preset preset);
 
 // Log verbosity; mapped onto spdlog levels by daemon/logging.h.
 enum class log_level : std::uint8_t { trace, debug, info, warn, error, critical, off };
+// How log lines are written (docs/operations.md "Logs"): one text line, or one JSON object per line.
+enum class log_format : std::uint8_t { text, json };
 
 std::string_view to_string(log_level level);
 std::optional<log_level> parse_log_level(std::string_view text);
@@ -200,6 +203,11 @@ struct node_config {
   std::string rpc_tls_key_pem;
   gossip_preset preset = gossip_preset::lan;
   log_level level = log_level::info;
+  // `log_format` (--log-format): text (default) or json.
+  log_format format = log_format::text;
+  // [log_levels]: a level per module ("raft", "gossip", "kafka", ...) over `log_level`. Default
+  // none. Reloaded on SIGHUP with log_level.
+  std::map<std::string, log_level, std::less<>> module_levels;
   // Starts as preset_config(preset); [gossip] keys override single fields.
   gossip::config gossip = gossip::config::lan();
 
@@ -244,6 +252,7 @@ struct cli_overrides {
   std::optional<std::string> cluster_name;
   std::optional<std::string> preset;
   std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
   std::optional<std::string> gossip_key;
 };
 

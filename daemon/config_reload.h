@@ -1,12 +1,13 @@
 // What a SIGHUP applies to a running node (docs/operations.md "Reloading the configuration"): the
 // node re-reads its configuration the way it started (the --config file, then the command line,
-// which still wins) and this decides what changes. Only the log level is reloadable; every other
-// key takes effect at the next start. A configuration that no longer loads changes nothing. Pure:
+// which still wins) and this decides what changes. The log level and the per-module levels
+// ([log_levels]) are reloadable; every other key takes effect at the next start. A configuration that no longer loads changes nothing. Pure:
 // the node (daemon/node.cc) loads the file, applies the decision and logs its line.
 #pragma once
 
 #include <expected>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -17,8 +18,9 @@ namespace chronik::daemon {
 enum class reload_config_file : bool { none, given };
 
 struct reload_decision {
-  // The level to apply; none: keep the running one.
+  // The level and per-module levels to apply (both set together); none: keep the running ones.
   std::optional<log_level> new_level;
+  std::optional<std::map<std::string, log_level, std::less<>>> new_module_levels;
   // The one log line saying what was reloaded (or why nothing was); `error` says whether it is an
   // error (a configuration that no longer loads) or information.
   std::string line;
@@ -31,8 +33,10 @@ struct config_reloader {
   std::function<std::expected<node_config, std::string>()> load;
 };
 
-// `running`: the level in effect; `reloaded`: the configuration loaded again, or its error line.
+// `running`: the level in effect, `running_modules` the per-module levels; `reloaded`: the
+// configuration loaded again, or its error line.
 reload_decision decide_reload(log_level running, reload_config_file file,
-                              const std::expected<node_config, std::string>& reloaded);
+                              const std::expected<node_config, std::string>& reloaded,
+                              const std::map<std::string, log_level, std::less<>>& running_modules = {});
 
 }  // namespace chronik::daemon

@@ -83,6 +83,7 @@ void add_start_flags(CLI::App& cmd, start_args& args) {
   text("--cluster-name", cli.cluster_name, "cluster name; nodes of other clusters are refused");
   text("--preset", cli.preset, "gossip timings: lan, wan or local");
   text("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off");
+  text("--log-format", cli.log_format, "text (default) or json: one JSON object per log line");
   text("--gossip-key", cli.gossip_key, "gossip encryption key, base64 of 32 bytes (chronik-server keygen)");
   cmd.add_flag("--replace-node", args.replace_node,
                "take over the node id of a dead or departed node at another address (docs/operations.md)");
@@ -99,7 +100,7 @@ int run_start(const start_args& args) {
     return static_cast<int>(exit_code::usage_or_id);
   }
   cfg->replace_node = args.replace_node;
-  init_logging(cfg->node_id, cfg->level);
+  init_logging(cfg->node_id, cfg->level, cfg->format, cfg->module_levels);
   // SIGHUP loads the same file with the same flags again (daemon/config_reload.h).
   config_reloader reloader{args.config_file ? reload_config_file::given : reload_config_file::none,
                            [&args] { return load_node_config(args.config_file, args.cli); }};

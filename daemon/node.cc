@@ -72,6 +72,7 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
       log_(module_logger("daemon")),
       reloader_(std::move(reloader)),
       level_(cfg.level),
+      module_levels_(cfg.module_levels),
       raft_(io_, cfg, uuid, module_logger("raft")),
       gossip_(io_, gossip_options(cfg, uuid, std::move(gossip_keys)), module_logger("gossip")),
       meta_(raft_, gossip_, cfg, uuid, module_logger("meta")),
@@ -228,7 +229,8 @@ void node::on_signal(const asio::error_code& ec, int sig) {
 // enters.
 void node::reload_config() {
   const auto d = decide_reload(level_, reloader_.file,
-                               reloader_.load ? reloader_.load() : std::expected<node_config, std::string>(cfg_));
+                               reloader_.load ? reloader_.load() : std::expected<node_config, std::string>(cfg_),
+                               module_levels_);
   if (d.error) {
     log_->error("{}", d.line);
     return;
@@ -240,7 +242,8 @@ void node::reload_config() {
   const bool more_verbose = *d.new_level < level_;
   if (!more_verbose) log_->info("{}", d.line);
   level_ = *d.new_level;
-  init_logging(cfg_.node_id, level_);
+  module_levels_ = *d.new_module_levels;
+  init_logging(cfg_.node_id, level_, cfg_.format, module_levels_);
   if (more_verbose) log_->info("{}", d.line);
 }
 

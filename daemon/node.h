@@ -94,6 +94,7 @@ class node {
   bool leaving_ = false;
   config_reloader reloader_;
   log_level level_;  // in effect: cfg_.level until a SIGHUP reloads another
+  std::map<std::string, log_level, std::less<>> module_levels_;  // likewise for [log_levels]
   // READY=1, RELOADING=1, STOPPING=1 to systemd when it runs the node (daemon/systemd_notify.h).
   systemd_notifier notify_;
 

@@ -51,6 +51,24 @@ TEST_F(config_reload_test, a_changed_log_level_is_applied_and_named) {
   EXPECT_NE(d.line.find("log level: info -> debug"), std::string::npos) << d.line;
 }
 
+TEST_F(config_reload_test, changed_module_levels_are_applied_and_named) {
+  const auto file = write("log_level = \"info\"\n[log_levels]\nraft = \"debug\"\n");
+  const auto started = load(file);
+  ASSERT_TRUE(started) << started.error();
+  write("log_level = \"info\"\n[log_levels]\nraft = \"warn\"\ngossip = \"trace\"\n");
+  const auto d = decide_reload(started->level, reload_config_file::given, load(file), started->module_levels);
+  ASSERT_TRUE(d.new_level);
+  ASSERT_TRUE(d.new_module_levels);
+  EXPECT_EQ(*d.new_level, log_level::info);
+  EXPECT_EQ(d.new_module_levels->at("raft"), log_level::warn);
+  EXPECT_EQ(d.new_module_levels->at("gossip"), log_level::trace);
+  EXPECT_NE(d.line.find("log_levels: raft=debug -> gossip=trace raft=warn"), std::string::npos) << d.line;
+  EXPECT_EQ(d.line.find("log level:"), std::string::npos) << d.line;
+  // The same levels again: nothing to apply.
+  const auto again = decide_reload(started->level, reload_config_file::given, load(file), *d.new_module_levels);
+  EXPECT_FALSE(again.new_level);
+}
+
 TEST_F(config_reload_test, an_unchanged_file_changes_nothing_and_says_so) {
   const auto file = write("log_level = \"warn\"\n");
   const auto started = load(file);

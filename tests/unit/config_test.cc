@@ -368,6 +368,23 @@ TEST_F(config_test, bind_every_interface_and_advertise_another_address) {
   EXPECT_EQ(cfg->kafka_addr(), "127.0.0.7:9092");
 }
 
+TEST_F(config_test, log_format_and_module_levels) {
+  auto cfg = load("log_format = \"json\"\nlog_level = \"warn\"\n[log_levels]\nraft = \"debug\"\nkafka = \"error\"\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error();
+  EXPECT_EQ(cfg->format, log_format::json);
+  EXPECT_EQ(cfg->level, log_level::warn);
+  EXPECT_EQ(cfg->module_levels.size(), 2u);
+  EXPECT_EQ(cfg->module_levels.at("raft"), log_level::debug);
+  EXPECT_EQ(cfg->module_levels.at("kafka"), log_level::error);
+  EXPECT_EQ(load("")->format, log_format::text);
+  EXPECT_EQ(error_of("log_format = \"xml\"\n"), "config error: log_format: \"xml\" is not text or json");
+  EXPECT_EQ(error_of("[log_levels]\nraf = \"debug\"\n"),
+            "config error: log_levels.raf: unknown module; one of admin, daemon, formation, gossip, kafka, meta, raft");
+  EXPECT_EQ(error_of("[log_levels]\nraft = \"loud\"\n"),
+            "config error: log_levels.raft: expected one of trace, debug, info, warn, error, critical, off");
+  EXPECT_EQ(error_of("log_levels = \"raft=debug\"\n"), "config error: log_levels: expected a table of module = \"level\"");
+}
+
 TEST_F(config_test, bad_advertised_addresses) {
   EXPECT_EQ(error_of("advertise = \"bad host\"\n"),
             "config error: advertise: \"bad host\" is neither an IPv4 address nor a host name");
