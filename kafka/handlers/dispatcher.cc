@@ -88,10 +88,10 @@ std::span<const api_handler> all_handlers() {
 }
 
 responder::responder(const request_header& h, reply_fn reply, std::string client_host, client_info client,
-                     request_metrics* metrics)
-    : request_(std::make_shared<const request_context>(
-          request_context{h, std::move(client_host), std::move(client), metrics,
-                          metrics != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}})),
+                     std::shared_ptr<request_metrics> metrics)
+    : request_(std::make_shared<const request_context>(request_context{
+          h, std::move(client_host), std::move(client), metrics,
+          metrics != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}})),
       reply_(std::move(reply)) {}
 
 void responder::note_error(error_code e) const {
@@ -130,7 +130,7 @@ std::unique_ptr<authenticator> dispatcher::new_authenticator(const client_info&)
 }
 
 void dispatcher::handle(const client_info& client, std::string frame, reply_fn reply) {
-  metrics_.received(frame.size());
+  metrics_->received(frame.size());
   reader r(frame);
   auto header = decode_request_header(r);
   if (!header) {
@@ -161,7 +161,7 @@ void dispatcher::handle(const client_info& client, std::string frame, reply_fn r
   }
   log_->trace("kafka: {} v{} from {} (client {})", to_string(header->key), header->api_version, client.peer,
               header->client_id.value_or(""));
-  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer), client, &metrics_));
+  h->handle(ctx_, r, responder(*header, std::move(reply), kafka_client_host(client.peer), client, metrics_));
 }
 
 }  // namespace chronik::kafka

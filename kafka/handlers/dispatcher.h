@@ -24,12 +24,13 @@ class dispatcher : public request_handler {
   // A sasl_gate (sasl_gate.h) over this broker's mechanisms and SCRAM credentials.
   std::unique_ptr<authenticator> new_authenticator(const client_info& client) override;
   // Requests answered since start, per API (io thread; request_metrics.h).
-  const request_metrics& metrics() const { return metrics_; }
+  const request_metrics& metrics() const { return *metrics_; }
 
  private:
   broker_context& ctx_;
   std::shared_ptr<spdlog::logger> log_;
-  request_metrics metrics_;
+  // Shared with every responder in flight (handler.h), which may outlive the dispatcher.
+  std::shared_ptr<request_metrics> metrics_ = std::make_shared<request_metrics>();
 };
 
 }  // namespace chronik::kafka

@@ -28,8 +28,10 @@ class responder {
   // `client_host` is the client's address as Kafka reports it ("/127.0.0.1"; DescribeGroups);
   // `client` is the connection's identity (its listener, security protocol and principal).
   // `metrics`: where the answer is counted (the dispatcher's; none in tests that build one by hand).
+  // Shared, not borrowed: a handler may answer after the dispatcher that called it is gone (node
+  // shutdown, a test's dispatcher on the stack), and the count must not touch freed memory.
   responder(const request_header& h, reply_fn reply, std::string client_host = {}, client_info client = {},
-            request_metrics* metrics = nullptr);
+            std::shared_ptr<request_metrics> metrics = nullptr);
   // Sends `body` (the encoded response body of the request's version) after the response header.
   void respond(writer body) const;
   // No response on the wire (Produce with acks=0).
@@ -51,7 +53,7 @@ class responder {
     request_header header;
     std::string client_host;
     client_info client;
-    request_metrics* metrics = nullptr;
+    std::shared_ptr<request_metrics> metrics;
     std::chrono::steady_clock::time_point start{};
     // Shared by the copies of one responder, all on the io thread.
     mutable std::int32_t noted = request_metrics::unrecorded;

@@ -174,7 +174,10 @@ class RpcTlsTest(unittest.TestCase):
         self.poll(counted("tls_identity_refusals", refusals), "the uuid mismatch counted")
 
         after = self.meta_view()
-        self.assertEqual({l for l, _ in after}, {leader_id}, f"before {before}, after {after}")
+        # Every forged heartbeat carries a term TERM_JUMP ahead: had one been delivered, some
+        # node's term would be at least `term` now. A leader change by an ordinary election (a
+        # loaded machine, seen once at load 9) moves the term by one or two and proves nothing
+        # either way, so the leader itself is not compared.
         self.assertLess(max(t for _, t in after), term, f"a hostile term arrived: before {before}, after {after}")
         # The follower's log names the refusals; the refusal text sent back names no identity.
         with open(follower.log_path, errors="replace") as f:

@@ -283,10 +283,22 @@ class sasl_gate_test : public kafka_scram_handlers_test {
       encode_sasl_handshake_request({std::move(mechanism)}, version, w);
     });
   }
-  auth_decision authenticate(std::string token, std::int16_t version = 2) {
+  // What the connection does with a deferred decision (a PLAIN login's PBKDF2, authenticator.h):
+  // the work on the auth worker, then finish on the connection's thread. Here both run inline.
+  static auth_decision settle(auth_decision d) {
+    if (d.what != auth_decision::action::defer) return d;
+    EXPECT_TRUE(d.deferred && d.deferred->work && d.deferred->finish);
+    if (!d.deferred) return d;
+    d.deferred->work();
+    return d.deferred->finish();
+  }
+  auth_decision authenticate_unsettled(std::string token, std::int16_t version = 2) {
     return send(api_key::sasl_authenticate, version, [&](writer& w) {
       encode_sasl_authenticate_request({std::move(token)}, version, w);
     });
+  }
+  auth_decision authenticate(std::string token, std::int16_t version = 2) {
+    return settle(authenticate_unsettled(std::move(token), version));
   }
   template <typename Resp, typename Decode>
   Resp body_of(const auth_decision& d, api_key key, std::int16_t version, Decode decode) {
@@ -357,7 +369,11 @@ TEST_F(sasl_gate_test, plain_over_sasl_authenticate) {
   const auto hb = handshake_body(h);
   EXPECT_EQ(hb.error, error_code::none);
   EXPECT_EQ(hb.mechanisms, (std::vector<std::string>{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}));
-  auto a = authenticate("\0alice\0wonderland"s);
+  // PLAIN's PBKDF2 is deferred to the auth worker rather than run on the io thread.
+  auto deferred = authenticate_unsettled("\0alice\0wonderland"s);
+  EXPECT_EQ(deferred.what, auth_decision::action::defer);
+  EXPECT_FALSE(deferred.principal);
+  auto a = settle(std::move(deferred));
   EXPECT_EQ(a.what, auth_decision::action::respond);
   EXPECT_EQ(authenticate_body(a).error, error_code::none);
   EXPECT_EQ(a.principal, "User:alice");
@@ -420,12 +436,12 @@ TEST_F(sasl_gate_test, raw_tokens_after_handshake_v0) {
   // PLAIN over v0: an empty token answers success; a bad password closes without an answer.
   gate_ = std::make_unique<sasl_gate>(ctx_, log_);
   ASSERT_EQ(handshake("PLAIN", 0).next, frame_kind::sasl_token);
-  auto ok = gate_->on_frame(client_, frame_kind::sasl_token, "alice\0alice\0wonderland"s);
+  auto ok = settle(gate_->on_frame(client_, frame_kind::sasl_token, "alice\0alice\0wonderland"s));
   EXPECT_EQ(ok.principal, "User:alice");
   EXPECT_EQ(ok.reply.frame.flatten(), "");
   gate_ = std::make_unique<sasl_gate>(ctx_, log_);
   ASSERT_EQ(handshake("PLAIN", 0).next, frame_kind::sasl_token);
-  auto bad = gate_->on_frame(client_, frame_kind::sasl_token, "alice\0alice\0nope"s);
+  auto bad = settle(gate_->on_frame(client_, frame_kind::sasl_token, "alice\0alice\0nope"s));
   EXPECT_EQ(bad.what, auth_decision::action::close);
   EXPECT_EQ(bad.reply.what, handler_reply::kind::close);
 }
