@@ -8,56 +8,16 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "config_test_fixture.h"
 #include "daemon/node_identity.h"
 #include "daemon/rpc_tls_files.h"
 
 namespace chronik::daemon {
 namespace {
 
+using config_testing::config_test;
+using config_testing::temp_dir;
 namespace fs = std::filesystem;
-
-// A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("chronik-config-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-class config_test : public ::testing::Test {
- protected:
-  fs::path write(const std::string& toml) {
-    const auto file = dir_.path() / "node.toml";
-    std::ofstream(file, std::ios::trunc) << toml;
-    return file;
-  }
-  std::expected<node_config, std::string> load(const std::string& toml, const cli_overrides& cli = {}) {
-    return load_node_config(write(toml), cli);
-  }
-  // The error line for a file that must be rejected.
-  std::string error_of(const std::string& toml, const cli_overrides& cli = {}) {
-    auto cfg = load(toml, cli);
-    EXPECT_FALSE(cfg.has_value()) << "accepted: " << toml;
-    return cfg ? std::string() : cfg.error();
-  }
-  std::string cli_error_of(const cli_overrides& cli) {
-    auto cfg = load_node_config(std::nullopt, cli);
-    EXPECT_FALSE(cfg.has_value());
-    return cfg ? std::string() : cfg.error();
-  }
-
-  temp_dir dir_;
-};
 
 // --- defaults ---------------------------------------------------------------------------------
 
@@ -344,30 +304,6 @@ TEST_F(config_test, bad_bind_addresses) {
             "config error: advertise: needed when bind is 0.0.0.0: the address peers and clients use");
 }
 
-TEST_F(config_test, bind_every_interface_and_advertise_another_address) {
-  auto cfg = load("bind = \"0.0.0.0\"\nadvertise = \"10.1.2.3\"\nkafka_port = 19092\n");
-  ASSERT_TRUE(cfg.has_value()) << cfg.error();
-  EXPECT_EQ(cfg->bind, "0.0.0.0");
-  EXPECT_EQ(cfg->gossip_addr(), "10.1.2.3:7946");
-  EXPECT_EQ(cfg->rpc_addr(), "10.1.2.3:9093");
-  EXPECT_EQ(cfg->rpc_listen_addr(), "0.0.0.0:9093");
-  EXPECT_EQ(cfg->kafka_addr(), "10.1.2.3:19092");
-  EXPECT_EQ(cfg->admin_ip(), "127.0.0.1");  // the admin endpoint stays on loopback
-  // Mapped ports (NAT, published container ports) and host names, resolved when loaded.
-  cfg = load("bind = \"0.0.0.0\"\nadvertise = \"localhost\"\ngossip_advertise = \"localhost:17946\"\n"
-             "rpc_advertise = \"127.0.0.9:19093\"\nseeds = [\"localhost:7000\", \"127.0.0.2:7000\"]\n");
-  ASSERT_TRUE(cfg.has_value()) << cfg.error();
-  EXPECT_EQ(cfg->advertise_ip, "127.0.0.1");
-  EXPECT_EQ(cfg->gossip_addr(), "127.0.0.1:17946");
-  EXPECT_EQ(cfg->rpc_addr(), "127.0.0.9:19093");
-  EXPECT_EQ(cfg->seeds, (std::vector<std::string>{"127.0.0.1:7000", "127.0.0.2:7000"}));
-  // Without advertise everything advertises bind, as before.
-  cfg = load("bind = \"127.0.0.7\"\n");
-  ASSERT_TRUE(cfg.has_value()) << cfg.error();
-  EXPECT_EQ(cfg->gossip_addr(), "127.0.0.7:7946");
-  EXPECT_EQ(cfg->kafka_addr(), "127.0.0.7:9092");
-}
-
 TEST_F(config_test, log_format_and_module_levels) {
   auto cfg = load("log_format = \"json\"\nlog_level = \"warn\"\n[log_levels]\nraft = \"debug\"\nkafka = \"error\"\n");
   ASSERT_TRUE(cfg.has_value()) << cfg.error();
@@ -383,19 +319,6 @@ TEST_F(config_test, log_format_and_module_levels) {
   EXPECT_EQ(error_of("[log_levels]\nraft = \"loud\"\n"),
             "config error: log_levels.raft: expected one of trace, debug, info, warn, error, critical, off");
   EXPECT_EQ(error_of("log_levels = \"raft=debug\"\n"), "config error: log_levels: expected a table of module = \"level\"");
-}
-
-TEST_F(config_test, bad_advertised_addresses) {
-  EXPECT_EQ(error_of("advertise = \"bad host\"\n"),
-            "config error: advertise: \"bad host\" is neither an IPv4 address nor a host name");
-  EXPECT_NE(error_of("advertise = \"no-such-host.invalid\"\n").find("config error: advertise: cannot resolve \"no-such-host.invalid\""),
-            std::string::npos);
-  EXPECT_EQ(error_of("bind = \"0.0.0.0\"\nadvertise = \"0.0.0.0\"\n"), "config error: advertise: 0.0.0.0 cannot be advertised");
-  EXPECT_EQ(error_of("gossip_advertise = \"10.0.0.1\"\n"), "config error: gossip_advertise: \"10.0.0.1\": expected HOST:PORT");
-  EXPECT_EQ(error_of("rpc_advertise = \"10.0.0.1:0\"\n"),
-            "config error: rpc_advertise: \"10.0.0.1:0\": port \"0\" is not in 1..65535");
-  EXPECT_NE(error_of("rpc_advertise = \"no-such-host.invalid:9093\"\n").find("config error: rpc_advertise: cannot resolve"),
-            std::string::npos);
 }
 
 TEST_F(config_test, bad_seeds) {
