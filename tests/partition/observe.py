@@ -15,6 +15,7 @@ import os
 import queue
 import threading
 import time
+import urllib.error
 import urllib.request
 
 CLONE_NEWNET = 0x40000000
@@ -87,6 +88,27 @@ def http_get_json(addr, path, timeout, token=None):
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.load(r)
+
+
+def admin_request(addr, path, token, body=None, timeout=2.0):
+    """(HTTP status, parsed JSON or None) of one admin request with the run's bearer token; `body`
+    (a dict) makes it a POST. A refusal (4xx, 5xx) is an answer, not an exception: the caller
+    judges it. Raises OSError when no answer came."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://{addr}{path}", data=data, method="GET" if body is None else "POST")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
 
 
 class Collector:

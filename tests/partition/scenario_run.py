@@ -18,7 +18,8 @@ from netharness import Harness
 from group_workload import GroupWorkload
 from kafka_workload import DataWorkload
 from txn_workload import TxnWorkload
-from observe import LAST_ERROR, Collector, NsWorker, create_topic, list_topics, metadata_topics, partition_leaders
+from observe import (LAST_ERROR, Collector, NsWorker, admin_request, create_topic, list_topics, metadata_topics,
+                     partition_leaders)
 
 # Gossip timings of the presets (docs/config.md) and the `__meta` election timeout (10..20 ticks).
 PRESETS = {
@@ -245,6 +246,12 @@ class Run:
         """AlterPartitionReassignments through node i: moves = {(topic, partition): [broker ids]}.
         Returns (top-level error, {(topic, partition): (error, message)})."""
         return reassign.alter(self.client(i), self.h.kafka_addr(i), moves, timeout_ms)
+
+    def admin(self, i, path, body=None, timeout_s=3.0):
+        """(HTTP status, JSON) of an admin request to node i with the run's token, from inside
+        node i's namespace; `body` makes it a POST. Raises on no answer (a node down or cut off)."""
+        addr, token = self.h.admin_addr(i), self.h.admin_token()
+        return self.client(i).call(lambda: admin_request(addr, path, token, body, timeout_s), timeout_s + 2)
 
     def reassignments(self, i, timeout_s=5):
         """The moves in progress as node i lists them: (error, {(topic, partition): {replicas,

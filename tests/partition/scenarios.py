@@ -446,6 +446,10 @@ def move_replicas(run):
                 f"p{p} {placement[p][0]}->{after[p][0]}" for p in sorted(after)))
 
 
+# The decommission scenario lives in its own module; it takes HOLD and stable_placement from this
+# one at run time.
+from decommission_scenario import decommission  # noqa: E402
+
 # name -> (function, nodes, preset). The delay runs with the `lan` timings: under `local` the
 # `__meta` election timeout (100-200 ms) is below the 400 ms round trip, so no leader can hold, which
 # is configuration, not a fault tolerance property. 30% loss runs with `local`, where the gossip
@@ -465,4 +469,5 @@ SCENARIOS = {
     "skew-300s": (skew, 3, "local"),
     "rolling-restart": (rolling_restart, 3, "local"),
     "move-replicas": (move_replicas, 5, "local"),
+    "decommission": (decommission, 5, "local"),
 }
