@@ -73,7 +73,12 @@ bool raft::maybe_send_append(node_id to, bool send_if_empty) {
   if (pr.paused()) return false;
   const log_index prev = pr.next.prev();
   auto prev_term = log_.term(prev);
-  auto ents = log_.slice(pr.next, log_.last_index().next(), cfg_.max_msg_bytes);
+  // A probe repeated at the same `next` carries no entries (progress::probe_entries_next): it
+  // only asks again where our logs agree, so a follower slow to answer is not sent the same
+  // backlog once per heartbeat.
+  const bool repeat_probe = pr.state == progress_state::probe && pr.probe_entries_next == pr.next;
+  auto ents = repeat_probe ? std::expected<std::vector<entry>, log_errc>(std::vector<entry>{})
+                           : log_.slice(pr.next, log_.last_index().next(), cfg_.max_msg_bytes);
   if (!prev_term || !ents) {
     // The follower needs entries we no longer have: send the snapshot (§7).
     const snapshot snap = storage_.latest_snapshot();
@@ -99,6 +104,7 @@ bool raft::maybe_send_append(node_id to, bool send_if_empty) {
       pr.inflight.add(last, bytes);
     } else if (pr.state == progress_state::probe) {
       pr.probe_sent = true;
+      pr.probe_entries_next = pr.next;
     }
   } else if (pr.state == progress_state::probe) {
     pr.probe_sent = true;
@@ -135,7 +141,9 @@ void raft::step_leader(const message& m) {
       progress& pr = it->second;
       // A heartbeat response unblocks a probe whose append (or its answer) was lost, and a full
       // pipeline whose appends were all lost: the next append then either lands or is rejected,
-      // and a rejection sends the follower back to probing.
+      // and a rejection sends the follower back to probing. A probe repeated this way carries no
+      // entries (progress::probe_entries_next): a follower that answers heartbeats at once but
+      // appends only after its disk would otherwise get the same entries once per heartbeat.
       pr.probe_sent = false;
       if (pr.state == progress_state::replicate && pr.inflight.full()) pr.inflight.free_first();
       // A follower behind us gets an append even if we think its entries are in flight: if they
@@ -176,7 +184,12 @@ void raft::handle_append_response(const message& m) {
     return;
   }
   const bool was_snapshot = pr.state == progress_state::snapshot;
-  if (!pr.maybe_update(m.index)) {
+  // A probe answered at exactly the follower's match confirms where our logs agree without moving
+  // match: that is what an empty repeat probe (maybe_send_append) gets back when the follower
+  // lost the probe that carried entries. It ends probing like any other acknowledgement;
+  // otherwise only entries the follower never received could end it.
+  const bool probe_confirmed = pr.state == progress_state::probe && m.index == pr.match;
+  if (!pr.maybe_update(m.index) && !probe_confirmed) {
     if (was_snapshot && m.index >= pr.snapshot_index) pr.become_probe();
     return;
   }

@@ -60,6 +60,15 @@ struct progress {
   progress_state state = progress_state::probe;
   // In probe state only one append is outstanding; it is resent after a heartbeat response.
   bool probe_sent = false;
+  // The `next` of the last probe that carried entries (0: none since this probe state began). A
+  // probe resent at the same `next` goes out empty: its entries are already on their way (or
+  // lost, and then the empty probe's answer moves us to replicate, which sends them again under
+  // the in-flight window). Resending them on every heartbeat response was the stall of docs/
+  // performance.md "Rolling restart with drain": a returning follower answers heartbeats at once
+  // (they skip the disk and travel in their own call) while its answer to the first probe waits
+  // behind its disk, so the leader read and sent the whole backlog again every heartbeat, in
+  // every group, until its own event loop fell seconds behind and its groups held elections.
+  log_index probe_entries_next;
   // Set on any message from the follower; check-quorum reads and clears it every election timeout.
   bool recent_active = false;
   bool learner = false;
@@ -76,6 +85,7 @@ struct progress {
                                              : match.next();
     state = progress_state::probe;
     probe_sent = false;
+    probe_entries_next = log_index{};
     inflight.reset();
   }
   void become_replicate() {
