@@ -1,5 +1,6 @@
 #include "daemon/admin_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -62,6 +63,12 @@ struct admin_server::impl {
     route_handler handler;
   };
   std::vector<route> routes;
+  struct page {
+    std::string path;
+    std::string html;
+    header_list headers;
+  };
+  std::vector<page> pages;  // open: check_auth lets GETs of these paths through
 
   impl(asio::io_context& io_ctx, admin_options o, members_source s, std::shared_ptr<spdlog::logger> l)
       : io(io_ctx), opts(std::move(o)), source(std::move(s)), log(std::move(l)) {}
@@ -199,6 +206,10 @@ httplib::Server::HandlerResponse admin_server::impl::check_auth(const httplib::R
   if (req.method == "GET" && (req.path == "/health" || req.path == "/ready")) {
     return httplib::Server::HandlerResponse::Unhandled;
   }
+  // Pages hold no data (docs/security.md "Admin HTTP"): the status page asks for the token itself.
+  if (req.method == "GET" && std::ranges::any_of(pages, [&](const page& p) { return p.path == req.path; })) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
   // get_header_value returns a copy: keep it alive while the view into it is checked.
   const std::string value = req.get_header_value("Authorization");
   std::optional<std::string_view> header;
@@ -237,6 +248,12 @@ void admin_server::impl::install_routes() {
     } else {
       http.Post(r.path_regex, serve);
     }
+  }
+  for (const auto& p : pages) {
+    http.Get(p.path, [&p](const httplib::Request&, httplib::Response& res) {
+      for (const auto& [name, value] : p.headers) res.set_header(name, value);
+      res.set_content(p.html, "text/html; charset=utf-8");
+    });
   }
   // Runs for every status >= 400 without a body, notably 404 for unknown paths.
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -316,6 +333,10 @@ void admin_server::set_ready_source(ready_source source) { impl_->ready_check = 
 
 void admin_server::add_route(method m, std::string path_regex, route_handler handler) {
   impl_->routes.push_back(impl::route{m, std::move(path_regex), std::move(handler)});
+}
+
+void admin_server::add_open_page(std::string path, std::string html, header_list headers) {
+  impl_->pages.push_back(impl::page{std::move(path), std::move(html), std::move(headers)});
 }
 
 std::expected<nlohmann::json, std::string> admin_server::call_on_io(std::function<nlohmann::json()> fn) {

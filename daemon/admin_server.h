@@ -16,6 +16,9 @@
 //   GET /metrics     -> 200 Prometheus text format 0.0.4 from the metrics source, rendered on the
 //                       io thread (docs/operations.md "Metrics and readiness"); 503 as /v1/cluster
 //   routes added with add_route (the keyring endpoints, daemon/keyring_admin.h)
+//   pages added with add_open_page (GET /ui, the status page, daemon/status_service.h): open like
+//   /health, since a page holds no data; what it shows it fetches from the routes above, with
+//   the token
 //   anything else    -> 404
 //
 // Threading (docs/design.md "Threads"): httplib serves requests on its own threads, which must
@@ -32,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -100,6 +104,10 @@ class admin_server {
   void set_ready_source(ready_source source);
   // Set before start(). `path_regex` is matched whole (httplib), e.g. "/v1/keyring/(install|use)".
   void add_route(method m, std::string path_regex, route_handler handler);
+  // Set before start(). A fixed HTML page at exactly `path`, served without a token with
+  // `headers` (its Content-Security-Policy among them).
+  using header_list = std::vector<std::pair<std::string, std::string>>;
+  void add_open_page(std::string path, std::string html, header_list headers);
   // From an HTTP thread: runs fn on the io thread and waits at most io_timeout for it.
   std::expected<nlohmann::json, std::string> call_on_io(std::function<nlohmann::json()> fn);
   // Requests refused with 401 since start; any thread.

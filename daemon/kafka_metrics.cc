@@ -4,6 +4,7 @@
 
 #include "daemon/kafka_service.h"
 #include "daemon/node_metrics.h"
+#include "daemon/rate_history.h"
 #include "kafka/partition/partition_replica.h"
 
 namespace chronik::daemon {
@@ -44,6 +45,11 @@ void kafka_service::collect_metrics(metrics_view& v) const {
       v.lags.push_back({g, key.topic, key.partition, std::max<std::int64_t>(0, rep->high_watermark() - committed.offset)});
     }
   }
+}
+
+traffic_totals kafka_service::traffic() const {
+  const auto& m = dispatcher_.metrics();
+  return {m.bytes_of(kafka::api_key::produce).received, m.bytes_of(kafka::api_key::fetch).sent};
 }
 
 }  // namespace chronik::daemon

@@ -49,6 +49,7 @@
 namespace chronik::daemon {
 
 struct metrics_view;  // daemon/node_metrics.h
+struct traffic_totals;  // daemon/rate_history.h
 
 class kafka_service : public kafka::broker_context {
  public:
@@ -113,6 +114,9 @@ class kafka_service : public kafka::broker_context {
   // The Kafka part of /metrics: requests, the listener, partitions, consumer lag
   // (daemon/kafka_metrics.cc).
   void collect_metrics(metrics_view& v) const;
+  // Produce bytes received and Fetch bytes sent since start, for the status page's rates
+  // (daemon/status_service.h); cheap enough for every sample (daemon/kafka_metrics.cc).
+  traffic_totals traffic() const;
   kafka::partition_manager& partitions() override;
   // Every group handler asks for the core first; the writes its call makes are appended right
   // after the handler returns (daemon/kafka_groups.cc).

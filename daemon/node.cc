@@ -92,6 +92,8 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
       keyring_(admin_, gossip_, keyring_service_options{cfg.node_id.value(), uuid.hex(), cfg.data_dir, admin_token},
                module_logger("admin")),
       drain_(meta_, raft_, admin_, cfg.node_id, module_logger("meta")),
+      status_(admin_, gossip_, kafka_, status_service_options{cfg.node_id.value(), uuid.hex(), admin_token},
+              module_logger("admin")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
@@ -186,6 +188,7 @@ void node::on_tick() {
   formation_.tick(now);
   kafka_.tick(now);
   drain_.tick(now);
+  status_.tick(now, wall_now);
   arm_tick();
 }
 

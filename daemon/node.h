@@ -43,6 +43,7 @@
 #include "daemon/node_clock.h"
 #include "daemon/node_identity.h"
 #include "daemon/node_raft.h"
+#include "daemon/status_service.h"
 #include "daemon/systemd_notify.h"
 #include "gossip/net/gossip_node.h"
 #include "metadata/core/bootstrap.h"
@@ -115,6 +116,7 @@ class node {
   // Routes on admin_ that reach gossip_ on the io thread (online key rotation).
   keyring_service keyring_;
   drain_service drain_;  // maintenance mode: routes on admin_, transfers on the host
+  status_service status_;  // the status page and its rates: routes on admin_, samples on the tick
   // The one tick loop, and the signals (SIGINT and SIGTERM leave, SIGHUP reloads); both stop
   // before any service does.
   periodic loop_;

@@ -14,6 +14,7 @@ packages=(
   kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard python3-protobuf
   python3-cryptography
   iptables libnetfilter-queue-dev libfaketime faketime
+  chromium  # headless, renders the status page in tests/cluster/status_page_test.py
 )
 # The gossip benchmark's anchor (bench/gossip/memberlist_anchor) is a Go module: the go tool fetches
 # hashicorp/memberlist through the module proxy; the Kafka benchmark's anchor is etcd.

@@ -111,7 +111,10 @@ void responder::respond(writer body) const {
   writer head;
   encode_response_header(request_->header.correlation_id, request_->header.key, request_->header.api_version, head);
   auto out = handler_reply::respond(head.take(), body.take_chain());
-  if (request_->metrics != nullptr) request_->metrics->sent(out.prefix.size() + out.frame.size());
+  if (request_->metrics != nullptr) {
+    request_->metrics->sent(out.prefix.size() + out.frame.size());
+    request_->metrics->sent_by(request_->header.key, out.prefix.size() + out.frame.size());
+  }
   reply_(std::move(out));
 }
 
@@ -137,6 +140,7 @@ void dispatcher::handle(const client_info& client, std::string frame, reply_fn r
     reply(handler_reply::close_connection("malformed request header: " + describe(header.error())));
     return;
   }
+  metrics_->received_by(header->key, frame.size());
   const api_handler* h = find_handler(header->key);
   if (h == nullptr) {
     reply(handler_reply::close_connection("unsupported api key " + std::to_string(static_cast<int>(header->key))));

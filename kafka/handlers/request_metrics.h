@@ -38,6 +38,16 @@ class request_metrics {
   void sent(std::uint64_t frame_bytes) { bytes_sent_ += 4 + frame_bytes; }
   std::uint64_t bytes_received() const { return bytes_received_; }
   std::uint64_t bytes_sent() const { return bytes_sent_; }
+  // The same bytes by API, once the request's header names it (a frame whose header does not
+  // decode is in bytes_received only). The status page's produce and fetch rates read Produce's
+  // received and Fetch's sent bytes (docs/operations.md "Status page").
+  void received_by(api_key key, std::uint64_t frame_bytes);
+  void sent_by(api_key key, std::uint64_t frame_bytes);
+  struct byte_counts {
+    std::uint64_t received = 0;
+    std::uint64_t sent = 0;
+  };
+  byte_counts bytes_of(api_key key) const;
 
   struct api_entry {
     api_key key = api_key::api_versions;
@@ -52,6 +62,7 @@ class request_metrics {
     bool seen = false;
     std::map<std::int32_t, std::uint64_t> by_error;
     latency_histogram latency;
+    byte_counts bytes;
   };
   // Kafka's API keys are small (under 100 today); a key past the table is not counted.
   std::array<slot, 128> apis_{};

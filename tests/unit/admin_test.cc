@@ -203,6 +203,7 @@ class admin_server_test : public ::testing::Test {
         }
       });
       server_->set_metrics_source([] { return std::string("chronik_up 1\n"); });
+      server_->add_open_page("/page", "<p>no data</p>", {{"Content-Security-Policy", "default-src 'none'"}});
       server_->set_ready_source([this](admin_server::ready_reply reply) {
         // Like the node's ReadIndex round: answered from a later io task.
         asio::post(io_, [this, reply = std::move(reply)] { reply(ready_reason()); });
@@ -356,6 +357,27 @@ TEST_F(admin_server_test, added_routes_are_protected_and_reach_the_io_thread) {
   auto missing = client.Post("/v1/echo/three", "{}", "application/json");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// docs/security.md "Admin HTTP": a page is open (it holds no data), at its exact path and for GET only.
+TEST_F(admin_server_test, open_pages_need_no_token_and_only_they) {
+  start_server(true);
+  auto page = get("/page", std::nullopt);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->body, "<p>no data</p>");
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy"), "default-src 'none'");
+  for (const char* path : {"/page/x", "/pagex", "/page?x=1/../v1/members"}) {
+    auto other = get(path, std::nullopt);
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->status, std::string_view(path).starts_with("/page?") ? 200 : 401) << path;
+  }
+  httplib::Client client("127.0.0.1", port_);
+  auto post = client.Post("/page", "{}", "application/json");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 401);
+  EXPECT_EQ(server_->unauthorized_count(), 3u);
 }
 
 // docs/operations.md "Metrics and readiness": /ready is open like /health, follows /health first

@@ -265,6 +265,11 @@ TEST_F(data_handlers_test, answered_requests_are_counted_by_api_and_error) {
   // Three produce requests in, three answers out, each frame with its 4-byte size prefix.
   EXPECT_GT(disp_[0]->metrics().bytes_received(), 3u * 4u);
   EXPECT_GT(disp_[0]->metrics().bytes_sent(), 3u * 4u);
+  // By API (the status page's rates): every frame here was a Produce whose header decoded.
+  EXPECT_EQ(disp_[0]->metrics().bytes_of(api_key::produce).received, disp_[0]->metrics().bytes_received());
+  EXPECT_EQ(disp_[0]->metrics().bytes_of(api_key::produce).sent, disp_[0]->metrics().bytes_sent());
+  EXPECT_EQ(disp_[0]->metrics().bytes_of(api_key::fetch).received, 0u);
+  EXPECT_EQ(disp_[0]->metrics().bytes_of(api_key::fetch).sent, 0u);
   const auto at1 = disp_[1]->metrics().snapshot();
   ASSERT_EQ(at1.size(), 1u);
   EXPECT_EQ(at1[0].by_error.at(static_cast<std::int32_t>(error_code::not_leader_or_follower)), 1u);
