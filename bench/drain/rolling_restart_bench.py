@@ -2,9 +2,10 @@
 real chronik-server processes on 127.0.0.x with the lan preset (Raft election timeout 500-1000 ms),
 TOPICS x PARTITIONS partitions of 3 replicas, preferred leaders restored before each restart.
 
-Each node in turn is restarted (SIGTERM, start again, wait until every replica is back in sync);
-with drain, `chronik-server node drain N` runs before the stop and `node undrain N` after the node
-is back. The figure is the leaderless time per partition: a probe producer (confluent-kafka,
+Each node in turn is restarted (SIGTERM, start again, then wait as a Kafka operator does before
+the next broker: until `chronik-server cluster health` exits 0, which needs every partition led
+and no partition under-replicated, and every node ready); with drain, `chronik-server node drain
+N` runs before the stop and `node undrain N` after the node is back. The figure is the leaderless time per partition: a probe producer (confluent-kafka,
 acks=all, linger 0) writes one record to every partition every PROBE_MS, and a partition is counted
 leaderless for the part of each gap between two consecutive acknowledgements beyond GAP_SLACK_MS
 (a gap that long means no leader took writes). Summed over the whole rolling restart, per
@@ -34,7 +35,6 @@ PARTITIONS = 4
 PROBE_MS = 20
 GAP_SLACK_MS = 100
 SETTLE_S = 60
-SETTLE_AFTER_RESTART_S = 3
 
 
 class Probe:
@@ -116,6 +116,17 @@ def in_sync(bootstrap):
     return True
 
 
+def healthy(server, node):
+    """`chronik-server cluster health` asked of `node`: exit 0 is healthy (docs/operations.md
+    "Cluster health"), 1 unhealthy or not answered."""
+    try:
+        r = subprocess.run([server, "cluster", "health", "--admin", node.admin_addr, "--admin-token-file",
+                            node.admin_token_file], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0
+
+
 def preferred_leaders(cluster, bootstrap):
     """Leaders home (each partition's first replica), by Kafka's preferred-leader election, where
     the client has it (confluent-kafka >= 2.x); else the cluster's leaders stay as they are."""
@@ -136,7 +147,7 @@ def preferred_leaders(cluster, bootstrap):
     return True
 
 
-def rolling_restart(cluster, server, bootstrap, drain, verbose=False):
+def rolling_restart(cluster, server, bootstrap, drain, verbose=False, settle_s=0.0, down_s=0.0):
     """Restarts every node in turn; returns (seconds it took, leaderless seconds per partition, and
     the drain commands' seconds)."""
     probe = Probe(bootstrap)
@@ -158,14 +169,19 @@ def rolling_restart(cluster, server, bootstrap, drain, verbose=False):
                 probe.mark(f"stop {node.node_id}")
             node.signal(15)
             node.wait_exit(60)
+            if down_s > 0:
+                time.sleep(down_s)  # --down-s: the node stays down, as for an upgrade or a reboot
             probe.mark(f"start {node.node_id}")
             node.start([m.gossip_addr for m in cluster.nodes if m is not node], ["--bootstrap-expect", "3"])
             cluster.wait_ready(SETTLE_S, count=len(cluster.nodes))
             cluster.wait_for(lambda: in_sync(bootstrap), SETTLE_S, "every replica in sync")
             probe.mark(f"in sync {node.node_id}")
-            # Metadata's ISR counts a live broker's replicas in sync until their leader reports
-            # otherwise, so give the restarted node time to catch up before the next step.
-            time.sleep(SETTLE_AFTER_RESTART_S)
+            # What an operator waits for before the next broker (Kafka's UnderReplicatedPartitions
+            # at 0): the cluster healthy as `cluster health` judges it, asked of the restarted node.
+            cluster.wait_for(lambda: healthy(server, node), SETTLE_S, "cluster health exits 0")
+            probe.mark(f"healthy {node.node_id}")
+            if settle_s > 0:
+                time.sleep(settle_s)  # --settle-s: extra time on top, for comparison with older runs
             if drain:
                 r = cli(server, other, "undrain", str(node.node_id), "--timeout-s", "60")
                 if r.returncode != 0:
@@ -187,6 +203,11 @@ def main():
     parser.add_argument("--server", required=True)
     parser.add_argument("--rounds", type=int, default=1, help="rolling restarts of each kind, alternated")
     parser.add_argument("--verbose", action="store_true", help="print each restart's steps and write gaps")
+    parser.add_argument("--settle-s", type=float, default=0.0,
+                        help="seconds to wait after the cluster is healthy again, before the next node")
+    parser.add_argument("--down-s", type=float, default=0.0,
+                        help="seconds each node stays stopped before it starts again (its replicas fall "
+                             "that far behind)")
     args = parser.parse_args()
     server = os.path.abspath(args.server)
     cluster = Cluster(server, 3, preset="lan")
@@ -207,11 +228,14 @@ def main():
                 rebalanced = preferred_leaders(cluster, bootstrap)
                 cluster.wait_for(lambda: in_sync(bootstrap), SETTLE_S, "every replica in sync")
                 time.sleep(2)  # the elections' leaders reported to __meta
-                results[drain].append((rolling_restart(cluster, server, bootstrap, drain, args.verbose), rebalanced))
+                results[drain].append((rolling_restart(cluster, server, bootstrap, drain, args.verbose, args.settle_s,
+                                                       args.down_s),
+                                       rebalanced))
         n = len(TOPICS) * PARTITIONS
         print(f"rolling restart of 3 nodes, lan preset, {n} partitions x 3 replicas, probe every {PROBE_MS} ms "
               f"(gap slack {GAP_SLACK_MS} ms); leaders balanced before each: "
-              f"{all(b for kind in results.values() for _, b in kind)}")
+              f"{all(b for kind in results.values() for _, b in kind)}; each node down {args.down_s:g} s, "
+              f"then healthy + {args.settle_s:g} s before the next")
         print(f"{'restart':<14} {'took s':>7} {'leaderless per partition: median s':>36} {'max s':>7} "
               f"{'sum s':>7} {'drain cmd s':>12} {'failed':>7}")
         sums = {}
