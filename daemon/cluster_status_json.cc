@@ -16,7 +16,9 @@ nlohmann::json cluster_status_to_json(const cluster_status& s) {
                        {"uuid", b.uuid},
                        {"kafka_addr", b.kafka_addr},
                        {"rpc_addr", b.rpc_addr},
-                       {"state", b.state}});
+                       {"state", b.state},
+                       {"drained", b.drained},
+                       {"decommission", b.decommission}});
   }
   return nlohmann::json{{"cluster_id", s.cluster_id.empty() ? nlohmann::json() : nlohmann::json(s.cluster_id)},
                         {"meta_leader", s.meta_leader},

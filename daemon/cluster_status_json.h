@@ -22,6 +22,8 @@ struct broker_status {
   std::string kafka_addr;
   std::string rpc_addr;
   std::string state;  // alive, dead or draining, as `__meta` records it
+  bool drained = false;        // maintenance mode (docs/operations.md "Maintenance: drain")
+  std::string decommission = "none";  // none, moving or done ("Decommissioning a node")
 };
 
 // A copy of what this node knows of its cluster, for /v1/cluster and /health.
@@ -39,7 +41,7 @@ struct cluster_status {
 };
 
 // The /v1/cluster JSON: cluster_id, meta_leader, term, commit, applied, role, voters, learners,
-// brokers [{node_id, uuid, kafka_addr, rpc_addr, state}].
+// brokers [{node_id, uuid, kafka_addr, rpc_addr, state, drained, decommission}].
 nlohmann::json cluster_status_to_json(const cluster_status& s);
 
 // A partition without a live leader or with fewer in-sync replicas than replicas, for

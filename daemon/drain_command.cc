@@ -93,7 +93,8 @@ std::string describe_drain_progress(std::uint64_t node, const drain_progress& p)
 }
 
 CLI::App* add_node_command(CLI::App& app, drain_command_options& opts, drain_action& action) {
-  auto* node = app.add_subcommand("node", "maintenance of one node (docs/operations.md \"Maintenance: drain\")");
+  auto* node = app.add_subcommand(
+      "node", "maintenance of one node: drain, undrain, decommission (docs/operations.md \"Maintenance: drain\")");
   node->require_subcommand(1);
   const std::pair<const char*, drain_action> actions[] = {{"drain", drain_action::drain}, {"undrain", drain_action::undrain}};
   for (const auto& [name, a] : actions) {

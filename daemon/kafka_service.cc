@@ -269,7 +269,8 @@ chronik::node_id kafka_service::controller_id() const {
 std::vector<kafka::broker_info> kafka_service::brokers() const {
   std::vector<kafka::broker_info> out;
   for (const auto& [id, b] : meta_.state().brokers()) {
-    if (b.state != metadata::broker_state::alive) continue;
+    // A decommissioned broker holds nothing and is out of the cluster, even while it still runs.
+    if (b.state != metadata::broker_state::alive || b.decommission == metadata::decommission_state::done) continue;
     auto ep = parse_ipv4_endpoint(b.kafka_addr);
     if (!ep) continue;  // registered by a node whose address we cannot advertise
     kafka::broker_info info{id, ep->ip, ep->port, std::nullopt, {}};
@@ -291,7 +292,7 @@ std::vector<kafka::broker_info> kafka_service::brokers() const {
 
 std::size_t kafka_service::live_brokers() const {
   return static_cast<std::size_t>(std::ranges::count_if(
-      meta_.state().brokers(), [](const auto& kv) { return kv.second.state == metadata::broker_state::alive; }));
+      meta_.state().brokers(), [](const auto& kv) { return kv.second.takes_replicas(); }));
 }
 
 kafka::topic_info kafka_service::describe(const metadata::topic_record& t, const std::set<std::uint64_t>& fenced) const {

@@ -26,6 +26,7 @@
 #include "daemon/completion_command.h"
 #include "daemon/cluster_health.h"
 #include "daemon/config.h"
+#include "daemon/decommission_command.h"
 #include "daemon/drain_command.h"
 #include "daemon/gossip_keyring_store.h"
 #include "daemon/group_command.h"
@@ -284,6 +285,8 @@ int main(int argc, char** argv) {
   drain_command_options drain_opts;  // `node drain|undrain` (daemon/drain_command.h)
   drain_action drain_act = drain_action::drain;
   auto* node_cmd = add_node_command(app, drain_opts, drain_act);
+  decommission_command_options decommission_opts;  // `node decommission` (daemon/decommission_command.h)
+  auto* decommission_cmd = add_decommission_command(*node_cmd, decommission_opts);
 
   auto* completion = add_completion_command(app);  // hidden: the bash script for this whole tree
 
@@ -308,6 +311,7 @@ int main(int argc, char** argv) {
   }
   if (keyring_cmd->parsed()) return run_keyring_cli(keyring_opts);
   if (user_cmd->parsed()) return run_user_command(user_opts);
+  if (decommission_cmd->parsed()) return run_decommission_command(decommission_opts);
   if (node_cmd->parsed()) return run_drain_command(drain_opts, drain_act);
   if (group.list->parsed()) return run_group_list(group_opts);
   if (group.describe->parsed()) return run_group_describe(group_opts);

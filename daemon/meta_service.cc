@@ -374,7 +374,8 @@ cluster_status meta_service::status() const {
   }
   s.applied = core_.state().applied_index().value;
   for (const auto& [id, b] : core_.state().brokers())
-    s.brokers.push_back({id.value(), b.uuid, b.kafka_addr, b.rpc_addr, std::string(metadata::to_string(b.state))});
+    s.brokers.push_back({id.value(), b.uuid, b.kafka_addr, b.rpc_addr, std::string(metadata::to_string(b.state)),
+                         b.drained, std::string(metadata::to_string(b.decommission))});
   return s;
 }
 

@@ -94,6 +94,7 @@ node::node(const node_config& cfg, const node_uuid& uuid, metadata::formation re
       drain_(meta_, raft_, admin_, cfg.node_id, module_logger("meta")),
       status_(admin_, gossip_, kafka_, status_service_options{cfg.node_id.value(), uuid.hex(), admin_token},
               module_logger("admin")),
+      decommission_(meta_, admin_, module_logger("meta")),
       loop_(loop_period(cfg)),
       tick_timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {

@@ -35,6 +35,7 @@
 #include "daemon/admin_server.h"
 #include "daemon/config.h"
 #include "daemon/config_reload.h"
+#include "daemon/decommission_service.h"
 #include "daemon/drain_service.h"
 #include "daemon/formation_service.h"
 #include "daemon/kafka_service.h"
@@ -117,6 +118,7 @@ class node {
   keyring_service keyring_;
   drain_service drain_;  // maintenance mode: routes on admin_, transfers on the host
   status_service status_;  // the status page and its rates: routes on admin_, samples on the tick
+  decommission_service decommission_;  // routes on admin_; the work is the `__meta` controller's
   // The one tick loop, and the signals (SIGINT and SIGTERM leave, SIGHUP reloads); both stop
   // before any service does.
   periodic loop_;

@@ -7,13 +7,13 @@ namespace chronik::metadata {
 std::set<node_id> drained_nodes(const meta_state& state) {
   std::set<node_id> out;
   for (const auto& [id, b] : state.brokers())
-    if (b.drained) out.insert(id);
+    if (b.leads_nothing()) out.insert(id);
   return out;
 }
 
 bool may_take_leadership(const meta_state& state, node_id node) {
   const broker_record* b = state.broker(node);
-  return b == nullptr || !b->drained;  // an unregistered node is not the operator's to drain
+  return b == nullptr || !b->leads_nothing();  // an unregistered node is not the operator's to drain
 }
 
 consensus::campaign_mode campaign_mode_for(const meta_state& state, node_id self) {

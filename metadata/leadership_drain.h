@@ -23,7 +23,7 @@
 
 namespace chronik::metadata {
 
-// Nodes whose broker record is drained.
+// Nodes whose broker record is drained or being decommissioned (broker_record::leads_nothing).
 std::set<node_id> drained_nodes(const meta_state& state);
 
 // Whether leadership may be placed on `node` (a preferred-leader election's target, a transfer's).

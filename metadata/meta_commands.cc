@@ -82,6 +82,15 @@ std::string set_broker_drained(node_id id, drain_state state) {
   return bytes_of(cmd);
 }
 
+std::string set_broker_decommission(node_id id, std::string_view uuid, decommission_state state) {
+  pb::MetaCommand cmd;
+  auto* m = cmd.mutable_set_broker_decommission();
+  m->set_node_id(id.value());
+  m->set_node_uuid(std::string(uuid));
+  m->set_state(rules::encode_decommission(state));
+  return bytes_of(cmd);
+}
+
 std::string create_topic(const topic_spec& spec) {
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_create_topic();

@@ -48,6 +48,10 @@ std::string set_broker_state(node_id id, std::string_view uuid, broker_state sta
 // Maintenance mode on (drained) or off for a node id (docs/operations.md "Maintenance: drain").
 enum class drain_state : std::uint8_t { undrained, drained };
 std::string set_broker_drained(node_id id, drain_state state);
+// Decommission of a node (docs/operations.md "Decommissioning a node"): moving starts it, none
+// cancels it, done is the `__meta` leader's record that it is finished. An empty uuid names the
+// broker's current data directory.
+std::string set_broker_decommission(node_id id, std::string_view uuid, decommission_state state);
 std::string create_topic(const topic_spec& spec);
 std::string delete_topic(const topic_ref& topic);
 // `isr`: the leader's in-sync replicas (docs/kafka.md "In-sync replicas"); empty reports none.

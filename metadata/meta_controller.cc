@@ -31,9 +31,27 @@ bool replaceable(const controller_input& in, node_id voter) {
   return n != nullptr && n->swim == swim_view::down && n->down_for >= in.voter_replace_after;
 }
 
+// A node being decommissioned, or done: the controller takes it out of the configuration and never
+// brings it back (a wiped data directory under the same id registers a new uuid, and is a new node).
+bool leaving_cluster(const controller_input& in, node_id id) {
+  const broker_record* b = find_broker(in, id);
+  return b != nullptr && b->decommission != decommission_state::none;
+}
+
 bool caught_up(const controller_input& in, node_id id) {
   auto m = in.match.find(id);
   return m != in.match.end() && m->second >= in.commit;
+}
+
+// A node whose decommission is recorded done, ready to leave the configuration: it holds everything
+// committed, its done record included, so that it applies that record as a member (it then reports
+// itself decommissioned, and its Metadata no longer lists it; the entries that remove it carry the
+// commit index on), or SWIM shows it down (a stopped node would never catch up).
+bool ready_to_leave(const controller_input& in, node_id id) {
+  const broker_record* b = find_broker(in, id);
+  if (b == nullptr || b->decommission != decommission_state::done) return false;
+  const node_view* n = find_node(in, id);
+  return (n != nullptr && n->swim == swim_view::down) || caught_up(in, id);
 }
 
 // One holder per node id (docs/bootstrap.md property 7): a registered id passes to a new uuid
@@ -73,6 +91,8 @@ void plan_registry(const controller_input& in, controller_plan& out) {
       continue;
     }
     if (wiped_in_conf(in, n)) continue;  // registered again once its old replica is removed
+    // A decommissioned node that still runs keeps its record as `__meta` left it.
+    if (b != nullptr && b->uuid == n.uuid && b->decommission == decommission_state::done) continue;
     const bool needs = b == nullptr || b->uuid != n.uuid || b->kafka_addr != n.kafka_addr ||
                        b->rpc_addr != n.rpc_addr || b->listeners != n.listeners || b->state != broker_state::alive;
     if (needs) out.registrations.push_back({n.id, n.uuid, n.kafka_addr, n.rpc_addr, {}, n.listeners});
@@ -82,6 +102,12 @@ void plan_registry(const controller_input& in, controller_plan& out) {
 void choose(controller_plan& out, conf_change::kind op, node_id id, std::string reason) {
   out.change = conf_change{op, id};
   out.reason = std::move(reason);
+}
+
+
+void plan_decommissions(const controller_input& in, controller_plan& out) {
+  out.moves = plan_decommission_moves(*in.state, in.max_decommission_moves);
+  for (node_id id : emptied_decommissions(*in.state)) out.decommissioned.push_back({id, find_broker(in, id)->uuid, broker_state::alive});
 }
 
 }  // namespace
@@ -94,6 +120,7 @@ std::size_t target_voters(std::uint32_t meta_voters, std::size_t registered_brok
 controller_plan plan_controller(const controller_input& in) {
   controller_plan out;
   plan_registry(in, out);
+  plan_decommissions(in, out);
   if (in.conf_change_in_flight) return out;
 
   // 1. The old replica of a wiped node goes first. Whether the node still asks to join or already
@@ -108,7 +135,19 @@ controller_plan plan_controller(const controller_input& in) {
     }
   }
 
-  const std::size_t target = target_voters(in.meta_voters, in.state->brokers.size());
+  // 5, for learners: a decommissioned one leaves first of all (one being decommissioned is never
+  // promoted meanwhile).
+  for (node_id l : in.conf.learners) {
+    if (l != in.self && ready_to_leave(in, l)) {
+      choose(out, conf_change::kind::remove, l, "remove the decommissioned learner");
+      return out;
+    }
+  }
+
+  // Brokers being decommissioned do not count: they are leaving.
+  const auto staying = static_cast<std::size_t>(std::ranges::count_if(
+      in.state->brokers, [](const auto& kv) { return kv.second.decommission == decommission_state::none; }));
+  const std::size_t target = target_voters(in.meta_voters, staying);
   // 2. A replaced dead voter leaves once the voters outnumber the target.
   if (in.conf.voters.size() > target) {
     for (node_id v : in.conf.voters) {
@@ -120,12 +159,12 @@ controller_plan plan_controller(const controller_input& in) {
   }
 
   // 3. Promote a caught-up live learner while live voters are short of the target.
-  const auto live_voters = static_cast<std::size_t>(
-      std::ranges::count_if(in.conf.voters, [&](node_id v) { return !replaceable(in, v); }));
+  const auto live_voters = static_cast<std::size_t>(std::ranges::count_if(
+      in.conf.voters, [&](node_id v) { return !replaceable(in, v) && !leaving_cluster(in, v); }));
   if (live_voters < target) {
     for (node_id l : in.conf.learners) {
       const node_view* n = find_node(in, l);
-      if (n == nullptr || n->swim != swim_view::live || !caught_up(in, l)) continue;
+      if (n == nullptr || n->swim != swim_view::live || !caught_up(in, l) || leaving_cluster(in, l)) continue;
       choose(out, conf_change::kind::add_voter, l,
              live_voters < in.conf.voters.size() ? "promote to voter, replacing a dead one" : "promote to voter");
       return out;
@@ -137,9 +176,20 @@ controller_plan plan_controller(const controller_input& in) {
     if (n.swim != swim_view::live || n.id == in.self || in_conf(in.conf, n.id)) continue;
     const broker_record* b = find_broker(in, n.id);
     if (b != nullptr && b->uuid != n.uuid) continue;  // its registration first
+    if (leaving_cluster(in, n.id)) continue;
     choose(out, conf_change::kind::add_learner, n.id,
            n.relation == cluster_relation::joining ? "add as learner" : "add back as learner");
     return out;
+  }
+
+  // 5, for voters: once no replacement is left to promote or add, the decommissioned voter leaves.
+  // Never this node: it hands its leadership over first (leadership_drain.h), and the next leader
+  // removes it.
+  for (node_id v : in.conf.voters) {
+    if (v != in.self && ready_to_leave(in, v) && in.conf.voters.size() > 1) {
+      choose(out, conf_change::kind::remove, v, "remove the decommissioned voter");
+      return out;
+    }
   }
   return out;
 }

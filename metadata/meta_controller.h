@@ -19,7 +19,15 @@
 //   3. promote a caught-up live learner while the live voters are fewer than the target
 //      (property 5 "up to meta_voters", property 6 "replaced with a live non-voter");
 //   4. add as learner a live node of this cluster (or asking to join it) that is not in the
-//      configuration: a joiner, or a replica removed while it was dead that came back.
+//      configuration: a joiner, or a replica removed while it was dead that came back;
+//   5. remove a decommissioned node (decommission.h; recorded done once it holds no replica): a
+//      learner first of all, a voter once 3 and 4 have nothing left to do, so that a replacement
+//      is promoted first whenever one exists; never this node itself, whose leadership the drain
+//      rules hand to another voter first (leadership_drain.h). Done comes before the removal so
+//      that the node applies its own done record while still a member.
+// Nodes being decommissioned count as neither live voters nor candidates in 3 and 4. Besides the
+// one configuration change, the plan carries the decommission's replica moves and the records that
+// end a decommission once the node holds nothing.
 // A dead voter is removed only once the voters outnumber the target, so in time the replacement
 // is promoted first (3, then 2): the voter count never drops below the target while a
 // replacement exists, and with no live learner to promote the dead voter simply stays (removing
@@ -34,6 +42,7 @@
 #include <vector>
 
 #include "consensus/core/raft.h"
+#include "metadata/decommission.h"
 #include "metadata/meta_commands.h"
 #include "metadata/meta_state.h"
 
@@ -67,6 +76,7 @@ struct controller_input {
   std::vector<node_view> nodes;        // SWIM's members of this cluster and its joiners
   std::uint32_t meta_voters = 0;       // 0: automatic (3, or 5 once 5+ brokers are registered)
   std::chrono::milliseconds voter_replace_after{10'000};
+  std::size_t max_decommission_moves = 4;  // partitions moving at once (decommission.h)
 };
 
 struct broker_state_change {
@@ -80,6 +90,8 @@ struct controller_plan {
   std::vector<broker_state_change> state_changes;           // alive brokers SWIM says are down
   std::optional<consensus::conf_change> change;
   std::string reason;  // why `change`, for the log
+  std::vector<decommission_move> moves;           // decommission moves to start
+  std::vector<broker_state_change> decommissioned;  // decommissions to record done (id and uuid)
 };
 
 // The voter count the controller aims for.

@@ -85,6 +85,7 @@ void meta_node::reset() {
   cc_index_ = log_index{};
   cc_term_ = term_id{};
   proposed_until_ms_.clear();
+  move_proposed_until_ms_.clear();
   next_controller_run_ms_ = 0;
   founding_voters_.clear();
   raft_.reset();
@@ -155,6 +156,14 @@ bool meta_node::due(node_id broker) {
   return true;
 }
 
+// The same pause for a decommission's move of one partition.
+bool meta_node::due_move(const topic_id& topic, std::int32_t partition) {
+  auto& until = move_proposed_until_ms_[{topic, partition}];
+  if (now_ms_ < until) return false;
+  until = now_ms_ + cfg_.reproposal_pause_ms;
+  return true;
+}
+
 void meta_node::run_controller(const consensus::raft_status& st, const std::vector<member_info>& members) {
   if (now_ms_ < next_controller_run_ms_) return;
   next_controller_run_ms_ = now_ms_ + cfg_.controller_interval_ms;
@@ -184,6 +193,19 @@ void meta_node::run_controller(const consensus::raft_status& st, const std::vect
     ready_.proposals.push_back({commands::set_broker_state(sc.id, sc.uuid, sc.state),
                                 "mark broker " + std::to_string(sc.id.value()) + " " + std::string(to_string(sc.state)) +
                                     " (down in SWIM)"});
+  }
+  for (const auto& m : plan.moves) {
+    if (!due_move(m.topic, m.partition)) continue;
+    // The nonce only makes the bytes unique (meta_commands.h); the time is as good as any.
+    ready_.proposals.push_back({commands::alter_reassignment(m.topic, m.partition, m.target, now_ms_),
+                                "move " + m.topic_name + "-" + std::to_string(m.partition) + " from broker " +
+                                    std::to_string(m.leaving.value()) + " to " + std::to_string(m.taking.value()) +
+                                    " (decommission)"});
+  }
+  for (const auto& d : plan.decommissioned) {
+    if (!due(d.id)) continue;
+    ready_.proposals.push_back({commands::set_broker_decommission(d.id, d.uuid, decommission_state::done),
+                                "decommission of broker " + std::to_string(d.id.value()) + " done"});
   }
   observed_term_ = st.term;
   if (plan.change) ready_.conf_change = conf_proposal{*plan.change, std::move(plan.reason)};
@@ -226,6 +248,9 @@ void meta_node::judge_health(const meta_observation& seen) {
     h.reason = "storage failed, node fenced: " + *seen.storage_failure;
   } else if (cluster_id_.empty() || !running_) {
     h.reason = "not a member of a cluster yet";
+  } else if (b != nullptr && b->uuid == cfg_.self_uuid && b->decommission == decommission_state::done) {
+    // Out of the `__meta` configuration from now on, so this replica learns nothing more.
+    h.reason = "decommissioned: this node holds no replica and leaves __meta; stop it";
   } else if (!raft_ || raft_->leader.value() == 0) {
     h.reason = "no known __meta leader";
   } else if (b == nullptr || b->uuid != cfg_.self_uuid) {

@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "consensus/core/raft.h"
@@ -189,6 +190,7 @@ class meta_node {
   std::vector<node_view> cluster_view(const std::vector<member_info>& members) const;
   void run_controller(const consensus::raft_status& st, const std::vector<member_info>& members);
   bool due(node_id broker);
+  bool due_move(const topic_id& topic, std::int32_t partition);
   void check_joined(const consensus::raft_status& st);
   void maybe_campaign(const std::vector<member_info>& members);
   void judge_health(const meta_observation& seen);
@@ -211,6 +213,7 @@ class meta_node {
   // Controller bookkeeping (leader only).
   std::uint64_t next_controller_run_ms_ = 0;
   std::map<node_id, std::uint64_t> proposed_until_ms_;  // per broker
+  std::map<std::pair<topic_id, std::int32_t>, std::uint64_t> move_proposed_until_ms_;  // per partition
   log_index cc_index_;                                   // the last configuration change proposed
   term_id cc_term_;                                      // and the term it was proposed in
   term_id observed_term_;                                // the term the last plan was made in

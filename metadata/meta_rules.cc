@@ -48,6 +48,10 @@ std::string_view to_string(meta_errc e) {
     case meta_errc::too_many_scram_users: return "too many SCRAM users";
     case meta_errc::invalid_acl: return "invalid ACL binding";
     case meta_errc::too_many_acls: return "too many ACL bindings";
+    case meta_errc::too_few_brokers: return "too few brokers would be left for a topic's replicas";
+    case meta_errc::decommission_incomplete: return "a partition still has a replica on the broker";
+    case meta_errc::wrong_decommission_state:
+      return "the broker's decommission cannot go there (start from none, cancel or finish from moving)";
   }
   return "unknown meta error";
 }
@@ -91,6 +95,24 @@ proto::MetaBrokerState encode_state(broker_state s) {
     case broker_state::draining: return proto::META_BROKER_DRAINING;
   }
   return proto::META_BROKER_STATE_UNSPECIFIED;
+}
+
+std::expected<decommission_state, meta_errc> decode_decommission(int raw) {
+  switch (raw) {
+    case proto::META_DECOMMISSION_NONE: return decommission_state::none;
+    case proto::META_DECOMMISSION_MOVING: return decommission_state::moving;
+    case proto::META_DECOMMISSION_DONE: return decommission_state::done;
+    default: return std::unexpected(meta_errc::malformed_command);
+  }
+}
+
+proto::MetaDecommission encode_decommission(decommission_state s) {
+  switch (s) {
+    case decommission_state::none: return proto::META_DECOMMISSION_NONE;
+    case decommission_state::moving: return proto::META_DECOMMISSION_MOVING;
+    case decommission_state::done: return proto::META_DECOMMISSION_DONE;
+  }
+  return proto::META_DECOMMISSION_NONE;
 }
 
 std::expected<std::map<std::string, std::string>, meta_errc> decode_configs(

@@ -29,6 +29,8 @@ bool valid_broker(const broker_record& b);
 
 std::expected<broker_state, meta_errc> decode_state(int raw);
 proto::MetaBrokerState encode_state(broker_state s);
+std::expected<decommission_state, meta_errc> decode_decommission(int raw);
+proto::MetaDecommission encode_decommission(decommission_state s);
 
 // At most max_configs_per_topic entries, bounded keys and values, no key twice.
 std::expected<std::map<std::string, std::string>, meta_errc> decode_configs(

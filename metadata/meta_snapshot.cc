@@ -60,9 +60,11 @@ std::expected<broker_record, meta_errc> decode_broker(const pb::MetaBroker& m) {
   if (m.listeners_size() > static_cast<int>(max_listeners_per_broker)) return std::unexpected(meta_errc::malformed_snapshot);
   for (const auto& l : m.listeners()) b.listeners.push_back({l.name(), l.addr()});
   auto state = rules::decode_state(m.state());
-  if (!rules::valid_broker(b) || !state) return std::unexpected(meta_errc::malformed_snapshot);
+  auto decommission = rules::decode_decommission(m.decommission());
+  if (!rules::valid_broker(b) || !state || !decommission) return std::unexpected(meta_errc::malformed_snapshot);
   b.state = *state;
   b.drained = m.drained();
+  b.decommission = *decommission;
   return b;
 }
 
@@ -197,6 +199,7 @@ std::string meta_state::snapshot() const {
     m->set_state(rules::encode_state(b.state));
     m->set_epoch(b.epoch.value);
     m->set_drained(b.drained);
+    m->set_decommission(rules::encode_decommission(b.decommission));
     for (const auto& l : b.listeners) {
       auto* e = m->add_listeners();
       e->set_name(l.name);

@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "base/config_list.h"
 #include "meta.pb.h"
+#include "metadata/decommission.h"
 #include "metadata/meta_acls.h"
 #include "metadata/meta_rules.h"
 #include "metadata/meta_scram.h"
@@ -71,6 +72,8 @@ result register_broker(meta_data& d, const pb::MetaRegisterBroker& c, log_index 
   }
   auto it = d.brokers.find(b.id);
   if (it != d.brokers.end()) b.drained = it->second.drained;  // the operator's word outlives a restart or a wipe
+  // A decommission belongs to one data directory: a restart keeps it, a wiped one joins anew.
+  if (it != d.brokers.end() && it->second.uuid == b.uuid) b.decommission = it->second.decommission;
   if (it == d.brokers.end()) {
     if (d.brokers.size() >= max_brokers) return std::unexpected(meta_errc::too_many_brokers);
     d.brokers.emplace(b.id, std::move(b));
@@ -126,6 +129,18 @@ result set_broker_drained(meta_data& d, const pb::MetaSetBrokerDrained& c) {
   const bool changed = (*b)->drained != c.drained();
   (*b)->drained = c.drained();
   return done_if(command_kind::set_broker_drained, changed);
+}
+
+// Decommission (docs/operations.md "Decommissioning a node"); the rules are decommission.h's.
+result set_broker_decommission(meta_data& d, const pb::MetaSetBrokerDecommission& c) {
+  auto b = fenced_broker(d, c.node_id(), c.node_uuid());
+  if (!b) return std::unexpected(b.error());
+  auto to = rules::decode_decommission(c.state());
+  if (!to) return std::unexpected(to.error());
+  if ((*b)->decommission == *to) return unchanged(command_kind::set_broker_decommission);
+  if (auto ok = check_decommission(d, (*b)->id, *to); !ok) return std::unexpected(ok.error());
+  (*b)->decommission = *to;
+  return done(command_kind::set_broker_decommission);
 }
 
 // Kafka's automatic assignment (partition_growth.h), shared with CreatePartitions.
@@ -452,6 +467,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kCreateAcls: return acls::create(d, cmd.create_acls());
     case pb::MetaCommand::kDeleteAcls: return acls::remove(d, cmd.delete_acls());
     case pb::MetaCommand::kSetBrokerDrained: return set_broker_drained(d, cmd.set_broker_drained());
+    case pb::MetaCommand::kSetBrokerDecommission: return set_broker_decommission(d, cmd.set_broker_decommission());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }
@@ -463,6 +479,15 @@ std::string_view to_string(broker_state s) {
     case broker_state::alive: return "alive";
     case broker_state::dead: return "dead";
     case broker_state::draining: return "draining";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(decommission_state s) {
+  switch (s) {
+    case decommission_state::none: return "none";
+    case decommission_state::moving: return "moving";
+    case decommission_state::done: return "done";
   }
   return "unknown";
 }

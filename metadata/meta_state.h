@@ -88,6 +88,12 @@ inline constexpr std::size_t max_acls_per_command = 10'000;
 enum class broker_state : std::uint8_t { alive = 1, dead = 2, draining = 3 };
 std::string_view to_string(broker_state s);  // "alive", "dead", "draining"
 
+// Where a broker is in its decommission (MetaSetBrokerDecommission, docs/operations.md
+// "Decommissioning a node"): none; moving (its replicas are being moved off, it takes no new one and
+// leads nothing); done (it holds no replica and is out of the `__meta` configuration).
+enum class decommission_state : std::uint8_t { none = 0, moving = 1, done = 2 };
+std::string_view to_string(decommission_state s);  // "none", "moving", "done"
+
 // One advertised Kafka listener of a broker (KIP-103): its name and "host:port".
 struct listener_endpoint {
   std::string name;
@@ -109,6 +115,13 @@ struct broker_record {
   // Maintenance mode (MetaSetBrokerDrained, docs/operations.md "Maintenance: drain"): the node
   // should lead nothing. Kept through re-registrations, including one with a new uuid.
   bool drained = false;
+  // Kept through restarts of the same data directory; a new uuid is a new broker and starts at none.
+  decommission_state decommission = decommission_state::none;
+  // Whether replicas may be placed on this broker (new topics, new partitions, replica moves).
+  bool takes_replicas() const { return state == broker_state::alive && decommission == decommission_state::none; }
+  // Whether the node should lead nothing: drained, or being decommissioned (its leaderships move
+  // away before its replicas do, so no partition loses its leader to a membership change).
+  bool leads_nothing() const { return drained || decommission != decommission_state::none; }
   bool operator==(const broker_record&) const = default;
 };
 
@@ -224,6 +237,9 @@ enum class meta_errc : std::uint8_t {
   too_many_scram_users,        // the record would take the users past max_scram_users
   invalid_acl,                 // an ACL binding out of range or shape
   too_many_acls,               // the record would take the bindings past max_acl_bindings
+  too_few_brokers,             // a decommission would leave fewer brokers than a topic's replicas
+  decommission_incomplete,     // done recorded while a partition still lists the broker
+  wrong_decommission_state,    // start other than from none, cancel or done other than from moving
 };
 
 std::string_view to_string(meta_errc e);
@@ -246,6 +262,7 @@ enum class command_kind : std::uint8_t {
   create_acls,
   delete_acls,
   set_broker_drained,
+  set_broker_decommission,
 };
 
 // A partition's group as a replica needs it to create or remove that group.

@@ -16,7 +16,7 @@ std::expected<replica_assignment, meta_errc> place_on_live_brokers(const meta_da
   // is the same on every replica.
   std::vector<assignment_broker> live;
   for (const auto& [id, b] : d.brokers) {
-    if (b.state == broker_state::alive) live.push_back({id, b.rack});
+    if (b.takes_replicas()) live.push_back({id, b.rack});
   }
   auto a = assign_replicas(std::move(live), {partitions, replication_factor, d.next_group.value});
   if (!a) {

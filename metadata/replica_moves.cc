@@ -64,7 +64,7 @@ std::expected<bool, meta_errc> begin_move(const meta_data& d, partition_record& 
     }
     if (has(p.replicas, id)) continue;  // it already runs the group, in whatever state its broker is
     auto b = d.brokers.find(id);
-    if (b == d.brokers.end() || b->second.state != broker_state::alive) {
+    if (b == d.brokers.end() || !b->second.takes_replicas()) {
       return std::unexpected(meta_errc::invalid_replica_assignment);
     }
   }

@@ -20,7 +20,8 @@ namespace chronik::metadata {
 
 // Makes `target` the partition's new replica set: starts a move, replaces the target of the move in
 // progress, or only reorders the replicas when `target` holds exactly the current ones. Every
-// broker the partition does not already have must be registered and alive; else
+// broker the partition does not already have must be registered, alive and not being
+// decommissioned (broker_record::takes_replicas); else
 // invalid_replica_assignment. Returns whether the record changed; on error it is untouched.
 // `index` is the record's, the new move's id.
 std::expected<bool, meta_errc> begin_move(const meta_data& d, partition_record& p, const std::vector<node_id>& target,

@@ -19,10 +19,9 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
 import os
 import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from acked_producer import Producing, assert_all_readable  # noqa: E402
 from admin_suite import AdminSuite, kafka_addr  # noqa: E402
 from chronik_nodes import run_suite  # noqa: E402
 
@@ -31,56 +30,6 @@ SEED = 0  # run_suite prints it; this suite makes no random choices
 SETTLE_S = 40
 TOPICS = ["drain-a", "drain-b", "drain-c"]
 PARTITIONS = 3
-
-
-class Producing:
-    """A confluent-kafka producer (acks=all, idempotent) on a thread of its own, writing to every
-    partition of TOPICS round-robin and keeping every acknowledged (topic, partition, offset, value)."""
-
-    def __init__(self, bootstrap):
-        from confluent_kafka import Producer
-
-        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                                  "linger.ms": 5, "message.timeout.ms": 120000})
-        self.acked = []
-        self.errors = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.sent = 0
-
-    def on_delivery(self, err, msg):
-        with self.lock:
-            if err is not None:
-                self.errors.append(str(err))
-            else:
-                self.acked.append((msg.topic(), msg.partition(), msg.offset(), msg.value()))
-
-    def run(self):
-        while not self.stop.is_set():
-            for t in TOPICS:
-                for p in range(PARTITIONS):
-                    value = f"{t}/{p}/{self.sent}".encode()
-                    self.sent += 1
-                    try:
-                        self.producer.produce(t, value=value, partition=p, on_delivery=self.on_delivery)
-                    except BufferError:
-                        self.producer.poll(0.05)
-            self.producer.poll(0.02)
-            time.sleep(0.02)  # about 400 records a second: a steady load, not a benchmark
-        self.producer.flush(120)
-
-    def count(self):
-        with self.lock:
-            return len(self.acked)
-
-    def wait_more(self, than, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.count() > than:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"no record acknowledged {what} within {timeout} s (errors: {self.errors[-3:]})")
 
 
 class NodeDrain(AdminSuite):
@@ -175,7 +124,7 @@ class NodeDrain(AdminSuite):
         self.cluster.wait_for(lambda: (self.drain_status(2) or {}).get("partitions_led", 0) >= len(preferred_2),
                               SETTLE_S, "node 2 leading its preferred partitions in __meta")
 
-        producing = Producing(self.bootstrap)
+        producing = Producing(self.bootstrap, TOPICS, PARTITIONS)
         producing.thread.start()
         try:
             producing.wait_more(0, SETTLE_S, "before the drain")
@@ -243,36 +192,12 @@ class NodeDrain(AdminSuite):
             before = producing.count()
             producing.wait_more(before, SETTLE_S, "at the end")
         finally:
-            producing.stop.set()
-            producing.thread.join(180)
+            producing.finish()
 
         # f. Nothing acknowledged is lost.
         self.assertEqual(producing.errors, [], "every record was acknowledged")
-        self.assert_all_readable(producing.acked)
+        assert_all_readable(self, self.bootstrap, producing.acked, "drain-check")
         self.ok()
-
-    def assert_all_readable(self, acked):
-        from confluent_kafka import Consumer, TopicPartition
-
-        want = {}
-        for t, p, off, value in acked:
-            want.setdefault((t, p), {})[off] = value
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "drain-check",
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-        try:
-            for (t, p), offsets in want.items():
-                last = max(offsets)
-                consumer.assign([TopicPartition(t, p, min(offsets))])
-                got = {}
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and (not got or max(got) < last):
-                    m = consumer.poll(1.0)
-                    if m is not None and m.error() is None:
-                        got[m.offset()] = m.value()
-                missing = [o for o, v in offsets.items() if got.get(o) != v]
-                self.assertEqual(missing[:5], [], f"{t}-{p}: {len(missing)} acknowledged records not read back")
-        finally:
-            consumer.close()
 
 
 if __name__ == "__main__":

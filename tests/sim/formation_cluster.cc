@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "metadata/core/formation_codec.h"
+#include "metadata/leadership_drain.h"
 
 namespace chronik::sim {
 
@@ -186,6 +187,7 @@ void formation_cluster::tick_meta(int i) {
   seen.raft = n.raft->status();
   seen.members = members_seen(i);
   n.meta->tick(tick_ms * gossip_.net().now(), std::move(seen));
+  hand_over_if_leaving(i);
   if (!n.read && raft_net_.random().below(20) == 0) {
     if (auto ticket = n.meta->request_read()) {
       std::uint64_t committed = 0;
@@ -197,6 +199,32 @@ void formation_cluster::tick_meta(int i) {
     }
   }
   carry_out(i);
+}
+
+// daemon/drain_service.cc's part for `__meta`: a leader that should lead nothing transfers the
+// leadership (Raft dissertation §3.10) to the voter drain_target picks, asking again at most every
+// 100 ticks (an unfinished transfer is abandoned after an election timeout). No partitions run
+// here, so meta_goes_now always holds.
+void formation_cluster::hand_over_if_leaving(int i) {
+  node& n = nodes_[i];
+  const auto st = n.raft->status();
+  const metadata::meta_state& state = n.meta->state();
+  if (st.state != consensus::role::leader || metadata::may_take_leadership(state, st.id)) return;
+  const std::uint64_t now = gossip_.net().now();
+  if (now < n.transfer_asked_at + 100 && n.transfer_asked_at != 0) return;
+  std::set<consensus::node_id> dead;
+  for (const auto& [id, b] : state.brokers())
+    if (b.state == metadata::broker_state::dead) dead.insert(id);
+  const metadata::drain_group_view view{st.id, {}, st.conf.voters, st.match, st.last_index};
+  if (const auto to = metadata::drain_target(view, metadata::drained_nodes(state), dead)) {
+    n.transfer_asked_at = now;
+    (void)n.raft->transfer_leadership(*to);
+  }
+}
+
+bool formation_cluster::propose(std::string command) {
+  const int l = leader();
+  return l >= 0 && nodes_[l].raft->propose(std::move(command)).has_value();
 }
 
 void formation_cluster::carry_out(int i) {

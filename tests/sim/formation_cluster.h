@@ -4,8 +4,10 @@
 // the same one daemon/meta_service.cc runs): it applies to the real state machine, and on the
 // leader runs the controller, which registers brokers, marks those SWIM says are down dead, adds
 // joiners as learners, promotes them up to meta_voters and replaces voters SWIM has confirmed dead
-// for voter_replace_after (properties 5 and 6); on a joiner it notices the join, and on every node
-// it judges health. This file is only a shell: it moves messages and time and carries out the
+// for voter_replace_after (properties 5 and 6), and takes decommissioned nodes out; on a joiner it
+// notices the join, and on every node it judges health. A leader that should lead nothing (drained
+// or being decommissioned) hands the group over as daemon/drain_service.cc does, by the pure
+// metadata::drain_target. This file is only a shell: it moves messages and time and carries out the
 // core's ready, as meta_service does. Checks run after every tick.
 #pragma once
 
@@ -57,6 +59,9 @@ class formation_cluster {
   // The leader's configuration and registry (leader() must be >= 0).
   const consensus::conf_state& leader_conf() const;
   const metadata::meta_data& leader_registry() const;
+  // Proposes `__meta` command bytes through the leader, as an admin request does; false without one
+  // or when its Raft refuses.
+  bool propose(std::string command);
 
  private:
   struct raft_packet {
@@ -77,6 +82,7 @@ class formation_cluster {
     std::unique_ptr<metadata::meta_node> meta;  // the `__meta` node core: state and decisions
     std::optional<metadata::health_verdict> health;  // as the core last reported it
     std::optional<pending_read> read;                // one linearizable read at a time
+    std::uint64_t transfer_asked_at = 0;             // tick of the last leadership transfer asked
   };
 
   std::string meta_of(int i) const;
@@ -85,6 +91,7 @@ class formation_cluster {
   void step_raft(int i);
   std::vector<metadata::member_info> members_seen(int i) const;
   void tick_meta(int i);
+  void hand_over_if_leaving(int i);
   void carry_out(int i);
   void check();
   void violation(const std::string& what) { violations_.push_back("tick " + std::to_string(gossip_.net().now()) + ": " + what); }

@@ -137,7 +137,7 @@ cluster_status sample_cluster() {
   s.voters = {1, 2, 3};
   s.learners = {4};
   s.brokers = {{1, "u1", "127.0.0.1:9092", "127.0.0.1:9093", "alive"},
-               {2, "u2", "127.0.0.2:9092", "127.0.0.2:9093", "alive"},
+               {2, "u2", "127.0.0.2:9092", "127.0.0.2:9093", "alive", true, "moving"},
                {4, "u4", "127.0.0.4:9092", "127.0.0.4:9093", "dead"}};
   return s;
 }
@@ -156,6 +156,11 @@ TEST(admin_format_test, cluster_json_and_status_text) {
   EXPECT_EQ(j["brokers"][2]["rpc_addr"], "127.0.0.4:9093");
   EXPECT_FALSE(j["brokers"][2].contains("kafka_address"));
   EXPECT_EQ(j["brokers"][2]["state"], "dead");
+  // The operator's marks: maintenance mode and decommission.
+  EXPECT_EQ(j["brokers"][1]["drained"], true);
+  EXPECT_EQ(j["brokers"][1]["decommission"], "moving");
+  EXPECT_EQ(j["brokers"][2]["drained"], false);
+  EXPECT_EQ(j["brokers"][2]["decommission"], "none");
   EXPECT_TRUE(cluster_status_to_json(cluster_status{})["cluster_id"].is_null());
 
   auto text = format_cluster_status(j);
