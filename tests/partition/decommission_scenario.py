@@ -42,8 +42,8 @@ def progress(run, node, leaving):
 
 
 def observers(run, leaving, cut_off=()):
-    """Nodes whose word on the decommission counts: running, not cut off, not the leaving node
-    (once out of the `__meta` configuration it hears no more records: its copy may stop short)."""
+    """Nodes whose word on the decommission counts: running, not cut off, and not the leaving node,
+    which hears no more `__meta` records once out of the configuration."""
     return [i for i in run.h.ids() if i != leaving and i not in cut_off and run.h.running(i)]
 
 
@@ -55,9 +55,16 @@ def request(run, node, leaving):
         return None, f"{type(e).__name__}: {e}"
 
 
+def finished(body):
+    """The decommission is over, as `chronik-server node decommission` decides: recorded done (no
+    partition lists the node) and the node out of the `__meta` configuration, which the controller
+    takes it out of only after the done record."""
+    return body.get("state") == "done" and body.get("meta_member") == "none"
+
+
 def poll_until_done(run, leaving, until, samples, posts, cut_off=()):
-    """Asks the observers in turn (every 0.1 s) until one answers `done` or `until`; appends every
-    answer to `samples` as (t, node, body). Returns the time of the first `done` or None.
+    """Asks the observers in turn (every 0.1 s) until one answers finished() or `until`; appends
+    every answer to `samples` as (t, node, body). Returns the time of that answer or None.
 
     202 means proposed, not committed: a follower's forward, or a leader's proposal, dies with a
     node killed right after. So, as `chronik-server node decommission` does, the request is sent
@@ -71,7 +78,7 @@ def poll_until_done(run, leaving, until, samples, posts, cut_off=()):
             body = progress(run, node, leaving)
             if body is not None:
                 samples.append((run.now(), node, body))
-                if body.get("state") == "done":
+                if finished(body):
                     return samples[-1][0]
                 shown = any(b.get("state") != "none" for _, _, b in samples)
                 if body.get("state") == "none" and not shown and run.now() - posts[-1][0] > REPROPOSE_S:
@@ -99,12 +106,12 @@ def adding_replica(run, leaving, until):
     return None
 
 
-def metadata_view(run, node, leaving, data_topics):
+def metadata_view(run, node, leaving, data_topics, timeout_s=8):
     """What node `node`'s Metadata says against the decommission's outcome: a list of problems
     (empty when every partition of every topic is off `leaving`, and every partition of the
     workload topics keeps REPLICATION replicas with a leader among them), or None (no answer)."""
     from observe import metadata_topics
-    topics = metadata_topics(run.client(node), node, run.h.kafka_addr(node), None, 8)
+    topics = metadata_topics(run.client(node), node, run.h.kafka_addr(node), None, timeout_s)
     if topics is None:
         return None
     problems = []
@@ -169,7 +176,7 @@ def decommission(run):
     the workloads' checks after the heal must find nothing acknowledged lost."""
     # scenarios.py registers this scenario and owns the hold scale and the placement helper;
     # imported here, at run time, as it imports this module.
-    from scenarios import HOLD, MOVE_VICTIM_DOWN_S, stable_placement
+    from scenarios import HOLD, MOVE_GAP_S, MOVE_VICTIM_DOWN_S, stable_placement
     topic = run.data.topic
     data_topics = [topic, run.txn.topic]
     ids = run.h.ids()
@@ -229,28 +236,43 @@ def decommission(run):
     if t_done is None:
         t_done = poll_until_done(run, leaving, t_end + DONE_AFTER_FAULT_S, samples, posts)
     if t_done is None:
-        raise ScenarioFailed(f"node {leaving} not decommissioned (done) {DONE_AFTER_FAULT_S}s after the "
-                             f"{'heal' if cut_off else 'restart'}; last progress {samples[-1][2] if samples else None}")
+        raise ScenarioFailed(f"node {leaving} not decommissioned (done, out of __meta) {DONE_AFTER_FAULT_S}s "
+                             f"after the {'heal' if cut_off else 'restart'}; last progress "
+                             f"{samples[-1][2] if samples else None}")
     final = samples[-1][2]
+    t_recorded = next(t for t, _, b in samples if b.get("state") == "done")
     peak = max((s[2].get("partitions_left", 0) for s in samples), default=0)
     stuck = max((s[2].get("stuck", 0) for s in samples), default=0)
-    run.notes.append(f"done {t_done - t_post:.2f}s after the request ({t_done - t_end:+.2f}s from the "
-                     f"{'heal' if cut_off else 'restart'}), answered by node {samples[-1][1]}: {final}; "
-                     f"at most {peak} partitions left and {stuck} stuck in {len(samples)} answers")
+    run.notes.append(f"done and out of __meta {t_done - t_post:.2f}s after the request ({t_done - t_end:+.2f}s "
+                     f"from the {'heal' if cut_off else 'restart'}; done first seen at {t_recorded - t_post:.2f}s), "
+                     f"answered by node {samples[-1][1]}: {final}; at most {peak} partitions left and {stuck} "
+                     f"stuck in {len(samples)} answers")
     if len(posts) > 1:
         run.notes.append("the request was sent again (not yet in __meta): " + ", ".join(
             f"{t - t_post:.2f}s via node {n} -> {st}" for t, n, st in posts[1:]))
-    if final.get("partitions_left") != 0 or final.get("meta_member") != "none":
+    if final.get("partitions_left") != 0 or final.get("moving") != 0:
         run.fail(f"done, yet node {samples[-1][1]} reports {final}")
 
     confs = views_show_outcome(run, leaving, data_topics, t_done)
     run.notes.append(f"__meta (voters, learners) after: {sorted(set(map(str, confs.values())))}")
-    own = metadata_view(run, leaving, leaving, data_topics)
-    run.notes.append(f"node {leaving}'s own Metadata (out of __meta, not judged): "
-                     f"{'no answer' if own is None else (own[:3] or 'shows the outcome')}")
+    own = metadata_view(run, leaving, leaving, data_topics, timeout_s=3)
+    try:
+        own_status = run.admin(leaving, f"/v1/nodes/{leaving}/decommission")
+    except Exception as e:  # noqa: BLE001 - noted as it is
+        own_status = f"{type(e).__name__}"
+    run.notes.append(f"node {leaving} itself (not judged): Metadata "
+                     f"{'no answer within 3s' if own is None else (own[:3] or 'shows the outcome')}, "
+                     f"its decommission endpoint {str(own_status)[:160]}")
+    # The partitions keep taking writes throughout (docs/operations.md): as in move-replicas, no
+    # workload partition may go longer than MOVE_GAP_S without an acknowledged write, whichever node
+    # the fault hit; the victim stays down longer than that, so a partition waiting for it fails.
     gaps = {p: run.data.longest_ack_gap(t_post, t_done, p) for p in sorted(placement)}
     run.notes.append("longest stretch without an acknowledged write during the decommission: "
                      + ", ".join(f"p{p} {g:.2f}s" for p, g in gaps.items()))
+    for p, g in gaps.items():
+        if g > MOVE_GAP_S:
+            run.fail(f"partition {p} took no acknowledged write for {g:.2f}s during the decommission "
+                     f"(bound {MOVE_GAP_S}s)")
     for p in sorted(placement):
         if run.data.first_ack_after(t_post, p, ids) is None:
             run.fail(f"partition {p} took no acknowledged write after the decommission request")
