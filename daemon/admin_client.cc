@@ -46,6 +46,13 @@ std::expected<admin_response, std::string> admin_request(const std::string& admi
   return admin_response{res->status, res->body};
 }
 
+std::string admin_refusal_line(const admin_response& r) {
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  const auto error = body.is_object() ? body.find("error") : body.end();
+  const std::string why = error != body.end() && error->is_string() ? error->get<std::string>() : r.body;
+  return "HTTP " + std::to_string(r.status) + ": " + why;
+}
+
 int run_admin_query(const admin_query& q) {
   if (auto endpoint = parse_ipv4_endpoint(q.admin); !endpoint) {
     print_error("--admin: \"" + q.admin + "\": " + endpoint.error());

@@ -42,5 +42,7 @@ struct admin_response {
 };
 std::expected<admin_response, std::string> admin_request(const std::string& admin, const admin_credentials& creds,
                                                           const std::string& path, const std::string& body = {});
+// "HTTP 409: <the answer's error>" (or its raw body when it names none), for a refused request.
+std::string admin_refusal_line(const admin_response& r);
 
 }  // namespace chronik::daemon

@@ -1,6 +1,7 @@
 #include "daemon/admin_server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -411,6 +412,13 @@ nlohmann::json formation_of_members(const std::vector<gossip::member_snapshot>& 
                    {"cluster_id", j["cluster_id"]}});
   }
   return out;
+}
+
+std::optional<chronik::node_id> admin_server::node_in_match(const std::string& match) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(match.data(), match.data() + match.size(), v);
+  if (ec != std::errc{} || end != match.data() + match.size()) return std::nullopt;
+  return chronik::node_id_from_u64(v);
 }
 
 }  // namespace chronik::daemon

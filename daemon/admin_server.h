@@ -34,6 +34,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,7 @@
 #include <nlohmann/json.hpp>  // admin_server::answer holds a json by value
 #include <spdlog/logger.h>
 
+#include "base/node_id.h"
 #include "gossip/net/gossip_node.h"
 
 namespace chronik::daemon {
@@ -85,6 +87,16 @@ class admin_server {
     int status = 200;
     nlohmann::json body;
   };
+  // The error answer every route gives: {"error": why}.
+  static answer refusal(int status, std::string why) { return {status, nlohmann::json{{"error", std::move(why)}}}; }
+  // A route's answer built on the io thread as one document with its HTTP status in "status".
+  static answer with_status(nlohmann::json doc) {
+    const int status = doc["status"].get<int>();
+    doc.erase("status");
+    return {status, std::move(doc)};
+  }
+  // The node id a route's match holds ("2" of /v1/nodes/([0-9]+)/drain), or none.
+  static std::optional<chronik::node_id> node_in_match(const std::string& match);
   using route_handler = std::function<answer(const request&)>;
   enum class method : std::uint8_t { get, post };
 

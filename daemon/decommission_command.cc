@@ -19,13 +19,6 @@ int fail(const std::string& line) {
   return 1;
 }
 
-std::string error_of(const admin_response& r) {
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
-  const std::string why =
-      body.is_object() && body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : r.body;
-  return "HTTP " + std::to_string(r.status) + ": " + why;
-}
-
 std::string base_path(const decommission_command_options& o) {
   return "/v1/nodes/" + std::to_string(*o.node) + "/decommission";
 }
@@ -33,7 +26,7 @@ std::string base_path(const decommission_command_options& o) {
 std::expected<decommission_report, std::string> fetch(const decommission_command_options& o) {
   auto r = admin_request(o.admin, o.creds, base_path(o));
   if (!r) return std::unexpected(r.error());
-  if (r->status != 200) return std::unexpected("GET decommission progress: " + error_of(*r));
+  if (r->status != 200) return std::unexpected("GET decommission progress: " + admin_refusal_line(*r));
   return parse_decommission_report(nlohmann::json::parse(r->body, nullptr, false));
 }
 
@@ -41,7 +34,7 @@ std::expected<void, std::string> propose(const decommission_command_options& o) 
   auto r = admin_request(o.admin, o.creds, base_path(o) + (o.cancel ? "/cancel" : ""), "{}");
   if (!r) return std::unexpected(r.error());
   if (r->status == 202) return {};
-  return std::unexpected(error_of(*r));
+  return std::unexpected(admin_refusal_line(*r));
 }
 
 }  // namespace

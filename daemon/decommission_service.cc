@@ -1,7 +1,6 @@
 #include "daemon/decommission_service.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,23 +12,8 @@
 namespace chronik::daemon {
 namespace {
 
-admin_server::answer refused(int status, std::string why) { return {status, {{"error", std::move(why)}}}; }
-
-std::optional<chronik::node_id> parse_node(const std::string& text) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return chronik::node_id_from_u64(v);
-}
-
 bool lists(const std::vector<std::uint64_t>& v, chronik::node_id id) {
   return std::ranges::find(v, id.value()) != v.end();
-}
-
-admin_server::answer answer_of(nlohmann::json r) {
-  const int status = r["status"].get<int>();
-  r.erase("status");
-  return {status, std::move(r)};
 }
 
 }  // namespace
@@ -40,8 +24,8 @@ struct decommission_service::impl {
   std::shared_ptr<spdlog::logger> log;
 
   admin_server::answer set(const admin_server::request& req, metadata::decommission_state to) {
-    const auto node = parse_node(req.match);
-    if (!node) return refused(400, "not a node id: " + req.match);
+    const auto node = admin_server::node_in_match(req.match);
+    if (!node) return admin_server::refusal(400, "not a node id: " + req.match);
     auto r = admin.call_on_io([this, node = *node, to]() -> nlohmann::json {
       const auto& data = meta.state().data();
       const auto* b = meta.state().broker(node);
@@ -61,13 +45,13 @@ struct decommission_service::impl {
                 to == metadata::decommission_state::moving ? "starts" : "cancelled");
       return {{"status", 202}, {"node_id", node.value()}, {"state", std::string(metadata::to_string(to))}};
     });
-    if (!r) return refused(503, r.error());
-    return answer_of(std::move(*r));
+    if (!r) return admin_server::refusal(503, r.error());
+    return admin_server::with_status(std::move(*r));
   }
 
   admin_server::answer progress(const admin_server::request& req) {
-    const auto node = parse_node(req.match);
-    if (!node) return refused(400, "not a node id: " + req.match);
+    const auto node = admin_server::node_in_match(req.match);
+    if (!node) return admin_server::refusal(400, "not a node id: " + req.match);
     auto r = admin.call_on_io([this, node = *node]() -> nlohmann::json {
       if (meta.state().broker(node) == nullptr) {
         return {{"status", 404}, {"error", "no broker " + std::to_string(node.value())}};
@@ -84,8 +68,8 @@ struct decommission_service::impl {
               {"leaderships", p.leaderships},
               {"meta_member", member}};
     });
-    if (!r) return refused(503, r.error());
-    return answer_of(std::move(*r));
+    if (!r) return admin_server::refusal(503, r.error());
+    return admin_server::with_status(std::move(*r));
   }
 };
 

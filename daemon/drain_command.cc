@@ -38,14 +38,8 @@ std::expected<drain_command_options, std::string> resolve_self(drain_command_opt
 std::expected<drain_progress, std::string> fetch(const drain_command_options& o) {
   auto r = admin_request(o.admin, o.creds, "/v1/nodes/" + std::to_string(*o.node) + "/drain");
   if (!r) return std::unexpected(r.error());
-  auto body = nlohmann::json::parse(r->body, nullptr, false);
-  if (r->status != 200) {
-    const std::string why = body.is_object() && body.contains("error") && body["error"].is_string()
-                                ? body["error"].get<std::string>()
-                                : r->body;
-    return std::unexpected("GET drain progress: HTTP " + std::to_string(r->status) + ": " + why);
-  }
-  return parse_drain_progress(body);
+  if (r->status != 200) return std::unexpected("GET drain progress: " + admin_refusal_line(*r));
+  return parse_drain_progress(nlohmann::json::parse(r->body, nullptr, false));
 }
 
 std::expected<void, std::string> propose(const drain_command_options& o, drain_action action) {
@@ -54,11 +48,7 @@ std::expected<void, std::string> propose(const drain_command_options& o, drain_a
   auto r = admin_request(o.admin, o.creds, path, "{}");
   if (!r) return std::unexpected(r.error());
   if (r->status == 202) return {};
-  auto body = nlohmann::json::parse(r->body, nullptr, false);
-  const std::string why = body.is_object() && body.contains("error") && body["error"].is_string()
-                              ? body["error"].get<std::string>()
-                              : r->body;
-  return std::unexpected("HTTP " + std::to_string(r->status) + ": " + why);
+  return std::unexpected(admin_refusal_line(*r));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "daemon/drain_service.h"
 
-#include <charconv>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,15 +19,6 @@ constexpr auto tick_every = std::chrono::milliseconds(100);
 // election timeout (dissertation §3.10), and the target may have changed since.
 constexpr auto ask_again_after = std::chrono::seconds(1);
 constexpr std::size_t max_named_partitions = 20;
-
-admin_server::answer refused(int status, std::string why) { return {status, {{"error", std::move(why)}}}; }
-
-std::optional<chronik::node_id> parse_node(const std::string& text) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return chronik::node_id_from_u64(v);
-}
 
 }  // namespace
 
@@ -100,8 +90,8 @@ bool drain_service::impl::hand_over(consensus::group_id group, std::vector<chron
 }
 
 admin_server::answer drain_service::impl::set(const admin_server::request& req, metadata::commands::drain_state state) {
-  const auto node = parse_node(req.match);
-  if (!node) return refused(400, "not a node id: " + req.match);
+  const auto node = admin_server::node_in_match(req.match);
+  if (!node) return admin_server::refusal(400, "not a node id: " + req.match);
   auto r = admin.call_on_io([this, node = *node, state]() -> nlohmann::json {
     if (meta.state().broker(node) == nullptr) return {{"status", 404}, {"error", "no broker " + std::to_string(node.value())}};
     if (auto p = meta.propose(metadata::commands::set_broker_drained(node, state)); !p) {
@@ -111,15 +101,13 @@ admin_server::answer drain_service::impl::set(const admin_server::request& req, 
               state == metadata::commands::drain_state::drained ? "drained" : "undrained");
     return {{"status", 202}, {"node_id", node.value()}, {"drained", state == metadata::commands::drain_state::drained}};
   });
-  if (!r) return refused(503, r.error());
-  const int status = (*r)["status"].get<int>();
-  r->erase("status");
-  return {status, std::move(*r)};
+  if (!r) return admin_server::refusal(503, r.error());
+  return admin_server::with_status(std::move(*r));
 }
 
 admin_server::answer drain_service::impl::progress(const admin_server::request& req) {
-  const auto node = parse_node(req.match);
-  if (!node) return refused(400, "not a node id: " + req.match);
+  const auto node = admin_server::node_in_match(req.match);
+  if (!node) return admin_server::refusal(400, "not a node id: " + req.match);
   auto r = admin.call_on_io([this, node = *node]() -> nlohmann::json {
     const auto& state = meta.state();
     const auto* b = state.broker(node);
@@ -134,10 +122,8 @@ admin_server::answer drain_service::impl::progress(const admin_server::request& 
             {"partitions_led", led},   {"meta_leader", meta_leader}, {"leaderships", led + (meta_leader ? 1 : 0)},
             {"partitions", named}};
   });
-  if (!r) return refused(503, r.error());
-  const int status = (*r)["status"].get<int>();
-  r->erase("status");
-  return {status, std::move(*r)};
+  if (!r) return admin_server::refusal(503, r.error());
+  return admin_server::with_status(std::move(*r));
 }
 
 drain_service::drain_service(meta_service& meta, node_raft& raft, admin_server& admin, chronik::node_id self,

@@ -21,8 +21,6 @@ constexpr auto member_read_timeout = std::chrono::seconds(5);
 
 using answer = admin_server::answer;
 
-answer refused(int status, std::string message) { return answer{status, nlohmann::json{{"error", std::move(message)}}}; }
-
 std::string describe(httplib::Error err) {
   switch (err) {
     case httplib::Error::Connection: return "connection failed";
@@ -57,9 +55,9 @@ struct keyring_service::impl {
       }
       return keyring_node_answer(opts.node_id, opts.uuid_hex, *next);
     });
-    if (!done) return refused(503, done.error());
-    if (done->contains("refused")) return refused(409, (*done)["refused"].get<std::string>());
-    if (done->contains("failed")) return refused(500, (*done)["failed"].get<std::string>());
+    if (!done) return admin_server::refusal(503, done.error());
+    if (done->contains("refused")) return admin_server::refusal(409, (*done)["refused"].get<std::string>());
+    if (done->contains("failed")) return admin_server::refusal(500, (*done)["failed"].get<std::string>());
     return answer{200, std::move(*done)};
   }
 
@@ -91,11 +89,11 @@ struct keyring_service::impl {
     gossip::gossip_key key{};
     if (action != keyring_action::list) {
       auto parsed = parse_keyring_body(req.body);
-      if (!parsed) return refused(400, parsed.error());
+      if (!parsed) return admin_server::refusal(400, parsed.error());
       key = *parsed;
     }
     if (req.scope == "node") return apply_here(action, key);
-    if (!req.scope.empty() && req.scope != "cluster") return refused(400, "scope must be node or cluster");
+    if (!req.scope.empty() && req.scope != "cluster") return admin_server::refusal(400, "scope must be node or cluster");
     auto members = admin.call_on_io([this] {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& t : keyring_targets(gossip.members(), opts.node_id)) {
@@ -104,7 +102,7 @@ struct keyring_service::impl {
       }
       return out;
     });
-    if (!members) return refused(503, members.error());
+    if (!members) return admin_server::refusal(503, members.error());
     std::vector<keyring_target> targets;
     for (const auto& m : *members) {
       targets.push_back(keyring_target{m["node_id"].get<std::uint32_t>(), m["uuid"].get<std::string>(),
@@ -142,7 +140,7 @@ keyring_service::keyring_service(admin_server& admin, gossip::gossip_node& gossi
   admin.add_route(admin_server::method::post, "/v1/keyring/(install|use|remove)",
                   [s = impl_](const admin_server::request& req) {
                     const auto action = parse_keyring_action(req.match);
-                    if (!action) return refused(404, "not found");
+                    if (!action) return admin_server::refusal(404, "not found");
                     return s->serve(req, *action);
                   });
 }

@@ -26,8 +26,6 @@ constexpr auto member_read_timeout = std::chrono::seconds(2);
 
 using answer = admin_server::answer;
 
-answer refused(int status, std::string message) { return answer{status, nlohmann::json{{"error", std::move(message)}}}; }
-
 std::int64_t ms_of(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -89,10 +87,10 @@ struct status_service::impl {
   answer serve_node_stats(const admin_server::request& req) {
     if (req.scope == "node") {
       auto here = admin.call_on_io([this] { return node_stats_here(); });
-      if (!here) return refused(503, here.error());
+      if (!here) return admin_server::refusal(503, here.error());
       return answer{200, std::move(*here)};
     }
-    if (!req.scope.empty() && req.scope != "cluster") return refused(400, "scope must be node or cluster");
+    if (!req.scope.empty() && req.scope != "cluster") return admin_server::refusal(400, "scope must be node or cluster");
     // The same members keyring forwarding asks: alive or suspect, self first.
     auto targets = admin.call_on_io([this] {
       nlohmann::json out = nlohmann::json::array();
@@ -102,7 +100,7 @@ struct status_service::impl {
       }
       return out;
     });
-    if (!targets) return refused(503, targets.error());
+    if (!targets) return admin_server::refusal(503, targets.error());
     std::vector<keyring_target> list;
     for (const auto& m : *targets) {
       list.push_back(keyring_target{m["node_id"].get<std::uint32_t>(), m["uuid"].get<std::string>(),
@@ -125,7 +123,7 @@ struct status_service::impl {
 
   answer serve_partitions() {
     auto body = admin.call_on_io([this] { return partitions_json(kafka.topics()); });
-    if (!body) return refused(503, body.error());
+    if (!body) return admin_server::refusal(503, body.error());
     return answer{200, std::move(*body)};
   }
 };
