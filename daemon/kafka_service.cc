@@ -213,6 +213,10 @@ void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
   group_store_.tick(manager(), offsets_partitions(), wall_ms);
   tick_transactions(now, wall_ms);
   if (auto* m = manager()) {
+    std::set<chronik::node_id> down;
+    for (const auto& [id, b] : meta_.state().brokers())
+      if (b.state == metadata::broker_state::dead) down.insert(id);
+    m->set_down_brokers(std::move(down));
     m->tick();
     if (now >= next_leader_report_) report_leaders(now);
   }

@@ -9,6 +9,7 @@ namespace chronik::kafka {
 void isr_tracker::start(std::int64_t now_ms, const std::vector<node_id>& replicas) {
   samples_.clear();
   caught_up_ms_.clear();
+  fenced_ms_.clear();
   for (node_id r : replicas) caught_up_ms_[r] = now_ms;
 }
 
@@ -31,9 +32,16 @@ void isr_tracker::observe(std::int64_t now_ms, consensus::log_index leader_last,
                                  [](consensus::log_index v, const sample& s) { return v < s.last; });
     if (held == samples_.begin()) continue;
     const std::int64_t t = std::prev(held)->at_ms;
+    // What a fenced replica held while it was down, or before, does not count.
+    if (auto f = fenced_ms_.find(r); f != fenced_ms_.end() && t <= f->second) continue;
     auto& best = caught_up_ms_[r];
     best = std::max(best, t);
   }
+}
+
+void isr_tracker::fence(std::int64_t now_ms, node_id r) {
+  fenced_ms_[r] = now_ms;
+  caught_up_ms_.erase(r);
 }
 
 std::vector<node_id> isr_tracker::in_sync(std::int64_t now_ms, const std::vector<node_id>& replicas,
@@ -45,7 +53,10 @@ std::vector<node_id> isr_tracker::in_sync(std::int64_t now_ms, const std::vector
       continue;
     }
     auto it = caught_up_ms_.find(r);
-    if (it != caught_up_ms_.end() && now_ms - it->second <= lag_max_ms_) out.push_back(r);
+    if (it == caught_up_ms_.end() || now_ms - it->second > lag_max_ms_) continue;
+    CHRONIK_ASSERT(!fenced_ms_.contains(r) || it->second > fenced_ms_.at(r),
+                   "a fenced replica is in sync only by what it held after it was last down");
+    out.push_back(r);
   }
   return out;
 }

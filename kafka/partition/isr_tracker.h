@@ -3,6 +3,13 @@
 // leader's log held at some moment. A follower that is merely alive but behind, or empty after its
 // data directory was wiped, drops out once it has not caught up for that long.
 //
+// A follower whose broker `__meta` shows down (dead, or left by a graceful stop) is fenced, as Kafka
+// removes a fenced or shut-down broker from every ISR at once: it is out of sync while down, and
+// once back it must hold the leader's log as of a moment after it was last seen down. Without this
+// a restarted replica counted in sync for the whole window on the strength of what it held before
+// it stopped, so an operator waiting for a whole ISR stopped the next node while it was still
+// catching up, and acks=all writes waited for it (docs/performance.md "Rolling restart with drain").
+//
 // Pure: the partition leader feeds it what its Raft core knows (its last index and each follower's
 // match index, Raft paper §5.3) with the time, and asks for the in-sync set. Bounded: one sample per
 // observation, and samples older than the window are dropped.
@@ -28,6 +35,8 @@ class isr_tracker {
   void start(std::int64_t now_ms, const std::vector<node_id>& replicas);
   // The leader's log ends at `leader_last`; match[r] is how far follower r's log is known to agree.
   void observe(std::int64_t now_ms, consensus::log_index leader_last, const std::map<node_id, consensus::log_index>& match);
+  // `__meta` shows replica r's broker down at now_ms (call at every observation while it does).
+  void fence(std::int64_t now_ms, node_id r);
   // The replicas in sync at now_ms, in `replicas` order; `self` (the leader) always is.
   std::vector<node_id> in_sync(std::int64_t now_ms, const std::vector<node_id>& replicas, node_id self) const;
 
@@ -39,6 +48,7 @@ class isr_tracker {
   std::int64_t lag_max_ms_;
   std::deque<sample> samples_;  // ascending in time and index
   std::map<node_id, std::int64_t> caught_up_ms_;
+  std::map<node_id, std::int64_t> fenced_ms_;  // when each fenced replica was last seen down
 };
 
 }  // namespace chronik::kafka

@@ -272,7 +272,7 @@ void partition_manager::tick() {
   wake_where([t, fenced](const waiter& w) { return fenced || w.deadline <= t; });
   if (t >= next_isr_check_) {
     next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
-    for (const auto& r : replicas) r->track_isr(t);
+    for (const auto& r : replicas) r->track_isr(t, down_brokers_);
   }
   if (!fenced && t >= next_retention_) {
     next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);

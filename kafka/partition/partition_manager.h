@@ -13,6 +13,7 @@
 #include <expected>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,6 +111,9 @@ class partition_manager {
   // Timeouts of producers and long-polls, leadership reports, and retention every
   // retention_check_interval_ms.
   void tick();
+  // Brokers `__meta` shows dead or left: their replicas are out of every ISR this node reports
+  // until they catch up again (isr_tracker::fence). Set by the owner before each tick.
+  void set_down_brokers(std::set<node_id> down) { down_brokers_ = std::move(down); }
   void set_leadership_callback(leadership_fn fn) { on_leadership_ = std::move(fn); }
   // Called on every tick while this node leads a moving group whose voters are exactly its target:
   // the owner reports the move's end to `__meta` (MetaCompleteReassignment), paced as it likes.
@@ -157,6 +161,7 @@ class partition_manager {
   std::map<std::uint64_t, retry_start> retry_starts_;
   clock::time_point next_retention_;
   clock::time_point next_isr_check_;
+  std::set<node_id> down_brokers_;
 };
 
 }  // namespace chronik::kafka

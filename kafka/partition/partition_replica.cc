@@ -688,7 +688,7 @@ std::int64_t steady_ms(partition_replica::clock::time_point t) {
 }
 }  // namespace
 
-void partition_replica::track_isr(clock::time_point now) {
+void partition_replica::track_isr(clock::time_point now, const std::set<node_id>& down) {
   const auto st = host_.status(ref_.group);
   if (!st || st->state != consensus::role::leader) {
     isr_term_ = {};
@@ -698,6 +698,8 @@ void partition_replica::track_isr(clock::time_point now) {
     isr_term_ = st->term;
     isr_.start(steady_ms(now), st->conf.voters);
   }
+  for (node_id r : st->conf.voters)
+    if (r != st->id && down.contains(r)) isr_.fence(steady_ms(now), r);
   isr_.observe(steady_ms(now), st->last_index, st->match);
 }
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -268,7 +269,8 @@ class partition_replica {
   // knows of each follower (track_isr, at the manager's tick) and answers which replicas caught up
   // within replica.lag.time.max.ms (in_sync_replicas: empty when this node does not lead).
   void set_replica_lag_max_ms(std::int64_t ms) { isr_ = isr_tracker(ms); isr_term_ = {}; }
-  void track_isr(clock::time_point now);
+  // `down`: brokers `__meta` shows dead or left, fenced out of the ISR (isr_tracker::fence).
+  void track_isr(clock::time_point now, const std::set<node_id>& down);
   std::vector<node_id> in_sync_replicas(clock::time_point now) const;
 
   // --- state ----------------------------------------------------------------------------------

@@ -69,5 +69,26 @@ TEST(IsrTracker, StartingAgainForgetsTheOldLeadership) {
   EXPECT_EQ(t.in_sync(5'100, replicas, n1), replicas);
 }
 
+// A follower whose broker `__meta` shows down is out at once, even holding the whole log, and once
+// back is in sync only after holding the log as of a moment after it was last seen down: what it
+// held before it stopped does not keep it in for the window.
+TEST(IsrTracker, AFencedFollowerIsOutWhileDownAndUntilItCatchesUpAfterwards) {
+  isr_tracker t(30'000);
+  t.start(0, replicas);
+  t.observe(100, log_index{50}, {{n2, log_index{50}}, {n3, log_index{50}}});
+  EXPECT_EQ(t.in_sync(100, replicas, n1), replicas);
+  for (std::int64_t ms = 200; ms <= 1'000; ms += 100) {
+    t.fence(ms, n3);  // stopped; no writes meanwhile, so it still holds the whole log
+    t.observe(ms, log_index{50}, {{n2, log_index{50}}, {n3, log_index{50}}});
+    EXPECT_EQ(t.in_sync(ms, replicas, n1), (std::vector<node_id>{n1, n2})) << ms;
+  }
+  // Back, while writes went on: it holds index 50, which the log last was at 1000 ms, not after.
+  t.observe(1'100, log_index{80}, {{n2, log_index{80}}, {n3, log_index{50}}});
+  t.observe(1'200, log_index{90}, {{n2, log_index{90}}, {n3, log_index{60}}});
+  EXPECT_EQ(t.in_sync(1'200, replicas, n1), (std::vector<node_id>{n1, n2}));
+  t.observe(1'300, log_index{95}, {{n2, log_index{95}}, {n3, log_index{90}}});  // the log at 1200 ms
+  EXPECT_EQ(t.in_sync(1'300, replicas, n1), replicas);
+}
+
 }  // namespace
 }  // namespace chronik::kafka
