@@ -211,7 +211,10 @@ void raft::handle_append_response(const message& m) {
     while (maybe_send_append(m.from, false)) {
     }
   }
-  if (m.from == lead_transferee_ && pr.match == log_.last_index()) {
+  // maybe_commit may have applied a configuration change that removed this follower, and its
+  // progress with it: look it up again rather than through `pr`.
+  if (m.from != lead_transferee_) return;
+  if (auto it = progress_.find(m.from); it != progress_.end() && it->second.match == log_.last_index()) {
     send(message{message_type::timeout_now, self_, m.from, term_});
   }
 }
