@@ -13,10 +13,13 @@ import ctypes
 import json
 import os
 import queue
+import sys
 import threading
 import time
-import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../cluster"))
+from chronik_nodes import admin_call  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -93,22 +96,8 @@ def http_get_json(addr, path, timeout, token=None):
 def admin_request(addr, path, token, body=None, timeout=2.0):
     """(HTTP status, parsed JSON or None) of one admin request with the run's bearer token; `body`
     (a dict) makes it a POST. A refusal (4xx, 5xx) is an answer, not an exception: the caller
-    judges it. Raises OSError when no answer came."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://{addr}{path}", data=data, method="GET" if body is None else "POST")
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, None
+    judges it. Raises OSError when no answer came. The cluster tests' client does the work."""
+    return admin_call(addr, path, token, body, timeout)
 
 
 class Collector:
