@@ -233,12 +233,14 @@ TEST(txn_marker_client, a_request_carries_the_markers_and_its_answer_comes_back_
 }
 
 TEST(txn_marker_client, a_refused_connection_is_one_line_of_error) {
-  kafka_address closed{"127.0.0.1", 0};
-  {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    closed.port = a.local_endpoint().port();
-  }  // closed: nothing listens there now
+  // A port bound but never listened on refuses connections, and stays ours for the whole test: a
+  // port closed again could be taken by another test's broker running at the same time (ctest -j),
+  // which then answered this request and counted an extra connection of its own.
+  asio::io_context io;
+  asio::ip::tcp::acceptor bound(io);
+  bound.open(asio::ip::tcp::v4());
+  bound.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const kafka_address closed{"127.0.0.1", bound.local_endpoint().port()};
   outcomes out;
   txn_marker_client client(out.io, quiet(), fast());
   client.send(closed, {marker(1, true, {{"t", 0}})}, out.collect());
