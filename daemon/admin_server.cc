@@ -12,6 +12,8 @@
 #include <thread>
 #include <utility>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <asio/post.hpp>
@@ -29,6 +31,9 @@ namespace {
 constexpr const char* json_type = "application/json";
 // Worker threads of the HTTP server; see install_routes.
 constexpr std::size_t admin_worker_threads = 8;
+// How long the kernel holds a connection that has sent nothing before accept() sees it (seconds;
+// Linux rounds up to its SYN-ACK retransmission schedule); see install_routes.
+constexpr int accept_defer_s = 2;
 
 // Peer-supplied strings may hold invalid UTF-8; replace it instead of letting dump() throw.
 std::string to_body(const nlohmann::json& j) {
@@ -273,20 +278,32 @@ void admin_server::impl::install_routes() {
   });
   // httplib's default also sets SO_REUSEPORT, which lets a second node bind the same admin port
   // silently; keep only SO_REUSEADDR (restart while old connections sit in TIME_WAIT).
+  // TCP_DEFER_ACCEPT: the kernel hands a connection to accept() only once its first bytes have
+  // arrived (or after about accept_defer_s). httplib gives a new connection one 10 ms poll for its
+  // request (keep-alive wait 0, below); a client that connects first and writes a little later
+  // (a browser does, by 10 ms and more) lost its request to a closed socket. With the deferral
+  // the request is already there when a worker takes the connection, and a connection that never
+  // sends holds no worker while it is deferred.
   http.set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    int defer_s = accept_defer_s;
+    ::setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
   });
   // cpp-httplib serves each connection on one worker thread for as long as it stays open, and
   // waits keep_alive_timeout for every request, the first one included. With 2 workers and a
   // 1 s wait, 500 connections that never sent a byte queued /health for minutes. So: a few more
   // workers (still a bounded pool: the endpoint serves operators and probes, not traffic), a
   // keep-alive wait of 0 s (httplib then waits one 10 ms poll, and a client sends its request
-  // together with the end of the TCP handshake), at most 10 requests per connection, and short
-  // read and write timeouts for peers that send or read slowly (docs/operations.md).
+  // together with the end of the TCP handshake), and short read and write timeouts for peers that
+  // send or read slowly (docs/operations.md).
+  // One request per connection, answered with "Connection: close": a server that closes an idle
+  // connection after 10 ms must not offer it for reuse. When it did (up to 10 requests, answered
+  // "Keep-Alive"), a browser reusing the connection just as it closed lost the request ("Failed
+  // to fetch" on the status page, in about half of headless Chromium's runs).
   http.new_task_queue = [] { return new httplib::ThreadPool(admin_worker_threads); };
   http.set_keep_alive_timeout(0);
-  http.set_keep_alive_max_count(10);
+  http.set_keep_alive_max_count(1);
   // Request bodies are a key in a few bytes of JSON; refuse anything large before reading it.
   http.set_payload_max_length(64 * 1024);
   http.set_read_timeout(std::chrono::seconds(2));
