@@ -469,6 +469,19 @@ ready raft::get_ready() {
   urgent_.clear();
   for (auto& m : msgs_) rd.messages.push_back(std::move(m));
   msgs_.clear();
+  // Those that need nothing of this ready's write go first, and may leave before it is durable
+  // (ready::early_messages). A leader's append asserts only the leader's term, durable since its
+  // candidacy; the entries it carries are the leader's proposals, which a follower may hold before
+  // the leader does (§10.2.1), since the leader counts itself in a commit quorum only up to
+  // last_stable_index. Answers and votes acknowledge state: they wait. Moving appends ahead of
+  // other messages to the same follower reorders nothing Raft relies on (any order is legal).
+  if (term_ == persisted_hard_state_.term && vote_ == persisted_hard_state_.vote) {
+    const auto early = std::ranges::stable_partition(rd.messages, [](const message& m) {
+      return m.type == message_type::append || m.type == message_type::heartbeat ||
+             m.type == message_type::heartbeat_response;
+    });
+    rd.early_messages = static_cast<std::size_t>(early.begin() - rd.messages.begin());
+  }
   rd.committed_entries = log_.next_committed(log_.applied(), cfg_.max_committed_bytes_per_ready);
   rd.read_states = std::move(read_states_);
   read_states_.clear();

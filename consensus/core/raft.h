@@ -7,7 +7,9 @@
 //  2. When has_ready(), take rd = get_ready() and, in this order:
 //     a. persist rd.hard_state_update, rd.entries (an entry whose index is already stored replaces that
 //        entry and everything after it) and rd.snapshot_update durably (fsync);
-//     b. only then send rd.messages;
+//     b. only then send rd.messages; except the first rd.early_messages of them, which may leave
+//        before step a is done (a leader's appends: docs/raft.md "Messages that do not wait for
+//        the disk");
 //     c. apply rd.snapshot_update (if any) and then rd.committed_entries, in order, to the state machine,
 //        and serve rd.read_states once the state machine has applied their index;
 //     d. call advance(rd).
@@ -108,6 +110,12 @@ struct ready {
   std::vector<entry> entries;
   std::optional<snapshot> snapshot_update;  // persist and install when set
   std::vector<message> messages;
+  // How many of `messages`, from the front, may be sent before this ready's hard state, entries
+  // and snapshot are durable: heartbeats, their answers and a leader's appends, when the term and
+  // vote they carry are durable already (Raft dissertation §10.2.1: the leader writes its log in
+  // parallel with replicating it, and counts itself in a quorum only for what it has written). A
+  // shell may as well send them after the write, with the rest.
+  std::size_t early_messages = 0;
   std::vector<entry> committed_entries;
   std::vector<read_state> read_states;
 };

@@ -138,6 +138,16 @@ void host_core::take_ready(hosted_group& g, disk_batch& batch, host_output& out)
   held_ready held;
   if (!rd.entries.empty() || rd.snapshot_update || term_or_vote) {
     CHRONIK_ASSERT(g.in_flight == 0, "a group has at most one write in flight");
+    // A leader's appends (and heartbeats) leave now, while its own write goes to disk
+    // (ready::early_messages): a new leader's first append, and with it the news of its
+    // leadership, no longer waits for the fsyncs queued ahead of its write.
+    CHRONIK_ASSERT(rd.early_messages <= rd.messages.size(), "early messages are a prefix of the ready's");
+    for (std::size_t i = 0; i < rd.early_messages; ++i) {
+      message& m = rd.messages[i];
+      out.sends[m.to].push_back(group_message{g.id, std::move(m)});
+    }
+    rd.messages.erase(rd.messages.begin(), rd.messages.begin() + static_cast<std::ptrdiff_t>(rd.early_messages));
+    rd.early_messages = 0;
     group_write w = split(g.id, rd, held);
     if (!w.state && g.deferred_state) w.state = g.deferred_state;  // the newest durable-worthy state
     if (w.state) g.last_state = *w.state;

@@ -165,6 +165,13 @@ std::optional<int> raft_cluster::leader() const {
 void raft_cluster::start_write(int i) {
   node& n = nodes_[i];
   n.writing = n.core->get_ready();
+  // What may leave before the write (a leader's appends, heartbeats: ready::early_messages) leaves
+  // now, as the host sends it: a crash in the window below then loses the leader's own copy of
+  // entries its followers may already hold.
+  auto& msgs = n.writing->messages;
+  for (std::size_t k = 0; k < n.writing->early_messages; ++k) net_.send(i, static_cast<int>(msgs[k].to.value()) - 1, msgs[k]);
+  msgs.erase(msgs.begin(), msgs.begin() + static_cast<std::ptrdiff_t>(n.writing->early_messages));
+  n.writing->early_messages = 0;
   // fsync latency of 0-2 ticks: a crash in that window loses the whole ready.
   n.write_done_at = net_.now() + net_.random().below(3);
   if (n.write_done_at == net_.now()) finish_write(i);

@@ -528,7 +528,8 @@ struct failing_fsync {
 };
 
 // A leader's fdatasync fails (docs/storage.md "Disk faults"). Nothing of that write is
-// acknowledged: no persisted callback (acks=1), no apply, no append leaves for the followers.
+// acknowledged here: no persisted callback (acks=1), no apply. Its appends left with the write
+// (they do not wait for the leader's own fsync), so the followers hold the entry.
 // The host is fenced: commands and status answer storage_failed and it sends nothing at all, so
 // it neither leads nor votes (a vote must be durable first, Raft paper §5.1 Figure 2). The two
 // others elect a leader and go on committing; once the WAL is cut back to what was synced and
@@ -565,7 +566,11 @@ TEST(raft_host, failed_fsync_fences_the_host_and_acknowledges_nothing) {
   }));
   EXPECT_EQ(c.calls(0, 1) + c.calls(0, 2), 0u) << "a fenced host sent a heartbeat or a vote";
   ASSERT_TRUE(c.host(c.leader_of(1).value() - 1).propose(group_id{1}, "c"));
-  const std::vector<std::string> want{"a", "c"};
+  // "b" left for the followers with the failed write (a leader's appends do not wait for its
+  // own fsync: docs/raft.md "Messages that do not wait for the disk"), so the new leader holds
+  // it and commits it before "c" (Raft paper §5.4.2). It was never acknowledged to its client:
+  // committing it loses nothing, as a producer's retry of an unanswered request may find.
+  const std::vector<std::string> want{"a", "b", "c"};
   ASSERT_TRUE(c.run_until([&] { return c.state(1, 1).items == want && c.state(2, 1).items == want; }));
   EXPECT_EQ(persisted, persisted_before);
 

@@ -68,6 +68,57 @@ TEST(raft_urgent, a_term_not_yet_durable_holds_the_answer) {
   EXPECT_TRUE(all_of_type(rd.messages, message_type::heartbeat_response));
 }
 
+// Dissertation §10.2.1: the leader writes its log in parallel with sending it. Its appends head
+// the ready and are counted in early_messages; it counts itself in a commit quorum only once its
+// write is durable, so followers alone (a majority without it) may commit the entry.
+TEST(raft_urgent, a_leaders_appends_may_leave_before_its_own_write) {
+  raft_net net(3);
+  net.elect(1);
+  raft& leader = net.node(1);
+  ASSERT_TRUE(leader.propose("x").has_value());
+  ready rd = leader.get_ready();
+  ASSERT_EQ(rd.entries.size(), 1u);
+  ASSERT_EQ(rd.early_messages, 2u);
+  for (std::size_t i = 0; i < rd.early_messages; ++i) {
+    EXPECT_EQ(rd.messages[i].type, message_type::append);
+    ASSERT_EQ(rd.messages[i].entries.size(), 1u);
+    EXPECT_EQ(rd.messages[i].entries[0].data, "x");
+  }
+  const log_index x = rd.entries[0].index;
+  // Both followers acknowledge before the leader's write is done: a majority holds "x".
+  for (std::uint32_t f : {2u, 3u}) {
+    message ack{message_type::append_response, nid(f), nid(1), leader.term()};
+    ack.index = x;
+    leader.step(ack);
+  }
+  EXPECT_EQ(leader.status().commit, x);
+  EXPECT_EQ(leader.status().match.at(nid(1)), x.prev()) << "the leader counts itself only once durable";
+}
+
+TEST(raft_urgent, answers_and_votes_are_never_early) {
+  raft_net net(3);
+  net.elect(1);
+  raft& follower = net.node(2);
+  message append{message_type::append, nid(1), nid(2), net.node(1).term()};
+  append.index = follower.log().last_index();
+  append.log_term = follower.log().last_term();
+  append.entries.push_back(entry{net.node(1).term(), append.index.next(), entry_type::normal, "y"});
+  follower.step(append);
+  ready rd = follower.get_ready();
+  EXPECT_EQ(rd.early_messages, 0u);
+  EXPECT_TRUE(all_of_type(rd.messages, message_type::append_response));
+  // A candidate's vote requests rely on its new term and vote: nothing leaves before they are durable.
+  raft_config cfg = testing::test_config();
+  cfg.pre_vote = false;  // a real election at once: the term moves in this ready
+  raft_net other(3, cfg);
+  raft& candidate = other.node(3);
+  candidate.campaign();
+  ready vote = candidate.get_ready();
+  ASSERT_TRUE(vote.hard_state_update.has_value());
+  EXPECT_EQ(vote.early_messages, 0u);
+  EXPECT_FALSE(vote.messages.empty());
+}
+
 TEST(raft_urgent, urgent_messages_not_taken_leave_with_the_next_ready) {
   raft_net net(3);
   net.elect(1);
