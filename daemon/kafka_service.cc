@@ -170,9 +170,15 @@ kafka::partition_manager* kafka_service::manager() {
   pc.defaults.producer_id_expiration_ms = static_cast<std::int64_t>(cfg_.producer_id_expiration_ms);
   pc.self_uuid = meta_.uuid().hex();
   manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), cfg_.node_id, pc, log_);
-  manager_->set_leadership_callback([this](const metadata::partition_ref&, consensus::node_id leader, consensus::term_id) {
-    // Only the new leader reports, or every replica would propose the same record.
-    if (leader == cfg_.node_id) report_leaders(last_tick_);
+  down_brokers_at_ = {};  // a new manager knows no down broker yet
+  manager_->set_leadership_callback([this](const metadata::partition_ref& ref, consensus::node_id leader, consensus::term_id) {
+    // Only the new leader reports, or every replica would propose the same record; and only this
+    // group, at once: the callback comes again when it is ready to serve (its first entry of the
+    // term applied), which is when its report can go. Waiting for the periodic pass cost every
+    // leadership change up to a second in `__meta`, and clients that ask a broker without a
+    // replica of the group that much.
+    if (leader != cfg_.node_id) return;
+    if (const auto* rep = manager_->find(ref.group)) report_leader(*rep, last_tick_);
   });
   manager_->set_move_done_callback([this](const metadata::partition_ref& ref) { report_move_done(ref); });
   manager_->sync(meta_.state());
@@ -213,10 +219,14 @@ void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
   group_store_.tick(manager(), offsets_partitions(), wall_ms);
   tick_transactions(now, wall_ms);
   if (auto* m = manager()) {
-    std::set<chronik::node_id> down;
-    for (const auto& [id, b] : meta_.state().brokers())
-      if (b.state == metadata::broker_state::dead) down.insert(id);
-    m->set_down_brokers(std::move(down));
+    // Brokers change only with an applied `__meta` record: rebuilt when the applied index moved.
+    if (const auto applied = meta_.state().applied_index(); applied != down_brokers_at_) {
+      down_brokers_at_ = applied;
+      std::set<chronik::node_id> down;
+      for (const auto& [id, b] : meta_.state().brokers())
+        if (b.state == metadata::broker_state::dead) down.insert(id);
+      m->set_down_brokers(std::move(down));
+    }
     m->tick();
     if (now >= next_leader_report_) report_leaders(now);
   }
@@ -225,30 +235,32 @@ void kafka_service::tick_partitions(std::chrono::steady_clock::time_point now) {
 // Leaders flow back (docs/metadata.md): a partition's leader records (leader, term) in `__meta`,
 // so that Metadata on every node, replica or not, points clients at it.
 void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
-  constexpr auto repeat_after = std::chrono::seconds(1);
   auto* m = manager();
   if (m == nullptr) return;
-  next_leader_report_ = now + repeat_after;
+  next_leader_report_ = now + leader_report_repeat;
   for (auto g : m->groups()) {
-    const auto* rep = m->find(g);
-    if (rep == nullptr || rep->leader() != cfg_.node_id || !rep->leader_ready()) continue;
-    const auto term = rep->leader_epoch();
-    const auto* rec = meta_.state().partition(rep->ref().topic, rep->ref().partition);
-    if (rec == nullptr) continue;
-    // The ISR goes with the leadership (Kafka's AlterPartition): reported when it changes.
-    std::vector<chronik::node_id> isr = rep->in_sync_replicas(now);
-    std::vector<chronik::node_id> ordered;
-    for (auto r : rec->replicas)
-      if (std::ranges::find(isr, r) != isr.end()) ordered.push_back(r);
-    if (rec->leader == cfg_.node_id && rec->leader_epoch == term && (ordered.empty() || ordered == rec->isr)) continue;
-    auto& [proposed_term, at] = leader_proposed_[g.value];
-    if (proposed_term == term.value && now < at + repeat_after) continue;
-    proposed_term = term.value;
-    at = now;
-    auto cmd = metadata::commands::set_partition_leader(rep->ref().topic, rep->ref().partition,
-                                                        cfg_.node_id, term, ordered);
-    if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
+    if (const auto* rep = m->find(g)) report_leader(*rep, now);
   }
+}
+
+void kafka_service::report_leader(const kafka::partition_replica& rep, std::chrono::steady_clock::time_point now) {
+  if (rep.leader() != cfg_.node_id || !rep.leader_ready()) return;
+  const auto term = rep.leader_epoch();
+  const auto* rec = meta_.state().partition(rep.ref().topic, rep.ref().partition);
+  if (rec == nullptr) return;
+  // The ISR goes with the leadership (Kafka's AlterPartition): reported when it changes.
+  std::vector<chronik::node_id> isr = rep.in_sync_replicas(now);
+  std::vector<chronik::node_id> ordered;
+  for (auto r : rec->replicas)
+    if (std::ranges::find(isr, r) != isr.end()) ordered.push_back(r);
+  if (rec->leader == cfg_.node_id && rec->leader_epoch == term && (ordered.empty() || ordered == rec->isr)) return;
+  const auto g = rep.ref().group;
+  auto& [proposed_term, at] = leader_proposed_[g.value];
+  if (proposed_term == term.value && now < at + leader_report_repeat) return;
+  proposed_term = term.value;
+  at = now;
+  auto cmd = metadata::commands::set_partition_leader(rep.ref().topic, rep.ref().partition, cfg_.node_id, term, ordered);
+  if (auto r = meta_.propose(std::move(cmd)); !r) log_->debug("kafka: cannot report leadership of group {}: {}", g.value, r.error());
 }
 
 chronik::node_id kafka_service::node_id() const { return cfg_.node_id; }
@@ -352,6 +364,8 @@ std::optional<kafka::topic_info> kafka_service::topic(std::string_view name) con
   if (t == nullptr) return std::nullopt;
   return describe(*t, meta_.storage_failed_nodes());
 }
+
+bool kafka_service::has_topic(std::string_view name) const { return meta_.state().topic(name) != nullptr; }
 
 std::optional<std::string> kafka_service::topic_name(const std::array<std::uint8_t, 16>& id) const {
   const auto* t = meta_.state().topic(metadata::topic_id{id});

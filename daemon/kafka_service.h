@@ -82,6 +82,7 @@ class kafka_service : public kafka::broker_context {
   std::vector<kafka::broker_info> brokers() const override;
   std::vector<kafka::topic_info> topics() const override;
   std::optional<kafka::topic_info> topic(std::string_view name) const override;
+  bool has_topic(std::string_view name) const override;
   std::optional<std::string> topic_name(const std::array<std::uint8_t, 16>& id) const override;
   kafka::broker_defaults defaults() const override;
   std::size_t auto_create_allowance(std::size_t wanted) override;
@@ -186,7 +187,12 @@ class kafka_service : public kafka::broker_context {
   kafka::partition_manager* manager();
   void on_partition_records(const metadata::apply_result& r);
   void tick_partitions(std::chrono::steady_clock::time_point now);
+  // Leaders flow back to `__meta`: every group this node leads (periodically, for ISR changes and
+  // lost proposals), or one group (when it became a ready leader here). A report is repeated at
+  // most every leader_report_repeat while `__meta` does not show it.
   void report_leaders(std::chrono::steady_clock::time_point now);
+  void report_leader(const kafka::partition_replica& rep, std::chrono::steady_clock::time_point now);
+  static constexpr std::chrono::seconds leader_report_repeat{1};
   // `fenced`: nodes whose WAL failed (meta_service::storage_failed_nodes), offline everywhere.
   kafka::topic_info describe(const metadata::topic_record& t, const std::set<std::uint64_t>& fenced) const;
   std::size_t live_brokers() const;
@@ -248,6 +254,7 @@ class kafka_service : public kafka::broker_context {
   periodic expiry_;
   std::chrono::steady_clock::time_point last_tick_{};
   std::chrono::steady_clock::time_point next_leader_report_{};
+  metadata::log_index down_brokers_at_{};  // `__meta`'s applied index when the down set was last given
   // Partition leaderships proposed to `__meta` and not applied yet: (group -> term), to propose
   // each at most once per second.
   std::map<std::uint64_t, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> leader_proposed_;

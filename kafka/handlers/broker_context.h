@@ -268,6 +268,8 @@ class broker_context {
   virtual std::vector<broker_info> brokers() const = 0;  // registered and alive
   virtual std::vector<topic_info> topics() const = 0;
   virtual std::optional<topic_info> topic(std::string_view name) const = 0;
+  // Whether this node knows a topic of that name, without describing it. Default: topic().
+  virtual bool has_topic(std::string_view name) const { return topic(name).has_value(); }
   // The name of the topic with this id (KIP-516), or nullopt when none has it. Fetch v13+ asks it
   // for every topic of every request. Default: a scan of topics(); the daemon looks the id up in
   // `__meta`'s index.

@@ -152,6 +152,14 @@ void describe_asked(broker_context& ctx, const metadata_request& req, const resp
   if (!to_create.empty()) ctx.create_topics(std::move(to_create), false, std::chrono::milliseconds(0), [](auto) {});
 }
 
+// Whether the request names topics (not all of them) and this node knows every one.
+bool all_known_here(const broker_context& ctx, const metadata_request& req, std::int16_t version) {
+  if (!req.topics || (version == 0 && req.topics->empty())) return false;
+  return std::ranges::all_of(*req.topics, [&](const metadata_request_topic& asked) {
+    return by_id(asked) ? ctx.topic_name(asked.topic_id).has_value() : ctx.has_topic(asked.name.value_or(""));
+  });
+}
+
 void answer(broker_context& ctx, const metadata_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
   metadata_response resp;
@@ -182,7 +190,16 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     return;
   }
   // Read-your-writes across brokers: a client that created a topic through the controller and
-  // asks another broker next must see it (what Kafka clients and their tests expect).
+  // asks another broker next must see it (what Kafka clients and their tests expect). That needs
+  // a linearizable read of `__meta` only when an asked topic is missing here, or when every topic
+  // is asked for. Topics known here are answered at once: their leaders come from this node's
+  // replicas where it has one (fresher than `__meta`), and the read costs what a client can least
+  // afford when it asks: right after a leadership change, when NOT_LEADER_OR_FOLLOWER sent it
+  // here. During a drain the read took 150-470 ms, and every moved partition waited for it.
+  if (all_known_here(ctx, *req, out.header().api_version)) {
+    answer(ctx, *req, out);
+    return;
+  }
   ctx.catch_up([&ctx, req = std::move(*req), out] { answer(ctx, req, out); });
 }
 

@@ -712,9 +712,11 @@ std::vector<node_id> partition_replica::in_sync_replicas(clock::time_point now) 
 void partition_replica::check_leadership() {
   const auto st = host_.status(ref_.group);
   if (!st || st->leader == no_node) return;  // an election is running: report its outcome instead
-  if (st->leader == reported_leader_ && st->term == reported_term_) return;
+  const bool ready = leader_ready();
+  if (st->leader == reported_leader_ && st->term == reported_term_ && ready == reported_ready_) return;
   reported_leader_ = st->leader;
   reported_term_ = st->term;
+  reported_ready_ = ready;
   if (hooks_.on_leadership) hooks_.on_leadership(ref_, st->leader, st->term);
   if (hooks_.on_data) hooks_.on_data(ref_.group);  // waiting fetchers learn they must move
 }

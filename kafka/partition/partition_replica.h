@@ -160,7 +160,8 @@ struct offset_answer {
 struct replica_hooks {
   // The high watermark moved or leadership changed: long-polling fetchers should look again.
   std::function<void(group_id)> on_data;
-  // The local view of the group's leader or term changed.
+  // The local view of the group's leader or term changed, or this replica, leading, became ready
+  // to serve (partition_replica::leader_ready): the moment its leadership is worth reporting.
   std::function<void(const metadata::partition_ref&, node_id leader, term_id term)> on_leadership;
 };
 
@@ -396,6 +397,7 @@ class partition_replica {
   std::optional<log_cut> pending_compaction_;
   node_id reported_leader_;
   term_id reported_term_;
+  bool reported_ready_ = false;  // leader_ready() when on_leadership last fired
 };
 
 }  // namespace chronik::kafka
