@@ -81,13 +81,25 @@ function bytesPerSecond(v) {
   return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + units[i];
 }
 
+// The broker column: its state in `__meta`, and the operator's marks on it (docs/operations.md
+// "Maintenance: drain" and "Decommissioning a node").
+function brokerText(b) {
+  if (!b) return "not registered";
+  const marks = [];
+  if (b.drained) marks.push("drained");
+  if (b.decommission && b.decommission !== "none") marks.push("decommission " + b.decommission);
+  return marks.length ? b.state + " (" + marks.join(", ") + ")" : b.state;
+}
+
 function renderMembers(members, cluster) {
-  const brokers = new Map(((cluster && cluster.brokers) || []).map((b) => [b.node_id, b.state]));
+  const brokers = new Map(((cluster && cluster.brokers) || []).map((b) => [b.node_id, b]));
   members.sort((a, b) => a.node_id - b.node_id);
-  fill($("members-body"), members.map((m) => el("tr", { "data-node-id": m.node_id, "data-state": m.state },
+  fill($("members-body"), members.map((m) => el("tr", { "data-node-id": m.node_id, "data-state": m.state,
+                                                        "data-drained": brokers.has(m.node_id) && brokers.get(m.node_id).drained ? 1 : 0,
+                                                        "data-decommission": brokers.has(m.node_id) ? brokers.get(m.node_id).decommission || "none" : "none" },
     el("td", {}, m.node_id),
     el("td", { class: "state " + m.state }, m.state),
-    el("td", {}, brokers.has(m.node_id) ? brokers.get(m.node_id) : "not registered"),
+    el("td", {}, brokerText(brokers.get(m.node_id))),
     el("td", {}, m.address),
     el("td", {}, m.kafka_addr || ""),
     el("td", {}, m.admin_addr || ""),
@@ -248,7 +260,7 @@ constexpr std::string_view page_body = R"html(
 <section><h2>Members <span id="members-count" class="note"></span></h2>
 <table id="members"><thead><tr><th>node</th><th>gossip</th><th>broker</th><th>address</th><th>kafka</th>
 <th>admin</th><th>incarnation</th><th>since</th><th>version</th></tr></thead><tbody id="members-body"></tbody></table>
-<p class="note">gossip: SWIM's view from this node; broker: the state <code>__meta</code> records.</p></section>
+<p class="note">gossip: SWIM's view from this node; broker: the state <code>__meta</code> records, with a drain or decommission in progress.</p></section>
 <section id="quorum"><h2>__meta quorum</h2><table><tbody id="quorum-body"></tbody></table></section>
 <section><h2>Produce and fetch rates</h2><div id="charts" class="charts"></div>
 <p class="note legend"><span class="produce">produce</span>: Produce request bytes received;

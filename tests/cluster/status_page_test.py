@@ -11,6 +11,7 @@ commits, then more produced: the group's lag.
   replicas and the leaders' high watermarks adding up to the records produced, the group's lag, and
   one rate chart per node. Without a token, or with a wrong one, it shows the token form and no
   data. The token in the fragment never reaches a node's log.
+- A drained node's row says so (data-drained, "drained" in its broker column), and no other row.
 - A screenshot is taken (a PNG); CHRONIK_STATUS_SCREENSHOT=PATH keeps a copy to look at.
 
 Run: /usr/bin/python3 tests/cluster/status_page_test.py --server build/daemon/chronik-server
@@ -272,6 +273,28 @@ class StatusPageTest(unittest.TestCase):
         for n in c.nodes:
             with open(n.log_path, errors="replace") as f:
                 self.assertNotIn(n.admin_token, f.read())
+
+    def test_5_a_drained_node_is_marked(self):
+        c = self.cluster
+        node, target = c.nodes[0], c.nodes[1]
+        status, body = node.admin(f"/v1/nodes/{target.node_id}/drain", body={})
+        self.assertEqual(status, 202, body)
+
+        def recorded():
+            status, cluster = node.admin("/v1/cluster")
+            return status == 200 and any(b["node_id"] == target.node_id and b["drained"] for b in cluster["brokers"])
+
+        c.wait_for(recorded, SETTLE_S, f"node {target.node_id} recorded drained")
+        try:
+            dom = Dom(chromium(c.root, f"http://{node.admin_addr}/ui#token={node.admin_token}", "--dump-dom"))
+            rows = {m["attrs"]["data-node-id"]: m for m in dom.find(tag="tr", **{"data-node-id": True})}
+            self.assertEqual(rows[str(target.node_id)]["attrs"]["data-drained"], "1")
+            self.assertIn("drained", rows[str(target.node_id)]["text"])
+            self.assertEqual([k for k, r in rows.items() if r["attrs"]["data-drained"] == "1"], [str(target.node_id)])
+            self.assertEqual({r["attrs"]["data-decommission"] for r in rows.values()}, {"none"})
+        finally:
+            status, body = node.admin(f"/v1/nodes/{target.node_id}/undrain", body={})
+            self.assertEqual(status, 202, body)
 
 
 if __name__ == "__main__":
