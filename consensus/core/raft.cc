@@ -3,6 +3,7 @@
 #include "consensus/core/raft.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "base/assert.h"
@@ -476,11 +477,17 @@ ready raft::get_ready() {
   // last_stable_index. Answers and votes acknowledge state: they wait. Moving appends ahead of
   // other messages to the same follower reorders nothing Raft relies on (any order is legal).
   if (term_ == persisted_hard_state_.term && vote_ == persisted_hard_state_.vote) {
-    const auto early = std::ranges::stable_partition(rd.messages, [](const message& m) {
+    const auto early = [](const message& m) {
       return m.type == message_type::append || m.type == message_type::heartbeat ||
              m.type == message_type::heartbeat_response;
-    });
-    rd.early_messages = static_cast<std::size_t>(early.begin() - rd.messages.begin());
+    };
+    // Usually all of them are early (a leader's appends) or none (a follower's answers): then
+    // nothing moves, and the partition's buffer is not allocated on every ready.
+    auto held = std::ranges::find_if_not(rd.messages, early);
+    if (held != rd.messages.end() && std::any_of(std::next(held), rd.messages.end(), early)) {
+      held = std::ranges::stable_partition(rd.messages, early).begin();
+    }
+    rd.early_messages = static_cast<std::size_t>(held - rd.messages.begin());
   }
   rd.committed_entries = log_.next_committed(log_.applied(), cfg_.max_committed_bytes_per_ready);
   rd.read_states = std::move(read_states_);
