@@ -561,7 +561,11 @@ def main(argv=None):
     if args.command == "tool":
         cmd = Anchor(args.cache, args.run_dir).tool_command(args.main_class, args.args)
         return subprocess.call(cmd)
-    anchor = Anchor.load(args.run_dir, args.cache)
+    try:
+        anchor = Anchor.load(args.run_dir, args.cache)
+    except FileNotFoundError as e:
+        print(f"no cluster started: {e.filename} is missing", file=sys.stderr)
+        return 1
     if args.command == "wait-ready":
         print(f"ready: cold start {anchor.wait_ready(args.timeout):.2f} s (format included, "
               f"format {anchor.format_s:.2f} s)")
