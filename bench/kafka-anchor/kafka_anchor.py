@@ -413,8 +413,8 @@ class Anchor:
         formats = []
         for node_id in self.node_ids():
             out = open(os.path.join(self.node_dir(node_id), "logs", "format.out"), "w")
-            cmd = self._java(STORAGE_MAIN, ["format", "--cluster-id", self.cluster_id, "--config", self.config_path(node_id)],
-                             node_id, "256m")
+            args = ["format", "--cluster-id", self.cluster_id, "--config", self.config_path(node_id)]
+            cmd = self._java(STORAGE_MAIN, args, node_id, "256m")
             formats.append((node_id, subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), out))
         failed = []
         for node_id, proc, out in formats:
@@ -422,6 +422,7 @@ class Anchor:
                 failed.append(node_id)
             out.close()
         if failed:
+            os.replace(self.state_path(), self.state_path() + ".failed")  # the logs stay for a look
             tails = "".join(self._tail(n, "format.out") for n in failed)
             raise RuntimeError(f"format failed on nodes {failed}:\n{tails}")
         self.format_s = time.time() - self.began
@@ -556,7 +557,11 @@ def main(argv=None):
         print(f"started Kafka {KAFKA_VERSION} cluster {anchor.cluster_id}: {anchor.bootstrap} "
               f"(PIDs {anchor.pids}; format {anchor.format_s:.2f} s; fsync {'on' if anchor.fsync else 'off'})")
         if args.command == "up":
-            print(f"ready: cold start {anchor.wait_ready(args.timeout):.2f} s (format included)")
+            try:
+                print(f"ready: cold start {anchor.wait_ready(args.timeout):.2f} s (format included)")
+            except BaseException:
+                anchor.stop(keep=True)  # no brokers left behind; their logs stay in the run dir
+                raise
         return 0
     if args.command == "tool":
         cmd = Anchor(args.cache, args.run_dir).tool_command(args.main_class, args.args)
