@@ -6,12 +6,17 @@ What it covers: the JUnit 5 tests of this Maven project (src/test/java/chronik/c
 - ProducerDefaultsTest: a producer at the client's defaults (idempotent, acks=all) writes N records
   to a topic made with the AdminClient (3 replicas); DescribeProducers shows its producer id and
   last sequence, and a consumer reads all N back at the acknowledged offsets, in order per partition;
+- ProducerFeaturesTest: gzip, snappy, lz4 and zstd batches with headers and CreateTime timestamps
+  read back intact; a transactional producer's committed and aborted transactions as
+  read_committed and read_uncommitted consumers see them;
 - ConsumerGroupsTest: classic-protocol groups, two members with the range assignor and with
   cooperative-sticky (incremental revocation), and a consumer that commits, closes, and is
   restarted to resume at the committed offsets;
-- AdminClientTest: topics (create, list, describe with leaders and an ISR of 3, create partitions,
-  delete), topic configs (describe, incremental alter and delete), groups (list, describe, offsets),
-  deleteRecords, and describeCluster.
+- AdminClientTest: describeCluster; topics (create, list, describe with leaders and an ISR of 3,
+  describe by topic id, create partitions, delete); topic configs (describe, incremental SET and
+  DELETE, an unknown name refused); consumer groups (list, describe, offsets, alter and delete
+  offsets, delete the group); deleteRecords; listOffsets by timestamp and max timestamp; and
+  describeMetadataQuorum.
 A test that chronik fails is kept and marked @Disabled("chronik: <symptom>"), so it shows up as
 skipped in Maven's summary.
 

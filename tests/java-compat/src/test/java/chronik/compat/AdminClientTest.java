@@ -31,6 +31,7 @@ import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.QuorumInfo;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -40,6 +41,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicCollection;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
@@ -299,5 +301,94 @@ class AdminClientTest {
         assertEquals("r40", read.get(0).value());
         Set<Long> seen = new HashSet<>();
         for (var r : read) assertTrue(seen.add(r.offset()), "offset read twice: " + r.offset());
+    }
+    @Test
+    void topicsAreDescribedByTheirIds() throws Exception {
+        String topic = Chronik.unique("admin-by-id");
+        Chronik.createTopic(admin, topic, 2);
+        Uuid id = Chronik.describe(admin, topic).topicId();
+        Map<Uuid, TopicDescription> byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(id)))
+            .allTopicIds().get(T, TimeUnit.SECONDS);
+        assertEquals(topic, byId.get(id).name(), "the name of topic id " + id);
+        assertEquals(2, byId.get(id).partitions().size());
+        Uuid unknown = Uuid.randomUuid();
+        ExecutionException e = assertThrows(ExecutionException.class,
+            () -> admin.describeTopics(TopicCollection.ofTopicIds(List.of(unknown))).allTopicIds().get(T, TimeUnit.SECONDS));
+        assertInstanceOf(org.apache.kafka.common.errors.UnknownTopicIdException.class, e.getCause(), "an unknown topic id");
+    }
+
+    @Test
+    void listOffsetsFindsTimestamps() throws Exception {
+        String topic = Chronik.unique("admin-offsets-by-time");
+        Chronik.createTopic(admin, topic, 1);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        long base = System.currentTimeMillis() - 600_000;
+        // Timestamps base+0, +10, ..., +90 except record 5, the largest (KIP-734's max timestamp).
+        try (var producer = Chronik.producer()) {
+            for (int i = 0; i < 10; i++)
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 0, base + (i == 5 ? 1000 : i * 10), null, "t" + i))
+                    .get(T, TimeUnit.SECONDS);
+        }
+        assertEquals(3, admin.listOffsets(Map.of(tp, OffsetSpec.forTimestamp(base + 25))).all().get(T, TimeUnit.SECONDS)
+            .get(tp).offset(), "first offset with a timestamp >= base+25");
+        ListOffsetsResultInfo max = admin.listOffsets(Map.of(tp, OffsetSpec.maxTimestamp())).all().get(T, TimeUnit.SECONDS).get(tp);
+        assertEquals(5, max.offset(), "offset of the largest timestamp");
+        assertEquals(base + 1000, max.timestamp(), "the largest timestamp");
+        assertEquals(-1, admin.listOffsets(Map.of(tp, OffsetSpec.forTimestamp(base + 5000))).all().get(T, TimeUnit.SECONDS)
+            .get(tp).offset(), "no record at or after base+5000");
+    }
+
+    @Test
+    @SuppressWarnings("deprecation")
+    void groupOffsetsAreAlteredDeletedAndTheGroupDeleted() throws Exception {
+        String topic = Chronik.unique("admin-group-offsets"), group = Chronik.unique("admin-offsets-group");
+        Chronik.createTopic(admin, topic, 2);
+        TopicPartition p0 = new TopicPartition(topic, 0), p1 = new TopicPartition(topic, 1);
+        try (var producer = Chronik.producer()) {
+            Chronik.send(producer, topic, 0, null, List.of("a", "b", "c", "d"));
+            Chronik.send(producer, topic, 1, null, List.of("e", "f"));
+        }
+        // An empty group's offsets are set from the admin client (kafka-consumer-groups --reset-offsets).
+        admin.alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(3, "set by admin"), p1, new OffsetAndMetadata(1)))
+            .all().get(T, TimeUnit.SECONDS);
+        Map<TopicPartition, OffsetAndMetadata> got =
+            admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(T, TimeUnit.SECONDS);
+        assertEquals(3, got.get(p0).offset());
+        assertEquals("set by admin", got.get(p0).metadata());
+        assertEquals(1, got.get(p1).offset());
+        // A consumer of the group starts there.
+        try (var c = Chronik.consumer(group, Map.of())) {
+            c.subscribe(List.of(topic));
+            List<ConsumerRecord<String, String>> read = Chronik.pollCount(c, 2);
+            assertEquals(List.of("d", "f"), read.stream().map(ConsumerRecord::value).sorted().collect(Collectors.toList()),
+                         "records at and after the altered offsets (p0 from 3, p1 from 1)");
+            assertTrue(c.poll(Duration.ofMillis(500)).isEmpty(), "nothing before the altered offsets is read");
+        }
+
+        admin.deleteConsumerGroupOffsets(group, Set.of(p1)).all().get(T, TimeUnit.SECONDS);
+        got = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(T, TimeUnit.SECONDS);
+        assertEquals(Set.of(p0), got.keySet(), "offsets left after deleting p1's");
+
+        admin.deleteConsumerGroups(List.of(group)).all().get(T, TimeUnit.SECONDS);
+        Chronik.waitFor("listConsumerGroups without " + group, () -> {
+            try {
+                return admin.listConsumerGroups().all().get(T, TimeUnit.SECONDS).stream().noneMatch(g -> g.groupId().equals(group));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        got = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(T, TimeUnit.SECONDS);
+        assertTrue(got.isEmpty(), "offsets of a deleted group: " + got);
+    }
+
+    @Test
+    void describeMetadataQuorumShowsThreeVoters() throws Exception {
+        QuorumInfo q = admin.describeMetadataQuorum().quorumInfo().get(T, TimeUnit.SECONDS);
+        Set<Integer> nodes = admin.describeCluster().nodes().get(T, TimeUnit.SECONDS).stream().map(Node::id).collect(Collectors.toSet());
+        Set<Integer> voters = q.voters().stream().map(QuorumInfo.ReplicaState::replicaId).collect(Collectors.toSet());
+        assertEquals(nodes, voters, "the metadata quorum's voters are the brokers: " + q);
+        assertTrue(voters.contains(q.leaderId()), "the quorum leader among its voters: " + q);
+        assertTrue(q.leaderEpoch() > 0, "a leader epoch: " + q);
+        assertTrue(q.highWatermark() > 0, "a high watermark: " + q);
     }
 }
