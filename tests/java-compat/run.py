@@ -16,14 +16,19 @@ What it covers: the JUnit 5 tests of this Maven project (src/test/java/chronik/c
   describe by topic id, create partitions, delete); topic configs (describe, incremental SET and
   DELETE, an unknown name refused); consumer groups (list, describe, offsets, alter and delete
   offsets, delete the group); deleteRecords; listOffsets by timestamp and max timestamp; and
-  describeMetadataQuorum.
+  describeMetadataQuorum;
+- StreamsExactlyOnceTest (kafka-streams 4.4.0, processing.guarantee=exactly_once_v2) across a
+  kill -9 of the broker coordinating the application's group: a stateless copy whose every input
+  record is in the read_committed output exactly once, and word count whose every word's
+  committed counts must be exactly 1, 2, ..., n.
 A test that chronik fails is kept and marked @Disabled("chronik: <symptom>"), so it shows up as
 skipped in Maven's summary.
 
 Run: /usr/bin/python3 tests/java-compat/run.py --server build/daemon/chronik-server
-This starts the cluster on 127.0.0.x (tests/cluster/chronik_nodes.py), runs `mvn test` in this
-directory with -Dchronik.bootstrap=<the cluster>, prints Maven's result, and stops the nodes by PID;
-its exit status is Maven's. Maven's local repository is $CHRONIK_M2_DIR, else build/java-compat-m2
+This starts a cluster on 127.0.0.x (tests/cluster/chronik_nodes.py), runs `mvn test` in this
+directory with -Dchronik.bootstrap=<the cluster> and stops the nodes by PID; then the same with a
+fresh cluster for the tests tagged kills-broker, which also get -Dchronik.pids. It prints Maven's
+output and a summary from surefire's reports; its exit status is Maven's (non-zero if either failed). Maven's local repository is $CHRONIK_M2_DIR, else build/java-compat-m2
 in the work tree (outside git); the first run downloads kafka-clients, JUnit and the Maven plugins
 into it. Against any other cluster, e.g. the Kafka anchor:
     mvn test -Dchronik.bootstrap=host:port,...   (or CHRONIK_BOOTSTRAP=host:port,... mvn test)
@@ -52,27 +57,43 @@ def main():
     parser.add_argument("maven_args", nargs="*", help="after --: extra arguments for Maven")
     args = parser.parse_args()
     m2 = os.environ.get("CHRONIK_M2_DIR") or os.path.join(ROOT, "build", "java-compat-m2")
-    cluster = Cluster(os.path.abspath(args.server), 3)
-    rc = 1
     started = time.monotonic()
     # Reports of an earlier run would otherwise be counted in this run's summary.
     shutil.rmtree(os.path.join(HERE, "target", "surefire-reports"), ignore_errors=True)
+    # -Dtest=X given after -- may match nothing in one of the phases: that is not a failure.
+    common = [args.mvn, "-B", "-q", f"-Dmaven.repo.local={m2}", "-Dsurefire.failIfNoSpecifiedTests=false"]
+    # The tests that kill a broker get a fresh cluster after the others, which need all 3 alive.
+    rc = run_phase(args.server, "the other tests", common + ["-DexcludedGroups=kills-broker"], args.maven_args, False)
+    rc_kill = run_phase(args.server, "tests that kill a broker", common + ["-Dgroups=kills-broker"], args.maven_args, True)
+    print_summary()
+    rc = rc or rc_kill
+    print(f"java-compat: mvn exited {rc} after {time.monotonic() - started:.1f}s in all", flush=True)
+    return rc
+
+
+def run_phase(server, what, cmd, maven_args, pass_pids):
+    """Starts a 3-node cluster, runs `cmd` ... test against it and stops the nodes; Maven's status."""
+    cluster = Cluster(os.path.abspath(server), 3)
+    rc = 1
+    started = time.monotonic()
     try:
         cluster.start_all()
         cluster.wait_ready(READY_S, alive=True)
         bootstrap = cluster.bootstrap()
-        print(f"java-compat: cluster ready at {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
-        cmd = [args.mvn, "-B", "-q", f"-Dmaven.repo.local={m2}", f"-Dchronik.bootstrap={bootstrap}", "test"] + args.maven_args
+        print(f"java-compat: {what}: cluster ready at {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
+        cmd = cmd + [f"-Dchronik.bootstrap={bootstrap}"]
+        if pass_pids:
+            cmd.append("-Dchronik.pids=" + ",".join(f"{n.ip}:{n.kafka_port}={n.proc.pid}" for n in cluster.nodes))
+        cmd += ["test"] + maven_args
         print("java-compat: " + " ".join(cmd), flush=True)
         try:
             rc = subprocess.run(cmd, cwd=HERE, timeout=MAVEN_S).returncode
         except subprocess.TimeoutExpired:
             print(f"java-compat: mvn did not finish within {MAVEN_S}s", flush=True)
             rc = 1
-        print_summary()
     finally:
         cluster.cleanup(keep_logs_on_failure=rc != 0)
-    print(f"java-compat: mvn exited {rc} after {time.monotonic() - started:.1f}s in all", flush=True)
+    print(f"java-compat: {what}: mvn exited {rc} after {time.monotonic() - started:.1f}s", flush=True)
     return rc
 
 
