@@ -17,10 +17,10 @@ What it covers: the JUnit 5 tests of this Maven project (src/test/java/chronik/c
   DELETE, an unknown name refused); consumer groups (list, describe, offsets, alter and delete
   offsets, delete the group); deleteRecords; listOffsets by timestamp and max timestamp; and
   describeMetadataQuorum;
-- StreamsExactlyOnceTest (kafka-streams 4.4.0, processing.guarantee=exactly_once_v2) across a
-  kill -9 of the broker coordinating the application's group: a stateless copy whose every input
-  record is in the read_committed output exactly once, and word count whose every word's
-  committed counts must be exactly 1, 2, ..., n.
+- StreamsExactlyOnceTest (kafka-streams 4.4.0, processing.guarantee=exactly_once_v2): a stateless
+  copy whose every input record is in the read_committed output exactly once across a kill -9 of
+  the broker coordinating its transactions while records flow, and word count whose every word's
+  committed counts must be exactly 1, 2, ..., n across a kill -9 of its group's coordinator.
 A test that chronik fails is kept and marked @Disabled("chronik: <symptom>"), so it shows up as
 skipped in Maven's summary.
 

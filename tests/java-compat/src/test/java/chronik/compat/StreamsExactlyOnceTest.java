@@ -1,6 +1,7 @@
 package chronik.compat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.Node;
@@ -38,8 +40,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Kafka Streams with processing.guarantee=exactly_once_v2 (KIP-447) across a kill -9 of the broker
- *  that coordinates the application's group: a stateless copy (every input record in the
- *  read_committed output exactly once), and word count. With the record cache off, every input
+ *  that coordinates the application's transactions or group: a stateless copy (every input record
+ *  in the read_committed output exactly once), and word count. With the record cache off, every input
  *  word makes one update of its count, so under exactly-once a read_committed reader of the output
  *  sees each word's counts as exactly 1, 2, ..., n: a word processed twice (a replay whose first
  *  attempt was not aborted) or lost shows as a repeated, skipped or missing count.
@@ -150,61 +152,113 @@ class StreamsExactlyOnceTest {
     static int killCoordinator(Admin admin, String app, Map<String, Long> pids) throws Exception {
         Node coordinator = admin.describeConsumerGroups(List.of(app)).all().get(30, TimeUnit.SECONDS).get(app).coordinator();
         assertNotNull(coordinator, "the group's coordinator");
-        Long pid = pids.get(coordinator.host() + ":" + coordinator.port());
-        assertNotNull(pid, "a PID for coordinator " + coordinator + " in " + pids);
-        ProcessHandle broker = ProcessHandle.of(pid).orElseThrow();
-        assertTrue(broker.destroyForcibly(), "SIGKILL sent to broker " + coordinator.id() + " (pid " + pid + ")");
+        kill(coordinator, pids);
+        return coordinator.id();
+    }
+
+    /** The node coordinating the transactions of application `app`'s producer (exactly_once_v2:
+     *  one transactional id per stream thread, named after the application id). */
+    static Node transactionCoordinator(Admin admin, String app) throws Exception {
+        List<String> ids = admin.listTransactions().all().get(30, TimeUnit.SECONDS).stream()
+            .map(TransactionListing::transactionalId).filter(id -> id.startsWith(app + "-")).toList();
+        assertEquals(1, ids.size(), "transactional ids of " + app + ": " + ids);
+        int id = admin.describeTransactions(ids).all().get(30, TimeUnit.SECONDS).get(ids.get(0)).coordinatorId();
+        return admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).stream().filter(n -> n.id() == id)
+            .findFirst().orElseThrow(() -> new AssertionError("coordinator " + id + " not among the brokers"));
+    }
+
+    static void kill(Node broker, Map<String, Long> pids) {
+        Long pid = pids.get(broker.host() + ":" + broker.port());
+        assertNotNull(pid, "a PID for broker " + broker + " in " + pids);
+        ProcessHandle process = ProcessHandle.of(pid).orElseThrow();
+        assertTrue(process.destroyForcibly(), "SIGKILL sent to broker " + broker.id() + " (pid " + pid + ")");
         // The process stays a zombie until run.py reaps it, so "gone" is its Kafka port refusing.
-        Chronik.waitFor("broker " + coordinator.id() + " refusing connections", () -> {
+        Chronik.waitFor("broker " + broker.id() + " refusing connections", () -> {
             try (java.net.Socket sock = new java.net.Socket()) {
-                sock.connect(new java.net.InetSocketAddress(coordinator.host(), coordinator.port()), 500);
+                sock.connect(new java.net.InetSocketAddress(broker.host(), broker.port()), 500);
                 return false;
             } catch (java.io.IOException e) {
                 return true;
             }
         });
-        return coordinator.id();
     }
 
     /** The stateless half of exactly-once (consume, transform, produce and commit the input offsets
-     *  in one transaction), which needs no compacted topic: every input record is in the
-     *  read_committed output exactly once, across the kill. */
+     *  in one transaction), which needs no compacted topic. Records keep arriving while the broker
+     *  coordinating the application's transactions is killed, so transactions are open then: every
+     *  input record must be in the read_committed output exactly once. */
     @Test
-    void exactlyOnceCopySurvivesKillOfTheGroupCoordinator() throws Exception {
+    void exactlyOnceCopySurvivesKillOfTheTransactionCoordinator() throws Exception {
         Map<String, Long> pids = brokerPids();
         String app = Chronik.unique("eos-copy"), input = app + "-in", output = app + "-out";
-        final int n = 2000;
+        final int n = 3000;
         try (Admin admin = Chronik.admin()) {
             Chronik.createTopic(admin, input, 3);
             Chronik.createTopic(admin, output, 3);
             StreamsBuilder builder = new StreamsBuilder();
             builder.<String, String>stream(input).mapValues(v -> v.toUpperCase()).to(output);
-            List<String> keys = new ArrayList<>(), values = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                keys.add("k" + (i % 31));
-                values.add("record-" + i);
-            }
             try (KafkaStreams streams = start(builder, config(app)); var producer = Chronik.producer();
                  var out = Chronik.consumer(null, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))) {
                 List<TopicPartition> tps = new ArrayList<>();
                 for (int i = 0; i < 3; i++) tps.add(new TopicPartition(output, i));
                 out.assign(tps);
                 out.seekToBeginning(tps);
-                Chronik.send(producer, input, null, keys.subList(0, n / 2), values.subList(0, n / 2));
-                Map<String, Integer> seen = new TreeMap<>();
-                for (var r : Chronik.pollCount(out, n / 2)) seen.merge(r.value(), 1, Integer::sum);
-                assertEquals(n / 2, seen.size(), "distinct records copied before the kill");
 
-                int killed = killCoordinator(admin, app, pids);
-                Chronik.send(producer, input, null, keys.subList(n / 2, n), values.subList(n / 2, n));
-                for (var r : Chronik.pollCount(out, n - seen.values().stream().mapToInt(Integer::intValue).sum()))
+                // The input arrives over a few seconds (a pause every 20 records shapes the load; no
+                // check depends on it), so the kill lands while the application is copying.
+                AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+                List<java.util.concurrent.Future<?>> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+                Thread feeder = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < n; i++) {
+                            sent.add(producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(input, "k" + (i % 31), "record-" + i)));
+                            if (i % 20 == 19) Thread.sleep(20);
+                        }
+                        producer.flush();
+                    } catch (Throwable t) {
+                        sendFailure.set(t);
+                    }
+                }, "feeder");
+                feeder.start();
+
+                Map<String, Integer> seen = new TreeMap<>();
+                int[] total = {0};
+                Chronik.waitFor(n / 5 + " records copied", () -> {
+                    for (var r : out.poll(Duration.ofMillis(100))) {
+                        seen.merge(r.value(), 1, Integer::sum);
+                        total[0]++;
+                    }
+                    return total[0] >= n / 5;
+                });
+                Node txnCoordinator = transactionCoordinator(admin, app);
+                Node groupCoordinator = admin.describeConsumerGroups(List.of(app)).all().get(30, TimeUnit.SECONDS).get(app).coordinator();
+                kill(txnCoordinator, pids);
+                int copiedAtKill = total[0];
+                feeder.join(Chronik.WAIT.toMillis());
+                assertFalse(feeder.isAlive(), "the feeder finished");
+                if (sendFailure.get() != null) throw new AssertionError("sending the input failed", sendFailure.get());
+                for (var f : sent) f.get(30, TimeUnit.SECONDS);
+
+                for (var r : Chronik.pollCount(out, n - total[0])) {
                     seen.merge(r.value(), 1, Integer::sum);
+                    total[0]++;
+                }
                 // Anything more (a duplicate) would arrive within the next commit intervals.
                 for (int i = 0; i < 10; i++)
-                    for (var r : out.poll(Duration.ofMillis(100))) seen.merge(r.value(), 1, Integer::sum);
+                    for (var r : out.poll(Duration.ofMillis(100))) {
+                        seen.merge(r.value(), 1, Integer::sum);
+                        total[0]++;
+                    }
+                System.out.printf("exactly_once_v2 copy: killed broker %d (transaction coordinator; group coordinator %d) "
+                                  + "after %d of %d records were copied; %d records read back%n",
+                                  txnCoordinator.id(), groupCoordinator.id(), copiedAtKill, n, total[0]);
+                assertTrue(copiedAtKill < n, "the kill came while records were still being copied");
                 Map<String, Integer> expect = new TreeMap<>();
-                for (String v : values) expect.put(v.toUpperCase(), 1);
-                assertEquals(expect, seen, "each record copied exactly once across the kill of broker " + killed);
+                for (int i = 0; i < n; i++) expect.put("RECORD-" + i, 1);
+                Map<String, Integer> wrong = new TreeMap<>();
+                for (var e : expect.keySet()) if (!Integer.valueOf(1).equals(seen.get(e))) wrong.put(e, seen.getOrDefault(e, 0));
+                assertTrue(wrong.isEmpty(), "records not copied exactly once across the kill (value=times): " + wrong);
+                assertEquals(n, total[0], "records read back");
                 assertNotEquals(KafkaStreams.State.ERROR, streams.state(), "the application's state");
                 streams.close(Duration.ofSeconds(30));
             }
