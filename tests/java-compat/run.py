@@ -11,7 +11,8 @@ What it covers: the JUnit 5 tests of this Maven project (src/test/java/chronik/c
   read_committed and read_uncommitted consumers see them;
 - ConsumerGroupsTest: classic-protocol groups, two members with the range assignor and with
   cooperative-sticky (incremental revocation), and a consumer that commits, closes, and is
-  restarted to resume at the committed offsets;
+  restarted to resume at the committed offsets; and two members of a KIP-848 group
+  (group.protocol=consumer);
 - AdminClientTest: describeCluster; topics (create, list, describe with leaders and an ISR of 3,
   describe by topic id, create partitions, delete); topic configs (describe, incremental SET and
   DELETE, an unknown name refused); consumer groups (list, describe, offsets, alter and delete

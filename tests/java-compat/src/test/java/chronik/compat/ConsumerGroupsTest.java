@@ -28,6 +28,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -229,6 +230,31 @@ class ConsumerGroupsTest {
                 }
                 assertEquals(total, handled.size(), "every record read once across the restart");
                 b.commitSync();
+            }
+        }
+    }
+    /** The group protocol of KIP-848 (group.protocol=consumer, GA in Kafka 4.0): the broker assigns
+     *  partitions through ConsumerGroupHeartbeat. Two members split 6 partitions 3 and 3. */
+    @Test
+    @Disabled("chronik: ConsumerGroupHeartbeat (key 68) is not served (docs/kafka-apis.md), so a Java consumer "
+              + "with group.protocol=consumer fails at poll: UnsupportedVersionException: The cluster does not "
+              + "support the new CONSUMER group protocol. Set group.protocol=classic on the consumer configs to "
+              + "revert to the CLASSIC protocol until the cluster is upgraded. (caused by: The node does not support "
+              + "CONSUMER_GROUP_HEARTBEAT)")
+    void consumerProtocolGroupSplitsPartitions() throws Exception {
+        String topic = Chronik.unique("groups-kip848"), group = Chronik.unique("kip848-group");
+        try (Admin admin = Chronik.admin()) {
+            Chronik.createTopic(admin, topic, PARTITIONS);
+            Map<String, Object> cfg = Map.of(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            try (var a = Chronik.consumer(group, cfg); var b = Chronik.consumer(group, cfg)) {
+                a.subscribe(List.of(topic));
+                b.subscribe(List.of(topic));
+                pollUntilBalanced(a, b, PARTITIONS / 2);
+                Set<Integer> union = new TreeSet<>(partitions(a.assignment()));
+                union.addAll(partitions(b.assignment()));
+                assertEquals(PARTITIONS, union.size(), "both members own every partition between them");
+                ConsumerGroupDescription d = describeGroup(admin, group);
+                assertEquals(org.apache.kafka.common.GroupType.CONSUMER, d.type(), "the group's type");
             }
         }
     }
