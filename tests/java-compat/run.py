@@ -57,6 +57,9 @@ def main():
     parser.add_argument("--mvn", default="mvn")
     parser.add_argument("maven_args", nargs="*", help="after --: extra arguments for Maven")
     args = parser.parse_args()
+    if shutil.which(args.mvn) is None or shutil.which("java") is None:
+        print(f"java-compat: needs java and {args.mvn} on PATH (Debian: apt-get install openjdk-17-jdk-headless maven)")
+        return 1
     m2 = os.environ.get("CHRONIK_M2_DIR") or os.path.join(ROOT, "build", "java-compat-m2")
     started = time.monotonic()
     # Reports of an earlier run would otherwise be counted in this run's summary.
