@@ -436,9 +436,13 @@ void partition_replica::delete_records(std::int64_t offset, clock::time_point de
 
 bool partition_replica::leader_ready() const {
   const auto st = host_.status(ref_.group);
+  return st && leader_ready(*st);
+}
+
+bool partition_replica::leader_ready(const consensus::raft_status& st) const {
   // A new leader whose index still lags would show a smaller high watermark than its
   // predecessor did, and a consumer would take that for OFFSET_OUT_OF_RANGE.
-  return st && st->state == consensus::role::leader && last_applied_term_ == st->term;
+  return st.state == consensus::role::leader && last_applied_term_ == st.term;
 }
 
 std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t offset, std::uint64_t max_bytes,
@@ -712,7 +716,7 @@ std::vector<node_id> partition_replica::in_sync_replicas(clock::time_point now) 
 void partition_replica::check_leadership() {
   const auto st = host_.status(ref_.group);
   if (!st || st->leader == no_node) return;  // an election is running: report its outcome instead
-  const bool ready = leader_ready();
+  const bool ready = leader_ready(*st);
   if (st->leader == reported_leader_ && st->term == reported_term_ && ready == reported_ready_) return;
   reported_leader_ = st->leader;
   reported_term_ = st->term;

@@ -398,6 +398,8 @@ class partition_replica {
   node_id reported_leader_;
   term_id reported_term_;
   bool reported_ready_ = false;  // leader_ready() when on_leadership last fired
+  // leader_ready() from a status already at hand (one host lookup per apply, not two).
+  bool leader_ready(const consensus::raft_status& st) const;
 };
 
 }  // namespace chronik::kafka

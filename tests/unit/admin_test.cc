@@ -473,6 +473,17 @@ TEST_F(admin_server_test, idle_connections_do_not_take_health_offline) {
   EXPECT_EQ(health->status, 200);
 }
 
+// Everything `sock` receives until the peer closes it or an error ends it (in `ec`).
+std::string read_until_closed(asio::ip::tcp::socket& sock, std::error_code& ec) {
+  std::string out;
+  char buf[4096];
+  while (!ec) {
+    const std::size_t n = sock.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+  }
+  return out;
+}
+
 // The server closes a connection 10 ms after a response, so it must not offer it for reuse: a
 // browser that sent its next request on it just as it closed got "Failed to fetch" (the status
 // page, about half of headless Chromium's runs). Each response says "Connection: close" and the
@@ -485,13 +496,9 @@ TEST_F(admin_server_test, every_response_closes_its_connection) {
   sock.connect({asio::ip::make_address("127.0.0.1"), port_});
   const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n";
   asio::write(sock, asio::buffer(request));
-  std::string response;
   std::error_code ec;
-  char buf[4096];
-  while (!ec) {  // read until the server closes: a kept connection would block here until its timeout
-    const std::size_t n = sock.read_some(asio::buffer(buf), ec);
-    response.append(buf, n);
-  }
+  // Read until the server closes: a kept connection would block here until its timeout.
+  const std::string response = read_until_closed(sock, ec);
   EXPECT_EQ(ec, asio::error::eof) << ec.message();
   EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << response;
   EXPECT_NE(response.find("\r\nConnection: close\r\n"), std::string::npos) << response;
@@ -511,12 +518,7 @@ TEST_F(admin_server_test, a_request_sent_a_while_after_connecting_is_answered) {
   std::error_code ec;
   asio::write(sock, asio::buffer(std::string_view("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")), ec);
   ASSERT_FALSE(ec) << ec.message();
-  std::string response;
-  char buf[4096];
-  while (!ec) {
-    const std::size_t n = sock.read_some(asio::buffer(buf), ec);
-    response.append(buf, n);
-  }
+  const std::string response = read_until_closed(sock, ec);
   EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << "got: '" << response << "' then " << ec.message();
 }
 

@@ -76,6 +76,14 @@ struct host_fixture {
     }
     return applied;
   }
+  // Bootstraps a group of this node and nodes 2 and 3, and makes this node a candidate in it (its
+  // vote durable); a granted vote then makes it leader.
+  void campaign_with_peers(std::uint64_t g) {
+    create(g, {nid(1), nid(2), nid(3)});
+    settle();
+    ASSERT_TRUE(core.campaign(gid(g)));
+    settle();
+  }
   // Bootstraps a single-voter group and makes this node its leader.
   void single_leader(std::uint64_t g) {
     create(g, {nid(1)});
@@ -228,13 +236,8 @@ TEST(host_core, batches_in_flight_are_bounded) {
 
 TEST(host_core, heartbeats_take_the_urgent_lane_while_a_write_is_in_flight) {
   host_fixture h;
-  h.create(10, {nid(1), nid(2), nid(3)});
-  h.settle();
-  ASSERT_TRUE(h.core.campaign(gid(10)));
-  h.settle();
-  const term_id term = h.core.status(gid(10))->term;
-  message yes{message_type::vote_response, nid(2), nid(1), term};
-  h.core.step(nid(2), {group_message{gid(10), yes}});
+  h.campaign_with_peers(10);
+  h.core.step(nid(2), {group_message{gid(10), message{message_type::vote_response, nid(2), nid(1), h.core.status(gid(10))->term}}});
   h.settle();
   ASSERT_EQ(h.core.status(gid(10))->state, role::leader);
   ASSERT_TRUE(h.core.propose(gid(10), "x"));
@@ -256,10 +259,7 @@ TEST(host_core, heartbeats_take_the_urgent_lane_while_a_write_is_in_flight) {
 // every fsync queued ahead of its write (70-190 ms during a drain). Applies still wait.
 TEST(host_core, a_leaders_appends_leave_with_its_write) {
   host_fixture h;
-  h.create(10, {nid(1), nid(2), nid(3)});
-  h.settle();
-  ASSERT_TRUE(h.core.campaign(gid(10)));
-  h.settle();
+  h.campaign_with_peers(10);
   const term_id term = h.core.status(gid(10))->term;
   h.core.step(nid(2), {group_message{gid(10), message{message_type::vote_response, nid(2), nid(1), term}}});
   host_output first = h.flush();  // the new leader's no-op: written, and sent at the same time

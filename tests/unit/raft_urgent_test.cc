@@ -17,6 +17,16 @@ bool all_of_type(const std::vector<message>& msgs, message_type t) {
   return !msgs.empty() && std::ranges::all_of(msgs, [t](const message& m) { return m.type == t; });
 }
 
+// The leader's append of one new entry `data` to `to`, right after what `to` holds.
+message append_of(raft_net& net, std::uint64_t from, std::uint64_t to, const std::string& data) {
+  const term_id term = net.node(from).term();
+  message append{message_type::append, nid(from), nid(to), term};
+  append.index = net.node(to).log().last_index();
+  append.log_term = net.node(to).log().last_term();
+  append.entries.push_back(entry{term, append.index.next(), entry_type::normal, data});
+  return append;
+}
+
 TEST(raft_urgent, a_leader_heartbeats_while_its_write_is_in_flight) {
   raft_net net(3);
   net.elect(1);
@@ -39,11 +49,7 @@ TEST(raft_urgent, a_follower_answers_heartbeats_while_its_write_is_in_flight) {
   raft_net net(3);
   net.elect(1);
   raft& follower = net.node(2);
-  message append{message_type::append, nid(1), nid(2), net.node(1).term()};
-  append.index = follower.log().last_index();
-  append.log_term = follower.log().last_term();
-  append.entries.push_back(entry{net.node(1).term(), append.index.next(), entry_type::normal, "y"});
-  follower.step(append);
+  follower.step(append_of(net, 1, 2, "y"));
   ready rd = follower.get_ready();  // "y" on its way to disk
   ASSERT_EQ(rd.entries.size(), 1u);
   message hb{message_type::heartbeat, nid(1), nid(2), net.node(1).term()};
@@ -99,11 +105,7 @@ TEST(raft_urgent, answers_and_votes_are_never_early) {
   raft_net net(3);
   net.elect(1);
   raft& follower = net.node(2);
-  message append{message_type::append, nid(1), nid(2), net.node(1).term()};
-  append.index = follower.log().last_index();
-  append.log_term = follower.log().last_term();
-  append.entries.push_back(entry{net.node(1).term(), append.index.next(), entry_type::normal, "y"});
-  follower.step(append);
+  follower.step(append_of(net, 1, 2, "y"));
   ready rd = follower.get_ready();
   EXPECT_EQ(rd.early_messages, 0u);
   EXPECT_TRUE(all_of_type(rd.messages, message_type::append_response));
