@@ -3,6 +3,13 @@
 # packages are installed, and apt-get update runs only when something is missing.
 set -euo pipefail
 
+# True when $1 is a go tool of version 1.25 or newer.
+go_at_least_1_25() {
+  local v
+  v=$(GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null) || return 1
+  [[ $v =~ ^go1\.(2[5-9]|[3-9][0-9])([.a-z]|$) ]]  # go1.25, go1.26.8, go1.27rc1
+}
+
 packages=(
   build-essential cmake ccache pkg-config
   libasio-dev libprotobuf-dev protobuf-compiler capnproto libcapnp-dev
@@ -16,10 +23,15 @@ packages=(
   iptables libnetfilter-queue-dev libfaketime faketime
   chromium  # headless, renders the status page in tests/cluster/status_page_test.py
 )
-# The gossip benchmark's anchor (bench/gossip/memberlist_anchor) is a Go module: the go tool fetches
-# hashicorp/memberlist through the module proxy; the Kafka benchmark's anchor is etcd.
+# The Kafka benchmark's anchor is etcd. The gossip benchmark's anchor (bench/gossip/memberlist_anchor)
+# is a Go module built against memberlist 0.2.2 and 0.7.0, which the go tool fetches through the
+# module proxy; 0.7.0 needs go >= 1.25, newer than Debian 12's golang-go (1.19), so it is built with
+# the machine's Go (/usr/local/go here) and no Debian package is installed for it.
 if [[ "${CHRONIK_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(golang-go etcd-server)
+  packages+=(etcd-server)
+  if ! go_at_least_1_25 go && ! go_at_least_1_25 /usr/local/go/bin/go; then  # the ones run.sh tries
+    echo "warning: bench/gossip/run.sh needs go >= 1.25, on PATH or in /usr/local/go; Debian 12's golang-go (1.19) is too old" >&2
+  fi
 fi
 # libFuzzer targets (make fuzz) need clang >= 19 for libstdc++ 12's std::expected.
 if [[ "${CHRONIK_FUZZ_DEPS:-0}" == 1 ]]; then

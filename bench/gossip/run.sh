@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# Gossip benchmark: chronik against hashicorp/memberlist 0.2.2 (the anchor), run in the same call,
-# because on this noisy 2-vCPU machine only ratios taken side by side mean anything (issue 2
-# "Benchmark"; the anchor is bench/gossip/memberlist_anchor/main.go, docs/performance.md "Reproduce").
+# Gossip benchmark: chronik against hashicorp/memberlist (the anchor) in two versions, 0.2.2 (the
+# version of the earlier tables) and 0.7.0 (the newest the Go module proxy serves here), all three
+# run in the same call, because on this noisy 2-vCPU machine only ratios taken side by side mean
+# anything (issue 2 "Benchmark", issue 20 "The gossip anchor, raised"; the anchor is
+# bench/gossip/memberlist_anchor/main.go, built once per version, docs/performance.md "Reproduce").
 #
-#   bench/gossip/run.sh BUILD_DIR        (also: make bench)
+#   bench/gossip/run.sh BUILD_DIR        (also: make bench-gossip)
 #
-# Per N in $SIZES, with the same probe interval (preset/profile lan = memberlist DefaultLANConfig):
+# BUILD_DIR is a CMake build directory (gossip_bench and chronik-server are built in it), or a
+# directory of prebuilt binaries laid out the same way (bench/gossip_bench, daemon/chronik-server)
+# without a CMakeCache.txt, which is used as it is.
+#
+# Per N in $SIZES, with the same probe interval (preset/profile lan = memberlist DefaultLANConfig,
+# the same in both versions):
 #   1. in-process, chain-joined: convergence after the last join and the time until every survivor
 #      declares a hard-stopped node dead (mlbench -n N; gossip_bench -n N);
 #   2. bytes: N real processes per system, each system in its own fresh network namespace, and the
 #      lo TX counter of that namespace over a fixed window. Counting at the interface is the only
 #      way to measure both the same way (the anchor has no byte counter); needs root.
 # Then the pause test: a real extra process is SIGSTOPped for each of $PAUSES seconds.
-# With ENCRYPT=1 (the default) each repetition and the byte window also run both systems with one
-# 32-byte gossip key, AES-256-GCM on both sides (chronik --gossip-key / gossip_bench --encrypt,
+# With ENCRYPT=1 (the default) each repetition and the byte window also run every system with one
+# 32-byte gossip key, AES-256-GCM on all sides (chronik --gossip-key / gossip_bench --encrypt,
 # memberlist Config.SecretKey through the anchor's -key), and a second table gives the sealed
-# figures, their ratio and each system's sealed/plaintext overhead.
+# figures, their ratios and each system's sealed/plaintext overhead.
 # The crash is a killed process on a live host (its port bounces datagrams as ICMP port
 # unreachable, which chronik's probes use) and, for chronik, again with the host silent.
 # The crash figures are also split at the first suspicion of the victim (memberlist's comes from
 # its -v log, timestamped as it is read): the time to the first failed probe is a lottery over the
 # survivors' probe orders and phases, while the rest is the suspicion and dissemination rules.
-# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, NS_SETTLE_S, PAUSE_N, ENCRYPT, JOBS.
+# Environment knobs: SIZES, PAUSES, REPEATS, SEED_BASE, WINDOW_S, STEADY_S, NS_SETTLE_S, PAUSE_N,
+# ENCRYPT, JOBS, ML_PORT, CH_PORT.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/gossip/run.sh BUILD_DIR}
@@ -42,18 +50,24 @@ ENCRYPT=${ENCRYPT:-1}      # 1: also run both systems with a gossip key (the sec
 # first periodic push-pull, which comes a random stagger of up to one period and then one more
 # period after its start (pushPullTrigger): 60 s. chronik's first one comes within one period.
 NS_SETTLE_S=${NS_SETTLE_S:-61}
-ML_PORT=18100              # in-process memberlist nodes use ML_PORT + i
-CH_PORT=28100              # in-process chronik nodes use CH_PORT + i (ports stay below the
+ML_PORT=${ML_PORT:-18100}  # in-process memberlist nodes use ML_PORT + i (each version in turn)
+CH_PORT=${CH_PORT:-28100}  # in-process chronik nodes use CH_PORT + i (ports stay below the
                            # ephemeral range 32768+, where outgoing connections could hold them)
 
 ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 ANCHOR="$ROOT/bench/gossip/memberlist_anchor"
-MLB=/tmp/mlb/mlbench
+# The memberlist versions, each a system of the tables: its key, its label, and the go.mod that pins
+# it (go.mod: 0.2.2; go.0.7.0.mod, used through go's -modfile, with go.0.7.0.sum beside it). The
+# sealed runs of system S are system Se (mle, m7e), chronik's are che; chs is chronik's silent host.
+ML_SYSTEMS=(ml m7)
+declare -A ML_VERSION=([ml]=0.2.2 [m7]=0.7.0)
+declare -A ML_MODFILE=([ml]=go.mod [m7]=go.0.7.0.mod)
 # One key per call, the same 32 bytes for both systems (the cost does not depend on its value).
 GOSSIP_KEY=$(head -c 32 /dev/urandom | base64)
 GB="$BUILD/bench/gossip_bench"
 SERVER="$BUILD/daemon/chronik-server"
-OUT=$(mktemp -d /tmp/chronik-gossip-bench.XXXXXX)
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/chronik-gossip-bench.XXXXXX")
+declare -A MLB=()      # memberlist system -> its anchor binary, built into $OUT by build_anchors
 
 declare -A R=()        # results: R[system,figure,N]
 declare -a PIDS=()     # every background process we started, killed by PID on exit
@@ -73,24 +87,41 @@ die() { printf 'bench/gossip/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- building --------------------------------------------------------------------------------
 
-# Builds the anchor, a Go module: go.mod pins memberlist 0.2.2 and go.sum every dependency, which
-# the go tool fetches through the module proxy (GOPROXY) into its module cache; nothing is vendored.
-build_anchor() {
-  local f
-  [[ -f "$ANCHOR/main.go" && -f "$ANCHOR/go.mod" ]] ||
-    die "memberlist anchor not found: expected $ANCHOR/main.go and go.mod"
-  if [[ -x "$MLB" ]]; then
-    for f in main.go go.mod go.sum; do [[ "$ANCHOR/$f" -nt "$MLB" ]] && break; done
-    [[ "$ANCHOR/$f" -nt "$MLB" ]] || return 0
-  fi
-  command -v go >/dev/null || die "go not found: apt-get install -y golang-go"
-  log "building the memberlist anchor into $MLB (go modules: memberlist 0.2.2 through the module proxy)"
-  mkdir -p "$(dirname "$MLB")"
-  (cd "$ANCHOR" && GO111MODULE=on GOFLAGS="-mod=readonly -buildvcs=false" go build -o "$MLB" .) ||
-    die "building the memberlist anchor failed"
+# Builds the anchor once per memberlist version, from the same main.go: a Go module whose go.mod
+# files pin memberlist and whose go.sum files pin every dependency, which the go tool fetches through
+# the module proxy (GOPROXY) into its module cache; nothing is vendored. Every call builds afresh into
+# $OUT (the go build cache makes that a second or two), so a binary never outlives its sources.
+# memberlist 0.7.0's go.mod needs go 1.25, newer than Debian 12's golang-go (1.19): the machine's
+# own Go (/usr/local/go) is used when the one on PATH is older, and GOTOOLCHAIN=local keeps the go
+# tool from fetching a newer toolchain by itself.
+build_anchors() {
+  local sys go=go
+  [[ -f "$ANCHOR/main.go" ]] || die "memberlist anchor not found: expected $ANCHOR/main.go"
+  if ! go_at_least_1_25 "$go" && go_at_least_1_25 /usr/local/go/bin/go; then go=/usr/local/go/bin/go; fi
+  go_at_least_1_25 "$go" ||
+    die "the memberlist anchor needs go >= 1.25 (memberlist 0.7.0's go.mod); found: $("$go" version 2>&1 || echo none)"
+  for sys in "${ML_SYSTEMS[@]}"; do
+    [[ -f "$ANCHOR/${ML_MODFILE[$sys]}" ]] || die "missing $ANCHOR/${ML_MODFILE[$sys]}"
+    MLB[$sys]="$OUT/mlbench-${ML_VERSION[$sys]}"
+    log "building the memberlist ${ML_VERSION[$sys]} anchor into ${MLB[$sys]} (go modules through the module proxy)"
+    (cd "$ANCHOR" && GO111MODULE=on GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+      "$go" build -modfile="${ML_MODFILE[$sys]}" -o "${MLB[$sys]}" .) ||
+      die "building the memberlist ${ML_VERSION[$sys]} anchor failed"
+  done
+}
+
+# True when $1 is a go tool of version 1.25 or newer.
+go_at_least_1_25() {
+  local v
+  v=$(GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null) || return 1
+  [[ $v =~ ^go1\.(2[5-9]|[3-9][0-9])([.a-z]|$) ]]  # go1.25, go1.26.8, go1.27rc1
 }
 
 build_chronik() {
+  if [[ ! -f "$BUILD/CMakeCache.txt" && -x "$GB" && -x "$SERVER" ]]; then
+    log "using the prebuilt $GB and $SERVER (no CMakeCache.txt in $BUILD)"
+    return 0
+  fi
   [[ -f "$BUILD/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD" >/dev/null
   log "building gossip_bench and chronik-server in $BUILD"
   cmake --build "$BUILD" -j"${JOBS:-2}" --target gossip_bench chronik-server >"$OUT/build.log" 2>&1 ||
@@ -146,8 +177,8 @@ minus() { [[ -z "$1" || -z "$2" ]] || awk -v a="$1" -v b="$2" 'BEGIN { printf "%
 # such an instant; chronik's nodes probe at independent random phases, as separate processes of
 # either system do (docs/performance.md, "Failure detection at N = 32").
 run_inprocess() {
-  local n=$1 r=$2 f
-  ml_crash ml "$n" "$r"
+  local n=$1 r=$2 f sys
+  for sys in "${ML_SYSTEMS[@]}"; do ml_crash "$sys" "$n" "$r"; done
   ch_crash ch "$n" "$r"
 
   # The same crash with the victim's host silent: no port unreachable comes back, so chronik's
@@ -160,23 +191,25 @@ run_inprocess() {
   add chs spread "$n" "$(minus "$(field "$f" detect_median_s)" "$(field "$f" suspect_first_s)")"
   add chs median "$n" "$(field "$f" detect_median_s)"
 
-  # Both systems again with a gossip key (systems mle and che), in the same repetition, so that
-  # the sealed and plaintext runs share the machine's load too.
+  # Every system again with a gossip key (mle, m7e and che), in the same repetition, so that the
+  # sealed and plaintext runs share the machine's load too.
   if ((ENCRYPT)); then
-    ml_crash mle "$n" "$r" -key "$GOSSIP_KEY"
+    for sys in "${ML_SYSTEMS[@]}"; do ml_crash "${sys}e" "$n" "$r" -key "$GOSSIP_KEY"; done
     ch_crash che "$n" "$r" --encrypt
   fi
   return 0
 }
 
-# One in-process crash run of the anchor as system $1 (ml, or mle with a key), extra args after $3.
+# One in-process crash run of an anchor as system $1 (ml or m7, or mle or m7e with a key), extra
+# args after $3.
 ml_crash() {
   local sys=$1 n=$2 r=$3 f
+  local plain=${sys%e}
   shift 3
   f="$OUT/$sys-crash-$n-$r.txt"
-  log "memberlist in-process n=$n run $r/$REPEATS${1:+, sealed}"
-  { timeout 300 "$MLB" -n "$n" -profile lan -port "$ML_PORT" -v "$@" 2>&1 || log "mlbench n=$n failed (see $f)"; } |
-    stamp >"$f"
+  log "memberlist ${ML_VERSION[$plain]} in-process n=$n run $r/$REPEATS${1:+, sealed}"
+  { timeout 300 "${MLB[$plain]}" -n "$n" -profile lan -port "$ML_PORT" -v "$@" 2>&1 ||
+    log "mlbench ${ML_VERSION[$plain]} n=$n failed (see $f)"; } | stamp >"$f"
   add "$sys" conv "$n" "$(go_dur_s "$(field "$f" full-convergence-after-last-join)")"
   add "$sys" suspect "$n" "$(ml_first_suspect "$f" "$n")"
   add "$sys" first "$n" "$(secs "$f" first)"
@@ -230,15 +263,15 @@ ns_wait_listen() {
 }
 
 # Starts N memberlist processes chain-joined inside namespace $1 (node 0 joins itself, which
-# memberlist accepts; -single needs a seed) as system $3 (ml, or mle with the key); extra anchor
-# args after $3.
+# memberlist accepts; -single needs a seed) as system $3 (ml or m7, or mle or m7e with the key);
+# extra anchor args after $3.
 start_ml_chain() {
   local ns=$1 n=$2 sys=$3 base=20000 i seed log
   shift 3
   log="$OUT/ns-$sys-$n.log"
   for ((i = 0; i < n; i++)); do
     seed=$((i == 0 ? base : base + i - 1))
-    ip netns exec "$ns" "$MLB" -single "node-$i" -port $((base + i)) -seed "127.0.0.1:$seed" -profile lan "$@" \
+    ip netns exec "$ns" "${MLB[${sys%e}]}" -single "node-$i" -port $((base + i)) -seed "127.0.0.1:$seed" -profile lan "$@" \
       >>"$log" 2>&1 &
     PIDS+=($!)
     ns_wait_listen "$ns" $((base + i)) || die "memberlist node $i did not listen in $ns (log: $log)"
@@ -286,13 +319,13 @@ ch_min_alive() {
   echo "$min"
 }
 
-# All clusters run at once (memberlist and chronik, each also sealed with ENCRYPT=1), so every
-# window sees the same machine load.
+# All clusters run at once (both memberlist versions and chronik, each also sealed with
+# ENCRYPT=1), so every window sees the same machine load.
 run_netns_bytes() {
   local n=$1 sys i t0 t1 first running started
-  local -a systems=(ml ch)
+  local -a systems=("${ML_SYSTEMS[@]}" ch)
   local -A ns=() b0=() b1=() pid0=() pid1=()
-  ((ENCRYPT)) && systems=(ml mle ch che)  # memberlist first: see NS_SETTLE_S
+  ((ENCRYPT)) && systems=(ml mle m7 m7e ch che)  # memberlist first: see NS_SETTLE_S
   log "netns bytes n=$n: starting $n processes for each of: ${systems[*]}"
   for sys in "${systems[@]}"; do
     ns[$sys]="chronik-bench-$$-$sys$n"
@@ -302,8 +335,8 @@ run_netns_bytes() {
     [[ $sys == ch ]] && started=$(date +%s.%N)  # every memberlist process is up
     pid0[$sys]=${#PIDS[@]}
     case $sys in
-      ml) start_ml_chain "${ns[$sys]}" "$n" "$sys" ;;
-      mle) start_ml_chain "${ns[$sys]}" "$n" "$sys" -key "$GOSSIP_KEY" ;;
+      ml | m7) start_ml_chain "${ns[$sys]}" "$n" "$sys" ;;
+      mle | m7e) start_ml_chain "${ns[$sys]}" "$n" "$sys" -key "$GOSSIP_KEY" ;;
       ch) start_ch_chain "${ns[$sys]}" "$n" "$sys" ;;
       che) start_ch_chain "${ns[$sys]}" "$n" "$sys" --gossip-key "$GOSSIP_KEY" ;;
     esac
@@ -344,12 +377,14 @@ run_netns_bytes() {
 # --- 3. pause test ---------------------------------------------------------------------------
 
 run_pause() {
-  local d=$1 f
-  f="$OUT/ml-pause-$d.txt"
-  log "memberlist pause ${d}s (n=$PAUSE_N+1)"
-  timeout 300 "$MLB" -n "$PAUSE_N" -profile lan -port "$ML_PORT" -pause "${d}s" >"$f" 2>&1 ||
-    log "mlbench pause failed (see $f)"
-  R[ml,pause,$d]=$(field "$f" nodes-that-declared-ext-dead)
+  local d=$1 f sys
+  for sys in "${ML_SYSTEMS[@]}"; do
+    f="$OUT/$sys-pause-$d.txt"
+    log "memberlist ${ML_VERSION[$sys]} pause ${d}s (n=$PAUSE_N+1)"
+    timeout 300 "${MLB[$sys]}" -n "$PAUSE_N" -profile lan -port "$ML_PORT" -pause "${d}s" >"$f" 2>&1 ||
+      log "mlbench ${ML_VERSION[$sys]} pause failed (see $f)"
+    R[$sys,pause,$d]=$(field "$f" nodes-that-declared-ext-dead)
+  done
   f="$OUT/ch-pause-$d.txt"
   log "chronik pause ${d}s (n=$PAUSE_N+1)"
   timeout 300 "$GB" -n "$PAUSE_N" --preset lan --port "$CH_PORT" --pause-ms $((d * 1000)) --server "$SERVER" \
@@ -366,21 +401,24 @@ span() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi 
 
 ratio() { awk -v c="$1" -v m="$2" 'BEGIN { if (m + 0 > 0 && c != "") printf "%.2f", c / m; else printf "n/a" }'; }
 
-row() {  # N, figure label, key[, chronik variant]: the median over the runs, its range, and the ratio of medians
-  local ml=${R[ml,$3,$1]:-} ch=${R[${4:-ch},$3,$1]:-}
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "${ml:+$(med "$ml")$(span "$ml")}" \
-    "${ch:+$(med "$ch")$(span "$ch")}" "$(ratio "$(med "$ch")" "$(med "$ml")")"
+# A list's median [min-max], or nothing for an empty list.
+cell() { [[ -z "$1" ]] || echo "$(med "$1")$(span "$1")"; }
+
+row() {  # N, figure label, key[, chronik variant]: the medians over the runs with their ranges, and chronik/memberlist of the medians
+  local ml=${R[ml,$3,$1]:-} m7=${R[m7,$3,$1]:-} ch=${R[${4:-ch},$3,$1]:-}
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(cell "$ml")" "$(cell "$m7")" "$(cell "$ch")" \
+    "$(ratio "$(med "$ch")" "$(med "$ml")")" "$(ratio "$(med "$ch")" "$(med "$m7")")"
 }
 
 print_table() {
   local n d sys
   echo
-  echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, preset/profile lan, chronik seeds $((SEED_BASE + 1))..$((SEED_BASE + REPEATS)); raw output in $OUT"
+  echo "Gossip benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) vCPU, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, preset/profile lan, chronik seeds $((SEED_BASE + 1))..$((SEED_BASE + REPEATS)); raw output in $OUT"
   echo
-  echo "Times: median over $REPEATS in-process runs [min-max]; ratio = chronik/memberlist of the medians, lower is better."
+  echo "Times: median over $REPEATS in-process runs [min-max]; ratios = chronik/memberlist of the medians, lower is better."
   echo
-  echo "| N | figure | memberlist | chronik | ratio |"
-  echo "|---|---|---|---|---|"
+  echo "| N | figure | memberlist 0.2.2 | memberlist 0.7.0 | chronik | chronik/0.2.2 | chronik/0.7.0 |"
+  echo "|---|---|---|---|---|---|---|"
   for n in $SIZES; do
     row "$n" "convergence after last join (s)" conv
     row "$n" "first suspicion of the victim (s)" suspect
@@ -388,25 +426,27 @@ print_table() {
     row "$n" "death seen, first survivor (s)" first
     row "$n" "death seen, median survivor (s)" median
     row "$n" "death seen, last survivor (s)" last
-    printf '| %s | survivors that saw the death, per run | %s | %s | |\n' "$n" "${R[ml,seen,$n]:-n/a}" "${R[ch,seen,$n]:-n/a}"
+    printf '| %s | survivors that saw the death, per run | %s | %s | %s | | |\n' "$n" "${R[ml,seen,$n]:-n/a}" \
+      "${R[m7,seen,$n]:-n/a}" "${R[ch,seen,$n]:-n/a}"
     row "$n" "silent host: first suspicion of the victim (s)" suspect chs
     row "$n" "silent host: first suspicion to death seen by median survivor (s)" spread chs
     row "$n" "silent host: death seen, median survivor (s)" median chs
     row "$n" "bytes/s per node on lo (netns, N processes)" lo
-    printf '| %s | payload bytes/s per node (in-process stats) | n/a | %s | |\n' "$n" "${R[ch,payload,$n]:-n/a}"
+    printf '| %s | payload bytes/s per node (in-process stats) | n/a | n/a | %s | | |\n' "$n" "${R[ch,payload,$n]:-n/a}"
   done
   echo
-  echo "| pause (N=$PAUSE_N + 1 paused process) | memberlist: nodes that declared it dead | chronik: declared dead | chronik: suspected |"
-  echo "|---|---|---|---|"
+  echo "| pause (N=$PAUSE_N + 1 paused process) | memberlist 0.2.2: nodes that declared it dead | memberlist 0.7.0: declared dead | chronik: declared dead | chronik: suspected |"
+  echo "|---|---|---|---|---|"
   for d in $PAUSES; do
-    printf '| %s s | %s | %s | %s |\n' "$d" "${R[ml,pause,$d]:-n/a}" "${R[ch,pause,$d]:-n/a}" "${R[ch,pause_suspected,$d]:-n/a}"
+    printf '| %s s | %s | %s | %s | %s |\n' "$d" "${R[ml,pause,$d]:-n/a}" "${R[m7,pause,$d]:-n/a}" \
+      "${R[ch,pause,$d]:-n/a}" "${R[ch,pause_suspected,$d]:-n/a}"
   done
   for n in $SIZES; do
     for sys in ch che; do
       [[ -n ${R[$sys,nsconv,$n]:-} && ${R[$sys,nsconv,$n]} -lt $n ]] &&
         echo "warning: netns n=$n: a $sys node (chronik) saw only ${R[$sys,nsconv,$n]} alive members before the byte window"
     done
-    for sys in ml mle ch che; do
+    for sys in ml mle m7 m7e ch che; do
       [[ -n ${R[$sys,alive_procs,$n]:-} && ${R[$sys,alive_procs,$n]} -lt $n ]] &&
         echo "warning: netns n=$n: only ${R[$sys,alive_procs,$n]} of $n $sys processes were still running"
     done
@@ -414,35 +454,39 @@ print_table() {
   return 0
 }
 
-# A row of the sealed table: the sealed medians [ranges] of both systems, their ratio, and each
-# system's sealed/plaintext ratio of medians (its own cost of encryption in this call).
+# A row of the sealed table: the sealed medians [ranges] of every system, chronik's sealed ratios to
+# each memberlist version sealed, and each system's sealed/plaintext ratio of medians (its own cost
+# of encryption in this call).
 row_sealed() {  # N, figure label, key
-  local ml=${R[ml,$3,$1]:-} mle=${R[mle,$3,$1]:-} ch=${R[ch,$3,$1]:-} che=${R[che,$3,$1]:-}
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${mle:+$(med "$mle")$(span "$mle")}" \
-    "${che:+$(med "$che")$(span "$che")}" "$(ratio "$(med "$che")" "$(med "$mle")")" \
-    "$(ratio "$(med "$mle")" "$(med "$ml")")" "$(ratio "$(med "$che")" "$(med "$ch")")"
+  local ml=${R[ml,$3,$1]:-} mle=${R[mle,$3,$1]:-} m7=${R[m7,$3,$1]:-} m7e=${R[m7e,$3,$1]:-}
+  local ch=${R[ch,$3,$1]:-} che=${R[che,$3,$1]:-}
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(cell "$mle")" "$(cell "$m7e")" \
+    "$(cell "$che")" "$(ratio "$(med "$che")" "$(med "$mle")")" "$(ratio "$(med "$che")" "$(med "$m7e")")" \
+    "$(ratio "$(med "$mle")" "$(med "$ml")")" "$(ratio "$(med "$m7e")" "$(med "$m7")")" "$(ratio "$(med "$che")" "$(med "$ch")")"
 }
 
 print_sealed_table() {
   local n
   ((ENCRYPT)) || return 0
   echo
-  echo "Sealed gossip: the same call, each repetition also run with one 32-byte key on both sides, AES-256-GCM"
-  echo "(chronik gossip_key / gossip_bench --encrypt; memberlist 0.2.2 Config.SecretKey, encryption version 1,"
-  echo "its defaults otherwise: compression on, no label, GossipVerifyIncoming/Outgoing on). Both add 29 bytes"
-  echo "per datagram. Medians over $REPEATS runs [min-max]; sealed/plain is each system against its own plaintext runs."
+  echo "Sealed gossip: the same call, each repetition also run with one 32-byte key on all sides, AES-256-GCM"
+  echo "(chronik gossip_key / gossip_bench --encrypt; memberlist Config.SecretKey, encryption version 1 in both"
+  echo "versions, their defaults otherwise: compression on, no label, GossipVerifyIncoming/Outgoing on). All add"
+  echo "29 bytes per datagram. Medians over $REPEATS runs [min-max]; sealed/plain is each system against its own"
+  echo "plaintext runs."
   echo
-  echo "| N | figure | memberlist sealed | chronik sealed | chronik/memberlist sealed | memberlist sealed/plain | chronik sealed/plain |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| N | figure | memberlist 0.2.2 sealed | memberlist 0.7.0 sealed | chronik sealed | chronik/0.2.2 sealed | chronik/0.7.0 sealed | 0.2.2 sealed/plain | 0.7.0 sealed/plain | chronik sealed/plain |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   for n in $SIZES; do
     row_sealed "$n" "convergence after last join (s)" conv
     row_sealed "$n" "first suspicion of the victim (s)" suspect
     row_sealed "$n" "first suspicion to death seen by median survivor (s)" spread
     row_sealed "$n" "death seen, median survivor (s)" median
     row_sealed "$n" "death seen, last survivor (s)" last
-    printf '| %s | survivors that saw the death, per run | %s | %s | | | |\n' "$n" "${R[mle,seen,$n]:-n/a}" "${R[che,seen,$n]:-n/a}"
+    printf '| %s | survivors that saw the death, per run | %s | %s | %s | | | | | |\n' "$n" "${R[mle,seen,$n]:-n/a}" \
+      "${R[m7e,seen,$n]:-n/a}" "${R[che,seen,$n]:-n/a}"
     row_sealed "$n" "bytes/s per node on lo (netns, N processes)" lo
-    printf '| %s | payload bytes/s per node (in-process stats) | n/a | %s | | | %s |\n' "$n" "${R[che,payload,$n]:-n/a}" \
+    printf '| %s | payload bytes/s per node (in-process stats) | n/a | n/a | %s | | | | | %s |\n' "$n" "${R[che,payload,$n]:-n/a}" \
       "$(ratio "${R[che,payload,$n]:-}" "${R[ch,payload,$n]:-}")"
   done
   return 0
@@ -450,7 +494,7 @@ print_sealed_table() {
 
 main() {
   local n d r
-  build_anchor
+  build_anchors
   build_chronik
   [[ -x "$GB" && -x "$SERVER" ]] || die "missing $GB or $SERVER after the build"
   for n in $SIZES; do

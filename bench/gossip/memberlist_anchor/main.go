@@ -1,5 +1,9 @@
 // The gossip benchmark's anchor (bench/gossip/run.sh; docs/performance.md "Reproduce"):
-// hashicorp/memberlist 0.2.2 (Debian 12's version; go.mod pins it), driven the way run.sh drives chronik.
+// hashicorp/memberlist driven the way run.sh drives chronik. The same source is built against two
+// versions, both through the Go module proxy: go.mod pins 0.2.2 (Debian 12's version, the one the
+// earlier tables used) and go.0.7.0.mod pins 0.7.0 (issue 20, "The gossip anchor, raised"), used
+// with `go build -modfile=go.0.7.0.mod`; each has its go.sum beside it. The code compiles
+// unchanged against both: every call it makes has kept its signature from 0.2.2 to 0.7.0.
 //
 // Modes (output lines are key=value pairs that run.sh parses):
 //   - default: N nodes on 127.0.0.1, each joining only the previous one; prints the time to full
@@ -11,10 +15,8 @@
 //
 // -key BASE64 (32 bytes) sets Config.SecretKey on every node, the extra and -single ones included:
 // memberlist then seals every packet and stream with AES-256-GCM, as chronik's gossip_key does
-// (docs/security.md "Gossip encryption"). Everything else stays DefaultLANConfig/DefaultLocalConfig.
-//
-// A Go module (go.mod pins memberlist 0.2.2, the version the earlier tables used, and go.sum its
-// dependencies); run.sh build_anchor builds it with the go tool through the module proxy.
+// (docs/security.md "Gossip encryption"). Everything else stays DefaultLANConfig (with its timings
+// pinned, see pinLAN) or DefaultLocalConfig.
 package main
 
 import (
@@ -61,6 +63,7 @@ var secretKey []byte
 
 func config(profile, name string, port int, verbose bool) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
+	pinLAN(c)
 	if profile == "local" {
 		c = memberlist.DefaultLocalConfig()
 	}
@@ -77,6 +80,33 @@ func config(profile, name string, port int, verbose bool) *memberlist.Config {
 	// EnableCompression keeps its default, true, in both the plaintext and the sealed runs.
 	c.SecretKey = secretKey
 	return c
+}
+
+// pinLAN sets every timing and size that the comparison depends on to the values of chronik's lan
+// preset (gossip/core/config.h), so that both memberlist builds measure the same protocol whatever
+// their DefaultLANConfig says. Today it changes nothing: 0.7.0's DefaultLANConfig has the same
+// value as 0.2.2's in every field the two share. 0.7.0 adds fields whose defaults leave the
+// protocol as 0.2.2 runs it: Label "" (no label, as 0.2.2 sends none), SkipInboundLabelCheck false,
+// MsgpackUseNewTimeFormat false (0.2.2's encoding), MetricLabels nil, and QueueCheckInterval 30 s,
+// which only samples the broadcast queue's length for metrics and sends nothing.
+func pinLAN(c *memberlist.Config) {
+	c.ProtocolVersion = memberlist.ProtocolVersion2Compatible // as DefaultLANConfig in both
+	c.ProbeInterval = time.Second
+	c.ProbeTimeout = 500 * time.Millisecond
+	c.IndirectChecks = 3
+	c.DisableTcpPings = false // its fallback TCP ping of a silent target stays on in both
+	c.GossipInterval = 200 * time.Millisecond
+	c.GossipNodes = 3
+	c.GossipToTheDeadTime = 30 * time.Second
+	c.RetransmitMult = 4
+	c.SuspicionMult = 4
+	c.SuspicionMaxTimeoutMult = 6
+	c.AwarenessMaxMultiplier = 8
+	c.PushPullInterval = 30 * time.Second
+	c.TCPTimeout = 10 * time.Second
+	c.UDPBufferSize = 1400
+	c.EnableCompression = true
+	c.GossipVerifyIncoming, c.GossipVerifyOutgoing = true, true
 }
 
 func start(c *memberlist.Config, seed string) *memberlist.Memberlist {
