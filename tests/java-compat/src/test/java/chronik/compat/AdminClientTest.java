@@ -101,7 +101,9 @@ class AdminClientTest {
         assertEquals(3, created.replicationFactor(topic).get());
         Uuid id = created.topicId(topic).get();
         assertNotEquals(Uuid.ZERO_UUID, id, "CreateTopics returns the topic id");
-        assertTrue(topicNames().contains(topic), "listTopics names the new topic");
+        // Kafka answers CreateTopics once the controller committed the topic; a broker's Metadata, which
+        // listTopics reads, learns it a moment later, so the name is waited for (the anchor run showed it).
+        Chronik.waitFor("listTopics to name " + topic, () -> topicNames().contains(topic));
 
         // Every partition: a leader among 3 distinct replicas on distinct brokers, all 3 in sync.
         Chronik.waitFor("3 partitions of " + topic + " with a leader and an ISR of 3", () -> {

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Timeout;
  *  sees each word's counts as exactly 1, 2, ..., n: a word processed twice (a replay whose first
  *  attempt was not aborted) or lost shows as a repeated, skipped or missing count.
  *
- *  They kill a broker, so run.py runs them on a cluster of their own after the other tests (tag
+ *  They kill a broker, so run.py runs each on a fresh cluster of its own after the other tests (tag
  *  kills-broker), with the brokers' PIDs in -Dchronik.pids=host:port=pid,... */
 @Tag("kills-broker")
 @Timeout(300)
@@ -121,7 +121,7 @@ class StreamsExactlyOnceTest {
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, Chronik.bootstrap());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 3);
-        p.put(StreamsConfig.STATE_DIR_CONFIG, Path.of("target", "streams-state", app).toAbsolutePath().toString());
+        p.put(StreamsConfig.STATE_DIR_CONFIG, Path.of(System.getProperty("chronik.streams.state", "target/streams-state"), app).toAbsolutePath().toString());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0); // one output update per input record
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
         p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
@@ -266,8 +266,9 @@ class StreamsExactlyOnceTest {
     }
 
     @Test
-    @Disabled("chronik: refuses compacted topics, which every stateful Streams application needs for its "
-              + "changelogs: Streams stops in ERROR at start with StreamsException 'Could not create topic "
+    @Disabled("chronik: needs log compaction, not built yet (issue 20). chronik refuses compacted topics, which "
+              + "every stateful Streams application needs for its changelogs: Streams stops in ERROR at start "
+              + "with StreamsException 'Could not create topic "
               + "wordcount-…-counts-changelog', caused by InvalidConfigurationException: topic config "
               + "'cleanup.policy'='compact' is not supported by chronik (only 'delete')")
     void exactlyOnceWordCountSurvivesKillOfTheGroupCoordinator() throws Exception {
