@@ -85,11 +85,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of proc(5)
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (or RssAnon: the part of it that is not mapped files) in KiB."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -97,20 +98,25 @@ def rss_kib(pid):
 
 
 class Usage:
-    """The brokers' CPU seconds over a run and their peak RSS during it (sampled every 0.25 s).
+    """The brokers' CPU seconds over a run and their peak RSS during it (sampled every 0.25 s),
+    VmRSS and its anonymous part, as maxima kept in `peaks` {(field, node): KiB} across runs.
     Used as a context around one load."""
+    FIELDS = ("VmRSS", "RssAnon")
 
-    def __init__(self, pids):
+    def __init__(self, pids, peaks):
         self.pids = dict(pids)
         self.cpu_s = None
-        self.peak_rss_kib = {n: rss_kib(p) or 0 for n, p in self.pids.items()}
+        self.peaks = peaks
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
-        while not self._stop.wait(0.25):
+        while True:
             for n, pid in self.pids.items():
-                self.peak_rss_kib[n] = max(self.peak_rss_kib[n], rss_kib(pid) or 0)
+                for field in self.FIELDS:
+                    self.peaks[(field, n)] = max(self.peaks.get((field, n), 0), rss_kib(pid, field) or 0)
+            if self._stop.wait(0.25):
+                return
 
     def __enter__(self):
         self._begin = {n: cpu_seconds(p) for n, p in self.pids.items()}
@@ -391,7 +397,8 @@ def leader_failover(system, timeout=120.0):
     create_topic(system, FAILOVER_TOPIC, 1)
     acks = []  # (sent, acknowledged, ok), appended by the delivery callbacks in the probe thread
     stop = threading.Event()
-    producer = Producer({"bootstrap.servers": system.bootstrap, "acks": "all", "linger.ms": 0})
+    # log_level 2: the client's connection-refused lines after the kill are expected, not news
+    producer = Producer({"bootstrap.servers": system.bootstrap, "acks": "all", "linger.ms": 0, "log_level": 2})
     value = b"x" * RECORD_BYTES
 
     def probe():
@@ -460,22 +467,20 @@ class Bench:
             # (the first 200k-record run on a fresh Kafka was half as fast as the third), and the
             # figures are of a broker in service. chronik gets the same load.
             self.loads.producer_perf(system.bootstrap, PRODUCE_TOPIC, a.warmup_records)
-        peak_rss = {}
+        peaks = {}
         if "produce" in only:
-            with Usage(pids) as use:
+            with Usage(pids, peaks) as use:
                 got = self.loads.producer_perf(system.bootstrap, PRODUCE_TOPIC, a.produce_records)
             self.put(system, "pp_mb_s", got["mb_per_s"])
             self.put(system, "pp_records_s", got["records_per_s"])
             self.put(system, "pp_cpu_s_per_gb", use.cpu_s / (got["records"] * RECORD_BYTES / 1e9))
-            peak_rss = use.peak_rss_kib
-            with Usage(pids) as use:
+            with Usage(pids, peaks) as use:
                 got = self.loads.rdkafka_produce(system.bootstrap, PRODUCE_TOPIC, a.produce_records)
             self.put(system, "rd_mb_s", got["mb_per_s"])
             self.put(system, "rd_failed", got["failed"] + got["undelivered"])
             self.put(system, "rd_cpu_s_per_gb", use.cpu_s / max(got["acked"] * RECORD_BYTES / 1e9, 1e-9))
-            peak_rss = {n: max(v, use.peak_rss_kib[n]) for n, v in peak_rss.items()}
             if self.loads.load_binary:
-                with Usage(pids) as use:
+                with Usage(pids, peaks) as use:
                     got = self.loads.kafka_load("produce", "--broker", system.bootstrap.split(",")[0],
                                                 "--topic", PRODUCE_TOPIC, "--partitions", PRODUCE_PARTITIONS,
                                                 "--record-bytes", RECORD_BYTES, "--records-per-request", 256,
@@ -483,9 +488,10 @@ class Bench:
                 self.put(system, "kl_mb_s", got["mb_per_s"])
                 self.put(system, "kl_errors", got["errors"])
                 self.put(system, "kl_cpu_s_per_gb", use.cpu_s / max(got["mb_per_s"] * got["seconds"] / 1e3, 1e-9))
-                peak_rss = {n: max(v, use.peak_rss_kib[n]) for n, v in peak_rss.items()}
-            self.put(system, "load_rss_mib", max(peak_rss.values()) / 1024)
-            self.put(system, "load_rss_mib_each", sorted(round(v / 1024) for v in peak_rss.values()))
+            rss = [peaks[("VmRSS", n)] / 1024 for n in pids]
+            self.put(system, "load_rss_mib", max(rss))
+            self.put(system, "load_rss_mib_each", sorted(round(v) for v in rss))
+            self.put(system, "load_rss_anon_mib_each", sorted(round(peaks[("RssAnon", n)] / 1024) for n in pids))
             if system.name == "kafka" and self.latency_rate is None:
                 self.latency_rate = max(1, round(self.results["kafka"]["pp_records_s"] / 2))
                 self.latency_rate_source = "half of Kafka's ProducerPerformance peak in this call"
