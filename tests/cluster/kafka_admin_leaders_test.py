@@ -25,14 +25,14 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admin_suite import AdminSuite, kafka_addr  # noqa: E402
 from chronik_nodes import run_suite  # noqa: E402
+import kafka_tools  # noqa: E402
+from kafka_tools import kafka_tools_classpath  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices
@@ -258,24 +258,13 @@ class KafkaAdminLeaders(AdminSuite):
 
     def kafka_tool(self, main, *args):
         """Runs Kafka 4.0.1's tool class `main` (org.apache.kafka.tools.*) with java; its classpath
-        comes from Maven (tests/cluster/kafka-tools/pom.xml), resolved once into
+        comes from Maven (tests/cluster/kafka-tools/pom.xml, kafka_tools.py), resolved once into
         $CHRONIK_KAFKA_TOOLS_DIR. Skips when java or mvn is missing or Maven cannot resolve it."""
-        if shutil.which("java") is None or shutil.which("mvn") is None:
-            self.skipTest("java or mvn not installed")
         work = os.environ.get("CHRONIK_KAFKA_TOOLS_DIR") or os.path.join(self.cluster.root, "kafka-tools")
-        os.makedirs(work, exist_ok=True)
-        cp_file = os.path.join(work, "classpath.txt")
-        if not os.path.exists(cp_file):
-            pom = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka-tools", "pom.xml")
-            out = subprocess.run(["mvn", "-q", "-B", "-f", pom, "dependency:build-classpath",
-                                  f"-Dmdep.outputFile={cp_file}.tmp"], capture_output=True, text=True, timeout=600)
-            if out.returncode != 0:
-                self.skipTest(f"Maven could not resolve kafka-tools 4.0.1: {out.stdout[-500:]}")
-            os.replace(cp_file + ".tmp", cp_file)
-        with open(cp_file) as f:
-            cp = f.read().strip()
-        out = subprocess.run(["java", "-cp", cp, f"org.apache.kafka.tools.{main}", *args],
-                             capture_output=True, text=True, timeout=120)
+        cp = kafka_tools_classpath(work)
+        if cp is None:
+            self.skipTest("java, mvn or Kafka 4.0.1's tools from Maven unavailable")
+        out = kafka_tools.run(cp, f"org.apache.kafka.tools.{main}", args)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         return out.stdout
 

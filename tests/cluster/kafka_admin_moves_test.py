@@ -30,6 +30,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admin_suite import AdminSuite, kafka_addr  # noqa: E402
 from chronik_nodes import run_suite  # noqa: E402
+from kafka_tools import kafka_tools_classpath  # noqa: E402
 import reassign_clients  # noqa: E402
 
 SERVER = None
@@ -385,7 +386,7 @@ class KafkaAdminMoves(AdminSuite):
         """Kafka 4.0.1's kafka-reassign-partitions as an operator runs it: --execute, then --verify
         until it reports the move complete, and --list with nothing in progress."""
         work = os.environ.get("CHRONIK_KAFKA_TOOLS_DIR") or os.path.join(self.cluster.root, "kafka-tools")
-        cp = reassign_clients.kafka_tools_classpath(work)
+        cp = kafka_tools_classpath(work)
         if cp is None:
             self.skipTest("java, mvn or Kafka 4.0.1's tools from Maven unavailable")
         topic = "move-kafka-tool"

@@ -48,7 +48,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admin_suite import AdminSuite, kafka_addr  # noqa: E402
 from chronik_nodes import run_suite  # noqa: E402
-from reassign_clients import kafka_tools_classpath  # noqa: E402
+from kafka_tools import kafka_tools_classpath  # noqa: E402
 
 SERVER = None
 SEED = 0  # run_suite prints it; this suite makes no random choices

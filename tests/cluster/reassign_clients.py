@@ -8,7 +8,8 @@ returns plain data so a suite can compare the clients' answers:
 - kafkajs 2.2.4: admin.alterPartitionReassignments and listPartitionReassignments, through
   tests/clients/kafkajs/kafkajs_reassign.js (v0 of both). It cannot cancel a move.
 - Kafka 4.0.1's kafka-reassign-partitions (org.apache.kafka.tools.reassign.ReassignPartitionsCommand,
-  resolved by Maven from tests/cluster/kafka-tools/pom.xml): --execute, --verify, --cancel, --list.
+  resolved by Maven from tests/cluster/kafka-tools/pom.xml, kafka_tools.py): --execute, --verify,
+  --cancel, --list.
 - confluent-kafka 2.16.1 (librdkafka 2.16) has no reassignment API at all: its AdminClient offers
   no alter/list partition reassignments, only the two error codes. Nothing here for it.
 
@@ -16,7 +17,6 @@ Moves are given as {(topic, partition): [broker ids] or None}; None is a cancel.
 """
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 
@@ -94,24 +94,6 @@ def kafkajs_list(script, bootstrap, partitions=None):
 
 
 # --- Kafka's kafka-reassign-partitions --------------------------------------------------------------
-
-def kafka_tools_classpath(work_dir):
-    """The classpath of Kafka 4.0.1's tools, resolved by Maven once into work_dir/classpath.txt (as
-    kafka_admin_leaders_test does), or None when java, mvn or the artifacts are unavailable."""
-    if shutil.which("java") is None or shutil.which("mvn") is None:
-        return None
-    os.makedirs(work_dir, exist_ok=True)
-    cp_file = os.path.join(work_dir, "classpath.txt")
-    if not os.path.exists(cp_file):
-        pom = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka-tools", "pom.xml")
-        out = subprocess.run(["mvn", "-q", "-B", "-f", pom, "dependency:build-classpath",
-                              f"-Dmdep.outputFile={cp_file}.tmp"], capture_output=True, text=True, timeout=600)
-        if out.returncode != 0:
-            return None
-        os.replace(cp_file + ".tmp", cp_file)
-    with open(cp_file) as f:
-        return f.read().strip()
-
 
 def reassignment_json(moves):
     """kafka-reassign-partitions' --reassignment-json-file document for `moves` (no cancels: the

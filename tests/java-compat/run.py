@@ -179,7 +179,8 @@ def run_phase(start, what, cmd, maven_args):
     began = time.monotonic()
     bootstrap, pids, stop = start() if start else ("none:0", "", lambda failed: None)
     try:
-        print(f"java-compat: {what}: cluster ready at {bootstrap} after {time.monotonic() - began:.1f}s", flush=True)
+        if start:
+            print(f"java-compat: {what}: cluster ready at {bootstrap} after {time.monotonic() - began:.1f}s", flush=True)
         cmd = cmd + [f"-Dchronik.bootstrap={bootstrap}", f"-Dchronik.pids={pids}", "test"] + maven_args
         print("java-compat: " + " ".join(cmd), flush=True)
         try:
