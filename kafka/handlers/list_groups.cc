@@ -1,6 +1,8 @@
 // ListGroups (key 16): the groups this broker coordinates. Admin clients ask every broker and merge
 // the answers, as Kafka's coordinators each list only their own groups. v4 filters by state
-// (KIP-518); Kafka compares the state names without regard to case.
+// (KIP-518), v5 by type (KIP-848); Kafka compares both names without regard to case. Every chronik
+// group is "classic" (JoinGroup/SyncGroup): ConsumerGroupHeartbeat, which makes "consumer" groups,
+// is not served.
 #include <algorithm>
 #include <cctype>
 
@@ -11,6 +13,8 @@
 
 namespace chronik::kafka {
 namespace {
+
+constexpr std::string_view classic_type = "classic";
 
 bool same_name(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) {
@@ -32,7 +36,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     // DESCRIBE on the cluster lists every group; otherwise only those the asker may describe
     // (Kafka's rule).
     const bool all = authorized_on_cluster(ctx, out, acl::operation::describe);
-    for (const std::string& id : groups->group_ids()) {
+    // A types filter without "classic" matches none of chronik's groups.
+    const bool classic_wanted =
+        req->types_filter.empty() ||
+        std::ranges::any_of(req->types_filter, [](const std::string& t) { return same_name(t, classic_type); });
+    const std::vector<std::string> ids = classic_wanted ? groups->group_ids() : std::vector<std::string>{};
+    for (const std::string& id : ids) {
       if (!all && !authorized_on_group(ctx, out, acl::operation::describe, id)) continue;
       const auto view = groups->describe(id);
       if (!view) continue;
@@ -41,7 +50,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
           std::ranges::none_of(req->states_filter, [&](const std::string& s) { return same_name(s, state); })) {
         continue;
       }
-      resp.groups.push_back({id, view->protocol_type, std::string(state)});
+      resp.groups.push_back({id, view->protocol_type, std::string(state), std::string(classic_type)});
     }
   }
   writer w;

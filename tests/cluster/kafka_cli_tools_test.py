@@ -7,7 +7,7 @@ version) resolved once by Maven into $CHRONIK_KAFKA_TOOLS_DIR (kafka_tools.py).
   --describe (leader, replicas and ISR of every partition); --alter --partitions; --list; --delete;
 - kafka-consumer-groups (ConsumerGroupCommand): --describe of a group with committed offsets
   (CURRENT-OFFSET, LOG-END-OFFSET, LAG), --reset-offsets --to-earliest (--dry-run, then --execute),
-  --to-offset and --shift-by;
+  --to-offset and --shift-by, and --list --type;
 - kafka-configs (ConfigCommand): --describe, --alter --add-config and --delete-config of a topic,
   and --describe --all of a broker;
 - kafka-metadata-quorum (MetadataQuorumCommand): describe --status (through any broker) and
@@ -217,6 +217,10 @@ class KafkaCliTools(AdminSuite):
         self.assertEqual(self.committed(group, topic, 2), {0: 6, 1: 4}, "after --shift-by -2")
         self.assertEqual(reset("--topic", topic, "--to-earliest", "--execute"), {0: 3, 1: 0})
         self.assertEqual(self.committed(group, topic, 2), {0: 3, 1: 0}, "after --to-earliest")
+
+        # --list --type: each group with its type, from ListGroups v5 (with v4 it prints Unknown).
+        listed = {r["GROUP"]: r["TYPE"] for r in self.rows(self.tool(GROUPS, "--list", "--type"), "GROUP")}
+        self.assertEqual(listed.get(group, "").lower(), "classic", listed)
         self.ok()
 
     def test_c_kafka_configs(self):

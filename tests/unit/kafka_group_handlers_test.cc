@@ -288,7 +288,8 @@ TEST_F(kafka_group_handlers_test, without_a_coordinator_and_with_bad_group_ids) 
 }
 
 // ListGroups lists the groups this broker coordinates, with their state from v4 and a state filter
-// compared without case (KIP-518); DescribeGroups shows members, and the protocol, metadata and
+// compared without case (KIP-518), and from v5 their type, "classic", and a type filter (KIP-848,
+// as Kafka 4's Admin.listGroups sends it); DescribeGroups shows members, and the protocol, metadata and
 // assignments once the group is Stable; an unknown group is Dead with no members.
 TEST_F(kafka_group_handlers_test, list_and_describe_groups_show_members_and_states) {
   const std::string g = group_on(1);
@@ -334,7 +335,7 @@ TEST_F(kafka_group_handlers_test, list_and_describe_groups_show_members_and_stat
     EXPECT_EQ(stable.groups[0].members[0].member_assignment, "A") << "v" << v;
   }
 
-  for (std::int16_t v = 0; v <= 4; ++v) {
+  for (std::int16_t v = 0; v <= 5; ++v) {
     auto l = send(api_key::list_groups, v, [&](writer& w) { encode_list_groups_request({}, v, w); });
     auto listed = decode(*l, api_key::list_groups, v, decode_list_groups_response);
     EXPECT_EQ(listed.error, error_code::none);
@@ -342,13 +343,19 @@ TEST_F(kafka_group_handlers_test, list_and_describe_groups_show_members_and_stat
     EXPECT_EQ(listed.groups[0].group_id, g);
     EXPECT_EQ(listed.groups[0].protocol_type, "consumer");
     EXPECT_EQ(listed.groups[0].group_state, v >= 4 ? "Stable" : "") << "v" << v;
+    EXPECT_EQ(listed.groups[0].group_type, v >= 5 ? "classic" : "") << "v" << v;
   }
-  auto filtered = [&](std::vector<std::string> states) {
-    auto l = send(api_key::list_groups, 4, [&](writer& w) { encode_list_groups_request({std::move(states)}, 4, w); });
-    return decode(*l, api_key::list_groups, 4, decode_list_groups_response).groups.size();
+  auto filtered = [&](std::vector<std::string> states, std::vector<std::string> types) {
+    auto l = send(api_key::list_groups, 5,
+                  [&](writer& w) { encode_list_groups_request({std::move(states), std::move(types)}, 5, w); });
+    return decode(*l, api_key::list_groups, 5, decode_list_groups_response).groups.size();
   };
-  EXPECT_EQ(filtered({"stable"}), 1u);
-  EXPECT_EQ(filtered({"Empty", "Dead"}), 0u);
+  EXPECT_EQ(filtered({"stable"}, {}), 1u);
+  EXPECT_EQ(filtered({"Empty", "Dead"}, {}), 0u);
+  EXPECT_EQ(filtered({}, {"Classic"}), 1u);
+  EXPECT_EQ(filtered({}, {"consumer"}), 0u);  // KIP-848 groups: chronik has none
+  EXPECT_EQ(filtered({}, {"share", "CLASSIC"}), 1u);
+  EXPECT_EQ(filtered({"Empty"}, {"classic"}), 0u);
 
   ctx_.with_coordinator = false;
   auto none = send(api_key::list_groups, 3, [&](writer& w) { encode_list_groups_request({}, 3, w); });

@@ -50,7 +50,6 @@ import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -259,10 +258,6 @@ class AdminClientTest {
     /** Kafka 4.x lists every group with its type (ListGroups v5, KIP-848); kafka-consumer-groups
      *  --list --type and Admin.listGroups filter on it. */
     @Test
-    @Disabled("chronik: ListGroups is served at v0-4 only (docs/kafka-apis.md; Kafka 4.0 serves v0-5), so "
-              + "Admin.listConsumerGroups() lists a classic group with type=Optional.empty: got "
-              + "(groupId='admin-group-…', isSimpleConsumerGroup=false, groupState=Optional[Stable], "
-              + "type=Optional.empty), expected type Classic")
     void listedGroupsCarryTheirType() throws Exception {
         String topic = Chronik.unique("admin-group-type"), group = Chronik.unique("admin-group-type");
         Chronik.createTopic(admin, topic, 1);
