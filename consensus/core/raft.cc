@@ -552,4 +552,8 @@ raft_status raft::status() const {
   return s;
 }
 
+raft_brief raft::brief() const {
+  return {self_, role_, term_, leader_, log_.committed(), log_.applied(), log_.last_index(), quiesced_};
+}
+
 }  // namespace chronik::consensus

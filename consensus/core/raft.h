@@ -138,6 +138,21 @@ struct raft_status {
   bool rejoining = false;  // not voting until caught up (docs/raft.md "Rejoining replicas")
 };
 
+// The scalar part of raft_status, built without allocating: for callers that ask every tick or
+// every request (a partition's leadership and readiness), which need neither the configuration nor
+// the leader's match indexes. raft_status copies both, which made asking it per partition per
+// tick the largest idle cost of a node with thousands of partitions (docs/performance.md "Scale").
+struct raft_brief {
+  node_id id;
+  role state = role::follower;
+  term_id term;
+  node_id leader;
+  log_index commit;
+  log_index applied;
+  log_index last_index;
+  bool quiesced = false;
+};
+
 class raft {
  public:
   raft(raft_config cfg, node_id self, const log_reader& storage, std::uint64_t rng_seed, log_sink log = {});
@@ -178,6 +193,7 @@ class raft {
 
   // --- queries --------------------------------------------------------------------------------
   raft_status status() const;
+  raft_brief brief() const;
   role state() const { return role_; }
   term_id term() const { return term_; }
   node_id leader() const { return leader_; }

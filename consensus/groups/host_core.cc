@@ -310,6 +310,25 @@ std::expected<raft_status, host_error> host_core::status(group_id group) const {
   return g->core->status();
 }
 
+const conf_state* host_core::conf(group_id group) const {
+  if (failed_) return nullptr;
+  const hosted_group* g = find(group);
+  return g == nullptr || !g->core ? nullptr : &g->core->conf();
+}
+
+std::expected<raft_brief, host_error> host_core::brief(group_id group) const {
+  // The same answers as status(), field for field.
+  if (failed_) return std::unexpected(error(host_errc::storage_failed, "the WAL failed: " + failure_));
+  const hosted_group* g = find(group);
+  if (g == nullptr) return std::unexpected(error(host_errc::unknown_group, name(group)));
+  if (!g->core) {
+    raft_brief b;
+    b.id = cfg_.self;
+    return b;
+  }
+  return g->core->brief();
+}
+
 std::expected<std::vector<entry>, host_error> host_core::read_entries(group_id group, log_index lo, log_index hi,
                                                                       std::uint64_t max_bytes) const {
   auto g = running(group);

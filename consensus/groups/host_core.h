@@ -128,7 +128,13 @@ class host_core {
 
   // --- queries ---------------------------------------------------------------------------------
   bool hosts(group_id group) const;
+  // Groups not quiesced, in no order (raft_host::awake_groups).
+  const std::vector<group_id>& awake_groups() const { return awake_; }
   std::expected<raft_status, host_error> status(group_id group) const;
+  // status() without the configuration and match indexes: allocates nothing unless it fails.
+  std::expected<raft_brief, host_error> brief(group_id group) const;
+  // The running group's configuration, by reference into its core (raft_host::conf).
+  const conf_state* conf(group_id group) const;
   std::expected<std::vector<entry>, host_error> read_entries(group_id group, log_index lo, log_index hi,
                                                              std::uint64_t max_bytes) const;
   std::vector<group_id> groups() const;

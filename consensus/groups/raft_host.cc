@@ -164,6 +164,7 @@ std::expected<void, host_error> raft_host::compact(group_id group, log_index ind
 }
 
 std::expected<raft_status, host_error> raft_host::status(group_id group) const { return core_->status(group); }
+std::expected<raft_brief, host_error> raft_host::brief(group_id group) const { return core_->brief(group); }
 
 std::expected<std::vector<entry>, host_error> raft_host::read_entries(group_id group, log_index lo, log_index hi,
                                                                       std::uint64_t max_bytes) const {

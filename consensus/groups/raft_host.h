@@ -111,6 +111,18 @@ class raft_host {
   std::expected<void, host_error> compact(group_id group, log_index index, std::string data);
 
   std::expected<raft_status, host_error> status(group_id group) const;
+  // The scalar part of status() (raft_brief), which allocates nothing: for per-tick and
+  // per-request questions such as "do I lead, in which term, have I applied it".
+  std::expected<raft_brief, host_error> brief(group_id group) const;
+  // The configuration of a running group (as status() has it), by reference into its core, so
+  // a pass over thousands of groups copies none: valid until the next call into the host. Null
+  // for a group not running here, or a fenced host.
+  const conf_state* conf(group_id group) const { return core_->conf(group); }
+  // Groups not quiesced, in no order; a removed group may linger until the next tick. Every change
+  // of a group's role, leader or term wakes it and keeps it awake for at least
+  // quiesce_after_ticks ticks (docs/raft.md "Quiescence"), so an owner that watches leadership
+  // need look at no other group at each tick. Valid until the next call into the host.
+  const std::vector<group_id>& awake_groups() const { return core_->awake_groups(); }
 
   // Entries [lo, hi) of a running group, read through the group's log_reader (the WAL's durable
   // view; docs/raft_host.md "Reading the log"): at least one when lo is stored, then up to

@@ -68,6 +68,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
                                                                      consensus::group_start start) {
   if (std::ranges::find(ref.replicas, self_) == ref.replicas.end()) return {};
   const partition_config pc = partition_config::from_topic(topic.configs, cfg_.defaults);
+  if (!ref.target.empty()) moving_.insert(ref.group.value);
   if (auto it = by_group_.find(ref.group.value); it != by_group_.end()) {
     it->second->set_config(pc);
     it->second->set_ref(ref);  // a move may have begun or changed its target
@@ -78,6 +79,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   hooks.on_leadership = [this](const metadata::partition_ref& r, consensus::node_id leader, consensus::term_id term) {
     if (on_leadership_) on_leadership_(r, leader, term);
   };
+  hooks.on_deadline = [this](consensus::group_id g) { expiring_.insert(g.value); };
   auto replica = std::make_shared<partition_replica>(host_, ref, topic.name, pc, std::move(hooks), log_, &cache_,
                                                      cfg_.wall_now_ms);
   replica->set_replica_lag_max_ms(cfg_.replica_lag_time_max_ms);
@@ -181,7 +183,7 @@ void partition_manager::sync(const metadata::meta_state& state) {
   // Groups of deleted topics recovered from the WAL but never started (the topic went away while
   // this node was down): the host removes only running groups, so open them briefly.
   for (consensus::group_id id : host_.recovered_groups()) {
-    if (!deleted(id) || host_.status(id)) continue;
+    if (!deleted(id) || host_.brief(id)) continue;
     if (host_.create_group(id, {}, cfg_.raft, [](consensus::apply_batch&&) {})) {
       static_cast<void>(host_.remove_group(id));
       log_->info("[{}] group {} of a deleted topic removed", self_.value(), id.value);
@@ -223,12 +225,24 @@ void partition_manager::apply_move(const metadata::partition_ref& ref, const met
 // replica lagged may have stepped towards a target `__meta` had already left (found by the host
 // simulation), and only the leader can put the group back.
 void partition_manager::drive_moves(bool at_rest) {
-  for (const auto& [id, r] : by_group_) {
+  // Between the at-rest passes only the moving groups are looked at (moving_), so an idle tick
+  // costs nothing per partition.
+  std::vector<partition_replica*> todo;
+  if (at_rest) {
+    for (const auto& [id, r] : by_group_)
+      if (!r->ref().target.empty() || r->needs_reconciling()) todo.push_back(r.get());
+  } else {
+    std::erase_if(moving_, [this](std::uint64_t id) {
+      auto it = by_group_.find(id);
+      return it == by_group_.end() || it->second->ref().target.empty();
+    });
+    for (std::uint64_t id : moving_) todo.push_back(by_group_.at(id).get());
+  }
+  for (partition_replica* r : todo) {
     const auto& ref = r->ref();
     const bool moving = !ref.target.empty();
-    if (!moving && !at_rest) continue;
-    const auto st = host_.status(ref.group);
-    if (!st || st->state != consensus::role::leader) continue;
+    const auto st = r->status_if_leading();
+    if (!st) continue;
     const move_step step = plan_move_step(moving ? ref.target : ref.replicas, *st);
     switch (step.what) {
       case move_step::kind::wait:
@@ -255,21 +269,48 @@ void partition_manager::drive_moves(bool at_rest) {
 
 void partition_manager::tick() {
   const auto t = now();
-  // A copy: producers' callbacks run in here and may change the maps.
-  std::vector<std::shared_ptr<partition_replica>> replicas;
-  replicas.reserve(by_group_.size());
-  for (const auto& [id, r] : by_group_) replicas.push_back(r);
-  for (const auto& r : replicas) r->expire(t);
-  if (!host_.failed()) {
+  // Fenced (the WAL failed): every replica answers what waits on it, below.
+  const bool fenced = host_.failed();
+  // Looked at every tick: replicas holding work with a deadline, and replicas of awake groups,
+  // the only ones whose leadership can have changed since the last tick (raft_host::awake_groups).
+  // A quiesced partition with nothing waiting costs nothing here, so idle work follows what
+  // changed, not how many partitions exist (docs/performance.md "Scale"). Copies: producers'
+  // callbacks run in expire() and may change the maps and wake groups.
+  std::vector<std::shared_ptr<partition_replica>> due;
+  if (fenced) {
+    for (const auto& [id, r] : by_group_) due.push_back(r);
+  } else {
+    std::set<std::uint64_t> ids = expiring_;
+    for (consensus::group_id g : host_.awake_groups()) ids.insert(g.value);
+    for (std::uint64_t id : ids)
+      if (auto it = by_group_.find(id); it != by_group_.end()) due.push_back(it->second);
+  }
+  visited_last_tick_ = due.size();
+  for (const auto& r : due) r->expire(t);
+  std::erase_if(expiring_, [this](std::uint64_t id) {
+    auto it = by_group_.find(id);
+    return it == by_group_.end() || !it->second->has_deadlines();
+  });
+  if (!fenced) {
     auto retries = std::move(retry_starts_);
     retry_starts_.clear();
     for (auto& [id, s] : retries) static_cast<void>(ensure(s.ref, s.topic, s.start));
     drive_moves(t >= next_isr_check_);
   }
-  // Fenced (the WAL failed): every long-poll is answered now, with KAFKA_STORAGE_ERROR from the
-  // replica, since no new data will come; retention cannot write its snapshots either.
-  const bool fenced = host_.failed();
+  // Fenced: every long-poll is answered now, with KAFKA_STORAGE_ERROR from the replica, since no
+  // new data will come; retention cannot write its snapshots either.
   wake_where([t, fenced](const waiter& w) { return fenced || w.deadline <= t; });
+  if (t >= next_isr_check_ || (!fenced && t >= next_retention_)) {
+    // The passes over every replica, twice a second and every few seconds.
+    std::vector<std::shared_ptr<partition_replica>> replicas;
+    replicas.reserve(by_group_.size());
+    for (const auto& [id, r] : by_group_) replicas.push_back(r);
+    isr_and_retention(t, fenced, replicas);
+  }
+}
+
+void partition_manager::isr_and_retention(clock::time_point t, bool fenced,
+                                          const std::vector<std::shared_ptr<partition_replica>>& replicas) {
   if (t >= next_isr_check_) {
     next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
     for (const auto& r : replicas) r->track_isr(t, down_brokers_);

@@ -125,6 +125,9 @@ class partition_manager {
   // caller then looks again and answers or waits again.
   void wait_for_data(const std::vector<consensus::group_id>& groups, std::chrono::milliseconds max_wait, wake_fn wake);
   std::size_t fetch_waiters() const { return waiters_.size(); }
+  // Replicas the last tick() expired: those of awake groups or with work waiting; 0 on a node
+  // whose partitions are all quiesced and idle.
+  std::size_t replicas_visited_last_tick() const { return visited_last_tick_; }
 
   clock::time_point now() const { return cfg_.steady_now(); }
   const entry_cache& cache() const { return cache_; }
@@ -139,6 +142,7 @@ class partition_manager {
 
   void on_data(consensus::group_id group);
   void drive_moves(bool at_rest);
+  void isr_and_retention(clock::time_point t, bool fenced, const std::vector<std::shared_ptr<partition_replica>>& replicas);
   void wake_where(const std::function<bool(const waiter&)>& pred);
 
   consensus::raft_host& host_;
@@ -152,6 +156,13 @@ class partition_manager {
   std::map<std::uint64_t, std::shared_ptr<partition_replica>> by_group_;
   std::map<std::pair<std::string, std::int32_t>, consensus::group_id, std::less<>> by_name_;
   std::vector<waiter> waiters_;
+  // Groups whose replica holds work with a deadline (replica_hooks::on_deadline): each tick
+  // expires them, and drops those left with none.
+  std::set<std::uint64_t> expiring_;
+  // Groups ensured with a move target: drive_moves looks at them every tick, dropping those that
+  // finished (or went); the others only at its at-rest pass.
+  std::set<std::uint64_t> moving_;
+  std::size_t visited_last_tick_ = 0;
   // Starts that wait for the host (a revival whose removal is not durable yet), retried each tick.
   struct retry_start {
     metadata::partition_ref ref;

@@ -185,7 +185,7 @@ void partition_replica::produce_as_coordinator(std::string records, clock::time_
         produce_error{partition_errc::invalid_record, 0, -1, "a coordinator writes one transactional batch without sequence"}));
   }
   if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
   if (guard_term_ != st->term) {
     producer_guard_.reset();
@@ -202,7 +202,7 @@ void partition_replica::produce_as_coordinator(std::string records, clock::time_
 }
 
 bool partition_replica::transaction_open(std::int64_t producer_id) const {
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   // The projection counts only when it is of this term (reset otherwise at the next proposal):
   // with none, the applied table is the whole truth (leader_ready).
   if (st && guard_term_ == st->term) return producer_guard_.transaction_open(producers_.current(), producer_id);
@@ -216,7 +216,7 @@ void partition_replica::write_marker(std::int64_t producer_id, std::int16_t prod
                                      clock::time_point deadline, produce_done done) {
   if (auto ok = can_produce(0); !ok) return done(std::unexpected(ok.error()));
   if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
   if (guard_term_ != st->term) {
     producer_guard_.reset();
@@ -246,6 +246,7 @@ void partition_replica::write_marker(std::int64_t producer_id, std::int16_t prod
   producer_guard_.proposed(producers_.current(), ev, st->term);
   proposal p{*index, st->term, base, 1, -1, acks_mode::all, deadline, std::move(done), {}};
   in_flight_.push_back(std::move(p));
+  took_deadline();
 }
 
 std::int64_t partition_replica::last_stable_offset() const {

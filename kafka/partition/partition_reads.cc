@@ -15,6 +15,7 @@ void partition_replica::confirm_leadership(clock::time_point deadline, confirm_d
   std::string context = "confirm/" + std::to_string(++next_confirmation_);
   if (auto r = host_.read_index(ref_.group, context); !r) return done(false);
   confirmations_.push_back({std::move(context), leader_epoch(), std::nullopt, deadline, std::move(done)});
+  took_deadline();
 }
 
 void partition_replica::take_read_states(std::vector<consensus::read_state>& reads) {
@@ -42,7 +43,7 @@ void partition_replica::resolve_confirmations() {
 void partition_replica::expire_confirmations(clock::time_point now, bool all) {
   // A leadership that moved on cannot be confirmed any more: answered now rather than at the deadline.
   if (confirmations_.empty()) return;
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   const bool leads = st && st->state == consensus::role::leader && !host_.failed();
   const term_id term = leader_epoch();
   std::vector<confirm_done> expired;

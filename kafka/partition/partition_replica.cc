@@ -340,7 +340,7 @@ void partition_replica::propose_validated(std::string records, const accepted_re
                                           clock::time_point deadline, produce_done done) {
   // Checked again: leadership may have moved, or the disk failed, while validation ran.
   if (auto ok = can_produce(records.size()); !ok) return done(std::unexpected(ok.error()));
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
   if (in_flight_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
   // Every batch holds at least one record of at least min_record_bytes, so the count is bounded
@@ -380,10 +380,12 @@ void partition_replica::propose_checked(std::string records, const accepted_reco
   proposal p{*index, term, base, static_cast<std::int32_t>(count), append_time, acks, deadline, nullptr, {}};
   if (acks == acks_mode::none) {
     in_flight_.push_back(std::move(p));
+    took_deadline();
     return done(produce_ack{base, index_.log_start_offset(), append_time});
   }
   p.done = std::move(done);
   in_flight_.push_back(std::move(p));
+  took_deadline();
 }
 
 std::expected<log_index, partition_errc> partition_replica::propose_entry(std::string data) {
@@ -425,21 +427,22 @@ void partition_replica::delete_records(std::int64_t offset, clock::time_point de
   if (target < 0 || target > hw) return done(std::unexpected(partition_errc::offset_out_of_range));
   if (target <= index_.log_start_offset()) return done(index_.log_start_offset());  // nothing to delete
   if (in_flight_.size() + deletions_.size() >= cfg_.max_in_flight) return done(std::unexpected(partition_errc::busy));
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   CHRONIK_ASSERT(st.has_value(), "a ready leader has a status");
   auto index = propose_entry(encode_delete_records({target}));
   if (!index) return done(std::unexpected(index.error()));
   deletions_.push_back(deletion{*index, st->term, deadline, std::move(done)});
+  took_deadline();
 }
 
 // ---- reads -------------------------------------------------------------------------------------
 
 bool partition_replica::leader_ready() const {
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   return st && leader_ready(*st);
 }
 
-bool partition_replica::leader_ready(const consensus::raft_status& st) const {
+bool partition_replica::leader_ready(const consensus::raft_brief& st) const {
   // A new leader whose index still lags would show a smaller high watermark than its
   // predecessor did, and a consumer would take that for OFFSET_OUT_OF_RANGE.
   return st.state == consensus::role::leader && last_applied_term_ == st.term;
@@ -627,7 +630,7 @@ void partition_replica::expire(clock::time_point now) {
   for (auto& done : expired) done(std::unexpected(fenced ? partition_errc::storage_failed : partition_errc::timed_out));
   expire_confirmations(now, fenced);
   // Answered proposals of older terms no longer count for predictions: drop them.
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   if (st) {
     std::erase_if(in_flight_, [&](const proposal& p) { return !p.done && p.retries.empty() && p.term < st->term; });
   }
@@ -677,12 +680,12 @@ void partition_replica::set_ref(const metadata::partition_ref& ref) {
 }
 
 node_id partition_replica::leader() const {
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   return st ? st->leader : node_id{};
 }
 
 term_id partition_replica::leader_epoch() const {
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   return st ? st->term : term_id{};
 }
 
@@ -692,29 +695,59 @@ std::int64_t steady_ms(partition_replica::clock::time_point t) {
 }
 }  // namespace
 
+std::optional<consensus::raft_status> partition_replica::status_if_leading() const {
+  // Most replicas follow: the brief answer settles that without copying the configuration.
+  const auto b = host_.brief(ref_.group);
+  if (!b || b->state != consensus::role::leader) return std::nullopt;
+  auto st = host_.status(ref_.group);
+  if (!st || st->state != consensus::role::leader) return std::nullopt;
+  return std::move(*st);
+}
+
 void partition_replica::track_isr(clock::time_point now, const std::set<node_id>& down) {
-  const auto st = host_.status(ref_.group);
-  if (!st || st->state != consensus::role::leader) {
+  // Run twice a second for every replica: followers are told apart by the brief answer, and a
+  // quiesced leader's followers all match its last index (docs/raft.md "Quiescence"), so neither
+  // copies the configuration or builds the match map (docs/performance.md "Scale").
+  const auto b = host_.brief(ref_.group);
+  const consensus::conf_state* conf = host_.conf(ref_.group);
+  if (!b || b->state != consensus::role::leader || conf == nullptr) {
     isr_term_ = {};
     return;
   }
-  if (st->term != isr_term_) {
-    isr_term_ = st->term;
-    isr_.start(steady_ms(now), st->conf.voters);
+  if (b->term != isr_term_) {
+    isr_term_ = b->term;
+    isr_.start(steady_ms(now), conf->voters);
   }
-  for (node_id r : st->conf.voters)
-    if (r != st->id && down.contains(r)) isr_.fence(steady_ms(now), r);
-  isr_.observe(steady_ms(now), st->last_index, st->match);
+  for (node_id r : conf->voters)
+    if (r != b->id && down.contains(r)) isr_.fence(steady_ms(now), r);
+  if (b->quiesced) {
+    isr_.observe_caught_up(steady_ms(now), b->last_index, conf->voters);
+    isr_.observe_caught_up(steady_ms(now), b->last_index, conf->learners);
+    return;
+  }
+  const auto st = host_.status(ref_.group);
+  if (st) isr_.observe(steady_ms(now), st->last_index, st->match);
 }
 
 std::vector<node_id> partition_replica::in_sync_replicas(clock::time_point now) const {
-  const auto st = host_.status(ref_.group);
-  if (!st || st->state != consensus::role::leader || st->term != isr_term_) return {};
-  return isr_.in_sync(steady_ms(now), st->conf.voters, st->id);
+  const auto b = host_.brief(ref_.group);
+  const consensus::conf_state* conf = host_.conf(ref_.group);
+  if (!b || b->state != consensus::role::leader || b->term != isr_term_ || conf == nullptr) return {};
+  return isr_.in_sync(steady_ms(now), conf->voters, b->id);
+}
+
+bool partition_replica::needs_reconciling() const {
+  // plan_move_step with the group's own replicas as target finds nothing to do when the
+  // configuration is exactly those voters and no learner: the usual case, told without a status.
+  const auto b = host_.brief(ref_.group);
+  const consensus::conf_state* conf = host_.conf(ref_.group);
+  if (!b || b->state != consensus::role::leader || conf == nullptr) return false;
+  if (!conf->learners.empty() || conf->voters.size() != ref_.replicas.size()) return true;
+  return !std::ranges::all_of(conf->voters, [&](node_id v) { return std::ranges::find(ref_.replicas, v) != ref_.replicas.end(); });
 }
 
 void partition_replica::check_leadership() {
-  const auto st = host_.status(ref_.group);
+  const auto st = host_.brief(ref_.group);
   if (!st || st->leader == no_node) return;  // an election is running: report its outcome instead
   const bool ready = leader_ready(*st);
   if (st->leader == reported_leader_ && st->term == reported_term_ && ready == reported_ready_) return;

@@ -21,8 +21,9 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <set>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -163,6 +164,9 @@ struct replica_hooks {
   // The local view of the group's leader or term changed, or this replica, leading, became ready
   // to serve (partition_replica::leader_ready): the moment its leadership is worth reporting.
   std::function<void(const metadata::partition_ref&, node_id leader, term_id term)> on_leadership;
+  // This replica took work with a deadline (a proposal, a deletion or a leadership
+  // confirmation): expire() must run at every tick until has_deadlines() is false.
+  std::function<void(group_id)> on_deadline;
 };
 
 class partition_replica {
@@ -282,6 +286,14 @@ class partition_replica {
   term_id leader_epoch() const;  // the Raft term (docs/design.md "Leader epoch")
   // Leader, and every entry of earlier terms applied, so predictions and reads are exact.
   bool leader_ready() const;
+  // Work with a deadline is waiting here (replica_hooks::on_deadline).
+  bool has_deadlines() const { return !in_flight_.empty() || !deletions_.empty() || !confirmations_.empty(); }
+  // The group's full status (configuration and match indexes) while this replica leads it, else
+  // nothing; a follower's answer costs no allocation.
+  std::optional<consensus::raft_status> status_if_leading() const;
+  // Leading, with a configuration other than exactly this partition's replicas as voters (a
+  // learner, a missing or an extra voter): the at-rest pass of the manager's moves must look.
+  bool needs_reconciling() const;
   std::int64_t high_watermark() const { return index_.high_watermark(); }
   // The offset below which every transaction is decided: the first open transaction's first
   // offset, or the high watermark when none is open (never below the log start).
@@ -294,6 +306,10 @@ class partition_replica {
   const producer_table& producers() const { return producers_.current(); }
 
  private:
+  // Tells the manager this replica now holds work with a deadline (replica_hooks::on_deadline).
+  void took_deadline() {
+    if (hooks_.on_deadline) hooks_.on_deadline(ref_.group);
+  }
   // A retry of an idempotent batch still in flight: answered with the proposal it repeats.
   struct retry_waiter {
     clock::time_point deadline;
@@ -399,7 +415,7 @@ class partition_replica {
   term_id reported_term_;
   bool reported_ready_ = false;  // leader_ready() when on_leadership last fired
   // leader_ready() from a status already at hand (one host lookup per apply, not two).
-  bool leader_ready(const consensus::raft_status& st) const;
+  bool leader_ready(const consensus::raft_brief& st) const;
 };
 
 }  // namespace chronik::kafka

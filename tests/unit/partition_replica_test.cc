@@ -541,6 +541,46 @@ TEST(partition_manager, produce_times_out_without_a_quorum) {
   EXPECT_EQ(probes.back().result.error(), partition_errc::timed_out);
 }
 
+// Idle work follows what changed, not how many partitions exist (docs/performance.md "Scale"):
+// once a partition's group has quiesced and nothing waits on it, a tick looks at none of its
+// replicas. Work with a deadline, and a group woken by a leader change, are looked at again: a
+// long-poll on the old leader learns at once that it must move.
+TEST(partition_manager, a_tick_looks_only_at_awake_or_waiting_replicas) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  const auto all_quiet = [&] {
+    for (std::size_t n = 0; n < c.size(); ++n)
+      if (!c.host(n).awake_groups().empty()) return false;
+    return true;
+  };
+  ASSERT_TRUE(c.run_until(all_quiet));
+  ASSERT_TRUE(c.tick_all());
+  for (std::size_t n = 0; n < c.size(); ++n) EXPECT_EQ(c.manager(n).replicas_visited_last_tick(), 0u) << n;
+
+  // A produce waits on the leader: it is looked at until its answer.
+  std::deque<produce_probe> probes;
+  produce(c, probes, 0, make_batch(1, 1, "x"));
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_EQ(c.manager(0).replicas_visited_last_tick(), 1u);
+  ASSERT_TRUE(c.run_until([&] { return probes.back().answered; }));
+  ASSERT_TRUE(c.run_until(all_quiet));
+  ASSERT_TRUE(c.tick_all());
+  EXPECT_EQ(c.manager(0).replicas_visited_last_tick(), 0u);
+
+  // Leadership moves away from a quiet group: the old leader's long-poll is woken long before
+  // its deadline, and the new leader reports itself.
+  int woken = 0;
+  c.manager(0).wait_for_data({g}, std::chrono::hours(1), [&] { ++woken; });
+  std::vector<node_id> reported;
+  c.manager(1).set_leadership_callback(
+      [&](const metadata::partition_ref&, node_id leader, consensus::term_id) { reported.push_back(leader); });
+  ASSERT_TRUE(c.elect(g, 1));
+  EXPECT_EQ(woken, 1);
+  ASSERT_FALSE(reported.empty());
+  EXPECT_EQ(reported.back(), node_id{2});
+}
+
 TEST(partition_manager, reports_leadership_and_follows_meta) {
   namespace cmd = metadata::commands;
   partition_cluster c;
