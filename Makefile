@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-compare soak fuzz test-vagrant partition-soak clean install deb vagrant-package
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-kafka-vs bench-compare soak fuzz test-vagrant partition-soak clean install deb vagrant-package
 
 all: build
 
@@ -62,6 +62,14 @@ bench: build
 bench-gossip: build
 	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh
 	bench/gossip/run.sh $(BUILD)
+
+# chronik beside Apache Kafka 4.4.0 (default durability and log.flush.interval.messages=1), the same
+# loads in one call (issue 20; docs/performance.md "Side by side with Apache Kafka (issue 20)").
+# Not in `make bench`: the first run fetches Kafka from Maven Central, a full run takes about 20
+# minutes. QUICK=1: small sizes, checks the plumbing only; ONLY=produce,consume,...: some figures.
+bench-kafka-vs: build
+	/usr/bin/python3 bench/side-by-side/side_by_side.py --server $(BUILD)/daemon/chronik-server \
+		--load $(BUILD)/bench/kafka/kafka_load $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 # make bench's benchmarks for commit BASE and the working tree (in $(BUILD)), interleaved in one call,
 # head/base against a 5% band (docs/performance.md "Comparing two commits"). BENCHES: a subset of
