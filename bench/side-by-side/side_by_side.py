@@ -522,15 +522,15 @@ class Bench:
             written = records = 0
             if self.loads.load_binary:
                 deadline = time.monotonic() + 3600
-                rate = 50e6  # bytes/s, a guess until the first chunk measures it
+                rate = None  # bytes/s, measured by the first chunk
                 while written < target and time.monotonic() < deadline:  # bounded: an hour at most
-                    # chunks sized by the rate measured so far, so each system's topic ends close
-                    # to the target (one 10 s chunk at 230 MB/s overshot 2 GB by 1.3 GB)
+                    # a short first chunk, then chunks sized by the measured rate, so each system's
+                    # topic ends close to the target (10 s chunks at 230 MB/s overshot 2 GB by 1.3 GB)
+                    seconds = 2.0 if rate is None else min(10.0, max(0.5, (target - written) / rate))
                     got = self.loads.kafka_load("produce", "--broker", system.bootstrap.split(",")[0],
                                                 "--topic", CONSUME_TOPIC, "--partitions", PRODUCE_PARTITIONS,
                                                 "--record-bytes", RECORD_BYTES, "--records-per-request", 256,
-                                                "--concurrency", 6,
-                                                "--seconds", min(10.0, max(0.5, (target - written) / rate)))
+                                                "--concurrency", 6, "--seconds", seconds)
                     rate = max(got["mb_per_s"] * 1e6, 1e6)
                     # acknowledged requests x 256 records (the rate is printed rounded)
                     acked = round(got["records_per_s"] * got["seconds"] / 256) * 256
