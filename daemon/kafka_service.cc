@@ -238,9 +238,7 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
   auto* m = manager();
   if (m == nullptr) return;
   next_leader_report_ = now + leader_report_repeat;
-  for (auto g : m->groups()) {
-    if (const auto* rep = m->find(g)) report_leader(*rep, now);
-  }
+  for (const auto* rep : m->led()) report_leader(*rep, now);
 }
 
 void kafka_service::report_leader(const kafka::partition_replica& rep, std::chrono::steady_clock::time_point now) {

@@ -77,6 +77,11 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   replica_hooks hooks;
   hooks.on_data = [this](consensus::group_id g) { on_data(g); };
   hooks.on_leadership = [this](const metadata::partition_ref& r, consensus::node_id leader, consensus::term_id term) {
+    if (leader == self_) {
+      leading_.insert(r.group.value);
+    } else {
+      leading_.erase(r.group.value);
+    }
     if (on_leadership_) on_leadership_(r, leader, term);
   };
   hooks.on_deadline = [this](consensus::group_id g) { expiring_.insert(g.value); };
@@ -208,6 +213,14 @@ std::vector<consensus::group_id> partition_manager::groups() const {
   return out;
 }
 
+std::vector<partition_replica*> partition_manager::led() const {
+  std::vector<partition_replica*> out;
+  out.reserve(leading_.size());
+  for (std::uint64_t id : leading_)
+    if (auto it = by_group_.find(id); it != by_group_.end() && it->second->leader() == self_) out.push_back(it->second.get());
+  return out;
+}
+
 void partition_manager::apply_move(const metadata::partition_ref& ref, const metadata::topic_record& topic,
                                    consensus::group_start start) {
   if (std::ranges::find(ref.replicas, self_) != ref.replicas.end()) {
@@ -229,8 +242,10 @@ void partition_manager::drive_moves(bool at_rest) {
   // costs nothing per partition.
   std::vector<partition_replica*> todo;
   if (at_rest) {
-    for (const auto& [id, r] : by_group_)
-      if (!r->ref().target.empty() || r->needs_reconciling()) todo.push_back(r.get());
+    for (std::uint64_t id : moving_)
+      if (auto it = by_group_.find(id); it != by_group_.end()) todo.push_back(it->second.get());
+    for (partition_replica* r : led())
+      if (r->ref().target.empty() && r->needs_reconciling()) todo.push_back(r);
   } else {
     std::erase_if(moving_, [this](std::uint64_t id) {
       auto it = by_group_.find(id);
@@ -313,7 +328,9 @@ void partition_manager::isr_and_retention(clock::time_point t, bool fenced,
                                           const std::vector<std::shared_ptr<partition_replica>>& replicas) {
   if (t >= next_isr_check_) {
     next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
-    for (const auto& r : replicas) r->track_isr(t, down_brokers_);
+    // Only a leader tracks its ISR; one that lost its leadership starts afresh when it leads again
+    // (in a later term, which track_isr tells apart).
+    for (partition_replica* r : led()) r->track_isr(t, down_brokers_);
   }
   if (!fenced && t >= next_retention_) {
     next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);

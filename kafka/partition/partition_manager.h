@@ -107,6 +107,10 @@ class partition_manager {
   partition_replica* find(std::string_view topic, std::int32_t partition) const;
   partition_replica* find(consensus::group_id group) const;
   std::vector<consensus::group_id> groups() const;
+  // The replicas this node leads, as their leadership reports last said (replica_hooks::
+  // on_leadership), checked against the Raft status: the periodic passes over leaders visit these
+  // only, not every replica.
+  std::vector<partition_replica*> led() const;
 
   // Timeouts of producers and long-polls, leadership reports, and retention every
   // retention_check_interval_ms.
@@ -162,6 +166,8 @@ class partition_manager {
   // Groups ensured with a move target: drive_moves looks at them every tick, dropping those that
   // finished (or went); the others only at its at-rest pass.
   std::set<std::uint64_t> moving_;
+  // Groups whose last leadership report named this node (led() checks each).
+  std::set<std::uint64_t> leading_;
   std::size_t visited_last_tick_ = 0;
   // Starts that wait for the host (a revival whose removal is not durable yet), retried each tick.
   struct retry_start {
