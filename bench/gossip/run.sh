@@ -242,10 +242,32 @@ ch_crash() {
 
 # --- 2. bytes on the wire, one network namespace per system ----------------------------------
 
+# A fresh namespace with lo up and, where iptables exists, two counting rules (no target) on its
+# OUTPUT chain, one for UDP (probes, acks, gossip) and one for TCP (push-pull), which split the lo
+# count by transport.
 ns_create() {
   ip netns add "$1"
   NETNS+=("$1")
   ip -n "$1" link set lo up
+  if command -v iptables >/dev/null; then
+    ip netns exec "$1" iptables -A OUTPUT -p udp
+    ip netns exec "$1" iptables -A OUTPUT -p tcp
+  fi
+}
+
+# Bytes counted so far by the OUTPUT rule for protocol $2 (udp or tcp) in namespace $1, from
+# iptables-save -c ("[packets:bytes] -A OUTPUT -p udp"); empty without iptables. Both count IP
+# packet bytes: the UDP and TCP parts add up to the lo figure.
+ns_proto_tx() {
+  command -v iptables-save >/dev/null || return 0
+  ip netns exec "$1" iptables-save -c -t filter |
+    awk -v p="$2" '$2 == "-A" && $3 == "OUTPUT" && $5 == p { split($1, c, ":"); sub(/]$/, "", c[2]); print c[2]; exit }'
+}
+
+# Bytes per node and second between two counter readings: $1 $2 bytes, $3 $4 times, $5 nodes.
+per_node_rate() {
+  [[ -n "$1" && -n "$2" ]] || return 0
+  awk -v a="$1" -v b="$2" -v t="$3" -v u="$4" -v n="$5" 'BEGIN { printf "%.1f", (b - a) / n / (u - t) }'
 }
 
 # Bytes sent on lo inside a namespace: the 9th counter after "lo:" in /proc/net/dev (TX bytes).
@@ -324,7 +346,7 @@ ch_min_alive() {
 run_netns_bytes() {
   local n=$1 sys i t0 t1 first running started
   local -a systems=("${ML_SYSTEMS[@]}" ch)
-  local -A ns=() b0=() b1=() pid0=() pid1=()
+  local -A ns=() b0=() b1=() pid0=() pid1=() u0=() u1=() c0=() c1=()
   ((ENCRYPT)) && systems=(ml mle m7 m7e ch che)  # memberlist first: see NS_SETTLE_S
   log "netns bytes n=$n: starting $n processes for each of: ${systems[*]}"
   for sys in "${systems[@]}"; do
@@ -355,13 +377,22 @@ run_netns_bytes() {
   # Convergence is done by now; wait out the rest of NS_SETTLE_S.
   sleep "$(awk -v t0="$started" -v now="$(date +%s.%N)" -v s="$NS_SETTLE_S" 'BEGIN { w = t0 + s - now; printf "%.1f", (w > 0 ? w : 0) }')"
   t0=$(date +%s.%N)
-  for sys in "${systems[@]}"; do b0[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
+  for sys in "${systems[@]}"; do
+    b0[$sys]=$(ns_lo_tx "${ns[$sys]}")
+    u0[$sys]=$(ns_proto_tx "${ns[$sys]}" udp)
+    c0[$sys]=$(ns_proto_tx "${ns[$sys]}" tcp)
+  done
   sleep "$WINDOW_S"
   t1=$(date +%s.%N)
-  for sys in "${systems[@]}"; do b1[$sys]=$(ns_lo_tx "${ns[$sys]}"); done
   for sys in "${systems[@]}"; do
-    R[$sys,lo,$n]=$(awk -v a="${b0[$sys]}" -v b="${b1[$sys]}" -v t="$t0" -v u="$t1" -v n="$n" \
-      'BEGIN { printf "%.1f", (b - a) / n / (u - t) }')
+    b1[$sys]=$(ns_lo_tx "${ns[$sys]}")
+    u1[$sys]=$(ns_proto_tx "${ns[$sys]}" udp)
+    c1[$sys]=$(ns_proto_tx "${ns[$sys]}" tcp)
+  done
+  for sys in "${systems[@]}"; do
+    R[$sys,lo,$n]=$(per_node_rate "${b0[$sys]}" "${b1[$sys]}" "$t0" "$t1" "$n")
+    R[$sys,udp,$n]=$(per_node_rate "${u0[$sys]}" "${u1[$sys]}" "$t0" "$t1" "$n")
+    R[$sys,tcp,$n]=$(per_node_rate "${c0[$sys]}" "${c1[$sys]}" "$t0" "$t1" "$n")
     running=0
     for ((i = pid0[$sys]; i < pid1[$sys]; i++)); do
       if kill -0 "${PIDS[$i]}" 2>/dev/null; then running=$((running + 1)); fi
@@ -432,6 +463,8 @@ print_table() {
     row "$n" "silent host: first suspicion to death seen by median survivor (s)" spread chs
     row "$n" "silent host: death seen, median survivor (s)" median chs
     row "$n" "bytes/s per node on lo (netns, N processes)" lo
+    row "$n" "of which UDP: probes, acks, gossip" udp
+    row "$n" "of which TCP: push-pull" tcp
     printf '| %s | payload bytes/s per node (in-process stats) | n/a | n/a | %s | | |\n' "$n" "${R[ch,payload,$n]:-n/a}"
   done
   echo
@@ -486,6 +519,8 @@ print_sealed_table() {
     printf '| %s | survivors that saw the death, per run | %s | %s | %s | | | | | |\n' "$n" "${R[mle,seen,$n]:-n/a}" \
       "${R[m7e,seen,$n]:-n/a}" "${R[che,seen,$n]:-n/a}"
     row_sealed "$n" "bytes/s per node on lo (netns, N processes)" lo
+    row_sealed "$n" "of which UDP: probes, acks, gossip" udp
+    row_sealed "$n" "of which TCP: push-pull" tcp
     printf '| %s | payload bytes/s per node (in-process stats) | n/a | n/a | %s | | | | | %s |\n' "$n" "${R[che,payload,$n]:-n/a}" \
       "$(ratio "${R[che,payload,$n]:-}" "${R[ch,payload,$n]:-}")"
   done
