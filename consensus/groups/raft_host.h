@@ -146,6 +146,7 @@ class raft_host {
   // Reluctant while this node is drained (docs/operations.md "Maintenance: drain"): every group,
   // and every group created later, campaigns only when no eager voter does (raft.h campaign_mode).
   void set_campaign_mode(campaign_mode mode);
+  campaign_mode current_campaign_mode() const { return core_->current_campaign_mode(); }
   // An inbound batch from `from`. Messages for groups not hosted (yet) are dropped: Raft
   // tolerates loss, and the sender retries.
   void step(node_id from, std::vector<group_message> messages);

@@ -138,11 +138,29 @@ void partition_replica::apply(consensus::apply_batch&& b) {
   epochs_.truncate_from_start(index_.log_start_offset());
   take_read_states(b.reads);
   resolve_confirmations();
+  campaign_if_first();
   // A moved log start wakes fetchers parked below it: they now get OFFSET_OUT_OF_RANGE.
   if (index_.high_watermark() != hw_before || index_.log_start_offset() != start_before || b.snap) {
     if (hooks_.on_data) hooks_.on_data(ref_.group);
   }
   check_leadership();
+}
+
+// A new partition's first replica (its preferred leader) campaigns as soon as its group runs,
+// instead of waiting out an election timeout (0.5-1 s with the lan preset), so a created topic is
+// one vote round away from its leaders (docs/performance.md "Scale"). Any voter may start an
+// election at any time (Raft paper §5.2); if a peer has not created the group yet, its host drops
+// the request and the round ends by the usual timeout, as it would have begun. A drained node
+// leaves it to the others.
+void partition_replica::campaign_if_first() {
+  if (campaign_tried_) return;
+  const auto b = host_.brief(ref_.group);
+  if (!b || b->term.value == 0) return;  // the core is not running yet: its bootstrap is on its way
+  campaign_tried_ = true;
+  const bool never_led = b->term.value == 1 && b->leader == no_node && b->state == consensus::role::follower;
+  if (!never_led || ref_.replicas.empty() || ref_.replicas.front() != b->id) return;
+  if (host_.current_campaign_mode() != consensus::campaign_mode::eager) return;
+  static_cast<void>(host_.campaign(ref_.group));
 }
 
 void partition_replica::apply_entry(entry& e) {

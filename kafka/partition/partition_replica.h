@@ -310,6 +310,7 @@ class partition_replica {
   void took_deadline() {
     if (hooks_.on_deadline) hooks_.on_deadline(ref_.group);
   }
+  void campaign_if_first();
   // A retry of an idempotent batch still in flight: answered with the proposal it repeats.
   struct retry_waiter {
     clock::time_point deadline;
@@ -413,7 +414,8 @@ class partition_replica {
   std::optional<log_cut> pending_compaction_;
   node_id reported_leader_;
   term_id reported_term_;
-  bool reported_ready_ = false;  // leader_ready() when on_leadership last fired
+  bool reported_ready_ = false;
+  bool campaign_tried_ = false;  // campaign_if_first looked, once the group ran  // leader_ready() when on_leadership last fired
   // leader_ready() from a status already at hand (one host lookup per apply, not two).
   bool leader_ready(const consensus::raft_brief& st) const;
 };

@@ -541,6 +541,21 @@ TEST(partition_manager, produce_times_out_without_a_quorum) {
   EXPECT_EQ(probes.back().result.error(), partition_errc::timed_out);
 }
 
+// A new partition's first replica campaigns as soon as its group runs
+// (partition_replica::campaign_if_first): the group has its leader before any tick, where it used
+// to wait out an election timeout.
+TEST(partition_manager, a_new_partitions_first_replica_leads_without_waiting_for_a_timeout) {
+  partition_cluster c;
+  c.create("t", g.value, three);  // settles, and ticks nobody
+  for (std::size_t n = 0; n < c.size(); ++n) {
+    const auto b = c.host(n).brief(g);
+    ASSERT_TRUE(b.has_value()) << n;
+    EXPECT_EQ(b->leader, node_id{1}) << n;
+  }
+  ASSERT_NE(c.manager(0).find(g), nullptr);
+  EXPECT_TRUE(c.manager(0).find(g)->leader_ready());
+}
+
 // Idle work follows what changed, not how many partitions exist (docs/performance.md "Scale"):
 // once a partition's group has quiesced and nothing waits on it, a tick looks at none of its
 // replicas. Work with a deadline, and a group woken by a leader change, are looked at again: a
