@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-kafka-vs bench-compare soak fuzz test-vagrant partition-soak clean install deb vagrant-package
+.PHONY: all deps build run stop test unit sim cluster sanitize bench bench-gossip bench-kafka-vs bench-scale bench-compare soak fuzz test-vagrant partition-soak clean install deb vagrant-package
 
 all: build
 
@@ -70,6 +70,12 @@ bench-gossip: build
 bench-kafka-vs: build
 	/usr/bin/python3 bench/side-by-side/side_by_side.py --server $(BUILD)/daemon/chronik-server \
 		--load $(BUILD)/bench/kafka/kafka_load $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
+# Idle cost against the partition count (docs/performance.md "Scale"): COUNTS (default
+# 1,1000,3000,10000); KAFKA=1 also measures the Kafka anchor at up to 3000 partitions.
+bench-scale: build
+	/usr/bin/python3 bench/scale/scale_bench.py --server $(BUILD)/daemon/chronik-server \
+		$(if $(COUNTS),--counts $(COUNTS)) $(if $(KAFKA),--kafka)
 
 # make bench's benchmarks for commit BASE and the working tree (in $(BUILD)), interleaved in one call,
 # head/base against a 5% band (docs/performance.md "Comparing two commits"). BENCHES: a subset of
