@@ -15,17 +15,6 @@ void isr_tracker::start(std::int64_t now_ms, const std::vector<node_id>& replica
 
 void isr_tracker::observe(std::int64_t now_ms, consensus::log_index leader_last,
                           const std::map<node_id, consensus::log_index>& match) {
-  add_sample(now_ms, leader_last);
-  for (const auto& [r, m] : match) credit(r, m);
-}
-
-void isr_tracker::observe_caught_up(std::int64_t now_ms, consensus::log_index leader_last,
-                                    const std::vector<node_id>& members) {
-  add_sample(now_ms, leader_last);
-  for (node_id r : members) credit(r, leader_last);
-}
-
-void isr_tracker::add_sample(std::int64_t now_ms, consensus::log_index leader_last) {
   // The leader's log only grows while it leads (Raft §5.3, Leader Append-Only), so samples stay
   // ascending; a repeated index keeps its latest time, the moment a follower must reach.
   CHRONIK_EXPECTS(samples_.empty() || (samples_.back().at_ms <= now_ms && samples_.back().last <= leader_last),
@@ -37,18 +26,17 @@ void isr_tracker::add_sample(std::int64_t now_ms, consensus::log_index leader_la
   }
   // Older samples than the window can no longer keep anyone in sync; the newest stays.
   while (samples_.size() > 1 && samples_.front().at_ms < now_ms - lag_max_ms_) samples_.pop_front();
-}
-
-void isr_tracker::credit(node_id r, consensus::log_index match) {
-  // The latest moment whose leader log this follower holds entirely.
-  auto held = std::upper_bound(samples_.begin(), samples_.end(), match,
-                               [](consensus::log_index v, const sample& s) { return v < s.last; });
-  if (held == samples_.begin()) return;
-  const std::int64_t t = std::prev(held)->at_ms;
-  // What a fenced replica held while it was down, or before, does not count.
-  if (auto f = fenced_ms_.find(r); f != fenced_ms_.end() && t <= f->second) return;
-  auto& best = caught_up_ms_[r];
-  best = std::max(best, t);
+  for (const auto& [r, m] : match) {
+    // The latest moment whose leader log this follower holds entirely.
+    auto held = std::upper_bound(samples_.begin(), samples_.end(), m,
+                                 [](consensus::log_index v, const sample& s) { return v < s.last; });
+    if (held == samples_.begin()) continue;
+    const std::int64_t t = std::prev(held)->at_ms;
+    // What a fenced replica held while it was down, or before, does not count.
+    if (auto f = fenced_ms_.find(r); f != fenced_ms_.end() && t <= f->second) continue;
+    auto& best = caught_up_ms_[r];
+    best = std::max(best, t);
+  }
 }
 
 void isr_tracker::fence(std::int64_t now_ms, node_id r) {

@@ -35,18 +35,12 @@ class isr_tracker {
   void start(std::int64_t now_ms, const std::vector<node_id>& replicas);
   // The leader's log ends at `leader_last`; match[r] is how far follower r's log is known to agree.
   void observe(std::int64_t now_ms, consensus::log_index leader_last, const std::map<node_id, consensus::log_index>& match);
-  // observe() where every one of `members` matches leader_last: what a quiesced leader knows
-  // (docs/raft.md "Quiescence"), without building the match map.
-  void observe_caught_up(std::int64_t now_ms, consensus::log_index leader_last, const std::vector<node_id>& members);
   // `__meta` shows replica r's broker down at now_ms (call at every observation while it does).
   void fence(std::int64_t now_ms, node_id r);
   // The replicas in sync at now_ms, in `replicas` order; `self` (the leader) always is.
   std::vector<node_id> in_sync(std::int64_t now_ms, const std::vector<node_id>& replicas, node_id self) const;
 
  private:
-  void add_sample(std::int64_t now_ms, consensus::log_index leader_last);
-  void credit(node_id r, consensus::log_index match);
-
   struct sample {
     std::int64_t at_ms;
     consensus::log_index last;

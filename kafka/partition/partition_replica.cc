@@ -723,9 +723,8 @@ std::optional<consensus::raft_status> partition_replica::status_if_leading() con
 }
 
 void partition_replica::track_isr(clock::time_point now, const std::set<node_id>& down) {
-  // Run twice a second for every replica: followers are told apart by the brief answer, and a
-  // quiesced leader's followers all match its last index (docs/raft.md "Quiescence"), so neither
-  // copies the configuration or builds the match map (docs/performance.md "Scale").
+  // Run twice a second for the replicas this node leads (partition_manager::led): the brief answer
+  // and the configuration by reference settle the rest before the status copies the match map.
   const auto b = host_.brief(ref_.group);
   const consensus::conf_state* conf = host_.conf(ref_.group);
   if (!b || b->state != consensus::role::leader || conf == nullptr) {
@@ -738,11 +737,9 @@ void partition_replica::track_isr(clock::time_point now, const std::set<node_id>
   }
   for (node_id r : conf->voters)
     if (r != b->id && down.contains(r)) isr_.fence(steady_ms(now), r);
-  if (b->quiesced) {
-    isr_.observe_caught_up(steady_ms(now), b->last_index, conf->voters);
-    isr_.observe_caught_up(steady_ms(now), b->last_index, conf->learners);
-    return;
-  }
+  // Always the leader's own match indexes, quiesced or not. Crediting a quiesced leader's
+  // followers as caught up without them (tried in 20af6a7) made node_drain's restarted follower
+  // drop out of the ISR again after it had been reported back in; why is not understood yet.
   const auto st = host_.status(ref_.group);
   if (st) isr_.observe(steady_ms(now), st->last_index, st->match);
 }

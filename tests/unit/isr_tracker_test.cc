@@ -48,21 +48,6 @@ TEST(IsrTracker, AStuckFollowerLeavesAfterTheWindowAndReturnsWhenItCatchesUp) {
   EXPECT_EQ(t.in_sync(1'300, replicas, n1), replicas);
 }
 
-// A quiesced leader's followers all hold its whole log (docs/raft.md "Quiescence"), so the
-// manager observes them without a match map; a fenced follower still counts only from after it was
-// last seen down.
-TEST(IsrTracker, ObservingEveryoneCaughtUpKeepsAQuietGroupInSync) {
-  isr_tracker t(1'000);
-  t.start(0, replicas);
-  for (std::int64_t ms = 500; ms <= 5'000; ms += 500) t.observe_caught_up(ms, log_index{40}, replicas);
-  EXPECT_EQ(t.in_sync(5'000, replicas, n1), replicas);
-  t.fence(5'200, n3);
-  t.observe_caught_up(5'200, log_index{40}, replicas);
-  EXPECT_EQ(t.in_sync(5'200, replicas, n1), (std::vector<node_id>{n1, n2}));
-  t.observe_caught_up(5'700, log_index{40}, replicas);  // back, and holding everything
-  EXPECT_EQ(t.in_sync(5'700, replicas, n1), replicas);
-}
-
 // A follower whose data directory was wiped comes back with an empty log: it must not count as in
 // sync just because its broker is alive again.
 TEST(IsrTracker, AnEmptyFollowerIsNotInSyncOnceTheWindowPasses) {
