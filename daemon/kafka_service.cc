@@ -270,8 +270,10 @@ std::optional<std::string> kafka_service::cluster_id() const {
 
 void kafka_service::catch_up(std::function<void()> done) {
   // Pending reads are dropped when the meta service stops; the flag covers this service going first.
-  meta_.read_linearizable([alive = alive_, done = std::move(done)](bool) {
-    if (*alive) done();
+  meta_.read_linearizable([alive = alive_, caught_up = caught_up_, done = std::move(done)](bool reached) {
+    if (!*alive) return;
+    if (reached) *caught_up = true;
+    done();
   });
 }
 

@@ -87,6 +87,7 @@ class kafka_service : public kafka::broker_context {
   kafka::broker_defaults defaults() const override;
   std::size_t auto_create_allowance(std::size_t wanted) override;
   void catch_up(std::function<void()> done) override;
+  bool caught_up_since_start() const override { return *caught_up_; }
   void create_topics(std::vector<kafka::topic_request> topics, bool validate_only, std::chrono::milliseconds timeout,
                      topics_done done) override;
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
@@ -207,6 +208,8 @@ class kafka_service : public kafka::broker_context {
   std::unique_ptr<kafka::kafka_server> server_;
   bool started_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Set by the first catch_up() that reached the leader's commit index (caught_up_since_start).
+  std::shared_ptr<bool> caught_up_ = std::make_shared<bool>(false);
   // Produce validation off the io thread (broker_context::validate). One thread keeps the
   // answers in submission order; what waits for it is bounded by the listener's queued-bytes
   // budget, since every blob belongs to a request not yet answered. Joined in stop().

@@ -287,6 +287,12 @@ class broker_context {
   // that a topic created through one broker is listed by the next Metadata answer of any other.
   // Without a leader it answers with the local view after a bounded wait. Default: at once.
   virtual void catch_up(std::function<void()> done) { done(); }
+  // Whether a catch_up() has reached the `__meta` leader's commit index since this broker
+  // started. Until then its view is the one it had when it stopped: a restarted broker would name
+  // itself leader of partitions that moved on, and list an ISR that has since shrunk. Kafka's
+  // brokers likewise serve only once they have replayed the metadata log to its high watermark
+  // (KIP-631). Default: yes.
+  virtual bool caught_up_since_start() const { return true; }
 
   // The authorizer every handler asks (kafka/handlers/authorization.h), holding the ACL bindings
   // committed in `__meta`. Default: one with no bindings and the default no-ACL rule (requests

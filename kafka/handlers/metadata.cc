@@ -196,7 +196,9 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
   // replicas where it has one (fresher than `__meta`), and the read costs what a client can least
   // afford when it asks: right after a leadership change, when NOT_LEADER_OR_FOLLOWER sent it
   // here. During a drain the read took 150-470 ms, and every moved partition waited for it.
-  if (all_known_here(ctx, *req, out.header().api_version)) {
+  // A broker that has not caught up since it started reads first whatever is asked: its view is
+  // the one it stopped with, which may name it leader of partitions that moved on while it was down.
+  if (ctx.caught_up_since_start() && all_known_here(ctx, *req, out.header().api_version)) {
     answer(ctx, *req, out);
     return;
   }
