@@ -70,17 +70,6 @@ void membership::gossip_tick() {
   }
 }
 
-push_pull_msg membership::local_state(bool join, bool reply) const {
-  push_pull_msg pp{join, reply, {}};
-  pp.members.reserve(members_.size());
-  for (const auto& [id, m] : members_) pp.members.push_back({m.id, m.inc, m.state, m.uuid, m.addr, m.meta});
-  return pp;
-}
-
-void membership::send_push_pull(const std::string& addr, bool join, bool reply) {
-  send(addr, {local_state(join, reply)}, transport::stream);
-}
-
 // A member that talks to us while we do not know it, or hold it dead, has state we are missing
 // (or we have state it is missing): one full sync with it fixes both sides at once, rather than
 // waiting for its alive to reach us by gossip, which it does only with high probability.
@@ -91,7 +80,7 @@ void membership::sync_with_stranger(const envelope& env) {
   std::erase_if(syncs_requested_, [&](const auto& kv) { return kv.second <= now_; });
   if (syncs_requested_.contains(env.from_addr) || syncs_requested_.size() >= 256) return;
   syncs_requested_.emplace(env.from_addr, now_ + cfg_.ticks(cfg_.probe_interval_ms));
-  send_push_pull(env.from_addr, false, false);
+  send_push_pull(env.from_addr, sync_kind::news);
 }
 
 void membership::push_pull_tick() {
@@ -109,7 +98,7 @@ void membership::push_pull_tick() {
     next_push_pull_at_ = now_ + cfg_.ticks(cfg_.push_pull_interval_ms) * scale;
   }
   auto peers = random_members(1, self_.id, false);
-  if (!peers.empty()) send_push_pull(members_.at(peers.front()).addr, false, false);
+  if (!peers.empty()) send_push_pull(members_.at(peers.front()).addr, pass_on ? sync_kind::news : sync_kind::periodic);
 }
 
 void membership::join_tick() {
@@ -122,7 +111,7 @@ void membership::join_tick() {
   });
   if (pending_seeds_.empty()) return;
   // Seeds may not be up yet: retry each with exponential backoff until it answers.
-  for (const auto& seed : pending_seeds_) send_push_pull(seed, true, false);
+  for (const auto& seed : pending_seeds_) send_push_pull(seed, sync_kind::join);
   next_join_at_ = now_ + join_backoff_ticks_;
   join_backoff_ticks_ = std::min(join_backoff_ticks_ * 2, cfg_.ticks(cfg_.join_retry_max_ms));
 }
@@ -144,7 +133,7 @@ void membership::reconnect_tick() {
     if (!live) targets.push_back(seed);
   }
   if (targets.empty()) return;
-  send_push_pull(targets[rng_.below(targets.size())], false, false);
+  send_push_pull(targets[rng_.below(targets.size())], sync_kind::periodic);
 }
 
 }  // namespace chronik::gossip

@@ -197,24 +197,26 @@ void membership::on_dead(const dead_msg& m, const std::string& reply_to) {
 // memberlist mergeRemoteState: a remote "dead" becomes only a suspicion here, so that the member
 // gets a suspicion timeout's chance to refute before we believe it.
 void membership::merge_remote(const push_pull_msg& m, const envelope& env) {
-  for (const auto& r : m.members) {
-    if (!incarnation_in_range(r.node, r.inc, r.state)) continue;  // that record only
-    if (conflict_) return;  // we yielded our id: nothing more is ours to learn
-    if (r.node == self_.id && other_holder(members_.at(self_.id), r.uuid, r.addr)) {
-      claim_of_own_id(r, env);  // identity.cc
-      continue;
-    }
-    // A suspicion or death of another identity than the one we hold for that id is not about
-    // our member (identity.cc); its alive went through the same rule in on_alive.
-    if (auto held = members_.find(r.node); r.state != member_state::alive && held != members_.end() &&
-                                           r.node != self_.id && other_holder(held->second, r.uuid, r.addr))
-      continue;
-    switch (r.state) {
-      case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}, &env); break;
-      case member_state::suspect:
-      case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, env.from}, env.from_addr); break;
-      case member_state::left: on_dead(dead_msg{r.node, r.inc, r.node}); break;
-    }
+  for (const auto& r : m.members) merge_record(r, env);
+}
+
+void membership::merge_record(const member_record& r, const envelope& env) {
+  if (!incarnation_in_range(r.node, r.inc, r.state)) return;  // that record only
+  if (conflict_) return;  // we yielded our id: nothing more is ours to learn
+  if (r.node == self_.id && other_holder(members_.at(self_.id), r.uuid, r.addr)) {
+    claim_of_own_id(r, env);  // identity.cc
+    return;
+  }
+  // A suspicion or death of another identity than the one we hold for that id is not about
+  // our member (identity.cc); its alive went through the same rule in on_alive.
+  if (auto held = members_.find(r.node); r.state != member_state::alive && held != members_.end() &&
+                                         r.node != self_.id && other_holder(held->second, r.uuid, r.addr))
+    return;
+  switch (r.state) {
+    case member_state::alive: on_alive(alive_msg{r.node, r.inc, r.uuid, r.addr, r.meta}, &env); break;
+    case member_state::suspect:
+    case member_state::dead: on_suspect(suspect_msg{r.node, r.inc, env.from}, env.from_addr); break;
+    case member_state::left: on_dead(dead_msg{r.node, r.inc, r.node}); break;
   }
 }
 

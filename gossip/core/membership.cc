@@ -107,17 +107,7 @@ void membership::dispatch(const envelope& env, const message& msg) {
           else if constexpr (std::is_same_v<T, alive_msg>) on_alive(m, &env);
           else if constexpr (std::is_same_v<T, suspect_msg>) on_suspect(m, env.from_addr);
           else if constexpr (std::is_same_v<T, dead_msg>) on_dead(m, env.from_addr);
-          else if constexpr (std::is_same_v<T, push_pull_msg>) {
-            const auto before = events_emitted_;
-            merge_remote(m, env);
-            if (conflict_) return;
-            if (!m.reply) send_push_pull(env.from_addr, false, true);
-            // A full sync that taught us something (say, a whole group we had never heard of) is
-            // passed on by another full sync soon, instead of relying on piggyback gossip alone,
-            // which reaches each member only with high probability (SWIM §4.1).
-            if (events_emitted_ != before && !pass_on_push_pull_at_)
-              pass_on_push_pull_at_ = now_ + cfg_.ticks(cfg_.gossip_interval_ms);
-          }
+          else if constexpr (std::is_same_v<T, push_pull_msg>) on_push_pull(env, m);
         },
         msg);
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -178,7 +179,8 @@ class membership {
   // reply_to: where the claim came from, so an accusation of ourselves is answered directly.
   void on_suspect(const suspect_msg& m, const std::string& reply_to = {});
   void on_dead(const dead_msg& m, const std::string& reply_to = {});
-  void merge_remote(const push_pull_msg& m, const envelope& env);
+  void merge_remote(const push_pull_msg& m, const envelope& env);  // its full records
+  void merge_record(const member_record& r, const envelope& env);
   void refute(incarnation accused);
   void announce_at_ceiling();
   void accused(incarnation inc, const std::string& reply_to);
@@ -209,14 +211,22 @@ class membership {
   void relay_tick();
   std::optional<node_id> next_probe_target();
 
+  // push_pull.cc: the state exchange, compact where both sides read it. A request lists full
+  // records (with metadata) where the peer is likely to lack some, digests otherwise.
+  enum class sync_kind : std::uint8_t { periodic, news, join };
+  void send_push_pull(const std::string& addr, sync_kind kind);
+  void on_push_pull(const envelope& env, const push_pull_msg& m);
+  // Merges what digests can say without their full records; returns the ids whose records we need.
+  std::vector<node_id> merge_digests(const push_pull_msg& m, const envelope& env);
+  push_pull_msg reply_to(const push_pull_msg& request, std::vector<node_id> want) const;
+  push_pull_msg wanted_records(const std::vector<node_id>& want) const;
+
   // dissemination.cc: piggyback gossip, push-pull, join and reconnect
   void gossip_tick();
   void push_pull_tick();
   void join_tick();
   void reconnect_tick();
-  void send_push_pull(const std::string& addr, bool join, bool reply);
   void sync_with_stranger(const envelope& env);
-  push_pull_msg local_state(bool join, bool reply) const;
   void send(const std::string& to, std::vector<message> msgs, transport via = transport::datagram);
   std::vector<message> fill_with_broadcasts(std::vector<message> msgs, std::size_t budget, transmission mode);
   std::vector<node_id> random_members(std::size_t k, node_id exclude, bool include_recent_dead);
@@ -261,6 +271,9 @@ class membership {
   std::uint64_t events_emitted_ = 0;
   // Addresses we recently asked for a full sync because they talked to us while unknown or dead.
   std::map<std::string, tick_count> syncs_requested_;  // changes of the local view, to spot news in a push-pull
+  // Addresses whose last push-pull had no `compact`: peers of an older version, which read only
+  // full records, so we send them full requests (push_pull.cc).
+  std::set<std::string> full_sync_peers_;
   tick_count next_join_at_ = 0;
   std::uint64_t join_backoff_ticks_ = 0;
 

@@ -8,6 +8,7 @@ namespace {
 // a length varint (<= 5).
 constexpr std::size_t scalar = 11;
 constexpr std::size_t wrapper = 6;
+constexpr std::size_t fixed32 = 5;  // tag + 4 bytes
 std::size_t bytes_field(const std::string& s) { return 6 + s.size(); }
 
 struct bound_visitor {
@@ -21,14 +22,31 @@ struct bound_visitor {
   std::size_t operator()(const suspect_msg&) const { return 3 * scalar; }
   std::size_t operator()(const dead_msg&) const { return 3 * scalar; }
   std::size_t operator()(const push_pull_msg& m) const {
-    std::size_t total = 2 * scalar;
+    std::size_t total = 3 * scalar;
     for (const auto& r : m.members)
       total += wrapper + 3 * scalar + bytes_field(r.uuid) + bytes_field(r.addr) + bytes_field(r.meta);
+    total += m.digests.size() * (wrapper + 3 * scalar + fixed32);
+    // `want` is packed: one tag and length, then a varint of at most 5 bytes per id.
+    if (!m.want.empty()) total += wrapper + 5 * m.want.size();
     return total;
   }
 };
 
 }  // namespace
+
+std::uint32_t identity_digest(std::string_view uuid, std::string_view addr) {
+  // FNV-1a 64. The uuid's length goes first so that no two (uuid, addr) pairs give one byte string.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  const auto mix = [&h](unsigned char byte) {
+    h ^= byte;
+    h *= 0x100000001b3ULL;
+  };
+  const auto len = static_cast<std::uint32_t>(uuid.size());
+  for (int shift = 0; shift < 32; shift += 8) mix(static_cast<unsigned char>(len >> shift));
+  for (char c : uuid) mix(static_cast<unsigned char>(c));
+  for (char c : addr) mix(static_cast<unsigned char>(c));
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
 
 std::size_t encoded_size_bound(const message& msg) {
   // Outer GossipMessage wrapper inside the envelope, plus the oneof body wrapper.

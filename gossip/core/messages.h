@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -72,12 +73,32 @@ struct member_record {
   std::string meta;
 };
 
-// Full state exchange (memberlist push/pull). Sent over the stream transport; `reply` marks the
-// answer so that the receiver does not answer again.
+// What a member's uuid and address hash to in a member_digest. Stable across builds and
+// platforms: peers compare each other's values.
+std::uint32_t identity_digest(std::string_view uuid, std::string_view addr);
+
+// A member record without uuid, address and metadata. A receiver that holds the same identity at
+// this incarnation or a newer one already holds the metadata: a member raises its incarnation
+// whenever it changes its metadata (docs/gossip.md "Compact push-pull").
+struct member_digest {
+  node_id node;
+  incarnation inc;
+  member_state state = member_state::alive;
+  std::uint32_t identity = 0;  // identity_digest(uuid, addr)
+};
+
+// State exchange (memberlist push/pull). Sent over the stream transport; `reply` marks the
+// answer so that the receiver does not answer again. A compact exchange (docs/gossip.md "Compact
+// push-pull") lists the requester's table as digests; the reply carries full records only where
+// the requester lacks them and `want`s what the replier lacks, which the requester answers with
+// one more reply of those full records.
 struct push_pull_msg {
   bool join = false;
   bool reply = false;
-  std::vector<member_record> members;
+  std::vector<member_record> members;  // full records
+  std::vector<member_digest> digests;
+  bool compact = false;                // the sender reads digests and want
+  std::vector<node_id> want;           // in a reply: full records the replier asks for
 };
 
 using message = std::variant<ping_msg, indirect_ping_msg, ack_msg, nack_msg, alive_msg, suspect_msg,

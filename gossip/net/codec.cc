@@ -96,6 +96,17 @@ void message_to_wire(const message& msg, pb::GossipMessage& out) {
                    p->set_reply(m.reply);
                    p->mutable_members()->Reserve(static_cast<int>(m.members.size()));
                    for (const auto& rec : m.members) record_to_wire(rec, *p->add_members());
+                   p->mutable_digests()->Reserve(static_cast<int>(m.digests.size()));
+                   for (const auto& d : m.digests) {
+                     auto* w = p->add_digests();
+                     w->set_node(d.node.value());
+                     w->set_incarnation(d.inc.value);
+                     w->set_state(state_to_wire(d.state));
+                     w->set_identity(d.identity);
+                   }
+                   p->set_compact(m.compact);
+                   p->mutable_want()->Reserve(static_cast<int>(m.want.size()));
+                   for (node_id id : m.want) p->add_want(id.value());
                  },
              },
              msg);
@@ -112,6 +123,15 @@ std::expected<message, codec_error> push_pull_from_wire(const pb::PushPull& in) 
     out.members.push_back(member_record{node_id{rec.node()}, incarnation{rec.incarnation()}, *state,
                                         rec.uuid(), rec.addr(), rec.meta()});
   }
+  out.digests.reserve(static_cast<std::size_t>(in.digests_size()));
+  for (const auto& d : in.digests()) {
+    auto state = state_from_wire(d.state());
+    if (!state) return std::unexpected(state.error());
+    out.digests.push_back(member_digest{node_id{d.node()}, incarnation{d.incarnation()}, *state, d.identity()});
+  }
+  out.compact = in.compact();
+  out.want.reserve(static_cast<std::size_t>(in.want_size()));
+  for (std::uint32_t id : in.want()) out.want.push_back(node_id{id});
   return out;
 }
 

@@ -11,10 +11,10 @@ using gossip::member_state;
 gossip_cluster::gossip_cluster(std::uint64_t seed, gossip::config cfg, int size, std::string cluster)
     : seed_(seed), cfg_(cfg), cluster_(std::move(cluster)), net_(seed), nodes_(static_cast<std::size_t>(size)) {}
 
-void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, std::string meta) {
+void gossip_cluster::start(int i, const std::vector<int>& seeds, bool new_uuid, std::optional<std::string> meta) {
   node& n = nodes_[i];
   if (n.uuid.empty() || new_uuid) n.uuid = "uuid-" + std::to_string(i) + "-" + std::to_string(++n.generation);
-  start_as(i, static_cast<std::uint32_t>(i + 1), seeds, std::move(meta));
+  start_as(i, static_cast<std::uint32_t>(i + 1), seeds, meta ? std::move(*meta) : "meta of " + n.uuid);
 }
 
 void gossip_cluster::start_impostor(int i, int as, const std::vector<int>& seeds, id_takeover takeover) {
@@ -142,6 +142,7 @@ bool gossip_cluster::converged() const {
       auto m = core.find(gossip::node_id{static_cast<std::uint32_t>(j + 1)});
       const bool alive = m && m->state == member_state::alive && m->uuid == nodes_[j].uuid;
       if (alive != nodes_[j].running) return false;
+      if (alive && m->meta != nodes_[j].core->self().meta) return false;
     }
   }
   return true;
@@ -154,6 +155,9 @@ std::string gossip_cluster::divergence() const {
       if (j == i) continue;
       auto m = nodes_[i].core->find(gossip::node_id{static_cast<std::uint32_t>(j + 1)});
       const bool alive = m && m->state == member_state::alive && m->uuid == nodes_[j].uuid;
+      if (alive && nodes_[j].running && m->meta != nodes_[j].core->self().meta)
+        return "node " + std::to_string(i) + " holds node " + std::to_string(j) + "'s metadata '" + m->meta +
+               "' at inc " + std::to_string(m->inc.value) + ", not '" + nodes_[j].core->self().meta + "'";
       if (alive == nodes_[j].running) continue;
       return "node " + std::to_string(i) + " sees node " + std::to_string(j) + " as " +
              (m ? std::string(to_string(m->state)) + " inc " + std::to_string(m->inc.value) + " uuid " + m->uuid

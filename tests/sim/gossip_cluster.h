@@ -26,8 +26,9 @@ class gossip_cluster {
   gossip_cluster(std::uint64_t seed, gossip::config cfg, int size, std::string cluster = "sim");
 
   // Starts (or restarts) node i with the given seeds. A restart keeps the node id; new_uuid models
-  // a wiped data directory.
-  void start(int i, const std::vector<int>& seeds, bool new_uuid = false, std::string meta = "meta");
+  // a wiped data directory. Without `meta`, each node's metadata names its uuid, so that
+  // converged() also catches metadata mixed up between members or stale after a restart.
+  void start(int i, const std::vector<int>& seeds, bool new_uuid = false, std::optional<std::string> meta = std::nullopt);
   // Starts slot i as a second process claiming the node id of slot `as`, with its own uuid and
   // slot i's address (docs/bootstrap.md property 7). A node that yields its id (its core reports
   // a conflict) stops, as the daemon exits 2; yielded(i) says so.
@@ -45,7 +46,8 @@ class gossip_cluster {
   // max_ticks.
   std::optional<std::uint64_t> run_until(const std::function<bool()>& pred, std::uint64_t max_ticks);
 
-  // True when every running node sees exactly the running nodes as alive and the rest not alive.
+  // True when every running node sees exactly the running nodes as alive, with their current
+  // metadata, and the rest not alive.
   bool converged() const;
   // The first disagreement that keeps converged() false, for failure messages.
   std::string divergence() const;

@@ -331,6 +331,38 @@ TEST(GossipSim, PartitionHeals) {
   }
 }
 
+// Metadata changed on each side of a partition must reach the other side once it heals, although
+// the gossip of the change was spent while the other side was cut off: only push-pulls carry it
+// then, and a compact push-pull carries metadata only where the other side asks for it
+// (docs/gossip.md "Compact push-pull"). converged() compares every member's metadata.
+TEST(GossipSim, MetadataChangedDuringAPartitionSpreadsAfterItHeals) {
+  const gossip::config cfg = sim_config(gossip::config::local());
+  for (std::uint64_t seed : seeds(100, 900)) {
+    const int n = 6;
+    gossip_cluster c(seed, cfg, n);
+    set_current_seed(seed);
+    c.net().faults = {.loss_percent = 5, .duplicate_percent = 2, .delay_min_ticks = 1, .delay_max_ticks = 4};
+    start_randomly(c, 50);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, convergence_bound_ticks(cfg, n))) << "; " << c.divergence() << "; " << replay(seed);
+    for (int a = 0; a < n / 2; ++a)
+      for (int b = n / 2; b < n; ++b) c.net().cut_both(a, b);
+    c.set_meta(0, "changed on the first side");
+    c.set_meta(n - 1, "changed on the second side");
+    // Long enough for each side to declare the other dead, and for the changes' gossip to be spent.
+    const auto partition_wait = cfg.ticks(cfg.probe_interval_ms) * static_cast<std::uint64_t>(n) +
+                                gossip::suspicion_min_ticks(cfg.suspicion_mult, n, cfg.ticks(cfg.probe_interval_ms)) *
+                                    cfg.suspicion_max_timeout_mult;
+    c.run(2 * partition_wait);
+    const auto held = c.core(n - 1).find(node_id{1});
+    ASSERT_TRUE(!held || held->meta != "changed on the first side") << replay(seed);
+    c.net().heal();
+    const auto bound = 2 * cfg.ticks(cfg.reconnect_interval_ms) + convergence_bound_ticks(cfg, n) +
+                       cfg.ticks(cfg.push_pull_interval_ms);
+    ASSERT_TRUE(c.run_until([&] { return c.converged(); }, bound)) << "no heal; " << c.divergence() << "; " << replay(seed);
+    expect_clean(c);
+  }
+}
+
 TEST(GossipSim, LeaveIsSeenAsLeft) {
   const gossip::config cfg = sim_config(gossip::config::local());
   for (std::uint64_t seed : seeds(200, 600)) {
