@@ -242,15 +242,15 @@ void kafka_service::report_leaders(std::chrono::steady_clock::time_point now) {
 }
 
 void kafka_service::report_leader(const kafka::partition_replica& rep, std::chrono::steady_clock::time_point now) {
-  if (rep.leader() != cfg_.node_id || !rep.leader_ready()) return;
-  const auto term = rep.leader_epoch();
+  const auto led = rep.ready_leadership(now);
+  if (!led) return;
+  const auto term = led->term;
   const auto* rec = meta_.state().partition(rep.ref().topic, rep.ref().partition);
   if (rec == nullptr) return;
   // The ISR goes with the leadership (Kafka's AlterPartition): reported when it changes.
-  std::vector<chronik::node_id> isr = rep.in_sync_replicas(now);
   std::vector<chronik::node_id> ordered;
   for (auto r : rec->replicas)
-    if (std::ranges::find(isr, r) != isr.end()) ordered.push_back(r);
+    if (std::ranges::find(led->isr, r) != led->isr.end()) ordered.push_back(r);
   if (rec->leader == cfg_.node_id && rec->leader_epoch == term && (ordered.empty() || ordered == rec->isr)) return;
   const auto g = rep.ref().group;
   auto& [proposed_term, at] = leader_proposed_[g.value];

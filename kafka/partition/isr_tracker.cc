@@ -8,6 +8,7 @@ namespace chronik::kafka {
 
 void isr_tracker::start(std::int64_t now_ms, const std::vector<node_id>& replicas) {
   samples_.clear();
+  last_match_.clear();
   caught_up_ms_.clear();
   fenced_ms_.clear();
   for (node_id r : replicas) caught_up_ms_[r] = now_ms;
@@ -26,6 +27,19 @@ void isr_tracker::observe(std::int64_t now_ms, consensus::log_index leader_last,
   }
   // Older samples than the window can no longer keep anyone in sync; the newest stays.
   while (samples_.size() > 1 && samples_.front().at_ms < now_ms - lag_max_ms_) samples_.pop_front();
+  last_match_ = match;
+  credit(last_match_);
+}
+
+void isr_tracker::observe_again(std::int64_t now_ms) {
+  CHRONIK_EXPECTS(!samples_.empty(), "an observation to repeat");
+  CHRONIK_EXPECTS(samples_.back().at_ms <= now_ms, "observations come in time order");
+  samples_.back().at_ms = now_ms;
+  while (samples_.size() > 1 && samples_.front().at_ms < now_ms - lag_max_ms_) samples_.pop_front();
+  credit(last_match_);
+}
+
+void isr_tracker::credit(const std::map<node_id, consensus::log_index>& match) {
   for (const auto& [r, m] : match) {
     // The latest moment whose leader log this follower holds entirely.
     auto held = std::upper_bound(samples_.begin(), samples_.end(), m,

@@ -35,6 +35,10 @@ class isr_tracker {
   void start(std::int64_t now_ms, const std::vector<node_id>& replicas);
   // The leader's log ends at `leader_last`; match[r] is how far follower r's log is known to agree.
   void observe(std::int64_t now_ms, consensus::log_index leader_last, const std::map<node_id, consensus::log_index>& match);
+  // The leader's log and every match index are as at the last observe(): the same observation
+  // again at now_ms, without the caller copying its match map (a quiesced leader, whose Raft core
+  // changes neither while quiet, docs/raft.md "Quiescence").
+  void observe_again(std::int64_t now_ms);
   // `__meta` shows replica r's broker down at now_ms (call at every observation while it does).
   void fence(std::int64_t now_ms, node_id r);
   // The replicas in sync at now_ms, in `replicas` order; `self` (the leader) always is.
@@ -46,7 +50,10 @@ class isr_tracker {
     consensus::log_index last;
   };
   std::int64_t lag_max_ms_;
+  void credit(const std::map<node_id, consensus::log_index>& match);
+
   std::deque<sample> samples_;  // ascending in time and index
+  std::map<node_id, consensus::log_index> last_match_;  // the last observation's, for observe_again
   std::map<node_id, std::int64_t> caught_up_ms_;
   std::map<node_id, std::int64_t> fenced_ms_;  // when each fenced replica was last seen down
 };

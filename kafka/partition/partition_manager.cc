@@ -36,6 +36,7 @@ partition_manager::~partition_manager() {
   // The host keeps the groups; their callbacks hold weak references and become no-ops.
   auto replicas = std::move(by_group_);
   by_group_.clear();
+  led_dirty_ = true;
   by_name_.clear();
   for (auto& [id, r] : replicas) r->fail_all();
   // Waiting fetches are dropped, not woken: a woken handler would look its partitions up again
@@ -82,6 +83,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
     } else {
       leading_.erase(r.group.value);
     }
+    led_dirty_ = true;
     if (on_leadership_) on_leadership_(r, leader, term);
   };
   hooks.on_deadline = [this](consensus::group_id g) { expiring_.insert(g.value); };
@@ -90,6 +92,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   replica->set_replica_lag_max_ms(cfg_.replica_lag_time_max_ms);
   // Listed first: create_group hands a reopened group's snapshot to apply before it returns.
   by_group_[ref.group.value] = replica;
+  led_dirty_ = true;
   by_name_[{topic.name, ref.partition}] = ref.group;
 
   std::weak_ptr<partition_replica> weak = replica;
@@ -109,6 +112,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
     // Reviving it would write it back to disk only for the deletion to remove it again, once per
     // partition on every restart.
     by_group_.erase(ref.group.value);
+    led_dirty_ = true;
     by_name_.erase({topic.name, ref.partition});
     log_->debug("[{}] partition {}-{} (group {}) was deleted here: not started", self_.value(), topic.name,
                 ref.partition, ref.group.value);
@@ -124,6 +128,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
       // Its removal is still on its way to disk (a move back right after one away): tick() tries
       // again once it is durable, a few milliseconds later.
       by_group_.erase(ref.group.value);
+      led_dirty_ = true;
       by_name_.erase({topic.name, ref.partition});
       retry_starts_[ref.group.value] = retry_start{ref, topic, start};
       return {};
@@ -131,6 +136,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   }
   if (!r) {
     by_group_.erase(ref.group.value);
+    led_dirty_ = true;
     by_name_.erase({topic.name, ref.partition});
     log_->error("[{}] partition {}-{} (group {}) not started: {}", self_.value(), topic.name, ref.partition,
                 ref.group.value, r.error().text);
@@ -157,6 +163,7 @@ void partition_manager::remove(const metadata::partition_ref& ref) {
   if (it == by_group_.end()) return;
   auto replica = it->second;  // alive until the end of this call, even if removed from inside its apply
   by_group_.erase(it);
+  led_dirty_ = true;
   by_name_.erase({replica->topic(), replica->ref().partition});
   if (auto r = host_.remove_group(ref.group); !r) {
     log_->warn("[{}] removing group {}: {}", self_.value(), ref.group.value, r.error().text);
@@ -216,9 +223,20 @@ std::vector<consensus::group_id> partition_manager::groups() const {
 std::vector<partition_replica*> partition_manager::led() const {
   std::vector<partition_replica*> out;
   out.reserve(leading_.size());
-  for (std::uint64_t id : leading_)
-    if (auto it = by_group_.find(id); it != by_group_.end() && it->second->leader() == self_) out.push_back(it->second.get());
+  for (const auto& r : led_shared()) out.push_back(r.get());
   return out;
+}
+
+const std::vector<std::shared_ptr<partition_replica>>& partition_manager::led_shared() const {
+  // Listed again only after a leadership report or a replica came or went: looking each leader
+  // up at every pass cost most of an idle node's time at 10,000 partitions.
+  if (led_dirty_) {
+    led_.clear();
+    for (std::uint64_t id : leading_)
+      if (auto it = by_group_.find(id); it != by_group_.end()) led_.push_back(it->second);
+    led_dirty_ = false;
+  }
+  return led_;
 }
 
 void partition_manager::apply_move(const metadata::partition_ref& ref, const metadata::topic_record& topic,
@@ -237,15 +255,15 @@ void partition_manager::apply_move(const metadata::partition_ref& ref, const met
 // With `at_rest`, groups not moving are reconciled with their replicas too: a leader whose `__meta`
 // replica lagged may have stepped towards a target `__meta` had already left (found by the host
 // simulation), and only the leader can put the group back.
-void partition_manager::drive_moves(bool at_rest) {
+void partition_manager::drive_moves(const std::vector<std::shared_ptr<partition_replica>>* at_rest) {
   // Between the at-rest passes only the moving groups are looked at (moving_), so an idle tick
   // costs nothing per partition.
   std::vector<partition_replica*> todo;
-  if (at_rest) {
+  if (at_rest != nullptr) {
     for (std::uint64_t id : moving_)
       if (auto it = by_group_.find(id); it != by_group_.end()) todo.push_back(it->second.get());
-    for (partition_replica* r : led())
-      if (r->ref().target.empty() && r->needs_reconciling()) todo.push_back(r);
+    for (const auto& r : *at_rest)
+      if (r->ref().target.empty() && r->needs_reconciling(asleep_since_isr(*r))) todo.push_back(r.get());
   } else {
     std::erase_if(moving_, [this](std::uint64_t id) {
       auto it = by_group_.find(id);
@@ -282,6 +300,11 @@ void partition_manager::drive_moves(bool at_rest) {
   }
 }
 
+bool partition_manager::asleep_since_isr(const partition_replica& r) const {
+  // A fenced tick counts every group awake.
+  return !awake_since_isr_.contains(r.group().value);
+}
+
 void partition_manager::tick() {
   const auto t = now();
   // Fenced (the WAL failed): every replica answers what waits on it, below.
@@ -293,10 +316,16 @@ void partition_manager::tick() {
   // callbacks run in expire() and may change the maps and wake groups.
   std::vector<std::shared_ptr<partition_replica>> due;
   if (fenced) {
-    for (const auto& [id, r] : by_group_) due.push_back(r);
+    for (const auto& [id, r] : by_group_) {
+      due.push_back(r);
+      awake_since_isr_.insert(id);
+    }
   } else {
     std::set<std::uint64_t> ids = expiring_;
-    for (consensus::group_id g : host_.awake_groups()) ids.insert(g.value);
+    for (consensus::group_id g : host_.awake_groups()) {
+      ids.insert(g.value);
+      awake_since_isr_.insert(g.value);
+    }
     for (std::uint64_t id : ids)
       if (auto it = by_group_.find(id); it != by_group_.end()) due.push_back(it->second);
   }
@@ -306,39 +335,42 @@ void partition_manager::tick() {
     auto it = by_group_.find(id);
     return it == by_group_.end() || !it->second->has_deadlines();
   });
+  // The leaders, listed once for the passes of this tick that visit them (twice a second).
+  const bool isr_due = t >= next_isr_check_;
+  const auto leaders = isr_due ? led_shared() : std::vector<std::shared_ptr<partition_replica>>{};
   if (!fenced) {
     auto retries = std::move(retry_starts_);
     retry_starts_.clear();
     for (auto& [id, s] : retries) static_cast<void>(ensure(s.ref, s.topic, s.start));
-    drive_moves(t >= next_isr_check_);
+    drive_moves(isr_due ? &leaders : nullptr);
   }
   // Fenced: every long-poll is answered now, with KAFKA_STORAGE_ERROR from the replica, since no
   // new data will come; retention cannot write its snapshots either.
   wake_where([t, fenced](const waiter& w) { return fenced || w.deadline <= t; });
-  if (t >= next_isr_check_ || (!fenced && t >= next_retention_)) {
-    // The passes over every replica, twice a second and every few seconds.
+  if (isr_due) {
+    next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
+    // Only a leader tracks its ISR; one that lost its leadership starts afresh when it leads again
+    // (in a later term, which track_isr tells apart). A group asleep at every tick since the
+    // last pass kept its role, term and log (raft_host::awake_groups): its replica repeats what it
+    // observed then, without asking its Raft core.
+    for (const auto& r : leaders) r->track_isr(t, down_brokers_, asleep_since_isr(*r));
+    awake_since_isr_.clear();
+  }
+  if (!fenced && t >= next_retention_) {
+    // The pass over every replica, every few seconds.
+    next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
     std::vector<std::shared_ptr<partition_replica>> replicas;
     replicas.reserve(by_group_.size());
     for (const auto& [id, r] : by_group_) replicas.push_back(r);
-    isr_and_retention(t, fenced, replicas);
+    enforce_retention(replicas);
   }
 }
 
-void partition_manager::isr_and_retention(clock::time_point t, bool fenced,
-                                          const std::vector<std::shared_ptr<partition_replica>>& replicas) {
-  if (t >= next_isr_check_) {
-    next_isr_check_ = t + std::chrono::milliseconds(cfg_.isr_check_interval_ms);
-    // Only a leader tracks its ISR; one that lost its leadership starts afresh when it leads again
-    // (in a later term, which track_isr tells apart).
-    for (partition_replica* r : led()) r->track_isr(t, down_brokers_);
-  }
-  if (!fenced && t >= next_retention_) {
-    next_retention_ = t + std::chrono::milliseconds(cfg_.retention_check_interval_ms);
-    const std::int64_t wall = cfg_.wall_now_ms();
-    for (const auto& r : replicas) {
-      r->enforce_retention(wall);
-      r->expire_producers(wall);
-    }
+void partition_manager::enforce_retention(const std::vector<std::shared_ptr<partition_replica>>& replicas) {
+  const std::int64_t wall = cfg_.wall_now_ms();
+  for (const auto& r : replicas) {
+    r->enforce_retention(wall);
+    r->expire_producers(wall);
   }
 }
 

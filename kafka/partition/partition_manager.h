@@ -108,8 +108,9 @@ class partition_manager {
   partition_replica* find(consensus::group_id group) const;
   std::vector<consensus::group_id> groups() const;
   // The replicas this node leads, as their leadership reports last said (replica_hooks::
-  // on_leadership), checked against the Raft status: the periodic passes over leaders visit these
-  // only, not every replica.
+  // on_leadership): the periodic passes over leaders visit these only, not every replica. One
+  // whose election is running may still be listed (its report comes with the outcome): each
+  // pass checks the role itself.
   std::vector<partition_replica*> led() const;
 
   // Timeouts of producers and long-polls, leadership reports, and retention every
@@ -145,8 +146,12 @@ class partition_manager {
   };
 
   void on_data(consensus::group_id group);
-  void drive_moves(bool at_rest);
-  void isr_and_retention(clock::time_point t, bool fenced, const std::vector<std::shared_ptr<partition_replica>>& replicas);
+  // `at_rest`: the leaders, when the at-rest pass is due (every isr_check_interval_ms).
+  void drive_moves(const std::vector<std::shared_ptr<partition_replica>>* at_rest);
+  void enforce_retention(const std::vector<std::shared_ptr<partition_replica>>& replicas);
+  const std::vector<std::shared_ptr<partition_replica>>& led_shared() const;
+  // r's group was quiesced at every tick since the last ISR pass (awake_since_isr_).
+  bool asleep_since_isr(const partition_replica& r) const;
   void wake_where(const std::function<bool(const waiter&)>& pred);
 
   consensus::raft_host& host_;
@@ -166,8 +171,13 @@ class partition_manager {
   // Groups ensured with a move target: drive_moves looks at them every tick, dropping those that
   // finished (or went); the others only at its at-rest pass.
   std::set<std::uint64_t> moving_;
-  // Groups whose last leadership report named this node (led() checks each).
+  // Groups whose last leadership report named this node.
   std::set<std::uint64_t> leading_;
+  // Their replicas, listed again when leading_ or by_group_ changed (led_dirty_).
+  mutable std::vector<std::shared_ptr<partition_replica>> led_;
+  mutable bool led_dirty_ = true;
+  // Groups seen awake at a tick since the last ISR pass (partition_replica::track_isr).
+  std::set<std::uint64_t> awake_since_isr_;
   std::size_t visited_last_tick_ = 0;
   // Starts that wait for the host (a revival whose removal is not durable yet), retried each tick.
   struct retry_start {

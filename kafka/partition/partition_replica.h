@@ -273,10 +273,24 @@ class partition_replica {
   // In-sync replicas (docs/kafka.md "In-sync replicas"): the leader records what its Raft core
   // knows of each follower (track_isr, at the manager's tick) and answers which replicas caught up
   // within replica.lag.time.max.ms (in_sync_replicas: empty when this node does not lead).
-  void set_replica_lag_max_ms(std::int64_t ms) { isr_ = isr_tracker(ms); isr_term_ = {}; }
+  void set_replica_lag_max_ms(std::int64_t ms) {
+    isr_ = isr_tracker(ms);
+    isr_term_ = {};
+    isr_quiet_at_.reset();
+  }
   // `down`: brokers `__meta` shows dead or left, fenced out of the ISR (isr_tracker::fence).
-  void track_isr(clock::time_point now, const std::set<node_id>& down);
+  // `asleep`: the group was quiesced at every tick since the last call, so its role, term and log
+  // are as they were then (raft_host::awake_groups).
+  void track_isr(clock::time_point now, const std::set<node_id>& down, bool asleep = false);
   std::vector<node_id> in_sync_replicas(clock::time_point now) const;
+  // What a leadership report carries, while this replica leads and is ready to serve
+  // (leader_ready): its term, the Kafka leader epoch, and in_sync_replicas(now). One look at the
+  // core for what leader(), leader_ready(), leader_epoch() and in_sync_replicas() ask separately.
+  struct leadership {
+    term_id term;
+    std::vector<node_id> isr;
+  };
+  std::optional<leadership> ready_leadership(clock::time_point now) const;
 
   // --- state ----------------------------------------------------------------------------------
   const metadata::partition_ref& ref() const { return ref_; }
@@ -293,7 +307,8 @@ class partition_replica {
   std::optional<consensus::raft_status> status_if_leading() const;
   // Leading, with a configuration other than exactly this partition's replicas as voters (a
   // learner, a missing or an extra voter): the at-rest pass of the manager's moves must look.
-  bool needs_reconciling() const;
+  // `asleep`: the group was quiesced at every tick since the last call (as for track_isr).
+  bool needs_reconciling(bool asleep = false);
   std::int64_t high_watermark() const { return index_.high_watermark(); }
   // The offset below which every transaction is decided: the first open transaction's first
   // offset, or the high watermark when none is open (never below the log start).
@@ -404,6 +419,10 @@ class partition_replica {
   term_id guard_term_;
   isr_tracker isr_{30'000};
   term_id isr_term_;  // the term isr_ tracks; {} while not leading
+  // The last index at which the last ISR observation found this leader quiesced (track_isr).
+  std::optional<consensus::log_index> isr_quiet_at_;
+  std::vector<node_id> isr_voters_;  // the voters at the last observation that copied the status
+  bool reconciled_ = false;  // needs_reconciling last found this leader's voters its replicas
   term_id last_applied_term_;
   std::deque<proposal> in_flight_;  // ascending by Raft index
   std::deque<deletion> deletions_;  // ascending by Raft index; each answered once, then removed

@@ -90,5 +90,28 @@ TEST(IsrTracker, AFencedFollowerIsOutWhileDownAndUntilItCatchesUpAfterwards) {
   EXPECT_EQ(t.in_sync(1'300, replicas, n1), replicas);
 }
 
+// A quiesced leader repeats its last observation instead of copying its match map again
+// (partition_replica::track_isr): the repeat keeps exactly who that observation kept in sync, for
+// as long as it is repeated, and credits nobody the observation did not.
+TEST(IsrTracker, ObservingAgainRepeatsTheLastObservationAtTheNewTime) {
+  isr_tracker t(1'000);
+  t.start(0, replicas);
+  t.observe(100, log_index{50}, {{n1, log_index{50}}, {n2, log_index{50}}, {n3, log_index{40}}});
+  for (std::int64_t ms = 600; ms <= 5'000; ms += 500) t.observe_again(ms);
+  // n2 held the whole log at every repeat; n3 never did, and the window since the start passed.
+  EXPECT_EQ(t.in_sync(5'000, replicas, n1), (std::vector<node_id>{n1, n2}));
+  // A fence still counts: what n2 held before it was down does not keep it in.
+  t.fence(5'100, n2);
+  t.observe_again(5'100);
+  EXPECT_EQ(t.in_sync(5'100, replicas, n1), (std::vector<node_id>{n1}));
+  // Back, with the log unchanged: the next repeat, after the fence, finds it holding everything.
+  t.observe_again(5'600);
+  EXPECT_EQ(t.in_sync(5'600, replicas, n1), (std::vector<node_id>{n1, n2}));
+  // A new observation replaces what is repeated.
+  t.observe(6'000, log_index{60}, {{n1, log_index{60}}, {n2, log_index{60}}, {n3, log_index{60}}});
+  t.observe_again(6'500);
+  EXPECT_EQ(t.in_sync(6'500, replicas, n1), replicas);
+}
+
 }  // namespace
 }  // namespace chronik::kafka

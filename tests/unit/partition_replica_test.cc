@@ -605,6 +605,35 @@ TEST(partition_manager, a_tick_looks_only_at_awake_or_waiting_replicas) {
   EXPECT_EQ(reported.back(), node_id{2});
 }
 
+// A quiet leader's ISR pass repeats its last observation without asking its Raft core
+// (partition_replica::track_isr with `asleep`): the followers stay in sync for as long as it is
+// quiet, well past replica.lag.time.max.ms, a broker `__meta` shows down leaves at once, and it is
+// back at the next pass once it is up again, holding the whole unchanged log.
+TEST(partition_manager, a_quiet_leaders_isr_stays_whole_and_follows_down_brokers) {
+  partition_cluster c;
+  c.create("t", g.value, three);
+  ASSERT_TRUE(c.elect(g, 0));
+  const auto all_quiet = [&] {
+    for (std::size_t n = 0; n < c.size(); ++n)
+      if (!c.host(n).awake_groups().empty()) return false;
+    return true;
+  };
+  ASSERT_TRUE(c.run_until(all_quiet));
+  const auto isr_after_a_pass = [&] {
+    c.clock().advance(std::chrono::milliseconds(partition_manager_config{}.isr_check_interval_ms));
+    EXPECT_TRUE(c.tick_all());
+    return replica(c, 0).in_sync_replicas(c.clock().steady);
+  };
+  const auto quiet_until = c.clock().steady + 2 * std::chrono::milliseconds(partition_manager_config{}.replica_lag_time_max_ms);
+  while (c.clock().steady < quiet_until) ASSERT_EQ(isr_after_a_pass(), three);
+  EXPECT_TRUE(all_quiet());
+  c.manager(0).set_down_brokers({node_id{3}});
+  EXPECT_EQ(isr_after_a_pass(), (std::vector<node_id>{node_id{1}, node_id{2}}));
+  c.manager(0).set_down_brokers({});
+  EXPECT_EQ(isr_after_a_pass(), three);
+  EXPECT_TRUE(all_quiet());
+}
+
 TEST(partition_manager, reports_leadership_and_follows_meta) {
   namespace cmd = metadata::commands;
   partition_cluster c;
