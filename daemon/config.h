@@ -108,8 +108,10 @@ struct node_config {
   std::int16_t default_replication_factor = 3;
   // Kafka: bytes of recently applied record batches kept in memory for fetches, shared by every
   // partition on the node (kafka/partition/entry_cache.h); 0 serves every fetch from the WAL.
-  // 0..64 GiB, default 256 MiB.
-  std::uint64_t fetch_cache_bytes = 256ull << 20;
+  // 0..64 GiB, default 32 MiB: at 100 MB/s of produce, the last third of a second, where consumers
+  // that keep up read. The bytes behind it are in the page cache as WAL reads (Kafka leaves its
+  // whole log there); 256 MiB made most of a broker's RSS under load (docs/performance.md).
+  std::uint64_t fetch_cache_bytes = 32ull << 20;
   // Kafka: replica.lag.time.max.ms. A follower that has not caught up with its partition leader's
   // log for this long leaves the in-sync replicas (docs/kafka.md "In-sync replicas").
   // 100..3600000, default 30000.

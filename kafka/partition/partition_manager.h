@@ -46,8 +46,8 @@ struct partition_manager_config {
   std::size_t max_fetch_waiters = 4'096;
   // The node's entry cache (entry_cache.h): bytes of recently applied record batches, over all
   // partitions, that fetches near the high watermark are answered from without a WAL read. 0
-  // disables it. Default 256 MiB.
-  std::uint64_t entry_cache_bytes = 256ull << 20;
+  // disables it. Default 32 MiB (node_config::fetch_cache_bytes says why).
+  std::uint64_t entry_cache_bytes = 32ull << 20;
   // This node's uuid (hex), which tells a replica whose log was lost with a wiped data directory
   // (metadata::meta_state::replica_rejoins). Empty: every replica starts fresh (tests).
   std::string self_uuid;
