@@ -39,6 +39,7 @@ void membership::tick() {
   relay_tick();
   check_suspicions();
   gossip_tick();
+  introduce_tick();
   push_pull_tick();
   reconnect_tick();
   reap();
@@ -56,6 +57,7 @@ void membership::step(const envelope& env) {
   // Anyone who talks to us knows us: the join is done, and that seed needs no more retries.
   if (!joined_) {
     joined_ = true;
+    introduce_pending_ = true;
     log(log_level::info, "joined via " + env.from_addr);
   }
   std::erase(pending_seeds_, env.from_addr);

@@ -221,8 +221,9 @@ class membership {
   push_pull_msg reply_to(const push_pull_msg& request, std::vector<node_id> want) const;
   push_pull_msg wanted_records(const std::vector<node_id>& want) const;
 
-  // dissemination.cc: piggyback gossip, push-pull, join and reconnect
+  // dissemination.cc: piggyback gossip, push-pull, join, a joiner's introduction and reconnect
   void gossip_tick();
+  void introduce_tick();
   void push_pull_tick();
   void join_tick();
   void reconnect_tick();
@@ -264,6 +265,9 @@ class membership {
   std::optional<tick_count> pass_on_push_pull_at_;
   tick_count next_reconnect_at_ = 0;
   bool joined_ = false;
+  // Set when the join is done, cleared once we have sent our alive to every member we hold
+  // (introduce_tick): piggyback gossip reaches each member only with high probability.
+  bool introduce_pending_ = false;
   // Seeds that have not answered yet. Each is retried until it does (or is a live member), not
   // just until the first one answers: with partial seed lists the only link between two groups can
   // be a seed that started late.

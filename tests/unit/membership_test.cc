@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "gossip/core/membership.h"
@@ -545,6 +546,46 @@ TEST(Membership, PassedOnSyncLeavesThePeriodicPushPullPhase) {
     EXPECT_GE(q_later.size(), 2u);
     EXPECT_EQ(t_later, q_later);
   }
+}
+
+// Regression (gossip_sim AnyStartOrderConverges, seed 64000020, n = 64): a late joiner's alive
+// reached 62 of 63 members by gossip and passed-on syncs, but none of its 533 gossiped copies went
+// to the last one, which learned of the joiner only at its periodic sync, past the convergence
+// bound. Each member gossips our alive retransmit_limit times, to random members, so no member is
+// sure to get it; once our own copies are used up, we send it once to every member we hold.
+TEST(Membership, JoinerIntroducesItselfToEveryMemberOnceItsOwnGossipIsDone) {
+  config cfg = test_config();
+  cfg.probe_interval_ms = 600000;  // no probes: the members below never answer
+  self_identity self{node_id{1}, "uuid-1", addr_of(1), "", "c"};
+  membership joiner(cfg, self, {addr_of(2)}, 1);
+  joiner.tick();  // the join request
+  joiner.advance();
+  push_pull_msg reply{false, true, {}, {}, true, {}};
+  std::set<std::string> members;
+  for (std::uint32_t id = 2; id <= 21; ++id) {
+    reply.members.push_back({node_id{id}, incarnation{0}, member_state::alive, "uuid-" + std::to_string(id), addr_of(id), ""});
+    members.insert(addr_of(id));
+  }
+  joiner.step(from(2, {reply}));
+  // The datagrams that carry our alive, per tick.
+  std::map<tick_count, std::vector<std::string>> sent;
+  for (int t = 0; t < 300; ++t) {
+    for (const auto& p : joiner.ready().packets)
+      for (const auto& msg : p.env.messages)
+        if (const auto* a = std::get_if<alive_msg>(&msg); a && a->node == node_id{1} && p.via == transport::datagram)
+          sent[joiner.now()].push_back(p.to_addr);
+    joiner.advance();
+    joiner.tick();
+  }
+  ASSERT_FALSE(sent.empty());
+  // Gossip: retransmit_limit = 4 * ceil(log10(21 + 1)) = 8 copies in all, so at most 8 of the 20
+  // members. The introduction goes out in the tick the last of them does, one datagram to each
+  // member, and nothing follows it.
+  std::size_t copies = 0;
+  for (const auto& [tick, to] : sent) copies += to.size();
+  EXPECT_EQ(copies, 8u + members.size());
+  const auto intro = std::prev(sent.end());
+  EXPECT_EQ(std::set<std::string>(intro->second.begin(), intro->second.end()), members);
 }
 
 // --- compact push-pull (docs/gossip.md "Compact push-pull") ---------------------------------------
