@@ -77,9 +77,16 @@ void membership::gossip_tick() {
 // since it has no way to know it missed anything (tests/sim seed 64000020: 533 copies, none to one
 // of 63 members). We wait until our own alive has left our broadcast queue, by when the cluster
 // has mostly heard of us, so nearly every introduction is a datagram the receiver ignores; one
-// that did miss us learns us from it and, since we are a stranger to it, syncs with us.
+// that did miss us learns us from it and, since we are a stranger to it, syncs with us. We also
+// wait until our view has gone introduce_quiet_rounds gossip intervals without a new member (a
+// passed-on sync follows the one that taught news by one interval, so a view still growing gains
+// members sooner): in a cluster that starts together our own gossip is done while we hold only
+// part of it, and an introduction then would skip the members we learn of later (seed 32003433).
 void membership::introduce_tick() {
-  if (!introduce_pending_ || leaving_ || broadcasts_.transmits(self_.id).has_value()) return;
+  constexpr std::uint64_t introduce_quiet_rounds = 4;
+  if (!introduce_pending_ || leaving_ || broadcasts_.transmits(self_.id).has_value() ||
+      now_ < member_added_at_ + introduce_quiet_rounds * cfg_.ticks(cfg_.gossip_interval_ms))
+    return;
   introduce_pending_ = false;
   const member& me = members_.at(self_.id);
   for (node_id id : random_members(members_.size(), self_.id, false)) {

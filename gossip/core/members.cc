@@ -105,6 +105,7 @@ void membership::on_alive(const alive_msg& m, const envelope* via) {
     const auto lo = std::min(probe_index_, probe_order_.size());
     const auto pos = lo + rng_.below(probe_order_.size() - lo + 1);
     probe_order_.insert(probe_order_.begin() + static_cast<std::ptrdiff_t>(pos), m.node);
+    member_added_at_ = now_;
     emit(member_event_kind::joined, inserted);
     broadcast(m, m.node);
     return;

@@ -268,6 +268,7 @@ class membership {
   // Set when the join is done, cleared once we have sent our alive to every member we hold
   // (introduce_tick): piggyback gossip reaches each member only with high probability.
   bool introduce_pending_ = false;
+  tick_count member_added_at_ = 0;  // when we last learned of a member we did not hold
   // Seeds that have not answered yet. Each is retried until it does (or is a live member), not
   // just until the first one answers: with partial seed lists the only link between two groups can
   // be a seed that started late.

@@ -579,13 +579,15 @@ TEST(Membership, JoinerIntroducesItselfToEveryMemberOnceItsOwnGossipIsDone) {
   }
   ASSERT_FALSE(sent.empty());
   // Gossip: retransmit_limit = 4 * ceil(log10(21 + 1)) = 8 copies in all, so at most 8 of the 20
-  // members. The introduction goes out in the tick the last of them does, one datagram to each
-  // member, and nothing follows it.
+  // members. Then, once our view has gone four gossip intervals without a new member, the
+  // introduction: one datagram to each member, all in one tick, and nothing follows it.
   std::size_t copies = 0;
   for (const auto& [tick, to] : sent) copies += to.size();
   EXPECT_EQ(copies, 8u + members.size());
   const auto intro = std::prev(sent.end());
+  EXPECT_EQ(intro->second.size(), members.size());
   EXPECT_EQ(std::set<std::string>(intro->second.begin(), intro->second.end()), members);
+  EXPECT_GE(intro->first, 1 + 4 * cfg.ticks(cfg.gossip_interval_ms));  // the reply taught us at tick 1
 }
 
 // --- compact push-pull (docs/gossip.md "Compact push-pull") ---------------------------------------
