@@ -565,6 +565,13 @@ TEST(partition_manager, a_new_partitions_first_replica_leads_without_waiting_for
   EXPECT_TRUE(c.manager(0).find(g)->leader_ready());
 }
 
+// No host lists an awake group: every group has quiesced (docs/raft.md "Quiescence").
+bool every_group_quiet(partition_cluster& c) {
+  for (std::size_t n = 0; n < c.size(); ++n)
+    if (!c.host(n).awake_groups().empty()) return false;
+  return true;
+}
+
 // Idle work follows what changed, not how many partitions exist (docs/performance.md "Scale"):
 // once a partition's group has quiesced and nothing waits on it, a tick looks at none of its
 // replicas. Work with a deadline, and a group woken by a leader change, are looked at again: a
@@ -573,11 +580,7 @@ TEST(partition_manager, a_tick_looks_only_at_awake_or_waiting_replicas) {
   partition_cluster c;
   c.create("t", g.value, three);
   ASSERT_TRUE(c.elect(g, 0));
-  const auto all_quiet = [&] {
-    for (std::size_t n = 0; n < c.size(); ++n)
-      if (!c.host(n).awake_groups().empty()) return false;
-    return true;
-  };
+  const auto all_quiet = [&] { return every_group_quiet(c); };
   ASSERT_TRUE(c.run_until(all_quiet));
   ASSERT_TRUE(c.tick_all());
   for (std::size_t n = 0; n < c.size(); ++n) EXPECT_EQ(c.manager(n).replicas_visited_last_tick(), 0u) << n;
@@ -613,11 +616,7 @@ TEST(partition_manager, a_quiet_leaders_isr_stays_whole_and_follows_down_brokers
   partition_cluster c;
   c.create("t", g.value, three);
   ASSERT_TRUE(c.elect(g, 0));
-  const auto all_quiet = [&] {
-    for (std::size_t n = 0; n < c.size(); ++n)
-      if (!c.host(n).awake_groups().empty()) return false;
-    return true;
-  };
+  const auto all_quiet = [&] { return every_group_quiet(c); };
   ASSERT_TRUE(c.run_until(all_quiet));
   const auto isr_after_a_pass = [&] {
     c.clock().advance(std::chrono::milliseconds(partition_manager_config{}.isr_check_interval_ms));
