@@ -2,13 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fmt/format.h>
 #include <mutex>
+#include <vector>
 
 namespace chronik::consensus::io {
 namespace {
@@ -108,6 +112,52 @@ result pwrite_full(int fd, const std::filesystem::path& file, const void* data, 
     p += n;
     size -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+result pwritev_full(int fd, const std::filesystem::path& file, std::span<const std::string_view> pieces,
+                    std::uint64_t offset) {
+  if (const int err = injected_fault(fault_point::pwrite, file); err != 0) {
+    // As pwrite_full: the first half of the bytes land (best effort) before the failure.
+    std::uint64_t half = 0;
+    for (const std::string_view p : pieces) half += p.size();
+    half /= 2;
+    for (const std::string_view p : pieces) {
+      if (half == 0) break;
+      const std::size_t n = std::min<std::uint64_t>(half, p.size());
+      // Raw pwrite: pwrite_full would meet the same injected fault.
+      if (n > 0 && ::pwrite(fd, p.data(), n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n)) break;
+      offset += n;
+      half -= n;
+    }
+    return std::unexpected(errno_error("pwritev", file, err));
+  }
+  std::vector<iovec> iov;
+  iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
+  std::size_t next = 0;   // first piece not yet (fully) written
+  std::size_t skip = 0;   // bytes of pieces[next] already written
+  while (next < pieces.size()) {
+    iov.clear();
+    for (std::size_t i = next; i < pieces.size() && iov.size() < IOV_MAX; ++i) {
+      const std::size_t from = i == next ? skip : 0;
+      if (pieces[i].size() == from) continue;
+      iov.push_back(iovec{const_cast<char*>(pieces[i].data() + from), pieces[i].size() - from});
+    }
+    if (iov.empty()) break;  // only empty pieces left
+    const ssize_t n = ::pwritev(fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(errno_error("pwritev", file, errno));
+    if (n == 0) return std::unexpected(errno_error("pwritev wrote nothing", file, EIO));
+    offset += static_cast<std::uint64_t>(n);
+    // Step past what was written: whole pieces, then part of the next.
+    std::size_t left = static_cast<std::size_t>(n);
+    while (next < pieces.size() && left >= pieces[next].size() - skip) {
+      left -= pieces[next].size() - skip;
+      skip = 0;
+      ++next;
+    }
+    skip += left;
   }
   return {};
 }

@@ -7,6 +7,7 @@
 #include <expected>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -45,13 +46,18 @@ result pread_full(int fd, const std::filesystem::path& file, void* out, std::siz
                   std::uint64_t offset);
 result pwrite_full(int fd, const std::filesystem::path& file, const void* data, std::size_t size,
                    std::uint64_t offset);
+// The pieces written back to back from `offset` with pwritev, as one pwrite_full of their
+// concatenation would write them, without first copying them into one buffer. Any number of pieces
+// (calls are split at the kernel's IOV_MAX); a short write continues where it stopped.
+result pwritev_full(int fd, const std::filesystem::path& file, std::span<const std::string_view> pieces,
+                    std::uint64_t offset);
 result datasync(int fd, const std::filesystem::path& file);
 result truncate_file(int fd, const std::filesystem::path& file, std::uint64_t size);
 std::expected<std::uint64_t, storage_error> file_size(int fd, const std::filesystem::path& file);
 std::expected<std::string, storage_error> read_whole(const std::filesystem::path& file);
 
 // Test seam for disk faults (tests/unit only; chronik-server never sets it). The injector sees
-// every pwrite_full and datasync with the file's path, and returns 0 to let the call run or an
+// every pwrite_full, pwritev_full and datasync with the file's path, and returns 0 to let the call run or an
 // errno to fail it with. A failed pwrite first writes half of its bytes, as a disk that fills up
 // in the middle of a frame does, so recovery meets a torn tail. Empty: no injection (the cost on
 // the write path is one relaxed atomic load).

@@ -31,6 +31,21 @@ void finish(std::string& out, std::size_t start) {
   store_u32(out.data() + start + 4, crc32c(p, payload));
 }
 
+std::string head(std::string_view header, std::span<const std::string_view> blob) {
+  std::string out(header_bytes + prefix_bytes, '\0');
+  store_u32(out.data() + header_bytes, static_cast<std::uint32_t>(header.size()));
+  out.append(header);
+  std::uint64_t payload = prefix_bytes + header.size();
+  std::uint32_t crc = crc32c(out.data() + header_bytes, payload);
+  for (const std::string_view piece : blob) {
+    crc = crc32c_extend(crc, piece.data(), piece.size());
+    payload += piece.size();
+  }
+  store_u32(out.data(), static_cast<std::uint32_t>(payload));
+  store_u32(out.data() + 4, crc);
+  return out;
+}
+
 decoded decode(std::string_view data, std::uint64_t offset, std::uint32_t max_record_bytes) {
   decoded d;
   if (offset == data.size()) return d;  // status::end

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,11 @@ inline constexpr std::size_t prefix_bytes = 4;  // header_length at the start of
 std::size_t begin(std::string& out, std::string_view header);
 // Fills in length and CRC of the frame started at `start`, which runs to the end of out.
 void finish(std::string& out, std::size_t start);
+
+// The bytes of a frame before its blob (length, CRC, header_length, header), for a blob given in
+// pieces that the caller writes right after them: a gathered write, with no copy of the blob into
+// one buffer. head + the pieces, concatenated, equal what begin, the blob appended and finish make.
+std::string head(std::string_view header, std::span<const std::string_view> blob);
 
 enum class status : std::uint8_t {
   ok,

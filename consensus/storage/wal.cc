@@ -147,7 +147,7 @@ io::result wal::impl::write_checkpoint(segment_file& seg, std::uint64_t seq) {
   *header.add_records()->mutable_checkpoint() = index.checkpoint();
   std::string bytes;
   if (!header.SerializeToString(&bytes)) return poison({storage_errc::io_error, "checkpoint"});
-  buf.clear();
+  std::string buf;
   frame::finish(buf, frame::begin(buf, bytes));
   if (auto r = io::pwrite_full(seg.fd.get(), seg.path, buf.data(), buf.size(), 0); !r) {
     return poison(r.error());
@@ -221,16 +221,21 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
         storage_errc::too_large, fmt::format("batch of {} bytes exceeds max_record_bytes {}",
                                              payload, options.max_record_bytes)});
   }
-  buf.clear();
-  buf.reserve(frame::header_bytes + payload);
-  const std::size_t start = frame::begin(buf, header_bytes);
-  for (const entry* e : payloads) buf.append(e->data);
-  frame::finish(buf, start);
+  // The entries' payloads go to the file straight from the entries, gathered behind the frame's
+  // head: no copy of a batch of many megabytes into one buffer first (docs/performance.md).
+  std::vector<std::string_view> pieces;
+  pieces.reserve(payloads.size() + 1);
+  pieces.emplace_back();  // the head, below
+  for (const entry* e : payloads) pieces.emplace_back(e->data);
+  const std::string head = frame::head(header_bytes, std::span(pieces).subspan(1));
+  pieces.front() = head;
+  std::uint64_t frame_bytes = 0;
+  for (const std::string_view p : pieces) frame_bytes += p.size();
   // Before the write: the frame is exactly its header, its records and their payloads.
-  if (buf.size() != frame::header_bytes + payload) broken_invariant("frame size differs from its parts");
+  if (frame_bytes != frame::header_bytes + payload) broken_invariant("frame size differs from its parts");
 
   segment_file& seg = segments.at(active);
-  if (auto r = io::pwrite_full(seg.fd.get(), seg.path, buf.data(), buf.size(), seg.size); !r) {
+  if (auto r = io::pwritev_full(seg.fd.get(), seg.path, pieces, seg.size); !r) {
     return poison(r.error());
   }
   ++fsyncs;
@@ -238,7 +243,7 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
   if (auto r = io::datasync(seg.fd.get(), seg.path); !r) return poison(r.error());
   fsync_latency.observe_us(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start).count()));
-  bytes_written.store(bytes_written.load(std::memory_order_relaxed) + buf.size(), std::memory_order_relaxed);
+  bytes_written.store(bytes_written.load(std::memory_order_relaxed) + frame_bytes, std::memory_order_relaxed);
   ++frames_written;
 
   // Durable: now readers may see it. Replaying the very header recovery would read keeps the
@@ -253,7 +258,7 @@ io::result wal::impl::commit(proto::WalBatch& header, const std::vector<const en
   // After it: the index accounts for every payload byte the frame carried, as recovery will when
   // it reads the frame back.
   if (used != blob) broken_invariant(fmt::format("index took {} of {} payload bytes", used, blob));
-  seg.size += buf.size();
+  seg.size += frame_bytes;
   return {};
 }
 

@@ -34,7 +34,6 @@ struct wal::impl {
   std::uint64_t active = 0;  // sequence number of the segment being appended to
 
   bool failed = false;   // writer thread only
-  std::string buf;       // frame being built; reused to avoid an allocation per batch
   std::atomic<std::uint64_t> frames_written{0};
   std::atomic<std::uint64_t> fsyncs{0};
   // Written by the writer thread only, read by stats() on any thread.
