@@ -7,7 +7,7 @@
 
 namespace chronik::consensus {
 
-std::expected<log_index, raft_errc> raft::propose(std::string data) {
+std::expected<log_index, raft_errc> raft::propose(shared_payload data) {
   if (role_ != role::leader) return std::unexpected(raft_errc::not_leader);
   wake();
   if (lead_transferee_ != no_node) return std::unexpected(raft_errc::transfer_in_progress);
@@ -20,7 +20,7 @@ std::expected<log_index, raft_errc> raft::propose(std::string data) {
   return index;
 }
 
-std::expected<void, raft_errc> raft::propose_anywhere(std::string data) {
+std::expected<void, raft_errc> raft::propose_anywhere(shared_payload data) {
   if (role_ == role::leader) {
     auto r = propose(std::move(data));
     if (!r) return std::unexpected(r.error());

@@ -162,13 +162,13 @@ class raft {
   void step(const message& m);
 
   // --- commands -------------------------------------------------------------------------------
-  std::expected<log_index, raft_errc> propose(std::string data);
+  std::expected<log_index, raft_errc> propose(shared_payload data);
   std::expected<log_index, raft_errc> propose_conf_change(const conf_change& cc);
   // Proposes from any replica: the leader appends at once; a follower forwards `data` to the
   // leader it knows (as etcd raft forwards MsgProp), which appends it if it still leads. No index
   // comes back and a forward may be lost (Raft tolerates loss): the caller watches its state
   // machine for the effect and retries after a timeout. not_leader when no leader is known.
-  std::expected<void, raft_errc> propose_anywhere(std::string data);
+  std::expected<void, raft_errc> propose_anywhere(shared_payload data);
   std::expected<void, raft_errc> transfer_leadership(node_id to);
   // Requests a linearizable read point; the answer arrives as a read_state in a later ready.
   void read_index(std::string context);

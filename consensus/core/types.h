@@ -11,6 +11,7 @@
 
 #include "base/log_sink.h"
 #include "base/node_id.h"
+#include "base/shared_payload.h"
 
 namespace chronik::consensus {
 
@@ -55,7 +56,9 @@ struct entry {
   term_id term;
   log_index index;
   entry_type type = entry_type::normal;
-  std::string data;
+  // Shared, not copied, between the unstable log, the ready, the messages and the committed
+  // entries (base/shared_payload.h).
+  shared_payload data;
   bool operator==(const entry&) const = default;
 };
 

@@ -18,7 +18,7 @@ constexpr std::size_t message_overhead_bytes = 128;
 constexpr std::size_t entry_overhead_bytes = 48;
 constexpr std::size_t id_bytes = 16;
 
-capnp::Data::Reader as_data(const std::string& s) {
+capnp::Data::Reader as_data(std::string_view s) {
   return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
 }
 

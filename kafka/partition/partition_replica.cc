@@ -195,13 +195,15 @@ void partition_replica::apply_entry(entry& e) {
       apply_producers(e, *batches, *base);
       if (cache_ != nullptr) {
         // Stamped once here, then shared as is by every fetch that finds it cached. The apply
-        // batch is ours, so the entry's bytes move into the cache without a copy.
+        // batch is ours, so the entry's bytes move into the cache without a copy unless the Raft
+        // log still shares them (take() copies then: the shared bytes never change).
+        std::string bytes = std::move(e.data).take();
         std::int64_t next = *base;
         for (const auto& v : *batches) {
-          set_base_offset(e.data, v.offset, next);
+          set_base_offset(bytes, v.offset, next);
           next += offsets_of(v.header);
         }
-        cache_->put(ref_.group, e.index, std::make_shared<const std::string>(std::move(e.data)));
+        cache_->put(ref_.group, e.index, std::make_shared<const std::string>(std::move(bytes)));
       }
     } else {
       log_->error("[{}-{} g{}] entry {} holds no valid record batch; skipped", topic_, ref_.partition,
@@ -526,12 +528,13 @@ bool partition_replica::read_from_log(const std::vector<indexed_entry>& wanted, 
       auto batches = split_record_batches(e.data, crc_check::skip);
       if (!batches) return false;
       std::int64_t base = wanted[next++].base_offset;
+      std::string bytes = std::move(e.data).take();  // the WAL read's own string: moved, not copied
       for (const auto& v : *batches) {
-        set_base_offset(e.data, v.offset, base);
+        set_base_offset(bytes, v.offset, base);
         base += offsets_of(v.header);
       }
       // The string the WAL read filled becomes the answer's piece: no copy.
-      out.append(shared_bytes::own(std::move(e.data)));
+      out.append(shared_bytes::own(std::move(bytes)));
     }
   }
   return next == to;

@@ -68,7 +68,7 @@ std::string observe(const wal& w) {
     if (r->last_index() >= r->first_index()) {
       auto es = r->entries(r->first_index(), r->last_index().next(), 1u << 20);
       if (!es || es->empty()) fail("entries", "live entries cannot be read");
-      for (const entry& e : *es) out += " " + std::to_string(e.term.value) + ":" + e.data;
+      for (const entry& e : *es) out += " " + std::to_string(e.term.value) + ":" + e.data.str();
     }
     out += "\n";
   }

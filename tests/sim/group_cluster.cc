@@ -94,9 +94,9 @@ void group_cluster::applied(int host, int partition, const consensus::apply_batc
     log.last_term = e.term.value;
     if (e.type == consensus::entry_type::normal && !e.data.empty()) {
       if (e.data[0] == batch_tag) {
-        log.batches.emplace(e.index.value, e.data.substr(1));
+        log.batches.emplace(e.index.value, std::string(e.data.view().substr(1)));
       } else if (e.data[0] == trim_tag) {
-        const std::uint64_t start = std::stoull(e.data.substr(1));
+        const std::uint64_t start = std::stoull(std::string(e.data.view().substr(1)));
         log.start = std::max(log.start, start);
         log.batches.erase(log.batches.begin(), log.batches.lower_bound(log.start));
       }

@@ -201,18 +201,18 @@ void raft_cluster::finish_write(int i) {
       violation("node " + std::to_string(i) + " applied index " + std::to_string(e.index.value) + " after " +
                 std::to_string(n.applied_index.value));
     n.applied_index = e.index;
-    auto [it, fresh] = committed_.emplace(e.index.value, std::pair{e.term.value, e.data});
+    auto [it, fresh] = committed_.emplace(e.index.value, std::pair{e.term.value, e.data.str()});
     if (fresh) {
       std::uint64_t bound = 0;
       for (const auto& other : nodes_)
         if (other.core) bound = std::max(bound, other.core->term().value);
       commit_term_bound_[e.index.value] = bound;
     }
-    if (!fresh && it->second != std::pair{e.term.value, e.data})
+    if (!fresh && it->second != std::pair{e.term.value, e.data.str()})
       violation("node " + std::to_string(i) + " applied a different entry at index " + std::to_string(e.index.value));
     if (e.type == consensus::entry_type::normal && !e.data.empty()) {
-      n.applied.emplace_back(e.index, e.data);
-      acked_.insert(e.data);
+      n.applied.emplace_back(e.index, e.data.str());
+      acked_.insert(e.data.str());
     }
   }
   n.core->advance(rd);

@@ -151,7 +151,7 @@ class script_runner {
     std::string out;
     for (const auto& e : *entries)
       out += std::to_string(e.index.value) + "/" + std::to_string(e.term.value) +
-             (e.type == entry_type::conf_change ? " conf " + conf_text(e.data) : " " + e.data) + "\n";
+             (e.type == entry_type::conf_change ? " conf " + conf_text(e.data.str()) : " " + e.data.str()) + "\n";
     return out.empty() ? "empty\n" : out;
   }
 

@@ -114,7 +114,7 @@ class host_cluster {
       for (const entry& e : b.committed) {
         ASSERT_EQ(e.index, s.applied.next()) << "node " << i + 1 << " group " << g << " applied out of order";
         s.applied = e.index;
-        if (e.type == entry_type::normal && !e.data.empty()) s.items.push_back(e.data);
+        if (e.type == entry_type::normal && !e.data.empty()) s.items.push_back(e.data.str());
       }
     }, start);
   }

@@ -131,7 +131,7 @@ class raft_net {
   std::vector<std::string> applied_data(std::uint64_t id) {
     std::vector<std::string> out;
     for (const auto& e : applied_[id])
-      if (e.type == entry_type::normal && !e.data.empty()) out.push_back(e.data);
+      if (e.type == entry_type::normal && !e.data.empty()) out.push_back(e.data.str());
     return out;
   }
 

@@ -86,7 +86,7 @@ inline std::string dump(const wal& w) {
       }
       for (const entry& e : *es) {
         out += "  " + std::to_string(e.index.value) + "@" + std::to_string(e.term.value) + " " +
-               e.data + "\n";
+               e.data.str() + "\n";
       }
     }
   }
