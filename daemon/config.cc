@@ -256,6 +256,12 @@ step_result apply_number_key(node_config& cfg, std::string_view key, const raw_v
     cfg.num_partitions = static_cast<std::int32_t>(*n);
     return {};
   }
+  if (key == "group_initial_rebalance_delay_ms") {
+    auto n = want_int(key, v, 0, 300'000, flag);
+    if (!n) return std::unexpected(n.error());
+    cfg.group_initial_rebalance_delay_ms = static_cast<std::int32_t>(*n);
+    return {};
+  }
   if (key == "replica_lag_time_max_ms") {
     auto n = want_int(key, v, 100, 3'600'000, flag);
     if (!n) return std::unexpected(n.error());
@@ -430,7 +436,8 @@ step_result apply_top_key(node_config& cfg, std::string_view key, const raw_valu
   if (key == "sasl_enabled_mechanisms") return apply_sasl_mechanisms(cfg, key, v, flag);
   if (key == "node_id" || key == "bootstrap_expect" || key == "meta_voters" || key == "voter_replace_after_ms" ||
       key == "meta_snapshot_entries" || key == "num_partitions" || key == "default_replication_factor" ||
-      key == "fetch_cache_bytes" || key == "replica_lag_time_max_ms" || find_bound_key(key) != nullptr ||
+      key == "fetch_cache_bytes" || key == "replica_lag_time_max_ms" || key == "group_initial_rebalance_delay_ms" ||
+      find_bound_key(key) != nullptr ||
       port_field(cfg, key) != nullptr) {
     return apply_number_key(cfg, key, v, flag);
   }

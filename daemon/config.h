@@ -112,6 +112,10 @@ struct node_config {
   // that keep up read. The bytes behind it are in the page cache as WAL reads (Kafka leaves its
   // whole log there); 256 MiB made most of a broker's RSS under load (docs/performance.md).
   std::uint64_t fetch_cache_bytes = 32ull << 20;
+  // Kafka: group.initial.rebalance.delay.ms, how long the first rebalance of an empty consumer
+  // group waits for more members to join (docs/kafka.md "Consumer groups"). 0..300000; unset: 3000
+  // under the lan and wan presets, 0 under local (as Kafka's shipped server.properties sets it).
+  std::optional<std::int32_t> group_initial_rebalance_delay_ms;
   // Kafka: replica.lag.time.max.ms. A follower that has not caught up with its partition leader's
   // log for this long leaves the in-sync replicas (docs/kafka.md "In-sync replicas").
   // 100..3600000, default 30000.

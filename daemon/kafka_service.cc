@@ -69,6 +69,7 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
       groups_([&] {
         // The local preset skips Kafka's initial rebalance delay, as single-host clusters and tests want.
         auto c = cfg.preset == gossip_preset::local ? kafka::group_config::local() : kafka::group_config::lan();
+        if (cfg.group_initial_rebalance_delay_ms) c.initial_rebalance_delay_ms = *cfg.group_initial_rebalance_delay_ms;
         c.member_id_seed = random_();
         c.offsets_retention_ms = static_cast<std::int64_t>(cfg.offsets_retention_minutes) * 60'000;
         return c;

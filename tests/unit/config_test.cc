@@ -473,6 +473,12 @@ TEST_F(config_test, kafka_topic_defaults) {
   ASSERT_TRUE(cfg) << cfg.error();
   EXPECT_EQ(cfg->fetch_cache_bytes, 0u);
   EXPECT_EQ(error_of("fetch_cache_bytes = -1\n"), "config error: fetch_cache_bytes: -1 is out of range 0..68719476736");
+  EXPECT_FALSE(cfg->group_initial_rebalance_delay_ms) << "unset: the preset decides";
+  auto delay = load_node_config(write("group_initial_rebalance_delay_ms = 0\n"), {});
+  ASSERT_TRUE(delay) << delay.error();
+  EXPECT_EQ(delay->group_initial_rebalance_delay_ms, 0);
+  EXPECT_EQ(error_of("group_initial_rebalance_delay_ms = 300001\n"),
+            "config error: group_initial_rebalance_delay_ms: 300001 is out of range 0..300000");
   EXPECT_FALSE(cfg->auto_create_topics);
   EXPECT_EQ(cfg->num_partitions, 6);
   EXPECT_EQ(cfg->default_replication_factor, 1);
