@@ -1,6 +1,7 @@
 #include "metadata/meta_controller.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace chronik::metadata {
 namespace {
@@ -155,6 +156,30 @@ controller_plan plan_controller(const controller_input& in) {
         choose(out, conf_change::kind::remove, v, "remove the replaced dead voter");
         return out;
       }
+    }
+  }
+
+  // 2b. Voters still outnumber the target with none to replace and none leaving: a dead voter came
+  // back after its replacement was promoted (rule 3 ran, then the node returned before rule 2
+  // removed it). Four voters tolerate no more failures than three and need a larger quorum, so
+  // one goes: never this node; one SWIM does not see live first, else the highest id. A live one
+  // comes back as a learner through rule 4.
+  if (in.conf.voters.size() > target &&
+      std::ranges::none_of(in.conf.voters, [&](node_id v) { return leaving_cluster(in, v); })) {
+    std::optional<node_id> excess;
+    bool excess_live = true;
+    for (node_id v : in.conf.voters) {
+      if (v == in.self) continue;
+      const node_view* n = find_node(in, v);
+      const bool live = n != nullptr && n->swim == swim_view::live;
+      if (!excess || (excess_live && (!live || v > *excess))) {
+        excess = v;
+        excess_live = live;
+      }
+    }
+    if (excess) {
+      choose(out, conf_change::kind::remove, *excess, "remove a voter over the target");
+      return out;
     }
   }
 

@@ -142,6 +142,30 @@ TEST(MetaController, ReplacesAVoterDeadLongerThanVoterReplaceAfter) {
   EXPECT_FALSE(s.plan().change);
 }
 
+// The node_decommission suite's race: node 4's promotion replacing dead node 3 committed, then node 3
+// came back before it was removed, which left four voters for good.
+TEST(MetaController, AVoterOverTheTargetLeavesWhenTheReplacedOneCameBack) {
+  scenario s({1, 2, 3, 4}, {}, {1, 2, 3, 4});
+  s.in.nodes = {live(1), live(2), live(3), live(4)};
+  EXPECT_TRUE(is(s.plan(), conf_change::kind::remove, 4)) << "the highest id, never the leader";
+
+  s.in.nodes[1] = down(2, 1s);  // dead, not yet replaceable: it goes before a live one
+  EXPECT_TRUE(is(s.plan(), conf_change::kind::remove, 2));
+
+  std::erase(s.in.conf.voters, node_id{4});
+  s.in.nodes[1] = live(2);
+  EXPECT_TRUE(is(s.plan(), conf_change::kind::add_learner, 4)) << "back as a learner";
+}
+
+TEST(MetaController, AVoterOverTheTargetWaitsWhileOneIsDecommissioned) {
+  scenario s({1, 2, 3, 4}, {}, {1, 2, 3, 4});
+  s.in.nodes = {live(1), live(2), live(3), live(4)};
+  s.registry.brokers[node_id{2}].decommission = decommission_state::moving;
+  const auto p = s.plan();
+  EXPECT_FALSE(p.change && p.change->op == conf_change::kind::remove && p.change->node != node_id{2})
+      << "the leaving voter is the one that goes, when its replicas have moved";
+}
+
 TEST(MetaController, KeepsADeadVoterWhenNoLiveCaughtUpLearnerCanReplaceIt) {
   scenario s({1, 2, 3}, {4}, {1, 2, 3, 4});
   s.in.nodes = {live(1), live(2), down(3, 1h), down(4, 1h)};
