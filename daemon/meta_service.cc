@@ -341,6 +341,10 @@ std::vector<metadata::member_info> meta_service::refresh_peers(std::chrono::syst
     const auto liveness = down || fenced ? consensus::node_liveness::dead : consensus::node_liveness::alive;
     auto [known, inserted] = liveness_.try_emplace(m.id.value(), liveness);
     if (auto* host = raft_.host(); host != nullptr && (inserted || known->second != liveness)) {
+      // Back from dead: RPC to it may sit in a reconnect backoff of up to 2 s, during which its
+      // groups see no traffic and `__meta` leaders step down on check-quorum (docs/transport.md
+      // "Reconnecting"). The transport ends that wait now.
+      if (!inserted && liveness == consensus::node_liveness::alive) raft_.transport().peer_alive(m.id);
       known->second = liveness;
       host->set_node_liveness(m.id, liveness);
     }

@@ -214,7 +214,11 @@ void kj_side::serve_rpc(kj::Own<kj::AsyncIoStream> stream, peer_auth auth, certi
 
 kj::Promise<void> kj_side::wake_loop() {
   auto wake = kj::newPromiseAndCrossThreadFulfiller<void>();
-  for (node_id peer : bridge_->arm_wake(kj::mv(wake.fulfiller))) link_for(peer).kick();
+  for (node_id peer : bridge_->arm_wake(kj::mv(wake.fulfiller))) {
+    peer_link& link = link_for(peer);
+    if (bridge_->take_alive(peer)) link.end_backoff();
+    link.kick();
+  }
   return wake.promise.then([this] { return wake_loop(); });
 }
 

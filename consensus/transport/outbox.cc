@@ -82,6 +82,22 @@ void transport_bridge::set_peer(node_id peer, std::string address, std::string e
   if (moved) mark_dirty(peer, entry);
 }
 
+void transport_bridge::peer_alive(node_id peer) {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(peer.value());
+  if (it == peers_.end()) return;  // never given an address: no link to wake
+  it->second.alive = true;
+  mark_dirty(peer, it->second);
+}
+
+bool transport_bridge::take_alive(node_id peer) {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(peer.value());
+  if (it == peers_.end() || !it->second.alive) return false;
+  it->second.alive = false;
+  return true;
+}
+
 void transport_bridge::set_cluster_id(std::string cluster_id) {
   std::lock_guard lock(mu_);
   cluster_id_ = std::move(cluster_id);

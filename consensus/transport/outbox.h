@@ -48,6 +48,8 @@ class transport_bridge {
   void push(node_id to, std::vector<group_message>&& items);
   void set_peer(node_id peer, std::string address, std::string expected_uuid);
   void set_cluster_id(std::string cluster_id);
+  // Gossip sees `peer` alive again: the KJ side ends a reconnect backoff for it at once.
+  void peer_alive(node_id peer);
   // Asks the KJ thread to exit; safe before the KJ side armed its stop fulfiller.
   void request_stop();
   // Forgets an earlier stop request so the transport can be started again.
@@ -64,6 +66,8 @@ class transport_bridge {
   // max_bytes (at least one item). Returns the number taken.
   std::size_t take_batch(node_id peer, std::size_t max_bytes, std::vector<group_message>& out);
   bool has_pending(node_id peer);
+  // True once per peer_alive(peer) call since the last take (then the link ends its backoff).
+  bool take_alive(node_id peer);
   // Drops everything queued for `peer` (after a failure the queue is stale); returns the count.
   std::size_t drop_queued(node_id peer);
   std::string peer_address(node_id peer);
@@ -85,6 +89,7 @@ class transport_bridge {
     std::deque<queued> outbox;
     std::size_t outbox_bytes = 0;
     bool dirty = false;
+    bool alive = false;  // peer_alive() since the KJ side last looked
   };
 
   // Requires mu_ held: records `peer` as changed and wakes the KJ thread if no wake is pending.

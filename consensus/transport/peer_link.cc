@@ -183,10 +183,17 @@ void peer_link::on_failure(std::string_view what, const kj::Exception& e, std::s
   state_ = link_state::backing_off;
   const auto delay = backoff_ms_ * kj::MILLISECONDS;
   backoff_ms_ = std::min(backoff_ms_ * 2, env_.cfg.reconnect_backoff_max_ms);
-  env_.tasks.add(env_.timer.afterDelay(delay).then([this] {
+  env_.tasks.add(env_.timer.afterDelay(delay).then([this, epoch = ++backoff_epoch_] {
+    if (epoch != backoff_epoch_ || state_ != link_state::backing_off) return;  // ended early
     state_ = link_state::ready;
     kick();
   }));
+}
+
+void peer_link::end_backoff() {
+  if (state_ != link_state::backing_off) return;
+  ++backoff_epoch_;
+  state_ = link_state::ready;
 }
 
 void peer_link::drop_connection() {

@@ -67,6 +67,11 @@ class peer_link {
   // Something changed (messages queued, address set, a call ended): connect, or send while
   // below the bound of calls in flight.
   void kick();
+  // Gossip sees the peer alive again: a reconnect backoff in progress ends now, so that Raft
+  // traffic resumes with the node's return instead of up to reconnect_backoff_max_ms after it
+  // (docs/transport.md "Reconnecting"). The backoff length itself is kept: should the connect
+  // fail again, the next wait doubles as before.
+  void end_backoff();
 
  private:
   enum class link_state : std::uint8_t { ready, connecting, backing_off };
@@ -98,6 +103,7 @@ class peer_link {
   std::size_t in_flight_bytes_ = 0;  // their estimated bytes; at most one batch (see call())
   std::uint32_t backoff_ms_;
   std::uint32_t failures_ = 0;  // consecutive failures; reset by an answered call
+  std::uint64_t backoff_epoch_ = 0;  // bumped per backoff and per early end: a stale timer does nothing
 };
 
 }  // namespace chronik::consensus

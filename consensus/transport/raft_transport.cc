@@ -65,6 +65,8 @@ void raft_transport::set_cluster_id(std::string cluster_id) {
   bridge_->set_cluster_id(std::move(cluster_id));
 }
 
+void raft_transport::peer_alive(node_id peer) { bridge_->peer_alive(peer); }
+
 void raft_transport::send(node_id to, std::vector<group_message> items) {
   bridge_->push(to, std::move(items));
 }

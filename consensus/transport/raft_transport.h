@@ -108,6 +108,10 @@ class raft_transport {
   // exactly this cluster_id are accepted. Outbound batches carry it from the next call on.
   void set_cluster_id(std::string cluster_id);
 
+  // Gossip sees `peer` alive again (after it was suspect, dead or unknown): a reconnect backoff
+  // in progress for it ends at once (docs/transport.md "Reconnecting").
+  void peer_alive(node_id peer);
+
   // Queues `items` for `to` and returns at once; never blocks on the network. Items are dropped
   // (and counted) when the peer has no address, the outbox is full, or an item is larger than
   // max_message_bytes.

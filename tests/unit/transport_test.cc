@@ -200,6 +200,41 @@ TEST_F(TransportTest, DownPeerNeverBlocksAndIsReconnectedWithBackoff) {
   EXPECT_EQ(a.transport->counters().connects, 1u);
 }
 
+// After a heal, a link in a long reconnect backoff would keep Raft traffic from a peer that is back;
+// gossip's word that the peer is alive ends the wait (docs/transport.md "Reconnecting").
+TEST_F(TransportTest, APeerSeenAliveIsReconnectedWithoutWaitingOutTheBackoff) {
+  auto cfg_a = test_config(1);
+  cfg_a.reconnect_backoff_min_ms = 600'000;  // far beyond the wait below: only the wake can reconnect
+  cfg_a.reconnect_backoff_max_ms = 600'000;
+  auto& a = add(cfg_a);
+  std::string address;
+  {
+    auto probe = std::make_unique<raft_transport>(io_, test_config(2), testing::test_logger());
+    ASSERT_TRUE(probe->start().has_value());
+    address = "127.0.0.1:" + std::to_string(probe->bound_port());
+  }
+  a.transport->set_peer(node_id{2}, address);
+  a.transport->send(node_id{2}, {testing::heartbeat(1, 1, 2)});
+  ASSERT_TRUE(run_until(io_, [&] { return a.transport->counters().connect_failures >= 1; }));
+
+  auto cfg_b = test_config(2);
+  cfg_b.listen_address = address;
+  auto& b = add(cfg_b);
+  // Still backing off: nothing reaches b however much is sent.
+  EXPECT_FALSE(run_until(io_, [&] {
+    a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
+    return b.received_messages > 0;
+  }, std::chrono::milliseconds(300)));
+
+  a.transport->peer_alive(b.self);
+  ASSERT_TRUE(run_until(io_, [&] {
+    a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
+    return b.received_messages > 0;
+  })) << testing::describe(a.transport->counters());
+  EXPECT_EQ(a.transport->counters().connects, 1u);
+  EXPECT_EQ(a.transport->counters().connect_failures, 1u) << "one failure, one backoff, ended early";
+}
+
 TEST_F(TransportTest, GarbageOnThePortIsSurvived) {
   auto& a = add(1);
   auto& b = add(2);
