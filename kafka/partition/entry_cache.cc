@@ -8,7 +8,12 @@ using consensus::group_id;
 using consensus::log_index;
 
 void entry_cache::put(group_id group, log_index index, std::shared_ptr<const std::string> bytes) {
-  drop_from(group, index);
+  // Applied entries come in index order, so the search for a replaced suffix is needed only when
+  // this index is not past the newest cached one (a profile of one-record produce requests put
+  // that search at 1 % of a broker's CPU).
+  if (auto g = groups_.find(group.value); g != groups_.end() && g->second.back().index >= index) {
+    drop_from(group, index);
+  }
   if (!bytes || bytes->size() > max_bytes_) return;
   while (bytes_ + bytes->size() > max_bytes_ && evict_oldest()) {
   }
