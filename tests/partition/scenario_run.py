@@ -379,11 +379,13 @@ class Run:
             self.fail(f"topic lists differ after heal: {lists}")
         return lists
 
-    def check_write(self, label, nodes=None, patience_s=0.0):
+    def check_write(self, label, nodes=None, patience_s=0.0, another_on=()):
         """A topic created through a live node succeeds (the cluster takes writes). With patience,
         retriable answers are retried as an admin client would, for up to patience_s: under a
         fault that only slows the network (delay), the claim is that writes go through within a
-        bound, not that no election ever happens (docs/partition-testing.md "Scenarios")."""
+        bound, not that no election ever happens (docs/partition-testing.md "Scenarios"). An
+        answer in another_on sends the next attempt to the next of `nodes`, as a Kafka client asks
+        another broker after NOT_CONTROLLER."""
         nodes = nodes or [i for i in self.h.ids() if self.h.running(i)]
         node = self.rng.choice(nodes)
         name = f"{self.name}-{label}-{self.seed % 100000}"
@@ -397,6 +399,8 @@ class Run:
                 r = 0  # TOPIC_ALREADY_EXISTS: an earlier attempt that timed out did create it
             if r == 0 or r not in RETRIABLE_CREATE_CODES or time.monotonic() >= deadline:
                 break
+            if r in another_on:
+                node = nodes[(nodes.index(node) + 1) % len(nodes)]
             time.sleep(0.5)  # an admin client's retry backoff, not a synchronization
         if len(attempts) > 1:
             self.notes.append(f"{label}: create took {len(attempts)} attempts ({attempts})")
