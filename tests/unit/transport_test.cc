@@ -39,6 +39,19 @@ class TransportTest : public ::testing::Test {
     a.connect_to(b);
     b.connect_to(a);
   }
+  // An address nobody listens on: a port bound once and closed again; empty if that failed.
+  std::string free_address() {
+    raft_transport probe(io_, test_config(2), testing::test_logger());
+    if (!probe.start()) return {};
+    return "127.0.0.1:" + std::to_string(probe.bound_port());
+  }
+  // Sends heartbeats from `from` to `to` until one arrives, for at most `deadline`.
+  bool heartbeat_arrives(test_node& from, test_node& to, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+    return run_until(io_, [&] {
+      from.transport->send(to.self, {testing::heartbeat(1, 1, 2)});
+      return to.received_messages > 0;
+    }, deadline);
+  }
 
   asio::io_context io_;
   std::vector<std::unique_ptr<test_node>> nodes_;  // destroyed (stopped) before io_
@@ -167,12 +180,8 @@ TEST_F(TransportTest, ClusterIdAndUuidMismatchesAreRefused) {
 TEST_F(TransportTest, DownPeerNeverBlocksAndIsReconnectedWithBackoff) {
   auto& a = add(1);
   // Learn a free port by binding it, then close it so node 2 is "down" at a known address.
-  std::string address;
-  {
-    auto probe = std::make_unique<raft_transport>(io_, test_config(2), testing::test_logger());
-    ASSERT_TRUE(probe->start().has_value());
-    address = "127.0.0.1:" + std::to_string(probe->bound_port());
-  }
+  const std::string address = free_address();
+  ASSERT_FALSE(address.empty());
   a.transport->set_peer(node_id{2}, address);
   // Keep offering traffic for a while; every send returns at once and is eventually dropped.
   const auto down_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(700);
@@ -191,10 +200,7 @@ TEST_F(TransportTest, DownPeerNeverBlocksAndIsReconnectedWithBackoff) {
   auto cfg = test_config(2);
   cfg.listen_address = address;
   auto& b = add(cfg);
-  ASSERT_TRUE(run_until(io_, [&] {
-    a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
-    return b.received_messages > 0;
-  })) << testing::describe(a.transport->counters()) << " | "
+  ASSERT_TRUE(heartbeat_arrives(a, b)) << testing::describe(a.transport->counters()) << " | "
       << testing::describe(b.transport->counters());
   EXPECT_GE(a.transport->counters().reconnects, 1u);
   EXPECT_EQ(a.transport->counters().connects, 1u);
@@ -207,12 +213,8 @@ TEST_F(TransportTest, APeerSeenAliveIsReconnectedWithoutWaitingOutTheBackoff) {
   cfg_a.reconnect_backoff_min_ms = 600'000;  // far beyond the wait below: only the wake can reconnect
   cfg_a.reconnect_backoff_max_ms = 600'000;
   auto& a = add(cfg_a);
-  std::string address;
-  {
-    auto probe = std::make_unique<raft_transport>(io_, test_config(2), testing::test_logger());
-    ASSERT_TRUE(probe->start().has_value());
-    address = "127.0.0.1:" + std::to_string(probe->bound_port());
-  }
+  const std::string address = free_address();
+  ASSERT_FALSE(address.empty());
   a.transport->set_peer(node_id{2}, address);
   a.transport->send(node_id{2}, {testing::heartbeat(1, 1, 2)});
   ASSERT_TRUE(run_until(io_, [&] { return a.transport->counters().connect_failures >= 1; }));
@@ -221,16 +223,10 @@ TEST_F(TransportTest, APeerSeenAliveIsReconnectedWithoutWaitingOutTheBackoff) {
   cfg_b.listen_address = address;
   auto& b = add(cfg_b);
   // Still backing off: nothing reaches b however much is sent.
-  EXPECT_FALSE(run_until(io_, [&] {
-    a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
-    return b.received_messages > 0;
-  }, std::chrono::milliseconds(300)));
+  EXPECT_FALSE(heartbeat_arrives(a, b, std::chrono::milliseconds(300)));
 
   a.transport->peer_alive(b.self);
-  ASSERT_TRUE(run_until(io_, [&] {
-    a.transport->send(b.self, {testing::heartbeat(1, 1, 2)});
-    return b.received_messages > 0;
-  })) << testing::describe(a.transport->counters());
+  ASSERT_TRUE(heartbeat_arrives(a, b)) << testing::describe(a.transport->counters());
   EXPECT_EQ(a.transport->counters().connects, 1u);
   EXPECT_EQ(a.transport->counters().connect_failures, 1u) << "one failure, one backoff, ended early";
 }
