@@ -25,14 +25,18 @@ constexpr error_code to_error_code(partition_errc e) {
     case partition_errc::too_large: return error_code::message_too_large;
     case partition_errc::timed_out: return error_code::request_timed_out;
     case partition_errc::offset_out_of_range: return error_code::offset_out_of_range;
-    // Retriable for every client: it backs off and sends again once proposals have drained.
-    case partition_errc::busy: return error_code::request_timed_out;
+    // Refused before anything was written. Every client retries NOT_ENOUGH_REPLICAS, and
+    // librdkafka takes it as not persisted; REQUEST_TIMED_OUT would read as possibly persisted,
+    // which librdkafka 2.0 counts as acknowledged once a later batch of its producer is
+    // (docs/kafka.md "Idempotent producers").
+    case partition_errc::busy: return error_code::not_enough_replicas;
     case partition_errc::storage_failed: return error_code::kafka_storage_error;
     // An idempotent producer's gap: the client bumps its epoch (KIP-360) or fails the batch.
     case partition_errc::out_of_order_sequence: return error_code::out_of_order_sequence_number;
     case partition_errc::invalid_producer_epoch: return error_code::invalid_producer_epoch;
     case partition_errc::invalid_txn_state: return error_code::invalid_txn_state;
     case partition_errc::coordinator_fenced: return error_code::transaction_coordinator_fenced;
+    case partition_errc::unknown_producer: return error_code::unknown_producer_id;
   }
   return error_code::unknown_server_error;
 }

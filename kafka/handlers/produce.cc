@@ -54,6 +54,7 @@ struct produce_state {
       return;
     }
     if (!e.message.empty()) slot.error_message = e.message;
+    if (e.log_start_offset >= 0) slot.log_start_offset = e.log_start_offset;
     if (e.record >= 0) slot.record_errors.push_back({e.record, e.message});
   }
 

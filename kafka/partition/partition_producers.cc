@@ -113,6 +113,17 @@ std::optional<producer_batch_id> partition_replica::check_producer(const accepte
     case sequence_verdict::old_epoch:
       done(std::unexpected(partition_errc::invalid_producer_epoch));
       break;
+    case sequence_verdict::unknown_producer: {
+      // Rule 5 of producer_state.h: its earlier batches may have been lost with an uncommitted
+      // tail; the client starts its sequence again from the oldest (the log start tells the Java
+      // client its state here is gone).
+      produce_error e{partition_errc::unknown_producer, 0, -1,
+                      "no record of producer " + std::to_string(id.producer_id) + " here: its first batch starts at " +
+                          std::to_string(id.first_seq) + ", not 0"};
+      e.log_start_offset = index_.log_start_offset();
+      done(std::unexpected(std::move(e)));
+      break;
+    }
     case sequence_verdict::invalid_txn_state:
       done(std::unexpected(produce_error{partition_errc::invalid_txn_state, 0, -1,
                                          "producer " + std::to_string(id.producer_id) +

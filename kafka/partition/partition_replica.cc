@@ -65,6 +65,7 @@ std::string_view to_string(partition_errc e) {
     case partition_errc::invalid_producer_epoch: return "invalid_producer_epoch";
     case partition_errc::invalid_txn_state: return "invalid_txn_state";
     case partition_errc::coordinator_fenced: return "coordinator_fenced";
+    case partition_errc::unknown_producer: return "unknown_producer";
   }
   return "unknown";
 }

@@ -66,6 +66,7 @@ enum class partition_errc : std::uint8_t {
   invalid_producer_epoch,  // an idempotent batch from an epoch older than its producer's
   invalid_txn_state,       // a plain batch from a producer whose transaction is open here
   coordinator_fenced,      // a marker from an older transaction coordinator than the last one
+  unknown_producer,        // an idempotent batch past sequence 0 from a producer never known here
 };
 std::string_view to_string(partition_errc e);
 
@@ -121,6 +122,7 @@ struct produce_error {
   std::int32_t batch = -1;   // the refused batch's index in the blob, -1 when none
   std::int32_t record = -1;  // the refused record's index in that batch, -1 when the batch as a whole
   std::string message;       // empty when the code says it all
+  std::int64_t log_start_offset = -1;  // the partition's, where the client needs it (UNKNOWN_PRODUCER_ID)
   produce_error(partition_errc c) : code(c) {}  // NOLINT: a bare code is the common case
   produce_error(partition_errc c, std::int32_t b, std::int32_t r, std::string m)
       : code(c), batch(b), record(r), message(std::move(m)) {}

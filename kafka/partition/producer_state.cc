@@ -8,10 +8,13 @@
 namespace chronik::kafka {
 namespace {
 
-constexpr std::uint8_t table_format = 1;
+// Format 2 added the highest forgotten producer id at the end; format 1 tables are still read.
+constexpr std::uint8_t table_format = 2;
+constexpr std::uint8_t table_format_without_forgotten = 1;
 // A producer's record in the table bytes: id, epoch, coordinator epoch, open transaction's first
 // offset, batch count; per batch first and last sequence, first offset, timestamp and Raft index.
-// After the producers: the aborted transactions, each producer id, first and last offset.
+// After the producers: the aborted transactions, each producer id, first and last offset; then
+// the highest producer id expiry erased (8 bytes, two's complement; -1 for none).
 constexpr std::size_t entry_bytes = 8 + 2 + 4 + 8 + 1;
 constexpr std::size_t batch_bytes = 4 + 4 + 8 + 8 + 8;
 constexpr std::size_t aborted_bytes = 8 + 8 + 8;
@@ -79,12 +82,16 @@ std::string_view to_string(sequence_verdict v) {
     case sequence_verdict::out_of_order: return "out_of_order";
     case sequence_verdict::old_epoch: return "old_epoch";
     case sequence_verdict::invalid_txn_state: return "invalid_txn_state";
+    case sequence_verdict::unknown_producer: return "unknown_producer";
   }
   return "unknown";
 }
 
-sequence_check check_sequence(const producer_entry* entry, const producer_batch_id& b) {
-  if (entry == nullptr) return {};  // rule 5
+sequence_check check_sequence(const producer_entry* entry, const producer_batch_id& b, bool may_be_forgotten) {
+  if (entry == nullptr) {  // rule 5
+    if (b.sequenced() && b.first_seq != 0 && !may_be_forgotten) return {sequence_verdict::unknown_producer, std::nullopt};
+    return {};
+  }
   if (b.epoch == entry->epoch) {
     for (const producer_batch& kept : entry->batches) {
       if (kept.first_seq == b.first_seq && kept.last_seq == b.last_seq) return {sequence_verdict::duplicate, kept};
@@ -166,6 +173,7 @@ void producer_table::apply(const producer_event& e) {
       auto it = entries_.find(e.id.producer_id);
       if (it != entries_.end() && it->second.last_index() == e.batch.index.value && it->second.txn_first_offset < 0) {
         entries_.erase(it);
+        forgotten_through_ = std::max(forgotten_through_, e.id.producer_id);
       }
       return;
     }
@@ -233,12 +241,16 @@ std::string producer_table::encode() const {
     put(out, static_cast<std::uint64_t>(a.first_offset), 8);
     put(out, static_cast<std::uint64_t>(a.last_offset), 8);
   }
+  put(out, static_cast<std::uint64_t>(forgotten_through_), 8);
   return out;
 }
 
 std::expected<producer_table, producer_errc> producer_table::decode(std::string_view in) {
   const auto bad = std::unexpected(producer_errc::malformed);
-  if (in.size() < 5 || static_cast<std::uint8_t>(in[0]) != table_format) return bad;
+  if (in.size() < 5) return bad;
+  const auto format = static_cast<std::uint8_t>(in[0]);
+  if (format != table_format && format != table_format_without_forgotten) return bad;
+  const std::size_t tail = format == table_format ? 8 : 0;
   std::size_t at = 1;
   const auto count = get(in, at, 4);
   // Every entry takes at least entry_bytes: a count the bytes cannot hold is refused before use.
@@ -270,9 +282,10 @@ std::expected<producer_table, producer_errc> producer_table::decode(std::string_
       return bad;
     t.entries_.emplace(id, std::move(e));
   }
-  if (in.size() - at < 4) return bad;
+  if (in.size() - at < 4 + tail) return bad;
   const auto aborted = get(in, at, 4);
-  if (aborted > (in.size() - at) / aborted_bytes || in.size() - at != aborted * aborted_bytes) return bad;
+  const std::size_t rest = in.size() - at - tail;
+  if (aborted > rest / aborted_bytes || rest != aborted * aborted_bytes) return bad;
   for (std::uint64_t i = 0; i < aborted; ++i) {
     aborted_txn a;
     a.producer_id = static_cast<std::int64_t>(get(in, at, 8));
@@ -281,6 +294,12 @@ std::expected<producer_table, producer_errc> producer_table::decode(std::string_
     const bool ordered = t.aborted_.empty() || t.aborted_.back().last_offset < a.last_offset;
     if (a.producer_id < 0 || a.first_offset < 0 || a.first_offset > a.last_offset || !ordered) return bad;
     t.aborted_.push_back(a);
+  }
+  if (tail == 0) {
+    t.forgotten_through_ = std::numeric_limits<std::int64_t>::max();  // not kept: any may be forgotten
+  } else {
+    t.forgotten_through_ = static_cast<std::int64_t>(get(in, at, 8));
+    if (t.forgotten_through_ < -1) return bad;
   }
   return t;
 }
@@ -333,7 +352,7 @@ const producer_entry* producer_guard::view(const producer_table& applied, std::i
 }
 
 sequence_check producer_guard::check(const producer_table& applied, const producer_batch_id& b) const {
-  return check_sequence(view(applied, b.producer_id), b);
+  return check_sequence(view(applied, b.producer_id), b, applied.may_have_forgotten(b.producer_id));
 }
 
 marker_verdict producer_guard::check_marker(const producer_table& applied, std::int64_t producer_id, std::int16_t epoch,

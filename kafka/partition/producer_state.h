@@ -90,6 +90,7 @@ enum class sequence_verdict : std::uint8_t {
   out_of_order,  // a gap, or a new epoch not starting at 0: OUT_OF_ORDER_SEQUENCE_NUMBER
   old_epoch,     // an epoch below the producer's: INVALID_PRODUCER_EPOCH
   invalid_txn_state,  // a plain batch from a producer whose transaction is open: INVALID_TXN_STATE
+  unknown_producer,   // a producer never known here starting past sequence 0: UNKNOWN_PRODUCER_ID
 };
 std::string_view to_string(sequence_verdict v);
 
@@ -103,11 +104,23 @@ struct sequence_check {
 //  2. An epoch below the entry's is refused.
 //  3. A new epoch (above the entry's) must start at sequence 0.
 //  4. In the same epoch the batch must follow the last one: first = last + 1, or 0 after INT32_MAX.
-//  5. An unknown producer (new, expired, or its batches deleted) may start at any sequence: after
-//     expiry the client's sequence is not reset (KIP-360). A known producer with no batch of its
-//     epoch (a marker made it) starts at 0.
+//  5. An unknown producer starts at sequence 0, unless this partition may have forgotten it
+//     (`may_be_forgotten`: expiry erased a producer of its id or above): after expiry the
+//     client's sequence is not reset (KIP-360), so such a producer may start anywhere. A known
+//     producer with no batch of its epoch (a marker made it) starts at 0.
+//     Kafka since 2.5 lets every unknown producer start anywhere. Refusing a non-zero start of one
+//     never known here keeps a batch that overtook its lost predecessors from being taken as the
+//     producer's first: the predecessors were lost with a leader's uncommitted tail, or refused
+//     for a moment (no ready leader) while the batch behind them on the same connection was
+//     taken, and librdkafka reports a lost batch delivered once a later one of its producer is
+//     acknowledged. The refusal is UNKNOWN_PRODUCER_ID, Kafka's own answer here before 2.5
+//     ("found no record of producerId"): librdkafka bumps the epoch and resends from the oldest
+//     when the batch follows its last acknowledged or failed one, and the Java client bumps the
+//     epoch (or, transactional, restarts the partition's sequences) when the log start is past
+//     its last acknowledged offset, which a producer never acknowledged here always is.
+//     (docs/kafka.md "Idempotent producers"; docs/partition-testing.md, loss-30.)
 //  6. A producer with an open transaction may write only transactional batches.
-sequence_check check_sequence(const producer_entry* entry, const producer_batch_id& b);
+sequence_check check_sequence(const producer_entry* entry, const producer_batch_id& b, bool may_be_forgotten);
 
 enum class marker_verdict : std::uint8_t {
   write,               // the marker ends the producer's transaction (or is a harmless repeat)
@@ -149,7 +162,12 @@ enum class producer_errc : std::uint8_t { malformed };
 class producer_table {
  public:
   const producer_entry* find(std::int64_t producer_id) const;
-  sequence_check check(const producer_batch_id& b) const { return check_sequence(find(b.producer_id), b); }
+  sequence_check check(const producer_batch_id& b) const {
+    return check_sequence(find(b.producer_id), b, may_have_forgotten(b.producer_id));
+  }
+  // Whether expiry may have erased the producer here: producer ids are handed out in ascending
+  // blocks, so one above every id expiry erased was never forgotten by this partition.
+  bool may_have_forgotten(std::int64_t producer_id) const { return producer_id <= forgotten_through_; }
   // Applies a committed change. Never refuses: what the leader proposed is committed, and a batch
   // that would now fail the rules (possible only if replicas once disagreed) still moves the entry
   // on, as Kafka's replicas append without checking.
@@ -183,6 +201,9 @@ class producer_table {
   std::map<std::int64_t, producer_entry> entries_;
   std::map<std::int64_t, std::int64_t> open_txns_;  // first offset -> producer id (derived from entries_)
   std::deque<aborted_txn> aborted_;  // ascending by last_offset
+  // The highest producer id whose entry expiry erased; -1: none. A table read from the first
+  // format, which did not keep it, takes every id as possibly forgotten.
+  std::int64_t forgotten_through_ = -1;
 };
 
 class producer_history {

@@ -64,6 +64,10 @@ void producer_cluster::tick_producer(producer& p) {
   }
   for (client_batch& b : p.window) {
     if (b.acked || b.in_flight) continue;
+    if (opt_.loose_retry_order) {
+      if (b.wait_until <= now_) send(p, b);
+      continue;
+    }
     if (b.wait_until > now_ || (retry_pending && any_in_flight)) break;  // in order: nothing overtakes it
     send(p, b);
     if (retry_pending || !b.in_flight) break;
@@ -117,6 +121,17 @@ void producer_cluster::poll(producer& p, client_batch& b) {
     case outcome::busy: ++counts_.timed_out; return;
     case outcome::out_of_order: {
       ++counts_.out_of_order;
+      const client_batch* oldest = nullptr;
+      for (const client_batch& c : p.window)
+        if (!c.acked && oldest == nullptr) oldest = &c;
+      if (oldest == &b) bump_epoch(p);
+      return;
+    }
+    case outcome::unknown_producer: {
+      // librdkafka bumps the epoch when the refused batch is its oldest unacknowledged one; a
+      // later one waits for the older to be resent (the Java client's retry of a batch that is
+      // not its next).
+      ++counts_.unknown_producer;
       const client_batch* oldest = nullptr;
       for (const client_batch& c : p.window)
         if (!c.acked && oldest == nullptr) oldest = &c;

@@ -322,8 +322,10 @@ void producer_cluster::check_producer(int host, int partition, replica& r, std::
     }
   }
   const kafka::producer_batch_id id = b.id();
-  const auto c = opt_.applied_only ? r.history.current().check(id) : r.guard.check(r.history.current(), id);
+  auto c = opt_.applied_only ? r.history.current().check(id) : r.guard.check(r.history.current(), id);
+  if (opt_.unknown_starts_anywhere && c.verdict == sequence_verdict::unknown_producer) c = {};
   switch (c.verdict) {
+    case sequence_verdict::unknown_producer: return answer_now(to, answer{outcome::unknown_producer});
     case sequence_verdict::out_of_order: return answer_now(to, answer{outcome::out_of_order});
     case sequence_verdict::old_epoch: return answer_now(to, answer{outcome::old_epoch});
     // The simulated producers write no transactions, so nothing here is ever open.

@@ -57,12 +57,19 @@ struct producer_sim_options {
   // delivery.timeout.ms: a batch unacknowledged this long is given up, and with it the sequence:
   // the producer bumps its epoch (KIP-360). 0: never.
   std::uint64_t delivery_timeout_ticks = 0;
+  // Retries go out as each batch's backoff ends, not oldest first: a later batch may reach a
+  // leader before an earlier one it lost, as a batch pipelined on one connection behind a batch
+  // refused for a moment (a leader not ready yet, too many proposals) is taken (loss-30 of the
+  // partition suite, docs/partition-testing.md).
+  bool loose_retry_order = false;
   // The unsafe twins: (a) the leader checks against the applied table only, not its proposals in
   // flight; (b) snapshots hold the current table instead of the table at the cut; (c) the guard
-  // is kept when the term changes.
+  // is kept when the term changes; (d) an unknown producer may start at any sequence (Kafka since
+  // 2.5): the shell takes producer_state's unknown_producer verdict as an append.
   bool applied_only = false;
   bool snapshot_current = false;
   bool keep_guard_across_terms = false;
+  bool unknown_starts_anywhere = false;
 };
 
 struct producer_sim_counts {
@@ -75,6 +82,7 @@ struct producer_sim_counts {
   std::uint64_t not_leader = 0;
   std::uint64_t timed_out = 0;       // the broker's deadline, a broken connection or the client's
   std::uint64_t out_of_order = 0;
+  std::uint64_t unknown_producer = 0;  // a batch past sequence 0 at a partition that never knew its producer
   std::uint64_t epoch_bumps = 0;      // for an unrepairable sequence or a delivery timeout
   std::uint64_t delivery_timeouts = 0;
   std::uint64_t abandoned = 0;       // unacknowledged batches given up at an epoch bump
@@ -119,7 +127,7 @@ class producer_cluster {
     bool operator==(const batch_desc&) const = default;
     kafka::producer_batch_id id() const;
   };
-  enum class outcome : std::uint8_t { ok, not_leader, timed_out, out_of_order, old_epoch, busy };
+  enum class outcome : std::uint8_t { ok, not_leader, timed_out, out_of_order, old_epoch, busy, unknown_producer };
   struct answer {
     outcome what = outcome::ok;
     std::int64_t offset = -1;

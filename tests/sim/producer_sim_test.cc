@@ -8,12 +8,18 @@
 // indexes, and snapshots equal to a replay of the log through their cut. Every failure prints its
 // seed; CHRONIK_SIM_SEED replays one, CHRONIK_SIM_SCALE scales the count (sim_seeds.h).
 //
+// A second run (300 seeds) lets retries overtake each other, as a batch pipelined behind one
+// refused for a moment does: a later batch then reaches a new leader before the earlier ones it
+// lost, and must be refused (rule 5 of producer_state.h) so that no gap enters the log.
+//
 // The unsafe twins must be caught: (a) a leader that checks against the applied table only (a
 // retry of a batch still in flight is appended again), (b) snapshots of the current table instead
 // of the table at the cut, (c) a guard kept across terms (a projection over proposals a new leader
-// overwrote). Each runs 100 seeds; as last measured, (a) is caught in 99, (b) in 99, (c) in 39 (8
-// by producer_guard's own assertion, 31 by the checker). The 500 seeds of the main test ran clean,
-// as did 7000 more (CHRONIK_SIM_SCALE=6 and 8); the whole binary takes about 10 s on 2 cores.
+// overwrote), (d) an unknown producer starting at any sequence (Kafka's rule since 2.5) with
+// retries overtaking each other. Each runs 100 seeds; as last measured, (a) is caught in 99, (b)
+// in 99, (c) in 45 (11 by producer_guard's own assertion, 34 by the checker), (d) in 96. The 500
+// seeds of the main test ran clean, as did 7000 more (CHRONIK_SIM_SCALE=6 and 8); the whole binary
+// takes about 8 s on 2 cores.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,6 +58,7 @@ struct tally {
     n.not_leader += m.not_leader;
     n.timed_out += m.timed_out;
     n.out_of_order += m.out_of_order;
+    n.unknown_producer += m.unknown_producer;
     n.epoch_bumps += m.epoch_bumps;
     n.delivery_timeouts += m.delivery_timeouts;
     n.abandoned += m.abandoned;
@@ -114,10 +121,10 @@ void report(const char* what, const tally& t) {
   const producer_sim_counts& n = t.n;
   std::printf("%s: %llu runs; %llu batches made, %llu sends (%llu retries), %llu acknowledged (%llu retries "
               "answered with the original's offset, %llu attached to it in flight), %llu not leader, %llu timed out, "
-              "%llu out of order, %llu epoch bumps (%llu after a delivery timeout; %llu batches given up); %llu proposed, %llu in flight at a fault, "
+              "%llu out of order, %llu unknown producer, %llu epoch bumps (%llu after a delivery timeout; %llu batches given up); %llu proposed, %llu in flight at a fault, "
               "%llu crashes, %llu guard resets for a new term; snapshots %llu taken, %llu installed (%llu checked)\n",
               what, u(t.runs), u(n.batches_made), u(n.sends), u(n.retries), u(n.acked), u(n.answered_duplicate),
-              u(n.attached), u(n.not_leader), u(n.timed_out), u(n.out_of_order), u(n.epoch_bumps), u(n.delivery_timeouts), u(n.abandoned),
+              u(n.attached), u(n.not_leader), u(n.timed_out), u(n.out_of_order), u(n.unknown_producer), u(n.epoch_bumps), u(n.delivery_timeouts), u(n.abandoned),
               u(n.proposed), u(n.in_flight_at_fault), u(t.crashes), u(n.new_terms), u(n.snapshots_taken),
               u(n.snapshots_installed), u(n.snapshots_checked));
 }
@@ -159,7 +166,34 @@ TEST(ProducerSim, EveryBatchOnceAtItsAcknowledgedOffset) {
     // Producers that retry in order are never refused by a correct partition: every batch before
     // the oldest unacknowledged one is in the log, and that one is the next or one of the five.
     EXPECT_EQ(t.n.out_of_order, 0u);
+    EXPECT_EQ(t.n.unknown_producer, 0u);
     EXPECT_GT(t.n.epoch_bumps, 0u);  // after delivery timeouts: new epochs start at sequence 0
+  }
+}
+
+// Producers whose retries overtake each other (loose_retry_order): a later batch reaches a new
+// leader before the earlier ones it lost with the old leader's uncommitted tail. The partition
+// must refuse it (UNKNOWN_PRODUCER_ID for a producer it never knew, OUT_OF_ORDER for one it
+// knows) until the earlier ones are written, so the log stays without gaps (loss-30 of the
+// partition suite, docs/partition-testing.md).
+TEST(ProducerSim, ABatchOvertakingItsLostPredecessorsIsRefused) {
+  tally t;
+  for (std::uint64_t seed : seeds(300, 45)) {
+    set_current_seed(seed);
+    rng setup(seed ^ 0x5eedULL);
+    producer_sim_options o = options(setup);
+    o.loose_retry_order = true;
+    producer_cluster c(seed, o);
+    run_one(c);
+    t.add(c);
+    if (!c.violations().empty()) {
+      FAIL() << "seed " << seed << " broke an invariant (" << replay(seed) << "):\n" << all_of(c.violations());
+    }
+  }
+  report("loose retry order", t);
+  if (t.runs >= 100) {
+    EXPECT_GT(t.n.unknown_producer, 0u) << "no batch overtook a lost first batch: the rule was not exercised";
+    EXPECT_GT(t.n.out_of_order, 0u) << "no batch overtook a lost later batch";
   }
 }
 
@@ -227,6 +261,31 @@ TEST(ProducerSim, ASnapshotOfTheCurrentTableIsCaught) {
   }
 }
 
+// Twin (d): an unknown producer may start at any sequence, Kafka's rule since 2.5. With retries
+// that overtake each other, a later batch is taken as the first of a producer whose earlier
+// batches a new leader never saw: the log has a gap, which librdkafka reports as delivered.
+TEST(ProducerSim, AnUnknownProducerStartingAnywhereIsCaught) {
+  tally t;
+  catcher c1{"unknown producer starts anywhere"};
+  for (std::uint64_t seed : seeds(100, 46)) {
+    set_current_seed(seed);
+    rng setup(seed ^ 0x5eedULL);
+    producer_sim_options o = options(setup);
+    o.loose_retry_order = true;
+    o.unknown_starts_anywhere = true;
+    producer_cluster c(seed, o);
+    run_one(c);
+    t.add(c);
+    c1.look(seed, c.violations(), "follows a gap");
+  }
+  report("unknown producer starts anywhere", t);
+  std::printf("unknown producer starts anywhere: caught in %llu of %llu runs\n",
+              static_cast<unsigned long long>(c1.caught), static_cast<unsigned long long>(t.runs));
+  if (t.runs >= 50) {
+    EXPECT_GT(c1.caught, t.runs / 5);
+  }
+}
+
 // The outcome of one seeded run of twin (c) in a child process: aborted by an assertion, or the
 // first violation the checker found (empty: none).
 struct child_outcome {
@@ -275,7 +334,7 @@ child_outcome run_guard_twin(std::uint64_t seed) {
 // with the lost proposal's predicted offset, a later batch follows the lost one and leaves a gap,
 // or the producer never drains (its retries wait on a proposal that no longer exists). Or
 // producer_guard's own assertion stops the host (a proposal below the stale projection's index).
-// Each seed runs in a child process, as an assertion aborts. Caught in 39 of 100: the window
+// Each seed runs in a child process, as an assertion aborts. Caught in 45 of 100: the window
 // needs a deposed leader to lead again before its applied index passes its lost proposals.
 TEST(ProducerSim, AGuardKeptAcrossTermsIsCaught) {
   std::uint64_t by_assertion = 0, by_checker = 0, runs = 0;

@@ -18,6 +18,7 @@
 #include "consensus/storage/file_io.h"
 #include "kafka/handlers/dispatcher.h"
 #include "kafka/handlers/handler.h"
+#include "kafka/handlers/partition_errors.h"
 #include "kafka/protocol/field_values.h"
 #include "kafka/protocol/header.h"
 #include "kafka/protocol/messages/fetch.h"
@@ -251,6 +252,28 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
 
 // /metrics (request_metrics.h): each answered Produce counts once, under its partition's error, and
 // its latency; a request on another node counts there.
+// Regression (partition suite loss-30): a batch past sequence 0 from a producer the partition
+// never knew is UNKNOWN_PRODUCER_ID, with the log start (the Java client compares its last
+// acknowledged offset with it), and nothing is stored; the same producer from sequence 0 is taken.
+TEST_F(data_handlers_test, an_unknown_producer_past_sequence_zero_gets_unknown_producer_id_and_the_log_start) {
+  const auto late = produce(0, 9, testing::make_idempotent_batch(2, 1, "late", 4000, 0, 29));
+  const auto& p = late.topics.at(0).partitions.at(0);
+  EXPECT_EQ(p.error, error_code::unknown_producer_id);
+  EXPECT_EQ(p.log_start_offset, 0);
+  EXPECT_EQ(fetch(0, 12, 0).high_watermark, 0) << "nothing stored";
+  EXPECT_EQ(produce_error(testing::make_idempotent_batch(2, 1, "first", 4000, 0, 0)), error_code::none);
+  EXPECT_EQ(produce_error(testing::make_idempotent_batch(2, 1, "next", 4000, 0, 2)), error_code::none);
+}
+
+// A refusal for too many proposals in flight wrote nothing: it must not read as possibly
+// persisted (REQUEST_TIMED_OUT), which librdkafka 2.0 counts as delivered once a later batch of
+// the producer is acknowledged. A timeout's outcome is unknown and stays REQUEST_TIMED_OUT.
+TEST(partition_errors, a_refusal_that_wrote_nothing_is_not_a_timeout) {
+  EXPECT_EQ(to_error_code(partition_errc::busy), error_code::not_enough_replicas);
+  EXPECT_EQ(to_error_code(partition_errc::timed_out), error_code::request_timed_out);
+  EXPECT_EQ(to_error_code(partition_errc::unknown_producer), error_code::unknown_producer_id);
+}
+
 TEST_F(data_handlers_test, answered_requests_are_counted_by_api_and_error) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x")), error_code::none);
   EXPECT_EQ(produce_error(make_batch(1, 1, "y")), error_code::none);

@@ -241,6 +241,11 @@ TEST(partition_idempotence, idle_producers_expire_on_every_replica_alike) {
   auto& again = produce(c, probes, 0, make_idempotent_batch(1, now, "again", pid, 0, 7));
   ASSERT_TRUE(c.run_until([&] { return again.answered; }));
   EXPECT_TRUE(again.result.has_value());
+  // A producer above every forgotten id was never here: it starts at 0, on any replica that leads.
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(replica(c, i).producers().may_have_forgotten(pid)) << i;
+  auto& stranger = produce(c, probes, 0, make_idempotent_batch(1, now, "stranger", pid + 2, 0, 7));
+  ASSERT_TRUE(stranger.answered);
+  EXPECT_EQ(stranger.result.error(), partition_errc::unknown_producer);
 }
 
 // Found by kafka_idempotence on a clean clone: a producer whose batches carry old timestamps (the

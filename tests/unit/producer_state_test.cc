@@ -36,10 +36,43 @@ TEST(producer_state, sequences_wrap_from_int32_max_to_zero) {
   EXPECT_EQ(advance_sequence(int_max, 3), 2);
 }
 
-TEST(producer_state, an_unknown_producer_may_start_at_any_sequence) {
+// Regression (partition suite loss-30, seed 592148195): a new leader with no state for a producer
+// took its batch at sequence 29 as the producer's first, after sequences 0-28 were lost with the
+// old leader's uncommitted tail, and librdkafka reported 0-28 delivered.
+TEST(producer_state, a_producer_never_known_here_starts_at_sequence_zero) {
   producer_table t;
   EXPECT_EQ(t.check(id(7, 0, 0, 1)).verdict, sequence_verdict::append);
-  EXPECT_EQ(t.check(id(7, 3, 4242, 1)).verdict, sequence_verdict::append) << "expired producers keep their sequence (KIP-360)";
+  EXPECT_EQ(t.check(id(7, 0, 29, 3)).verdict, sequence_verdict::unknown_producer);
+  EXPECT_EQ(t.check(id(7, 3, 4242, 1)).verdict, sequence_verdict::unknown_producer);
+  producer_guard g;
+  EXPECT_EQ(g.check(t, id(7, 0, 29, 3)).verdict, sequence_verdict::unknown_producer) << "the leader's check too";
+  // A coordinator's write (no sequence) is not a client batch.
+  EXPECT_EQ(t.check(producer_batch_id{7, 0, -1, -1, true}).verdict, sequence_verdict::append);
+}
+
+TEST(producer_state, a_producer_expiry_may_have_erased_starts_at_any_sequence) {
+  producer_table t;
+  t.apply(append(id(7, 0, 0, 1), 0, 1, 100));
+  t.apply(append(id(9, 0, 0, 1), 1, 2, 5000));
+  for (const auto& e : t.expirable(1000, 10)) t.apply(e);  // erases 7 only
+  ASSERT_EQ(t.find(7), nullptr);
+  EXPECT_TRUE(t.may_have_forgotten(7));
+  EXPECT_EQ(t.check(id(7, 0, 4242, 1)).verdict, sequence_verdict::append) << "expired producers keep their sequence (KIP-360)";
+  EXPECT_EQ(t.check(id(5, 2, 17, 1)).verdict, sequence_verdict::append) << "ids are handed out ascending: 5 may have been here";
+  EXPECT_FALSE(t.may_have_forgotten(8));
+  EXPECT_EQ(t.check(id(8, 0, 17, 1)).verdict, sequence_verdict::unknown_producer) << "above every erased id: never here";
+  // The bound is part of the table: its bytes keep it, and a table of the first format (which
+  // did not) takes every producer as possibly forgotten.
+  auto back = producer_table::decode(t.encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+  EXPECT_EQ(back->check(id(8, 0, 17, 1)).verdict, sequence_verdict::unknown_producer);
+  std::string first_format = producer_table{}.encode();
+  first_format[0] = '\x01';
+  first_format.resize(first_format.size() - 8);
+  auto old = producer_table::decode(first_format);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->check(id(8, 0, 17, 1)).verdict, sequence_verdict::append);
 }
 
 TEST(producer_state, a_batch_must_follow_the_last_one_of_its_epoch) {
@@ -48,7 +81,7 @@ TEST(producer_state, a_batch_must_follow_the_last_one_of_its_epoch) {
   EXPECT_EQ(t.check(id(7, 0, 3, 2)).verdict, sequence_verdict::append);
   EXPECT_EQ(t.check(id(7, 0, 4, 2)).verdict, sequence_verdict::out_of_order) << "a gap";
   EXPECT_EQ(t.check(id(7, 0, 1, 2)).verdict, sequence_verdict::out_of_order) << "overlapping, not a kept batch";
-  EXPECT_EQ(t.check(id(8, 0, 4, 2)).verdict, sequence_verdict::append) << "producers are independent";
+  EXPECT_EQ(t.check(id(8, 0, 0, 2)).verdict, sequence_verdict::append) << "producers are independent";
 }
 
 TEST(producer_state, the_sequence_continues_from_int32_max_at_zero) {
