@@ -54,7 +54,12 @@ SEND_TIMEOUT_S = DELIVERY_TIMEOUT_MS / 1000 + 1.0   # bounded wait for the last 
 # that message had not been written, the broker's correct OUT_OF_ORDER_SEQUENCE_NUMBER for the
 # next one became a fatal error with one of these texts (the symptom matched; the broker's side
 # was not checked).
-KNOWN_CLIENT_FATAL = ("sequence desynchronization", "rewound sequence number")
+# And librdkafka's own conservative stop: UNKNOWN_PRODUCER_ID for a batch it had sent before (a
+# partition that never knew the producer refuses a first batch past sequence 0; docs/kafka.md
+# "Idempotent producers") is fatal, as it cannot tell what a resend would duplicate. Its messages
+# are then possibly persisted, so indeterminate here.
+KNOWN_CLIENT_FATAL = ("sequence desynchronization", "rewound sequence number",
+                      "unable to retry without risking duplication/reordering")
 MAX_CLIENT_RESTARTS = 3
 DUPLICATES = "values read more than once"  # check_history's duplicate failure says this
 # Broker refusals of a batch's contents: the same for every attempt of the same bytes, so none of
