@@ -214,6 +214,9 @@ class kafka_service : public kafka::broker_context {
   // answers in submission order; what waits for it is bounded by the listener's queued-bytes
   // budget, since every blob belongs to a request not yet answered. Joined in stop().
   asio::thread_pool validator_{1};
+  // Blobs handed to validator_ whose answer has not come back to the io thread yet. While none
+  // is, a small uncompressed blob is checked on the io thread instead (validate()).
+  std::size_t validations_in_flight_ = 0;
   std::mt19937_64 random_;  // topic ids: seeded from std::random_device
   std::multimap<std::string, pending_command> pending_;  // by the proposed command bytes
   std::multimap<std::string, pending_move> pending_moves_;  // by the proposed command bytes
