@@ -195,9 +195,10 @@ struct bound_key {
   std::int64_t hi = 0;
   std::uint64_t node_config::*field = nullptr;
 };
-constexpr std::array<bound_key, 15> bound_keys{{
+constexpr std::array<bound_key, 16> bound_keys{{
     {"kafka_max_request_bytes", 64, std::int64_t{1} << 30, &node_config::kafka_max_request_bytes},
     {"kafka_max_queued_request_bytes", 64, std::int64_t{64} << 30, &node_config::kafka_max_queued_request_bytes},
+    {"kafka_max_in_flight_per_connection", 1, 1024, &node_config::kafka_max_in_flight_per_connection},
     {"kafka_max_connections", 1, 1'000'000, &node_config::kafka_max_connections},
     {"kafka_max_connections_per_ip", 1, 1'000'000, &node_config::kafka_max_connections_per_ip},
     {"kafka_connections_max_idle_ms", 1000, 604'800'000, &node_config::kafka_connections_max_idle_ms},

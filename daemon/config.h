@@ -126,6 +126,9 @@ struct node_config {
   // Node-wide bytes of requests read but not answered; at the bound connections stop reading
   // until answers leave. At least kafka_max_request_bytes; ..64 GiB, default 256 MiB.
   std::uint64_t kafka_max_queued_request_bytes = 256ull << 20;
+  // Requests one Kafka connection may have read and unanswered; at the bound it stops reading.
+  // 1..1024, default 8.
+  std::uint64_t kafka_max_in_flight_per_connection = 8;
   // Open Kafka connections in total, and from one client IP (max.connections.per.ip). Over
   // either, a new connection is closed at once. 1..1000000, defaults 4096 and 1024.
   std::uint64_t kafka_max_connections = 4096;

@@ -113,6 +113,7 @@ std::expected<void, std::string> kafka_service::start() {
   kafka::server_config sc = kafka_server_listeners(cfg_.kafka_listeners);
   sc.max_request_bytes = cfg_.kafka_max_request_bytes;
   sc.max_queued_request_bytes = cfg_.kafka_max_queued_request_bytes;
+  sc.max_in_flight = cfg_.kafka_max_in_flight_per_connection;
   sc.max_connections = cfg_.kafka_max_connections;
   sc.max_connections_per_ip = cfg_.kafka_max_connections_per_ip;
   sc.connections_max_idle_ms = static_cast<std::uint32_t>(cfg_.kafka_connections_max_idle_ms);

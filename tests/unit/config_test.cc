@@ -11,6 +11,7 @@
 #include "config_test_fixture.h"
 #include "daemon/node_identity.h"
 #include "daemon/rpc_tls_files.h"
+#include "kafka/server/server_config.h"
 
 namespace chronik::daemon {
 namespace {
@@ -416,6 +417,8 @@ TEST_F(config_test, resource_bounds_have_defaults_and_ranges) {
   ASSERT_TRUE(d) << d.error();
   EXPECT_EQ(d->kafka_max_request_bytes, 100u << 20);
   EXPECT_EQ(d->kafka_max_queued_request_bytes, 256u << 20);
+  EXPECT_EQ(d->kafka_max_in_flight_per_connection, 8u);
+  EXPECT_EQ(d->kafka_max_in_flight_per_connection, kafka::server_config{}.max_in_flight) << "one default";
   EXPECT_EQ(d->kafka_max_connections, 4096u);
   EXPECT_EQ(d->kafka_max_connections_per_ip, 1024u);
   EXPECT_EQ(d->kafka_connections_max_idle_ms, 600'000u);
@@ -425,16 +428,19 @@ TEST_F(config_test, resource_bounds_have_defaults_and_ranges) {
       write("kafka_max_request_bytes = 1048576\nkafka_max_queued_request_bytes = 2097152\n"
             "kafka_max_connections = 100\nkafka_max_connections_per_ip = 10\n"
             "kafka_connections_max_idle_ms = 60000\nauto_create_topics_max_per_request = 2\n"
-            "auto_create_topics_max_per_second = 4\n"),
+            "auto_create_topics_max_per_second = 4\nkafka_max_in_flight_per_connection = 64\n"),
       {});
   ASSERT_TRUE(cfg) << cfg.error();
   EXPECT_EQ(cfg->kafka_max_request_bytes, 1u << 20);
   EXPECT_EQ(cfg->kafka_max_queued_request_bytes, 2u << 20);
+  EXPECT_EQ(cfg->kafka_max_in_flight_per_connection, 64u);
   EXPECT_EQ(cfg->kafka_max_connections, 100u);
   EXPECT_EQ(cfg->kafka_max_connections_per_ip, 10u);
   EXPECT_EQ(cfg->kafka_connections_max_idle_ms, 60'000u);
   EXPECT_EQ(cfg->auto_create_topics_max_per_request, 2u);
   EXPECT_EQ(cfg->auto_create_topics_max_per_second, 4u);
+  EXPECT_EQ(error_of("kafka_max_in_flight_per_connection = 0\n"),
+            "config error: kafka_max_in_flight_per_connection: 0 is out of range 1..1024");
   EXPECT_EQ(error_of("kafka_max_connections_per_ip = 0\n"),
             "config error: kafka_max_connections_per_ip: 0 is out of range 1..1000000");
   EXPECT_EQ(error_of("kafka_connections_max_idle_ms = \"10m\"\n"),
