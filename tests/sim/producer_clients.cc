@@ -119,19 +119,13 @@ void producer_cluster::poll(producer& p, client_batch& b) {
     case outcome::not_leader: ++counts_.not_leader; return;
     case outcome::timed_out:
     case outcome::busy: ++counts_.timed_out; return;
-    case outcome::out_of_order: {
-      ++counts_.out_of_order;
-      const client_batch* oldest = nullptr;
-      for (const client_batch& c : p.window)
-        if (!c.acked && oldest == nullptr) oldest = &c;
-      if (oldest == &b) bump_epoch(p);
-      return;
-    }
+    case outcome::out_of_order:
     case outcome::unknown_producer: {
-      // librdkafka bumps the epoch when the refused batch is its oldest unacknowledged one; a
-      // later one waits for the older to be resent (the Java client's retry of a batch that is
-      // not its next).
-      ++counts_.unknown_producer;
+      // A gap the partition refused, or a first batch past 0 from a producer it never knew: when
+      // the refused batch is the oldest unacknowledged one nothing before it can fill the gap, so
+      // the client bumps its epoch (librdkafka, KIP-360); a later one waits for the older to be
+      // resent (the Java client's retry of a batch that is not its next).
+      ++(a.what == outcome::out_of_order ? counts_.out_of_order : counts_.unknown_producer);
       const client_batch* oldest = nullptr;
       for (const client_batch& c : p.window)
         if (!c.acked && oldest == nullptr) oldest = &c;

@@ -141,18 +141,64 @@ void run_one(producer_cluster& c, fault_rates f = {}) {
   if (c.violations().empty()) c.converge(drain_ticks);
 }
 
-TEST(ProducerSim, EveryBatchOnceAtItsAcknowledgedOffset) {
-  tally t;
-  for (std::uint64_t seed : seeds(500, 41)) {
-    set_current_seed(seed);
-    rng setup(seed ^ 0x5eedULL);
-    producer_cluster c(seed, options(setup));
-    run_one(c);
-    t.add(c);
-    if (!c.violations().empty()) {
-      FAIL() << "seed " << seed << " broke an invariant (" << replay(seed) << "):\n" << all_of(c.violations());
+// Counts the runs whose violations include `marker`, printing the first.
+struct catcher {
+  const char* name;
+  std::uint64_t caught = 0;
+  void look(std::uint64_t seed, const std::vector<std::string>& violations, const char* marker) {
+    for (const auto& v : violations) {
+      if (v.find(marker) == std::string::npos) continue;
+      if (caught++ == 0) std::printf("%s, seed %llu: %s\n", name, static_cast<unsigned long long>(seed), v.c_str());
+      return;
     }
   }
+};
+
+// Runs `count` seeds from `base` (sim_seeds.h): each with options(setup) changed by `adjust`,
+// chaos, then healing; `after` sees each finished cluster and returns false to stop the runs.
+template <class Adjust, class After>
+tally run_seeds(std::uint64_t count, std::uint64_t base, Adjust adjust, After after) {
+  tally t;
+  for (std::uint64_t seed : seeds(count, base)) {
+    set_current_seed(seed);
+    rng setup(seed ^ 0x5eedULL);
+    producer_sim_options o = options(setup);
+    adjust(o, setup);
+    producer_cluster c(seed, o);
+    run_one(c);
+    t.add(c);
+    if (!after(seed, c)) break;
+  }
+  return t;
+}
+
+// `after` for runs that must break nothing: the first violation fails the test and stops them.
+bool clean(std::uint64_t seed, producer_cluster& c) {
+  if (c.violations().empty()) return true;
+  ADD_FAILURE() << "seed " << seed << " broke an invariant (" << replay(seed) << "):\n" << all_of(c.violations());
+  return false;
+}
+
+// An unsafe twin's 100 runs: those whose violations name `marker` are caught, and more than a
+// fifth must be.
+template <class Adjust>
+void expect_caught(const char* name, std::uint64_t base, const char* marker, Adjust adjust) {
+  catcher c1{name};
+  const tally t = run_seeds(100, base, adjust, [&](std::uint64_t seed, producer_cluster& c) {
+    c1.look(seed, c.violations(), marker);
+    return true;
+  });
+  report(name, t);
+  std::printf("%s: caught in %llu of %llu runs\n", name, static_cast<unsigned long long>(c1.caught),
+              static_cast<unsigned long long>(t.runs));
+  if (t.runs >= 50) {
+    EXPECT_GT(c1.caught, t.runs / 5);
+  }
+}
+
+TEST(ProducerSim, EveryBatchOnceAtItsAcknowledgedOffset) {
+  const tally t = run_seeds(500, 41, [](producer_sim_options&, rng&) {}, clean);
+  if (::testing::Test::HasFailure()) return;
   report("producer sim", t);
   if (t.runs >= 100) {
     // The runs must exercise what they claim to: retries answered from the log and from
@@ -177,19 +223,8 @@ TEST(ProducerSim, EveryBatchOnceAtItsAcknowledgedOffset) {
 // knows) until the earlier ones are written, so the log stays without gaps (loss-30 of the
 // partition suite, docs/partition-testing.md).
 TEST(ProducerSim, ABatchOvertakingItsLostPredecessorsIsRefused) {
-  tally t;
-  for (std::uint64_t seed : seeds(300, 45)) {
-    set_current_seed(seed);
-    rng setup(seed ^ 0x5eedULL);
-    producer_sim_options o = options(setup);
-    o.loose_retry_order = true;
-    producer_cluster c(seed, o);
-    run_one(c);
-    t.add(c);
-    if (!c.violations().empty()) {
-      FAIL() << "seed " << seed << " broke an invariant (" << replay(seed) << "):\n" << all_of(c.violations());
-    }
-  }
+  const tally t = run_seeds(300, 45, [](producer_sim_options& o, rng&) { o.loose_retry_order = true; }, clean);
+  if (::testing::Test::HasFailure()) return;
   report("loose retry order", t);
   if (t.runs >= 100) {
     EXPECT_GT(t.n.unknown_producer, 0u) << "no batch overtook a lost first batch: the rule was not exercised";
@@ -197,93 +232,35 @@ TEST(ProducerSim, ABatchOvertakingItsLostPredecessorsIsRefused) {
   }
 }
 
-// Counts the runs whose violations include `marker`, printing the first.
-struct catcher {
-  const char* name;
-  std::uint64_t caught = 0;
-  void look(std::uint64_t seed, const std::vector<std::string>& violations, const char* marker) {
-    for (const auto& v : violations) {
-      if (v.find(marker) == std::string::npos) continue;
-      if (caught++ == 0) std::printf("%s, seed %llu: %s\n", name, static_cast<unsigned long long>(seed), v.c_str());
-      return;
-    }
-  }
-};
-
 // Twin (a): the leader decides over the applied table alone. A retry of a batch still in flight
 // (the broker's deadline passed first) is then appended a second time: caught in 99 of 100.
 TEST(ProducerSim, ACheckWithoutProposalsInFlightIsCaught) {
-  tally t;
-  catcher c1{"applied table only"};
-  for (std::uint64_t seed : seeds(100, 42)) {
-    set_current_seed(seed);
-    rng setup(seed ^ 0x5eedULL);
-    producer_sim_options o = options(setup);
+  expect_caught("applied table only", 42, "in the log twice", [](producer_sim_options& o, rng& setup) {
     o.applied_only = true;
     // A broker deadline shorter than a commit takes: the retry meets its original in flight.
     o.produce_timeout_ticks = 2 + setup.below(6);
     o.client_timeout_ticks = o.produce_timeout_ticks + 10 + setup.below(40);
-    producer_cluster c(seed, o);
-    run_one(c);
-    t.add(c);
-    c1.look(seed, c.violations(), "in the log twice");
-  }
-  report("applied table only", t);
-  std::printf("applied table only: caught in %llu of %llu runs\n", static_cast<unsigned long long>(c1.caught),
-              static_cast<unsigned long long>(t.runs));
-  if (t.runs >= 50) {
-    EXPECT_GT(c1.caught, t.runs / 5);
-  }
+  });
 }
 
 // Twin (b): snapshots of the current table. An install replays the entries after the cut over a
 // table that already holds them: caught in 99 of 100 (a run with no install of a snapshot cut
 // below its taker's applied index cannot show it).
 TEST(ProducerSim, ASnapshotOfTheCurrentTableIsCaught) {
-  tally t;
-  catcher c1{"current table in snapshots"};
-  for (std::uint64_t seed : seeds(100, 43)) {
-    set_current_seed(seed);
-    rng setup(seed ^ 0x5eedULL);
-    producer_sim_options o = options(setup);
+  expect_caught("current table in snapshots", 43, "installed a snapshot", [](producer_sim_options& o, rng&) {
     o.raft.compact = true;
     o.snapshot_current = true;
-    producer_cluster c(seed, o);
-    run_one(c);
-    t.add(c);
-    c1.look(seed, c.violations(), "installed a snapshot");
-  }
-  report("current table in snapshots", t);
-  std::printf("current table in snapshots: caught in %llu of %llu runs\n", static_cast<unsigned long long>(c1.caught),
-              static_cast<unsigned long long>(t.runs));
-  if (t.runs >= 50) {
-    EXPECT_GT(c1.caught, t.runs / 5);
-  }
+  });
 }
 
 // Twin (d): an unknown producer may start at any sequence, Kafka's rule since 2.5. With retries
 // that overtake each other, a later batch is taken as the first of a producer whose earlier
 // batches a new leader never saw: the log has a gap, which librdkafka reports as delivered.
 TEST(ProducerSim, AnUnknownProducerStartingAnywhereIsCaught) {
-  tally t;
-  catcher c1{"unknown producer starts anywhere"};
-  for (std::uint64_t seed : seeds(100, 46)) {
-    set_current_seed(seed);
-    rng setup(seed ^ 0x5eedULL);
-    producer_sim_options o = options(setup);
+  expect_caught("unknown producer starts anywhere", 46, "follows a gap", [](producer_sim_options& o, rng&) {
     o.loose_retry_order = true;
     o.unknown_starts_anywhere = true;
-    producer_cluster c(seed, o);
-    run_one(c);
-    t.add(c);
-    c1.look(seed, c.violations(), "follows a gap");
-  }
-  report("unknown producer starts anywhere", t);
-  std::printf("unknown producer starts anywhere: caught in %llu of %llu runs\n",
-              static_cast<unsigned long long>(c1.caught), static_cast<unsigned long long>(t.runs));
-  if (t.runs >= 50) {
-    EXPECT_GT(c1.caught, t.runs / 5);
-  }
+  });
 }
 
 // The outcome of one seeded run of twin (c) in a child process: aborted by an assertion, or the

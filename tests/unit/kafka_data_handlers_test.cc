@@ -250,8 +250,6 @@ TEST_F(data_handlers_test, produce_errors_per_partition) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x"), 1), error_code::none);
 }
 
-// /metrics (request_metrics.h): each answered Produce counts once, under its partition's error, and
-// its latency; a request on another node counts there.
 // Regression (partition suite loss-30): a batch past sequence 0 from a producer the partition
 // never knew is UNKNOWN_PRODUCER_ID, with the log start (the Java client compares its last
 // acknowledged offset with it), and nothing is stored; the same producer from sequence 0 is taken.
@@ -274,6 +272,8 @@ TEST(partition_errors, a_refusal_that_wrote_nothing_is_not_a_timeout) {
   EXPECT_EQ(to_error_code(partition_errc::unknown_producer), error_code::unknown_producer_id);
 }
 
+// /metrics (request_metrics.h): each answered Produce counts once, under its partition's error, and
+// its latency; a request on another node counts there.
 TEST_F(data_handlers_test, answered_requests_are_counted_by_api_and_error) {
   EXPECT_EQ(produce_error(make_batch(1, 1, "x")), error_code::none);
   EXPECT_EQ(produce_error(make_batch(1, 1, "y")), error_code::none);
