@@ -41,8 +41,11 @@ class AdminSuite(unittest.TestCase):
 
     @classmethod
     def wait_ready(cls):
-        """Until every running node has every broker registered and reads `__meta` linearizably."""
-        cls.cluster.wait_ready(READY_S, count=cls.size)
+        """Until every running node reads `__meta` linearizably and has every broker registered and
+        alive there. Alive, not only registered: a node just restarted is registered but dead until
+        the `__meta` leader has seen it back, and until then a topic of replication factor 3 is
+        refused with INVALID_REPLICATION_FACTOR (Kafka places replicas on live brokers only)."""
+        cls.cluster.wait_ready(READY_S, count=cls.size, alive=True)
 
     @classmethod
     def tearDownClass(cls):
