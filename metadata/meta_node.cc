@@ -84,7 +84,7 @@ void meta_node::reset() {
   snapshot_index_ = snapshot_offered_ = log_index{};
   cc_index_ = log_index{};
   cc_term_ = term_id{};
-  proposed_until_ms_.clear();
+  proposed_.clear();
   move_proposed_until_ms_.clear();
   next_controller_run_ms_ = 0;
   founding_voters_.clear();
@@ -147,12 +147,15 @@ std::vector<node_view> meta_node::cluster_view(const std::vector<member_info>& m
   return nodes;
 }
 
-// A broker's record is proposed again only once reproposal_pause has passed: a lost proposal or
-// a leader change is retried, but the log is not flooded while one is on its way.
-bool meta_node::due(node_id broker) {
-  auto& until = proposed_until_ms_[broker];
-  if (now_ms_ < until) return false;
-  until = now_ms_ + cfg_.reproposal_pause_ms;
+// The same proposal for a broker's record is made again only once reproposal_pause has passed: a
+// lost proposal or a leader change is retried, but the log is not flooded while one is on its way.
+// A different one is due at once: a broker marked dead that came back is registered again by the
+// next controller run, not a pause after the dead mark (clients are refused replicas on it until
+// then, as INVALID_REPLICATION_FACTOR).
+bool meta_node::due(node_id broker, const std::string& command) {
+  auto& last = proposed_[broker];
+  if (last.command == command && now_ms_ < last.until_ms) return false;
+  last = {command, now_ms_ + cfg_.reproposal_pause_ms};
   return true;
 }
 
@@ -184,13 +187,15 @@ void meta_node::run_controller(const consensus::raft_status& st, const std::vect
   auto plan = plan_controller(in);
 
   for (const auto& reg : plan.registrations) {
-    if (!due(reg.id)) continue;
-    ready_.proposals.push_back({commands::register_broker(reg),
+    auto command = commands::register_broker(reg);
+    if (!due(reg.id, command)) continue;
+    ready_.proposals.push_back({std::move(command),
                                 "register broker " + std::to_string(reg.id.value()) + " uuid " + reg.uuid});
   }
   for (const auto& sc : plan.state_changes) {
-    if (!due(sc.id)) continue;
-    ready_.proposals.push_back({commands::set_broker_state(sc.id, sc.uuid, sc.state),
+    auto command = commands::set_broker_state(sc.id, sc.uuid, sc.state);
+    if (!due(sc.id, command)) continue;
+    ready_.proposals.push_back({std::move(command),
                                 "mark broker " + std::to_string(sc.id.value()) + " " + std::string(to_string(sc.state)) +
                                     " (down in SWIM)"});
   }
@@ -203,8 +208,9 @@ void meta_node::run_controller(const consensus::raft_status& st, const std::vect
                                     " (decommission)"});
   }
   for (const auto& d : plan.decommissioned) {
-    if (!due(d.id)) continue;
-    ready_.proposals.push_back({commands::set_broker_decommission(d.id, d.uuid, decommission_state::done),
+    auto command = commands::set_broker_decommission(d.id, d.uuid, decommission_state::done);
+    if (!due(d.id, command)) continue;
+    ready_.proposals.push_back({std::move(command),
                                 "decommission of broker " + std::to_string(d.id.value()) + " done"});
   }
   observed_term_ = st.term;

@@ -189,7 +189,7 @@ class meta_node {
  private:
   std::vector<node_view> cluster_view(const std::vector<member_info>& members) const;
   void run_controller(const consensus::raft_status& st, const std::vector<member_info>& members);
-  bool due(node_id broker);
+  bool due(node_id broker, const std::string& command);
   bool due_move(const topic_id& topic, std::int32_t partition);
   void check_joined(const consensus::raft_status& st);
   void maybe_campaign(const std::vector<member_info>& members);
@@ -212,7 +212,11 @@ class meta_node {
 
   // Controller bookkeeping (leader only).
   std::uint64_t next_controller_run_ms_ = 0;
-  std::map<node_id, std::uint64_t> proposed_until_ms_;  // per broker
+  struct broker_proposal {
+    std::string command;         // the last one proposed for the broker's record
+    std::uint64_t until_ms = 0;  // not proposed again before, unless it is another one
+  };
+  std::map<node_id, broker_proposal> proposed_;  // per broker
   std::map<std::pair<topic_id, std::int32_t>, std::uint64_t> move_proposed_until_ms_;  // per partition
   log_index cc_index_;                                   // the last configuration change proposed
   term_id cc_term_;                                      // and the term it was proposed in

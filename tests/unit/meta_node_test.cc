@@ -107,6 +107,29 @@ TEST(MetaNode, RegistrationIsReproposedOnlyAfterThePause) {
   EXPECT_TRUE(f.tick(3500, st, {member(1)}).proposals.empty());
 }
 
+// Regression (CI, kafka_txn_offsets): a broker killed and restarted within the pause after it was
+// marked dead stayed dead in `__meta` until the pause ran out, and a topic of replication factor 3
+// created meanwhile was refused. Only the same proposal waits for the pause.
+TEST(MetaNode, ABrokerBackFromDeadIsRegisteredWithoutWaitingForThePause) {
+  fixture f;
+  f.register_all({1, 2});
+  const auto st = status(role::leader, {1, 2});
+  auto gone = member(2);
+  gone.down = true;
+  auto rd = f.tick(1000, st, {member(1), gone});
+  ASSERT_EQ(rd.proposals.size(), 1u);
+  EXPECT_EQ(rd.proposals[0].command, commands::set_broker_state(node_id{2}, uuid_of(2), broker_state::dead));
+  ASSERT_TRUE(f.node.apply(command(f.next_index++, rd.proposals[0].command)).value().has_value());
+  ASSERT_EQ(f.node.state().broker(node_id{2})->state, broker_state::dead);
+  // Back 100 ms later: registered (and so alive) again by the next run, not at 2000.
+  rd = f.tick(1100, st, {member(1), member(2)});
+  ASSERT_EQ(rd.proposals.size(), 1u);
+  EXPECT_EQ(rd.proposals[0].command, registration(0, 2).data);
+  // The registration itself is paced as before.
+  EXPECT_TRUE(f.tick(1150, st, {member(1), member(2)}).proposals.empty());
+  EXPECT_EQ(f.tick(2100, st, {member(1), member(2)}).proposals.size(), 1u);
+}
+
 TEST(MetaNode, TheControllerRunsAtMostEveryInterval) {
   fixture f;
   f.register_all({1, 2});
