@@ -57,6 +57,8 @@ void render_raft(exposition_writer& w, const metrics_view& v) {
            v.host.messages_sent);
   w.single("chronik_raft_messages_dropped_total", mt::counter,
            "Inbound Raft messages dropped for groups not hosted (yet).", v.host.messages_dropped);
+  w.single("chronik_raft_votes_held_total", mt::counter,
+           "Inbound vote requests held for groups not running yet, answered when they start.", v.host.votes_held);
   w.single("chronik_raft_meta_term", mt::gauge, "The __meta group's current term here.", v.meta_term);
   w.single("chronik_raft_meta_commit_index", mt::gauge, "The __meta group's commit index as this node knows it.",
            v.meta_commit);

@@ -80,6 +80,9 @@ void host_core::start_core(hosted_group& g) {
   const std::uint64_t seed = cfg_.rng_seed ^ (g.id.value * 0x9e3779b97f4a7c15ULL) ^ (std::uint64_t{cfg_.self.value()} << 32);
   g.core = std::make_unique<raft>(g.cfg, cfg_.self, *g.reader, seed, sink_ ? sink_(g.id) : log_sink{});
   g.core->set_campaign_mode(campaign_mode_);
+  // Vote requests that arrived before the core ran (held_votes.h): a candidate's round completes
+  // now instead of after its next election timeout.
+  for (message& m : held_.take(g.id)) g.core->step(m);
   mark_dirty(g);
 }
 
@@ -352,6 +355,7 @@ std::vector<group_id> host_core::groups() const {
 
 void host_core::tick() {
   if (failed_) return;
+  held_.expire(++ticks_);
   // Only awake groups: 1000 quiesced groups cost nothing here. A group that quiesced in its
   // last tick (or in a step) simply is not put back.
   ticking_.clear();
@@ -390,8 +394,20 @@ void host_core::step(node_id from, std::vector<group_message> messages) {
   if (failed_) return;
   for (auto& gm : messages) {
     hosted_group* g = find(gm.group);
-    if (g == nullptr || !g->core || gm.msg.to != cfg_.self || gm.msg.from != from) {
+    if (gm.msg.to != cfg_.self || gm.msg.from != from) {
       ++stats_.messages_dropped;
+      continue;
+    }
+    if (g == nullptr || !g->core) {
+      // Not running here yet (unknown, or its bootstrap on the disk): a vote request waits for the
+      // core (held_votes.h), anything else is dropped and resent by its sender. A removed group
+      // never runs again under this id, so nothing is held for it.
+      if (held_votes::holds(gm.msg.type) && !removed_.contains(gm.group.value) &&
+          held_.hold(gm.group, std::move(gm.msg), ticks_)) {
+        ++stats_.votes_held;
+      } else {
+        ++stats_.messages_dropped;
+      }
       continue;
     }
     g->core->step(gm.msg);

@@ -42,6 +42,7 @@
 #include "consensus/core/log_reader.h"
 #include "consensus/core/raft.h"
 #include "consensus/groups/disk_batch.h"
+#include "consensus/groups/held_votes.h"
 #include "consensus/groups/host_types.h"
 
 namespace chronik::consensus {
@@ -201,6 +202,8 @@ class host_core {
   std::vector<disk_op> pending_ops_;         // snapshots and removals waiting for a disk slot
   std::set<std::uint64_t> deferred_;         // groups holding a commit-only hard state
   std::vector<batch_record> in_flight_;      // submitted, not completed; at most the configured bound
+  held_votes held_;                          // vote requests for groups not running here yet
+  std::uint64_t ticks_ = 0;                  // tick() calls so far: held_votes' clock
   std::uint64_t next_batch_ = 1;
   bool flush_wanted_ = false;
   bool flush_posted_ = false;

@@ -69,6 +69,7 @@ struct host_stats {
   std::uint64_t outbox_calls = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;    // for unknown, bootstrapping or misaddressed groups
+  std::uint64_t votes_held = 0;          // vote requests held for such groups (held_votes.h)
   std::uint64_t disk_batches = 0;        // batches handed to the disk thread
   std::uint64_t append_batches = 0;      // wal::append_batch calls (one fdatasync each)
   std::uint64_t group_writes = 0;        // group writes those calls carried

@@ -357,6 +357,80 @@ TEST(host_core, removed_groups_stay_removed_and_their_writes_complete_harmlessly
   EXPECT_EQ(again.error().code, host_errc::group_removed);
 }
 
+// A vote request from node 2 for group 10, as a candidate of `term` whose log ends at 3 (term 1):
+// the bootstrap's three configuration entries, so as up to date as a new replica.
+group_message vote_request(std::uint64_t g, std::uint64_t term) {
+  message m;
+  m.type = message_type::vote;
+  m.from = nid(2);
+  m.to = nid(1);
+  m.term = term_id{term};
+  m.index = log_index{3};
+  m.log_term = term_id{1};
+  return group_message{gid(g), std::move(m)};
+}
+
+// Everything sent while the core settles, as settle() would run it.
+std::vector<message> sends_while_settling(host_fixture& h) {
+  std::vector<message> sent;
+  const auto take = [&](const outgoing& out) {
+    for (const auto& [to, msgs] : out)
+      for (const auto& gm : msgs) sent.push_back(gm.msg);
+  };
+  for (int i = 0; i < 50 && !h.core.idle(); ++i) {
+    host_output o = h.flush();
+    take(o.urgent);
+    take(o.sends);
+    for (const disk_batch& b : o.disk) {
+      host_output c = h.complete(b);
+      take(c.urgent);
+      take(c.sends);
+    }
+  }
+  return sent;
+}
+
+bool granted_vote(const std::vector<message>& sent) {
+  return std::ranges::any_of(sent, [](const message& m) { return m.type == message_type::vote_response && !m.reject; });
+}
+
+// A new partition's first replica campaigns as soon as its group runs; a peer that has not created
+// the group yet, or has not finished its bootstrap, holds the request (held_votes.h) and answers it
+// when its core starts, instead of dropping it and costing the group an election timeout.
+TEST(host_core, a_vote_request_for_a_group_not_running_yet_is_answered_once_it_runs) {
+  host_fixture h;
+  h.core.step(nid(2), {vote_request(10, 2)});  // the group is unknown here yet
+  EXPECT_EQ(h.core.stats().votes_held, 1u);
+  EXPECT_EQ(h.core.stats().messages_dropped, 0u);
+  h.create(10, {nid(1), nid(2), nid(3)});
+  EXPECT_TRUE(granted_vote(sends_while_settling(h)));
+
+  h.create(11, {nid(1), nid(2), nid(3)});  // bootstrapping: its write not durable yet
+  h.core.step(nid(2), {vote_request(11, 2)});
+  EXPECT_EQ(h.core.stats().votes_held, 2u);
+  EXPECT_TRUE(granted_vote(sends_while_settling(h)));
+  EXPECT_EQ(h.core.status(gid(11))->term, term_id{2});
+}
+
+TEST(host_core, a_held_vote_request_expires_and_removed_groups_hold_none) {
+  host_fixture h;
+  h.core.step(nid(2), {vote_request(10, 2)});
+  for (std::uint64_t i = 0; i < held_votes::hold_ticks; ++i) h.core.tick();
+  h.create(10, {nid(1), nid(2), nid(3)});
+  EXPECT_FALSE(granted_vote(sends_while_settling(h)));  // by now the candidate asks again itself
+  EXPECT_EQ(h.core.status(gid(10))->term, term_id{1});
+
+  ASSERT_TRUE(h.core.remove_group(gid(10)));
+  h.core.step(nid(2), {vote_request(10, 3)});
+  EXPECT_EQ(h.core.stats().votes_held, 1u);  // only the first
+  EXPECT_EQ(h.core.stats().messages_dropped, 1u);
+  // Appends are never held: the leader resends them every heartbeat.
+  group_message append = vote_request(12, 2);
+  append.msg.type = message_type::append;
+  h.core.step(nid(2), {append});
+  EXPECT_EQ(h.core.stats().messages_dropped, 2u);
+}
+
 using host_core_death = ::testing::Test;
 
 TEST(host_core_death, a_batch_completes_at_most_once) {
