@@ -18,7 +18,8 @@ Figures (each printed per system, with the chronik / Kafka ratios against issue 
             peak RSS during each of those runs. An unmeasured ProducerPerformance run of
             --warmup-records goes first (a JVM broker compiles its hot paths in its first minute).
   latency   ProducerPerformance p50 / p99 at a fixed rate: half of Kafka's (default durability)
-            ProducerPerformance peak from this call, or --latency-rate
+            ProducerPerformance peak from this call, or --latency-rate; in steady state (its own
+            --warmup-records: the first --latency-warmup-seconds left out) and over the whole run
   requests  kafka_load acks=all Produce requests/s, 1 record each, 1 and 100 connections
   consume   MB/s reading a topic of --consume-mb from the start: ConsumerPerformance
             (kafka-consumer-perf-test) and kafka_load consume
@@ -335,20 +336,35 @@ class Loads:
             raise RuntimeError(f"{main} exited {done.returncode}: {done.stderr[-2000:]}")
         return done.stdout
 
-    def producer_perf(self, bootstrap, topic, records, rate=-1):
-        """ProducerPerformance with acks=all and the producer's other defaults; its summary line."""
-        out = self.java_tool(PRODUCER_PERF, ["--bootstrap-server", bootstrap, "--topic", topic,
-                                             "--num-records", records, "--record-size", RECORD_BYTES,
-                                             "--throughput", rate, "--command-property", "acks=all"],
-                             timeout=3600)
-        m = re.search(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
-                      r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th", out)
+    def producer_perf(self, bootstrap, topic, records, rate=-1, warmup=0):
+        """ProducerPerformance with acks=all and the producer's other defaults; its summary line,
+        and with `warmup` records its steady-state line too (under "steady": the records after
+        the first `warmup`, which leaves the client's own start out: metadata, connections and
+        its JVM's first compilations)."""
+        args = ["--bootstrap-server", bootstrap, "--topic", topic, "--num-records", records,
+                "--record-size", RECORD_BYTES, "--throughput", rate, "--command-property", "acks=all"]
+        if warmup:
+            args += ["--warmup-records", warmup]
+        out = self.java_tool(PRODUCER_PERF, args, timeout=3600)
+        tail = (r"records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+                r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th")
+
+        def summary(m):
+            sent, rps = int(m.group(1)), float(m.group(2))
+            return {"records": sent, "records_per_s": rps, "mb_per_s": rps * RECORD_BYTES / 1e6,
+                    "avg_ms": float(m.group(4)), "max_ms": float(m.group(5)), "p50_ms": float(m.group(6)),
+                    "p95_ms": float(m.group(7)), "p99_ms": float(m.group(8))}
+
+        m = re.search(r"(\d+) " + tail, out)
         if not m:
             raise RuntimeError(f"no summary in ProducerPerformance's output:\n{out[-2000:]}")
-        sent, rps = int(m.group(1)), float(m.group(2))
-        return {"records": sent, "records_per_s": rps, "mb_per_s": rps * RECORD_BYTES / 1e6,
-                "avg_ms": float(m.group(4)), "max_ms": float(m.group(5)), "p50_ms": float(m.group(6)),
-                "p95_ms": float(m.group(7)), "p99_ms": float(m.group(8))}
+        got = summary(m)
+        if warmup:
+            s = re.search(r"(\d+) steady state " + tail, out)
+            if not s:
+                raise RuntimeError(f"no steady-state summary in ProducerPerformance's output:\n{out[-2000:]}")
+            got["steady"] = summary(s)
+        return got
 
     def consumer_perf(self, bootstrap, topic, records):
         """ConsumerPerformance from the start of `topic` until `records` were read."""
@@ -511,11 +527,15 @@ class Bench:
                 self.latency_rate_source = (f"half of {system.name}'s ProducerPerformance peak, measured for it"
                                             + ("" if system.name == "kafka" else " (no Kafka default in this call)"))
             got = self.loads.producer_perf(system.bootstrap, PRODUCE_TOPIC,
-                                           int(self.latency_rate * a.latency_seconds), self.latency_rate)
+                                           int(self.latency_rate * a.latency_seconds), self.latency_rate,
+                                           warmup=int(self.latency_rate * a.latency_warmup_seconds))
             self.put(system, "lat_rate_records_s", self.latency_rate)
             self.put(system, "lat_achieved_records_s", got["records_per_s"])
-            self.put(system, "lat_p50_ms", got["p50_ms"])
-            self.put(system, "lat_p99_ms", got["p99_ms"])
+            self.put(system, "lat_p50_ms", got["steady"]["p50_ms"])
+            self.put(system, "lat_p99_ms", got["steady"]["p99_ms"])
+            self.put(system, "lat_max_ms", got["steady"]["max_ms"])
+            self.put(system, "lat_all_p50_ms", got["p50_ms"])
+            self.put(system, "lat_all_p99_ms", got["p99_ms"])
         if "requests" in only and self.loads.load_binary:
             for clients in (1, 100):
                 got = self.loads.kafka_load("produce", "--broker", system.bootstrap.split(",")[0],
@@ -588,8 +608,9 @@ ROWS = [
     ("pp_mb_s", "produce MB/s, ProducerPerformance (Java), acks=all", "{:.1f}", True, 1.0, 2.0),
     ("rd_mb_s", "produce MB/s, librdkafka (confluent-kafka), acks=all", "{:.1f}", True, 1.0, 2.0),
     ("kl_mb_s", "produce MB/s, kafka_load 6 conns x 256 records", "{:.1f}", True, 1.0, 2.0),
-    ("lat_p50_ms", "produce p50 ms at the fixed rate (ProducerPerformance)", "{:.0f}", False, None, None),
-    ("lat_p99_ms", "produce p99 ms at the fixed rate (ProducerPerformance)", "{:.0f}", False, 0.5, 0.5),
+    ("lat_p50_ms", "produce p50 ms at the fixed rate, steady state (ProducerPerformance)", "{:.0f}", False, None, None),
+    ("lat_p99_ms", "produce p99 ms at the fixed rate, steady state (ProducerPerformance)", "{:.0f}", False, 0.5, 0.5),
+    ("lat_all_p99_ms", "produce p99 ms at the fixed rate, whole run with the client's start", "{:.0f}", False, None, None),
     ("req1_per_s", "acks=all requests/s, 1 client (kafka_load)", "{:.0f}", True, 1.5, 1.5),
     ("req100_per_s", "acks=all requests/s, 100 clients (kafka_load)", "{:.0f}", True, 1.5, 1.5),
     ("cp_mb_s", "consume MB/s from the start, ConsumerPerformance", "{:.1f}", True, 1.0, 1.0),
@@ -676,6 +697,8 @@ def main():
     ap.add_argument("--load-seconds", type=float, default=None, help="kafka_load runs (default 10)")
     ap.add_argument("--latency-seconds", type=float, default=None, help="the fixed-rate run (default 20)")
     ap.add_argument("--latency-rate", type=int, default=None, help="records/s (default: half of Kafka's peak)")
+    ap.add_argument("--latency-warmup-seconds", type=float, default=None,
+                    help="the fixed-rate run's first seconds, left out of its steady-state figures (default 5)")
     ap.add_argument("--consume-mb", type=float, default=None, help="the consumed topic's size (default 2000)")
     ap.add_argument("--partitions", type=int, default=None, help="the scale topic (default 1000)")
     ap.add_argument("--idle-settle", type=float, default=None, help="s after ready before the idle window (default 10)")
@@ -688,10 +711,10 @@ def main():
     ap.add_argument("--kafka-base-port", type=int, default=33092, help="broker listener; controller +1")
     ap.add_argument("--json", default=None, help="write the figures and the run's facts here")
     args = ap.parse_args()
-    full = {"produce_records": 500000, "warmup_records": 200000, "load_seconds": 10.0, "latency_seconds": 20.0, "consume_mb": 2000.0,
-            "partitions": 1000, "idle_settle": 10.0, "idle_window": 10.0, "scale_settle": 30.0, "scale_window": 10.0}
-    quick = {"produce_records": 20000, "warmup_records": 5000, "load_seconds": 2.0, "latency_seconds": 3.0, "consume_mb": 50.0,
-             "partitions": 100, "idle_settle": 1.0, "idle_window": 2.0, "scale_settle": 2.0, "scale_window": 2.0}
+    full = {"produce_records": 500000, "warmup_records": 200000, "load_seconds": 10.0, "latency_seconds": 20.0,
+            "latency_warmup_seconds": 5.0, "consume_mb": 2000.0, "partitions": 1000, "idle_settle": 10.0, "idle_window": 10.0, "scale_settle": 30.0, "scale_window": 10.0}
+    quick = {"produce_records": 20000, "warmup_records": 5000, "load_seconds": 2.0, "latency_seconds": 3.0,
+             "latency_warmup_seconds": 1.0, "consume_mb": 50.0, "partitions": 100, "idle_settle": 1.0, "idle_window": 2.0, "scale_settle": 2.0, "scale_window": 2.0}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
