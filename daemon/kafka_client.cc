@@ -19,8 +19,6 @@ namespace chronik::daemon {
 
 namespace {
 
-constexpr std::string_view client_id = "chronik-cli";
-
 // The request header's version-dependent parts are the codec's (api.h); only the frame's size
 // prefix is ours.
 std::string frame(const kafka::request_header& header, const std::function<void(kafka::writer&)>& body) {
@@ -128,7 +126,7 @@ std::expected<std::string, std::string> kafka_client::exchange(const kafka_addre
   if (!conn) return std::unexpected(conn.error());
   auto& socket = (*conn)->socket;
   const std::int32_t correlation_id = next_correlation_id_++;
-  const std::string request = frame({key, version, correlation_id, std::string(client_id)}, body);
+  const std::string request = frame({key, version, correlation_id, options_.client_id}, body);
   const std::string what = std::string(kafka::to_string(key)) + " to broker " + at.text();
 
   auto ec = run_bounded(io_->context, socket, options_.request_timeout, interrupted_,
@@ -170,8 +168,8 @@ std::expected<kafka::version_range, std::string> kafka_client::broker_versions(c
     // v3 is what current clients send; a broker that does not know it answers
     // UNSUPPORTED_VERSION in a v0 body, which the v3 decoder reads (ApiVersions' header is v0).
     constexpr std::int16_t version = 3;
-    auto body = exchange(at, kafka::api_key::api_versions, version, [](kafka::writer& w) {
-      kafka::encode_api_versions_request({std::string(client_id), "1"}, version, w);
+    auto body = exchange(at, kafka::api_key::api_versions, version, [this](kafka::writer& w) {
+      kafka::encode_api_versions_request({options_.client_id, "1"}, version, w);
     });
     if (!body) return std::unexpected(body.error());
     kafka::reader r(std::string_view{*body});

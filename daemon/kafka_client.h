@@ -48,6 +48,9 @@ struct kafka_client_options {
   std::chrono::milliseconds retry_backoff{500};
   // A response larger than this is refused rather than allocated.
   std::uint32_t max_response_bytes = 64U << 20U;
+  // The request header's client id (and ApiVersions' software name): the CLI's by default, a
+  // node's own requests to other brokers use kafka::inter_broker_client_id.
+  std::string client_id = "chronik-cli";
 };
 
 // True for the errors that mean "ask FindCoordinator again and retry" (Kafka's

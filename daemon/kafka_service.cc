@@ -94,7 +94,9 @@ kafka_service::kafka_service(asio::io_context& io, const node_config& cfg, node_
                       propose_producer_ids(std::move(command), timeout, std::move(done));
                     }),
       partition_tick_(meta.timing().tick),
-      expiry_(expiry_interval) {
+      expiry_(expiry_interval),
+      // An operator's command waits for it: short deadlines, and the node's own view if they pass.
+      quorum_worker_(io, broker_call_worker_options{std::chrono::milliseconds(1000), std::chrono::milliseconds(3000), 16}) {
   meta_.on_applied([this](std::string_view command, const auto& r) {
     if (r) on_partition_records(*r);
     on_applied(command, r);

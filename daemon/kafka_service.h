@@ -28,6 +28,7 @@
 #include <asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
+#include "daemon/broker_call_worker.h"
 #include "daemon/config.h"
 #include "daemon/group_store.h"
 #include "daemon/leader_elections.h"
@@ -99,6 +100,7 @@ class kafka_service : public kafka::broker_context {
   void elect_preferred_leaders(std::vector<kafka::election_request> wanted, std::chrono::milliseconds timeout,
                                elections_done done) override;
   std::optional<kafka::quorum_info> metadata_quorum() const override;  // daemon/kafka_quorum.cc
+  void leader_metadata_quorum(std::function<void(std::optional<kafka::quorum_info>)> done) override;
   // daemon/kafka_moves.cc
   void alter_reassignments(std::vector<kafka::reassignment_request> wanted, std::chrono::milliseconds timeout,
                            reassignments_done done) override;
@@ -270,6 +272,9 @@ class kafka_service : public kafka::broker_context {
   mutable std::optional<kafka::acl::authorizer> authorizer_;
   mutable metadata::log_index acls_checked_at_{};
   mutable std::set<metadata::acl_record> acls_held_;
+  // A follower's DescribeQuorum, asked of the `__meta` leader (daemon/kafka_quorum.cc). Last, so it
+  // is joined first and nothing it posts runs on a half-destroyed service.
+  broker_call_worker quorum_worker_;
 };
 
 }  // namespace chronik::daemon

@@ -3,19 +3,9 @@
 #include <map>
 #include <utility>
 
-#include <asio/post.hpp>
-
 #include "kafka/protocol/messages/write_txn_markers.h"
 
 namespace chronik::daemon {
-
-// Read and written on the io thread only (send, the destructor and the posted callbacks all run
-// there), so a plain flag suffices: a callback the worker posted before the destructor ran finds
-// it false and drops itself.
-struct txn_marker_client::shared {
-  bool alive = true;
-};
-
 namespace {
 
 using result_t = std::expected<remote_marker_results, std::string>;
@@ -77,6 +67,21 @@ result_t match_response(const kafka_address& at, const std::vector<remote_marker
   return out;
 }
 
+// One request on the worker thread, with the worker's client.
+result_t deliver(kafka_client& client, const kafka_address& broker, const std::vector<remote_marker>& markers) {
+  const auto req = make_request(markers);
+  auto resp = client.call<kafka::write_txn_markers_response>(
+      broker, kafka::api_key::write_txn_markers, kafka::write_txn_markers_versions,
+      [&](kafka::writer& w, std::int16_t v) { kafka::encode_write_txn_markers_request(req, v, w); },
+      kafka::decode_write_txn_markers_response);
+  if (!resp) return std::unexpected(resp.error());
+  return match_response(broker, markers, *resp);
+}
+
+broker_call_worker_options worker_options(const txn_marker_client_options& o) {
+  return {o.connect_timeout, o.request_timeout, o.max_queued};
+}
+
 }  // namespace
 
 txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log)
@@ -84,83 +89,21 @@ txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlo
 
 txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log,
                                      txn_marker_client_options options)
-    : io_(io), log_(std::move(log)), options_(options), shared_(std::make_shared<shared>()) {
-  worker_ = std::thread([this] { run(); });
-}
+    : log_(std::move(log)), worker_(io, worker_options(options)) {}
 
-txn_marker_client::~txn_marker_client() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    // A request in progress would hold the join for up to request_timeout.
-    if (client_ != nullptr) client_->interrupt();
-  }
-  wake_.notify_all();
-  worker_.join();
-  shared_->alive = false;
-}
+txn_marker_client::~txn_marker_client() = default;
 
 void txn_marker_client::send(kafka_address broker, std::vector<remote_marker> markers, remote_marker_done done) {
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() + in_flight_ < options_.max_queued) {
-      queue_.push_back({std::move(broker), std::move(markers), std::move(done)});
-      wake_.notify_one();
-      return;
-    }
-  }
+  const bool queued = worker_.submit([log = log_, broker, markers, done](kafka_client& client) -> std::function<void()> {
+    auto result = deliver(client, broker, markers);
+    if (!result) log->debug("txn markers: {}", result.error());
+    return [done, result = std::move(result)] { done(result); };
+  });
+  if (queued) return;
   // Posted, never called inline: the caller may be in the middle of its own bookkeeping.
-  post_result(std::move(done), std::unexpected("WriteTxnMarkers to broker " + broker.text() + " not sent: " +
-                                               std::to_string(options_.max_queued) + " sends already queued"));
-}
-
-void txn_marker_client::run() {
-  kafka_client_options copts;
-  copts.connect_timeout = options_.connect_timeout;
-  copts.request_timeout = options_.request_timeout;
-  kafka_client client(kafka_address{}, copts);  // no bootstrap: every call names its broker
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    client_ = &client;
-  }
-  for (;;) {
-    job j;
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) break;
-      j = std::move(queue_.front());
-      queue_.pop_front();
-      in_flight_ = 1;
-    }
-    auto result = deliver(client, j);
-    if (!result) log_->debug("txn markers: {}", result.error());
-    {
-      std::lock_guard lock(mu_);
-      in_flight_ = 0;
-      if (stopping_) break;
-    }
-    post_result(std::move(j.done), std::move(result));
-  }
-  std::lock_guard lock(mu_);
-  client_ = nullptr;
-}
-
-std::expected<remote_marker_results, std::string> txn_marker_client::deliver(kafka_client& client, const job& j) {
-  const auto req = make_request(j.markers);
-  auto resp = client.call<kafka::write_txn_markers_response>(
-      j.broker, kafka::api_key::write_txn_markers, kafka::write_txn_markers_versions,
-      [&](kafka::writer& w, std::int16_t v) { kafka::encode_write_txn_markers_request(req, v, w); },
-      kafka::decode_write_txn_markers_response);
-  if (!resp) return std::unexpected(resp.error());
-  return match_response(j.broker, j.markers, *resp);
-}
-
-void txn_marker_client::post_result(remote_marker_done done, std::expected<remote_marker_results, std::string> result) {
-  asio::post(io_, [sh = shared_, done = std::move(done), result = std::move(result)]() mutable {
-    if (!sh->alive) return;
-    done(std::move(result));
+  worker_.post([done, why = "WriteTxnMarkers to broker " + broker.text() + " not sent: " +
+                            std::to_string(worker_.options().max_queued) + " sends already queued"] {
+    done(std::unexpected(why));
   });
 }
 

@@ -3,35 +3,32 @@
 // A transaction coordinator must write a COMMIT or ABORT control batch into every partition the
 // transaction touched (KIP-98 "WriteTxnMarkers"); the partitions this node does not lead are
 // written by their leaders, asked with Kafka's own WriteTxnMarkers request over the Kafka port,
-// exactly as a Kafka coordinator asks its peers. chronik has no broker-to-broker Kafka connection
-// on the io thread, so the requests are sent by one worker thread with the blocking
-// daemon::kafka_client (one connection per broker, bounded connect and request timeouts), in the
-// order they were queued; each outcome is posted back to the io_context.
+// exactly as a Kafka coordinator asks its peers. The requests go through a broker_call_worker
+// (daemon/broker_call_worker.h): one worker thread, one blocking connection per broker, bounded
+// connect and request timeouts, in the order they were queued; each outcome is posted back to the
+// io_context.
 //
 // The queue is bounded: a send beyond the bound fails at once (posted, never inline), so a broker
-// that stops answering cannot make the coordinator grow memory without limit. Destruction wakes
-// the worker, joins it and drops the callbacks of sends not yet answered, so nothing runs on the io
-// thread after the owner is gone.
+// that stops answering cannot make the coordinator grow memory without limit. Destruction
+// interrupts the worker, joins it and drops the callbacks of sends not yet answered, so nothing
+// runs on the io thread after the owner is gone.
 //
 // Threading: send() and the destructor on the io thread; the callbacks run on the io thread.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <expected>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <asio/io_context.hpp>
 #include <spdlog/logger.h>
 
+#include "daemon/broker_call_worker.h"
 #include "daemon/kafka_client.h"
 #include "kafka/protocol/error_code.h"
 #include "kafka/txn/txn_coordinator.h"
@@ -72,32 +69,8 @@ class txn_marker_client {
   void send(kafka_address broker, std::vector<remote_marker> markers, remote_marker_done done);
 
  private:
-  struct job {
-    kafka_address broker;
-    std::vector<remote_marker> markers;
-    remote_marker_done done;
-  };
-  // State shared with the callbacks posted to the io_context: they check `alive` (under the
-  // mutex) so that a callback posted just before destruction is dropped rather than run.
-  struct shared;
-
-  void run();
-  // One request on the worker thread, with the worker's client.
-  std::expected<remote_marker_results, std::string> deliver(kafka_client& client, const job& j);
-  // Runs `done(result)` on the io thread unless this client is destroyed first.
-  void post_result(remote_marker_done done, std::expected<remote_marker_results, std::string> result);
-
-  asio::io_context& io_;
   std::shared_ptr<spdlog::logger> log_;
-  txn_marker_client_options options_;
-  std::shared_ptr<shared> shared_;
-  std::mutex mu_;
-  kafka_client* client_ = nullptr;  // the worker's, while it runs; guarded by mu_ (to interrupt it)
-  std::condition_variable wake_;
-  std::deque<job> queue_;  // guarded by mu_
-  std::size_t in_flight_ = 0;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread worker_;
+  broker_call_worker worker_;
 };
 
 }  // namespace chronik::daemon

@@ -180,6 +180,12 @@ struct quorum_replica {
   std::int64_t last_caught_up_ms = -1;  // wall clock; -1 unknown
 };
 
+// The client id chronik nodes put in the Kafka requests they send each other (transaction markers,
+// a forwarded DescribeQuorum): a DescribeQuorum carrying it is answered from the node's own view and
+// never forwarded again, so two nodes that each take the other for the `__meta` leader cannot
+// forward in a circle.
+inline constexpr std::string_view inter_broker_client_id = "chronik-broker";
+
 // The `__meta` group as this node sees it: KRaft's metadata quorum (docs/kafka.md "The metadata
 // quorum"). The replicas' progress is known only where the leader runs.
 struct quorum_info {
@@ -428,6 +434,10 @@ class broker_context {
   // The `__meta` Raft group for DescribeQuorum, or nullopt when this node runs none (yet).
   // Default: none.
   virtual std::optional<quorum_info> metadata_quorum() const { return std::nullopt; }
+  // The same as the `__meta` leader sees it, for DescribeQuorum: Kafka's brokers forward the
+  // request to the active controller, which alone knows every voter's progress. `done` runs on
+  // the io thread, now or later. Default: this node's own view.
+  virtual void leader_metadata_quorum(std::function<void(std::optional<quorum_info>)> done) { done(metadata_quorum()); }
 
   // This node's consumer group coordinator (docs/kafka.md "Consumer groups"), or nullptr when the
   // node runs none: the group APIs then answer COORDINATOR_NOT_AVAILABLE. The owner drives its

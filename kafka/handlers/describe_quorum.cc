@@ -5,10 +5,11 @@
 // commit index, voters and observers (learners) with their log end offsets (the leader's match
 // indexes), and in v2 the voters' listeners.
 //
-// KRaft brokers forward this request to the active controller; chronik has no channel to forward
-// it on, so a node that does not lead `__meta` answers what it knows: the leader, the term, its own
-// commit index and the membership, with progress -1 (unknown) except its own log end. Only the
-// leader's answer has every replica's progress; a client wanting it asks the leader named.
+// KRaft brokers forward this request to the active controller, and so does a chronik node that does
+// not lead `__meta`: it asks the leader (broker_context::leader_metadata_quorum, over the leader's
+// Kafka port) and answers with the leader's view. If the leader cannot be asked or does not answer
+// as the leader, the node answers what it knows itself: the leader, the term, its own commit index
+// and the membership, with progress -1 (unknown) except its own log end.
 #include <string_view>
 
 #include "kafka/handlers/authorization.h"
@@ -53,16 +54,11 @@ describe_quorum_partition_data describe(std::int32_t index, const std::optional<
   return p;
 }
 
-void handle(broker_context& ctx, reader& body, const responder& out) {
+void answer(broker_context& ctx, const describe_quorum_request& req, const std::optional<quorum_info>& quorum,
+            const responder& out) {
   const std::int16_t version = out.header().api_version;
-  auto req = decode_describe_quorum_request(body, version);
-  if (!req) {
-    out.close("DescribeQuorum: " + describe(req.error()));
-    return;
-  }
-  const std::optional<quorum_info> quorum = ctx.metadata_quorum();
   describe_quorum_response resp;
-  for (const auto& t : req->topics) {
+  for (const auto& t : req.topics) {
     describe_quorum_topic_data td;
     td.topic_name = t.topic_name;
     for (const auto& p : t.partitions) {
@@ -95,13 +91,32 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
       resp.nodes.push_back(std::move(n));
     }
   }
-  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {  // DESCRIBE on the cluster (Kafka's rule)
-    resp = describe_quorum_response{};
-    resp.error = error_code::cluster_authorization_failed;
-  }
   writer w;
   encode_describe_quorum_response(resp, version, w);
   out.respond(std::move(w));
+}
+
+void handle(broker_context& ctx, reader& body, const responder& out) {
+  auto req = decode_describe_quorum_request(body, out.header().api_version);
+  if (!req) {
+    out.close("DescribeQuorum: " + describe(req.error()));
+    return;
+  }
+  if (!authorized_on_cluster(ctx, out, acl::operation::describe)) {  // DESCRIBE on the cluster (Kafka's rule)
+    describe_quorum_response refused;
+    refused.error = error_code::cluster_authorization_failed;
+    writer w;
+    encode_describe_quorum_response(refused, out.header().api_version, w);
+    out.respond(std::move(w));
+    return;
+  }
+  if (out.header().client_id == inter_broker_client_id) {  // forwarded by another node: not again
+    answer(ctx, *req, ctx.metadata_quorum(), out);
+    return;
+  }
+  ctx.leader_metadata_quorum([&ctx, req = std::move(*req), out](std::optional<quorum_info> quorum) {
+    answer(ctx, req, quorum, out);
+  });
 }
 
 }  // namespace

@@ -146,7 +146,8 @@ class KafkaAdminLeaders(AdminSuite):
     def test_c_kafka_python_describes_the_metadata_quorum(self):
         """`__meta` as KRaft's __cluster_metadata partition 0, through kafka-python 3.0.12's
         describe_metadata_quorum (sent to any broker) and its DescribeQuorumRequest class sent to
-        the `__meta` leader and to a follower (Kafka's own kafka-metadata-quorum: test e).
+        the `__meta` leader and to a follower, which forwards it to the leader (Kafka's own
+        kafka-metadata-quorum: test e).
         confluent-kafka 2.16.1 and kafkajs 2.2.4 have no DescribeQuorum."""
         from kafka.admin import KafkaAdminClient
         from kafka.protocol.admin.cluster import DescribeQuorumRequest
@@ -194,13 +195,17 @@ class KafkaAdminLeaders(AdminSuite):
             self.assertGreaterEqual(me.log_end_offset, lead.high_watermark)
             self.assertGreater(me.last_caught_up_timestamp, 0, "the leader is caught up now (KIP-836)")
 
+            # A follower asks the leader, as Kafka's brokers forward to the active controller: its
+            # answer has every voter's progress too.
             follower = next(n.node_id for n in self.cluster.nodes if n.node_id != controller)
             other = partition0(admin._manager.run(ask, follower))  # noqa: SLF001
             self.assertEqual(other.leader_id, controller, "a follower names the leader")
             self.assertEqual(other.leader_epoch, lead.leader_epoch)
             known = {v.replica_id: v.log_end_offset for v in other.current_voters}
-            self.assertGreater(known[follower], 0, "its own log end")
-            self.assertEqual([known[i] for i in known if i != follower], [-1, -1], "others' progress: unknown")
+            self.assertEqual(sorted(known), [1, 2, 3])
+            self.assertTrue(all(end > 0 for end in known.values()), f"every voter's progress: {known}")
+            me = next(v for v in other.current_voters if v.replica_id == controller)
+            self.assertGreater(me.last_caught_up_timestamp, 0, "the leader's view, forwarded")
         finally:
             admin.close()
         self.ok()
@@ -288,6 +293,15 @@ class KafkaAdminLeaders(AdminSuite):
         rows = [line.split() for line in replication.splitlines()[1:] if line.strip()]
         self.assertEqual(sorted(int(r[0]) for r in rows), [1, 2, 3], replication)
         self.assertEqual(sorted(r[-1] for r in rows), ["Follower", "Follower", "Leader"], replication)
+        # Through a broker that does not lead `__meta`, which forwards the request to the leader as
+        # Kafka's brokers forward it to the active controller: every voter's log end and a lag >= 0
+        # (unforwarded, the other voters' log end read -1 and the answering node's lag negative).
+        at_follower = next(kafka_addr(n) for n in self.cluster.nodes if n.node_id != controller)
+        forwarded = self.kafka_tool("MetadataQuorumCommand", "--bootstrap-server", at_follower,
+                                    "describe", "--replication")
+        rows = [line.split() for line in forwarded.splitlines()[1:] if line.strip()]
+        self.assertEqual(sorted(int(r[0]) for r in rows), [1, 2, 3], forwarded)
+        self.assertTrue(all(int(r[2]) > 0 and int(r[3]) >= 0 for r in rows), forwarded)
 
         topic = "elect-kafka-tool"
         self.create_topic(topic)

@@ -3,8 +3,11 @@
 // (leader, epoch = term, high watermark = commit index, voters and observers with their progress,
 // v1 times, v2 directory ids and the voters' listeners with a port above 32767 kept intact); other
 // topics and partitions are UNKNOWN_TOPIC_OR_PARTITION; a node without a `__meta` replica answers
-// NOT_LEADER_OR_FOLLOWER.
+// NOT_LEADER_OR_FOLLOWER; a follower answers with the `__meta` leader's view once it comes, and a
+// request another node forwarded is answered from the node's own view, never forwarded again.
 #include <chrono>
+#include <functional>
+#include <utility>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -41,8 +44,21 @@ class fake_context : public broker_context {
   void delete_topics(std::vector<std::string>, std::chrono::milliseconds, topics_done) override {}
   partition_manager& partitions() override { std::abort(); }  // not used by DescribeQuorum
   std::optional<quorum_info> metadata_quorum() const override { return quorum; }
+  // Forwarding to the `__meta` leader (daemon/kafka_quorum.cc): with `defer`, answered when the
+  // test calls `pending`; otherwise at once with this node's view, as when there is nothing to ask.
+  void leader_metadata_quorum(std::function<void(std::optional<quorum_info>)> done) override {
+    ++forwarded;
+    if (defer) {
+      pending = std::move(done);
+    } else {
+      done(quorum);
+    }
+  }
 
   std::optional<quorum_info> quorum;
+  bool defer = false;
+  int forwarded = 0;
+  std::function<void(std::optional<quorum_info>)> pending;
 };
 
 quorum_info three_voters_one_learner() {
@@ -73,13 +89,16 @@ describe_quorum_request ask(std::vector<std::pair<std::string, std::vector<std::
 
 class kafka_describe_quorum_test : public ::testing::Test {
  protected:
-  describe_quorum_response call(broker_context& ctx, std::int16_t version, const describe_quorum_request& req) {
+  // Dispatches the request; `reply` is set when the handler answers (at once, or later).
+  void send(broker_context& ctx, std::int16_t version, const describe_quorum_request& req,
+            std::optional<handler_reply>& reply, const std::string& client_id = "cli") {
     writer w;
-    encode_request_header({api_key::describe_quorum, version, 7, std::string("cli")}, w);
+    encode_request_header({api_key::describe_quorum, version, 7, client_id}, w);
     encode_describe_quorum_request(req, version, w);
-    std::optional<handler_reply> reply;
     dispatcher d{ctx, log_};
-    d.handle(client_info{"127.0.0.9:40000", 1}, w.take(), [&](handler_reply r) { reply = std::move(r); });
+    d.handle(client_info{"127.0.0.9:40000", 1}, w.take(), [&reply](handler_reply r) { reply = std::move(r); });
+  }
+  describe_quorum_response decode(const std::optional<handler_reply>& reply, std::int16_t version) {
     EXPECT_TRUE(reply.has_value());
     if (!reply) return {};
     EXPECT_EQ(reply->what, handler_reply::kind::respond) << reply->why;
@@ -91,6 +110,11 @@ class kafka_describe_quorum_test : public ::testing::Test {
     EXPECT_TRUE(m.has_value());
     EXPECT_EQ(rd.remaining(), 0u);
     return m.value_or(describe_quorum_response{});
+  }
+  describe_quorum_response call(broker_context& ctx, std::int16_t version, const describe_quorum_request& req) {
+    std::optional<handler_reply> reply;
+    send(ctx, version, req, reply);
+    return decode(reply, version);
   }
 
   std::shared_ptr<spdlog::logger> log_ =
@@ -151,6 +175,35 @@ TEST_F(kafka_describe_quorum_test, a_node_without_a_meta_replica_is_not_leader_o
   EXPECT_EQ(p.error, error_code::not_leader_or_follower);
   EXPECT_TRUE(p.error_message.has_value());
   EXPECT_TRUE(r.nodes.empty());
+}
+
+// Kafka's brokers forward DescribeQuorum to the active controller: the answer is the leader's view,
+// sent when it comes. A request another node forwarded (inter_broker_client_id) is answered from
+// this node's own view at once, never forwarded again.
+TEST_F(kafka_describe_quorum_test, a_follower_answers_with_the_leaders_view_and_never_forwards_a_forwarded_request) {
+  quorum_info own = three_voters_one_learner();
+  own.leader_here = false;
+  for (auto& v : own.voters) v.log_end_offset = v.id == n(1) ? 121 : -1;  // a follower's own view
+  ctx_.quorum = own;
+  ctx_.defer = true;
+  std::optional<handler_reply> reply;
+  send(ctx_, 2, ask({{"__cluster_metadata", {0}}}), reply);
+  EXPECT_EQ(ctx_.forwarded, 1);
+  EXPECT_FALSE(reply.has_value()) << "no answer before the leader's";
+  ASSERT_TRUE(ctx_.pending);
+  std::exchange(ctx_.pending, nullptr)(three_voters_one_learner());
+  const auto r = decode(reply, 2);
+  const auto& p = r.topics.at(0).partitions.at(0);
+  EXPECT_EQ(p.leader_id, 2);
+  ASSERT_EQ(p.current_voters.size(), 3u);
+  EXPECT_EQ(p.current_voters[0].log_end_offset, 118) << "the leader's figure, not this node's";
+  EXPECT_EQ(r.nodes.size(), 3u);
+
+  std::optional<handler_reply> again;
+  send(ctx_, 2, ask({{"__cluster_metadata", {0}}}), again, std::string(inter_broker_client_id));
+  EXPECT_EQ(ctx_.forwarded, 1) << "a forwarded request is not forwarded again";
+  const auto local = decode(again, 2);
+  EXPECT_EQ(local.topics.at(0).partitions.at(0).current_voters[1].log_end_offset, -1) << "its own view";
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // refused connection, a broker that never answers (the request timeout), one without
 // WriteTxnMarkers and one whose answer does not match are each one line of error; a send beyond
 // the queue bound fails at once; destruction with a send in flight returns without waiting for
-// the broker and drops the callbacks.
+// the broker and drops the callbacks. The queue, its bound and the destruction are
+// daemon/broker_call_worker.h's, shown here through its first user.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
