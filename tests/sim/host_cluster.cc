@@ -48,6 +48,8 @@ consensus::group_id host_cluster::group_id_of(int group) const {
 }
 
 void host_cluster::create_groups(node& n) {
+  n.created = true;
+  n.create_at.reset();
   if (opt_.moves) {
     meta_catch_up(n, ~std::size_t{0}, false);
     sync_groups(n);
@@ -71,7 +73,11 @@ void host_cluster::restart(int host) {
   n.applied.assign(static_cast<std::size_t>(opt_.groups), 0);
   n.restart_at.reset();
   n.fenced_seen = false;
-  create_groups(n);
+  if (!opt_.moves && !n.created && opt_.stagger_create_ticks > 0) {
+    n.create_at = now_ + rng_.below(opt_.stagger_create_ticks + 1);
+  } else {
+    create_groups(n);
+  }
   // The failure detector's view (the liveness oracle of docs/raft.md "Quiescence").
   for (const auto& m : nodes_) {
     if (m.get() == &n) continue;
@@ -81,10 +87,18 @@ void host_cluster::restart(int host) {
   flush(n);
 }
 
+std::uint64_t host_cluster::votes_held() const {
+  std::uint64_t held = counts_.votes_held;
+  for (const auto& n : nodes_)
+    if (n->core) held += n->core->stats().votes_held;
+  return held;
+}
+
 void host_cluster::crash(int host) {
   node& n = *nodes_[static_cast<std::size_t>(host)];
   if (!n.core) return;
   ++counts_.crashes;
+  counts_.votes_held += n.core->stats().votes_held;
   n.core.reset();  // cores and readers first: the disk's live stores are replaced next
   if (observer_.crashed) observer_.crashed(host);
   n.disk.crash(rng_);
@@ -370,6 +384,7 @@ void host_cluster::run(int ticks) {
         restart(static_cast<int>(i));
         continue;
       }
+      if (n.create_at && *n.create_at <= now_) create_groups(n);
       n.core->tick();
       // The partition manager's tick (partition_manager::tick): `__meta` records arrive, and the
       // leaders of moving groups take their next step; a fenced host does neither.

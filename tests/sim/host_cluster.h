@@ -58,6 +58,10 @@ struct host_sim_options {
   // Raft §6.2's check-quorum step-down (off: a leader cut off learns it was deposed only when it
   // hears the newer term; the group simulation's unfenced-read twin widens that window so).
   bool check_quorum = true;
+  // Without moves: each host creates the groups up to this many ticks after its first start, as
+  // replicas apply a topic's creation at different times, so the early ones campaign while a peer
+  // has no group yet (its host holds the vote requests, consensus/groups/held_votes.h). 0: at once.
+  std::uint64_t stagger_create_ticks = 0;
 };
 
 // Hooks for a simulation that runs a state machine on top of the groups (tests/sim/group_cluster.h):
@@ -88,6 +92,9 @@ struct host_sim_counts {
   std::uint64_t removals = 0;         // replicas deleted because a move took them away
   std::uint64_t revivals = 0;            // replicas brought back to a host that had removed them
   std::uint64_t revivals_postponed = 0;  // a revival refused while the removal was not durable
+  // Vote requests a host held for a group not running there yet (consensus/groups/held_votes.h),
+  // counted by cores that crashed; votes_held() adds the running ones.
+  std::uint64_t votes_held = 0;
 };
 
 // The Raft settings of every simulated group (short timeouts, quick quiescence).
@@ -132,6 +139,7 @@ class host_cluster {
 
   const std::vector<std::string>& violations() const { return violations_; }
   const host_sim_counts& counts() const { return counts_; }
+  std::uint64_t votes_held() const;
   int hosts() const { return static_cast<int>(nodes_.size()); }
 
  private:
@@ -141,6 +149,8 @@ class host_cluster {
     std::unique_ptr<consensus::host_core> core;  // null while down
     std::vector<std::uint64_t> applied;          // per group, the last index applied since the restart
     std::optional<std::uint64_t> restart_at;
+    std::optional<std::uint64_t> create_at;  // stagger_create_ticks: the groups come then
+    bool created = false;                    // the groups were created once (durable since)
     bool fenced_seen = false;
     // Moves: this host's `__meta` replica, which applies the committed records late (kept across
     // crashes: the real one replays its own durable log).

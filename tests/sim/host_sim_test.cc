@@ -38,6 +38,7 @@ struct tally {
     counts.removals += c.counts().removals;
     counts.revivals += c.counts().revivals;
     counts.revivals_postponed += c.counts().revivals_postponed;
+    counts.votes_held += c.votes_held();
   }
 };
 
@@ -51,6 +52,7 @@ host_sim_options options(rng& r, bool lying) {
   o.disk.merge_percent = static_cast<std::uint32_t>(r.below(50));
   o.disk.fail_per_mille = r.below(3) == 0 ? static_cast<std::uint32_t>(1 + r.below(4)) : 0;
   o.disk.lying = lying;
+  o.stagger_create_ticks = r.below(2) == 0 ? 0 : 1 + r.below(40);
   return o;
 }
 
@@ -70,12 +72,14 @@ void chaos(host_cluster& c, int ticks) {
 
 void report(const char* what, const tally& t) {
   std::printf("%s: %llu runs, %llu broken; %llu entries acknowledged, %llu crashes, %llu hosts fenced by a failed "
-              "write, %llu disk batches, %llu urgent outbox calls, %llu compactions, %llu snapshots installed\n",
+              "write, %llu disk batches, %llu urgent outbox calls, %llu compactions, %llu snapshots installed, %llu vote "
+              "requests held for groups not running yet\n",
               what, static_cast<unsigned long long>(t.runs), static_cast<unsigned long long>(t.broken),
               static_cast<unsigned long long>(t.counts.acked), static_cast<unsigned long long>(t.counts.crashes),
               static_cast<unsigned long long>(t.counts.disk_failures), static_cast<unsigned long long>(t.counts.batches),
               static_cast<unsigned long long>(t.counts.urgent_packets), static_cast<unsigned long long>(t.counts.compactions),
-              static_cast<unsigned long long>(t.counts.snapshots_installed));
+              static_cast<unsigned long long>(t.counts.snapshots_installed),
+              static_cast<unsigned long long>(t.counts.votes_held));
 }
 
 TEST(HostSim, NothingAcknowledgedIsLost) {
@@ -100,6 +104,7 @@ TEST(HostSim, NothingAcknowledgedIsLost) {
     EXPECT_GT(t.counts.crashes, t.runs / 2);
     EXPECT_GT(t.counts.disk_failures, 0u);
     EXPECT_GT(t.counts.snapshots_installed, 0u);
+    EXPECT_GT(t.counts.votes_held, t.runs / 10);  // staggered creation: requests before the group
   }
 }
 
