@@ -101,7 +101,8 @@ std::optional<kafka::quorum_info> kafka_service::metadata_quorum() const {
 // `__meta` asks the leader at its Kafka address the same way, with inter_broker_client_id so that
 // the leader answers from its own view. Whatever goes wrong (no known leader, no address, a full
 // queue, no answer within the worker's deadlines, or an answer from a node that no longer leads),
-// the answer is this node's own view, as before forwarding existed.
+// the answer is this node's own view: the leader, the term and the membership are right, only the
+// other replicas' progress is unknown.
 void kafka_service::leader_metadata_quorum(std::function<void(std::optional<kafka::quorum_info>)> done) {
   auto here = metadata_quorum();
   if (!here || here->leader_here || here->leader == chronik::no_node) {
@@ -109,7 +110,7 @@ void kafka_service::leader_metadata_quorum(std::function<void(std::optional<kafk
     return;
   }
   const auto* b = meta_.state().broker(here->leader);
-  auto ep = b == nullptr ? std::unexpected(std::string("not registered")) : parse_ipv4_endpoint(b->kafka_addr);
+  const auto ep = b != nullptr ? parse_ipv4_endpoint(b->kafka_addr) : std::unexpected(std::string("not registered"));
   if (!ep) {
     done(std::move(here));
     return;
