@@ -78,10 +78,6 @@ result_t deliver(kafka_client& client, const kafka_address& broker, const std::v
   return match_response(broker, markers, *resp);
 }
 
-broker_call_worker_options worker_options(const txn_marker_client_options& o) {
-  return {o.connect_timeout, o.request_timeout, o.max_queued};
-}
-
 }  // namespace
 
 txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log)
@@ -89,7 +85,7 @@ txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlo
 
 txn_marker_client::txn_marker_client(asio::io_context& io, std::shared_ptr<spdlog::logger> log,
                                      txn_marker_client_options options)
-    : log_(std::move(log)), worker_(io, worker_options(options)) {}
+    : log_(std::move(log)), worker_(io, options) {}
 
 txn_marker_client::~txn_marker_client() = default;
 

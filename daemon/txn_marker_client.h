@@ -16,8 +16,6 @@
 // Threading: send() and the destructor on the io thread; the callbacks run on the io thread.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -48,12 +46,7 @@ using remote_marker_results = std::vector<std::vector<kafka::error_code>>;
 using remote_marker_done = std::function<void(std::expected<remote_marker_results, std::string>)>;
 
 // Bounds of the worker; the defaults suit a coordinator, tests shorten them.
-struct txn_marker_client_options {
-  std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds request_timeout{10000};
-  // Sends queued and not yet answered (the one in flight included).
-  std::size_t max_queued = 1024;
-};
+using txn_marker_client_options = broker_call_worker_options;
 
 class txn_marker_client {
  public:
