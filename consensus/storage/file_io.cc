@@ -106,7 +106,7 @@ result pwrite_full(int fd, const std::filesystem::path& file, const void* data, 
     return std::unexpected(errno_error("pwrite", file, err));
   }
   while (size > 0) {
-    const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+    const ssize_t n = ::pwrite(fd, p, std::min(size, max_bytes_per_write_call), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::unexpected(errno_error("pwrite", file, errno));
     p += n;
@@ -139,10 +139,14 @@ result pwritev_full(int fd, const std::filesystem::path& file, std::span<const s
   std::size_t skip = 0;   // bytes of pieces[next] already written
   while (next < pieces.size()) {
     iov.clear();
-    for (std::size_t i = next; i < pieces.size() && iov.size() < IOV_MAX; ++i) {
+    std::size_t call_bytes = 0;
+    for (std::size_t i = next; i < pieces.size() && iov.size() < IOV_MAX && call_bytes < max_bytes_per_write_call;
+         ++i) {
       const std::size_t from = i == next ? skip : 0;
       if (pieces[i].size() == from) continue;
-      iov.push_back(iovec{const_cast<char*>(pieces[i].data() + from), pieces[i].size() - from});
+      const std::size_t take = std::min(pieces[i].size() - from, max_bytes_per_write_call - call_bytes);
+      iov.push_back(iovec{const_cast<char*>(pieces[i].data() + from), take});
+      call_bytes += take;
     }
     if (iov.empty()) break;  // only empty pieces left
     const ssize_t n = ::pwritev(fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));

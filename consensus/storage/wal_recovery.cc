@@ -4,8 +4,8 @@
 //   - a damaged frame anywhere else, or one followed by any valid frame of the same segment, means
 //     data that was once durable is damaged: open fails naming the file and byte offset;
 //   - a frame whose CRC matches but whose content breaks a log rule fails open the same way.
-// One frame is one group-commit batch, written by one pwrite and made durable by one fdatasync
-// before the next is written, so only the last frame can be torn.
+// One frame is one group-commit batch, written (in calls of at most 1 MiB) and made durable by one
+// fdatasync before the next is written, so only the last frame can be torn.
 #include <fcntl.h>
 #include <sys/file.h>
 

@@ -51,6 +51,34 @@ TEST(wal_gathered_write, pieces_land_as_their_concatenation_at_the_offset) {
   EXPECT_EQ(file_bytes(path), before + joined);
 }
 
+// Calls stop at io::max_bytes_per_write_call, inside a piece as often as between two: pieces larger
+// than one call, one that straddles a call's end, and small ones after them.
+TEST(wal_gathered_write, pieces_larger_than_one_write_call_land_whole) {
+  scratch_dir d;
+  const auto path = d.path() / "f";
+  auto fd = io::open_file(path, io::open_mode::create_exclusive);
+  ASSERT_TRUE(fd.has_value());
+  const std::size_t cap = io::max_bytes_per_write_call;
+  std::vector<std::string> pieces;
+  pieces.emplace_back(cap - 3, 'x');          // the first call ends 3 bytes into the next piece
+  pieces.emplace_back(3 * cap + 17, 'y');     // spans four calls
+  pieces.emplace_back(5, 'z');
+  pieces.emplace_back(cap, 'w');              // exactly one call's worth, not at a call's start
+  for (std::size_t i = 0; i < pieces.size(); ++i) pieces[i][i] = '!';  // a marker inside each
+  std::vector<std::string_view> views(pieces.begin(), pieces.end());
+  std::string joined;
+  for (const auto& p : pieces) joined += p;
+  ASSERT_TRUE(io::pwritev_full(fd->get(), path, views, 7));
+  EXPECT_EQ(file_bytes(path), std::string(7, '\0') + joined);
+
+  // pwrite_full splits the same way: a buffer of two and a half calls, over the start of the file.
+  std::string big(2 * cap + cap / 2, 'q');
+  big[cap] = '#';
+  big.back() = '$';
+  ASSERT_TRUE(io::pwrite_full(fd->get(), path, big.data(), big.size(), 0));
+  EXPECT_EQ(file_bytes(path), big + joined.substr(big.size() - 7));
+}
+
 TEST(wal_gathered_write, only_empty_pieces_write_nothing) {
   scratch_dir d;
   const auto path = d.path() / "f";
