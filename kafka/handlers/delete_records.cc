@@ -99,6 +99,12 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
         --st->open;
         continue;
       }
+      if (r->config().compact) {
+        // Kafka's answer: records of a compacted topic leave only through compaction.
+        slot.error = error_code::policy_violation;
+        --st->open;
+        continue;
+      }
       r->delete_records(p.offset, deadline,
                         [st, &slot](const std::expected<std::int64_t, partition_errc>& res) { st->settle(slot, res); });
     }

@@ -25,8 +25,8 @@ constexpr std::array<std::string_view, 2> timestamp_types{"CreateTime", "LogAppe
 // Kafka's LogConfig definitions (types, defaults, validators) and ServerTopicConfigSynonyms; the
 // defaults of the keys chronik enforces are the ones it has always reported. Sorted by name.
 constexpr std::array keys{
-    topic_config_key{"cleanup.policy", list, "delete", 0, 0, cleanup_policies, default_only, "log.cleanup.policy",
-                     "delete: retention drops old records. compact is not implemented."},
+    topic_config_key{"cleanup.policy", list, "delete", 0, 0, cleanup_policies, enforced, "log.cleanup.policy",
+                     "delete: retention drops old records; compact: each replica keeps the last record of every key."},
     topic_config_key{"compression.gzip.level", int32, "-1", -1, 9, {}, no_effect, "compression.gzip.level",
                      "Level for broker-side gzip; chronik stores batches as produced."},
     topic_config_key{"compression.lz4.level", int32, "9", 1, 17, {}, no_effect, "compression.lz4.level",
@@ -35,8 +35,8 @@ constexpr std::array keys{
                      "producer: batches are stored compressed as the producer sent them."},
     topic_config_key{"compression.zstd.level", int32, "3", -131072, 22, {}, no_effect, "compression.zstd.level",
                      "Level for broker-side zstd; chronik stores batches as produced."},
-    topic_config_key{"delete.retention.ms", int64, "86400000", 0, INT64_MAX, {}, no_effect,
-                     "log.cleaner.delete.retention.ms", "Tombstone retention of compacted topics."},
+    topic_config_key{"delete.retention.ms", int64, "86400000", 0, INT64_MAX, {}, enforced,
+                     "log.cleaner.delete.retention.ms", "How long a compacted topic keeps a key's last tombstone."},
     topic_config_key{"file.delete.delay.ms", int64, "60000", 0, INT64_MAX, {}, no_effect, "log.segment.delete.delay.ms",
                      "Delay before deleting a segment file; chronik has no segment files."},
     topic_config_key{"flush.messages", int64, long_max, 1, INT64_MAX, {}, no_effect, "log.flush.interval.messages",
@@ -53,8 +53,8 @@ constexpr std::array keys{
                      "Tiered storage only."},
     topic_config_key{"local.retention.ms", int64, "-2", -2, INT64_MAX, {}, no_effect, "log.local.retention.ms",
                      "Tiered storage only."},
-    topic_config_key{"max.compaction.lag.ms", int64, long_max, 1, INT64_MAX, {}, no_effect,
-                     "log.cleaner.max.compaction.lag.ms", "Compacted topics only."},
+    topic_config_key{"max.compaction.lag.ms", int64, long_max, 1, INT64_MAX, {}, enforced,
+                     "log.cleaner.max.compaction.lag.ms", "A compacted stretch this old is cleaned whatever the dirty ratio."},
     topic_config_key{"max.message.bytes", int32, "1048588", 0, int32_max, {}, enforced, "message.max.bytes",
                      "The largest record batch a producer may write to a partition."},
     topic_config_key{"message.timestamp.after.max.ms", int64, long_max, 0, INT64_MAX, {}, enforced,
@@ -65,10 +65,10 @@ constexpr std::array keys{
                      "log.message.timestamp.difference.max.ms", "Kafka 3's single bound on both sides (KIP-937 replaced it)."},
     topic_config_key{"message.timestamp.type", string, "CreateTime", 0, 0, timestamp_types, enforced,
                      "log.message.timestamp.type", "CreateTime keeps the producer's timestamps; LogAppendTime uses the leader's clock."},
-    topic_config_key{"min.cleanable.dirty.ratio", float64, "0.5", 0, 1, {}, no_effect, "log.cleaner.min.cleanable.ratio",
-                     "Compacted topics only."},
-    topic_config_key{"min.compaction.lag.ms", int64, "0", 0, INT64_MAX, {}, no_effect,
-                     "log.cleaner.min.compaction.lag.ms", "Compacted topics only."},
+    topic_config_key{"min.cleanable.dirty.ratio", float64, "0.5", 0, 1, {}, enforced, "log.cleaner.min.cleanable.ratio",
+                     "The share of a compacted log not yet cleaned that makes it worth cleaning."},
+    topic_config_key{"min.compaction.lag.ms", int64, "0", 0, INT64_MAX, {}, enforced,
+                     "log.cleaner.min.compaction.lag.ms", "A record of a compacted topic stays uncleaned at least this long."},
     topic_config_key{"min.insync.replicas", int32, "1", 1, int32_max, {}, no_effect, "min.insync.replicas",
                      "acks=all waits for a Raft majority of the replicas, whatever this says."},
     topic_config_key{"preallocate", boolean, "false", 0, 0, {}, no_effect, "log.preallocate",
@@ -81,14 +81,14 @@ constexpr std::array keys{
                      "Each replica drops its oldest entries while the partition holds more; -1: no limit."},
     topic_config_key{"retention.ms", int64, "604800000", -1, INT64_MAX, {}, enforced, "log.retention.ms",
                      "Each replica drops entries whose newest record is older; -1: forever."},
-    topic_config_key{"segment.bytes", int32, "1073741824", 1048576, int32_max, {}, no_effect, "log.segment.bytes",
-                     "The partition's Raft log is its storage: there are no segments."},
+    topic_config_key{"segment.bytes", int32, "1073741824", 1048576, int32_max, {}, enforced, "log.segment.bytes",
+                     "No segment files; a compacted topic cleans a stretch of this many bytes, as a rolled segment."},
     topic_config_key{"segment.index.bytes", int32, "10485760", 4, int32_max, {}, no_effect, "log.index.size.max.bytes",
                      "The partition's Raft log is its storage: there are no segment indexes."},
     topic_config_key{"segment.jitter.ms", int64, "0", 0, INT64_MAX, {}, no_effect, "log.roll.jitter.ms",
                      "The partition's Raft log is its storage: there are no segments."},
-    topic_config_key{"segment.ms", int64, "604800000", 1, INT64_MAX, {}, no_effect, "log.roll.ms",
-                     "The partition's Raft log is its storage: there are no segments."},
+    topic_config_key{"segment.ms", int64, "604800000", 1, INT64_MAX, {}, enforced, "log.roll.ms",
+                     "No segment files; a compacted topic cleans a stretch once its oldest entry is this old."},
     topic_config_key{"unclean.leader.election.enable", boolean, "false", 0, 0, {}, default_only,
                      "unclean.leader.election.enable", "Raft never elects a replica that lacks committed entries."},
 };
@@ -214,6 +214,15 @@ std::expected<void, std::string> validate_topic_config(std::string_view name, st
   const topic_config_key* k = find_topic_config(name);
   if (k == nullptr) return std::unexpected("unknown topic config " + quoted(name));
   if (auto ok = check_type(*k, value); !ok) return ok;
+  if (k->name == "cleanup.policy") {
+    // Both at once (compaction plus retention by time and size) is not built yet.
+    const auto items = config_list::split(value);
+    if (items.empty()) return std::unexpected(std::string("topic config 'cleanup.policy' must name 'delete' or 'compact'"));
+    if (std::ranges::find(items, "compact") != items.end() && std::ranges::find(items, "delete") != items.end()) {
+      return std::unexpected("topic config 'cleanup.policy'=" + quoted(value) +
+                             " is not supported by chronik (only 'delete' or 'compact', not both)");
+    }
+  }
   if (k->support == default_only && !means_default(*k, value)) {
     return std::unexpected("topic config " + quoted(name) + "=" + quoted(value) + " is not supported by chronik (only " +
                            quoted(k->default_value) + ")");

@@ -39,10 +39,10 @@ enum class config_support : std::uint8_t {
   enforced,
   // Any value Kafka accepts is stored and reported, but governs nothing in chronik: the partition's
   // Raft log is its storage (no segments, indexes or flush schedule), or the key only tunes a
-  // feature that is off (compaction, tiered storage). Refusing them would break tools that set them.
+  // feature that is off (tiered storage). Refusing them would break tools that set them.
   no_effect,
   // Only Kafka's default is accepted: another value selects behaviour chronik does not have
-  // (cleanup.policy=compact, broker-side recompression, unclean election, tiered storage).
+  // (broker-side recompression, unclean election, tiered storage).
   default_only,
 };
 

@@ -19,9 +19,14 @@ std::uint64_t get_u64(std::string_view in, std::size_t at) {
 
 // Version 1: the cut alone. Version 2: the cut, then the state of the partition's other state
 // machines at the cut (the idempotent producers, kafka/partition/producer_state.h) to the end.
+// Version 3 (compacted partitions only, so a node that predates it never meets one from a topic
+// it could create): the cut, the log start offset, the cleaned prefix's length and bytes, then the
+// state to the end.
 constexpr std::uint8_t snapshot_version_cut = 1;
 constexpr std::uint8_t snapshot_version = 2;
+constexpr std::uint8_t snapshot_version_cleaned = 3;
 constexpr std::size_t snapshot_size = 1 + 2 * 8;
+constexpr std::size_t snapshot_cleaned_size = snapshot_size + 2 * 8;
 
 }  // namespace
 
@@ -99,10 +104,13 @@ void partition_index::drop_through(const log_cut& cut) {
     entries_.pop_front();
   }
   log_start_ = std::max(log_start_, cut.next_offset);
+  head_start_ = std::max(head_start_, cut.next_offset);
+  if (!cleaned_.empty()) cleaned_ = cleaned_.without_below(log_start_);
 }
 
 std::optional<log_cut> partition_index::delete_before(std::int64_t offset) {
   log_start_ = std::max(log_start_, std::min(offset, next_));
+  if (!cleaned_.empty()) cleaned_ = cleaned_.without_below(log_start_);
   std::optional<log_cut> cut;
   while (!entries_.empty() && entries_.front().end_offset() <= log_start_) {
     cut = log_cut{entries_.front().index, entries_.front().end_offset()};
@@ -122,20 +130,68 @@ std::string partition_index::snapshot_at(const log_cut& cut, std::string_view st
   return out;
 }
 
+std::string partition_index::snapshot_at(const log_cut& cut, std::int64_t log_start, const cleaned_prefix& cleaned,
+                                         std::string_view state) {
+  CHRONIK_ASSERT(log_start >= 0 && log_start <= cut.next_offset, "the log start lies at or below the cut");
+  CHRONIK_ASSERT(cleaned.end_offset() <= cut.next_offset, "the cleaned prefix lies below the cut");
+  std::string out;
+  out.reserve(snapshot_cleaned_size + cleaned.size_bytes() + state.size());
+  out.push_back(static_cast<char>(snapshot_version_cleaned));
+  put_u64(out, cut.index.value);
+  put_u64(out, static_cast<std::uint64_t>(cut.next_offset));
+  put_u64(out, static_cast<std::uint64_t>(log_start));
+  put_u64(out, cleaned.size_bytes());
+  out.append(cleaned.bytes());
+  out.append(state);
+  return out;
+}
+
 std::expected<std::string_view, index_errc> partition_index::restore(std::string_view bytes) {
   if (bytes.size() < snapshot_size) return std::unexpected(index_errc::malformed_snapshot);
   const auto version = static_cast<std::uint8_t>(bytes[0]);
-  if (version != snapshot_version && (version != snapshot_version_cut || bytes.size() != snapshot_size))
+  if (version != snapshot_version && version != snapshot_version_cleaned &&
+      (version != snapshot_version_cut || bytes.size() != snapshot_size))
     return std::unexpected(index_errc::malformed_snapshot);
   const auto applied = get_u64(bytes, 1);
   const auto next = static_cast<std::int64_t>(get_u64(bytes, 9));
   if (next < 0) return std::unexpected(index_errc::malformed_snapshot);
+  std::int64_t start = next;
+  cleaned_prefix cleaned;
+  std::size_t state_at = snapshot_size;
+  if (version == snapshot_version_cleaned) {
+    if (bytes.size() < snapshot_cleaned_size) return std::unexpected(index_errc::malformed_snapshot);
+    start = static_cast<std::int64_t>(get_u64(bytes, 17));
+    const std::uint64_t length = get_u64(bytes, 25);
+    if (start < 0 || start > next || length > bytes.size() - snapshot_cleaned_size)
+      return std::unexpected(index_errc::malformed_snapshot);
+    auto parsed = cleaned_prefix::from_batches(std::string(bytes.substr(snapshot_cleaned_size, length)));
+    // The prefix lies within [log start, cut): anything else is a snapshot some bug wrote.
+    if (!parsed || (!parsed->empty() && (parsed->batches().front().end_offset <= start || parsed->end_offset() > next)))
+      return std::unexpected(index_errc::malformed_snapshot);
+    cleaned = std::move(*parsed);
+    state_at = snapshot_cleaned_size + length;
+  }
   applied_ = log_index{applied};
-  log_start_ = next;
+  log_start_ = start;
+  head_start_ = next;
   next_ = next;
   bytes_ = 0;
   entries_.clear();
-  return bytes.substr(snapshot_size);
+  cleaned_ = std::move(cleaned);
+  return bytes.substr(state_at);
+}
+
+void partition_index::compact_through(const log_cut& cut, cleaned_prefix cleaned) {
+  CHRONIK_ASSERT(cut.index <= applied_ && cut.next_offset <= next_, "compaction cuts what was applied");
+  CHRONIK_ASSERT(cleaned.end_offset() <= cut.next_offset, "the cleaned prefix lies below the cut");
+  while (!entries_.empty() && entries_.front().index <= cut.index) {
+    bytes_ -= entries_.front().bytes;
+    entries_.pop_front();
+  }
+  head_start_ = std::max(head_start_, cut.next_offset);
+  cleaned_ = std::move(cleaned);
+  // After it: the entries left all lie at or after the cut, and the prefix below it.
+  CHRONIK_ASSERT(entries_.empty() || entries_.front().base_offset >= head_start_, "entries start at the cut");
 }
 
 }  // namespace chronik::kafka

@@ -12,6 +12,7 @@
 // read past it (docs/design.md "Reads").
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <expected>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "consensus/core/types.h"
+#include "kafka/partition/cleaned_prefix.h"
 
 namespace chronik::kafka {
 
@@ -59,9 +61,16 @@ class partition_index {
 
   log_index applied() const { return applied_; }
   std::int64_t log_start_offset() const { return log_start_; }
+  // Where the Raft log's entries begin: offsets below it (and at or above the log start) are in
+  // the cleaned prefix of a compacted partition, or gone. The log start for other partitions.
+  std::int64_t head_start_offset() const { return std::max(log_start_, head_start_); }
+  // A compacted partition's cleaned prefix (docs/kafka.md "Log compaction"); empty otherwise.
+  const cleaned_prefix& cleaned() const { return cleaned_; }
   std::int64_t high_watermark() const { return next_; }
-  std::uint64_t size_bytes() const { return bytes_; }
+  std::uint64_t size_bytes() const { return bytes_ + cleaned_.size_bytes(); }
   std::size_t entry_count() const { return entries_.size(); }
+  // The indexed entries, oldest first (log compaction picks its stretch from the front).
+  const std::deque<indexed_entry>& entries() const { return entries_; }
 
   // Entries holding offsets at or after `offset`, in order, stopping once max_bytes is reached
   // (the first one always comes, as Kafka's Fetch requires). Empty when offset is at or past the
@@ -83,6 +92,10 @@ class partition_index {
                                          std::int64_t retention_bytes) const;
   // Drops every entry at or below `cut.index`; the log start offset becomes cut.next_offset.
   void drop_through(const log_cut& cut);
+  // Log compaction: drops every entry at or below `cut.index` and puts `cleaned` (what the cleaner
+  // kept of the old prefix and those entries, all below cut.next_offset) in their place. The log
+  // start offset stays: offsets in between are served from the prefix.
+  void compact_through(const log_cut& cut, cleaned_prefix cleaned);
   // DeleteRecords (docs/kafka.md "Deleting records"): the log start offset moves up to `offset`
   // (never down, never past the high watermark, so every replica applying the same command ends
   // at the same start), and the entries wholly below it leave the index. The start may fall
@@ -96,16 +109,23 @@ class partition_index {
   // as is. The Raft host stores the snapshot when it compacts the log through cut.index, and sends
   // it to a replica that is behind.
   static std::string snapshot_at(const log_cut& cut, std::string_view state);
-  // Resets the index to a snapshot: applied = cut.index, log start = high watermark = next_offset.
+  // The snapshot of a compacted partition: the cut, the log start offset, and the cleaned prefix
+  // (offsets from the log start to the cut) besides the state.
+  static std::string snapshot_at(const log_cut& cut, std::int64_t log_start, const cleaned_prefix& cleaned,
+                                 std::string_view state);
+  // Resets the index to a snapshot: applied = cut.index, high watermark = next_offset, and the
+  // log start and cleaned prefix the snapshot carries (log start = next_offset when it has none).
   // Returns the snapshot's `state` (empty for a snapshot written before it had one).
   std::expected<std::string_view, index_errc> restore(std::string_view bytes);
 
  private:
   log_index applied_;
   std::int64_t log_start_ = 0;
+  std::int64_t head_start_ = 0;  // the last compaction cut's next offset
   std::int64_t next_ = 0;
   std::uint64_t bytes_ = 0;
   std::deque<indexed_entry> entries_;  // ascending by index and offset
+  cleaned_prefix cleaned_;
 };
 
 }  // namespace chronik::kafka

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/assert.h"
+#include "base/config_list.h"
 #include "kafka/protocol/batch_records.h"
 #include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/field_values.h"
@@ -86,6 +87,22 @@ partition_config partition_config::from_topic(const std::map<std::string, std::s
   }
   if (auto v = parse_int(configs, "message.timestamp.before.max.ms"); v && *v >= 0) c.timestamp_before_max_ms = *v;
   if (auto v = parse_int(configs, "message.timestamp.after.max.ms"); v && *v >= 0) c.timestamp_after_max_ms = *v;
+  if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
+    const auto items = config_list::split(it->second);
+    c.compact = std::ranges::find(items, "compact") != items.end() && std::ranges::find(items, "delete") == items.end();
+  }
+  if (auto v = parse_int(configs, "delete.retention.ms"); v && *v >= 0) c.delete_retention_ms = *v;
+  if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
+    double ratio = 0;
+    const auto* end = it->second.data() + it->second.size();
+    if (auto [ptr, ec] = std::from_chars(it->second.data(), end, ratio); ec == std::errc{} && ptr == end) {
+      c.min_cleanable_dirty_ratio = std::clamp(ratio, 0.0, 1.0);
+    }
+  }
+  if (auto v = parse_int(configs, "min.compaction.lag.ms"); v && *v >= 0) c.min_compaction_lag_ms = *v;
+  if (auto v = parse_int(configs, "max.compaction.lag.ms"); v && *v > 0) c.max_compaction_lag_ms = *v;
+  if (auto v = parse_int(configs, "segment.bytes"); v && *v > 0) c.segment_bytes = *v;
+  if (auto v = parse_int(configs, "segment.ms"); v && *v > 0) c.segment_ms = *v;
   return c;
 }
 
@@ -331,6 +348,7 @@ batch_rules partition_replica::produce_rules() const {
   rules.timestamp_before_max_ms = cfg_.timestamp_before_max_ms;
   rules.timestamp_after_max_ms = cfg_.timestamp_after_max_ms;
   rules.now_ms = wall_now_ms_();
+  rules.require_keys = cfg_.compact;
   return rules;
 }
 
@@ -485,10 +503,29 @@ std::expected<fetch_data, partition_errc> partition_replica::fetch(std::int64_t 
   // read_committed: nothing at or past the last stable offset, which is an entry's first offset (an
   // open transaction begins with its first batch, and an idempotent batch is alone in its entry).
   if (committed_only && offset >= out.last_stable_offset) return out;
+  if (offset < index_.head_start_offset()) {
+    // Below the last compaction cut: the cleaned prefix's batches, then the entries after the cut
+    // with what is left of the budget (the cut lies at or below the last stable offset).
+    out.records = index_.cleaned().from_offset(offset, max_bytes);
+    if (committed_only) out.aborted = producers_.current().aborted_between(offset, index_.head_start_offset());
+    offset = index_.head_start_offset();
+    if (out.records.size() >= max_bytes || offset >= out.high_watermark ||
+        (committed_only && offset >= out.last_stable_offset)) {
+      return out;
+    }
+    max_bytes -= out.records.size();
+  }
   auto wanted = index_.from_offset(offset, max_bytes);
+  // from_offset always gives the first entry; after prefix batches, one larger than what is left
+  // of the budget waits for the next fetch.
+  if (!out.records.empty() && !wanted.empty() && wanted.front().bytes > max_bytes) wanted.clear();
   if (committed_only) {
     std::erase_if(wanted, [&](const indexed_entry& e) { return e.base_offset >= out.last_stable_offset; });
-    if (!wanted.empty()) out.aborted = producers_.current().aborted_between(offset, wanted.back().end_offset());
+    if (!wanted.empty()) {
+      for (auto& a : producers_.current().aborted_between(offset, wanted.back().end_offset())) {
+        if (std::ranges::find(out.aborted, a) == out.aborted.end()) out.aborted.push_back(a);
+      }
+    }
   }
   // Cached entries are taken as they are; each run of uncached ones is read from the WAL. A
   // failed read ends the answer there: what it holds so far is a valid prefix.
@@ -568,10 +605,15 @@ offset_answer partition_replica::locate(std::int64_t timestamp_ms) const {
   if (timestamp_ms == list_offsets_max_timestamp) {
     // KIP-734: the first record carrying the log's largest timestamp, and that timestamp; none
     // in an empty log (or one whose timestamps are all unknown).
+    // The cleaned prefix of a compacted partition counts too; a tie goes to the earlier record.
     const auto e = index_.entry_with_max_timestamp();
+    const auto c = index_.cleaned().batch_with_max_timestamp();
+    if (c && (!e || c->max_timestamp >= e->max_timestamp)) return first_record_in_cleaned(*c, c->max_timestamp);
     if (!e) return offset_answer{-1, -1};
     return first_record_at_or_after(*e, e->max_timestamp);
   }
+  // The cleaned prefix comes before the entries.
+  if (const auto c = index_.cleaned().batch_for_timestamp(timestamp_ms)) return first_record_in_cleaned(*c, timestamp_ms);
   const auto e = index_.entry_for_timestamp(timestamp_ms);
   if (!e) return offset_answer{-1, -1};
   return first_record_at_or_after(*e, timestamp_ms);
@@ -660,9 +702,12 @@ void partition_replica::expire(clock::time_point now) {
 }
 
 void partition_replica::enforce_retention(std::int64_t now_ms) {
+  // A compacted topic keeps the last record of each key instead of cutting by time and size.
+  if (cfg_.compact && !pending_compaction_) return clean_if_due(now_ms);
   // The index holds only entries after a pending DeleteRecords cut, so a retention cut, when
   // there is one, lies beyond it and covers it.
-  const auto cut = index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes);
+  const auto cut =
+      cfg_.compact ? std::nullopt : index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes);
   const auto at = cut ? cut : pending_compaction_;
   if (!at) return;
   // Compaction is local to each replica (Raft paper §7); a replica that falls behind the cut gets
@@ -670,7 +715,7 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
   // at or below the new log start; the delete entry itself lies after it and is replayed from the
   // log (or a later cut passes the log start too), so the snapshot format stays as it was.
   // The snapshot holds the producers as of the cut: the entries after it are replayed over them.
-  const std::string snapshot = partition_index::snapshot_at(*at, producers_.at(at->index).encode());
+  const std::string snapshot = snapshot_for(*at);
   if (auto r = host_.compact(ref_.group, at->index, snapshot); !r) {
     log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
                at->index.value, r.error().text);

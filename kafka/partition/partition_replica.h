@@ -103,6 +103,28 @@ struct partition_config {
   // partition for this long is forgotten (its next batch may start at any sequence). Default
   // 86400000 (1 day, Kafka's).
   std::int64_t producer_id_expiration_ms = 86'400'000;
+  // Log compaction (docs/kafka.md "Log compaction"), Kafka's topic configs:
+  // cleanup.policy=compact: keep the last record of each key instead of retention by time and size.
+  bool compact = false;
+  // delete.retention.ms: how long a last tombstone (and a transaction marker) outlives its batch.
+  std::int64_t delete_retention_ms = 86'400'000;
+  // min.cleanable.dirty.ratio: the share of the log not yet cleaned that makes it worth cleaning.
+  double min_cleanable_dirty_ratio = 0.5;
+  // min.compaction.lag.ms / max.compaction.lag.ms: a record stays uncleaned at least this long; a
+  // stretch this old is cleaned whatever the ratio.
+  std::int64_t min_compaction_lag_ms = 0;
+  std::int64_t max_compaction_lag_ms = std::numeric_limits<std::int64_t>::max();
+  // segment.bytes / segment.ms: Kafka never cleans its active segment; chronik, which has no
+  // segments per partition, cleans a stretch once it holds this many bytes or its oldest entry is
+  // this old, as a rolled segment would.
+  std::int64_t segment_bytes = 1'073'741'824;
+  std::int64_t segment_ms = 604'800'000;
+  // The largest cleaned prefix a partition keeps: the prefix travels in one Raft snapshot message
+  // (the transport's max_message_bytes, 16 MiB by default), so a replica that falls behind can
+  // always receive it. A pass that would pass it cleans nothing, and the log keeps every record.
+  std::uint64_t max_cleaned_prefix_bytes = 8u << 20;
+  // The most entry bytes one cleaning pass reads back from the log (several passes clean more).
+  std::uint64_t max_clean_pass_bytes = 64u << 20;
 
   // Reads the topic configs above from `configs` (values that do not parse keep the default in
   // `base`).
@@ -270,6 +292,7 @@ class partition_replica {
   // not say "not written": not_leader is kept for proposals known to be overwritten.
   void fail_all();
   void set_config(const partition_config& cfg) { cfg_ = cfg; }
+  const partition_config& config() const { return cfg_; }
   // The partition's `__meta` record changed its replicas or move target; its group is the same.
   void set_ref(const metadata::partition_ref& ref);
   // In-sync replicas (docs/kafka.md "In-sync replicas"): the leader records what its Raft core
@@ -377,6 +400,15 @@ class partition_replica {
   // ListOffsets' offset and timestamp for `timestamp_ms` (a time or one of the special values).
   offset_answer locate(std::int64_t timestamp_ms) const;
   offset_answer first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const;
+  // The same inside one batch of the cleaned prefix.
+  offset_answer first_record_in_cleaned(const cleaned_prefix::batch& b, std::int64_t timestamp_ms) const;
+  // --- log compaction (partition_compaction.cc; docs/kafka.md "Log compaction") ---
+  // Cleans the prefix and the entries due for it, when the topic's rules say the log is dirty
+  // enough, and compacts the Raft log through them.
+  void clean_if_due(std::int64_t now_ms);
+  // The snapshot at `cut`: version 3 (log start and cleaned prefix) for a compacted partition,
+  // else the cut and the producers.
+  std::string snapshot_for(const log_cut& cut) const;
   // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
   // (what was appended is a valid prefix).
   bool read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,
@@ -433,6 +465,9 @@ class partition_replica {
   // A DeleteRecords applied here dropped index entries through this cut; the Raft log is compacted
   // there at the next retention check (enforce_retention), off the apply path.
   std::optional<log_cut> pending_compaction_;
+  // The last cleaning pass that found the prefix would grow past max_cleaned_prefix_bytes: logged
+  // once, not every retention check.
+  bool cleaned_prefix_full_logged_ = false;
   node_id reported_leader_;
   term_id reported_term_;
   bool reported_ready_ = false;

@@ -77,6 +77,10 @@ std::expected<std::int64_t, batch_rejection> check_records(const record_batch_he
       return reject(batch_fault::invalid_record, index,
                     "record " + std::to_string(i) + " has offset delta " + std::to_string(rec->offset_delta), i);
     }
+    if (rules.require_keys && rec->key_bytes < 0) {
+      return reject(batch_fault::invalid_record, index,
+                    "record " + std::to_string(i) + " has no key: a compacted topic needs one on every record", i);
+    }
     std::int64_t ts = 0;
     if (__builtin_add_overflow(h.base_timestamp, rec->timestamp_delta, &ts)) {
       return reject(batch_fault::invalid_record, index, "record " + std::to_string(i) + " timestamp overflows", i);

@@ -10,6 +10,7 @@
 //   - the records, decompressed within a bound: exactly recordsCount of them, offset deltas
 //     0..n-1, lastOffsetDelta n-1, every varint and length inside its record, nothing after the
 //     last record;
+//   - a key on every record of a compacted topic;
 //   - timestamps by the topic's message.timestamp.type: CreateTime records inside the allowed
 //     window, and maxTimestamp set to the largest record timestamp; LogAppendTime batches get the
 //     leader's clock. Either rewrite recomputes the CRC, as Kafka's broker does.
@@ -66,6 +67,9 @@ struct batch_rules {
   // partition_replica::produce_as_coordinator): a transactional batch with a producer id may carry
   // no sequence (-1), as Kafka's coordinator writes it. Never set for a client's Produce.
   bool coordinator_write = false;
+  // A compacted topic (cleanup.policy=compact): every record needs a key, as compaction keeps the
+  // last record per key (Kafka refuses a keyless record there with INVALID_RECORD).
+  bool require_keys = false;
 };
 
 // One accepted batch: where it lies in the blob, how many records (= offsets) it holds, and its

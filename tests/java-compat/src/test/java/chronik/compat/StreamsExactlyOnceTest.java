@@ -34,7 +34,6 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -265,12 +264,8 @@ class StreamsExactlyOnceTest {
         }
     }
 
+    /** The stateful half: the counts live in a state store whose changelog is a compacted topic. */
     @Test
-    @Disabled("chronik: needs log compaction, not built yet (issue 20). chronik refuses compacted topics, which "
-              + "every stateful Streams application needs for its changelogs: Streams stops in ERROR at start "
-              + "with StreamsException 'Could not create topic "
-              + "wordcount-…-counts-changelog', caused by InvalidConfigurationException: topic config "
-              + "'cleanup.policy'='compact' is not supported by chronik (only 'delete')")
     void exactlyOnceWordCountSurvivesKillOfTheGroupCoordinator() throws Exception {
         Map<String, Long> pids = brokerPids();
         String app = Chronik.unique("wordcount"), input = app + "-lines", output = app + "-counts";
