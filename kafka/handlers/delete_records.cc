@@ -99,8 +99,8 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
         --st->open;
         continue;
       }
-      if (r->config().compact) {
-        // Kafka's answer: records of a compacted topic leave only through compaction.
+      if (r->config().compact && !r->config().compact_and_delete) {
+        // Kafka's answer: without the delete policy, records leave only through compaction.
         slot.error = error_code::policy_violation;
         --st->open;
         continue;

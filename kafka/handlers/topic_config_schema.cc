@@ -26,7 +26,7 @@ constexpr std::array<std::string_view, 2> timestamp_types{"CreateTime", "LogAppe
 // defaults of the keys chronik enforces are the ones it has always reported. Sorted by name.
 constexpr std::array keys{
     topic_config_key{"cleanup.policy", list, "delete", 0, 0, cleanup_policies, enforced, "log.cleanup.policy",
-                     "delete: retention drops old records; compact: each replica keeps the last record of every key."},
+                     "delete: retention drops old records; compact: the last record of every key stays; both: both."},
     topic_config_key{"compression.gzip.level", int32, "-1", -1, 9, {}, no_effect, "compression.gzip.level",
                      "Level for broker-side gzip; chronik stores batches as produced."},
     topic_config_key{"compression.lz4.level", int32, "9", 1, 17, {}, no_effect, "compression.lz4.level",
@@ -214,14 +214,9 @@ std::expected<void, std::string> validate_topic_config(std::string_view name, st
   const topic_config_key* k = find_topic_config(name);
   if (k == nullptr) return std::unexpected("unknown topic config " + quoted(name));
   if (auto ok = check_type(*k, value); !ok) return ok;
-  if (k->name == "cleanup.policy") {
-    // Both at once (compaction plus retention by time and size) is not built yet.
-    const auto items = config_list::split(value);
-    if (items.empty()) return std::unexpected(std::string("topic config 'cleanup.policy' must name 'delete' or 'compact'"));
-    if (std::ranges::find(items, "compact") != items.end() && std::ranges::find(items, "delete") != items.end()) {
-      return std::unexpected("topic config 'cleanup.policy'=" + quoted(value) +
-                             " is not supported by chronik (only 'delete' or 'compact', not both)");
-    }
+  if (k->name == "cleanup.policy" && config_list::split(value).empty()) {
+    // Neither policy (keep everything, never compact) is not offered.
+    return std::unexpected(std::string("topic config 'cleanup.policy' must name 'delete', 'compact' or both"));
   }
   if (k->support == default_only && !means_default(*k, value)) {
     return std::unexpected("topic config " + quoted(name) + "=" + quoted(value) + " is not supported by chronik (only " +

@@ -18,12 +18,54 @@
 
 namespace chronik::kafka {
 
-std::string partition_replica::snapshot_for(const log_cut& cut) const {
+std::string partition_replica::snapshot_for(const log_cut& cut, std::int64_t start) const {
   const std::string producers = producers_.at(cut.index).encode();
   if (!cfg_.compact && index_.cleaned().empty()) return partition_index::snapshot_at(cut, producers);
-  // A DeleteRecords cut lies at or below the new log start, whose entry is replayed after it.
-  const std::int64_t start = std::min(index_.log_start_offset(), cut.next_offset);
   return partition_index::snapshot_at(cut, start, index_.cleaned().without_below(start), producers);
+}
+
+void partition_replica::retain_compacted(std::int64_t now_ms) {
+  // Kafka deletes a compacted topic's expired segments from the front: here the prefix's batches,
+  // then the entries. A batch goes while it is older than retention.ms or the partition holds more
+  // than retention.bytes.
+  const cleaned_prefix& prefix = index_.cleaned();
+  std::int64_t threshold = 0;
+  const bool by_time = cfg_.retention_ms >= 0 && !__builtin_sub_overflow(now_ms, cfg_.retention_ms, &threshold);
+  std::uint64_t held = index_.size_bytes();
+  std::int64_t start = index_.log_start_offset();
+  std::size_t expired = 0;
+  for (const auto& b : prefix.batches()) {
+    const bool old = by_time && b.max_timestamp >= 0 && b.max_timestamp < threshold;
+    const bool over = cfg_.retention_bytes >= 0 && held > static_cast<std::uint64_t>(cfg_.retention_bytes);
+    if (!old && !over) break;
+    held -= b.size;
+    start = std::max(start, b.end_offset);
+    ++expired;
+  }
+  if (expired == prefix.batch_count()) {
+    // The whole prefix expired: the entries' retention decides, as for a topic that is not
+    // compacted, and its cut covers the prefix too (the prefix lies below the entries).
+    if (const auto cut = index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes)) {
+      if (auto r = host_.compact(ref_.group, cut->index, snapshot_for(*cut, cut->next_offset)); !r) {
+        log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
+                   cut->index.value, r.error().text);
+        return;
+      }
+      index_.drop_through(*cut);
+      producers_.drop_through(cut->index, index_.log_start_offset());
+      epochs_.truncate_from_start(index_.log_start_offset());
+      if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
+      return;
+    }
+  }
+  if (start <= index_.log_start_offset()) return;
+  // Only prefix batches expired: the log start moves here now, and the next cleaning pass's
+  // snapshot records it. A restart before that finds the older start in its snapshot, and the
+  // next retention check moves it again (retention depends only on the clock and the records).
+  index_.delete_before(start);
+  epochs_.truncate_from_start(index_.log_start_offset());
+  log_->debug("[{}-{} g{}] retention: log start offset now {} (in the cleaned prefix)", topic_, ref_.partition,
+              ref_.group.value, start);
 }
 
 void partition_replica::clean_if_due(std::int64_t now_ms) {

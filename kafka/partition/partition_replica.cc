@@ -89,7 +89,8 @@ partition_config partition_config::from_topic(const std::map<std::string, std::s
   if (auto v = parse_int(configs, "message.timestamp.after.max.ms"); v && *v >= 0) c.timestamp_after_max_ms = *v;
   if (auto it = configs.find("cleanup.policy"); it != configs.end()) {
     const auto items = config_list::split(it->second);
-    c.compact = std::ranges::find(items, "compact") != items.end() && std::ranges::find(items, "delete") == items.end();
+    c.compact = std::ranges::find(items, "compact") != items.end();
+    c.compact_and_delete = c.compact && std::ranges::find(items, "delete") != items.end();
   }
   if (auto v = parse_int(configs, "delete.retention.ms"); v && *v >= 0) c.delete_retention_ms = *v;
   if (auto it = configs.find("min.cleanable.dirty.ratio"); it != configs.end()) {
@@ -702,8 +703,11 @@ void partition_replica::expire(clock::time_point now) {
 }
 
 void partition_replica::enforce_retention(std::int64_t now_ms) {
-  // A compacted topic keeps the last record of each key instead of cutting by time and size.
-  if (cfg_.compact && !pending_compaction_) return clean_if_due(now_ms);
+  // A compacted topic keeps the last record of each key; with delete too, retention runs first.
+  if (cfg_.compact && !pending_compaction_) {
+    if (cfg_.compact_and_delete) retain_compacted(now_ms);
+    return clean_if_due(now_ms);
+  }
   // The index holds only entries after a pending DeleteRecords cut, so a retention cut, when
   // there is one, lies beyond it and covers it.
   const auto cut =
@@ -715,7 +719,9 @@ void partition_replica::enforce_retention(std::int64_t now_ms) {
   // at or below the new log start; the delete entry itself lies after it and is replayed from the
   // log (or a later cut passes the log start too), so the snapshot format stays as it was.
   // The snapshot holds the producers as of the cut: the entries after it are replayed over them.
-  const std::string snapshot = snapshot_for(*at);
+  // A retention cut moves the log start to it; a DeleteRecords cut lies at or below the new log
+  // start, whose entry is replayed after it.
+  const std::string snapshot = snapshot_for(*at, cut ? cut->next_offset : std::min(index_.log_start_offset(), at->next_offset));
   if (auto r = host_.compact(ref_.group, at->index, snapshot); !r) {
     log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
                at->index.value, r.error().text);

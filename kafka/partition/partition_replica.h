@@ -104,8 +104,11 @@ struct partition_config {
   // 86400000 (1 day, Kafka's).
   std::int64_t producer_id_expiration_ms = 86'400'000;
   // Log compaction (docs/kafka.md "Log compaction"), Kafka's topic configs:
-  // cleanup.policy=compact: keep the last record of each key instead of retention by time and size.
+  // cleanup.policy=compact: keep the last record of each key. Alone, it turns retention by time and
+  // size off; with delete (compact,delete) both apply, retention first (as Kafka deletes expired
+  // segments of such a topic and compacts the rest).
   bool compact = false;
+  bool compact_and_delete = false;
   // delete.retention.ms: how long a last tombstone (and a transaction marker) outlives its batch.
   std::int64_t delete_retention_ms = 86'400'000;
   // min.cleanable.dirty.ratio: the share of the log not yet cleaned that makes it worth cleaning.
@@ -405,12 +408,15 @@ class partition_replica {
   // The same inside one batch of the cleaned prefix.
   offset_answer first_record_in_cleaned(const cleaned_prefix::batch& b, std::int64_t timestamp_ms) const;
   // --- log compaction (partition_compaction.cc; docs/kafka.md "Log compaction") ---
+  // cleanup.policy=compact,delete: retention by time and size over the cleaned prefix and the
+  // entries, from the front.
+  void retain_compacted(std::int64_t now_ms);
   // Cleans the prefix and the entries due for it, when the topic's rules say the log is dirty
   // enough, and compacts the Raft log through them.
   void clean_if_due(std::int64_t now_ms);
-  // The snapshot at `cut`: version 3 (log start and cleaned prefix) for a compacted partition,
-  // else the cut and the producers.
-  std::string snapshot_for(const log_cut& cut) const;
+  // The snapshot at `cut`, whose log start is `start` (at most the cut's next offset): version 3
+  // (log start and cleaned prefix) for a compacted partition, else the cut and the producers.
+  std::string snapshot_for(const log_cut& cut, std::int64_t start) const;
   // Appends the wanted entries [from, to) read from the WAL, stamped; false when a read fails
   // (what was appended is a valid prefix).
   bool read_from_log(const std::vector<indexed_entry>& wanted, std::size_t from, std::size_t to,

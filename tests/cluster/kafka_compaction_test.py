@@ -7,9 +7,9 @@ min.cleanable.dirty.ratio 0.01) takes 40 keyed records over 5 keys and one more 
 Within a few retention checks a consumer reading from the beginning sees each of the 5 keys once,
 with its last value at its original offset, and a later record's offsets unchanged; the log start
 stays 0. Both clients read the same. A keyless record is refused (INVALID_RECORD), DeleteRecords
-is refused (POLICY_VIOLATION) and cleanup.policy=compact,delete is refused (INVALID_CONFIG). Last,
-the cleaned log is replicated and durable: a follower is restarted, then the leader is killed, and
-the new leader serves the same records.
+is refused (POLICY_VIOLATION) and an empty cleanup.policy is refused (INVALID_CONFIG). The cleaned
+log is replicated and durable: a follower is restarted, then the leader is killed, and the new
+leader serves the same records. Last, a compact,delete topic is cleaned and takes DeleteRecords.
 
 Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
          tests/cluster/kafka_compaction_test.py --server build/daemon/chronik-server
@@ -143,11 +143,35 @@ class KafkaCompaction(AdminSuite):
         with self.assertRaises(Exception) as deleted:
             admin.delete_records([tp], request_timeout=10)[tp].result()
         self.assertIn("POLICY_VIOLATION", str(deleted.exception))
-        # Compaction and retention at once is not built.
-        with self.assertRaises(Exception) as both:
-            admin.create_topics([NewTopic("compact-delete", 1, 3, config={"cleanup.policy": "compact,delete"})])[
-                "compact-delete"].result(timeout=30)
-        self.assertIn("INVALID_CONFIG", str(both.exception))
+        # Neither policy is not offered.
+        with self.assertRaises(Exception) as neither:
+            admin.create_topics([NewTopic("no-policy", 1, 3, config={"cleanup.policy": ""})])["no-policy"].result(
+                timeout=30)
+        self.assertIn("INVALID_CONFIG", str(neither.exception))
+        self.ok()
+
+    def test_e_compact_and_delete_takes_delete_records(self):
+        """With both policies DeleteRecords is Kafka's again: the start moves into the cleaned log."""
+        from confluent_kafka import Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        topic = "compacted-and-deleted"
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        config = dict(COMPACT_NOW, **{"cleanup.policy": "compact,delete"})
+        admin.create_topics([NewTopic(topic, 1, 3, config=config)])[topic].result(timeout=30)
+        self.cluster.wait_for(lambda: self.leader_of(topic) is not None, SETTLE_S, f"a leader for {topic}")
+        producer = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 0})
+        for i in range(10):
+            producer.produce(topic, key=f"k{i % 2}".encode(), value=f"v{i}".encode(), partition=0)
+            producer.flush(30)
+        producer.produce(topic, key=b"fresh", value=b"newest", partition=0)
+        self.assertEqual(producer.flush(30), 0)
+        want = [(8, "k0", "v8"), (9, "k1", "v9"), (10, "fresh", "newest")]
+        self.cluster.wait_for(lambda: self.read_all(topic) == want, CLEAN_S, f"{topic} cleaned")
+        tp = TopicPartition(topic, 0, 9)
+        low = admin.delete_records([tp], request_timeout=10)[tp].result()
+        self.assertEqual(low.low_watermark, 9)
+        self.cluster.wait_for(lambda: self.read_all(topic) == want[1:], SETTLE_S, f"{topic} from offset 9")
         self.ok()
 
     def test_d_the_cleaned_log_survives_a_follower_restart_and_the_leaders_death(self):

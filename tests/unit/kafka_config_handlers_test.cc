@@ -144,7 +144,7 @@ TEST_F(kafka_config_handlers_test, incremental_set_and_delete_change_only_the_na
 
 TEST_F(kafka_config_handlers_test, bad_and_unsupported_values_are_refused_before_any_proposal) {
   for (const auto& [k, value] : std::vector<std::pair<std::string, std::string>>{
-           {"retention.ms", "abc"}, {"cleanup.policy", "compact,delete"}, {"no.such.key", "1"}, {"segment.bytes", "5"}}) {
+           {"retention.ms", "abc"}, {"cleanup.policy", "shred"}, {"no.such.key", "1"}, {"segment.bytes", "5"}}) {
     auto r = incremental(topic, "t", {{"retention.bytes", set, "1"}, {k, set, value}});
     EXPECT_EQ(r.error, error_code::invalid_config) << k;
     ASSERT_TRUE(r.error_message.has_value());
@@ -171,9 +171,12 @@ TEST_F(kafka_config_handlers_test, append_and_subtract_edit_list_configs_only) {
   // "delete" is already there: appending it again changes nothing, and the value stays supported.
   EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", append, "delete"}}).error, error_code::none);
   EXPECT_EQ(ctx_.configs_["t"]["cleanup.policy"], "delete");
-  // compact beside delete (both at once is not built), or neither, is refused.
-  EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", append, "compact"}}).error, error_code::invalid_config);
-  EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", subtract, "delete"}}).error, error_code::invalid_config);
+  // compact beside delete, then alone; neither is refused.
+  EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", append, "compact"}}).error, error_code::none);
+  EXPECT_EQ(ctx_.configs_["t"]["cleanup.policy"], "delete,compact");
+  EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", subtract, "delete"}}).error, error_code::none);
+  EXPECT_EQ(ctx_.configs_["t"]["cleanup.policy"], "compact");
+  EXPECT_EQ(incremental(topic, "t", {{"cleanup.policy", subtract, "compact"}}).error, error_code::invalid_config);
   EXPECT_EQ(incremental(topic, "t", {{"leader.replication.throttled.replicas", append, "0:1"}}).error, error_code::none);
   EXPECT_EQ(incremental(topic, "t", {{"leader.replication.throttled.replicas", append, "1:2"}}).error, error_code::none);
   EXPECT_EQ(ctx_.configs_["t"]["leader.replication.throttled.replicas"], "0:1,1:2");
@@ -274,7 +277,7 @@ TEST_F(kafka_config_handlers_test, create_topics_refuses_bad_configs_with_invali
   bad.configs = {{"retention.ms", "abc"}};
   creatable_topic compact = good;
   compact.name = "compact";
-  compact.configs = {{"cleanup.policy", "compact,delete"}};
+  compact.configs = {{"cleanup.policy", "compact,shred"}};
   req.topics = {good, bad, compact};
   auto resp = call(
       api_key::create_topics, 5, [&](writer& w) { encode_create_topics_request(req, 5, w); }, decode_create_topics_response);

@@ -2,8 +2,8 @@
 // raft_hosts linked in memory (partition_test_util.h). The retention check of a compacted topic
 // keeps the last record of each key at its offset, the log start stays, fetches below the cut come
 // from the cleaned prefix, a lagging replica and a restarted one get the same prefix from the
-// snapshot, aborted records never hide a committed value, a keyless record is refused, and a
-// prefix over its bound leaves the log whole.
+// snapshot, aborted records never hide a committed value, a keyless record is refused, a prefix
+// over its bound leaves the log whole, and compact,delete expires the prefix and the entries.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -193,6 +193,56 @@ TEST(partition_compaction, a_prefix_over_its_bound_leaves_the_log_whole) {
   ASSERT_TRUE(t.check());
   EXPECT_EQ(t.leader().index().head_start_offset(), 0);
   EXPECT_EQ(records_from(t.leader(), 0).size(), 6u) << "nothing cleaned, nothing lost";
+}
+
+TEST(partition_compaction, compact_and_delete_expires_the_prefix_and_the_entries_from_the_front) {
+  constexpr std::int64_t day = 86'400'000;
+  partition_cluster c;
+  c.create("t", g.value, three,
+           {{"cleanup.policy", "compact,delete"}, {"retention.ms", std::to_string(2 * day)},
+            {"min.cleanable.dirty.ratio", "0"}, {"segment.ms", "1"}});
+  ASSERT_TRUE(c.elect(g, 0));
+  const std::int64_t t0 = c.clock().wall_ms;
+  std::deque<produce_probe> probes;
+  const auto produce = [&](const std::string& key, std::int64_t ts) {
+    probes.emplace_back();
+    replica(c, 0).produce(keyed(key, "v", ts), acks_mode::all, c.clock().steady + std::chrono::seconds(30),
+                          probes.back().callback());
+  };
+  produce("k0", t0 - 3 * day);  // 0: past retention already
+  produce("k1", t0 - day);      // 1
+  produce("k2", t0);            // 2
+  produce("k3", t0);            // 3: the newest entry
+  ASSERT_TRUE(c.run_until([&] { return std::ranges::all_of(probes, &produce_probe::answered); }));
+  const auto check = [&](std::chrono::milliseconds by) {
+    c.clock().advance(by);
+    return c.tick_all();
+  };
+
+  // Retention cuts entry 0 (the log start moves), then cleaning takes entries 1 and 2 into the prefix.
+  ASSERT_TRUE(check(std::chrono::seconds(6)));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 1);
+  EXPECT_EQ(replica(c, 0).index().head_start_offset(), 3);
+  EXPECT_EQ(replica(c, 0).fetch(0, 1 << 20).error(), partition_errc::offset_out_of_range);
+  EXPECT_EQ(records_from(replica(c, 0), 1), (strings{"1:k1=v", "2:k2=v", "3:k3=v"}));
+
+  // A day and a half later the prefix's first batch has expired, not its second: the start moves
+  // inside the prefix.
+  ASSERT_TRUE(check(std::chrono::hours(36)));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 2);
+  EXPECT_EQ(records_from(replica(c, 0), 2), (strings{"2:k2=v", "3:k3=v"}));
+  // That move is recorded by the next snapshot: a restart before one finds the older start, and the
+  // next retention check moves it again.
+  ASSERT_TRUE(c.restart(0));
+  ASSERT_TRUE(c.elect(g, 0));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 1);
+  ASSERT_TRUE(check(std::chrono::seconds(6)));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 2);
+
+  // Two days on, the whole prefix has expired; the newest entry always stays.
+  ASSERT_TRUE(check(std::chrono::hours(48)));
+  EXPECT_EQ(replica(c, 0).log_start_offset(), 3);
+  EXPECT_EQ(records_from(replica(c, 0), 3), (strings{"3:k3=v"}));
 }
 
 TEST(partition_compaction, nothing_is_cleaned_before_the_dirty_ratio_or_a_rolled_stretch) {
