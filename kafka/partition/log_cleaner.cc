@@ -52,8 +52,10 @@ std::expected<void, codec_error> for_each_record(const record_batch_view& batch,
     if (!rec) return std::unexpected(batch_error(rec.error().code, h, "record " + std::to_string(i) + ": " + rec.error().text));
     record_at at;
     at.raw = records.substr(start, r.offset() - start);
-    at.offset = h.base_offset + rec->offset_delta;
-    at.timestamp = h.base_timestamp + rec->timestamp_delta;
+    if (__builtin_add_overflow(h.base_offset, std::int64_t{rec->offset_delta}, &at.offset) ||
+        __builtin_add_overflow(h.base_timestamp, rec->timestamp_delta, &at.timestamp)) {
+      return std::unexpected(batch_error(codec_errc::invalid_value, h, "record " + std::to_string(i) + " overflows"));
+    }
     if (rec->key_bytes >= 0) at.key = rec->key;
     at.tombstone = rec->value_bytes < 0;
     each(at);

@@ -94,7 +94,7 @@ class KafkaAdminConfigs(AdminSuite):
         self.assertTrue(got["retention.bytes"].is_default)
 
         # Refused before anything is proposed: a bad value, an unsupported one, an unknown key.
-        for key, value in (("retention.ms", "abc"), ("cleanup.policy", "compact"), ("retention.minutes", "5")):
+        for key, value in (("retention.ms", "abc"), ("compression.type", "gzip"), ("retention.minutes", "5")):
             msg = self.assert_kafka_error(incremental([ConfigEntry(key, value, incremental_operation=set_op)]),
                                           KafkaError.INVALID_CONFIG)
             self.assertIn(key, msg)
@@ -147,7 +147,7 @@ class KafkaAdminConfigs(AdminSuite):
         from confluent_kafka.admin import NewTopic
 
         admin = self.confluent()
-        for name, config in (("bad-retention", {"retention.ms": "abc"}), ("bad-compact", {"cleanup.policy": "compact"})):
+        for name, config in (("bad-retention", {"retention.ms": "abc"}), ("bad-compression", {"compression.type": "gzip"})):
             fut = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=3, config=config)],
                                       request_timeout=15)[name]
             self.assert_kafka_error(fut, KafkaError.INVALID_CONFIG)
@@ -201,7 +201,7 @@ class KafkaAdminConfigs(AdminSuite):
         b = {e["configName"]: e for e in broker_res["configEntries"]}
         self.assertEqual(b["broker.id"]["configValue"], str(d["controller"]))
         self.assertTrue(b["broker.id"]["readOnly"])
-        bad = self.kafkajs("alter", TOPIC, "cleanup.policy", "compact")
+        bad = self.kafkajs("alter", TOPIC, "compression.type", "gzip")
         self.assertIn("error", bad)
         self.assertIn("INVALID_CONFIG", json.dumps(bad))
         refused = self.kafkajs("create", "kafkajs-bad-topic", "retention.ms", "abc")

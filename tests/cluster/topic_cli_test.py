@@ -130,8 +130,8 @@ class TopicCliTest(CliCase):
         self.one_line_failure(self.topic("create", t, "--partitions", "1", "--replication-factor", "1"),
                               rf'cannot create topic "{t}": TOPIC_ALREADY_EXISTS')
         self.one_line_failure(self.topic("create", "cli-bad", "--partitions", "1", "--replication-factor", "1",
-                                         "--config", "cleanup.policy=compact"),
-                              r'cannot create topic "cli-bad": INVALID_CONFIG.*cleanup.policy')
+                                         "--config", "compression.type=gzip"),
+                              r'cannot create topic "cli-bad": INVALID_CONFIG.*compression.type')
         bad = self.topic("create", "cli-bad", "--partitions", "1", "--replication-factor", "1", "--config", "nonsense")
         self.assertEqual(bad.returncode, 2, bad.stderr)
         self.assertIn("expected NAME=VALUE", bad.stderr)
