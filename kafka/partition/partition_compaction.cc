@@ -110,7 +110,7 @@ void partition_replica::clean_if_due(std::int64_t now_ms) {
   }
   if (cleaned->batches.size() > cfg_.max_cleaned_prefix_bytes) {
     if (!cleaned_prefix_full_logged_) {
-      log_->warn("[{}-{} g{}] compaction: the cleaned log would hold {} bytes, over the {} a snapshot may carry; "
+      log_->warn("[{}-{} g{}] compaction: the cleaned log would hold {} bytes, over the bound of {}; "
                  "the partition keeps every record from now on", topic_, ref_.partition, ref_.group.value,
                  cleaned->batches.size(), cfg_.max_cleaned_prefix_bytes);
       cleaned_prefix_full_logged_ = true;

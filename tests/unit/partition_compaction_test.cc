@@ -94,9 +94,9 @@ struct compaction_test {
 
 // "offset:key=value" of every record a fetch from `offset` returns ("offset:marker" for a
 // transaction marker, "~" for a null value).
-std::vector<std::string> records_from(partition_replica& r, std::int64_t offset) {
+std::vector<std::string> records_from(partition_replica& r, std::int64_t offset, std::uint64_t max_bytes = 1 << 20) {
   std::vector<std::string> out;
-  auto got = r.fetch(offset, 1 << 20);
+  auto got = r.fetch(offset, max_bytes);
   EXPECT_TRUE(got.has_value());
   if (!got) return out;
   const std::string bytes = got->records.flatten();
@@ -156,6 +156,24 @@ TEST(partition_compaction, the_last_record_of_each_key_stays_and_every_replica_s
   ASSERT_TRUE(t.settle());
   ASSERT_TRUE(t.check());
   EXPECT_EQ(records_from(t.leader(), 0), (strings{"7:k1=v7", "8:k2=v8", "9:k0=~", "10:k3=v10"}));
+}
+
+TEST(partition_compaction, a_prefix_of_several_snapshot_chunks_reaches_a_lagging_replica) {
+  compaction_test t;
+  t.c.cut(2);
+  const std::int64_t now = t.c.clock().wall_ms;
+  // 40 distinct keys of 64 KiB: a prefix of about 2.5 MiB, sent in the Raft core's 1 MiB chunks.
+  for (int i = 0; i < 40; ++i) t.produce(keyed("k" + std::to_string(i), std::string(64 << 10, static_cast<char>('a' + i % 26)), now));
+  ASSERT_TRUE(t.settle());
+  ASSERT_TRUE(t.check());
+  ASSERT_GT(t.leader().index().cleaned().size_bytes(), 2u << 20);
+  const auto want = records_from(t.leader(), 0, 8 << 20);
+  ASSERT_EQ(want.size(), 40u);
+  t.c.heal(2);
+  ASSERT_TRUE(t.c.run_until([&] { return replica(t.c, 2).high_watermark() == 40; }));
+  EXPECT_EQ(replica(t.c, 2).index().cleaned().bytes(), t.leader().index().cleaned().bytes());
+  ASSERT_TRUE(t.c.elect(g, 2));
+  EXPECT_EQ(records_from(replica(t.c, 2), 0, 8 << 20), want);
 }
 
 TEST(partition_compaction, aborted_records_never_hide_a_committed_value) {
