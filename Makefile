@@ -51,6 +51,7 @@ bench: build
 	$(BUILD)/bench/raft/raft_core_bench
 	$(BUILD)/bench/storage/storage_bench
 	$(BUILD)/bench/storage/large_frame_bench
+	$(BUILD)/bench/kafka/cleaner_bench
 	$(BUILD)/bench/transport/transport_bench
 	/usr/bin/python3 bench/formation/formation_bench.py --server $(BUILD)/daemon/chronik-server
 	CHRONIK_BENCH_DEPS=1 scripts/install-deps.sh

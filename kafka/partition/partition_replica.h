@@ -123,13 +123,15 @@ struct partition_config {
   std::int64_t segment_bytes = 1'073'741'824;
   std::int64_t segment_ms = 604'800'000;
   // The largest cleaned prefix a partition keeps. The prefix lives in memory, and every pass cleans
-  // it again on the Raft host's thread (about 30 ms for 32 MiB) and writes it whole into the
-  // snapshot (which a lagging replica receives in the Raft core's 1 MiB chunks, §7). A pass that
-  // would pass it cleans nothing, and the log keeps every record.
+  // it again on the Raft host's thread (about 50 ms for 32 MiB of 1 KiB records that mostly stay,
+  // bench/kafka/cleaner_bench) and writes it whole into the snapshot (which a lagging replica
+  // receives in the Raft core's 1 MiB chunks, §7). A pass that would pass it cleans nothing, and
+  // the log keeps every record.
   std::uint64_t max_cleaned_prefix_bytes = 32u << 20;
   // The most entry bytes one cleaning pass reads back from the log (several passes clean more). A
   // pass runs on the Raft host's thread, so it is kept short: 8 MiB of uncompressed 1 KiB records
-  // plus a full prefix clean in about 15 ms (a compressed stretch costs its decompression too).
+  // clean in about 9 ms (bench/kafka/cleaner_bench; a compressed stretch costs its decompression
+  // too), besides the prefix cleaned with them.
   std::uint64_t max_clean_pass_bytes = 8u << 20;
 
   // Reads the topic configs above from `configs` (values that do not parse keep the default in
