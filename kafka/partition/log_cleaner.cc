@@ -141,7 +141,6 @@ std::expected<cleaned_log, codec_error> clean_log(std::span<const std::string_vi
       if (h.max_timestamp >= horizon) {
         out.batches.append(b.bytes);
         out.records_kept += h.records_count;
-        if (out.first_offset < 0) out.first_offset = h.base_offset;
       }
       continue;
     }
@@ -165,7 +164,6 @@ std::expected<cleaned_log, codec_error> clean_log(std::span<const std::string_vi
     out.records_in += total;
     out.records_kept += kept;
     if (kept == 0) continue;
-    if (out.first_offset < 0) out.first_offset = h.base_offset;
     if (kept == total) {
       out.batches.append(b.bytes);  // byte for byte, compression and CRC as they were
       continue;
@@ -176,11 +174,12 @@ std::expected<cleaned_log, codec_error> clean_log(std::span<const std::string_vi
     // LogAppendTime batches carry their time in the header, not in the records.
     if (h.timestamp() == timestamp_type::create_time) rewritten.max_timestamp = max_timestamp;
     const std::string batch = build_record_batch(rewritten, kept_records);
-    // After the rewrite: the same offsets as the original batch, fewer records, a valid CRC.
+    // After the rewrite: the same offsets as the original batch, fewer records (build_record_batch
+    // computed the CRC over exactly these bytes).
     auto check = parse_record_batch_header(batch);
     CHRONIK_ASSERT(check && check->base_offset == h.base_offset && check->last_offset() == h.last_offset() &&
-                       check->records_count == kept && compute_record_batch_crc(batch) == check->crc,
-                   "a rewritten batch keeps its offsets and its CRC matches");
+                       check->records_count == kept,
+                   "a rewritten batch keeps its offsets");
     out.batches += batch;
     ++out.batches_rewritten;
   }

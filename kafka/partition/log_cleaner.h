@@ -47,7 +47,6 @@ struct cleaner_rules {
 
 struct cleaned_log {
   std::string batches;  // the kept batches, in offset order, base offsets as they were
-  std::int64_t first_offset = -1;  // the first kept record's batch base offset; -1 when nothing stays
   std::int64_t records_in = 0;
   std::int64_t records_kept = 0;
   std::int64_t batches_rewritten = 0;  // batches that lost some records and were written again

@@ -24,10 +24,10 @@ std::string partition_replica::snapshot_for(const log_cut& cut, std::int64_t sta
   return partition_index::snapshot_at(cut, start, index_.cleaned().without_below(start), producers);
 }
 
-void partition_replica::retain_compacted(std::int64_t now_ms) {
+bool partition_replica::expire_prefix(std::int64_t now_ms) {
   // Kafka deletes a compacted topic's expired segments from the front: here the prefix's batches,
-  // then the entries. A batch goes while it is older than retention.ms or the partition holds more
-  // than retention.bytes.
+  // then (once they have all gone) the entries. A batch goes while it is older than retention.ms or
+  // the partition holds more than retention.bytes.
   const cleaned_prefix& prefix = index_.cleaned();
   std::int64_t threshold = 0;
   const bool by_time = cfg_.retention_ms >= 0 && !__builtin_sub_overflow(now_ms, cfg_.retention_ms, &threshold);
@@ -42,30 +42,17 @@ void partition_replica::retain_compacted(std::int64_t now_ms) {
     start = std::max(start, b.end_offset);
     ++expired;
   }
-  if (expired == prefix.batch_count()) {
-    // The whole prefix expired: the entries' retention decides, as for a topic that is not
-    // compacted, and its cut covers the prefix too (the prefix lies below the entries).
-    if (const auto cut = index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes)) {
-      if (auto r = host_.compact(ref_.group, cut->index, snapshot_for(*cut, cut->next_offset)); !r) {
-        log_->warn("[{}-{} g{}] retention: compaction at {} refused: {}", topic_, ref_.partition, ref_.group.value,
-                   cut->index.value, r.error().text);
-        return;
-      }
-      index_.drop_through(*cut);
-      producers_.drop_through(cut->index, index_.log_start_offset());
-      epochs_.truncate_from_start(index_.log_start_offset());
-      if (cache_ != nullptr) cache_->drop_through(ref_.group, cut->index);
-      return;
-    }
+  const bool all = expired == prefix.batch_count();
+  if (start > index_.log_start_offset()) {
+    // The log start moves here now, and the next snapshot (a retention cut's or a cleaning pass's)
+    // records it. A restart before that finds the older start in its snapshot, and the next
+    // retention check moves it again (retention depends only on the clock and the records).
+    index_.delete_before(start);
+    epochs_.truncate_from_start(index_.log_start_offset());
+    log_->debug("[{}-{} g{}] retention: log start offset now {} (in the cleaned prefix)", topic_, ref_.partition,
+                ref_.group.value, start);
   }
-  if (start <= index_.log_start_offset()) return;
-  // Only prefix batches expired: the log start moves here now, and the next cleaning pass's
-  // snapshot records it. A restart before that finds the older start in its snapshot, and the
-  // next retention check moves it again (retention depends only on the clock and the records).
-  index_.delete_before(start);
-  epochs_.truncate_from_start(index_.log_start_offset());
-  log_->debug("[{}-{} g{}] retention: log start offset now {} (in the cleaned prefix)", topic_, ref_.partition,
-              ref_.group.value, start);
+  return all;
 }
 
 void partition_replica::clean_if_due(std::int64_t now_ms) {

@@ -104,7 +104,6 @@ void partition_index::drop_through(const log_cut& cut) {
     entries_.pop_front();
   }
   log_start_ = std::max(log_start_, cut.next_offset);
-  head_start_ = std::max(head_start_, cut.next_offset);
   if (!cleaned_.empty()) cleaned_ = cleaned_.without_below(log_start_);
 }
 
@@ -173,7 +172,6 @@ std::expected<std::string_view, index_errc> partition_index::restore(std::string
   }
   applied_ = log_index{applied};
   log_start_ = start;
-  head_start_ = next;
   next_ = next;
   bytes_ = 0;
   entries_.clear();
@@ -188,10 +186,9 @@ void partition_index::compact_through(const log_cut& cut, cleaned_prefix cleaned
     bytes_ -= entries_.front().bytes;
     entries_.pop_front();
   }
-  head_start_ = std::max(head_start_, cut.next_offset);
   cleaned_ = std::move(cleaned);
-  // After it: the entries left all lie at or after the cut, and the prefix below it.
-  CHRONIK_ASSERT(entries_.empty() || entries_.front().base_offset >= head_start_, "entries start at the cut");
+  // After it: the entries left begin at the cut (offsets are dense), and the prefix lies below it.
+  CHRONIK_ASSERT(entries_.empty() || entries_.front().base_offset == cut.next_offset, "entries start at the cut");
 }
 
 }  // namespace chronik::kafka

@@ -61,9 +61,12 @@ class partition_index {
 
   log_index applied() const { return applied_; }
   std::int64_t log_start_offset() const { return log_start_; }
-  // Where the Raft log's entries begin: offsets below it (and at or above the log start) are in
-  // the cleaned prefix of a compacted partition, or gone. The log start for other partitions.
-  std::int64_t head_start_offset() const { return std::max(log_start_, head_start_); }
+  // Where the Raft log's entries begin (offsets are dense across them, so the first one's base
+  // offset, or the high watermark when none is left): offsets below it and at or above the log
+  // start are in the cleaned prefix of a compacted partition. The log start for other partitions.
+  std::int64_t head_start_offset() const {
+    return std::max(log_start_, entries_.empty() ? next_ : entries_.front().base_offset);
+  }
   // A compacted partition's cleaned prefix (docs/kafka.md "Log compaction"); empty otherwise.
   const cleaned_prefix& cleaned() const { return cleaned_; }
   std::int64_t high_watermark() const { return next_; }
@@ -121,7 +124,6 @@ class partition_index {
  private:
   log_index applied_;
   std::int64_t log_start_ = 0;
-  std::int64_t head_start_ = 0;  // the last compaction cut's next offset
   std::int64_t next_ = 0;
   std::uint64_t bytes_ = 0;
   std::deque<indexed_entry> entries_;  // ascending by index and offset

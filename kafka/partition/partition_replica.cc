@@ -703,15 +703,17 @@ void partition_replica::expire(clock::time_point now) {
 }
 
 void partition_replica::enforce_retention(std::int64_t now_ms) {
-  // A compacted topic keeps the last record of each key; with delete too, retention runs first.
-  if (cfg_.compact && !pending_compaction_) {
-    if (cfg_.compact_and_delete) retain_compacted(now_ms);
-    return clean_if_due(now_ms);
-  }
+  // Retention by time and size applies with the delete policy. A compact,delete topic expires its
+  // cleaned prefix first, and its entries only once the whole prefix has gone; a compacted topic
+  // then cleans (partition_compaction.cc).
+  const bool entries_expire = !cfg_.compact || (cfg_.compact_and_delete && expire_prefix(now_ms));
+  cut_log(entries_expire ? index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes) : std::nullopt);
+  if (cfg_.compact) clean_if_due(now_ms);
+}
+
+void partition_replica::cut_log(std::optional<log_cut> cut) {
   // The index holds only entries after a pending DeleteRecords cut, so a retention cut, when
   // there is one, lies beyond it and covers it.
-  const auto cut =
-      cfg_.compact ? std::nullopt : index_.retention_point(now_ms, cfg_.retention_ms, cfg_.retention_bytes);
   const auto at = cut ? cut : pending_compaction_;
   if (!at) return;
   // Compaction is local to each replica (Raft paper §7); a replica that falls behind the cut gets

@@ -410,10 +410,14 @@ class partition_replica {
   offset_answer first_record_at_or_after(const indexed_entry& e, std::int64_t timestamp_ms) const;
   // The same inside one batch of the cleaned prefix.
   offset_answer first_record_in_cleaned(const cleaned_prefix::batch& b, std::int64_t timestamp_ms) const;
+  // Compacts the Raft log through a retention cut (the log start moves to it) or, without one,
+  // through a pending DeleteRecords cut; either way with a snapshot at the cut (Raft paper §7).
+  void cut_log(std::optional<log_cut> cut);
   // --- log compaction (partition_compaction.cc; docs/kafka.md "Log compaction") ---
-  // cleanup.policy=compact,delete: retention by time and size over the cleaned prefix and the
-  // entries, from the front.
-  void retain_compacted(std::int64_t now_ms);
+  // cleanup.policy=compact,delete: the prefix's batches expired by retention.ms or retention.bytes,
+  // from the front, leave (the log start moves past them). True when the whole prefix has gone, so
+  // the entries' own retention applies next.
+  bool expire_prefix(std::int64_t now_ms);
   // Cleans the prefix and the entries due for it, when the topic's rules say the log is dirty
   // enough, and compacts the Raft log through them.
   void clean_if_due(std::int64_t now_ms);
