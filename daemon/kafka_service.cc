@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "base/assert.h"
+#include "kafka/handlers/cluster_defaults.h"
 #include "kafka/partition/partition_replica.h"
 #include "kafka/protocol/batch_validation.h"
 #include "kafka/protocol/record_batch.h"
@@ -206,6 +207,9 @@ kafka::partition_manager* kafka_service::manager() {
   pc.entry_cache_bytes = cfg_.fetch_cache_bytes;
   pc.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
   pc.defaults.producer_id_expiration_ms = static_cast<std::int64_t>(cfg_.producer_id_expiration_ms);
+  pc.topic_configs = [this](const metadata::topic_record& t) {
+    return kafka::topic_configs_in_effect(t.name, t.configs, meta_.state().cluster_configs());
+  };
   pc.self_uuid = meta_.uuid().hex();
   manager_ = std::make_unique<kafka::partition_manager>(*raft_.host(), cfg_.node_id, pc, log_);
   down_brokers_at_ = {};  // a new manager knows no down broker yet
@@ -527,6 +531,25 @@ void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> 
     propose_for(req, i, metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, set, c.remove, edits),
                 timeout);
   }
+}
+
+std::map<std::string, std::string> kafka_service::cluster_configs() const { return meta_.state().cluster_configs(); }
+
+// One `__meta` record; every partition replica takes the configs then in effect as it applies
+// (apply_result::reconfigured lists every partition).
+void kafka_service::alter_cluster_configs(kafka::topic_config_change change, std::chrono::milliseconds timeout,
+                                          std::function<void(kafka::topic_result)> done) {
+  auto req = std::make_shared<request_state>();
+  req->done = [done = std::move(done)](std::vector<kafka::topic_result> results) { done(std::move(results.at(0))); };
+  req->open = 1;
+  req->results.push_back({"", kafka::topic_outcome::done, {}});
+  std::map<std::string, std::string> set = std::move(change.set);
+  std::vector<metadata::commands::list_edit> edits;
+  for (auto& e : change.edits) {
+    set.erase(e.key);  // as in alter_topic_configs: the edit goes, `__meta` applies it
+    edits.push_back({std::move(e.key), e.append, std::move(e.items), std::move(e.base)});
+  }
+  propose_for(req, 0, metadata::commands::alter_cluster_config(set, change.remove, edits), timeout);
 }
 
 // This node's settings under Kafka's names (DescribeConfigs of a broker): the base list, with the

@@ -94,6 +94,9 @@ class kafka_service : public kafka::broker_context {
   void delete_topics(std::vector<std::string> names, std::chrono::milliseconds timeout, topics_done done) override;
   void create_partitions(std::vector<kafka::partitions_request> topics, bool validate_only,
                          std::chrono::milliseconds timeout, topics_done done) override;
+  std::map<std::string, std::string> cluster_configs() const override;
+  void alter_cluster_configs(kafka::topic_config_change change, std::chrono::milliseconds timeout,
+                             std::function<void(kafka::topic_result)> done) override;
   void alter_topic_configs(std::vector<kafka::topic_config_change> changes, std::chrono::milliseconds timeout,
                            topics_done done) override;
   std::vector<kafka::broker_config> broker_configs() const override;

@@ -33,6 +33,20 @@ void fill_configs(const std::map<std::string, std::string>& configs,
   }
 }
 
+template <typename Change>
+void fill_change(const std::map<std::string, std::string>& set, const std::vector<std::string>& remove,
+                 const std::vector<list_edit>& edits, Change* m) {
+  fill_configs(set, m->mutable_set());
+  for (const auto& key : remove) m->add_remove(key);
+  for (const auto& e : edits) {
+    auto* x = m->add_edits();
+    x->set_key(e.key);
+    x->set_append(e.append);
+    for (const auto& item : e.items) x->add_items(item);
+    x->set_base(e.base);
+  }
+}
+
 }  // namespace
 
 std::string set_cluster_id(std::string_view cluster_id) {
@@ -148,15 +162,14 @@ std::string alter_topic_config(const topic_ref& topic, const std::map<std::strin
   pb::MetaCommand cmd;
   auto* m = cmd.mutable_alter_topic_config();
   fill_ref(topic, m->mutable_topic());
-  fill_configs(set, m->mutable_set());
-  for (const auto& key : remove) m->add_remove(key);
-  for (const auto& e : edits) {
-    auto* x = m->add_edits();
-    x->set_key(e.key);
-    x->set_append(e.append);
-    for (const auto& item : e.items) x->add_items(item);
-    x->set_base(e.base);
-  }
+  fill_change(set, remove, edits, m);
+  return bytes_of(cmd);
+}
+
+std::string alter_cluster_config(const std::map<std::string, std::string>& set, const std::vector<std::string>& remove,
+                                 const std::vector<list_edit>& edits) {
+  pb::MetaCommand cmd;
+  fill_change(set, remove, edits, cmd.mutable_alter_cluster_config());
   return bytes_of(cmd);
 }
 

@@ -99,5 +99,9 @@ std::string alter_scram_credentials(std::string_view user, const std::vector<scr
 
 std::string alter_topic_config(const topic_ref& topic, const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& remove, const std::vector<list_edit>& edits = {});
+// The cluster-wide broker defaults (MetaAlterClusterConfig), by broker key; an edit's `base` is the
+// key's built-in default.
+std::string alter_cluster_config(const std::map<std::string, std::string>& set, const std::vector<std::string>& remove,
+                                 const std::vector<list_edit>& edits = {});
 
 }  // namespace chronik::metadata::commands

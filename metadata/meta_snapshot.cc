@@ -168,6 +168,9 @@ std::expected<meta_data, meta_errc> decode_snapshot(const pb::MetaSnapshot& s) {
     auto u = scram::decode(m);
     if (!u || !d.scram_users.insert(std::move(*u)).second) return std::unexpected(meta_errc::malformed_snapshot);
   }
+  auto cluster_configs = rules::decode_configs(s.cluster_configs());
+  if (!cluster_configs) return std::unexpected(meta_errc::malformed_snapshot);
+  d.cluster_configs = std::move(*cluster_configs);
   group_check groups{d.next_group, {}};
   for (const auto& m : s.topics()) {
     auto t = decode_topic(m, groups);
@@ -210,6 +213,7 @@ std::string meta_state::snapshot() const {
   s.set_next_producer_id(static_cast<std::uint64_t>(d_.next_producer_id));
   for (const auto& [user, creds] : d_.scram_users) scram::encode(user, creds, s.add_scram_users());
   for (const auto& a : d_.acls) acls::encode(a, s.add_acls());
+  encode_configs(d_.cluster_configs, s.mutable_cluster_configs());
   // The message has no map fields, so its encoding is already canonical; asking for deterministic
   // output anyway keeps it so if a map is ever added.
   std::string out;

@@ -315,17 +315,19 @@ result set_partition_leader(meta_data& d, const pb::MetaSetPartitionLeader& c) {
   return done(command_kind::set_partition_leader);
 }
 
-result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
-  auto t = find_topic(d, c.topic());
-  if (!t) return std::unexpected(t.error());
+// A config map after a record's sets, removals and list edits (MetaAlterTopicConfig,
+// MetaAlterClusterConfig), each bounded as one topic's configs. A key is at most one of set,
+// removed or edited in one record: the order between them would be unclear.
+template <typename Change>
+std::expected<std::map<std::string, std::string>, meta_errc> edited_configs(
+    const std::map<std::string, std::string>& current, const Change& c) {
   auto set = rules::decode_configs(c.set());
   if (!set) return std::unexpected(set.error());
   if (static_cast<std::size_t>(c.remove_size()) > max_configs_per_topic) {
     return std::unexpected(meta_errc::invalid_config);
   }
-  std::map<std::string, std::string> next = (*t)->configs;
+  std::map<std::string, std::string> next = current;
   for (const std::string& key : c.remove()) {
-    // Setting and removing one key in one record has no obvious order: refuse it.
     if (!rules::bounded(key, max_config_key_bytes) || set->contains(key)) {
       return std::unexpected(meta_errc::invalid_config);
     }
@@ -334,7 +336,6 @@ result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
   for (auto& [key, value] : *set) next[key] = value;
   if (c.edits_size() > static_cast<int>(max_configs_per_topic)) return std::unexpected(meta_errc::invalid_config);
   for (const auto& e : c.edits()) {
-    // A key edited here is neither set nor removed by the same record: the order would be unclear.
     if (!rules::bounded(e.key(), max_config_key_bytes) || set->contains(e.key()) ||
         std::find(c.remove().begin(), c.remove().end(), e.key()) != c.remove().end() ||
         e.base().size() > max_config_value_bytes || e.items_size() > static_cast<int>(max_config_value_bytes)) {
@@ -352,11 +353,35 @@ result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
     next[e.key()] = std::move(value);
   }
   if (next.size() > max_configs_per_topic) return std::unexpected(meta_errc::invalid_config);
-  const bool changed = next != (*t)->configs;
-  (*t)->configs = std::move(next);
+  return next;
+}
+
+result alter_topic_config(meta_data& d, const pb::MetaAlterTopicConfig& c) {
+  auto t = find_topic(d, c.topic());
+  if (!t) return std::unexpected(t.error());
+  auto next = edited_configs((*t)->configs, c);
+  if (!next) return std::unexpected(next.error());
+  const bool changed = *next != (*t)->configs;
+  (*t)->configs = std::move(*next);
   apply_result r = done_if(command_kind::alter_topic_config, changed);
   if (changed) {
     for (const auto& p : (*t)->partitions) r.reconfigured.push_back(ref_of((*t)->id, p));
+  }
+  return r;
+}
+
+// The cluster-wide broker defaults. Which keys are defaults of which topic configs is the Kafka
+// front end's schema (kafka/handlers/topic_config_schema.h), not a replicated rule: the record
+// holds keys and values only, as a topic's configs do.
+result alter_cluster_config(meta_data& d, const pb::MetaAlterClusterConfig& c) {
+  auto next = edited_configs(d.cluster_configs, c);
+  if (!next) return std::unexpected(next.error());
+  const bool changed = *next != d.cluster_configs;
+  d.cluster_configs = std::move(*next);
+  apply_result r = done_if(command_kind::alter_cluster_config, changed);
+  if (changed) {
+    for (const auto& [name, t] : d.topics)
+      for (const auto& p : t.partitions) r.reconfigured.push_back(ref_of(t.id, p));
   }
   return r;
 }
@@ -468,6 +493,7 @@ result dispatch(meta_data& d, const pb::MetaCommand& cmd, log_index index) {
     case pb::MetaCommand::kDeleteAcls: return acls::remove(d, cmd.delete_acls());
     case pb::MetaCommand::kSetBrokerDrained: return set_broker_drained(d, cmd.set_broker_drained());
     case pb::MetaCommand::kSetBrokerDecommission: return set_broker_decommission(d, cmd.set_broker_decommission());
+    case pb::MetaCommand::kAlterClusterConfig: return alter_cluster_config(d, cmd.alter_cluster_config());
     default: return std::unexpected(meta_errc::malformed_command);  // no command, or one we do not know
   }
 }

@@ -205,6 +205,9 @@ struct meta_data {
   // SCRAM credentials: user -> mechanism -> credential. A user is listed while it has one.
   std::map<std::string, std::map<std::int8_t, scram_record>, std::less<>> scram_users;
   std::set<acl_record> acls;  // the ACL bindings every broker authorizes from
+  // Kafka's cluster-wide dynamic broker defaults, by broker key (log.retention.ms): what a topic
+  // that does not set a key takes (MetaAlterClusterConfig). Bounded as one topic's configs.
+  std::map<std::string, std::string> cluster_configs;
   bool operator==(const meta_data&) const = default;
 };
 
@@ -263,6 +266,7 @@ enum class command_kind : std::uint8_t {
   delete_acls,
   set_broker_drained,
   set_broker_decommission,
+  alter_cluster_config,
 };
 
 // A partition's group as a replica needs it to create or remove that group.
@@ -289,7 +293,8 @@ struct apply_result {
   std::vector<partition_ref> created;  // create_topic, create_partitions: groups to start (where we are a replica)
   std::vector<partition_ref> removed;  // delete_topic: groups to stop and delete
   // alter_topic_config that changed something: the topic's groups, whose replicas must take the
-  // new configs now (retention, max.message.bytes, timestamps), not at their next start.
+  // new configs now (retention, max.message.bytes, timestamps), not at their next start;
+  // alter_cluster_config that changed something: every topic's groups.
   std::vector<partition_ref> reconfigured;
   // elect_leaders: the partitions whose leader should transfer leadership to replicas[0] (as
   // long as the record is not past its expires_at_ms, a wall-clock bound the shell checks).
@@ -331,6 +336,7 @@ class meta_state {
   // the disk.
   bool replica_rejoins(node_id node, std::string_view uuid, const partition_ref& ref) const;
   const std::set<acl_record>& acls() const { return d_.acls; }
+  const std::map<std::string, std::string>& cluster_configs() const { return d_.cluster_configs; }
   const std::map<std::string, std::map<std::int8_t, scram_record>, std::less<>>& scram_users() const {
     return d_.scram_users;
   }

@@ -1,6 +1,7 @@
-// AlterConfigs (key 33): replaces a topic's whole set of configs. Every key the request leaves out
-// goes back to its default, as in Kafka; the values are checked against the topic config schema
-// and the change goes through `__meta` (config_alteration.h, docs/kafka.md "Configs").
+// AlterConfigs (key 33): replaces the whole set of configs of a topic, or of the cluster-wide
+// broker defaults. Every key the request leaves out goes back to its default, as in Kafka; the
+// values are checked against the topic config schema and the change goes through `__meta`
+// (config_alteration.h, docs/kafka.md "Configs").
 #include <set>
 
 #include "kafka/handlers/authorization.h"
@@ -16,7 +17,7 @@ config_alteration to_alteration(const alter_configs_resource& r) {
   a.resource_type = r.resource_type;
   a.resource_name = r.resource_name;
   for (const auto& c : r.configs) a.keys.push_back(c.name);
-  a.change = [configs = r.configs](const topic_info& topic) -> std::expected<topic_config_change, config_refusal> {
+  a.change = [configs = r.configs](const config_scope& scope) -> std::expected<topic_config_change, config_refusal> {
     topic_config_change change;
     for (const auto& c : configs) {
       if (!c.value) return std::unexpected(config_refusal{error_code::invalid_request, "null value for '" + c.name + "'"});
@@ -24,7 +25,7 @@ config_alteration to_alteration(const alter_configs_resource& r) {
         return std::unexpected(config_refusal{error_code::invalid_request, "config '" + c.name + "' named more than once"});
       }
     }
-    for (const auto& [name, value] : topic.configs)
+    for (const auto& [name, value] : scope.configs)
       if (!change.set.contains(name)) change.remove.push_back(name);
     return change;
   };

@@ -341,6 +341,18 @@ class broker_context {
     done(std::move(out));
   }
 
+  // The cluster-wide broker defaults committed in `__meta` (kafka/handlers/cluster_defaults.h), by
+  // broker key. Default: none.
+  virtual std::map<std::string, std::string> cluster_configs() const { return {}; }
+  // Proposes a change of the cluster-wide broker defaults (already checked with
+  // cluster_defaults.h; `topic` unused) and answers once applied here, refused or timed out; every
+  // partition replica takes the configs then in effect. Default: refused, as alter_topic_configs.
+  virtual void alter_cluster_configs(topic_config_change change, std::chrono::milliseconds /*timeout*/,
+                                     std::function<void(topic_result)> done) {
+    static_cast<void>(change);
+    done({"", topic_outcome::not_controller, "broker configs cannot change here"});
+  }
+
   // This broker's settings for DescribeConfigs. Default: what the other calls tell (broker.id, the
   // listener, the topic defaults) and each topic config's broker-side default under its synonym.
   virtual std::vector<broker_config> broker_configs() const {

@@ -1,13 +1,17 @@
 // DescribeConfigs (key 32): a topic's configs, every key of the topic config schema
-// (topic_config_schema.h), each either set on the topic (DYNAMIC_TOPIC_CONFIG) or its default
-// (DEFAULT_CONFIG); and this broker's settings (broker_context::broker_configs), read-only since
-// none changes while the node runs, each set by the operator (STATIC_BROKER_CONFIG) or a default.
-// docs/kafka.md "Configs".
+// (topic_config_schema.h), each set on the topic (DYNAMIC_TOPIC_CONFIG), else set cluster-wide
+// under its broker synonym (DYNAMIC_DEFAULT_BROKER_CONFIG, cluster_defaults.h), else Kafka's
+// default (DEFAULT_CONFIG); the cluster-wide broker defaults (a broker resource named ""); and this
+// broker's settings (broker_context::broker_configs), each set by the operator
+// (STATIC_BROKER_CONFIG), cluster-wide (the broker defaults of topic configs, the only ones that
+// change while the node runs) or a default. docs/kafka.md "Configs".
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
 
 #include "kafka/handlers/authorization.h"
+#include "kafka/handlers/cluster_defaults.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/protocol/field_values.h"
@@ -18,6 +22,7 @@ namespace {
 
 // Kafka's ConfigSource values (v1+).
 constexpr std::int8_t source_topic = 1;          // DYNAMIC_TOPIC_CONFIG
+constexpr std::int8_t source_cluster = 3;        // DYNAMIC_DEFAULT_BROKER_CONFIG
 constexpr std::int8_t source_static_broker = 4;  // STATIC_BROKER_CONFIG
 constexpr std::int8_t source_default = 5;        // DEFAULT_CONFIG
 
@@ -32,20 +37,32 @@ key_filter filter_of(const describe_configs_resource& r) {
 
 bool wanted(const key_filter& keys, std::string_view name) { return !keys || keys->contains(name); }
 
-describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& topic, bool synonyms, bool docs) {
+describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& topic,
+                                   const std::map<std::string, std::string>& cluster, bool synonyms, bool docs) {
   describe_configs_entry e;
   e.name = std::string(k.name);
   auto set = topic.configs.find(e.name);
   const bool explicit_value = set != topic.configs.end();
-  e.value = explicit_value ? set->second : std::string(k.default_value);
-  e.is_default = !explicit_value;
-  e.config_source = explicit_value ? source_topic : source_default;
+  const std::string* cluster_value = cluster_default_for(topic.name, k, cluster);
+  if (explicit_value) {
+    e.value = set->second;
+    e.config_source = source_topic;
+  } else if (cluster_value != nullptr) {
+    e.value = *cluster_value;
+    e.config_source = source_cluster;
+  } else {
+    e.value = std::string(k.default_value);
+    e.config_source = source_default;
+  }
+  e.is_default = e.config_source == source_default;
   e.config_type = static_cast<std::int8_t>(k.type);
   if (docs) e.documentation = std::string(k.doc);
   if (synonyms) {
-    // Most specific first, as Kafka lists them: the topic's own value, then the broker default.
+    // Most specific first, as Kafka lists them: the topic's own value, the cluster-wide default,
+    // then the built-in one.
     if (explicit_value) e.synonyms.push_back({e.name, set->second, source_topic});
     const std::string_view default_name = k.broker_synonym.empty() ? k.name : k.broker_synonym;
+    if (cluster_value != nullptr) e.synonyms.push_back({std::string(default_name), *cluster_value, source_cluster});
     e.synonyms.push_back({std::string(default_name), std::string(k.default_value), source_default});
   }
   return e;
@@ -63,8 +80,9 @@ describe_configs_result describe_topic(const broker_context& ctx, const describe
     return out;
   }
   const key_filter keys = filter_of(r);
+  const auto cluster = ctx.cluster_configs();
   for (const auto& k : topic_config_keys()) {
-    if (wanted(keys, k.name)) out.configs.push_back(topic_entry(k, *topic, synonyms, docs));
+    if (wanted(keys, k.name)) out.configs.push_back(topic_entry(k, *topic, cluster, synonyms, docs));
   }
   // Keys stored before values were checked, and unknown to the schema, are still reported as set.
   for (const auto& [name, value] : topic->configs) {
@@ -79,12 +97,31 @@ describe_configs_result describe_topic(const broker_context& ctx, const describe
   return out;
 }
 
+// The cluster-wide broker defaults that are set (Kafka lists only those for the default entity).
+describe_configs_result describe_cluster_defaults(const broker_context& ctx, const describe_configs_resource& r,
+                                                  bool synonyms) {
+  describe_configs_result out;
+  out.resource_type = r.resource_type;
+  const key_filter keys = filter_of(r);
+  for (const auto& [name, value] : ctx.cluster_configs()) {
+    if (!wanted(keys, name)) continue;
+    describe_configs_entry e;
+    e.name = name;
+    e.value = value;
+    e.config_source = source_cluster;
+    const topic_config_key* k = find_cluster_default(name);
+    e.config_type = static_cast<std::int8_t>(k != nullptr ? k->type : config_type::string);
+    if (synonyms) e.synonyms.push_back({name, value, source_cluster});
+    out.configs.push_back(std::move(e));
+  }
+  return out;
+}
+
 describe_configs_result describe_broker(const broker_context& ctx, const describe_configs_resource& r, bool synonyms) {
+  if (r.resource_name.empty()) return describe_cluster_defaults(ctx, r, synonyms);
   describe_configs_result out;
   out.resource_type = r.resource_type;
   out.resource_name = r.resource_name;
-  // "" names the cluster-wide dynamic defaults, of which chronik has none.
-  if (r.resource_name.empty()) return out;
   if (r.resource_name != std::to_string(kafka_id(ctx.node_id()))) {
     // Kafka answers a broker's configs only on that broker; clients send the request there.
     out.error = error_code::invalid_request;
@@ -93,16 +130,25 @@ describe_configs_result describe_broker(const broker_context& ctx, const describ
     return out;
   }
   const key_filter keys = filter_of(r);
+  const auto cluster = ctx.cluster_configs();
   for (const auto& c : ctx.broker_configs()) {
     if (!wanted(keys, c.name)) continue;
     describe_configs_entry e;
     e.name = c.name;
-    e.value = c.value;
-    e.read_only = true;
-    e.is_default = !c.operator_set;
-    e.config_source = c.operator_set ? source_static_broker : source_default;
     e.config_type = static_cast<std::int8_t>(c.type);
-    if (synonyms) e.synonyms.push_back({c.name, c.value, e.config_source == source_default ? source_default : source_static_broker});
+    // The broker defaults of topic configs change cluster-wide; every other setting is read at start.
+    e.read_only = find_cluster_default(c.name) == nullptr;
+    const std::int8_t own_source = c.operator_set ? source_static_broker : source_default;
+    if (auto it = cluster.find(c.name); it != cluster.end()) {
+      e.value = it->second;
+      e.config_source = source_cluster;
+      if (synonyms) e.synonyms.push_back({c.name, it->second, source_cluster});
+    } else {
+      e.value = c.value;
+      e.config_source = own_source;
+    }
+    e.is_default = e.config_source == source_default;
+    if (synonyms) e.synonyms.push_back({c.name, c.value, own_source});
     out.configs.push_back(std::move(e));
   }
   return out;

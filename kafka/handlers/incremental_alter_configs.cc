@@ -1,7 +1,8 @@
 // IncrementalAlterConfigs (key 44, KIP-339): sets, deletes, appends to or subtracts from single
-// topic configs, leaving the others as they are. APPEND and SUBTRACT work on list configs only, from
-// the topic's value or else the default. Values are checked against the topic config schema and the
-// change goes through `__meta` (config_alteration.h, docs/kafka.md "Configs").
+// configs of a topic or of the cluster-wide broker defaults, leaving the others as they are. APPEND
+// and SUBTRACT work on list configs only, from the value set or else the one in effect. Values are
+// checked against the topic config schema and the change goes through `__meta`
+// (config_alteration.h, docs/kafka.md "Configs").
 #include <algorithm>
 #include <set>
 
@@ -21,16 +22,16 @@ config_refusal refuse(error_code e, std::string why) { return config_refusal{e, 
 // APPEND adds the items not there yet; SUBTRACT removes every item named. The value is what this
 // node's view gives, for the schema's checks; the edit itself goes to `__meta`, which applies it to
 // the value current when the record applies (config_list_edit).
-std::expected<std::string, config_refusal> edit_list(const incremental_alterable_config& c, const topic_info& topic,
+std::expected<std::string, config_refusal> edit_list(const incremental_alterable_config& c, const config_scope& scope,
                                                      topic_config_change& change) {
-  const topic_config_key* k = find_topic_config(c.name);
+  const topic_config_key* k = scope.find(c.name);
   if (k == nullptr || k->type != config_type::list) {
     return std::unexpected(refuse(error_code::invalid_config, "'" + c.name + "' is not a list config: APPEND and SUBTRACT need one"));
   }
   config_list_edit e{c.name, c.config_operation == config_operation::append, config_list::split(*c.value),
-                     std::string(k->default_value)};
-  auto it = topic.configs.find(c.name);
-  auto items = config_list::split(it != topic.configs.end() ? std::string_view(it->second) : e.base);
+                     scope.default_of(*k)};
+  auto it = scope.configs.find(c.name);
+  auto items = config_list::split(it != scope.configs.end() ? std::string_view(it->second) : e.base);
   for (const auto& item : e.items) {
     if (e.append) {
       if (std::ranges::find(items, item) == items.end()) items.push_back(item);
@@ -42,7 +43,7 @@ std::expected<std::string, config_refusal> edit_list(const incremental_alterable
   return config_list::join(items);
 }
 
-change_result to_change(const std::vector<incremental_alterable_config>& configs, const topic_info& topic) {
+change_result to_change(const std::vector<incremental_alterable_config>& configs, const config_scope& scope) {
   topic_config_change change;
   std::set<std::string> seen;
   for (const auto& c : configs) {
@@ -63,7 +64,7 @@ change_result to_change(const std::vector<incremental_alterable_config>& configs
       change.set[c.name] = *c.value;
       continue;
     }
-    auto edited = edit_list(c, topic, change);
+    auto edited = edit_list(c, scope, change);
     if (!edited) return std::unexpected(edited.error());
     change.set[c.name] = std::move(*edited);
   }
@@ -83,7 +84,7 @@ void handle(broker_context& ctx, reader& body, const responder& out) {
     a.resource_type = r.resource_type;
     a.resource_name = r.resource_name;
     for (const auto& c : r.configs) a.keys.push_back(c.name);
-    a.change = [configs = r.configs](const topic_info& topic) { return to_change(configs, topic); };
+    a.change = [configs = r.configs](const config_scope& scope) { return to_change(configs, scope); };
     a.unauthorized = config_authorization(ctx, out, acl::operation::alter_configs, r.resource_type, r.resource_name);
     resources.push_back(std::move(a));
   }

@@ -57,6 +57,10 @@ bool ever_moved(const metadata::topic_record& topic, const metadata::partition_r
 
 }  // namespace
 
+partition_config partition_manager::config_of(const metadata::topic_record& topic) const {
+  return partition_config::from_topic(cfg_.topic_configs ? cfg_.topic_configs(topic) : topic.configs, cfg_.defaults);
+}
+
 consensus::group_start partition_manager::start_for(const metadata::meta_state& state,
                                                     const metadata::partition_ref& ref) const {
   if (cfg_.self_uuid.empty()) return consensus::group_start::fresh;
@@ -68,7 +72,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
                                                                      const metadata::topic_record& topic,
                                                                      consensus::group_start start) {
   if (std::ranges::find(ref.replicas, self_) == ref.replicas.end()) return {};
-  const partition_config pc = partition_config::from_topic(topic.configs, cfg_.defaults);
+  const partition_config pc = config_of(topic);
   if (!ref.target.empty()) moving_.insert(ref.group.value);
   if (auto it = by_group_.find(ref.group.value); it != by_group_.end()) {
     it->second->set_config(pc);
@@ -152,7 +156,7 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
 void partition_manager::reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic) {
   auto it = by_group_.find(ref.group.value);
   if (it == by_group_.end()) return;
-  it->second->set_config(partition_config::from_topic(topic.configs, cfg_.defaults));
+  it->second->set_config(config_of(topic));
   log_->info("[{}] partition {}-{} (group {}) takes the topic's new configs", self_.value(), topic.name, ref.partition,
              ref.group.value);
 }

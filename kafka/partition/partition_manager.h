@@ -34,6 +34,9 @@ struct partition_manager_config {
   consensus::raft_config raft;
   // Defaults under each topic's own configs (partition_config documents each field).
   partition_config defaults;
+  // The configs a topic's replicas enforce: its own, over the cluster-wide broker defaults
+  // (kafka/handlers/cluster_defaults.h, which the node applies here). Empty: the topic's own.
+  std::function<std::map<std::string, std::string>(const metadata::topic_record&)> topic_configs;
   // How often retention is checked, in milliseconds of the steady clock. Default 5000.
   std::int64_t retention_check_interval_ms = 5'000;
   // Kafka's replica.lag.time.max.ms: a follower that has not caught up with its leader's log for
@@ -139,6 +142,8 @@ class partition_manager {
   consensus::node_id self() const { return self_; }
 
  private:
+  // The replica configs of `topic` (partition_manager_config::topic_configs).
+  partition_config config_of(const metadata::topic_record& topic) const;
   struct waiter {
     std::vector<consensus::group_id> groups;
     clock::time_point deadline;

@@ -9,7 +9,9 @@ version) resolved once by Maven into $CHRONIK_KAFKA_TOOLS_DIR (kafka_tools.py).
   (CURRENT-OFFSET, LOG-END-OFFSET, LAG), --reset-offsets --to-earliest (--dry-run, then --execute),
   --to-offset and --shift-by, and --list --type;
 - kafka-configs (ConfigCommand): --describe, --alter --add-config and --delete-config of a topic,
-  and --describe --all of a broker;
+  --describe --all of a broker, and the cluster-wide broker defaults (--entity-type brokers
+  --entity-default): set, described, enforced by the running replicas of a topic that does not set
+  the key (and not of one that does), refused for a named broker, and deleted;
 - kafka-metadata-quorum (MetadataQuorumCommand): describe --status (through any broker) and
   --replication (through --bootstrap-controller, which reaches the `__meta` leader).
 
@@ -283,6 +285,69 @@ class KafkaCliTools(AdminSuite):
         for r in rows:
             self.assertGreater(int(r["LogEndOffset"]), 0, rows)
             self.assertGreaterEqual(int(r["Lag"]), 0, rows)
+        self.ok()
+
+    def test_e_kafka_configs_cluster_wide_broker_defaults(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import ConfigResource, ConfigSource, NewTopic, ResourceType
+
+        inherits, own = "cli-defaults-inherit", "cli-defaults-own"
+        admin = self.client
+        futures = admin.create_topics([NewTopic(inherits, num_partitions=1, replication_factor=3),
+                                       NewTopic(own, num_partitions=1, replication_factor=3,
+                                                config={"retention.bytes": "-1"})])
+        for f in futures.values():
+            f.result(timeout=30)
+        self.wait_partitions(inherits, 1)
+        self.wait_partitions(own, 1)
+        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 0, "acks": "all"})
+        for topic in (inherits, own):
+            for i in range(10):  # one Produce, so one Raft entry, each
+                producer.produce(topic, value=b"x" * 100, key=str(i).encode())
+                self.assertEqual(producer.flush(15), 0)
+
+        def watermarks(topic):
+            c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "cli-defaults-watermarks"})
+            try:
+                return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
+            except Exception:  # a leader being elected: ask again
+                return None
+            finally:
+                c.close()
+
+        default = ["--entity-type", "brokers", "--entity-default"]
+        try:
+            self.tool(CONFIGS, "--alter", *default, "--add-config", "log.retention.bytes=1,log.retention.ms=86400000")
+            described = self.tool(CONFIGS, "--describe", *default)
+            self.assertIn("Default configs for brokers in the cluster are:", described)
+            shown = dict(re.findall(r"^\s+([\w.]+)=(\S*) sensitive=", described, re.M))
+            self.assertEqual(shown, {"log.retention.bytes": "1", "log.retention.ms": "86400000"}, described)
+            self.assertEqual(self.topic_configs(inherits)["retention.bytes"],
+                             ("1", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.name))
+            self.assertEqual(self.topic_configs(own)["retention.bytes"], ("-1", "DYNAMIC_TOPIC_CONFIG"))
+            for n in self.cluster.nodes:  # every broker reports the cluster's value as its own
+                res = ConfigResource(ResourceType.BROKER, str(n.node_id))
+                got = admin.describe_configs([res])[res].result(timeout=10)["log.retention.ms"]
+                self.assertEqual((got.value, got.source), ("86400000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value))
+
+            # The running replicas take it: retention (every 5 s) drops all but the newest entry of
+            # the topic that inherits it, and nothing of the one that sets its own.
+            self.cluster.wait_for(lambda: (w := watermarks(inherits)) is not None and w[0] > 0, SETTLE_S,
+                                  "the cluster-wide retention to trim the inheriting topic")
+            self.assertEqual(watermarks(inherits), (9, 10))
+            self.assertEqual(watermarks(own), (0, 10))
+
+            # One broker's own setting is refused with the way to the cluster default.
+            out = kafka_tools.run(self.classpath, CONFIGS, ["--bootstrap-server", self.bootstrap, "--alter",
+                                                             "--entity-type", "brokers", "--entity-name", "1",
+                                                             "--add-config", "log.retention.ms=1000"])
+            self.assertNotEqual(out.returncode, 0, out.stdout)
+            self.assertIn("--entity-default", out.stdout + out.stderr)
+        finally:
+            self.tool(CONFIGS, "--alter", *default, "--delete-config", "log.retention.bytes,log.retention.ms")
+        self.assertEqual(self.tool(CONFIGS, "--describe", *default).strip(),
+                         "Default configs for brokers in the cluster are:")
+        self.assertEqual(self.topic_configs(inherits)["retention.bytes"], ("-1", "DEFAULT_CONFIG"))
         self.ok()
 
 

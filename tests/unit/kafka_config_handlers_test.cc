@@ -1,8 +1,9 @@
 // AlterConfigs, IncrementalAlterConfigs, DescribeConfigs and CreateTopics' config checks through
 // the dispatcher, with a fake broker context whose alter_topic_configs applies each change to its
 // topics as `__meta` would: values checked against the schema and refused with INVALID_CONFIG
-// before anything is proposed, validate_only, full replacement against incremental edits, broker
-// resources refused, and DescribeConfigs' sources for topics and brokers.
+// before anything is proposed, validate_only, full replacement against incremental edits, the
+// cluster-wide broker defaults (a broker resource named "") set and reported, a named broker's
+// settings refused, and DescribeConfigs' sources for topics and brokers.
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -68,9 +69,20 @@ class fake_context : public broker_context {
     }
     done(std::move(out));
   }
+  std::map<std::string, std::string> cluster_configs() const override { return cluster_; }
+  // As `__meta` would: the value in `set` of an edited key is the edit's outcome on this view.
+  void alter_cluster_configs(topic_config_change change, std::chrono::milliseconds,
+                             std::function<void(topic_result)> done) override {
+    ++cluster_proposals;
+    for (const auto& k : change.remove) cluster_.erase(k);
+    for (const auto& [k, v] : change.set) cluster_[k] = v;
+    done({"", topic_outcome::done, {}});
+  }
   partition_manager& partitions() override { std::abort(); }  // not used by the config APIs
 
   std::map<std::string, std::map<std::string, std::string>> configs_{{"t", {}}};
+  std::map<std::string, std::string> cluster_;
+  int cluster_proposals = 0;
   std::vector<std::string> created;
   int proposals = 0;
 };
@@ -205,10 +217,13 @@ TEST_F(kafka_config_handlers_test, alter_configs_replaces_the_whole_set) {
   EXPECT_EQ(ctx_.configs_["t"], (std::map<std::string, std::string>{{"retention.bytes", "4096"}}));
 }
 
-TEST_F(kafka_config_handlers_test, broker_configs_cannot_change_and_resources_are_named_once) {
-  auto r = incremental(broker, "1", {{"num.partitions", set, "3"}});
-  EXPECT_EQ(r.error, error_code::invalid_request);
-  EXPECT_NE(r.error_message.value_or("").find("num.partitions"), std::string::npos);
+TEST_F(kafka_config_handlers_test, a_named_brokers_configs_cannot_change_and_resources_are_named_once) {
+  for (const auto& key : {"num.partitions", "log.retention.ms"}) {
+    auto r = incremental(broker, "1", {{key, set, "3"}});
+    EXPECT_EQ(r.error, error_code::invalid_request);
+    EXPECT_NE(r.error_message.value_or("").find(key), std::string::npos);
+    EXPECT_NE(r.error_message.value_or("").find("--entity-default"), std::string::npos) << r.error_message.value_or("");
+  }
   incremental_alter_configs_request twice{
       {{topic, "t", {{"retention.ms", set, "1"}}}, {topic, "t", {{"retention.ms", set, "2"}}}}, false};
   auto resp = call(
@@ -218,6 +233,78 @@ TEST_F(kafka_config_handlers_test, broker_configs_cannot_change_and_resources_ar
   EXPECT_EQ(resp.responses[0].error, error_code::invalid_request);
   EXPECT_EQ(resp.responses[1].error, error_code::invalid_request);
   EXPECT_EQ(ctx_.proposals, 0);
+  EXPECT_EQ(ctx_.cluster_proposals, 0);
+}
+
+// kafka-configs --entity-type brokers --entity-default: IncrementalAlterConfigs of the broker
+// resource named "", checked against the topic key each broker key stands for.
+TEST_F(kafka_config_handlers_test, cluster_defaults_are_set_checked_and_edited_through_the_broker_named_empty) {
+  auto r = incremental(broker, "", {{"log.retention.ms", set, "60000"}, {"message.max.bytes", set, "2000000"}});
+  EXPECT_EQ(r.error, error_code::none) << r.error_message.value_or("");
+  EXPECT_EQ(ctx_.cluster_, (std::map<std::string, std::string>{{"log.retention.ms", "60000"}, {"message.max.bytes", "2000000"}}));
+  EXPECT_EQ(ctx_.cluster_proposals, 1);
+  // A key read at start only is INVALID_REQUEST, a bad value INVALID_CONFIG; neither is proposed.
+  EXPECT_EQ(incremental(broker, "", {{"num.io.threads", set, "8"}}).error, error_code::invalid_request);
+  EXPECT_EQ(incremental(broker, "", {{"log.retention.ms", set, "soon"}}).error, error_code::invalid_config);
+  EXPECT_EQ(incremental(broker, "", {{"compression.type", set, "gzip"}}).error, error_code::invalid_config);
+  EXPECT_EQ(incremental(broker, "", {{"log.bogus", config_operation::remove, std::nullopt}}).error, error_code::invalid_config);
+  EXPECT_EQ(incremental(broker, "", {{"log.retention.ms", set, "1"}}, true).error, error_code::none);  // validate_only
+  EXPECT_EQ(ctx_.cluster_proposals, 1);
+  EXPECT_EQ(ctx_.cluster_.at("log.retention.ms"), "60000");
+  // APPEND starts from the built-in default of the topic key.
+  r = incremental(broker, "", {{"log.cleanup.policy", config_operation::append, "compact"}});
+  EXPECT_EQ(r.error, error_code::none) << r.error_message.value_or("");
+  EXPECT_EQ(ctx_.cluster_.at("log.cleanup.policy"), "delete,compact");
+  // A topic's APPEND starts from the cluster default in effect for it.
+  ctx_.cluster_["log.cleanup.policy"] = "compact";
+  r = incremental(topic, "t", {{"cleanup.policy", config_operation::append, "delete"}});
+  EXPECT_EQ(r.error, error_code::none) << r.error_message.value_or("");
+  EXPECT_EQ(ctx_.configs_["t"].at("cleanup.policy"), "compact,delete");
+  // AlterConfigs replaces the whole set: what it leaves out is removed.
+  alter_configs_request replace{{{broker, "", {{"log.retention.bytes", "1048576"}}}}, false};
+  auto resp = call(
+      api_key::alter_configs, 2, [&](writer& w) { encode_alter_configs_request(replace, 2, w); }, decode_alter_configs_response);
+  EXPECT_EQ(resp.responses.at(0).error, error_code::none) << resp.responses.at(0).error_message.value_or("");
+  EXPECT_EQ(ctx_.cluster_, (std::map<std::string, std::string>{{"log.retention.bytes", "1048576"}}));
+}
+
+// DescribeConfigs: the default entity lists what is set; a topic that does not set a key reports
+// the cluster's value (DYNAMIC_DEFAULT_BROKER_CONFIG) with its synonyms; this broker's entry of the
+// key reports it too, and may change.
+TEST_F(kafka_config_handlers_test, describe_reports_cluster_defaults_where_they_govern) {
+  ctx_.cluster_ = {{"log.retention.ms", "60000"}};
+  auto d = describe(broker, "");
+  ASSERT_EQ(d.configs.size(), 1u);
+  EXPECT_EQ(d.configs[0].name, "log.retention.ms");
+  EXPECT_EQ(d.configs[0].value, "60000");
+  EXPECT_EQ(d.configs[0].config_source, 3);  // DYNAMIC_DEFAULT_BROKER_CONFIG
+  EXPECT_EQ(d.configs[0].config_type, static_cast<std::int8_t>(config_type::int64));
+
+  auto t = describe(topic, "t");
+  const auto* retention = entry(t, "retention.ms");
+  ASSERT_NE(retention, nullptr);
+  EXPECT_EQ(retention->value, "60000");
+  EXPECT_EQ(retention->config_source, 3);
+  EXPECT_FALSE(retention->is_default);
+  ASSERT_EQ(retention->synonyms.size(), 2u);
+  EXPECT_EQ(retention->synonyms[0].value, "60000");
+  EXPECT_EQ(retention->synonyms[1].value, "604800000");
+  EXPECT_EQ(retention->synonyms[1].source, 5);
+  ctx_.configs_["t"] = {{"retention.ms", "1000"}};
+  t = describe(topic, "t");
+  retention = entry(t, "retention.ms");
+  ASSERT_NE(retention, nullptr);
+  EXPECT_EQ(retention->value, "1000");
+  EXPECT_EQ(retention->config_source, 1);
+  EXPECT_EQ(retention->synonyms.size(), 3u);
+
+  auto b = describe(broker, "1");
+  const auto* broker_retention = entry(b, "log.retention.ms");
+  ASSERT_NE(broker_retention, nullptr);
+  EXPECT_EQ(broker_retention->value, "60000");
+  EXPECT_EQ(broker_retention->config_source, 3);
+  EXPECT_FALSE(broker_retention->read_only);
+  EXPECT_TRUE(entry(b, "broker.id")->read_only);
 }
 
 TEST_F(kafka_config_handlers_test, describe_topic_reports_sources_types_and_synonyms) {

@@ -354,6 +354,40 @@ TEST(MetaState, AlterTopicConfigNamesTheGroupsToReconfigure) {
   EXPECT_TRUE(again->reconfigured.empty());
 }
 
+// The cluster-wide broker defaults: set, removed and edited as one topic's configs are, and a change
+// names every partition of every topic, whose replicas take the configs then in effect
+// (docs/kafka.md "Cluster-wide defaults"); one that changes nothing names none.
+TEST(MetaState, AlterClusterConfigChangesTheDefaultsAndNamesEveryPartition) {
+  machine m;
+  register_brokers(m, 3);
+  ASSERT_TRUE(m.run(cmd::create_topic(topic("a", 1, 2, 3))));
+  ASSERT_TRUE(m.run(cmd::create_topic(topic("b", 2, 1, 1))));
+  auto r = m.run(cmd::alter_cluster_config({{"log.retention.ms", "60000"}}, {}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, command_kind::alter_cluster_config);
+  EXPECT_EQ(m.s.cluster_configs(), (std::map<std::string, std::string>{{"log.retention.ms", "60000"}}));
+  ASSERT_EQ(r->reconfigured.size(), 3u);
+  EXPECT_EQ(r->reconfigured[0].group, m.s.topic("a")->partitions[0].group);
+  EXPECT_EQ(r->reconfigured[2].group, m.s.topic("b")->partitions[0].group);
+  auto again = m.run(cmd::alter_cluster_config({{"log.retention.ms", "60000"}}, {}));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_TRUE(again->reconfigured.empty());
+  // APPEND starts from the built-in default the record carries when the key is not set.
+  ASSERT_TRUE(m.run(cmd::alter_cluster_config({}, {}, {cmd::list_edit{"log.cleanup.policy", true, {"compact"}, "delete"}})));
+  EXPECT_EQ(m.s.cluster_configs().at("log.cleanup.policy"), "delete,compact");
+  ASSERT_TRUE(m.run(cmd::alter_cluster_config({}, {"log.retention.ms"})));
+  EXPECT_EQ(m.s.cluster_configs(), (std::map<std::string, std::string>{{"log.cleanup.policy", "delete,compact"}}));
+  // Bounded and unambiguous as a topic's configs; a refusal changes nothing.
+  EXPECT_EQ(m.run(cmd::alter_cluster_config({{"k", "v"}}, {"k"})).error(), meta_errc::invalid_config);
+  EXPECT_EQ(m.run(cmd::alter_cluster_config({{"k", std::string(max_config_value_bytes + 1, 'x')}}, {})).error(),
+            meta_errc::invalid_config);
+  std::map<std::string, std::string> many;
+  for (std::size_t i = 0; i <= max_configs_per_topic; ++i) many["k" + std::to_string(i)] = "v";
+  EXPECT_EQ(m.run(cmd::alter_cluster_config(many, {})).error(), meta_errc::invalid_config);
+  EXPECT_EQ(m.s.cluster_configs().size(), 1u);
+}
+
 // ElectLeaders' record changes no state and names the partitions whose leaders must transfer
 // (docs/kafka.md "Preferred leaders"); one naming a partition or topic that does not exist is refused.
 TEST(MetaState, ElectLeadersNamesThePartitionsAndChangesNothing) {
@@ -434,6 +468,7 @@ std::vector<std::string> history() {
   out.push_back(cmd::set_broker_state(node_id{4}, "uuid-4", broker_state::draining));
   out.push_back(cmd::alter_topic_config(cmd::topic_ref{make_id(3)}, {{"retention.ms", "5"}}, {"segment.bytes"}));
   out.push_back(cmd::allocate_producer_ids(node_id{2}, 11));  // the snapshot then carries the counter
+  out.push_back(cmd::alter_cluster_config({{"log.retention.ms", "60000"}, {"log.segment.bytes", "1048576"}}, {}));
   return out;
 }
 
