@@ -115,6 +115,23 @@ class KafkaExactlyOnce(AdminSuite):
         self.cluster.wait_for(leader, READY_S, f"a live leader of __transaction_state partition {p}")
         return found["node"]
 
+    def partition_view(self, topic):
+        """{partition: (leader, low, high)} of `topic` through a fresh confluent-kafka client, for a
+        failure message: where a stalled consumer's fetches should go and what they should find."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        try:
+            c = Consumer({"bootstrap.servers": self.running_bootstrap(), "group.id": f"{topic}-view",
+                          "isolation.level": "read_committed"})
+            try:
+                meta = c.list_topics(topic=topic, timeout=5).topics[topic].partitions
+                return {p: (meta[p].leader, *c.get_watermark_offsets(TopicPartition(topic, p), timeout=5))
+                        for p in sorted(meta)}
+            finally:
+                c.close()
+        except Exception as e:  # noqa: BLE001 - evidence only
+            return f"{type(e).__name__}: {e}"
+
     def describe_transaction(self, transactional_id):
         """DescribeTransactions at the id's coordinator (kafka-python), for a failure message."""
         from kafka.admin import KafkaAdminClient
@@ -210,7 +227,9 @@ class KafkaExactlyOnce(AdminSuite):
                 producer.poll(0)  # serves librdkafka's queued log lines to the logger
                 if time.monotonic() > deadline:
                     self.fail(f"{committed_values} values committed in {LOOP_S}s; the coordinator's view of "
-                              f"{txn_id}: {self.describe_transaction(txn_id)}")
+                              f"{txn_id}: {self.describe_transaction(txn_id)}; the consumer's positions "
+                              f"{ {tp.partition: tp.offset for tp in consumer.position(parts)} }; "
+                              f"{source}: {self.partition_view(source)}")
                 positions = {tp.partition: tp.offset for tp in consumer.position(parts)}
                 if all(positions.get(p, -1) >= e for p, e in ends.items()):
                     break
