@@ -322,6 +322,12 @@ class KafkaCliTools(AdminSuite):
             self.assertIn("Default configs for brokers in the cluster are:", described)
             shown = dict(re.findall(r"^\s+([\w.]+)=(\S*) sensitive=", described, re.M))
             self.assertEqual(shown, {"log.retention.bytes": "1", "log.retention.ms": "86400000"}, described)
+            # Every broker (none has a value of its own) and then the cluster's defaults.
+            every = self.tool(CONFIGS, "--describe", "--entity-type", "brokers")
+            for n in self.cluster.nodes:
+                self.assertIn(f"Dynamic configs for broker {n.node_id} are:", every)
+            self.assertEqual(every.split("Default configs for brokers in the cluster are:")[1], described.split(
+                "Default configs for brokers in the cluster are:")[1], every)
             self.assertEqual(self.topic_configs(inherits)["retention.bytes"],
                              ("1", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.name))
             self.assertEqual(self.topic_configs(own)["retention.bytes"], ("-1", "DYNAMIC_TOPIC_CONFIG"))
