@@ -246,8 +246,15 @@ void kafka_service::on_partition_records(const metadata::apply_result& r) {
     if (const auto* t = meta_.state().topic(ref.topic)) m->apply_move(ref, *t, m->start_for(meta_.state(), ref));
     if (ref.target.empty()) move_reported_.erase(ref.group.value);
   }
+  // A cluster-wide change names every partition: one line for all of them.
+  const bool cluster_wide = r.kind == metadata::command_kind::alter_cluster_config;
+  std::size_t reconfigured = 0;
   for (const auto& ref : r.reconfigured) {
-    if (const auto* t = meta_.state().topic(ref.topic)) m->reconfigure(ref, *t);
+    if (const auto* t = meta_.state().topic(ref.topic)) reconfigured += m->reconfigure(ref, *t, !cluster_wide) ? 1 : 0;
+  }
+  if (cluster_wide && !r.reconfigured.empty()) {
+    log_->info("kafka: the cluster-wide broker defaults changed; {} partition replicas here take the configs now in effect",
+               reconfigured);
   }
 }
 

@@ -153,12 +153,16 @@ std::expected<void, consensus::host_error> partition_manager::ensure(const metad
   return {};
 }
 
-void partition_manager::reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic) {
+bool partition_manager::reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic,
+                                    bool log_it) {
   auto it = by_group_.find(ref.group.value);
-  if (it == by_group_.end()) return;
+  if (it == by_group_.end()) return false;
   it->second->set_config(config_of(topic));
-  log_->info("[{}] partition {}-{} (group {}) takes the topic's new configs", self_.value(), topic.name, ref.partition,
-             ref.group.value);
+  if (log_it) {
+    log_->info("[{}] partition {}-{} (group {}) takes the topic's new configs", self_.value(), topic.name, ref.partition,
+               ref.group.value);
+  }
+  return true;
 }
 
 void partition_manager::remove(const metadata::partition_ref& ref) {

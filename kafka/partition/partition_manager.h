@@ -92,8 +92,10 @@ class partition_manager {
   consensus::group_start start_for(const metadata::meta_state& state, const metadata::partition_ref& ref) const;
   // The topic's configs changed in `__meta` (apply_result::reconfigured): the replica of `ref`
   // running here takes them at once, so retention and produce rules change without a restart.
-  // A partition not running here is ignored; it reads the configs when it starts.
-  void reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic);
+  // A partition not running here is ignored; it reads the configs when it starts. Returns whether
+  // one runs here. `log_it` false: the caller logs one line for many (a cluster-wide change names
+  // every partition).
+  bool reconfigure(const metadata::partition_ref& ref, const metadata::topic_record& topic, bool log_it = true);
   // `__meta` changed the partition's replica set (apply_result::moved; docs/kafka.md "Moving
   // replicas"): ensure() where this node is one of ref.replicas, which also hands a running replica
   // its new target, else remove().

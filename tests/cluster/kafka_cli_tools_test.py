@@ -11,7 +11,8 @@ version) resolved once by Maven into $CHRONIK_KAFKA_TOOLS_DIR (kafka_tools.py).
 - kafka-configs (ConfigCommand): --describe, --alter --add-config and --delete-config of a topic,
   --describe --all of a broker, and the cluster-wide broker defaults (--entity-type brokers
   --entity-default): set, described, enforced by the running replicas of a topic that does not set
-  the key (and not of one that does), refused for a named broker, and deleted;
+  the key (and not of one that does), kept by a restarted node, refused for a named broker, and
+  deleted;
 - kafka-metadata-quorum (MetadataQuorumCommand): describe --status (through any broker) and
   --replication (through --bootstrap-controller, which reaches the `__meta` leader).
 
@@ -342,6 +343,22 @@ class KafkaCliTools(AdminSuite):
                                   "the cluster-wide retention to trim the inheriting topic")
             self.assertEqual(watermarks(inherits), (9, 10))
             self.assertEqual(watermarks(own), (0, 10))
+
+            # A restarted node has them back from its `__meta` log, and the partitions keep trimming.
+            node = self.cluster.nodes[0]
+            node.kill()
+            node.start([m.gossip_addr for m in self.cluster.nodes if m is not node])
+            self.cluster.wait_ready(SETTLE_S, count=len(self.cluster.nodes), alive=True)
+            res = ConfigResource(ResourceType.BROKER, str(node.node_id))
+            self.cluster.wait_for(lambda: admin.describe_configs([res])[res].result(timeout=10).get("log.retention.ms")
+                                  is not None, SETTLE_S, "the restarted broker to answer DescribeConfigs")
+            got = admin.describe_configs([res])[res].result(timeout=10)["log.retention.ms"]
+            self.assertEqual((got.value, got.source), ("86400000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value))
+            for i in range(5):
+                producer.produce(inherits, value=b"y" * 100, key=str(i).encode())
+                self.assertEqual(producer.flush(30), 0)
+            self.cluster.wait_for(lambda: watermarks(inherits) == (14, 15), SETTLE_S,
+                                  "the inheriting topic trimmed again after the restart")
 
             # One broker's own setting is refused with the way to the cluster default.
             out = kafka_tools.run(self.classpath, CONFIGS, ["--bootstrap-server", self.bootstrap, "--alter",
