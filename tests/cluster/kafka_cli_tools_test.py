@@ -14,7 +14,9 @@ version) resolved once by Maven into $CHRONIK_KAFKA_TOOLS_DIR (kafka_tools.py).
   the key (and not of one that does), kept by a restarted node, refused for a named broker, and
   deleted;
 - kafka-metadata-quorum (MetadataQuorumCommand): describe --status (through any broker) and
-  --replication (through --bootstrap-controller, which reaches the `__meta` leader).
+  --replication (through --bootstrap-controller, which reaches the `__meta` leader);
+- kafka-features (FeatureCommand): describe lists Kafka 4's client-visible features, each at
+  level 0 (none of what their higher levels turn on is built).
 
 Every effect a tool claims is checked with another client (confluent-kafka 2.16.1 and
 kafka-python 3.0.12 from kafka_admin's venv): its exit status and output alone prove nothing.
@@ -43,6 +45,7 @@ TOPICS = "org.apache.kafka.tools.TopicCommand"
 GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 CONFIGS = "org.apache.kafka.tools.ConfigCommand"  # in kafka-tools 4.4.0, not kafka_2.13
 QUORUM = "org.apache.kafka.tools.MetadataQuorumCommand"
+FEATURES = "org.apache.kafka.tools.FeatureCommand"
 
 
 class KafkaCliTools(AdminSuite):
@@ -371,6 +374,16 @@ class KafkaCliTools(AdminSuite):
         self.assertEqual(self.tool(CONFIGS, "--describe", *default).strip(),
                          "Default configs for brokers in the cluster are:")
         self.assertEqual(self.topic_configs(inherits)["retention.bytes"], ("-1", "DEFAULT_CONFIG"))
+        self.ok()
+
+    def test_f_kafka_features_describe(self):
+        out = self.tool(FEATURES, "describe")
+        rows = {m[0]: m[1:] for m in re.findall(r"^Feature: (\S+)\s+SupportedMinVersion: (\S+)\s+"
+                                                 r"SupportedMaxVersion: (\S+)\s+FinalizedVersionLevel: (\S+)", out, re.M)}
+        self.assertEqual(sorted(rows), ["eligible.leader.replicas.version", "group.version", "kraft.version",
+                                        "share.version", "streams.version", "transaction.version"], out)
+        for name, levels in rows.items():
+            self.assertEqual(levels, ("0", "0", "0"), f"{name}: {out}")
         self.ok()
 
 

@@ -249,7 +249,7 @@ TEST(kafka_api_versions, every_version_round_trips) {
     expect_round_trips(resp, v, encode_api_versions_response, decode_api_versions_response);
   }
   reader r(std::string_view{});
-  EXPECT_EQ(decode_api_versions_request(r, 4).error().code, codec_errc::unsupported_version);
+  EXPECT_EQ(decode_api_versions_request(r, 5).error().code, codec_errc::unsupported_version);
 }
 
 // --- Metadata -----------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ TEST(kafka_id, is_the_broker_id_or_minus_one) {
 }
 
 TEST_F(kafka_handlers_test, api_versions_advertises_the_dispatched_ranges_at_every_version) {
-  for (std::int16_t v = 0; v <= 3; ++v) {
+  for (std::int16_t v = 0; v <= 4; ++v) {
     auto r = call(api_key::api_versions, v, [&](writer& w) { encode_api_versions_request({"t", "1"}, v, w); });
     auto resp = decode<api_versions_response>(r, api_key::api_versions, v, decode_api_versions_response);
     EXPECT_EQ(resp.error, error_code::none);
@@ -167,6 +167,29 @@ TEST_F(kafka_handlers_test, api_versions_advertises_the_dispatched_ranges_at_eve
       EXPECT_EQ(resp.api_keys[i].key, all_handlers()[i].key);
       EXPECT_EQ(resp.api_keys[i].max_version, all_handlers()[i].versions.max);
     }
+  }
+}
+
+// Features go only to v4 clients, the first that accept a supported range starting at 0
+// (KAFKA-17011): each of Kafka 4's client-visible features at level 0, none finalized.
+TEST_F(kafka_handlers_test, api_versions_lists_the_features_at_level_zero_from_v4) {
+  for (std::int16_t v = 3; v <= 4; ++v) {
+    auto r = call(api_key::api_versions, v, [&](writer& w) { encode_api_versions_request({"t", "1"}, v, w); });
+    auto resp = decode<api_versions_response>(r, api_key::api_versions, v, decode_api_versions_response);
+    EXPECT_TRUE(resp.finalized_features.empty());
+    EXPECT_EQ(resp.finalized_features_epoch, -1);
+    if (v < 4) {
+      EXPECT_TRUE(resp.supported_features.empty()) << "v" << v;
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& f : resp.supported_features) {
+      names.push_back(f.name);
+      EXPECT_EQ(f.min_version, 0) << f.name;
+      EXPECT_EQ(f.max_version, 0) << f.name;
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"eligible.leader.replicas.version", "group.version", "kraft.version",
+                                                "share.version", "streams.version", "transaction.version"}));
   }
 }
 
