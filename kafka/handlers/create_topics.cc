@@ -11,9 +11,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kafka/handlers/authorization.h"
+#include "kafka/handlers/cluster_defaults.h"
 #include "kafka/handlers/handler.h"
 #include "kafka/handlers/topic_config_schema.h"
 #include "kafka/handlers/topic_errors.h"
@@ -46,15 +48,24 @@ topic_request to_request(const creatable_topic& t) {
 }
 
 // A topic's configs as KIP-525 returns them: every key of the schema, set on the topic
-// (DYNAMIC_TOPIC_CONFIG) or its default (DEFAULT_CONFIG), as DescribeConfigs lists them.
-std::vector<created_topic_config> configs_of(const std::map<std::string, std::string>& set) {
+// (DYNAMIC_TOPIC_CONFIG), else set cluster-wide (DYNAMIC_DEFAULT_BROKER_CONFIG,
+// cluster_defaults.h), else its default (DEFAULT_CONFIG), as DescribeConfigs lists them.
+std::vector<created_topic_config> configs_of(std::string_view topic, const std::map<std::string, std::string>& set,
+                                             const std::map<std::string, std::string>& cluster) {
   std::vector<created_topic_config> out;
   for (const auto& k : topic_config_keys()) {
     created_topic_config c;
     c.name = std::string(k.name);
-    auto it = set.find(c.name);
-    c.value = it != set.end() ? it->second : std::string(k.default_value);
-    c.config_source = it != set.end() ? config_source::dynamic_topic : config_source::default_config;
+    if (auto it = set.find(c.name); it != set.end()) {
+      c.value = it->second;
+      c.config_source = config_source::dynamic_topic;
+    } else if (const std::string* v = cluster_default_for(topic, k, cluster)) {
+      c.value = *v;
+      c.config_source = config_source::dynamic_default_broker;
+    } else {
+      c.value = std::string(k.default_value);
+      c.config_source = config_source::default_config;
+    }
     out.push_back(std::move(c));
   }
   return out;
@@ -71,7 +82,7 @@ void describe_created(const broker_context& ctx, const topic_request& asked, boo
     r.replication_factor = manual ? static_cast<std::int16_t>(asked.assignments.front().size())
                                   : (asked.replication_factor < 0 ? defaults.replication_factor
                                                                   : asked.replication_factor);
-    r.configs = configs_of(asked.configs);
+    r.configs = configs_of(asked.name, asked.configs, ctx.cluster_configs());
     return;
   }
   const auto t = ctx.topic(asked.name);
@@ -79,7 +90,7 @@ void describe_created(const broker_context& ctx, const topic_request& asked, boo
   r.topic_id = t->id;
   r.num_partitions = static_cast<std::int32_t>(t->partitions.size());
   if (!t->partitions.empty()) r.replication_factor = static_cast<std::int16_t>(t->partitions.front().replicas.size());
-  r.configs = configs_of(t->configs);
+  r.configs = configs_of(asked.name, t->configs, ctx.cluster_configs());
 }
 
 // What a request leaves for its answer, once `__meta` has decided every topic.

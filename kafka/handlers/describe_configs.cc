@@ -20,11 +20,11 @@
 namespace chronik::kafka {
 namespace {
 
-// Kafka's ConfigSource values (v1+).
-constexpr std::int8_t source_topic = 1;          // DYNAMIC_TOPIC_CONFIG
-constexpr std::int8_t source_cluster = 3;        // DYNAMIC_DEFAULT_BROKER_CONFIG
-constexpr std::int8_t source_static_broker = 4;  // STATIC_BROKER_CONFIG
-constexpr std::int8_t source_default = 5;        // DEFAULT_CONFIG
+// Kafka's ConfigSource values (v1+), kafka/protocol/field_values.h.
+constexpr std::int8_t source_topic = config_source::dynamic_topic;
+constexpr std::int8_t source_cluster = config_source::dynamic_default_broker;
+constexpr std::int8_t source_static_broker = config_source::static_broker;
+constexpr std::int8_t source_default = config_source::default_config;
 
 // The keys a resource asks for; nullopt: all. A set, so the cost stays O(k log k) however many
 // keys a request names.

@@ -351,6 +351,30 @@ TEST_F(kafka_config_handlers_test, describe_broker_reports_this_brokers_read_onl
   EXPECT_TRUE(describe(broker, "").configs.empty());
 }
 
+// CreateTopics v5+ answers with the created topic's configs (KIP-525) as DescribeConfigs would:
+// a key it does not set but the cluster does is DYNAMIC_DEFAULT_BROKER_CONFIG.
+TEST_F(kafka_config_handlers_test, create_topics_reports_the_cluster_defaults_a_new_topic_takes) {
+  ctx_.cluster_ = {{"log.retention.ms", "60000"}, {"log.retention.bytes", "4096"}};
+  create_topics_request req;
+  req.timeout_ms = 1000;
+  creatable_topic t;
+  t.name = "fresh";
+  t.num_partitions = 1;
+  t.replication_factor = 1;
+  t.configs = {{"retention.bytes", "8192"}};
+  req.topics = {t};
+  auto resp = call(
+      api_key::create_topics, 5, [&](writer& w) { encode_create_topics_request(req, 5, w); }, decode_create_topics_response);
+  ASSERT_EQ(resp.topics.size(), 1u);
+  ASSERT_EQ(resp.topics[0].error, error_code::none);
+  ASSERT_TRUE(resp.topics[0].configs.has_value());
+  std::map<std::string, std::pair<std::string, std::int8_t>> got;
+  for (const auto& c : *resp.topics[0].configs) got[c.name] = {c.value.value_or(""), c.config_source};
+  EXPECT_EQ(got.at("retention.ms"), std::make_pair(std::string("60000"), config_source::dynamic_default_broker));
+  EXPECT_EQ(got.at("retention.bytes"), std::make_pair(std::string("8192"), config_source::dynamic_topic));
+  EXPECT_EQ(got.at("segment.ms"), std::make_pair(std::string("604800000"), config_source::default_config));
+}
+
 TEST_F(kafka_config_handlers_test, create_topics_refuses_bad_configs_with_invalid_config) {
   create_topics_request req;
   req.timeout_ms = 1000;
