@@ -21,11 +21,13 @@ Run: tests/cluster/venv_run.sh VENV tests/cluster/admin-requirements.txt \\
          tests/cluster/kafka_exactly_once_test.py --server build/daemon/chronik-server
 (the clients come from PyPI into VENV; kafkajs from npm into $CHRONIK_NPM_DIR.)
 """
+import faulthandler
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +43,9 @@ RESTART_AT = 2000  # and when it is started again
 LOOP_S = 150  # the loop's bound; with one iteration's calls the test stays inside ctest's 300 s
 READ_S = 60
 CALL_S = 10  # each transactional call of the client
+STALL_S = 20  # no input record for this long while input remains: the loop's consumer is replaced
+MAX_REPLACED = 2  # consumers replaced before the stall counts as the brokers' and fails the test
+DIAGNOSE_S = 20  # the most a failure message's evidence may take
 READY_S = 30
 TXN_STATE_PARTITIONS = 50  # transaction_state_log_num_partitions's default
 KAFKAJS_PLAN = "commit:30,abort:30,commit:30,abort:5,commit:1"
@@ -59,6 +64,23 @@ def transaction_state_partition(transactional_id, partitions=TXN_STATE_PARTITION
     """Kafka's partitionFor: Utils.abs(hashCode) % partitions (abs of MIN_VALUE is 0 there)."""
     h = java_string_hash(transactional_id)
     return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def bounded(call, timeout_s=DIAGNOSE_S):
+    """call()'s result, or a note that it did not answer within timeout_s: evidence for a failure
+    message must not keep the failure from being reported (the thread is left to finish alone)."""
+    done = {}
+
+    def run():
+        try:
+            done["value"] = call()
+        except Exception as e:  # noqa: BLE001 - evidence only
+            done["value"] = f"{type(e).__name__}: {e}"
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    return done.get("value", f"no answer within {timeout_s}s")
 
 
 def retrying(call, attempts=3):
@@ -190,21 +212,34 @@ class KafkaExactlyOnce(AdminSuite):
         self.make_topic(source)
         self.make_topic(sink)
         self.fill(source, INPUT_VALUES)
-        consumer = Consumer({"bootstrap.servers": self.running_bootstrap(), "group.id": group,
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                             "isolation.level": "read_committed"})
         parts = [TopicPartition(source, p) for p in range(PARTITIONS)]
-        consumer.assign(parts)
 
         # librdkafka's transaction log (coordinator lookups, EndTxn answers, epoch bumps) goes to
-        # eos-producer.log beside the node logs, kept when the test fails.
-        log = logging.getLogger("rdkafka-eos")
-        log.propagate = False
-        log.setLevel(logging.DEBUG)
-        handler = logging.FileHandler(os.path.join(self.cluster.root, "eos-producer.log"))
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        log.addHandler(handler)
-        self.addCleanup(lambda: (log.removeHandler(handler), handler.close()))
+        # eos-producer.log, and the consumer's (fetch states, leader changes, offset lookups) to
+        # eos-consumer.log, beside the node logs, kept when the test fails.
+        def file_logger(name):
+            log = logging.getLogger(f"rdkafka-{name}")
+            log.propagate = False
+            log.setLevel(logging.DEBUG)
+            path = os.path.join(self.cluster.root, f"{name}.log")
+            handler = logging.FileHandler(path)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            log.addHandler(handler)
+            self.addCleanup(lambda: (log.removeHandler(handler), handler.close()))
+            return log, path
+
+        log, _ = file_logger("eos-producer")
+        consumer_log, consumer_log_path = file_logger("eos-consumer")
+
+        def new_consumer():
+            c = Consumer({"bootstrap.servers": self.running_bootstrap(), "group.id": group,
+                          "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                          "isolation.level": "read_committed", "debug": "consumer,topic,fetch",
+                          "logger": consumer_log})
+            c.assign(parts)  # from the group's committed offsets
+            return c
+
+        consumer = new_consumer()
 
         def new_producer():
             p = Producer({"bootstrap.servers": self.running_bootstrap(), "transactional.id": txn_id,
@@ -212,37 +247,66 @@ class KafkaExactlyOnce(AdminSuite):
             p.init_transactions(CALL_S)
             return p
 
+        # The input offsets the committed transactions have consumed: each transaction commits the
+        # offsets after the records it read (not the consumer's positions, which a new consumer
+        # reports as unset for a partition it has not fetched yet).
+        done = {p: 0 for p in range(PARTITIONS)}
+
         def rewind():
             """Back to the group's committed offsets: what the aborted transaction read is read again."""
             committed = consumer.committed(parts, timeout=CALL_S)
             for tp in committed:
-                consumer.seek(TopicPartition(source, tp.partition, tp.offset if tp.offset >= 0 else 0))
+                done[tp.partition] = tp.offset if tp.offset >= 0 else 0
+                consumer.seek(TopicPartition(source, tp.partition, done[tp.partition]))
+
+        def stall_evidence():
+            tail = open(consumer_log_path, encoding="utf-8", errors="replace").read().splitlines()[-25:]
+            return (f"the consumer's positions {bounded(lambda: {tp.partition: tp.offset for tp in consumer.position(parts)})}; "
+                    f"{source}: {bounded(lambda: self.partition_view(source))}; its log's last lines:\n" + "\n".join(tail))
 
         producer = new_producer()
+        replaced = []  # the evidence of each consumer that stalled and was replaced
+        last_record = time.monotonic()
         committed_values, aborts, new_producers, killed, victim = 0, 0, 0, None, None
         ends = {p: INPUT_VALUES // PARTITIONS + (1 if p < INPUT_VALUES % PARTITIONS else 0) for p in range(PARTITIONS)}
         deadline = time.monotonic() + LOOP_S
+        # Should a client call block past the loop's bound (the loop then never reaches its own
+        # check), every thread's stack goes to stderr, naming the call.
+        faulthandler.dump_traceback_later(LOOP_S + 10)
         try:
             while True:
                 producer.poll(0)  # serves librdkafka's queued log lines to the logger
                 if time.monotonic() > deadline:
                     self.fail(f"{committed_values} values committed in {LOOP_S}s; the coordinator's view of "
-                              f"{txn_id}: {self.describe_transaction(txn_id)}; the consumer's positions "
-                              f"{ {tp.partition: tp.offset for tp in consumer.position(parts)} }; "
-                              f"{source}: {self.partition_view(source)}")
-                positions = {tp.partition: tp.offset for tp in consumer.position(parts)}
-                if all(positions.get(p, -1) >= e for p, e in ends.items()):
+                              f"{txn_id}: {bounded(lambda: self.describe_transaction(txn_id))}; {stall_evidence()}; "
+                              f"consumers replaced before: {replaced}")
+                if all(done[p] >= e for p, e in ends.items()):
                     break
                 if victim is not None and not victim.running() and committed_values >= RESTART_AT:
                     self.restart(victim)
                 msgs = [m for m in consumer.consume(200, 0.5) if m.error() is None]
                 if not msgs:
+                    if time.monotonic() - last_record > STALL_S:
+                        # Between transactions: a new consumer starts from the committed offsets, so
+                        # nothing is read twice into the output. If the brokers serve it, the stall
+                        # was the client's; if not, the next consumers stall too and this fails.
+                        evidence = stall_evidence()
+                        print(f"consumer stalled {STALL_S}s after {committed_values} values; replaced. {evidence}")
+                        replaced.append(evidence)
+                        self.assertLessEqual(len(replaced), MAX_REPLACED, f"consumers stalled: {replaced}")
+                        consumer.close()
+                        consumer = new_consumer()
+                        last_record = time.monotonic()
                     continue
+                last_record = time.monotonic()
                 try:
                     producer.begin_transaction()
                     for m in msgs:
                         producer.produce(sink, value=b"out-" + m.value(), partition=m.partition())
-                    offsets = consumer.position(parts)
+                    after = dict(done)
+                    for m in msgs:
+                        after[m.partition()] = max(after[m.partition()], m.offset() + 1)
+                    offsets = [TopicPartition(source, p, o) for p, o in sorted(after.items())]
                     retrying(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(),
                                                                           CALL_S))
                     if killed is None and committed_values >= KILL_AT:
@@ -253,6 +317,7 @@ class KafkaExactlyOnce(AdminSuite):
                         killed = time.monotonic()
                     retrying(lambda: producer.commit_transaction(CALL_S))
                     committed_values += len(msgs)
+                    done.update(after)
                 except KafkaException as e:
                     # librdkafka's rules: an abortable error is answered with an abort; a fatal one
                     # (fenced, or the client gave up) with a new producer, whose init_transactions
@@ -268,6 +333,7 @@ class KafkaExactlyOnce(AdminSuite):
                         producer = new_producer()
                     rewind()
         finally:
+            faulthandler.cancel_dump_traceback_later()
             consumer.close()
         self.assertIsNotNone(killed, "the loop ended before the coordinator was killed")
         if victim is not None and not victim.running():
@@ -291,7 +357,7 @@ class KafkaExactlyOnce(AdminSuite):
         self.assertEqual(offsets, ends, "the group's committed offsets")
         print(f"consume-transform-produce: {INPUT_VALUES} values, each once in the output; coordinator "
               f"(node {victim.node_id}) killed after {KILL_AT}; {aborts} transactions aborted, "
-              f"{new_producers} new producers after fatal errors")
+              f"{new_producers} new producers after fatal errors, {len(replaced)} stalled consumers replaced")
         self.ok()
 
     # --- kafkajs: commit and abort -------------------------------------------------------------------
