@@ -34,6 +34,23 @@ topic_outcome outcome_of(metadata::meta_errc e) {
   }
 }
 
+// A config change as a `__meta` record carries it: a list edit's key goes as the edit, which
+// `__meta` applies to the value current then (its value in `set` is what the schema checked on this
+// node's view), every other key as set or removed.
+struct config_record_parts {
+  std::map<std::string, std::string> set;
+  std::vector<metadata::commands::list_edit> edits;
+};
+
+config_record_parts record_parts(const kafka::topic_config_change& c) {
+  config_record_parts out{c.set, {}};
+  for (const auto& e : c.edits) {
+    out.set.erase(e.key);
+    out.edits.push_back({e.key, e.append, e.items, e.base});
+  }
+  return out;
+}
+
 // Why growing `t` to `count` was refused, in the words Kafka's controller uses.
 std::string growth_refusal(const metadata::topic_record& t, std::int32_t count, metadata::meta_errc e) {
   const auto current = t.partitions.size();
@@ -527,15 +544,10 @@ void kafka_service::alter_topic_configs(std::vector<kafka::topic_config_change> 
       settle(*req, i, topic_outcome::invalid_config, "'" + c.topic + "' is an internal topic: its configs are fixed");
       continue;
     }
-    // A list edit's key goes as the edit, which `__meta` applies to the value current then; its
-    // value in `set` is what the schema checked on this node's view.
-    std::map<std::string, std::string> set = c.set;
-    std::vector<metadata::commands::list_edit> edits;
-    for (const auto& e : c.edits) {
-      set.erase(e.key);
-      edits.push_back({e.key, e.append, e.items, e.base});
-    }
-    propose_for(req, i, metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, set, c.remove, edits),
+    const auto parts = record_parts(c);
+    propose_for(req, i,
+                metadata::commands::alter_topic_config(metadata::commands::topic_ref{c.topic}, parts.set, c.remove,
+                                                       parts.edits),
                 timeout);
   }
 }
@@ -550,13 +562,8 @@ void kafka_service::alter_cluster_configs(kafka::topic_config_change change, std
   req->done = [done = std::move(done)](std::vector<kafka::topic_result> results) { done(std::move(results.at(0))); };
   req->open = 1;
   req->results.push_back({"", kafka::topic_outcome::done, {}});
-  std::map<std::string, std::string> set = std::move(change.set);
-  std::vector<metadata::commands::list_edit> edits;
-  for (auto& e : change.edits) {
-    set.erase(e.key);  // as in alter_topic_configs: the edit goes, `__meta` applies it
-    edits.push_back({std::move(e.key), e.append, std::move(e.items), std::move(e.base)});
-  }
-  propose_for(req, 0, metadata::commands::alter_cluster_config(set, change.remove, edits), timeout);
+  const auto parts = record_parts(change);
+  propose_for(req, 0, metadata::commands::alter_cluster_config(parts.set, change.remove, parts.edits), timeout);
 }
 
 // This node's settings under Kafka's names (DescribeConfigs of a broker): the base list, with the

@@ -57,7 +57,8 @@ std::expected<void, config_refusal> check_cluster_change(const topic_config_chan
 std::string built_in_default(const topic_config_key& k) { return std::string(k.default_value); }
 
 // The cluster-wide broker defaults (a broker resource named ""), or why a broker resource is refused.
-std::expected<topic_config_change, config_refusal> plan_broker(const broker_context& ctx, const config_alteration& r) {
+std::expected<topic_config_change, config_refusal> plan_broker(const config_alteration& r,
+                                                               const std::map<std::string, std::string>& cluster) {
   if (r.keys.empty()) return std::unexpected(config_refusal{});
   if (!r.resource_name.empty()) {
     // Kafka would set these on that broker alone. A partition's replicas on different brokers must
@@ -67,7 +68,6 @@ std::expected<topic_config_change, config_refusal> plan_broker(const broker_cont
         "broker " + r.resource_name + ": chronik has no per-broker dynamic configs; set the broker defaults of topic " +
             "configs for the whole cluster (kafka-configs --entity-type brokers --entity-default): " + joined(r.keys)});
   }
-  const auto cluster = ctx.cluster_configs();
   const config_scope scope{cluster, find_cluster_default, built_in_default};
   auto change = r.change(scope);
   if (!change) return change;
@@ -75,10 +75,10 @@ std::expected<topic_config_change, config_refusal> plan_broker(const broker_cont
   return change;
 }
 
-std::expected<topic_config_change, config_refusal> plan_topic(const broker_context& ctx, const config_alteration& r) {
+std::expected<topic_config_change, config_refusal> plan_topic(const broker_context& ctx, const config_alteration& r,
+                                                              const std::map<std::string, std::string>& cluster) {
   const auto topic = ctx.topic(r.resource_name);
   if (!topic) return std::unexpected(config_refusal{error_code::unknown_topic_or_partition, "unknown topic '" + r.resource_name + "'"});
-  const auto cluster = ctx.cluster_configs();
   const auto default_of = [&](const topic_config_key& k) {
     const std::string* v = cluster_default_for(r.resource_name, k, cluster);
     return v != nullptr ? *v : std::string(k.default_value);
@@ -91,14 +91,15 @@ std::expected<topic_config_change, config_refusal> plan_topic(const broker_conte
   return change;
 }
 
-// The outcome decided without `__meta`, or the change to propose.
+// The outcome decided without `__meta`, or the change to propose. `cluster`: the cluster-wide
+// defaults, read once per request.
 std::expected<topic_config_change, config_refusal> plan(const broker_context& ctx, const config_alteration& r,
-                                                        std::size_t named) {
+                                                        std::size_t named, const std::map<std::string, std::string>& cluster) {
   using enum error_code;
   if (r.unauthorized != none) return std::unexpected(config_refusal{r.unauthorized, std::nullopt});
   if (named > 1) return std::unexpected(config_refusal{invalid_request, "resource named more than once in the request"});
-  if (r.resource_type == config_resource_type::broker) return plan_broker(ctx, r);
-  if (r.resource_type == config_resource_type::topic) return plan_topic(ctx, r);
+  if (r.resource_type == config_resource_type::broker) return plan_broker(r, cluster);
+  if (r.resource_type == config_resource_type::topic) return plan_topic(ctx, r, cluster);
   return std::unexpected(config_refusal{invalid_request, "unsupported resource type " + std::to_string(r.resource_type)});
 }
 
@@ -121,35 +122,36 @@ void run(broker_context& ctx, const std::vector<config_alteration>& resources, b
          const std::shared_ptr<alteration_state>& st) {
   std::vector<topic_config_change> changes;
   std::vector<std::size_t> slots;  // changes[i] answers outcomes[slots[i]]
-  std::optional<std::pair<std::size_t, topic_config_change>> cluster;  // named at most once
+  std::optional<std::pair<std::size_t, topic_config_change>> cluster_change;  // named at most once
   // Counted once, not per resource: a request may name millions of resources.
   std::map<std::pair<std::int8_t, std::string_view>, std::size_t> named;
   for (const auto& r : resources) ++named[{r.resource_type, r.resource_name}];
+  const auto cluster = ctx.cluster_configs();  // once per request, however many resources it names
   for (std::size_t i = 0; i < resources.size(); ++i) {
     const auto& r = resources[i];
-    auto change = plan(ctx, r, named[{r.resource_type, r.resource_name}]);
+    auto change = plan(ctx, r, named[{r.resource_type, r.resource_name}], cluster);
     if (!change) {
       st->outcomes[i] = change.error();
       continue;
     }
     if (validate_only || (change->set.empty() && change->remove.empty())) continue;
     if (r.resource_type == config_resource_type::broker) {
-      cluster.emplace(i, std::move(*change));
+      cluster_change.emplace(i, std::move(*change));
       continue;
     }
     changes.push_back(std::move(*change));
     slots.push_back(i);
   }
-  st->open = 1 + (changes.empty() ? 0 : 1) + (cluster ? 1 : 0);  // the 1 is released below
+  st->open = 1 + (changes.empty() ? 0 : 1) + (cluster_change ? 1 : 0);  // the 1 is released below
   if (!changes.empty()) {
     ctx.alter_topic_configs(std::move(changes), apply_timeout, [st, slots](std::vector<topic_result> results) {
       for (std::size_t i = 0; i < slots.size() && i < results.size(); ++i) settle(st->outcomes[slots[i]], results[i]);
       finish_one(st);
     });
   }
-  if (cluster) {
-    const std::size_t slot = cluster->first;
-    ctx.alter_cluster_configs(std::move(cluster->second), apply_timeout, [st, slot](topic_result result) {
+  if (cluster_change) {
+    const std::size_t slot = cluster_change->first;
+    ctx.alter_cluster_configs(std::move(cluster_change->second), apply_timeout, [st, slot](topic_result result) {
       settle(st->outcomes[slot], result);
       finish_one(st);
     });

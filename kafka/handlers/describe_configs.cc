@@ -26,6 +26,8 @@ constexpr std::int8_t source_cluster = config_source::dynamic_default_broker;
 constexpr std::int8_t source_static_broker = config_source::static_broker;
 constexpr std::int8_t source_default = config_source::default_config;
 
+using config_map = std::map<std::string, std::string>;  // the cluster-wide defaults, by broker key
+
 // The keys a resource asks for; nullopt: all. A set, so the cost stays O(k log k) however many
 // keys a request names.
 using key_filter = std::optional<std::set<std::string_view>>;
@@ -37,8 +39,8 @@ key_filter filter_of(const describe_configs_resource& r) {
 
 bool wanted(const key_filter& keys, std::string_view name) { return !keys || keys->contains(name); }
 
-describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& topic,
-                                   const std::map<std::string, std::string>& cluster, bool synonyms, bool docs) {
+describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& topic, const config_map& cluster,
+                                   bool synonyms, bool docs) {
   describe_configs_entry e;
   e.name = std::string(k.name);
   auto set = topic.configs.find(e.name);
@@ -68,8 +70,8 @@ describe_configs_entry topic_entry(const topic_config_key& k, const topic_info& 
   return e;
 }
 
-describe_configs_result describe_topic(const broker_context& ctx, const describe_configs_resource& r, bool synonyms,
-                                       bool docs) {
+describe_configs_result describe_topic(const broker_context& ctx, const describe_configs_resource& r,
+                                       const config_map& cluster, bool synonyms, bool docs) {
   describe_configs_result out;
   out.resource_type = r.resource_type;
   out.resource_name = r.resource_name;
@@ -80,7 +82,6 @@ describe_configs_result describe_topic(const broker_context& ctx, const describe
     return out;
   }
   const key_filter keys = filter_of(r);
-  const auto cluster = ctx.cluster_configs();
   for (const auto& k : topic_config_keys()) {
     if (wanted(keys, k.name)) out.configs.push_back(topic_entry(k, *topic, cluster, synonyms, docs));
   }
@@ -98,12 +99,12 @@ describe_configs_result describe_topic(const broker_context& ctx, const describe
 }
 
 // The cluster-wide broker defaults that are set (Kafka lists only those for the default entity).
-describe_configs_result describe_cluster_defaults(const broker_context& ctx, const describe_configs_resource& r,
+describe_configs_result describe_cluster_defaults(const describe_configs_resource& r, const config_map& cluster,
                                                   bool synonyms) {
   describe_configs_result out;
   out.resource_type = r.resource_type;
   const key_filter keys = filter_of(r);
-  for (const auto& [name, value] : ctx.cluster_configs()) {
+  for (const auto& [name, value] : cluster) {
     if (!wanted(keys, name)) continue;
     describe_configs_entry e;
     e.name = name;
@@ -117,8 +118,9 @@ describe_configs_result describe_cluster_defaults(const broker_context& ctx, con
   return out;
 }
 
-describe_configs_result describe_broker(const broker_context& ctx, const describe_configs_resource& r, bool synonyms) {
-  if (r.resource_name.empty()) return describe_cluster_defaults(ctx, r, synonyms);
+describe_configs_result describe_broker(const broker_context& ctx, const describe_configs_resource& r,
+                                        const config_map& cluster, bool synonyms) {
+  if (r.resource_name.empty()) return describe_cluster_defaults(r, cluster, synonyms);
   describe_configs_result out;
   out.resource_type = r.resource_type;
   out.resource_name = r.resource_name;
@@ -130,7 +132,6 @@ describe_configs_result describe_broker(const broker_context& ctx, const describ
     return out;
   }
   const key_filter keys = filter_of(r);
-  const auto cluster = ctx.cluster_configs();
   for (const auto& c : ctx.broker_configs()) {
     if (!wanted(keys, c.name)) continue;
     describe_configs_entry e;
@@ -157,6 +158,7 @@ describe_configs_result describe_broker(const broker_context& ctx, const describ
 void answer(const broker_context& ctx, const describe_configs_request& req, const responder& out) {
   const std::int16_t version = out.header().api_version;
   describe_configs_response resp;
+  const config_map cluster = ctx.cluster_configs();  // once per request, however many resources it names
   for (const auto& r : req.resources) {
     // DESCRIBE_CONFIGS on the topic, or on the cluster for a broker (Kafka's rules).
     if (auto e = config_authorization(ctx, out, acl::operation::describe_configs, r.resource_type, r.resource_name);
@@ -169,9 +171,9 @@ void answer(const broker_context& ctx, const describe_configs_request& req, cons
       continue;
     }
     if (r.resource_type == config_resource_type::topic) {
-      resp.results.push_back(describe_topic(ctx, r, req.include_synonyms, req.include_documentation));
+      resp.results.push_back(describe_topic(ctx, r, cluster, req.include_synonyms, req.include_documentation));
     } else if (r.resource_type == config_resource_type::broker) {
-      resp.results.push_back(describe_broker(ctx, r, req.include_synonyms));
+      resp.results.push_back(describe_broker(ctx, r, cluster, req.include_synonyms));
     } else {
       describe_configs_result bad;
       bad.resource_type = r.resource_type;

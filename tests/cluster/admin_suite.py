@@ -75,6 +75,19 @@ class AdminSuite(unittest.TestCase):
         p = t.partitions[0]
         return p.leader, list(p.replicas), sorted(p.isrs)
 
+    def watermarks(self, topic, bootstrap=None):
+        """(low, high) of partition 0 of `topic` through a fresh confluent-kafka consumer of
+        `bootstrap` (default: every node), or None while its leader is being elected."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        c = Consumer({"bootstrap.servers": bootstrap or self.bootstrap, "group.id": "admin-suite-watermarks"})
+        try:
+            return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
+        except Exception:  # noqa: BLE001 - a leader being elected: ask again
+            return None
+        finally:
+            c.close()
+
     def kafkajs(self, script):
         """Path of tests/clients/kafkajs/`script` with kafkajs installed next to it ($CHRONIK_NPM_DIR,
         one per suite so parallel suites never share an npm install), or skip when npm is missing."""

@@ -212,7 +212,7 @@ class KafkaAdminConfigs(AdminSuite):
     # --- a changed retention reaches the running replicas --------------------------------------------
 
     def test_z_retention_change_takes_effect_on_every_replica(self):
-        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka import Producer
         from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
         admin = self.confluent()
@@ -224,13 +224,7 @@ class KafkaAdminConfigs(AdminSuite):
             self.assertEqual(producer.flush(15), 0)
 
         def log_start(bootstrap):
-            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "configs-suite-watermarks"})
-            try:
-                return c.get_watermark_offsets(TopicPartition(RETENTION_TOPIC, 0), timeout=5)
-            except Exception:  # a leader being elected: ask again
-                return None
-            finally:
-                c.close()
+            return self.watermarks(RETENTION_TOPIC, bootstrap)
 
         self.assertEqual(log_start(self.bootstrap), (0, 20))
         res = ConfigResource(ResourceType.TOPIC, RETENTION_TOPIC, incremental_configs=[

@@ -292,7 +292,7 @@ class KafkaCliTools(AdminSuite):
         self.ok()
 
     def test_e_kafka_configs_cluster_wide_broker_defaults(self):
-        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka import Producer
         from confluent_kafka.admin import ConfigResource, ConfigSource, NewTopic, ResourceType
 
         inherits, own = "cli-defaults-inherit", "cli-defaults-own"
@@ -309,15 +309,6 @@ class KafkaCliTools(AdminSuite):
             for i in range(10):  # one Produce, so one Raft entry, each
                 producer.produce(topic, value=b"x" * 100, key=str(i).encode())
                 self.assertEqual(producer.flush(15), 0)
-
-        def watermarks(topic):
-            c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "cli-defaults-watermarks"})
-            try:
-                return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
-            except Exception:  # a leader being elected: ask again
-                return None
-            finally:
-                c.close()
 
         default = ["--entity-type", "brokers", "--entity-default"]
         try:
@@ -342,10 +333,10 @@ class KafkaCliTools(AdminSuite):
 
             # The running replicas take it: retention (every 5 s) drops all but the newest entry of
             # the topic that inherits it, and nothing of the one that sets its own.
-            self.cluster.wait_for(lambda: (w := watermarks(inherits)) is not None and w[0] > 0, SETTLE_S,
+            self.cluster.wait_for(lambda: (w := self.watermarks(inherits)) is not None and w[0] > 0, SETTLE_S,
                                   "the cluster-wide retention to trim the inheriting topic")
-            self.assertEqual(watermarks(inherits), (9, 10))
-            self.assertEqual(watermarks(own), (0, 10))
+            self.assertEqual(self.watermarks(inherits), (9, 10))
+            self.assertEqual(self.watermarks(own), (0, 10))
 
             # A restarted node has them back from its `__meta` log, and the partitions keep trimming.
             node = self.cluster.nodes[0]
@@ -360,7 +351,7 @@ class KafkaCliTools(AdminSuite):
             for i in range(5):
                 producer.produce(inherits, value=b"y" * 100, key=str(i).encode())
                 self.assertEqual(producer.flush(30), 0)
-            self.cluster.wait_for(lambda: watermarks(inherits) == (14, 15), SETTLE_S,
+            self.cluster.wait_for(lambda: self.watermarks(inherits) == (14, 15), SETTLE_S,
                                   "the inheriting topic trimmed again after the restart")
 
             # One broker's own setting is refused with the way to the cluster default.

@@ -126,6 +126,24 @@ class kafka_config_handlers_test : public ::testing::Test {
     return resp.results.at(0);
   }
 
+  static creatable_topic creatable(std::string name, std::vector<creatable_topic_config> configs) {
+    creatable_topic t;
+    t.name = std::move(name);
+    t.num_partitions = 1;
+    t.replication_factor = 1;
+    t.configs = std::move(configs);
+    return t;
+  }
+
+  create_topics_response create(std::vector<creatable_topic> topics) {
+    create_topics_request req;
+    req.timeout_ms = 1000;
+    req.topics = std::move(topics);
+    return call(
+        api_key::create_topics, 5, [&](writer& w) { encode_create_topics_request(req, 5, w); },
+        decode_create_topics_response);
+  }
+
   static const describe_configs_entry* entry(const describe_configs_result& r, std::string_view name) {
     for (const auto& e : r.configs)
       if (e.name == name) return &e;
@@ -355,16 +373,7 @@ TEST_F(kafka_config_handlers_test, describe_broker_reports_this_brokers_read_onl
 // a key it does not set but the cluster does is DYNAMIC_DEFAULT_BROKER_CONFIG.
 TEST_F(kafka_config_handlers_test, create_topics_reports_the_cluster_defaults_a_new_topic_takes) {
   ctx_.cluster_ = {{"log.retention.ms", "60000"}, {"log.retention.bytes", "4096"}};
-  create_topics_request req;
-  req.timeout_ms = 1000;
-  creatable_topic t;
-  t.name = "fresh";
-  t.num_partitions = 1;
-  t.replication_factor = 1;
-  t.configs = {{"retention.bytes", "8192"}};
-  req.topics = {t};
-  auto resp = call(
-      api_key::create_topics, 5, [&](writer& w) { encode_create_topics_request(req, 5, w); }, decode_create_topics_response);
+  auto resp = create({creatable("fresh", {{"retention.bytes", "8192"}})});
   ASSERT_EQ(resp.topics.size(), 1u);
   ASSERT_EQ(resp.topics[0].error, error_code::none);
   ASSERT_TRUE(resp.topics[0].configs.has_value());
@@ -376,22 +385,8 @@ TEST_F(kafka_config_handlers_test, create_topics_reports_the_cluster_defaults_a_
 }
 
 TEST_F(kafka_config_handlers_test, create_topics_refuses_bad_configs_with_invalid_config) {
-  create_topics_request req;
-  req.timeout_ms = 1000;
-  creatable_topic good;
-  good.name = "good";
-  good.num_partitions = 1;
-  good.replication_factor = 1;
-  good.configs = {{"retention.ms", "1000"}};
-  creatable_topic bad = good;
-  bad.name = "bad";
-  bad.configs = {{"retention.ms", "abc"}};
-  creatable_topic compact = good;
-  compact.name = "compact";
-  compact.configs = {{"cleanup.policy", "compact,shred"}};
-  req.topics = {good, bad, compact};
-  auto resp = call(
-      api_key::create_topics, 5, [&](writer& w) { encode_create_topics_request(req, 5, w); }, decode_create_topics_response);
+  auto resp = create({creatable("good", {{"retention.ms", "1000"}}), creatable("bad", {{"retention.ms", "abc"}}),
+                      creatable("compact", {{"cleanup.policy", "compact,shred"}})});
   ASSERT_EQ(resp.topics.size(), 3u);
   EXPECT_EQ(resp.topics[0].error, error_code::none);
   EXPECT_EQ(resp.topics[1].error, error_code::invalid_config);
